@@ -1,0 +1,121 @@
+// Package decode defines payload decoders: plugins that turn the bytes of one
+// MQTT message into points. Each format lives in its own sub-package
+// (decode/json, …) and is listed once in decode/all.
+package decode
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Point is one decoded value, before it is bound to a registered sensor.
+type Point struct {
+	Sensor string    // sensor id when the payload names one (gateway batches); "" means the topic's sensor
+	Metric string    // "" means the sensor's default metric
+	Value  float64   //
+	Time   time.Time // zero means the time the message was received
+}
+
+// Decoder decodes one payload. Decode appends to dst and returns it. When
+// only some entries of a batch are bad it returns the good points together
+// with an Errors value describing the bad ones.
+type Decoder interface {
+	Name() string
+	Decode(dst []Point, payload []byte) ([]Point, error)
+}
+
+// Reason classifies why a payload or an entry of it was refused. Reasons are
+// metric label values: keep the set small and stable.
+type Reason string
+
+// Reasons a decoder reports.
+const (
+	ReasonMalformed Reason = "malformed" // not the format at all
+	ReasonBadValue  Reason = "bad_value" // a field has the wrong type (a string where a number belongs)
+	ReasonNotFinite Reason = "not_finite"
+	ReasonBadTime   Reason = "bad_timestamp"
+)
+
+// Error is a decoding problem with the field it concerns.
+type Error struct {
+	Reason Reason
+	Field  string // e.g. "values.level" or "[2].value"; "" for the whole payload
+	Msg    string
+}
+
+func (e *Error) Error() string {
+	if e.Field == "" {
+		return e.Msg
+	}
+	return e.Field + ": " + e.Msg
+}
+
+// Errorf builds an *Error.
+func Errorf(reason Reason, field, format string, args ...any) *Error {
+	return &Error{Reason: reason, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Errors lists the problems of the bad entries of a partly good payload.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Split returns the individual *Error values of err, classifying anything
+// else as malformed.
+func Split(err error) []*Error {
+	var es Errors
+	if errors.As(err, &es) {
+		return es
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return []*Error{e}
+	}
+	return []*Error{{Reason: ReasonMalformed, Msg: err.Error()}}
+}
+
+// Registry holds decoders by name and refuses duplicates.
+type Registry struct {
+	byName map[string]Decoder
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{byName: map[string]Decoder{}} }
+
+// Register adds d; a second decoder of the same name is an error.
+func (r *Registry) Register(d Decoder) error {
+	name := d.Name()
+	if name == "" {
+		return errors.New("decode: decoder with empty name")
+	}
+	if _, dup := r.byName[name]; dup {
+		return fmt.Errorf("decode: decoder %q registered twice", name)
+	}
+	r.byName[name] = d
+	return nil
+}
+
+// Get returns the decoder called name.
+func (r *Registry) Get(name string) (Decoder, bool) {
+	d, ok := r.byName[name]
+	return d, ok
+}
+
+// Names lists the registered decoders, sorted.
+func (r *Registry) Names() []string {
+	names := make([]string, 0, len(r.byName))
+	for n := range r.byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

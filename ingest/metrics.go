@@ -1,0 +1,42 @@
+package ingest
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	messages    prometheus.Counter
+	readings    *prometheus.CounterVec
+	rejected    *prometheus.CounterVec
+	storeErrors prometheus.Counter
+	queueDepth  prometheus.GaugeFunc
+	batch       prometheus.Histogram
+	connected   prometheus.Gauge
+	reconnects  prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, depth func() float64) *metrics {
+	m := &metrics{
+		messages: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "yujing_ingest_messages_total", Help: "MQTT messages received."}),
+		readings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yujing_ingest_readings_total", Help: "Readings by stage: decoded (valid) and stored (durable)."}, []string{"stage"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yujing_ingest_rejected_total", Help: "Messages or entries refused, by reason."}, []string{"reason"}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "yujing_ingest_store_errors_total", Help: "Failed attempts to write readings to the store (retried)."}),
+		queueDepth: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "yujing_ingest_queue_depth", Help: "Messages waiting in the ingest pipeline."}, depth),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "yujing_ingest_batch_seconds", Help: "Time from dequeue to acknowledgement of a batch.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "yujing_mqtt_connected", Help: "1 while the MQTT subscriber is connected."}),
+		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "yujing_mqtt_connects_total", Help: "Successful MQTT (re)connections."}),
+	}
+	m.readings.WithLabelValues("decoded")
+	m.readings.WithLabelValues("stored")
+	if reg != nil {
+		reg.MustRegister(m.messages, m.readings, m.rejected, m.storeErrors, m.queueDepth, m.batch, m.connected, m.reconnects)
+	}
+	return m
+}

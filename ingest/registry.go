@@ -1,0 +1,186 @@
+package ingest
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"yujing"
+)
+
+// Registry knows every sensor, the topic each publishes on, and the last
+// reading of each. Lookups are lock-free; the catalogue is replaced whole.
+type Registry struct {
+	cat atomic.Pointer[catalog]
+}
+
+type catalog struct {
+	byID    map[string]*entry
+	byTopic map[string]*entry
+	sites   map[string]yujing.Site
+	order   []string
+}
+
+type entry struct {
+	sensor yujing.Sensor
+	mu     sync.Mutex
+	last   map[string]yujing.Reading // metric → last reading
+	seen   time.Time                 // receipt time of the newest reading
+}
+
+// NewRegistry builds a registry from sites and sensors. Sensors without a
+// topic get the default yujing/{site}/{sensor}. Duplicate ids or topics are
+// errors.
+func NewRegistry(sites []yujing.Site, sensors []yujing.Sensor) (*Registry, error) {
+	r := &Registry{}
+	if err := r.Replace(sites, sensors); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Replace swaps the catalogue, keeping the last readings of sensors that
+// remain.
+func (r *Registry) Replace(sites []yujing.Site, sensors []yujing.Sensor) error {
+	c := &catalog{byID: map[string]*entry{}, byTopic: map[string]*entry{}, sites: map[string]yujing.Site{}}
+	for _, s := range sites {
+		c.sites[s.ID] = s
+	}
+	old := r.cat.Load()
+	for _, s := range sensors {
+		if s.Topic == "" {
+			s.Topic = yujing.DefaultTopic(s.Site, s.ID)
+		}
+		if _, dup := c.byID[s.ID]; dup {
+			return fmt.Errorf("sensor %q defined twice", s.ID)
+		}
+		if o, dup := c.byTopic[s.Topic]; dup {
+			return fmt.Errorf("sensors %q and %q both publish on topic %q", o.sensor.ID, s.ID, s.Topic)
+		}
+		e := &entry{sensor: s, last: map[string]yujing.Reading{}}
+		if old != nil {
+			if oe, ok := old.byID[s.ID]; ok {
+				oe.mu.Lock()
+				for k, v := range oe.last {
+					e.last[k] = v
+				}
+				e.seen = oe.seen
+				oe.mu.Unlock()
+			}
+		}
+		c.byID[s.ID] = e
+		c.byTopic[s.Topic] = e
+		c.order = append(c.order, s.ID)
+	}
+	sort.Strings(c.order)
+	r.cat.Store(c)
+	return nil
+}
+
+// ByTopic returns the sensor publishing on topic.
+func (r *Registry) ByTopic(topic string) (*yujing.Sensor, bool) {
+	e, ok := r.cat.Load().byTopic[topic]
+	if !ok {
+		return nil, false
+	}
+	return &e.sensor, true
+}
+
+// ByID returns the sensor with id.
+func (r *Registry) ByID(id string) (*yujing.Sensor, bool) {
+	e, ok := r.cat.Load().byID[id]
+	if !ok {
+		return nil, false
+	}
+	return &e.sensor, true
+}
+
+// Site returns the site with id.
+func (r *Registry) Site(id string) (yujing.Site, bool) {
+	s, ok := r.cat.Load().sites[id]
+	return s, ok
+}
+
+// Sensors lists every sensor, sorted by id.
+func (r *Registry) Sensors() []yujing.Sensor {
+	c := r.cat.Load()
+	out := make([]yujing.Sensor, 0, len(c.order))
+	for _, id := range c.order {
+		out = append(out, c.byID[id].sensor)
+	}
+	return out
+}
+
+// Topics lists every sensor topic.
+func (r *Registry) Topics() []string {
+	c := r.cat.Load()
+	out := make([]string, 0, len(c.byTopic))
+	for t := range c.byTopic {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// record notes the newest readings of their sensors.
+func (r *Registry) record(rs []yujing.Reading, now time.Time) {
+	c := r.cat.Load()
+	for _, rd := range rs {
+		e, ok := c.byID[rd.Sensor]
+		if !ok {
+			continue
+		}
+		e.mu.Lock()
+		if prev, ok := e.last[rd.Metric]; !ok || !rd.Time.Before(prev.Time) {
+			e.last[rd.Metric] = rd
+		}
+		e.seen = now
+		e.mu.Unlock()
+	}
+}
+
+// Status is a sensor with what was last heard from it.
+type Status struct {
+	yujing.Sensor
+	Last     []yujing.Reading `json:"last"`      // newest reading per metric
+	LastSeen *time.Time       `json:"last_seen"` // receipt time of the newest message
+	Online   bool             `json:"online"`
+}
+
+// DefaultInterval is the expected reporting interval of a sensor that sets
+// none.
+const DefaultInterval = time.Minute
+
+// OfflineAfter is how many expected intervals may pass without a reading
+// before a sensor counts as offline.
+const OfflineAfter = 3
+
+// Statuses reports every sensor's last readings and whether it is online: a
+// sensor is online when it was heard within OfflineAfter × its interval.
+func (r *Registry) Statuses(now time.Time) []Status {
+	c := r.cat.Load()
+	out := make([]Status, 0, len(c.order))
+	for _, id := range c.order {
+		e := c.byID[id]
+		st := Status{Sensor: e.sensor}
+		e.mu.Lock()
+		for _, rd := range e.last {
+			st.Last = append(st.Last, rd)
+		}
+		if !e.seen.IsZero() {
+			seen := e.seen
+			st.LastSeen = &seen
+		}
+		e.mu.Unlock()
+		sort.Slice(st.Last, func(i, j int) bool { return st.Last[i].Metric < st.Last[j].Metric })
+		interval := e.sensor.Interval
+		if interval <= 0 {
+			interval = DefaultInterval
+		}
+		st.Online = st.LastSeen != nil && now.Sub(*st.LastSeen) <= OfflineAfter*interval
+		out = append(out, st)
+	}
+	return out
+}

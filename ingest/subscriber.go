@@ -1,0 +1,469 @@
+package ingest
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"yujing"
+	"yujing/ingest/decode"
+)
+
+// Sink makes readings durable. Write returns nil only when every reading is
+// stored (or spooled); only then is the MQTT message acknowledged.
+type Sink interface {
+	Write(ctx context.Context, rs []yujing.Reading) error
+}
+
+// Observer receives readings after they are durable, in order per sensor.
+type Observer interface {
+	Observe(ctx context.Context, rs []yujing.Reading)
+}
+
+// Config is the MQTT subscription.
+type Config struct {
+	Broker       string        // tcp://host:1883, ssl://host:8883, ws://…
+	ClientID     string        // stable: the broker keeps the session under it
+	Username     string        //
+	Password     string        //
+	QoS          byte          // 0 or 1 (default 1)
+	CleanSession bool          // false (default) keeps a persistent session
+	Filters      []string      // topic filters; default "yujing/#" plus sensor topics it does not cover
+	TLS          *tls.Config   // nil for plain TCP
+	Shards       int           // parallel workers; a sensor always goes to the same one (default 4)
+	QueueSize    int           // messages buffered per shard before back-pressure (default 1024)
+	BatchSize    int           // readings written to the sink at once at most (default 512)
+	MaxPayload   int           // larger messages are rejected (default 256 KiB)
+	MaxFuture    time.Duration // readings further ahead of now are rejected (default 5m)
+	MaxAge       time.Duration // readings older than this are rejected (default 30 days)
+	ConnectWait  time.Duration // how long Start waits for the first connection (default 10s)
+}
+
+func (c *Config) setDefaults() {
+	if c.QoS == 0 && c.Broker != "" {
+		c.QoS = 1
+	}
+	if c.ClientID == "" {
+		c.ClientID = "yujing"
+	}
+	if c.Shards <= 0 {
+		c.Shards = 4
+	}
+	if c.QueueSize <= 0 {
+		c.QueueSize = 1024
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 512
+	}
+	if c.MaxPayload <= 0 {
+		c.MaxPayload = 256 << 10
+	}
+	if c.MaxFuture <= 0 {
+		c.MaxFuture = 5 * time.Minute
+	}
+	if c.MaxAge <= 0 {
+		c.MaxAge = 30 * 24 * time.Hour
+	}
+	if c.ConnectWait <= 0 {
+		c.ConnectWait = 10 * time.Second
+	}
+}
+
+// Options are the subscriber's collaborators.
+type Options struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Rejections *Rejections      // where refused input is kept; a default one is made if nil
+	Now        func() time.Time // clock; time.Now if nil
+}
+
+// Subscriber is the MQTT ingest pipeline.
+type Subscriber struct {
+	cfg      Config
+	reg      *Registry
+	decoders *decode.Registry
+	sink     Sink
+	obs      Observer
+	log      *slog.Logger
+	now      func() time.Time
+	m        *metrics
+	rejects  *Rejections
+
+	client   mqtt.Client
+	shards   []chan mqtt.Message
+	mu       sync.RWMutex // guards stopping against sends on shards
+	stopping bool
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	quit     chan struct{} // closed when Stop begins
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// NewSubscriber builds the pipeline; Start connects it.
+func NewSubscriber(cfg Config, reg *Registry, decoders *decode.Registry, sink Sink, obs Observer, opts Options) (*Subscriber, error) {
+	cfg.setDefaults()
+	if cfg.Broker == "" {
+		return nil, errors.New("ingest: no MQTT broker address")
+	}
+	if cfg.QoS > 1 {
+		return nil, fmt.Errorf("ingest: qos %d not supported (0 or 1)", cfg.QoS)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rejections == nil {
+		opts.Rejections = NewRejections(1000, 10*time.Second, opts.Logger)
+	}
+	s := &Subscriber{cfg: cfg, reg: reg, decoders: decoders, sink: sink, obs: obs,
+		log: opts.Logger, now: opts.Now, rejects: opts.Rejections, quit: make(chan struct{})}
+	s.shards = make([]chan mqtt.Message, cfg.Shards)
+	for i := range s.shards {
+		s.shards[i] = make(chan mqtt.Message, cfg.QueueSize)
+	}
+	s.m = newMetrics(opts.Registerer, s.depth)
+	return s, nil
+}
+
+// Rejections returns where refused input is kept.
+func (s *Subscriber) Rejections() *Rejections { return s.rejects }
+
+func (s *Subscriber) depth() float64 {
+	n := 0
+	for _, c := range s.shards {
+		n += len(c)
+	}
+	return float64(n)
+}
+
+// filters returns the topic filters to subscribe to.
+func (s *Subscriber) filters() []string {
+	fs := append([]string(nil), s.cfg.Filters...)
+	if len(fs) == 0 {
+		fs = []string{"yujing/#"}
+	}
+	for _, t := range s.reg.Topics() {
+		covered := false
+		for _, f := range fs {
+			if TopicMatch(f, t) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			fs = append(fs, t)
+		}
+	}
+	return fs
+}
+
+// Start connects to the broker, subscribes, and starts the workers. It
+// returns once connected, or with an error after ConnectWait (the client
+// keeps retrying in the background in that case only if ctx allows).
+func (s *Subscriber) Start(ctx context.Context) error {
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	for i := range s.shards {
+		s.wg.Add(1)
+		go s.work(s.shards[i])
+	}
+	filters := s.filters()
+	subs := make(map[string]byte, len(filters))
+	for _, f := range filters {
+		subs[f] = s.cfg.QoS
+	}
+	o := mqtt.NewClientOptions().
+		AddBroker(s.cfg.Broker).
+		SetClientID(s.cfg.ClientID).
+		SetCleanSession(s.cfg.CleanSession).
+		SetOrderMatters(true).
+		SetAutoAckDisabled(true).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(time.Second).
+		SetMaxReconnectInterval(30 * time.Second).
+		SetKeepAlive(30 * time.Second).
+		SetConnectTimeout(10 * time.Second).
+		SetDefaultPublishHandler(s.receive).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			s.m.connected.Set(0)
+			s.log.Warn("mqtt connection lost", "broker", s.cfg.Broker, "err", err)
+		}).
+		SetOnConnectHandler(func(c mqtt.Client) {
+			s.m.connected.Set(1)
+			s.m.reconnects.Inc()
+			s.log.Info("mqtt connected", "broker", s.cfg.Broker, "client_id", s.cfg.ClientID, "filters", filters)
+			// Subscribing again is harmless with a persistent session and
+			// required with a clean one.
+			tok := c.SubscribeMultiple(subs, s.receive)
+			go func() {
+				if tok.WaitTimeout(10*time.Second) && tok.Error() != nil {
+					s.log.Error("mqtt subscribe failed", "filters", filters, "err", tok.Error())
+				}
+			}()
+		})
+	if s.cfg.Username != "" {
+		o.SetUsername(s.cfg.Username)
+		o.SetPassword(s.cfg.Password)
+	}
+	if s.cfg.TLS != nil {
+		o.SetTLSConfig(s.cfg.TLS)
+	}
+	s.client = mqtt.NewClient(o)
+	tok := s.client.Connect()
+	wait := time.NewTimer(s.cfg.ConnectWait)
+	defer wait.Stop()
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			return fmt.Errorf("ingest: connect to %s: %w", s.cfg.Broker, err)
+		}
+		return nil
+	case <-wait.C:
+		return fmt.Errorf("ingest: no connection to %s within %s (still retrying)", s.cfg.Broker, s.cfg.ConnectWait)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// receive runs on paho's router goroutine: it only routes the message to its
+// shard, blocking when the shard is full (back-pressure to the broker).
+func (s *Subscriber) receive(_ mqtt.Client, msg mqtt.Message) {
+	s.m.messages.Inc()
+	topic := msg.Topic()
+	h := fnv.New32a()
+	h.Write([]byte(topic))
+	ch := s.shards[h.Sum32()%uint32(len(s.shards))]
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.stopping {
+		return // not acknowledged: the broker delivers it again after restart
+	}
+	select {
+	case ch <- msg:
+	case <-s.quit: // not acknowledged: delivered again later
+	}
+}
+
+// work drains one shard in batches: decode, validate, store, observe, ack.
+func (s *Subscriber) work(ch chan mqtt.Message) {
+	defer s.wg.Done()
+	batch := make([]mqtt.Message, 0, s.cfg.BatchSize)
+	var readings []yujing.Reading
+	var points []decode.Point
+	for {
+		msg, ok := <-ch
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], msg)
+	fill:
+		for len(batch) < s.cfg.BatchSize {
+			select {
+			case m, ok := <-ch:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, m)
+			default:
+				break fill
+			}
+		}
+		start := time.Now()
+		now := s.now()
+		readings = readings[:0]
+		for _, m := range batch {
+			readings, points = s.decode(readings, points[:0], m, now)
+		}
+		if len(readings) > 0 {
+			s.m.readings.WithLabelValues("decoded").Add(float64(len(readings)))
+			if !s.store(readings) {
+				return // shutting down before the batch was durable: leave it unacknowledged
+			}
+			s.m.readings.WithLabelValues("stored").Add(float64(len(readings)))
+			s.reg.record(readings, now)
+			if s.obs != nil {
+				s.obs.Observe(s.ctx, readings)
+			}
+		}
+		for _, m := range batch {
+			m.Ack()
+		}
+		s.m.batch.Observe(time.Since(start).Seconds())
+	}
+}
+
+// store writes until it succeeds, backing off, or until shutdown.
+func (s *Subscriber) store(rs []yujing.Reading) bool {
+	backoff := 100 * time.Millisecond
+	for {
+		err := s.sink.Write(s.ctx, rs)
+		if err == nil {
+			return true
+		}
+		s.m.storeErrors.Inc()
+		s.log.Error("store write failed; holding messages unacknowledged and retrying", "readings", len(rs), "retry_in", backoff, "err", err)
+		select {
+		case <-s.ctx.Done():
+			return false
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (s *Subscriber) reject(now time.Time, topic, sensor, reason, msg string, payload []byte) {
+	s.m.rejected.WithLabelValues(reason).Inc()
+	s.rejects.Add(Rejection{At: now, Topic: topic, Sensor: sensor, Reason: reason, Error: msg, Payload: clipPayload(payload)})
+}
+
+// decode turns one message into valid readings, rejecting what is bad.
+func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Message, now time.Time) ([]yujing.Reading, []decode.Point) {
+	topic, payload := m.Topic(), m.Payload()
+	sensor, ok := s.reg.ByTopic(topic)
+	if !ok {
+		s.reject(now, topic, "", ReasonUnknownTopic, "no sensor is registered for this topic", payload)
+		return dst, pts
+	}
+	if len(payload) > s.cfg.MaxPayload {
+		s.reject(now, topic, sensor.ID, ReasonOversize, fmt.Sprintf("payload of %d bytes exceeds the limit of %d", len(payload), s.cfg.MaxPayload), payload)
+		return dst, pts
+	}
+	dec, ok := s.decoders.Get(sensor.Decoder)
+	if !ok {
+		s.reject(now, topic, sensor.ID, ReasonNoDecoder, fmt.Sprintf("sensor %s names decoder %q, which does not exist", sensor.ID, sensor.Decoder), payload)
+		return dst, pts
+	}
+	pts, err := dec.Decode(pts, payload)
+	if err != nil {
+		for _, e := range decode.Split(err) {
+			s.reject(now, topic, sensor.ID, string(e.Reason), e.Error(), payload)
+		}
+	}
+	for _, p := range pts {
+		sn := sensor
+		if p.Sensor != "" && p.Sensor != sensor.ID {
+			other, ok := s.reg.ByID(p.Sensor)
+			if !ok {
+				s.reject(now, topic, p.Sensor, ReasonUnknownSensor, fmt.Sprintf("sensor %q named in the payload is not registered", p.Sensor), payload)
+				continue
+			}
+			sn = other
+		}
+		metric := p.Metric
+		if metric == "" {
+			metric = sn.Metric
+		}
+		if !sn.HasMetric(metric) {
+			s.reject(now, topic, sn.ID, ReasonUnknownMetric, fmt.Sprintf("sensor %s has no metric %q", sn.ID, metric), payload)
+			continue
+		}
+		if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
+			s.reject(now, topic, sn.ID, string(decode.ReasonNotFinite), fmt.Sprintf("%s: value is not finite", metric), payload)
+			continue
+		}
+		if (sn.Min != nil && p.Value < *sn.Min) || (sn.Max != nil && p.Value > *sn.Max) {
+			s.reject(now, topic, sn.ID, ReasonOutOfRange, fmt.Sprintf("%s: %g is outside the physical range %s", metric, p.Value, rangeString(sn)), payload)
+			continue
+		}
+		ts := p.Time
+		if ts.IsZero() {
+			ts = now
+		} else if ts.After(now.Add(s.cfg.MaxFuture)) || ts.Before(now.Add(-s.cfg.MaxAge)) {
+			s.reject(now, topic, sn.ID, ReasonTimestamp, fmt.Sprintf("%s: timestamp %s is outside [now-%s, now+%s]", metric, ts.Format(time.RFC3339), s.cfg.MaxAge, s.cfg.MaxFuture), payload)
+			continue
+		}
+		dst = append(dst, yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family, Metric: metric,
+			Unit: sn.UnitOf(metric), Value: p.Value, Time: ts.UTC()})
+	}
+	return dst, pts
+}
+
+func rangeString(s *yujing.Sensor) string {
+	lo, hi := "-∞", "+∞"
+	if s.Min != nil {
+		lo = fmt.Sprint(*s.Min)
+	}
+	if s.Max != nil {
+		hi = fmt.Sprint(*s.Max)
+	}
+	return "[" + lo + ", " + hi + "]"
+}
+
+// Stop stops taking messages, finishes (stores and acknowledges) what is
+// queued until ctx ends, then disconnects. Messages not finished stay
+// unacknowledged, so the broker delivers them again. Safe to call twice.
+func (s *Subscriber) Stop(ctx context.Context) error {
+	s.stopOnce.Do(func() {
+		if s.cancel == nil { // never started
+			return
+		}
+		close(s.quit)
+		s.mu.Lock()
+		s.stopping = true
+		s.mu.Unlock()
+		for _, ch := range s.shards {
+			close(ch)
+		}
+		done := make(chan struct{})
+		go func() { s.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			s.stopErr = fmt.Errorf("ingest: %v messages still queued at shutdown, left unacknowledged for redelivery", s.depth())
+		}
+		s.cancel()
+		<-done
+		s.client.Disconnect(250)
+		s.m.connected.Set(0)
+	})
+	return s.stopErr
+}
+
+// TopicMatch reports whether an MQTT topic filter (with + and #, optionally
+// a $share/<group>/ prefix) matches a topic name. As MQTT requires, topics
+// starting with $ are not matched by a leading wildcard.
+func TopicMatch(filter, topic string) bool {
+	if rest, ok := strings.CutPrefix(filter, "$share/"); ok {
+		_, f, ok := strings.Cut(rest, "/")
+		if !ok {
+			return false
+		}
+		filter = f
+	}
+	if strings.HasPrefix(topic, "$") && (strings.HasPrefix(filter, "+") || strings.HasPrefix(filter, "#")) {
+		return false
+	}
+	for {
+		if filter == "#" {
+			return true
+		}
+		fseg, frest, fmore := strings.Cut(filter, "/")
+		tseg, trest, tmore := strings.Cut(topic, "/")
+		if fseg != "+" && fseg != tseg {
+			return false
+		}
+		switch {
+		case !fmore && !tmore:
+			return true
+		case !tmore:
+			return frest == "#" // "a/#" matches "a"
+		case !fmore:
+			return false
+		}
+		filter, topic = frest, trest
+	}
+}

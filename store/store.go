@@ -1,0 +1,28 @@
+// Package store holds what the reading stores and state databases have in
+// common: query filters and errors. Implementations live in sub-packages:
+// store/sqlite (embedded, the default) and store/influx (InfluxDB).
+package store
+
+import (
+	"errors"
+	"time"
+
+	"yujing"
+)
+
+// ErrNotFound is returned when a looked-up record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// AlertFilter selects alerts. Zero fields do not filter.
+type AlertFilter struct {
+	States []yujing.State
+	Levels []yujing.Level
+	Site   string
+	Sensor string
+	Rule   string
+	Family string
+	From   time.Time // on started_at, inclusive
+	To     time.Time // on started_at, exclusive
+	Limit  int
+	Offset int
+}

@@ -1,0 +1,299 @@
+// Package yujing holds the core vocabulary shared by every stage of the
+// early-warning pipeline: sensors and their readings, warning levels and
+// states, alerts and their history, and the calls that go out to people.
+//
+// It imports only the standard library. Stages (ingest, alerting, notify)
+// exchange these values and never import each other; cmd/yujing wires them.
+package yujing
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Level is a four-tier warning level. The zero value means "no warning".
+type Level int8
+
+// The four tiers, from general (blue, Ⅳ级) to especially serious (red, Ⅰ级).
+const (
+	LevelNone Level = iota
+	Blue
+	Yellow
+	Orange
+	Red
+)
+
+// Levels lists the four tiers from lowest to highest.
+var Levels = [...]Level{Blue, Yellow, Orange, Red}
+
+var levelNames = [...]string{"none", "blue", "yellow", "orange", "red"}
+var levelNamesZH = [...]string{"无", "蓝色", "黄色", "橙色", "红色"}
+var levelGrades = [...]string{"", "Ⅳ级", "Ⅲ级", "Ⅱ级", "Ⅰ级"}
+
+// String returns the English name: blue, yellow, orange, red (or none).
+func (l Level) String() string {
+	if l < LevelNone || l > Red {
+		return fmt.Sprintf("level(%d)", int8(l))
+	}
+	return levelNames[l]
+}
+
+// Chinese returns the Chinese name with its grade, e.g. "红色(Ⅰ级)".
+func (l Level) Chinese() string {
+	if l <= LevelNone || l > Red {
+		return levelNamesZH[0]
+	}
+	return levelNamesZH[l] + "(" + levelGrades[l] + ")"
+}
+
+// Valid reports whether l is one of the four tiers.
+func (l Level) Valid() bool { return l >= Blue && l <= Red }
+
+// ParseLevel accepts blue, yellow, orange, red (any case) and the Chinese
+// colour names 蓝色, 黄色, 橙色, 红色.
+func ParseLevel(s string) (Level, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	for i := Blue; i <= Red; i++ {
+		if t == levelNames[i] || t == levelNamesZH[i] || t == strings.TrimSuffix(levelNamesZH[i], "色") {
+			return i, nil
+		}
+	}
+	return LevelNone, fmt.Errorf("unknown level %q (want blue, yellow, orange or red)", s)
+}
+
+// MarshalText encodes the level by its English name.
+func (l Level) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
+// UnmarshalText decodes a level name; "none" and "" give LevelNone.
+func (l *Level) UnmarshalText(b []byte) error {
+	if len(b) == 0 || string(b) == "none" {
+		*l = LevelNone
+		return nil
+	}
+	v, err := ParseLevel(string(b))
+	if err != nil {
+		return err
+	}
+	*l = v
+	return nil
+}
+
+// Family is a sensor family: what kind of hazard a sensor watches.
+type Family string
+
+// Sensor families the product knows.
+const (
+	FamilyGas        Family = "gas"        // 燃气 / 可燃、有毒气体
+	FamilyHazard     Family = "hazard"     // 危险化学品重大危险源
+	FamilyDust       Family = "dust"       // 粉尘涉爆
+	FamilyWeather    Family = "weather"    // 气象
+	FamilyFlood      Family = "flood"      // 防汛: water level, waterlogging
+	FamilyPower      Family = "power"      // 电力监测
+	FamilyElectrical Family = "electrical" // 电气火灾
+)
+
+// Families lists the known families.
+var Families = []Family{FamilyGas, FamilyHazard, FamilyDust, FamilyWeather, FamilyFlood, FamilyPower, FamilyElectrical}
+
+// KnownFamily reports whether f is one of Families.
+func KnownFamily(f Family) bool {
+	for _, k := range Families {
+		if k == f {
+			return true
+		}
+	}
+	return false
+}
+
+// Sensor is a monitored measuring point. Values are immutable once
+// registered; a changed sensor is a new value.
+type Sensor struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name,omitempty"`
+	Site     string            `json:"site"`
+	Family   Family            `json:"family"`
+	Region   string            `json:"region,omitempty"`   // administrative division code
+	Industry string            `json:"industry,omitempty"` // industry code or name
+	Metric   string            `json:"metric"`             // default metric when a payload names none
+	Unit     string            `json:"unit,omitempty"`     // unit of the default metric
+	Units    map[string]string `json:"units,omitempty"`    // metric → unit, for multi-metric devices`
+	Location string            `json:"location,omitempty"`
+	Topic    string            `json:"topic"`         // MQTT topic the sensor publishes on
+	Decoder  string            `json:"decoder"`       // payload decoder name
+	Interval time.Duration     `json:"interval_ns"`   // expected reporting interval
+	Min      *float64          `json:"min,omitempty"` // physical range, low end
+	Max      *float64          `json:"max,omitempty"` // physical range, high end
+	Tags     map[string]string `json:"tags,omitempty"`
+}
+
+// UnitOf returns the unit of metric: from Units, else Unit for the default
+// metric, else "".
+func (s *Sensor) UnitOf(metric string) string {
+	if u, ok := s.Units[metric]; ok {
+		return u
+	}
+	if metric == s.Metric {
+		return s.Unit
+	}
+	return ""
+}
+
+// HasMetric reports whether the sensor reports metric. A sensor that lists
+// no Units accepts any metric name.
+func (s *Sensor) HasMetric(metric string) bool {
+	if len(s.Units) == 0 || metric == s.Metric {
+		return true
+	}
+	_, ok := s.Units[metric]
+	return ok
+}
+
+// Site is a place that owns sensors: an enterprise, a plant, a hazard source,
+// a monitoring station.
+type Site struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Region   string `json:"region,omitempty"`   // administrative division code
+	Industry string `json:"industry,omitempty"` // 行业
+}
+
+// DefaultTopic is the topic a sensor publishes on unless it sets its own.
+func DefaultTopic(site, sensor string) string { return "yujing/" + site + "/" + sensor }
+
+// Reading is one measured value of one metric of one sensor.
+type Reading struct {
+	Sensor string    `json:"sensor"`
+	Site   string    `json:"site"`
+	Family Family    `json:"family"`
+	Metric string    `json:"metric"`
+	Unit   string    `json:"unit,omitempty"`
+	Value  float64   `json:"value"`
+	Time   time.Time `json:"ts"`
+}
+
+// State is where a warning is in its closed-loop lifecycle (闭环处置).
+type State string
+
+// Lifecycle states.
+const (
+	StateFiring       State = "firing"       // raised, nobody has answered
+	StateAcknowledged State = "acknowledged" // somebody answered
+	StateDisposing    State = "disposing"    // disposal (处置) recorded
+	StateResolved     State = "resolved"     // condition cleared, awaiting verification
+	StateClosed       State = "closed"       // verified and closed (核查销号)
+)
+
+// Open reports whether a warning in state s still needs somebody.
+func (s State) Open() bool { return s != StateClosed }
+
+// CloseReason is why an operator closed a warning.
+type CloseReason string
+
+// Close reasons.
+const (
+	ReasonRealHazard     CloseReason = "real_hazard"     // 真实险情
+	ReasonFalseAlarm     CloseReason = "false_alarm"     // 误报
+	ReasonEquipmentFault CloseReason = "equipment_fault" // 设备故障
+	ReasonMaintenance    CloseReason = "maintenance"     // 检修作业
+	ReasonOther          CloseReason = "other"           // 其他
+)
+
+// CloseReasons lists every valid close reason.
+var CloseReasons = []CloseReason{ReasonRealHazard, ReasonFalseAlarm, ReasonEquipmentFault, ReasonMaintenance, ReasonOther}
+
+// ValidCloseReason reports whether r is one of CloseReasons.
+func ValidCloseReason(r CloseReason) bool {
+	for _, k := range CloseReasons {
+		if k == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Alert is a warning: one per (rule, sensor) episode.
+type Alert struct {
+	ID         int64      `json:"id"`
+	Rule       string     `json:"rule"`
+	Sensor     string     `json:"sensor"`
+	Site       string     `json:"site"`
+	Family     Family     `json:"family"`
+	Metric     string     `json:"metric"`
+	Unit       string     `json:"unit,omitempty"`
+	Level      Level      `json:"level"`
+	State      State      `json:"state"`
+	Value      float64    `json:"value"`
+	Threshold  float64    `json:"threshold"`
+	Message    string     `json:"message"`
+	StartedAt  time.Time  `json:"started_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	AckedAt    *time.Time `json:"acked_at,omitempty"`
+	AckedBy    string     `json:"acked_by,omitempty"`
+	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
+	ClosedAt   *time.Time `json:"closed_at,omitempty"`
+	Reason     string     `json:"close_reason,omitempty"`
+}
+
+// Key identifies the (rule, sensor) pair an alert belongs to.
+func (a *Alert) Key() string { return AlertKey(a.Rule, a.Sensor) }
+
+// AlertKey is the identity of a warning episode: one open alert per key.
+func AlertKey(rule, sensor string) string { return rule + "\x00" + sensor }
+
+// Event names what happened to an alert in one transition.
+type Event string
+
+// Transition events.
+const (
+	EventRaised       Event = "raised"
+	EventUpgraded     Event = "upgraded"
+	EventDowngraded   Event = "downgraded"
+	EventResolved     Event = "resolved"
+	EventReopened     Event = "reopened"
+	EventAcknowledged Event = "acknowledged"
+	EventDisposed     Event = "disposed"
+	EventClosed       Event = "closed"
+)
+
+// Transition is one entry of an alert's history: a level change or a state
+// change, with who did it.
+type Transition struct {
+	ID        int64     `json:"id"`
+	AlertID   int64     `json:"alert_id"`
+	At        time.Time `json:"at"`
+	Event     Event     `json:"event"`
+	FromLevel Level     `json:"from_level"`
+	ToLevel   Level     `json:"to_level"`
+	FromState State     `json:"from_state,omitempty"`
+	ToState   State     `json:"to_state"`
+	Value     float64   `json:"value"`
+	Actor     string    `json:"actor"` // "system" for the engine, else a user or person id
+	Note      string    `json:"note,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+}
+
+// ActorSystem is the actor of transitions made by the rule engine.
+const ActorSystem = "system"
+
+// Person is somebody who can be called.
+type Person struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	Phone    string            `json:"phone,omitempty"`
+	Email    string            `json:"email,omitempty"`
+	Org      string            `json:"org,omitempty"`
+	Position string            `json:"position,omitempty"`
+	IM       map[string]string `json:"im,omitempty"` // platform → user id (dingtalk, wecom, feishu)
+}
+
+// Call is one attempt to tell one person about one alert through one
+// channel. Alerting creates calls; notify delivers them.
+type Call struct {
+	ID      string    `json:"id"` // idempotency key: unique per alert, event, person, channel
+	Alert   Alert     `json:"alert"`
+	Event   Event     `json:"event"`
+	Person  Person    `json:"person"`
+	Channel string    `json:"channel"`
+	Created time.Time `json:"created"`
+}
