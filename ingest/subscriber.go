@@ -181,6 +181,8 @@ func (s *Subscriber) Start(ctx context.Context) error {
 		go s.work(s.shards[i])
 	}
 	filters := s.filters()
+	subscribed := make(chan error, 1)
+	var firstSub sync.Once
 	subs := make(map[string]byte, len(filters))
 	for _, f := range filters {
 		subs[f] = s.cfg.QoS
@@ -210,9 +212,16 @@ func (s *Subscriber) Start(ctx context.Context) error {
 			// required with a clean one.
 			tok := c.SubscribeMultiple(subs, s.receive)
 			go func() {
-				if tok.WaitTimeout(10*time.Second) && tok.Error() != nil {
-					s.log.Error("mqtt subscribe failed", "filters", filters, "err", tok.Error())
+				var err error
+				if !tok.WaitTimeout(10 * time.Second) {
+					err = errors.New("no SUBACK within 10s")
+				} else {
+					err = tok.Error()
 				}
+				if err != nil {
+					s.log.Error("mqtt subscribe failed", "filters", filters, "err", err)
+				}
+				firstSub.Do(func() { subscribed <- err })
 			}()
 		})
 	if s.cfg.Username != "" {
@@ -230,6 +239,16 @@ func (s *Subscriber) Start(ctx context.Context) error {
 	case <-tok.Done():
 		if err := tok.Error(); err != nil {
 			return fmt.Errorf("ingest: connect to %s: %w", s.cfg.Broker, err)
+		}
+	case <-wait.C:
+		return fmt.Errorf("ingest: no connection to %s within %s (still retrying)", s.cfg.Broker, s.cfg.ConnectWait)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-subscribed:
+		if err != nil {
+			return fmt.Errorf("ingest: subscribe to %v at %s: %w", filters, s.cfg.Broker, err)
 		}
 		return nil
 	case <-wait.C:

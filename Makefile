@@ -1,0 +1,59 @@
+# yujing — build and test.
+#
+#   make test    install the external test services if missing, check
+#                formatting, vet, and run every test (race detector on)
+#                against real mosquitto and InfluxDB 1.8
+#   make bench   run the benchmarks
+#   make fuzz    run every fuzz target for FUZZTIME each (default 30s)
+#   make build   build bin/yujing
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := test
+
+GO       ?= go
+FUZZTIME ?= 30s
+FUZZPKGS ?= ./...
+
+# scripts/test-deps.sh installs influxd here; internal/testenv looks here too.
+YUJING_TOOLS ?= $(HOME)/.cache/yujing-tools
+export YUJING_TOOLS
+# Debian installs the mosquitto broker in /usr/sbin.
+export PATH := $(YUJING_TOOLS):/usr/sbin:$(PATH)
+# Integration tests fail, rather than skip, when a service is missing.
+export YUJING_REQUIRE_EXTERNAL := 1
+
+.PHONY: test deps fmt-check vet bench fuzz build
+
+test: deps fmt-check vet
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+deps:
+	scripts/test-deps.sh
+
+fmt-check:
+	@files="$$(gofmt -l $$(find . -type f -name '*.go' -not -path './.git/*' -not -path '*/testdata/*'))"; \
+	if [ -n "$$files" ]; then \
+		echo "gofmt: these files need formatting (run gofmt -w):"; \
+		echo "$$files"; \
+		exit 1; \
+	fi
+
+vet:
+	$(GO) vet ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# One `go test -fuzz` per target: the fuzzer takes one package and one target at a time.
+fuzz:
+	@for pkg in $$($(GO) list $(FUZZPKGS)); do \
+		list="$$($(GO) test -list 'Fuzz.*' "$$pkg")"; \
+		for target in $$(grep '^Fuzz' <<<"$$list" || true); do \
+			echo "== $$pkg $$target ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime "$(FUZZTIME)" "$$pkg"; \
+		done; \
+	done
+
+build:
+	$(GO) build -o bin/yujing ./cmd/yujing

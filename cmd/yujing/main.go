@@ -1,0 +1,193 @@
+// Command yujing is the early-warning and alert dispatcher.
+//
+//	yujing serve [-config FILE] [-simulate=false] [-http ADDR] [-mqtt-listen ADDR] [-data DIR]
+//	yujing check -config FILE
+//	yujing version
+//
+// main only parses the command line, builds a signal-aware context and runs
+// the subcommand.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"yujing/config"
+	"yujing/configs"
+	"yujing/ingest/decode/all"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `yujing — early-warning and alert dispatcher (预警)
+
+Usage:
+  yujing serve [flags]      run everything (embedded demo when no -config is given)
+  yujing check -config FILE validate a configuration; exit 1 and list every problem
+  yujing version            print the version
+
+Run 'yujing serve -h' for the serve flags.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serveCmd(ctx, args[1:], stdout, stderr)
+	case "check":
+		return checkCmd(args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "yujing", version())
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "yujing: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v := bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " (" + s.Value[:12] + ")"
+			}
+		}
+		if v != "" {
+			return v
+		}
+	}
+	return "devel"
+}
+
+// loadConfig reads the file at path, or the embedded demo when path is "".
+func loadConfig(path string) (*config.Config, error) {
+	decoders, err := all.Registry()
+	if err != nil {
+		return nil, err
+	}
+	opts := config.Options{Decoders: decoders.Names()}
+	if path == "" {
+		return config.Parse(configs.DemoName, configs.Demo, opts)
+	}
+	return config.Load(path, opts)
+}
+
+func checkCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file to check (default: the embedded demo)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 && *path == "" {
+		*path = fs.Arg(0)
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: ok: %s\n", cfg.Source, cfg.Summary())
+	return 0
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	o := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("-log-format: want text or json, got %q", format)
+}
+
+// envBool reads a boolean environment variable; ok is false when unset.
+func envBool(name string) (v bool, ok bool, err error) {
+	s, set := os.LookupEnv(name)
+	if !set || strings.TrimSpace(s) == "" {
+		return false, false, nil
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(s))
+	if err != nil {
+		return false, false, fmt.Errorf("%s: want 1/0 or true/false, got %q", name, s)
+	}
+	return b, true, nil
+}
+
+func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file (default: the embedded demo, configs/demo.yaml)")
+	simulate := fs.Bool("simulate", false, "publish simulated readings for the configured sensors (default: on for the demo; env YUJING_SIMULATE)")
+	httpAddr := fs.String("http", "", "HTTP listen address, overrides http.listen")
+	mqttListen := fs.String("mqtt-listen", "", "embedded MQTT broker listen address, overrides mqtt.embedded.listen")
+	dataDir := fs.String("data", "", "data directory, overrides data_dir")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log, err := newLogger(stderr, *logLevel, *logFormat)
+	if err != nil {
+		fmt.Fprintln(stderr, "yujing serve:", err)
+		return 2
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(stderr, "yujing serve: configuration has errors; not starting")
+		return 1
+	}
+	if *path == "" && !cfg.Simulate {
+		cfg.Simulate = true
+	}
+	if v, ok, err := envBool("YUJING_SIMULATE"); err != nil {
+		fmt.Fprintln(stderr, "yujing serve:", err)
+		return 2
+	} else if ok {
+		cfg.Simulate = v
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "simulate":
+			cfg.Simulate = *simulate
+		case "http":
+			cfg.HTTPListen = *httpAddr
+		case "mqtt-listen":
+			cfg.EmbeddedListen = *mqttListen
+		case "data":
+			cfg.DataDir = *dataDir
+		}
+	})
+	if err := serve(ctx, cfg, serveOptions{Logger: log, Version: version()}); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("yujing stopped with an error", "err", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"yujing"
+	"yujing/alerting"
+	"yujing/config"
+	"yujing/ingest"
+	"yujing/ingest/broker"
+	"yujing/ingest/decode/all"
+	"yujing/notify"
+	"yujing/notify/logchan"
+	"yujing/notify/webhook"
+	"yujing/simulate"
+	"yujing/store/influx"
+	"yujing/store/sqlite"
+	"yujing/web"
+)
+
+type serveOptions struct {
+	Logger  *slog.Logger
+	Version string
+	// Ready, if set, is told the addresses actually listened on.
+	Ready func(httpAddr, mqttAddr string)
+	// ShutdownTimeout bounds each shutdown step (default 10s).
+	ShutdownTimeout time.Duration
+}
+
+// closer runs cleanup steps in reverse order of registration.
+type closer struct{ fns []func() }
+
+func (c *closer) add(f func()) { c.fns = append(c.fns, f) }
+func (c *closer) run() {
+	for i := len(c.fns) - 1; i >= 0; i-- {
+		c.fns[i]()
+	}
+}
+
+// buildChannels makes the notify integrations named in the configuration.
+func buildChannels(cfg *config.Config, log *slog.Logger) ([]notify.Channel, error) {
+	client := &http.Client{Timeout: 30 * time.Second}
+	var out []notify.Channel
+	for _, ch := range cfg.Channels {
+		switch ch.Type {
+		case "webhook":
+			w, err := webhook.New(webhook.Config{Name: ch.Name, URL: ch.Webhook.URL, Secret: ch.Webhook.Secret,
+				Timeout: ch.Webhook.Timeout, Headers: ch.Webhook.Headers}, client)
+			if err != nil {
+				return nil, fmt.Errorf("channel %s: %w", ch.Name, err)
+			}
+			out = append(out, w)
+		case "log":
+			lc, err := logchan.New(logchan.Config{Name: ch.Name}, log)
+			if err != nil {
+				return nil, fmt.Errorf("channel %s: %w", ch.Name, err)
+			}
+			out = append(out, lc)
+		default:
+			return nil, fmt.Errorf("channel %s: unknown type %q", ch.Name, ch.Type)
+		}
+	}
+	return out, nil
+}
+
+// serve runs yujing until ctx ends, then shuts down in flow order: stop
+// taking MQTT messages (finishing what is queued), let notify deliver what
+// it holds, stop HTTP, the broker, and close the stores.
+func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) {
+	log := o.Logger
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 10 * time.Second
+	}
+	var cleanup closer
+	defer cleanup.run()
+	bounded := func(f func(context.Context) error, what string) func() {
+		return func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.ShutdownTimeout)
+			defer cancel()
+			if err := f(sctx); err != nil {
+				log.Warn("shutdown step incomplete", "step", what, "err", err)
+			}
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	state, err := sqlite.OpenState(ctx, filepath.Join(cfg.DataDir, "state.db"))
+	if err != nil {
+		return err
+	}
+	cleanup.add(func() { _ = state.Close() })
+
+	var sink ingest.Sink
+	if cfg.Influx != nil {
+		w, err := influx.New(*cfg.Influx)
+		if err != nil {
+			return err
+		}
+		cleanup.add(w.Close)
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := w.Ping(pctx); err != nil {
+			log.Warn("InfluxDB not reachable yet; readings stay unacknowledged at the broker until it is", "url", cfg.Influx.URL, "err", err)
+		}
+		cancel()
+		sink = w
+		log.Info("reading store", "kind", "influxdb", "url", cfg.Influx.URL, "bucket", cfg.Influx.Bucket)
+	} else {
+		rs, err := sqlite.OpenReadings(ctx, filepath.Join(cfg.DataDir, "readings.db"), cfg.Retention, sqlite.WithLogger(log))
+		if err != nil {
+			return err
+		}
+		cleanup.add(func() { _ = rs.Close() })
+		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = rs.RunRetention(rctx, time.Hour) }()
+		cleanup.add(func() { cancel(); wg.Wait() })
+		sink = rs
+		log.Info("reading store", "kind", "embedded", "path", rs.Path(), "retention", cfg.Retention)
+	}
+
+	registry, err := ingest.NewRegistry(cfg.Sites, cfg.Sensors)
+	if err != nil {
+		return err
+	}
+	decoders, err := all.Registry()
+	if err != nil {
+		return err
+	}
+
+	channels, err := buildChannels(cfg, log)
+	if err != nil {
+		return err
+	}
+	dispatcher, err := notify.New(channels, notify.Options{Logger: log, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	dispatcher.Run(context.WithoutCancel(ctx))
+	cleanup.add(bounded(dispatcher.Stop, "notify"))
+
+	events := web.NewBroadcaster(256)
+	engine, err := alerting.New(cfg.Rules, cfg.Routes, state, dispatcher, registry, alerting.Options{
+		Logger: log, Registerer: reg, Location: cfg.Location,
+		OnChange: func(a yujing.Alert, t yujing.Transition) { events.Publish(a, t) },
+	})
+	if err != nil {
+		return err
+	}
+	if err := engine.Restore(ctx); err != nil {
+		return err
+	}
+
+	rejections := ingest.NewRejections(1000, 10*time.Second, log)
+	srv := web.New(web.Options{Alerts: engine, Sensors: registry, Rejections: rejections, Gatherer: reg,
+		Logger: log, Version: o.Version, Events: events})
+	ln, err := net.Listen("tcp", cfg.HTTPListen)
+	if err != nil {
+		return fmt.Errorf("http: listen on %s: %w", cfg.HTTPListen, err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "err", err)
+		}
+	}()
+	cleanup.add(bounded(hs.Shutdown, "http"))
+
+	mqttCfg := ingest.Config{Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username,
+		Password: cfg.MQTT.Password, QoS: cfg.MQTT.QoS, CleanSession: cfg.MQTT.CleanSession,
+		Filters: cfg.MQTT.Filters, Shards: cfg.MQTT.Shards, QueueSize: cfg.MQTT.QueueSize}
+	mqttAddr := mqttCfg.Broker
+	if cfg.EmbeddedListen != "" {
+		b, err := broker.Start(cfg.EmbeddedListen, log)
+		if err != nil {
+			return err
+		}
+		cleanup.add(func() { _ = b.Close() })
+		mqttAddr = b.Addr()
+		if cfg.MQTT.FromEmbedded {
+			mqttCfg.Broker = "tcp://" + b.Addr()
+		}
+		log.Info("embedded MQTT broker listening", "addr", b.Addr())
+	}
+
+	sub, err := ingest.NewSubscriber(mqttCfg, registry, decoders, sink, engine,
+		ingest.Options{Logger: log, Registerer: reg, Rejections: rejections})
+	if err != nil {
+		return err
+	}
+	// Registered last, so it runs first at shutdown: stop the intake before
+	// notify and the stores go away.
+	defer bounded(sub.Stop, "ingest")()
+	if err := sub.Start(ctx); err != nil {
+		return err
+	}
+
+	var simWG sync.WaitGroup
+	simCtx, simStop := context.WithCancel(ctx)
+	defer func() { simStop(); simWG.Wait() }()
+	if cfg.Simulate {
+		sim := simulate.New(registry.Sensors(), simulate.Options{Broker: mqttCfg.Broker, Interval: cfg.SimInterval,
+			LeakEvery: cfg.LeakEvery, Logger: log})
+		simWG.Add(1)
+		go func() {
+			defer simWG.Done()
+			if err := sim.Run(simCtx); err != nil {
+				log.Error("simulator stopped", "err", err)
+			}
+		}()
+	}
+
+	log.Info("yujing ready", "http", "http://"+ln.Addr().String(), "mqtt", mqttAddr,
+		"sensors", len(cfg.Sensors), "rules", len(cfg.Rules), "simulate", cfg.Simulate, "config", cfg.Source)
+	if o.Ready != nil {
+		o.Ready(ln.Addr().String(), mqttAddr)
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	return nil
+}

@@ -1,0 +1,662 @@
+// Package config reads yujing's YAML configuration: strict (unknown fields
+// are errors), every problem reported as file:line:col with all problems at
+// once, defaults set in one place, and cross-references checked (a rule
+// naming a sensor that does not exist, a route naming an unknown channel).
+// It turns the file into the values each stage is built from.
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"yujing"
+	"yujing/alerting"
+	"yujing/internal/yamlconf"
+	"yujing/store/influx"
+)
+
+// File is the configuration file as written.
+type File struct {
+	Pos      yamlconf.Pos
+	Fields   yamlconf.Fields
+	Timezone string        `yaml:"timezone"`
+	DataDir  string        `yaml:"data_dir"`
+	HTTP     HTTPFile      `yaml:"http"`
+	MQTT     MQTTFile      `yaml:"mqtt"`
+	Influx   *InfluxFile   `yaml:"influx"`
+	Store    StoreFile     `yaml:"store"`
+	Simulate SimulateFile  `yaml:"simulate"`
+	Sites    []SiteFile    `yaml:"sites"`
+	Sensors  []SensorFile  `yaml:"sensors"`
+	Rules    []RuleFile    `yaml:"rules"`
+	People   []PersonFile  `yaml:"people"`
+	Channels []ChannelFile `yaml:"channels"`
+	Notify   []RouteFile   `yaml:"notify"`
+}
+
+// HTTPFile is the HTTP server section.
+type HTTPFile struct {
+	Fields yamlconf.Fields
+	Listen string `yaml:"listen"`
+}
+
+// MQTTFile is the MQTT section.
+type MQTTFile struct {
+	Pos          yamlconf.Pos
+	Fields       yamlconf.Fields
+	Embedded     *EmbeddedFile `yaml:"embedded"`
+	Broker       string        `yaml:"broker"`
+	ClientID     string        `yaml:"client_id"`
+	Username     string        `yaml:"username"`
+	Password     string        `yaml:"password"`
+	QoS          *int          `yaml:"qos"`
+	CleanSession bool          `yaml:"clean_session"`
+	Filters      []string      `yaml:"filters"`
+	Shards       int           `yaml:"shards"`
+	QueueSize    int           `yaml:"queue_size"`
+}
+
+// EmbeddedFile configures the built-in MQTT broker.
+type EmbeddedFile struct {
+	Fields yamlconf.Fields
+	Listen string `yaml:"listen"`
+}
+
+// InfluxFile configures InfluxDB as the reading store.
+type InfluxFile struct {
+	Pos       yamlconf.Pos
+	Fields    yamlconf.Fields
+	URL       string        `yaml:"url"`
+	Token     string        `yaml:"token"`
+	Org       string        `yaml:"org"`
+	Bucket    string        `yaml:"bucket"`
+	BatchSize int           `yaml:"batch_size"`
+	Timeout   time.Duration `yaml:"timeout"`
+}
+
+// StoreFile configures the embedded reading store.
+type StoreFile struct {
+	Retention time.Duration `yaml:"retention"`
+}
+
+// SimulateFile configures the built-in simulator.
+type SimulateFile struct {
+	Enabled  *bool         `yaml:"enabled"`
+	Interval time.Duration `yaml:"interval"`
+	// LeakEvery is how often, on average, a demo gas leak ramp starts.
+	LeakEvery time.Duration `yaml:"leak_every"`
+}
+
+// SiteFile is one site.
+type SiteFile struct {
+	Pos      yamlconf.Pos
+	Fields   yamlconf.Fields
+	ID       string `yaml:"id"`
+	Name     string `yaml:"name"`
+	Region   string `yaml:"region"`
+	Industry string `yaml:"industry"`
+}
+
+// RangeFile is a physical measuring range.
+type RangeFile struct {
+	Pos yamlconf.Pos
+	Min *float64 `yaml:"min"`
+	Max *float64 `yaml:"max"`
+}
+
+// SensorFile is one sensor.
+type SensorFile struct {
+	Pos      yamlconf.Pos
+	Fields   yamlconf.Fields
+	ID       string            `yaml:"id"`
+	Name     string            `yaml:"name"`
+	Site     string            `yaml:"site"`
+	Family   string            `yaml:"family"`
+	Region   string            `yaml:"region"`
+	Industry string            `yaml:"industry"`
+	Metric   string            `yaml:"metric"`
+	Unit     string            `yaml:"unit"`
+	Metrics  map[string]string `yaml:"metrics"` // metric → unit, for multi-metric devices
+	Location string            `yaml:"location"`
+	Topic    string            `yaml:"topic"`
+	Decoder  string            `yaml:"decoder"`
+	Interval time.Duration     `yaml:"interval"`
+	Range    *RangeFile        `yaml:"range"`
+	Tags     map[string]string `yaml:"tags"`
+}
+
+// TiersFile is one threshold per level.
+type TiersFile struct {
+	Pos    yamlconf.Pos
+	Fields yamlconf.Fields
+	Blue   *float64 `yaml:"blue"`
+	Yellow *float64 `yaml:"yellow"`
+	Orange *float64 `yaml:"orange"`
+	Red    *float64 `yaml:"red"`
+}
+
+// SelectorFile selects sensors by their attributes.
+type SelectorFile struct {
+	Pos      yamlconf.Pos
+	Fields   yamlconf.Fields
+	Family   string            `yaml:"family"`
+	Site     string            `yaml:"site"`
+	Region   string            `yaml:"region"`
+	Industry string            `yaml:"industry"`
+	Tags     map[string]string `yaml:"tags"`
+}
+
+// RuleFile is one threshold rule.
+type RuleFile struct {
+	Pos         yamlconf.Pos
+	Fields      yamlconf.Fields
+	Name        string        `yaml:"name"`
+	Description string        `yaml:"description"`
+	Sensors     []string      `yaml:"sensors"`
+	Match       *SelectorFile `yaml:"match"`
+	Metric      string        `yaml:"metric"`
+	Above       *TiersFile    `yaml:"above"`
+	Below       *TiersFile    `yaml:"below"`
+	Hysteresis  float64       `yaml:"hysteresis"`
+}
+
+// PersonFile is one person who can be called.
+type PersonFile struct {
+	Pos      yamlconf.Pos
+	Fields   yamlconf.Fields
+	ID       string            `yaml:"id"`
+	Name     string            `yaml:"name"`
+	Phone    string            `yaml:"phone"`
+	Email    string            `yaml:"email"`
+	Org      string            `yaml:"org"`
+	Position string            `yaml:"position"`
+	IM       map[string]string `yaml:"im"`
+}
+
+// ChannelFile is one delivery channel: exactly one of its type blocks.
+type ChannelFile struct {
+	Pos     yamlconf.Pos
+	Fields  yamlconf.Fields
+	Name    string       `yaml:"name"`
+	Webhook *WebhookFile `yaml:"webhook"`
+	Log     *LogFile     `yaml:"log"`
+}
+
+// WebhookFile configures a generic webhook channel.
+type WebhookFile struct {
+	Pos     yamlconf.Pos
+	Fields  yamlconf.Fields
+	URL     string            `yaml:"url"`
+	Secret  string            `yaml:"secret"`
+	Timeout time.Duration     `yaml:"timeout"`
+	Headers map[string]string `yaml:"headers"`
+}
+
+// LogFile configures the log channel (no options yet).
+type LogFile struct{}
+
+// RouteFile says who is called for which levels and events.
+type RouteFile struct {
+	Pos      yamlconf.Pos
+	Fields   yamlconf.Fields
+	Levels   []string `yaml:"levels"`
+	Events   []string `yaml:"events"`
+	People   []string `yaml:"people"`
+	Channels []string `yaml:"channels"`
+}
+
+// Config is the checked configuration, as the stages need it.
+type Config struct {
+	Source     string
+	Location   *time.Location
+	DataDir    string
+	HTTPListen string
+	// EmbeddedListen is where the built-in broker listens; "" when an
+	// external broker is used.
+	EmbeddedListen string
+	MQTT           MQTT
+	Influx         *influx.Config
+	Retention      time.Duration
+	Simulate       bool
+	SimInterval    time.Duration
+	LeakEvery      time.Duration
+	Sites          []yujing.Site
+	Sensors        []yujing.Sensor
+	Rules          []*alerting.Rule
+	People         []yujing.Person
+	Channels       []Channel
+	Routes         []alerting.Route
+}
+
+// MQTT is the subscriber's connection.
+type MQTT struct {
+	// FromEmbedded is true when no broker was configured: the subscriber
+	// connects to the embedded broker, wherever it ends up listening.
+	FromEmbedded bool
+	Broker       string
+	ClientID     string
+	Username     string
+	Password     string
+	QoS          byte
+	CleanSession bool
+	Filters      []string
+	Shards       int
+	QueueSize    int
+}
+
+// Channel is a configured delivery channel.
+type Channel struct {
+	Name    string
+	Type    string // webhook, log
+	Webhook *WebhookFile
+}
+
+// Options tune parsing.
+type Options struct {
+	// Decoders lists the payload decoders that exist, to check sensors' decoder names.
+	Decoders []string
+	// LookupEnv resolves ${VAR} in string values (os.LookupEnv if nil).
+	LookupEnv func(string) (string, bool)
+}
+
+// Load reads and checks the configuration file at path.
+func Load(path string, opts Options) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data, opts)
+}
+
+// Parse checks the configuration in data; name is used in error positions.
+// The error, if any, is a yamlconf.Errors listing every problem.
+func Parse(name string, data []byte, opts Options) (*Config, error) {
+	if opts.LookupEnv == nil {
+		opts.LookupEnv = os.LookupEnv
+	}
+	var f File
+	if err := yamlconf.DecodeEnv(name, data, &f, opts.LookupEnv); err != nil {
+		return nil, err
+	}
+	if f.Pos.IsZero() {
+		f.Pos = yamlconf.Pos{File: name, Line: 1, Col: 1}
+	}
+	c := &checker{f: &f, opts: opts}
+	cfg := c.build()
+	if err := c.Errs.Err(); err != nil {
+		return nil, err
+	}
+	cfg.Source = name
+	return cfg, nil
+}
+
+type checker struct {
+	yamlconf.Collector
+	f    *File
+	opts Options
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+func (c *checker) id(p yamlconf.Pos, what, id string) {
+	switch {
+	case id == "":
+		c.Add(p, "%s: id is required", what)
+	case !idPattern.MatchString(id):
+		c.Add(p, "%s id %q: use letters, digits, '-', '_' and '.' (it becomes part of MQTT topics and URLs)", what, id)
+	}
+}
+
+func (c *checker) build() *Config {
+	f := c.f
+	cfg := &Config{}
+
+	// Defaults live here, in one place.
+	tz := f.Timezone
+	if tz == "" {
+		tz = "Asia/Shanghai"
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		c.Add(f.Fields.At("timezone", f.Pos), "unknown time zone %q", tz)
+		loc = time.UTC
+	}
+	cfg.Location = loc
+	cfg.DataDir = f.DataDir
+	if cfg.DataDir == "" {
+		cfg.DataDir = "./data"
+	}
+	cfg.HTTPListen = f.HTTP.Listen
+	if cfg.HTTPListen == "" {
+		cfg.HTTPListen = "127.0.0.1:8080"
+	}
+	c.hostPort(f.HTTP.Fields.At("listen", f.Pos), "http.listen", cfg.HTTPListen)
+	cfg.Retention = f.Store.Retention
+	if cfg.Retention == 0 {
+		cfg.Retention = 30 * 24 * time.Hour
+	}
+	if f.Simulate.Enabled != nil {
+		cfg.Simulate = *f.Simulate.Enabled
+	}
+	cfg.SimInterval = f.Simulate.Interval
+	if cfg.SimInterval == 0 {
+		cfg.SimInterval = 2 * time.Second
+	}
+	cfg.LeakEvery = f.Simulate.LeakEvery
+	if cfg.LeakEvery == 0 {
+		cfg.LeakEvery = 3 * time.Minute
+	}
+
+	c.mqtt(cfg)
+	c.influx(cfg)
+	sites := c.sites(cfg)
+	sensors := c.sensors(cfg, sites)
+	c.rules(cfg, sensors, sites)
+	people := c.people(cfg)
+	channels := c.channels(cfg)
+	c.routes(cfg, people, channels)
+	return cfg
+}
+
+func (c *checker) hostPort(p yamlconf.Pos, field, addr string) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		c.Add(p, "%s: want host:port such as 127.0.0.1:8080, got %q", field, addr)
+	}
+}
+
+func (c *checker) mqtt(cfg *Config) {
+	m := c.f.MQTT
+	pos := m.Pos
+	if pos.IsZero() {
+		pos = c.f.Pos
+	}
+	if m.Embedded != nil || m.Broker == "" {
+		cfg.EmbeddedListen = "127.0.0.1:1883"
+		if m.Embedded != nil && m.Embedded.Listen != "" {
+			cfg.EmbeddedListen = m.Embedded.Listen
+			c.hostPort(m.Embedded.Fields.At("listen", pos), "mqtt.embedded.listen", cfg.EmbeddedListen)
+		}
+	}
+	cfg.MQTT = MQTT{Broker: m.Broker, ClientID: m.ClientID, Username: m.Username, Password: m.Password,
+		CleanSession: m.CleanSession, Filters: m.Filters, Shards: m.Shards, QueueSize: m.QueueSize, QoS: 1}
+	if cfg.MQTT.Broker == "" {
+		cfg.MQTT.FromEmbedded = true
+		host, port, _ := net.SplitHostPort(cfg.EmbeddedListen)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		cfg.MQTT.Broker = "tcp://" + net.JoinHostPort(host, port)
+	} else {
+		u, err := url.Parse(m.Broker)
+		if err != nil || !slices.Contains([]string{"tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss"}, u.Scheme) || u.Host == "" {
+			c.Add(m.Fields.At("broker", pos), "mqtt.broker: want a URL such as tcp://127.0.0.1:1883 or ssl://broker:8883, got %q", m.Broker)
+		}
+	}
+	if cfg.MQTT.ClientID == "" {
+		cfg.MQTT.ClientID = "yujing"
+	}
+	if m.QoS != nil {
+		if *m.QoS != 0 && *m.QoS != 1 {
+			c.Add(m.Fields.At("qos", pos), "mqtt.qos: want 0 or 1 (1 is needed for the no-loss guarantee), got %d", *m.QoS)
+		}
+		cfg.MQTT.QoS = byte(*m.QoS)
+	}
+	for i, flt := range m.Filters {
+		if flt == "" || strings.Contains(flt, "#") && !strings.HasSuffix(flt, "#") {
+			c.Add(m.Fields.At("filters", pos), "mqtt.filters[%d]: %q is not a valid topic filter", i, flt)
+		}
+	}
+}
+
+func (c *checker) influx(cfg *Config) {
+	in := c.f.Influx
+	if in == nil {
+		return
+	}
+	u, err := url.Parse(in.URL)
+	if in.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		c.Add(in.Fields.At("url", in.Pos), "influx.url: want http(s)://host:8086, got %q", in.URL)
+	}
+	if in.Bucket == "" {
+		c.Add(in.Pos, "influx.bucket is required (InfluxDB 1.8: \"database/retention-policy\", e.g. yujing/autogen)")
+	}
+	cfg.Influx = &influx.Config{URL: in.URL, Token: in.Token, Org: in.Org, Bucket: in.Bucket, BatchSize: in.BatchSize, Timeout: in.Timeout}
+}
+
+func (c *checker) sites(cfg *Config) map[string]bool {
+	seen := map[string]bool{}
+	for _, s := range c.f.Sites {
+		c.id(s.Fields.At("id", s.Pos), "site", s.ID)
+		if seen[s.ID] {
+			c.Add(s.Fields.At("id", s.Pos), "site %q is defined twice", s.ID)
+		}
+		seen[s.ID] = true
+		cfg.Sites = append(cfg.Sites, yujing.Site{ID: s.ID, Name: s.Name, Region: s.Region, Industry: s.Industry})
+	}
+	return seen
+}
+
+func (c *checker) sensors(cfg *Config, sites map[string]bool) map[string]*SensorFile {
+	byID := map[string]*SensorFile{}
+	topics := map[string]string{}
+	for i := range c.f.Sensors {
+		s := &c.f.Sensors[i]
+		c.id(s.Fields.At("id", s.Pos), "sensor", s.ID)
+		if _, dup := byID[s.ID]; dup && s.ID != "" {
+			c.Add(s.Fields.At("id", s.Pos), "sensor %q is defined twice (first at line %d)", s.ID, byID[s.ID].Pos.Line)
+		}
+		byID[s.ID] = s
+		if s.Site == "" {
+			c.Add(s.Pos, "sensor %q: site is required", s.ID)
+		} else if !sites[s.Site] {
+			c.Add(s.Fields.At("site", s.Pos), "sensor %q: site %q is not defined under sites", s.ID, s.Site)
+		}
+		if s.Family == "" {
+			c.Add(s.Pos, "sensor %q: family is required (one of %v)", s.ID, yujing.Families)
+		} else if !yujing.KnownFamily(yujing.Family(s.Family)) {
+			c.Add(s.Fields.At("family", s.Pos), "sensor %q: unknown family %q (want one of %v)", s.ID, s.Family, yujing.Families)
+		}
+		metric := s.Metric
+		if metric == "" {
+			metric = "value"
+		}
+		decoder := s.Decoder
+		if decoder == "" {
+			decoder = "json"
+		}
+		if len(c.opts.Decoders) > 0 && !slices.Contains(c.opts.Decoders, decoder) {
+			c.Add(s.Fields.At("decoder", s.Pos), "sensor %q: unknown decoder %q (want one of %v)", s.ID, decoder, c.opts.Decoders)
+		}
+		topic := s.Topic
+		if topic == "" {
+			topic = yujing.DefaultTopic(s.Site, s.ID)
+		} else if strings.ContainsAny(topic, "+#") {
+			c.Add(s.Fields.At("topic", s.Pos), "sensor %q: topic %q must not contain wildcards", s.ID, topic)
+		}
+		if other, dup := topics[topic]; dup {
+			c.Add(s.Fields.At("topic", s.Pos), "sensor %q: topic %q is already used by sensor %q", s.ID, topic, other)
+		}
+		topics[topic] = s.ID
+		sn := yujing.Sensor{ID: s.ID, Name: s.Name, Site: s.Site, Family: yujing.Family(s.Family), Region: s.Region,
+			Industry: s.Industry, Metric: metric, Unit: s.Unit, Units: s.Metrics, Location: s.Location, Topic: topic,
+			Decoder: decoder, Interval: s.Interval, Tags: s.Tags}
+		if s.Range != nil {
+			sn.Min, sn.Max = s.Range.Min, s.Range.Max
+			if sn.Min != nil && sn.Max != nil && *sn.Min >= *sn.Max {
+				c.Add(s.Range.Pos, "sensor %q: range min %g must be below max %g", s.ID, *sn.Min, *sn.Max)
+			}
+		}
+		cfg.Sensors = append(cfg.Sensors, sn)
+	}
+	return byID
+}
+
+func tiers(t *TiersFile) alerting.Tiers {
+	var out alerting.Tiers
+	if t == nil {
+		return out
+	}
+	for l, v := range map[yujing.Level]*float64{yujing.Blue: t.Blue, yujing.Yellow: t.Yellow, yujing.Orange: t.Orange, yujing.Red: t.Red} {
+		if v != nil {
+			out.Value[l], out.Set[l] = *v, true
+		}
+	}
+	return out
+}
+
+func (c *checker) rules(cfg *Config, sensors map[string]*SensorFile, sites map[string]bool) {
+	seen := map[string]int{}
+	for i := range c.f.Rules {
+		r := &c.f.Rules[i]
+		if r.Name == "" {
+			c.Add(r.Pos, "rule: name is required")
+		} else if line, dup := seen[r.Name]; dup {
+			c.Add(r.Fields.At("name", r.Pos), "rule %q is defined twice (first at line %d)", r.Name, line)
+		}
+		seen[r.Name] = r.Pos.Line
+		for _, id := range r.Sensors {
+			if _, ok := sensors[id]; !ok {
+				c.Add(r.Fields.At("sensors", r.Pos), "rule %q: sensor %q is not defined under sensors", r.Name, id)
+			}
+		}
+		rule := &alerting.Rule{Name: r.Name, Description: r.Description, Sensors: r.Sensors, Metric: r.Metric,
+			Above: tiers(r.Above), Below: tiers(r.Below), Hysteresis: r.Hysteresis}
+		switch {
+		case len(r.Sensors) == 0 && r.Match == nil:
+			c.Add(r.Pos, "rule %q: say which sensors it applies to with sensors: [...] or match: {family: ...}", r.Name)
+		case len(r.Sensors) > 0 && r.Match != nil:
+			c.Add(r.Match.Pos, "rule %q: give sensors or match, not both", r.Name)
+		case r.Match != nil:
+			m := r.Match
+			if m.Family != "" && !yujing.KnownFamily(yujing.Family(m.Family)) {
+				c.Add(m.Fields.At("family", m.Pos), "rule %q: unknown family %q (want one of %v)", r.Name, m.Family, yujing.Families)
+			}
+			if m.Site != "" && !sites[m.Site] {
+				c.Add(m.Fields.At("site", m.Pos), "rule %q: site %q is not defined under sites", r.Name, m.Site)
+			}
+			rule.Match = alerting.Selector{Family: yujing.Family(m.Family), Site: m.Site, Region: m.Region, Industry: m.Industry, Tags: m.Tags}
+		}
+		if err := rule.Validate(); err != nil {
+			p := r.Pos
+			if r.Above != nil && strings.HasPrefix(err.Error(), "above") {
+				p = r.Above.Pos
+			} else if r.Below != nil && strings.HasPrefix(err.Error(), "below") {
+				p = r.Below.Pos
+			} else if strings.Contains(err.Error(), "hysteresis") {
+				p = r.Fields.At("hysteresis", r.Pos)
+			}
+			c.Add(p, "rule %q: %s", r.Name, strings.TrimPrefix(err.Error(), fmt.Sprintf("rule %q: ", r.Name)))
+		}
+		cfg.Rules = append(cfg.Rules, rule)
+	}
+}
+
+func (c *checker) people(cfg *Config) map[string]yujing.Person {
+	byID := map[string]yujing.Person{}
+	for _, p := range c.f.People {
+		c.id(p.Fields.At("id", p.Pos), "person", p.ID)
+		if _, dup := byID[p.ID]; dup {
+			c.Add(p.Fields.At("id", p.Pos), "person %q is defined twice", p.ID)
+		}
+		if p.Name == "" {
+			c.Add(p.Pos, "person %q: name is required", p.ID)
+		}
+		person := yujing.Person{ID: p.ID, Name: p.Name, Phone: p.Phone, Email: p.Email, Org: p.Org, Position: p.Position, IM: p.IM}
+		byID[p.ID] = person
+		cfg.People = append(cfg.People, person)
+	}
+	return byID
+}
+
+func (c *checker) channels(cfg *Config) map[string]bool {
+	names := map[string]bool{}
+	for _, ch := range c.f.Channels {
+		c.id(ch.Fields.At("name", ch.Pos), "channel", ch.Name)
+		if names[ch.Name] {
+			c.Add(ch.Fields.At("name", ch.Pos), "channel %q is defined twice", ch.Name)
+		}
+		names[ch.Name] = true
+		out := Channel{Name: ch.Name}
+		n := 0
+		if ch.Webhook != nil {
+			n++
+			out.Type, out.Webhook = "webhook", ch.Webhook
+			w := ch.Webhook
+			u, err := url.Parse(w.URL)
+			if w.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				c.Add(w.Fields.At("url", w.Pos), "channel %q: webhook url must be an absolute http(s) URL, got %q", ch.Name, w.URL)
+			}
+		}
+		if ch.Log != nil {
+			n++
+			out.Type = "log"
+		}
+		if n != 1 {
+			c.Add(ch.Pos, "channel %q: give exactly one of webhook: or log:", ch.Name)
+		}
+		cfg.Channels = append(cfg.Channels, out)
+	}
+	return names
+}
+
+func (c *checker) routes(cfg *Config, people map[string]yujing.Person, channels map[string]bool) {
+	for i, r := range c.f.Notify {
+		route := alerting.Route{Channels: r.Channels}
+		for _, ls := range r.Levels {
+			l, err := yujing.ParseLevel(ls)
+			if err != nil {
+				c.Add(r.Fields.At("levels", r.Pos), "notify[%d]: %v", i, err)
+				continue
+			}
+			route.Levels = append(route.Levels, l)
+		}
+		for _, es := range r.Events {
+			ev := yujing.Event(es)
+			if !slices.Contains([]yujing.Event{yujing.EventRaised, yujing.EventReopened, yujing.EventUpgraded, yujing.EventDowngraded, yujing.EventResolved}, ev) {
+				c.Add(r.Fields.At("events", r.Pos), "notify[%d]: unknown event %q (want raised, reopened, upgraded, downgraded or resolved)", i, es)
+				continue
+			}
+			route.Events = append(route.Events, ev)
+		}
+		if len(r.People) == 0 {
+			c.Add(r.Pos, "notify[%d]: people is required", i)
+		}
+		for _, id := range r.People {
+			p, ok := people[id]
+			if !ok {
+				c.Add(r.Fields.At("people", r.Pos), "notify[%d]: person %q is not defined under people", i, id)
+				continue
+			}
+			route.People = append(route.People, p)
+		}
+		if len(r.Channels) == 0 {
+			c.Add(r.Pos, "notify[%d]: channels is required", i)
+		}
+		for _, name := range r.Channels {
+			if !channels[name] {
+				c.Add(r.Fields.At("channels", r.Pos), "notify[%d]: channel %q is not defined under channels", i, name)
+			}
+		}
+		cfg.Routes = append(cfg.Routes, route)
+	}
+}
+
+// Summary says what was loaded, for `yujing check`.
+func (cfg *Config) Summary() string {
+	mode := "external broker " + cfg.MQTT.Broker
+	if cfg.EmbeddedListen != "" {
+		mode = "embedded broker on " + cfg.EmbeddedListen
+	}
+	storeDesc := "embedded store in " + cfg.DataDir
+	if cfg.Influx != nil {
+		storeDesc = "InfluxDB " + cfg.Influx.URL + " bucket " + cfg.Influx.Bucket
+	}
+	return fmt.Sprintf("%d sites, %d sensors, %d rules, %d people, %d channels, %d routes; %s; %s",
+		len(cfg.Sites), len(cfg.Sensors), len(cfg.Rules), len(cfg.People), len(cfg.Channels), len(cfg.Routes), mode, storeDesc)
+}

@@ -1,0 +1,468 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// RequireExternalEnv names the environment variable that turns a missing
+// external binary into a test failure instead of a skip.
+const RequireExternalEnv = "YUJING_REQUIRE_EXTERNAL"
+
+// ToolsEnv names the environment variable holding the directory that
+// scripts/test-deps.sh installs influxd into.
+const ToolsEnv = "YUJING_TOOLS"
+
+const (
+	brokerStartTimeout = 10 * time.Second
+	influxStartTimeout = 30 * time.Second
+	stopTimeout        = 15 * time.Second
+)
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	return freePorts(t, 1)[0]
+}
+
+// freePorts returns n distinct free loopback ports. It holds every listener
+// open until all are chosen so the kernel cannot hand out one port twice.
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("testenv: find a free port: %v", err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
+}
+
+// missing skips or fails the test when an external binary is not installed.
+func missing(t testing.TB, what string, searched []string) {
+	t.Helper()
+	msg := fmt.Sprintf("testenv: %s not found (looked in %v); run `make test` or scripts/test-deps.sh to install it", what, searched)
+	if os.Getenv(RequireExternalEnv) == "1" {
+		t.Fatalf("%s (%s=1)", msg, RequireExternalEnv)
+	}
+	t.Skip(msg)
+}
+
+// findBinary returns the first executable among candidates (absolute paths,
+// or names looked up in PATH).
+func findBinary(candidates ...string) (string, bool) {
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		if !filepath.IsAbs(c) {
+			if p, err := exec.LookPath(c); err == nil {
+				return p, true
+			}
+			continue
+		}
+		if fi, err := os.Stat(c); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return c, true
+		}
+	}
+	return "", false
+}
+
+// syncBuffer collects a child's output; the child writes from os/exec's
+// copying goroutines while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// process is one external server run as a child of the test binary. It can
+// be stopped and started again any number of times.
+type process struct {
+	t      testing.TB
+	name   string
+	bin    string
+	args   []string
+	output *syncBuffer
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+}
+
+func newProcess(t testing.TB, name, bin string, args ...string) *process {
+	p := &process{t: t, name: name, bin: bin, args: args, output: &syncBuffer{}}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("testenv: %s output:\n%s", name, p.output.String())
+		}
+	})
+	t.Cleanup(p.stop)
+	return p
+}
+
+// start runs the binary and waits until ready succeeds, failing the test if
+// the process exits first or the timeout passes. The process's output is
+// logged when the test fails.
+func (p *process) start(timeout time.Duration, ready func(ctx context.Context) error) {
+	p.t.Helper()
+	p.mu.Lock()
+	if p.cmd != nil {
+		p.mu.Unlock()
+		p.t.Fatalf("testenv: %s is already running", p.name)
+	}
+	cmd := exec.Command(p.bin, p.args...)
+	cmd.Stdout = p.output
+	cmd.Stderr = p.output
+	// Kill the server if the test binary dies without running its cleanups.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	fmt.Fprintf(p.output, "--- %s: %s %v\n", time.Now().Format(time.RFC3339Nano), p.bin, p.args)
+	if err := cmd.Start(); err != nil {
+		p.mu.Unlock()
+		p.t.Fatalf("testenv: start %s: %v", p.name, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		err := cmd.Wait()
+		fmt.Fprintf(p.output, "--- %s: %s exited: %v\n", time.Now().Format(time.RFC3339Nano), p.name, err)
+		close(done)
+	}()
+	p.cmd, p.done = cmd, done
+	p.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	began := time.Now()
+	var lastErr error
+	for {
+		attempt, cancelAttempt := context.WithTimeout(ctx, time.Second)
+		lastErr = ready(attempt)
+		cancelAttempt()
+		if lastErr == nil {
+			p.t.Logf("testenv: %s ready in %v", p.name, time.Since(began).Round(time.Millisecond))
+			return
+		}
+		select {
+		case <-done:
+			p.stop()
+			p.t.Fatalf("testenv: %s exited before it was ready (%v)", p.name, lastErr)
+		case <-ctx.Done():
+			p.stop()
+			p.t.Fatalf("testenv: %s not ready after %v: %v", p.name, timeout, lastErr)
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// stop ends the process gracefully (SIGTERM, so servers save their state),
+// killing it if it does not exit in time. Stopping a stopped process is a
+// no-op.
+func (p *process) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return
+	}
+	cmd, done := p.cmd, p.done
+	p.cmd, p.done = nil, nil
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(stopTimeout):
+		p.t.Logf("testenv: %s ignored SIGTERM for %v; killing it", p.name, stopTimeout)
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// dialReady reports whether a TCP connection to addr succeeds.
+func dialReady(addr string) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	}
+}
+
+// Broker is a mosquitto MQTT broker listening on 127.0.0.1.
+type Broker struct {
+	// Addr is host:port, e.g. "127.0.0.1:41883".
+	Addr string
+	// Dir holds the configuration and the persistence database.
+	Dir string
+
+	proc *process
+}
+
+// URL returns the broker's address for MQTT clients, e.g. "tcp://127.0.0.1:41883".
+func (b *Broker) URL() string { return "tcp://" + b.Addr }
+
+// Stop shuts the broker down gracefully; persistent sessions, queued QoS 1/2
+// messages and retained messages are saved. Stopping twice is safe.
+func (b *Broker) Stop() { b.proc.stop() }
+
+// Start starts a stopped broker again on the same port with the same
+// configuration and persistence database, and waits until it accepts
+// connections.
+func (b *Broker) Start() {
+	b.proc.t.Helper()
+	b.proc.start(brokerStartTimeout, dialReady(b.Addr))
+}
+
+// Mosquitto starts a mosquitto broker on a free loopback port with anonymous
+// access and persistence in a temporary directory. It is stopped when the
+// test ends.
+func Mosquitto(t testing.TB) *Broker {
+	t.Helper()
+	bin, ok := findBinary("mosquitto", "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
+	if !ok {
+		missing(t, "mosquitto", []string{"$PATH", "/usr/sbin", "/usr/local/sbin"})
+	}
+	dir := t.TempDir()
+	port := FreePort(t)
+	conf := filepath.Join(dir, "mosquitto.conf")
+	var cfg bytes.Buffer
+	fmt.Fprintf(&cfg, "listener %d 127.0.0.1\n", port)
+	cfg.WriteString("allow_anonymous true\n")
+	cfg.WriteString("persistence true\n")
+	fmt.Fprintf(&cfg, "persistence_location %s/\n", dir)
+	cfg.WriteString("persistence_file mosquitto.db\n")
+	// Save every second too, not only on a clean shutdown.
+	cfg.WriteString("autosave_interval 1\n")
+	// Outage tests queue many messages for offline persistent sessions; the
+	// default limit of 1000 would drop some.
+	cfg.WriteString("max_queued_messages 0\n")
+	cfg.WriteString("set_tcp_nodelay true\n")
+	cfg.WriteString("log_dest stderr\n")
+	cfg.WriteString("log_type error\nlog_type warning\nlog_type notice\nlog_type information\n")
+	cfg.WriteString("log_timestamp_format %H:%M:%S\n")
+	if os.Geteuid() == 0 {
+		// Run as root, mosquitto 2 switches to the "mosquitto" user, which
+		// cannot write to the test's 0700 temporary directory.
+		cfg.WriteString("user root\n")
+	}
+	if err := os.WriteFile(conf, cfg.Bytes(), 0o644); err != nil {
+		t.Fatalf("testenv: write mosquitto config: %v", err)
+	}
+	b := &Broker{
+		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		Dir:  dir,
+		proc: newProcess(t, "mosquitto", bin, "-c", conf),
+	}
+	b.Start()
+	return b
+}
+
+// Influx is an InfluxDB OSS 1.8 server listening on 127.0.0.1, with Flux
+// and the v2 compatibility API enabled and authentication off.
+type Influx struct {
+	// URL is the HTTP API base, e.g. "http://127.0.0.1:48086".
+	URL string
+	// Database is the database created at start: "yujing".
+	Database string
+	// Dir holds the configuration, meta, data and WAL directories.
+	Dir string
+
+	proc *process
+}
+
+// Bucket returns the v2-API bucket name of Database with its default
+// retention policy: "yujing/autogen".
+func (i *Influx) Bucket() string { return i.Database + "/autogen" }
+
+// Stop shuts the server down gracefully. Stopping twice is safe.
+func (i *Influx) Stop() { i.proc.stop() }
+
+// Start starts a stopped server again on the same ports with the same data,
+// waits until /ping answers and makes sure Database exists.
+func (i *Influx) Start() {
+	i.proc.t.Helper()
+	i.proc.start(influxStartTimeout, i.ping)
+	ctx, cancel := context.WithTimeout(context.Background(), influxStartTimeout)
+	defer cancel()
+	if err := i.Exec(ctx, "CREATE DATABASE "+i.Database); err != nil {
+		i.proc.t.Fatalf("testenv: %v", err)
+	}
+}
+
+// ping succeeds when GET /ping answers 204 No Content.
+func (i *Influx) ping(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, i.URL+"/ping", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("GET /ping: %s", resp.Status)
+	}
+	return nil
+}
+
+// Exec runs one InfluxQL statement through POST /query (database
+// administration: CREATE DATABASE, DROP MEASUREMENT, …) and returns the
+// first error the server reports.
+func (i *Influx) Exec(ctx context.Context, stmt string) error {
+	form := url.Values{"q": {stmt}, "db": {i.Database}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, i.URL+"/query?"+form.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("influxdb %q: %w", stmt, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("influxdb %q: %s: %s", stmt, resp.Status, bytes.TrimSpace(body))
+	}
+	var out struct {
+		Error   string `json:"error"`
+		Results []struct {
+			Error string `json:"error"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		return fmt.Errorf("influxdb %q: decode %q: %w", stmt, body, err)
+	}
+	if out.Error != "" {
+		return fmt.Errorf("influxdb %q: %s", stmt, out.Error)
+	}
+	for _, r := range out.Results {
+		if r.Error != "" {
+			return fmt.Errorf("influxdb %q: %s", stmt, r.Error)
+		}
+	}
+	return nil
+}
+
+// influxdBinary finds influxd in $YUJING_TOOLS, $HOME/.cache/yujing-tools
+// and PATH.
+func influxdBinary(t testing.TB) string {
+	t.Helper()
+	var candidates []string
+	if d := os.Getenv(ToolsEnv); d != "" {
+		candidates = append(candidates, filepath.Join(d, "influxd"))
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		candidates = append(candidates, filepath.Join(home, ".cache", "yujing-tools", "influxd"))
+	}
+	candidates = append(candidates, "influxd")
+	bin, ok := findBinary(candidates...)
+	if !ok {
+		missing(t, "influxd", candidates)
+	}
+	return bin
+}
+
+// InfluxDB starts an InfluxDB 1.8 server on free loopback ports with its
+// data in a temporary directory and creates the database "yujing". It is
+// stopped when the test ends.
+func InfluxDB(t testing.TB) *Influx {
+	t.Helper()
+	bin := influxdBinary(t)
+	dir := t.TempDir()
+	ports := freePorts(t, 2)
+	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
+	rpcAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
+	conf := filepath.Join(dir, "influxdb.conf")
+	cfg := fmt.Sprintf(`reporting-disabled = true
+bind-address = %q
+
+[meta]
+  dir = %q
+
+[data]
+  dir = %q
+  wal-dir = %q
+  query-log-enabled = false
+
+[monitor]
+  store-enabled = false
+
+[http]
+  enabled = true
+  bind-address = %q
+  auth-enabled = false
+  flux-enabled = true
+  log-enabled = false
+  write-tracing = false
+
+[continuous_queries]
+  enabled = false
+
+[subscriber]
+  enabled = false
+
+[logging]
+  level = "warn"
+  suppress-logo = true
+`, rpcAddr, filepath.Join(dir, "meta"), filepath.Join(dir, "data"), filepath.Join(dir, "wal"), httpAddr)
+	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
+		t.Fatalf("testenv: write influxdb config: %v", err)
+	}
+	i := &Influx{
+		URL:      "http://" + httpAddr,
+		Database: "yujing",
+		Dir:      dir,
+		proc:     newProcess(t, "influxd", bin, "run", "-config", conf),
+	}
+	i.Start()
+	return i
+}
+
+// Running reports whether the broker process is up.
+func (b *Broker) Running() bool { return b.proc.running() }
+
+// Running reports whether the influxd process is up.
+func (i *Influx) Running() bool { return i.proc.running() }
+
+func (p *process) running() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}

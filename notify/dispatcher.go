@@ -1,0 +1,388 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"yujing"
+)
+
+// ErrUnknownChannel is returned by Call for a call whose channel is not
+// configured.
+var ErrUnknownChannel = errors.New("notify: unknown channel")
+
+// ErrStopped is returned by Call after Stop began, and is the error given to
+// OnResult for calls left undelivered at shutdown.
+var ErrStopped = errors.New("notify: dispatcher stopped")
+
+// Options tune a Dispatcher. Zero values take the defaults shown.
+type Options struct {
+	Logger     *slog.Logger          // default: discard
+	Registerer prometheus.Registerer // metrics go here; nil registers nothing
+
+	QueueSize   int           // calls waiting per channel before Call blocks; default 1024
+	Workers     int           // concurrent sends per channel; default 4
+	MaxAttempts int           // attempts per call, first one included; default 8
+	BaseBackoff time.Duration // ceiling of the first retry wait; default 500ms
+	MaxBackoff  time.Duration // largest retry wait; default 30s
+	SendTimeout time.Duration // deadline of one send attempt; default 10s
+
+	// OnResult, when set, is told how each call ended: err is nil once it
+	// was sent, else the last error (wrapping ErrStopped when shutdown cut
+	// it short). It runs on a worker goroutine, concurrently for different
+	// calls, and should return quickly.
+	OnResult func(c yujing.Call, err error, attempts int)
+}
+
+// Defaults of Options.
+const (
+	DefaultQueueSize   = 1024
+	DefaultWorkers     = 4
+	DefaultMaxAttempts = 8
+	DefaultBaseBackoff = 500 * time.Millisecond
+	DefaultMaxBackoff  = 30 * time.Second
+	DefaultSendTimeout = 10 * time.Second
+)
+
+func (o *Options) setDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.QueueSize == 0 {
+		o.QueueSize = DefaultQueueSize
+	}
+	if o.Workers == 0 {
+		o.Workers = DefaultWorkers
+	}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = DefaultMaxAttempts
+	}
+	if o.BaseBackoff == 0 {
+		o.BaseBackoff = DefaultBaseBackoff
+	}
+	if o.MaxBackoff == 0 {
+		o.MaxBackoff = DefaultMaxBackoff
+	}
+	if o.SendTimeout == 0 {
+		o.SendTimeout = DefaultSendTimeout
+	}
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.QueueSize < 0 {
+		errs = append(errs, fmt.Errorf("queue size %d is negative", o.QueueSize))
+	}
+	if o.Workers < 0 {
+		errs = append(errs, fmt.Errorf("workers %d is negative", o.Workers))
+	}
+	if o.MaxAttempts < 0 {
+		errs = append(errs, fmt.Errorf("max attempts %d is negative", o.MaxAttempts))
+	}
+	if o.BaseBackoff < 0 || o.MaxBackoff < 0 || o.SendTimeout < 0 {
+		errs = append(errs, errors.New("backoffs and send timeout must not be negative"))
+	} else if o.MaxBackoff < o.BaseBackoff {
+		errs = append(errs, fmt.Errorf("max backoff %s is below base backoff %s", o.MaxBackoff, o.BaseBackoff))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	return nil
+}
+
+// lane is one channel with its own queue and workers, so a slow or failing
+// channel never delays the others.
+type lane struct {
+	ch    Channel
+	name  string
+	queue chan yujing.Call
+}
+
+// Dispatcher queues calls and delivers each through its channel, retrying
+// with backoff. Create it with New, start it with Run, end it with Stop.
+type Dispatcher struct {
+	opts   Options
+	log    *slog.Logger
+	m      *metrics
+	lanes  map[string]*lane // fixed after New
+	order  []*lane          // lanes in configuration order
+	jitter func(n int64) int64
+
+	mu      sync.RWMutex // guards running, closed
+	running bool
+	closed  bool
+	closing chan struct{}  // closed when Stop begins; wakes blocked Calls
+	senders sync.WaitGroup // Calls between the closed check and their send
+	workers sync.WaitGroup
+	cancel  context.CancelFunc // ends the workers' context; set by Run
+
+	abandoned atomic.Int64 // calls given up because of shutdown
+	stopOnce  sync.Once
+	stopErr   error
+}
+
+// New builds a Dispatcher for channels, which must have distinct, non-empty
+// names.
+func New(channels []Channel, opts Options) (*Dispatcher, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	opts.setDefaults()
+	d := &Dispatcher{
+		opts:    opts,
+		log:     opts.Logger,
+		lanes:   make(map[string]*lane, len(channels)),
+		jitter:  rand.Int64N,
+		closing: make(chan struct{}),
+	}
+	names := make([]string, 0, len(channels))
+	for i, ch := range channels {
+		if ch == nil {
+			return nil, fmt.Errorf("notify: channel %d is nil", i)
+		}
+		name := ch.Name()
+		if name == "" {
+			return nil, fmt.Errorf("notify: channel %d (%T) has no name", i, ch)
+		}
+		if _, dup := d.lanes[name]; dup {
+			return nil, fmt.Errorf("notify: duplicate channel name %q", name)
+		}
+		l := &lane{ch: ch, name: name, queue: make(chan yujing.Call, opts.QueueSize)}
+		d.lanes[name] = l
+		d.order = append(d.order, l)
+		names = append(names, name)
+	}
+	m, err := newMetrics(opts.Registerer, names, d.depth)
+	if err != nil {
+		return nil, err
+	}
+	d.m = m
+	return d, nil
+}
+
+// depth is the number of queued calls, over all channels.
+func (d *Dispatcher) depth() float64 {
+	n := 0
+	for _, l := range d.order {
+		n += len(l.queue)
+	}
+	return float64(n)
+}
+
+// Call queues c for delivery through the channel it names. It blocks while
+// that channel's queue is full (back-pressure) until ctx ends, and fails at
+// once for an unknown channel, a call without an ID, or after Stop began.
+// It is safe for concurrent use, and may be called before Run.
+func (d *Dispatcher) Call(ctx context.Context, c yujing.Call) error {
+	l, ok := d.lanes[c.Channel]
+	if !ok {
+		return fmt.Errorf("%w %q (call %s)", ErrUnknownChannel, c.Channel, c.ID)
+	}
+	if c.ID == "" {
+		return fmt.Errorf("notify: call for alert %d through %q has no id", c.Alert.ID, c.Channel)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("notify: call %s not queued: %w", c.ID, err)
+	}
+	d.mu.RLock()
+	if d.closed {
+		d.mu.RUnlock()
+		return fmt.Errorf("call %s not queued: %w", c.ID, ErrStopped)
+	}
+	d.senders.Add(1)
+	d.mu.RUnlock()
+	defer d.senders.Done()
+
+	select {
+	case l.queue <- c:
+		return nil
+	default:
+	}
+	select {
+	case l.queue <- c:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("notify: call %s not queued, queue of channel %q full: %w", c.ID, l.name, ctx.Err())
+	case <-d.closing:
+		return fmt.Errorf("call %s not queued: %w", c.ID, ErrStopped)
+	}
+}
+
+// Run starts the workers and returns. The workers keep their context's
+// values but not its cancellation: they end only through Stop, so that calls
+// raised while the pipeline shuts down in flow order are still delivered.
+// Calling Run again, or after Stop, does nothing.
+func (d *Dispatcher) Run(ctx context.Context) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.running || d.closed {
+		return
+	}
+	d.running = true
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.cancel = cancel
+	for _, l := range d.order {
+		for range d.opts.Workers {
+			d.workers.Add(1)
+			go d.work(wctx, l)
+		}
+	}
+	d.log.Info("notify started", "channels", len(d.order), "workers_per_channel", d.opts.Workers)
+}
+
+// Stop refuses new calls and delivers the queued ones, retries included,
+// until ctx ends; then it cancels what is still in flight. It returns an
+// error counting the calls left undelivered, if any. Safe to call twice;
+// later calls return the first result.
+func (d *Dispatcher) Stop(ctx context.Context) error {
+	d.stopOnce.Do(func() { d.stopErr = d.stop(ctx) })
+	return d.stopErr
+}
+
+func (d *Dispatcher) stop(ctx context.Context) error {
+	d.mu.Lock()
+	d.closed = true
+	running := d.running
+	d.mu.Unlock()
+	close(d.closing)
+	d.senders.Wait() // no Call can send after this
+	for _, l := range d.order {
+		close(l.queue)
+	}
+	var expired error
+	if running {
+		done := make(chan struct{})
+		go func() { d.workers.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			expired = ctx.Err()
+			d.cancel() // workers give up what is left
+			<-done
+		}
+		d.cancel()
+	} else {
+		for _, l := range d.order {
+			for c := range l.queue {
+				d.finish(c, fmt.Errorf("never started: %w", ErrStopped), 0, true)
+			}
+		}
+	}
+	n := d.abandoned.Load()
+	d.log.Info("notify stopped", "undelivered", n)
+	switch {
+	case n > 0 && expired != nil:
+		return fmt.Errorf("notify: %d calls undelivered at shutdown: %w", n, expired)
+	case n > 0:
+		return fmt.Errorf("notify: %d calls undelivered at shutdown: %w", n, ErrStopped)
+	}
+	return nil
+}
+
+func (d *Dispatcher) work(ctx context.Context, l *lane) {
+	defer d.workers.Done()
+	for c := range l.queue {
+		d.deliver(ctx, l, c)
+	}
+}
+
+// deliver sends c until it succeeds, fails permanently, runs out of
+// attempts, or ctx ends.
+func (d *Dispatcher) deliver(ctx context.Context, l *lane, c yujing.Call) {
+	var err error
+	attempts := 0
+	for {
+		if ctx.Err() != nil {
+			d.finish(c, shutdownErr(err), attempts, true)
+			return
+		}
+		attempts++
+		d.m.attempts.WithLabelValues(l.name).Inc()
+		sctx, cancel := context.WithTimeout(ctx, d.opts.SendTimeout)
+		start := time.Now()
+		err = l.ch.Send(sctx, c)
+		cancel()
+		d.m.send.WithLabelValues(l.name).Observe(time.Since(start).Seconds())
+		if err == nil {
+			d.finish(c, nil, attempts, false)
+			return
+		}
+		if ctx.Err() != nil { // cut short by shutdown, not the channel's fault
+			d.finish(c, shutdownErr(err), attempts, true)
+			return
+		}
+		reason := FailureReason(err)
+		d.m.failures.WithLabelValues(l.name, reason).Inc()
+		if !Retryable(err) || attempts >= d.opts.MaxAttempts {
+			d.log.Error("notify call failed", "call_id", c.ID, "channel", l.name, "alert_id", c.Alert.ID,
+				"person", c.Person.ID, "attempts", attempts, "reason", reason, "retryable", Retryable(err), "err", err)
+			d.finish(c, err, attempts, false)
+			return
+		}
+		wait := d.backoff(attempts, err)
+		d.log.Warn("notify attempt failed", "call_id", c.ID, "channel", l.name, "alert_id", c.Alert.ID,
+			"attempt", attempts, "reason", reason, "retry_in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+}
+
+func shutdownErr(last error) error {
+	if last == nil {
+		return ErrStopped
+	}
+	return fmt.Errorf("%w: %w", ErrStopped, last)
+}
+
+// finish records how a call ended.
+func (d *Dispatcher) finish(c yujing.Call, err error, attempts int, abandoned bool) {
+	switch {
+	case err == nil:
+		d.m.calls.WithLabelValues(c.Channel, OutcomeSent).Inc()
+		d.log.Info("notify call sent", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID,
+			"person", c.Person.ID, "attempts", attempts)
+	case abandoned:
+		d.abandoned.Add(1)
+		d.m.calls.WithLabelValues(c.Channel, OutcomeFailed).Inc()
+		d.log.Error("notify call abandoned at shutdown", "call_id", c.ID, "channel", c.Channel,
+			"alert_id", c.Alert.ID, "person", c.Person.ID, "attempts", attempts, "err", err)
+	default:
+		d.m.calls.WithLabelValues(c.Channel, OutcomeFailed).Inc()
+	}
+	if d.opts.OnResult != nil {
+		d.opts.OnResult(c, err, attempts)
+	}
+}
+
+// backoff is the wait before attempt+1: full jitter, uniform in
+// [0, min(MaxBackoff, BaseBackoff·2^(attempt-1))), but at least the
+// provider's Retry-After (itself capped at MaxBackoff).
+func (d *Dispatcher) backoff(attempt int, err error) time.Duration {
+	ceil := d.opts.MaxBackoff
+	if shift := attempt - 1; shift < 62 {
+		if c := d.opts.BaseBackoff << shift; c > 0 && c>>shift == d.opts.BaseBackoff && c < ceil {
+			ceil = c
+		}
+	}
+	var wait time.Duration
+	if ceil > 0 {
+		wait = time.Duration(d.jitter(int64(ceil)))
+	}
+	var he *HTTPError
+	if errors.As(err, &he) && he.RetryAfter > wait {
+		wait = min(he.RetryAfter, d.opts.MaxBackoff)
+	}
+	return wait
+}

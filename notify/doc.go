@@ -1,0 +1,28 @@
+// Package notify delivers calls (yujing.Call) to people through channels:
+// SMS, voice, IM, e-mail, webhooks, or a log line in the demo.
+//
+// The stage has two halves, in the manner of Alertmanager's notifier:
+//
+//   - A Channel is one delivery integration. It sends one call, once, and
+//     only classifies a failure: an error wrapped with Permanent must not be
+//     retried (a rejected request, a bad payload); any other error is worth
+//     another try. HTTP integrations get this classification from
+//     CheckResponse. Integrations live one per folder, notify/<channel>/,
+//     and are wired in one explicit list in cmd/yujing.
+//
+//   - The Dispatcher owns everything shared: a bounded queue per channel
+//     with back-pressure, workers, the per-send timeout, retries with
+//     exponential backoff and full jitter, metrics labelled with a failure
+//     reason (FailureReason), structured logs, and a graceful Stop that
+//     delivers what is queued within a limit.
+//
+// The Dispatcher's Call method is what the alerting stage needs from notify
+// (its Caller interface); cmd/yujing plugs one into the other, so neither
+// package imports the other.
+//
+// Later work extends this shape rather than replacing it: rate limits and
+// circuit breakers wrap a Channel (a Channel that decorates another), an
+// outbox records each call before Call and marks it from the OnResult hook,
+// and a provider with business-level throttling returns an error that
+// FailureReason classifies.
+package notify

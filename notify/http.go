@@ -1,0 +1,91 @@
+package notify
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// HTTPError is an unsuccessful answer from a provider's HTTP API.
+type HTTPError struct {
+	StatusCode int
+	// RetryAfter is the wait the provider asked for (Retry-After header), or
+	// 0. The Dispatcher waits at least this long, up to its MaxBackoff.
+	RetryAfter time.Duration
+	// Body is the start of the response body, for diagnosis.
+	Body string
+}
+
+func (e *HTTPError) Error() string {
+	s := "http status " + strconv.Itoa(e.StatusCode)
+	if t := http.StatusText(e.StatusCode); t != "" {
+		s += " " + t
+	}
+	if e.Body != "" {
+		s += ": " + e.Body
+	}
+	return s
+}
+
+// maxErrorBody is how much of an error response is kept in HTTPError.Body.
+const maxErrorBody = 256
+
+// CheckResponse classifies an HTTP answer: nil for 2xx; an *HTTPError for
+// 408, 429 and 5xx (retryable); an *HTTPError wrapped with Permanent for
+// every other status (other 4xx, and 1xx or 3xx a client did not handle).
+// It reads at most a small part of the body of an unsuccessful answer and
+// does not close it.
+func CheckResponse(resp *http.Response) error {
+	code := resp.StatusCode
+	if code >= 200 && code <= 299 {
+		return nil
+	}
+	e := &HTTPError{StatusCode: code, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	if resp.Body != nil {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		e.Body = printable(string(b))
+	}
+	if code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || (code >= 500 && code <= 599) {
+		return e
+	}
+	return Permanent(e)
+}
+
+// retryAfter parses a Retry-After value: delay seconds or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		if n > int64(24*time.Hour/time.Second) {
+			n = int64(24 * time.Hour / time.Second)
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// printable keeps an error body on one readable line.
+func printable(s string) string {
+	s = strings.ToValidUTF8(s, "?")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return ' '
+		}
+		if !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -1,0 +1,65 @@
+package logchan
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"yujing"
+	"yujing/notify"
+)
+
+// DefaultName is the channel name when Config.Name is empty.
+const DefaultName = "log"
+
+// Message is the fixed message of every record.
+const Message = "warning call"
+
+// Config configures the log channel.
+type Config struct {
+	Name string `yaml:"name"` // channel name calls are routed by; default "log"
+}
+
+// Channel is a notify.Channel that logs calls.
+type Channel struct {
+	name string
+	log  *slog.Logger
+}
+
+var _ notify.Channel = (*Channel)(nil)
+
+// New builds the channel writing to logger.
+func New(cfg Config, logger *slog.Logger) (*Channel, error) {
+	if logger == nil {
+		return nil, errors.New("logchan: no logger")
+	}
+	if cfg.Name == "" {
+		cfg.Name = DefaultName
+	}
+	return &Channel{name: cfg.Name, log: logger}, nil
+}
+
+// Name returns the channel name.
+func (l *Channel) Name() string { return l.name }
+
+// Send writes one Warn record for c, with the keys call_id, alert_id,
+// event, alert_level, site, sensor, value, person, person_name and message.
+// It fails only when ctx is done.
+func (l *Channel) Send(ctx context.Context, c yujing.Call) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l.log.LogAttrs(ctx, slog.LevelWarn, Message,
+		slog.String("call_id", c.ID),
+		slog.Int64("alert_id", c.Alert.ID),
+		slog.String("event", string(c.Event)),
+		slog.String("alert_level", c.Alert.Level.String()), // "level" would clash with slog's own key
+		slog.String("site", c.Alert.Site),
+		slog.String("sensor", c.Alert.Sensor),
+		slog.Float64("value", c.Alert.Value),
+		slog.String("person", c.Person.ID),
+		slog.String("person_name", c.Person.Name),
+		slog.String("message", c.Alert.Message),
+	)
+	return nil
+}

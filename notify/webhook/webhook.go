@@ -1,0 +1,265 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"yujing"
+	"yujing/notify"
+)
+
+// Headers set on every request. Config.Headers may not replace them.
+const (
+	HeaderSignature   = "X-Yujing-Signature" // "sha256=" + hex HMAC-SHA256 of the body
+	HeaderIdempotency = "Idempotency-Key"    // the call id; the same on every retry
+	signaturePrefix   = "sha256="
+)
+
+// DefaultName is the channel name when Config.Name is empty.
+const DefaultName = "webhook"
+
+// Config configures one webhook channel.
+type Config struct {
+	Name    string            `yaml:"name"`    // channel name calls are routed by; default "webhook"
+	URL     string            `yaml:"url"`     // absolute http or https URL
+	Secret  string            `yaml:"secret"`  // HMAC-SHA256 key; empty sends no signature
+	Timeout time.Duration     `yaml:"timeout"` // per-request limit; 0 leaves it to the dispatcher
+	Headers map[string]string `yaml:"headers"` // extra request headers, e.g. Authorization
+}
+
+// Payload is the JSON document POSTed for each call. Every field is always
+// present. Times are RFC 3339.
+type Payload struct {
+	CallID     string    `json:"call_id"`
+	AlertID    int64     `json:"alert_id"`
+	Event      string    `json:"event"`    // raised, upgraded, downgraded, resolved, ...
+	Level      string    `json:"level"`    // blue, yellow, orange, red
+	LevelZH    string    `json:"level_zh"` // 蓝色(Ⅳ级) ... 红色(Ⅰ级)
+	State      string    `json:"state"`    // firing, acknowledged, disposing, resolved, closed
+	Rule       string    `json:"rule"`
+	Sensor     string    `json:"sensor"`
+	Site       string    `json:"site"`
+	Family     string    `json:"family"`
+	Metric     string    `json:"metric"`
+	Value      float64   `json:"value"`
+	Unit       string    `json:"unit"`
+	Threshold  float64   `json:"threshold"`
+	StartedAt  time.Time `json:"started_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	Person     string    `json:"person"` // person id
+	PersonName string    `json:"person_name"`
+	Message    string    `json:"message"`
+	SentAt     time.Time `json:"sent_at"` // when this attempt was made
+}
+
+// NewPayload builds the document for c, sent at t.
+func NewPayload(c yujing.Call, t time.Time) Payload {
+	a := &c.Alert
+	return Payload{
+		CallID: c.ID, AlertID: a.ID, Event: string(c.Event),
+		Level: a.Level.String(), LevelZH: a.Level.Chinese(), State: string(a.State),
+		Rule: a.Rule, Sensor: a.Sensor, Site: a.Site, Family: string(a.Family), Metric: a.Metric,
+		Value: a.Value, Unit: a.Unit, Threshold: a.Threshold,
+		StartedAt: a.StartedAt, UpdatedAt: a.UpdatedAt,
+		Person: c.Person.ID, PersonName: c.Person.Name, Message: a.Message,
+		SentAt: t,
+	}
+}
+
+// Webhook is a notify.Channel that POSTs calls to a URL.
+type Webhook struct {
+	name      string
+	url       string // full URL; may carry a token, never logged
+	safeURL   string // scheme://host/path, for errors
+	secret    string
+	timeout   time.Duration
+	headers   http.Header
+	userAgent string
+	client    *http.Client
+	now       func() time.Time
+}
+
+var _ notify.Channel = (*Webhook)(nil)
+
+// New checks cfg and builds the channel. A nil client gets a client of its
+// own that does not follow redirects (a redirected webhook is a
+// configuration error, reported as a permanent failure).
+func New(cfg Config, client *http.Client) (*Webhook, error) {
+	if cfg.Name == "" {
+		cfg.Name = DefaultName
+	}
+	var errs []error
+	u, err := url.Parse(cfg.URL)
+	switch {
+	case cfg.URL == "":
+		errs = append(errs, errors.New("url is empty"))
+	case err != nil:
+		errs = append(errs, errors.New("url is not a valid URL")) // err quotes the URL, which may hold a token
+	case u.Scheme != "http" && u.Scheme != "https":
+		errs = append(errs, fmt.Errorf("url scheme %q is not http or https", u.Scheme))
+	case u.Host == "":
+		errs = append(errs, errors.New("url has no host"))
+	}
+	if cfg.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("timeout %s is negative", cfg.Timeout))
+	}
+	headers := make(http.Header, len(cfg.Headers))
+	for k, v := range cfg.Headers {
+		switch {
+		case !validHeaderName(k):
+			errs = append(errs, fmt.Errorf("header name %q is not valid", k))
+		case isReserved(k):
+			errs = append(errs, fmt.Errorf("header %q is set by yujing and cannot be configured", k))
+		case strings.ContainsAny(v, "\r\n\x00"):
+			errs = append(errs, fmt.Errorf("header %q has a control character in its value", k)) // value may be secret: not quoted
+		default:
+			headers.Set(k, v)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("webhook %q: %w", cfg.Name, err)
+	}
+	if client == nil {
+		client = &http.Client{
+			Transport: http.DefaultTransport.(*http.Transport).Clone(),
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		}
+	}
+	safe := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	return &Webhook{
+		name: cfg.Name, url: cfg.URL, safeURL: safe.String(), secret: cfg.Secret,
+		timeout: cfg.Timeout, headers: headers, userAgent: userAgent(),
+		client: client, now: time.Now,
+	}, nil
+}
+
+// Name returns the channel name.
+func (w *Webhook) Name() string { return w.name }
+
+// Send POSTs the call. 2xx is success; 408, 429, 5xx, network errors and
+// timeouts are retryable; every other answer is a permanent failure.
+func (w *Webhook) Send(ctx context.Context, c yujing.Call) error {
+	body, err := json.Marshal(NewPayload(c, w.now()))
+	if err != nil {
+		return notify.Permanent(fmt.Errorf("webhook %s: encode call %s: %w", w.name, c.ID, err))
+	}
+	if w.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, w.timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
+	if err != nil {
+		return notify.Permanent(fmt.Errorf("webhook %s: build request for %s: %w", w.name, w.safeURL, w.redact(err)))
+	}
+	for k, vs := range w.headers {
+		req.Header[k] = vs
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", w.userAgent)
+	req.Header.Set(HeaderIdempotency, c.ID)
+	if w.secret != "" {
+		req.Header.Set(HeaderSignature, Sign(w.secret, body))
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("webhook %s: %w", w.name, w.redact(err))
+	}
+	defer resp.Body.Close()
+	if err := notify.CheckResponse(resp); err != nil {
+		return fmt.Errorf("webhook %s: post %s: %w", w.name, w.safeURL, err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
+	return nil
+}
+
+// redact replaces the URL inside a *url.Error, which may carry a token in
+// its query or user info, with the URL without them.
+func (w *Webhook) redact(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		r := *ue
+		r.URL = w.safeURL
+		return &r
+	}
+	return err
+}
+
+// Sign returns the X-Yujing-Signature value for body: "sha256=" and the
+// lowercase hex HMAC-SHA256 of body keyed with secret.
+func Sign(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return signaturePrefix + hex.EncodeToString(m.Sum(nil))
+}
+
+// Verify reports whether header is the signature of body under secret, in
+// constant time. An empty secret verifies nothing.
+func Verify(secret string, body []byte, header string) bool {
+	if secret == "" {
+		return false
+	}
+	got, ok := strings.CutPrefix(strings.TrimSpace(header), signaturePrefix)
+	if !ok {
+		return false
+	}
+	sig, err := hex.DecodeString(got)
+	if err != nil {
+		return false
+	}
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return hmac.Equal(sig, m.Sum(nil))
+}
+
+// isReserved reports whether a header is set by the channel or the
+// transport, and so cannot be configured.
+func isReserved(name string) bool {
+	switch textproto.CanonicalMIMEHeaderKey(name) {
+	case "Content-Type", "Content-Length", "Host", "User-Agent", "Transfer-Encoding", HeaderIdempotency, HeaderSignature:
+		return true
+	}
+	return false
+}
+
+// validHeaderName reports whether name is an RFC 9110 token.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		b := name[i]
+		switch {
+		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// userAgent is "yujing/<module version>", or "yujing/dev" for a build
+// without one.
+func userAgent() string {
+	v := "dev"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version
+	}
+	return "yujing/" + v
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# test-deps.sh installs the external services the tests run against:
+# mosquitto (+ clients) from Debian's packages and InfluxDB OSS 1.8.10 built
+# with `go install`. It is idempotent: tools already present are only reported.
+#
+# YUJING_TOOLS (default $HOME/.cache/yujing-tools) receives the influxd binary.
+# The system mosquitto service is never left running: `yujing serve` embeds a
+# broker on 127.0.0.1:1883 and tests start their own brokers on free ports.
+set -euo pipefail
+
+YUJING_TOOLS="${YUJING_TOOLS:-$HOME/.cache/yujing-tools}"
+INFLUXD_VERSION="v1.8.10"
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		echo "test-deps: need root (or sudo) to run: $*" >&2
+		return 1
+	fi
+}
+
+# find_mosquitto prints the path of the broker binary, which Debian installs in
+# /usr/sbin (often not on a non-root PATH).
+find_mosquitto() {
+	command -v mosquitto 2>/dev/null || { [ -x /usr/sbin/mosquitto ] && echo /usr/sbin/mosquitto; } || true
+}
+
+# pid_on_1883 prints the pid of the process listening on TCP port 1883, if any.
+pid_on_1883() {
+	if command -v ss >/dev/null 2>&1; then
+		as_root ss -Hltnp 'sport = :1883' 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n1
+	fi
+}
+
+# stop_system_mosquitto stops the packaged service, which apt starts on
+# 0.0.0.0:1883; port 1883 must stay free for the broker embedded in
+# `yujing serve`. Brokers started by the tests listen on other ports and are
+# left alone.
+stop_system_mosquitto() {
+	as_root systemctl stop mosquitto >/dev/null 2>&1 ||
+		as_root service mosquitto stop >/dev/null 2>&1 || true
+	as_root systemctl disable mosquitto >/dev/null 2>&1 ||
+		as_root update-rc.d mosquitto disable >/dev/null 2>&1 || true
+	local pid
+	pid="$(pid_on_1883)"
+	if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = mosquitto ]; then
+		as_root kill "$pid" || true
+	fi
+}
+
+# --- mosquitto ---------------------------------------------------------------
+mosq="$(find_mosquitto)"
+if [ -n "$mosq" ] && command -v mosquitto_pub >/dev/null 2>&1 && command -v mosquitto_sub >/dev/null 2>&1; then
+	state=found
+else
+	export DEBIAN_FRONTEND=noninteractive
+	as_root apt-get update
+	as_root apt-get install -y --no-install-recommends mosquitto mosquitto-clients
+	stop_system_mosquitto
+	mosq="$(find_mosquitto)"
+	state=installed
+fi
+if [ -z "$mosq" ]; then
+	echo "test-deps: mosquitto not found after install" >&2
+	exit 1
+fi
+# `mosquitto -h` prints "mosquitto version X" and exits non-zero.
+mosq_version="$("$mosq" -h 2>&1 | sed -n 's/^mosquitto version //p' | head -n1 || true)"
+echo "mosquitto: ${state} ${mosq} (version ${mosq_version:-unknown}); mosquitto_pub: $(command -v mosquitto_pub)"
+
+# A broker left running on 1883 (by apt or by hand) would shadow the embedded one.
+pid="$(pid_on_1883)"
+if [ -n "$pid" ]; then
+	comm="$(cat "/proc/$pid/comm" 2>/dev/null || true)"
+	if [ "$comm" = mosquitto ]; then
+		echo "test-deps: stopping mosquitto (pid $pid) listening on port 1883"
+		stop_system_mosquitto
+	else
+		echo "test-deps: warning: port 1883 is used by ${comm:-pid $pid}; yujing serve needs it" >&2
+	fi
+fi
+
+# --- influxd -----------------------------------------------------------------
+influxd="$YUJING_TOOLS/influxd"
+if [ -x "$influxd" ]; then
+	state=found
+else
+	if ! command -v go >/dev/null 2>&1; then
+		echo "test-deps: go is needed to build influxd" >&2
+		exit 1
+	fi
+	mkdir -p "$YUJING_TOOLS"
+	echo "test-deps: building influxd ${INFLUXD_VERSION} into ${YUJING_TOOLS} (takes a few minutes)"
+	GOBIN="$YUJING_TOOLS" nice go install "github.com/influxdata/influxdb/cmd/influxd@${INFLUXD_VERSION}"
+	state=installed
+fi
+# influxd built by `go install` reports "vunknown"; the module version is in the build info.
+influxd_version="$(go version -m "$influxd" 2>/dev/null | awk '$1 == "mod" && $2 == "github.com/influxdata/influxdb" {print $3}' || true)"
+echo "influxd: ${state} ${influxd} (version ${influxd_version:-unknown})"

@@ -1,0 +1,338 @@
+package influx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+	"github.com/influxdata/influxdb-client-go/v2/api"
+	ihttp "github.com/influxdata/influxdb-client-go/v2/api/http"
+	"github.com/influxdata/influxdb-client-go/v2/api/write"
+
+	"yujing"
+)
+
+// Defaults for Config fields left at zero.
+const (
+	DefaultBatchSize = 5000
+	DefaultTimeout   = 10 * time.Second
+)
+
+// DefaultMeasurement is the measurement of readings without a family.
+const DefaultMeasurement = "reading"
+
+// Config says where readings go.
+type Config struct {
+	// URL is the server's base URL, e.g. "http://127.0.0.1:8086".
+	URL string `yaml:"url"`
+	// Token is an InfluxDB 2 API token; for InfluxDB 1.8 "user:password",
+	// or empty when authentication is off.
+	Token string `yaml:"token"`
+	// Org is the InfluxDB 2 organization; empty for InfluxDB 1.8.
+	Org string `yaml:"org"`
+	// Bucket is the InfluxDB 2 bucket; for InfluxDB 1.8
+	// "database/retention-policy" (e.g. "yujing/autogen").
+	Bucket string `yaml:"bucket"`
+	// BatchSize is the most points sent in one HTTP request
+	// (default DefaultBatchSize).
+	BatchSize int `yaml:"batch_size"`
+	// Timeout bounds each HTTP request (default DefaultTimeout); it is
+	// rounded up to whole seconds.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// withDefaults returns c with zero fields set to their defaults.
+func (c Config) withDefaults() Config {
+	if c.BatchSize == 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	return c
+}
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.URL == "" {
+		errs = append(errs, errors.New("url is required"))
+	} else if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("url %q: want http://host:port or https://host:port", c.URL))
+	}
+	if c.Bucket == "" {
+		errs = append(errs, errors.New(`bucket is required (InfluxDB 1.8: "database/retention-policy")`))
+	}
+	if c.BatchSize < 0 {
+		errs = append(errs, fmt.Errorf("batch_size %d: must not be negative", c.BatchSize))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("timeout %v: must not be negative", c.Timeout))
+	}
+	return errors.Join(errs...)
+}
+
+// ErrInvalidReading marks readings that cannot be stored: no sensor or
+// metric, a value that is NaN or infinite, or a time outside what InfluxDB
+// can hold. Retrying them is pointless.
+var ErrInvalidReading = errors.New("invalid reading")
+
+// InfluxDB's nanosecond timestamps span these instants.
+var (
+	minTime = time.Unix(0, math.MinInt64+2)
+	maxTime = time.Unix(0, math.MaxInt64-1)
+)
+
+// validate returns why r cannot be stored, or nil.
+func validate(r *yujing.Reading) error {
+	switch {
+	case r.Sensor == "":
+		return errors.New("no sensor")
+	case r.Metric == "":
+		return errors.New("no metric")
+	case math.IsNaN(r.Value) || math.IsInf(r.Value, 0):
+		return fmt.Errorf("value %v", r.Value)
+	case r.Time.IsZero():
+		return errors.New("no time")
+	case r.Time.Before(minTime) || r.Time.After(maxTime):
+		return fmt.Errorf("time %s out of range", r.Time.Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
+// Writer writes readings to one bucket and queries them back. It is safe
+// for concurrent use.
+type Writer struct {
+	client    influxdb2.Client
+	write     api.WriteAPIBlocking
+	query     api.QueryAPI
+	bucket    string
+	batchSize int
+}
+
+// New returns a Writer for cfg. It does not contact the server; call Ping
+// to check that it answers.
+func New(cfg Config) (*Writer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("influx: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	timeoutSec := uint((cfg.Timeout + time.Second - 1) / time.Second)
+	opts := influxdb2.DefaultOptions().
+		SetUseGZip(true).
+		SetHTTPRequestTimeout(timeoutSec).
+		SetPrecision(time.Nanosecond).
+		SetApplicationName("yujing")
+	client := influxdb2.NewClientWithOptions(strings.TrimSuffix(cfg.URL, "/"), cfg.Token, opts)
+	return &Writer{
+		client:    client,
+		write:     client.WriteAPIBlocking(cfg.Org, cfg.Bucket),
+		query:     client.QueryAPI(cfg.Org),
+		bucket:    cfg.Bucket,
+		batchSize: cfg.BatchSize,
+	}, nil
+}
+
+// Write stores rs, at most BatchSize points per HTTP request, in order. It
+// returns at the first failed request; earlier requests stay written, and
+// writing them again is harmless. Invalid readings are left out and
+// reported, after the valid ones are written, by an error matching
+// ErrInvalidReading.
+func (w *Writer) Write(ctx context.Context, rs []yujing.Reading) error {
+	var (
+		points  = make([]*write.Point, 0, min(len(rs), w.batchSize))
+		invalid int
+		first   error
+		written int
+	)
+	flush := func() error {
+		if len(points) == 0 {
+			return nil
+		}
+		if err := w.write.WritePoint(ctx, points...); err != nil {
+			return fmt.Errorf("influx: write %d points to bucket %q (%d of %d written before): %w",
+				len(points), w.bucket, written, len(rs), err)
+		}
+		written += len(points)
+		points = points[:0]
+		return nil
+	}
+	for i := range rs {
+		r := &rs[i]
+		if err := validate(r); err != nil {
+			if invalid == 0 {
+				first = fmt.Errorf("reading %d (sensor %q, metric %q): %w", i, r.Sensor, r.Metric, err)
+			}
+			invalid++
+			continue
+		}
+		points = append(points, point(r))
+		if len(points) == w.batchSize {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if invalid > 0 {
+		return fmt.Errorf("influx: bucket %q: skipped %d of %d readings, first %v: %w",
+			w.bucket, invalid, len(rs), first, ErrInvalidReading)
+	}
+	return nil
+}
+
+// point converts a valid reading to its point.
+func point(r *yujing.Reading) *write.Point {
+	m := string(r.Family)
+	if m == "" {
+		m = DefaultMeasurement
+	}
+	p := write.NewPointWithMeasurement(m)
+	if r.Site != "" {
+		p.AddTag("site", r.Site)
+	}
+	p.AddTag("sensor", r.Sensor)
+	if r.Unit != "" {
+		p.AddTag("unit", r.Unit)
+	}
+	p.AddField(r.Metric, r.Value)
+	p.SetTime(r.Time)
+	return p
+}
+
+// Retryable reports whether a failed Write may succeed later unchanged: true
+// for network errors, timeouts and server-side failures, false for invalid
+// readings and data the server rejects (400 bad request or field type
+// conflict, 413 too large, 422).
+func Retryable(err error) bool {
+	if err == nil || errors.Is(err, ErrInvalidReading) {
+		return false
+	}
+	var he *ihttp.Error
+	if errors.As(err, &he) {
+		switch he.StatusCode {
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+			return false
+		}
+	}
+	return true
+}
+
+// Ping checks that the server answers.
+func (w *Writer) Ping(ctx context.Context) error {
+	if _, err := w.client.Ping(ctx); err != nil {
+		return fmt.Errorf("influx: ping %s: %w", w.client.ServerURL(), err)
+	}
+	return nil
+}
+
+// Close releases idle connections. Close does not wait for anything: Write
+// has nothing buffered.
+func (w *Writer) Close() { w.client.Close() }
+
+// Query returns the values of one metric of one sensor with from <= time <
+// to, oldest first.
+//
+// Flux's range() stop is exclusive, but InfluxDB 1.8 includes points at
+// exactly stop (influxdata/influxdb#19966); the extra filter on _time makes
+// the window half-open on every server.
+func (w *Writer) Query(ctx context.Context, sensor, metric string, from, to time.Time) ([]yujing.Reading, error) {
+	if !from.Before(to) {
+		return nil, nil
+	}
+	flux := fmt.Sprintf(`from(bucket: %s)
+  |> range(start: %s, stop: %s)
+  |> filter(fn: (r) => r._field == %s and r.sensor == %s and r._time < %s)
+  |> keep(columns: ["_time", "_value", "_field", "_measurement", "site", "sensor", "unit"])`,
+		fluxString(w.bucket), fluxTime(from), fluxTime(to), fluxString(metric), fluxString(sensor), fluxTime(to))
+	res, err := w.query.Query(ctx, flux)
+	if err != nil {
+		return nil, fmt.Errorf("influx: query bucket %q for sensor %q metric %q: %w", w.bucket, sensor, metric, err)
+	}
+	defer res.Close()
+	var out []yujing.Reading
+	for res.Next() {
+		rec := res.Record()
+		v, ok := float(rec.Value())
+		if !ok {
+			return nil, fmt.Errorf("influx: query bucket %q for sensor %q metric %q: value %v (%T) is not a number",
+				w.bucket, sensor, metric, rec.Value(), rec.Value())
+		}
+		r := yujing.Reading{
+			Sensor: sensor,
+			Site:   tag(rec.ValueByKey("site")),
+			Family: yujing.Family(rec.Measurement()),
+			Metric: rec.Field(),
+			Unit:   tag(rec.ValueByKey("unit")),
+			Value:  v,
+			Time:   rec.Time(),
+		}
+		if r.Family == DefaultMeasurement {
+			r.Family = ""
+		}
+		out = append(out, r)
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("influx: query bucket %q for sensor %q metric %q: %w", w.bucket, sensor, metric, err)
+	}
+	// Flux returns one table per series (e.g. per unit); merge them by time.
+	slices.SortStableFunc(out, func(a, b yujing.Reading) int { return a.Time.Compare(b.Time) })
+	return out, nil
+}
+
+// float converts a Flux field value to float64.
+func float(v any) (float64, bool) {
+	switch v := v.(type) {
+	case float64:
+		return v, true
+	case int64:
+		return float64(v), true
+	case uint64:
+		return float64(v), true
+	}
+	return 0, false
+}
+
+// tag returns a tag column's value, "" when the column is absent or null.
+func tag(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// fluxTime formats t as a Flux time literal.
+func fluxTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// fluxString quotes s as a Flux string literal.
+func fluxString(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"', '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case '$': // "${" starts an interpolation
+			b.WriteString(`\$`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}

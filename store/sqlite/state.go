@@ -1,0 +1,425 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"yujing"
+	"yujing/store"
+)
+
+// stateMigrations is the schema of the state database, one entry per
+// version; append, never edit.
+var stateMigrations = []string{
+	// 1: alerts and their history. Times are Unix nanoseconds, NULL when
+	// unset. open_alerts is a partial index so that rebuilding the engine
+	// after a restart reads only the open alerts however long the history.
+	`CREATE TABLE alerts (
+		id           INTEGER PRIMARY KEY AUTOINCREMENT,
+		rule         TEXT    NOT NULL,
+		sensor       TEXT    NOT NULL,
+		site         TEXT    NOT NULL DEFAULT '',
+		family       TEXT    NOT NULL DEFAULT '',
+		metric       TEXT    NOT NULL DEFAULT '',
+		unit         TEXT    NOT NULL DEFAULT '',
+		level        INTEGER NOT NULL,
+		state        TEXT    NOT NULL,
+		value        REAL,
+		threshold    REAL,
+		message      TEXT    NOT NULL DEFAULT '',
+		started_at   INTEGER,
+		updated_at   INTEGER,
+		acked_at     INTEGER,
+		acked_by     TEXT    NOT NULL DEFAULT '',
+		resolved_at  INTEGER,
+		closed_at    INTEGER,
+		close_reason TEXT    NOT NULL DEFAULT ''
+	);
+	CREATE INDEX alerts_state ON alerts (state);
+	CREATE INDEX alerts_rule_sensor ON alerts (rule, sensor);
+	CREATE INDEX alerts_open ON alerts (id) WHERE state <> 'closed';
+	CREATE TABLE transitions (
+		id         INTEGER PRIMARY KEY AUTOINCREMENT,
+		alert_id   INTEGER NOT NULL REFERENCES alerts (id),
+		at         INTEGER,
+		event      TEXT    NOT NULL,
+		from_level INTEGER NOT NULL,
+		to_level   INTEGER NOT NULL,
+		from_state TEXT    NOT NULL DEFAULT '',
+		to_state   TEXT    NOT NULL DEFAULT '',
+		value      REAL,
+		actor      TEXT    NOT NULL DEFAULT '',
+		note       TEXT    NOT NULL DEFAULT '',
+		reason     TEXT    NOT NULL DEFAULT ''
+	);
+	CREATE INDEX transitions_alert ON transitions (alert_id);`,
+}
+
+// Limits of ListAlerts.
+const (
+	DefaultListLimit = 500
+	MaxListLimit     = 5000
+)
+
+// alertColumns is the column list every alert query selects, in the order
+// scanAlert reads.
+const alertColumns = `id, rule, sensor, site, family, metric, unit, level, state, value, threshold,
+	message, started_at, updated_at, acked_at, acked_by, resolved_at, closed_at, close_reason`
+
+// State is the embedded state database: warnings (alerts) and every
+// transition of each, committed with synchronous=FULL so that a change is
+// on disk when the call returns. It is safe for concurrent use.
+type State struct {
+	db        *pools
+	insAlert  *sql.Stmt
+	updAlert  *sql.Stmt
+	insTrans  *sql.Stmt
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// OpenState opens (creating if needed) the state database at path and
+// applies pending schema migrations.
+func OpenState(ctx context.Context, path string) (*State, error) {
+	db, err := openPools(ctx, "state", path, syncFull, stateMigrations)
+	if err != nil {
+		return nil, err
+	}
+	s := &State{db: db}
+	for _, p := range []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&s.insAlert, `INSERT INTO alerts (rule, sensor, site, family, metric, unit, level, state, value, threshold,
+			message, started_at, updated_at, acked_at, acked_by, resolved_at, closed_at, close_reason)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&s.updAlert, `UPDATE alerts SET site = ?, family = ?, metric = ?, unit = ?, level = ?, state = ?,
+			value = ?, threshold = ?, message = ?, updated_at = ?, acked_at = ?, acked_by = ?,
+			resolved_at = ?, closed_at = ?, close_reason = ?
+			WHERE id = ?`},
+		{&s.insTrans, `INSERT INTO transitions (alert_id, at, event, from_level, to_level, from_state, to_state,
+			value, actor, note, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+	} {
+		if *p.dst, err = db.w.PrepareContext(ctx, p.query); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("state %s: prepare: %w", path, err)
+		}
+	}
+	return s, nil
+}
+
+// Path returns the file the database was opened from.
+func (s *State) Path() string { return s.db.path }
+
+// alertTimes holds an alert's times converted for storage.
+type alertTimes struct {
+	started, updated, acked, resolved, closed sql.NullInt64
+}
+
+func storeAlertTimes(a *yujing.Alert) (alertTimes, error) {
+	var t alertTimes
+	var err error
+	for _, c := range []struct {
+		name string
+		dst  *sql.NullInt64
+		src  *time.Time
+	}{
+		{"started_at", &t.started, &a.StartedAt},
+		{"updated_at", &t.updated, &a.UpdatedAt},
+		{"acked_at", &t.acked, a.AckedAt},
+		{"resolved_at", &t.resolved, a.ResolvedAt},
+		{"closed_at", &t.closed, a.ClosedAt},
+	} {
+		if *c.dst, err = nullTime(c.src); err != nil {
+			return t, fmt.Errorf("%s: %w", c.name, err)
+		}
+	}
+	return t, nil
+}
+
+// CreateAlert stores a new alert and its first transition in one
+// transaction, and sets a.ID, t.AlertID and t.ID. a.ID must be 0.
+func (s *State) CreateAlert(ctx context.Context, a *yujing.Alert, t *yujing.Transition) error {
+	if a == nil || t == nil {
+		return fmt.Errorf("state %s: create alert: nil alert or transition", s.db.path)
+	}
+	if a.ID != 0 {
+		return fmt.Errorf("state %s: create alert: alert already has id %d", s.db.path, a.ID)
+	}
+	at, err := storeAlertTimes(a)
+	if err != nil {
+		return fmt.Errorf("state %s: create alert %s/%s: %w", s.db.path, a.Rule, a.Sensor, err)
+	}
+	id, tid, err := s.inTx(ctx, func(tx *sql.Tx) (int64, error) {
+		res, err := tx.StmtContext(ctx, s.insAlert).ExecContext(ctx,
+			a.Rule, a.Sensor, a.Site, string(a.Family), a.Metric, a.Unit, int64(a.Level), string(a.State),
+			a.Value, a.Threshold, a.Message, at.started, at.updated, at.acked, a.AckedBy, at.resolved,
+			at.closed, a.Reason)
+		if err != nil {
+			return 0, err
+		}
+		return res.LastInsertId()
+	}, t)
+	if err != nil {
+		return fmt.Errorf("state %s: create alert %s/%s: %w", s.db.path, a.Rule, a.Sensor, err)
+	}
+	a.ID, t.AlertID, t.ID = id, id, tid
+	return nil
+}
+
+// UpdateAlert writes every mutable field of a (all but ID, Rule, Sensor and
+// StartedAt, which are fixed when the alert is created) and appends t to its
+// history in one transaction, and sets t.AlertID and t.ID. It returns an
+// error wrapping ErrNotFound when no alert has a.ID.
+func (s *State) UpdateAlert(ctx context.Context, a yujing.Alert, t *yujing.Transition) error {
+	if t == nil {
+		return fmt.Errorf("state %s: update alert %d: nil transition", s.db.path, a.ID)
+	}
+	at, err := storeAlertTimes(&a)
+	if err != nil {
+		return fmt.Errorf("state %s: update alert %d: %w", s.db.path, a.ID, err)
+	}
+	_, tid, err := s.inTx(ctx, func(tx *sql.Tx) (int64, error) {
+		res, err := tx.StmtContext(ctx, s.updAlert).ExecContext(ctx,
+			a.Site, string(a.Family), a.Metric, a.Unit, int64(a.Level), string(a.State), a.Value, a.Threshold,
+			a.Message, at.updated, at.acked, a.AckedBy, at.resolved, at.closed, a.Reason, a.ID)
+		if err != nil {
+			return 0, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			return 0, ErrNotFound
+		}
+		return a.ID, nil
+	}, t)
+	if err != nil {
+		return fmt.Errorf("state %s: update alert %d: %w", s.db.path, a.ID, err)
+	}
+	t.AlertID, t.ID = a.ID, tid
+	return nil
+}
+
+// inTx runs write (which returns the alert id) and then appends t for that
+// alert, in one write transaction, returning the alert and transition ids.
+func (s *State) inTx(ctx context.Context, write func(*sql.Tx) (int64, error), t *yujing.Transition) (id, tid int64, err error) {
+	tAt, err := nullTime(&t.At)
+	if err != nil {
+		return 0, 0, fmt.Errorf("transition at: %w", err)
+	}
+	tx, err := s.db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer tx.Rollback()
+	if id, err = write(tx); err != nil {
+		return 0, 0, err
+	}
+	res, err := tx.StmtContext(ctx, s.insTrans).ExecContext(ctx,
+		id, tAt, string(t.Event), int64(t.FromLevel), int64(t.ToLevel), string(t.FromState), string(t.ToState),
+		t.Value, t.Actor, t.Note, t.Reason)
+	if err != nil {
+		return 0, 0, fmt.Errorf("transition: %w", err)
+	}
+	if tid, err = res.LastInsertId(); err != nil {
+		return 0, 0, fmt.Errorf("transition: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, 0, fmt.Errorf("commit: %w", err)
+	}
+	return id, tid, nil
+}
+
+// openAlertsQuery reads the partial index alerts_open.
+const openAlertsQuery = `SELECT ` + alertColumns + ` FROM alerts WHERE state <> 'closed' ORDER BY id`
+
+// OpenAlerts returns every alert that is not closed, oldest first: what the
+// engine needs to rebuild itself after a restart.
+func (s *State) OpenAlerts(ctx context.Context) ([]yujing.Alert, error) {
+	rows, err := s.db.r.QueryContext(ctx, openAlertsQuery)
+	if err != nil {
+		return nil, fmt.Errorf("state %s: open alerts: %w", s.db.path, err)
+	}
+	out, err := scanAlerts(rows)
+	if err != nil {
+		return nil, fmt.Errorf("state %s: open alerts: %w", s.db.path, err)
+	}
+	return out, nil
+}
+
+// Filter selects alerts for ListAlerts. Empty fields match everything; a
+// list matches any of its values.
+type Filter = store.AlertFilter
+
+// where returns the WHERE clause (empty when f matches everything) and its
+// arguments.
+func whereOf(f Filter) (string, []any) {
+	var conds []string
+	var args []any
+	in := func(col string, n int, arg func(int) any) {
+		if n == 0 {
+			return
+		}
+		conds = append(conds, col+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", n), ", ")+")")
+		for i := range n {
+			args = append(args, arg(i))
+		}
+	}
+	in("state", len(f.States), func(i int) any { return string(f.States[i]) })
+	in("level", len(f.Levels), func(i int) any { return int64(f.Levels[i]) })
+	for _, c := range []struct{ col, v string }{
+		{"site", f.Site}, {"sensor", f.Sensor}, {"rule", f.Rule}, {"family", f.Family},
+	} {
+		if c.v != "" {
+			conds = append(conds, c.col+" = ?")
+			args = append(args, c.v)
+		}
+	}
+	if !f.From.IsZero() {
+		conds = append(conds, "started_at >= ?")
+		args = append(args, boundNanos(f.From))
+	}
+	if !f.To.IsZero() {
+		conds = append(conds, "started_at < ?")
+		args = append(args, boundNanos(f.To))
+	}
+	if len(conds) == 0 {
+		return "", args
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// ListAlerts returns the alerts f selects, newest (highest id) first.
+func (s *State) ListAlerts(ctx context.Context, f Filter) ([]yujing.Alert, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultListLimit
+	}
+	limit = min(limit, MaxListLimit)
+	where, args := whereOf(f)
+	args = append(args, limit, max(f.Offset, 0))
+	rows, err := s.db.r.QueryContext(ctx, `SELECT `+alertColumns+` FROM alerts`+where+
+		` ORDER BY id DESC LIMIT ? OFFSET ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("state %s: list alerts: %w", s.db.path, err)
+	}
+	out, err := scanAlerts(rows)
+	if err != nil {
+		return nil, fmt.Errorf("state %s: list alerts: %w", s.db.path, err)
+	}
+	return out, nil
+}
+
+// Alert returns one alert and its history, oldest transition first, read
+// from one snapshot. It returns an error wrapping ErrNotFound when no alert
+// has id.
+func (s *State) Alert(ctx context.Context, id int64) (yujing.Alert, []yujing.Transition, error) {
+	a, ts, err := s.alert(ctx, id)
+	if err != nil {
+		return yujing.Alert{}, nil, fmt.Errorf("state %s: alert %d: %w", s.db.path, id, err)
+	}
+	return a, ts, nil
+}
+
+const historyQuery = `SELECT id, alert_id, at, event, from_level, to_level, from_state, to_state,
+	value, actor, note, reason FROM transitions WHERE alert_id = ? ORDER BY id`
+
+func (s *State) alert(ctx context.Context, id int64) (yujing.Alert, []yujing.Transition, error) {
+	tx, err := s.db.r.BeginTx(ctx, nil)
+	if err != nil {
+		return yujing.Alert{}, nil, err
+	}
+	defer tx.Rollback()
+	a, err := scanAlert(tx.QueryRowContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return yujing.Alert{}, nil, ErrNotFound
+	}
+	if err != nil {
+		return yujing.Alert{}, nil, err
+	}
+	rows, err := tx.QueryContext(ctx, historyQuery, id)
+	if err != nil {
+		return yujing.Alert{}, nil, err
+	}
+	defer rows.Close()
+	var ts []yujing.Transition
+	for rows.Next() {
+		var t yujing.Transition
+		var at sql.NullInt64
+		var value sql.NullFloat64
+		var event, fromState, toState string
+		var fromLevel, toLevel int64
+		if err := rows.Scan(&t.ID, &t.AlertID, &at, &event, &fromLevel, &toLevel, &fromState, &toState,
+			&value, &t.Actor, &t.Note, &t.Reason); err != nil {
+			return yujing.Alert{}, nil, err
+		}
+		t.At = timeOf(at)
+		t.Event = yujing.Event(event)
+		t.FromLevel, t.ToLevel = yujing.Level(fromLevel), yujing.Level(toLevel)
+		t.FromState, t.ToState = yujing.State(fromState), yujing.State(toState)
+		t.Value = floatOf(value)
+		ts = append(ts, t)
+	}
+	if err := rows.Err(); err != nil {
+		return yujing.Alert{}, nil, err
+	}
+	return a, ts, nil
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+func scanAlert(r scanner) (yujing.Alert, error) {
+	var a yujing.Alert
+	var family, state string
+	var level int64
+	var value, threshold sql.NullFloat64
+	var started, updated, acked, resolved, closed sql.NullInt64
+	if err := r.Scan(&a.ID, &a.Rule, &a.Sensor, &a.Site, &family, &a.Metric, &a.Unit, &level, &state,
+		&value, &threshold, &a.Message, &started, &updated, &acked, &a.AckedBy, &resolved, &closed,
+		&a.Reason); err != nil {
+		return yujing.Alert{}, err
+	}
+	a.Family = yujing.Family(family)
+	a.Level = yujing.Level(level)
+	a.State = yujing.State(state)
+	a.Value, a.Threshold = floatOf(value), floatOf(threshold)
+	a.StartedAt, a.UpdatedAt = timeOf(started), timeOf(updated)
+	a.AckedAt, a.ResolvedAt, a.ClosedAt = timePtrOf(acked), timePtrOf(resolved), timePtrOf(closed)
+	return a, nil
+}
+
+func scanAlerts(rows *sql.Rows) ([]yujing.Alert, error) {
+	defer rows.Close()
+	var out []yujing.Alert
+	for rows.Next() {
+		a, err := scanAlert(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Close closes the database. Calling it again returns the first result.
+func (s *State) Close() error {
+	s.closeOnce.Do(func() {
+		for _, st := range []*sql.Stmt{s.insAlert, s.updAlert, s.insTrans} {
+			if st != nil {
+				st.Close()
+			}
+		}
+		if err := s.db.close(); err != nil {
+			s.closeErr = fmt.Errorf("state %s: close: %w", s.db.path, err)
+		}
+	})
+	return s.closeErr
+}

@@ -1,0 +1,378 @@
+// Package web is yujing's HTTP face: health and metrics for operations, the
+// JSON API (/api/v1/…), a Server-Sent Events stream of alert changes, and the
+// duty-room console, all from one embedded file set.
+package web
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"yujing"
+	"yujing/alerting"
+	"yujing/ingest"
+	"yujing/store"
+)
+
+// Alerts is what the API needs of the rule engine.
+type Alerts interface {
+	List(ctx context.Context, f store.AlertFilter) ([]yujing.Alert, error)
+	Get(ctx context.Context, id int64) (yujing.Alert, []yujing.Transition, error)
+	Ack(ctx context.Context, id int64, act alerting.Action) (yujing.Alert, error)
+	Dispose(ctx context.Context, id int64, act alerting.Action) (yujing.Alert, error)
+	Close(ctx context.Context, id int64, act alerting.Action) (yujing.Alert, error)
+}
+
+// Sensors reports every sensor's state.
+type Sensors interface {
+	Statuses(now time.Time) []ingest.Status
+}
+
+// Rejections lists refused input, newest first.
+type Rejections interface {
+	List(limit int) []ingest.Rejection
+}
+
+// Options are the server's collaborators.
+type Options struct {
+	Alerts     Alerts
+	Sensors    Sensors
+	Rejections Rejections
+	Gatherer   prometheus.Gatherer
+	Logger     *slog.Logger
+	Now        func() time.Time
+	Version    string
+	Events     *Broadcaster // alert changes for the live stream (a new one if nil)
+}
+
+// Server serves the API and the console.
+type Server struct {
+	opts   Options
+	mux    *http.ServeMux
+	events *Broadcaster
+}
+
+//go:embed static
+var static embed.FS
+
+// New builds the server.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Events == nil {
+		opts.Events = NewBroadcaster(256)
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux(), events: opts.Events}
+	s.routes()
+	return s
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Events is where alert changes are published for the live stream.
+func (s *Server) Events() *Broadcaster { return s.events }
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.opts.Version})
+	})
+	if s.opts.Gatherer != nil {
+		m.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{}))
+	}
+	m.HandleFunc("GET /api/v1/alerts", s.listAlerts)
+	m.HandleFunc("GET /api/v1/alerts/{id}", s.getAlert)
+	m.HandleFunc("POST /api/v1/alerts/{id}/ack", s.action(s.opts.Alerts.Ack))
+	m.HandleFunc("POST /api/v1/alerts/{id}/dispose", s.action(s.opts.Alerts.Dispose))
+	m.HandleFunc("POST /api/v1/alerts/{id}/close", s.action(s.opts.Alerts.Close))
+	m.HandleFunc("GET /api/v1/sensors", s.sensors)
+	m.HandleFunc("GET /api/v1/rejected", s.rejected)
+	m.HandleFunc("GET /api/v1/stream", s.stream)
+	sub, _ := fs.Sub(static, "static")
+	files := http.FileServerFS(sub)
+	m.Handle("GET /", files)
+	m.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no API endpoint %s %s", r.Method, r.URL.Path))
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+// status maps engine errors to HTTP status codes.
+func status(err error) int {
+	switch {
+	case errors.Is(err, alerting.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, alerting.ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, alerting.ErrInvalid):
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := status(err)
+	if code == http.StatusInternalServerError {
+		s.opts.Logger.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeError(w, code, err)
+}
+
+func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.AlertFilter{Site: q.Get("site"), Sensor: q.Get("sensor"), Rule: q.Get("rule"), Family: q.Get("family")}
+	for _, st := range splitList(q.Get("state")) {
+		switch yujing.State(st) {
+		case "open":
+			f.States = append(f.States, yujing.StateFiring, yujing.StateAcknowledged, yujing.StateDisposing, yujing.StateResolved)
+		case yujing.StateFiring, yujing.StateAcknowledged, yujing.StateDisposing, yujing.StateResolved, yujing.StateClosed:
+			f.States = append(f.States, yujing.State(st))
+		default:
+			writeError(w, http.StatusBadRequest, fmt.Errorf("state %q: want open, firing, acknowledged, disposing, resolved or closed", st))
+			return
+		}
+	}
+	for _, ls := range splitList(q.Get("level")) {
+		l, err := yujing.ParseLevel(ls)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("level: %w", err))
+			return
+		}
+		f.Levels = append(f.Levels, l)
+	}
+	for name, dst := range map[string]*int{"limit": &f.Limit, "offset": &f.Offset} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				writeError(w, http.StatusBadRequest, fmt.Errorf("%s: want a whole number ≥ 0, got %q", name, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
+		if v := q.Get(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, fmt.Errorf("%s: want RFC 3339 time, got %q", name, v))
+				return
+			}
+			*dst = t
+		}
+	}
+	as, err := s.opts.Alerts.List(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if as == nil {
+		as = []yujing.Alert{}
+	}
+	writeJSON(w, http.StatusOK, as)
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func alertID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("alert id %q: want a positive whole number", r.PathValue("id")))
+		return 0, false
+	}
+	return id, true
+}
+
+// AlertDetail is an alert with its history.
+type AlertDetail struct {
+	yujing.Alert
+	History []yujing.Transition `json:"history"`
+}
+
+func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
+	id, ok := alertID(w, r)
+	if !ok {
+		return
+	}
+	a, hist, err := s.opts.Alerts.Get(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("alert %d: %w", id, err))
+		return
+	}
+	if hist == nil {
+		hist = []yujing.Transition{}
+	}
+	writeJSON(w, http.StatusOK, AlertDetail{Alert: a, History: hist})
+}
+
+type actionBody struct {
+	By     string `json:"by"`
+	Note   string `json:"note"`
+	Reason string `json:"reason"`
+}
+
+func (s *Server) action(do func(context.Context, int64, alerting.Action) (yujing.Alert, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := alertID(w, r)
+		if !ok {
+			return
+		}
+		var b actionBody
+		dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&b); err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("request body: want JSON {\"by\": \"...\", \"note\": \"...\"}: %v", err))
+			return
+		}
+		a, err := do(r.Context(), id, alerting.Action{By: b.By, Note: b.Note, Reason: yujing.CloseReason(b.Reason)})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, a)
+	}
+}
+
+func (s *Server) sensors(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.opts.Sensors.Statuses(s.opts.Now()))
+}
+
+func (s *Server) rejected(w http.ResponseWriter, r *http.Request) {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("limit: want a whole number > 0, got %q", v))
+			return
+		}
+		limit = n
+	}
+	rs := s.opts.Rejections.List(limit)
+	if rs == nil {
+		rs = []ingest.Rejection{}
+	}
+	writeJSON(w, http.StatusOK, rs)
+}
+
+// Broadcaster fans alert changes out to live-stream subscribers. A
+// subscriber that falls behind loses events and is told to resynchronise.
+type Broadcaster struct {
+	mu   sync.Mutex
+	subs map[chan []byte]struct{}
+	size int
+}
+
+// NewBroadcaster buffers size events per subscriber.
+func NewBroadcaster(size int) *Broadcaster {
+	return &Broadcaster{subs: map[chan []byte]struct{}{}, size: size}
+}
+
+// AlertEvent is one message of the live stream.
+type AlertEvent struct {
+	Event yujing.Event `json:"event"`
+	Alert yujing.Alert `json:"alert"`
+}
+
+// Publish sends an alert change to every subscriber without blocking.
+func (b *Broadcaster) Publish(a yujing.Alert, t yujing.Transition) {
+	data, err := json.Marshal(AlertEvent{Event: t.Event, Alert: a})
+	if err != nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.subs {
+		select {
+		case ch <- data:
+		default: // slow subscriber: it gets a resync instead
+			select {
+			case <-ch:
+			default:
+			}
+			select {
+			case ch <- []byte(`{"event":"resync"}`):
+			default:
+			}
+		}
+	}
+}
+
+func (b *Broadcaster) subscribe() chan []byte {
+	ch := make(chan []byte, b.size)
+	b.mu.Lock()
+	b.subs[ch] = struct{}{}
+	b.mu.Unlock()
+	return ch
+}
+
+func (b *Broadcaster) unsubscribe(ch chan []byte) {
+	b.mu.Lock()
+	delete(b.subs, ch)
+	b.mu.Unlock()
+}
+
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, errors.New("streaming unsupported"))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	ch := s.events.subscribe()
+	defer s.events.unsubscribe(ch)
+	fmt.Fprint(w, "retry: 2000\n: connected\n\n")
+	fl.Flush()
+	ping := time.NewTicker(15 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case data := <-ch:
+			fmt.Fprintf(w, "event: alert\ndata: %s\n\n", data)
+			fl.Flush()
+		case <-ping.C:
+			fmt.Fprint(w, ": ping\n\n")
+			fl.Flush()
+		}
+	}
+}
