@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-	"yujing/store"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"yujing/store"
 )
 
-// ErrNotFound is returned (wrapped) when an alert does not exist.
+// ErrNotFound is returned (wrapped) when an alert does not exist. It is
+// store.ErrNotFound, so callers can match either.
 var ErrNotFound = store.ErrNotFound
 
 // readPoolSize bounds the read-only connection pool of each file. Every

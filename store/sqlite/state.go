@@ -255,10 +255,12 @@ func (s *State) OpenAlerts(ctx context.Context) ([]yujing.Alert, error) {
 }
 
 // Filter selects alerts for ListAlerts. Empty fields match everything; a
-// list matches any of its values.
+// list matches any of its values; From <= started_at < To, a zero time
+// leaving that end open. A Limit of 0 (or less) means DefaultListLimit and
+// it is capped at MaxListLimit; Offset skips that many alerts.
 type Filter = store.AlertFilter
 
-// where returns the WHERE clause (empty when f matches everything) and its
+// whereOf returns the WHERE clause (empty when f matches everything) and its
 // arguments.
 func whereOf(f Filter) (string, []any) {
 	var conds []string
