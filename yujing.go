@@ -117,11 +117,11 @@ type Sensor struct {
 	Industry string            `json:"industry,omitempty"` // industry code or name
 	Metric   string            `json:"metric"`             // default metric when a payload names none
 	Unit     string            `json:"unit,omitempty"`     // unit of the default metric
-	Units    map[string]string `json:"units,omitempty"`    // metric → unit, for multi-metric devices`
+	Units    map[string]string `json:"units,omitempty"`    // metric → unit, for multi-metric devices
 	Location string            `json:"location,omitempty"`
 	Topic    string            `json:"topic"`         // MQTT topic the sensor publishes on
 	Decoder  string            `json:"decoder"`       // payload decoder name
-	Interval time.Duration     `json:"interval_ns"`   // expected reporting interval
+	Interval time.Duration     `json:"-"`             // expected reporting interval (the API shows it as "10s")
 	Min      *float64          `json:"min,omitempty"` // physical range, low end
 	Max      *float64          `json:"max,omitempty"` // physical range, high end
 	Tags     map[string]string `json:"tags,omitempty"`

@@ -144,6 +144,7 @@ func (r *Registry) record(rs []yujing.Reading, now time.Time) {
 // Status is a sensor with what was last heard from it.
 type Status struct {
 	yujing.Sensor
+	Interval string           `json:"interval"`  // expected reporting interval, e.g. "10s"
 	Last     []yujing.Reading `json:"last"`      // newest reading per metric
 	LastSeen *time.Time       `json:"last_seen"` // receipt time of the newest message
 	Online   bool             `json:"online"`
@@ -179,6 +180,7 @@ func (r *Registry) Statuses(now time.Time) []Status {
 		if interval <= 0 {
 			interval = DefaultInterval
 		}
+		st.Interval = interval.String()
 		st.Online = st.LastSeen != nil && now.Sub(*st.LastSeen) <= OfflineAfter*interval
 		out = append(out, st)
 	}
