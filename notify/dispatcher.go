@@ -328,7 +328,14 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, c yujing.Call) {
 			return
 		}
 		wait := d.backoff(attempts, err)
-		d.log.Warn("notify attempt failed", "call_id", c.ID, "channel", l.name, "alert_id", c.Alert.ID,
+		// The first failure of a call is a warning; later retries of the same
+		// call are debug detail, so a dead endpoint does not flood the log
+		// (the final outcome is logged as an error above).
+		lvl := slog.LevelDebug
+		if attempts == 1 {
+			lvl = slog.LevelWarn
+		}
+		d.log.Log(ctx, lvl, "notify attempt failed", "call_id", c.ID, "channel", l.name, "alert_id", c.Alert.ID,
 			"attempt", attempts, "reason", reason, "retry_in", wait, "err", err)
 		t := time.NewTimer(wait)
 		select {

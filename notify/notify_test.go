@@ -284,8 +284,8 @@ func TestStopDrainsQueue(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := testutil.ToFloat64(gauge(t, reg)); got != n {
-		t.Errorf("queue depth %v, want %d", got, n)
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(depth(n)), "yujing_notify_queue_depth"); err != nil {
+		t.Error(err)
 	}
 	d.Run(t.Context())
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -300,8 +300,8 @@ func TestStopDrainsQueue(t *testing.T) {
 		"yujing_notify_calls_total", "yujing_notify_attempts_total", "yujing_notify_failures_total"); err != nil {
 		t.Error(err)
 	}
-	if got := testutil.ToFloat64(gauge(t, reg)); got != 0 {
-		t.Errorf("queue depth %v after Stop, want 0", got)
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(depth(0)), "yujing_notify_queue_depth"); err != nil {
+		t.Error(err)
 	}
 	// Stopped: calls are refused, and Stop again is harmless.
 	if err := d.Call(t.Context(), call("late", "webhook")); !errors.Is(err, notify.ErrStopped) {
@@ -313,30 +313,9 @@ func TestStopDrainsQueue(t *testing.T) {
 	d.Run(t.Context()) // after Stop: does nothing
 }
 
-// gauge returns the queue depth gauge gathered from reg, as a collector.
-func gauge(t *testing.T, reg *prometheus.Registry) prometheus.Collector {
-	t.Helper()
-	return gatherer{reg, "yujing_notify_queue_depth"}
-}
-
-// gatherer collects one metric family of a registry again, so that
-// testutil.ToFloat64 can read it.
-type gatherer struct {
-	reg  *prometheus.Registry
-	name string
-}
-
-func (g gatherer) Describe(chan<- *prometheus.Desc) {}
-
-func (g gatherer) Collect(ch chan<- prometheus.Metric) {
-	mfs, _ := g.reg.Gather()
-	for _, mf := range mfs {
-		if mf.GetName() == g.name {
-			for _, m := range mf.GetMetric() {
-				ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(g.name, "", nil, nil), prometheus.GaugeValue, m.GetGauge().GetValue())
-			}
-		}
-	}
+// depth is the expected text of the queue depth gauge.
+func depth(n int) string {
+	return fmt.Sprintf("# HELP yujing_notify_queue_depth Calls waiting in the notify queues.\n# TYPE yujing_notify_queue_depth gauge\nyujing_notify_queue_depth %d\n", n)
 }
 
 func TestStopDeadline(t *testing.T) {
@@ -503,7 +482,7 @@ type channelFunc struct {
 	send func(context.Context, yujing.Call) error
 }
 
-func (c channelFunc) Name() string                                  { return c.name }
+func (c channelFunc) Name() string                                   { return c.name }
 func (c channelFunc) Send(ctx context.Context, cl yujing.Call) error { return c.send(ctx, cl) }
 
 // TestSlowChannelDoesNotDelayOthers: each channel has its own queue and
