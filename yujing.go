@@ -296,4 +296,10 @@ type Call struct {
 	Person  Person    `json:"person"`
 	Channel string    `json:"channel"`
 	Created time.Time `json:"created"`
+	// Step is the escalation step that made the call (0 when not escalating).
+	Step int `json:"step"`
+	// Deadline is when an answer is due (zero when none is expected).
+	Deadline time.Time `json:"deadline,omitzero"`
+	// AnswerURL is the signed link that records an answer ("" when none).
+	AnswerURL string `json:"answer_url,omitempty"`
 }
