@@ -17,6 +17,27 @@ type Point struct {
 	Metric string    // "" means the sensor's default metric
 	Value  float64   //
 	Time   time.Time // zero means the time the message was received
+	// Event is "" for a measured value. EventOffline says the device named
+	// by Sensor (or the topic's sensor) went away (a Sparkplug NDEATH or
+	// DDEATH); EventOnline that it announced itself (a BIRTH). Value is
+	// unused for events.
+	Event string
+}
+
+// Point events.
+const (
+	EventOffline = "offline"
+	EventOnline  = "online"
+)
+
+// TopicDecoder is implemented by decoders that need the topic as well as
+// the payload (Sparkplug B carries the message type and device in it, and
+// keeps per-device state such as metric aliases). The pipeline calls
+// DecodeTopic instead of Decode when a decoder has it. Implementations must
+// be safe for concurrent use.
+type TopicDecoder interface {
+	Decoder
+	DecodeTopic(dst []Point, topic string, payload []byte) ([]Point, error)
 }
 
 // Decoder decodes one payload. Decode appends to dst and returns it. When
