@@ -140,7 +140,7 @@ func New(rules []*Rule, routes []Route, st StateStore, caller Caller, cat Catalo
 		}
 		seen[r.Name] = true
 		if err := r.Validate(); err != nil {
-			return nil, fmt.Errorf("alerting: %w", err)
+			return nil, fmt.Errorf("alerting: rule %q: %w", r.Name, err)
 		}
 	}
 	if opts.OnChange == nil {

@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"errors"
 	"fmt"
 
 	"yujing"
@@ -72,37 +73,54 @@ type Rule struct {
 	Hysteresis  float64 // a level is left only when the value is this far back past its threshold
 }
 
-// Validate checks the thresholds' order: higher levels need more extreme
-// values.
+// ThresholdOrderError says a tier's threshold is not more extreme than the
+// tier below it.
+type ThresholdOrderError struct {
+	Direction   string // "above" or "below"
+	Level, Prev yujing.Level
+	Value, Than float64
+}
+
+func (e *ThresholdOrderError) Error() string {
+	cmp := "higher"
+	if e.Direction == "below" {
+		cmp = "lower"
+	}
+	return fmt.Sprintf("%s: %s threshold %g must be %s than %s threshold %g", e.Direction, e.Level, e.Value, cmp, e.Prev, e.Than)
+}
+
+// Validate checks the thresholds: at least one, and higher levels need
+// more extreme values. It returns every problem (errors.Join), each a
+// *ThresholdOrderError where the order is wrong.
 func (r *Rule) Validate() error {
+	var errs []error
 	if !r.Above.Any() && !r.Below.Any() {
-		return fmt.Errorf("rule %q has no thresholds: set above or below", r.Name)
+		errs = append(errs, fmt.Errorf("no thresholds: set above or below"))
 	}
 	if r.Hysteresis < 0 {
-		return fmt.Errorf("rule %q: hysteresis must not be negative", r.Name)
+		errs = append(errs, fmt.Errorf("hysteresis must not be negative"))
 	}
-	var prev float64
-	var prevL yujing.Level
-	for _, l := range yujing.Levels {
-		if !r.Above.Set[l] {
-			continue
+	for _, dir := range []struct {
+		name  string
+		t     *Tiers
+		worse func(v, prev float64) bool
+	}{
+		{"above", &r.Above, func(v, prev float64) bool { return v > prev }},
+		{"below", &r.Below, func(v, prev float64) bool { return v < prev }},
+	} {
+		var prev float64
+		prevL := yujing.LevelNone
+		for _, l := range yujing.Levels {
+			if !dir.t.Set[l] {
+				continue
+			}
+			if prevL != yujing.LevelNone && !dir.worse(dir.t.Value[l], prev) {
+				errs = append(errs, &ThresholdOrderError{Direction: dir.name, Level: l, Prev: prevL, Value: dir.t.Value[l], Than: prev})
+			}
+			prev, prevL = dir.t.Value[l], l
 		}
-		if prevL != yujing.LevelNone && r.Above.Value[l] <= prev {
-			return fmt.Errorf("above: %s threshold %g must be higher than %s threshold %g", l, r.Above.Value[l], prevL, prev)
-		}
-		prev, prevL = r.Above.Value[l], l
 	}
-	prevL = yujing.LevelNone
-	for _, l := range yujing.Levels {
-		if !r.Below.Set[l] {
-			continue
-		}
-		if prevL != yujing.LevelNone && r.Below.Value[l] >= prev {
-			return fmt.Errorf("below: %s threshold %g must be lower than %s threshold %g", l, r.Below.Value[l], prevL, prev)
-		}
-		prev, prevL = r.Below.Value[l], l
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Evaluate returns the level for value v given the current level cur, and

@@ -6,6 +6,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -376,6 +377,9 @@ func (c *checker) mqtt(cfg *Config) {
 	if pos.IsZero() {
 		pos = c.f.Pos
 	}
+	if m.Embedded != nil && m.Broker != "" {
+		c.Add(m.Fields.At("broker", pos), "mqtt: give embedded: (run the built-in broker) or broker: (use an external one), not both")
+	}
 	if m.Embedded != nil || m.Broker == "" {
 		cfg.EmbeddedListen = "127.0.0.1:1883"
 		if m.Embedded != nil && m.Embedded.Listen != "" {
@@ -409,7 +413,7 @@ func (c *checker) mqtt(cfg *Config) {
 	}
 	for i, flt := range m.Filters {
 		if flt == "" || strings.Contains(flt, "#") && !strings.HasSuffix(flt, "#") {
-			c.Add(m.Fields.At("filters", pos), "mqtt.filters[%d]: %q is not a valid topic filter", i, flt)
+			c.Add(m.Fields.At(fmt.Sprintf("filters[%d]", i), pos), "mqtt.filters[%d]: %q is not a valid topic filter", i, flt)
 		}
 	}
 }
@@ -479,7 +483,7 @@ func (c *checker) sensors(cfg *Config, sites map[string]bool) map[string]*Sensor
 		} else if strings.ContainsAny(topic, "+#") {
 			c.Add(s.Fields.At("topic", s.Pos), "sensor %q: topic %q must not contain wildcards", s.ID, topic)
 		}
-		if other, dup := topics[topic]; dup {
+		if other, dup := topics[topic]; dup && other != s.ID {
 			c.Add(s.Fields.At("topic", s.Pos), "sensor %q: topic %q is already used by sensor %q", s.ID, topic, other)
 		}
 		topics[topic] = s.ID
@@ -520,9 +524,9 @@ func (c *checker) rules(cfg *Config, sensors map[string]*SensorFile, sites map[s
 			c.Add(r.Fields.At("name", r.Pos), "rule %q is defined twice (first at line %d)", r.Name, line)
 		}
 		seen[r.Name] = r.Pos.Line
-		for _, id := range r.Sensors {
+		for j, id := range r.Sensors {
 			if _, ok := sensors[id]; !ok {
-				c.Add(r.Fields.At("sensors", r.Pos), "rule %q: sensor %q is not defined under sensors", r.Name, id)
+				c.Add(r.Fields.At(fmt.Sprintf("sensors[%d]", j), r.Pos), "rule %q: sensor %q is not defined under sensors", r.Name, id)
 			}
 		}
 		rule := &alerting.Rule{Name: r.Name, Description: r.Description, Sensors: r.Sensors, Metric: r.Metric,
@@ -542,27 +546,82 @@ func (c *checker) rules(cfg *Config, sensors map[string]*SensorFile, sites map[s
 			}
 			rule.Match = alerting.Selector{Family: yujing.Family(m.Family), Site: m.Site, Region: m.Region, Industry: m.Industry, Tags: m.Tags}
 		}
-		if err := rule.Validate(); err != nil {
-			p := r.Pos
-			if r.Above != nil && strings.HasPrefix(err.Error(), "above") {
-				p = r.Above.Pos
-			} else if r.Below != nil && strings.HasPrefix(err.Error(), "below") {
-				p = r.Below.Pos
-			} else if strings.Contains(err.Error(), "hysteresis") {
-				p = r.Fields.At("hysteresis", r.Pos)
-			}
-			c.Add(p, "rule %q: %s", r.Name, strings.TrimPrefix(err.Error(), fmt.Sprintf("rule %q: ", r.Name)))
-		}
+		c.ruleErrors(r, rule)
+		c.ruleMetric(r, rule, sensors)
 		cfg.Rules = append(cfg.Rules, rule)
+	}
+}
+
+// ruleErrors reports a rule's threshold problems, each at the tier it
+// concerns.
+func (c *checker) ruleErrors(r *RuleFile, rule *alerting.Rule) {
+	err := rule.Validate()
+	if err == nil {
+		return
+	}
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	for _, e := range errs {
+		p := r.Pos
+		var oe *alerting.ThresholdOrderError
+		switch {
+		case errors.As(e, &oe):
+			t := r.Above
+			if oe.Direction == "below" {
+				t = r.Below
+			}
+			if t != nil {
+				p = t.Fields.At(oe.Level.String(), t.Pos)
+			}
+		case strings.Contains(e.Error(), "hysteresis"):
+			p = r.Fields.At("hysteresis", r.Pos)
+		}
+		c.Add(p, "rule %q: %v", r.Name, e)
+	}
+}
+
+// ruleMetric checks that the sensors a rule names report its metric, so a
+// misspelt metric does not make a rule that can never fire.
+func (c *checker) ruleMetric(r *RuleFile, rule *alerting.Rule, sensors map[string]*SensorFile) {
+	if rule.Metric == "" {
+		return
+	}
+	for j, id := range r.Sensors {
+		s, ok := sensors[id]
+		if !ok || len(s.Metrics) == 0 && s.Metric == "" {
+			continue
+		}
+		if _, ok := s.Metrics[rule.Metric]; ok || s.Metric == rule.Metric || (s.Metric == "" && rule.Metric == "value") {
+			continue
+		}
+		known := []string{}
+		if s.Metric != "" {
+			known = append(known, s.Metric)
+		}
+		for m := range s.Metrics {
+			if m != s.Metric {
+				known = append(known, m)
+			}
+		}
+		slices.Sort(known)
+		c.Add(r.Fields.At("metric", r.Fields.At(fmt.Sprintf("sensors[%d]", j), r.Pos)),
+			"rule %q: sensor %q has no metric %q (it reports %v)", r.Name, id, rule.Metric, known)
 	}
 }
 
 func (c *checker) people(cfg *Config) map[string]yujing.Person {
 	byID := map[string]yujing.Person{}
+	firstLine := map[string]int{}
 	for _, p := range c.f.People {
 		c.id(p.Fields.At("id", p.Pos), "person", p.ID)
 		if _, dup := byID[p.ID]; dup {
-			c.Add(p.Fields.At("id", p.Pos), "person %q is defined twice", p.ID)
+			c.Add(p.Fields.At("id", p.Pos), "person %q is defined twice (first at line %d)", p.ID, firstLine[p.ID])
+		} else {
+			firstLine[p.ID] = p.Pos.Line
 		}
 		if p.Name == "" {
 			c.Add(p.Pos, "person %q: name is required", p.ID)
@@ -577,7 +636,7 @@ func (c *checker) people(cfg *Config) map[string]yujing.Person {
 func (c *checker) channels(cfg *Config) map[string]bool {
 	names := map[string]bool{}
 	for _, ch := range c.f.Channels {
-		c.id(ch.Fields.At("name", ch.Pos), "channel", ch.Name)
+		c.id(ch.Fields.At("name", ch.Pos), "channel name", ch.Name)
 		if names[ch.Name] {
 			c.Add(ch.Fields.At("name", ch.Pos), "channel %q is defined twice", ch.Name)
 		}
@@ -593,7 +652,7 @@ func (c *checker) channels(cfg *Config) map[string]bool {
 				c.Add(w.Fields.At("url", w.Pos), "channel %q: webhook url must be an absolute http(s) URL, got %q", ch.Name, w.URL)
 			}
 		}
-		if ch.Log != nil {
+		if _, hasLog := ch.Fields["log"]; hasLog || ch.Log != nil {
 			n++
 			out.Type = "log"
 		}
@@ -608,18 +667,18 @@ func (c *checker) channels(cfg *Config) map[string]bool {
 func (c *checker) routes(cfg *Config, people map[string]yujing.Person, channels map[string]bool) {
 	for i, r := range c.f.Notify {
 		route := alerting.Route{Channels: r.Channels}
-		for _, ls := range r.Levels {
+		for j, ls := range r.Levels {
 			l, err := yujing.ParseLevel(ls)
 			if err != nil {
-				c.Add(r.Fields.At("levels", r.Pos), "notify[%d]: %v", i, err)
+				c.Add(r.Fields.At(fmt.Sprintf("levels[%d]", j), r.Pos), "notify[%d]: %v", i, err)
 				continue
 			}
 			route.Levels = append(route.Levels, l)
 		}
-		for _, es := range r.Events {
+		for j, es := range r.Events {
 			ev := yujing.Event(es)
 			if !slices.Contains([]yujing.Event{yujing.EventRaised, yujing.EventReopened, yujing.EventUpgraded, yujing.EventDowngraded, yujing.EventResolved}, ev) {
-				c.Add(r.Fields.At("events", r.Pos), "notify[%d]: unknown event %q (want raised, reopened, upgraded, downgraded or resolved)", i, es)
+				c.Add(r.Fields.At(fmt.Sprintf("events[%d]", j), r.Pos), "notify[%d]: unknown event %q (want raised, reopened, upgraded, downgraded or resolved)", i, es)
 				continue
 			}
 			route.Events = append(route.Events, ev)
@@ -627,10 +686,10 @@ func (c *checker) routes(cfg *Config, people map[string]yujing.Person, channels 
 		if len(r.People) == 0 {
 			c.Add(r.Pos, "notify[%d]: people is required", i)
 		}
-		for _, id := range r.People {
+		for j, id := range r.People {
 			p, ok := people[id]
 			if !ok {
-				c.Add(r.Fields.At("people", r.Pos), "notify[%d]: person %q is not defined under people", i, id)
+				c.Add(r.Fields.At(fmt.Sprintf("people[%d]", j), r.Pos), "notify[%d]: person %q is not defined under people", i, id)
 				continue
 			}
 			route.People = append(route.People, p)
@@ -638,9 +697,9 @@ func (c *checker) routes(cfg *Config, people map[string]yujing.Person, channels 
 		if len(r.Channels) == 0 {
 			c.Add(r.Pos, "notify[%d]: channels is required", i)
 		}
-		for _, name := range r.Channels {
+		for j, name := range r.Channels {
 			if !channels[name] {
-				c.Add(r.Fields.At("channels", r.Pos), "notify[%d]: channel %q is not defined under channels", i, name)
+				c.Add(r.Fields.At(fmt.Sprintf("channels[%d]", j), r.Pos), "notify[%d]: channel %q is not defined under channels", i, name)
 			}
 		}
 		cfg.Routes = append(cfg.Routes, route)
@@ -657,6 +716,15 @@ func (cfg *Config) Summary() string {
 	if cfg.Influx != nil {
 		storeDesc = "InfluxDB " + cfg.Influx.URL + " bucket " + cfg.Influx.Bucket
 	}
-	return fmt.Sprintf("%d sites, %d sensors, %d rules, %d people, %d channels, %d routes; %s; %s",
-		len(cfg.Sites), len(cfg.Sensors), len(cfg.Rules), len(cfg.People), len(cfg.Channels), len(cfg.Routes), mode, storeDesc)
+	return fmt.Sprintf("%s, %s, %s, %s, %s, %s; %s; %s",
+		count(len(cfg.Sites), "site", "sites"), count(len(cfg.Sensors), "sensor", "sensors"),
+		count(len(cfg.Rules), "rule", "rules"), count(len(cfg.People), "person", "people"),
+		count(len(cfg.Channels), "channel", "channels"), count(len(cfg.Routes), "route", "routes"), mode, storeDesc)
+}
+
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

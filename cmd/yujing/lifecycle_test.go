@@ -113,7 +113,7 @@ func TestServeRefusesBrokenConfig(t *testing.T) {
 	}
 	for _, want := range []string{
 		path + `:5:11: sensor "s1": site "b" is not defined under sites`,
-		path + `:10:12: rule "r": above: red threshold 10 must be higher than orange threshold 20`,
+		path + `:10:18: rule "r": above: red threshold 10 must be higher than orange threshold 20`,
 		"not starting",
 	} {
 		if !strings.Contains(stderr.String(), want) {

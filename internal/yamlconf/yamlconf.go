@@ -141,7 +141,7 @@ func DecodeEnv(file string, data []byte, v any, lookup func(string) (string, boo
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		return Errors{syntaxError(file, err)}
+		return Errors{syntaxError(file, data, err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -158,7 +158,11 @@ func DecodeEnv(file string, data []byte, v any, lookup func(string) (string, boo
 
 // syntaxError turns a yaml.v3 parse error ("yaml: line 3: ...") into an Error
 // with the line it names.
-func syntaxError(file string, err error) *Error {
+//
+// yaml.v3 reports some parser errors at the line before the problem
+// (go-yaml/yaml#205): "did not find expected …" is moved one line on, and a
+// tab in indentation is placed on the first following line that has one.
+func syntaxError(file string, data []byte, err error) *Error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 1
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
@@ -168,6 +172,19 @@ func syntaxError(file string, err error) *Error {
 				msg = strings.TrimSpace(rest[i+1:])
 			}
 		}
+	}
+	lines := strings.Split(string(data), "\n")
+	switch {
+	case strings.Contains(msg, "tab character"):
+		for i := line - 1; i >= 0 && i < len(lines); i++ {
+			indent := lines[i][:len(lines[i])-len(strings.TrimLeft(lines[i], " \t"))]
+			if strings.Contains(indent, "\t") {
+				line = i + 1
+				break
+			}
+		}
+	case strings.HasPrefix(msg, "did not find expected") && line < len(lines):
+		line++
 	}
 	return &Error{Pos: Pos{file, line, 1}, Msg: "invalid YAML: " + msg}
 }
@@ -416,9 +433,15 @@ func (d *decoder) sequence(n *yaml.Node, v reflect.Value, path string) {
 		d.fail(n, "%swant a list, got %s", where(path), kindName(n))
 		return
 	}
-	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	s := reflect.MakeSlice(v.Type(), 0, len(n.Content))
 	for i, c := range n.Content {
-		d.value(c, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		if isNull(resolveAlias(c)) {
+			d.fail(c, "%s[%d]: empty list entry", path, i)
+			continue
+		}
+		e := reflect.New(v.Type().Elem()).Elem()
+		d.value(c, e, fmt.Sprintf("%s[%d]", path, i))
+		s = reflect.Append(s, e)
 	}
 	v.Set(s)
 }
@@ -449,10 +472,26 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 }
 
 func joinPath(path, key string) string {
+	if !plainKey(key) {
+		return path + "[" + strconv.Quote(key) + "]"
+	}
 	if path == "" {
 		return key
 	}
 	return path + "." + key
+}
+
+// plainKey reports whether key can stand in a dotted path as it is.
+func plainKey(key string) bool {
+	if key == "" {
+		return false
+	}
+	for _, r := range key {
+		if !(r == '_' || r == '-' || r == '%' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 type fieldInfo struct {
@@ -530,7 +569,13 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		if fields != nil {
-			fields[k.Value] = d.pos(resolveAlias(val))
+			rv := resolveAlias(val)
+			fields[k.Value] = d.pos(rv)
+			if rv.Kind == yaml.SequenceNode {
+				for j, item := range rv.Content {
+					fields[k.Value+"["+strconv.Itoa(j)+"]"] = d.pos(item)
+				}
+			}
 		}
 		d.value(val, v.FieldByIndex(fi.index), joinPath(path, k.Value))
 	}
