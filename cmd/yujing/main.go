@@ -141,6 +141,21 @@ func envBool(name string) (v bool, ok bool, err error) {
 }
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, log, code := serveSetup(args, stderr)
+	if cfg == nil {
+		return code
+	}
+	if err := serve(ctx, cfg, serveOptions{Logger: log, Version: version()}); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("yujing stopped with an error", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// serveSetup parses the serve flags and the configuration. The simulator is
+// on for the embedded demo unless turned off; precedence is flag, then
+// YUJING_SIMULATE, then the file. A nil config means exit with code.
+func serveSetup(args []string, stderr io.Writer) (*config.Config, *slog.Logger, int) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file (default: the embedded demo, configs/demo.yaml)")
@@ -151,25 +166,25 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return nil, nil, 2
 	}
 	log, err := newLogger(stderr, *logLevel, *logFormat)
 	if err != nil {
 		fmt.Fprintln(stderr, "yujing serve:", err)
-		return 2
+		return nil, nil, 2
 	}
 	cfg, err := loadConfig(*path)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		fmt.Fprintln(stderr, "yujing serve: configuration has errors; not starting")
-		return 1
+		return nil, nil, 1
 	}
-	if *path == "" && !cfg.Simulate {
+	if *path == "" {
 		cfg.Simulate = true
 	}
 	if v, ok, err := envBool("YUJING_SIMULATE"); err != nil {
 		fmt.Fprintln(stderr, "yujing serve:", err)
-		return 2
+		return nil, nil, 2
 	} else if ok {
 		cfg.Simulate = v
 	}
@@ -185,9 +200,5 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			cfg.DataDir = *dataDir
 		}
 	})
-	if err := serve(ctx, cfg, serveOptions{Logger: log, Version: version()}); err != nil && !errors.Is(err, context.Canceled) {
-		log.Error("yujing stopped with an error", "err", err)
-		return 1
-	}
-	return 0
+	return cfg, log, 0
 }
