@@ -125,6 +125,8 @@ type Sensor struct {
 	Min      *float64          `json:"min,omitempty"` // physical range, low end
 	Max      *float64          `json:"max,omitempty"` // physical range, high end
 	Tags     map[string]string `json:"tags,omitempty"`
+	// MetricMap renames the metric names a device sends to ours (ch1 → lel).
+	MetricMap map[string]string `json:"metric_map,omitempty"`
 }
 
 // UnitOf returns the unit of metric: from Units, else Unit for the default

@@ -6,6 +6,8 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +20,7 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/ingest"
 	"yujing/internal/yamlconf"
 	"yujing/store/influx"
 )
@@ -61,6 +64,28 @@ type MQTTFile struct {
 	Filters      []string      `yaml:"filters"`
 	Shards       int           `yaml:"shards"`
 	QueueSize    int           `yaml:"queue_size"`
+	// PasswordFile reads the password from a file (a mounted secret).
+	PasswordFile string `yaml:"password_file"`
+	// SharedGroup subscribes as $share/<group>/<filter> so several yujing
+	// instances split one broker's load.
+	SharedGroup string `yaml:"shared_group"`
+	// Topics are topic templates such as plant/{site}/gas/{sensor}: a
+	// message on a matching topic belongs to the sensor named by {sensor}.
+	Topics []string `yaml:"topics"`
+	// Discovery lists messages on unknown topics for the integrator to adopt.
+	Discovery bool     `yaml:"discovery"`
+	TLS       *TLSFile `yaml:"tls"`
+}
+
+// TLSFile configures TLS to the broker.
+type TLSFile struct {
+	Pos                yamlconf.Pos
+	Fields             yamlconf.Fields
+	CA                 string `yaml:"ca"`   // PEM file of the CA(s) to trust; default: the system's
+	Cert               string `yaml:"cert"` // client certificate (PEM file), with key
+	Key                string `yaml:"key"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 }
 
 // EmbeddedFile configures the built-in MQTT broker.
@@ -127,9 +152,11 @@ type SensorFile struct {
 	Location string            `yaml:"location"`
 	Topic    string            `yaml:"topic"`
 	Decoder  string            `yaml:"decoder"`
-	Interval time.Duration     `yaml:"interval"`
-	Range    *RangeFile        `yaml:"range"`
-	Tags     map[string]string `yaml:"tags"`
+	// MetricMap renames the device's metric names (ch1 → lel).
+	MetricMap map[string]string `yaml:"metric_map"`
+	Interval  time.Duration     `yaml:"interval"`
+	Range     *RangeFile        `yaml:"range"`
+	Tags      map[string]string `yaml:"tags"`
 }
 
 // TiersFile is one threshold per level.
@@ -249,6 +276,10 @@ type MQTT struct {
 	Filters      []string
 	Shards       int
 	QueueSize    int
+	SharedGroup  string
+	Topics       []string // topic templates
+	Discovery    bool
+	TLS          *tls.Config
 }
 
 // Channel is a configured delivery channel.
@@ -411,11 +442,66 @@ func (c *checker) mqtt(cfg *Config) {
 		}
 		cfg.MQTT.QoS = byte(*m.QoS)
 	}
+	if m.PasswordFile != "" {
+		if m.Password != "" {
+			c.Add(m.Fields.At("password_file", pos), "mqtt: give password or password_file, not both")
+		}
+		b, err := os.ReadFile(m.PasswordFile)
+		if err != nil {
+			c.Add(m.Fields.At("password_file", pos), "mqtt.password_file: %v", err)
+		}
+		cfg.MQTT.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	cfg.MQTT.SharedGroup, cfg.MQTT.Discovery = m.SharedGroup, m.Discovery
+	if m.SharedGroup != "" && (strings.ContainsAny(m.SharedGroup, "/+#") || m.Embedded != nil || m.Broker == "") {
+		c.Add(m.Fields.At("shared_group", pos), "mqtt.shared_group %q: a plain name without / + #, and only with an external broker (broker:)", m.SharedGroup)
+	}
+	for i, tpl := range m.Topics {
+		if err := ingest.CheckTemplate(tpl); err != nil {
+			c.Add(m.Fields.At(fmt.Sprintf("topics[%d]", i), pos), "mqtt.topics[%d]: %v", i, err)
+		}
+		cfg.MQTT.Topics = append(cfg.MQTT.Topics, tpl)
+	}
+	if t := m.TLS; t != nil {
+		tc, err := tlsConfig(t)
+		if err != nil {
+			c.Add(t.Pos, "mqtt.tls: %v", err)
+		}
+		cfg.MQTT.TLS = tc
+	}
 	for i, flt := range m.Filters {
 		if flt == "" || strings.Contains(flt, "#") && !strings.HasSuffix(flt, "#") {
 			c.Add(m.Fields.At(fmt.Sprintf("filters[%d]", i), pos), "mqtt.filters[%d]: %q is not a valid topic filter", i, flt)
 		}
 	}
+}
+
+// tlsConfig loads the broker TLS files.
+func tlsConfig(t *TLSFile) (*tls.Config, error) {
+	tc := &tls.Config{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
+	var errs []error
+	if t.CA != "" {
+		pem, err := os.ReadFile(t.CA)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ca: %w", err))
+		} else {
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				errs = append(errs, fmt.Errorf("ca: no PEM certificate in %s", t.CA))
+			}
+			tc.RootCAs = pool
+		}
+	}
+	if (t.Cert == "") != (t.Key == "") {
+		errs = append(errs, errors.New("give both cert and key for a client certificate"))
+	} else if t.Cert != "" {
+		cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("client certificate: %w", err))
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, errors.Join(errs...)
 }
 
 func (c *checker) influx(cfg *Config) {
@@ -482,6 +568,17 @@ func (c *checker) sensors(cfg *Config, sites map[string]bool) map[string]*Sensor
 			topic = yujing.DefaultTopic(s.Site, s.ID)
 		} else if strings.ContainsAny(topic, "+#") {
 			c.Add(s.Fields.At("topic", s.Pos), "sensor %q: topic %q must not contain wildcards", s.ID, topic)
+		} else if strings.Contains(topic, "{") {
+			expanded, err := ingest.ExpandTopic(topic, &yujing.Sensor{ID: s.ID, Site: s.Site, Family: yujing.Family(s.Family), Region: s.Region})
+			if err != nil {
+				c.Add(s.Fields.At("topic", s.Pos), "sensor %q: %v", s.ID, err)
+			}
+			topic = expanded
+		}
+		for from, to := range s.MetricMap {
+			if from == "" || to == "" {
+				c.Add(s.Fields.At("metric_map", s.Pos), "sensor %q: metric_map entries need both names", s.ID)
+			}
 		}
 		if other, dup := topics[topic]; dup && other != s.ID {
 			c.Add(s.Fields.At("topic", s.Pos), "sensor %q: topic %q is already used by sensor %q", s.ID, topic, other)
@@ -489,7 +586,7 @@ func (c *checker) sensors(cfg *Config, sites map[string]bool) map[string]*Sensor
 		topics[topic] = s.ID
 		sn := yujing.Sensor{ID: s.ID, Name: s.Name, Site: s.Site, Family: yujing.Family(s.Family), Region: s.Region,
 			Industry: s.Industry, Metric: metric, Unit: s.Unit, Units: s.Metrics, Location: s.Location, Topic: topic,
-			Decoder: decoder, Interval: s.Interval, Tags: s.Tags}
+			Decoder: decoder, Interval: s.Interval, Tags: s.Tags, MetricMap: s.MetricMap}
 		if s.Range != nil {
 			sn.Min, sn.Max = s.Range.Min, s.Range.Max
 			if sn.Min != nil && sn.Max != nil && *sn.Min >= *sn.Max {

@@ -17,25 +17,28 @@ type Registry struct {
 }
 
 type catalog struct {
-	byID    map[string]*entry
-	byTopic map[string]*entry
-	sites   map[string]yujing.Site
-	order   []string
+	byID      map[string]*entry
+	byTopic   map[string]*entry
+	sites     map[string]yujing.Site
+	order     []string
+	templates []template
 }
 
 type entry struct {
-	sensor yujing.Sensor
-	mu     sync.Mutex
-	last   map[string]yujing.Reading // metric → last reading
-	seen   time.Time                 // receipt time of the newest reading
+	sensor  yujing.Sensor
+	mu      sync.Mutex
+	last    map[string]yujing.Reading // metric → last reading
+	seen    time.Time                 // receipt time of the newest reading
+	offline time.Time                 // when the device said it went away (Sparkplug DEATH); zero if it did not
 }
 
-// NewRegistry builds a registry from sites and sensors. Sensors without a
-// topic get the default yujing/{site}/{sensor}. Duplicate ids or topics are
-// errors.
-func NewRegistry(sites []yujing.Site, sensors []yujing.Sensor) (*Registry, error) {
+// NewRegistry builds a registry from sites and sensors, and optional topic
+// templates (plant/{site}/gas/{sensor}) that map topics to sensors by name.
+// Sensors without a topic get the default yujing/{site}/{sensor}. Duplicate
+// ids or topics are errors.
+func NewRegistry(sites []yujing.Site, sensors []yujing.Sensor, templates ...string) (*Registry, error) {
 	r := &Registry{}
-	if err := r.Replace(sites, sensors); err != nil {
+	if err := r.Replace(sites, sensors, templates...); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -43,8 +46,15 @@ func NewRegistry(sites []yujing.Site, sensors []yujing.Sensor) (*Registry, error
 
 // Replace swaps the catalogue, keeping the last readings of sensors that
 // remain.
-func (r *Registry) Replace(sites []yujing.Site, sensors []yujing.Sensor) error {
+func (r *Registry) Replace(sites []yujing.Site, sensors []yujing.Sensor, templates ...string) error {
 	c := &catalog{byID: map[string]*entry{}, byTopic: map[string]*entry{}, sites: map[string]yujing.Site{}}
+	for _, tpl := range templates {
+		t, err := compileTemplate(tpl)
+		if err != nil {
+			return err
+		}
+		c.templates = append(c.templates, t)
+	}
 	for _, s := range sites {
 		c.sites[s.ID] = s
 	}
@@ -66,7 +76,7 @@ func (r *Registry) Replace(sites []yujing.Site, sensors []yujing.Sensor) error {
 				for k, v := range oe.last {
 					e.last[k] = v
 				}
-				e.seen = oe.seen
+				e.seen, e.offline = oe.seen, oe.offline
 				oe.mu.Unlock()
 			}
 		}
@@ -79,13 +89,69 @@ func (r *Registry) Replace(sites []yujing.Site, sensors []yujing.Sensor) error {
 	return nil
 }
 
-// ByTopic returns the sensor publishing on topic.
+// ByTopic returns the sensor publishing on topic: the sensor whose own
+// topic it is, else the sensor a topic template names.
 func (r *Registry) ByTopic(topic string) (*yujing.Sensor, bool) {
-	e, ok := r.cat.Load().byTopic[topic]
-	if !ok {
-		return nil, false
+	c := r.cat.Load()
+	if e, ok := c.byTopic[topic]; ok {
+		return &e.sensor, true
 	}
-	return &e.sensor, true
+	for _, t := range c.templates {
+		id, site, family, region, ok := t.match(topic)
+		if !ok {
+			continue
+		}
+		e, ok := c.byID[id]
+		if !ok {
+			continue
+		}
+		s := &e.sensor
+		if (site != "" && site != s.Site) || (family != "" && family != string(s.Family)) || (region != "" && region != s.Region) {
+			continue
+		}
+		return s, true
+	}
+	return nil, false
+}
+
+// TemplateFilters returns the subscriptions covering the topic templates.
+func (r *Registry) TemplateFilters() []string {
+	var out []string
+	for _, t := range r.cat.Load().templates {
+		out = append(out, t.filter())
+	}
+	return out
+}
+
+// duplicate reports whether a reading of sensor/metric at t was already
+// stored (the newest one has exactly that time).
+func (r *Registry) duplicate(sensor, metric string, t time.Time) bool {
+	e, ok := r.cat.Load().byID[sensor]
+	if !ok {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	last, ok := e.last[metric]
+	return ok && last.Time.Equal(t)
+}
+
+// setOffline records that a device announced it went away (true) or came
+// back (false) at t.
+func (r *Registry) setOffline(sensor string, offline bool, t time.Time) bool {
+	e, ok := r.cat.Load().byID[sensor]
+	if !ok {
+		return false
+	}
+	e.mu.Lock()
+	if offline {
+		e.offline = t
+	} else {
+		e.offline = time.Time{}
+		e.seen = t
+	}
+	e.mu.Unlock()
+	return true
 }
 
 // ByID returns the sensor with id.
@@ -137,6 +203,9 @@ func (r *Registry) record(rs []yujing.Reading, now time.Time) {
 			e.last[rd.Metric] = rd
 		}
 		e.seen = now
+		if !e.offline.IsZero() && now.After(e.offline) {
+			e.offline = time.Time{}
+		}
 		e.mu.Unlock()
 	}
 }
@@ -174,6 +243,7 @@ func (r *Registry) Statuses(now time.Time) []Status {
 			seen := e.seen
 			st.LastSeen = &seen
 		}
+		announcedOffline := !e.offline.IsZero()
 		e.mu.Unlock()
 		sort.Slice(st.Last, func(i, j int) bool { return st.Last[i].Metric < st.Last[j].Metric })
 		interval := e.sensor.Interval
@@ -181,7 +251,7 @@ func (r *Registry) Statuses(now time.Time) []Status {
 			interval = DefaultInterval
 		}
 		st.Interval = interval.String()
-		st.Online = st.LastSeen != nil && now.Sub(*st.LastSeen) <= OfflineAfter*interval
+		st.Online = !announcedOffline && st.LastSeen != nil && now.Sub(*st.LastSeen) <= OfflineAfter*interval
 		out = append(out, st)
 	}
 	return out

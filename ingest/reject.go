@@ -27,6 +27,7 @@ const (
 	ReasonOversize      = "oversize"
 	ReasonOutOfRange    = "out_of_range"
 	ReasonTimestamp     = "timestamp_out_of_window"
+	ReasonDuplicate     = "duplicate"
 )
 
 // MaxKeptPayload is how much of a rejected payload is kept.

@@ -38,7 +38,8 @@ type Config struct {
 	Password     string        //
 	QoS          byte          // 0 or 1 (default 1)
 	CleanSession bool          // false (default) keeps a persistent session
-	Filters      []string      // topic filters; default "yujing/#" plus sensor topics it does not cover
+	Filters      []string      // topic filters; default "yujing/#" plus sensor topics and templates it does not cover
+	SharedGroup  string        // when set, subscribe as $share/<group>/<filter> (several instances split the load)
 	TLS          *tls.Config   // nil for plain TCP
 	Shards       int           // parallel workers; a sensor always goes to the same one (default 4)
 	QueueSize    int           // messages buffered per shard before back-pressure (default 1024)
@@ -84,6 +85,7 @@ type Options struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	Rejections *Rejections      // where refused input is kept; a default one is made if nil
+	Discovery  *Discovery       // when set, unknown topics are listed here
 	Now        func() time.Time // clock; time.Now if nil
 }
 
@@ -98,6 +100,7 @@ type Subscriber struct {
 	now      func() time.Time
 	m        *metrics
 	rejects  *Rejections
+	discover *Discovery
 
 	client   mqtt.Client
 	shards   []chan mqtt.Message
@@ -130,7 +133,7 @@ func NewSubscriber(cfg Config, reg *Registry, decoders *decode.Registry, sink Si
 		opts.Rejections = NewRejections(1000, 10*time.Second, opts.Logger)
 	}
 	s := &Subscriber{cfg: cfg, reg: reg, decoders: decoders, sink: sink, obs: obs,
-		log: opts.Logger, now: opts.Now, rejects: opts.Rejections, quit: make(chan struct{})}
+		log: opts.Logger, now: opts.Now, rejects: opts.Rejections, discover: opts.Discovery, quit: make(chan struct{})}
 	s.shards = make([]chan mqtt.Message, cfg.Shards)
 	for i := range s.shards {
 		s.shards[i] = make(chan mqtt.Message, cfg.QueueSize)
@@ -156,7 +159,7 @@ func (s *Subscriber) filters() []string {
 	if len(fs) == 0 {
 		fs = []string{"yujing/#"}
 	}
-	for _, t := range s.reg.Topics() {
+	for _, t := range append(s.reg.TemplateFilters(), s.reg.Topics()...) {
 		covered := false
 		for _, f := range fs {
 			if TopicMatch(f, t) {
@@ -166,6 +169,13 @@ func (s *Subscriber) filters() []string {
 		}
 		if !covered {
 			fs = append(fs, t)
+		}
+	}
+	if s.cfg.SharedGroup != "" {
+		for i, f := range fs {
+			if !strings.HasPrefix(f, "$share/") {
+				fs[i] = "$share/" + s.cfg.SharedGroup + "/" + f
+			}
 		}
 	}
 	return fs
@@ -262,9 +272,14 @@ func (s *Subscriber) Start(ctx context.Context) error {
 // shard, blocking when the shard is full (back-pressure to the broker).
 func (s *Subscriber) receive(_ mqtt.Client, msg mqtt.Message) {
 	s.m.messages.Inc()
-	topic := msg.Topic()
+	// Shard by sensor, so each sensor's readings stay in order even when it
+	// publishes on several topics (Sparkplug BIRTH/DATA/DEATH).
+	key := msg.Topic()
+	if sn, ok := s.reg.ByTopic(key); ok {
+		key = sn.ID
+	}
 	h := fnv.New32a()
-	h.Write([]byte(topic))
+	h.Write([]byte(key))
 	ch := s.shards[h.Sum32()%uint32(len(s.shards))]
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -354,6 +369,9 @@ func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Mes
 	topic, payload := m.Topic(), m.Payload()
 	sensor, ok := s.reg.ByTopic(topic)
 	if !ok {
+		if s.discover != nil {
+			s.discover.note(topic, payload, now)
+		}
 		s.reject(now, topic, "", ReasonUnknownTopic, "no sensor is registered for this topic", payload)
 		return dst, pts
 	}
@@ -366,7 +384,12 @@ func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Mes
 		s.reject(now, topic, sensor.ID, ReasonNoDecoder, fmt.Sprintf("sensor %s names decoder %q, which does not exist", sensor.ID, sensor.Decoder), payload)
 		return dst, pts
 	}
-	pts, err := dec.Decode(pts, payload)
+	var err error
+	if td, ok := dec.(decode.TopicDecoder); ok {
+		pts, err = td.DecodeTopic(pts, topic, payload)
+	} else {
+		pts, err = dec.Decode(pts, payload)
+	}
 	if err != nil {
 		for _, e := range decode.Split(err) {
 			s.reject(now, topic, sensor.ID, string(e.Reason), e.Error(), payload)
@@ -382,9 +405,18 @@ func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Mes
 			}
 			sn = other
 		}
+		if p.Event != "" {
+			if s.reg.setOffline(sn.ID, p.Event == decode.EventOffline, now) {
+				s.log.Info("device announced its state", "sensor", sn.ID, "event", p.Event, "topic", topic)
+			}
+			continue
+		}
 		metric := p.Metric
 		if metric == "" {
 			metric = sn.Metric
+		}
+		if m, ok := sn.MetricMap[metric]; ok {
+			metric = m
 		}
 		if !sn.HasMetric(metric) {
 			s.reject(now, topic, sn.ID, ReasonUnknownMetric, fmt.Sprintf("sensor %s has no metric %q", sn.ID, metric), payload)
@@ -403,6 +435,10 @@ func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Mes
 			ts = now
 		} else if ts.After(now.Add(s.cfg.MaxFuture)) || ts.Before(now.Add(-s.cfg.MaxAge)) {
 			s.reject(now, topic, sn.ID, ReasonTimestamp, fmt.Sprintf("%s: timestamp %s is outside [now-%s, now+%s]", metric, ts.Format(time.RFC3339), s.cfg.MaxAge, s.cfg.MaxFuture), payload)
+			continue
+		}
+		if s.reg.duplicate(sn.ID, metric, ts) {
+			s.reject(now, topic, sn.ID, ReasonDuplicate, fmt.Sprintf("%s: a reading at %s was already stored", metric, ts.Format(time.RFC3339Nano)), payload)
 			continue
 		}
 		dst = append(dst, yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family, Metric: metric,

@@ -46,11 +46,17 @@ type Rejections interface {
 	List(limit int) []ingest.Rejection
 }
 
+// Discovery lists topics nobody registered.
+type Discovery interface {
+	List() ([]ingest.Discovered, int64)
+}
+
 // Options are the server's collaborators.
 type Options struct {
 	Alerts     Alerts
 	Sensors    Sensors
 	Rejections Rejections
+	Discovery  Discovery // nil when discovery is off
 	Gatherer   prometheus.Gatherer
 	Logger     *slog.Logger
 	Now        func() time.Time
@@ -105,6 +111,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/alerts/{id}/close", s.action(s.opts.Alerts.Close))
 	m.HandleFunc("GET /api/v1/sensors", s.sensors)
 	m.HandleFunc("GET /api/v1/rejected", s.rejected)
+	m.HandleFunc("GET /api/v1/sensors/discovered", s.discovered)
 	m.HandleFunc("GET /api/v1/stream", s.stream)
 	sub, _ := fs.Sub(static, "static")
 	files := http.FileServerFS(sub)
@@ -271,6 +278,21 @@ func (s *Server) action(do func(context.Context, int64, alerting.Action) (yujing
 
 func (s *Server) sensors(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.opts.Sensors.Statuses(s.opts.Now()))
+}
+
+func (s *Server) discovered(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Discovery == nil || reflectNil(s.opts.Discovery) {
+		writeError(w, http.StatusNotFound, errors.New("discovery is off: set mqtt.discovery: true to list unknown topics"))
+		return
+	}
+	topics, dropped := s.opts.Discovery.List()
+	writeJSON(w, http.StatusOK, map[string]any{"topics": topics, "not_kept": dropped})
+}
+
+// reflectNil reports whether an interface holds a typed nil pointer.
+func reflectNil(v any) bool {
+	d, ok := v.(*ingest.Discovery)
+	return ok && d == nil
 }
 
 func (s *Server) rejected(w http.ResponseWriter, r *http.Request) {

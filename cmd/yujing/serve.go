@@ -136,7 +136,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 		log.Info("reading store", "kind", "embedded", "path", rs.Path(), "retention", cfg.Retention)
 	}
 
-	registry, err := ingest.NewRegistry(cfg.Sites, cfg.Sensors)
+	registry, err := ingest.NewRegistry(cfg.Sites, cfg.Sensors, cfg.MQTT.Topics...)
 	if err != nil {
 		return err
 	}
@@ -169,8 +169,12 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	}
 
 	rejections := ingest.NewRejections(1000, 10*time.Second, log)
-	srv := web.New(web.Options{Alerts: engine, Sensors: registry, Rejections: rejections, Gatherer: reg,
-		Logger: log, Version: o.Version, Events: events})
+	var discovery *ingest.Discovery
+	if cfg.MQTT.Discovery {
+		discovery = ingest.NewDiscovery(1000)
+	}
+	srv := web.New(web.Options{Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery,
+		Gatherer: reg, Logger: log, Version: o.Version, Events: events})
 	ln, err := net.Listen("tcp", cfg.HTTPListen)
 	if err != nil {
 		return fmt.Errorf("http: listen on %s: %w", cfg.HTTPListen, err)
@@ -185,7 +189,8 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 
 	mqttCfg := ingest.Config{Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username,
 		Password: cfg.MQTT.Password, QoS: cfg.MQTT.QoS, CleanSession: cfg.MQTT.CleanSession,
-		Filters: cfg.MQTT.Filters, Shards: cfg.MQTT.Shards, QueueSize: cfg.MQTT.QueueSize}
+		Filters: cfg.MQTT.Filters, Shards: cfg.MQTT.Shards, QueueSize: cfg.MQTT.QueueSize,
+		SharedGroup: cfg.MQTT.SharedGroup, TLS: cfg.MQTT.TLS}
 	mqttAddr := mqttCfg.Broker
 	if cfg.EmbeddedListen != "" {
 		b, err := broker.Start(cfg.EmbeddedListen, log)
@@ -201,7 +206,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	}
 
 	sub, err := ingest.NewSubscriber(mqttCfg, registry, decoders, sink, engine,
-		ingest.Options{Logger: log, Registerer: reg, Rejections: rejections})
+		ingest.Options{Logger: log, Registerer: reg, Rejections: rejections, Discovery: discovery})
 	if err != nil {
 		return err
 	}
