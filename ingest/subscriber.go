@@ -159,6 +159,10 @@ func (s *Subscriber) filters() []string {
 	if len(fs) == 0 {
 		fs = []string{"yujing/#"}
 	}
+	if s.discover != nil {
+		// Discovery lists whatever is published on the broker.
+		fs = []string{"#"}
+	}
 	for _, t := range append(s.reg.TemplateFilters(), s.reg.Topics()...) {
 		covered := false
 		for _, f := range fs {

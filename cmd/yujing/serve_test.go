@@ -407,3 +407,7 @@ func TestEmbeddedBadInputKeepsGoing(t *testing.T) {
 		t.Errorf("healthz %d", code)
 	}
 }
+
+type configT = config.Config
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -3,9 +3,16 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -217,6 +224,10 @@ func dialReady(addr string) func(ctx context.Context) error {
 
 // Broker is a mosquitto MQTT broker listening on 127.0.0.1.
 type Broker struct {
+	// TLSAddr, CAFile, CertFile, KeyFile, Username and Password are set by
+	// WithTLS: a listener requiring TLS, a client certificate and a password.
+	TLSAddr, CAFile, CertFile, KeyFile, Username, Password string
+
 	// Addr is host:port, e.g. "127.0.0.1:41883".
 	Addr string
 	// Dir holds the configuration and the persistence database.
@@ -243,8 +254,12 @@ func (b *Broker) Start() {
 // Mosquitto starts a mosquitto broker on a free loopback port with anonymous
 // access and persistence in a temporary directory. It is stopped when the
 // test ends.
-func Mosquitto(t testing.TB) *Broker {
+func Mosquitto(t testing.TB, opts ...MosquittoOption) *Broker {
 	t.Helper()
+	var o mosquittoOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	bin, ok := findBinary("mosquitto", "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
 	if !ok {
 		missing(t, "mosquitto", []string{"$PATH", "/usr/sbin", "/usr/local/sbin"})
@@ -253,6 +268,9 @@ func Mosquitto(t testing.TB) *Broker {
 	port := FreePort(t)
 	conf := filepath.Join(dir, "mosquitto.conf")
 	var cfg bytes.Buffer
+	if o.tls {
+		cfg.WriteString("per_listener_settings true\n")
+	}
 	fmt.Fprintf(&cfg, "listener %d 127.0.0.1\n", port)
 	cfg.WriteString("allow_anonymous true\n")
 	cfg.WriteString("persistence true\n")
@@ -267,6 +285,10 @@ func Mosquitto(t testing.TB) *Broker {
 	cfg.WriteString("log_dest stderr\n")
 	cfg.WriteString("log_type error\nlog_type warning\nlog_type notice\nlog_type information\n")
 	cfg.WriteString("log_timestamp_format %H:%M:%S\n")
+	b := &Broker{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Dir: dir}
+	if o.tls {
+		b.setupTLS(t, &cfg)
+	}
 	if os.Geteuid() == 0 {
 		// Run as root, mosquitto 2 switches to the "mosquitto" user, which
 		// cannot write to the test's 0700 temporary directory.
@@ -275,13 +297,90 @@ func Mosquitto(t testing.TB) *Broker {
 	if err := os.WriteFile(conf, cfg.Bytes(), 0o644); err != nil {
 		t.Fatalf("testenv: write mosquitto config: %v", err)
 	}
-	b := &Broker{
-		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		Dir:  dir,
-		proc: newProcess(t, "mosquitto", bin, "-c", conf),
-	}
+	b.proc = newProcess(t, "mosquitto", bin, "-c", conf)
 	b.Start()
 	return b
+}
+
+// MosquittoOption configures Mosquitto.
+type MosquittoOption func(*mosquittoOptions)
+
+type mosquittoOptions struct{ tls bool }
+
+// WithTLS adds a second listener, TLSAddr, that requires TLS with a client
+// certificate and a username and password. The CA, the client certificate
+// and key are written to Dir (CAFile, CertFile, KeyFile).
+func WithTLS() MosquittoOption { return func(o *mosquittoOptions) { o.tls = true } }
+
+func (b *Broker) setupTLS(t testing.TB, cfg *bytes.Buffer) {
+	t.Helper()
+	port := FreePort(t)
+	b.TLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	ca, caKey := selfSignedCA(t)
+	write := func(name string, blocks ...*pem.Block) string {
+		path := filepath.Join(b.Dir, name)
+		var buf bytes.Buffer
+		for _, bl := range blocks {
+			pem.Encode(&buf, bl)
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	b.CAFile = write("ca.pem", &pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
+	srvDER, srvKey := issue(t, ca, caKey, "127.0.0.1", true)
+	srvCert := write("server.pem", &pem.Block{Type: "CERTIFICATE", Bytes: srvDER})
+	srvKeyFile := write("server-key.pem", srvKey)
+	cliDER, cliKey := issue(t, ca, caKey, "yujing-client", false)
+	b.CertFile = write("client.pem", &pem.Block{Type: "CERTIFICATE", Bytes: cliDER})
+	b.KeyFile = write("client-key.pem", cliKey)
+	b.Username, b.Password = "yujing", "s3cret-mqtt"
+	passwd := filepath.Join(b.Dir, "passwd")
+	pw, ok := findBinary("mosquitto_passwd", "/usr/bin/mosquitto_passwd")
+	if !ok {
+		missing(t, "mosquitto_passwd", []string{"$PATH", "/usr/bin"})
+	}
+	if out, err := exec.Command(pw, "-c", "-b", passwd, b.Username, b.Password).CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_passwd: %v: %s", err, out)
+	}
+	// The plain listener written before this stays anonymous.
+	fmt.Fprintf(cfg, "listener %d 127.0.0.1\n", port)
+	fmt.Fprintf(cfg, "cafile %s\ncertfile %s\nkeyfile %s\n", b.CAFile, srvCert, srvKeyFile)
+	cfg.WriteString("require_certificate true\ntls_version tlsv1.2\n")
+	fmt.Fprintf(cfg, "allow_anonymous false\npassword_file %s\n", passwd)
+}
+
+func selfSignedCA(t testing.TB) (*x509.Certificate, *ecdsa.PrivateKey) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "yujing test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(der)
+	return ca, key
+}
+
+func issue(t testing.TB, ca *x509.Certificate, caKey *ecdsa.PrivateKey, name string, server bool) ([]byte, *pem.Block) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature}
+	if server {
+		tpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		tpl.IPAddresses = []net.IP{net.ParseIP(name)}
+	} else {
+		tpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	return der, &pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}
 }
 
 // Influx is an InfluxDB OSS 1.8 server listening on 127.0.0.1, with Flux

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"yujing/internal/testenv"
+)
+
+// configFrom writes text to a file and loads it as `serve -config` would.
+func configFrom(t *testing.T, text string) *configT {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "site.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(path)
+	if err != nil {
+		t.Fatalf("config:\n%v", err)
+	}
+	cfg.HTTPListen = "127.0.0.1:0"
+	if cfg.EmbeddedListen != "" {
+		cfg.EmbeddedListen = "127.0.0.1:0"
+	}
+	return cfg
+}
+
+var storedRe = regexp.MustCompile(`yujing_ingest_readings_total\{stage="stored"\} (\d+)`)
+
+// stored reads how many readings an instance stored from its /metrics.
+func stored(t *testing.T, inst *instance) int {
+	t.Helper()
+	resp, err := http.Get("http://" + inst.http + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := storedRe.FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no stored counter in metrics")
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+const sitePreamble = `
+sites: [{id: plant-a}]
+rules:
+  - {name: gas, match: {family: gas}, above: {yellow: 25, red: 50}}
+people: [{id: p, name: P}]
+channels: [{name: log, log: {}}]
+notify: [{people: [p], channels: [log]}]
+`
+
+func TestTLSBrokerWithPassword(t *testing.T) {
+	mq := testenv.Mosquitto(t, testenv.WithTLS())
+	pwFile := filepath.Join(t.TempDir(), "mqtt-password")
+	os.WriteFile(pwFile, []byte(mq.Password+"\n"), 0o600)
+	cfg := configFrom(t, fmt.Sprintf(`
+data_dir: %s
+mqtt:
+  broker: ssl://%s
+  client_id: yujing-tls
+  username: %s
+  password_file: %s
+  tls: {ca: %s, cert: %s, key: %s}
+sensors: [{id: GT-1, site: plant-a, family: gas, metric: lel}]
+`+sitePreamble, t.TempDir(), mq.TLSAddr, mq.Username, pwFile, mq.CAFile, mq.CertFile, mq.KeyFile))
+	inst := start(t, cfg)
+	publish(t, publisher(t, mq.URL()), "yujing/plant-a/GT-1", `{"value": 30}`)
+	waitFor(t, 10*time.Second, "the reading over TLS to raise an alert", func() bool {
+		var as []apiAlert
+		getJSON(t, "http://"+inst.http+"/api/v1/alerts", &as)
+		return len(as) == 1 && as[0].Level == "yellow"
+	})
+
+	// A wrong password is refused by the broker: serve does not start.
+	bad := *cfg
+	bad.MQTT.Password = "wrong"
+	bad.MQTT.ClientID = "yujing-tls-bad"
+	bad.DataDir = t.TempDir()
+	err := serve(t.Context(), &bad, serveOptions{Logger: discardLogger()})
+	if err == nil {
+		t.Fatal("serve started with a wrong MQTT password")
+	}
+	t.Logf("wrong password: %v", err)
+}
+
+func TestTopicTemplatesMetricMapDiscoveryDuplicates(t *testing.T) {
+	cfg := configFrom(t, fmt.Sprintf(`
+data_dir: %s
+mqtt:
+  embedded: {listen: "127.0.0.1:0"}
+  topics: ["plant/{site}/gas/{sensor}"]
+  discovery: true
+sensors:
+  - {id: GT-7, site: plant-a, family: gas, metric: lel, metric_map: {ch1: lel}}
+  - {id: TK-3, site: plant-a, family: hazard, metric: level, topic: "tanks/{site}/{sensor}"}
+`+sitePreamble, t.TempDir()))
+	inst := start(t, cfg)
+	api := "http://" + inst.http
+	pub := publisher(t, inst.mqtt)
+
+	ts := time.Now().UnixMilli()
+	publish(t, pub, "plant/plant-a/gas/GT-7", fmt.Sprintf(`{"metric": "ch1", "value": 30, "ts": %d}`, ts))
+	publish(t, pub, "plant/plant-a/gas/GT-7", fmt.Sprintf(`{"metric": "ch1", "value": 30, "ts": %d}`, ts)) // duplicate
+	publish(t, pub, "tanks/plant-a/TK-3", `{"value": 4.2}`)
+	publish(t, pub, "plant/plant-a/gas/GT-404", `{"value": 1}`)
+	publish(t, pub, "vendor/box-9/data", `{"t": 1}`)
+	publish(t, pub, "yujing/plant-a/NEW-1", `{"value": 2}`)
+
+	waitFor(t, 5*time.Second, "the templated reading to raise an alert", func() bool {
+		var as []apiAlert
+		getJSON(t, api+"/api/v1/alerts", &as)
+		return len(as) == 1 && as[0].Sensor == "GT-7" && as[0].Value == 30
+	})
+	var disc struct {
+		Topics []struct {
+			Topic, Site, Sensor string
+			Count               int
+		} `json:"topics"`
+	}
+	waitFor(t, 5*time.Second, "three discovered topics", func() bool {
+		getJSON(t, api+"/api/v1/sensors/discovered", &disc)
+		return len(disc.Topics) == 3
+	})
+	found := map[string]string{}
+	for _, d := range disc.Topics {
+		found[d.Topic] = d.Site + "/" + d.Sensor
+	}
+	if found["yujing/plant-a/NEW-1"] != "plant-a/NEW-1" || found["vendor/box-9/data"] != "/" {
+		t.Errorf("discovered %v", found)
+	}
+	var rej []struct{ Reason, Error string }
+	getJSON(t, api+"/api/v1/rejected", &rej)
+	reasons := map[string]int{}
+	for _, r := range rej {
+		reasons[r.Reason]++
+	}
+	if reasons["duplicate"] != 1 || reasons["unknown_topic"] != 3 {
+		t.Errorf("rejections by reason %v", reasons)
+	}
+	var ss []struct {
+		ID   string
+		Last []struct {
+			Metric string
+			Value  float64
+		}
+	}
+	getJSON(t, api+"/api/v1/sensors", &ss)
+	for _, s := range ss {
+		if s.ID == "TK-3" && (len(s.Last) != 1 || s.Last[0].Value != 4.2) {
+			t.Errorf("TK-3 via its templated own topic: %+v", s.Last)
+		}
+		if s.ID == "GT-7" && (len(s.Last) != 1 || s.Last[0].Metric != "lel") {
+			t.Errorf("GT-7 metric not mapped: %+v", s.Last)
+		}
+	}
+}
+
+func TestSharedSubscriptionSplitsLoad(t *testing.T) {
+	mq := testenv.Mosquitto(t)
+	text := `
+data_dir: %s
+mqtt: {broker: %s, client_id: %s, shared_group: yujing}
+sensors:
+`
+	for i := range 10 {
+		text += fmt.Sprintf("  - {id: S%d, site: plant-a, family: gas, metric: lel}\n", i)
+	}
+	a := start(t, configFrom(t, fmt.Sprintf(text+sitePreamble, t.TempDir(), mq.URL(), "yujing-a")))
+	b := start(t, configFrom(t, fmt.Sprintf(text+sitePreamble, t.TempDir(), mq.URL(), "yujing-b")))
+	pub := publisher(t, mq.URL())
+	base := time.Now().Add(-time.Minute).UnixMilli()
+	const n = 400
+	for i := range n {
+		publish(t, pub, fmt.Sprintf("yujing/plant-a/S%d", i%10), fmt.Sprintf(`{"value": 1, "ts": %d}`, base+int64(i)))
+	}
+	waitFor(t, 10*time.Second, "all readings stored across both instances", func() bool {
+		return stored(t, a)+stored(t, b) >= n
+	})
+	time.Sleep(300 * time.Millisecond) // a duplicate delivery would show up by now
+	na, nb := stored(t, a), stored(t, b)
+	if na+nb != n || na == 0 || nb == 0 {
+		t.Fatalf("instance a stored %d, b %d; want %d in all, split between both", na, nb, n)
+	}
+	t.Logf("shared subscription split %d readings as %d + %d", n, na, nb)
+}
