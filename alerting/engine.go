@@ -173,6 +173,14 @@ func (e *Engine) bind() {
 	}
 }
 
+// Rebind works out again which rules apply to which sensors, after the
+// sensors changed. Alerts and conditions of sensors that remain carry on.
+func (e *Engine) Rebind() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.bind()
+}
+
 // Rules returns the rules in force.
 func (e *Engine) Rules() []*Rule {
 	e.mu.Lock()

@@ -224,7 +224,11 @@ func (s *Subscriber) Start(ctx context.Context) error {
 			s.log.Info("mqtt connected", "broker", s.cfg.Broker, "client_id", s.cfg.ClientID, "filters", filters)
 			// Subscribing again is harmless with a persistent session and
 			// required with a clean one.
-			tok := c.SubscribeMultiple(subs, s.receive)
+			now := map[string]byte{}
+			for _, f := range s.filters() {
+				now[f] = s.cfg.QoS
+			}
+			tok := c.SubscribeMultiple(now, s.receive)
 			go func() {
 				var err error
 				if !tok.WaitTimeout(10 * time.Second) {
@@ -270,6 +274,25 @@ func (s *Subscriber) Start(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Refresh subscribes to the filters the current sensors need (after a
+// sensor was registered on a topic the existing filters do not cover).
+// Subscribing again to an existing filter is harmless.
+func (s *Subscriber) Refresh() {
+	if s.client == nil || !s.client.IsConnectionOpen() {
+		return // the next (re)connect subscribes to the current filters
+	}
+	subs := map[string]byte{}
+	for _, f := range s.filters() {
+		subs[f] = s.cfg.QoS
+	}
+	tok := s.client.SubscribeMultiple(subs, s.receive)
+	go func() {
+		if tok.WaitTimeout(10*time.Second) && tok.Error() != nil {
+			s.log.Error("mqtt subscribe failed", "filters", subs, "err", tok.Error())
+		}
+	}()
 }
 
 // receive runs on paho's router goroutine: it only routes the message to its

@@ -144,6 +144,10 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err != nil {
 		return err
 	}
+	catalog := ingest.NewCatalog(registry, state, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, decoders.Names())
+	if err := catalog.Load(ctx); err != nil {
+		return err
+	}
 
 	channels, err := buildChannels(cfg, log)
 	if err != nil {
@@ -173,7 +177,8 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if cfg.MQTT.Discovery {
 		discovery = ingest.NewDiscovery(1000)
 	}
-	srv := web.New(web.Options{Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery,
+	catalog.OnChange(engine.Rebind)
+	srv := web.New(web.Options{Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog,
 		Gatherer: reg, Logger: log, Version: o.Version, Events: events})
 	ln, err := net.Listen("tcp", cfg.HTTPListen)
 	if err != nil {
@@ -216,6 +221,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err := sub.Start(ctx); err != nil {
 		return err
 	}
+	catalog.OnChange(sub.Refresh)
 
 	var simWG sync.WaitGroup
 	simCtx, simStop := context.WithCancel(ctx)

@@ -58,6 +58,15 @@ var stateMigrations = []string{
 		reason     TEXT    NOT NULL DEFAULT ''
 	);
 	CREATE INDEX transitions_alert ON transitions (alert_id);`,
+	// 2: sensors registered or changed through the API, overlaid on the
+	// configuration file's; deleted marks a configured sensor removed.
+	`CREATE TABLE sensors (
+		id          TEXT    PRIMARY KEY,
+		body        TEXT    NOT NULL DEFAULT '',
+		interval_ns INTEGER NOT NULL DEFAULT 0,
+		deleted     INTEGER NOT NULL DEFAULT 0,
+		updated_at  INTEGER NOT NULL
+	) WITHOUT ROWID;`,
 }
 
 // Limits of ListAlerts.

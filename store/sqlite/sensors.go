@@ -1,0 +1,65 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"yujing"
+)
+
+// PutSensor saves a sensor registered or changed through the API.
+func (s *State) PutSensor(ctx context.Context, sn yujing.Sensor) error {
+	body, err := json.Marshal(sn)
+	if err != nil {
+		return fmt.Errorf("state %s: encode sensor %s: %w", s.db.path, sn.ID, err)
+	}
+	_, err = s.db.w.ExecContext(ctx, `INSERT INTO sensors (id, body, interval_ns, deleted, updated_at) VALUES (?, ?, ?, 0, ?)
+		ON CONFLICT (id) DO UPDATE SET body = excluded.body, interval_ns = excluded.interval_ns, deleted = 0, updated_at = excluded.updated_at`,
+		sn.ID, string(body), int64(sn.Interval), time.Now().UnixNano())
+	if err != nil {
+		return fmt.Errorf("state %s: save sensor %s: %w", s.db.path, sn.ID, err)
+	}
+	return nil
+}
+
+// DeleteSensor records that a sensor was removed through the API (also one
+// defined in the configuration file).
+func (s *State) DeleteSensor(ctx context.Context, id string) error {
+	_, err := s.db.w.ExecContext(ctx, `INSERT INTO sensors (id, body, interval_ns, deleted, updated_at) VALUES (?, '', 0, 1, ?)
+		ON CONFLICT (id) DO UPDATE SET body = '', deleted = 1, updated_at = excluded.updated_at`, id, time.Now().UnixNano())
+	if err != nil {
+		return fmt.Errorf("state %s: delete sensor %s: %w", s.db.path, id, err)
+	}
+	return nil
+}
+
+// SavedSensors returns the sensors saved through the API and the ids of
+// those deleted.
+func (s *State) SavedSensors(ctx context.Context) (saved []yujing.Sensor, deleted []string, err error) {
+	rows, err := s.db.r.QueryContext(ctx, `SELECT id, body, interval_ns, deleted FROM sensors ORDER BY id`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("state %s: list sensors: %w", s.db.path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, body string
+		var interval int64
+		var del bool
+		if err := rows.Scan(&id, &body, &interval, &del); err != nil {
+			return nil, nil, fmt.Errorf("state %s: list sensors: %w", s.db.path, err)
+		}
+		if del {
+			deleted = append(deleted, id)
+			continue
+		}
+		var sn yujing.Sensor
+		if err := json.Unmarshal([]byte(body), &sn); err != nil {
+			return nil, nil, fmt.Errorf("state %s: sensor %s: %w", s.db.path, id, err)
+		}
+		sn.Interval = time.Duration(interval)
+		saved = append(saved, sn)
+	}
+	return saved, deleted, rows.Err()
+}
