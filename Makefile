@@ -13,6 +13,8 @@ SHELL := bash
 
 GO       ?= go
 FUZZTIME ?= 30s
+# Each fuzz target also runs this long in `make test`.
+FUZZTIME_SHORT ?= 5s
 FUZZPKGS ?= ./...
 
 # scripts/test-deps.sh installs influxd here; internal/testenv looks here too.
@@ -27,6 +29,7 @@ export YUJING_REQUIRE_EXTERNAL := 1
 
 test: deps fmt-check vet
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
 
 deps:
 	scripts/test-deps.sh
