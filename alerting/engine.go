@@ -229,6 +229,18 @@ func (e *Engine) Observe(ctx context.Context, rs []yujing.Reading) {
 	e.dispatch(ctx, calls)
 }
 
+// ObserveDerived evaluates one rule on a value computed elsewhere (a
+// scheduled rule's windowed aggregate, such as 3 h rainfall), with the same
+// lifecycle as a reading: raise, upgrade, downgrade, resolve. rd.Sensor names
+// the sensor (or group) the value belongs to; rd.Metric names the derived
+// metric (e.g. "rain_sum_3h").
+func (e *Engine) ObserveDerived(ctx context.Context, r *Rule, rd yujing.Reading) {
+	e.mu.Lock()
+	calls := e.evaluate(ctx, r, &rd, nil)
+	e.mu.Unlock()
+	e.dispatch(ctx, calls)
+}
+
 func (e *Engine) evaluate(ctx context.Context, r *Rule, rd *yujing.Reading, calls []yujing.Call) []yujing.Call {
 	key := yujing.AlertKey(r.Name, rd.Sensor)
 	c := e.conds[key]
