@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,13 +89,36 @@ type Action struct {
 }
 
 type binding struct {
-	rule   *Rule
+	rule   *Rule // with the sensor's overrides applied
 	metric string
+	cond   *condition
 }
 
+// condition is the state of one rule for one sensor (or, for composite
+// rules, one site).
 type condition struct {
-	level yujing.Level
-	at    time.Time // time of the newest reading evaluated
+	key          string
+	rule         *Rule
+	level        yujing.Level
+	at           time.Time // time of the newest reading evaluated
+	pending      yujing.Level
+	pendingSince time.Time // first time the pending level was reached (for)
+	pendingValue float64
+	pendingTh    float64
+	clearSince   time.Time // first time the condition was clear (clear_for)
+	// stuck
+	lastValue float64
+	changedAt time.Time
+	hasValue  bool
+	// rate: samples within the window, oldest first
+	samples []sample
+	// who the condition is about
+	info yujing.Reading
+}
+
+type sample struct {
+	t time.Time
+	v float64
 }
 
 // Engine evaluates rules on readings and carries each alert through its
@@ -113,9 +137,13 @@ type Engine struct {
 	mu       sync.Mutex
 	rules    []*Rule
 	bySensor map[string][]binding
+	offline  []binding                // offline rules' bindings, checked on Tick
+	compos   map[string][]*Rule       // rule name → composite rules counting it
 	conds    map[string]*condition    // alert key → condition
 	open     map[string]*yujing.Alert // alert key → open alert
 	byID     map[int64]*yujing.Alert  // open alerts by id
+	seen     map[string]time.Time     // sensor → time of its newest reading
+	started  time.Time
 }
 
 // New builds an engine; call Restore before Observe.
@@ -148,18 +176,30 @@ func New(rules []*Rule, routes []Route, st StateStore, caller Caller, cat Catalo
 	}
 	e := &Engine{st: st, caller: caller, cat: cat, routes: routes, log: opts.Logger, now: opts.Now, change: opts.OnChange,
 		loc: opts.Location, rules: rules, conds: map[string]*condition{},
-		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}}
+		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}, seen: map[string]time.Time{},
+		started: opts.Now()}
 	e.m = newMetrics(opts.Registerer, e)
 	e.bind()
 	return e, nil
 }
 
-// bind works out which rules apply to which sensors.
+// bind works out which rules apply to which sensors, keeping the
+// conditions of pairs that remain.
 func (e *Engine) bind() {
 	e.bySensor = map[string][]binding{}
+	e.offline = nil
+	e.compos = map[string][]*Rule{}
+	for _, r := range e.rules {
+		for _, ref := range r.Of {
+			e.compos[ref.Rule] = append(e.compos[ref.Rule], r)
+		}
+	}
 	for _, s := range e.cat.Sensors() {
 		site, _ := e.cat.Site(s.Site)
 		for _, r := range e.rules {
+			if r.kind() == KindComposite {
+				continue
+			}
 			applies := slices.Contains(r.Sensors, s.ID) || (len(r.Sensors) == 0 && r.Match.Matches(&s, site))
 			if !applies {
 				continue
@@ -168,7 +208,20 @@ func (e *Engine) bind() {
 			if metric == "" {
 				metric = s.Metric
 			}
-			e.bySensor[s.ID] = append(e.bySensor[s.ID], binding{rule: r, metric: metric})
+			key := yujing.AlertKey(r.Name, s.ID)
+			c := e.conds[key]
+			if c == nil {
+				c = &condition{key: key}
+				e.conds[key] = c
+			}
+			rs := r.forSensor(s.ID)
+			c.rule = rs
+			c.info = yujing.Reading{Sensor: s.ID, Site: s.Site, Family: s.Family, Metric: metric, Unit: s.UnitOf(metric)}
+			b := binding{rule: rs, metric: metric, cond: c}
+			if r.kind() == KindOffline {
+				e.offline = append(e.offline, b)
+			}
+			e.bySensor[s.ID] = append(e.bySensor[s.ID], b)
 		}
 	}
 }
@@ -202,9 +255,18 @@ func (e *Engine) Restore(ctx context.Context) error {
 		e.open[a.Key()] = &a
 		e.byID[a.ID] = &a
 		if a.State != yujing.StateResolved {
-			e.conds[a.Key()] = &condition{level: a.Level, at: a.UpdatedAt}
+			c := e.conds[a.Key()]
+			if c == nil {
+				c = &condition{key: a.Key()}
+				e.conds[a.Key()] = c
+			}
+			c.level = a.Level
+			if a.Sensor != "" {
+				c.info = yujing.Reading{Sensor: a.Sensor, Site: a.Site, Family: a.Family, Metric: a.Metric, Unit: a.Unit}
+			}
 		}
 	}
+	e.bind()
 	e.log.Info("open alerts restored", "count", len(as))
 	return nil
 }
@@ -216,14 +278,32 @@ func (e *Engine) Observe(ctx context.Context, rs []yujing.Reading) {
 	e.mu.Lock()
 	for i := range rs {
 		rd := &rs[i]
+		if rd.Time.After(e.seen[rd.Sensor]) {
+			e.seen[rd.Sensor] = rd.Time
+		}
 		for _, b := range e.bySensor[rd.Sensor] {
-			if b.metric != rd.Metric {
+			if b.metric != rd.Metric && b.rule.kind() != KindOffline {
 				continue
 			}
 			start := time.Now()
-			calls = e.evaluate(ctx, b.rule, rd, calls)
+			calls = e.evaluate(ctx, b, rd, calls)
 			e.m.evalSeconds.Observe(time.Since(start).Seconds())
 		}
+	}
+	e.mu.Unlock()
+	e.dispatch(ctx, calls)
+}
+
+// ObserveFault tells fault rules that a reading was refused as an
+// instrument fault (超量程: outside the physical range).
+func (e *Engine) ObserveFault(ctx context.Context, rd yujing.Reading, reason string) {
+	var calls []yujing.Call
+	e.mu.Lock()
+	for _, b := range e.bySensor[rd.Sensor] {
+		if b.rule.kind() != KindFault || b.metric != rd.Metric {
+			continue
+		}
+		calls = e.apply(ctx, b.cond, b.rule.Level, 0, rd.Value, rd.Time, calls)
 	}
 	e.mu.Unlock()
 	e.dispatch(ctx, calls)
@@ -236,27 +316,217 @@ func (e *Engine) Observe(ctx context.Context, rs []yujing.Reading) {
 // metric (e.g. "rain_sum_3h").
 func (e *Engine) ObserveDerived(ctx context.Context, r *Rule, rd yujing.Reading) {
 	e.mu.Lock()
-	calls := e.evaluate(ctx, r, &rd, nil)
+	key := yujing.AlertKey(r.Name, rd.Sensor)
+	c := e.conds[key]
+	if c == nil {
+		c = &condition{key: key}
+		e.conds[key] = c
+	}
+	c.rule, c.info = r, rd
+	calls := e.evaluate(ctx, binding{rule: r, metric: rd.Metric, cond: c}, &rd, nil)
 	e.mu.Unlock()
 	e.dispatch(ctx, calls)
 }
 
-func (e *Engine) evaluate(ctx context.Context, r *Rule, rd *yujing.Reading, calls []yujing.Call) []yujing.Call {
-	key := yujing.AlertKey(r.Name, rd.Sensor)
-	c := e.conds[key]
-	if c == nil {
-		c = &condition{}
-		e.conds[key] = c
+// Tick evaluates what depends on time passing rather than on readings:
+// sensors gone silent (offline rules) and raises held by for: whose hold
+// has run out since the last reading. Run calls it periodically.
+func (e *Engine) Tick(ctx context.Context, now time.Time) {
+	var calls []yujing.Call
+	e.mu.Lock()
+	for _, b := range e.offline {
+		last, ok := e.seen[b.cond.info.Sensor]
+		if !ok {
+			last = e.started
+		}
+		interval := ingestInterval(e, b.cond.info.Sensor)
+		after := b.rule.OfflineAfter
+		if after <= 0 {
+			after = 3
+		}
+		if now.Sub(last) > time.Duration(after*float64(interval)) {
+			calls = e.apply(ctx, b.cond, b.rule.Level, 0, 0, now, calls)
+		}
 	}
+	for _, c := range e.conds {
+		if c.rule != nil && c.pending > c.level && !c.pendingSince.IsZero() && now.Sub(c.pendingSince) >= c.rule.For {
+			calls = e.apply(ctx, c, c.pending, c.pendingTh, c.pendingValue, now, calls)
+		}
+	}
+	e.mu.Unlock()
+	e.dispatch(ctx, calls)
+}
+
+// Run calls Tick every interval until ctx ends.
+func (e *Engine) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			e.Tick(ctx, e.now())
+		}
+	}
+}
+
+func ingestInterval(e *Engine, sensor string) time.Duration {
+	for _, s := range e.cat.Sensors() {
+		if s.ID == sensor && s.Interval > 0 {
+			return s.Interval
+		}
+	}
+	return time.Minute
+}
+
+// evaluate works out the level a reading puts a rule's condition at.
+func (e *Engine) evaluate(ctx context.Context, b binding, rd *yujing.Reading, calls []yujing.Call) []yujing.Call {
+	c, r := b.cond, b.rule
 	if rd.Time.Before(c.at) {
 		e.m.outOfOrder.Inc()
 		return calls
 	}
 	c.at = rd.Time
-	level, th := r.Evaluate(rd.Value, c.level)
-	if level == c.level {
+	var level yujing.Level
+	var th, v float64 = 0, rd.Value
+	switch r.kind() {
+	case KindThreshold:
+		level, th = r.Evaluate(rd.Value, c.level)
+	case KindRate:
+		rate, ok := c.rate(r, rd.Time, rd.Value)
+		if !ok {
+			return calls
+		}
+		v = rate
+		level, th = r.Evaluate(rate, c.level)
+	case KindStuck:
+		if !c.hasValue || math.Abs(rd.Value-c.lastValue) > r.Tolerance {
+			c.lastValue, c.changedAt, c.hasValue = rd.Value, rd.Time, true
+		}
+		if rd.Time.Sub(c.changedAt) >= r.StuckFor {
+			level = r.Level
+		}
+	case KindOffline, KindFault:
+		// A reading is the sensor being there and in range: recovery.
+		level = yujing.LevelNone
+	default:
 		return calls
 	}
+	return e.apply(ctx, c, level, th, v, rd.Time, calls)
+}
+
+// rate adds a sample and returns the rate of change per RatePer over the
+// window, once the samples span at least half of it.
+func (c *condition) rate(r *Rule, t time.Time, v float64) (float64, bool) {
+	window, per := r.RateWindow, r.RatePer
+	if window <= 0 {
+		window = 5 * time.Minute
+	}
+	if per <= 0 {
+		per = time.Minute
+	}
+	c.samples = append(c.samples, sample{t, v})
+	drop := 0
+	for drop < len(c.samples)-1 && t.Sub(c.samples[drop].t) > window {
+		drop++
+	}
+	if drop > 0 {
+		c.samples = append(c.samples[:0], c.samples[drop:]...)
+	}
+	if len(c.samples) > 256 {
+		c.samples = append(c.samples[:0], c.samples[len(c.samples)-256:]...)
+	}
+	first := c.samples[0]
+	span := t.Sub(first.t)
+	if span < window/2 || span <= 0 {
+		return 0, false
+	}
+	return (v - first.v) / float64(span) * float64(per), true
+}
+
+// apply moves a condition to level, honouring for and clear_for, and turns
+// the change into an alert transition.
+func (e *Engine) apply(ctx context.Context, c *condition, level yujing.Level, th, v float64, t time.Time, calls []yujing.Call) []yujing.Call {
+	r := c.rule
+	switch {
+	case level > c.level:
+		c.clearSince = time.Time{}
+		if r.For > 0 {
+			if c.pendingSince.IsZero() {
+				c.pendingSince = t
+			}
+			if level >= c.pending {
+				c.pending, c.pendingTh, c.pendingValue = level, th, v
+			}
+			if t.Sub(c.pendingSince) < r.For {
+				return calls
+			}
+			level, th, v = c.pending, c.pendingTh, c.pendingValue
+		}
+	case level < c.level:
+		c.pendingSince, c.pending = time.Time{}, yujing.LevelNone
+		if level == yujing.LevelNone && r.ClearFor > 0 {
+			if c.clearSince.IsZero() {
+				c.clearSince = t
+			}
+			if t.Sub(c.clearSince) < r.ClearFor {
+				return calls
+			}
+		}
+	default:
+		c.pendingSince, c.pending, c.clearSince = time.Time{}, yujing.LevelNone, time.Time{}
+		return calls
+	}
+	c.pendingSince, c.pending, c.clearSince = time.Time{}, yujing.LevelNone, time.Time{}
+	rd := c.info
+	rd.Value, rd.Time = v, t
+	calls = e.transition(ctx, r, c, level, th, &rd, calls)
+	// Composite rules count this rule's conditions.
+	for _, cr := range e.compos[r.Name] {
+		calls = e.composite(ctx, cr, rd.Site, t, calls)
+	}
+	return calls
+}
+
+// composite re-counts a composite rule's conditions at one site.
+func (e *Engine) composite(ctx context.Context, cr *Rule, site string, t time.Time, calls []yujing.Call) []yujing.Call {
+	held := 0
+	for _, ref := range cr.Of {
+		n := 0
+		for _, c := range e.conds {
+			if c.rule != nil && c.rule.Name == ref.Rule && c.info.Site == site && c.level >= ref.Level {
+				n++
+			}
+		}
+		if len(cr.Of) == 1 {
+			held = n // k of n sensors
+		} else if n > 0 {
+			held++ // k of the listed conditions
+		}
+	}
+	k := cr.K
+	if k <= 0 {
+		k = len(cr.Of)
+	}
+	level := yujing.LevelNone
+	if held >= k {
+		level = cr.Level
+	}
+	key := yujing.AlertKey(cr.Name, "site:"+site)
+	c := e.conds[key]
+	if c == nil {
+		c = &condition{key: key, rule: cr, info: yujing.Reading{Sensor: "site:" + site, Site: site, Metric: "conditions"}}
+		e.conds[key] = c
+	}
+	c.rule = cr
+	return e.apply(ctx, c, level, float64(k), float64(held), t, calls)
+}
+
+// transition saves the alert change for a condition moving from its level
+// to level, and returns the calls it makes.
+func (e *Engine) transition(ctx context.Context, r *Rule, c *condition, level yujing.Level, th float64, rd *yujing.Reading, calls []yujing.Call) []yujing.Call {
+	key := c.key
 	prev := c.level
 	a := e.open[key]
 	now := e.now()
@@ -366,19 +636,60 @@ func (e *Engine) message(a *yujing.Alert, r *Rule, ev yujing.Event) string {
 	val := strconv.FormatFloat(a.Value, 'f', -1, 64) + unitSuffix(a.Unit)
 	th := strconv.FormatFloat(a.Threshold, 'f', -1, 64) + unitSuffix(a.Unit)
 	var b strings.Builder
-	fmt.Fprintf(&b, "【%s预警】%s %s %s：%s %s", a.Level.Chinese(), site, sensor, what, a.Metric, val)
-	switch ev {
-	case yujing.EventResolved:
-		fmt.Fprintf(&b, "，已恢复到阈值以内（%s级阈值 %s）", a.Level.Chinese(), th)
-	default:
-		cmp := "达到"
-		if r.Below.Set[a.Level] && a.Value <= r.Below.Value[a.Level] {
-			cmp = "低于"
+	fmt.Fprintf(&b, "【%s预警】%s %s %s", a.Level.Chinese(), site, sensor, what)
+	resolved := ev == yujing.EventResolved
+	switch r.kind() {
+	case KindOffline:
+		if resolved {
+			b.WriteString("：已恢复上报")
+		} else {
+			b.WriteString("：传感器离线，超过预期上报周期未收到数据")
 		}
-		fmt.Fprintf(&b, "，%s%s阈值 %s", cmp, a.Level.Chinese(), th)
+	case KindStuck:
+		if resolved {
+			b.WriteString("：数值已恢复变化")
+		} else {
+			fmt.Fprintf(&b, "：%s 数值 %s 长时间不变，疑似设备故障", a.Metric, val)
+		}
+	case KindFault:
+		if resolved {
+			b.WriteString("：读数已恢复正常范围")
+		} else {
+			fmt.Fprintf(&b, "：%s 读数 %s 超出量程，疑似设备故障", a.Metric, val)
+		}
+	case KindComposite:
+		if resolved {
+			b.WriteString("：关联条件已不再同时满足")
+		} else {
+			fmt.Fprintf(&b, "：%s 个关联条件同时满足（需 %s 个）", strconv.FormatFloat(a.Value, 'f', -1, 64), strconv.FormatFloat(a.Threshold, 'f', -1, 64))
+		}
+	default:
+		metric := a.Metric
+		if r.kind() == KindRate {
+			metric += " 变化速率"
+			val = strconv.FormatFloat(a.Value, 'f', 3, 64) + unitSuffix(a.Unit) + "/" + ratePer(r)
+			th = strconv.FormatFloat(a.Threshold, 'f', -1, 64) + unitSuffix(a.Unit) + "/" + ratePer(r)
+		}
+		fmt.Fprintf(&b, "：%s %s", metric, val)
+		if resolved {
+			fmt.Fprintf(&b, "，已恢复到阈值以内（%s级阈值 %s）", a.Level.Chinese(), th)
+		} else {
+			cmp := "达到"
+			if r.Below.Set[a.Level] && a.Value <= r.Below.Value[a.Level] {
+				cmp = "低于"
+			}
+			fmt.Fprintf(&b, "，%s%s阈值 %s", cmp, a.Level.Chinese(), th)
+		}
 	}
 	fmt.Fprintf(&b, "（%s）", a.UpdatedAt.In(e.loc).Format("2006-01-02 15:04:05"))
 	return b.String()
+}
+
+func ratePer(r *Rule) string {
+	if r.RatePer <= 0 || r.RatePer == time.Minute {
+		return "分钟"
+	}
+	return r.RatePer.String()
 }
 
 func unitSuffix(u string) string {

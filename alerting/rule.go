@@ -3,6 +3,7 @@ package alerting
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"yujing"
 )
@@ -61,16 +62,89 @@ func (t *Tiers) Any() bool {
 	return false
 }
 
-// Rule is a four-tier threshold rule on one metric.
+// Kind says what a rule watches.
+type Kind string
+
+// Rule kinds.
+const (
+	KindThreshold Kind = "threshold" // the metric's value against four tiers (default)
+	KindRate      Kind = "rate"      // the metric's rate of change per RatePer over RateWindow against four tiers
+	KindOffline   Kind = "offline"   // no reading for OfflineAfter × the sensor's interval
+	KindStuck     Kind = "stuck"     // the metric unchanged (within Tolerance) for StuckFor
+	KindFault     Kind = "fault"     // readings outside the sensor's physical range (超量程) or fault codes
+	KindComposite Kind = "composite" // K of the referenced conditions hold at once, per site
+)
+
+// Ref is a condition a composite rule counts: rule Rule at level Level or
+// above.
+type Ref struct {
+	Rule  string
+	Level yujing.Level
+}
+
+// Override replaces a rule's numbers for one sensor.
+type Override struct {
+	Above, Below *Tiers
+	Hysteresis   *float64
+}
+
+// Rule is one warning rule.
 type Rule struct {
 	Name        string
 	Description string
+	Kind        Kind     // "" means threshold
 	Sensors     []string // explicit sensor ids; when empty, Match selects
 	Match       Selector
 	Metric      string  // "" means each sensor's default metric
 	Above       Tiers   // raise at level L when value >= Above[L]
 	Below       Tiers   // raise at level L when value <= Below[L]
 	Hysteresis  float64 // a level is left only when the value is this far back past its threshold
+	// For holds a raise or upgrade until the condition has held this long;
+	// ClearFor holds the resolution likewise.
+	For, ClearFor time.Duration
+
+	RateWindow time.Duration // rate: the span the rate is measured over (default 5m)
+	RatePer    time.Duration // rate: the unit of the rate (default 1m: "per minute")
+
+	Level        yujing.Level  // offline, stuck, fault, composite: the level raised
+	OfflineAfter float64       // offline: intervals without a reading (default 3)
+	StuckFor     time.Duration // stuck: how long unchanged
+	Tolerance    float64       // stuck: changes up to this count as unchanged
+
+	Of        []Ref               // composite: the conditions counted
+	K         int                 // composite: how many must hold (default all of Of; with one Ref, that many sensors)
+	Overrides map[string]Override // per-sensor numbers, by sensor id
+}
+
+// forSensor returns the rule as it applies to one sensor, with its
+// overrides.
+func (r *Rule) forSensor(id string) *Rule {
+	o, ok := r.Overrides[id]
+	if !ok {
+		return r
+	}
+	c := *r
+	if o.Above != nil {
+		c.Above = *o.Above
+	}
+	if o.Below != nil {
+		c.Below = *o.Below
+	}
+	if o.Hysteresis != nil {
+		c.Hysteresis = *o.Hysteresis
+	}
+	return &c
+}
+
+// ForSensorValidate checks the rule as one sensor's overrides make it.
+func (r *Rule) ForSensorValidate(id string) error { return r.forSensor(id).Validate() }
+
+// kind returns the rule's kind, threshold by default.
+func (r *Rule) kind() Kind {
+	if r.Kind == "" {
+		return KindThreshold
+	}
+	return r.Kind
 }
 
 // ThresholdOrderError says a tier's threshold is not more extreme than the
@@ -94,8 +168,28 @@ func (e *ThresholdOrderError) Error() string {
 // *ThresholdOrderError where the order is wrong.
 func (r *Rule) Validate() error {
 	var errs []error
-	if !r.Above.Any() && !r.Below.Any() {
-		errs = append(errs, fmt.Errorf("no thresholds: set above or below"))
+	switch r.kind() {
+	case KindThreshold, KindRate:
+		if !r.Above.Any() && !r.Below.Any() {
+			errs = append(errs, fmt.Errorf("no thresholds: set above or below"))
+		}
+	case KindOffline, KindStuck, KindFault, KindComposite:
+		if !r.Level.Valid() {
+			errs = append(errs, fmt.Errorf("a %s rule needs level: blue, yellow, orange or red", r.kind()))
+		}
+		if r.kind() == KindStuck && r.StuckFor <= 0 {
+			errs = append(errs, fmt.Errorf("a stuck rule needs stuck_for, e.g. 30m"))
+		}
+		if r.kind() == KindComposite {
+			if len(r.Of) == 0 {
+				errs = append(errs, fmt.Errorf("a composite rule needs of: the rules it counts"))
+			}
+			if r.K < 0 || (len(r.Of) > 1 && r.K > len(r.Of)) {
+				errs = append(errs, fmt.Errorf("k = %d: want 1 to %d", r.K, len(r.Of)))
+			}
+		}
+	default:
+		errs = append(errs, fmt.Errorf("unknown kind %q (want threshold, rate, offline, stuck, fault or composite)", r.Kind))
 	}
 	if r.Hysteresis < 0 {
 		errs = append(errs, fmt.Errorf("hysteresis must not be negative"))

@@ -22,6 +22,7 @@ import (
 	"yujing/alerting"
 	"yujing/ingest"
 	"yujing/internal/yamlconf"
+	"yujing/store"
 	"yujing/store/influx"
 )
 
@@ -106,9 +107,15 @@ type InfluxFile struct {
 	Timeout   time.Duration `yaml:"timeout"`
 }
 
-// StoreFile configures the embedded reading store.
+// StoreFile configures the embedded reading store, and the spool in front
+// of InfluxDB.
 type StoreFile struct {
+	Pos       yamlconf.Pos
+	Fields    yamlconf.Fields
 	Retention time.Duration `yaml:"retention"`
+	// SpoolMaxBytes bounds the spool (<data_dir>/spool) that holds readings
+	// while InfluxDB is down.
+	SpoolMaxBytes int64 `yaml:"spool_max_bytes"`
 }
 
 // SimulateFile configures the built-in simulator.
@@ -192,6 +199,40 @@ type RuleFile struct {
 	Above       *TiersFile    `yaml:"above"`
 	Below       *TiersFile    `yaml:"below"`
 	Hysteresis  float64       `yaml:"hysteresis"`
+	// Kind: threshold (default), rate, offline, stuck, fault, composite.
+	Kind         string                  `yaml:"kind"`
+	For          time.Duration           `yaml:"for"`
+	ClearFor     time.Duration           `yaml:"clear_for"`
+	RateWindow   time.Duration           `yaml:"rate_window"`
+	RatePer      time.Duration           `yaml:"rate_per"`
+	Level        string                  `yaml:"level"`
+	OfflineAfter float64                 `yaml:"offline_after"`
+	StuckFor     time.Duration           `yaml:"stuck_for"`
+	Tolerance    float64                 `yaml:"tolerance"`
+	Of           []RefFile               `yaml:"of"`
+	K            int                     `yaml:"k"`
+	Overrides    map[string]OverrideFile `yaml:"overrides"`
+	// Schedule makes the rule a scheduled rule (see scheduled): a cron
+	// spec such as "*/5 * * * *" or "@every 5m".
+	Schedule  string        `yaml:"schedule"`
+	Window    time.Duration `yaml:"window"`
+	Windows   *WindowsFile  `yaml:"windows"`
+	Aggregate string        `yaml:"aggregate"`
+}
+
+// RefFile is a condition a composite rule counts.
+type RefFile struct {
+	Pos   yamlconf.Pos
+	Rule  string `yaml:"rule"`
+	Level string `yaml:"level"`
+}
+
+// OverrideFile replaces a rule's numbers for one sensor.
+type OverrideFile struct {
+	Pos        yamlconf.Pos
+	Above      *TiersFile `yaml:"above"`
+	Below      *TiersFile `yaml:"below"`
+	Hysteresis *float64   `yaml:"hysteresis"`
 }
 
 // PersonFile is one person who can be called.
@@ -251,15 +292,19 @@ type Config struct {
 	MQTT           MQTT
 	Influx         *influx.Config
 	Retention      time.Duration
+	SpoolMaxBytes  int64
 	Simulate       bool
 	SimInterval    time.Duration
 	LeakEvery      time.Duration
 	Sites          []yujing.Site
 	Sensors        []yujing.Sensor
 	Rules          []*alerting.Rule
-	People         []yujing.Person
-	Channels       []Channel
-	Routes         []alerting.Route
+	// Scheduled are the rules with a schedule: not in Rules, evaluated by
+	// alerting.Scheduler on windowed aggregates of the reading store.
+	Scheduled []*alerting.ScheduledRule
+	People    []yujing.Person
+	Channels  []Channel
+	Routes    []alerting.Route
 }
 
 // MQTT is the subscriber's connection.
@@ -372,6 +417,12 @@ func (c *checker) build() *Config {
 	cfg.Retention = f.Store.Retention
 	if cfg.Retention == 0 {
 		cfg.Retention = 30 * 24 * time.Hour
+	}
+	cfg.SpoolMaxBytes = f.Store.SpoolMaxBytes
+	if cfg.SpoolMaxBytes == 0 {
+		cfg.SpoolMaxBytes = 1 << 30
+	} else if cfg.SpoolMaxBytes < 1<<20 {
+		c.Add(f.Store.Fields.At("spool_max_bytes", f.Pos), "store.spool_max_bytes %d: want at least 1048576 (1 MiB)", cfg.SpoolMaxBytes)
 	}
 	if f.Simulate.Enabled != nil {
 		cfg.Simulate = *f.Simulate.Enabled
@@ -627,8 +678,15 @@ func (c *checker) rules(cfg *Config, sensors map[string]*SensorFile, sites map[s
 			}
 		}
 		rule := &alerting.Rule{Name: r.Name, Description: r.Description, Sensors: r.Sensors, Metric: r.Metric,
-			Above: tiers(r.Above), Below: tiers(r.Below), Hysteresis: r.Hysteresis}
+			Above: tiers(r.Above), Below: tiers(r.Below), Hysteresis: r.Hysteresis,
+			Kind: alerting.Kind(r.Kind), For: r.For, ClearFor: r.ClearFor, RateWindow: r.RateWindow, RatePer: r.RatePer,
+			OfflineAfter: r.OfflineAfter, StuckFor: r.StuckFor, Tolerance: r.Tolerance, K: r.K}
+		c.ruleKind(r, rule, sensors)
 		switch {
+		case rule.Kind == alerting.KindComposite:
+			if len(r.Sensors) > 0 || r.Match != nil {
+				c.Add(r.Pos, "rule %q: a composite rule counts other rules' conditions per site; leave out sensors and match", r.Name)
+			}
 		case len(r.Sensors) == 0 && r.Match == nil:
 			c.Add(r.Pos, "rule %q: say which sensors it applies to with sensors: [...] or match: {family: ...}", r.Name)
 		case len(r.Sensors) > 0 && r.Match != nil:
@@ -643,9 +701,62 @@ func (c *checker) rules(cfg *Config, sensors map[string]*SensorFile, sites map[s
 			}
 			rule.Match = alerting.Selector{Family: yujing.Family(m.Family), Site: m.Site, Region: m.Region, Industry: m.Industry, Tags: m.Tags}
 		}
+		if c.scheduled(cfg, r, rule, sensors) {
+			continue
+		}
 		c.ruleErrors(r, rule)
 		c.ruleMetric(r, rule, sensors)
 		cfg.Rules = append(cfg.Rules, rule)
+	}
+}
+
+// ruleKind fills and checks the fields of the rule kinds beyond plain
+// thresholds: level, composite references, per-sensor overrides.
+func (c *checker) ruleKind(r *RuleFile, rule *alerting.Rule, sensors map[string]*SensorFile) {
+	if r.Level != "" {
+		l, err := yujing.ParseLevel(r.Level)
+		if err != nil {
+			c.Add(r.Fields.At("level", r.Pos), "rule %q: %v", r.Name, err)
+		}
+		rule.Level = l
+	}
+	names := map[string]bool{}
+	for _, o := range c.f.Rules {
+		names[o.Name] = true
+	}
+	for i, ref := range r.Of {
+		if !names[ref.Rule] || ref.Rule == r.Name {
+			c.Add(ref.Pos, "rule %q: of[%d]: rule %q is not defined under rules", r.Name, i, ref.Rule)
+		}
+		l := yujing.Blue
+		if ref.Level != "" {
+			var err error
+			if l, err = yujing.ParseLevel(ref.Level); err != nil {
+				c.Add(ref.Pos, "rule %q: of[%d]: %v", r.Name, i, err)
+			}
+		}
+		rule.Of = append(rule.Of, alerting.Ref{Rule: ref.Rule, Level: l})
+	}
+	for id, o := range r.Overrides {
+		if _, ok := sensors[id]; !ok {
+			c.Add(o.Pos, "rule %q: overrides: sensor %q is not defined under sensors", r.Name, id)
+		}
+		ov := alerting.Override{Hysteresis: o.Hysteresis}
+		if o.Above != nil {
+			t := tiers(o.Above)
+			ov.Above = &t
+		}
+		if o.Below != nil {
+			t := tiers(o.Below)
+			ov.Below = &t
+		}
+		if rule.Overrides == nil {
+			rule.Overrides = map[string]alerting.Override{}
+		}
+		rule.Overrides[id] = ov
+		if err := rule.ForSensorValidate(id); err != nil {
+			c.Add(o.Pos, "rule %q: overrides for %s: %v", r.Name, id, err)
+		}
 	}
 }
 
@@ -824,4 +935,115 @@ func count(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// WindowsFile gives the levels of a scheduled rule their own windows.
+type WindowsFile struct {
+	Pos    yamlconf.Pos
+	Fields yamlconf.Fields
+	Blue   *time.Duration `yaml:"blue"`
+	Yellow *time.Duration `yaml:"yellow"`
+	Orange *time.Duration `yaml:"orange"`
+	Red    *time.Duration `yaml:"red"`
+}
+
+// scheduledOnly lists the fields only scheduled rules use; unusedScheduled
+// the rule fields a scheduled rule does not use.
+var (
+	scheduledOnly   = []string{"window", "windows", "aggregate"}
+	unusedScheduled = []string{"for", "clear_for", "rate_window", "rate_per", "level", "offline_after", "stuck_for", "tolerance", "of", "k"}
+)
+
+// scheduled checks and collects r if it is a scheduled rule (it has a
+// schedule), reporting whether it is. A scheduled rule goes to
+// cfg.Scheduled instead of cfg.Rules: it is evaluated on windowed
+// aggregates of stored readings at each tick of its schedule, not on each
+// reading.
+func (c *checker) scheduled(cfg *Config, r *RuleFile, rule *alerting.Rule, sensors map[string]*SensorFile) bool {
+	if r.Schedule == "" {
+		for _, k := range scheduledOnly {
+			if p, ok := r.Fields[k]; ok {
+				c.Add(p, "rule %q: %s applies to scheduled rules only; add schedule: (e.g. \"*/5 * * * *\")", r.Name, k)
+			}
+		}
+		return false
+	}
+	for _, k := range unusedScheduled {
+		if p, ok := r.Fields[k]; ok {
+			c.Add(p, "rule %q: %s does not apply to a scheduled rule", r.Name, k)
+		}
+	}
+	sr := &alerting.ScheduledRule{Rule: *rule, Schedule: r.Schedule, Aggregate: store.Func(r.Aggregate), Window: r.Window}
+	windowPos := map[yujing.Level]yamlconf.Pos{}
+	if w := r.Windows; w != nil {
+		for l, d := range map[yujing.Level]*time.Duration{yujing.Blue: w.Blue, yujing.Yellow: w.Yellow, yujing.Orange: w.Orange, yujing.Red: w.Red} {
+			if d != nil {
+				sr.Windows[l] = *d
+				windowPos[l] = w.Fields.At(l.String(), w.Pos)
+			}
+		}
+	}
+	if r.Aggregate == "" {
+		c.Add(r.Pos, "rule %q: a scheduled rule needs aggregate: one of %v", r.Name, store.Funcs)
+		sr.Aggregate = store.FuncSum // checked; keep the other checks going
+	}
+	for _, e := range flatErrors(sr.Validate(cfg.Location)) {
+		p := r.Pos
+		var (
+			se *alerting.ScheduleError
+			fe *store.UnknownFuncError
+			we *alerting.WindowError
+			oe *alerting.ThresholdOrderError
+			wo *alerting.WindowedOrderError
+		)
+		tierPos := func(dir string, l yujing.Level) yamlconf.Pos {
+			t := r.Above
+			if dir == "below" {
+				t = r.Below
+			}
+			if t == nil {
+				return r.Pos
+			}
+			return t.Fields.At(l.String(), t.Pos)
+		}
+		switch {
+		case errors.As(e, &se):
+			p = r.Fields.At("schedule", r.Pos)
+		case errors.As(e, &fe):
+			p = r.Fields.At("aggregate", r.Pos)
+		case errors.As(e, &we):
+			p = r.Fields.At("window", r.Pos)
+			if wp, ok := windowPos[we.Level]; ok {
+				p = wp
+			}
+		case errors.As(e, &oe):
+			p = tierPos(oe.Direction, oe.Level)
+		case errors.As(e, &wo):
+			p = tierPos(wo.Direction, wo.Level)
+		case strings.Contains(e.Error(), "hysteresis"):
+			p = r.Fields.At("hysteresis", r.Pos)
+		case strings.Contains(e.Error(), "kind"):
+			p = r.Fields.At("kind", r.Pos)
+		}
+		c.Add(p, "rule %q: %v", r.Name, e)
+	}
+	c.ruleMetric(r, rule, sensors)
+	cfg.Scheduled = append(cfg.Scheduled, sr)
+	return true
+}
+
+// flatErrors lists the errors joined in err (errors.Join), nested or not.
+func flatErrors(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		if err == nil {
+			return nil
+		}
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, flatErrors(e)...)
+	}
+	return out
 }

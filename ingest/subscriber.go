@@ -30,6 +30,13 @@ type Observer interface {
 	Observe(ctx context.Context, rs []yujing.Reading)
 }
 
+// FaultObserver is told of readings refused as instrument faults (outside
+// the sensor's physical range: 超量程), which fault rules turn into warnings.
+// An Observer may implement it.
+type FaultObserver interface {
+	ObserveFault(ctx context.Context, rd yujing.Reading, reason string)
+}
+
 // Config is the MQTT subscription.
 type Config struct {
 	Broker       string        // tcp://host:1883, ssl://host:8883, ws://…
@@ -325,6 +332,7 @@ func (s *Subscriber) work(ch chan mqtt.Message) {
 	batch := make([]mqtt.Message, 0, s.cfg.BatchSize)
 	var readings []yujing.Reading
 	var points []decode.Point
+	inBatch := map[dupKey]struct{}{} // readings of this batch, to refuse duplicates within it
 	for {
 		msg, ok := <-ch
 		if !ok {
@@ -346,8 +354,9 @@ func (s *Subscriber) work(ch chan mqtt.Message) {
 		start := time.Now()
 		now := s.now()
 		readings = readings[:0]
+		clear(inBatch)
 		for _, m := range batch {
-			readings, points = s.decode(readings, points[:0], m, now)
+			readings, points = s.decode(readings, points[:0], m, now, inBatch)
 		}
 		if len(readings) > 0 {
 			s.m.readings.WithLabelValues("decoded").Add(float64(len(readings)))
@@ -392,7 +401,13 @@ func (s *Subscriber) reject(now time.Time, topic, sensor, reason, msg string, pa
 }
 
 // decode turns one message into valid readings, rejecting what is bad.
-func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Message, now time.Time) ([]yujing.Reading, []decode.Point) {
+// dupKey identifies a reading for duplicate detection.
+type dupKey struct {
+	sensor, metric string
+	t              int64
+}
+
+func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Message, now time.Time, inBatch map[dupKey]struct{}) ([]yujing.Reading, []decode.Point) {
 	topic, payload := m.Topic(), m.Payload()
 	sensor, ok := s.reg.ByTopic(topic)
 	if !ok {
@@ -455,6 +470,14 @@ func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Mes
 		}
 		if (sn.Min != nil && p.Value < *sn.Min) || (sn.Max != nil && p.Value > *sn.Max) {
 			s.reject(now, topic, sn.ID, ReasonOutOfRange, fmt.Sprintf("%s: %g is outside the physical range %s", metric, p.Value, rangeString(sn)), payload)
+			if fo, ok := s.obs.(FaultObserver); ok {
+				ts := p.Time
+				if ts.IsZero() {
+					ts = now
+				}
+				fo.ObserveFault(s.ctx, yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family, Metric: metric,
+					Unit: sn.UnitOf(metric), Value: p.Value, Time: ts.UTC()}, ReasonOutOfRange)
+			}
 			continue
 		}
 		ts := p.Time
@@ -464,10 +487,13 @@ func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Mes
 			s.reject(now, topic, sn.ID, ReasonTimestamp, fmt.Sprintf("%s: timestamp %s is outside [now-%s, now+%s]", metric, ts.Format(time.RFC3339), s.cfg.MaxAge, s.cfg.MaxFuture), payload)
 			continue
 		}
-		if s.reg.duplicate(sn.ID, metric, ts) {
+		k := dupKey{sn.ID, metric, ts.UnixNano()}
+		_, again := inBatch[k]
+		if again || s.reg.duplicate(sn.ID, metric, ts) {
 			s.reject(now, topic, sn.ID, ReasonDuplicate, fmt.Sprintf("%s: a reading at %s was already stored", metric, ts.Format(time.RFC3339Nano)), payload)
 			continue
 		}
+		inBatch[k] = struct{}{}
 		dst = append(dst, yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family, Metric: metric,
 			Unit: sn.UnitOf(metric), Value: p.Value, Time: ts.UTC()})
 	}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,11 +37,39 @@ type Options struct {
 	MaxBackoff  time.Duration // largest retry wait; default 30s
 	SendTimeout time.Duration // deadline of one send attempt; default 10s
 
-	// OnResult, when set, is told how each call ended: err is nil once it
-	// was sent, else the last error (wrapping ErrStopped when shutdown cut
-	// it short). It runs on a worker goroutine, concurrently for different
-	// calls, and should return quickly.
-	OnResult func(c yujing.Call, err error, attempts int)
+	// Limits caps the send rate of the channels it names, overriding a
+	// channel's own DefaultLimit. A channel with neither is not limited.
+	Limits map[string]Limit
+	// Breaker configures every channel's circuit breaker (defaults: open
+	// after 5 retryable failures in a row, probe after 30s).
+	Breaker Breaker
+
+	// OnResult, when set, is told how each call ended (see Result). It runs
+	// on a worker goroutine, concurrently for different calls, and should
+	// return quickly. The Outbox's Result method is one.
+	OnResult func(Result)
+}
+
+// Result is how one call ended.
+type Result struct {
+	Call yujing.Call
+	// Err is nil once the call was sent; else the last error, wrapping
+	// ErrStopped when shutdown cut the call short.
+	Err      error
+	Attempts int // attempts made, the first included
+	// ProviderID is the provider's id for the sent call, from a channel
+	// that is an IDSender; "" otherwise.
+	ProviderID string
+	At         time.Time // when the call ended
+}
+
+// IDSender is implemented by a Channel whose provider returns its own id
+// for what it accepted (Aliyun's BizId, Tencent's SerialNo, a voice call's
+// CallId). The Dispatcher calls SendID instead of Send and passes the id on
+// in Result.ProviderID; the Outbox stores it, so that a receipt naming only
+// the provider's id still finds its call. The rules of Send apply.
+type IDSender interface {
+	SendID(ctx context.Context, c yujing.Call) (providerID string, err error)
 }
 
 // Defaults of Options.
@@ -74,6 +104,7 @@ func (o *Options) setDefaults() {
 	if o.SendTimeout == 0 {
 		o.SendTimeout = DefaultSendTimeout
 	}
+	o.Breaker.setDefaults()
 }
 
 func (o *Options) validate() error {
@@ -92,6 +123,14 @@ func (o *Options) validate() error {
 	} else if o.MaxBackoff < o.BaseBackoff {
 		errs = append(errs, fmt.Errorf("max backoff %s is below base backoff %s", o.MaxBackoff, o.BaseBackoff))
 	}
+	for _, name := range slices.Sorted(maps.Keys(o.Limits)) {
+		if err := o.Limits[name].validate(); err != nil {
+			errs = append(errs, fmt.Errorf("limit of channel %q: %w", name, err))
+		}
+	}
+	if err := o.Breaker.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
@@ -101,9 +140,11 @@ func (o *Options) validate() error {
 // lane is one channel with its own queue and workers, so a slow or failing
 // channel never delays the others.
 type lane struct {
-	ch    Channel
-	name  string
-	queue chan yujing.Call
+	ch      Channel
+	name    string
+	queue   chan yujing.Call
+	limit   *tokenBucket // nil: not rate limited
+	circuit *circuit     // nil: no breaker
 }
 
 // Dispatcher queues calls and delivers each through its channel, retrying
@@ -115,6 +156,7 @@ type Dispatcher struct {
 	lanes  map[string]*lane // fixed after New
 	order  []*lane          // lanes in configuration order
 	jitter func(n int64) int64
+	now    func() time.Time
 
 	mu      sync.RWMutex // guards running, closed
 	running bool
@@ -141,6 +183,7 @@ func New(channels []Channel, opts Options) (*Dispatcher, error) {
 		log:     opts.Logger,
 		lanes:   make(map[string]*lane, len(channels)),
 		jitter:  rand.Int64N,
+		now:     time.Now,
 		closing: make(chan struct{}),
 	}
 	names := make([]string, 0, len(channels))
@@ -160,11 +203,37 @@ func New(channels []Channel, opts Options) (*Dispatcher, error) {
 		d.order = append(d.order, l)
 		names = append(names, name)
 	}
+	for name := range opts.Limits {
+		if _, ok := d.lanes[name]; !ok {
+			return nil, fmt.Errorf("notify: limit for channel %q, which is not configured", name)
+		}
+	}
 	m, err := newMetrics(opts.Registerer, names, d.depth)
 	if err != nil {
 		return nil, err
 	}
 	d.m = m
+	for _, l := range d.order {
+		lim, ok := opts.Limits[l.name]
+		if dl, isDL := l.ch.(DefaultLimiter); !ok && isDL {
+			lim = dl.DefaultLimit()
+			if err := lim.validate(); err != nil {
+				return nil, fmt.Errorf("notify: default limit of channel %q: %w", l.name, err)
+			}
+		}
+		l.limit = newTokenBucket(lim, d.now)
+		name := l.name
+		l.circuit = newCircuit(opts.Breaker, d.now, func(from, to CircuitState, failures int) {
+			d.m.circuit.WithLabelValues(name).Set(float64(to))
+			switch to {
+			case CircuitOpen:
+				d.log.Warn("notify circuit opened", "channel", name, "from", from.String(),
+					"failures", failures, "cooldown", opts.Breaker.Cooldown)
+			default:
+				d.log.Info("notify circuit "+to.String(), "channel", name)
+			}
+		})
+	}
 	return d, nil
 }
 
@@ -272,7 +341,7 @@ func (d *Dispatcher) stop(ctx context.Context) error {
 	} else {
 		for _, l := range d.order {
 			for c := range l.queue {
-				d.finish(c, fmt.Errorf("never started: %w", ErrStopped), 0, true)
+				d.finish(c, fmt.Errorf("never started: %w", ErrStopped), 0, true, "")
 			}
 		}
 	}
@@ -295,28 +364,26 @@ func (d *Dispatcher) work(ctx context.Context, l *lane) {
 }
 
 // deliver sends c until it succeeds, fails permanently, runs out of
-// attempts, or ctx ends.
+// attempts, or ctx ends. Each attempt first asks the channel's breaker, then
+// waits for the channel's rate limit.
 func (d *Dispatcher) deliver(ctx context.Context, l *lane, c yujing.Call) {
 	var err error
 	attempts := 0
 	for {
 		if ctx.Err() != nil {
-			d.finish(c, shutdownErr(err), attempts, true)
+			d.finish(c, shutdownErr(err), attempts, true, "")
 			return
 		}
 		attempts++
 		d.m.attempts.WithLabelValues(l.name).Inc()
-		sctx, cancel := context.WithTimeout(ctx, d.opts.SendTimeout)
-		start := time.Now()
-		err = l.ch.Send(sctx, c)
-		cancel()
-		d.m.send.WithLabelValues(l.name).Observe(time.Since(start).Seconds())
+		var providerID string
+		providerID, err = d.attempt(ctx, l, c)
 		if err == nil {
-			d.finish(c, nil, attempts, false)
+			d.finish(c, nil, attempts, false, providerID)
 			return
 		}
 		if ctx.Err() != nil { // cut short by shutdown, not the channel's fault
-			d.finish(c, shutdownErr(err), attempts, true)
+			d.finish(c, shutdownErr(err), attempts, true, "")
 			return
 		}
 		reason := FailureReason(err)
@@ -324,7 +391,7 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, c yujing.Call) {
 		if !Retryable(err) || attempts >= d.opts.MaxAttempts {
 			d.log.Error("notify call failed", "call_id", c.ID, "channel", l.name, "alert_id", c.Alert.ID,
 				"person", c.Person.ID, "attempts", attempts, "reason", reason, "retryable", Retryable(err), "err", err)
-			d.finish(c, err, attempts, false)
+			d.finish(c, err, attempts, false, "")
 			return
 		}
 		wait := d.backoff(attempts, err)
@@ -346,6 +413,33 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, c yujing.Call) {
 	}
 }
 
+// attempt makes one attempt: refused at once while the breaker is open,
+// else after waiting for the rate limit, one send with SendTimeout.
+func (d *Dispatcher) attempt(ctx context.Context, l *lane, c yujing.Call) (providerID string, err error) {
+	if ok, retryIn := l.circuit.allow(); !ok {
+		return "", &CircuitOpenError{Channel: l.name, RetryIn: retryIn}
+	}
+	waited, err := l.limit.wait(ctx)
+	if waited {
+		d.m.rateLimited.WithLabelValues(l.name).Inc()
+	}
+	if err != nil {
+		l.circuit.done(outcomeAborted)
+		return "", fmt.Errorf("waiting for the rate limit of channel %s: %w", l.name, err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, d.opts.SendTimeout)
+	start := time.Now()
+	if s, ok := l.ch.(IDSender); ok {
+		providerID, err = s.SendID(sctx, c)
+	} else {
+		err = l.ch.Send(sctx, c)
+	}
+	cancel()
+	d.m.send.WithLabelValues(l.name).Observe(time.Since(start).Seconds())
+	l.circuit.done(outcomeOf(err, ctx.Err() != nil))
+	return providerID, err
+}
+
 func shutdownErr(last error) error {
 	if last == nil {
 		return ErrStopped
@@ -354,7 +448,7 @@ func shutdownErr(last error) error {
 }
 
 // finish records how a call ended.
-func (d *Dispatcher) finish(c yujing.Call, err error, attempts int, abandoned bool) {
+func (d *Dispatcher) finish(c yujing.Call, err error, attempts int, abandoned bool, providerID string) {
 	switch {
 	case err == nil:
 		d.m.calls.WithLabelValues(c.Channel, OutcomeSent).Inc()
@@ -369,13 +463,14 @@ func (d *Dispatcher) finish(c yujing.Call, err error, attempts int, abandoned bo
 		d.m.calls.WithLabelValues(c.Channel, OutcomeFailed).Inc()
 	}
 	if d.opts.OnResult != nil {
-		d.opts.OnResult(c, err, attempts)
+		d.opts.OnResult(Result{Call: c, Err: err, Attempts: attempts, ProviderID: providerID, At: d.now()})
 	}
 }
 
 // backoff is the wait before attempt+1: full jitter, uniform in
 // [0, min(MaxBackoff, BaseBackoff·2^(attempt-1))), but at least the
-// provider's Retry-After (itself capped at MaxBackoff).
+// provider's Retry-After (itself capped at MaxBackoff); after an open
+// circuit, the rest of its cooldown plus that jitter (capped likewise).
 func (d *Dispatcher) backoff(attempt int, err error) time.Duration {
 	ceil := d.opts.MaxBackoff
 	if shift := attempt - 1; shift < 62 {
@@ -390,6 +485,12 @@ func (d *Dispatcher) backoff(attempt int, err error) time.Duration {
 	var he *HTTPError
 	if errors.As(err, &he) && he.RetryAfter > wait {
 		wait = min(he.RetryAfter, d.opts.MaxBackoff)
+	}
+	// An open circuit: try again once it lets a probe through, spread by
+	// the jitter above so that the waiting calls do not all come at once.
+	var co *CircuitOpenError
+	if errors.As(err, &co) && co.RetryIn > 0 {
+		wait = min(co.RetryIn+wait, d.opts.MaxBackoff)
 	}
 	return wait
 }

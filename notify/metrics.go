@@ -19,6 +19,9 @@ type metrics struct {
 	failures *prometheus.CounterVec
 	depth    prometheus.GaugeFunc
 	send     *prometheus.HistogramVec
+
+	circuit     *prometheus.GaugeVec
+	rateLimited *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, channels []string, depth func() float64) (*metrics, error) {
@@ -38,6 +41,12 @@ func newMetrics(reg prometheus.Registerer, channels []string, depth func() float
 			Name: "yujing_notify_send_seconds", Help: "Duration of one send attempt, by channel.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}, // 5ms .. ~10s
 			[]string{"channel"}),
+		circuit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "yujing_notify_circuit_state", Help: "Circuit breaker state by channel: 0 closed, 1 half-open, 2 open."},
+			[]string{"channel"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yujing_notify_rate_limited_total", Help: "Send attempts that waited for their channel's rate limit."},
+			[]string{"channel"}),
 	}
 	// Every series exists from the start, so rate() and alerts see zeros.
 	for _, ch := range channels {
@@ -48,11 +57,13 @@ func newMetrics(reg prometheus.Registerer, channels []string, depth func() float
 			m.failures.WithLabelValues(ch, r)
 		}
 		m.send.WithLabelValues(ch)
+		m.circuit.WithLabelValues(ch).Set(float64(CircuitClosed))
+		m.rateLimited.WithLabelValues(ch)
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.attempts, m.failures, m.depth, m.send} {
+	for _, c := range []prometheus.Collector{m.calls, m.attempts, m.failures, m.depth, m.send, m.circuit, m.rateLimited} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("notify: register metrics: %w", err)
 		}

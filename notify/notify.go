@@ -57,23 +57,28 @@ func Retryable(err error) bool {
 // Failure reasons, the values of the reason label of
 // yujing_notify_failures_total.
 const (
-	ReasonTimeout   = "timeout"   // the send timed out, or HTTP 408
-	ReasonHTTP5xx   = "http_5xx"  // the provider answered 5xx
-	ReasonHTTP4xx   = "http_4xx"  // the provider answered 4xx (other than 408, 429)
-	ReasonThrottled = "throttled" // HTTP 429 or provider rate limiting
-	ReasonNetwork   = "network"   // connection refused, reset, DNS, TLS, ...
-	ReasonOther     = "other"     // anything else
+	ReasonTimeout   = "timeout"      // the send timed out, or HTTP 408
+	ReasonHTTP5xx   = "http_5xx"     // the provider answered 5xx
+	ReasonHTTP4xx   = "http_4xx"     // the provider answered 4xx (other than 408, 429)
+	ReasonThrottled = "throttled"    // HTTP 429 or provider rate limiting
+	ReasonNetwork   = "network"      // connection refused, reset, DNS, TLS, ...
+	ReasonCircuit   = "circuit_open" // not tried: the channel's circuit breaker is open
+	ReasonOther     = "other"        // anything else
 )
 
 // Reasons lists every failure reason.
-var Reasons = [...]string{ReasonTimeout, ReasonHTTP5xx, ReasonHTTP4xx, ReasonThrottled, ReasonNetwork, ReasonOther}
+var Reasons = [...]string{ReasonTimeout, ReasonHTTP5xx, ReasonHTTP4xx, ReasonThrottled, ReasonNetwork, ReasonCircuit, ReasonOther}
 
-// FailureReason classifies err for metrics: an *HTTPError by its status,
-// then deadline expiry or a network timeout as timeout, then any other
-// net.Error (which includes *url.Error from net/http) as network.
+// FailureReason classifies err for metrics: an open circuit as
+// circuit_open, an *HTTPError by its status, then deadline expiry or a
+// network timeout as timeout, then any other net.Error (which includes
+// *url.Error from net/http) as network.
 func FailureReason(err error) string {
 	if err == nil {
 		return ""
+	}
+	if errors.Is(err, ErrCircuitOpen) {
+		return ReasonCircuit
 	}
 	var he *HTTPError
 	if errors.As(err, &he) {

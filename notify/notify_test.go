@@ -50,9 +50,9 @@ type result struct {
 	attempts int
 }
 
-func collect(n int) (func(yujing.Call, error, int), chan result) {
+func collect(n int) (func(notify.Result), chan result) {
 	ch := make(chan result, n)
-	return func(c yujing.Call, err error, attempts int) { ch <- result{c, err, attempts} }, ch
+	return func(r notify.Result) { ch <- result{r.Call, r.Err, r.Attempts} }, ch
 }
 
 func wait(t *testing.T, ch <-chan result) result {
@@ -129,7 +129,7 @@ func counters(channel string, sent, failed, attempts int, failures map[string]in
 	fmt.Fprintf(&b, "yujing_notify_calls_total{channel=%q,outcome=\"failed\"} %d\n", channel, failed)
 	fmt.Fprintf(&b, "yujing_notify_calls_total{channel=%q,outcome=\"sent\"} %d\n", channel, sent)
 	fmt.Fprintf(&b, "# HELP yujing_notify_failures_total Failed send attempts, by channel and reason.\n# TYPE yujing_notify_failures_total counter\n")
-	for _, r := range []string{"http_4xx", "http_5xx", "network", "other", "throttled", "timeout"} { // label order
+	for _, r := range []string{"circuit_open", "http_4xx", "http_5xx", "network", "other", "throttled", "timeout"} { // label order
 		fmt.Fprintf(&b, "yujing_notify_failures_total{channel=%q,reason=%q} %d\n", channel, r, failures[r])
 	}
 	return b.String()

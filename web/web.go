@@ -70,6 +70,7 @@ type Options struct {
 	Now        func() time.Time
 	Version    string
 	Events     *Broadcaster // alert changes for the live stream (a new one if nil)
+	Calls      *Calls       // calls of each alert and provider callbacks; nil: none
 }
 
 // Server serves the API and the console.
@@ -125,6 +126,7 @@ func (s *Server) routes() {
 	m.HandleFunc("PUT /api/v1/sensors/{id}", s.putSensor(true))
 	m.HandleFunc("DELETE /api/v1/sensors/{id}", s.deleteSensor)
 	m.HandleFunc("GET /api/v1/stream", s.stream)
+	m.HandleFunc("POST /api/v1/callbacks/{channel}", s.callback)
 	sub, _ := fs.Sub(static, "static")
 	files := http.FileServerFS(sub)
 	m.Handle("GET /", files)
@@ -238,10 +240,11 @@ func alertID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	return id, true
 }
 
-// AlertDetail is an alert with its history.
+// AlertDetail is an alert with its history and the calls made about it.
 type AlertDetail struct {
 	yujing.Alert
 	History []yujing.Transition `json:"history"`
+	Calls   []store.CallRecord  `json:"calls"`
 }
 
 func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
@@ -257,7 +260,12 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
 	if hist == nil {
 		hist = []yujing.Transition{}
 	}
-	writeJSON(w, http.StatusOK, AlertDetail{Alert: a, History: hist})
+	calls, err := s.callsFor(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("calls of alert %d: %w", id, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, AlertDetail{Alert: a, History: hist, Calls: calls})
 }
 
 type actionBody struct {

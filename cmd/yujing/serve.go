@@ -26,6 +26,7 @@ import (
 	"yujing/notify/webhook"
 	"yujing/simulate"
 	"yujing/store/influx"
+	"yujing/store/spool"
 	"yujing/store/sqlite"
 	"yujing/web"
 )
@@ -116,11 +117,18 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 		cleanup.add(w.Close)
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if err := w.Ping(pctx); err != nil {
-			log.Warn("InfluxDB not reachable yet; readings stay unacknowledged at the broker until it is", "url", cfg.Influx.URL, "err", err)
+			log.Warn("InfluxDB not reachable yet; readings are spooled on disk until it is", "url", cfg.Influx.URL, "err", err)
 		}
 		cancel()
-		sink = w
-		log.Info("reading store", "kind", "influxdb", "url", cfg.Influx.URL, "bucket", cfg.Influx.Bucket)
+		// Readings go to InfluxDB, or to the spool while it is down or slow.
+		sp, err := spool.Open(filepath.Join(cfg.DataDir, "spool"), spool.Options{MaxBytes: cfg.SpoolMaxBytes, Logger: log, Registerer: reg})
+		if err != nil {
+			return err
+		}
+		buffered := spool.NewBuffered(w, sp, spool.BufferedOptions{Retryable: influx.Retryable, Logger: log, Registerer: reg})
+		cleanup.add(bounded(buffered.Close, "spool"))
+		sink = buffered
+		log.Info("reading store", "kind", "influxdb", "url", cfg.Influx.URL, "bucket", cfg.Influx.Bucket, "spool", sp.Dir())
 	} else {
 		rs, err := sqlite.OpenReadings(ctx, filepath.Join(cfg.DataDir, "readings.db"), cfg.Retention, sqlite.WithLogger(log))
 		if err != nil {
@@ -153,15 +161,29 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err != nil {
 		return err
 	}
-	dispatcher, err := notify.New(channels, notify.Options{Logger: log, Registerer: reg})
+	// Every call is recorded in the outbox before it is sent; what a
+	// previous run recorded but did not see sent goes out again now.
+	outbox, err := notify.NewOutbox(state, notify.OutboxOptions{Logger: log, Registerer: reg})
 	if err != nil {
 		return err
 	}
+	dispatcher, err := notify.New(channels, notify.Options{Logger: log, Registerer: reg, OnResult: outbox.Result})
+	if err != nil {
+		return err
+	}
+	outbox.Attach(dispatcher)
 	dispatcher.Run(context.WithoutCancel(ctx))
 	cleanup.add(bounded(dispatcher.Stop, "notify"))
+	if err := outbox.Resume(ctx); err != nil {
+		return err
+	}
+	calls, err := newCalls(outbox, channels)
+	if err != nil {
+		return err
+	}
 
 	events := web.NewBroadcaster(256)
-	engine, err := alerting.New(cfg.Rules, cfg.Routes, state, dispatcher, registry, alerting.Options{
+	engine, err := alerting.New(cfg.Rules, cfg.Routes, state, outbox, registry, alerting.Options{
 		Logger: log, Registerer: reg, Location: cfg.Location,
 		OnChange: func(a yujing.Alert, t yujing.Transition) { events.Publish(a, t) },
 	})
@@ -171,6 +193,12 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err := engine.Restore(ctx); err != nil {
 		return err
 	}
+	// Offline detection and for: holds need time to pass, not readings.
+	tickCtx, tickStop := context.WithCancel(ctx)
+	var tickWG sync.WaitGroup
+	tickWG.Add(1)
+	go func() { defer tickWG.Done(); engine.Run(tickCtx, 5*time.Second) }()
+	cleanup.add(func() { tickStop(); tickWG.Wait() })
 
 	rejections := ingest.NewRejections(1000, 10*time.Second, log)
 	var discovery *ingest.Discovery
@@ -179,7 +207,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	}
 	catalog.OnChange(engine.Rebind)
 	srv := web.New(web.Options{Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog,
-		Gatherer: reg, Logger: log, Version: o.Version, Events: events})
+		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls})
 	ln, err := net.Listen("tcp", cfg.HTTPListen)
 	if err != nil {
 		return fmt.Errorf("http: listen on %s: %w", cfg.HTTPListen, err)

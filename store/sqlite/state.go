@@ -67,6 +67,49 @@ var stateMigrations = []string{
 		deleted     INTEGER NOT NULL DEFAULT 0,
 		updated_at  INTEGER NOT NULL
 	) WITHOUT ROWID;`,
+	// 3: the notification outbox. A call is recorded (pending) before it is
+	// sent and marked sent or failed afterwards; pending calls are resent
+	// after a restart. id is the call's idempotency key. The answer columns
+	// stay NULL until call-and-answer records an answer. call_receipts holds
+	// what providers report back; call_id is '' when no call matched, and
+	// the unique index drops a provider's repeated push of the same report.
+	`CREATE TABLE calls (
+		id             TEXT    PRIMARY KEY,
+		alert_id       INTEGER NOT NULL,
+		event          TEXT    NOT NULL DEFAULT '',
+		person         TEXT    NOT NULL DEFAULT '',
+		channel        TEXT    NOT NULL,
+		step           INTEGER NOT NULL DEFAULT 0,
+		deadline       INTEGER,
+		answer_url     TEXT    NOT NULL DEFAULT '',
+		body           TEXT    NOT NULL,
+		status         TEXT    NOT NULL DEFAULT 'pending',
+		attempts       INTEGER NOT NULL DEFAULT 0,
+		last_error     TEXT    NOT NULL DEFAULT '',
+		provider_id    TEXT    NOT NULL DEFAULT '',
+		created_at     INTEGER NOT NULL,
+		sent_at        INTEGER,
+		answered_at    INTEGER,
+		answered_by    TEXT,
+		answer_channel TEXT
+	);
+	CREATE INDEX calls_alert ON calls (alert_id);
+	CREATE INDEX calls_pending ON calls (created_at) WHERE status = 'pending';
+	CREATE INDEX calls_provider ON calls (channel, provider_id) WHERE provider_id <> '';
+	CREATE TABLE call_receipts (
+		id          INTEGER PRIMARY KEY AUTOINCREMENT,
+		call_id     TEXT    NOT NULL DEFAULT '',
+		channel     TEXT    NOT NULL,
+		provider_id TEXT    NOT NULL DEFAULT '',
+		phone       TEXT    NOT NULL DEFAULT '',
+		status      TEXT    NOT NULL,
+		"key"       TEXT    NOT NULL DEFAULT '',
+		"text"      TEXT    NOT NULL DEFAULT '',
+		detail      TEXT    NOT NULL DEFAULT '',
+		at          INTEGER NOT NULL,
+		received_at INTEGER NOT NULL
+	);
+	CREATE UNIQUE INDEX call_receipts_once ON call_receipts (call_id, channel, provider_id, phone, status, "key", "text", at);`,
 }
 
 // Limits of ListAlerts.

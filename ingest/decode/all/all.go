@@ -5,6 +5,9 @@ package all
 import (
 	"yujing/ingest/decode"
 	"yujing/ingest/decode/json"
+	"yujing/ingest/decode/lineprotocol"
+	"yujing/ingest/decode/plain"
+	"yujing/ingest/decode/sparkplugb"
 )
 
 // Registry returns a registry holding every built-in decoder.
@@ -12,6 +15,9 @@ func Registry() (*decode.Registry, error) {
 	r := decode.NewRegistry()
 	for _, d := range []decode.Decoder{
 		json.New(),
+		lineprotocol.Default(),
+		plain.Default(),
+		sparkplugb.Default(),
 	} {
 		if err := r.Register(d); err != nil {
 			return nil, err

@@ -90,16 +90,13 @@ func (d *Decoder) Name() string { return d.name }
 
 // Decode implements decode.Decoder.
 func (d *Decoder) Decode(dst []decode.Point, payload []byte) ([]decode.Point, error) {
-	// The reader hands the parser one physical line per Read, so the
-	// number of lines handed out when an entry starts is its line number
-	// (the parser only reports line numbers in its errors).
-	r := lineReader{rest: payload, atStart: true}
-	dec := lp.NewDecoder(&r)
+	dec := lp.NewDecoderWithBytes(payload)
+	lines := lineIndex{payload: payload}
 	var errs decode.Errors
 	entries := 0
 	for dec.Next() {
+		dst, errs = d.entry(dec, dst, errs, &lines, entries)
 		entries++
-		dst, errs = d.entry(dec, dst, errs, r.lines)
 	}
 	if entries == 0 {
 		return dst, decode.Errorf(decode.ReasonMalformed, "", "no line protocol entries (empty payload or only comments)")
@@ -110,29 +107,29 @@ func (d *Decoder) Decode(dst []decode.Point, payload []byte) ([]decode.Point, er
 	return dst, nil
 }
 
-// entry decodes the entry dec stands at, which starts on line. A
-// malformed entry or a bad timestamp drops all of the entry's points; a
-// field that is not a number drops only that field.
-func (d *Decoder) entry(dec *lp.Decoder, dst []decode.Point, errs decode.Errors, line int) ([]decode.Point, decode.Errors) {
+// entry decodes the entry dec stands at, the payload's entry number n
+// (from 0). A malformed entry or a bad timestamp drops all of the entry's
+// points; a field that is not a number drops only that field.
+func (d *Decoder) entry(dec *lp.Decoder, dst []decode.Point, errs decode.Errors, lines *lineIndex, n int) ([]decode.Point, decode.Errors) {
 	start, nerr := len(dst), len(errs)
 	fail := func(e *decode.Error) ([]decode.Point, decode.Errors) {
 		return dst[:start], append(errs[:nerr], e)
 	}
 	if _, err := dec.Measurement(); err != nil {
-		return fail(syntaxError(err, line))
+		return fail(syntaxError(err, lines, n))
 	}
 	sensor, tagged := "", false
 	for {
 		key, val, err := dec.NextTag()
 		if err != nil {
-			return fail(syntaxError(err, line))
+			return fail(syntaxError(err, lines, n))
 		}
 		if key == nil {
 			break
 		}
 		if string(key) == d.sensorTag {
 			if tagged {
-				return fail(decode.Errorf(decode.ReasonMalformed, lineField(line), "tag %q given twice", d.sensorTag))
+				return fail(decode.Errorf(decode.ReasonMalformed, lines.field(n), "tag %q given twice", d.sensorTag))
 			}
 			sensor, tagged = string(val), true
 		}
@@ -140,7 +137,7 @@ func (d *Decoder) entry(dec *lp.Decoder, dst []decode.Point, errs decode.Errors,
 	for {
 		key, kind, val, err := dec.NextFieldBytes()
 		if err != nil {
-			return fail(syntaxError(err, line))
+			return fail(syntaxError(err, lines, n))
 		}
 		if key == nil {
 			break
@@ -151,21 +148,21 @@ func (d *Decoder) entry(dec *lp.Decoder, dst []decode.Point, errs decode.Errors,
 			continue
 		}
 		if e.Reason == decode.ReasonMalformed {
-			e.Field = lineField(line)
+			e.Field = lines.field(n)
 			e.Msg = fmt.Sprintf("field %q: %s", key, e.Msg)
 			return fail(e)
 		}
-		e.Field = lineField(line) + " field " + string(key)
+		e.Field = lines.field(n) + " field " + string(key)
 		errs = append(errs, e)
 	}
 	tb, err := dec.TimeBytes()
 	if err != nil {
-		return fail(syntaxError(err, line))
+		return fail(syntaxError(err, lines, n))
 	}
 	if tb != nil {
 		t, e := d.timestamp(tb)
 		if e != nil {
-			e.Field = lineField(line) + " timestamp"
+			e.Field = lines.field(n) + " timestamp"
 			return fail(e)
 		}
 		for i := start; i < len(dst); i++ {
@@ -248,21 +245,45 @@ func (d *Decoder) timestamp(b []byte) (time.Time, *decode.Error) {
 	return time.Unix(0, ns).UTC(), nil
 }
 
-func syntaxError(err error, line int) *decode.Error {
+func syntaxError(err error, lines *lineIndex, n int) *decode.Error {
 	var de *lp.DecodeError
 	if errors.As(err, &de) {
-		return decode.Errorf(decode.ReasonMalformed, lineField(int(de.Line)), "column %d: %v", de.Column, de.Err)
+		return decode.Errorf(decode.ReasonMalformed, "line "+strconv.FormatInt(de.Line, 10), "column %d: %v", de.Column, de.Err)
 	}
-	return decode.Errorf(decode.ReasonMalformed, lineField(line), "%v", err)
+	return decode.Errorf(decode.ReasonMalformed, lines.field(n), "%v", err)
 }
-
-func lineField(line int) string { return "line " + strconv.Itoa(line) }
 
 func clip(b []byte) string {
 	if len(b) > 32 {
 		return string(b[:32]) + "…"
 	}
 	return string(b)
+}
+
+// lineIndex finds the line an entry starts on, for the errors the parser
+// does not report itself (it gives line numbers only in syntax errors). It
+// parses the payload again, once, and only when an error needs a line.
+type lineIndex struct {
+	payload []byte
+	starts  []int // line of each entry
+}
+
+// field returns "line N" for entry n (from 0).
+func (x *lineIndex) field(n int) string {
+	if x.starts == nil {
+		// The reader hands the parser one physical line per Read, so the
+		// number of lines handed out when an entry starts is its line.
+		r := lineReader{rest: x.payload, atStart: true}
+		dec := lp.NewDecoder(&r)
+		x.starts = []int{}
+		for dec.Next() {
+			x.starts = append(x.starts, r.lines)
+		}
+	}
+	if n < len(x.starts) {
+		return "line " + strconv.Itoa(x.starts[n])
+	}
+	return "entry " + strconv.Itoa(n+1) // cannot happen: both parses see the same entries
 }
 
 // lineReader hands out one physical line (or what fits of it) per Read and

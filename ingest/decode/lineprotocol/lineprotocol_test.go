@@ -1,8 +1,10 @@
 package lineprotocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -26,6 +28,9 @@ func TestGolden(t *testing.T) {
 		t.Fatal("no golden cases")
 	}
 	for _, dir := range dirs {
+		if filepath.Base(dir) == "fuzz" { // go test -fuzz's corpus
+			continue
+		}
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			payload, err := os.ReadFile(filepath.Join(dir, "payload"))
 			if err != nil {
@@ -160,9 +165,17 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		if err != nil {
+			lines := bytes.Count(payload, []byte("\n")) + 1
 			for _, e := range decode.Split(err) {
 				if !reasons[e.Reason] || e.Msg == "" {
 					t.Fatalf("unclassified error %#v from %q", e, payload)
+				}
+				var n int
+				if _, scanErr := fmt.Sscanf(e.Field, "line %d", &n); scanErr == nil && (n < 1 || n > lines) {
+					t.Fatalf("error on line %d of %d: %v, from %q", n, lines, e, payload)
+				}
+				if e.Field != "" && !strings.HasPrefix(e.Field, "line ") {
+					t.Fatalf("error without a line: %v, from %q", e, payload)
 				}
 			}
 		}

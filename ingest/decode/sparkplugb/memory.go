@@ -13,7 +13,7 @@ type metricDef struct {
 }
 
 // birthTable is what one NBIRTH or DBIRTH declared: metric names by alias
-// and data types by name. It is never changed once built, so readers use
+// and data types by name. It is never changed once stored, so readers use
 // it without holding the lock.
 type birthTable struct {
 	byAlias map[uint64]metricDef
@@ -23,12 +23,13 @@ type birthTable struct {
 
 // Rough costs, in bytes, for the memory bound.
 const (
-	defCost  = 96  // two map entries and a string header
-	nodeCost = 256 // a node with its maps and list element
+	defCost   = 96  // two map entries and a string header
+	scopeCost = 160 // a scope, its table's maps and list element
+	nodeCost  = 160 // a node and its devices map
 )
 
 func newBirthTable(n int) *birthTable {
-	return &birthTable{byAlias: make(map[uint64]metricDef, n), byName: make(map[string]metricDef, n)}
+	return &birthTable{byAlias: make(map[uint64]metricDef, n), byName: make(map[string]metricDef, n), size: scopeCost}
 }
 
 // add records a metric; it reports false when the alias is already taken
@@ -51,37 +52,35 @@ func (t *birthTable) add(name string, alias uint64, hasAlias bool, datatype uint
 
 type nodeKey struct{ group, edge string }
 
-// node is the memory of one edge node: its own BIRTH, its devices' and
-// the bdSeq of its NBIRTH.
+// node is what is known of one edge node: the BIRTH tables of the node
+// itself and of its devices, and the bdSeq of its NBIRTH.
 type node struct {
 	key      nodeKey
-	self     *birthTable
-	devices  map[string]*birthTable
+	self     *scope
+	devices  map[string]*scope
 	bdSeq    uint64
 	hasBdSeq bool
-	size     int
-	elem     *list.Element
 }
 
-func (n *node) resize() {
-	n.size = nodeCost + len(n.key.group) + len(n.key.edge)
-	if n.self != nil {
-		n.size += n.self.size
-	}
-	for id, t := range n.devices {
-		n.size += len(id) + t.size
-	}
+// scope is the BIRTH table of a node (device "") or of one device.
+type scope struct {
+	node   *node
+	device string
+	table  *birthTable
+	elem   *list.Element
 }
 
-// memory holds the BIRTH tables of every edge node seen, bounded to about
-// max bytes: past it the nodes whose NBIRTH or DBIRTH is oldest are
-// forgotten. It is safe for concurrent use.
+func (s *scope) size() int { return len(s.device) + s.table.size }
+
+// memory holds the BIRTH tables seen, bounded to about max bytes: past it
+// the tables whose BIRTH is oldest are forgotten (the table just stored is
+// kept even if it alone is larger). It is safe for concurrent use.
 type memory struct {
 	mu    sync.RWMutex
 	max   int
 	size  int
 	nodes map[nodeKey]*node
-	lru   list.List // of *node, most recent BIRTH at the front
+	lru   list.List // of *scope, most recent BIRTH at the front
 }
 
 func newMemory(max int) *memory {
@@ -97,10 +96,14 @@ func (m *memory) table(k nodeKey, device string) *birthTable {
 	if n == nil {
 		return nil
 	}
-	if device == "" {
-		return n.self
+	s := n.self
+	if device != "" {
+		s = n.devices[device]
 	}
-	return n.devices[device]
+	if s == nil {
+		return nil
+	}
+	return s.table
 }
 
 // bdSeq returns the bdSeq of the node's last NBIRTH.
@@ -113,93 +116,122 @@ func (m *memory) bdSeq(k nodeKey) (uint64, bool) {
 	return 0, false
 }
 
-// nodeBirth replaces the node's own table (nil when the NBIRTH could not
-// be read) and bdSeq. The devices' tables stay: their DBIRTHs follow the
-// NBIRTH and replace them, and one decoded a moment early on another
+// nodeBirth replaces the node's own table (nil: the NBIRTH could not be
+// read) and bdSeq. The devices' tables stay: their DBIRTHs follow the
+// NBIRTH and replace them, and one decoded a moment early by another
 // worker must not be lost.
 func (m *memory) nodeBirth(k nodeKey, t *birthTable, bdSeq uint64, hasBdSeq bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	n := m.touch(k)
-	n.self = t
-	n.bdSeq, n.hasBdSeq = bdSeq, hasBdSeq
-	m.update(n)
+	n := m.node(k)
+	m.store(n, "", t)
+	n.bdSeq, n.hasBdSeq = bdSeq, hasBdSeq && t != nil
 }
 
-// deviceBirth replaces the table of one device (nil when the DBIRTH could
-// not be read).
+// deviceBirth replaces the table of one device (nil: the DBIRTH could not
+// be read).
 func (m *memory) deviceBirth(k nodeKey, device string, t *birthTable) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	n := m.touch(k)
-	if t == nil {
-		delete(n.devices, device)
-	} else {
-		if n.devices == nil {
-			n.devices = map[string]*birthTable{}
-		}
-		n.devices[strings.Clone(device)] = t
-	}
-	m.update(n)
+	m.store(m.node(k), device, t)
 }
 
 // nodeDeath forgets the node and all its devices.
 func (m *memory) nodeDeath(k nodeKey) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if n := m.nodes[k]; n != nil {
-		m.remove(n)
+	n := m.nodes[k]
+	if n == nil {
+		return
 	}
+	for _, s := range n.devices {
+		m.remove(s)
+	}
+	if n.self != nil {
+		m.remove(n.self)
+	}
+	m.dropIfEmpty(n)
 }
 
 // deviceDeath forgets one device.
 func (m *memory) deviceDeath(k nodeKey, device string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if n := m.nodes[k]; n != nil && n.devices[device] != nil {
-		delete(n.devices, device)
-		m.update(n)
+	if n := m.nodes[k]; n != nil {
+		if s := n.devices[device]; s != nil {
+			m.remove(s)
+			m.dropIfEmpty(n)
+		}
 	}
 }
 
-// touch returns the node for k, created if need be, moved to the front.
-func (m *memory) touch(k nodeKey) *node {
+// node returns the node for k, created if need be.
+func (m *memory) node(k nodeKey) *node {
 	n := m.nodes[k]
 	if n == nil {
 		k = nodeKey{strings.Clone(k.group), strings.Clone(k.edge)}
-		n = &node{key: k}
-		n.elem = m.lru.PushFront(n)
+		n = &node{key: k, devices: map[string]*scope{}}
 		m.nodes[k] = n
-		return n
+		m.size += nodeCost + len(k.group) + len(k.edge)
 	}
-	m.lru.MoveToFront(n.elem)
 	return n
 }
 
-// update recounts n and forgets the oldest other nodes while over the
-// bound. The node just born is kept even if it alone exceeds it.
-func (m *memory) update(n *node) {
-	m.size -= n.size
-	n.resize()
-	m.size += n.size
+// store puts t as the table of n or its device, then forgets the oldest
+// other tables while over the bound.
+func (m *memory) store(n *node, device string, t *birthTable) {
+	s := n.self
+	if device != "" {
+		s = n.devices[device]
+	}
+	if s != nil {
+		m.remove(s)
+	}
+	if t == nil {
+		m.dropIfEmpty(n)
+		return
+	}
+	s = &scope{node: n, device: strings.Clone(device), table: t}
+	s.elem = m.lru.PushFront(s)
+	if device == "" {
+		n.self = s
+	} else {
+		n.devices[s.device] = s
+	}
+	m.size += s.size()
 	for m.size > m.max {
-		old := m.lru.Back().Value.(*node)
-		if old == n {
+		old := m.lru.Back().Value.(*scope)
+		if old == s {
 			break
 		}
 		m.remove(old)
+		m.dropIfEmpty(old.node)
 	}
 }
 
-func (m *memory) remove(n *node) {
-	m.lru.Remove(n.elem)
-	delete(m.nodes, n.key)
-	m.size -= n.size
+// remove forgets one table; the caller drops the node if it is empty.
+func (m *memory) remove(s *scope) {
+	m.lru.Remove(s.elem)
+	if s.device == "" {
+		s.node.self = nil
+		s.node.hasBdSeq = false
+	} else {
+		delete(s.node.devices, s.device)
+	}
+	m.size -= s.size()
 }
 
-// stats reports the number of nodes and the estimated bytes held.
-func (m *memory) stats() (nodes, size int) {
+func (m *memory) dropIfEmpty(n *node) {
+	if n.self == nil && len(n.devices) == 0 && m.nodes[n.key] == n {
+		delete(m.nodes, n.key)
+		m.size -= nodeCost + len(n.key.group) + len(n.key.edge)
+	}
+}
+
+// stats reports the number of nodes and tables and the estimated bytes
+// held.
+func (m *memory) stats() (nodes, tables, size int) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return len(m.nodes), m.size
+	return len(m.nodes), m.lru.Len(), m.size
 }

@@ -130,7 +130,7 @@ func scan(b []byte) (payloadHeader, *decode.Error) {
 		case num == fPayloadSeq && typ == protowire.VarintType:
 			_, n = protowire.ConsumeVarint(b)
 		case num == fPayloadTimestamp || num == fPayloadMetrics || num == fPayloadSeq:
-			return h, decode.Errorf(decode.ReasonMalformed, "", "not a Sparkplug B payload: field %d has wire type %d", num, typ)
+			return h, decode.Errorf(decode.ReasonMalformed, "", "not a Sparkplug B payload: field %d has wire type %s", num, wireName(typ))
 		default:
 			n = protowire.ConsumeFieldValue(num, typ, b)
 		}
@@ -159,6 +159,49 @@ func nextMetric(b []byte) (m, rest []byte) {
 		b = b[protowire.ConsumeFieldValue(num, typ, b):]
 	}
 	return nil, nil
+}
+
+// metricFieldName names the Metric fields the decoder reads.
+func metricFieldName(n protowire.Number) string {
+	switch n {
+	case fMetricName:
+		return "name"
+	case fMetricAlias:
+		return "alias"
+	case fMetricTimestamp:
+		return "timestamp"
+	case fMetricDatatype:
+		return "datatype"
+	case fMetricIsNull:
+		return "is_null"
+	case fMetricInt:
+		return "int_value"
+	case fMetricLong:
+		return "long_value"
+	case fMetricFloat:
+		return "float_value"
+	case fMetricDouble:
+		return "double_value"
+	case fMetricBoolean:
+		return "boolean_value"
+	}
+	return "field"
+}
+
+func wireName(t protowire.Type) string {
+	switch t {
+	case protowire.VarintType:
+		return "varint"
+	case protowire.Fixed32Type:
+		return "fixed32"
+	case protowire.Fixed64Type:
+		return "fixed64"
+	case protowire.BytesType:
+		return "bytes"
+	case protowire.StartGroupType, protowire.EndGroupType:
+		return "group"
+	}
+	return itoa(uint64(t))
 }
 
 // valueKind says which member of the value oneof a metric has.
@@ -218,7 +261,7 @@ func parseMetric(b []byte) (metric, string) {
 			continue
 		}
 		if typ != want {
-			return m, "field " + itoa(uint64(num)) + " has wire type " + itoa(uint64(typ)) + ", want " + itoa(uint64(want))
+			return m, metricFieldName(num) + " (field " + itoa(uint64(num)) + ") has wire type " + wireName(typ) + ", want " + wireName(want)
 		}
 		var v uint64
 		switch want {

@@ -103,21 +103,23 @@ const (
 	msgSTATE
 )
 
-var messageTypes = map[string]messageType{
-	"NBIRTH": msgNBIRTH, "NDEATH": msgNDEATH, "NDATA": msgNDATA, "NCMD": msgNCMD,
-	"DBIRTH": msgDBIRTH, "DDEATH": msgDDEATH, "DDATA": msgDDATA, "DCMD": msgDCMD,
+var messageTypeNames = [...]string{msgNBIRTH: "NBIRTH", msgNDEATH: "NDEATH", msgNDATA: "NDATA", msgNCMD: "NCMD",
+	msgDBIRTH: "DBIRTH", msgDDEATH: "DDEATH", msgDDATA: "DDATA", msgDCMD: "DCMD", msgSTATE: "STATE"}
+
+// parseMessageType returns the type called s; STATE is not one (it is a
+// topic of its own).
+func parseMessageType(s string) (messageType, bool) {
+	for t := msgNBIRTH; t < msgSTATE; t++ {
+		if messageTypeNames[t] == s {
+			return t, true
+		}
+	}
+	return 0, false
 }
 
 func (t messageType) device() bool { return t >= msgDBIRTH && t <= msgDCMD }
 
-func (t messageType) String() string {
-	for s, v := range messageTypes {
-		if v == t {
-			return s
-		}
-	}
-	return "STATE"
-}
+func (t messageType) String() string { return messageTypeNames[t] }
 
 // topic is a parsed Sparkplug topic; its strings share the topic's memory.
 type topic struct {
@@ -160,7 +162,7 @@ func parseTopic(s string) (topic, *decode.Error) {
 	typ, rest, _ := strings.Cut(rest, "/")
 	edge, device, hasDevice := strings.Cut(rest, "/")
 	var ok bool
-	if t.typ, ok = messageTypes[typ]; !ok {
+	if t.typ, ok = parseMessageType(typ); !ok {
 		return t, decode.Errorf(decode.ReasonMalformed, "", "topic %q: message type %q, want one of NBIRTH, NDEATH, NDATA, NCMD, DBIRTH, DDEATH, DDATA, DCMD", s, typ)
 	}
 	if group == "" || edge == "" || (t.typ.device() && (device == "" || strings.Contains(device, "/"))) || (!t.typ.device() && hasDevice) {

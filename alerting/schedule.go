@@ -1,0 +1,664 @@
+package alerting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/robfig/cron/v3"
+
+	"yujing"
+	"yujing/store"
+)
+
+// Aggregator computes windowed aggregates of stored readings over [from,
+// to); n = 0 means the window held no readings. store/sqlite.Readings and
+// store/influx.Writer are Aggregators.
+type Aggregator interface {
+	Aggregate(ctx context.Context, sensor, metric string, fn store.Func, from, to time.Time) (value float64, n int, err error)
+}
+
+// DerivedObserver carries the values scheduled rules compute through the
+// alert lifecycle. *Engine is one.
+type DerivedObserver interface {
+	ObserveDerived(ctx context.Context, r *Rule, rd yujing.Reading)
+	// List finds a condition's open alert, so that a rule with per-level
+	// windows knows the level it is at (also after a restart).
+	List(ctx context.Context, f store.AlertFilter) ([]yujing.Alert, error)
+}
+
+// Clock tells the time and waits for it. The scheduler takes one so that
+// tests can drive it with a fake; SystemClock is the real one.
+type Clock interface {
+	Now() time.Time
+	// After sends the time on the returned channel once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+// SystemClock returns the machine's clock.
+func SystemClock() Clock { return systemClock{} }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time                         { return time.Now() }
+func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// ScheduledRule evaluates a windowed aggregate of stored readings on a cron
+// schedule instead of on every reading: "the rainfall summed over the last
+// 3 h, every 5 minutes". At each tick t it computes, for each selected
+// sensor, Aggregate over [t − window, t) and hands the value to the engine
+// (ObserveDerived) as a reading at t of the derived metric
+// DerivedMetric(metric, aggregate, window), e.g. "rain_sum_3h", so the
+// warning is raised, upgraded, downgraded and resolved like any other.
+//
+// Per-level windows: Windows may give each level its own window, as the CMA
+// rainstorm signals do (blue 50 mm in 12 h, yellow 50 mm in 6 h, orange
+// 50 mm in 3 h, red 100 mm in 3 h). Each level is then judged on the
+// aggregate over its own window (with the rule's hysteresis when the level
+// is held); the rule is at the highest level whose condition holds, and
+// that level's value and window are what the engine is given. There is
+// still one warning per (rule, sensor), upgraded in place.
+//
+// No data is not recovery: a window without readings (n = 0) leaves the
+// level where it was. With a single window the sensor is skipped for that
+// tick; with per-level windows a level whose window is empty can be
+// neither entered nor left. Count is the exception: an empty window counts
+// 0, so `aggregate: count` with below tiers watches data completeness.
+type ScheduledRule struct {
+	// Rule holds the name, description, sensors or match, metric, above
+	// and below tiers, hysteresis and per-sensor overrides. Its kind must
+	// be threshold; for, clear_for and the other kinds' fields are unused.
+	Rule Rule
+	// Schedule is a cron spec: five fields ("*/5 * * * *"), a descriptor
+	// ("@hourly", "@every 5m"), optionally after "CRON_TZ=Area/City " to
+	// use another time zone than the scheduler's.
+	Schedule string
+	// Aggregate is what is computed over each window.
+	Aggregate store.Func
+	// Window is the window of every level that has none in Windows.
+	Window time.Duration
+	// Windows gives levels their own windows (zero: Window).
+	Windows [yujing.Red + 1]time.Duration
+}
+
+// WindowOf returns the window level l is judged over.
+func (sr *ScheduledRule) WindowOf(l yujing.Level) time.Duration {
+	if l.Valid() && sr.Windows[l] > 0 {
+		return sr.Windows[l]
+	}
+	return sr.Window
+}
+
+// levels returns the levels that have a threshold, lowest first.
+func (sr *ScheduledRule) levels() []yujing.Level { return levelsOf(&sr.Rule) }
+
+// levelsOf returns the levels of r that have a threshold, lowest first.
+func levelsOf(r *Rule) []yujing.Level {
+	var out []yujing.Level
+	for _, l := range yujing.Levels {
+		if r.Above.Set[l] || r.Below.Set[l] {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// PerLevel reports whether the levels with a threshold are judged over
+// different windows.
+func (sr *ScheduledRule) PerLevel() bool {
+	ls := sr.levels()
+	for _, l := range ls {
+		if sr.WindowOf(l) != sr.WindowOf(ls[0]) {
+			return true
+		}
+	}
+	return false
+}
+
+// ScheduleError says a cron spec does not parse or never fires.
+type ScheduleError struct {
+	Spec string
+	Err  error
+}
+
+func (e *ScheduleError) Error() string { return fmt.Sprintf("schedule %q: %v", e.Spec, e.Err) }
+func (e *ScheduleError) Unwrap() error { return e.Err }
+
+// WindowError says a level has no window: neither window nor
+// windows.<level> is set.
+type WindowError struct{ Level yujing.Level }
+
+func (e *WindowError) Error() string {
+	return fmt.Sprintf("%s has no window: set window (e.g. 3h) or windows.%s", e.Level, e.Level)
+}
+
+// WindowedOrderError says a level of a rule with per-level windows is not
+// harder to reach than the level below it: its threshold must be at least
+// as extreme, and more extreme when both levels share a window.
+type WindowedOrderError struct {
+	Direction          string // "above" or "below"
+	Level, Prev        yujing.Level
+	Value, Than        float64
+	Window, PrevWindow time.Duration
+}
+
+func (e *WindowedOrderError) Error() string {
+	cmp := "lower"
+	if e.Direction == "below" {
+		cmp = "higher"
+	}
+	if e.Window == e.PrevWindow {
+		return fmt.Sprintf("%s: %s threshold %g over %s must be more extreme than %s threshold %g over the same window",
+			e.Direction, e.Level, e.Value, FormatWindow(e.Window), e.Prev, e.Than)
+	}
+	return fmt.Sprintf("%s: %s threshold %g over %s must not be %s than %s threshold %g over %s",
+		e.Direction, e.Level, e.Value, FormatWindow(e.Window), cmp, e.Prev, e.Than, FormatWindow(e.PrevWindow))
+}
+
+// Validate checks the rule for a scheduler whose cron specs are in loc; it
+// returns every problem (errors.Join): a *ScheduleError, a
+// *store.UnknownFuncError, a *WindowError per level without a window, and
+// threshold order problems (*ThresholdOrderError, or *WindowedOrderError
+// with per-level windows).
+func (sr *ScheduledRule) Validate(loc *time.Location) error {
+	var errs []error
+	if _, err := ParseSchedule(sr.Schedule, loc); err != nil {
+		errs = append(errs, err)
+	}
+	if !sr.Aggregate.Valid() {
+		errs = append(errs, &store.UnknownFuncError{Func: sr.Aggregate})
+	}
+	if k := sr.Rule.kind(); k != KindThreshold {
+		errs = append(errs, fmt.Errorf("a scheduled rule compares an aggregate with thresholds; kind %q does not apply", k))
+	}
+	for _, l := range sr.levels() {
+		if sr.WindowOf(l) <= 0 {
+			errs = append(errs, &WindowError{Level: l})
+		}
+	}
+	if !sr.PerLevel() {
+		if err := sr.Rule.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	}
+	if sr.Rule.Hysteresis < 0 {
+		errs = append(errs, fmt.Errorf("hysteresis must not be negative"))
+	}
+	for _, dir := range []struct {
+		name string
+		t    *Tiers
+		sign float64
+	}{{"above", &sr.Rule.Above, 1}, {"below", &sr.Rule.Below, -1}} {
+		prev := yujing.LevelNone
+		for _, l := range yujing.Levels {
+			if !dir.t.Set[l] {
+				continue
+			}
+			if prev != yujing.LevelNone {
+				v, than := dir.t.Value[l], dir.t.Value[prev]
+				w, pw := sr.WindowOf(l), sr.WindowOf(prev)
+				if dir.sign*(v-than) < 0 || (w == pw && v == than) {
+					errs = append(errs, &WindowedOrderError{Direction: dir.name, Level: l, Prev: prev,
+						Value: v, Than: than, Window: w, PrevWindow: pw})
+				}
+			}
+			prev = l
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ParseSchedule parses a cron spec: five fields (minute hour day-of-month
+// month day-of-week), or a descriptor (@yearly, @monthly, @weekly, @daily,
+// @hourly, "@every 5m"). Specs are in loc unless they start with
+// "CRON_TZ=Area/City ". "@every d" ticks every d from the time the
+// scheduler starts. The error is a *ScheduleError.
+func ParseSchedule(spec string, loc *time.Location) (cron.Schedule, error) {
+	fail := func(err error) (cron.Schedule, error) { return nil, &ScheduleError{Spec: spec, Err: err} }
+	s := strings.TrimSpace(spec)
+	hasTZ := strings.HasPrefix(s, "CRON_TZ=") || strings.HasPrefix(s, "TZ=")
+	if hasTZ && !strings.Contains(s, " ") {
+		return fail(errors.New("CRON_TZ=<zone> must be followed by a space and the schedule"))
+	}
+	if s == "" {
+		return fail(errors.New(`empty; want five fields such as "*/5 * * * *" or a descriptor such as "@every 5m"`))
+	}
+	p := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+	sched, err := p.Parse(s)
+	if err != nil {
+		return fail(err)
+	}
+	if ss, ok := sched.(*cron.SpecSchedule); ok && !hasTZ {
+		if loc == nil {
+			loc = time.UTC
+		}
+		ss.Location = loc
+	}
+	// A spec such as "0 0 30 2 *" (30 February) parses but never fires.
+	if sched.Next(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)).IsZero() {
+		return fail(errors.New("never fires"))
+	}
+	return sched, nil
+}
+
+// FormatWindow writes a window compactly for metric names: 3h, 90m, 45s.
+func FormatWindow(d time.Duration) string {
+	switch {
+	case d > 0 && d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d > 0 && d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	case d > 0 && d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return d.String()
+}
+
+// DerivedMetric names the metric a scheduled rule derives:
+// <metric>_<aggregate>_<window>, e.g. rain_sum_3h (rainfall summed over
+// 3 h) or level_rate_30m (change of level per minute over 30 minutes).
+func DerivedMetric(metric string, fn store.Func, window time.Duration) string {
+	return metric + "_" + string(fn) + "_" + FormatWindow(window)
+}
+
+// derivedUnit is the unit of an aggregate of a metric in unit.
+func derivedUnit(unit string, fn store.Func) string {
+	switch fn {
+	case store.FuncCount:
+		return ""
+	case store.FuncRate:
+		return unit + "/min"
+	}
+	return unit
+}
+
+// Health of a scheduled rule.
+const (
+	HealthUnknown = "unknown" // not evaluated yet
+	HealthOK      = "ok"      // the last evaluation had no error
+	HealthErr     = "err"     // the last evaluation had an error
+)
+
+// RuleHealth is how a scheduled rule is doing.
+type RuleHealth struct {
+	Rule     string
+	Schedule string
+	Health   string // HealthUnknown, HealthOK or HealthErr
+	// LastRun is the scheduled instant of the last evaluation (the end of
+	// its windows); LastDuration how long it took.
+	LastRun      time.Time
+	LastDuration time.Duration
+	// LastError is the last evaluation's first error ("" when none),
+	// with how many sensors failed.
+	LastError string
+	NextRun   time.Time
+	// Runs, Errors (evaluations with an error) and Missed (ticks skipped
+	// because an evaluation ran past them) since start.
+	Runs, Errors, Missed uint64
+	// Sensors is how many sensors the last evaluation selected; NoData how
+	// many of them had an empty window.
+	Sensors, NoData int
+}
+
+// SchedulerOptions are the scheduler's collaborators.
+type SchedulerOptions struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Clock      Clock // default SystemClock()
+	// Location is the time zone of cron specs without CRON_TZ= (default
+	// Asia/Shanghai, else UTC).
+	Location *time.Location
+	// QueryTimeout bounds each aggregate query (default 30s).
+	QueryTimeout time.Duration
+}
+
+// Scheduler runs scheduled rules: each on its own fixed slots, so a slow
+// or failing rule delays no other. It is safe for concurrent use.
+type Scheduler struct {
+	rules   []*scheduled
+	agg     Aggregator
+	obs     DerivedObserver
+	cat     Catalog
+	clock   Clock
+	log     *slog.Logger
+	timeout time.Duration
+	m       *scheduleMetrics
+}
+
+type scheduled struct {
+	rule  *ScheduledRule
+	sched cron.Schedule
+
+	mu     sync.Mutex
+	health RuleHealth
+}
+
+type scheduleMetrics struct {
+	runs, errors, missed *prometheus.CounterVec
+	seconds              prometheus.Histogram
+}
+
+// NewScheduler checks the rules and builds a scheduler; Run starts it.
+func NewScheduler(rules []*ScheduledRule, agg Aggregator, obs DerivedObserver, cat Catalog, opts SchedulerOptions) (*Scheduler, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = SystemClock()
+	}
+	if opts.Location == nil {
+		if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+			opts.Location = loc
+		} else {
+			opts.Location = time.UTC
+		}
+	}
+	if opts.QueryTimeout <= 0 {
+		opts.QueryTimeout = 30 * time.Second
+	}
+	s := &Scheduler{agg: agg, obs: obs, cat: cat, clock: opts.Clock, log: opts.Logger, timeout: opts.QueryTimeout}
+	seen := map[string]bool{}
+	for _, r := range rules {
+		if seen[r.Rule.Name] {
+			return nil, fmt.Errorf("alerting: scheduled rule %q defined twice", r.Rule.Name)
+		}
+		seen[r.Rule.Name] = true
+		if err := r.Validate(opts.Location); err != nil {
+			return nil, fmt.Errorf("alerting: scheduled rule %q: %w", r.Rule.Name, err)
+		}
+		sched, _ := ParseSchedule(r.Schedule, opts.Location)
+		s.rules = append(s.rules, &scheduled{rule: r, sched: sched,
+			health: RuleHealth{Rule: r.Rule.Name, Schedule: r.Schedule, Health: HealthUnknown}})
+	}
+	if len(rules) > 0 && (agg == nil || obs == nil || cat == nil) {
+		return nil, errors.New("alerting: a scheduler with rules needs an aggregator, an observer and a catalog")
+	}
+	s.m = &scheduleMetrics{
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yujing_rule_schedule_runs_total", Help: "Evaluations of scheduled rules."}, []string{"rule"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yujing_rule_schedule_errors_total", Help: "Evaluations of scheduled rules in which a query failed."}, []string{"rule"}),
+		missed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yujing_rule_schedule_missed_total", Help: "Ticks of scheduled rules skipped because an evaluation ran past them."}, []string{"rule"}),
+		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "yujing_rule_schedule_seconds", Help: "Time to evaluate one scheduled rule for all its sensors.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}),
+	}
+	for _, r := range s.rules {
+		s.m.runs.WithLabelValues(r.rule.Rule.Name)
+		s.m.errors.WithLabelValues(r.rule.Rule.Name)
+		s.m.missed.WithLabelValues(r.rule.Rule.Name)
+	}
+	if opts.Registerer != nil {
+		for _, c := range []prometheus.Collector{s.m.runs, s.m.errors, s.m.missed, s.m.seconds} {
+			if err := opts.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("alerting: scheduler metrics: %w", err)
+			}
+		}
+	}
+	return s, nil
+}
+
+// Rules returns the scheduled rules.
+func (s *Scheduler) Rules() []*ScheduledRule {
+	out := make([]*ScheduledRule, len(s.rules))
+	for i, r := range s.rules {
+		out[i] = r.rule
+	}
+	return out
+}
+
+// Health returns each rule's health, in the order the rules were given.
+func (s *Scheduler) Health() []RuleHealth {
+	out := make([]RuleHealth, len(s.rules))
+	for i, r := range s.rules {
+		r.mu.Lock()
+		out[i] = r.health
+		r.mu.Unlock()
+	}
+	return out
+}
+
+// Run evaluates every rule at its ticks until ctx ends, then returns once
+// no evaluation is running.
+func (s *Scheduler) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, r := range s.rules {
+		wg.Go(func() { s.loop(ctx, r) })
+	}
+	wg.Wait()
+}
+
+// loop runs one rule on its fixed slots: each tick's windows end at the
+// tick's scheduled instant, however late it runs. When an evaluation
+// overruns one or more later ticks, they are counted as missed and only the
+// latest of them runs.
+func (s *Scheduler) loop(ctx context.Context, r *scheduled) {
+	next := r.sched.Next(s.clock.Now())
+	for ctx.Err() == nil {
+		if next.IsZero() {
+			s.log.Error("scheduled rule will not fire again", "rule", r.rule.Rule.Name, "schedule", r.rule.Schedule)
+			return
+		}
+		r.mu.Lock()
+		r.health.NextRun = next
+		r.mu.Unlock()
+		now := s.clock.Now()
+		if now.Before(next) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.clock.After(next.Sub(now)):
+			}
+			continue
+		}
+		slot, missed := next, 0
+		for n := r.sched.Next(slot); !n.IsZero() && !n.After(now); n = r.sched.Next(n) {
+			slot = n
+			missed++
+		}
+		if missed > 0 {
+			s.m.missed.WithLabelValues(r.rule.Rule.Name).Add(float64(missed))
+			r.mu.Lock()
+			r.health.Missed += uint64(missed)
+			r.mu.Unlock()
+			s.log.Warn("scheduled rule missed ticks", "rule", r.rule.Rule.Name, "missed", missed, "running", slot)
+		}
+		s.run(ctx, r, slot)
+		next = r.sched.Next(slot)
+	}
+}
+
+// run evaluates one rule at one tick and records how it went.
+func (s *Scheduler) run(ctx context.Context, r *scheduled, at time.Time) {
+	start := s.clock.Now()
+	sensors, noData, errs := s.evaluate(ctx, r.rule, at)
+	took := s.clock.Now().Sub(start)
+	if ctx.Err() != nil {
+		return // shutting down: not a failure of the rule
+	}
+	name := r.rule.Rule.Name
+	s.m.runs.WithLabelValues(name).Inc()
+	s.m.seconds.Observe(took.Seconds())
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := &r.health
+	h.Runs++
+	h.LastRun, h.LastDuration, h.Sensors, h.NoData = at, took, sensors, noData
+	h.Health, h.LastError = HealthOK, ""
+	if len(errs) > 0 {
+		s.m.errors.WithLabelValues(name).Inc()
+		h.Errors++
+		h.Health = HealthErr
+		h.LastError = errs[0].Error()
+		if len(errs) > 1 {
+			h.LastError += fmt.Sprintf(" (and %d more)", len(errs)-1)
+		}
+		s.log.Error("scheduled rule failed", "rule", name, "at", at, "failed", len(errs), "sensors", sensors, "err", errs[0])
+	}
+}
+
+// evaluate computes the rule for every sensor it selects at tick at and
+// hands the values to the observer. A failing sensor is reported and the
+// others carry on.
+func (s *Scheduler) evaluate(ctx context.Context, sr *ScheduledRule, at time.Time) (sensors, noData int, errs []error) {
+	for _, sn := range s.cat.Sensors() {
+		site, _ := s.cat.Site(sn.Site)
+		if !slices.Contains(sr.Rule.Sensors, sn.ID) && (len(sr.Rule.Sensors) > 0 || !sr.Rule.Match.Matches(&sn, site)) {
+			continue
+		}
+		sensors++
+		empty, err := s.evaluateSensor(ctx, sr, &sn, at)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sensor %s: %w", sn.ID, err))
+		}
+		if empty {
+			noData++
+		}
+	}
+	return sensors, noData, errs
+}
+
+// windowValue is an aggregate over one window; known is false when the
+// window held no data.
+type windowValue struct {
+	v     float64
+	known bool
+}
+
+// evaluateSensor evaluates the rule for one sensor; empty reports a window
+// without data.
+func (s *Scheduler) evaluateSensor(ctx context.Context, sr *ScheduledRule, sn *yujing.Sensor, at time.Time) (empty bool, err error) {
+	rule := withOverrides(&sr.Rule, sn.ID)
+	metric := rule.Metric
+	if metric == "" {
+		metric = sn.Metric
+	}
+	levels := levelsOf(rule)
+	if len(levels) == 0 {
+		return false, nil
+	}
+	vals := map[time.Duration]windowValue{}
+	for _, l := range levels {
+		w := sr.WindowOf(l)
+		if _, done := vals[w]; done {
+			continue
+		}
+		qctx, cancel := context.WithTimeout(ctx, s.timeout)
+		v, n, err := s.agg.Aggregate(qctx, sn.ID, metric, sr.Aggregate, at.Add(-w), at)
+		cancel()
+		if err != nil {
+			return false, err
+		}
+		// Count is defined on an empty window (0); the others are not.
+		vals[w] = windowValue{v: v, known: n > 0 || sr.Aggregate == store.FuncCount}
+		empty = empty || n == 0
+	}
+	rd := yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family,
+		Unit: derivedUnit(sn.UnitOf(metric), sr.Aggregate), Time: at}
+
+	if !sr.PerLevel() {
+		w := sr.WindowOf(levels[0])
+		if !vals[w].known {
+			return empty, nil
+		}
+		rd.Metric, rd.Value = DerivedMetric(metric, sr.Aggregate, w), vals[w].v
+		s.obs.ObserveDerived(ctx, rule, rd)
+		return empty, nil
+	}
+
+	// Per-level windows: the level the condition is at decides which
+	// levels keep their hysteresis, so ask for it.
+	open, err := s.obs.List(ctx, store.AlertFilter{Rule: rule.Name, Sensor: sn.ID, Limit: 1,
+		States: []yujing.State{yujing.StateFiring, yujing.StateAcknowledged, yujing.StateDisposing}})
+	if err != nil {
+		return empty, fmt.Errorf("current level: %w", err)
+	}
+	cur := yujing.LevelNone
+	if len(open) > 0 {
+		cur = open[0].Level
+	}
+	level, dir, known := decideLevel(sr, rule, vals, cur)
+	if !known {
+		return empty, nil // a held level whose window has no data: it stays
+	}
+	view := *rule
+	view.Above, view.Below = Tiers{}, Tiers{}
+	w := sr.WindowOf(level)
+	if level == yujing.LevelNone {
+		if cur == yujing.LevelNone {
+			return empty, nil // nothing held, nothing reached
+		}
+		// Resolved: report the lowest level's window, the last to clear.
+		w = sr.WindowOf(levels[0])
+	} else if dir > 0 {
+		view.Above.Value[level], view.Above.Set[level] = rule.Above.Value[level], true
+	} else {
+		view.Below.Value[level], view.Below.Set[level] = rule.Below.Value[level], true
+	}
+	// view holds only the decided level's threshold, so the engine, at the
+	// same current level, reaches the same level, and records that
+	// threshold and that window's value.
+	rd.Metric, rd.Value = DerivedMetric(metric, sr.Aggregate, w), vals[w].v
+	s.obs.ObserveDerived(ctx, &view, rd)
+	return empty, nil
+}
+
+// decideLevel returns the highest level whose condition holds over its own
+// window, judged as Rule.Evaluate judges one tier (the threshold to enter a
+// level above cur, hysteresis to stay at cur or below), and dir, 1 for
+// above and -1 for below. A level whose window has no data counts as
+// holding if it is at or below cur: no data is not recovery; known is false
+// when that decided the level.
+func decideLevel(sr *ScheduledRule, rule *Rule, vals map[time.Duration]windowValue, cur yujing.Level) (level yujing.Level, dir float64, known bool) {
+	for l := yujing.Red; l >= yujing.Blue; l-- {
+		wv := vals[sr.WindowOf(l)]
+		for _, d := range []struct {
+			t    *Tiers
+			sign float64
+		}{{&rule.Above, 1}, {&rule.Below, -1}} {
+			if !d.t.Set[l] {
+				continue
+			}
+			if !wv.known {
+				if l <= cur {
+					return l, d.sign, false
+				}
+				continue
+			}
+			var one Tiers
+			one.Value[l], one.Set[l] = d.t.Value[l], true
+			if got, _ := evalTiers(&one, wv.v, cur, rule.Hysteresis, d.sign); got == l {
+				return l, d.sign, true
+			}
+		}
+	}
+	return yujing.LevelNone, 0, true
+}
+
+// withOverrides returns r with the numbers sensor id overrides.
+func withOverrides(r *Rule, id string) *Rule {
+	o, ok := r.Overrides[id]
+	if !ok {
+		return r
+	}
+	c := *r
+	if o.Above != nil {
+		c.Above = *o.Above
+	}
+	if o.Below != nil {
+		c.Below = *o.Below
+	}
+	if o.Hysteresis != nil {
+		c.Hysteresis = *o.Hysteresis
+	}
+	return &c
+}

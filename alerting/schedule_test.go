@@ -1,0 +1,563 @@
+package alerting_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"yujing"
+	"yujing/alerting"
+	"yujing/internal/fakeclock"
+	"yujing/store"
+	"yujing/store/sqlite"
+)
+
+// schedQuery is one Aggregate call.
+type schedQuery struct {
+	sensor, metric string
+	fn             store.Func
+	from, to       time.Time
+}
+
+// schedAgg is a fake reading store: answer decides every Aggregate call.
+type schedAgg struct {
+	mu      sync.Mutex
+	queries []schedQuery
+	answer  func(q schedQuery) (float64, int, error)
+}
+
+func (a *schedAgg) Aggregate(_ context.Context, sensor, metric string, fn store.Func, from, to time.Time) (float64, int, error) {
+	q := schedQuery{sensor, metric, fn, from, to}
+	a.mu.Lock()
+	a.queries = append(a.queries, q)
+	answer := a.answer
+	a.mu.Unlock()
+	if answer == nil {
+		return 1, 1, nil
+	}
+	return answer(q)
+}
+
+func (a *schedAgg) taken() []schedQuery {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := a.queries
+	a.queries = nil
+	return out
+}
+
+// schedObs records what the scheduler hands the engine.
+type schedObs struct {
+	mu  sync.Mutex
+	got []yujing.Reading
+}
+
+func (o *schedObs) ObserveDerived(_ context.Context, _ *alerting.Rule, rd yujing.Reading) {
+	o.mu.Lock()
+	o.got = append(o.got, rd)
+	o.mu.Unlock()
+}
+
+func (o *schedObs) List(context.Context, store.AlertFilter) ([]yujing.Alert, error) { return nil, nil }
+
+func (o *schedObs) taken() []yujing.Reading {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := o.got
+	o.got = nil
+	return out
+}
+
+// schedCatalog is a fixed list of sensors.
+type schedCatalog []yujing.Sensor
+
+func (c schedCatalog) Sensors() []yujing.Sensor { return c }
+func (c schedCatalog) Site(id string) (yujing.Site, bool) {
+	return yujing.Site{ID: id, Name: id}, true
+}
+
+var rainGauges = schedCatalog{
+	{ID: "RG-1", Site: "st-1", Family: yujing.FamilyWeather, Metric: "rain", Unit: "mm"},
+	{ID: "RG-2", Site: "st-2", Family: yujing.FamilyWeather, Metric: "rain", Unit: "mm"},
+	{ID: "WL-1", Site: "st-1", Family: yujing.FamilyFlood, Metric: "level", Unit: "m"},
+}
+
+func shanghai(t testing.TB) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+func rainRule(name, spec string, window time.Duration, sensors ...string) *alerting.ScheduledRule {
+	r := &alerting.ScheduledRule{Schedule: spec, Aggregate: store.FuncSum, Window: window,
+		Rule: alerting.Rule{Name: name, Sensors: sensors, Match: alerting.Selector{Family: yujing.FamilyWeather}}}
+	r.Rule.Above.Value[yujing.Blue], r.Rule.Above.Set[yujing.Blue] = 50, true
+	r.Rule.Above.Value[yujing.Red], r.Rule.Above.Set[yujing.Red] = 100, true
+	return r
+}
+
+// runScheduler starts s on clk and waits until every rule waits for its
+// first tick; it stops s when the test ends.
+func runScheduler(t *testing.T, s *alerting.Scheduler, clk *fakeclock.Clock) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	settle(t, clk, len(s.Rules()))
+}
+
+// settle waits until n rules wait for the clock again, i.e. have finished
+// reacting to its last move.
+func settle(t *testing.T, clk *fakeclock.Clock, n int) {
+	t.Helper()
+	if !clk.BlockUntil(n, 10*time.Second) {
+		t.Fatalf("the scheduler did not come back to wait for the clock (%d of %d waiting)", clk.Waiters(), n)
+	}
+}
+
+func counter(t *testing.T, reg *prometheus.Registry, name, rule string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == "rule" && lp.GetValue() == rule {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("metric %s{rule=%q} not found", name, rule)
+	return 0
+}
+
+func TestParseSchedule(t *testing.T) {
+	loc := shanghai(t)
+	from := time.Date(2025, 1, 1, 23, 50, 0, 0, loc)
+	for _, tc := range []struct {
+		spec string
+		next time.Time // "" for an error
+		err  string
+	}{
+		{spec: "*/5 * * * *", next: time.Date(2025, 1, 1, 23, 55, 0, 0, loc)},
+		{spec: "0 0 * * *", next: time.Date(2025, 1, 2, 0, 0, 0, 0, loc)},
+		{spec: "@hourly", next: time.Date(2025, 1, 2, 0, 0, 0, 0, loc)},
+		{spec: "@daily", next: time.Date(2025, 1, 2, 0, 0, 0, 0, loc)},
+		{spec: "@every 5m", next: from.Add(5 * time.Minute)},
+		{spec: "CRON_TZ=UTC 0 0 * * *", next: time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)},
+		{spec: "  30 8 * * 1-5 ", next: time.Date(2025, 1, 2, 8, 30, 0, 0, loc)},
+		{spec: "", err: "empty"},
+		{spec: "* * *", err: "expected exactly 5 fields"},
+		{spec: "0 0 0 * * *", err: "expected exactly 5 fields"},
+		{spec: "61 * * * *", err: "above maximum"},
+		{spec: "@fortnightly", err: "unrecognized descriptor"},
+		{spec: "CRON_TZ=Asia/Shanghai", err: "must be followed by"},
+		{spec: "CRON_TZ=Nowhere/City 0 0 * * *", err: "bad location"},
+		{spec: "0 0 30 2 *", err: "never fires"},
+	} {
+		s, err := alerting.ParseSchedule(tc.spec, loc)
+		if tc.err != "" {
+			var se *alerting.ScheduleError
+			if err == nil || !errors.As(err, &se) || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("ParseSchedule(%q) = %v, want a *ScheduleError containing %q", tc.spec, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseSchedule(%q): %v", tc.spec, err)
+			continue
+		}
+		if got := s.Next(from); !got.Equal(tc.next) {
+			t.Errorf("ParseSchedule(%q).Next(%s) = %s, want %s", tc.spec, from, got, tc.next)
+		}
+	}
+}
+
+func TestDerivedMetric(t *testing.T) {
+	for _, tc := range []struct {
+		metric string
+		fn     store.Func
+		w      time.Duration
+		want   string
+	}{
+		{"rain", store.FuncSum, 3 * time.Hour, "rain_sum_3h"},
+		{"rain_1h", store.FuncSum, 3 * time.Hour, "rain_1h_sum_3h"},
+		{"level", store.FuncRate, 30 * time.Minute, "level_rate_30m"},
+		{"level", store.FuncMax, 90 * time.Minute, "level_max_90m"},
+		{"temp", store.FuncMean, 45 * time.Second, "temp_mean_45s"},
+		{"temp", store.FuncCount, 24 * time.Hour, "temp_count_24h"},
+	} {
+		if got := alerting.DerivedMetric(tc.metric, tc.fn, tc.w); got != tc.want {
+			t.Errorf("DerivedMetric(%q, %s, %s) = %q, want %q", tc.metric, tc.fn, tc.w, got, tc.want)
+		}
+	}
+}
+
+func TestScheduledRuleValidate(t *testing.T) {
+	loc := shanghai(t)
+	cma := func() *alerting.ScheduledRule {
+		r := &alerting.ScheduledRule{Schedule: "*/10 * * * *", Aggregate: store.FuncSum,
+			Rule: alerting.Rule{Name: "rainstorm", Match: alerting.Selector{Family: yujing.FamilyWeather}}}
+		for l, v := range map[yujing.Level]float64{yujing.Blue: 50, yujing.Yellow: 50, yujing.Orange: 50, yujing.Red: 100} {
+			r.Rule.Above.Value[l], r.Rule.Above.Set[l] = v, true
+		}
+		r.Windows[yujing.Blue], r.Windows[yujing.Yellow] = 12*time.Hour, 6*time.Hour
+		r.Windows[yujing.Orange], r.Windows[yujing.Red] = 3*time.Hour, 3*time.Hour
+		return r
+	}
+	if err := cma().Validate(loc); err != nil {
+		t.Errorf("CMA rainstorm rule: %v", err)
+	}
+	if !cma().PerLevel() {
+		t.Error("CMA rainstorm rule: PerLevel() = false")
+	}
+
+	for _, tc := range []struct {
+		name   string
+		change func(r *alerting.ScheduledRule)
+		want   []string
+	}{
+		{"same window, same threshold", func(r *alerting.ScheduledRule) { r.Rule.Above.Value[yujing.Red] = 50 },
+			[]string{"red threshold 50 over 3h must be more extreme than orange threshold 50 over the same window"}},
+		{"lower threshold", func(r *alerting.ScheduledRule) { r.Rule.Above.Value[yujing.Yellow] = 40 },
+			[]string{"yellow threshold 40 over 6h must not be lower than blue threshold 50 over 12h"}},
+		{"no window", func(r *alerting.ScheduledRule) { r.Windows[yujing.Blue] = 0 },
+			[]string{"blue has no window"}},
+		{"bad schedule and aggregate", func(r *alerting.ScheduledRule) { r.Schedule, r.Aggregate = "every 5 minutes", "median" },
+			[]string{`schedule "every 5 minutes"`, `unknown aggregate "median"`}},
+		{"not a threshold rule", func(r *alerting.ScheduledRule) { r.Rule.Kind = alerting.KindStuck },
+			[]string{`kind "stuck" does not apply`}},
+		{"one window: the usual order", func(r *alerting.ScheduledRule) {
+			r.Windows = [yujing.Red + 1]time.Duration{}
+			r.Window = 3 * time.Hour
+		}, []string{"yellow threshold 50 must be higher than blue threshold 50"}},
+	} {
+		r := cma()
+		tc.change(r)
+		err := r.Validate(loc)
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not say %q", tc.name, err, w)
+			}
+		}
+	}
+}
+
+// TestSchedulerTicksInShanghai drives three rules across midnight in
+// Asia/Shanghai: every 30 minutes, daily at midnight (local), and daily at
+// midnight UTC (08:00 local, by CRON_TZ).
+func TestSchedulerTicksInShanghai(t *testing.T) {
+	loc := shanghai(t)
+	start := time.Date(2024, 12, 31, 23, 10, 0, 0, loc)
+	clk := fakeclock.New(start)
+	agg, obs := &schedAgg{}, &schedObs{}
+	rules := []*alerting.ScheduledRule{
+		rainRule("half-hourly", "*/30 * * * *", time.Hour, "RG-1"),
+		rainRule("midnight", "0 0 * * *", 24*time.Hour, "RG-1"),
+		rainRule("utc-midnight", "CRON_TZ=UTC 0 0 * * *", 2*time.Hour, "RG-1"),
+	}
+	s, err := alerting.NewScheduler(rules, agg, obs, rainGauges, alerting.SchedulerOptions{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runScheduler(t, s, clk)
+
+	if h := s.Health(); h[0].Health != alerting.HealthUnknown || !h[0].NextRun.Equal(time.Date(2024, 12, 31, 23, 30, 0, 0, loc)) {
+		t.Errorf("before the first tick: %+v", h[0])
+	}
+	ticks := map[time.Duration][]time.Time{} // window → ends of the windows asked for
+	for clk.Now().Before(time.Date(2025, 1, 1, 8, 10, 0, 0, loc)) {
+		clk.Advance(10 * time.Minute)
+		settle(t, clk, len(rules))
+		for _, q := range agg.taken() {
+			if q.sensor != "RG-1" || q.metric != "rain" || q.fn != store.FuncSum {
+				t.Errorf("unexpected query %+v", q)
+			}
+			w := q.to.Sub(q.from)
+			ticks[w] = append(ticks[w], q.to)
+		}
+	}
+	at := func(day, h, m int) time.Time { return time.Date(2025, 1, day, h, m, 0, 0, loc) }
+	var want []time.Time
+	for tk := time.Date(2024, 12, 31, 23, 30, 0, 0, loc); !tk.After(at(1, 8, 0)); tk = tk.Add(30 * time.Minute) {
+		want = append(want, tk)
+	}
+	for _, tc := range []struct {
+		window time.Duration
+		want   []time.Time
+	}{
+		{time.Hour, want},
+		{24 * time.Hour, []time.Time{at(1, 0, 0)}},
+		{2 * time.Hour, []time.Time{at(1, 8, 0)}},
+	} {
+		got := ticks[tc.window]
+		if len(got) != len(tc.want) {
+			t.Errorf("window %s: %d ticks %v, want %d %v", tc.window, len(got), got, len(tc.want), tc.want)
+			continue
+		}
+		for i := range got {
+			if !got[i].Equal(tc.want[i]) {
+				t.Errorf("window %s: tick %d at %s, want %s", tc.window, i, got[i].In(loc), tc.want[i])
+			}
+		}
+	}
+
+	rds := obs.taken()
+	if len(rds) != len(want)+2 {
+		t.Fatalf("%d derived readings, want %d", len(rds), len(want)+2)
+	}
+	first := rds[0]
+	wantRd := yujing.Reading{Sensor: "RG-1", Site: "st-1", Family: yujing.FamilyWeather, Metric: "rain_sum_1h", Unit: "mm", Value: 1}
+	if first.Time.Equal(want[0]) {
+		first.Time = time.Time{}
+	}
+	if first != wantRd {
+		t.Errorf("first derived reading %+v, want %+v at %s", rds[0], wantRd, want[0])
+	}
+	h := s.Health()
+	if h[1].Health != alerting.HealthOK || h[1].Runs != 1 || !h[1].LastRun.Equal(at(1, 0, 0)) ||
+		!h[1].NextRun.Equal(at(2, 0, 0)) || h[1].Sensors != 1 || h[1].Rule != "midnight" {
+		t.Errorf("health of midnight: %+v", h[1])
+	}
+}
+
+// TestSchedulerFailingStore: a failing query records the rule's health,
+// the other sensors and rules carry on, and the next tick runs.
+func TestSchedulerFailingStore(t *testing.T) {
+	loc := shanghai(t)
+	clk := fakeclock.New(time.Date(2025, 6, 1, 12, 0, 30, 0, loc))
+	down := true
+	agg := &schedAgg{answer: func(q schedQuery) (float64, int, error) {
+		if down && q.sensor == "RG-1" {
+			return 0, 0, errors.New("connection refused")
+		}
+		return 7, 3, nil
+	}}
+	obs := &schedObs{}
+	reg := prometheus.NewRegistry()
+	rules := []*alerting.ScheduledRule{
+		rainRule("rain-3h", "*/5 * * * *", 3*time.Hour), // RG-1 and RG-2
+		rainRule("rain-1h", "*/5 * * * *", time.Hour, "RG-2"),
+	}
+	s, err := alerting.NewScheduler(rules, agg, obs, rainGauges, alerting.SchedulerOptions{Clock: clk, Registerer: reg, Location: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runScheduler(t, s, clk)
+
+	clk.Advance(5 * time.Minute) // 12:05:30: the 12:05 tick
+	settle(t, clk, 2)
+	h := s.Health()
+	if h[0].Health != alerting.HealthErr || h[0].Errors != 1 || h[0].Runs != 1 || h[0].Sensors != 2 ||
+		!strings.Contains(h[0].LastError, "sensor RG-1: connection refused") {
+		t.Errorf("health of the failing rule: %+v", h[0])
+	}
+	if h[1].Health != alerting.HealthOK || h[1].Errors != 0 {
+		t.Errorf("health of the other rule: %+v", h[1])
+	}
+	if got := counter(t, reg, "yujing_rule_schedule_errors_total", "rain-3h"); got != 1 {
+		t.Errorf("errors_total{rain-3h} = %v, want 1", got)
+	}
+	var sensors []string
+	for _, rd := range obs.taken() {
+		sensors = append(sensors, rd.Sensor+" "+rd.Metric)
+	}
+	if strings.Join(sensors, ", ") != "RG-2 rain_sum_3h, RG-2 rain_sum_1h" && strings.Join(sensors, ", ") != "RG-2 rain_sum_1h, RG-2 rain_sum_3h" {
+		t.Errorf("derived readings %v, want RG-2 for both rules", sensors)
+	}
+
+	down = false
+	clk.Advance(5 * time.Minute)
+	settle(t, clk, 2)
+	h = s.Health()
+	if h[0].Health != alerting.HealthOK || h[0].LastError != "" || h[0].Runs != 2 || h[0].Errors != 1 {
+		t.Errorf("health after the store came back: %+v", h[0])
+	}
+	if len(obs.taken()) != 3 {
+		t.Error("the tick after the failure did not evaluate every sensor")
+	}
+	if got := counter(t, reg, "yujing_rule_schedule_runs_total", "rain-3h"); got != 2 {
+		t.Errorf("runs_total{rain-3h} = %v, want 2", got)
+	}
+}
+
+// TestSchedulerMissedTicks: an evaluation that runs past the next ticks
+// has them counted as missed; the latest one runs, late, over its own
+// window, and the schedule carries on.
+func TestSchedulerMissedTicks(t *testing.T) {
+	loc := shanghai(t)
+	clk := fakeclock.New(time.Date(2025, 6, 1, 0, 0, 0, 0, loc))
+	slow := true
+	agg := &schedAgg{}
+	agg.answer = func(q schedQuery) (float64, int, error) {
+		if slow {
+			slow = false
+			clk.Advance(12 * time.Minute) // the 00:05 evaluation ends at 00:17
+		}
+		return 1, 1, nil
+	}
+	reg := prometheus.NewRegistry()
+	s, err := alerting.NewScheduler([]*alerting.ScheduledRule{rainRule("rain-1h", "*/5 * * * *", time.Hour, "RG-1")},
+		agg, &schedObs{}, rainGauges, alerting.SchedulerOptions{Clock: clk, Registerer: reg, Location: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runScheduler(t, s, clk)
+	clk.Advance(5 * time.Minute)
+	settle(t, clk, 1)
+	clk.Set(time.Date(2025, 6, 1, 0, 20, 0, 0, loc))
+	settle(t, clk, 1)
+	var ends []string
+	for _, q := range agg.taken() {
+		ends = append(ends, q.to.In(loc).Format("15:04"))
+	}
+	if got := strings.Join(ends, " "); got != "00:05 00:15 00:20" {
+		t.Errorf("windows ending at %s, want 00:05 00:15 00:20 (00:10 missed)", got)
+	}
+	if got := counter(t, reg, "yujing_rule_schedule_missed_total", "rain-1h"); got != 1 {
+		t.Errorf("missed_total = %v, want 1", got)
+	}
+	h := s.Health()[0]
+	if h.Missed != 1 || h.Runs != 3 || h.LastDuration != 0 {
+		t.Errorf("health: %+v", h)
+	}
+}
+
+// TestSchedulerNoData: an empty window is no data — nothing is observed —
+// except for count, which counts 0.
+func TestSchedulerNoData(t *testing.T) {
+	loc := shanghai(t)
+	clk := fakeclock.New(time.Date(2025, 6, 1, 0, 0, 0, 0, loc))
+	agg := &schedAgg{answer: func(q schedQuery) (float64, int, error) { return 0, 0, nil }}
+	obs := &schedObs{}
+	sum := rainRule("rain-1h", "@every 10m", time.Hour, "RG-1")
+	count := &alerting.ScheduledRule{Schedule: "@every 10m", Aggregate: store.FuncCount, Window: time.Hour,
+		Rule: alerting.Rule{Name: "completeness", Sensors: []string{"RG-1"}}}
+	count.Rule.Below.Value[yujing.Yellow], count.Rule.Below.Set[yujing.Yellow] = 3, true
+	s, err := alerting.NewScheduler([]*alerting.ScheduledRule{sum, count}, agg, obs, rainGauges,
+		alerting.SchedulerOptions{Clock: clk, Location: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runScheduler(t, s, clk)
+	clk.Advance(10 * time.Minute)
+	settle(t, clk, 2)
+	rds := obs.taken()
+	if len(rds) != 1 || rds[0].Metric != "rain_count_1h" || rds[0].Value != 0 || rds[0].Unit != "" {
+		t.Errorf("derived readings %+v, want only rain_count_1h = 0", rds)
+	}
+	if h := s.Health(); h[0].NoData != 1 || h[0].Health != alerting.HealthOK || h[1].NoData != 1 {
+		t.Errorf("health %+v", h)
+	}
+}
+
+// TestSchedulerPerLevelWindows runs a rule with per-level windows through
+// a real engine: levels go up and down in place, hysteresis holds a level,
+// and a window without data neither raises nor lowers it.
+func TestSchedulerPerLevelWindows(t *testing.T) {
+	loc := shanghai(t)
+	clk := fakeclock.New(time.Date(2025, 7, 1, 0, 0, 0, 0, loc))
+	st, err := sqlite.OpenState(t.Context(), filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var mu sync.Mutex
+	var events []string
+	eng, err := alerting.New(nil, nil, st, schedNopCaller{}, rainGauges, alerting.Options{Now: clk.Now,
+		OnChange: func(a yujing.Alert, tr yujing.Transition) {
+			mu.Lock()
+			events = append(events, string(tr.Event)+" "+a.Level.String())
+			mu.Unlock()
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Blue: 50 over 12 h; yellow 50 over 6 h; red 100 over 6 h.
+	r := &alerting.ScheduledRule{Schedule: "@every 10m", Aggregate: store.FuncSum,
+		Rule: alerting.Rule{Name: "storm", Sensors: []string{"RG-1"}, Hysteresis: 5}}
+	r.Rule.Above.Value[yujing.Blue], r.Rule.Above.Set[yujing.Blue] = 50, true
+	r.Rule.Above.Value[yujing.Yellow], r.Rule.Above.Set[yujing.Yellow] = 50, true
+	r.Rule.Above.Value[yujing.Red], r.Rule.Above.Set[yujing.Red] = 100, true
+	r.Windows[yujing.Blue], r.Window = 12*time.Hour, 6*time.Hour
+
+	var mu2 sync.Mutex
+	sums := map[time.Duration]float64{}
+	set := func(h12, h6 float64) {
+		mu2.Lock()
+		sums[12*time.Hour], sums[6*time.Hour] = h12, h6
+		mu2.Unlock()
+	}
+	agg := &schedAgg{answer: func(q schedQuery) (float64, int, error) {
+		mu2.Lock()
+		defer mu2.Unlock()
+		v := sums[q.to.Sub(q.from)]
+		if v < 0 {
+			return 0, 0, nil // no data
+		}
+		return v, 1, nil
+	}}
+	s, err := alerting.NewScheduler([]*alerting.ScheduledRule{r}, agg, eng, rainGauges, alerting.SchedulerOptions{Clock: clk, Location: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runScheduler(t, s, clk)
+	for _, step := range []struct {
+		h12, h6 float64
+		want    string // the event, "" for none
+	}{
+		{30, 20, ""},
+		{50, 30, "raised blue"},
+		{60, 55, "upgraded yellow"},
+		{80, 46, ""},                   // within yellow's hysteresis
+		{80, -1, ""},                   // 6 h window without data: stays yellow
+		{120, 110, "upgraded red"},     // both windows
+		{120, 96, ""},                  // red held by hysteresis
+		{120, 94, "downgraded yellow"}, // out of red's hysteresis
+		{-1, -1, ""},                   // no data at all: stays
+		{44, 10, "resolved yellow"},    // blue out of hysteresis too
+		{50, 10, "reopened blue"},
+	} {
+		set(step.h12, step.h6)
+		clk.Advance(10 * time.Minute)
+		settle(t, clk, 1)
+		mu.Lock()
+		got := strings.Join(events, "; ")
+		events = nil
+		mu.Unlock()
+		if got != step.want {
+			t.Errorf("12h %v, 6h %v: events %q, want %q", step.h12, step.h6, got, step.want)
+		}
+	}
+	if h := s.Health()[0]; h.Health != alerting.HealthOK || h.Errors != 0 {
+		t.Errorf("health %+v", h)
+	}
+	as, err := eng.List(t.Context(), store.AlertFilter{Rule: "storm"})
+	if err != nil || len(as) != 1 {
+		t.Fatalf("alerts %+v, %v; want one, upgraded in place", as, err)
+	}
+}
+
+type schedNopCaller struct{}
+
+func (schedNopCaller) Call(context.Context, yujing.Call) error { return nil }

@@ -1,0 +1,488 @@
+package sparkplugb
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"yujing/ingest/decode"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*/{topic,payload,setup,expected.json}")
+
+// Payload builders: real Sparkplug B protobuf, written with protowire.
+
+type field func([]byte) []byte
+
+func pbPayload(ts uint64, seq uint64, metrics ...[]byte) []byte {
+	var b []byte
+	if ts != 0 {
+		b = protowire.AppendTag(b, fPayloadTimestamp, protowire.VarintType)
+		b = protowire.AppendVarint(b, ts)
+	}
+	for _, m := range metrics {
+		b = protowire.AppendTag(b, fPayloadMetrics, protowire.BytesType)
+		b = protowire.AppendBytes(b, m)
+	}
+	b = protowire.AppendTag(b, fPayloadSeq, protowire.VarintType)
+	return protowire.AppendVarint(b, seq)
+}
+
+func pbMetric(fs ...field) []byte {
+	var b []byte
+	for _, f := range fs {
+		b = f(b)
+	}
+	return b
+}
+
+func varintField(num protowire.Number, v uint64) field {
+	return func(b []byte) []byte {
+		return protowire.AppendVarint(protowire.AppendTag(b, num, protowire.VarintType), v)
+	}
+}
+
+func withName(s string) field {
+	return func(b []byte) []byte {
+		return protowire.AppendString(protowire.AppendTag(b, fMetricName, protowire.BytesType), s)
+	}
+}
+func withAlias(a uint64) field   { return varintField(fMetricAlias, a) }
+func withTime(ms uint64) field   { return varintField(fMetricTimestamp, ms) }
+func withType(t uint32) field    { return varintField(fMetricDatatype, uint64(t)) }
+func withNull() field            { return varintField(fMetricIsNull, 1) }
+func intValue(v uint32) field    { return varintField(fMetricInt, uint64(v)) }
+func longValue(v uint64) field   { return varintField(fMetricLong, v) }
+func rawIntValue(v uint64) field { return varintField(fMetricInt, v) } // as some encoders sign-extend to 64 bits
+func boolValue(v bool) field     { return varintField(fMetricBoolean, protowire.EncodeBool(v)) }
+func floatValue(v float32) field {
+	return func(b []byte) []byte {
+		return protowire.AppendFixed32(protowire.AppendTag(b, fMetricFloat, protowire.Fixed32Type), math.Float32bits(v))
+	}
+}
+func doubleValue(v float64) field {
+	return func(b []byte) []byte {
+		return protowire.AppendFixed64(protowire.AppendTag(b, fMetricDouble, protowire.Fixed64Type), math.Float64bits(v))
+	}
+}
+func stringValue(s string) field {
+	return func(b []byte) []byte {
+		return protowire.AppendString(protowire.AppendTag(b, fMetricString, protowire.BytesType), s)
+	}
+}
+
+// i32 is the uint32 two's complement of v, as Tahu puts a negative Int8,
+// Int16 or Int32 in int_value.
+func i32(v int32) uint32 { return uint32(v) }
+
+const t0 = 1763856000000 // 2025-11-23T00:00:00Z in ms
+
+type fixture struct {
+	name    string
+	topic   string
+	setup   []string // cases decoded first, on the same decoder
+	payload []byte
+}
+
+func fixtures() []fixture {
+	nbirth := pbPayload(t0, 0,
+		pbMetric(withName("bdSeq"), withType(typeInt64), longValue(3)),
+		pbMetric(withName("Node Control/Rebirth"), withType(typeBoolean), boolValue(false)),
+		pbMetric(withName("temperature"), withAlias(100), withType(typeDouble), doubleValue(21.5)),
+		pbMetric(withName("firmware"), withAlias(101), withType(12), stringValue("1.2.0")),
+	)
+	dbirth := pbPayload(t0, 1,
+		pbMetric(withName("lel"), withAlias(1), withTime(t0-1000), withType(typeFloat), floatValue(31.5)),
+		pbMetric(withName("pressure"), withAlias(2), withType(typeDouble), doubleValue(0.41)),
+		pbMetric(withName("alarm"), withAlias(3), withType(typeBoolean), boolValue(true)),
+		pbMetric(withName("status"), withAlias(4), withType(12), stringValue("ok")),
+		pbMetric(withName("offset"), withAlias(5), withType(typeInt8), intValue(i32(-3))),
+		pbMetric(withName("count"), withAlias(6), withType(typeUInt32), longValue(4000000000)),
+		pbMetric(withName("Device Control/Rebirth"), withAlias(7), withType(typeBoolean), boolValue(false)),
+	)
+	ddataName := pbPayload(t0+60000, 3,
+		pbMetric(withName("lel"), withType(typeFloat), floatValue(12.5)),
+		pbMetric(withName("level"), withTime(t0+59000), withType(typeDouble), doubleValue(3.2)),
+		pbMetric(withName("temp"), withType(typeInt16), intValue(uint32(uint16(0xFFD8)))), // -40 zero-extended
+		pbMetric(withName("total"), withType(typeUInt64), longValue(math.MaxUint64)),
+		pbMetric(withName("valve"), withType(typeBoolean), boolValue(true)),
+		pbMetric(withName("note"), withType(12), stringValue("calibrated")),
+		pbMetric(withName("fault"), withType(typeDouble), withNull()),
+		pbMetric(withName("raw"), intValue(i32(-5))), // no datatype, no BIRTH: taken as Int32
+	)
+	return []fixture{
+		{name: "nbirth", topic: "spBv1.0/plant/NBIRTH/edge1", payload: nbirth},
+		{name: "dbirth-aliases", topic: "spBv1.0/plant/DBIRTH/edge1/GT-101", payload: dbirth},
+		{name: "ddata-alias", topic: "spBv1.0/plant/DDATA/edge1/GT-101", setup: []string{"dbirth-aliases"},
+			payload: pbPayload(t0+60000, 2,
+				pbMetric(withAlias(1), floatValue(33)),
+				pbMetric(withAlias(2), withTime(t0+59500), doubleValue(0.42)),
+				pbMetric(withAlias(3), boolValue(false)),
+				pbMetric(withAlias(4), stringValue("degraded")),
+				pbMetric(withAlias(5), rawIntValue(uint64(math.MaxUint64-6))), // -7, sign-extended to 64 bits
+				pbMetric(withAlias(6), longValue(4000000001)),
+			)},
+		{name: "ddata-name", topic: "spBv1.0/plant/DDATA/edge1/GT-102", payload: ddataName},
+		{name: "ndata-alias", topic: "spBv1.0/plant/NDATA/edge1", setup: []string{"nbirth"},
+			payload: pbPayload(t0+60000, 4, pbMetric(withAlias(100), doubleValue(22)))},
+		{name: "ddeath", topic: "spBv1.0/plant/DDEATH/edge1/GT-101", payload: pbPayload(t0+120000, 5)},
+		{name: "ndeath", topic: "spBv1.0/plant/NDEATH/edge1",
+			payload: pbPayload(0, 0, pbMetric(withName("bdSeq"), withType(typeInt64), longValue(3)))},
+		{name: "ndeath-after-nbirth", topic: "spBv1.0/plant/NDEATH/edge1", setup: []string{"nbirth", "dbirth-aliases"},
+			payload: pbPayload(0, 0, pbMetric(withName("bdSeq"), withType(typeInt64), longValue(3)))},
+		{name: "ndeath-stale-bdseq", topic: "spBv1.0/plant/NDEATH/edge1", setup: []string{"nbirth"},
+			payload: pbPayload(0, 0, pbMetric(withName("bdSeq"), withType(typeInt64), longValue(2)))},
+		{name: "unknown-alias", topic: "spBv1.0/plant/DDATA/edge1/dev1",
+			payload: pbPayload(t0, 0,
+				pbMetric(withAlias(7), floatValue(1)),
+				pbMetric(withName("lel"), withType(typeFloat), floatValue(1.5)),
+			)},
+		{name: "alias-not-in-birth", topic: "spBv1.0/plant/DDATA/edge1/GT-101", setup: []string{"dbirth-aliases"},
+			payload: pbPayload(t0+60000, 2, pbMetric(withAlias(9), floatValue(1)), pbMetric(withAlias(1), floatValue(30)))},
+		{name: "ddata-after-ddeath", topic: "spBv1.0/plant/DDATA/edge1/GT-101", setup: []string{"dbirth-aliases", "ddeath"},
+			payload: pbPayload(t0+180000, 6, pbMetric(withAlias(1), floatValue(30)))},
+		{name: "ddata-after-ndeath", topic: "spBv1.0/plant/DDATA/edge1/GT-101", setup: []string{"dbirth-aliases", "ndeath"},
+			payload: pbPayload(t0+180000, 6, pbMetric(withAlias(1), floatValue(30)))},
+		{name: "not-finite", topic: "spBv1.0/plant/DDATA/edge1/GT-101",
+			payload: pbPayload(t0, 0,
+				pbMetric(withName("lel"), withType(typeFloat), floatValue(float32(math.NaN()))),
+				pbMetric(withName("pressure"), withType(typeDouble), doubleValue(math.Inf(1))),
+				pbMetric(withName("level"), withType(typeDouble), doubleValue(1)),
+			)},
+		{name: "bad-values", topic: "spBv1.0/plant/DDATA/edge1/GT-101",
+			payload: pbPayload(t0, 0,
+				pbMetric(withName("lel"), withType(typeFloat), intValue(3)),
+				pbMetric(withName("when"), withType(typeDouble), withTime(math.MaxInt64), doubleValue(1)),
+				pbMetric(withType(typeDouble), doubleValue(1)),
+				pbMetric(withName("bad"), varintField(fMetricFloat, 1)), // float_value with the wrong wire type
+				pbMetric(withName("ok"), withType(typeUInt8), intValue(200)),
+			)},
+		{name: "dbirth-truncated", topic: "spBv1.0/plant/DBIRTH/edge1/GT-101", payload: dbirth[:len(dbirth)-3]},
+		{name: "ddata-after-bad-dbirth", topic: "spBv1.0/plant/DDATA/edge1/GT-101", setup: []string{"dbirth-aliases", "dbirth-truncated"},
+			payload: pbPayload(t0+180000, 6, pbMetric(withAlias(1), floatValue(30)))},
+		{name: "truncated", topic: "spBv1.0/plant/DDATA/edge1/GT-102", payload: ddataName[:len(ddataName)/2]},
+		{name: "not-protobuf", topic: "spBv1.0/plant/DDATA/edge1/GT-101", payload: []byte(`{"value": 31.5}`)},
+		{name: "wrong-namespace", topic: "spAv1.0/plant/DDATA/edge1/GT-101", payload: ddataName},
+		{name: "device-missing", topic: "spBv1.0/plant/DDATA/edge1", payload: ddataName},
+		{name: "ncmd", topic: "spBv1.0/plant/NCMD/edge1",
+			payload: pbPayload(t0, 0, pbMetric(withName("Node Control/Rebirth"), withType(typeBoolean), boolValue(true)))},
+		{name: "state", topic: "spBv1.0/STATE/scada-host", payload: []byte(`{"online": true, "timestamp": 1763856000000}`)},
+	}
+}
+
+func writeFixtures(t *testing.T) {
+	for _, f := range fixtures() {
+		dir := filepath.Join("testdata", f.name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		files := map[string][]byte{"topic": []byte(f.topic + "\n"), "payload": f.payload}
+		if len(f.setup) > 0 {
+			files["setup"] = []byte(strings.Join(f.setup, "\n") + "\n")
+		} else {
+			_ = os.Remove(filepath.Join(dir, "setup"))
+		}
+		for name, b := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+type message struct {
+	topic   string
+	payload []byte
+	setup   []string
+}
+
+func readCase(t testing.TB, dir string) message {
+	topic, err := os.ReadFile(filepath.Join(dir, "topic"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := os.ReadFile(filepath.Join(dir, "payload"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := message{topic: strings.TrimSpace(string(topic)), payload: payload}
+	if setup, err := os.ReadFile(filepath.Join(dir, "setup")); err == nil {
+		m.setup = strings.Fields(string(setup))
+	} else if !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return m
+}
+
+type golden struct {
+	Points []decode.Point  `json:"points"`
+	Errors []*decode.Error `json:"errors,omitempty"`
+}
+
+// TestGolden decodes testdata/<case>/payload, published on the topic in
+// testdata/<case>/topic, with a new decoder that has first decoded the
+// cases listed in testdata/<case>/setup (a BIRTH, say; their own results
+// are checked as cases of their own). -update rewrites
+// the binary payloads from fixtures() as well as expected.json.
+func TestGolden(t *testing.T) {
+	if *update {
+		writeFixtures(t)
+	}
+	dirs, _ := filepath.Glob("testdata/*")
+	if len(dirs) == 0 {
+		t.Fatal("no golden cases")
+	}
+	for _, dir := range dirs {
+		if filepath.Base(dir) == "fuzz" { // go test -fuzz's corpus
+			continue
+		}
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			m := readCase(t, dir)
+			d := Default()
+			for _, s := range m.setup {
+				sm := readCase(t, filepath.Join("testdata", s))
+				_, _ = d.DecodeTopic(nil, sm.topic, sm.payload) // checked as a case of its own
+			}
+			pts, err := d.DecodeTopic(nil, m.topic, m.payload)
+			got := golden{Points: pts}
+			if err != nil {
+				got.Errors = decode.Split(err)
+			}
+			b, _ := json.MarshalIndent(got, "", "  ")
+			b = append(b, '\n')
+			path := filepath.Join(dir, "expected.json")
+			if *update {
+				if err := os.WriteFile(path, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if string(want) != string(b) {
+				t.Errorf("decoded %s %x:\n%s\nwant:\n%s", m.topic, m.payload, b, want)
+			}
+		})
+	}
+}
+
+// TestFixtures checks that the stored binary payloads are what the
+// builders make, so a change to either is noticed.
+func TestFixtures(t *testing.T) {
+	for _, f := range fixtures() {
+		m := readCase(t, filepath.Join("testdata", f.name))
+		if m.topic != f.topic || !bytes.Equal(m.payload, f.payload) || strings.Join(m.setup, " ") != strings.Join(f.setup, " ") {
+			t.Errorf("testdata/%s differs from fixtures() (run go test -update and review the diff)", f.name)
+		}
+	}
+}
+
+func TestTopics(t *testing.T) {
+	for _, c := range []struct {
+		topic  string
+		typ    messageType
+		group  string
+		edge   string
+		device string
+		err    string
+	}{
+		{topic: "spBv1.0/g/DDATA/e/d", typ: msgDDATA, group: "g", edge: "e", device: "d"},
+		{topic: "spBv1.0/g/NDATA/e", typ: msgNDATA, group: "g", edge: "e"},
+		{topic: "spBv1.0/STATE/host", typ: msgSTATE},
+		{topic: "STATE/host", typ: msgSTATE},
+		{topic: "spAv1.0/g/DDATA/e/d", err: `namespace "spAv1.0"`},
+		{topic: "yujing/demo-plant/GT-101", err: `namespace "yujing"`},
+		{topic: "spBv1.0", err: `message type ""`},
+		{topic: "spBv1.0/g/DATA/e/d", err: `message type "DATA"`},
+		{topic: "spBv1.0/g/DDATA/e", err: "want spBv1.0/<group_id>/DDATA/<edge_node_id>/<device_id>"},
+		{topic: "spBv1.0/g/DDATA/e/d/x", err: "want spBv1.0/<group_id>/DDATA/<edge_node_id>/<device_id>"},
+		{topic: "spBv1.0/g/NDATA/e/d", err: "want spBv1.0/<group_id>/NDATA/<edge_node_id>"},
+		{topic: "spBv1.0//NDATA/e", err: "want spBv1.0/<group_id>/NDATA/<edge_node_id>"},
+		{topic: "spBv1.0/g/DDATA//d", err: "want spBv1.0/<group_id>/DDATA/<edge_node_id>/<device_id>"},
+	} {
+		got, err := parseTopic(c.topic)
+		if c.err != "" {
+			if err == nil || err.Reason != decode.ReasonMalformed || !strings.Contains(err.Msg, c.err) {
+				t.Errorf("%s: err = %v, want malformed %q", c.topic, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got.typ != c.typ || got.node.group != c.group || got.node.edge != c.edge || got.device != c.device {
+			t.Errorf("%s: got %+v, %v", c.topic, got, err)
+		}
+	}
+}
+
+func TestDecodeNeedsTopic(t *testing.T) {
+	var _ decode.TopicDecoder = Default()
+	_, err := Default().Decode(nil, pbPayload(t0, 0))
+	if es := decode.Split(err); len(es) != 1 || es[0].Reason != decode.ReasonMalformed {
+		t.Errorf("Decode without topic: %v", err)
+	}
+}
+
+func TestIntegerTypes(t *testing.T) {
+	for _, c := range []struct {
+		typ  uint32
+		f    field
+		want float64
+	}{
+		{typeInt8, intValue(i32(-128)), -128},
+		{typeInt8, intValue(0xFF), -1}, // zero-extended encoding
+		{typeInt16, intValue(i32(-32768)), -32768},
+		{typeInt32, intValue(i32(math.MinInt32)), math.MinInt32},
+		{typeInt32, longValue(uint64(math.MaxUint64)), -1},
+		{typeInt64, longValue(uint64(1) << 63), math.MinInt64},
+		{typeUInt8, intValue(255), 255},
+		{typeUInt16, intValue(65535), 65535},
+		{typeUInt32, intValue(math.MaxUint32), math.MaxUint32},
+		{typeUInt32, longValue(math.MaxUint32), math.MaxUint32},
+		{typeUInt64, longValue(math.MaxUint64), math.MaxUint64},
+		{typeBoolean, boolValue(true), 1},
+		{typeFloat, doubleValue(2.5), 2.5},
+	} {
+		p := pbPayload(0, 0, pbMetric(withName("m"), withType(c.typ), c.f))
+		pts, err := Default().DecodeTopic(nil, "spBv1.0/g/DDATA/e/d", p)
+		if err != nil || len(pts) != 1 || pts[0].Value != c.want {
+			t.Errorf("%s: got %+v, %v, want %v", typeName(c.typ), pts, err, c.want)
+		}
+	}
+}
+
+// TestMemoryBound births many devices into a small memory: the oldest
+// nodes are forgotten and the size stays near the bound.
+func TestMemoryBound(t *testing.T) {
+	const max = 64 << 10
+	d, _ := New(Config{MaxMemory: max})
+	var metrics [][]byte
+	for i := range 20 {
+		metrics = append(metrics, pbMetric(withName(fmt.Sprintf("metric-with-a-longish-name-%02d", i)), withAlias(uint64(i)), withType(typeDouble), doubleValue(1)))
+	}
+	birth := pbPayload(t0, 0, metrics...)
+	for n := range 200 {
+		topic := fmt.Sprintf("spBv1.0/g/DBIRTH/edge%d/dev", n)
+		if _, err := d.DecodeTopic(nil, topic, birth); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, size := d.mem.stats(); size > max+len(birth)*20 {
+			t.Fatalf("after %d births: %d bytes held, bound %d", n+1, size, max)
+		}
+	}
+	nodes, tables, _ := d.mem.stats()
+	if nodes >= 200 || nodes == 0 || tables != nodes {
+		t.Errorf("%d nodes, %d tables kept", nodes, tables)
+	}
+	data := pbPayload(t0, 1, pbMetric(withAlias(3), doubleValue(2)))
+	if _, err := d.DecodeTopic(nil, "spBv1.0/g/DDATA/edge199/dev", data); err != nil {
+		t.Errorf("newest node forgotten: %v", err)
+	}
+	_, err := d.DecodeTopic(nil, "spBv1.0/g/DDATA/edge0/dev", data)
+	if err == nil || !strings.Contains(err.Error(), "no BIRTH seen for edge0/dev") {
+		t.Errorf("oldest node: err = %v", err)
+	}
+}
+
+// TestConcurrent runs BIRTH, DATA and DEATH of many devices at once; run
+// it with -race.
+func TestConcurrent(t *testing.T) {
+	d, _ := New(Config{MaxMemory: 8 << 10})
+	birth := pbPayload(t0, 0, pbMetric(withName("lel"), withAlias(1), withType(typeFloat), floatValue(1)))
+	data := pbPayload(t0, 1, pbMetric(withAlias(1), floatValue(2)))
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			var dst []decode.Point
+			for i := range 300 {
+				dev := fmt.Sprintf("spBv1.0/g/%%s/edge%d/dev%d", w%3, i%7)
+				dst, _ = d.DecodeTopic(dst[:0], fmt.Sprintf(dev, "DBIRTH"), birth)
+				dst, _ = d.DecodeTopic(dst[:0], fmt.Sprintf(dev, "DDATA"), data)
+				if i%50 == 0 {
+					dst, _ = d.DecodeTopic(dst[:0], fmt.Sprintf("spBv1.0/g/NDEATH/edge%d", w%3), nil)
+				}
+				if i%11 == 0 {
+					dst, _ = d.DecodeTopic(dst[:0], fmt.Sprintf(dev, "DDEATH"), nil)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+var reasons = map[decode.Reason]bool{
+	decode.ReasonMalformed: true, decode.ReasonBadValue: true,
+	decode.ReasonNotFinite: true, decode.ReasonBadTime: true,
+}
+
+func FuzzDecode(f *testing.F) {
+	dirs, _ := filepath.Glob("testdata/*")
+	for _, dir := range dirs {
+		if filepath.Base(dir) == "fuzz" {
+			continue
+		}
+		m := readCase(f, dir)
+		f.Add(m.topic, m.payload)
+	}
+	// One decoder for the whole run, with a small memory, so BIRTHs of
+	// earlier inputs are in play and the bound is exercised.
+	d, _ := New(Config{MaxMemory: 4 << 10})
+	f.Fuzz(func(t *testing.T, topic string, payload []byte) {
+		pts, err := d.DecodeTopic(nil, topic, payload)
+		for _, p := range pts {
+			if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
+				t.Fatalf("%v leaked from %s %x", p.Value, topic, payload)
+			}
+			if (p.Event == "") == (p.Metric == "") || p.Sensor == "" {
+				t.Fatalf("bad point %+v from %s %x", p, topic, payload)
+			}
+		}
+		if err != nil {
+			for _, e := range decode.Split(err) {
+				if !reasons[e.Reason] || e.Msg == "" {
+					t.Fatalf("unclassified error %#v from %s %x", e, topic, payload)
+				}
+			}
+		}
+		// At most the bound plus the table just born (≤ 20 bytes held per
+		// payload byte: a metric of 5 bytes costs about 100).
+		if _, _, size := d.mem.stats(); size > 4<<10+len(payload)*20+nodeCost+len(topic) {
+			t.Fatalf("memory holds %d bytes", size)
+		}
+	})
+}
+
+func BenchmarkDecode(b *testing.B) {
+	var fx = map[string]fixture{}
+	for _, f := range fixtures() {
+		fx[f.name] = f
+	}
+	d := Default()
+	birth := fx["dbirth-aliases"]
+	if _, err := d.DecodeTopic(nil, birth.topic, birth.payload); err != nil {
+		b.Fatal(err)
+	}
+	for _, name := range []string{"ddata-alias", "ddata-name", "dbirth-aliases"} {
+		c := fx[name]
+		b.Run(name, func(b *testing.B) {
+			dst := make([]decode.Point, 0, 16)
+			b.ReportAllocs()
+			for b.Loop() {
+				var err error
+				if dst, err = d.DecodeTopic(dst[:0], c.topic, c.payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

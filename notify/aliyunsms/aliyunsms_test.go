@@ -1,0 +1,544 @@
+package aliyunsms
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"yujing"
+	"yujing/internal/yamlconf"
+	"yujing/notify"
+)
+
+const (
+	testKeyID  = "LTAI5tTESTKEYID0001"
+	testSecret = "TopSecretAccessKey0123456789ab"
+	testPhone  = "13800000000"
+)
+
+var started = time.Date(2025, 7, 14, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
+
+func testCall() yujing.Call {
+	return yujing.Call{
+		ID: "42-7-p1-aliyun-sms",
+		Alert: yujing.Alert{
+			ID: 42, Rule: "gas-lel-high", Sensor: "gas-01", Site: "plant-a", Family: yujing.FamilyGas,
+			Metric: "lel", Unit: "%LEL", Level: yujing.Red, State: yujing.StateFiring,
+			Value: 55.5, Threshold: 50, StartedAt: started, UpdatedAt: started.Add(time.Minute),
+		},
+		Event:   yujing.EventUpgraded,
+		Person:  yujing.Person{ID: "p1", Name: "张三", Phone: testPhone},
+		Channel: "aliyun-sms",
+		Created: started,
+	}
+}
+
+// fakeDysms verifies each request the way Alibaba Cloud documents it — the
+// common parameters, the RPC signature recomputed independently from the
+// received form with the test secret, unused nonces, a fresh timestamp, the
+// SendSms fields — and answers with reply, or OK.
+type fakeDysms struct {
+	*httptest.Server
+	t      *testing.T
+	secret string
+	reply  func(form url.Values) (int, string)
+
+	mu     sync.Mutex
+	nonces map[string]bool
+	forms  []url.Values
+	bad    []string
+}
+
+func newFakeDysms(t *testing.T, reply func(url.Values) (int, string)) *fakeDysms {
+	t.Helper()
+	f := &fakeDysms{t: t, secret: testSecret, reply: reply, nonces: map[string]bool{}}
+	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeDysms) reject(w http.ResponseWriter, status int, code, msg string) {
+	f.mu.Lock()
+	f.bad = append(f.bad, code+": "+msg)
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"RequestId": "REQ-BAD", "Code": code, "Message": msg})
+}
+
+// popEncode is the documented encoding, done as the documentation says:
+// URL-encode, then "+"→"%20", "*"→"%2A", "%7E"→"~".
+func popEncode(s string) string {
+	s = url.QueryEscape(s)
+	return strings.NewReplacer("+", "%20", "*", "%2A", "%7E", "~").Replace(s)
+}
+
+func (f *fakeDysms) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		f.reject(w, 405, "UnsupportedHTTPMethod", r.Method)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		f.reject(w, 400, "InvalidParameter", "content type "+ct)
+		return
+	}
+	raw, _ := io.ReadAll(r.Body)
+	form, err := url.ParseQuery(string(raw))
+	if err != nil {
+		f.reject(w, 400, "InvalidParameter", "body is not a form")
+		return
+	}
+	for k, want := range map[string]string{
+		"Action": "SendSms", "Version": "2017-05-25", "Format": "JSON", "AccessKeyId": testKeyID,
+		"SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0", "RegionId": "cn-hangzhou",
+	} {
+		if got := form.Get(k); got != want {
+			f.reject(w, 400, "InvalidParameter", k+" = "+got)
+			return
+		}
+	}
+	// The signature, recomputed from what arrived.
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		if k != "Signature" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	pairs := make([]string, len(keys))
+	for i, k := range keys {
+		pairs[i] = popEncode(k) + "=" + popEncode(form.Get(k))
+	}
+	sts := "POST&" + popEncode("/") + "&" + popEncode(strings.Join(pairs, "&"))
+	mac := hmac.New(sha1.New, []byte(f.secret+"&"))
+	mac.Write([]byte(sts))
+	if want := base64.StdEncoding.EncodeToString(mac.Sum(nil)); form.Get("Signature") != want {
+		f.reject(w, 400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:"+sts)
+		return
+	}
+	ts, err := time.Parse("2006-01-02T15:04:05Z", form.Get("Timestamp"))
+	if err != nil || time.Since(ts).Abs() > 15*time.Minute {
+		f.reject(w, 400, "InvalidTimeStamp.Expired", "timestamp "+form.Get("Timestamp"))
+		return
+	}
+	f.mu.Lock()
+	n := form.Get("SignatureNonce")
+	used := n == "" || f.nonces[n]
+	f.nonces[n] = true
+	f.mu.Unlock()
+	if used {
+		f.reject(w, 400, "SignatureNonceUsed", "nonce "+n)
+		return
+	}
+	for _, k := range []string{"PhoneNumbers", "SignName", "TemplateCode", "TemplateParam", "OutId"} {
+		if form.Get(k) == "" {
+			f.reject(w, 400, "MissingParameter", k)
+			return
+		}
+	}
+	var vars map[string]string
+	if json.Unmarshal([]byte(form.Get("TemplateParam")), &vars) != nil {
+		f.reject(w, 200, "isv.INVALID_JSON_PARAM", "JSON参数不合法，只接受字符串值")
+		return
+	}
+	for k, v := range vars {
+		if utf8.RuneCountInString(v) > 35 {
+			f.reject(w, 200, "isv.PARAM_LENGTH_LIMIT", "参数超出长度限制 "+k)
+			return
+		}
+	}
+	f.mu.Lock()
+	f.forms = append(f.forms, form)
+	f.mu.Unlock()
+	status, body := 200, `{"Message":"OK","RequestId":"F655A8D5-B967-440B-8683-DAD6FF8DE990","Code":"OK","BizId":"900619746936498440^0"}`
+	if f.reply != nil {
+		status, body = f.reply(form)
+	}
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+func (f *fakeDysms) accepted() []url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.forms)
+}
+
+func (f *fakeDysms) rejected() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.bad)
+}
+
+func testConfig(endpoint string) Config {
+	return Config{
+		Endpoint: endpoint + "/", AccessKeyID: testKeyID, AccessKeySecret: testSecret,
+		SignName: "某某应急管理局", TemplateCode: "SMS_123456789",
+	}
+}
+
+func newSMS(t *testing.T, cfg Config) *SMS {
+	t.Helper()
+	s, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSendRequest(t *testing.T) {
+	srv := newFakeDysms(t, nil)
+	s := newSMS(t, testConfig(srv.URL))
+	if s.Name() != "aliyun-sms" {
+		t.Errorf("Name() = %q, want the default aliyun-sms", s.Name())
+	}
+	for range 2 { // two sends: two different nonces, both accepted
+		if err := s.Send(t.Context(), testCall()); err != nil {
+			t.Fatalf("Send: %v (server rejected %v)", err, srv.rejected())
+		}
+	}
+	forms := srv.accepted()
+	if len(forms) != 2 {
+		t.Fatalf("%d requests accepted, want 2; rejected %v", len(forms), srv.rejected())
+	}
+	f := forms[0]
+	for k, want := range map[string]string{
+		"PhoneNumbers": testPhone, "SignName": "某某应急管理局", "TemplateCode": "SMS_123456789",
+		"OutId": "42-7-p1-aliyun-sms",
+	} {
+		if got := f.Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	var vars map[string]string
+	if err := json.Unmarshal([]byte(f.Get("TemplateParam")), &vars); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"level": "红色(Ⅰ级)", "site": "plant-a", "sensor": "gas-01", "value": "55.5%LEL", "time": "07-14 09:31"}
+	if !mapsEqual(vars, want) {
+		t.Errorf("TemplateParam = %v, want %v", vars, want)
+	}
+	if forms[0].Get("SignatureNonce") == forms[1].Get("SignatureNonce") {
+		t.Error("the nonce repeats")
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestTemplateParamsClipped(t *testing.T) {
+	c := testCall()
+	c.Alert.Site = strings.Repeat("危", 50)
+	c.Alert.Value = 1.0 / 3
+	p := TemplateParams(c, 35)
+	if n := utf8.RuneCountInString(p["site"]); n != 35 {
+		t.Errorf("site has %d characters, want it clipped to 35", n)
+	}
+	if p["value"] != "0.33%LEL" {
+		t.Errorf("value %q, want 0.33%%LEL", p["value"])
+	}
+	c.Alert.UpdatedAt = time.Time{}
+	if p := TemplateParams(c, 0); p["time"] != "07-14 09:30" {
+		t.Errorf("time %q, want the start 07-14 09:30 when never updated", p["time"])
+	}
+}
+
+func TestAnswerClassification(t *testing.T) {
+	answer := func(status int, code, msg string) func(url.Values) (int, string) {
+		return func(url.Values) (int, string) {
+			b, _ := json.Marshal(map[string]string{"Code": code, "Message": msg, "RequestId": "REQ-1"})
+			return status, string(b)
+		}
+	}
+	cases := []struct {
+		name       string
+		reply      func(url.Values) (int, string)
+		code       string // Error.Code; "" when none
+		retryable  bool
+		reason     string
+		retryAfter time.Duration
+	}{
+		{"minute throttle", answer(200, "isv.BUSINESS_LIMIT_CONTROL", "触发分钟级流控Permits:1"), "isv.BUSINESS_LIMIT_CONTROL", true, notify.ReasonThrottled, time.Minute},
+		{"unknown-window throttle", answer(200, "isv.BUSINESS_LIMIT_CONTROL", "业务限流"), "isv.BUSINESS_LIMIT_CONTROL", true, notify.ReasonThrottled, 0},
+		{"hour throttle", answer(200, "isv.BUSINESS_LIMIT_CONTROL", "触发小时级流控Permits:5"), "isv.BUSINESS_LIMIT_CONTROL", false, notify.ReasonThrottled, 0},
+		{"day throttle", answer(200, "isv.BUSINESS_LIMIT_CONTROL", "触发天级流控Permits:10"), "isv.BUSINESS_LIMIT_CONTROL", false, notify.ReasonThrottled, 0},
+		{"account day cap", answer(200, "isv.DAY_LIMIT_CONTROL", "触发日发送限额"), "isv.DAY_LIMIT_CONTROL", false, notify.ReasonThrottled, 0},
+		{"api throttling", answer(400, "Throttling.User", "Request was denied due to user flow control."), "Throttling.User", true, notify.ReasonThrottled, 0},
+		{"system error", answer(200, "isp.SYSTEM_ERROR", "系统错误"), "isp.SYSTEM_ERROR", true, notify.ReasonHTTP5xx, 0},
+		{"internal error 500", answer(500, "InternalError", "The request processing has failed due to some unknown error."), "InternalError", true, notify.ReasonHTTP5xx, 0},
+		{"503 page", func(url.Values) (int, string) { return 503, "<html>busy</html>" }, "", true, notify.ReasonHTTP5xx, 0},
+		{"502 empty", func(url.Values) (int, string) { return 502, "" }, "", true, notify.ReasonHTTP5xx, 0},
+		{"200 not json", func(url.Values) (int, string) { return 200, "ok" }, "", true, notify.ReasonOther, 0},
+		{"unknown code", answer(200, "SomethingNew", "?"), "SomethingNew", true, notify.ReasonOther, 0},
+		{"nonce reused", answer(400, "SignatureNonceUsed", "Specified signature nonce was used already."), "SignatureNonceUsed", true, notify.ReasonOther, 0},
+		{"bad number", answer(200, "isv.MOBILE_NUMBER_ILLEGAL", "非法手机号"), "isv.MOBILE_NUMBER_ILLEGAL", false, notify.ReasonHTTP4xx, 0},
+		{"missing variable", answer(200, "isv.TEMPLATE_MISSING_PARAMETERS", "模板缺少变量"), "isv.TEMPLATE_MISSING_PARAMETERS", false, notify.ReasonHTTP4xx, 0},
+		{"bad template", answer(200, "isv.SMS_TEMPLATE_ILLEGAL", "模板不合法"), "isv.SMS_TEMPLATE_ILLEGAL", false, notify.ReasonHTTP4xx, 0},
+		{"bad signature name", answer(200, "isv.SMS_SIGNATURE_ILLEGAL", "签名不合法"), "isv.SMS_SIGNATURE_ILLEGAL", false, notify.ReasonHTTP4xx, 0},
+		{"bad parameters", answer(200, "isv.INVALID_PARAMETERS", "参数异常"), "isv.INVALID_PARAMETERS", false, notify.ReasonHTTP4xx, 0},
+		{"no permission", answer(403, "isp.RAM_PERMISSION_DENY", "RAM权限DENY"), "isp.RAM_PERMISSION_DENY", false, notify.ReasonHTTP4xx, 0},
+		{"out of service", answer(200, "isv.OUT_OF_SERVICE", "业务停机"), "isv.OUT_OF_SERVICE", false, notify.ReasonHTTP4xx, 0},
+		{"404 page", func(url.Values) (int, string) { return 404, "not here" }, "", false, notify.ReasonHTTP4xx, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv := newFakeDysms(t, c.reply)
+			err := newSMS(t, testConfig(srv.URL)).Send(t.Context(), testCall())
+			if err == nil {
+				t.Fatalf("Send succeeded; server rejected %v", srv.rejected())
+			}
+			if got := notify.Retryable(err); got != c.retryable {
+				t.Errorf("Retryable(%v) = %v, want %v", err, got, c.retryable)
+			}
+			if got := notify.FailureReason(err); got != c.reason {
+				t.Errorf("FailureReason(%v) = %q, want %q", err, got, c.reason)
+			}
+			var e *Error
+			if c.code != "" && (!errors.As(err, &e) || e.Code != c.code) {
+				t.Errorf("err %v: want *Error with code %s", err, c.code)
+			}
+			var he *notify.HTTPError
+			if c.retryAfter > 0 && (!errors.As(err, &he) || he.RetryAfter != c.retryAfter) {
+				t.Errorf("err %v: want RetryAfter %s", err, c.retryAfter)
+			}
+			if !strings.HasPrefix(err.Error(), "aliyunsms aliyun-sms: call 42-7-p1-aliyun-sms: ") {
+				t.Errorf("error %q does not name the channel and call", err)
+			}
+		})
+	}
+}
+
+func TestWrongSecretIsRefused(t *testing.T) {
+	srv := newFakeDysms(t, nil)
+	cfg := testConfig(srv.URL)
+	cfg.AccessKeySecret = "not-the-secret"
+	err := newSMS(t, cfg).Send(t.Context(), testCall())
+	var e *Error
+	if !errors.As(err, &e) || e.Code != "SignatureDoesNotMatch" || notify.Retryable(err) {
+		t.Fatalf("err %v: want a permanent SignatureDoesNotMatch", err)
+	}
+	if strings.Contains(err.Error(), testKeyID) {
+		t.Errorf("error %q reveals the access key id echoed by the provider", err)
+	}
+}
+
+// TestErrorsKeepSecrets: the provider echoes the secret, the key id and the
+// phone number in an answer; none of them reaches the error.
+func TestErrorsKeepSecrets(t *testing.T) {
+	echo := "secret=" + testSecret + " key=" + testKeyID + " phone=" + testPhone
+	cases := map[string]func(url.Values) (int, string){
+		"json 500": func(url.Values) (int, string) {
+			b, _ := json.Marshal(map[string]string{"Code": "InternalError", "Message": echo})
+			return 500, string(b)
+		},
+		"json 200": func(url.Values) (int, string) {
+			b, _ := json.Marshal(map[string]string{"Code": "isv.INVALID_PARAMETERS", "Message": echo})
+			return 200, string(b)
+		},
+		"text 500": func(url.Values) (int, string) { return 500, echo },
+		"text 400": func(url.Values) (int, string) { return 400, echo },
+	}
+	for name, reply := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv := newFakeDysms(t, reply)
+			err := newSMS(t, testConfig(srv.URL)).Send(t.Context(), testCall())
+			if err == nil {
+				t.Fatal("Send succeeded")
+			}
+			for _, s := range []string{testSecret, testKeyID, testPhone} {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("error %q reveals %s", err, s)
+				}
+			}
+			if !strings.Contains(err.Error(), "***") {
+				t.Errorf("error %q: want the echo kept, redacted", err)
+			}
+		})
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	cases := []struct {
+		name string
+		cfg  time.Duration
+		ctx  time.Duration
+	}{
+		{"config timeout", 50 * time.Millisecond, 0},
+		{"caller deadline", 0, 50 * time.Millisecond},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := testConfig(srv.URL)
+			cfg.Timeout = c.cfg
+			ctx := t.Context()
+			if c.ctx > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, c.ctx)
+				defer cancel()
+			}
+			start := time.Now()
+			err := newSMS(t, cfg).Send(ctx, testCall())
+			if err == nil {
+				t.Fatal("Send succeeded against a server that never answers")
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("Send took %s", d)
+			}
+			if !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonTimeout {
+				t.Errorf("err %v: retryable=%v reason=%q, want a retryable timeout", err, notify.Retryable(err), notify.FailureReason(err))
+			}
+		})
+	}
+}
+
+func TestNetworkError(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	u := srv.URL
+	srv.Close()
+	err := newSMS(t, testConfig(u)).Send(t.Context(), testCall())
+	if !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonNetwork {
+		t.Errorf("err %v: want a retryable network error", err)
+	}
+	for _, s := range []string{testSecret, testKeyID, testPhone} {
+		if err != nil && strings.Contains(err.Error(), s) {
+			t.Errorf("error %q reveals %s", err, s)
+		}
+	}
+}
+
+func TestPhoneNumbers(t *testing.T) {
+	srv := newFakeDysms(t, nil)
+	s := newSMS(t, testConfig(srv.URL))
+	cases := []struct {
+		phone, sent, err string
+	}{
+		{"138 0000-0000", "13800000000", ""},
+		{"+8613800000000", "13800000000", ""},
+		{"008613800000000", "13800000000", ""},
+		{"+85261234567", "0085261234567", ""},
+		{"", "", "person p1: has no phone number"},
+		{"1380000000x", "", "person p1: phone number is not valid"},
+		{"123", "", "person p1: phone number is not valid"},
+	}
+	for _, c := range cases {
+		call := testCall()
+		call.Person.Phone = c.phone
+		n := len(srv.accepted())
+		err := s.Send(t.Context(), call)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) || notify.Retryable(err) {
+				t.Errorf("phone %q: err %v, want permanent %q", c.phone, err, c.err)
+			}
+			if c.phone != "" && strings.Contains(err.Error(), c.phone) {
+				t.Errorf("error %q quotes the number", err)
+			}
+			if len(srv.accepted()) != n {
+				t.Errorf("phone %q: a request was sent", c.phone)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("phone %q: %v", c.phone, err)
+			continue
+		}
+		if got := srv.accepted()[n].Get("PhoneNumbers"); got != c.sent {
+			t.Errorf("phone %q sent as %q, want %q", c.phone, got, c.sent)
+		}
+	}
+}
+
+func TestNewValidation(t *testing.T) {
+	ok := testConfig("https://dysmsapi.aliyuncs.com")
+	cases := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"ok", func(*Config) {}, ""},
+		{"default endpoint", func(c *Config) { c.Endpoint = "" }, ""},
+		{"no key", func(c *Config) { c.AccessKeyID = "" }, `aliyunsms "aliyun-sms": access_key_id is empty`},
+		{"no secret", func(c *Config) { c.AccessKeySecret = " " }, "access_key_secret is empty"},
+		{"no sign name", func(c *Config) { c.SignName = "" }, "sign_name is empty"},
+		{"no template", func(c *Config) { c.TemplateCode = "" }, "template_code is empty"},
+		{"ftp endpoint", func(c *Config) { c.Endpoint = "ftp://x/" }, `endpoint scheme "ftp" is not http or https`},
+		{"query endpoint", func(c *Config) { c.Endpoint = "https://x/?a=b" }, "endpoint must not carry a query"},
+		{"negative length", func(c *Config) { c.MaxParamLength = -1 }, "max_param_length -1 is negative"},
+		{"negative timeout", func(c *Config) { c.Timeout = -time.Second }, "timeout -1s is negative"},
+		{"all at once", func(c *Config) { *c = Config{Name: "n"} }, `aliyunsms "n": access_key_id is empty` + "\naccess_key_secret is empty\nsign_name is empty\ntemplate_code is empty"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := ok
+			c.edit(&cfg)
+			s, err := New(cfg, nil)
+			if c.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.endpoint == "" || s.region != "cn-hangzhou" || s.maxParam != 35 {
+					t.Errorf("defaults not set: %+v", s)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("New error %v, want %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), testSecret) {
+				t.Errorf("error %q reveals the secret", err)
+			}
+		})
+	}
+}
+
+func TestSampleConfig(t *testing.T) {
+	data, err := os.ReadFile("sample.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"ALIYUN_ACCESS_KEY_ID": "id-from-env", "ALIYUN_ACCESS_KEY_SECRET": "secret-from-env"}
+	var cfg Config
+	if err := yamlconf.DecodeEnv("sample.yaml", data, &cfg, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Name != "sms" || cfg.AccessKeyID != "id-from-env" || cfg.AccessKeySecret != "secret-from-env" ||
+		cfg.TemplateCode == "" || cfg.Timeout != 5*time.Second {
+		t.Errorf("decoded %+v", cfg)
+	}
+	if _, err := New(cfg, nil); err != nil {
+		t.Errorf("New(sample): %v", err)
+	}
+}

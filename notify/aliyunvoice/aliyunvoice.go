@@ -1,0 +1,475 @@
+package aliyunvoice
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"yujing"
+	"yujing/notify"
+	"yujing/notify/internal/sign"
+)
+
+// Defaults of Config.
+const (
+	DefaultName     = "aliyun-voice"
+	DefaultEndpoint = "https://dyvmsapi.aliyuncs.com/"
+	DefaultRegionID = "cn-hangzhou"
+)
+
+// APIVersion and Action of the SingleCallByTts operation.
+const (
+	APIVersion = "2017-05-25"
+	Action     = "SingleCallByTts"
+)
+
+// Config configures one Alibaba Cloud voice channel.
+type Config struct {
+	Name             string        `yaml:"name"`               // channel name calls are routed by; default "aliyun-voice"
+	Endpoint         string        `yaml:"endpoint"`           // default https://dyvmsapi.aliyuncs.com/
+	AccessKeyID      string        `yaml:"access_key_id"`      // RAM user's AccessKey ID
+	AccessKeySecret  string        `yaml:"access_key_secret"`  // its secret; use ${ENV}
+	RegionID         string        `yaml:"region_id"`          // default cn-hangzhou
+	CalledShowNumber string        `yaml:"called_show_number"` // caller id shown (a number bought for dedicated mode); empty: public mode
+	TtsCode          string        `yaml:"tts_code"`           // approved text-to-speech template, e.g. TTS_123456789
+	PlayTimes        int           `yaml:"play_times"`         // 1–3 readings; 0: the provider's default (3)
+	MaxParamLength   int           `yaml:"max_param_length"`   // clip each template variable to this many characters; 0: no clipping
+	Timeout          time.Duration `yaml:"timeout"`            // per request; 0 leaves it to the dispatcher
+}
+
+// Voice is a notify.Channel that reads calls to people over the phone.
+type Voice struct {
+	name      string
+	endpoint  string
+	keyID     string
+	secret    string
+	region    string
+	showNum   string
+	ttsCode   string
+	playTimes int
+	maxParam  int
+	timeout   time.Duration
+	client    *http.Client
+	now       func() time.Time
+}
+
+var _ notify.Channel = (*Voice)(nil)
+
+// New checks cfg, sets its defaults and builds the channel; it reports
+// every problem at once. A nil client gets a client of its own that does
+// not follow redirects.
+func New(cfg Config, client *http.Client) (*Voice, error) {
+	if cfg.Name == "" {
+		cfg.Name = DefaultName
+	}
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = DefaultEndpoint
+	}
+	if cfg.RegionID == "" {
+		cfg.RegionID = DefaultRegionID
+	}
+	var errs []error
+	errs = append(errs, checkEndpoint(cfg.Endpoint)...)
+	for _, f := range []struct{ key, value string }{
+		{"access_key_id", cfg.AccessKeyID}, {"access_key_secret", cfg.AccessKeySecret}, {"tts_code", cfg.TtsCode},
+	} {
+		if strings.TrimSpace(f.value) == "" {
+			errs = append(errs, fmt.Errorf("%s is empty", f.key))
+		}
+	}
+	if cfg.CalledShowNumber != "" && strings.Trim(cfg.CalledShowNumber, "0123456789") != "" {
+		errs = append(errs, fmt.Errorf("called_show_number %q is not all digits", cfg.CalledShowNumber))
+	}
+	if cfg.PlayTimes < 0 || cfg.PlayTimes > 3 {
+		errs = append(errs, fmt.Errorf("play_times %d is not between 1 and 3", cfg.PlayTimes))
+	}
+	if cfg.MaxParamLength < 0 {
+		errs = append(errs, fmt.Errorf("max_param_length %d is negative", cfg.MaxParamLength))
+	}
+	if cfg.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("timeout %s is negative", cfg.Timeout))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("aliyunvoice %q: %w", cfg.Name, err)
+	}
+	if client == nil {
+		client = &http.Client{
+			Transport:     http.DefaultTransport.(*http.Transport).Clone(),
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	return &Voice{
+		name: cfg.Name, endpoint: cfg.Endpoint, keyID: cfg.AccessKeyID, secret: cfg.AccessKeySecret,
+		region: cfg.RegionID, showNum: cfg.CalledShowNumber, ttsCode: cfg.TtsCode, playTimes: cfg.PlayTimes,
+		maxParam: cfg.MaxParamLength, timeout: cfg.Timeout, client: client, now: time.Now,
+	}, nil
+}
+
+func checkEndpoint(s string) []error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return []error{errors.New("endpoint is not a valid URL")}
+	case u.Scheme != "http" && u.Scheme != "https":
+		return []error{fmt.Errorf("endpoint scheme %q is not http or https", u.Scheme)}
+	case u.Host == "":
+		return []error{errors.New("endpoint has no host")}
+	case u.RawQuery != "" || u.User != nil:
+		return []error{errors.New("endpoint must not carry a query or user info")}
+	}
+	return nil
+}
+
+// Name returns the channel name.
+func (v *Voice) Name() string { return v.name }
+
+// Send places one text-to-speech call for c. See README.md for how answers
+// are classified.
+func (v *Voice) Send(ctx context.Context, c yujing.Call) error {
+	phone, err := domesticPhone(c.Person.Phone)
+	if err != nil {
+		return notify.Permanent(v.errorf(c, "person %s: %w", c.Person.ID, err))
+	}
+	tp, err := json.Marshal(TemplateParams(c, v.maxParam))
+	if err != nil {
+		return notify.Permanent(v.errorf(c, "encode template variables: %w", err))
+	}
+	params := map[string]string{
+		"AccessKeyId":      v.keyID,
+		"Action":           Action,
+		"Format":           "JSON",
+		"RegionId":         v.region,
+		"SignatureMethod":  sign.RPCSignatureMethod,
+		"SignatureNonce":   nonce(),
+		"SignatureVersion": sign.RPCSignatureVersion,
+		"Timestamp":        v.now().UTC().Format(sign.RPCTimestampFormat),
+		"Version":          APIVersion,
+		"CalledNumber":     phone,
+		"TtsCode":          v.ttsCode,
+		"TtsParam":         string(tp),
+		"OutId":            c.ID, // echoed in call reports as out_id
+	}
+	if v.showNum != "" {
+		params["CalledShowNumber"] = v.showNum
+	}
+	if v.playTimes > 0 {
+		params["PlayTimes"] = strconv.Itoa(v.playTimes)
+	}
+	body := sign.CanonicalQuery(params) + "&Signature=" + sign.PercentEncode(sign.RPCSign(http.MethodPost, v.secret, params))
+	if v.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, v.timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.endpoint, strings.NewReader(body))
+	if err != nil {
+		return notify.Permanent(v.errorf(c, "build request: %w", err))
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := v.client.Do(req)
+	if err != nil {
+		return v.errorf(c, "%w", err) // a *url.Error naming the endpoint, which holds no secret
+	}
+	defer resp.Body.Close()
+	return v.answer(c, resp, phone)
+}
+
+// answer is the JSON document SingleCallByTts answers with.
+type answer struct {
+	Code      string `json:"Code"`
+	Message   string `json:"Message"`
+	RequestID string `json:"RequestId"`
+	CallID    string `json:"CallId"`
+}
+
+const maxAnswer = 64 << 10
+
+func (v *Voice) answer(c yujing.Call, resp *http.Response, phone string) error {
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return v.errorf(c, "read answer: %w", err)
+	}
+	var a answer
+	if json.Unmarshal(raw, &a) != nil || a.Code == "" {
+		resp.Body = io.NopCloser(bytes.NewReader(raw))
+		if err := notify.CheckResponse(resp); err != nil {
+			var he *notify.HTTPError
+			if errors.As(err, &he) {
+				he.Body = v.redact(he.Body, c.Person.Phone, phone)
+			}
+			return v.errorf(c, "%w", err)
+		}
+		return v.errorf(c, "answer with status %d is not a SingleCallByTts result", resp.StatusCode)
+	}
+	if a.Code == "OK" {
+		return nil
+	}
+	e := &Error{
+		Code: printable(a.Code, 80), Message: v.redact(printable(a.Message, 200), c.Person.Phone, phone),
+		RequestID: printable(a.RequestID, 80), StatusCode: resp.StatusCode,
+	}
+	permanent := e.classify()
+	err = v.errorf(c, "%w", e)
+	if permanent {
+		return notify.Permanent(err)
+	}
+	return err
+}
+
+// Error is an answer of Alibaba Cloud other than "OK". Match it with
+// errors.As to read the provider's code.
+//
+// It unwraps to a *notify.HTTPError that only carries the classification
+// for notify.FailureReason: status 429 for throttling (with RetryAfter
+// when the limit's window is known), 5xx for faults on the provider's
+// side, 4xx for rejected requests; StatusCode is the status the provider
+// really answered with (200 for most business errors).
+type Error struct {
+	Code       string // e.g. isv.BUSINESS_LIMIT_CONTROL
+	Message    string // the provider's message, without keys or phone numbers
+	RequestID  string
+	StatusCode int
+
+	reason *notify.HTTPError
+}
+
+func (e *Error) Error() string {
+	s := e.Code
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.StatusCode != http.StatusOK {
+		s += " (http " + strconv.Itoa(e.StatusCode) + ")"
+	}
+	if e.RequestID != "" {
+		s += " (request " + e.RequestID + ")"
+	}
+	return s
+}
+
+// Unwrap returns the classification, or nil when it is "other".
+func (e *Error) Unwrap() error {
+	if e.reason == nil {
+		return nil
+	}
+	return e.reason
+}
+
+// classify sets e's classification and reports whether trying again is
+// pointless.
+func (e *Error) classify() (permanent bool) {
+	code, status := e.Code, e.StatusCode
+	throttle := func(after time.Duration) {
+		e.reason = &notify.HTTPError{StatusCode: http.StatusTooManyRequests, RetryAfter: after}
+	}
+	fault := func() {
+		if status < 500 || status > 599 {
+			status = http.StatusServiceUnavailable
+		}
+		e.reason = &notify.HTTPError{StatusCode: status}
+	}
+	reject := func() bool {
+		if status < 400 || status > 499 {
+			status = http.StatusBadRequest
+		}
+		e.reason = &notify.HTTPError{StatusCode: status}
+		return true
+	}
+	switch {
+	case strings.Contains(code, "LIMIT_CONTROL") || strings.Contains(code, "FLOW_CONTROL"):
+		// Per-callee limits (1 a minute, 5 an hour, 20 a day) and the
+		// account's caps. An hour or day window outlasts every retry.
+		switch window(e.Message) {
+		case time.Minute:
+			throttle(time.Minute)
+		case time.Hour, 24 * time.Hour:
+			throttle(0)
+			return true
+		default:
+			throttle(0)
+		}
+	case strings.HasPrefix(code, "Throttling"):
+		throttle(0)
+	case code == "SignatureNonceUsed":
+		// a fresh nonce goes with the next attempt
+	case code == "isp.RAM_PERMISSION_DENY":
+		return reject()
+	case strings.HasPrefix(code, "isp."), code == "InternalError", code == "ServiceUnavailable",
+		strings.HasPrefix(code, "InternalError."), strings.HasPrefix(code, "ServiceUnavailable."):
+		fault()
+	case strings.HasPrefix(code, "isv."), strings.HasPrefix(code, "Signature"), code == "IncompleteSignature",
+		strings.HasPrefix(code, "InvalidAccessKeyId"), strings.HasPrefix(code, "InvalidTimeStamp"),
+		strings.HasPrefix(code, "Missing"), strings.HasPrefix(code, "Invalid"),
+		strings.HasPrefix(code, "Forbidden"), strings.HasPrefix(code, "Unsupported"):
+		return reject()
+	case status == http.StatusTooManyRequests:
+		throttle(0)
+	case status >= 500 && status <= 599:
+		fault()
+	case status >= 400 && status <= 499:
+		return reject()
+	}
+	return false
+}
+
+// window reads the throttling window from a flow-control message.
+func window(msg string) time.Duration {
+	m := strings.ToLower(msg)
+	switch {
+	case strings.Contains(m, "天级") || strings.Contains(m, "day"):
+		return 24 * time.Hour
+	case strings.Contains(m, "小时级") || strings.Contains(m, "hour"):
+		return time.Hour
+	case strings.Contains(m, "分钟级") || strings.Contains(m, "minute"):
+		return time.Minute
+	}
+	return 0
+}
+
+func (v *Voice) errorf(c yujing.Call, format string, args ...any) error {
+	return fmt.Errorf("aliyunvoice %s: call %s: "+format, append([]any{v.name, c.ID}, args...)...)
+}
+
+// redact removes the access key, its secret and the phone numbers from a
+// text that came back from the provider.
+func (v *Voice) redact(text string, phones ...string) string {
+	var pairs []string
+	for _, s := range append([]string{v.secret, v.keyID}, phones...) {
+		if s = strings.TrimSpace(s); len(s) >= 4 {
+			pairs = append(pairs, s, "***")
+		}
+	}
+	if len(pairs) == 0 {
+		return text
+	}
+	return strings.NewReplacer(pairs...).Replace(text)
+}
+
+// printable keeps a provider text on one readable line of at most max runes.
+func printable(s string, max int) string {
+	s = strings.ToValidUTF8(s, "?")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return ' '
+		}
+		if !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, s)
+	return clip(strings.Join(strings.Fields(s), " "), max)
+}
+
+func clip(s string, max int) string {
+	if max <= 0 || utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	return string([]rune(s)[:max])
+}
+
+func nonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
+
+var (
+	errNoPhone  = errors.New("has no phone number")
+	errBadPhone = errors.New("phone number is not valid")
+)
+
+// domesticPhone normalises a number the way CalledNumber wants it: mainland
+// mobiles and landlines (with area code, e.g. 057112345678) without a
+// country code. Spaces, dashes and brackets are dropped. Errors never quote
+// the number.
+func domesticPhone(p string) (string, error) {
+	p = strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '-', '(', ')', '\t':
+			return -1
+		}
+		return r
+	}, p)
+	if p == "" {
+		return "", errNoPhone
+	}
+	switch {
+	case strings.HasPrefix(p, "+86"):
+		p = p[3:]
+	case strings.HasPrefix(p, "0086"):
+		p = p[4:]
+	case strings.HasPrefix(p, "+"), strings.HasPrefix(p, "00"):
+		return "", errors.New("phone number is not a mainland number (voice calls reach only those)")
+	}
+	if len(p) < 7 || len(p) > 13 || strings.Trim(p, "0123456789") != "" {
+		return "", errBadPhone
+	}
+	return p, nil
+}
+
+// Template variable names. An approved TTS template uses some or all of
+// them, e.g. 您好，${site}${sensor}发生${level}预警，当前值${value}，时间${time}。确认收到请按1。
+const (
+	ParamLevel  = "level"  // 红色一级 — written to be read aloud
+	ParamSite   = "site"   // site id
+	ParamSensor = "sensor" // sensor id
+	ParamValue  = "value"  // value with unit, e.g. 55.5%LEL
+	ParamTime   = "time"   // 7月14日9时31分, Beijing time
+)
+
+var beijing = time.FixedZone("CST", 8*3600)
+
+var spokenLevels = map[yujing.Level]string{
+	yujing.Blue: "蓝色四级", yujing.Yellow: "黄色三级", yujing.Orange: "橙色二级", yujing.Red: "红色一级",
+}
+
+// TemplateParams returns the TTS template variables of c, each clipped to
+// max characters (0: no limit).
+func TemplateParams(c yujing.Call, max int) map[string]string {
+	a := &c.Alert
+	t := a.UpdatedAt
+	if t.IsZero() {
+		t = a.StartedAt
+	}
+	if t.IsZero() {
+		t = c.Created
+	}
+	t = t.In(beijing)
+	level, ok := spokenLevels[a.Level]
+	if !ok {
+		level = a.Level.Chinese()
+	}
+	p := map[string]string{
+		ParamLevel:  level,
+		ParamSite:   a.Site,
+		ParamSensor: a.Sensor,
+		ParamValue:  formatValue(a.Value) + a.Unit,
+		ParamTime:   fmt.Sprintf("%d月%d日%d时%d分", t.Month(), t.Day(), t.Hour(), t.Minute()),
+	}
+	for k, s := range p {
+		p[k] = clip(s, max)
+	}
+	return p
+}
+
+// formatValue rounds to two decimals and drops trailing zeros.
+func formatValue(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+}

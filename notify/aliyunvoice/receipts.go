@@ -1,0 +1,137 @@
+package aliyunvoice
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"yujing/notify"
+)
+
+// ReceiptAck is the answer the provider expects from the receiving URL of
+// an HTTP batch push: HTTP 200 and this body.
+const ReceiptAck = `{"code":0,"msg":"接收成功"}`
+
+// KeyReceived is the key an official presses to answer "received".
+const KeyReceived = "1"
+
+// report is one element of a VoiceReport (the call record, after the call)
+// or VoiceCallReport (states during the call) push.
+type report struct {
+	CallID     string          `json:"call_id"`
+	OutID      string          `json:"out_id"`
+	StatusCode string          `json:"status_code"`
+	StatusMsg  string          `json:"status_msg"`
+	Duration   json.RawMessage `json:"duration"` // "10" or 10
+	Callee     string          `json:"callee"`
+	DTMF       string          `json:"dtmf"`
+	StartTime  string          `json:"start_time"`
+	EndTime    string          `json:"end_time"`
+	StatusTime string          `json:"status_time"`
+	OrigTime   string          `json:"originate_time"`
+}
+
+// Status codes of a single text-to-speech call (呼叫状态码).
+var statuses = map[string]string{
+	"200000": notify.ReceiptAnswered, // listened to the end
+	"200001": notify.ReceiptAnswered, // hung up before the end
+	"200008": notify.ReceiptAnswered, // answered, no key within the time
+	"200102": notify.ReceiptAnswered, // (during the call) callee answered
+	"200002": notify.ReceiptBusy,
+	"200112": notify.ReceiptBusy,
+	"200003": notify.ReceiptNoAnswer,
+	"200113": notify.ReceiptNoAnswer,
+	"300000": notify.ReceiptKeyPressed, // DTMF message
+	// States that say nothing about the outcome: no receipt.
+	"200101": "", "200201": "", "200100": "", "200103": "",
+}
+
+// ParseReceipts parses the body of a VoiceReport or VoiceCallReport HTTP
+// batch push (a JSON array). A report gives one receipt: answered, busy,
+// no_answer or failed (the status code and message in Detail); a report
+// that carries keys pressed (dtmf) gives a key_pressed receipt as well,
+// and a VoiceCallReport of status 300000 only that. Key "1" is the answer
+// "received" (KeyReceived). Every receipt carries the call id (out_id) and
+// the provider's call id.
+func (v *Voice) ParseReceipts(body []byte) ([]notify.Receipt, error) {
+	items, err := decodeReports(body)
+	if err != nil {
+		return nil, fmt.Errorf("aliyunvoice %s: receipts: %w", v.name, err)
+	}
+	var out []notify.Receipt
+	for i, it := range items {
+		if it.StatusCode == "" && it.DTMF == "" {
+			return nil, fmt.Errorf("aliyunvoice %s: receipts: item %d has no status_code", v.name, i)
+		}
+		when := firstOf(it.EndTime, it.StatusTime, it.StartTime, it.OrigTime)
+		at, err := parseTime(when)
+		if err != nil {
+			return nil, fmt.Errorf("aliyunvoice %s: receipts: item %d: %w", v.name, i, err)
+		}
+		base := notify.Receipt{Channel: v.name, CallID: it.OutID, ProviderID: it.CallID, Phone: it.Callee, At: at}
+		detail := strings.TrimSpace(it.StatusCode + " " + it.StatusMsg)
+		if d := strings.Trim(string(it.Duration), `"`); d != "" && d != "null" && d != "0" {
+			detail += ", " + d + "s"
+		}
+		status, known := statuses[it.StatusCode]
+		switch {
+		case it.StatusCode == "":
+		case !known:
+			status = notify.ReceiptFailed
+			fallthrough
+		case status != "" && status != notify.ReceiptKeyPressed:
+			r := base
+			r.Status, r.Detail = status, detail
+			out = append(out, r)
+		}
+		if it.DTMF != "" {
+			r := base
+			r.Status, r.Key, r.Detail = notify.ReceiptKeyPressed, strings.TrimSpace(it.DTMF), detail
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func firstOf(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func decodeReports(body []byte) ([]report, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, errors.New("empty body")
+	}
+	if body[0] == '{' {
+		var r report
+		if err := json.Unmarshal(body, &r); err != nil {
+			return nil, fmt.Errorf("not JSON: %w", err)
+		}
+		return []report{r}, nil
+	}
+	var rs []report
+	if err := json.Unmarshal(body, &rs); err != nil {
+		return nil, fmt.Errorf("not a JSON array of reports: %w", err)
+	}
+	return rs, nil
+}
+
+// parseTime reads "2017-06-01 10:00:00", Beijing time. Empty is the zero time.
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.ParseInLocation(time.DateTime, s, beijing)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("time %q is not yyyy-mm-dd hh:mm:ss", s)
+	}
+	return t, nil
+}

@@ -1,0 +1,87 @@
+package message
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"yujing"
+)
+
+// Events lists the events a call can carry, in lifecycle order.
+var Events = [...]yujing.Event{
+	yujing.EventRaised, yujing.EventUpgraded, yujing.EventDowngraded, yujing.EventReopened,
+	yujing.EventResolved, yujing.EventAcknowledged, yujing.EventDisposed, yujing.EventClosed,
+}
+
+// SampleAnswerURL is the answer link of the sample calls New renders: a
+// short host and a 16-character token. The built-in SMS templates fit two
+// segments with links up to this long in every case, and usually with much
+// longer ones; see README.md.
+const SampleAnswerURL = "https://yj.example.cn/a/0123456789abcdef"
+
+// SampleCalls returns the calls New renders to check templates: one per
+// level and event, with an answer link and deadline, and the same without,
+// for a sensor whose site and sensor ids are long enough to be shortened in
+// an SMS. Tests of other packages may use them too.
+func SampleCalls() []yujing.Call {
+	start := time.Date(2025, 7, 14, 9, 30, 0, 0, DefaultLocation)
+	var calls []yujing.Call
+	for _, answer := range []bool{true, false} {
+		for _, l := range yujing.Levels {
+			for _, e := range Events {
+				resolved := start.Add(40 * time.Minute)
+				c := yujing.Call{
+					ID: fmt.Sprintf("42-%s-%s-p1-sms", l, e),
+					Alert: yujing.Alert{
+						ID: 42, Rule: "gas-lel-high", Sensor: "tank-farm-east-lel-detector-07",
+						Site: "xinghuo-chemical-industrial-park-plant-3", Family: yujing.FamilyHazard,
+						Metric: "lel", Unit: "%LEL", Level: l, State: yujing.StateFiring,
+						Value: 55.5, Threshold: 50, Message: "储罐区可燃气体浓度超限",
+						StartedAt: start, UpdatedAt: start.Add(time.Minute), ResolvedAt: &resolved,
+					},
+					Event:   e,
+					Person:  yujing.Person{ID: "p1", Name: "张三", Phone: "13800000000"},
+					Channel: "sms",
+					Created: start.Add(time.Minute),
+				}
+				c.Created = eventTime(c).Add(time.Minute)
+				if answer {
+					c.AnswerURL = SampleAnswerURL
+					c.Deadline = c.Created.Add(15 * time.Minute)
+				}
+				calls = append(calls, c)
+			}
+		}
+	}
+	return calls
+}
+
+// check renders every sample call for every kind and returns the first
+// problem of each kind.
+func (r *Renderer) check() []error {
+	var errs []error
+	seen := map[Kind]bool{}
+	for _, c := range SampleCalls() {
+		for _, k := range Kinds {
+			if seen[k] {
+				continue
+			}
+			_, err := r.Render(k, c)
+			if err == nil {
+				continue
+			}
+			seen[k] = true
+			msg := err.Error()
+			if errors.Is(err, ErrSMSTooLong) {
+				msg = fmt.Sprintf("template \"sms\": %s for a %s %s call with a %d-character answer link",
+					ErrSMSTooLong, c.Alert.Level, c.Event, len(c.AnswerURL))
+			} else {
+				msg = strings.TrimPrefix(msg, "message: ")
+			}
+			errs = append(errs, errors.New(msg))
+		}
+	}
+	return errs
+}

@@ -1,0 +1,24 @@
+// Package message renders the text of a call (yujing.Call) for each kind of
+// channel: a short SMS with its template parameters, an IM message (title
+// and markdown), an e-mail (subject and plain-text body) and a voice (TTS)
+// script.
+//
+// Texts come from text/template sets, one per language: Simplified Chinese
+// ("zh-CN", the default) and English ("en"). They say the warning level
+// (红色预警 / Ⅰ级, or RED), the sensor family (燃气, 危化品重大危险源, ...),
+// the site and sensor, the value against its threshold, the time in the
+// configured zone, short guidance on what to do, and the answer link and
+// deadline when the call expects an answer. Raised, upgraded, downgraded,
+// reopened, resolved, acknowledged, disposed and closed each have their own
+// wording.
+//
+// Any named template can be replaced when the Renderer is built; New parses
+// every replacement and renders sample calls of every level and event with
+// it, so a broken or over-long template is a start-up error naming the
+// template, never a failed call at 3 a.m.
+//
+// SMS text is kept within two segments of a domestic Chinese SMS (70
+// characters for one, 67 per part of a long message) including the
+// signature the provider adds, and each SMS template parameter within the
+// strictest per-variable limit of the providers; see README.md.
+package message

@@ -1,0 +1,526 @@
+package message
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"yujing"
+	"yujing/internal/yamlconf"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+var start = time.Date(2025, 7, 14, 9, 30, 0, 0, DefaultLocation)
+
+// gasCall is the call the golden files show: a red gas warning raised at
+// plant-a, to be answered within 15 minutes.
+func gasCall() yujing.Call {
+	return yujing.Call{
+		ID: "42-raised-p1-sms",
+		Alert: yujing.Alert{
+			ID: 42, Rule: "gas-lel-high", Sensor: "gas-01", Site: "plant-a", Family: yujing.FamilyGas,
+			Metric: "lel", Unit: "%LEL", Level: yujing.Red, State: yujing.StateFiring,
+			Value: 55.5, Threshold: 50, Message: "一号厨房燃气浓度超过二级报警值",
+			StartedAt: start, UpdatedAt: start,
+		},
+		Event:     yujing.EventRaised,
+		Person:    yujing.Person{ID: "p1", Name: "张三", Phone: "13800000000"},
+		Channel:   "sms",
+		Created:   start.Add(5 * time.Second),
+		Step:      1,
+		Deadline:  start.Add(15 * time.Minute),
+		AnswerURL: "https://yj.example.cn/a/Q7xK2mP9",
+	}
+}
+
+// names gives display names to the ids of gasCall and of the sample calls.
+type names map[string]string
+
+func (n names) SiteName(id string) string   { return n[id] }
+func (n names) SensorName(id string) string { return n[id] }
+
+var plantNames = names{"plant-a": "甲燃气站", "gas-01": "一号厨房可燃气体探测器"}
+
+func newRenderer(t *testing.T, lang string) *Renderer {
+	t.Helper()
+	r, err := New(lang, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func render(t *testing.T, r *Renderer, k Kind, c yujing.Call) Message {
+	t.Helper()
+	m, err := r.Render(k, c)
+	if err != nil {
+		t.Fatalf("Render(%s, %s %s): %v", k, c.Alert.Level, c.Event, err)
+	}
+	return m
+}
+
+// TestGolden pins the text of one call per kind and language. Run with
+// -update after changing a template, and read the diff.
+func TestGolden(t *testing.T) {
+	for _, lang := range Langs {
+		r := newRenderer(t, lang).WithNames(plantNames)
+		for _, k := range Kinds {
+			t.Run(lang+"/"+string(k), func(t *testing.T) {
+				got := formatMessage(render(t, r, k, gasCall()))
+				path := filepath.Join("testdata", string(k)+"."+lang+".golden")
+				if *update {
+					if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				want, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatalf("%v (run go test -update to create it)", err)
+				}
+				if got != string(want) {
+					t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
+				}
+			})
+		}
+	}
+}
+
+// formatMessage lays a Message out for a golden file.
+func formatMessage(m Message) string {
+	var b strings.Builder
+	for _, f := range []struct{ name, value string }{{"title", m.Title}, {"text", m.Text}, {"markdown", m.Markdown}} {
+		if f.value != "" {
+			fmt.Fprintf(&b, "== %s\n%s\n", f.name, f.value)
+		}
+	}
+	if m.SMSParams != nil {
+		b.WriteString("== sms params\n")
+		for _, k := range SMSParamNames {
+			fmt.Fprintf(&b, "%s=%s\n", k, m.SMSParams[k])
+		}
+	}
+	return b.String()
+}
+
+// smsForbidden are characters providers refuse in SMS templates (they read
+// 【】 as the signature and reject "special symbols"), checked in every
+// rendered SMS text and parameter.
+const smsForbidden = "【】[]★※→①『』「」〖〗•²¥ⅠⅡⅢⅣ"
+
+// TestSMSLengthRules renders the SMS of every level and every event, with
+// and without an answer link, in both languages, for long ids, long
+// Chinese names and short ones, and checks the providers' rules.
+func TestSMSLengthRules(t *testing.T) {
+	const signature = "【某某市应急管理局】" // 10 characters, within SMSSignatureChars
+	if SMSChars(signature) > SMSSignatureChars {
+		t.Fatalf("test signature longer than the budget")
+	}
+	longNames := names{
+		"xinghuo-chemical-industrial-park-plant-3": "星火化工园区【三厂】东区液化烃罐区",
+		"tank-farm-east-lel-detector-07":           "东罐区二号球罐可燃气体检测报警器[07]",
+	}
+	shortNames := names{"xinghuo-chemical-industrial-park-plant-3": "甲厂", "tank-farm-east-lel-detector-07": "一号罐"}
+	variants := map[string]Names{"ids": nil, "long names": longNames, "short names": shortNames}
+	families := append(slices.Clone(yujing.Families), "unknown")
+	for _, lang := range Langs {
+		for vname, n := range variants {
+			r := newRenderer(t, lang).WithNames(n)
+			brief := 0
+			calls := 0
+			for _, c := range SampleCalls() {
+				for _, f := range families {
+					c.Alert.Family = f
+					calls++
+					m := render(t, r, KindSMS, c)
+					where := fmt.Sprintf("%s/%s/%s/%s %s answer=%v", lang, vname, f, c.Alert.Level, c.Event, c.AnswerURL != "")
+					if n := SMSChars(m.Text); n > MaxSMSTextChars {
+						t.Errorf("%s: %d characters, at most %d: %s", where, n, MaxSMSTextChars, m.Text)
+					}
+					if s := SMSSegments(signature + m.Text); s > MaxSMSSegments {
+						t.Errorf("%s: %d segments with the signature: %s", where, s, m.Text)
+					}
+					if i := strings.IndexAny(m.Text, smsForbidden); i >= 0 {
+						t.Errorf("%s: forbidden character in %q", where, m.Text)
+					}
+					if strings.ContainsAny(m.Text, "\r\n") {
+						t.Errorf("%s: line break in %q", where, m.Text)
+					}
+					if c.AnswerURL != "" && !strings.Contains(m.Text, " "+c.AnswerURL) {
+						t.Errorf("%s: answer link missing or glued to text: %s", where, m.Text)
+					}
+					if c.AnswerURL != "" && !strings.Contains(m.Text, m.SMSParams[ParamDeadline]) {
+						t.Errorf("%s: deadline missing: %s", where, m.Text)
+					}
+					if !strings.Contains(m.Text, m.SMSParams[ParamLevel]) {
+						t.Errorf("%s: level missing: %s", where, m.Text)
+					}
+					if strings.Contains(m.Text, m.SMSParams[ParamThreshold]) {
+						// full form
+					} else {
+						brief++
+					}
+					checkSMSParams(t, where, m.SMSParams, c)
+				}
+			}
+			t.Logf("%s/%s: %d of %d texts in brief form", lang, vname, brief, calls)
+		}
+	}
+}
+
+func checkSMSParams(t *testing.T, where string, p map[string]string, c yujing.Call) {
+	t.Helper()
+	if len(p) != len(SMSParamNames) {
+		t.Errorf("%s: %d parameters, want %d: %v", where, len(p), len(SMSParamNames), p)
+	}
+	for _, k := range SMSParamNames {
+		v, ok := p[k]
+		if !ok {
+			t.Errorf("%s: parameter %s missing", where, k)
+			continue
+		}
+		// Alibaba Cloud refuses these variable names.
+		if slices.Contains([]string{"email", "mobile", "id", "nick", "site"}, k) {
+			t.Errorf("%s: parameter name %s is reserved by Alibaba Cloud", where, k)
+		}
+		if k == ParamLink {
+			if v != c.AnswerURL {
+				t.Errorf("%s: link %q, want %q", where, v, c.AnswerURL)
+			}
+			continue
+		}
+		if n := SMSChars(v); n > MaxSMSParamChars {
+			t.Errorf("%s: parameter %s=%q has %d characters, at most %d", where, k, v, n, MaxSMSParamChars)
+		}
+		if strings.ContainsAny(v, smsForbidden+"\r\n") {
+			t.Errorf("%s: parameter %s=%q has a forbidden character", where, k, v)
+		}
+		optional := k == ParamDeadline && c.Deadline.IsZero() || k == ParamFamily && !yujing.KnownFamily(c.Alert.Family)
+		if v == "" && !optional {
+			t.Errorf("%s: parameter %s is empty", where, k)
+		}
+	}
+}
+
+func TestSMSSegments(t *testing.T) {
+	cases := []struct {
+		text string
+		want int
+	}{
+		{"", 0},
+		{strings.Repeat("字", 70), 1},
+		{strings.Repeat("a", 70), 1}, // domestic SMS: a letter counts like a character
+		{strings.Repeat("字", 71), 2},
+		{strings.Repeat("字", 134), 2},
+		{strings.Repeat("字", 135), 3},
+		{strings.Repeat("字", 69) + "🔴", 2}, // an emoji is two UTF-16 units
+	}
+	for _, c := range cases {
+		if got := SMSSegments(c.text); got != c.want {
+			t.Errorf("SMSSegments(%d chars) = %d, want %d", SMSChars(c.text), got, c.want)
+		}
+	}
+	if MaxSMSTextChars != 122 {
+		t.Errorf("MaxSMSTextChars = %d, want 2×67−12 = 122", MaxSMSTextChars)
+	}
+}
+
+func TestShorten(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"甲厂", "甲厂"},
+		{"【甲厂】", "(甲厂)"},
+		{"[A]\nB", "(A) B"},
+		{"一二三四五六七八九十一二", "一二三四五六七八九十一二"},
+		{"一二三四五六七八九十一二三", "一二三四五六七八九十一…"},
+		{"  plant-a  ", "plant-a"},
+	}
+	for _, c := range cases {
+		if got := shorten(c.in, 12); got != c.want {
+			t.Errorf("shorten(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestContent checks what each kind says about a call: level, family,
+// site, sensor, value, threshold, local time, guidance, answer link and
+// deadline.
+func TestContent(t *testing.T) {
+	zh := newRenderer(t, LangZH).WithNames(plantNames)
+	c := gasCall()
+	for _, k := range []Kind{KindIM, KindEmail} {
+		m := render(t, zh, k, c)
+		all := m.Title + "\n" + m.Text + "\n" + m.Markdown
+		for _, want := range []string{"燃气红色预警（Ⅰ级）", "甲燃气站", "一号厨房可燃气体探测器", "gas-01", "55.5%LEL", "50%LEL",
+			"2025-07-14 09:30 CST", "排查泄漏点", "明火", "疏散", "请立即向上级报告", c.AnswerURL, "2025-07-14 09:45 CST"} {
+			if !strings.Contains(all, want) {
+				t.Errorf("%s: %q missing from\n%s", k, want, all)
+			}
+		}
+	}
+	sms := render(t, zh, KindSMS, c)
+	for _, want := range []string{"燃气红色预警", "甲燃气站", "55.5%LEL", "（阈值50%LEL）", "09:30", "排查泄漏点", "09:45前确认 " + c.AnswerURL} {
+		if !strings.Contains(sms.Text, want) {
+			t.Errorf("sms: %q missing from %s", want, sms.Text)
+		}
+	}
+	voice := render(t, zh, KindVoice, c)
+	for _, want := range []string{"燃气红色一级预警", "甲燃气站", "9点45分前确认"} {
+		if !strings.Contains(voice.Text, want) {
+			t.Errorf("voice: %q missing from %s", want, voice.Text)
+		}
+	}
+	if strings.Contains(voice.Text, "http") {
+		t.Errorf("voice reads out a link: %s", voice.Text)
+	}
+
+	en := newRenderer(t, LangEN)
+	m := render(t, en, KindIM, c)
+	for _, want := range []string{"RED (I) gas warning", "plant-a", "gas-01", "55.5%LEL", "threshold 50%LEL", "Find the leak", c.AnswerURL} {
+		if !strings.Contains(m.Title+m.Markdown, want) {
+			t.Errorf("en im: %q missing from %s\n%s", want, m.Title, m.Markdown)
+		}
+	}
+}
+
+// TestEvents checks the wording of each event and that only events that
+// call for action carry guidance.
+func TestEvents(t *testing.T) {
+	zh := newRenderer(t, LangZH)
+	en := newRenderer(t, LangEN)
+	cases := []struct {
+		event    yujing.Event
+		zh, en   string
+		guidance bool
+	}{
+		{yujing.EventRaised, "燃气红色预警（Ⅰ级）", "RED (I) gas warning", true},
+		{yujing.EventUpgraded, "燃气预警升级为红色（Ⅰ级）", "Upgraded to RED (I): gas warning", true},
+		{yujing.EventDowngraded, "燃气预警降为红色（Ⅰ级）", "Downgraded to RED (I): gas warning", true},
+		{yujing.EventReopened, "燃气红色预警（Ⅰ级）再次触发", "RED (I) gas warning raised again", true},
+		{yujing.EventResolved, "燃气红色预警（Ⅰ级）已解除", "RED (I) gas warning cleared", true},
+		{yujing.EventAcknowledged, "已有人应答", "answered", false},
+		{yujing.EventDisposed, "已登记处置", "disposal recorded", false},
+		{yujing.EventClosed, "已核查销号", "closed", false},
+	}
+	for _, tc := range cases {
+		c := gasCall()
+		c.Event = tc.event
+		mz := render(t, zh, KindIM, c)
+		if !strings.HasPrefix(mz.Title, tc.zh) && !strings.Contains(mz.Title, tc.zh) {
+			t.Errorf("%s zh title %q, want %q", tc.event, mz.Title, tc.zh)
+		}
+		if got := strings.Contains(mz.Markdown, "处置要求"); got != tc.guidance {
+			t.Errorf("%s zh: guidance shown = %v, want %v", tc.event, got, tc.guidance)
+		}
+		me := render(t, en, KindIM, c)
+		if !strings.Contains(me.Title, tc.en) {
+			t.Errorf("%s en title %q, want %q", tc.event, me.Title, tc.en)
+		}
+	}
+	c := gasCall()
+	c.Event = yujing.EventResolved
+	if m := render(t, zh, KindSMS, c); !strings.Contains(m.Text, "已解除") || !strings.Contains(m.Text, "核查后销号") {
+		t.Errorf("resolved sms: %s", m.Text)
+	}
+}
+
+// TestLevelsAndFamilies checks the colour, grade and family words and the
+// family guidance.
+func TestLevelsAndFamilies(t *testing.T) {
+	zh := newRenderer(t, LangZH)
+	for l, want := range map[yujing.Level]string{yujing.Blue: "蓝色预警（Ⅳ级）", yujing.Yellow: "黄色预警（Ⅲ级）",
+		yujing.Orange: "橙色预警（Ⅱ级）", yujing.Red: "红色预警（Ⅰ级）"} {
+		c := gasCall()
+		c.Alert.Level = l
+		if m := render(t, zh, KindIM, c); !strings.Contains(m.Title, want) {
+			t.Errorf("%s: title %q, want %q", l, m.Title, want)
+		}
+	}
+	for f, want := range map[yujing.Family][2]string{
+		yujing.FamilyGas: {"燃气", "泄漏"}, yujing.FamilyHazard: {"危化品重大危险源", "紧急停车"},
+		yujing.FamilyDust: {"粉尘涉爆", "积尘"}, yujing.FamilyWeather: {"气象", "转移"},
+		yujing.FamilyFlood: {"防汛", "低洼"}, yujing.FamilyPower: {"电力监测", "停产"},
+		yujing.FamilyElectrical: {"电气火灾", "切断电源"}, "unknown": {"红色预警", "应急预案"},
+	} {
+		c := gasCall()
+		c.Alert.Family = f
+		m := render(t, zh, KindEmail, c)
+		if !strings.HasPrefix(m.Title, want[0]) || !strings.Contains(m.Text, want[1]) {
+			t.Errorf("%s: subject %q / body without %q:\n%s", f, m.Title, want[1], m.Text)
+		}
+	}
+}
+
+// TestTimeZone shows times in the renderer's zone.
+func TestTimeZone(t *testing.T) {
+	r, err := New(LangZH, time.UTC, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := gasCall()
+	m := render(t, r, KindEmail, c)
+	if !strings.Contains(m.Text, "2025-07-14 01:30 UTC") || !strings.Contains(m.Text, "01:45 UTC 前") {
+		t.Errorf("times not in UTC:\n%s", m.Text)
+	}
+	// A deadline on the next day shows its date in the SMS.
+	c.Deadline = start.Add(15 * time.Hour)
+	if m := render(t, newRenderer(t, LangZH), KindSMS, c); !strings.Contains(m.Text, "07-15 00:30前确认") {
+		t.Errorf("next-day deadline: %s", m.Text)
+	}
+}
+
+func TestNoAnswerExpected(t *testing.T) {
+	c := gasCall()
+	c.AnswerURL, c.Deadline = "", time.Time{}
+	for _, lang := range Langs {
+		r := newRenderer(t, lang)
+		for _, k := range Kinds {
+			m := render(t, r, k, c)
+			all := m.Text + m.Markdown
+			if strings.Contains(all, "确认") || strings.Contains(all, "onfirm") || strings.Contains(all, "Answer by") {
+				t.Errorf("%s/%s asks for an answer without a link:\n%s", lang, k, all)
+			}
+		}
+	}
+}
+
+// TestMarkdownEscape keeps names from injecting markdown or IM tags.
+func TestMarkdownEscape(t *testing.T) {
+	r := newRenderer(t, LangZH).WithNames(names{"plant-a": "甲厂 *粗* [链接](http://x) <at id=all></at>\n### 标题"})
+	m := render(t, r, KindIM, gasCall())
+	for _, bad := range []string{"<at", "[链接](", "*粗*", "\n### 标题"} {
+		if strings.Contains(m.Markdown, bad) {
+			t.Errorf("markdown carries %q unescaped:\n%s", bad, m.Markdown)
+		}
+	}
+	if !strings.Contains(m.Markdown, "甲厂 ＊粗＊ ［链接］(http://x) ＜at id=all＞＜/at＞ ### 标题") {
+		t.Errorf("escaped name not found:\n%s", m.Markdown)
+	}
+}
+
+func TestSMSTooLong(t *testing.T) {
+	c := gasCall()
+	c.AnswerURL = "https://yj.example.cn/answer?token=" + strings.Repeat("x", 120)
+	m, err := newRenderer(t, LangZH).Render(KindSMS, c)
+	if !errors.Is(err, ErrSMSTooLong) {
+		t.Fatalf("err = %v, want ErrSMSTooLong", err)
+	}
+	if m.SMSParams[ParamLink] != c.AnswerURL || m.SMSParams[ParamLevel] != "红色" {
+		t.Errorf("params not filled with the error: %v", m.SMSParams)
+	}
+	if !strings.Contains(err.Error(), `template "sms"`) {
+		t.Errorf("error %q does not name the template", err)
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	r, err := New(LangZH, nil, map[string]string{
+		"sms":      `{{template "sms.headline" .}}：{{short .Site}}，{{.Value}}。请登录平台处置。`,
+		"guidance": `unused`, // not a template: error below
+	})
+	if err == nil || !strings.Contains(err.Error(), `template "guidance": no such template (known: `) {
+		t.Fatalf("New = %v, %v; want an unknown-template error", r, err)
+	}
+
+	r, err = New(LangZH, nil, map[string]string{
+		"sms":      `{{template "sms.headline" .}}：{{short .Site}}，{{.Value}}。请登录平台处置。`,
+		"headline": `【{{.Colour}}】{{.Family}}告警`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := gasCall()
+	if m := render(t, r, KindSMS, c); m.Text != "燃气红色预警：plant-a，55.5%LEL。请登录平台处置。" {
+		t.Errorf("overridden sms: %q", m.Text)
+	}
+	if m := render(t, r, KindIM, c); !strings.Contains(m.Title, "【红色】燃气告警") {
+		t.Errorf("overridden headline not used by im.title: %q", m.Title)
+	}
+	// Other templates are the built-in ones.
+	if m := render(t, r, KindVoice, c); !strings.Contains(m.Text, "燃气红色一级预警") {
+		t.Errorf("voice: %s", m.Text)
+	}
+
+	// All problems at once, each naming its template.
+	_, err = New(LangEN, nil, map[string]string{
+		"sms":           `{{.Colour`,                                   // parse error
+		"email.subject": `{{.NoSuchField}}`,                            // execution error
+		"voice":         `{{if eq .Event "raised"}}{{.Colour}}{{end}}`, // empty for other events
+	})
+	if err == nil {
+		t.Fatal("New accepted broken templates")
+	}
+	for _, want := range []string{`template "sms": template: sms:1: unclosed action`,
+		`template "email.subject": template: email.subject:1:2: executing "email.subject" at <.NoSuchField>: can't evaluate field NoSuchField`,
+		`template "voice": renders nothing for a blue upgraded call`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+
+	// An SMS that cannot fit two segments is refused at start.
+	_, err = New(LangZH, nil, map[string]string{"sms": `{{template "sms.headline" .}}` + strings.Repeat("请", 120)})
+	if err == nil || !strings.Contains(err.Error(), `template "sms": sms text longer than two segments for a blue raised call with a 40-character answer link`) {
+		t.Errorf("long sms: %v", err)
+	}
+}
+
+func TestNew(t *testing.T) {
+	if _, err := New("fr", nil, nil); err == nil || !strings.Contains(err.Error(), `language "fr" is not zh-CN or en`) {
+		t.Errorf("New(fr): %v", err)
+	}
+	r, err := New("", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Lang() != LangZH || r.Location() != DefaultLocation {
+		t.Errorf("defaults: %s %v", r.Lang(), r.Location())
+	}
+	if _, err := r.Render("fax", gasCall()); err == nil {
+		t.Error("Render accepted an unknown kind")
+	}
+	en, err := r.WithNames(plantNames).WithLang(LangEN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := render(t, en, KindIM, gasCall()); !strings.Contains(m.Title, "RED (I) gas warning 甲燃气站") {
+		t.Errorf("WithLang kept neither language nor names: %q", m.Title)
+	}
+	if same, _ := r.WithLang(LangZH); same != r {
+		t.Error("WithLang(own language) made a new renderer")
+	}
+}
+
+// TestSampleConfig keeps sample.yaml valid: strict decoding, FromConfig,
+// and the replacement SMS in use.
+func TestSampleConfig(t *testing.T) {
+	data, err := os.ReadFile("sample.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg Config
+	if err := yamlconf.Decode("sample.yaml", data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := time.LoadLocation(cfg.TimeZone); err != nil {
+		t.Skipf("no zone database here: %v", err)
+	}
+	r, err := FromConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := render(t, r, KindSMS, gasCall())
+	if !strings.HasSuffix(m.Text, "值班室0571-12345678") || !strings.Contains(m.Text, "09:45前确认 https://") {
+		t.Errorf("sample sms: %q", m.Text)
+	}
+	if _, err := FromConfig(Config{Lang: "de", TimeZone: "Mars/Olympus"}); err == nil ||
+		!strings.Contains(err.Error(), `lang "de"`) || !strings.Contains(err.Error(), `time_zone "Mars/Olympus"`) {
+		t.Errorf("FromConfig(bad): %v", err)
+	}
+}

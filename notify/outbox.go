@@ -1,0 +1,299 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"yujing"
+	"yujing/store"
+)
+
+// OutboxStore keeps calls and their receipts durably; store/sqlite.State
+// is one. Every write must be on disk when it returns.
+type OutboxStore interface {
+	// RecordCall stores c as pending unless a call with its ID is already
+	// stored, and reports whether it stored it.
+	RecordCall(ctx context.Context, c yujing.Call) (recorded bool, err error)
+	// PendingCalls returns the calls recorded and not yet marked sent or
+	// failed, oldest first.
+	PendingCalls(ctx context.Context) ([]yujing.Call, error)
+	// MarkCall records how a run of deliveries of a call ended.
+	MarkCall(ctx context.Context, u store.CallUpdate) error
+	// SaveReceipt stores a receipt against the call it names by call id or
+	// provider id, and returns that call's id ("" when none matched).
+	SaveReceipt(ctx context.Context, r store.CallReceipt) (callID string, err error)
+	// CallsFor returns the calls made about an alert, with their receipts.
+	CallsFor(ctx context.Context, alertID int64) ([]store.CallRecord, error)
+}
+
+// OutboxOptions tune an Outbox.
+type OutboxOptions struct {
+	Logger     *slog.Logger          // default: discard
+	Registerer prometheus.Registerer // metrics go here; nil registers nothing
+	// MarkTimeout bounds the write that marks a call sent or failed; the
+	// mark runs on a dispatcher worker, outside any caller's context.
+	// Default 10s.
+	MarkTimeout time.Duration
+}
+
+// Outbox records every call durably before it is handed to the Dispatcher,
+// and marks it sent or failed from the Dispatcher's OnResult, so that:
+//
+//   - a call the alerting stage was told was accepted (Call returned nil or
+//     an error saying it is recorded) is never lost: after a crash or a
+//     restart, Resume hands every call still pending to the Dispatcher
+//     again;
+//   - a call marked sent is never sent again;
+//   - the same call (the same idempotency key) recorded twice is sent once.
+//
+// One window remains: a call the provider accepted whose "sent" mark did
+// not reach the disk (a crash between the provider's answer and the mark)
+// is sent again after the restart. Every channel passes the call ID as the
+// provider's de-duplication key (webhook Idempotency-Key, Aliyun OutId,
+// Tencent SessionContext), so providers that de-duplicate drop the second
+// copy; the others may deliver it twice.
+//
+// Wire it in three steps, because each side needs the other:
+//
+//	ob, _ := notify.NewOutbox(state, notify.OutboxOptions{...})
+//	d, _ := notify.New(channels, notify.Options{OnResult: ob.Result, ...})
+//	ob.Attach(d)
+//	d.Run(ctx)
+//	ob.Resume(ctx) // resend what a previous run left pending
+//
+// and give ob (not d) to the alerting stage as its Caller.
+type Outbox struct {
+	st          OutboxStore
+	log         *slog.Logger
+	markTimeout time.Duration
+	m           *outboxMetrics
+
+	mu       sync.Mutex
+	d        *Dispatcher
+	inflight map[string]struct{} // handed to the dispatcher, no result yet
+}
+
+type outboxMetrics struct {
+	resumed     prometheus.Counter
+	storeErrors *prometheus.CounterVec
+	receipts    *prometheus.CounterVec
+}
+
+// NewOutbox builds an Outbox over st. Attach a Dispatcher before Call or
+// Resume.
+func NewOutbox(st OutboxStore, opts OutboxOptions) (*Outbox, error) {
+	if st == nil {
+		return nil, errors.New("notify: outbox: nil store")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MarkTimeout <= 0 {
+		opts.MarkTimeout = 10 * time.Second
+	}
+	m := &outboxMetrics{
+		resumed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "yujing_notify_outbox_resumed_total", Help: "Pending calls handed to the dispatcher again after a restart."}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yujing_notify_outbox_store_errors_total", Help: "Outbox writes that failed, by operation."},
+			[]string{"op"}),
+		receipts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yujing_notify_receipts_total", Help: "Provider receipts stored, by whether they matched a call."},
+			[]string{"matched"}),
+	}
+	for _, op := range []string{"record", "mark", "receipt"} {
+		m.storeErrors.WithLabelValues(op)
+	}
+	m.receipts.WithLabelValues("true")
+	m.receipts.WithLabelValues("false")
+	if opts.Registerer != nil {
+		for _, c := range []prometheus.Collector{m.resumed, m.storeErrors, m.receipts} {
+			if err := opts.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("notify: outbox: register metrics: %w", err)
+			}
+		}
+	}
+	return &Outbox{st: st, log: opts.Logger, markTimeout: opts.MarkTimeout, m: m, inflight: map[string]struct{}{}}, nil
+}
+
+// Attach sets the Dispatcher calls are handed to. The Dispatcher's
+// Options.OnResult must be this Outbox's Result.
+func (o *Outbox) Attach(d *Dispatcher) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.d = d
+}
+
+// ErrNotRecorded is wrapped by Call's error when the call could not be
+// recorded, and so was not sent.
+var ErrNotRecorded = errors.New("notify: call not recorded")
+
+// Call records c and hands it to the Dispatcher. It returns nil once c is
+// recorded and queued, and also when c (the same ID) was recorded before:
+// the earlier record is sent, or was, once. An error wrapping
+// ErrNotRecorded means nothing was recorded or sent. Any other error means
+// c is recorded but could not be queued (shutdown began, ctx ended): it is
+// sent by Resume after the next start, unless its channel is unknown, in
+// which case it is marked failed.
+func (o *Outbox) Call(ctx context.Context, c yujing.Call) error {
+	if c.ID == "" {
+		return fmt.Errorf("%w: call for alert %d through %q has no id", ErrNotRecorded, c.Alert.ID, c.Channel)
+	}
+	recorded, err := o.st.RecordCall(ctx, c)
+	if err != nil {
+		o.m.storeErrors.WithLabelValues("record").Inc()
+		return fmt.Errorf("%w: %s: %w", ErrNotRecorded, c.ID, err)
+	}
+	if !recorded {
+		o.log.Debug("notify call already recorded", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID)
+		return nil
+	}
+	return o.enqueue(ctx, c)
+}
+
+// enqueue hands a recorded call to the dispatcher unless it is there
+// already.
+func (o *Outbox) enqueue(ctx context.Context, c yujing.Call) error {
+	o.mu.Lock()
+	d := o.d
+	if _, busy := o.inflight[c.ID]; busy || d == nil {
+		o.mu.Unlock()
+		if d == nil {
+			return fmt.Errorf("notify: call %s recorded, not queued: no dispatcher attached", c.ID)
+		}
+		return nil
+	}
+	o.inflight[c.ID] = struct{}{}
+	o.mu.Unlock()
+	err := d.Call(ctx, c)
+	if err == nil {
+		return nil
+	}
+	o.mu.Lock()
+	delete(o.inflight, c.ID)
+	o.mu.Unlock()
+	if errors.Is(err, ErrUnknownChannel) {
+		o.mark(store.CallUpdate{ID: c.ID, Status: store.CallFailed, LastError: err.Error(), At: time.Now()})
+		return err
+	}
+	return fmt.Errorf("call %s recorded, sent after the next start: %w", c.ID, err)
+}
+
+// Resume hands every pending call to the Dispatcher: the calls a previous
+// run recorded but did not see sent (it crashed, or stopped with them
+// queued). Calls already with the Dispatcher are skipped, so it is safe to
+// call again at any time. It stops at the first call that cannot be queued.
+func (o *Outbox) Resume(ctx context.Context) error {
+	o.mu.Lock()
+	d := o.d
+	if d == nil {
+		o.mu.Unlock()
+		return errors.New("notify: outbox: resume: no dispatcher attached")
+	}
+	// The pending list is read and claimed under mu: a call whose result
+	// arrives meanwhile is either marked before the read (not pending) or
+	// still in flight (skipped), never both missed and resent.
+	pending, err := o.st.PendingCalls(ctx)
+	if err != nil {
+		o.mu.Unlock()
+		return fmt.Errorf("notify: outbox: resume: %w", err)
+	}
+	var todo []yujing.Call
+	for _, c := range pending {
+		if _, busy := o.inflight[c.ID]; !busy {
+			o.inflight[c.ID] = struct{}{}
+			todo = append(todo, c)
+		}
+	}
+	o.mu.Unlock()
+	release := func(cs []yujing.Call) {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		for _, c := range cs {
+			delete(o.inflight, c.ID)
+		}
+	}
+	for i, c := range todo {
+		err := d.Call(ctx, c)
+		switch {
+		case err == nil:
+			o.m.resumed.Inc()
+			o.log.Info("notify pending call resent", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID)
+		case errors.Is(err, ErrUnknownChannel):
+			// The channel was removed from the configuration: this call
+			// cannot go out as recorded; the others may.
+			release(todo[i : i+1])
+			o.mark(store.CallUpdate{ID: c.ID, Status: store.CallFailed, LastError: err.Error(), At: time.Now()})
+			o.log.Error("notify pending call dropped: channel no longer configured", "call_id", c.ID,
+				"channel", c.Channel, "alert_id", c.Alert.ID)
+		default:
+			release(todo[i:])
+			return fmt.Errorf("notify: outbox: resume: %d of %d pending calls not queued: %w", len(todo)-i, len(todo), err)
+		}
+	}
+	if len(todo) > 0 {
+		o.log.Info("notify outbox resumed", "pending", len(todo))
+	}
+	return nil
+}
+
+// Result marks a call from the Dispatcher's report (use it as
+// Options.OnResult): sent, failed, or still pending when shutdown cut it
+// short, so that the next start sends it.
+func (o *Outbox) Result(r Result) {
+	u := store.CallUpdate{ID: r.Call.ID, Attempts: r.Attempts, ProviderID: r.ProviderID, At: r.At}
+	switch {
+	case r.Err == nil:
+		u.Status = store.CallSent
+	case errors.Is(r.Err, ErrStopped):
+		u.Status, u.LastError = store.CallPending, r.Err.Error()
+	default:
+		u.Status, u.LastError = store.CallFailed, r.Err.Error()
+	}
+	o.mark(u)
+	// Only now: until the mark is written, Resume must see it in flight.
+	o.mu.Lock()
+	delete(o.inflight, r.Call.ID)
+	o.mu.Unlock()
+}
+
+func (o *Outbox) mark(u store.CallUpdate) {
+	ctx, cancel := context.WithTimeout(context.Background(), o.markTimeout)
+	defer cancel()
+	if err := o.st.MarkCall(ctx, u); err != nil {
+		o.m.storeErrors.WithLabelValues("mark").Inc()
+		// A sent call left pending is sent again after a restart: the one
+		// duplicate window, widened by this failure.
+		o.log.Error("notify call not marked", "call_id", u.ID, "status", u.Status, "err", err)
+	}
+}
+
+// Receipt stores a provider's receipt against its call, found by
+// r.CallID or else by the provider's id. A receipt that matches no call is
+// stored all the same (with no call) and counted.
+func (o *Outbox) Receipt(ctx context.Context, r Receipt) error {
+	id, err := o.st.SaveReceipt(ctx, store.CallReceipt{CallID: r.CallID, Channel: r.Channel, ProviderID: r.ProviderID,
+		Phone: r.Phone, Status: r.Status, Key: r.Key, Text: r.Text, Detail: r.Detail, At: r.At})
+	if err != nil {
+		o.m.storeErrors.WithLabelValues("receipt").Inc()
+		return fmt.Errorf("notify: store receipt: %w", err)
+	}
+	matched := id != ""
+	o.m.receipts.WithLabelValues(fmt.Sprint(matched)).Inc()
+	if !matched {
+		o.log.Info("notify receipt matches no call", "channel", r.Channel, "status", r.Status, "provider_id", r.ProviderID, "call_id", r.CallID)
+	}
+	return nil
+}
+
+// CallsFor returns the calls made about an alert, oldest first, with their
+// receipts.
+func (o *Outbox) CallsFor(ctx context.Context, alertID int64) ([]store.CallRecord, error) {
+	return o.st.CallsFor(ctx, alertID)
+}

@@ -1,0 +1,100 @@
+package tencentsms
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"yujing/notify"
+)
+
+// ReceiptAck is the answer the provider expects from a callback URL.
+const ReceiptAck = `{"result":0,"errmsg":"OK"}`
+
+// callback is one status report (短信下发状态通知) or reply (短信回复通知).
+type callback struct {
+	// status report
+	UserReceiveTime string `json:"user_receive_time"`
+	ReportStatus    string `json:"report_status"` // SUCCESS or FAIL
+	ErrMsg          string `json:"errmsg"`
+	Description     string `json:"description"`
+	SID             string `json:"sid"` // the SerialNo of the send status
+	// reply
+	Text   *string `json:"text"`
+	Sign   string  `json:"sign"`
+	Extend string  `json:"extend"`
+	Time   *int64  `json:"time"` // Unix seconds
+	// both
+	NationCode string `json:"nationcode"`
+	Mobile     string `json:"mobile"`
+}
+
+// ParseReceipts parses a callback body: status reports (a JSON array of
+// user_receive_time, nationcode, mobile, report_status, errmsg,
+// description, sid) or a reply (an object of mobile, nationcode, sign,
+// text, time). Tencent's callbacks do not carry SessionContext, so status
+// reports are matched to calls by ProviderID (the sid, SerialNo in the
+// send answer) and replies by phone number. Mainland numbers are given
+// without +86.
+func (s *SMS) ParseReceipts(body []byte) ([]notify.Receipt, error) {
+	items, err := decodeCallbacks(body)
+	if err != nil {
+		return nil, fmt.Errorf("tencentsms %s: receipts: %w", s.name, err)
+	}
+	out := make([]notify.Receipt, 0, len(items))
+	for i, it := range items {
+		r := notify.Receipt{Channel: s.name, Phone: phone(it.NationCode, it.Mobile)}
+		switch {
+		case it.Text != nil:
+			r.Status, r.Text = notify.ReceiptReplied, *it.Text
+			if it.Time != nil {
+				r.At = time.Unix(*it.Time, 0)
+			}
+		case it.ReportStatus != "":
+			r.ProviderID = it.SID
+			r.Status = notify.ReceiptFailed
+			if strings.EqualFold(it.ReportStatus, "SUCCESS") {
+				r.Status = notify.ReceiptDelivered
+			}
+			r.Detail = strings.TrimSpace(it.ErrMsg + " " + it.Description)
+			if it.UserReceiveTime != "" {
+				if r.At, err = time.ParseInLocation(time.DateTime, it.UserReceiveTime, beijing); err != nil {
+					return nil, fmt.Errorf("tencentsms %s: receipts: item %d: time %q is not yyyy-mm-dd hh:mm:ss", s.name, i, it.UserReceiveTime)
+				}
+			}
+		default:
+			return nil, fmt.Errorf("tencentsms %s: receipts: item %d is neither a status report nor a reply", s.name, i)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func phone(nation, mobile string) string {
+	if nation == "" || nation == "86" || mobile == "" {
+		return mobile
+	}
+	return "+" + nation + mobile
+}
+
+func decodeCallbacks(body []byte) ([]callback, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, errors.New("empty body")
+	}
+	if body[0] == '{' {
+		var c callback
+		if err := json.Unmarshal(body, &c); err != nil {
+			return nil, fmt.Errorf("not JSON: %w", err)
+		}
+		return []callback{c}, nil
+	}
+	var cs []callback
+	if err := json.Unmarshal(body, &cs); err != nil {
+		return nil, fmt.Errorf("not a JSON array of reports: %w", err)
+	}
+	return cs, nil
+}

@@ -1,0 +1,487 @@
+package tencentsms
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"yujing"
+	"yujing/notify"
+	"yujing/notify/internal/sign"
+)
+
+// Defaults of Config.
+const (
+	DefaultName           = "tencent-sms"
+	DefaultEndpoint       = "https://sms.tencentcloudapi.com/"
+	DefaultRegion         = "ap-guangzhou"
+	DefaultMaxParamLength = 12 // characters per template variable (error 1036 of the SMS error codes)
+)
+
+// API of the SendSms operation.
+const (
+	Service    = "sms"
+	APIVersion = "2021-01-11"
+	Action     = "SendSms"
+)
+
+// Template variable names, for Config.TemplateParams.
+const (
+	ParamLevel  = "level"  // 红色(Ⅰ级)
+	ParamSite   = "site"   // site id
+	ParamSensor = "sensor" // sensor id
+	ParamValue  = "value"  // value with unit, e.g. 55.5%LEL
+	ParamTime   = "time"   // 07-14 09:31, Beijing time
+)
+
+// DefaultTemplateParams is the order of the template's {1}, {2}, … when
+// Config.TemplateParams is empty.
+var DefaultTemplateParams = []string{ParamLevel, ParamSite, ParamSensor, ParamValue, ParamTime}
+
+// Config configures one Tencent Cloud SMS channel.
+type Config struct {
+	Name           string        `yaml:"name"`             // channel name calls are routed by; default "tencent-sms"
+	Endpoint       string        `yaml:"endpoint"`         // default https://sms.tencentcloudapi.com/
+	SecretID       string        `yaml:"secret_id"`        // CAM key id (AKID…)
+	SecretKey      string        `yaml:"secret_key"`       // its key; use ${ENV}
+	Region         string        `yaml:"region"`           // default ap-guangzhou
+	SmsSdkAppID    string        `yaml:"sms_sdk_app_id"`   // SdkAppId of the SMS application, e.g. 1400006666
+	SignName       string        `yaml:"sign_name"`        // approved signature (签名内容)
+	TemplateID     string        `yaml:"template_id"`      // approved body template id, e.g. 1110
+	TemplateParams []string      `yaml:"template_params"`  // which variable fills {1}, {2}, …; default level, site, sensor, value, time
+	MaxParamLength int           `yaml:"max_param_length"` // clip each variable to this many characters; default 12
+	Timeout        time.Duration `yaml:"timeout"`          // per request; 0 leaves it to the dispatcher
+}
+
+// SMS is a notify.Channel that sends calls as Tencent Cloud template SMS.
+type SMS struct {
+	name     string
+	endpoint string
+	host     string
+	id       string
+	key      string
+	region   string
+	appID    string
+	signName string
+	template string
+	params   []string
+	maxParam int
+	timeout  time.Duration
+	client   *http.Client
+	now      func() time.Time
+}
+
+var _ notify.Channel = (*SMS)(nil)
+
+// New checks cfg, sets its defaults and builds the channel; it reports
+// every problem at once. A nil client gets a client of its own that does
+// not follow redirects.
+func New(cfg Config, client *http.Client) (*SMS, error) {
+	if cfg.Name == "" {
+		cfg.Name = DefaultName
+	}
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = DefaultEndpoint
+	}
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
+	}
+	if cfg.MaxParamLength == 0 {
+		cfg.MaxParamLength = DefaultMaxParamLength
+	}
+	if len(cfg.TemplateParams) == 0 {
+		cfg.TemplateParams = DefaultTemplateParams
+	}
+	var errs []error
+	u, err := url.Parse(cfg.Endpoint)
+	switch {
+	case err != nil:
+		errs = append(errs, errors.New("endpoint is not a valid URL"))
+	case u.Scheme != "http" && u.Scheme != "https":
+		errs = append(errs, fmt.Errorf("endpoint scheme %q is not http or https", u.Scheme))
+	case u.Host == "":
+		errs = append(errs, errors.New("endpoint has no host"))
+	case u.RawQuery != "" || u.User != nil:
+		errs = append(errs, errors.New("endpoint must not carry a query or user info"))
+	}
+	for _, f := range []struct{ key, value string }{
+		{"secret_id", cfg.SecretID}, {"secret_key", cfg.SecretKey}, {"sms_sdk_app_id", cfg.SmsSdkAppID},
+		{"sign_name", cfg.SignName}, {"template_id", cfg.TemplateID},
+	} {
+		if strings.TrimSpace(f.value) == "" {
+			errs = append(errs, fmt.Errorf("%s is empty", f.key))
+		}
+	}
+	for _, f := range []struct{ key, value string }{{"sms_sdk_app_id", cfg.SmsSdkAppID}, {"template_id", cfg.TemplateID}} {
+		if f.value != "" && strings.Trim(f.value, "0123456789") != "" {
+			errs = append(errs, fmt.Errorf("%s %q is not a number", f.key, f.value))
+		}
+	}
+	for i, p := range cfg.TemplateParams {
+		if !slices.Contains(DefaultTemplateParams, p) {
+			errs = append(errs, fmt.Errorf("template_params[%d] %q is not one of level, site, sensor, value, time", i, p))
+		}
+	}
+	if cfg.MaxParamLength < 0 {
+		errs = append(errs, fmt.Errorf("max_param_length %d is negative", cfg.MaxParamLength))
+	}
+	if cfg.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("timeout %s is negative", cfg.Timeout))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("tencentsms %q: %w", cfg.Name, err)
+	}
+	if client == nil {
+		client = &http.Client{
+			Transport:     http.DefaultTransport.(*http.Transport).Clone(),
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	return &SMS{
+		name: cfg.Name, endpoint: cfg.Endpoint, host: u.Host, id: cfg.SecretID, key: cfg.SecretKey,
+		region: cfg.Region, appID: cfg.SmsSdkAppID, signName: cfg.SignName, template: cfg.TemplateID,
+		params: slices.Clone(cfg.TemplateParams), maxParam: cfg.MaxParamLength, timeout: cfg.Timeout,
+		client: client, now: time.Now,
+	}, nil
+}
+
+// Name returns the channel name.
+func (s *SMS) Name() string { return s.name }
+
+// sendSms is the body of a SendSms request.
+type sendSms struct {
+	PhoneNumberSet   []string `json:"PhoneNumberSet"`
+	SmsSdkAppID      string   `json:"SmsSdkAppId"`
+	SignName         string   `json:"SignName"`
+	TemplateID       string   `json:"TemplateId"`
+	TemplateParamSet []string `json:"TemplateParamSet"`
+	SessionContext   string   `json:"SessionContext"`
+}
+
+// Send sends one SMS for c. See README.md for how answers are classified.
+func (s *SMS) Send(ctx context.Context, c yujing.Call) error {
+	phone, err := e164(c.Person.Phone)
+	if err != nil {
+		return notify.Permanent(s.errorf(c, "person %s: %w", c.Person.ID, err))
+	}
+	vars := TemplateParams(c, s.maxParam)
+	set := make([]string, len(s.params))
+	for i, p := range s.params {
+		set[i] = vars[p]
+	}
+	payload, err := json.Marshal(sendSms{
+		PhoneNumberSet: []string{phone}, SmsSdkAppID: s.appID, SignName: s.signName, TemplateID: s.template,
+		TemplateParamSet: set, SessionContext: c.ID,
+	})
+	if err != nil {
+		return notify.Permanent(s.errorf(c, "encode request: %w", err))
+	}
+	if s.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(payload))
+	if err != nil {
+		return notify.Permanent(s.errorf(c, "build request: %w", err))
+	}
+	ts := s.now().Unix()
+	tc3 := sign.TC3{Service: Service, Host: s.host, Action: Action, Timestamp: ts, Payload: payload}
+	req.Header.Set("Content-Type", sign.TC3ContentType)
+	req.Header.Set("X-TC-Action", Action)
+	req.Header.Set("X-TC-Version", APIVersion)
+	req.Header.Set("X-TC-Region", s.region)
+	req.Header.Set("X-TC-Timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("Authorization", tc3.Authorization(s.id, s.key))
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return s.errorf(c, "%w", err) // a *url.Error naming the endpoint, which holds no secret
+	}
+	defer resp.Body.Close()
+	return s.answer(c, resp, phone)
+}
+
+// answer is the JSON document every API 3.0 call answers with.
+type answer struct {
+	Response struct {
+		Error *struct {
+			Code    string `json:"Code"`
+			Message string `json:"Message"`
+		} `json:"Error"`
+		RequestID     string `json:"RequestId"`
+		SendStatusSet []struct {
+			SerialNo       string `json:"SerialNo"`
+			PhoneNumber    string `json:"PhoneNumber"`
+			Fee            int    `json:"Fee"`
+			SessionContext string `json:"SessionContext"`
+			Code           string `json:"Code"`
+			Message        string `json:"Message"`
+			IsoCode        string `json:"IsoCode"`
+		} `json:"SendStatusSet"`
+	} `json:"Response"`
+}
+
+const maxAnswer = 64 << 10
+
+func (s *SMS) answer(c yujing.Call, resp *http.Response, phone string) error {
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return s.errorf(c, "read answer: %w", err)
+	}
+	var a answer
+	if json.Unmarshal(raw, &a) != nil || (a.Response.Error == nil && a.Response.RequestID == "") {
+		resp.Body = io.NopCloser(bytes.NewReader(raw))
+		if err := notify.CheckResponse(resp); err != nil {
+			var he *notify.HTTPError
+			if errors.As(err, &he) {
+				he.Body = s.redact(he.Body, c.Person.Phone, phone)
+			}
+			return s.errorf(c, "%w", err)
+		}
+		return s.errorf(c, "answer with status %d is not a SendSms result", resp.StatusCode)
+	}
+	r := &a.Response
+	code, msg := "", ""
+	switch {
+	case r.Error != nil:
+		code, msg = r.Error.Code, r.Error.Message
+	case len(r.SendStatusSet) == 0:
+		code, msg = "NoSendStatus", "the answer has no send status"
+	case strings.EqualFold(r.SendStatusSet[0].Code, "Ok"):
+		return nil
+	default:
+		code, msg = r.SendStatusSet[0].Code, r.SendStatusSet[0].Message
+	}
+	e := &Error{
+		Code: printable(code, 80), Message: s.redact(printable(msg, 200), c.Person.Phone, phone),
+		RequestID: printable(r.RequestID, 80), StatusCode: resp.StatusCode,
+	}
+	permanent := e.classify()
+	err = s.errorf(c, "%w", e)
+	if permanent {
+		return notify.Permanent(err)
+	}
+	return err
+}
+
+// Error is a failed answer of Tencent Cloud: the request's Error, or the
+// number's send status when it is not "Ok". Match it with errors.As to
+// read the provider's code.
+//
+// It unwraps to a *notify.HTTPError that only carries the classification
+// for notify.FailureReason: status 429 for frequency limits (with
+// RetryAfter when the limit's window is known), 5xx for faults on the
+// provider's side, 4xx for rejected requests; StatusCode is the status the
+// provider really answered with (200 for API errors).
+type Error struct {
+	Code       string // e.g. LimitExceeded.PhoneNumberDailyLimit
+	Message    string // the provider's message, without keys or phone numbers
+	RequestID  string
+	StatusCode int
+
+	reason *notify.HTTPError
+}
+
+func (e *Error) Error() string {
+	s := e.Code
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.StatusCode != http.StatusOK {
+		s += " (http " + strconv.Itoa(e.StatusCode) + ")"
+	}
+	if e.RequestID != "" {
+		s += " (request " + e.RequestID + ")"
+	}
+	return s
+}
+
+// Unwrap returns the classification, or nil when it is "other".
+func (e *Error) Unwrap() error {
+	if e.reason == nil {
+		return nil
+	}
+	return e.reason
+}
+
+// longLimits are frequency limits whose window (an hour, a day) outlasts
+// every retry of the dispatcher: retrying them only delays the fallback.
+var longLimits = map[string]bool{
+	"LimitExceeded.PhoneNumberOneHourLimit":          true,
+	"LimitExceeded.PhoneNumberDailyLimit":            true,
+	"LimitExceeded.PhoneNumberSameContentDailyLimit": true,
+	"LimitExceeded.DailyLimit":                       true,
+	"LimitExceeded.AppDailyLimit":                    true,
+	"LimitExceeded.AppCountryOrRegionDailyLimit":     true,
+	"LimitExceeded.AppGlobalDailyLimit":              true,
+	"LimitExceeded.AppMainlandChinaDailyLimit":       true,
+}
+
+// rejections are the code families of requests the provider will not
+// accept again as they are.
+var rejections = []string{
+	"InvalidParameter", "InvalidParameterValue", "MissingParameter", "UnknownParameter", "FailedOperation", "UnauthorizedOperation",
+	"AuthFailure", "UnsupportedOperation", "OperationDenied", "ResourceNotFound", "ResourceUnavailable",
+	"ResourceInsufficient", "InvalidAction", "InvalidRequest", "NoSuchProduct", "NoSuchVersion",
+	"ActionOffline", "IpInBlacklist", "IpNotInWhitelist",
+}
+
+// classify sets e's classification and reports whether trying again is
+// pointless.
+func (e *Error) classify() (permanent bool) {
+	code, status := e.Code, e.StatusCode
+	family, _, _ := strings.Cut(code, ".")
+	throttle := func(after time.Duration) {
+		e.reason = &notify.HTTPError{StatusCode: http.StatusTooManyRequests, RetryAfter: after}
+	}
+	switch {
+	case family == "RequestLimitExceeded":
+		throttle(0)
+	case code == "LimitExceeded.PhoneNumberThirtySecondLimit":
+		throttle(30 * time.Second)
+	case longLimits[code]:
+		throttle(0)
+		return true
+	case family == "LimitExceeded":
+		throttle(0)
+	case family == "InternalError":
+		if status < 500 || status > 599 {
+			status = http.StatusServiceUnavailable
+		}
+		e.reason = &notify.HTTPError{StatusCode: status}
+	case slices.Contains(rejections, family):
+		if status < 400 || status > 499 {
+			status = http.StatusBadRequest
+		}
+		e.reason = &notify.HTTPError{StatusCode: status}
+		return true
+	case status == http.StatusTooManyRequests || status >= 500 && status <= 599:
+		e.reason = &notify.HTTPError{StatusCode: status}
+	case status >= 400 && status <= 499:
+		e.reason = &notify.HTTPError{StatusCode: status}
+		return true
+	}
+	return false
+}
+
+func (s *SMS) errorf(c yujing.Call, format string, args ...any) error {
+	return fmt.Errorf("tencentsms %s: call %s: "+format, append([]any{s.name, c.ID}, args...)...)
+}
+
+// redact removes the key, its id and the phone numbers from a text that
+// came back from the provider.
+func (s *SMS) redact(text string, phones ...string) string {
+	var pairs []string
+	for _, v := range append([]string{s.key, s.id}, phones...) {
+		if v = strings.TrimSpace(v); len(v) >= 4 {
+			pairs = append(pairs, v, "***")
+		}
+	}
+	if len(pairs) == 0 {
+		return text
+	}
+	return strings.NewReplacer(pairs...).Replace(text)
+}
+
+// printable keeps a provider text on one readable line of at most max runes.
+func printable(s string, max int) string {
+	s = strings.ToValidUTF8(s, "?")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return ' '
+		}
+		if !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, s)
+	return clip(strings.Join(strings.Fields(s), " "), max)
+}
+
+func clip(s string, max int) string {
+	if max <= 0 || utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	return string([]rune(s)[:max])
+}
+
+var (
+	errNoPhone  = errors.New("has no phone number")
+	errBadPhone = errors.New("phone number is not valid")
+)
+
+// e164 writes a number as +<country><number>; an 11-digit number starting
+// with 1 is a mainland mobile (+86). Spaces, dashes and brackets are
+// dropped. Errors never quote the number.
+func e164(p string) (string, error) {
+	p = strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '-', '(', ')', '\t':
+			return -1
+		}
+		return r
+	}, p)
+	switch {
+	case p == "":
+		return "", errNoPhone
+	case strings.HasPrefix(p, "+"):
+	case strings.HasPrefix(p, "00"):
+		p = "+" + p[2:]
+	case len(p) == 11 && p[0] == '1':
+		p = "+86" + p
+	case len(p) == 13 && strings.HasPrefix(p, "861"):
+		p = "+" + p
+	default:
+		return "", errBadPhone
+	}
+	if d := p[1:]; len(d) < 6 || len(d) > 15 || strings.Trim(d, "0123456789") != "" {
+		return "", errBadPhone
+	}
+	return p, nil
+}
+
+var beijing = time.FixedZone("CST", 8*3600)
+
+// TemplateParams returns the template variables of c by name, each clipped
+// to max characters (0: no limit).
+func TemplateParams(c yujing.Call, max int) map[string]string {
+	a := &c.Alert
+	t := a.UpdatedAt
+	if t.IsZero() {
+		t = a.StartedAt
+	}
+	if t.IsZero() {
+		t = c.Created
+	}
+	p := map[string]string{
+		ParamLevel:  a.Level.Chinese(),
+		ParamSite:   a.Site,
+		ParamSensor: a.Sensor,
+		ParamValue:  formatValue(a.Value) + a.Unit,
+		ParamTime:   t.In(beijing).Format("01-02 15:04"),
+	}
+	for k, v := range p {
+		p[k] = clip(v, max)
+	}
+	return p
+}
+
+// formatValue rounds to two decimals and drops trailing zeros.
+func formatValue(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+}

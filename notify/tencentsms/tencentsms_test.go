@@ -1,0 +1,435 @@
+package tencentsms
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"yujing"
+	"yujing/internal/yamlconf"
+	"yujing/notify"
+)
+
+const (
+	testID    = "AKIDtestSecretID0123456789"
+	testKey   = "TencentTopSecretKey0123456789"
+	testPhone = "13800000000"
+	testAppID = "1400006666"
+)
+
+var started = time.Date(2025, 7, 14, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
+
+func testCall() yujing.Call {
+	return yujing.Call{
+		ID: "42-7-p1-tencent-sms",
+		Alert: yujing.Alert{
+			ID: 42, Rule: "gas-lel-high", Sensor: "gas-01", Site: "plant-a", Family: yujing.FamilyGas,
+			Metric: "lel", Unit: "%LEL", Level: yujing.Red, State: yujing.StateFiring,
+			Value: 55.5, Threshold: 50, StartedAt: started, UpdatedAt: started.Add(time.Minute),
+		},
+		Event:   yujing.EventUpgraded,
+		Person:  yujing.Person{ID: "p1", Name: "张三", Phone: testPhone},
+		Channel: "tencent-sms",
+		Created: started,
+	}
+}
+
+// request is a SendSms request as the fake server decoded it.
+type request struct {
+	PhoneNumberSet   []string
+	SmsSdkAppId      string
+	SignName         string
+	TemplateId       string
+	TemplateParamSet []string
+	SessionContext   string
+}
+
+// fakeSMS verifies each request the way Tencent Cloud documents signature
+// v3 — the TC3-HMAC-SHA256 signature recomputed from the received method,
+// headers and body with the test key, the X-TC headers, a fresh timestamp —
+// and the SendSms fields, then answers with reply, or one "Ok" status.
+type fakeSMS struct {
+	*httptest.Server
+	reply func(request) (int, string)
+
+	mu   sync.Mutex
+	reqs []request
+	bad  []string
+}
+
+func newFakeSMS(t *testing.T, reply func(request) (int, string)) *fakeSMS {
+	t.Helper()
+	f := &fakeSMS{reply: reply}
+	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func apiError(code, msg string) string {
+	b, _ := json.Marshal(map[string]any{"Response": map[string]any{
+		"Error": map[string]string{"Code": code, "Message": msg}, "RequestId": "ed93f3cb-f35e-473f-b9f3-0d451b8b79c6"}})
+	return string(b)
+}
+
+func sendStatus(code, msg string) string {
+	return fmt.Sprintf(`{"Response":{"SendStatusSet":[{"SerialNo":"5000:1045710669157053657849499619","PhoneNumber":"+8613800000000","Fee":1,"SessionContext":"42-7-p1-tencent-sms","Code":%q,"Message":%q,"IsoCode":"CN"}],"RequestId":"a0aabda6-cf91-4f3e-a81f-9198114a2279"}}`, code, msg)
+}
+
+func hmacSHA256(key []byte, msg string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(msg))
+	return m.Sum(nil)
+}
+
+func (f *fakeSMS) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	fail := func(code, msg string) {
+		f.mu.Lock()
+		f.bad = append(f.bad, code+": "+msg)
+		f.mu.Unlock()
+		_, _ = io.WriteString(w, apiError(code, msg))
+	}
+	if r.Method != http.MethodPost || r.URL.Path != "/" {
+		fail("InvalidAction", r.Method+" "+r.URL.Path)
+		return
+	}
+	for k, want := range map[string]string{"X-TC-Action": "SendSms", "X-TC-Version": "2021-01-11", "X-TC-Region": "ap-guangzhou"} {
+		if got := r.Header.Get(k); got != want {
+			fail("InvalidParameter", k+" = "+got)
+			return
+		}
+	}
+	ts, err := strconv.ParseInt(r.Header.Get("X-TC-Timestamp"), 10, 64)
+	if err != nil || time.Since(time.Unix(ts, 0)).Abs() > 5*time.Minute {
+		fail("AuthFailure.SignatureExpire", "timestamp "+r.Header.Get("X-TC-Timestamp"))
+		return
+	}
+	// Authorization: TC3-HMAC-SHA256 Credential=<id>/<date>/sms/tc3_request, SignedHeaders=…, Signature=…
+	auth := r.Header.Get("Authorization")
+	rest, ok := strings.CutPrefix(auth, "TC3-HMAC-SHA256 ")
+	if !ok {
+		fail("AuthFailure.InvalidAuthorization", auth)
+		return
+	}
+	fields := map[string]string{}
+	for _, kv := range strings.Split(rest, ", ") {
+		k, v, _ := strings.Cut(kv, "=")
+		fields[k] = v
+	}
+	date := time.Unix(ts, 0).UTC().Format("2006-01-02")
+	if fields["Credential"] != testID+"/"+date+"/sms/tc3_request" {
+		fail("AuthFailure.SecretIdNotFound", "credential "+fields["Credential"])
+		return
+	}
+	var canon strings.Builder
+	for _, h := range strings.Split(fields["SignedHeaders"], ";") {
+		v := r.Header.Get(h)
+		if h == "host" {
+			v = r.Host
+		}
+		canon.WriteString(h + ":" + strings.ToLower(strings.TrimSpace(v)) + "\n")
+	}
+	payloadHash := sha256.Sum256(body)
+	cr := "POST\n/\n\n" + canon.String() + "\n" + fields["SignedHeaders"] + "\n" + hex.EncodeToString(payloadHash[:])
+	crHash := sha256.Sum256([]byte(cr))
+	sts := "TC3-HMAC-SHA256\n" + strconv.FormatInt(ts, 10) + "\n" + date + "/sms/tc3_request\n" + hex.EncodeToString(crHash[:])
+	key := hmacSHA256(hmacSHA256(hmacSHA256([]byte("TC3"+testKey), date), "sms"), "tc3_request")
+	if !slices.Contains(strings.Split(fields["SignedHeaders"], ";"), "content-type") ||
+		fields["Signature"] != hex.EncodeToString(hmacSHA256(key, sts)) {
+		fail("AuthFailure.SignatureFailure", "The provided credentials could not be validated. Please check your signature is correct.")
+		return
+	}
+	var req request
+	if json.Unmarshal(body, &req) != nil {
+		fail("FailedOperation.FailResolvePacket", "body")
+		return
+	}
+	switch {
+	case len(req.PhoneNumberSet) != 1 || !strings.HasPrefix(req.PhoneNumberSet[0], "+"):
+		fail("InvalidParameterValue.IncorrectPhoneNumber", "PhoneNumberSet")
+		return
+	case req.SmsSdkAppId != testAppID:
+		fail("InvalidParameterValue.SdkAppIdNotExist", req.SmsSdkAppId)
+		return
+	case req.SignName == "" || req.TemplateId == "" || req.SessionContext == "":
+		fail("MissingParameter", "SignName, TemplateId, SessionContext")
+		return
+	}
+	for _, p := range req.TemplateParamSet {
+		if utf8.RuneCountInString(p) > 12 {
+			fail("FailedOperation.TemplateParamSetNotMatchApprovedTemplate", "variable too long")
+			return
+		}
+	}
+	f.mu.Lock()
+	f.reqs = append(f.reqs, req)
+	f.mu.Unlock()
+	status, answer := 200, sendStatus("Ok", "send success")
+	if f.reply != nil {
+		status, answer = f.reply(req)
+	}
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, answer)
+}
+
+func (f *fakeSMS) accepted() []request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.reqs)
+}
+
+func testConfig(endpoint string) Config {
+	return Config{Endpoint: endpoint + "/", SecretID: testID, SecretKey: testKey, SmsSdkAppID: testAppID,
+		SignName: "某某应急管理局", TemplateID: "1110"}
+}
+
+func newSMS(t *testing.T, cfg Config) *SMS {
+	t.Helper()
+	s, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSendRequest(t *testing.T) {
+	srv := newFakeSMS(t, nil)
+	s := newSMS(t, testConfig(srv.URL))
+	if s.Name() != "tencent-sms" {
+		t.Errorf("Name() = %q", s.Name())
+	}
+	if err := s.Send(t.Context(), testCall()); err != nil {
+		t.Fatalf("Send: %v (server rejected %v)", err, srv.bad)
+	}
+	reqs := srv.accepted()
+	if len(reqs) != 1 {
+		t.Fatalf("%d accepted, rejected %v", len(reqs), srv.bad)
+	}
+	want := request{
+		PhoneNumberSet: []string{"+8613800000000"}, SmsSdkAppId: testAppID, SignName: "某某应急管理局", TemplateId: "1110",
+		TemplateParamSet: []string{"红色(Ⅰ级)", "plant-a", "gas-01", "55.5%LEL", "07-14 09:31"}, SessionContext: "42-7-p1-tencent-sms",
+	}
+	if got := reqs[0]; !slices.Equal(got.PhoneNumberSet, want.PhoneNumberSet) || !slices.Equal(got.TemplateParamSet, want.TemplateParamSet) ||
+		got.SmsSdkAppId != want.SmsSdkAppId || got.SignName != want.SignName || got.TemplateId != want.TemplateId || got.SessionContext != want.SessionContext {
+		t.Errorf("request\n got %+v\nwant %+v", got, want)
+	}
+
+	// A template with other variables, in another order; long values clipped.
+	cfg := testConfig(srv.URL)
+	cfg.TemplateParams = []string{"site", "level"}
+	call := testCall()
+	call.Alert.Site = "一二三四五六七八九十甲乙丙丁"
+	if err := newSMS(t, cfg).Send(t.Context(), call); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.accepted()[1].TemplateParamSet; !slices.Equal(got, []string{"一二三四五六七八九十甲乙", "红色(Ⅰ级)"}) {
+		t.Errorf("TemplateParamSet %q", got)
+	}
+}
+
+func TestAnswerClassification(t *testing.T) {
+	reply := func(status int, body string) func(request) (int, string) {
+		return func(request) (int, string) { return status, body }
+	}
+	cases := []struct {
+		name       string
+		reply      func(request) (int, string)
+		code       string
+		retryable  bool
+		reason     string
+		retryAfter time.Duration
+	}{
+		{"api rate limit", reply(200, apiError("RequestLimitExceeded", "请求的次数超过了频率限制。")), "RequestLimitExceeded", true, notify.ReasonThrottled, 0},
+		{"30s per number", reply(200, sendStatus("LimitExceeded.PhoneNumberThirtySecondLimit", "单个手机号30秒内下发短信条数超过设定的上限")), "LimitExceeded.PhoneNumberThirtySecondLimit", true, notify.ReasonThrottled, 30 * time.Second},
+		{"frequency policy", reply(200, sendStatus("LimitExceeded.DeliveryFrequencyLimit", "下发短信命中了频率限制策略")), "LimitExceeded.DeliveryFrequencyLimit", true, notify.ReasonThrottled, 0},
+		{"daily per number", reply(200, sendStatus("LimitExceeded.PhoneNumberDailyLimit", "单个手机号日下发短信条数超过设定的上限")), "LimitExceeded.PhoneNumberDailyLimit", false, notify.ReasonThrottled, 0},
+		{"internal error", reply(200, apiError("InternalError.Timeout", "请求下发短信超时")), "InternalError.Timeout", true, notify.ReasonHTTP5xx, 0},
+		{"internal error per number", reply(200, sendStatus("InternalError.OtherError", "其他错误")), "InternalError.OtherError", true, notify.ReasonHTTP5xx, 0},
+		{"503 page", reply(503, "<html>busy</html>"), "", true, notify.ReasonHTTP5xx, 0},
+		{"bad number", reply(200, sendStatus("InvalidParameterValue.IncorrectPhoneNumber", "手机号格式错误")), "InvalidParameterValue.IncorrectPhoneNumber", false, notify.ReasonHTTP4xx, 0},
+		{"template", reply(200, sendStatus("FailedOperation.TemplateIncorrectOrUnapproved", "模板未审批或内容不匹配")), "FailedOperation.TemplateIncorrectOrUnapproved", false, notify.ReasonHTTP4xx, 0},
+		{"blacklist", reply(200, sendStatus("FailedOperation.PhoneNumberInBlacklist", "手机号在免打扰名单库中")), "FailedOperation.PhoneNumberInBlacklist", false, notify.ReasonHTTP4xx, 0},
+		{"unauthorized", reply(200, apiError("UnauthorizedOperation.SmsSdkAppIdVerifyFail", "SmsSdkAppId 校验失败")), "UnauthorizedOperation.SmsSdkAppIdVerifyFail", false, notify.ReasonHTTP4xx, 0},
+		{"unknown family", reply(200, apiError("Brandnew.Thing", "?")), "Brandnew.Thing", true, notify.ReasonOther, 0},
+		{"no status", reply(200, `{"Response":{"SendStatusSet":[],"RequestId":"r"}}`), "NoSendStatus", true, notify.ReasonOther, 0},
+		{"not json", reply(200, "ok"), "", true, notify.ReasonOther, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv := newFakeSMS(t, c.reply)
+			err := newSMS(t, testConfig(srv.URL)).Send(t.Context(), testCall())
+			if err == nil {
+				t.Fatalf("Send succeeded; rejected %v", srv.bad)
+			}
+			if notify.Retryable(err) != c.retryable || notify.FailureReason(err) != c.reason {
+				t.Errorf("err %v: retryable=%v reason=%q, want %v %q", err, notify.Retryable(err), notify.FailureReason(err), c.retryable, c.reason)
+			}
+			var e *Error
+			if c.code != "" && (!errors.As(err, &e) || e.Code != c.code) {
+				t.Errorf("err %v: want *Error %s", err, c.code)
+			}
+			var he *notify.HTTPError
+			if c.retryAfter > 0 && (!errors.As(err, &he) || he.RetryAfter != c.retryAfter) {
+				t.Errorf("err %v: want RetryAfter %s", err, c.retryAfter)
+			}
+		})
+	}
+}
+
+func TestWrongKeyIsRefused(t *testing.T) {
+	srv := newFakeSMS(t, nil)
+	cfg := testConfig(srv.URL)
+	cfg.SecretKey = "not-the-key"
+	err := newSMS(t, cfg).Send(t.Context(), testCall())
+	var e *Error
+	if !errors.As(err, &e) || e.Code != "AuthFailure.SignatureFailure" || notify.Retryable(err) {
+		t.Fatalf("err %v: want a permanent AuthFailure.SignatureFailure", err)
+	}
+}
+
+func TestErrorsKeepSecrets(t *testing.T) {
+	echo := "key=" + testKey + " id=" + testID + " mobile=" + testPhone
+	for name, reply := range map[string]func(request) (int, string){
+		"api error":  func(request) (int, string) { return 200, apiError("InternalError", echo) },
+		"per number": func(request) (int, string) { return 200, sendStatus("FailedOperation.ContainSensitiveWord", echo) },
+		"text 502":   func(request) (int, string) { return 502, echo },
+		"text 403":   func(request) (int, string) { return 403, echo },
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := newFakeSMS(t, reply)
+			err := newSMS(t, testConfig(srv.URL)).Send(t.Context(), testCall())
+			if err == nil {
+				t.Fatal("Send succeeded")
+			}
+			for _, s := range []string{testKey, testID, testPhone} {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("error %q reveals %s", err, s)
+				}
+			}
+		})
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	for _, c := range []struct {
+		name     string
+		cfg, ctx time.Duration
+	}{{"config timeout", 50 * time.Millisecond, 0}, {"caller deadline", 0, 50 * time.Millisecond}} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := testConfig(srv.URL)
+			cfg.Timeout = c.cfg
+			ctx := t.Context()
+			if c.ctx > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, c.ctx)
+				defer cancel()
+			}
+			err := newSMS(t, cfg).Send(ctx, testCall())
+			if !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonTimeout {
+				t.Errorf("err %v: want a retryable timeout", err)
+			}
+		})
+	}
+}
+
+func TestNetworkError(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	u := srv.URL
+	srv.Close()
+	err := newSMS(t, testConfig(u)).Send(t.Context(), testCall())
+	if !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonNetwork {
+		t.Errorf("err %v: want a retryable network error", err)
+	}
+}
+
+func TestPhoneNumbers(t *testing.T) {
+	for _, c := range []struct{ in, out, err string }{
+		{"13800000000", "+8613800000000", ""},
+		{"138-0000-0000", "+8613800000000", ""},
+		{"8613800000000", "+8613800000000", ""},
+		{"+85261234567", "+85261234567", ""},
+		{"0085261234567", "+85261234567", ""},
+		{"", "", "has no phone number"},
+		{"057112345678", "", "not valid"},
+		{"+86abc", "", "not valid"},
+	} {
+		got, err := e164(c.in)
+		if got != c.out || (err == nil) != (c.err == "") || (err != nil && !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("e164(%q) = %q, %v; want %q, %q", c.in, got, err, c.out, c.err)
+		}
+	}
+	srv := newFakeSMS(t, nil)
+	call := testCall()
+	call.Person.Phone = "12"
+	err := newSMS(t, testConfig(srv.URL)).Send(t.Context(), call)
+	if err == nil || notify.Retryable(err) || !strings.Contains(err.Error(), "person p1: phone number is not valid") || len(srv.accepted()) != 0 {
+		t.Errorf("bad number: err %v, %d requests", err, len(srv.accepted()))
+	}
+}
+
+func TestNewValidation(t *testing.T) {
+	ok := testConfig("https://sms.tencentcloudapi.com")
+	cases := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"ok", func(*Config) {}, ""},
+		{"empty", func(c *Config) { *c = Config{} }, `tencentsms "tencent-sms": secret_id is empty` + "\nsecret_key is empty\nsms_sdk_app_id is empty\nsign_name is empty\ntemplate_id is empty"},
+		{"app id", func(c *Config) { c.SmsSdkAppID = "app-1" }, `sms_sdk_app_id "app-1" is not a number`},
+		{"params", func(c *Config) { c.TemplateParams = []string{"level", "place"} }, `template_params[1] "place" is not one of`},
+		{"endpoint", func(c *Config) { c.Endpoint = "https:///x" }, "endpoint has no host"},
+		{"negative", func(c *Config) { c.MaxParamLength, c.Timeout = -1, -1 }, "max_param_length -1 is negative\ntimeout -1ns is negative"},
+	}
+	for _, c := range cases {
+		cfg := ok
+		c.edit(&cfg)
+		_, err := New(cfg, nil)
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: New = %v, want %q", c.name, err, c.want)
+		}
+	}
+}
+
+func TestSampleConfig(t *testing.T) {
+	data, err := os.ReadFile("sample.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"TENCENTCLOUD_SECRET_ID": "AKIDenv", "TENCENTCLOUD_SECRET_KEY": "keyenv"}
+	var cfg Config
+	if err := yamlconf.DecodeEnv("sample.yaml", data, &cfg, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Name != "sms" || cfg.SecretKey != "keyenv" || len(cfg.TemplateParams) != 5 {
+		t.Errorf("decoded %+v", cfg)
+	}
+	if _, err := New(cfg, nil); err != nil {
+		t.Errorf("New(sample): %v", err)
+	}
+}

@@ -1,0 +1,65 @@
+package store
+
+import (
+	"time"
+
+	"yujing"
+)
+
+// Call statuses in the outbox: a call is recorded pending before it is
+// handed to its channel, and marked sent or failed when delivery ends.
+const (
+	CallPending = "pending" // recorded, not (yet) confirmed sent: resent after a restart
+	CallSent    = "sent"    // the provider accepted it
+	CallFailed  = "failed"  // given up: permanent error or attempts used up
+)
+
+// CallUpdate is how one run of deliveries of a call ended.
+type CallUpdate struct {
+	ID     string
+	Status string // CallSent, CallFailed, or CallPending (cut short by shutdown)
+	// Attempts made in this run; added to the stored count, so that it
+	// counts the attempts of every run, before and after restarts.
+	Attempts   int
+	LastError  string    // "" when sent
+	ProviderID string    // the provider's id for the sent call, if it gave one
+	At         time.Time // when the run ended: the sent time when Status is CallSent
+}
+
+// CallRecord is a stored call, as the API shows it. Answer fields are nil
+// until the call is answered.
+type CallRecord struct {
+	ID            string        `json:"id"`
+	AlertID       int64         `json:"alert_id"`
+	Event         yujing.Event  `json:"event"`
+	Step          int           `json:"step"`
+	Person        string        `json:"person"`
+	PersonName    string        `json:"person_name"`
+	Channel       string        `json:"channel"`
+	Status        string        `json:"status"`
+	Attempts      int           `json:"attempts"`
+	LastError     string        `json:"last_error"`
+	ProviderID    string        `json:"provider_id,omitempty"`
+	CreatedAt     time.Time     `json:"created_at"`
+	SentAt        *time.Time    `json:"sent_at"`
+	Deadline      *time.Time    `json:"deadline"`
+	AnsweredAt    *time.Time    `json:"answered_at"`
+	AnsweredBy    *string       `json:"answered_by"`
+	AnswerChannel *string       `json:"answer_channel"`
+	Receipts      []CallReceipt `json:"receipts"`
+}
+
+// CallReceipt is a provider's report about a call: delivered, failed,
+// answered, a key pressed, a reply. The phone number is kept (to match a
+// reply that names no call to its sender) but never shown by the API.
+type CallReceipt struct {
+	CallID     string    `json:"call_id,omitempty"` // "" when no call could be matched
+	Channel    string    `json:"channel"`
+	ProviderID string    `json:"provider_id,omitempty"`
+	Phone      string    `json:"-"`
+	Status     string    `json:"status"`
+	Key        string    `json:"key,omitempty"`
+	Text       string    `json:"text,omitempty"`
+	Detail     string    `json:"detail,omitempty"`
+	At         time.Time `json:"at"`
+}

@@ -1,0 +1,62 @@
+// Package spool keeps readings durable on local disk while InfluxDB is down
+// or slow, and replays them into it, in order, when it answers again.
+//
+// # Spool
+//
+// A [Spool] is a directory of append-only segment files (16 MiB each by
+// default, named by a growing sequence number) holding records:
+//
+//	uint32 length | uint32 CRC-32C (of length and payload) | payload
+//
+// The payload is one batch of readings in a compact binary form with a
+// per-batch string table (about 20 bytes a reading). [Spool.Append]
+// returns only once its record is fsynced; Appends that overlap share one
+// fsync (group commit), so many writers cost about one disk flush per
+// round, not one each. The spool is bounded: past MaxBytes (1 GiB by
+// default) Append fails with [ErrFull].
+//
+// Replay goes through [Spool.Read] and [Spool.Commit]. The replay position
+// is a small checkpoint file (segment and offset) replaced atomically:
+// written to a temporary file, fsynced, renamed, and the directory fsynced.
+// A segment is deleted once the checkpoint has passed it, so space comes
+// back a segment at a time; when the spool drains completely the segment
+// being written is retired too.
+//
+// [Open] scans every segment and checks every CRC. A record cut short or
+// failing its CRC at the end of the last segment is the torn tail of a
+// crash in the middle of a write: those bytes were never reported durable,
+// so their MQTT messages were never acknowledged and the broker delivers
+// them again. Open cuts the tail off, logs it and counts it in
+// yujing_spool_torn_bytes_total. Damage anywhere else is cut the same way
+// but logged as an error, because those bytes had been acknowledged. A
+// crash between a replayed write and its checkpoint replays that batch
+// again; writing a reading twice to InfluxDB stores it once (same series
+// and timestamp).
+//
+// # Buffered
+//
+// [Buffered] is the ingest sink in front of InfluxDB. While the spool is
+// empty a batch goes straight to InfluxDB with a short timeout
+// (WriteTimeout, 2 s); if that fails with a retryable error or times out,
+// the batch is appended to the spool instead, Write returns nil and the
+// MQTT message is acknowledged. While the spool holds anything, new
+// batches are appended behind it, so readings reach InfluxDB in the order
+// they came. A background goroutine replays the spool in batches of about
+// ReplayBatch readings, backing off while InfluxDB fails. It logs once
+// when an outage begins ("InfluxDB unreachable; spooling readings") and
+// once when the spool is drained ("InfluxDB back; replayed the spooled
+// readings", with the count and the time taken).
+//
+// When the spool is full Write returns the error: the subscriber stops
+// acknowledging, and the broker holds the messages (its queue for the
+// persistent session must be large enough). This is logged at most every
+// 10 s, and yujing_spool_full is 1.
+//
+// A batch that InfluxDB refuses for good (a non-retryable error: a field
+// type conflict, an invalid reading) is not retried, neither when written
+// directly nor when replayed: retrying cannot succeed and would stop every
+// reading behind it. Its readings are logged with their sensors, counted
+// in yujing_store_dropped_readings_total{reason="rejected"}, and the
+// pipeline moves on. InfluxDB writes the valid points of such a request,
+// so the counter is an upper bound of what was lost.
+package spool
