@@ -76,6 +76,9 @@ type MQTTFile struct {
 	// Discovery lists messages on unknown topics for the integrator to adopt.
 	Discovery bool     `yaml:"discovery"`
 	TLS       *TLSFile `yaml:"tls"`
+	// MaxAge and MaxFuture bound readings' timestamps (default 720h, 5m).
+	MaxAge    time.Duration `yaml:"max_age"`
+	MaxFuture time.Duration `yaml:"max_future"`
 }
 
 // TLSFile configures TLS to the broker.
@@ -325,6 +328,8 @@ type MQTT struct {
 	Topics       []string // topic templates
 	Discovery    bool
 	TLS          *tls.Config
+	MaxAge       time.Duration
+	MaxFuture    time.Duration
 }
 
 // Channel is a configured delivery channel.
@@ -504,6 +509,7 @@ func (c *checker) mqtt(cfg *Config) {
 		cfg.MQTT.Password = strings.TrimRight(string(b), "\r\n")
 	}
 	cfg.MQTT.SharedGroup, cfg.MQTT.Discovery = m.SharedGroup, m.Discovery
+	cfg.MQTT.MaxAge, cfg.MQTT.MaxFuture = m.MaxAge, m.MaxFuture
 	if m.SharedGroup != "" && (strings.ContainsAny(m.SharedGroup, "/+#") || m.Embedded != nil || m.Broker == "") {
 		c.Add(m.Fields.At("shared_group", pos), "mqtt.shared_group %q: a plain name without / + #, and only with an external broker (broker:)", m.SharedGroup)
 	}

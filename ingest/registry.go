@@ -3,6 +3,7 @@ package ingest
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,28 @@ type catalog struct {
 	sites     map[string]yujing.Site
 	order     []string
 	templates []template
+	// nodeDevices lists, per Sparkplug edge node ("group/edge"), the
+	// sensors that are its devices.
+	nodeDevices map[string][]string
+}
+
+// sparkplugTopic splits spBv1.0/<group>/<type>/<edge>[/<device>].
+func sparkplugTopic(topic string) (group, typ, edge, device string, ok bool) {
+	parts := strings.Split(topic, "/")
+	if len(parts) < 4 || len(parts) > 5 || parts[0] != "spBv1.0" {
+		return "", "", "", "", false
+	}
+	if len(parts) == 5 {
+		device = parts[4]
+	}
+	return parts[1], parts[2], parts[3], device, true
+}
+
+// SparkplugNode returns "group/edge" for a Sparkplug B topic, so that all
+// messages of one edge node can be kept in order.
+func SparkplugNode(topic string) (string, bool) {
+	g, _, e, _, ok := sparkplugTopic(topic)
+	return g + "/" + e, ok
 }
 
 type entry struct {
@@ -83,6 +106,24 @@ func (r *Registry) Replace(sites []yujing.Site, sensors []yujing.Sensor, templat
 		c.byID[s.ID] = e
 		c.byTopic[s.Topic] = e
 		c.order = append(c.order, s.ID)
+		// A Sparkplug B device publishes DBIRTH, DDATA and DDEATH, and its
+		// edge node NBIRTH, NDATA and NDEATH: they all reach this sensor's
+		// decoder (the node's ones the first of its devices').
+		if g, typ, edge, dev, ok := sparkplugTopic(s.Topic); ok && s.Decoder == "sparkplugb" && dev != "" && typ == "DDATA" {
+			for _, t := range []string{"DBIRTH", "DDEATH"} {
+				c.byTopic["spBv1.0/"+g+"/"+t+"/"+edge+"/"+dev] = e
+			}
+			node := g + "/" + edge
+			if c.nodeDevices == nil {
+				c.nodeDevices = map[string][]string{}
+			}
+			if len(c.nodeDevices[node]) == 0 {
+				for _, t := range []string{"NBIRTH", "NDATA", "NDEATH"} {
+					c.byTopic["spBv1.0/"+g+"/"+t+"/"+edge] = e
+				}
+			}
+			c.nodeDevices[node] = append(c.nodeDevices[node], s.ID)
+		}
 	}
 	sort.Strings(c.order)
 	r.cat.Store(c)
@@ -121,6 +162,16 @@ func (r *Registry) TemplateFilters() []string {
 		out = append(out, t.filter())
 	}
 	return out
+}
+
+// nodeDevices returns the sensors that are devices of the Sparkplug edge
+// node a topic belongs to.
+func (r *Registry) nodeDevices(topic string) []string {
+	node, ok := SparkplugNode(topic)
+	if !ok {
+		return nil
+	}
+	return r.cat.Load().nodeDevices[node]
 }
 
 // duplicate reports whether a reading of sensor/metric at t was already

@@ -309,7 +309,9 @@ func (s *Subscriber) receive(_ mqtt.Client, msg mqtt.Message) {
 	// Shard by sensor, so each sensor's readings stay in order even when it
 	// publishes on several topics (Sparkplug BIRTH/DATA/DEATH).
 	key := msg.Topic()
-	if sn, ok := s.reg.ByTopic(key); ok {
+	if node, ok := SparkplugNode(key); ok {
+		key = node // an edge node's BIRTH/DATA/DEATH must be decoded in order
+	} else if sn, ok := s.reg.ByTopic(key); ok {
 		key = sn.ID
 	}
 	h := fnv.New32a()
@@ -437,8 +439,23 @@ func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Mes
 			s.reject(now, topic, sensor.ID, string(e.Reason), e.Error(), payload)
 		}
 	}
+	_, _, _, spDevice, isSparkplug := sparkplugTopic(topic)
 	for _, p := range pts {
 		sn := sensor
+		if isSparkplug && p.Event == decode.EventOffline && spDevice == "" {
+			// NDEATH: every device of the edge node is gone.
+			for _, id := range s.reg.nodeDevices(topic) {
+				s.reg.setOffline(id, true, now)
+			}
+			s.log.Info("edge node announced its death", "topic", topic, "devices", len(s.reg.nodeDevices(topic)))
+			continue
+		}
+		if isSparkplug && spDevice == "" && p.Event != "" {
+			continue // NBIRTH: devices announce themselves with their own DBIRTH
+		}
+		if isSparkplug && p.Sensor == spDevice {
+			p.Sensor = "" // the device the topic names: the topic's sensor
+		}
 		if p.Sensor != "" && p.Sensor != sensor.ID {
 			other, ok := s.reg.ByID(p.Sensor)
 			if !ok {
