@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -144,6 +145,29 @@ type Engine struct {
 	byID     map[int64]*yujing.Alert  // open alerts by id
 	seen     map[string]time.Time     // sensor → time of its newest reading
 	started  time.Time
+	health   map[string]*ruleHealth // rule name → health
+}
+
+type ruleHealth struct {
+	evaluations int64
+	lastEval    time.Time
+	lastErr     string
+	lastErrAt   time.Time
+}
+
+// RuleStatus is a rule's definition summary and health.
+type RuleStatus struct {
+	Name        string         `json:"name"`
+	Kind        Kind           `json:"kind"`
+	Description string         `json:"description,omitempty"`
+	Sensors     int            `json:"sensors"` // sensors it applies to now
+	Evaluations int64          `json:"evaluations"`
+	LastEval    *time.Time     `json:"last_evaluation,omitempty"`
+	Health      string         `json:"health"` // ok, or err when its last transition could not be saved
+	LastError   string         `json:"last_error,omitempty"`
+	LastErrorAt *time.Time     `json:"last_error_at,omitempty"`
+	Open        int            `json:"open_alerts"`
+	Levels      []yujing.Level `json:"levels,omitempty"` // tiers it can raise
 }
 
 // New builds an engine; call Restore before Observe.
@@ -177,7 +201,7 @@ func New(rules []*Rule, routes []Route, st StateStore, caller Caller, cat Catalo
 	e := &Engine{st: st, caller: caller, cat: cat, routes: routes, log: opts.Logger, now: opts.Now, change: opts.OnChange,
 		loc: opts.Location, rules: rules, conds: map[string]*condition{},
 		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}, seen: map[string]time.Time{},
-		started: opts.Now()}
+		started: opts.Now(), health: map[string]*ruleHealth{}}
 	e.m = newMetrics(opts.Registerer, e)
 	e.bind()
 	return e, nil
@@ -224,6 +248,101 @@ func (e *Engine) bind() {
 			e.bySensor[s.ID] = append(e.bySensor[s.ID], b)
 		}
 	}
+}
+
+func (e *Engine) ruleFailed(name string, err error) {
+	h := e.health[name]
+	if h == nil {
+		h = &ruleHealth{}
+		e.health[name] = h
+	}
+	h.lastErr, h.lastErrAt = err.Error(), e.now()
+}
+
+// RuleStatuses reports every rule with its health. A rule is unhealthy
+// while its last attempt to save a transition failed; it keeps being
+// evaluated, as do all others.
+func (e *Engine) RuleStatuses() []RuleStatus {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	bound := map[string]int{}
+	for _, bs := range e.bySensor {
+		for _, b := range bs {
+			bound[b.rule.Name]++
+		}
+	}
+	open := map[string]int{}
+	for _, a := range e.open {
+		open[a.Rule]++
+	}
+	out := make([]RuleStatus, 0, len(e.rules))
+	for _, r := range e.rules {
+		st := RuleStatus{Name: r.Name, Kind: r.kind(), Description: r.Description, Sensors: bound[r.Name],
+			Health: "ok", Open: open[r.Name]}
+		for _, l := range yujing.Levels {
+			if r.Above.Set[l] || r.Below.Set[l] || r.Level == l {
+				st.Levels = append(st.Levels, l)
+			}
+		}
+		if h := e.health[r.Name]; h != nil {
+			st.Evaluations = h.evaluations
+			if !h.lastEval.IsZero() {
+				t := h.lastEval
+				st.LastEval = &t
+			}
+			if h.lastErr != "" && !h.lastErrAt.Before(h.lastEval) {
+				st.Health = "err"
+			}
+			if h.lastErr != "" {
+				t := h.lastErrAt
+				st.LastError, st.LastErrorAt = h.lastErr, &t
+			}
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// SetRules replaces the rules and routes (a reload). Every rule is checked
+// first; on any problem nothing changes. Rules whose definition did not
+// change keep their state (holds, rate samples); changed ones keep their
+// current level, so open alerts carry on, but start their holds afresh.
+func (e *Engine) SetRules(rules []*Rule, routes []Route) error {
+	seen := map[string]bool{}
+	var errs []error
+	for _, r := range rules {
+		if seen[r.Name] {
+			errs = append(errs, fmt.Errorf("rule %q defined twice", r.Name))
+		}
+		seen[r.Name] = true
+		if err := r.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("rule %q: %w", r.Name, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("alerting: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old := map[string]*Rule{}
+	for _, r := range e.rules {
+		old[r.Name] = r
+	}
+	changed := map[string]bool{}
+	for _, r := range rules {
+		if o, ok := old[r.Name]; !ok || !reflect.DeepEqual(o, r) {
+			changed[r.Name] = true
+		}
+	}
+	for _, c := range e.conds {
+		if c.rule != nil && changed[c.rule.Name] {
+			c.pending, c.pendingSince, c.clearSince, c.samples, c.hasValue = yujing.LevelNone, time.Time{}, time.Time{}, nil, false
+		}
+	}
+	e.rules, e.routes = rules, routes
+	e.bind()
+	e.log.Info("rules replaced", "rules", len(rules), "changed", len(changed))
+	return nil
 }
 
 // Rebind works out again which rules apply to which sensors, after the
@@ -383,6 +502,13 @@ func ingestInterval(e *Engine, sensor string) time.Duration {
 // evaluate works out the level a reading puts a rule's condition at.
 func (e *Engine) evaluate(ctx context.Context, b binding, rd *yujing.Reading, calls []yujing.Call) []yujing.Call {
 	c, r := b.cond, b.rule
+	h := e.health[r.Name]
+	if h == nil {
+		h = &ruleHealth{}
+		e.health[r.Name] = h
+	}
+	h.evaluations++
+	h.lastEval = rd.Time
 	if rd.Time.Before(c.at) {
 		e.m.outOfOrder.Inc()
 		return calls
@@ -551,6 +677,7 @@ func (e *Engine) transition(ctx context.Context, r *Rule, c *condition, level yu
 		t := &yujing.Transition{At: now, Event: ev, ToLevel: level, ToState: yujing.StateFiring, Value: rd.Value, Actor: yujing.ActorSystem}
 		if err := e.st.CreateAlert(ctx, &na, t); err != nil {
 			e.m.storeErrors.Inc()
+			e.ruleFailed(r.Name, err)
 			e.log.Error("alert not saved; will retry on the next reading", "rule", r.Name, "sensor", rd.Sensor, "err", err)
 			return calls
 		}
@@ -579,6 +706,7 @@ func (e *Engine) transition(ctx context.Context, r *Rule, c *condition, level yu
 		FromState: a.State, ToState: next.State, Value: rd.Value, Actor: yujing.ActorSystem}
 	if err := e.st.UpdateAlert(ctx, next, t); err != nil {
 		e.m.storeErrors.Inc()
+		e.ruleFailed(r.Name, err)
 		e.log.Error("alert change not saved; will retry on the next reading", "alert_id", a.ID, "event", ev, "err", err)
 		return calls
 	}

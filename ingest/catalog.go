@@ -117,6 +117,20 @@ func (c *Catalog) applyLocked() error {
 
 var sensorID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
+// SetBase replaces the configured sensors, sites and templates (a reload),
+// keeping those registered through the API on top. On error nothing changes.
+func (c *Catalog) SetBase(sites []yujing.Site, base []yujing.Sensor, templates []string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	oldSites, oldBase, oldTemplates := c.sites, c.base, c.templates
+	c.sites, c.base, c.templates = sites, base, templates
+	if err := c.applyLocked(); err != nil {
+		c.sites, c.base, c.templates = oldSites, oldBase, oldTemplates
+		return err
+	}
+	return nil
+}
+
 // Check fills a sensor's defaults (metric "value", decoder "json", the
 // default topic) and reports every problem.
 func (c *Catalog) Check(s *yujing.Sensor) error {

@@ -46,6 +46,11 @@ type Rejections interface {
 	List(limit int) []ingest.Rejection
 }
 
+// Rules reports the rules in force and their health.
+type Rules interface {
+	RuleStatuses() []alerting.RuleStatus
+}
+
 // SensorAdmin registers, changes and removes sensors.
 type SensorAdmin interface {
 	Create(ctx context.Context, s yujing.Sensor) (yujing.Sensor, error)
@@ -65,12 +70,15 @@ type Options struct {
 	Rejections Rejections
 	Discovery  Discovery   // nil when discovery is off
 	SensorsAdm SensorAdmin // nil: sensors are read-only
-	Gatherer   prometheus.Gatherer
-	Logger     *slog.Logger
-	Now        func() time.Time
-	Version    string
-	Events     *Broadcaster // alert changes for the live stream (a new one if nil)
-	Calls      *Calls       // calls of each alert and provider callbacks; nil: none
+	Rules      Rules
+	// Reload re-reads the configuration (POST /-/reload); nil: not offered.
+	Reload   func(ctx context.Context) error
+	Gatherer prometheus.Gatherer
+	Logger   *slog.Logger
+	Now      func() time.Time
+	Version  string
+	Events   *Broadcaster // alert changes for the live stream (a new one if nil)
+	Calls    *Calls       // calls of each alert and provider callbacks; nil: none
 }
 
 // Server serves the API and the console.
@@ -120,6 +128,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/alerts/{id}/close", s.action(s.opts.Alerts.Close))
 	m.HandleFunc("GET /api/v1/sensors", s.sensors)
 	m.HandleFunc("GET /api/v1/rejected", s.rejected)
+	m.HandleFunc("GET /api/v1/rules", s.rules)
+	m.HandleFunc("POST /-/reload", s.reload)
 	m.HandleFunc("GET /api/v1/sensors/discovered", s.discovered)
 	m.HandleFunc("GET /api/v1/sensors/{id}", s.sensor)
 	m.HandleFunc("POST /api/v1/sensors", s.putSensor(false))
@@ -399,6 +409,26 @@ func (s *Server) deleteSensor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) rules(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Rules == nil {
+		writeJSON(w, http.StatusOK, []alerting.RuleStatus{})
+		return
+	}
+	writeJSON(w, http.StatusOK, s.opts.Rules.RuleStatuses())
+}
+
+func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Reload == nil {
+		writeError(w, http.StatusNotFound, errors.New("reload is not offered here"))
+		return
+	}
+	if err := s.opts.Reload(r.Context()); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("configuration not reloaded; the running one stays in force:\n%w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
 }
 
 func (s *Server) discovered(w http.ResponseWriter, r *http.Request) {

@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +20,7 @@ import (
 	"yujing"
 	"yujing/alerting"
 	"yujing/config"
+	"yujing/configs"
 	"yujing/ingest"
 	"yujing/ingest/broker"
 	"yujing/ingest/decode/all"
@@ -206,7 +209,31 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 		discovery = ingest.NewDiscovery(1000)
 	}
 	catalog.OnChange(engine.Rebind)
-	srv := web.New(web.Options{Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog,
+	path := cfg.Source
+	if path == configs.DemoName {
+		path = ""
+	}
+	reload := newReloader(path, cfg, engine, catalog, log, reg)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	hupCh := make(chan struct{}, 1)
+	hupCtx, hupStop := context.WithCancel(ctx)
+	go func() {
+		for {
+			select {
+			case <-hupCtx.Done():
+				return
+			case <-hup:
+				select {
+				case hupCh <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	go reload.onSignal(hupCtx, hupCh)
+	cleanup.add(func() { signal.Stop(hup); hupStop() })
+	srv := web.New(web.Options{Reload: reload.Reload, Rules: engine, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog,
 		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls})
 	ln, err := net.Listen("tcp", cfg.HTTPListen)
 	if err != nil {

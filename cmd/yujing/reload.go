@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+
+	"log/slog"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"yujing/alerting"
+	"yujing/config"
+	"yujing/ingest"
+)
+
+// reloader re-reads the configuration on SIGHUP or POST /-/reload: it parses
+// everything first and changes nothing when anything is wrong; then it swaps
+// rules, routes and sensors in place. Settings that need a restart (listen
+// addresses, broker, stores, channels) are reported, not applied.
+type reloader struct {
+	mu      sync.Mutex
+	path    string // "" for the embedded demo
+	cur     *config.Config
+	engine  *alerting.Engine
+	catalog *ingest.Catalog
+	log     *slog.Logger
+	ok      prometheus.Gauge
+	at      prometheus.Gauge
+}
+
+func newReloader(path string, cur *config.Config, engine *alerting.Engine, catalog *ingest.Catalog, log *slog.Logger, reg prometheus.Registerer) *reloader {
+	r := &reloader{path: path, cur: cur, engine: engine, catalog: catalog, log: log,
+		ok: prometheus.NewGauge(prometheus.GaugeOpts{Name: "yujing_config_last_reload_successful",
+			Help: "1 if the last configuration reload succeeded (or none was tried)."}),
+		at: prometheus.NewGauge(prometheus.GaugeOpts{Name: "yujing_config_last_reload_success_timestamp_seconds",
+			Help: "When the configuration was last loaded successfully."}),
+	}
+	r.ok.Set(1)
+	r.at.SetToCurrentTime()
+	reg.MustRegister(r.ok, r.at)
+	return r
+}
+
+// Reload applies the configuration file again.
+func (r *reloader) Reload(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next, err := loadConfig(r.path)
+	if err == nil {
+		err = r.engine.SetRules(next.Rules, next.Routes)
+	}
+	if err == nil {
+		err = r.catalog.SetBase(next.Sites, next.Sensors, next.MQTT.Topics)
+	}
+	if err != nil {
+		r.ok.Set(0)
+		r.log.Error("configuration reload failed; keeping the running configuration", "config", r.source(), "err", err)
+		return err
+	}
+	for what, same := range map[string]bool{
+		"http.listen":     r.cur.HTTPListen == next.HTTPListen,
+		"mqtt":            reflect.DeepEqual(r.cur.MQTT.Broker, next.MQTT.Broker) && r.cur.MQTT.ClientID == next.MQTT.ClientID && r.cur.EmbeddedListen == next.EmbeddedListen,
+		"influx":          reflect.DeepEqual(r.cur.Influx, next.Influx),
+		"data_dir":        r.cur.DataDir == next.DataDir,
+		"channels":        reflect.DeepEqual(r.cur.Channels, next.Channels),
+		"store.retention": r.cur.Retention == next.Retention,
+		"simulate":        r.cur.Simulate == next.Simulate,
+		"timezone":        r.cur.Location.String() == next.Location.String(),
+	} {
+		if !same {
+			r.log.Warn("configuration section changed but needs a restart to take effect", "section", what)
+		}
+	}
+	r.cur = next
+	r.ok.Set(1)
+	r.at.SetToCurrentTime()
+	r.log.Info("configuration reloaded", "config", r.source(), "rules", len(next.Rules), "sensors", len(next.Sensors))
+	return nil
+}
+
+func (r *reloader) source() string {
+	if r.path == "" {
+		return "embedded demo"
+	}
+	return r.path
+}
+
+// onSignal reloads on every value from sig until ctx ends.
+func (r *reloader) onSignal(ctx context.Context, sig <-chan struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sig:
+			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			_ = r.Reload(rctx)
+			cancel()
+		}
+	}
+}
