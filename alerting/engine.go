@@ -36,6 +36,7 @@ type Caller interface {
 // Catalog knows the sensors and sites.
 type Catalog interface {
 	Sensors() []yujing.Sensor
+	ByID(id string) (*yujing.Sensor, bool)
 	Site(id string) (yujing.Site, bool)
 }
 
@@ -89,36 +90,68 @@ type Action struct {
 	Reason yujing.CloseReason
 }
 
-type binding struct {
-	rule   *Rule // with the sensor's overrides applied
-	metric string
-	cond   *condition
-}
+// condKey identifies a condition: a rule and the sensor (or "site:<id>"
+// for a composite rule) it is about.
+type condKey struct{ rule, sensor string }
 
 // condition is the state of one rule for one sensor (or, for composite
-// rules, one site).
+// rules, one site). It is kept small: the engine holds one per rule and
+// sensor. Times are Unix nanoseconds, 0 for none.
 type condition struct {
-	key          string
-	rule         *Rule
+	rule         *Rule          // with the sensor's overrides applied
+	sensor       *yujing.Sensor // the registry's; a synthetic one for a site or a derived value
 	level        yujing.Level
-	at           time.Time // time of the newest reading evaluated
 	pending      yujing.Level
-	pendingSince time.Time // first time the pending level was reached (for)
-	pendingValue float64
+	derived      bool       // about a derived value: the metric is sensor.Metric
+	at           int64      // newest reading evaluated
+	pendingSince int64      // first time the pending level was reached (for)
+	clearSince   int64      // first time the condition was clear (clear_for)
+	x            *condExtra // for, rate and stuck state, only for rules that use them
+}
+
+// condExtra is the state only some rules need.
+type condExtra struct {
+	pendingValue float64 // for: the value and threshold of the held level
 	pendingTh    float64
-	clearSince   time.Time // first time the condition was clear (clear_for)
-	// stuck
-	lastValue float64
-	changedAt time.Time
-	hasValue  bool
-	// rate: samples within the window, oldest first
-	samples []sample
-	// who the condition is about
-	info yujing.Reading
+	lastValue    float64 // stuck
+	changedAt    int64
+	hasValue     bool
+	samples      []sample // rate: within the window, oldest first
+}
+
+// needsExtra reports whether a rule's conditions need a condExtra.
+func needsExtra(r *Rule) bool {
+	return r.For > 0 || r.kind() == KindRate || r.kind() == KindStuck
+}
+
+// metric is the metric the condition watches.
+func (c *condition) metric() string {
+	if c.derived || c.rule == nil || c.rule.Metric == "" {
+		return c.sensor.Metric
+	}
+	return c.rule.Metric
+}
+
+// info is who a condition is about, as a reading.
+func (c *condition) info() yujing.Reading {
+	m := c.metric()
+	return yujing.Reading{Sensor: c.sensor.ID, Site: c.sensor.Site, Family: c.sensor.Family, Metric: m, Unit: c.sensor.UnitOf(m)}
+}
+
+// eachCondition calls f for every condition.
+func (e *Engine) eachCondition(f func(c *condition)) {
+	for _, cs := range e.bySensor {
+		for _, c := range cs {
+			f(c)
+		}
+	}
+	for _, c := range e.groups {
+		f(c)
+	}
 }
 
 type sample struct {
-	t time.Time
+	t int64
 	v float64
 }
 
@@ -137,18 +170,18 @@ type Engine struct {
 
 	mu       sync.Mutex
 	rules    []*Rule
-	bySensor map[string][]binding
-	offline  []binding                // offline rules' bindings, checked on Tick
+	bySensor map[string][]*condition  // sensor → the conditions of the rules bound to it
+	offline  []*condition             // offline rules' conditions, checked on Tick
 	compos   map[string][]*Rule       // rule name → composite rules counting it
-	conds    map[string]*condition    // alert key → condition
+	groups   map[condKey]*condition   // conditions about a site (composite) or a derived value
+	restored map[condKey]*condition   // conditions of open alerts, until bind picks them up
 	open     map[string]*yujing.Alert // alert key → open alert
 	byID     map[int64]*yujing.Alert  // open alerts by id
-	seen     map[string]time.Time     // sensor → time of its newest reading
 	started  time.Time
-	health   map[string]*ruleHealth // rule name → health
 }
 
 type ruleHealth struct {
+	mu          sync.Mutex
 	evaluations int64
 	lastEval    time.Time
 	lastErr     string
@@ -199,9 +232,11 @@ func New(rules []*Rule, routes []Route, st StateStore, caller Caller, cat Catalo
 		opts.OnChange = func(yujing.Alert, yujing.Transition) {}
 	}
 	e := &Engine{st: st, caller: caller, cat: cat, routes: routes, log: opts.Logger, now: opts.Now, change: opts.OnChange,
-		loc: opts.Location, rules: rules, conds: map[string]*condition{},
-		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}, seen: map[string]time.Time{},
-		started: opts.Now(), health: map[string]*ruleHealth{}}
+		loc: opts.Location, rules: rules, groups: map[condKey]*condition{}, restored: map[condKey]*condition{},
+		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}, started: opts.Now()}
+	for _, r := range rules {
+		r.health = &ruleHealth{}
+	}
 	e.m = newMetrics(opts.Registerer, e)
 	e.bind()
 	return e, nil
@@ -210,7 +245,8 @@ func New(rules []*Rule, routes []Route, st StateStore, caller Caller, cat Catalo
 // bind works out which rules apply to which sensors, keeping the
 // conditions of pairs that remain.
 func (e *Engine) bind() {
-	e.bySensor = map[string][]binding{}
+	old := e.bySensor
+	e.bySensor = map[string][]*condition{}
 	e.offline = nil
 	e.compos = map[string][]*Rule{}
 	for _, r := range e.rules {
@@ -219,44 +255,51 @@ func (e *Engine) bind() {
 		}
 	}
 	for _, s := range e.cat.Sensors() {
+		sp, ok := e.cat.ByID(s.ID)
+		if !ok {
+			continue
+		}
 		site, _ := e.cat.Site(s.Site)
 		for _, r := range e.rules {
 			if r.kind() == KindComposite {
 				continue
 			}
-			applies := slices.Contains(r.Sensors, s.ID) || (len(r.Sensors) == 0 && r.Match.Matches(&s, site))
+			applies := slices.Contains(r.Sensors, s.ID) || (len(r.Sensors) == 0 && r.Match.Matches(sp, site))
 			if !applies {
 				continue
 			}
-			metric := r.Metric
-			if metric == "" {
-				metric = s.Metric
+			var c *condition
+			for _, oc := range old[s.ID] {
+				if oc.rule.Name == r.Name {
+					c = oc
+				}
 			}
-			key := yujing.AlertKey(r.Name, s.ID)
-			c := e.conds[key]
 			if c == nil {
-				c = &condition{key: key}
-				e.conds[key] = c
+				k := condKey{r.Name, s.ID}
+				if c = e.restored[k]; c != nil {
+					delete(e.restored, k)
+				} else {
+					c = &condition{}
+				}
 			}
-			rs := r.forSensor(s.ID)
-			c.rule = rs
-			c.info = yujing.Reading{Sensor: s.ID, Site: s.Site, Family: s.Family, Metric: metric, Unit: s.UnitOf(metric)}
-			b := binding{rule: rs, metric: metric, cond: c}
+			c.rule, c.sensor = r.forSensor(s.ID), sp
+			if needsExtra(r) && c.x == nil {
+				c.x = &condExtra{}
+			}
 			if r.kind() == KindOffline {
-				e.offline = append(e.offline, b)
+				e.offline = append(e.offline, c)
 			}
-			e.bySensor[s.ID] = append(e.bySensor[s.ID], b)
+			e.bySensor[s.ID] = append(e.bySensor[s.ID], c)
 		}
 	}
 }
 
-func (e *Engine) ruleFailed(name string, err error) {
-	h := e.health[name]
-	if h == nil {
-		h = &ruleHealth{}
-		e.health[name] = h
+func (e *Engine) ruleFailed(r *Rule, err error) {
+	if h := r.health; h != nil {
+		h.mu.Lock()
+		h.lastErr, h.lastErrAt = err.Error(), e.now()
+		h.mu.Unlock()
 	}
-	h.lastErr, h.lastErrAt = err.Error(), e.now()
 }
 
 // RuleStatuses reports every rule with its health. A rule is unhealthy
@@ -266,9 +309,9 @@ func (e *Engine) RuleStatuses() []RuleStatus {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	bound := map[string]int{}
-	for _, bs := range e.bySensor {
-		for _, b := range bs {
-			bound[b.rule.Name]++
+	for _, cs := range e.bySensor {
+		for _, c := range cs {
+			bound[c.rule.Name]++
 		}
 	}
 	open := map[string]int{}
@@ -284,7 +327,8 @@ func (e *Engine) RuleStatuses() []RuleStatus {
 				st.Levels = append(st.Levels, l)
 			}
 		}
-		if h := e.health[r.Name]; h != nil {
+		if h := r.health; h != nil {
+			h.mu.Lock()
 			st.Evaluations = h.evaluations
 			if !h.lastEval.IsZero() {
 				t := h.lastEval
@@ -297,6 +341,7 @@ func (e *Engine) RuleStatuses() []RuleStatus {
 				t := h.lastErrAt
 				st.LastError, st.LastErrorAt = h.lastErr, &t
 			}
+			h.mu.Unlock()
 		}
 		out = append(out, st)
 	}
@@ -330,15 +375,29 @@ func (e *Engine) SetRules(rules []*Rule, routes []Route) error {
 	}
 	changed := map[string]bool{}
 	for _, r := range rules {
-		if o, ok := old[r.Name]; !ok || !reflect.DeepEqual(o, r) {
-			changed[r.Name] = true
+		o, ok := old[r.Name]
+		if ok {
+			h := o.health
+			o.health = nil
+			same := reflect.DeepEqual(o, r)
+			o.health = h
+			r.health = h // the rule's health carries on
+			if same {
+				continue
+			}
+		} else {
+			r.health = &ruleHealth{}
 		}
+		changed[r.Name] = true
 	}
-	for _, c := range e.conds {
+	e.eachCondition(func(c *condition) {
 		if c.rule != nil && changed[c.rule.Name] {
-			c.pending, c.pendingSince, c.clearSince, c.samples, c.hasValue = yujing.LevelNone, time.Time{}, time.Time{}, nil, false
+			c.pending, c.pendingSince, c.clearSince = yujing.LevelNone, 0, 0
+			if c.x != nil {
+				c.x = &condExtra{}
+			}
 		}
-	}
+	})
 	e.rules, e.routes = rules, routes
 	e.bind()
 	e.log.Info("rules replaced", "rules", len(rules), "changed", len(changed))
@@ -374,14 +433,22 @@ func (e *Engine) Restore(ctx context.Context) error {
 		e.open[a.Key()] = &a
 		e.byID[a.ID] = &a
 		if a.State != yujing.StateResolved {
-			c := e.conds[a.Key()]
-			if c == nil {
-				c = &condition{key: a.Key()}
-				e.conds[a.Key()] = c
+			k := condKey{a.Rule, a.Sensor}
+			c := &condition{sensor: &yujing.Sensor{ID: a.Sensor, Site: a.Site, Family: a.Family, Unit: a.Unit, Metric: a.Metric}, level: a.Level}
+			group := strings.HasPrefix(a.Sensor, "site:")
+			for _, r := range e.rules {
+				if r.Name == a.Rule && r.kind() == KindComposite {
+					c.rule, group = r, true
+				}
 			}
-			c.level = a.Level
-			if a.Sensor != "" {
-				c.info = yujing.Reading{Sensor: a.Sensor, Site: a.Site, Family: a.Family, Metric: a.Metric, Unit: a.Unit}
+			if _, known := e.cat.ByID(a.Sensor); !known {
+				group = true // a derived value's or a site's condition
+				c.derived = !strings.HasPrefix(a.Sensor, "site:")
+			}
+			if group {
+				e.groups[k] = c
+			} else {
+				e.restored[k] = c
 			}
 		}
 	}
@@ -397,17 +464,14 @@ func (e *Engine) Observe(ctx context.Context, rs []yujing.Reading) {
 	e.mu.Lock()
 	for i := range rs {
 		rd := &rs[i]
-		if rd.Time.After(e.seen[rd.Sensor]) {
-			e.seen[rd.Sensor] = rd.Time
-		}
-		for _, b := range e.bySensor[rd.Sensor] {
-			if b.metric != rd.Metric && b.rule.kind() != KindOffline {
+		start := time.Now()
+		for _, c := range e.bySensor[rd.Sensor] {
+			if c.metric() != rd.Metric && c.rule.kind() != KindOffline {
 				continue
 			}
-			start := time.Now()
-			calls = e.evaluate(ctx, b, rd, calls)
-			e.m.evalSeconds.Observe(time.Since(start).Seconds())
+			calls = e.evaluate(ctx, c, rd, calls)
 		}
+		e.m.evalSeconds.Observe(time.Since(start).Seconds())
 	}
 	e.mu.Unlock()
 	e.dispatch(ctx, calls)
@@ -418,11 +482,11 @@ func (e *Engine) Observe(ctx context.Context, rs []yujing.Reading) {
 func (e *Engine) ObserveFault(ctx context.Context, rd yujing.Reading, reason string) {
 	var calls []yujing.Call
 	e.mu.Lock()
-	for _, b := range e.bySensor[rd.Sensor] {
-		if b.rule.kind() != KindFault || b.metric != rd.Metric {
+	for _, c := range e.bySensor[rd.Sensor] {
+		if c.rule.kind() != KindFault || c.metric() != rd.Metric {
 			continue
 		}
-		calls = e.apply(ctx, b.cond, b.rule.Level, 0, rd.Value, rd.Time, calls)
+		calls = e.apply(ctx, c, c.rule.Level, 0, rd.Value, rd.Time, calls)
 	}
 	e.mu.Unlock()
 	e.dispatch(ctx, calls)
@@ -435,14 +499,23 @@ func (e *Engine) ObserveFault(ctx context.Context, rd yujing.Reading, reason str
 // metric (e.g. "rain_sum_3h").
 func (e *Engine) ObserveDerived(ctx context.Context, r *Rule, rd yujing.Reading) {
 	e.mu.Lock()
-	key := yujing.AlertKey(r.Name, rd.Sensor)
-	c := e.conds[key]
+	k := condKey{r.Name, rd.Sensor}
+	c := e.groups[k]
 	if c == nil {
-		c = &condition{key: key}
-		e.conds[key] = c
+		c = &condition{}
+		e.groups[k] = c
 	}
-	c.rule, c.info = r, rd
-	calls := e.evaluate(ctx, binding{rule: r, metric: rd.Metric, cond: c}, &rd, nil)
+	if r.health == nil {
+		r.health = &ruleHealth{}
+	}
+	c.rule, c.derived = r, true
+	if c.sensor == nil || c.sensor.ID != rd.Sensor || c.sensor.Metric != rd.Metric {
+		c.sensor = &yujing.Sensor{ID: rd.Sensor, Site: rd.Site, Family: rd.Family, Metric: rd.Metric, Unit: rd.Unit}
+	}
+	if needsExtra(r) && c.x == nil {
+		c.x = &condExtra{}
+	}
+	calls := e.evaluate(ctx, c, &rd, nil)
 	e.mu.Unlock()
 	e.dispatch(ctx, calls)
 }
@@ -453,25 +526,28 @@ func (e *Engine) ObserveDerived(ctx context.Context, r *Rule, rd yujing.Reading)
 func (e *Engine) Tick(ctx context.Context, now time.Time) {
 	var calls []yujing.Call
 	e.mu.Lock()
-	for _, b := range e.offline {
-		last, ok := e.seen[b.cond.info.Sensor]
-		if !ok {
-			last = e.started
+	for _, c := range e.offline {
+		last := c.at // an offline rule's condition sees every reading of its sensor
+		if last == 0 {
+			last = e.started.UnixNano()
 		}
-		interval := ingestInterval(e, b.cond.info.Sensor)
-		after := b.rule.OfflineAfter
+		interval := c.sensor.Interval
+		if interval <= 0 {
+			interval = time.Minute
+		}
+		after := c.rule.OfflineAfter
 		if after <= 0 {
 			after = 3
 		}
-		if now.Sub(last) > time.Duration(after*float64(interval)) {
-			calls = e.apply(ctx, b.cond, b.rule.Level, 0, 0, now, calls)
+		if now.UnixNano()-last > int64(after*float64(interval)) {
+			calls = e.apply(ctx, c, c.rule.Level, 0, 0, now, calls)
 		}
 	}
-	for _, c := range e.conds {
-		if c.rule != nil && c.pending > c.level && !c.pendingSince.IsZero() && now.Sub(c.pendingSince) >= c.rule.For {
-			calls = e.apply(ctx, c, c.pending, c.pendingTh, c.pendingValue, now, calls)
+	e.eachCondition(func(c *condition) {
+		if c.rule != nil && c.x != nil && c.pending > c.level && c.pendingSince != 0 && now.UnixNano()-c.pendingSince >= int64(c.rule.For) {
+			calls = e.apply(ctx, c, c.pending, c.x.pendingTh, c.x.pendingValue, now, calls)
 		}
-	}
+	})
 	e.mu.Unlock()
 	e.dispatch(ctx, calls)
 }
@@ -490,30 +566,21 @@ func (e *Engine) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-func ingestInterval(e *Engine, sensor string) time.Duration {
-	for _, s := range e.cat.Sensors() {
-		if s.ID == sensor && s.Interval > 0 {
-			return s.Interval
-		}
-	}
-	return time.Minute
-}
-
 // evaluate works out the level a reading puts a rule's condition at.
-func (e *Engine) evaluate(ctx context.Context, b binding, rd *yujing.Reading, calls []yujing.Call) []yujing.Call {
-	c, r := b.cond, b.rule
-	h := e.health[r.Name]
-	if h == nil {
-		h = &ruleHealth{}
-		e.health[r.Name] = h
+func (e *Engine) evaluate(ctx context.Context, c *condition, rd *yujing.Reading, calls []yujing.Call) []yujing.Call {
+	r := c.rule
+	if h := r.health; h != nil {
+		h.mu.Lock()
+		h.evaluations++
+		h.lastEval = rd.Time
+		h.mu.Unlock()
 	}
-	h.evaluations++
-	h.lastEval = rd.Time
-	if rd.Time.Before(c.at) {
+	t := rd.Time.UnixNano()
+	if t < c.at {
 		e.m.outOfOrder.Inc()
 		return calls
 	}
-	c.at = rd.Time
+	c.at = t
 	var level yujing.Level
 	var th, v float64 = 0, rd.Value
 	switch r.kind() {
@@ -527,10 +594,11 @@ func (e *Engine) evaluate(ctx context.Context, b binding, rd *yujing.Reading, ca
 		v = rate
 		level, th = r.Evaluate(rate, c.level)
 	case KindStuck:
-		if !c.hasValue || math.Abs(rd.Value-c.lastValue) > r.Tolerance {
-			c.lastValue, c.changedAt, c.hasValue = rd.Value, rd.Time, true
+		x := c.x
+		if !x.hasValue || math.Abs(rd.Value-x.lastValue) > r.Tolerance {
+			x.lastValue, x.changedAt, x.hasValue = rd.Value, t, true
 		}
-		if rd.Time.Sub(c.changedAt) >= r.StuckFor {
+		if t-x.changedAt >= int64(r.StuckFor) {
 			level = r.Level
 		}
 	case KindOffline, KindFault:
@@ -544,7 +612,9 @@ func (e *Engine) evaluate(ctx context.Context, b binding, rd *yujing.Reading, ca
 
 // rate adds a sample and returns the rate of change per RatePer over the
 // window, once the samples span at least half of it.
-func (c *condition) rate(r *Rule, t time.Time, v float64) (float64, bool) {
+func (c *condition) rate(r *Rule, at time.Time, v float64) (float64, bool) {
+	t := at.UnixNano()
+	x := c.x
 	window, per := r.RateWindow, r.RatePer
 	if window <= 0 {
 		window = 5 * time.Minute
@@ -552,19 +622,19 @@ func (c *condition) rate(r *Rule, t time.Time, v float64) (float64, bool) {
 	if per <= 0 {
 		per = time.Minute
 	}
-	c.samples = append(c.samples, sample{t, v})
+	x.samples = append(x.samples, sample{t, v})
 	drop := 0
-	for drop < len(c.samples)-1 && t.Sub(c.samples[drop].t) > window {
+	for drop < len(x.samples)-1 && t-x.samples[drop].t > int64(window) {
 		drop++
 	}
 	if drop > 0 {
-		c.samples = append(c.samples[:0], c.samples[drop:]...)
+		x.samples = append(x.samples[:0], x.samples[drop:]...)
 	}
-	if len(c.samples) > 256 {
-		c.samples = append(c.samples[:0], c.samples[len(c.samples)-256:]...)
+	if len(x.samples) > 256 {
+		x.samples = append(x.samples[:0], x.samples[len(x.samples)-256:]...)
 	}
-	first := c.samples[0]
-	span := t.Sub(first.t)
+	first := x.samples[0]
+	span := time.Duration(t - first.t)
 	if span < window/2 || span <= 0 {
 		return 0, false
 	}
@@ -573,44 +643,48 @@ func (c *condition) rate(r *Rule, t time.Time, v float64) (float64, bool) {
 
 // apply moves a condition to level, honouring for and clear_for, and turns
 // the change into an alert transition.
-func (e *Engine) apply(ctx context.Context, c *condition, level yujing.Level, th, v float64, t time.Time, calls []yujing.Call) []yujing.Call {
+func (e *Engine) apply(ctx context.Context, c *condition, level yujing.Level, th, v float64, at time.Time, calls []yujing.Call) []yujing.Call {
 	r := c.rule
+	t := at.UnixNano()
 	switch {
 	case level > c.level:
-		c.clearSince = time.Time{}
+		c.clearSince = 0
 		if r.For > 0 {
-			if c.pendingSince.IsZero() {
+			if c.pendingSince == 0 {
 				c.pendingSince = t
 			}
-			if level >= c.pending {
-				c.pending, c.pendingTh, c.pendingValue = level, th, v
+			if c.x == nil {
+				c.x = &condExtra{}
 			}
-			if t.Sub(c.pendingSince) < r.For {
+			if level >= c.pending {
+				c.pending, c.x.pendingTh, c.x.pendingValue = level, th, v
+			}
+			if t-c.pendingSince < int64(r.For) {
 				return calls
 			}
-			level, th, v = c.pending, c.pendingTh, c.pendingValue
+			level, th, v = c.pending, c.x.pendingTh, c.x.pendingValue
 		}
 	case level < c.level:
-		c.pendingSince, c.pending = time.Time{}, yujing.LevelNone
+		c.pendingSince, c.pending = 0, yujing.LevelNone
 		if level == yujing.LevelNone && r.ClearFor > 0 {
-			if c.clearSince.IsZero() {
+			if c.clearSince == 0 {
 				c.clearSince = t
 			}
-			if t.Sub(c.clearSince) < r.ClearFor {
+			if t-c.clearSince < int64(r.ClearFor) {
 				return calls
 			}
 		}
 	default:
-		c.pendingSince, c.pending, c.clearSince = time.Time{}, yujing.LevelNone, time.Time{}
+		c.pendingSince, c.pending, c.clearSince = 0, yujing.LevelNone, 0
 		return calls
 	}
-	c.pendingSince, c.pending, c.clearSince = time.Time{}, yujing.LevelNone, time.Time{}
-	rd := c.info
-	rd.Value, rd.Time = v, t
+	c.pendingSince, c.pending, c.clearSince = 0, yujing.LevelNone, 0
+	rd := c.info()
+	rd.Value, rd.Time = v, at
 	calls = e.transition(ctx, r, c, level, th, &rd, calls)
 	// Composite rules count this rule's conditions.
 	for _, cr := range e.compos[r.Name] {
-		calls = e.composite(ctx, cr, rd.Site, t, calls)
+		calls = e.composite(ctx, cr, rd.Site, at, calls)
 	}
 	return calls
 }
@@ -620,11 +694,11 @@ func (e *Engine) composite(ctx context.Context, cr *Rule, site string, t time.Ti
 	held := 0
 	for _, ref := range cr.Of {
 		n := 0
-		for _, c := range e.conds {
-			if c.rule != nil && c.rule.Name == ref.Rule && c.info.Site == site && c.level >= ref.Level {
+		e.eachCondition(func(c *condition) {
+			if c.rule != nil && c.rule.Name == ref.Rule && c.sensor.Site == site && c.level >= ref.Level {
 				n++
 			}
-		}
+		})
 		if len(cr.Of) == 1 {
 			held = n // k of n sensors
 		} else if n > 0 {
@@ -639,11 +713,14 @@ func (e *Engine) composite(ctx context.Context, cr *Rule, site string, t time.Ti
 	if held >= k {
 		level = cr.Level
 	}
-	key := yujing.AlertKey(cr.Name, "site:"+site)
-	c := e.conds[key]
+	ck := condKey{cr.Name, "site:" + site}
+	c := e.groups[ck]
 	if c == nil {
-		c = &condition{key: key, rule: cr, info: yujing.Reading{Sensor: "site:" + site, Site: site, Metric: "conditions"}}
-		e.conds[key] = c
+		c = &condition{sensor: &yujing.Sensor{ID: "site:" + site, Site: site, Metric: "conditions"}, derived: true}
+		e.groups[ck] = c
+	}
+	if cr.health == nil {
+		cr.health = &ruleHealth{}
 	}
 	c.rule = cr
 	return e.apply(ctx, c, level, float64(k), float64(held), t, calls)
@@ -652,7 +729,7 @@ func (e *Engine) composite(ctx context.Context, cr *Rule, site string, t time.Ti
 // transition saves the alert change for a condition moving from its level
 // to level, and returns the calls it makes.
 func (e *Engine) transition(ctx context.Context, r *Rule, c *condition, level yujing.Level, th float64, rd *yujing.Reading, calls []yujing.Call) []yujing.Call {
-	key := c.key
+	key := yujing.AlertKey(r.Name, c.sensor.ID)
 	prev := c.level
 	a := e.open[key]
 	now := e.now()
@@ -677,7 +754,7 @@ func (e *Engine) transition(ctx context.Context, r *Rule, c *condition, level yu
 		t := &yujing.Transition{At: now, Event: ev, ToLevel: level, ToState: yujing.StateFiring, Value: rd.Value, Actor: yujing.ActorSystem}
 		if err := e.st.CreateAlert(ctx, &na, t); err != nil {
 			e.m.storeErrors.Inc()
-			e.ruleFailed(r.Name, err)
+			e.ruleFailed(r, err)
 			e.log.Error("alert not saved; will retry on the next reading", "rule", r.Name, "sensor", rd.Sensor, "err", err)
 			return calls
 		}
@@ -706,7 +783,7 @@ func (e *Engine) transition(ctx context.Context, r *Rule, c *condition, level yu
 		FromState: a.State, ToState: next.State, Value: rd.Value, Actor: yujing.ActorSystem}
 	if err := e.st.UpdateAlert(ctx, next, t); err != nil {
 		e.m.storeErrors.Inc()
-		e.ruleFailed(r.Name, err)
+		e.ruleFailed(r, err)
 		e.log.Error("alert change not saved; will retry on the next reading", "alert_id", a.ID, "event", ev, "err", err)
 		return calls
 	}

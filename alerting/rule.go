@@ -114,6 +114,8 @@ type Rule struct {
 	Of        []Ref               // composite: the conditions counted
 	K         int                 // composite: how many must hold (default all of Of; with one Ref, that many sensors)
 	Overrides map[string]Override // per-sensor numbers, by sensor id
+
+	health *ruleHealth // set by the engine; shared by the per-sensor copies
 }
 
 // forSensor returns the rule as it applies to one sensor, with its

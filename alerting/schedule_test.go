@@ -78,6 +78,14 @@ func (o *schedObs) taken() []yujing.Reading {
 type schedCatalog []yujing.Sensor
 
 func (c schedCatalog) Sensors() []yujing.Sensor { return c }
+func (c schedCatalog) ByID(id string) (*yujing.Sensor, bool) {
+	for i := range c {
+		if c[i].ID == id {
+			return &c[i], true
+		}
+	}
+	return nil, false
+}
 func (c schedCatalog) Site(id string) (yujing.Site, bool) {
 	return yujing.Site{ID: id, Name: id}, true
 }
