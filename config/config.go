@@ -1018,9 +1018,14 @@ func (c *checker) scheduled(cfg *Config, r *RuleFile, rule *alerting.Rule, senso
 		case errors.As(e, &fe):
 			p = r.Fields.At("aggregate", r.Pos)
 		case errors.As(e, &we):
-			p = r.Fields.At("window", r.Pos)
 			if wp, ok := windowPos[we.Level]; ok {
 				p = wp
+			} else if wp, ok := r.Fields["window"]; ok {
+				p = wp
+			} else if sr.Rule.Above.Set[we.Level] {
+				p = tierPos("above", we.Level)
+			} else {
+				p = tierPos("below", we.Level)
 			}
 		case errors.As(e, &oe):
 			p = tierPos(oe.Direction, oe.Level)

@@ -261,7 +261,9 @@ func (s *nolossStore) verify(t *testing.T, n int, base time.Time) {
 }
 
 // nolossBase is the first round's timestamp: recent, whole milliseconds.
-func nolossBase() time.Time { return time.Now().Add(-10 * time.Minute).Truncate(time.Millisecond).UTC() }
+func nolossBase() time.Time {
+	return time.Now().Add(-10 * time.Minute).Truncate(time.Millisecond).UTC()
+}
 
 // metricValue returns the value of an unlabelled metric at addr's
 // /metrics, or -1.
@@ -345,14 +347,15 @@ func TestNoLossInfluxOutage(t *testing.T) {
 
 	pub := startNolossPublisher(t, mq.URL(), base, 1<<30, 20) // 1 000 readings/s until stopped
 	before := store.waitCount(t, 2000, 2*time.Minute, "readings before the outage")
+	spooledBefore := metricValue(inst.http, "yujing_spool_appended_readings_total")
 	db.Stop()
 	t.Log("InfluxDB stopped")
 	outage := time.Now()
 	waitFor(t, time.Minute, "readings spooled during the outage", func() bool {
-		return metricValue(inst.http, "yujing_spool_appended_readings_total") >= 2000
+		return metricValue(inst.http, "yujing_spool_appended_readings_total") >= spooledBefore+2000
 	})
 	time.Sleep(time.Until(outage.Add(30 * time.Second))) // the outage the issue asks for
-	spooled := metricValue(inst.http, "yujing_spool_appended_readings_total")
+	spooled := metricValue(inst.http, "yujing_spool_appended_readings_total") - spooledBefore
 	db.Start()
 	t.Logf("InfluxDB started again after %v; %g readings spooled meanwhile", time.Since(outage).Round(time.Millisecond), spooled)
 	// Publishing goes on while the spool is replayed.
@@ -360,16 +363,16 @@ func TestNoLossInfluxOutage(t *testing.T) {
 	n := pub.stop()
 	store.waitCount(t, n, 5*time.Minute, "all readings after the outage")
 	store.verify(t, n, base)
+	// Once per outage at each end. InfluxDB can also be slow enough at
+	// other times to start an episode of its own.
 	waitFor(t, 30*time.Second, "the end-of-outage log", func() bool {
-		return strings.Contains(inst.logs.String(), "InfluxDB back; replayed the spooled readings")
+		logs := inst.logs.String()
+		began := strings.Count(logs, "InfluxDB unreachable; spooling readings")
+		return began >= 1 && strings.Count(logs, "InfluxDB back; replayed the spooled readings") == began
 	})
-	logs := inst.logs.String()
-	if c := strings.Count(logs, "InfluxDB unreachable; spooling readings"); c != 1 {
-		t.Errorf("outage start logged %d times, want 1", c)
-	}
-	if got := metricValue(inst.http, "yujing_spool_replayed_readings_total"); got != metricValue(inst.http, "yujing_spool_appended_readings_total") {
-		t.Errorf("replayed %g readings, spooled %g", got, metricValue(inst.http, "yujing_spool_appended_readings_total"))
-	}
+	waitFor(t, 30*time.Second, "every spooled reading replayed", func() bool {
+		return metricValue(inst.http, "yujing_spool_replayed_readings_total") == metricValue(inst.http, "yujing_spool_appended_readings_total")
+	})
 	t.Logf("%d readings, %g through the spool, all in InfluxDB once; whole test %v", n,
 		metricValue(inst.http, "yujing_spool_appended_readings_total"), time.Since(began).Round(time.Millisecond))
 }
@@ -458,9 +461,10 @@ func TestNoLossKilled(t *testing.T) {
 
 	child = startNolossChild(t, path, httpAddr, logs)
 	store.waitCount(t, before+3000, 2*time.Minute, "readings after the first restart")
+	spooledBefore := metricValue(httpAddr, "yujing_spool_appended_readings_total")
 	db.Stop()
 	waitFor(t, time.Minute, "readings spooled while InfluxDB is down", func() bool {
-		return metricValue(httpAddr, "yujing_spool_appended_readings_total") >= 2000
+		return metricValue(httpAddr, "yujing_spool_appended_readings_total") >= spooledBefore+2000
 	})
 	spooled := metricValue(httpAddr, "yujing_spool_appended_readings_total")
 	child.kill()
