@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,6 +23,16 @@ import (
 	"yujing/alerting"
 	"yujing/ingest"
 	"yujing/internal/yamlconf"
+	"yujing/notify/aliyunsms"
+	"yujing/notify/aliyunvoice"
+	"yujing/notify/dingtalk"
+	"yujing/notify/email"
+	"yujing/notify/feishu"
+	"yujing/notify/message"
+	"yujing/notify/smsgateway"
+	"yujing/notify/tencentsms"
+	"yujing/notify/tencentvoice"
+	"yujing/notify/wecom"
 	"yujing/store"
 	"yujing/store/influx"
 )
@@ -43,6 +54,7 @@ type File struct {
 	People   []PersonFile  `yaml:"people"`
 	Channels []ChannelFile `yaml:"channels"`
 	Notify   []RouteFile   `yaml:"notify"`
+	Messages MessagesFile  `yaml:"messages"`
 }
 
 // HTTPFile is the HTTP server section.
@@ -253,11 +265,26 @@ type PersonFile struct {
 
 // ChannelFile is one delivery channel: exactly one of its type blocks.
 type ChannelFile struct {
-	Pos     yamlconf.Pos
-	Fields  yamlconf.Fields
-	Name    string       `yaml:"name"`
-	Webhook *WebhookFile `yaml:"webhook"`
-	Log     *LogFile     `yaml:"log"`
+	Pos          yamlconf.Pos
+	Fields       yamlconf.Fields
+	Name         string               `yaml:"name"`
+	Webhook      *WebhookFile         `yaml:"webhook"`
+	Log          *LogFile             `yaml:"log"`
+	AliyunSMS    *aliyunsms.Config    `yaml:"aliyun_sms"`
+	TencentSMS   *tencentsms.Config   `yaml:"tencent_sms"`
+	SMSGateway   *smsgateway.Config   `yaml:"sms_gateway"`
+	AliyunVoice  *aliyunvoice.Config  `yaml:"aliyun_voice"`
+	TencentVoice *tencentvoice.Config `yaml:"tencent_voice"`
+	DingTalk     *dingtalk.Config     `yaml:"dingtalk"`
+	WeCom        *wecom.Config        `yaml:"wecom"`
+	Feishu       *feishu.Config       `yaml:"feishu"`
+	Email        *email.Config        `yaml:"email"`
+}
+
+// MessagesFile sets the language and templates of messages.
+type MessagesFile struct {
+	Lang      string            `yaml:"lang"`
+	Templates map[string]string `yaml:"templates"`
 }
 
 // WebhookFile configures a generic webhook channel.
@@ -308,6 +335,7 @@ type Config struct {
 	People    []yujing.Person
 	Channels  []Channel
 	Routes    []alerting.Route
+	Messages  message.Config
 }
 
 // MQTT is the subscriber's connection.
@@ -335,8 +363,11 @@ type MQTT struct {
 // Channel is a configured delivery channel.
 type Channel struct {
 	Name    string
-	Type    string // webhook, log
+	Type    string // webhook, log, aliyun_sms, tencent_sms, sms_gateway, aliyun_voice, tencent_voice, dingtalk, wecom, feishu, email
 	Webhook *WebhookFile
+	// Provider is the provider's own Config (e.g. *dingtalk.Config) for the
+	// types other than webhook and log, with Name set to the channel name.
+	Provider any
 }
 
 // Options tune parsing.
@@ -449,6 +480,10 @@ func (c *checker) build() *Config {
 	people := c.people(cfg)
 	channels := c.channels(cfg)
 	c.routes(cfg, people, channels)
+	cfg.Messages = message.Config{Lang: c.f.Messages.Lang, Templates: c.f.Messages.Templates, TimeZone: cfg.Location.String()}
+	if _, err := message.FromConfig(cfg.Messages); err != nil {
+		c.Add(c.f.Fields.At("messages", c.f.Pos), "messages: %v", err)
+	}
 	return cfg
 }
 
@@ -870,13 +905,28 @@ func (c *checker) channels(cfg *Config) map[string]bool {
 			n++
 			out.Type = "log"
 		}
+		for typ, block := range map[string]any{
+			"aliyun_sms": ch.AliyunSMS, "tencent_sms": ch.TencentSMS, "sms_gateway": ch.SMSGateway,
+			"aliyun_voice": ch.AliyunVoice, "tencent_voice": ch.TencentVoice, "dingtalk": ch.DingTalk,
+			"wecom": ch.WeCom, "feishu": ch.Feishu, "email": ch.Email,
+		} {
+			if reflect.ValueOf(block).IsNil() {
+				continue
+			}
+			n++
+			out.Type, out.Provider = typ, block
+			reflect.ValueOf(block).Elem().FieldByName("Name").SetString(ch.Name)
+		}
 		if n != 1 {
-			c.Add(ch.Pos, "channel %q: give exactly one of webhook: or log:", ch.Name)
+			c.Add(ch.Pos, "channel %q: give exactly one of %s", ch.Name, strings.Join(ChannelTypes, ", "))
 		}
 		cfg.Channels = append(cfg.Channels, out)
 	}
 	return names
 }
+
+// ChannelTypes lists the channel blocks a channel can have.
+var ChannelTypes = []string{"webhook", "log", "aliyun_sms", "tencent_sms", "sms_gateway", "aliyun_voice", "tencent_voice", "dingtalk", "wecom", "feishu", "email"}
 
 func (c *checker) routes(cfg *Config, people map[string]yujing.Person, channels map[string]bool) {
 	for i, r := range c.f.Notify {

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	_ "time/tzdata" // Asia/Shanghai and friends without a system zone database (containers)
 
 	"yujing/config"
 	"yujing/configs"

@@ -25,8 +25,18 @@ import (
 	"yujing/ingest/broker"
 	"yujing/ingest/decode/all"
 	"yujing/notify"
+	"yujing/notify/aliyunsms"
+	"yujing/notify/aliyunvoice"
+	"yujing/notify/dingtalk"
+	"yujing/notify/email"
+	"yujing/notify/feishu"
 	"yujing/notify/logchan"
+	"yujing/notify/message"
+	"yujing/notify/smsgateway"
+	"yujing/notify/tencentsms"
+	"yujing/notify/tencentvoice"
 	"yujing/notify/webhook"
+	"yujing/notify/wecom"
 	"yujing/simulate"
 	"yujing/store/influx"
 	"yujing/store/spool"
@@ -54,29 +64,73 @@ func (c *closer) run() {
 }
 
 // buildChannels makes the notify integrations named in the configuration.
-func buildChannels(cfg *config.Config, log *slog.Logger) ([]notify.Channel, error) {
+// Message channels render with site and sensor names from names.
+func buildChannels(cfg *config.Config, names message.Names, log *slog.Logger) ([]notify.Channel, error) {
 	client := &http.Client{Timeout: 30 * time.Second}
+	renderer, err := message.FromConfig(cfg.Messages)
+	if err != nil {
+		return nil, fmt.Errorf("messages: %w", err)
+	}
+	renderer = renderer.WithNames(names)
 	var out []notify.Channel
 	for _, ch := range cfg.Channels {
-		switch ch.Type {
-		case "webhook":
-			w, err := webhook.New(webhook.Config{Name: ch.Name, URL: ch.Webhook.URL, Secret: ch.Webhook.Secret,
-				Timeout: ch.Webhook.Timeout, Headers: ch.Webhook.Headers}, client)
-			if err != nil {
-				return nil, fmt.Errorf("channel %s: %w", ch.Name, err)
+		var c notify.Channel
+		var err error
+		switch p := ch.Provider.(type) {
+		case nil:
+			switch ch.Type {
+			case "webhook":
+				c, err = webhook.New(webhook.Config{Name: ch.Name, URL: ch.Webhook.URL, Secret: ch.Webhook.Secret,
+					Timeout: ch.Webhook.Timeout, Headers: ch.Webhook.Headers}, client)
+			case "log":
+				c, err = logchan.New(logchan.Config{Name: ch.Name}, log)
+			default:
+				err = fmt.Errorf("unknown type %q", ch.Type)
 			}
-			out = append(out, w)
-		case "log":
-			lc, err := logchan.New(logchan.Config{Name: ch.Name}, log)
-			if err != nil {
-				return nil, fmt.Errorf("channel %s: %w", ch.Name, err)
-			}
-			out = append(out, lc)
+		case *aliyunsms.Config:
+			c, err = aliyunsms.New(*p, nil)
+		case *tencentsms.Config:
+			c, err = tencentsms.New(*p, nil)
+		case *smsgateway.Config:
+			c, err = smsgateway.New(*p, nil)
+		case *aliyunvoice.Config:
+			c, err = aliyunvoice.New(*p, nil)
+		case *tencentvoice.Config:
+			c, err = tencentvoice.New(*p, nil)
+		case *dingtalk.Config:
+			c, err = dingtalk.New(*p, nil, renderer)
+		case *wecom.Config:
+			c, err = wecom.New(*p, nil, renderer)
+		case *feishu.Config:
+			c, err = feishu.New(*p, nil, renderer)
+		case *email.Config:
+			c, err = email.New(*p, renderer)
 		default:
-			return nil, fmt.Errorf("channel %s: unknown type %q", ch.Name, ch.Type)
+			err = fmt.Errorf("unknown provider config %T", p)
 		}
+		if err != nil {
+			return nil, fmt.Errorf("channel %s: %w", ch.Name, err)
+		}
+		out = append(out, c)
 	}
 	return out, nil
+}
+
+// registryNames shows site and sensor names in messages.
+type registryNames struct{ reg *ingest.Registry }
+
+func (n registryNames) SiteName(id string) string {
+	if s, ok := n.reg.Site(id); ok {
+		return s.Name
+	}
+	return ""
+}
+
+func (n registryNames) SensorName(id string) string {
+	if s, ok := n.reg.ByID(id); ok {
+		return s.Name
+	}
+	return ""
 }
 
 // serve runs yujing until ctx ends, then shuts down in flow order: stop
@@ -160,7 +214,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 		return err
 	}
 
-	channels, err := buildChannels(cfg, log)
+	channels, err := buildChannels(cfg, registryNames{registry}, log)
 	if err != nil {
 		return err
 	}
@@ -202,6 +256,29 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	tickWG.Add(1)
 	go func() { defer tickWG.Done(); engine.Run(tickCtx, 5*time.Second) }()
 	cleanup.add(func() { tickStop(); tickWG.Wait() })
+
+	// Scheduled rules: windowed aggregates of the reading store at each tick
+	// of their cron schedules, carried through the engine like readings.
+	var agg alerting.Aggregator
+	if a, ok := sink.(alerting.Aggregator); ok {
+		agg = a
+	} else if cfg.Influx != nil {
+		q, err := influx.New(*cfg.Influx)
+		if err != nil {
+			return err
+		}
+		cleanup.add(q.Close)
+		agg = q
+	}
+	scheduler, err := alerting.NewScheduler(cfg.Scheduled, agg, engine, registry,
+		alerting.SchedulerOptions{Logger: log, Registerer: reg, Location: cfg.Location})
+	if err != nil {
+		return err
+	}
+	schedCtx, schedStop := context.WithCancel(ctx)
+	var schedWG sync.WaitGroup
+	schedWG.Go(func() { scheduler.Run(schedCtx) })
+	cleanup.add(func() { schedStop(); schedWG.Wait() })
 
 	rejections := ingest.NewRejections(1000, 10*time.Second, log)
 	var discovery *ingest.Discovery

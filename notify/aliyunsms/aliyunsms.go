@@ -63,6 +63,7 @@ type SMS struct {
 	timeout  time.Duration
 	client   *http.Client
 	now      func() time.Time
+	accepted func(callID, providerID string)
 }
 
 var _ notify.Channel = (*SMS)(nil)
@@ -132,6 +133,12 @@ func checkEndpoint(s string) []error {
 
 // Name returns the channel name.
 func (s *SMS) Name() string { return s.name }
+
+// OnAccepted registers fn to learn, after each accepted send, the
+// provider's id for it (BizId), which the provider's callbacks carry: record
+// the pair to match receipts to calls. Set it before the channel is used;
+// fn runs on the sending goroutine and must return quickly.
+func (s *SMS) OnAccepted(fn func(callID, providerID string)) { s.accepted = fn }
 
 // Send sends one SMS for c. See README.md for how answers are classified.
 func (s *SMS) Send(ctx context.Context, c yujing.Call) error {
@@ -209,6 +216,9 @@ func (s *SMS) answer(c yujing.Call, resp *http.Response, phone string) error {
 		return s.errorf(c, "answer with status %d is not a SendSms result", resp.StatusCode)
 	}
 	if a.Code == "OK" {
+		if s.accepted != nil {
+			s.accepted(c.ID, a.BizID)
+		}
 		return nil
 	}
 	e := &Error{
@@ -409,6 +419,8 @@ func domesticPhone(p string) (string, error) {
 		p = p[3:]
 	case strings.HasPrefix(p, "0086"):
 		p = p[4:]
+	case len(p) == 13 && strings.HasPrefix(p, "861"):
+		p = p[2:]
 	case strings.HasPrefix(p, "+"):
 		p = "00" + p[1:]
 	}

@@ -205,6 +205,8 @@ func newSMS(t *testing.T, cfg Config) *SMS {
 func TestSendRequest(t *testing.T) {
 	srv := newFakeDysms(t, nil)
 	s := newSMS(t, testConfig(srv.URL))
+	var accepted []string
+	s.OnAccepted(func(callID, bizID string) { accepted = append(accepted, callID+" "+bizID) })
 	if s.Name() != "aliyun-sms" {
 		t.Errorf("Name() = %q, want the default aliyun-sms", s.Name())
 	}
@@ -212,6 +214,9 @@ func TestSendRequest(t *testing.T) {
 		if err := s.Send(t.Context(), testCall()); err != nil {
 			t.Fatalf("Send: %v (server rejected %v)", err, srv.rejected())
 		}
+	}
+	if want := "42-7-p1-aliyun-sms 900619746936498440^0"; len(accepted) != 2 || accepted[0] != want {
+		t.Errorf("OnAccepted saw %q, want twice %q", accepted, want)
 	}
 	forms := srv.accepted()
 	if len(forms) != 2 {
@@ -449,6 +454,7 @@ func TestPhoneNumbers(t *testing.T) {
 		{"138 0000-0000", "13800000000", ""},
 		{"+8613800000000", "13800000000", ""},
 		{"008613800000000", "13800000000", ""},
+		{"8613800000000", "13800000000", ""},
 		{"+85261234567", "0085261234567", ""},
 		{"", "", "person p1: has no phone number"},
 		{"1380000000x", "", "person p1: phone number is not valid"},

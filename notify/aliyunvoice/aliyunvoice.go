@@ -64,6 +64,7 @@ type Voice struct {
 	timeout   time.Duration
 	client    *http.Client
 	now       func() time.Time
+	accepted  func(callID, providerID string)
 }
 
 var _ notify.Channel = (*Voice)(nil)
@@ -135,6 +136,12 @@ func checkEndpoint(s string) []error {
 
 // Name returns the channel name.
 func (v *Voice) Name() string { return v.name }
+
+// OnAccepted registers fn to learn, after each accepted send, the
+// provider's id for it (CallId), which the provider's callbacks carry: record
+// the pair to match receipts to calls. Set it before the channel is used;
+// fn runs on the sending goroutine and must return quickly.
+func (v *Voice) OnAccepted(fn func(callID, providerID string)) { v.accepted = fn }
 
 // Send places one text-to-speech call for c. See README.md for how answers
 // are classified.
@@ -216,6 +223,9 @@ func (v *Voice) answer(c yujing.Call, resp *http.Response, phone string) error {
 		return v.errorf(c, "answer with status %d is not a SingleCallByTts result", resp.StatusCode)
 	}
 	if a.Code == "OK" {
+		if v.accepted != nil {
+			v.accepted(c.ID, a.CallID)
+		}
 		return nil
 	}
 	e := &Error{
@@ -412,6 +422,8 @@ func domesticPhone(p string) (string, error) {
 		p = p[3:]
 	case strings.HasPrefix(p, "0086"):
 		p = p[4:]
+	case len(p) == 13 && strings.HasPrefix(p, "861"):
+		p = p[2:]
 	case strings.HasPrefix(p, "+"), strings.HasPrefix(p, "00"):
 		return "", errors.New("phone number is not a mainland number (voice calls reach only those)")
 	}

@@ -174,11 +174,16 @@ func TestSendRequest(t *testing.T) {
 	cfg := testConfig(srv.URL)
 	cfg.CalledShowNumber, cfg.PlayTimes = "057112345678", 2
 	v := newVoice(t, cfg)
+	var accepted string
+	v.OnAccepted(func(callID, providerID string) { accepted = callID + " " + providerID })
 	if v.Name() != "aliyun-voice" {
 		t.Errorf("Name() = %q", v.Name())
 	}
 	if err := v.Send(t.Context(), testCall()); err != nil {
 		t.Fatalf("Send: %v (server rejected %v)", err, srv.bad)
+	}
+	if accepted != "42-7-p1-aliyun-voice 116012354148^10281378****" {
+		t.Errorf("OnAccepted saw %q", accepted)
 	}
 	forms := srv.accepted()
 	if len(forms) != 1 {
@@ -312,6 +317,7 @@ func TestPhoneNumbers(t *testing.T) {
 	for _, c := range []struct{ phone, sent, err string }{
 		{"+86 138-0000-0000", "13800000000", ""},
 		{"0571-12345678", "057112345678", ""},
+		{"8613800000000", "13800000000", ""},
 		{"", "", "has no phone number"},
 		{"+85261234567", "", "not a mainland number"},
 		{"12ab", "", "not valid"},

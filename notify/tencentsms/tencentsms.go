@@ -81,6 +81,7 @@ type SMS struct {
 	timeout  time.Duration
 	client   *http.Client
 	now      func() time.Time
+	accepted func(callID, providerID string)
 }
 
 var _ notify.Channel = (*SMS)(nil)
@@ -159,6 +160,12 @@ func New(cfg Config, client *http.Client) (*SMS, error) {
 
 // Name returns the channel name.
 func (s *SMS) Name() string { return s.name }
+
+// OnAccepted registers fn to learn, after each accepted send, the
+// provider's id for it (SerialNo), which the provider's callbacks carry: record
+// the pair to match receipts to calls. Set it before the channel is used;
+// fn runs on the sending goroutine and must return quickly.
+func (s *SMS) OnAccepted(fn func(callID, providerID string)) { s.accepted = fn }
 
 // sendSms is the body of a SendSms request.
 type sendSms struct {
@@ -260,6 +267,9 @@ func (s *SMS) answer(c yujing.Call, resp *http.Response, phone string) error {
 	case len(r.SendStatusSet) == 0:
 		code, msg = "NoSendStatus", "the answer has no send status"
 	case strings.EqualFold(r.SendStatusSet[0].Code, "Ok"):
+		if s.accepted != nil {
+			s.accepted(c.ID, r.SendStatusSet[0].SerialNo)
+		}
 		return nil
 	default:
 		code, msg = r.SendStatusSet[0].Code, r.SendStatusSet[0].Message

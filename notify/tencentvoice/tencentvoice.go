@@ -1,0 +1,477 @@
+package tencentvoice
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"yujing"
+	"yujing/notify"
+	"yujing/notify/internal/sign"
+)
+
+// Defaults of Config.
+const (
+	DefaultName     = "tencent-voice"
+	DefaultEndpoint = "https://vms.tencentcloudapi.com/"
+	DefaultRegion   = "ap-guangzhou"
+)
+
+// API of the SendTtsVoice operation.
+const (
+	Service    = "vms"
+	APIVersion = "2020-09-02"
+	Action     = "SendTtsVoice"
+)
+
+// Template variable names, for Config.TemplateParams.
+const (
+	ParamLevel  = "level"  // 红色一级 — written to be read aloud
+	ParamSite   = "site"   // site id
+	ParamSensor = "sensor" // sensor id
+	ParamValue  = "value"  // value with unit, e.g. 55.5%LEL
+	ParamTime   = "time"   // 7月14日9时31分, Beijing time
+)
+
+// DefaultTemplateParams is the order of the template's {1}, {2}, … when
+// Config.TemplateParams is empty.
+var DefaultTemplateParams = []string{ParamLevel, ParamSite, ParamSensor, ParamValue, ParamTime}
+
+// Config configures one Tencent Cloud voice channel.
+type Config struct {
+	Name           string        `yaml:"name"`             // channel name calls are routed by; default "tencent-voice"
+	Endpoint       string        `yaml:"endpoint"`         // default https://vms.tencentcloudapi.com/
+	SecretID       string        `yaml:"secret_id"`        // CAM key id (AKID…)
+	SecretKey      string        `yaml:"secret_key"`       // its key; use ${ENV}
+	Region         string        `yaml:"region"`           // default ap-guangzhou
+	VoiceSdkAppID  string        `yaml:"voice_sdk_app_id"` // SdkAppid of the voice application, e.g. 1400006666
+	TemplateID     string        `yaml:"template_id"`      // approved voice notification template id
+	TemplateParams []string      `yaml:"template_params"`  // which variable fills {1}, {2}, …; default level, site, sensor, value, time
+	PlayTimes      int           `yaml:"play_times"`       // 1–3 readings; 0: the provider's default (2)
+	MaxParamLength int           `yaml:"max_param_length"` // clip each variable to this many characters; 0: no clipping
+	Timeout        time.Duration `yaml:"timeout"`          // per request; 0 leaves it to the dispatcher
+}
+
+// Voice is a notify.Channel that reads calls to people over the phone.
+type Voice struct {
+	name      string
+	endpoint  string
+	host      string
+	id        string
+	key       string
+	region    string
+	appID     string
+	template  string
+	params    []string
+	playTimes int
+	maxParam  int
+	timeout   time.Duration
+	client    *http.Client
+	now       func() time.Time
+	accepted  func(callID, providerID string)
+}
+
+var _ notify.Channel = (*Voice)(nil)
+
+// New checks cfg, sets its defaults and builds the channel; it reports
+// every problem at once. A nil client gets a client of its own that does
+// not follow redirects.
+func New(cfg Config, client *http.Client) (*Voice, error) {
+	if cfg.Name == "" {
+		cfg.Name = DefaultName
+	}
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = DefaultEndpoint
+	}
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
+	}
+	if len(cfg.TemplateParams) == 0 {
+		cfg.TemplateParams = DefaultTemplateParams
+	}
+	var errs []error
+	u, err := url.Parse(cfg.Endpoint)
+	switch {
+	case err != nil:
+		errs = append(errs, errors.New("endpoint is not a valid URL"))
+	case u.Scheme != "http" && u.Scheme != "https":
+		errs = append(errs, fmt.Errorf("endpoint scheme %q is not http or https", u.Scheme))
+	case u.Host == "":
+		errs = append(errs, errors.New("endpoint has no host"))
+	case u.RawQuery != "" || u.User != nil:
+		errs = append(errs, errors.New("endpoint must not carry a query or user info"))
+	}
+	for _, f := range []struct{ key, value string }{
+		{"secret_id", cfg.SecretID}, {"secret_key", cfg.SecretKey}, {"voice_sdk_app_id", cfg.VoiceSdkAppID},
+		{"template_id", cfg.TemplateID},
+	} {
+		if strings.TrimSpace(f.value) == "" {
+			errs = append(errs, fmt.Errorf("%s is empty", f.key))
+		}
+	}
+	for _, f := range []struct{ key, value string }{{"voice_sdk_app_id", cfg.VoiceSdkAppID}, {"template_id", cfg.TemplateID}} {
+		if f.value != "" && strings.Trim(f.value, "0123456789") != "" {
+			errs = append(errs, fmt.Errorf("%s %q is not a number", f.key, f.value))
+		}
+	}
+	for i, p := range cfg.TemplateParams {
+		if !slices.Contains(DefaultTemplateParams, p) {
+			errs = append(errs, fmt.Errorf("template_params[%d] %q is not one of level, site, sensor, value, time", i, p))
+		}
+	}
+	if cfg.PlayTimes < 0 || cfg.PlayTimes > 3 {
+		errs = append(errs, fmt.Errorf("play_times %d is not between 1 and 3", cfg.PlayTimes))
+	}
+	if cfg.MaxParamLength < 0 {
+		errs = append(errs, fmt.Errorf("max_param_length %d is negative", cfg.MaxParamLength))
+	}
+	if cfg.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("timeout %s is negative", cfg.Timeout))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("tencentvoice %q: %w", cfg.Name, err)
+	}
+	if client == nil {
+		client = &http.Client{
+			Transport:     http.DefaultTransport.(*http.Transport).Clone(),
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	return &Voice{
+		name: cfg.Name, endpoint: cfg.Endpoint, host: u.Host, id: cfg.SecretID, key: cfg.SecretKey,
+		region: cfg.Region, appID: cfg.VoiceSdkAppID, template: cfg.TemplateID,
+		params: slices.Clone(cfg.TemplateParams), playTimes: cfg.PlayTimes, maxParam: cfg.MaxParamLength,
+		timeout: cfg.Timeout, client: client, now: time.Now,
+	}, nil
+}
+
+// Name returns the channel name.
+func (v *Voice) Name() string { return v.name }
+
+// OnAccepted registers fn to learn, after each accepted send, the
+// provider's id for it (CallId), which the provider's callbacks carry: record
+// the pair to match receipts to calls. Set it before the channel is used;
+// fn runs on the sending goroutine and must return quickly.
+func (v *Voice) OnAccepted(fn func(callID, providerID string)) { v.accepted = fn }
+
+// sendTtsVoice is the body of a SendTtsVoice request.
+type sendTtsVoice struct {
+	TemplateID       string   `json:"TemplateId"`
+	TemplateParamSet []string `json:"TemplateParamSet"`
+	CalledNumber     string   `json:"CalledNumber"`
+	VoiceSdkAppid    string   `json:"VoiceSdkAppid"`
+	PlayTimes        int      `json:"PlayTimes,omitempty"`
+	SessionContext   string   `json:"SessionContext"`
+}
+
+// Send places one voice notification call for c. See README.md for how
+// answers are classified.
+func (v *Voice) Send(ctx context.Context, c yujing.Call) error {
+	phone, err := mainlandMobile(c.Person.Phone)
+	if err != nil {
+		return notify.Permanent(v.errorf(c, "person %s: %w", c.Person.ID, err))
+	}
+	vars := TemplateParams(c, v.maxParam)
+	set := make([]string, len(v.params))
+	for i, p := range v.params {
+		set[i] = vars[p]
+	}
+	payload, err := json.Marshal(sendTtsVoice{
+		TemplateID: v.template, TemplateParamSet: set, CalledNumber: phone, VoiceSdkAppid: v.appID,
+		PlayTimes: v.playTimes, SessionContext: c.ID,
+	})
+	if err != nil {
+		return notify.Permanent(v.errorf(c, "encode request: %w", err))
+	}
+	if v.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, v.timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.endpoint, bytes.NewReader(payload))
+	if err != nil {
+		return notify.Permanent(v.errorf(c, "build request: %w", err))
+	}
+	ts := v.now().Unix()
+	tc3 := sign.TC3{Service: Service, Host: v.host, Action: Action, Timestamp: ts, Payload: payload}
+	req.Header.Set("Content-Type", sign.TC3ContentType)
+	req.Header.Set("X-TC-Action", Action)
+	req.Header.Set("X-TC-Version", APIVersion)
+	req.Header.Set("X-TC-Region", v.region)
+	req.Header.Set("X-TC-Timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("Authorization", tc3.Authorization(v.id, v.key))
+	resp, err := v.client.Do(req)
+	if err != nil {
+		return v.errorf(c, "%w", err) // a *url.Error naming the endpoint, which holds no secret
+	}
+	defer resp.Body.Close()
+	return v.answer(c, resp, phone)
+}
+
+// answer is the JSON document SendTtsVoice answers with.
+type answer struct {
+	Response struct {
+		Error *struct {
+			Code    string `json:"Code"`
+			Message string `json:"Message"`
+		} `json:"Error"`
+		RequestID  string `json:"RequestId"`
+		SendStatus *struct {
+			CallID         string `json:"CallId"`
+			SessionContext string `json:"SessionContext"`
+		} `json:"SendStatus"`
+	} `json:"Response"`
+}
+
+const maxAnswer = 64 << 10
+
+func (v *Voice) answer(c yujing.Call, resp *http.Response, phone string) error {
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return v.errorf(c, "read answer: %w", err)
+	}
+	var a answer
+	if json.Unmarshal(raw, &a) != nil || (a.Response.Error == nil && a.Response.RequestID == "") {
+		resp.Body = io.NopCloser(bytes.NewReader(raw))
+		if err := notify.CheckResponse(resp); err != nil {
+			var he *notify.HTTPError
+			if errors.As(err, &he) {
+				he.Body = v.redact(he.Body, c.Person.Phone, phone)
+			}
+			return v.errorf(c, "%w", err)
+		}
+		return v.errorf(c, "answer with status %d is not a SendTtsVoice result", resp.StatusCode)
+	}
+	r := &a.Response
+	code, msg := "", ""
+	switch {
+	case r.Error != nil:
+		code, msg = r.Error.Code, r.Error.Message
+	case r.SendStatus == nil || r.SendStatus.CallID == "":
+		code, msg = "NoSendStatus", "the answer has no call id"
+	default:
+		if v.accepted != nil {
+			v.accepted(c.ID, r.SendStatus.CallID)
+		}
+		return nil
+	}
+	e := &Error{
+		Code: printable(code, 80), Message: v.redact(printable(msg, 200), c.Person.Phone, phone),
+		RequestID: printable(r.RequestID, 80), StatusCode: resp.StatusCode,
+	}
+	permanent := e.classify()
+	err = v.errorf(c, "%w", e)
+	if permanent {
+		return notify.Permanent(err)
+	}
+	return err
+}
+
+// Error is a failed answer of Tencent Cloud. Match it with errors.As to
+// read the provider's code.
+//
+// It unwraps to a *notify.HTTPError that only carries the classification
+// for notify.FailureReason: status 429 for frequency limits, 5xx for
+// faults on the provider's side, 4xx for rejected requests; StatusCode is
+// the status the provider really answered with (200 for API errors).
+type Error struct {
+	Code       string // e.g. RequestLimitExceeded
+	Message    string // the provider's message, without keys or phone numbers
+	RequestID  string
+	StatusCode int
+
+	reason *notify.HTTPError
+}
+
+func (e *Error) Error() string {
+	s := e.Code
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.StatusCode != http.StatusOK {
+		s += " (http " + strconv.Itoa(e.StatusCode) + ")"
+	}
+	if e.RequestID != "" {
+		s += " (request " + e.RequestID + ")"
+	}
+	return s
+}
+
+// Unwrap returns the classification, or nil when it is "other".
+func (e *Error) Unwrap() error {
+	if e.reason == nil {
+		return nil
+	}
+	return e.reason
+}
+
+// rejections are the code families of requests the provider will not
+// accept again as they are.
+var rejections = []string{
+	"InvalidParameter", "InvalidParameterValue", "MissingParameter", "UnknownParameter", "FailedOperation",
+	"UnauthorizedOperation", "AuthFailure", "UnsupportedOperation", "OperationDenied", "ResourceNotFound",
+	"ResourceUnavailable", "ResourceInsufficient", "InvalidAction", "InvalidRequest", "NoSuchProduct",
+	"NoSuchVersion", "ActionOffline", "IpInBlacklist", "IpNotInWhitelist",
+}
+
+// classify sets e's classification and reports whether trying again is
+// pointless.
+func (e *Error) classify() (permanent bool) {
+	code, status := e.Code, e.StatusCode
+	family, _, _ := strings.Cut(code, ".")
+	lower := strings.ToLower(code)
+	switch {
+	case family == "RequestLimitExceeded":
+		e.reason = &notify.HTTPError{StatusCode: http.StatusTooManyRequests}
+	case family == "LimitExceeded":
+		// Per-number frequency limits (1 in 30 s, 2 in 10 min, 3 a day by
+		// default). A daily one outlasts every retry.
+		e.reason = &notify.HTTPError{StatusCode: http.StatusTooManyRequests}
+		return strings.Contains(lower, "daily") || strings.Contains(lower, "day")
+	case family == "InternalError":
+		if status < 500 || status > 599 {
+			status = http.StatusServiceUnavailable
+		}
+		e.reason = &notify.HTTPError{StatusCode: status}
+	case slices.Contains(rejections, family):
+		if status < 400 || status > 499 {
+			status = http.StatusBadRequest
+		}
+		e.reason = &notify.HTTPError{StatusCode: status}
+		return true
+	case status == http.StatusTooManyRequests || status >= 500 && status <= 599:
+		e.reason = &notify.HTTPError{StatusCode: status}
+	case status >= 400 && status <= 499:
+		e.reason = &notify.HTTPError{StatusCode: status}
+		return true
+	}
+	return false
+}
+
+func (v *Voice) errorf(c yujing.Call, format string, args ...any) error {
+	return fmt.Errorf("tencentvoice %s: call %s: "+format, append([]any{v.name, c.ID}, args...)...)
+}
+
+// redact removes the key, its id and the phone numbers from a text that
+// came back from the provider.
+func (v *Voice) redact(text string, phones ...string) string {
+	var pairs []string
+	for _, s := range append([]string{v.key, v.id}, phones...) {
+		if s = strings.TrimSpace(s); len(s) >= 4 {
+			pairs = append(pairs, s, "***")
+		}
+	}
+	if len(pairs) == 0 {
+		return text
+	}
+	return strings.NewReplacer(pairs...).Replace(text)
+}
+
+// printable keeps a provider text on one readable line of at most max runes.
+func printable(s string, max int) string {
+	s = strings.ToValidUTF8(s, "?")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return ' '
+		}
+		if !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, s)
+	return clip(strings.Join(strings.Fields(s), " "), max)
+}
+
+func clip(s string, max int) string {
+	if max <= 0 || utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	return string([]rune(s)[:max])
+}
+
+var (
+	errNoPhone  = errors.New("has no phone number")
+	errBadPhone = errors.New("phone number is not a mainland mobile number (voice messages reach only those)")
+)
+
+// mainlandMobile writes a mainland mobile number as +86…; the service
+// calls no other numbers. Spaces, dashes and brackets are dropped. Errors
+// never quote the number.
+func mainlandMobile(p string) (string, error) {
+	p = strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '-', '(', ')', '\t':
+			return -1
+		}
+		return r
+	}, p)
+	switch {
+	case p == "":
+		return "", errNoPhone
+	case strings.HasPrefix(p, "+86"):
+		p = p[3:]
+	case strings.HasPrefix(p, "0086"):
+		p = p[4:]
+	case len(p) == 13 && strings.HasPrefix(p, "86"):
+		p = p[2:]
+	}
+	if len(p) != 11 || p[0] != '1' || strings.Trim(p, "0123456789") != "" {
+		return "", errBadPhone
+	}
+	return "+86" + p, nil
+}
+
+var beijing = time.FixedZone("CST", 8*3600)
+
+var spokenLevels = map[yujing.Level]string{
+	yujing.Blue: "蓝色四级", yujing.Yellow: "黄色三级", yujing.Orange: "橙色二级", yujing.Red: "红色一级",
+}
+
+// TemplateParams returns the template variables of c by name, written to
+// be read aloud, each clipped to max characters (0: no limit).
+func TemplateParams(c yujing.Call, max int) map[string]string {
+	a := &c.Alert
+	t := a.UpdatedAt
+	if t.IsZero() {
+		t = a.StartedAt
+	}
+	if t.IsZero() {
+		t = c.Created
+	}
+	t = t.In(beijing)
+	level, ok := spokenLevels[a.Level]
+	if !ok {
+		level = a.Level.Chinese()
+	}
+	p := map[string]string{
+		ParamLevel:  level,
+		ParamSite:   a.Site,
+		ParamSensor: a.Sensor,
+		ParamValue:  formatValue(a.Value) + a.Unit,
+		ParamTime:   fmt.Sprintf("%d月%d日%d时%d分", t.Month(), t.Day(), t.Hour(), t.Minute()),
+	}
+	for k, s := range p {
+		p[k] = clip(s, max)
+	}
+	return p
+}
+
+// formatValue rounds to two decimals and drops trailing zeros.
+func formatValue(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+}
