@@ -172,6 +172,10 @@ type Reading struct {
 	Unit   string    `json:"unit,omitempty"`
 	Value  float64   `json:"value"`
 	Time   time.Time `json:"ts"`
+	// Region and Industry are the sensor's (or its site's), for the
+	// statistics by region and industry the store's schema serves.
+	Region   string `json:"region,omitempty"`
+	Industry string `json:"industry,omitempty"`
 }
 
 // State is where a warning is in its closed-loop lifecycle (闭环处置).

@@ -86,6 +86,15 @@ func (r *Registry) Replace(sites []yujing.Site, sensors []yujing.Sensor, templat
 		if s.Topic == "" {
 			s.Topic = yujing.DefaultTopic(s.Site, s.ID)
 		}
+		// A sensor without its own region or industry has its site's.
+		if site, ok := c.sites[s.Site]; ok {
+			if s.Region == "" {
+				s.Region = site.Region
+			}
+			if s.Industry == "" {
+				s.Industry = site.Industry
+			}
+		}
 		if _, dup := c.byID[s.ID]; dup {
 			return fmt.Errorf("sensor %q defined twice", s.ID)
 		}

@@ -204,6 +204,12 @@ func point(r *yujing.Reading) *write.Point {
 	if r.Unit != "" {
 		p.AddTag("unit", r.Unit)
 	}
+	if r.Region != "" {
+		p.AddTag("region", r.Region)
+	}
+	if r.Industry != "" {
+		p.AddTag("industry", r.Industry)
+	}
 	p.AddField(r.Metric, r.Value)
 	p.SetTime(r.Time)
 	return p

@@ -15,7 +15,7 @@ import (
 //	uvarint  number of readings n
 //	uvarint  number of distinct strings k
 //	k ×      uvarint length, bytes           (the batch's string table)
-//	n ×      uvarint sensor, site, family, metric, unit (indexes into the table)
+//	n ×      uvarint sensor, site, family, metric, unit, region, industry (indexes into the table)
 //	         varint  seconds since the previous reading's (the first: since the epoch)
 //	         uvarint nanoseconds within the second
 //	         8 bytes IEEE 754 value, little endian
@@ -44,6 +44,8 @@ func encodeBatch(dst []byte, rs []yujing.Reading) []byte {
 		intern(string(r.Family))
 		intern(r.Metric)
 		intern(r.Unit)
+		intern(r.Region)
+		intern(r.Industry)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(rs)))
 	dst = binary.AppendUvarint(dst, uint64(len(table)))
@@ -59,6 +61,8 @@ func encodeBatch(dst []byte, rs []yujing.Reading) []byte {
 		dst = binary.AppendUvarint(dst, index[string(r.Family)])
 		dst = binary.AppendUvarint(dst, index[r.Metric])
 		dst = binary.AppendUvarint(dst, index[r.Unit])
+		dst = binary.AppendUvarint(dst, index[r.Region])
+		dst = binary.AppendUvarint(dst, index[r.Industry])
 		sec := r.Time.Unix()
 		dst = binary.AppendVarint(dst, sec-prev)
 		dst = binary.AppendUvarint(dst, uint64(r.Time.Nanosecond()))
@@ -83,9 +87,9 @@ func decodeBatch(dst []yujing.Reading, p []byte) ([]yujing.Reading, error) {
 	d := decoder{p: p}
 	n := d.uvarint()
 	k := d.uvarint()
-	// Each reading takes at least 15 bytes and each string at least one:
+	// Each reading takes at least 17 bytes and each string at least one:
 	// refuse counts the payload cannot hold before allocating for them.
-	if d.err != nil || n > uint64(len(p))/15 || k > uint64(len(p)) {
+	if d.err != nil || n > uint64(len(p))/17 || k > uint64(len(p)) {
 		return dst, fmt.Errorf("%w: %d readings, %d strings in %d bytes", errBadPayload, n, k, len(p))
 	}
 	table := make([]string, k)
@@ -103,7 +107,7 @@ func decodeBatch(dst []yujing.Reading, p []byte) ([]yujing.Reading, error) {
 	}
 	var sec int64
 	for range n {
-		r := yujing.Reading{Sensor: str(), Site: str(), Family: yujing.Family(str()), Metric: str(), Unit: str()}
+		r := yujing.Reading{Sensor: str(), Site: str(), Family: yujing.Family(str()), Metric: str(), Unit: str(), Region: str(), Industry: str()}
 		sec += d.varint()
 		nsec := d.uvarint()
 		if nsec >= 1e9 {

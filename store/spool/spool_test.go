@@ -102,7 +102,7 @@ func segmentFiles(t *testing.T, dir string) []string {
 
 func TestCodecRoundTrip(t *testing.T) {
 	rs := []yujing.Reading{
-		{Sensor: "GT-101", Site: "厂区-甲", Family: yujing.FamilyGas, Metric: "lel", Unit: "%LEL", Value: 31.5, Time: t0},
+		{Sensor: "GT-101", Site: "厂区-甲", Family: yujing.FamilyGas, Metric: "lel", Unit: "%LEL", Value: 31.5, Time: t0, Region: "320506", Industry: "危险化学品"},
 		{Sensor: "GT-101", Site: "厂区-甲", Family: yujing.FamilyGas, Metric: "lel", Unit: "%LEL", Value: -0.125, Time: t0.Add(-time.Hour + 7)},
 		{Sensor: "TK-9", Metric: "level", Value: math.MaxFloat64, Time: time.Unix(0, 1).UTC()},
 		{Sensor: "TK-9", Metric: "pressure", Value: math.SmallestNonzeroFloat64, Time: time.Date(1900, 1, 1, 0, 0, 0, 999999999, time.UTC)},
