@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,4 +121,32 @@ func heapInUse() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse
+}
+
+// BenchmarkObserveParallel evaluates readings of different sensors from
+// GOMAXPROCS goroutines at once, as the ingest shards do: with the engine
+// sharded by sensor it scales with the cores.
+func BenchmarkObserveParallel(b *testing.B) {
+	var sensors []yujing.Sensor
+	for i := range 1024 {
+		sensors = append(sensors, yujing.Sensor{ID: fmt.Sprintf("S%d", i), Site: "p", Family: yujing.FamilyGas, Metric: "lel"})
+	}
+	rule := &alerting.Rule{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: gasTiers(), Hysteresis: 2}
+	eng := benchEngine(b, sensors, []*alerting.Rule{rule})
+	ctx := context.Background()
+	var next atomic.Int64
+	t0 := time.Now()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		g := next.Add(1)
+		rd := []yujing.Reading{{Site: "p", Family: yujing.FamilyGas, Metric: "lel"}}
+		i := 0
+		for pb.Next() {
+			i++
+			rd[0].Sensor = sensors[(int(g)*97+i)%len(sensors)].ID
+			rd[0].Value = float64(i % 9)
+			rd[0].Time = t0.Add(time.Duration(i))
+			eng.Observe(ctx, rd)
+		}
+	})
 }

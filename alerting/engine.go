@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -138,7 +141,40 @@ func (c *condition) info() yujing.Reading {
 	return yujing.Reading{Sensor: c.sensor.ID, Site: c.sensor.Site, Family: c.sensor.Family, Metric: m, Unit: c.sensor.UnitOf(m)}
 }
 
-// eachCondition calls f for every condition.
+// shard returns the lock of a sensor's conditions.
+func (e *Engine) shard(sensor string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(sensor))
+	return &e.shards[h.Sum32()%uint32(len(e.shards))]
+}
+
+// work collects what evaluation produced: calls to make, and composite
+// rules to count again once the evaluating lock is released.
+type work struct {
+	calls   []yujing.Call
+	recount []recount
+}
+
+type recount struct {
+	rule *Rule
+	site string
+	at   time.Time
+}
+
+// finish counts composite rules again until nothing changes, then makes
+// the calls. Call it with mu held for reading and no other lock.
+func (e *Engine) finish(ctx context.Context, w *work) []yujing.Call {
+	for len(w.recount) > 0 {
+		rc := w.recount[0]
+		w.recount = w.recount[1:]
+		e.gmu.Lock()
+		e.composite(ctx, rc.rule, rc.site, rc.at, w)
+		e.gmu.Unlock()
+	}
+	return w.calls
+}
+
+// eachCondition calls f for every condition (with mu held exclusively).
 func (e *Engine) eachCondition(f func(c *condition)) {
 	for _, cs := range e.bySensor {
 		for _, c := range cs {
@@ -168,7 +204,17 @@ type Engine struct {
 	m      *metrics
 	change func(yujing.Alert, yujing.Transition)
 
-	mu       sync.Mutex
+	// mu guards the structure (rules, routes, bindings): bind and reload take
+	// it exclusively, evaluation shares it. Conditions of a sensor are
+	// guarded by its shard's lock, so sensors are evaluated in parallel;
+	// site-level and derived conditions by gmu; open alerts, level counts
+	// and the saving of transitions by amu. Order: mu, then a shard or gmu,
+	// then amu.
+	mu       sync.RWMutex
+	shards   []sync.Mutex
+	gmu      sync.Mutex
+	amu      sync.Mutex
+	counts   map[condKey]*[yujing.Red + 1]int32 // (rule, site) → conditions at each level
 	rules    []*Rule
 	bySensor map[string][]*condition  // sensor → the conditions of the rules bound to it
 	offline  []*condition             // offline rules' conditions, checked on Tick
@@ -181,9 +227,9 @@ type Engine struct {
 }
 
 type ruleHealth struct {
-	mu          sync.Mutex
-	evaluations int64
-	lastEval    time.Time
+	evaluations atomic.Int64
+	lastEval    atomic.Int64 // Unix nanoseconds of the newest reading evaluated
+	mu          sync.Mutex   // guards lastErr and lastErrAt
 	lastErr     string
 	lastErrAt   time.Time
 }
@@ -233,6 +279,7 @@ func New(rules []*Rule, routes []Route, st StateStore, caller Caller, cat Catalo
 	}
 	e := &Engine{st: st, caller: caller, cat: cat, routes: routes, log: opts.Logger, now: opts.Now, change: opts.OnChange,
 		loc: opts.Location, rules: rules, groups: map[condKey]*condition{}, restored: map[condKey]*condition{},
+		shards: make([]sync.Mutex, max(1, runtime.GOMAXPROCS(0))), counts: map[condKey]*[yujing.Red + 1]int32{},
 		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}, started: opts.Now()}
 	for _, r := range rules {
 		r.health = &ruleHealth{}
@@ -306,8 +353,8 @@ func (e *Engine) ruleFailed(r *Rule, err error) {
 // while its last attempt to save a transition failed; it keeps being
 // evaluated, as do all others.
 func (e *Engine) RuleStatuses() []RuleStatus {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.mu.RLock()
+	defer e.mu.RUnlock()
 	bound := map[string]int{}
 	for _, cs := range e.bySensor {
 		for _, c := range cs {
@@ -315,9 +362,11 @@ func (e *Engine) RuleStatuses() []RuleStatus {
 		}
 	}
 	open := map[string]int{}
+	e.amu.Lock()
 	for _, a := range e.open {
 		open[a.Rule]++
 	}
+	e.amu.Unlock()
 	out := make([]RuleStatus, 0, len(e.rules))
 	for _, r := range e.rules {
 		st := RuleStatus{Name: r.Name, Kind: r.kind(), Description: r.Description, Sensors: bound[r.Name],
@@ -329,12 +378,12 @@ func (e *Engine) RuleStatuses() []RuleStatus {
 		}
 		if h := r.health; h != nil {
 			h.mu.Lock()
-			st.Evaluations = h.evaluations
-			if !h.lastEval.IsZero() {
-				t := h.lastEval
-				st.LastEval = &t
+			st.Evaluations = h.evaluations.Load()
+			last := time.Unix(0, h.lastEval.Load())
+			if h.lastEval.Load() != 0 {
+				st.LastEval = &last
 			}
-			if h.lastErr != "" && !h.lastErrAt.Before(h.lastEval) {
+			if h.lastErr != "" && !h.lastErrAt.Before(last) {
 				st.Health = "err"
 			}
 			if h.lastErr != "" {
@@ -414,8 +463,8 @@ func (e *Engine) Rebind() {
 
 // Rules returns the rules in force.
 func (e *Engine) Rules() []*Rule {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.mu.RLock()
+	defer e.mu.RUnlock()
 	return slices.Clone(e.rules)
 }
 
@@ -450,6 +499,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 			} else {
 				e.restored[k] = c
 			}
+			e.count(a.Rule, a.Site, yujing.LevelNone, a.Level)
 		}
 	}
 	e.bind()
@@ -460,35 +510,43 @@ func (e *Engine) Restore(ctx context.Context) error {
 // Observe evaluates every rule bound to the readings' sensors. Readings
 // older than the newest one already evaluated for a rule are skipped.
 func (e *Engine) Observe(ctx context.Context, rs []yujing.Reading) {
-	var calls []yujing.Call
-	e.mu.Lock()
+	var w work
+	e.mu.RLock()
 	for i := range rs {
 		rd := &rs[i]
 		start := time.Now()
+		sh := e.shard(rd.Sensor)
+		sh.Lock()
 		for _, c := range e.bySensor[rd.Sensor] {
 			if c.metric() != rd.Metric && c.rule.kind() != KindOffline {
 				continue
 			}
-			calls = e.evaluate(ctx, c, rd, calls)
+			e.evaluate(ctx, c, rd, &w)
 		}
+		sh.Unlock()
 		e.m.evalSeconds.Observe(time.Since(start).Seconds())
 	}
-	e.mu.Unlock()
+	calls := e.finish(ctx, &w)
+	e.mu.RUnlock()
 	e.dispatch(ctx, calls)
 }
 
 // ObserveFault tells fault rules that a reading was refused as an
 // instrument fault (超量程: outside the physical range).
 func (e *Engine) ObserveFault(ctx context.Context, rd yujing.Reading, reason string) {
-	var calls []yujing.Call
-	e.mu.Lock()
+	var w work
+	e.mu.RLock()
+	sh := e.shard(rd.Sensor)
+	sh.Lock()
 	for _, c := range e.bySensor[rd.Sensor] {
 		if c.rule.kind() != KindFault || c.metric() != rd.Metric {
 			continue
 		}
-		calls = e.apply(ctx, c, c.rule.Level, 0, rd.Value, rd.Time, calls)
+		e.apply(ctx, c, c.rule.Level, 0, rd.Value, rd.Time, &w)
 	}
-	e.mu.Unlock()
+	sh.Unlock()
+	calls := e.finish(ctx, &w)
+	e.mu.RUnlock()
 	e.dispatch(ctx, calls)
 }
 
@@ -498,7 +556,9 @@ func (e *Engine) ObserveFault(ctx context.Context, rd yujing.Reading, reason str
 // the sensor (or group) the value belongs to; rd.Metric names the derived
 // metric (e.g. "rain_sum_3h").
 func (e *Engine) ObserveDerived(ctx context.Context, r *Rule, rd yujing.Reading) {
-	e.mu.Lock()
+	var w work
+	e.mu.RLock()
+	e.gmu.Lock()
 	k := condKey{r.Name, rd.Sensor}
 	c := e.groups[k]
 	if c == nil {
@@ -515,8 +575,10 @@ func (e *Engine) ObserveDerived(ctx context.Context, r *Rule, rd yujing.Reading)
 	if needsExtra(r) && c.x == nil {
 		c.x = &condExtra{}
 	}
-	calls := e.evaluate(ctx, c, &rd, nil)
-	e.mu.Unlock()
+	e.evaluate(ctx, c, &rd, &w)
+	e.gmu.Unlock()
+	calls := e.finish(ctx, &w)
+	e.mu.RUnlock()
 	e.dispatch(ctx, calls)
 }
 
@@ -524,9 +586,11 @@ func (e *Engine) ObserveDerived(ctx context.Context, r *Rule, rd yujing.Reading)
 // sensors gone silent (offline rules) and raises held by for: whose hold
 // has run out since the last reading. Run calls it periodically.
 func (e *Engine) Tick(ctx context.Context, now time.Time) {
-	var calls []yujing.Call
-	e.mu.Lock()
+	var w work
+	e.mu.RLock()
 	for _, c := range e.offline {
+		sh := e.shard(c.sensor.ID)
+		sh.Lock()
 		last := c.at // an offline rule's condition sees every reading of its sensor
 		if last == 0 {
 			last = e.started.UnixNano()
@@ -540,15 +604,32 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) {
 			after = 3
 		}
 		if now.UnixNano()-last > int64(after*float64(interval)) {
-			calls = e.apply(ctx, c, c.rule.Level, 0, 0, now, calls)
+			e.apply(ctx, c, c.rule.Level, 0, 0, now, &w)
+		}
+		sh.Unlock()
+	}
+	held := func(c *condition) bool {
+		return c.rule != nil && c.x != nil && c.pending > c.level && c.pendingSince != 0 && now.UnixNano()-c.pendingSince >= int64(c.rule.For)
+	}
+	for sensor, cs := range e.bySensor {
+		sh := e.shard(sensor)
+		sh.Lock()
+		for _, c := range cs {
+			if held(c) {
+				e.apply(ctx, c, c.pending, c.x.pendingTh, c.x.pendingValue, now, &w)
+			}
+		}
+		sh.Unlock()
+	}
+	e.gmu.Lock()
+	for _, c := range e.groups {
+		if held(c) {
+			e.apply(ctx, c, c.pending, c.x.pendingTh, c.x.pendingValue, now, &w)
 		}
 	}
-	e.eachCondition(func(c *condition) {
-		if c.rule != nil && c.x != nil && c.pending > c.level && c.pendingSince != 0 && now.UnixNano()-c.pendingSince >= int64(c.rule.For) {
-			calls = e.apply(ctx, c, c.pending, c.x.pendingTh, c.x.pendingValue, now, calls)
-		}
-	})
-	e.mu.Unlock()
+	e.gmu.Unlock()
+	calls := e.finish(ctx, &w)
+	e.mu.RUnlock()
 	e.dispatch(ctx, calls)
 }
 
@@ -567,18 +648,16 @@ func (e *Engine) Run(ctx context.Context, interval time.Duration) {
 }
 
 // evaluate works out the level a reading puts a rule's condition at.
-func (e *Engine) evaluate(ctx context.Context, c *condition, rd *yujing.Reading, calls []yujing.Call) []yujing.Call {
+func (e *Engine) evaluate(ctx context.Context, c *condition, rd *yujing.Reading, w *work) {
 	r := c.rule
-	if h := r.health; h != nil {
-		h.mu.Lock()
-		h.evaluations++
-		h.lastEval = rd.Time
-		h.mu.Unlock()
-	}
 	t := rd.Time.UnixNano()
+	if h := r.health; h != nil {
+		h.evaluations.Add(1)
+		h.lastEval.Store(t)
+	}
 	if t < c.at {
 		e.m.outOfOrder.Inc()
-		return calls
+		return
 	}
 	c.at = t
 	var level yujing.Level
@@ -589,7 +668,7 @@ func (e *Engine) evaluate(ctx context.Context, c *condition, rd *yujing.Reading,
 	case KindRate:
 		rate, ok := c.rate(r, rd.Time, rd.Value)
 		if !ok {
-			return calls
+			return
 		}
 		v = rate
 		level, th = r.Evaluate(rate, c.level)
@@ -605,9 +684,9 @@ func (e *Engine) evaluate(ctx context.Context, c *condition, rd *yujing.Reading,
 		// A reading is the sensor being there and in range: recovery.
 		level = yujing.LevelNone
 	default:
-		return calls
+		return
 	}
-	return e.apply(ctx, c, level, th, v, rd.Time, calls)
+	e.apply(ctx, c, level, th, v, rd.Time, w)
 }
 
 // rate adds a sample and returns the rate of change per RatePer over the
@@ -643,7 +722,7 @@ func (c *condition) rate(r *Rule, at time.Time, v float64) (float64, bool) {
 
 // apply moves a condition to level, honouring for and clear_for, and turns
 // the change into an alert transition.
-func (e *Engine) apply(ctx context.Context, c *condition, level yujing.Level, th, v float64, at time.Time, calls []yujing.Call) []yujing.Call {
+func (e *Engine) apply(ctx context.Context, c *condition, level yujing.Level, th, v float64, at time.Time, w *work) {
 	r := c.rule
 	t := at.UnixNano()
 	switch {
@@ -660,7 +739,7 @@ func (e *Engine) apply(ctx context.Context, c *condition, level yujing.Level, th
 				c.pending, c.x.pendingTh, c.x.pendingValue = level, th, v
 			}
 			if t-c.pendingSince < int64(r.For) {
-				return calls
+				return
 			}
 			level, th, v = c.pending, c.x.pendingTh, c.x.pendingValue
 		}
@@ -671,40 +750,58 @@ func (e *Engine) apply(ctx context.Context, c *condition, level yujing.Level, th
 				c.clearSince = t
 			}
 			if t-c.clearSince < int64(r.ClearFor) {
-				return calls
+				return
 			}
 		}
 	default:
 		c.pendingSince, c.pending, c.clearSince = 0, yujing.LevelNone, 0
-		return calls
+		return
 	}
 	c.pendingSince, c.pending, c.clearSince = 0, yujing.LevelNone, 0
 	rd := c.info()
 	rd.Value, rd.Time = v, at
-	calls = e.transition(ctx, r, c, level, th, &rd, calls)
-	// Composite rules count this rule's conditions.
-	for _, cr := range e.compos[r.Name] {
-		calls = e.composite(ctx, cr, rd.Site, at, calls)
+	if !e.transition(ctx, r, c, level, th, &rd, w) {
+		return
 	}
-	return calls
+	// Composite rules count this rule's conditions: once the evaluating lock
+	// is released.
+	for _, cr := range e.compos[r.Name] {
+		w.recount = append(w.recount, recount{rule: cr, site: rd.Site, at: at})
+	}
 }
 
-// composite re-counts a composite rule's conditions at one site.
-func (e *Engine) composite(ctx context.Context, cr *Rule, site string, t time.Time, calls []yujing.Call) []yujing.Call {
+// count moves one condition of a rule at a site from one level to another
+// in the counts composite rules read. Call with amu held.
+func (e *Engine) count(rule, site string, from, to yujing.Level) {
+	k := condKey{rule, site}
+	n := e.counts[k]
+	if n == nil {
+		n = &[yujing.Red + 1]int32{}
+		e.counts[k] = n
+	}
+	n[from]--
+	n[to]++
+}
+
+// composite counts a composite rule's conditions at one site again. Call
+// with gmu held.
+func (e *Engine) composite(ctx context.Context, cr *Rule, site string, t time.Time, w *work) {
 	held := 0
+	e.amu.Lock()
 	for _, ref := range cr.Of {
 		n := 0
-		e.eachCondition(func(c *condition) {
-			if c.rule != nil && c.rule.Name == ref.Rule && c.sensor.Site == site && c.level >= ref.Level {
-				n++
+		if cnt := e.counts[condKey{ref.Rule, site}]; cnt != nil {
+			for l := max(ref.Level, yujing.Blue); l <= yujing.Red; l++ {
+				n += int(cnt[l])
 			}
-		})
+		}
 		if len(cr.Of) == 1 {
 			held = n // k of n sensors
 		} else if n > 0 {
 			held++ // k of the listed conditions
 		}
 	}
+	e.amu.Unlock()
 	k := cr.K
 	if k <= 0 {
 		k = len(cr.Of)
@@ -723,12 +820,14 @@ func (e *Engine) composite(ctx context.Context, cr *Rule, site string, t time.Ti
 		cr.health = &ruleHealth{}
 	}
 	c.rule = cr
-	return e.apply(ctx, c, level, float64(k), float64(held), t, calls)
+	e.apply(ctx, c, level, float64(k), float64(held), t, w)
 }
 
 // transition saves the alert change for a condition moving from its level
 // to level, and returns the calls it makes.
-func (e *Engine) transition(ctx context.Context, r *Rule, c *condition, level yujing.Level, th float64, rd *yujing.Reading, calls []yujing.Call) []yujing.Call {
+func (e *Engine) transition(ctx context.Context, r *Rule, c *condition, level yujing.Level, th float64, rd *yujing.Reading, w *work) bool {
+	e.amu.Lock()
+	defer e.amu.Unlock()
 	key := yujing.AlertKey(r.Name, c.sensor.ID)
 	prev := c.level
 	a := e.open[key]
@@ -756,14 +855,16 @@ func (e *Engine) transition(ctx context.Context, r *Rule, c *condition, level yu
 			e.m.storeErrors.Inc()
 			e.ruleFailed(r, err)
 			e.log.Error("alert not saved; will retry on the next reading", "rule", r.Name, "sensor", rd.Sensor, "err", err)
-			return calls
+			return false
 		}
+		e.count(r.Name, c.sensor.Site, c.level, level)
 		c.level = level
 		e.open[key], e.byID[na.ID] = &na, &na
 		e.m.transitions.WithLabelValues(string(ev), level.String()).Inc()
 		e.log.Info("alert raised", "alert_id", na.ID, "rule", r.Name, "sensor", rd.Sensor, "level", level.String(), "value", rd.Value)
 		e.change(na, *t)
-		return e.callsFor(&na, t, calls)
+		w.calls = e.callsFor(&na, t, w.calls)
+		return true
 	}
 	next := *a
 	next.UpdatedAt, next.Value = now, rd.Value
@@ -785,14 +886,16 @@ func (e *Engine) transition(ctx context.Context, r *Rule, c *condition, level yu
 		e.m.storeErrors.Inc()
 		e.ruleFailed(r, err)
 		e.log.Error("alert change not saved; will retry on the next reading", "alert_id", a.ID, "event", ev, "err", err)
-		return calls
+		return false
 	}
+	e.count(r.Name, c.sensor.Site, c.level, level)
 	c.level = level
 	*a = next
 	e.m.transitions.WithLabelValues(string(ev), next.Level.String()).Inc()
 	e.log.Info("alert "+string(ev), "alert_id", a.ID, "rule", r.Name, "sensor", rd.Sensor, "level", next.Level.String(), "value", rd.Value)
 	e.change(next, *t)
-	return e.callsFor(a, t, calls)
+	w.calls = e.callsFor(a, t, w.calls)
+	return true
 }
 
 func (e *Engine) callsFor(a *yujing.Alert, t *yujing.Transition, calls []yujing.Call) []yujing.Call {
@@ -970,8 +1073,10 @@ func (e *Engine) act(ctx context.Context, id int64, act Action, ev yujing.Event,
 	if strings.TrimSpace(act.By) == "" {
 		return yujing.Alert{}, fmt.Errorf("%w: say who is acting (\"by\")", ErrInvalid)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	e.amu.Lock()
+	defer e.amu.Unlock()
 	a, ok := e.byID[id]
 	if !ok {
 		old, _, err := e.st.Alert(ctx, id)

@@ -52,11 +52,11 @@ func (c openCollector) Collect(ch chan<- prometheus.Metric) {
 			counts[k{l, s}] = 0
 		}
 	}
-	c.e.mu.Lock()
+	c.e.amu.Lock()
 	for _, a := range c.e.open {
 		counts[k{a.Level, a.State}]++
 	}
-	c.e.mu.Unlock()
+	c.e.amu.Unlock()
 	for key, n := range counts {
 		ch <- prometheus.MustNewConstMetric(openDesc, prometheus.GaugeValue, float64(n), key.l.String(), string(key.s))
 	}
