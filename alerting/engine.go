@@ -246,7 +246,9 @@ type RuleStatus struct {
 	LastError   string         `json:"last_error,omitempty"`
 	LastErrorAt *time.Time     `json:"last_error_at,omitempty"`
 	Open        int            `json:"open_alerts"`
-	Levels      []yujing.Level `json:"levels,omitempty"` // tiers it can raise
+	Levels      []yujing.Level `json:"levels,omitempty"`   // tiers it can raise
+	Schedule    string         `json:"schedule,omitempty"` // scheduled rules: the cron spec
+	NextRun     *time.Time     `json:"next_run,omitempty"`
 }
 
 // New builds an engine; call Restore before Observe.
@@ -315,19 +317,20 @@ func (e *Engine) bind() {
 			if !applies {
 				continue
 			}
-			var c *condition
-			for _, oc := range old[s.ID] {
-				if oc.rule.Name == r.Name {
-					c = oc
+			// A restored open alert's condition wins over a fresh one.
+			k := condKey{r.Name, s.ID}
+			c := e.restored[k]
+			if c != nil {
+				delete(e.restored, k)
+			} else {
+				for _, oc := range old[s.ID] {
+					if oc.rule.Name == r.Name {
+						c = oc
+					}
 				}
 			}
 			if c == nil {
-				k := condKey{r.Name, s.ID}
-				if c = e.restored[k]; c != nil {
-					delete(e.restored, k)
-				} else {
-					c = &condition{}
-				}
+				c = &condition{}
 			}
 			c.rule, c.sensor = r.forSensor(s.ID), sp
 			if needsExtra(r) && c.x == nil {
@@ -868,6 +871,10 @@ func (e *Engine) transition(ctx context.Context, r *Rule, c *condition, level yu
 	}
 	next := *a
 	next.UpdatedAt, next.Value = now, rd.Value
+	if ev != yujing.EventResolved {
+		// A per-level scheduled rule judges each level on its own window.
+		next.Metric, next.Unit = rd.Metric, rd.Unit
+	}
 	switch ev {
 	case yujing.EventResolved:
 		next.State = yujing.StateResolved

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -323,7 +324,10 @@ type SchedulerOptions struct {
 // Scheduler runs scheduled rules: each on its own fixed slots, so a slow
 // or failing rule delays no other. It is safe for concurrent use.
 type Scheduler struct {
+	mu      sync.Mutex // guards rules
 	rules   []*scheduled
+	loc     *time.Location
+	restart chan struct{} // SetRules asks Run to start the loops again
 	agg     Aggregator
 	obs     DerivedObserver
 	cat     Catalog
@@ -364,19 +368,11 @@ func NewScheduler(rules []*ScheduledRule, agg Aggregator, obs DerivedObserver, c
 	if opts.QueryTimeout <= 0 {
 		opts.QueryTimeout = 30 * time.Second
 	}
-	s := &Scheduler{agg: agg, obs: obs, cat: cat, clock: opts.Clock, log: opts.Logger, timeout: opts.QueryTimeout}
-	seen := map[string]bool{}
-	for _, r := range rules {
-		if seen[r.Rule.Name] {
-			return nil, fmt.Errorf("alerting: scheduled rule %q defined twice", r.Rule.Name)
-		}
-		seen[r.Rule.Name] = true
-		if err := r.Validate(opts.Location); err != nil {
-			return nil, fmt.Errorf("alerting: scheduled rule %q: %w", r.Rule.Name, err)
-		}
-		sched, _ := ParseSchedule(r.Schedule, opts.Location)
-		s.rules = append(s.rules, &scheduled{rule: r, sched: sched,
-			health: RuleHealth{Rule: r.Rule.Name, Schedule: r.Schedule, Health: HealthUnknown}})
+	s := &Scheduler{agg: agg, obs: obs, cat: cat, clock: opts.Clock, log: opts.Logger, timeout: opts.QueryTimeout,
+		loc: opts.Location, restart: make(chan struct{}, 1)}
+	var err error
+	if s.rules, err = compileScheduled(rules, opts.Location); err != nil {
+		return nil, err
 	}
 	if len(rules) > 0 && (agg == nil || obs == nil || cat == nil) {
 		return nil, errors.New("alerting: a scheduler with rules needs an aggregator, an observer and a catalog")
@@ -409,6 +405,8 @@ func NewScheduler(rules []*ScheduledRule, agg Aggregator, obs DerivedObserver, c
 
 // Rules returns the scheduled rules.
 func (s *Scheduler) Rules() []*ScheduledRule {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	out := make([]*ScheduledRule, len(s.rules))
 	for i, r := range s.rules {
 		out[i] = r.rule
@@ -418,6 +416,8 @@ func (s *Scheduler) Rules() []*ScheduledRule {
 
 // Health returns each rule's health, in the order the rules were given.
 func (s *Scheduler) Health() []RuleHealth {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	out := make([]RuleHealth, len(s.rules))
 	for i, r := range s.rules {
 		r.mu.Lock()
@@ -430,11 +430,80 @@ func (s *Scheduler) Health() []RuleHealth {
 // Run evaluates every rule at its ticks until ctx ends, then returns once
 // no evaluation is running.
 func (s *Scheduler) Run(ctx context.Context) {
-	var wg sync.WaitGroup
-	for _, r := range s.rules {
-		wg.Go(func() { s.loop(ctx, r) })
+	for {
+		s.mu.Lock()
+		rules := s.rules
+		s.mu.Unlock()
+		if len(rules) > 0 {
+			s.log.Info("scheduled rules started", "count", len(rules))
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for _, r := range rules {
+			wg.Go(func() { s.loop(rctx, r) })
+		}
+		select {
+		case <-ctx.Done():
+			cancel()
+			wg.Wait()
+			return
+		case <-s.restart:
+			cancel()
+			wg.Wait()
+		}
 	}
-	wg.Wait()
+}
+
+// compileScheduled checks scheduled rules and parses their schedules.
+func compileScheduled(rules []*ScheduledRule, loc *time.Location) ([]*scheduled, error) {
+	var out []*scheduled
+	seen := map[string]bool{}
+	for _, r := range rules {
+		if seen[r.Rule.Name] {
+			return nil, fmt.Errorf("alerting: scheduled rule %q defined twice", r.Rule.Name)
+		}
+		seen[r.Rule.Name] = true
+		if err := r.Validate(loc); err != nil {
+			return nil, fmt.Errorf("alerting: scheduled rule %q: %w", r.Rule.Name, err)
+		}
+		sched, _ := ParseSchedule(r.Schedule, loc)
+		out = append(out, &scheduled{rule: r, sched: sched,
+			health: RuleHealth{Rule: r.Rule.Name, Schedule: r.Schedule, Health: HealthUnknown}})
+	}
+	return out, nil
+}
+
+// SetRules replaces the scheduled rules (a reload). Everything is checked
+// first; on error nothing changes. Rules whose definition is unchanged keep
+// their health; the loops start again on the new set.
+func (s *Scheduler) SetRules(rules []*ScheduledRule) error {
+	next, err := compileScheduled(rules, s.loc)
+	if err != nil {
+		return err
+	}
+	if len(next) > 0 && (s.agg == nil || s.obs == nil || s.cat == nil) {
+		return errors.New("alerting: scheduled rules need a reading store that answers windowed queries")
+	}
+	s.mu.Lock()
+	old := map[string]*scheduled{}
+	for _, r := range s.rules {
+		old[r.rule.Rule.Name] = r
+	}
+	for i, r := range next {
+		if o, ok := old[r.rule.Rule.Name]; ok && reflect.DeepEqual(o.rule, r.rule) {
+			next[i] = o
+		}
+		s.m.runs.WithLabelValues(r.rule.Rule.Name)
+		s.m.errors.WithLabelValues(r.rule.Rule.Name)
+		s.m.missed.WithLabelValues(r.rule.Rule.Name)
+	}
+	s.rules = next
+	s.mu.Unlock()
+	select {
+	case s.restart <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 // loop runs one rule on its fixed slots: each tick's windows end at the

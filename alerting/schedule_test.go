@@ -569,3 +569,21 @@ func TestSchedulerPerLevelWindows(t *testing.T) {
 type schedNopCaller struct{}
 
 func (schedNopCaller) Call(context.Context, yujing.Call) error { return nil }
+
+// FuzzParseSchedule: a cron spec from a configuration file never panics,
+// and a parsed schedule always fires again later.
+func FuzzParseSchedule(f *testing.F) {
+	for _, s := range []string{"*/5 * * * *", "@every 5m", "CRON_TZ=UTC 0 0 * * *", "TZ=", "0 0 30 2 *", "1-5/2 8-18 * 1,6 MON-FRI", "@every 0s"} {
+		f.Add(s)
+	}
+	from := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, spec string) {
+		s, err := alerting.ParseSchedule(spec, time.UTC)
+		if err != nil {
+			return
+		}
+		if next := s.Next(from); !next.After(from) {
+			t.Errorf("%q: Next(%s) = %s", spec, from, next)
+		}
+	})
+}

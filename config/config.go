@@ -982,7 +982,7 @@ func (cfg *Config) Summary() string {
 	}
 	return fmt.Sprintf("%s, %s, %s, %s, %s, %s; %s; %s",
 		count(len(cfg.Sites), "site", "sites"), count(len(cfg.Sensors), "sensor", "sensors"),
-		count(len(cfg.Rules), "rule", "rules"), count(len(cfg.People), "person", "people"),
+		count(len(cfg.Rules)+len(cfg.Scheduled), "rule", "rules"), count(len(cfg.People), "person", "people"),
 		count(len(cfg.Channels), "channel", "channels"), count(len(cfg.Routes), "route", "routes"), mode, storeDesc)
 }
 

@@ -24,14 +24,15 @@ type reloader struct {
 	path    string // "" for the embedded demo
 	cur     *config.Config
 	engine  *alerting.Engine
+	sched   *alerting.Scheduler
 	catalog *ingest.Catalog
 	log     *slog.Logger
 	ok      prometheus.Gauge
 	at      prometheus.Gauge
 }
 
-func newReloader(path string, cur *config.Config, engine *alerting.Engine, catalog *ingest.Catalog, log *slog.Logger, reg prometheus.Registerer) *reloader {
-	r := &reloader{path: path, cur: cur, engine: engine, catalog: catalog, log: log,
+func newReloader(path string, cur *config.Config, engine *alerting.Engine, sched *alerting.Scheduler, catalog *ingest.Catalog, log *slog.Logger, reg prometheus.Registerer) *reloader {
+	r := &reloader{path: path, cur: cur, engine: engine, sched: sched, catalog: catalog, log: log,
 		ok: prometheus.NewGauge(prometheus.GaugeOpts{Name: "yujing_config_last_reload_successful",
 			Help: "1 if the last configuration reload succeeded (or none was tried)."}),
 		at: prometheus.NewGauge(prometheus.GaugeOpts{Name: "yujing_config_last_reload_success_timestamp_seconds",
@@ -48,6 +49,11 @@ func (r *reloader) Reload(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	next, err := loadConfig(r.path)
+	if err == nil {
+		// The scheduled rules are checked (and swapped) first: they are the
+		// only part that can still refuse what the file parser accepted.
+		err = r.sched.SetRules(next.Scheduled)
+	}
 	if err == nil {
 		err = r.engine.SetRules(next.Rules, next.Routes)
 	}
@@ -76,7 +82,7 @@ func (r *reloader) Reload(ctx context.Context) error {
 	r.cur = next
 	r.ok.Set(1)
 	r.at.SetToCurrentTime()
-	r.log.Info("configuration reloaded", "config", r.source(), "rules", len(next.Rules), "sensors", len(next.Sensors))
+	r.log.Info("configuration reloaded", "config", r.source(), "rules", len(next.Rules), "scheduled_rules", len(next.Scheduled), "sensors", len(next.Sensors))
 	return nil
 }
 
@@ -99,4 +105,28 @@ func (r *reloader) onSignal(ctx context.Context, sig <-chan struct{}) {
 			cancel()
 		}
 	}
+}
+
+// ruleStatuses reports the streaming rules and the scheduled ones together.
+type ruleStatuses struct {
+	engine *alerting.Engine
+	sched  *alerting.Scheduler
+}
+
+func (rs ruleStatuses) RuleStatuses() []alerting.RuleStatus {
+	out := rs.engine.RuleStatuses()
+	for _, h := range rs.sched.Health() {
+		st := alerting.RuleStatus{Name: h.Rule, Kind: "scheduled", Schedule: h.Schedule, Health: h.Health,
+			LastError: h.LastError, Evaluations: int64(h.Runs), Sensors: h.Sensors}
+		if !h.LastRun.IsZero() {
+			t := h.LastRun
+			st.LastEval = &t
+		}
+		if !h.NextRun.IsZero() {
+			t := h.NextRun
+			st.NextRun = &t
+		}
+		out = append(out, st)
+	}
+	return out
 }

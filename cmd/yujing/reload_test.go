@@ -92,12 +92,14 @@ rules:
   - {name: gas, match: {family: gas}, above: {yellow: 25, red: 29}}
   - {name: tank, sensors: [T1], above: {orange: 9}}
   - {name: tank-low, sensors: [T1], below: {yellow: 1}}
+  - {name: gas-hour, sensors: [G1], schedule: "@every 1m", window: 1h, aggregate: max, above: {orange: 40}}
 `)
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the SIGHUP reload", func() bool {
-		getJSON(t, api+"/api/v1/rules", &rules)
-		return len(rules) == 3
+	var all []struct{ Name, Kind, Schedule string }
+	waitFor(t, 5*time.Second, "the SIGHUP reload with a scheduled rule", func() bool {
+		getJSON(t, api+"/api/v1/rules", &all)
+		return len(all) == 4 && all[3].Name == "gas-hour" && all[3].Kind == "scheduled" && all[3].Schedule == "@every 1m"
 	})
 }

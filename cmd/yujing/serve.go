@@ -290,7 +290,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if path == configs.DemoName {
 		path = ""
 	}
-	reload := newReloader(path, cfg, engine, catalog, log, reg)
+	reload := newReloader(path, cfg, engine, scheduler, catalog, log, reg)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	hupCh := make(chan struct{}, 1)
@@ -310,7 +310,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	}()
 	go reload.onSignal(hupCtx, hupCh)
 	cleanup.add(func() { signal.Stop(hup); hupStop() })
-	srv := web.New(web.Options{Reload: reload.Reload, Rules: engine, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog,
+	srv := web.New(web.Options{Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog,
 		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls})
 	ln, err := net.Listen("tcp", cfg.HTTPListen)
 	if err != nil {

@@ -27,19 +27,23 @@ const aggregateFlux = `data = from(bucket: %[1]s)
 data |> count() |> yield(name: "n")
 %[6]s`
 
-// fluxAggregates is the extra part of the script for each aggregate. The
+// fluxAggregate returns the part of the script after "n" for fn. The
 // selectors sort by time first: after group() the rows of merged series are
 // not in time order.
-var fluxAggregates = map[store.Func]string{
-	store.FuncSum:   `data |> sum() |> yield(name: "v")`,
-	store.FuncMean:  `data |> mean() |> yield(name: "v")`,
-	store.FuncMax:   `data |> max() |> yield(name: "v")`,
-	store.FuncMin:   `data |> min() |> yield(name: "v")`,
-	store.FuncLast:  `data |> sort(columns: ["_time"]) |> last() |> yield(name: "v")`,
-	store.FuncCount: ``,
-	store.FuncRate: `sorted = data |> sort(columns: ["_time"])
+func fluxAggregate(fn store.Func) (string, bool) {
+	switch fn {
+	case store.FuncSum, store.FuncMean, store.FuncMax, store.FuncMin:
+		return `data |> ` + string(fn) + `() |> yield(name: "v")`, true
+	case store.FuncLast:
+		return `data |> sort(columns: ["_time"]) |> last() |> yield(name: "v")`, true
+	case store.FuncCount:
+		return ``, true
+	case store.FuncRate:
+		return `sorted = data |> sort(columns: ["_time"])
 sorted |> first() |> yield(name: "first")
-sorted |> last() |> yield(name: "last")`,
+sorted |> last() |> yield(name: "last")`, true
+	}
+	return "", false
 }
 
 // Aggregate returns fn over the values of one metric of one sensor with
@@ -48,7 +52,7 @@ sorted |> last() |> yield(name: "last")`,
 // data, which a rule must not take for a recovery. See store.Func for each
 // aggregate; the embedded store (store/sqlite) gives the same answers.
 func (w *Writer) Aggregate(ctx context.Context, sensor, metric string, fn store.Func, from, to time.Time) (float64, int, error) {
-	extra, ok := fluxAggregates[fn]
+	extra, ok := fluxAggregate(fn)
 	if !ok {
 		return 0, 0, fmt.Errorf("influx: aggregate %s/%s: %w", sensor, metric, &store.UnknownFuncError{Func: fn})
 	}
