@@ -239,6 +239,10 @@ type Alert struct {
 	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
 	ClosedAt   *time.Time `json:"closed_at,omitempty"`
 	Reason     string     `json:"close_reason,omitempty"`
+	// Silenced and Inhibited say a silence or an inhibition rule keeps the
+	// alert from calling anyone now; the alert itself is never hidden.
+	Silenced  bool `json:"silenced"`
+	Inhibited bool `json:"inhibited"`
 }
 
 // Key identifies the (rule, sensor) pair an alert belongs to.
@@ -308,4 +312,97 @@ type Call struct {
 	Deadline time.Time `json:"deadline,omitzero"`
 	// AnswerURL is the signed link that records an answer ("" when none).
 	AnswerURL string `json:"answer_url,omitempty"`
+}
+
+// Matchers select alerts. Empty fields match anything; Levels matches any
+// of its levels.
+type Matchers struct {
+	Site   string  `json:"site,omitempty"`
+	Sensor string  `json:"sensor,omitempty"`
+	Family Family  `json:"family,omitempty"`
+	Rule   string  `json:"rule,omitempty"`
+	Levels []Level `json:"levels,omitempty"`
+}
+
+// Match reports whether a is selected.
+func (m *Matchers) Match(a *Alert) bool {
+	if (m.Site != "" && m.Site != a.Site) || (m.Sensor != "" && m.Sensor != a.Sensor) ||
+		(m.Family != "" && m.Family != a.Family) || (m.Rule != "" && m.Rule != a.Rule) {
+		return false
+	}
+	if len(m.Levels) == 0 {
+		return true
+	}
+	for _, l := range m.Levels {
+		if l == a.Level {
+			return true
+		}
+	}
+	return false
+}
+
+// Silence suppresses calls about the alerts it matches while it is active
+// (maintenance, calibration). It never hides the alerts themselves.
+type Silence struct {
+	ID        int64      `json:"id"`
+	Matchers  Matchers   `json:"matchers"`
+	StartsAt  time.Time  `json:"starts_at"`
+	EndsAt    time.Time  `json:"ends_at"`
+	CreatedBy string     `json:"created_by"`
+	CreatedAt time.Time  `json:"created_at"`
+	Comment   string     `json:"comment"`
+	ExpiredAt *time.Time `json:"expired_at,omitempty"`
+	// Window, when set, makes the silence recurring: active only within
+	// these daily hours (and weekdays) between StartsAt and EndsAt.
+	Window *Window `json:"window,omitempty"`
+}
+
+// Window is a recurring daily period, e.g. maintenance 02:00–04:00 on
+// Sundays. An End before Start runs past midnight.
+type Window struct {
+	Start    string         `json:"start"` // "HH:MM", in the configured time zone
+	End      string         `json:"end"`
+	Weekdays []time.Weekday `json:"weekdays,omitempty"` // none: every day
+}
+
+// Active reports whether the silence suppresses calls at t (loc is the
+// zone of its window).
+func (s *Silence) Active(t time.Time, loc *time.Location) bool {
+	if s.ExpiredAt != nil && !t.Before(*s.ExpiredAt) {
+		return false
+	}
+	if t.Before(s.StartsAt) || !t.Before(s.EndsAt) {
+		return false
+	}
+	if s.Window == nil {
+		return true
+	}
+	lt := t.In(loc)
+	start, err1 := time.ParseInLocation("15:04", s.Window.Start, loc)
+	end, err2 := time.ParseInLocation("15:04", s.Window.End, loc)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	min := lt.Hour()*60 + lt.Minute()
+	from, to := start.Hour()*60+start.Minute(), end.Hour()*60+end.Minute()
+	day := lt.Weekday()
+	in := false
+	if from <= to {
+		in = min >= from && min < to
+	} else { // past midnight: the part after midnight belongs to the previous day's window
+		if min >= from {
+			in = true
+		} else if min < to {
+			in, day = true, (day+6)%7
+		}
+	}
+	if !in || len(s.Window.Weekdays) == 0 {
+		return in
+	}
+	for _, d := range s.Window.Weekdays {
+		if d == day {
+			return true
+		}
+	}
+	return false
 }

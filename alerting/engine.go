@@ -31,6 +31,24 @@ type StateStore interface {
 	Alert(ctx context.Context, id int64) (yujing.Alert, []yujing.Transition, error)
 }
 
+// SilenceStore keeps silences.
+type SilenceStore interface {
+	PutSilence(ctx context.Context, s *yujing.Silence) error
+	ExpireSilence(ctx context.Context, id int64, at time.Time) error
+	Silences(ctx context.Context) ([]yujing.Silence, error)
+}
+
+// Inhibit hides alerts matching Target from calls while an active alert
+// matching Source exists with the same values of the Equal labels: e.g. a
+// red at a site hides that site's lower warnings (Equal: site), an offline
+// gateway hides its sensors' offline warnings (Equal: "sensor=tag:gateway",
+// the source's sensor is the target sensor's gateway tag). Labels: site,
+// sensor, family, rule, level, and tag:<name> (the sensor's tag).
+type Inhibit struct {
+	Source, Target yujing.Matchers
+	Equal          []string
+}
+
 // Caller delivers calls to people (the notify stage).
 type Caller interface {
 	Call(ctx context.Context, c yujing.Call) error
@@ -74,6 +92,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	Now        func() time.Time
 	Location   *time.Location // for times in messages (default Asia/Shanghai, else UTC)
+	// Silences keeps silences; nil means silences cannot be created.
+	Silences SilenceStore
+	// Inhibit lists the inhibition rules.
+	Inhibit []Inhibit
 	// OnChange is told of every saved transition, in order. It must not
 	// block (the live stream drops to a resync for slow readers).
 	OnChange func(a yujing.Alert, t yujing.Transition)
@@ -215,6 +237,9 @@ type Engine struct {
 	gmu      sync.Mutex
 	amu      sync.Mutex
 	counts   map[condKey]*[yujing.Red + 1]int32 // (rule, site) → conditions at each level
+	silences []yujing.Silence                   // guarded by amu
+	silStore SilenceStore
+	inhibit  []Inhibit
 	rules    []*Rule
 	bySensor map[string][]*condition  // sensor → the conditions of the rules bound to it
 	offline  []*condition             // offline rules' conditions, checked on Tick
@@ -282,6 +307,7 @@ func New(rules []*Rule, routes []Route, st StateStore, caller Caller, cat Catalo
 	e := &Engine{st: st, caller: caller, cat: cat, routes: routes, log: opts.Logger, now: opts.Now, change: opts.OnChange,
 		loc: opts.Location, rules: rules, groups: map[condKey]*condition{}, restored: map[condKey]*condition{},
 		shards: make([]sync.Mutex, max(1, runtime.GOMAXPROCS(0))), counts: map[condKey]*[yujing.Red + 1]int32{},
+		silStore: opts.Silences, inhibit: opts.Inhibit,
 		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}, started: opts.Now()}
 	for _, r := range rules {
 		r.health = &ruleHealth{}
@@ -404,7 +430,7 @@ func (e *Engine) RuleStatuses() []RuleStatus {
 // first; on any problem nothing changes. Rules whose definition did not
 // change keep their state (holds, rate samples); changed ones keep their
 // current level, so open alerts carry on, but start their holds afresh.
-func (e *Engine) SetRules(rules []*Rule, routes []Route) error {
+func (e *Engine) SetRules(rules []*Rule, routes []Route, inhibit ...Inhibit) error {
 	seen := map[string]bool{}
 	var errs []error
 	for _, r := range rules {
@@ -451,6 +477,9 @@ func (e *Engine) SetRules(rules []*Rule, routes []Route) error {
 		}
 	})
 	e.rules, e.routes = rules, routes
+	e.amu.Lock()
+	e.inhibit = inhibit
+	e.amu.Unlock()
 	e.bind()
 	e.log.Info("rules replaced", "rules", len(rules), "changed", len(changed))
 	return nil
@@ -477,6 +506,15 @@ func (e *Engine) Restore(ctx context.Context) error {
 	as, err := e.st.OpenAlerts(ctx)
 	if err != nil {
 		return fmt.Errorf("alerting: restore open alerts: %w", err)
+	}
+	if e.silStore != nil {
+		sl, err := e.silStore.Silences(ctx)
+		if err != nil {
+			return fmt.Errorf("alerting: restore silences: %w", err)
+		}
+		e.amu.Lock()
+		e.silences = sl
+		e.amu.Unlock()
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -906,6 +944,16 @@ func (e *Engine) transition(ctx context.Context, r *Rule, c *condition, level yu
 }
 
 func (e *Engine) callsFor(a *yujing.Alert, t *yujing.Transition, calls []yujing.Call) []yujing.Call {
+	if id, ok := e.silencedLocked(a, t.At); ok {
+		e.m.suppressed.WithLabelValues("silence").Inc()
+		e.log.Info("calls suppressed by a silence", "alert_id", a.ID, "event", t.Event, "silence_id", id)
+		return calls
+	}
+	if src, ok := e.inhibitedLocked(a); ok {
+		e.m.suppressed.WithLabelValues("inhibit").Inc()
+		e.log.Info("calls suppressed by inhibition", "alert_id", a.ID, "event", t.Event, "by_alert", src)
+		return calls
+	}
 	for _, r := range e.routes {
 		if !r.matches(a.Level, t.Event) {
 			continue
@@ -920,6 +968,170 @@ func (e *Engine) callsFor(a *yujing.Alert, t *yujing.Transition, calls []yujing.
 		}
 	}
 	return calls
+}
+
+// silencedLocked returns the active silence matching a (amu held).
+func (e *Engine) silencedLocked(a *yujing.Alert, at time.Time) (int64, bool) {
+	for i := range e.silences {
+		s := &e.silences[i]
+		if s.Active(at, e.loc) && s.Matchers.Match(a) {
+			return s.ID, true
+		}
+	}
+	return 0, false
+}
+
+// label is a value an inhibition rule compares.
+func (e *Engine) label(a *yujing.Alert, name string) string {
+	switch name {
+	case "site":
+		return a.Site
+	case "sensor":
+		return a.Sensor
+	case "family":
+		return string(a.Family)
+	case "rule":
+		return a.Rule
+	case "level":
+		return a.Level.String()
+	}
+	if tag, ok := strings.CutPrefix(name, "tag:"); ok {
+		if s, ok := e.cat.ByID(a.Sensor); ok {
+			return s.Tags[tag]
+		}
+	}
+	return ""
+}
+
+// inhibitedLocked returns the id of an active alert that inhibits a (amu
+// held).
+func (e *Engine) inhibitedLocked(a *yujing.Alert) (int64, bool) {
+	for _, in := range e.inhibit {
+		if !in.Target.Match(a) {
+			continue
+		}
+		for _, b := range e.open {
+			if b.ID == a.ID || b.State == yujing.StateResolved || !in.Source.Match(b) {
+				continue
+			}
+			same := true
+			for _, eq := range in.Equal {
+				src, dst, ok := strings.Cut(eq, "=")
+				if !ok {
+					dst = src
+				}
+				if v := e.label(b, src); v == "" || v != e.label(a, dst) {
+					same = false
+					break
+				}
+			}
+			if same {
+				return b.ID, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// SilenceStatus is a silence and whether it is in force now.
+type SilenceStatus struct {
+	yujing.Silence
+	Active bool `json:"active"`
+}
+
+// Silences lists the silences, newest first.
+func (e *Engine) Silences() []SilenceStatus {
+	e.amu.Lock()
+	defer e.amu.Unlock()
+	now := e.now()
+	out := make([]SilenceStatus, 0, len(e.silences))
+	for i := len(e.silences) - 1; i >= 0; i-- {
+		s := e.silences[i]
+		out = append(out, SilenceStatus{Silence: s, Active: s.Active(now, e.loc)})
+	}
+	return out
+}
+
+// CreateSilence checks and saves a silence.
+func (e *Engine) CreateSilence(ctx context.Context, s yujing.Silence) (yujing.Silence, error) {
+	if e.silStore == nil {
+		return s, fmt.Errorf("%w: silences are not kept here", ErrInvalid)
+	}
+	var errs []string
+	m := s.Matchers
+	if m.Site == "" && m.Sensor == "" && m.Family == "" && m.Rule == "" && len(m.Levels) == 0 {
+		errs = append(errs, "matchers: give at least one of site, sensor, family, rule, levels (a silence of everything is refused)")
+	}
+	if strings.TrimSpace(s.CreatedBy) == "" {
+		errs = append(errs, "created_by: say who silences")
+	}
+	if strings.TrimSpace(s.Comment) == "" {
+		errs = append(errs, "comment: say why (maintenance, calibration, ...)")
+	}
+	now := e.now()
+	if s.StartsAt.IsZero() {
+		s.StartsAt = now
+	}
+	if !s.EndsAt.After(s.StartsAt) {
+		errs = append(errs, "ends_at: must be after starts_at")
+	}
+	if w := s.Window; w != nil {
+		for _, hm := range []string{w.Start, w.End} {
+			if _, err := time.Parse("15:04", hm); err != nil {
+				errs = append(errs, fmt.Sprintf("window: %q is not HH:MM", hm))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return s, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
+	}
+	s.CreatedAt, s.ExpiredAt, s.ID = now, nil, 0
+	if err := e.silStore.PutSilence(ctx, &s); err != nil {
+		return s, err
+	}
+	e.amu.Lock()
+	e.silences = append(e.silences, s)
+	e.amu.Unlock()
+	e.log.Info("silence created", "silence_id", s.ID, "by", s.CreatedBy, "ends_at", s.EndsAt)
+	return s, nil
+}
+
+// ExpireSilence ends a silence now.
+func (e *Engine) ExpireSilence(ctx context.Context, id int64, by string) error {
+	if e.silStore == nil {
+		return fmt.Errorf("%w: silences are not kept here", ErrInvalid)
+	}
+	now := e.now()
+	if err := e.silStore.ExpireSilence(ctx, id, now); err != nil {
+		return err
+	}
+	e.amu.Lock()
+	for i := range e.silences {
+		if e.silences[i].ID == id {
+			e.silences[i].ExpiredAt = &now
+		}
+	}
+	e.amu.Unlock()
+	e.log.Info("silence expired", "silence_id", id, "by", by)
+	return nil
+}
+
+// Decorate marks alerts that a silence or an inhibition keeps from calls.
+func (e *Engine) Decorate(as []yujing.Alert) {
+	e.amu.Lock()
+	defer e.amu.Unlock()
+	now := e.now()
+	for i := range as {
+		a := &as[i]
+		if a.State == yujing.StateClosed {
+			continue
+		}
+		if _, ok := e.silencedLocked(a, now); ok {
+			a.Silenced = true
+		} else if _, ok := e.inhibitedLocked(a); ok {
+			a.Inhibited = true
+		}
+	}
 }
 
 func (e *Engine) dispatch(ctx context.Context, calls []yujing.Call) {
@@ -1016,12 +1228,20 @@ func unitSuffix(u string) string {
 
 // List returns alerts from the state store.
 func (e *Engine) List(ctx context.Context, f store.AlertFilter) ([]yujing.Alert, error) {
-	return e.st.ListAlerts(ctx, f)
+	as, err := e.st.ListAlerts(ctx, f)
+	e.Decorate(as)
+	return as, err
 }
 
 // Get returns an alert and its history.
 func (e *Engine) Get(ctx context.Context, id int64) (yujing.Alert, []yujing.Transition, error) {
-	return e.st.Alert(ctx, id)
+	a, h, err := e.st.Alert(ctx, id)
+	if err == nil {
+		as := []yujing.Alert{a}
+		e.Decorate(as)
+		a = as[0]
+	}
+	return a, h, err
 }
 
 // Ack records that somebody answered. A firing alert becomes acknowledged;

@@ -12,6 +12,7 @@ type metrics struct {
 	outOfOrder  prometheus.Counter
 	storeErrors prometheus.Counter
 	callErrors  prometheus.Counter
+	suppressed  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
@@ -27,9 +28,11 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 			Name: "yujing_alert_store_errors_total", Help: "Alert transitions that could not be saved."}),
 		callErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "yujing_alert_call_errors_total", Help: "Calls that could not be handed to the notify stage."}),
+		suppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yujing_alert_calls_suppressed_total", Help: "Alert transitions whose calls a silence or an inhibition held back."}, []string{"reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.evalSeconds, m.transitions, m.outOfOrder, m.storeErrors, m.callErrors, openCollector{e})
+		reg.MustRegister(m.evalSeconds, m.transitions, m.outOfOrder, m.storeErrors, m.callErrors, m.suppressed, openCollector{e})
 	}
 	return m
 }

@@ -55,6 +55,7 @@ type File struct {
 	Channels []ChannelFile `yaml:"channels"`
 	Notify   []RouteFile   `yaml:"notify"`
 	Messages MessagesFile  `yaml:"messages"`
+	Inhibit  []InhibitFile `yaml:"inhibit"`
 }
 
 // HTTPFile is the HTTP server section.
@@ -281,6 +282,24 @@ type ChannelFile struct {
 	Email        *email.Config        `yaml:"email"`
 }
 
+// MatchersFile selects alerts.
+type MatchersFile struct {
+	Pos    yamlconf.Pos
+	Site   string   `yaml:"site"`
+	Sensor string   `yaml:"sensor"`
+	Family string   `yaml:"family"`
+	Rule   string   `yaml:"rule"`
+	Levels []string `yaml:"levels"`
+}
+
+// InhibitFile is one inhibition rule.
+type InhibitFile struct {
+	Pos    yamlconf.Pos
+	Source MatchersFile `yaml:"source"`
+	Target MatchersFile `yaml:"target"`
+	Equal  []string     `yaml:"equal"`
+}
+
 // MessagesFile sets the language and templates of messages.
 type MessagesFile struct {
 	Lang      string            `yaml:"lang"`
@@ -336,6 +355,7 @@ type Config struct {
 	Channels  []Channel
 	Routes    []alerting.Route
 	Messages  message.Config
+	Inhibit   []alerting.Inhibit
 }
 
 // MQTT is the subscriber's connection.
@@ -480,6 +500,17 @@ func (c *checker) build() *Config {
 	people := c.people(cfg)
 	channels := c.channels(cfg)
 	c.routes(cfg, people, channels)
+	for i, in := range c.f.Inhibit {
+		src, dst := c.matchers(in.Source, fmt.Sprintf("inhibit[%d].source", i)), c.matchers(in.Target, fmt.Sprintf("inhibit[%d].target", i))
+		for _, eq := range in.Equal {
+			for _, l := range strings.Split(eq, "=") {
+				if !slices.Contains([]string{"site", "sensor", "family", "rule", "level"}, l) && !strings.HasPrefix(l, "tag:") {
+					c.Add(in.Pos, "inhibit[%d].equal: %q is not a label (site, sensor, family, rule, level, tag:<name>, or source=target such as sensor=tag:gateway)", i, eq)
+				}
+			}
+		}
+		cfg.Inhibit = append(cfg.Inhibit, alerting.Inhibit{Source: src, Target: dst, Equal: in.Equal})
+	}
 	cfg.Messages = message.Config{Lang: c.f.Messages.Lang, Templates: c.f.Messages.Templates, TimeZone: cfg.Location.String()}
 	if _, err := message.FromConfig(cfg.Messages); err != nil {
 		c.Add(c.f.Fields.At("messages", c.f.Pos), "messages: %v", err)
@@ -923,6 +954,23 @@ func (c *checker) channels(cfg *Config) map[string]bool {
 		cfg.Channels = append(cfg.Channels, out)
 	}
 	return names
+}
+
+// matchers converts and checks alert matchers.
+func (c *checker) matchers(m MatchersFile, where string) yujing.Matchers {
+	out := yujing.Matchers{Site: m.Site, Sensor: m.Sensor, Family: yujing.Family(m.Family), Rule: m.Rule}
+	for _, ls := range m.Levels {
+		l, err := yujing.ParseLevel(ls)
+		if err != nil {
+			c.Add(m.Pos, "%s: %v", where, err)
+			continue
+		}
+		out.Levels = append(out.Levels, l)
+	}
+	if m.Family != "" && !yujing.KnownFamily(out.Family) {
+		c.Add(m.Pos, "%s: unknown family %q", where, m.Family)
+	}
+	return out
 }
 
 // ChannelTypes lists the channel blocks a channel can have.

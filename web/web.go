@@ -46,6 +46,13 @@ type Rejections interface {
 	List(limit int) []ingest.Rejection
 }
 
+// Silences manages silences.
+type Silences interface {
+	Silences() []alerting.SilenceStatus
+	CreateSilence(ctx context.Context, s yujing.Silence) (yujing.Silence, error)
+	ExpireSilence(ctx context.Context, id int64, by string) error
+}
+
 // Rules reports the rules in force and their health.
 type Rules interface {
 	RuleStatuses() []alerting.RuleStatus
@@ -71,6 +78,7 @@ type Options struct {
 	Discovery  Discovery   // nil when discovery is off
 	SensorsAdm SensorAdmin // nil: sensors are read-only
 	Rules      Rules
+	Silences   Silences // nil: no silences API
 	// Reload re-reads the configuration (POST /-/reload); nil: not offered.
 	Reload   func(ctx context.Context) error
 	Gatherer prometheus.Gatherer
@@ -129,6 +137,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/sensors", s.sensors)
 	m.HandleFunc("GET /api/v1/rejected", s.rejected)
 	m.HandleFunc("GET /api/v1/rules", s.rules)
+	m.HandleFunc("GET /api/v1/silences", s.listSilences)
+	m.HandleFunc("POST /api/v1/silences", s.createSilence)
+	m.HandleFunc("DELETE /api/v1/silences/{id}", s.expireSilence)
 	m.HandleFunc("POST /-/reload", s.reload)
 	m.HandleFunc("GET /api/v1/sensors/discovered", s.discovered)
 	m.HandleFunc("GET /api/v1/sensors/{id}", s.sensor)
@@ -406,6 +417,51 @@ func (s *Server) deleteSensor(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.opts.SensorsAdm.Delete(r.Context(), r.PathValue("id")); err != nil {
 		writeError(w, sensorStatus(err), err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) listSilences(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Silences == nil {
+		writeJSON(w, http.StatusOK, []alerting.SilenceStatus{})
+		return
+	}
+	writeJSON(w, http.StatusOK, s.opts.Silences.Silences())
+}
+
+func (s *Server) createSilence(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Silences == nil {
+		writeError(w, http.StatusNotFound, errors.New("silences are not offered here"))
+		return
+	}
+	var sl yujing.Silence
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sl); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("request body: want JSON {\"matchers\": {...}, \"ends_at\": ..., \"created_by\": ..., \"comment\": ...}: %v", err))
+		return
+	}
+	out, err := s.opts.Silences.CreateSilence(r.Context(), sl)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) expireSilence(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Silences == nil {
+		writeError(w, http.StatusNotFound, errors.New("silences are not offered here"))
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("silence id %q: want a positive whole number", r.PathValue("id")))
+		return
+	}
+	if err := s.opts.Silences.ExpireSilence(r.Context(), id, r.URL.Query().Get("by")); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

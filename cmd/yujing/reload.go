@@ -55,7 +55,7 @@ func (r *reloader) Reload(ctx context.Context) error {
 		err = r.sched.SetRules(next.Scheduled)
 	}
 	if err == nil {
-		err = r.engine.SetRules(next.Rules, next.Routes)
+		err = r.engine.SetRules(next.Rules, next.Routes, next.Inhibit...)
 	}
 	if err == nil {
 		err = r.catalog.SetBase(next.Sites, next.Sensors, next.MQTT.Topics)

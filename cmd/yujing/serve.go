@@ -241,7 +241,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 
 	events := web.NewBroadcaster(256)
 	engine, err := alerting.New(cfg.Rules, cfg.Routes, state, outbox, registry, alerting.Options{
-		Logger: log, Registerer: reg, Location: cfg.Location,
+		Logger: log, Registerer: reg, Location: cfg.Location, Silences: state, Inhibit: cfg.Inhibit,
 		OnChange: func(a yujing.Alert, t yujing.Transition) { events.Publish(a, t) },
 	})
 	if err != nil {
@@ -310,7 +310,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	}()
 	go reload.onSignal(hupCtx, hupCh)
 	cleanup.add(func() { signal.Stop(hup); hupStop() })
-	srv := web.New(web.Options{Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog,
+	srv := web.New(web.Options{Silences: engine, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog,
 		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls})
 	ln, err := net.Listen("tcp", cfg.HTTPListen)
 	if err != nil {

@@ -110,6 +110,39 @@ var stateMigrations = []string{
 		received_at INTEGER NOT NULL
 	);
 	CREATE UNIQUE INDEX call_receipts_once ON call_receipts (call_id, channel, provider_id, phone, status, "key", "text", at);`,
+	// 4: silences: time-bounded or recurring suppression of calls by matchers.
+	`CREATE TABLE silences (
+		id         INTEGER PRIMARY KEY AUTOINCREMENT,
+		body       TEXT    NOT NULL,
+		starts_at  INTEGER NOT NULL,
+		ends_at    INTEGER NOT NULL,
+		created_by TEXT    NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL,
+		expired_at INTEGER
+	);`,
+	// audit log (package audit, AuditLog): every action, hash-chained.
+	// seq is assigned by AuditLog.Append (last + 1, no AUTOINCREMENT gaps);
+	// at is Unix nanoseconds; source is where the action came from. The
+	// triggers make the table append-only for every SQL writer, so that only
+	// someone deliberately dropping them can change history (and Verify
+	// still finds the change).
+	`CREATE TABLE audit_log (
+		seq       INTEGER PRIMARY KEY,
+		at        INTEGER NOT NULL,
+		actor     TEXT    NOT NULL DEFAULT '',
+		action    TEXT    NOT NULL,
+		object    TEXT    NOT NULL DEFAULT '',
+		detail    TEXT    NOT NULL DEFAULT '',
+		source    TEXT    NOT NULL DEFAULT '',
+		prev_hash TEXT    NOT NULL,
+		hash      TEXT    NOT NULL
+	);
+	CREATE INDEX audit_log_at ON audit_log (at);
+	CREATE INDEX audit_log_actor ON audit_log (actor);
+	CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+		BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+	CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+		BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;`,
 }
 
 // Limits of ListAlerts.
