@@ -11,18 +11,17 @@
 //     and are wired in one explicit list in cmd/yujing.
 //
 //   - The Dispatcher owns everything shared: a bounded queue per channel
-//     with back-pressure, workers, the per-send timeout, retries with
-//     exponential backoff and full jitter, metrics labelled with a failure
-//     reason (FailureReason), structured logs, and a graceful Stop that
-//     delivers what is queued within a limit.
+//     with back-pressure, workers, a circuit breaker and a rate limit per
+//     channel, the per-send timeout, retries with exponential backoff and
+//     full jitter, metrics labelled with a failure reason (FailureReason),
+//     structured logs, and a graceful Stop that delivers what is queued
+//     within a limit.
 //
-// The Dispatcher's Call method is what the alerting stage needs from notify
-// (its Caller interface); cmd/yujing plugs one into the other, so neither
-// package imports the other.
-//
-// Later work extends this shape rather than replacing it: rate limits and
-// circuit breakers wrap a Channel (a Channel that decorates another), an
-// outbox records each call before Call and marks it from the OnResult hook,
-// and a provider with business-level throttling returns an error that
-// FailureReason classifies.
+// In front of the Dispatcher, the Outbox records every call durably before
+// it is sent and marks it from the Dispatcher's OnResult, so that a call is
+// not lost in a crash and not sent twice after a restart (Resume), and it
+// stores what providers report back (Receipt). The Outbox's Call method is
+// what the alerting stage needs from notify (its Caller interface);
+// cmd/yujing plugs one into the other, so neither package imports the
+// other.
 package notify

@@ -135,8 +135,8 @@ func (o *Outbox) Attach(d *Dispatcher) {
 var ErrNotRecorded = errors.New("notify: call not recorded")
 
 // Call records c and hands it to the Dispatcher. It returns nil once c is
-// recorded and queued, and also when c (the same ID) was recorded before:
-// the earlier record is sent, or was, once. An error wrapping
+// recorded and queued, and also when c (the same ID) was recorded before or
+// is being handled now: the earlier record is sent, or was, once. An error wrapping
 // ErrNotRecorded means nothing was recorded or sent. Any other error means
 // c is recorded but could not be queued (shutdown began, ctx ended): it is
 // sent by Resume after the next start, unless its channel is unknown, in
@@ -145,39 +145,43 @@ func (o *Outbox) Call(ctx context.Context, c yujing.Call) error {
 	if c.ID == "" {
 		return fmt.Errorf("%w: call for alert %d through %q has no id", ErrNotRecorded, c.Alert.ID, c.Channel)
 	}
-	recorded, err := o.st.RecordCall(ctx, c)
-	if err != nil {
-		o.m.storeErrors.WithLabelValues("record").Inc()
-		return fmt.Errorf("%w: %s: %w", ErrNotRecorded, c.ID, err)
-	}
-	if !recorded {
-		o.log.Debug("notify call already recorded", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID)
-		return nil
-	}
-	return o.enqueue(ctx, c)
-}
-
-// enqueue hands a recorded call to the dispatcher unless it is there
-// already.
-func (o *Outbox) enqueue(ctx context.Context, c yujing.Call) error {
+	// Claim the id before recording it: once recorded, a concurrent Resume
+	// must find it in flight, or it could send it (and see it sent) before
+	// this Call hands it on, which would send it twice.
 	o.mu.Lock()
 	d := o.d
-	if _, busy := o.inflight[c.ID]; busy || d == nil {
+	if _, busy := o.inflight[c.ID]; busy {
 		o.mu.Unlock()
-		if d == nil {
-			return fmt.Errorf("notify: call %s recorded, not queued: no dispatcher attached", c.ID)
-		}
+		o.log.Debug("notify call already in flight", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID)
 		return nil
 	}
 	o.inflight[c.ID] = struct{}{}
 	o.mu.Unlock()
-	err := d.Call(ctx, c)
+	release := func() {
+		o.mu.Lock()
+		delete(o.inflight, c.ID)
+		o.mu.Unlock()
+	}
+	recorded, err := o.st.RecordCall(ctx, c)
+	if err != nil {
+		release()
+		o.m.storeErrors.WithLabelValues("record").Inc()
+		return fmt.Errorf("%w: %s: %w", ErrNotRecorded, c.ID, err)
+	}
+	if !recorded {
+		release()
+		o.log.Debug("notify call already recorded", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID)
+		return nil
+	}
+	if d == nil {
+		release()
+		return fmt.Errorf("notify: call %s recorded, not queued: no dispatcher attached", c.ID)
+	}
+	err = d.Call(ctx, c)
 	if err == nil {
 		return nil
 	}
-	o.mu.Lock()
-	delete(o.inflight, c.ID)
-	o.mu.Unlock()
+	release()
 	if errors.Is(err, ErrUnknownChannel) {
 		o.mark(store.CallUpdate{ID: c.ID, Status: store.CallFailed, LastError: err.Error(), At: time.Now()})
 		return err
@@ -228,8 +232,8 @@ func (o *Outbox) Resume(ctx context.Context) error {
 		case errors.Is(err, ErrUnknownChannel):
 			// The channel was removed from the configuration: this call
 			// cannot go out as recorded; the others may.
-			release(todo[i : i+1])
 			o.mark(store.CallUpdate{ID: c.ID, Status: store.CallFailed, LastError: err.Error(), At: time.Now()})
+			release(todo[i : i+1])
 			o.log.Error("notify pending call dropped: channel no longer configured", "call_id", c.ID,
 				"channel", c.Channel, "alert_id", c.Alert.ID)
 		default:

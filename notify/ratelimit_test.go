@@ -195,7 +195,7 @@ func testCall(id, channel string) yujing.Call {
 func TestDispatcherRateLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		robot := limitedChannel{&recordingChannel{name: "robot"}, Limit{PerMinute: 6, Burst: 1}} // default: one per 10s
-		sms := limitedChannel{&recordingChannel{name: "sms"}, Limit{PerMinute: 1}}                // overridden below
+		sms := limitedChannel{&recordingChannel{name: "sms"}, Limit{PerMinute: 1}}               // overridden below
 		free := &recordingChannel{name: "free"}
 		reg := prometheus.NewRegistry()
 		results := make(chan Result, 20)

@@ -87,6 +87,7 @@ type Options struct {
 	Version  string
 	Events   *Broadcaster // alert changes for the live stream (a new one if nil)
 	Calls    *Calls       // calls of each alert and provider callbacks; nil: none
+	Audit    *Audit       // records state-changing requests and serves the audit log; nil: none
 }
 
 // Server serves the API and the console.
@@ -116,7 +117,12 @@ func New(opts Options) *Server {
 }
 
 // Handler returns the HTTP handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler {
+	if s.opts.Audit != nil {
+		return s.opts.Audit.Middleware(s.mux)
+	}
+	return s.mux
+}
 
 // Events is where alert changes are published for the live stream.
 func (s *Server) Events() *Broadcaster { return s.events }
@@ -148,6 +154,9 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /api/v1/sensors/{id}", s.deleteSensor)
 	m.HandleFunc("GET /api/v1/stream", s.stream)
 	m.HandleFunc("POST /api/v1/callbacks/{channel}", s.callback)
+	m.HandleFunc("GET /api/v1/audit", s.auditList)
+	m.HandleFunc("GET /api/v1/audit.csv", s.auditCSV)
+	m.HandleFunc("GET /api/v1/audit/verify", s.auditVerify)
 	sub, _ := fs.Sub(static, "static")
 	files := http.FileServerFS(sub)
 	m.Handle("GET /", files)

@@ -4,6 +4,8 @@ import (
 	"yujing/notify"
 	"yujing/notify/aliyunsms"
 	"yujing/notify/aliyunvoice"
+	"yujing/notify/tencentsms"
+	"yujing/notify/tencentvoice"
 	"yujing/web"
 )
 
@@ -18,6 +20,10 @@ func receiptParser(ch notify.Channel) web.ReceiptParser {
 		return web.BodyReceipts(c.ParseReceipts, aliyunsms.ReceiptAck)
 	case *aliyunvoice.Voice:
 		return web.BodyReceipts(c.ParseReceipts, aliyunvoice.ReceiptAck)
+	case *tencentsms.SMS:
+		return web.BodyReceipts(c.ParseReceipts, tencentsms.ReceiptAck)
+	case *tencentvoice.Voice:
+		return web.BodyReceipts(c.ParseReceipts, tencentvoice.ReceiptAck)
 	}
 	return nil
 }

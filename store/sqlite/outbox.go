@@ -54,10 +54,19 @@ func (s *State) RecordCall(ctx context.Context, c yujing.Call) (recorded bool, e
 	return n == 1, nil
 }
 
+// Queries whose cost must not grow with the number of calls kept (see the
+// plan test): the pending calls through the partial index calls_pending,
+// a provider's id through calls_provider.
+const (
+	pendingCallsQuery = `SELECT id, body FROM calls WHERE status = 'pending' ORDER BY created_at`
+	providerCallQuery = `SELECT id FROM calls WHERE channel = ? AND provider_id = ? AND provider_id <> ''
+		ORDER BY created_at DESC LIMIT 1`
+)
+
 // PendingCalls returns the calls recorded and not yet marked sent or
 // failed, oldest first, as they were recorded.
 func (s *State) PendingCalls(ctx context.Context) ([]yujing.Call, error) {
-	rows, err := s.db.r.QueryContext(ctx, `SELECT id, body FROM calls WHERE status = 'pending' ORDER BY created_at, id`)
+	rows, err := s.db.r.QueryContext(ctx, pendingCallsQuery)
 	if err != nil {
 		return nil, fmt.Errorf("state %s: pending calls: %w", s.db.path, err)
 	}
@@ -147,8 +156,7 @@ func (s *State) SaveReceipt(ctx context.Context, r store.CallReceipt) (callID st
 	case r.CallID != "":
 		err = tx.QueryRowContext(ctx, `SELECT id FROM calls WHERE id = ?`, r.CallID).Scan(&callID)
 	case r.ProviderID != "":
-		err = tx.QueryRowContext(ctx, `SELECT id FROM calls WHERE channel = ? AND provider_id = ? ORDER BY created_at DESC LIMIT 1`,
-			r.Channel, r.ProviderID).Scan(&callID)
+		err = tx.QueryRowContext(ctx, providerCallQuery, r.Channel, r.ProviderID).Scan(&callID)
 	}
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("state %s: save receipt: find call: %w", s.db.path, err)
