@@ -239,6 +239,10 @@ type Alert struct {
 	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
 	ClosedAt   *time.Time `json:"closed_at,omitempty"`
 	Reason     string     `json:"close_reason,omitempty"`
+	// OverdueAt is when the alert was flagged overdue (督办): not closed
+	// within the time its level allows.
+	OverdueAt *time.Time `json:"overdue_at,omitempty"`
+	Overdue   bool       `json:"overdue"`
 	// Silenced and Inhibited say a silence or an inhibition rule keeps the
 	// alert from calling anyone now; the alert itself is never hidden.
 	Silenced  bool `json:"silenced"`
@@ -264,6 +268,7 @@ const (
 	EventAcknowledged Event = "acknowledged"
 	EventDisposed     Event = "disposed"
 	EventClosed       Event = "closed"
+	EventOverdue      Event = "overdue" // not closed in time: supervision (督办)
 )
 
 // Transition is one entry of an alert's history: a level change or a state
@@ -405,4 +410,18 @@ func (s *Silence) Active(t time.Time, loc *time.Location) bool {
 		}
 	}
 	return false
+}
+
+// Attachment is a file (a photo of the site) attached to a disposal record.
+type Attachment struct {
+	ID           int64     `json:"id"`
+	AlertID      int64     `json:"alert_id"`
+	TransitionID int64     `json:"transition_id"`
+	Name         string    `json:"name"`
+	ContentType  string    `json:"content_type"`
+	Size         int64     `json:"size"`
+	SHA256       string    `json:"sha256"`
+	Data         []byte    `json:"-"`
+	CreatedBy    string    `json:"created_by"`
+	CreatedAt    time.Time `json:"created_at"`
 }

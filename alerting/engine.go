@@ -38,6 +38,11 @@ type SilenceStore interface {
 	Silences(ctx context.Context) ([]yujing.Silence, error)
 }
 
+// AttachmentStore keeps files attached to disposal records.
+type AttachmentStore interface {
+	AddAttachments(ctx context.Context, as []yujing.Attachment) error
+}
+
 // Inhibit hides alerts matching Target from calls while an active alert
 // matching Source exists with the same values of the Equal labels: e.g. a
 // red at a site hides that site's lower warnings (Equal: site), an offline
@@ -96,6 +101,10 @@ type Options struct {
 	Silences SilenceStore
 	// Inhibit lists the inhibition rules.
 	Inhibit []Inhibit
+	// Overdue is how long an alert of each level may stay open before it is
+	// flagged overdue (督办) and the routes with event overdue are called.
+	// Zero: never.
+	Overdue [yujing.Red + 1]time.Duration
 	// OnChange is told of every saved transition, in order. It must not
 	// block (the live stream drops to a resync for slow readers).
 	OnChange func(a yujing.Alert, t yujing.Transition)
@@ -113,6 +122,8 @@ type Action struct {
 	By     string
 	Note   string
 	Reason yujing.CloseReason
+	// Attachments (photos) go with a disposal record.
+	Attachments []yujing.Attachment
 }
 
 // condKey identifies a condition: a rule and the sensor (or "site:<id>"
@@ -240,6 +251,7 @@ type Engine struct {
 	silences []yujing.Silence                   // guarded by amu
 	silStore SilenceStore
 	inhibit  []Inhibit
+	overdue  [yujing.Red + 1]time.Duration
 	rules    []*Rule
 	bySensor map[string][]*condition  // sensor → the conditions of the rules bound to it
 	offline  []*condition             // offline rules' conditions, checked on Tick
@@ -307,7 +319,7 @@ func New(rules []*Rule, routes []Route, st StateStore, caller Caller, cat Catalo
 	e := &Engine{st: st, caller: caller, cat: cat, routes: routes, log: opts.Logger, now: opts.Now, change: opts.OnChange,
 		loc: opts.Location, rules: rules, groups: map[condKey]*condition{}, restored: map[condKey]*condition{},
 		shards: make([]sync.Mutex, max(1, runtime.GOMAXPROCS(0))), counts: map[condKey]*[yujing.Red + 1]int32{},
-		silStore: opts.Silences, inhibit: opts.Inhibit,
+		silStore: opts.Silences, inhibit: opts.Inhibit, overdue: opts.Overdue,
 		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}, started: opts.Now()}
 	for _, r := range rules {
 		r.health = &ruleHealth{}
@@ -669,6 +681,7 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) {
 		}
 	}
 	e.gmu.Unlock()
+	e.flagOverdue(ctx, now, &w)
 	calls := e.finish(ctx, &w)
 	e.mu.RUnlock()
 	e.dispatch(ctx, calls)
@@ -808,6 +821,34 @@ func (e *Engine) apply(ctx context.Context, c *condition, level yujing.Level, th
 	// is released.
 	for _, cr := range e.compos[r.Name] {
 		w.recount = append(w.recount, recount{rule: cr, site: rd.Site, at: at})
+	}
+}
+
+// flagOverdue marks the open alerts not closed within the time their level
+// allows (督办), once each, and calls the routes that take event overdue.
+func (e *Engine) flagOverdue(ctx context.Context, now time.Time, w *work) {
+	e.amu.Lock()
+	defer e.amu.Unlock()
+	for _, a := range e.open {
+		limit := e.overdue[a.Level]
+		if a.OverdueAt != nil || limit <= 0 || a.State == yujing.StateClosed || now.Sub(a.StartedAt) < limit {
+			continue
+		}
+		next := *a
+		next.OverdueAt, next.Overdue, next.UpdatedAt = &now, true, now
+		t := &yujing.Transition{AlertID: a.ID, At: now, Event: yujing.EventOverdue, FromLevel: a.Level, ToLevel: a.Level,
+			FromState: a.State, ToState: a.State, Value: a.Value, Actor: yujing.ActorSystem,
+			Note: fmt.Sprintf("未在%s内闭环（%s级时限）", limit, a.Level.Chinese())}
+		if err := e.st.UpdateAlert(ctx, next, t); err != nil {
+			e.m.storeErrors.Inc()
+			e.log.Error("overdue flag not saved; will retry on the next tick", "alert_id", a.ID, "err", err)
+			continue
+		}
+		*a = next
+		e.m.transitions.WithLabelValues(string(yujing.EventOverdue), a.Level.String()).Inc()
+		e.log.Warn("alert overdue", "alert_id", a.ID, "level", a.Level.String(), "open_for", now.Sub(a.StartedAt).Round(time.Second))
+		e.change(next, *t)
+		w.calls = e.callsFor(a, t, w.calls)
 	}
 }
 
@@ -1322,6 +1363,19 @@ func (e *Engine) act(ctx context.Context, id int64, act Action, ev yujing.Event,
 		FromState: a.State, ToState: next.State, Value: a.Value, Actor: act.By, Note: act.Note, Reason: string(act.Reason)}
 	if err := e.st.UpdateAlert(ctx, next, t); err != nil {
 		return yujing.Alert{}, fmt.Errorf("alert %d: save %s: %w", id, ev, err)
+	}
+	if len(act.Attachments) > 0 {
+		as, ok := e.st.(AttachmentStore)
+		if !ok {
+			return yujing.Alert{}, fmt.Errorf("%w: attachments are not kept here", ErrInvalid)
+		}
+		for i := range act.Attachments {
+			act.Attachments[i].AlertID, act.Attachments[i].TransitionID, act.Attachments[i].CreatedBy = id, t.ID, act.By
+			act.Attachments[i].CreatedAt = now
+		}
+		if err := as.AddAttachments(ctx, act.Attachments); err != nil {
+			return yujing.Alert{}, fmt.Errorf("alert %d: the disposal was saved but its attachments were not: %w", id, err)
+		}
 	}
 	*a = next
 	if next.State == yujing.StateClosed {

@@ -56,6 +56,8 @@ type File struct {
 	Notify   []RouteFile   `yaml:"notify"`
 	Messages MessagesFile  `yaml:"messages"`
 	Inhibit  []InhibitFile `yaml:"inhibit"`
+	// Overdue is how long an alert of each level may stay open (督办).
+	Overdue *OverdueFile `yaml:"overdue"`
 }
 
 // HTTPFile is the HTTP server section.
@@ -282,6 +284,14 @@ type ChannelFile struct {
 	Email        *email.Config        `yaml:"email"`
 }
 
+// OverdueFile is a time limit per level.
+type OverdueFile struct {
+	Blue   time.Duration `yaml:"blue"`
+	Yellow time.Duration `yaml:"yellow"`
+	Orange time.Duration `yaml:"orange"`
+	Red    time.Duration `yaml:"red"`
+}
+
 // MatchersFile selects alerts.
 type MatchersFile struct {
 	Pos    yamlconf.Pos
@@ -356,6 +366,7 @@ type Config struct {
 	Routes    []alerting.Route
 	Messages  message.Config
 	Inhibit   []alerting.Inhibit
+	Overdue   [yujing.Red + 1]time.Duration
 }
 
 // MQTT is the subscriber's connection.
@@ -510,6 +521,9 @@ func (c *checker) build() *Config {
 			}
 		}
 		cfg.Inhibit = append(cfg.Inhibit, alerting.Inhibit{Source: src, Target: dst, Equal: in.Equal})
+	}
+	if o := c.f.Overdue; o != nil {
+		cfg.Overdue[yujing.Blue], cfg.Overdue[yujing.Yellow], cfg.Overdue[yujing.Orange], cfg.Overdue[yujing.Red] = o.Blue, o.Yellow, o.Orange, o.Red
 	}
 	cfg.Messages = message.Config{Lang: c.f.Messages.Lang, Templates: c.f.Messages.Templates, TimeZone: cfg.Location.String()}
 	if _, err := message.FromConfig(cfg.Messages); err != nil {
@@ -989,8 +1003,8 @@ func (c *checker) routes(cfg *Config, people map[string]yujing.Person, channels 
 		}
 		for j, es := range r.Events {
 			ev := yujing.Event(es)
-			if !slices.Contains([]yujing.Event{yujing.EventRaised, yujing.EventReopened, yujing.EventUpgraded, yujing.EventDowngraded, yujing.EventResolved}, ev) {
-				c.Add(r.Fields.At(fmt.Sprintf("events[%d]", j), r.Pos), "notify[%d]: unknown event %q (want raised, reopened, upgraded, downgraded or resolved)", i, es)
+			if !slices.Contains([]yujing.Event{yujing.EventRaised, yujing.EventReopened, yujing.EventUpgraded, yujing.EventDowngraded, yujing.EventResolved, yujing.EventOverdue}, ev) {
+				c.Add(r.Fields.At(fmt.Sprintf("events[%d]", j), r.Pos), "notify[%d]: unknown event %q (want raised, reopened, upgraded, downgraded, resolved or overdue)", i, es)
 				continue
 			}
 			route.Events = append(route.Events, ev)

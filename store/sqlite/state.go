@@ -143,6 +143,22 @@ var stateMigrations = []string{
 		BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 	CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 		BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;`,
+	// 6: overdue supervision (督办) marks, and photos attached to disposal
+	// records.
+	`ALTER TABLE alerts ADD COLUMN overdue_at INTEGER;
+	CREATE TABLE attachments (
+		id            INTEGER PRIMARY KEY AUTOINCREMENT,
+		alert_id      INTEGER NOT NULL REFERENCES alerts (id),
+		transition_id INTEGER NOT NULL,
+		name          TEXT    NOT NULL,
+		content_type  TEXT    NOT NULL,
+		size          INTEGER NOT NULL,
+		sha256        TEXT    NOT NULL,
+		data          BLOB    NOT NULL,
+		created_by    TEXT    NOT NULL DEFAULT '',
+		created_at    INTEGER NOT NULL
+	);
+	CREATE INDEX attachments_alert ON attachments (alert_id);`,
 }
 
 // Limits of ListAlerts.
@@ -154,7 +170,7 @@ const (
 // alertColumns is the column list every alert query selects, in the order
 // scanAlert reads.
 const alertColumns = `id, rule, sensor, site, family, metric, unit, level, state, value, threshold,
-	message, started_at, updated_at, acked_at, acked_by, resolved_at, closed_at, close_reason`
+	message, started_at, updated_at, acked_at, acked_by, resolved_at, closed_at, close_reason, overdue_at`
 
 // State is the embedded state database: warnings (alerts) and every
 // transition of each, committed with synchronous=FULL so that a change is
@@ -181,11 +197,11 @@ func OpenState(ctx context.Context, path string) (*State, error) {
 		query string
 	}{
 		{&s.insAlert, `INSERT INTO alerts (rule, sensor, site, family, metric, unit, level, state, value, threshold,
-			message, started_at, updated_at, acked_at, acked_by, resolved_at, closed_at, close_reason)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+			message, started_at, updated_at, acked_at, acked_by, resolved_at, closed_at, close_reason, overdue_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&s.updAlert, `UPDATE alerts SET site = ?, family = ?, metric = ?, unit = ?, level = ?, state = ?,
 			value = ?, threshold = ?, message = ?, updated_at = ?, acked_at = ?, acked_by = ?,
-			resolved_at = ?, closed_at = ?, close_reason = ?
+			resolved_at = ?, closed_at = ?, close_reason = ?, overdue_at = ?
 			WHERE id = ?`},
 		{&s.insTrans, `INSERT INTO transitions (alert_id, at, event, from_level, to_level, from_state, to_state,
 			value, actor, note, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
@@ -203,7 +219,7 @@ func (s *State) Path() string { return s.db.path }
 
 // alertTimes holds an alert's times converted for storage.
 type alertTimes struct {
-	started, updated, acked, resolved, closed sql.NullInt64
+	started, updated, acked, resolved, closed, overdue sql.NullInt64
 }
 
 func storeAlertTimes(a *yujing.Alert) (alertTimes, error) {
@@ -219,6 +235,7 @@ func storeAlertTimes(a *yujing.Alert) (alertTimes, error) {
 		{"acked_at", &t.acked, a.AckedAt},
 		{"resolved_at", &t.resolved, a.ResolvedAt},
 		{"closed_at", &t.closed, a.ClosedAt},
+		{"overdue_at", &t.overdue, a.OverdueAt},
 	} {
 		if *c.dst, err = nullTime(c.src); err != nil {
 			return t, fmt.Errorf("%s: %w", c.name, err)
@@ -244,7 +261,7 @@ func (s *State) CreateAlert(ctx context.Context, a *yujing.Alert, t *yujing.Tran
 		res, err := tx.StmtContext(ctx, s.insAlert).ExecContext(ctx,
 			a.Rule, a.Sensor, a.Site, string(a.Family), a.Metric, a.Unit, int64(a.Level), string(a.State),
 			a.Value, a.Threshold, a.Message, at.started, at.updated, at.acked, a.AckedBy, at.resolved,
-			at.closed, a.Reason)
+			at.closed, a.Reason, at.overdue)
 		if err != nil {
 			return 0, err
 		}
@@ -272,7 +289,7 @@ func (s *State) UpdateAlert(ctx context.Context, a yujing.Alert, t *yujing.Trans
 	_, tid, err := s.inTx(ctx, func(tx *sql.Tx) (int64, error) {
 		res, err := tx.StmtContext(ctx, s.updAlert).ExecContext(ctx,
 			a.Site, string(a.Family), a.Metric, a.Unit, int64(a.Level), string(a.State), a.Value, a.Threshold,
-			a.Message, at.updated, at.acked, a.AckedBy, at.resolved, at.closed, a.Reason, a.ID)
+			a.Message, at.updated, at.acked, a.AckedBy, at.resolved, at.closed, a.Reason, at.overdue, a.ID)
 		if err != nil {
 			return 0, err
 		}
@@ -468,10 +485,10 @@ func scanAlert(r scanner) (yujing.Alert, error) {
 	var family, state string
 	var level int64
 	var value, threshold sql.NullFloat64
-	var started, updated, acked, resolved, closed sql.NullInt64
+	var started, updated, acked, resolved, closed, overdue sql.NullInt64
 	if err := r.Scan(&a.ID, &a.Rule, &a.Sensor, &a.Site, &family, &a.Metric, &a.Unit, &level, &state,
 		&value, &threshold, &a.Message, &started, &updated, &acked, &a.AckedBy, &resolved, &closed,
-		&a.Reason); err != nil {
+		&a.Reason, &overdue); err != nil {
 		return yujing.Alert{}, err
 	}
 	a.Family = yujing.Family(family)
@@ -480,6 +497,8 @@ func scanAlert(r scanner) (yujing.Alert, error) {
 	a.Value, a.Threshold = floatOf(value), floatOf(threshold)
 	a.StartedAt, a.UpdatedAt = timeOf(started), timeOf(updated)
 	a.AckedAt, a.ResolvedAt, a.ClosedAt = timePtrOf(acked), timePtrOf(resolved), timePtrOf(closed)
+	a.OverdueAt = timePtrOf(overdue)
+	a.Overdue = a.OverdueAt != nil
 	return a, nil
 }
 
