@@ -229,6 +229,20 @@ func (r *Registry) Site(id string) (yujing.Site, bool) {
 	return s, ok
 }
 
+// SitesInRegion lists the sites in an administrative region: those whose
+// division code starts with code (province 32 contains city 3205, which
+// contains county 320506).
+func (r *Registry) SitesInRegion(code string) []string {
+	out := []string{}
+	for id, s := range r.cat.Load().sites {
+		if s.Region != "" && strings.HasPrefix(s.Region, code) {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Sensors lists every sensor, sorted by id.
 func (r *Registry) Sensors() []yujing.Sensor {
 	c := r.cat.Load()

@@ -18,6 +18,7 @@ type AlertFilter struct {
 	States []yujing.State
 	Levels []yujing.Level
 	Site   string
+	Sites  []string // any of these sites (a region's); nil: no filter, empty: none
 	Sensor string
 	Rule   string
 	Family string

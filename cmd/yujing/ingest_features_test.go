@@ -194,3 +194,38 @@ sensors:
 	}
 	t.Logf("shared subscription split %d readings as %d + %d", n, na, nb)
 }
+
+func TestAlertListByRegion(t *testing.T) {
+	cfg := configFrom(t, fmt.Sprintf(`
+data_dir: %s
+mqtt: {embedded: {listen: "127.0.0.1:0"}}
+sites: [{id: a, region: "320506"}, {id: b, region: "320507"}, {id: c, region: "330100"}]
+sensors:
+  - {id: A1, site: a, family: gas, metric: lel}
+  - {id: B1, site: b, family: gas, metric: lel}
+  - {id: C1, site: c, family: gas, metric: lel}
+rules:
+  - {name: gas, match: {family: gas}, above: {yellow: 25}}
+people: [{id: p, name: P}]
+channels: [{name: log, log: {}}]
+notify: [{people: [p], channels: [log]}]
+`, t.TempDir()))
+	inst := start(t, cfg)
+	api := "http://" + inst.http
+	pub := publisher(t, inst.mqtt)
+	for _, s := range []string{"a/A1", "b/B1", "c/C1"} {
+		publish(t, pub, "yujing/"+s, `{"value": 30}`)
+	}
+	waitFor(t, 5*time.Second, "three alerts", func() bool {
+		var as []apiAlert
+		getJSON(t, api+"/api/v1/alerts", &as)
+		return len(as) == 3
+	})
+	for region, want := range map[string]int{"3205": 2, "320506": 1, "33": 1, "44": 0} {
+		var as []apiAlert
+		getJSON(t, api+"/api/v1/alerts?region="+region, &as)
+		if len(as) != want {
+			t.Errorf("region %s: %d alerts, want %d", region, len(as), want)
+		}
+	}
+}

@@ -378,6 +378,12 @@ func whereOf(f Filter) (string, []any) {
 	}
 	in("state", len(f.States), func(i int) any { return string(f.States[i]) })
 	in("level", len(f.Levels), func(i int) any { return int64(f.Levels[i]) })
+	if f.Sites != nil {
+		if len(f.Sites) == 0 {
+			conds = append(conds, "0") // a region with no sites: nothing
+		}
+		in("site", len(f.Sites), func(i int) any { return f.Sites[i] })
+	}
 	for _, c := range []struct{ col, v string }{
 		{"site", f.Site}, {"sensor", f.Sensor}, {"rule", f.Rule}, {"family", f.Family},
 	} {
