@@ -3,7 +3,8 @@
 #   make test    install the external test services if missing, check
 #                formatting, vet, and run every test (race detector on)
 #                against real mosquitto and InfluxDB 1.8
-#   make bench   run the benchmarks
+#   make bench   run the benchmarks, then the end-to-end ingest benchmark
+#                (publisher → mosquitto → yujing → InfluxDB, E2ECOUNT times)
 #   make fuzz    run every fuzz target for FUZZTIME each (default 30s)
 #   make build   build bin/yujing
 
@@ -45,8 +46,12 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+# Rounds of the end-to-end ingest benchmark (BENCHMARKS.md): a few minutes each.
+E2ECOUNT ?= 3
+
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	YUJING_E2E=1 $(GO) test -run '^$$' -bench E2E -benchtime 1x -count $(E2ECOUNT) -timeout 90m ./cmd/yujing/
 
 # One `go test -fuzz` per target: the fuzzer takes one package and one target at a time.
 fuzz:

@@ -99,8 +99,7 @@ func BenchmarkDecodeValidate(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		two  bool
-		per  int
-	}{{"value", false, 1}, {"values2", true, 2}} {
+	}{{"value", false}, {"values2", true}} {
 		b.Run(c.name, func(b *testing.B) {
 			s := benchSubscriber(b, &countSink{})
 			msgs := benchMessages(4096, c.two, nil)

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -8,6 +9,9 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"math"
+	"net"
+	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -43,7 +47,7 @@ type Config struct {
 	ClientID     string        // stable: the broker keeps the session under it
 	Username     string        //
 	Password     string        //
-	QoS          byte          // 0 or 1 (default 1)
+	QoS          byte          // 0 or 1; the configuration's default is 1 (needed for no loss)
 	CleanSession bool          // false (default) keeps a persistent session
 	Filters      []string      // topic filters; default "yujing/#" plus sensor topics and templates it does not cover
 	SharedGroup  string        // when set, subscribe as $share/<group>/<filter> (several instances split the load)
@@ -58,9 +62,6 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	if c.QoS == 0 && c.Broker != "" {
-		c.QoS = 1
-	}
 	if c.ClientID == "" {
 		c.ClientID = "yujing"
 	}
@@ -256,6 +257,7 @@ func (s *Subscriber) Start(ctx context.Context) error {
 	if s.cfg.TLS != nil {
 		o.SetTLSConfig(s.cfg.TLS)
 	}
+	o.SetCustomOpenConnectionFn(bufferedDial(s.cfg.Broker)) // nil (paho's own) for ws://, unix:// and proxies
 	s.client = mqtt.NewClient(o)
 	tok := s.client.Connect()
 	wait := time.NewTimer(s.cfg.ConnectWait)
@@ -512,10 +514,55 @@ func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Mes
 		}
 		inBatch[k] = struct{}{}
 		dst = append(dst, yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family, Metric: metric,
-			Unit: sn.UnitOf(metric), Value: p.Value, Time: ts.UTC()})
+			Unit: sn.UnitOf(metric), Value: p.Value, Time: ts.UTC(), Region: sn.Region, Industry: sn.Industry})
 	}
 	return dst, pts
 }
+
+// bufferedDial returns a paho connection opener for tcp:// and ssl://
+// brokers that reads through a buffer: paho reads each packet's fixed header
+// a byte at a time, about three read system calls per message unbuffered
+// (BENCHMARKS.md, end-to-end ingest). It dials as paho does; it returns nil,
+// leaving other schemes and connections through a proxy (ALL_PROXY) to paho.
+func bufferedDial(broker string) mqtt.OpenConnectionFunc {
+	u, err := url.Parse(broker)
+	if err != nil || os.Getenv("ALL_PROXY") != "" || os.Getenv("all_proxy") != "" {
+		return nil
+	}
+	switch u.Scheme {
+	case "tcp", "mqtt", "ssl", "tls", "mqtts", "mqtt+ssl", "tcps":
+	default:
+		return nil
+	}
+	return func(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
+		d := o.Dialer
+		if d == nil {
+			d = &net.Dialer{Timeout: o.ConnectTimeout}
+		}
+		var c net.Conn
+		var err error
+		switch u.Scheme {
+		case "tcp", "mqtt":
+			c, err = d.Dial("tcp", u.Host)
+		case "ssl", "tls", "mqtts", "mqtt+ssl", "tcps":
+			c, err = tls.DialWithDialer(d, "tcp", u.Host, o.TLSConfig)
+		default:
+			err = fmt.Errorf("unsupported scheme %q", u.Scheme)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, 64<<10)}, nil
+	}
+}
+
+// bufferedConn is a connection read through a buffer.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 func rangeString(s *yujing.Sensor) string {
 	lo, hi := "-∞", "+∞"

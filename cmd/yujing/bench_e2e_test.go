@@ -2,23 +2,34 @@ package main
 
 // End-to-end ingest benchmark (issue 3): publisher → mosquitto → yujing →
 // InfluxDB on this machine, next to a bare paho subscriber on the same broker
-// in the same run. It needs mosquitto and influxd (make deps) and runs only
-// with -bench; `make bench` runs it as
+// in the same run. It needs mosquitto and influxd (make deps), takes minutes
+// and runs only when asked, never in `make test`:
 //
-//	YUJING_REQUIRE_EXTERNAL=1 go test -run '^$' -bench E2E -benchtime 1x -count 3 ./cmd/yujing/
+//	YUJING_E2E=1 YUJING_REQUIRE_EXTERNAL=1 go test -run '^$' -bench E2E -benchtime 1x -count 3 ./cmd/yujing/
 //
-// Knobs (environment): YUJING_E2E_READINGS (default 200000 per variant),
-// YUJING_E2E_PUBLISHERS (paho publishers, default 4), YUJING_E2E_SENSORS
-// (default 100), YUJING_E2E_INFLIGHT (mosquitto max_inflight_messages of the
-// qos1-inflight group, default 1000). Select variants with the usual -bench
-// pattern, e.g. -bench 'E2EIngest/qos1/yujing'; ratio_to_bare is reported
-// when the group's bare variant ran first in the same run.
+// (`make bench` does this). Each sub-benchmark is a pair of rounds of
+// YUJING_E2E_READINGS readings (default 200 000): a bare paho subscriber that
+// only counts, then the variant; ratio_to_bare compares the two, measured
+// seconds apart. Variants: yujing (the whole of serve, configured from a
+// file, InfluxDB sink), ingest-* (the ingest pipeline alone with a no-op
+// sink, store/influx, or InfluxDB without gzip; one shard instead of four),
+// bare-buffered (paho reading its socket through a buffer), bare-manualack
+// (Ack in the handler instead of paho's automatic one). Every stored reading
+// is checked: its sequence number, sensor and timestamp, exactly once, with
+// Flux in InfluxDB.
 //
-// The publishers run in a child process (this test binary re-executed as
-// TestE2EPublisherProcess), so the CPU time of this process — read with
-// getrusage before and after — is the subscriber's alone: yujing, or the bare
-// subscriber. The broker's, InfluxDB's and the publishers' CPU time are
-// reported too (from /proc and the child's rusage).
+// The publishers (YUJING_E2E_PUBLISHERS paho clients, default 4, over
+// YUJING_E2E_SENSORS sensors, default 100) run in a child process — this
+// test binary re-executed as TestE2EPublisherProcess — so this process's
+// CPU time (getrusage) is the subscriber's alone. The publishers', the
+// broker's and InfluxDB's CPU time are reported too, per million readings;
+// cpu_ratio_to_bare is the ratio the machine's cores alone would allow, and
+// foreign_cpu_% how busy other work kept the machine meanwhile.
+//
+// Other knobs: YUJING_E2E_SHARDS, YUJING_E2E_QUEUE, YUJING_E2E_BATCH (the
+// pipeline's settings), YUJING_E2E_INFLIGHT (adds a group with mosquitto's
+// max_inflight_messages set), YUJING_E2E_PAIR=0 (the variant alone, e.g.
+// under -cpuprofile).
 
 import (
 	"bufio"
@@ -120,6 +131,7 @@ func TestE2EPublisherProcess(t *testing.T) {
 		defer c.Disconnect(250)
 		clients[i] = c
 	}
+	cpu0 := e2eSelfCPU()
 	fmt.Println("e2e-ready")
 	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
 		t.Fatalf("waiting for go: %v", err)
@@ -168,7 +180,8 @@ func TestE2EPublisherProcess(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	fmt.Printf("e2e-done %d\n", time.Since(start).Nanoseconds())
+	// Publishing time, and CPU time spent publishing (not starting up).
+	fmt.Printf("e2e-done %d %d\n", time.Since(start).Nanoseconds(), (e2eSelfCPU() - cpu0).Nanoseconds())
 }
 
 // e2ePublisher is a running publisher process, connected and waiting.
@@ -237,7 +250,7 @@ func (p *e2ePublisher) start(b *testing.B) time.Time {
 	return t0
 }
 
-// wait returns how long publishing took and the process's CPU time.
+// wait returns how long publishing took and the CPU time it used.
 func (p *e2ePublisher) wait(b *testing.B) (took, cpu time.Duration) {
 	b.Helper()
 	var done string
@@ -247,8 +260,9 @@ func (p *e2ePublisher) wait(b *testing.B) (took, cpu time.Duration) {
 	if err := p.cmd.Wait(); err != nil || !strings.HasPrefix(done, "e2e-done ") {
 		b.Fatalf("publisher process: %v\n%s", err, p.out.String())
 	}
-	ns, _ := strconv.ParseInt(strings.TrimPrefix(done, "e2e-done "), 10, 64)
-	return time.Duration(ns), p.cmd.ProcessState.UserTime() + p.cmd.ProcessState.SystemTime()
+	var tookNs, cpuNs int64
+	fmt.Sscanf(done, "e2e-done %d %d", &tookNs, &cpuNs)
+	return time.Duration(tookNs), time.Duration(cpuNs)
 }
 
 // e2eSelfCPU is this process's user+system CPU time.
@@ -258,8 +272,8 @@ func e2eSelfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// e2eChildCPU sums the CPU time of this process's running children by command
-// name (mosquitto, influxd), from /proc/<pid>/stat.
+// e2eChildCPU sums the CPU time of this process's mosquitto and influxd
+// children by command name, from /proc/<pid>/stat.
 func e2eChildCPU() map[string]time.Duration {
 	const clockTicks = 100 // USER_HZ on Linux
 	out := map[string]time.Duration{}
@@ -283,8 +297,8 @@ func e2eChildCPU() map[string]time.Duration {
 		if len(f) < 13 {
 			continue
 		}
-		if ppid, _ := strconv.Atoi(f[1]); ppid != me {
-			continue
+		if ppid, _ := strconv.Atoi(f[1]); ppid != me || (comm != "mosquitto" && comm != "influxd") {
+			continue // the publisher process reports its own CPU time
 		}
 		ut, _ := strconv.ParseInt(f[11], 10, 64)
 		st, _ := strconv.ParseInt(f[12], 10, 64)
@@ -302,9 +316,20 @@ type e2eResult struct {
 	pubCPU  time.Duration
 	others  map[string]time.Duration // broker, influxd
 	foreign time.Duration            // CPU time other processes on the machine used meanwhile
+	batches int                      // sink writes (yujing, ingest)
 }
 
 func (r e2eResult) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
+
+// sysCPU is the CPU time of everything the round runs: publishers, broker,
+// subscriber and InfluxDB.
+func (r e2eResult) sysCPU() time.Duration {
+	t := r.cpu + r.pubCPU
+	for _, v := range r.others {
+		t += v
+	}
+	return t
+}
 
 // e2eGroup is one broker setting and QoS: the variants in it share the
 // broker and are compared with its bare subscriber.
@@ -323,6 +348,10 @@ type e2eRun struct {
 	pubs    int
 	sensors int
 	rounds  int // rounds so far, to name each round's site
+	// Pipeline settings (0: yujing's defaults): YUJING_E2E_SHARDS and
+	// YUJING_E2E_QUEUE for every yujing variant, YUJING_E2E_BATCH for the
+	// ingest ones (serve has no setting for it).
+	shards, queue, batch int
 }
 
 func e2eEnvInt(b *testing.B, name string, def int) int {
@@ -337,23 +366,33 @@ func e2eEnvInt(b *testing.B, name string, def int) int {
 	return n
 }
 
+func e2eEnvIntOr0(b *testing.B, name string) int {
+	if os.Getenv(name) == "" {
+		return 0
+	}
+	return e2eEnvInt(b, name, 0)
+}
+
 // BenchmarkE2EIngest measures sustained readings/s from publisher to
 // InfluxDB with zero loss, next to a bare paho subscriber on the same
 // broker. Groups: qos1 (mosquitto's default of 20 messages in flight per
 // subscriber), qos1-inflight (YUJING_E2E_INFLIGHT in flight), qos0.
 func BenchmarkE2EIngest(b *testing.B) {
-	if testing.Short() {
-		b.Skip("end-to-end benchmark: not in -short mode")
+	if testing.Short() || os.Getenv("YUJING_E2E") != "1" {
+		b.Skip("end-to-end benchmark (minutes): set YUJING_E2E=1, or run `make bench`")
 	}
 	db := testenv.InfluxDB(b)
 	n := e2eEnvInt(b, "YUJING_E2E_READINGS", 200_000)
 	pubs := e2eEnvInt(b, "YUJING_E2E_PUBLISHERS", 4)
 	sensors := e2eEnvInt(b, "YUJING_E2E_SENSORS", 100)
-	inflight := e2eEnvInt(b, "YUJING_E2E_INFLIGHT", 1000)
-	groups := []e2eGroup{
-		{name: "qos1", qos: 1},
-		{name: "qos1-inflight" + strconv.Itoa(inflight), qos: 1, inflight: inflight},
-		{name: "qos0", qos: 0},
+	groups := []e2eGroup{{name: "qos1", qos: 1}, {name: "qos0", qos: 0}}
+	if os.Getenv("YUJING_E2E_INFLIGHT") != "" {
+		// Mosquitto's max_inflight_messages (default 20) bounds the
+		// messages sent and not yet acknowledged — in principle. Version
+		// 2.0.11 keeps to it only until the first acknowledgements
+		// (BENCHMARKS.md), so by default the groups leave it alone.
+		inflight := e2eEnvInt(b, "YUJING_E2E_INFLIGHT", 20)
+		groups = append(groups, e2eGroup{name: "qos1-inflight" + strconv.Itoa(inflight), qos: 1, inflight: inflight})
 	}
 	for _, g := range groups {
 		b.Run(g.name, func(b *testing.B) {
@@ -361,23 +400,22 @@ func BenchmarkE2EIngest(b *testing.B) {
 			if g.inflight > 0 {
 				e2eSetInflight(b, broker, g.inflight)
 			}
-			run := &e2eRun{group: g, broker: broker, db: db, n: n, pubs: pubs, sensors: sensors}
+			run := &e2eRun{group: g, broker: broker, db: db, n: n, pubs: pubs, sensors: sensors,
+				shards: e2eEnvIntOr0(b, "YUJING_E2E_SHARDS"), queue: e2eEnvIntOr0(b, "YUJING_E2E_QUEUE"), batch: e2eEnvIntOr0(b, "YUJING_E2E_BATCH")}
 			variants := map[string]e2eVariant{
-				"yujing":               run.yujing,
-				"ingest-nopsink":       run.ingest(e2eSinkNop),
-				"ingest-influx":        run.ingest(e2eSinkInflux),
-				"ingest-influx-nogzip": run.ingest(e2eSinkInfluxNoGzip),
-				"bare-buffered":        run.bare(false, true),
-				"bare-manualack":       run.bare(true, false),
+				"yujing":                run.yujing,
+				"ingest-nopsink":        run.ingest(e2eSinkNop, 0),
+				"ingest-influx":         run.ingest(e2eSinkInflux, 0),
+				"ingest-influx-shards1": run.ingest(e2eSinkInflux, 1),
+				"ingest-influx-nogzip":  run.ingest(e2eSinkInfluxNoGzip, 0),
+				"bare-buffered":         run.bare(false, true),
+				"bare-manualack":        run.bare(true, false),
 			}
 			names := []string{"yujing", "ingest-nopsink", "ingest-influx", "ingest-influx-nogzip", "bare-buffered"}
-			switch {
-			case g.qos == 1 && g.inflight == 0:
-				// Mosquitto's default window: what acknowledging after
-				// durability costs through it.
-				names = []string{"yujing", "ingest-nopsink", "ingest-influx", "bare-manualack"}
-			case g.qos == 1:
-				names = append(names, "bare-manualack")
+			if g.qos == 1 {
+				// Acknowledgements in receive order (one shard) against
+				// out of order (four).
+				names = append(names, "ingest-influx-shards1", "bare-manualack")
 			}
 			for _, name := range names {
 				b.Run(name, func(b *testing.B) { run.measure(b, name, variants[name]) })
@@ -405,7 +443,7 @@ func e2eSetInflight(b *testing.B, broker *testenv.Broker, n int) {
 // e2eVariant sets up a subscriber under test for one round: done waits up
 // to d and reports whether every reading arrived (was received, or stored);
 // stop shuts it down; verify checks for loss afterwards.
-type e2eVariant func(b *testing.B, spec e2eSpec) (done func(d time.Duration) bool, stop func(), verify func())
+type e2eVariant func(b *testing.B, spec e2eSpec) (done func(d time.Duration) bool, stop func(), verify func() (batches int))
 
 // runRound publishes r.n readings through the broker to the subscriber that
 // sub sets up and measures it.
@@ -436,7 +474,7 @@ func (r *e2eRun) runRound(b *testing.B, name string, sub e2eVariant, timed bool)
 	cpu1, others1, busy1 := e2eSelfCPU(), e2eChildCPU(), e2eMachineBusy()
 	res.pubTook, res.pubCPU = pub.wait(b)
 	stop()
-	verify()
+	res.batches = verify()
 	res.cpu = cpu1 - cpu0
 	res.others = map[string]time.Duration{}
 	ours := res.cpu + res.pubCPU
@@ -460,6 +498,7 @@ func (r *e2eResult) add(o e2eResult) {
 	r.cpu += o.cpu
 	r.pubCPU += o.pubCPU
 	r.foreign += o.foreign
+	r.batches += o.batches
 	for k, v := range o.others {
 		r.others[k] += v
 	}
@@ -484,17 +523,26 @@ func (r *e2eRun) measure(b *testing.B, name string, sub e2eVariant) {
 	}
 	perM := func(d time.Duration) float64 { return d.Seconds() / float64(tot.n) * 1e6 }
 	b.ReportMetric(tot.rate(), "readings/s")
+	b.ReportMetric(perM(tot.cpu), "cpu_s/M")
+	b.ReportMetric(perM(tot.sysCPU()), "sys_cpu_s/M")
 	if pair {
+		bareM := func(d time.Duration) float64 { return d.Seconds() / float64(bare.n) * 1e6 }
 		b.ReportMetric(bare.rate(), "bare_msgs/s")
 		b.ReportMetric(tot.rate()/bare.rate(), "ratio_to_bare")
-		b.ReportMetric(bare.cpu.Seconds()/float64(bare.n)*1e6, "bare_cpu_s/M")
+		b.ReportMetric(bareM(bare.cpu), "bare_cpu_s/M")
+		b.ReportMetric(bareM(bare.sysCPU()), "bare_sys_cpu_s/M")
+		// What the ratio would be were the machine's two cores the only
+		// limit: independent of other work on the machine.
+		b.ReportMetric(bareM(bare.sysCPU())/perM(tot.sysCPU()), "cpu_ratio_to_bare")
 	}
 	b.ReportMetric(float64(tot.n)/tot.pubTook.Seconds(), "published/s")
-	b.ReportMetric(perM(tot.cpu), "cpu_s/M")
 	b.ReportMetric(perM(tot.pubCPU), "pub_cpu_s/M")
 	b.ReportMetric(perM(tot.others["mosquitto"]), "broker_cpu_s/M")
 	if strings.Contains(name, "influx") || name == "yujing" {
 		b.ReportMetric(perM(tot.others["influxd"]), "influxd_cpu_s/M")
+	}
+	if tot.batches > 0 {
+		b.ReportMetric(float64(tot.n)/float64(tot.batches), "readings/batch")
 	}
 	b.ReportMetric(100*tot.foreign.Seconds()/(tot.elapsed.Seconds()*float64(runtime.NumCPU())), "foreign_cpu_%")
 }
@@ -525,7 +573,7 @@ func e2eMachineBusy() time.Duration {
 // acknowledgement or acknowledging in the handler itself, reading its
 // socket directly or through a buffer.
 func (r *e2eRun) bare(manualAck, buffered bool) e2eVariant {
-	return func(b *testing.B, spec e2eSpec) (func(time.Duration) bool, func(), func()) {
+	return func(b *testing.B, spec e2eSpec) (func(time.Duration) bool, func(), func() int) {
 		var count atomic.Int64
 		all := make(chan struct{})
 		id := "e2e-bare-" + spec.Site
@@ -563,10 +611,11 @@ func (r *e2eRun) bare(manualAck, buffered bool) e2eVariant {
 			c.Disconnect(250)
 			e2eDropSession(b, spec.Broker, id)
 		}
-		verify := func() {
+		verify := func() int {
 			if got := count.Load(); got != int64(spec.N) {
 				b.Errorf("bare subscriber received %d messages, want %d", got, spec.N)
 			}
+			return 0
 		}
 		return done, stop, verify
 	}
@@ -604,7 +653,7 @@ func e2eDropSession(b *testing.B, broker, id string) {
 // yujing is the whole of `yujing serve`, configured from a file like a
 // site, with an InfluxDB sink; the readings go through ingest, InfluxDB and
 // the alerting engine (a gas rule that never fires).
-func (r *e2eRun) yujing(b *testing.B, spec e2eSpec) (func(time.Duration) bool, func(), func()) {
+func (r *e2eRun) yujing(b *testing.B, spec e2eSpec) (func(time.Duration) bool, func(), func() int) {
 	var sensors strings.Builder
 	for i := range spec.Sensors {
 		fmt.Fprintf(&sensors, "  - {id: S%03d, site: %s, family: gas, metric: lel, unit: \"%%LEL\"}\n", i, spec.Site)
@@ -614,7 +663,7 @@ func (r *e2eRun) yujing(b *testing.B, spec e2eSpec) (func(time.Duration) bool, f
 	path := filepath.Join(dir, "site.yaml")
 	text := fmt.Sprintf(`data_dir: %s
 http: {listen: "127.0.0.1:0"}
-mqtt: {broker: %s, client_id: %s, qos: %d}
+mqtt: {broker: %s, client_id: %s, qos: %d, shards: %d, queue_size: %d}
 influx: {url: %s, bucket: %s}
 sites: [{id: %s}]
 sensors:
@@ -623,7 +672,7 @@ sensors:
 people: [{id: p, name: P}]
 channels: [{name: log, log: {}}]
 notify: [{people: [p], channels: [log]}]
-`, filepath.Join(dir, "data"), spec.Broker, id, spec.QoS, r.db.URL, r.db.Bucket(), spec.Site, sensors.String())
+`, filepath.Join(dir, "data"), spec.Broker, id, spec.QoS, r.shards, r.queue, r.db.URL, r.db.Bucket(), spec.Site, sensors.String())
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		b.Fatal(err)
 	}
@@ -649,17 +698,23 @@ notify: [{people: [p], channels: [log]}]
 	case <-time.After(30 * time.Second):
 		b.Fatalf("serve not ready after 30s\n%s", logs.String())
 	}
-	// Polling /metrics costs a little CPU; every 10 ms is fine-grained
-	// enough for rounds of seconds.
-	var spooled float64
-	done := func(d time.Duration) bool {
-		time.Sleep(d)
-		if e2eMetric(b, httpAddr, `yujing_ingest_readings_total{stage="stored"}`) < float64(spec.N) {
+	// Each scrape of /metrics costs yujing about 0.25 ms of CPU: poll every
+	// 100 ms, and every 5 ms near the end.
+	var spooled, batches, stored float64
+	done := func(time.Duration) bool {
+		if stored < 0.95*float64(spec.N) {
+			time.Sleep(100 * time.Millisecond)
+		} else {
+			time.Sleep(5 * time.Millisecond)
+		}
+		stored = e2eMetric(b, httpAddr, `yujing_ingest_readings_total{stage="stored"}`)
+		if stored < float64(spec.N) {
 			return false
 		}
 		// Batches InfluxDB did not take within the spool's write timeout
 		// are durable in the spool and replayed later.
 		spooled = e2eMetric(b, httpAddr, "yujing_spool_appended_readings_total")
+		batches = e2eMetric(b, httpAddr, "yujing_ingest_batch_seconds_count")
 		return true
 	}
 	var once sync.Once
@@ -673,7 +728,7 @@ notify: [{people: [p], channels: [log]}]
 		})
 	}
 	b.Cleanup(stop)
-	verify := func() {
+	verify := func() int {
 		if spooled > 0 {
 			b.Logf("%s: %.0f readings went through the spool (InfluxDB slower than the spool's write timeout)", spec.Site, spooled)
 		}
@@ -681,6 +736,7 @@ notify: [{people: [p], channels: [log]}]
 		if strings.Contains(logs.String(), "level=ERROR") {
 			b.Errorf("serve logged errors:\n%s", logs.String())
 		}
+		return int(batches)
 	}
 	return done, stop, verify
 }
@@ -705,14 +761,16 @@ func e2eMetric(b *testing.B, httpAddr, sample string) float64 {
 // e2eSeqSink wraps a sink: it checks every reading's sequence number once the
 // inner sink has it, and counts them.
 type e2eSeqSink struct {
-	inner ingest.Sink
-	spec  e2eSpec
-	mu    sync.Mutex
-	seen  []bool
-	n     int
-	dup   int
-	err   error
-	all   chan struct{}
+	inner    ingest.Sink
+	spec     e2eSpec
+	mu       sync.Mutex
+	seen     []bool
+	n        int
+	dup      int
+	writes   int
+	maxBatch int
+	err      error
+	all      chan struct{}
 }
 
 func (s *e2eSeqSink) Write(ctx context.Context, rs []yujing.Reading) error {
@@ -723,6 +781,8 @@ func (s *e2eSeqSink) Write(ctx context.Context, rs []yujing.Reading) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.writes++
+	s.maxBatch = max(s.maxBatch, len(rs))
 	for i := range rs {
 		seq, err := s.spec.seqOf(rs[i].Sensor, rs[i].Value, rs[i].Time)
 		if err != nil {
@@ -754,8 +814,11 @@ const (
 // ingest is yujing's ingest pipeline alone (no alerting, no spool, no HTTP)
 // with one of the sinks: the difference between the no-op sink and InfluxDB
 // is what waiting for durability before acknowledging costs.
-func (r *e2eRun) ingest(sinkKind int) e2eVariant {
-	return func(b *testing.B, spec e2eSpec) (func(time.Duration) bool, func(), func()) {
+func (r *e2eRun) ingest(sinkKind, shards int) e2eVariant {
+	if shards == 0 {
+		shards = r.shards
+	}
+	return func(b *testing.B, spec e2eSpec) (func(time.Duration) bool, func(), func() int) {
 		var sensors []yujing.Sensor
 		for i := range spec.Sensors {
 			sensors = append(sensors, yujing.Sensor{ID: fmt.Sprintf("S%03d", i), Site: spec.Site, Family: yujing.FamilyGas,
@@ -784,7 +847,8 @@ func (r *e2eRun) ingest(sinkKind int) e2eVariant {
 			sink.inner = e2eNoGzipSink{c.WriteAPIBlocking("", r.db.Bucket())}
 		}
 		id := "e2e-ingest-" + spec.Site
-		sub, err := ingest.NewSubscriber(ingest.Config{Broker: spec.Broker, ClientID: id, QoS: spec.QoS}, reg, decoders, sink, nil, ingest.Options{})
+		sub, err := ingest.NewSubscriber(ingest.Config{Broker: spec.Broker, ClientID: id, QoS: spec.QoS,
+			Shards: shards, QueueSize: r.queue, BatchSize: r.batch}, reg, decoders, sink, nil, ingest.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -811,7 +875,7 @@ func (r *e2eRun) ingest(sinkKind int) e2eVariant {
 			})
 		}
 		b.Cleanup(stop)
-		verify := func() {
+		verify := func() int {
 			sink.mu.Lock()
 			defer sink.mu.Unlock()
 			if sink.err != nil || sink.n != spec.N || sink.dup != 0 {
@@ -820,6 +884,8 @@ func (r *e2eRun) ingest(sinkKind int) e2eVariant {
 			if sinkKind != e2eSinkNop {
 				r.verifyInflux(b, spec)
 			}
+			b.Logf("%s: %d sink writes, largest %d readings", spec.Site, sink.writes, sink.maxBatch)
+			return sink.writes
 		}
 		return done, stop, verify
 	}
