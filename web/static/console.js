@@ -6,6 +6,34 @@
   var STATES = { firing: "待响应", acknowledged: "已响应", disposing: "处置中", resolved: "已恢复", closed: "已关闭" };
   var tbody = document.querySelector("#alerts tbody");
   var known = {};
+  var audio = null;
+
+  // A tone for each new red (three high beeps) or orange (one) warning.
+  // Browsers play sound only after the page was clicked once: the banner
+  // asks for that click.
+  function beep(times, freq) {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      for (var i = 0; i < times; i++) {
+        var o = audio.createOscillator(), g = audio.createGain();
+        o.frequency.value = freq;
+        o.connect(g); g.connect(audio.destination);
+        var t = audio.currentTime + i * 0.35;
+        g.gain.setValueAtTime(0.25, t);
+        g.gain.exponentialRampToValueAtTime(0.001, t + 0.3);
+        o.start(t); o.stop(t + 0.3);
+      }
+    } catch (e) {}
+  }
+  function banner(a) {
+    var b = document.getElementById("banner");
+    b.className = "banner lvl-" + a.level;
+    b.textContent = (a.level === "red" ? "红色预警 " : "橙色预警 ") + a.message + "（点击关闭）";
+    b.hidden = false;
+  }
+  document.addEventListener("click", function () {
+    if (audio && audio.state === "suspended") { audio.resume(); }
+  });
 
   function esc(s) {
     return String(s).replace(/[&<>"']/g, function (c) {
@@ -53,7 +81,17 @@
     var es = new EventSource("/api/v1/stream");
     es.onopen = function () { conn.className = "conn on"; conn.textContent = "● 实时"; load(); };
     es.onerror = function () { conn.className = "conn off"; conn.textContent = "● 重连中"; };
-    es.addEventListener("alert", load);
+    es.addEventListener("alert", function (ev) {
+      try {
+        var e = JSON.parse(ev.data);
+        var rising = e.event === "raised" || e.event === "upgraded" || e.event === "reopened";
+        if (rising && !e.alert.silenced && (e.alert.level === "red" || e.alert.level === "orange")) {
+          banner(e.alert);
+          beep(e.alert.level === "red" ? 3 : 1, e.alert.level === "red" ? 1320 : 880);
+        }
+      } catch (err) {}
+      load();
+    });
   }
   load();
   connect();
