@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,14 +37,21 @@ type Alerts interface {
 	Close(ctx context.Context, id int64, act alerting.Action) (yujing.Alert, error)
 }
 
-// Sensors reports every sensor's state.
+// Sensors reports every sensor's state, and the sites of a region.
 type Sensors interface {
 	Statuses(now time.Time) []ingest.Status
+	SitesInRegion(code string) []string
 }
 
 // Rejections lists refused input, newest first.
 type Rejections interface {
 	List(limit int) []ingest.Rejection
+}
+
+// Attachments reads files attached to disposal records.
+type Attachments interface {
+	Attachments(ctx context.Context, alertID int64) ([]yujing.Attachment, error)
+	Attachment(ctx context.Context, alertID, id int64) (yujing.Attachment, error)
 }
 
 // Silences manages silences.
@@ -72,13 +80,14 @@ type Discovery interface {
 
 // Options are the server's collaborators.
 type Options struct {
-	Alerts     Alerts
-	Sensors    Sensors
-	Rejections Rejections
-	Discovery  Discovery   // nil when discovery is off
-	SensorsAdm SensorAdmin // nil: sensors are read-only
-	Rules      Rules
-	Silences   Silences // nil: no silences API
+	Alerts      Alerts
+	Sensors     Sensors
+	Rejections  Rejections
+	Discovery   Discovery   // nil when discovery is off
+	SensorsAdm  SensorAdmin // nil: sensors are read-only
+	Rules       Rules
+	Silences    Silences    // nil: no silences API
+	Attachments Attachments // nil: no attachments
 	// Reload re-reads the configuration (POST /-/reload); nil: not offered.
 	Reload   func(ctx context.Context) error
 	Gatherer prometheus.Gatherer
@@ -116,7 +125,8 @@ func New(opts Options) *Server {
 	return s
 }
 
-// Handler returns the HTTP handler.
+// Handler returns the HTTP handler: the routes, behind the audit
+// middleware when Options.Audit is set.
 func (s *Server) Handler() http.Handler {
 	if s.opts.Audit != nil {
 		return s.opts.Audit.Middleware(s.mux)
@@ -137,6 +147,7 @@ func (s *Server) routes() {
 	}
 	m.HandleFunc("GET /api/v1/alerts", s.listAlerts)
 	m.HandleFunc("GET /api/v1/alerts/{id}", s.getAlert)
+	m.HandleFunc("GET /api/v1/alerts/{id}/attachments/{aid}", s.attachment)
 	m.HandleFunc("POST /api/v1/alerts/{id}/ack", s.action(s.opts.Alerts.Ack))
 	m.HandleFunc("POST /api/v1/alerts/{id}/dispose", s.action(s.opts.Alerts.Dispose))
 	m.HandleFunc("POST /api/v1/alerts/{id}/close", s.action(s.opts.Alerts.Close))
@@ -201,6 +212,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := store.AlertFilter{Site: q.Get("site"), Sensor: q.Get("sensor"), Rule: q.Get("rule"), Family: q.Get("family")}
+	if region := q.Get("region"); region != "" {
+		f.Sites = s.opts.Sensors.SitesInRegion(region)
+	}
 	for _, st := range splitList(q.Get("state")) {
 		switch yujing.State(st) {
 		case "open":
@@ -275,6 +289,9 @@ type AlertDetail struct {
 	yujing.Alert
 	History []yujing.Transition `json:"history"`
 	Calls   []store.CallRecord  `json:"calls"`
+	// Attachments are the photos of its disposal records (data at
+	// /api/v1/alerts/{id}/attachments/{attachment id}).
+	Attachments []yujing.Attachment `json:"attachments"`
 }
 
 func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
@@ -295,13 +312,80 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("calls of alert %d: %w", id, err))
 		return
 	}
-	writeJSON(w, http.StatusOK, AlertDetail{Alert: a, History: hist, Calls: calls})
+	att := []yujing.Attachment{}
+	if s.opts.Attachments != nil {
+		if got, err := s.opts.Attachments.Attachments(r.Context(), id); err == nil && got != nil {
+			att = got
+		}
+	}
+	writeJSON(w, http.StatusOK, AlertDetail{Alert: a, History: hist, Calls: calls, Attachments: att})
 }
 
 type actionBody struct {
-	By     string `json:"by"`
-	Note   string `json:"note"`
-	Reason string `json:"reason"`
+	By     string      `json:"by"`
+	Note   string      `json:"note"`
+	Reason string      `json:"reason"`
+	Photos []photoBody `json:"photos"`
+}
+
+// photoBody is a photo sent with a disposal record.
+type photoBody struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Data        []byte `json:"data"` // base64 in JSON
+}
+
+// Photo limits.
+const (
+	MaxPhotos    = 5
+	MaxPhotoSize = 5 << 20
+)
+
+var photoTypes = []string{"image/jpeg", "image/png", "image/webp"}
+
+func photos(in []photoBody) ([]yujing.Attachment, error) {
+	if len(in) > MaxPhotos {
+		return nil, fmt.Errorf("%w: at most %d photos per record, got %d", alerting.ErrInvalid, MaxPhotos, len(in))
+	}
+	var out []yujing.Attachment
+	for i, p := range in {
+		ct := http.DetectContentType(p.Data)
+		switch {
+		case len(p.Data) == 0:
+			return nil, fmt.Errorf("%w: photos[%d]: empty", alerting.ErrInvalid, i)
+		case len(p.Data) > MaxPhotoSize:
+			return nil, fmt.Errorf("%w: photos[%d]: %d bytes, at most %d", alerting.ErrInvalid, i, len(p.Data), MaxPhotoSize)
+		case !slices.Contains(photoTypes, ct):
+			return nil, fmt.Errorf("%w: photos[%d]: %s is not a JPEG, PNG or WebP image", alerting.ErrInvalid, i, ct)
+		}
+		name := p.Name
+		if name == "" {
+			name = fmt.Sprintf("photo-%d", i+1)
+		}
+		out = append(out, yujing.Attachment{Name: name, ContentType: ct, Data: p.Data})
+	}
+	return out, nil
+}
+
+func (s *Server) attachment(w http.ResponseWriter, r *http.Request) {
+	id, ok := alertID(w, r)
+	if !ok {
+		return
+	}
+	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
+	if err != nil || s.opts.Attachments == nil {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no attachment %q", r.PathValue("aid")))
+		return
+	}
+	a, err := s.opts.Attachments.Attachment(r.Context(), id, aid)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", a.ContentType)
+	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", a.Name))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Write(a.Data)
 }
 
 func (s *Server) action(do func(context.Context, int64, alerting.Action) (yujing.Alert, error)) http.HandlerFunc {
@@ -311,13 +395,18 @@ func (s *Server) action(do func(context.Context, int64, alerting.Action) (yujing
 			return
 		}
 		var b actionBody
-		dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+		dec := json.NewDecoder(io.LimitReader(r.Body, (MaxPhotos*MaxPhotoSize)*4/3+64<<10))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&b); err != nil {
 			writeError(w, http.StatusBadRequest, fmt.Errorf("request body: want JSON {\"by\": \"...\", \"note\": \"...\"}: %v", err))
 			return
 		}
-		a, err := do(r.Context(), id, alerting.Action{By: b.By, Note: b.Note, Reason: yujing.CloseReason(b.Reason)})
+		att, err := photos(b.Photos)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		a, err := do(r.Context(), id, alerting.Action{By: b.By, Note: b.Note, Reason: yujing.CloseReason(b.Reason), Attachments: att})
 		if err != nil {
 			s.fail(w, r, err)
 			return

@@ -2,6 +2,7 @@
 //
 //	yujing serve [-config FILE] [-simulate=false] [-http ADDR] [-mqtt-listen ADDR] [-data DIR]
 //	yujing check -config FILE
+//	yujing audit verify|export [-data DIR]
 //	yujing version
 //
 // main only parses the command line, builds a signal-aware context and runs
@@ -39,6 +40,8 @@ const usage = `yujing — early-warning and alert dispatcher (预警)
 Usage:
   yujing serve [flags]      run everything (embedded demo when no -config is given)
   yujing check -config FILE validate a configuration; exit 1 and list every problem
+  yujing audit verify       check the audit log's hash chain; exit 1 at the first problem
+  yujing audit export       write the audit log as CSV or JSON ('yujing audit help')
   yujing version            print the version
 
 Run 'yujing serve -h' for the serve flags.
@@ -54,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return serveCmd(ctx, args[1:], stdout, stderr)
 	case "check":
 		return checkCmd(args[1:], stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "yujing", version())
 		return 0

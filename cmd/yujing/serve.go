@@ -241,7 +241,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 
 	events := web.NewBroadcaster(256)
 	engine, err := alerting.New(cfg.Rules, cfg.Routes, state, outbox, registry, alerting.Options{
-		Logger: log, Registerer: reg, Location: cfg.Location, Silences: state, Inhibit: cfg.Inhibit,
+		Logger: log, Registerer: reg, Location: cfg.Location, Silences: state, Inhibit: cfg.Inhibit, Overdue: cfg.Overdue,
 		OnChange: func(a yujing.Alert, t yujing.Transition) { events.Publish(a, t) },
 	})
 	if err != nil {
@@ -310,8 +310,14 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	}()
 	go reload.onSignal(hupCtx, hupCh)
 	cleanup.add(func() { signal.Stop(hup); hupStop() })
-	srv := web.New(web.Options{Silences: engine, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog,
-		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls})
+	// Every state-changing API request that succeeds goes into the audit
+	// log (state.db, hash-chained; yujing audit verify checks it).
+	auditLog, err := web.NewAudit(state.AuditLog(), web.AuditOptions{Logger: log, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	srv := web.New(web.Options{Attachments: state, Silences: engine, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog,
+		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls, Audit: auditLog})
 	ln, err := net.Listen("tcp", cfg.HTTPListen)
 	if err != nil {
 		return fmt.Errorf("http: listen on %s: %w", cfg.HTTPListen, err)

@@ -120,7 +120,7 @@ var stateMigrations = []string{
 		created_at INTEGER NOT NULL,
 		expired_at INTEGER
 	);`,
-	// audit log (package audit, AuditLog): every action, hash-chained.
+	// 5: audit log (package audit, AuditLog): every action, hash-chained.
 	// seq is assigned by AuditLog.Append (last + 1, no AUTOINCREMENT gaps);
 	// at is Unix nanoseconds; source is where the action came from. The
 	// triggers make the table append-only for every SQL writer, so that only
