@@ -269,6 +269,7 @@ const (
 	EventDisposed     Event = "disposed"
 	EventClosed       Event = "closed"
 	EventOverdue      Event = "overdue" // not closed in time: supervision (督办)
+	EventSummary      Event = "summary" // a scheduled report, not about one alert
 )
 
 // Transition is one entry of an alert's history: a level change or a state

@@ -1,0 +1,158 @@
+package alerting
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"yujing"
+	"yujing/store"
+)
+
+// Summary is a scheduled report to leaders: the warnings of the last
+// period, sent as one call per person and channel.
+type Summary struct {
+	Name     string
+	Schedule string        // cron spec, e.g. "0 8 * * *" (08:00 in the configured zone)
+	Period   time.Duration // what it covers, ending now (default 24h)
+	People   []yujing.Person
+	Channels []string
+}
+
+// SummaryText writes the summary of [now-period, now) in Chinese, as a
+// leader reads it on a phone.
+func (e *Engine) SummaryText(ctx context.Context, name string, period time.Duration, now time.Time) (string, yujing.Level, error) {
+	if period <= 0 {
+		period = 24 * time.Hour
+	}
+	from := now.Add(-period)
+	raised, err := e.st.ListAlerts(ctx, store.AlertFilter{From: from, To: now, Limit: 5000})
+	if err != nil {
+		return "", 0, err
+	}
+	open, err := e.st.ListAlerts(ctx, store.AlertFilter{States: []yujing.State{yujing.StateFiring, yujing.StateAcknowledged, yujing.StateDisposing, yujing.StateResolved}, Limit: 5000})
+	if err != nil {
+		return "", 0, err
+	}
+	var byLevel [yujing.Red + 1]int
+	sites := map[string]int{}
+	top := yujing.LevelNone
+	for _, a := range raised {
+		byLevel[a.Level]++
+		sites[a.Site]++
+		top = max(top, a.Level)
+	}
+	unanswered, overdue := 0, 0
+	for _, a := range open {
+		if a.AckedAt == nil {
+			unanswered++
+		}
+		if a.Overdue {
+			overdue++
+		}
+		top = max(top, a.Level)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "【%s】%s 至 %s：新增预警 %d 条", name, from.In(e.loc).Format("01-02 15:04"), now.In(e.loc).Format("01-02 15:04"), len(raised))
+	if len(raised) > 0 {
+		var parts []string
+		for l := yujing.Red; l >= yujing.Blue; l-- {
+			if byLevel[l] > 0 {
+				parts = append(parts, fmt.Sprintf("%s%d", strings.TrimSuffix(levelShort(l), "色"), byLevel[l]))
+			}
+		}
+		fmt.Fprintf(&b, "（%s）", strings.Join(parts, "、"))
+	}
+	fmt.Fprintf(&b, "；未闭环 %d 条，其中未响应 %d 条、超时督办 %d 条", len(open), unanswered, overdue)
+	if len(sites) > 0 {
+		type kv struct {
+			site string
+			n    int
+		}
+		var ss []kv
+		for s, n := range sites {
+			ss = append(ss, kv{s, n})
+		}
+		sort.Slice(ss, func(i, j int) bool { return ss[i].n > ss[j].n || ss[i].n == ss[j].n && ss[i].site < ss[j].site })
+		var names []string
+		for _, x := range ss[:min(3, len(ss))] {
+			name := x.site
+			if s, ok := e.cat.Site(x.site); ok && s.Name != "" {
+				name = s.Name
+			}
+			names = append(names, fmt.Sprintf("%s %d 条", name, x.n))
+		}
+		fmt.Fprintf(&b, "；预警最多：%s", strings.Join(names, "，"))
+	}
+	b.WriteString("。")
+	return b.String(), top, nil
+}
+
+func levelShort(l yujing.Level) string {
+	return map[yujing.Level]string{yujing.Blue: "蓝色", yujing.Yellow: "黄色", yujing.Orange: "橙色", yujing.Red: "红色"}[l]
+}
+
+// SendSummary writes the summary and calls its people on its channels.
+// The call's idempotency key includes the time, so a summary is sent once
+// per scheduled run.
+func (e *Engine) SendSummary(ctx context.Context, s Summary, now time.Time) error {
+	text, top, err := e.SummaryText(ctx, s.Name, s.Period, now)
+	if err != nil {
+		return fmt.Errorf("summary %s: %w", s.Name, err)
+	}
+	a := yujing.Alert{Rule: "summary:" + s.Name, Level: top, State: yujing.StateFiring, Message: text, StartedAt: now, UpdatedAt: now}
+	var calls []yujing.Call
+	for _, p := range s.People {
+		for _, ch := range s.Channels {
+			calls = append(calls, yujing.Call{ID: fmt.Sprintf("summary-%s-%d-%s-%s", s.Name, now.Unix(), p.ID, ch),
+				Alert: a, Event: yujing.EventSummary, Person: p, Channel: ch, Created: now})
+		}
+	}
+	e.log.Info("summary sent", "summary", s.Name, "calls", len(calls))
+	e.dispatch(ctx, calls)
+	return nil
+}
+
+// RunSummaries sends each summary at every tick of its schedule until ctx
+// ends. Schedules are checked first.
+func (e *Engine) RunSummaries(ctx context.Context, summaries []Summary, clock Clock) error {
+	if clock == nil {
+		clock = SystemClock()
+	}
+	type job struct {
+		s     Summary
+		sched interface{ Next(time.Time) time.Time }
+	}
+	var jobs []job
+	for _, s := range summaries {
+		sched, err := ParseSchedule(s.Schedule, e.loc)
+		if err != nil {
+			return fmt.Errorf("summary %s: %w", s.Name, err)
+		}
+		jobs = append(jobs, job{s, sched})
+	}
+	done := make(chan struct{})
+	for _, j := range jobs {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for {
+				now := clock.Now()
+				next := j.sched.Next(now)
+				select {
+				case <-ctx.Done():
+					return
+				case <-clock.After(next.Sub(now)):
+				}
+				if err := e.SendSummary(ctx, j.s, next); err != nil {
+					e.log.Error("summary not sent", "summary", j.s.Name, "err", err)
+				}
+			}
+		}()
+	}
+	for range jobs {
+		<-done
+	}
+	return nil
+}
