@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"math"
 	"reflect"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -139,6 +136,7 @@ type condition struct {
 	level        yujing.Level
 	pending      yujing.Level
 	derived      bool       // about a derived value: the metric is sensor.Metric
+	evals        uint32     // readings evaluated (for the rule's health), under the condition's lock
 	at           int64      // newest reading evaluated
 	pendingSince int64      // first time the pending level was reached (for)
 	clearSince   int64      // first time the condition was clear (clear_for)
@@ -174,11 +172,13 @@ func (c *condition) info() yujing.Reading {
 	return yujing.Reading{Sensor: c.sensor.ID, Site: c.sensor.Site, Family: c.sensor.Family, Metric: m, Unit: c.sensor.UnitOf(m)}
 }
 
-// shard returns the lock of a sensor's conditions.
-func (e *Engine) shard(sensor string) *sync.Mutex {
-	h := fnv.New32a()
-	h.Write([]byte(sensor))
-	return &e.shards[h.Sum32()%uint32(len(e.shards))]
+// sensorConds are the conditions of the rules bound to one sensor, with
+// their lock. A lock per sensor: ingest hands each sensor to one worker, so
+// each lock stays in the cache of the core that uses it, and sensors are
+// evaluated in parallel on every core.
+type sensorConds struct {
+	mu    sync.Mutex
+	conds []*condition
 }
 
 // work collects what evaluation produced: calls to make, and composite
@@ -209,8 +209,8 @@ func (e *Engine) finish(ctx context.Context, w *work) []yujing.Call {
 
 // eachCondition calls f for every condition (with mu held exclusively).
 func (e *Engine) eachCondition(f func(c *condition)) {
-	for _, cs := range e.bySensor {
-		for _, c := range cs {
+	for _, sc := range e.bySensor {
+		for _, c := range sc.conds {
 			f(c)
 		}
 	}
@@ -238,13 +238,12 @@ type Engine struct {
 	change func(yujing.Alert, yujing.Transition)
 
 	// mu guards the structure (rules, routes, bindings): bind and reload take
-	// it exclusively, evaluation shares it. Conditions of a sensor are
-	// guarded by its shard's lock, so sensors are evaluated in parallel;
-	// site-level and derived conditions by gmu; open alerts, level counts
-	// and the saving of transitions by amu. Order: mu, then a shard or gmu,
-	// then amu.
+	// it exclusively, evaluation shares it. The conditions of a sensor are
+	// guarded by that sensor's own lock (sensorConds.mu), so sensors are
+	// evaluated in parallel on every core; site-level and derived conditions
+	// by gmu; open alerts, level counts and the saving of transitions by amu.
+	// Order: mu, then a sensor's lock or gmu, then amu.
 	mu       sync.RWMutex
-	shards   []sync.Mutex
 	gmu      sync.Mutex
 	amu      sync.Mutex
 	counts   map[condKey]*[yujing.Red + 1]int32 // (rule, site) → conditions at each level
@@ -253,7 +252,7 @@ type Engine struct {
 	inhibit  []Inhibit
 	overdue  [yujing.Red + 1]time.Duration
 	rules    []*Rule
-	bySensor map[string][]*condition  // sensor → the conditions of the rules bound to it
+	bySensor map[string]*sensorConds  // sensor → the conditions of the rules bound to it
 	offline  []*condition             // offline rules' conditions, checked on Tick
 	compos   map[string][]*Rule       // rule name → composite rules counting it
 	groups   map[condKey]*condition   // conditions about a site (composite) or a derived value
@@ -264,11 +263,9 @@ type Engine struct {
 }
 
 type ruleHealth struct {
-	evaluations atomic.Int64
-	lastEval    atomic.Int64 // Unix nanoseconds of the newest reading evaluated
-	mu          sync.Mutex   // guards lastErr and lastErrAt
-	lastErr     string
-	lastErrAt   time.Time
+	mu        sync.Mutex // guards lastErr and lastErrAt
+	lastErr   string
+	lastErrAt time.Time
 }
 
 // RuleStatus is a rule's definition summary and health.
@@ -318,7 +315,7 @@ func New(rules []*Rule, routes []Route, st StateStore, caller Caller, cat Catalo
 	}
 	e := &Engine{st: st, caller: caller, cat: cat, routes: routes, log: opts.Logger, now: opts.Now, change: opts.OnChange,
 		loc: opts.Location, rules: rules, groups: map[condKey]*condition{}, restored: map[condKey]*condition{},
-		shards: make([]sync.Mutex, max(1, runtime.GOMAXPROCS(0))), counts: map[condKey]*[yujing.Red + 1]int32{},
+		counts:   map[condKey]*[yujing.Red + 1]int32{},
 		silStore: opts.Silences, inhibit: opts.Inhibit, overdue: opts.Overdue,
 		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}, started: opts.Now()}
 	for _, r := range rules {
@@ -333,7 +330,7 @@ func New(rules []*Rule, routes []Route, st StateStore, caller Caller, cat Catalo
 // conditions of pairs that remain.
 func (e *Engine) bind() {
 	old := e.bySensor
-	e.bySensor = map[string][]*condition{}
+	e.bySensor = map[string]*sensorConds{}
 	e.offline = nil
 	e.compos = map[string][]*Rule{}
 	for _, r := range e.rules {
@@ -361,7 +358,11 @@ func (e *Engine) bind() {
 			if c != nil {
 				delete(e.restored, k)
 			} else {
-				for _, oc := range old[s.ID] {
+				var olds []*condition
+				if sc := old[s.ID]; sc != nil {
+					olds = sc.conds
+				}
+				for _, oc := range olds {
 					if oc.rule.Name == r.Name {
 						c = oc
 					}
@@ -377,7 +378,12 @@ func (e *Engine) bind() {
 			if r.kind() == KindOffline {
 				e.offline = append(e.offline, c)
 			}
-			e.bySensor[s.ID] = append(e.bySensor[s.ID], c)
+			sc := e.bySensor[s.ID]
+			if sc == nil {
+				sc = &sensorConds{}
+				e.bySensor[s.ID] = sc
+			}
+			sc.conds = append(sc.conds, c)
 		}
 	}
 }
@@ -397,11 +403,25 @@ func (e *Engine) RuleStatuses() []RuleStatus {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	bound := map[string]int{}
-	for _, cs := range e.bySensor {
-		for _, c := range cs {
+	evals := map[string]int64{}
+	last := map[string]int64{}
+	for _, sc := range e.bySensor {
+		sc.mu.Lock()
+		for _, c := range sc.conds {
 			bound[c.rule.Name]++
+			evals[c.rule.Name] += int64(c.evals)
+			last[c.rule.Name] = max(last[c.rule.Name], c.at)
+		}
+		sc.mu.Unlock()
+	}
+	e.gmu.Lock()
+	for _, c := range e.groups {
+		if c.rule != nil {
+			evals[c.rule.Name] += int64(c.evals)
+			last[c.rule.Name] = max(last[c.rule.Name], c.at)
 		}
 	}
+	e.gmu.Unlock()
 	open := map[string]int{}
 	e.amu.Lock()
 	for _, a := range e.open {
@@ -417,14 +437,14 @@ func (e *Engine) RuleStatuses() []RuleStatus {
 				st.Levels = append(st.Levels, l)
 			}
 		}
+		st.Evaluations = evals[r.Name]
+		lastEval := time.Unix(0, last[r.Name])
+		if last[r.Name] != 0 {
+			st.LastEval = &lastEval
+		}
 		if h := r.health; h != nil {
 			h.mu.Lock()
-			st.Evaluations = h.evaluations.Load()
-			last := time.Unix(0, h.lastEval.Load())
-			if h.lastEval.Load() != 0 {
-				st.LastEval = &last
-			}
-			if h.lastErr != "" && !h.lastErrAt.Before(last) {
+			if h.lastErr != "" && !h.lastErrAt.Before(lastEval) {
 				st.Health = "err"
 			}
 			if h.lastErr != "" {
@@ -565,19 +585,24 @@ func (e *Engine) Restore(ctx context.Context) error {
 func (e *Engine) Observe(ctx context.Context, rs []yujing.Reading) {
 	var w work
 	e.mu.RLock()
+	start := time.Now()
 	for i := range rs {
 		rd := &rs[i]
-		start := time.Now()
-		sh := e.shard(rd.Sensor)
-		sh.Lock()
-		for _, c := range e.bySensor[rd.Sensor] {
+		sc := e.bySensor[rd.Sensor]
+		if sc == nil {
+			continue
+		}
+		sc.mu.Lock()
+		for _, c := range sc.conds {
 			if c.metric() != rd.Metric && c.rule.kind() != KindOffline {
 				continue
 			}
 			e.evaluate(ctx, c, rd, &w)
 		}
-		sh.Unlock()
-		e.m.evalSeconds.Observe(time.Since(start).Seconds())
+		sc.mu.Unlock()
+	}
+	if len(rs) > 0 {
+		e.m.evalSeconds.Observe(time.Since(start).Seconds() / float64(len(rs)))
 	}
 	calls := e.finish(ctx, &w)
 	e.mu.RUnlock()
@@ -589,15 +614,16 @@ func (e *Engine) Observe(ctx context.Context, rs []yujing.Reading) {
 func (e *Engine) ObserveFault(ctx context.Context, rd yujing.Reading, reason string) {
 	var w work
 	e.mu.RLock()
-	sh := e.shard(rd.Sensor)
-	sh.Lock()
-	for _, c := range e.bySensor[rd.Sensor] {
-		if c.rule.kind() != KindFault || c.metric() != rd.Metric {
-			continue
+	if sc := e.bySensor[rd.Sensor]; sc != nil {
+		sc.mu.Lock()
+		for _, c := range sc.conds {
+			if c.rule.kind() != KindFault || c.metric() != rd.Metric {
+				continue
+			}
+			e.apply(ctx, c, c.rule.Level, 0, rd.Value, rd.Time, &w)
 		}
-		e.apply(ctx, c, c.rule.Level, 0, rd.Value, rd.Time, &w)
+		sc.mu.Unlock()
 	}
-	sh.Unlock()
 	calls := e.finish(ctx, &w)
 	e.mu.RUnlock()
 	e.dispatch(ctx, calls)
@@ -642,7 +668,7 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) {
 	var w work
 	e.mu.RLock()
 	for _, c := range e.offline {
-		sh := e.shard(c.sensor.ID)
+		sh := &e.bySensor[c.sensor.ID].mu
 		sh.Lock()
 		last := c.at // an offline rule's condition sees every reading of its sensor
 		if last == 0 {
@@ -664,15 +690,14 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) {
 	held := func(c *condition) bool {
 		return c.rule != nil && c.x != nil && c.pending > c.level && c.pendingSince != 0 && now.UnixNano()-c.pendingSince >= int64(c.rule.For)
 	}
-	for sensor, cs := range e.bySensor {
-		sh := e.shard(sensor)
-		sh.Lock()
-		for _, c := range cs {
+	for _, sc := range e.bySensor {
+		sc.mu.Lock()
+		for _, c := range sc.conds {
 			if held(c) {
 				e.apply(ctx, c, c.pending, c.x.pendingTh, c.x.pendingValue, now, &w)
 			}
 		}
-		sh.Unlock()
+		sc.mu.Unlock()
 	}
 	e.gmu.Lock()
 	for _, c := range e.groups {
@@ -705,10 +730,7 @@ func (e *Engine) Run(ctx context.Context, interval time.Duration) {
 func (e *Engine) evaluate(ctx context.Context, c *condition, rd *yujing.Reading, w *work) {
 	r := c.rule
 	t := rd.Time.UnixNano()
-	if h := r.health; h != nil {
-		h.evaluations.Add(1)
-		h.lastEval.Store(t)
-	}
+	c.evals++ // no shared counter on the hot path
 	if t < c.at {
 		e.m.outOfOrder.Inc()
 		return
