@@ -23,6 +23,7 @@ import (
 	"yujing/alerting"
 	"yujing/ingest"
 	"yujing/internal/yamlconf"
+	"yujing/notify"
 	"yujing/notify/aliyunsms"
 	"yujing/notify/aliyunvoice"
 	"yujing/notify/dingtalk"
@@ -58,7 +59,28 @@ type File struct {
 	Inhibit  []InhibitFile `yaml:"inhibit"`
 	// Overdue is how long an alert of each level may stay open (督办).
 	Overdue *OverdueFile `yaml:"overdue"`
+	// Summaries are scheduled reports to leaders.
+	Summaries []SummaryFile `yaml:"summaries"`
+	// Delivery tunes how calls go out, for every channel.
+	Delivery DeliveryFile `yaml:"delivery"`
 }
+
+// DeliveryFile tunes the delivery of calls (the notify dispatcher).
+type DeliveryFile struct {
+	Pos    yamlconf.Pos
+	Fields yamlconf.Fields
+	// GroupWait holds calls about warnings raised below red for this long,
+	// so that a burst from one site goes to each person as one message
+	// per channel; default 10s, 0 turns grouping off.
+	GroupWait *time.Duration `yaml:"group_wait"`
+}
+
+// DefaultGroupWait is delivery.group_wait when it is not set;
+// MaxGroupWait is the most it may be.
+const (
+	DefaultGroupWait = 10 * time.Second
+	MaxGroupWait     = 5 * time.Minute
+)
 
 // HTTPFile is the HTTP server section.
 type HTTPFile struct {
@@ -282,6 +304,39 @@ type ChannelFile struct {
 	WeCom        *wecom.Config        `yaml:"wecom"`
 	Feishu       *feishu.Config       `yaml:"feishu"`
 	Email        *email.Config        `yaml:"email"`
+	// Limit caps the channel's send rate, replacing the provider's quota
+	// the channel declares (DingTalk, WeCom, Feishu).
+	Limit *LimitFile `yaml:"limit"`
+	// Breaker tunes the channel's circuit breaker.
+	Breaker *BreakerFile `yaml:"breaker"`
+}
+
+// LimitFile is a channel's rate limit: per_minute sends a minute, bursts
+// of at most burst (default 1).
+type LimitFile struct {
+	Pos          yamlconf.Pos
+	Fields       yamlconf.Fields
+	notify.Limit `yaml:",inline"`
+}
+
+// BreakerFile is a channel's circuit breaker: it opens after failures
+// retryable failures in a row (default 5; -1: no breaker) and lets a probe
+// through after cooldown (default 30s).
+type BreakerFile struct {
+	Pos            yamlconf.Pos
+	Fields         yamlconf.Fields
+	notify.Breaker `yaml:",inline"`
+}
+
+// SummaryFile is a scheduled report.
+type SummaryFile struct {
+	Pos      yamlconf.Pos
+	Fields   yamlconf.Fields
+	Name     string        `yaml:"name"`
+	Schedule string        `yaml:"schedule"`
+	Period   time.Duration `yaml:"period"`
+	People   []string      `yaml:"people"`
+	Channels []string      `yaml:"channels"`
 }
 
 // OverdueFile is a time limit per level.
@@ -367,6 +422,10 @@ type Config struct {
 	Messages  message.Config
 	Inhibit   []alerting.Inhibit
 	Overdue   [yujing.Red + 1]time.Duration
+	Summaries []alerting.Summary
+	// GroupWait is delivery.group_wait: how long calls about warnings
+	// raised below red are held to be grouped; 0: no grouping.
+	GroupWait time.Duration
 }
 
 // MQTT is the subscriber's connection.
@@ -399,6 +458,10 @@ type Channel struct {
 	// Provider is the provider's own Config (e.g. *dingtalk.Config) for the
 	// types other than webhook and log, with Name set to the channel name.
 	Provider any
+	// Limit and Breaker are the channel's own settings; nil: the
+	// channel's default limit (if any) and the default breaker.
+	Limit   *notify.Limit
+	Breaker *notify.Breaker
 }
 
 // Options tune parsing.
@@ -511,6 +574,31 @@ func (c *checker) build() *Config {
 	people := c.people(cfg)
 	channels := c.channels(cfg)
 	c.routes(cfg, people, channels)
+	for i, sf := range c.f.Summaries {
+		sum := alerting.Summary{Name: sf.Name, Schedule: sf.Schedule, Period: sf.Period, Channels: sf.Channels}
+		if sf.Name == "" {
+			c.Add(sf.Pos, "summaries[%d]: name is required", i)
+		}
+		if _, err := alerting.ParseSchedule(sf.Schedule, cfg.Location); err != nil {
+			c.Add(sf.Fields.At("schedule", sf.Pos), "summaries[%d]: schedule %q: %v (e.g. \"0 8 * * *\" for 08:00 daily)", i, sf.Schedule, err)
+		}
+		for j, id := range sf.People {
+			p, ok := people[id]
+			if !ok {
+				c.Add(sf.Fields.At(fmt.Sprintf("people[%d]", j), sf.Pos), "summaries[%d]: person %q is not defined under people", i, id)
+			}
+			sum.People = append(sum.People, p)
+		}
+		for j, ch := range sf.Channels {
+			if !channels[ch] {
+				c.Add(sf.Fields.At(fmt.Sprintf("channels[%d]", j), sf.Pos), "summaries[%d]: channel %q is not defined under channels", i, ch)
+			}
+		}
+		if len(sf.People) == 0 || len(sf.Channels) == 0 {
+			c.Add(sf.Pos, "summaries[%d]: people and channels are required", i)
+		}
+		cfg.Summaries = append(cfg.Summaries, sum)
+	}
 	for i, in := range c.f.Inhibit {
 		src, dst := c.matchers(in.Source, fmt.Sprintf("inhibit[%d].source", i)), c.matchers(in.Target, fmt.Sprintf("inhibit[%d].target", i))
 		for _, eq := range in.Equal {
@@ -525,6 +613,7 @@ func (c *checker) build() *Config {
 	if o := c.f.Overdue; o != nil {
 		cfg.Overdue[yujing.Blue], cfg.Overdue[yujing.Yellow], cfg.Overdue[yujing.Orange], cfg.Overdue[yujing.Red] = o.Blue, o.Yellow, o.Orange, o.Red
 	}
+	c.delivery(cfg)
 	cfg.Messages = message.Config{Lang: c.f.Messages.Lang, Templates: c.f.Messages.Templates, TimeZone: cfg.Location.String()}
 	if _, err := message.FromConfig(cfg.Messages); err != nil {
 		c.Add(c.f.Fields.At("messages", c.f.Pos), "messages: %v", err)
@@ -965,9 +1054,54 @@ func (c *checker) channels(cfg *Config) map[string]bool {
 		if n != 1 {
 			c.Add(ch.Pos, "channel %q: give exactly one of %s", ch.Name, strings.Join(ChannelTypes, ", "))
 		}
+		out.Limit, out.Breaker = c.limit(ch), c.breaker(ch)
 		cfg.Channels = append(cfg.Channels, out)
 	}
 	return names
+}
+
+// limit checks a channel's rate limit.
+func (c *checker) limit(ch ChannelFile) *notify.Limit {
+	l := ch.Limit
+	if l == nil {
+		return nil
+	}
+	if l.PerMinute <= 0 { // the decoder refuses NaN and infinities
+		c.Add(l.Fields.At("per_minute", l.Pos), "channel %q: limit.per_minute must be a number above 0 (leave out limit for the channel's default)", ch.Name)
+	}
+	if l.Burst < 0 {
+		c.Add(l.Fields.At("burst", l.Pos), "channel %q: limit.burst %d is negative", ch.Name, l.Burst)
+	}
+	out := l.Limit
+	return &out
+}
+
+// breaker checks a channel's circuit breaker.
+func (c *checker) breaker(ch ChannelFile) *notify.Breaker {
+	b := ch.Breaker
+	if b == nil {
+		return nil
+	}
+	if _, set := b.Fields["failures"]; set && (b.Failures == 0 || b.Failures < -1) {
+		c.Add(b.Fields.At("failures", b.Pos), "channel %q: breaker.failures %d: want a count of 1 or more, or -1 for no breaker", ch.Name, b.Failures)
+	}
+	if _, set := b.Fields["cooldown"]; set && b.Cooldown == 0 {
+		c.Add(b.Fields.At("cooldown", b.Pos), "channel %q: breaker.cooldown must be above 0 (leave it out for 30s)", ch.Name)
+	}
+	out := b.Breaker
+	return &out
+}
+
+// delivery sets and checks the delivery settings.
+func (c *checker) delivery(cfg *Config) {
+	d := c.f.Delivery
+	cfg.GroupWait = DefaultGroupWait
+	if d.GroupWait != nil {
+		cfg.GroupWait = *d.GroupWait
+	}
+	if cfg.GroupWait > MaxGroupWait {
+		c.Add(d.Fields.At("group_wait", d.Pos), "delivery.group_wait %s: at most %s (calls wait this long before they go out; 0 turns grouping off)", cfg.GroupWait, MaxGroupWait)
+	}
 }
 
 // matchers converts and checks alert matchers.

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -107,10 +108,13 @@ func (r *Rejections) List(limit int) []Rejection {
 	if limit <= 0 || limit > n {
 		limit = n
 	}
-	out := make([]Rejection, 0, limit)
-	for i := 0; i < limit; i++ {
+	out := make([]Rejection, 0, n)
+	for i := 0; i < n; i++ {
 		idx := (r.next - 1 - i + len(r.ring)) % len(r.ring)
 		out = append(out, r.ring[idx])
 	}
-	return out
+	// Workers add concurrently, each stamping its batch's time: order by
+	// time, newest first, then keep limit.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.After(out[j].At) })
+	return out[:limit]
 }

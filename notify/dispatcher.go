@@ -43,6 +43,19 @@ type Options struct {
 	// Breaker configures every channel's circuit breaker (defaults: open
 	// after 5 retryable failures in a row, probe after 30s).
 	Breaker Breaker
+	// Breakers replaces Breaker for the channels it names (each with the
+	// same defaults for its zero fields).
+	Breakers map[string]Breaker
+
+	// GroupWait, when positive, holds the calls that Groupable accepts
+	// (raised or raised again below red) for channels that are
+	// GroupSenders: the calls of one site, person and channel that arrive
+	// within GroupWait of the first go out together, as one Group, when it
+	// ends. 0 (the default) sends every call on its own. See Group.
+	GroupWait time.Duration
+	// GroupText writes the combined text of a group, from its members in
+	// order; default DefaultGroupText.
+	GroupText func(members []yujing.Call) string
 
 	// OnResult, when set, is told how each call ended (see Result). It runs
 	// on a worker goroutine, concurrently for different calls, and should
@@ -104,6 +117,9 @@ func (o *Options) setDefaults() {
 	if o.SendTimeout == 0 {
 		o.SendTimeout = DefaultSendTimeout
 	}
+	if o.GroupText == nil {
+		o.GroupText = DefaultGroupText
+	}
 	o.Breaker.setDefaults()
 }
 
@@ -131,6 +147,14 @@ func (o *Options) validate() error {
 	if err := o.Breaker.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	for _, name := range slices.Sorted(maps.Keys(o.Breakers)) {
+		if err := o.Breakers[name].validate(); err != nil {
+			errs = append(errs, fmt.Errorf("breaker of channel %q: %w", name, err))
+		}
+	}
+	if o.GroupWait < 0 {
+		errs = append(errs, fmt.Errorf("group wait %s is negative", o.GroupWait))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
@@ -140,11 +164,28 @@ func (o *Options) validate() error {
 // lane is one channel with its own queue and workers, so a slow or failing
 // channel never delays the others.
 type lane struct {
-	ch      Channel
-	name    string
-	queue   chan yujing.Call
-	limit   *tokenBucket // nil: not rate limited
-	circuit *circuit     // nil: no breaker
+	ch       Channel
+	name     string
+	queue    chan delivery
+	limitCfg Limit        // the limit in force
+	limit    *tokenBucket // nil: not rate limited
+	circuit  *circuit     // nil: no breaker
+	group    *holding     // calls held to be grouped; nil: the lane does not group
+}
+
+// delivery is one item of a lane's queue: a call, or a group of calls that
+// goes out as one message.
+type delivery struct {
+	call    yujing.Call   // what is sent
+	members []yujing.Call // a group's calls, two or more; nil for a single call
+}
+
+// calls are the calls the delivery stands for.
+func (dv delivery) calls() []yujing.Call {
+	if dv.members != nil {
+		return dv.members
+	}
+	return []yujing.Call{dv.call}
 }
 
 // Dispatcher queues calls and delivers each through its channel, retrying
@@ -198,7 +239,10 @@ func New(channels []Channel, opts Options) (*Dispatcher, error) {
 		if _, dup := d.lanes[name]; dup {
 			return nil, fmt.Errorf("notify: duplicate channel name %q", name)
 		}
-		l := &lane{ch: ch, name: name, queue: make(chan yujing.Call, opts.QueueSize)}
+		l := &lane{ch: ch, name: name, queue: make(chan delivery, opts.QueueSize)}
+		if _, ok := ch.(GroupSender); ok && opts.GroupWait > 0 {
+			l.group = &holding{groups: map[string]*held{}}
+		}
 		d.lanes[name] = l
 		d.order = append(d.order, l)
 		names = append(names, name)
@@ -206,6 +250,11 @@ func New(channels []Channel, opts Options) (*Dispatcher, error) {
 	for name := range opts.Limits {
 		if _, ok := d.lanes[name]; !ok {
 			return nil, fmt.Errorf("notify: limit for channel %q, which is not configured", name)
+		}
+	}
+	for name := range opts.Breakers {
+		if _, ok := d.lanes[name]; !ok {
+			return nil, fmt.Errorf("notify: breaker for channel %q, which is not configured", name)
 		}
 	}
 	m, err := newMetrics(opts.Registerer, names, d.depth)
@@ -221,14 +270,19 @@ func New(channels []Channel, opts Options) (*Dispatcher, error) {
 				return nil, fmt.Errorf("notify: default limit of channel %q: %w", l.name, err)
 			}
 		}
-		l.limit = newTokenBucket(lim, d.now)
+		l.limitCfg, l.limit = lim, newTokenBucket(lim, d.now)
 		name := l.name
-		l.circuit = newCircuit(opts.Breaker, d.now, func(from, to CircuitState, failures int) {
+		br := opts.Breaker
+		if b, ok := opts.Breakers[name]; ok {
+			b.setDefaults()
+			br = b
+		}
+		l.circuit = newCircuit(br, d.now, func(from, to CircuitState, failures int) {
 			d.m.circuit.WithLabelValues(name).Set(float64(to))
 			switch to {
 			case CircuitOpen:
 				d.log.Warn("notify circuit opened", "channel", name, "from", from.String(),
-					"failures", failures, "cooldown", opts.Breaker.Cooldown)
+					"failures", failures, "cooldown", br.Cooldown)
 			default:
 				d.log.Info("notify circuit "+to.String(), "channel", name)
 			}
@@ -237,19 +291,41 @@ func New(channels []Channel, opts Options) (*Dispatcher, error) {
 	return d, nil
 }
 
-// depth is the number of queued calls, over all channels.
+// depth is the number of queued deliveries (a group counts once) and of
+// calls held to be grouped, over all channels.
 func (d *Dispatcher) depth() float64 {
 	n := 0
 	for _, l := range d.order {
 		n += len(l.queue)
+		if l.group != nil {
+			n += l.group.depth()
+		}
 	}
 	return float64(n)
+}
+
+// Limit returns the rate limit in force for a channel: from
+// Options.Limits, else the channel's DefaultLimit. ok is false for an
+// unknown channel or one without a limit.
+func (d *Dispatcher) Limit(channel string) (l Limit, ok bool) {
+	ln, known := d.lanes[channel]
+	if !known || ln.limit == nil {
+		return Limit{}, false
+	}
+	return ln.limitCfg, true
 }
 
 // Call queues c for delivery through the channel it names. It blocks while
 // that channel's queue is full (back-pressure) until ctx ends, and fails at
 // once for an unknown channel, a call without an ID, or after Stop began.
 // It is safe for concurrent use, and may be called before Run.
+//
+// With Options.GroupWait, a call that Groupable accepts, for a channel that
+// is a GroupSender, is held instead and Call returns nil at once: it goes
+// out with the other calls of its site, person and channel when the wait
+// of the first of them ends. A call of that key that is not held (a red
+// warning, an upgrade, a resolution) goes out at once and releases the
+// held ones ahead of it, so nobody hears of them after it.
 func (d *Dispatcher) Call(ctx context.Context, c yujing.Call) error {
 	l, ok := d.lanes[c.Channel]
 	if !ok {
@@ -270,19 +346,91 @@ func (d *Dispatcher) Call(ctx context.Context, c yujing.Call) error {
 	d.mu.RUnlock()
 	defer d.senders.Done()
 
+	if l.group != nil {
+		if Groupable(c) {
+			l.group.add(c, time.Now().Add(d.opts.GroupWait), d.groupTimer(l))
+			return nil
+		}
+		if g := l.group.takeKey(GroupKey(c)); g != nil {
+			if d.enqueueGroup(ctx, l, g) != nil {
+				l.group.putBack(g, d.groupTimer(l)) // c fails below for the same reason
+			}
+		}
+	}
+	return d.enqueue(ctx, l, delivery{call: c})
+}
+
+// enqueue puts dv on l's queue, waiting for room until ctx ends or Stop
+// begins. The caller holds a senders slot.
+func (d *Dispatcher) enqueue(ctx context.Context, l *lane, dv delivery) error {
 	select {
-	case l.queue <- c:
+	case l.queue <- dv:
 		return nil
 	default:
 	}
 	select {
-	case l.queue <- c:
+	case l.queue <- dv:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("notify: call %s not queued, queue of channel %q full: %w", c.ID, l.name, ctx.Err())
+		return fmt.Errorf("notify: call %s not queued, queue of channel %q full: %w", dv.call.ID, l.name, ctx.Err())
 	case <-d.closing:
-		return fmt.Errorf("call %s not queued: %w", c.ID, ErrStopped)
+		return fmt.Errorf("call %s not queued: %w", dv.call.ID, ErrStopped)
 	}
+}
+
+// groupTimer returns what arms the timer of a held group: when its wait
+// ends, release queues it.
+func (d *Dispatcher) groupTimer(l *lane) func(*held) *time.Timer {
+	return func(g *held) *time.Timer {
+		return time.AfterFunc(max(0, time.Until(g.due)), func() { d.release(l, g) })
+	}
+}
+
+// release queues a held group whose wait ended. After Stop began it leaves
+// the group to Stop, which sends what is held.
+func (d *Dispatcher) release(l *lane, g *held) {
+	d.mu.RLock()
+	if d.closed {
+		d.mu.RUnlock()
+		return
+	}
+	d.senders.Add(1)
+	d.mu.RUnlock()
+	defer d.senders.Done()
+	if !l.group.take(g) {
+		return // released already, ahead of a call that was not held
+	}
+	if err := d.enqueueGroup(context.Background(), l, g); err != nil {
+		l.group.putBack(g, d.groupTimer(l)) // Stop began: it sends what is held
+	}
+}
+
+// enqueueGroup queues the calls of g as one delivery.
+func (d *Dispatcher) enqueueGroup(ctx context.Context, l *lane, g *held) error {
+	dv := d.grouped(l, g.calls)
+	if err := d.enqueue(ctx, l, dv); err != nil {
+		return err
+	}
+	if dv.members != nil {
+		d.m.grouped.WithLabelValues(l.name).Add(float64(len(dv.members)))
+	}
+	return nil
+}
+
+// grouped is the delivery of calls held together: the call itself when
+// alone, else a group led by the first call in SortGroup order, whose
+// message becomes the combined text.
+func (d *Dispatcher) grouped(l *lane, calls []yujing.Call) delivery {
+	if len(calls) == 1 {
+		return delivery{call: calls[0]}
+	}
+	members := slices.Clone(calls)
+	SortGroup(members)
+	lead := members[0]
+	lead.Alert.Message = d.opts.GroupText(members)
+	d.log.Info("notify calls grouped", "call_id", lead.ID, "channel", l.name, "site", lead.Alert.Site,
+		"person", lead.Person.ID, "calls", len(members))
+	return delivery{call: lead, members: members}
 }
 
 // Run starts the workers and returns. The workers keep their context's
@@ -307,10 +455,11 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	d.log.Info("notify started", "channels", len(d.order), "workers_per_channel", d.opts.Workers)
 }
 
-// Stop refuses new calls and delivers the queued ones, retries included,
-// until ctx ends; then it cancels what is still in flight. It returns an
-// error counting the calls left undelivered, if any. Safe to call twice;
-// later calls return the first result.
+// Stop refuses new calls, queues the calls held for grouping without
+// waiting for the rest of their wait, and delivers the queued ones, retries
+// included, until ctx ends; then it cancels what is still in flight. It
+// returns an error counting the calls left undelivered, if any. Safe to
+// call twice; later calls return the first result.
 func (d *Dispatcher) Stop(ctx context.Context) error {
 	d.stopOnce.Do(func() { d.stopErr = d.stop(ctx) })
 	return d.stopErr
@@ -322,7 +471,8 @@ func (d *Dispatcher) stop(ctx context.Context) error {
 	running := d.running
 	d.mu.Unlock()
 	close(d.closing)
-	d.senders.Wait() // no Call can send after this
+	d.senders.Wait() // no Call or group release can send after this
+	d.flushHeld(ctx, running)
 	for _, l := range d.order {
 		close(l.queue)
 	}
@@ -340,8 +490,8 @@ func (d *Dispatcher) stop(ctx context.Context) error {
 		d.cancel()
 	} else {
 		for _, l := range d.order {
-			for c := range l.queue {
-				d.finish(c, fmt.Errorf("never started: %w", ErrStopped), 0, true, "")
+			for dv := range l.queue {
+				d.finish(dv, fmt.Errorf("never started: %w", ErrStopped), 0, true, "")
 			}
 		}
 	}
@@ -356,42 +506,75 @@ func (d *Dispatcher) stop(ctx context.Context) error {
 	return nil
 }
 
-func (d *Dispatcher) work(ctx context.Context, l *lane) {
-	defer d.workers.Done()
-	for c := range l.queue {
-		d.deliver(ctx, l, c)
+// flushHeld queues the groups still held when Stop begins, without waiting
+// for the rest of their wait, so that they are delivered with the queue;
+// those that cannot be queued before ctx ends (or with no workers) are
+// abandoned: their calls stay pending for the next start.
+func (d *Dispatcher) flushHeld(ctx context.Context, running bool) {
+	for _, l := range d.order {
+		if l.group == nil {
+			continue
+		}
+		for _, g := range l.group.takeAll() {
+			dv := d.grouped(l, g.calls)
+			switch {
+			case !running:
+				d.finish(dv, fmt.Errorf("held for grouping, never started: %w", ErrStopped), 0, true, "")
+				continue
+			case ctx.Err() != nil:
+				d.finish(dv, fmt.Errorf("held for grouping: %w", shutdownErr(ctx.Err())), 0, true, "")
+				continue
+			}
+			select {
+			case l.queue <- dv:
+				if dv.members != nil {
+					d.m.grouped.WithLabelValues(l.name).Add(float64(len(dv.members)))
+				}
+			case <-ctx.Done():
+				d.finish(dv, fmt.Errorf("held for grouping: %w", shutdownErr(ctx.Err())), 0, true, "")
+			}
+		}
 	}
 }
 
-// deliver sends c until it succeeds, fails permanently, runs out of
+func (d *Dispatcher) work(ctx context.Context, l *lane) {
+	defer d.workers.Done()
+	for dv := range l.queue {
+		d.deliver(ctx, l, dv)
+	}
+}
+
+// deliver sends dv until it succeeds, fails permanently, runs out of
 // attempts, or ctx ends. Each attempt first asks the channel's breaker, then
 // waits for the channel's rate limit.
-func (d *Dispatcher) deliver(ctx context.Context, l *lane, c yujing.Call) {
+func (d *Dispatcher) deliver(ctx context.Context, l *lane, dv delivery) {
+	c := dv.call
 	var err error
 	attempts := 0
 	for {
 		if ctx.Err() != nil {
-			d.finish(c, shutdownErr(err), attempts, true, "")
+			d.finish(dv, shutdownErr(err), attempts, true, "")
 			return
 		}
 		attempts++
 		d.m.attempts.WithLabelValues(l.name).Inc()
 		var providerID string
-		providerID, err = d.attempt(ctx, l, c)
+		providerID, err = d.attempt(ctx, l, dv)
 		if err == nil {
-			d.finish(c, nil, attempts, false, providerID)
+			d.finish(dv, nil, attempts, false, providerID)
 			return
 		}
 		if ctx.Err() != nil { // cut short by shutdown, not the channel's fault
-			d.finish(c, shutdownErr(err), attempts, true, "")
+			d.finish(dv, shutdownErr(err), attempts, true, "")
 			return
 		}
 		reason := FailureReason(err)
 		d.m.failures.WithLabelValues(l.name, reason).Inc()
 		if !Retryable(err) || attempts >= d.opts.MaxAttempts {
 			d.log.Error("notify call failed", "call_id", c.ID, "channel", l.name, "alert_id", c.Alert.ID,
-				"person", c.Person.ID, "attempts", attempts, "reason", reason, "retryable", Retryable(err), "err", err)
-			d.finish(c, err, attempts, false, "")
+				"person", c.Person.ID, "calls", len(dv.calls()), "attempts", attempts, "reason", reason,
+				"retryable", Retryable(err), "err", err)
+			d.finish(dv, err, attempts, false, "")
 			return
 		}
 		wait := d.backoff(attempts, err)
@@ -414,8 +597,9 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, c yujing.Call) {
 }
 
 // attempt makes one attempt: refused at once while the breaker is open,
-// else after waiting for the rate limit, one send with SendTimeout.
-func (d *Dispatcher) attempt(ctx context.Context, l *lane, c yujing.Call) (providerID string, err error) {
+// else after waiting for the rate limit, one send with SendTimeout. A group
+// is one attempt, through SendGroup.
+func (d *Dispatcher) attempt(ctx context.Context, l *lane, dv delivery) (providerID string, err error) {
 	if ok, retryIn := l.circuit.allow(); !ok {
 		return "", &CircuitOpenError{Channel: l.name, RetryIn: retryIn}
 	}
@@ -429,10 +613,12 @@ func (d *Dispatcher) attempt(ctx context.Context, l *lane, c yujing.Call) (provi
 	}
 	sctx, cancel := context.WithTimeout(ctx, d.opts.SendTimeout)
 	start := time.Now()
-	if s, ok := l.ch.(IDSender); ok {
-		providerID, err = s.SendID(sctx, c)
+	if gs, ok := l.ch.(GroupSender); ok && dv.members != nil {
+		providerID, err = gs.SendGroup(sctx, Group{Call: dv.call, Members: dv.members})
+	} else if s, ok := l.ch.(IDSender); ok {
+		providerID, err = s.SendID(sctx, dv.call)
 	} else {
-		err = l.ch.Send(sctx, c)
+		err = l.ch.Send(sctx, dv.call)
 	}
 	cancel()
 	d.m.send.WithLabelValues(l.name).Observe(time.Since(start).Seconds())
@@ -447,23 +633,29 @@ func shutdownErr(last error) error {
 	return fmt.Errorf("%w: %w", ErrStopped, last)
 }
 
-// finish records how a call ended.
-func (d *Dispatcher) finish(c yujing.Call, err error, attempts int, abandoned bool, providerID string) {
-	switch {
-	case err == nil:
-		d.m.calls.WithLabelValues(c.Channel, OutcomeSent).Inc()
-		d.log.Info("notify call sent", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID,
-			"person", c.Person.ID, "attempts", attempts)
-	case abandoned:
-		d.abandoned.Add(1)
-		d.m.calls.WithLabelValues(c.Channel, OutcomeFailed).Inc()
-		d.log.Error("notify call abandoned at shutdown", "call_id", c.ID, "channel", c.Channel,
-			"alert_id", c.Alert.ID, "person", c.Person.ID, "attempts", attempts, "err", err)
-	default:
-		d.m.calls.WithLabelValues(c.Channel, OutcomeFailed).Inc()
-	}
-	if d.opts.OnResult != nil {
-		d.opts.OnResult(Result{Call: c, Err: err, Attempts: attempts, ProviderID: providerID, At: d.now()})
+// finish records how a delivery ended, for each call it stands for: the
+// members of a group share its outcome, attempts and provider id.
+func (d *Dispatcher) finish(dv delivery, err error, attempts int, abandoned bool, providerID string) {
+	at := d.now()
+	for _, c := range dv.calls() {
+		attrs := []any{"call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID, "person", c.Person.ID, "attempts", attempts}
+		if dv.members != nil {
+			attrs = append(attrs, "group", dv.call.ID)
+		}
+		switch {
+		case err == nil:
+			d.m.calls.WithLabelValues(c.Channel, OutcomeSent).Inc()
+			d.log.Info("notify call sent", attrs...)
+		case abandoned:
+			d.abandoned.Add(1)
+			d.m.calls.WithLabelValues(c.Channel, OutcomeFailed).Inc()
+			d.log.Error("notify call abandoned at shutdown", append(attrs, "err", err)...)
+		default:
+			d.m.calls.WithLabelValues(c.Channel, OutcomeFailed).Inc()
+		}
+		if d.opts.OnResult != nil {
+			d.opts.OnResult(Result{Call: c, Err: err, Attempts: attempts, ProviderID: providerID, At: at})
+		}
 	}
 }
 

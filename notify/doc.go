@@ -15,7 +15,9 @@
 //     channel, the per-send timeout, retries with exponential backoff and
 //     full jitter, metrics labelled with a failure reason (FailureReason),
 //     structured logs, and a graceful Stop that delivers what is queued
-//     within a limit.
+//     within a limit. With Options.GroupWait it also holds the calls of a
+//     burst of warnings from one site and sends them to each person as one
+//     Group, through channels that can show one (GroupSender).
 //
 // In front of the Dispatcher, the Outbox records every call durably before
 // it is sent and marks it from the Dispatcher's OnResult, so that a call is

@@ -22,6 +22,7 @@ type metrics struct {
 
 	circuit     *prometheus.GaugeVec
 	rateLimited *prometheus.CounterVec
+	grouped     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, channels []string, depth func() float64) (*metrics, error) {
@@ -47,6 +48,9 @@ func newMetrics(reg prometheus.Registerer, channels []string, depth func() float
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "yujing_notify_rate_limited_total", Help: "Send attempts that waited for their channel's rate limit."},
 			[]string{"channel"}),
+		grouped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yujing_notify_grouped_calls_total", Help: "Calls queued together with others as one grouped delivery, by channel."},
+			[]string{"channel"}),
 	}
 	// Every series exists from the start, so rate() and alerts see zeros.
 	for _, ch := range channels {
@@ -59,11 +63,12 @@ func newMetrics(reg prometheus.Registerer, channels []string, depth func() float
 		m.send.WithLabelValues(ch)
 		m.circuit.WithLabelValues(ch).Set(float64(CircuitClosed))
 		m.rateLimited.WithLabelValues(ch)
+		m.grouped.WithLabelValues(ch)
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.attempts, m.failures, m.depth, m.send, m.circuit, m.rateLimited} {
+	for _, c := range []prometheus.Collector{m.calls, m.attempts, m.failures, m.depth, m.send, m.circuit, m.rateLimited, m.grouped} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("notify: register metrics: %w", err)
 		}

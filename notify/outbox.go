@@ -52,6 +52,12 @@ type OutboxOptions struct {
 //   - a call marked sent is never sent again;
 //   - the same call (the same idempotency key) recorded twice is sent once.
 //
+// These hold per call when the Dispatcher groups calls (Options.GroupWait):
+// each member of a group is recorded on its own, stays in flight while it
+// is held, and is marked from its own Result; a member held when the
+// process dies is pending, and Resume hands it on again to be grouped
+// again.
+//
 // One window remains: a call the provider accepted whose "sent" mark did
 // not reach the disk (a crash between the provider's answer and the mark)
 // is sent again after the restart. Every channel passes the call ID as the
@@ -135,8 +141,9 @@ func (o *Outbox) Attach(d *Dispatcher) {
 var ErrNotRecorded = errors.New("notify: call not recorded")
 
 // Call records c and hands it to the Dispatcher. It returns nil once c is
-// recorded and queued, and also when c (the same ID) was recorded before or
-// is being handled now: the earlier record is sent, or was, once. An error wrapping
+// recorded and queued (or held by the Dispatcher, to go out grouped with
+// other calls of its site, person and channel), and also when c (the same
+// ID) was recorded before or is being handled now: the earlier record is sent, or was, once. An error wrapping
 // ErrNotRecorded means nothing was recorded or sent. Any other error means
 // c is recorded but could not be queued (shutdown began, ctx ended): it is
 // sent by Resume after the next start, unless its channel is unknown, in

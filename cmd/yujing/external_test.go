@@ -50,6 +50,7 @@ people:
 channels:
   - name: hook
     webhook: {url: %q, secret: "${TEST_HOOK_SECRET}"}
+delivery: {group_wait: 300ms}
 notify:
   - {people: [wang], channels: [hook]}
 `, filepath.Join(dir, "data"), mq.URL(), db.URL, db.Bucket(), hs.URL+"/hook")

@@ -242,6 +242,8 @@ channels:
     webhook:
       url: %s
       timeout: 30s
+delivery:
+  group_wait: 1s # the yellow calls are held, also after a restart
 notify:
   - levels: [yellow, red]
     people: [duty-a, duty-b]

@@ -116,6 +116,32 @@ func buildChannels(cfg *config.Config, names message.Names, log *slog.Logger) ([
 	return out, nil
 }
 
+// deliveryOptions are the notify dispatcher's settings from the
+// configuration: each channel's own limit and breaker, and grouping, whose
+// combined text follows the message settings and shows names from names.
+func deliveryOptions(cfg *config.Config, names message.Names) (notify.Options, error) {
+	renderer, err := message.FromConfig(cfg.Messages)
+	if err != nil {
+		return notify.Options{}, fmt.Errorf("messages: %w", err)
+	}
+	o := notify.Options{GroupWait: cfg.GroupWait, GroupText: renderer.WithNames(names).GroupText}
+	for _, ch := range cfg.Channels {
+		if ch.Limit != nil {
+			if o.Limits == nil {
+				o.Limits = map[string]notify.Limit{}
+			}
+			o.Limits[ch.Name] = *ch.Limit
+		}
+		if ch.Breaker != nil {
+			if o.Breakers == nil {
+				o.Breakers = map[string]notify.Breaker{}
+			}
+			o.Breakers[ch.Name] = *ch.Breaker
+		}
+	}
+	return o, nil
+}
+
 // registryNames shows site and sensor names in messages.
 type registryNames struct{ reg *ingest.Registry }
 
@@ -224,7 +250,12 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err != nil {
 		return err
 	}
-	dispatcher, err := notify.New(channels, notify.Options{Logger: log, Registerer: reg, OnResult: outbox.Result})
+	dopts, err := deliveryOptions(cfg, registryNames{registry})
+	if err != nil {
+		return err
+	}
+	dopts.Logger, dopts.Registerer, dopts.OnResult = log, reg, outbox.Result
+	dispatcher, err := notify.New(channels, dopts)
 	if err != nil {
 		return err
 	}
@@ -278,6 +309,11 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	schedCtx, schedStop := context.WithCancel(ctx)
 	var schedWG sync.WaitGroup
 	schedWG.Go(func() { scheduler.Run(schedCtx) })
+	schedWG.Go(func() {
+		if err := engine.RunSummaries(schedCtx, cfg.Summaries, nil); err != nil {
+			log.Error("summaries not scheduled", "err", err)
+		}
+	})
 	cleanup.add(func() { schedStop(); schedWG.Wait() })
 
 	rejections := ingest.NewRejections(1000, 10*time.Second, log)

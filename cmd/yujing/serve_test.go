@@ -216,6 +216,9 @@ func demoConfig(t *testing.T, hookURL string) *config.Config {
 	cfg.HTTPListen = "127.0.0.1:0"
 	cfg.EmbeddedListen = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
+	// Grouping stays on, with a wait short enough for the tests' waits
+	// (the default holds a warning's first calls for 10s).
+	cfg.GroupWait = 300 * time.Millisecond
 	return cfg
 }
 

@@ -75,7 +75,25 @@ type DingTalk struct {
 	now      func() time.Time
 }
 
-var _ notify.Channel = (*DingTalk)(nil)
+var (
+	_ notify.Channel        = (*DingTalk)(nil)
+	_ notify.DefaultLimiter = (*DingTalk)(nil)
+	_ notify.GroupSender    = (*DingTalk)(nil)
+)
+
+// DefaultLimit is DingTalk's quota for one robot: MaxPerMinute a minute,
+// with no burst (one send every 3 s), so that a burst of calls waits its
+// turn instead of getting the robot throttled for 10 minutes. The
+// configuration may replace it (a channel's limit).
+func (d *DingTalk) DefaultLimit() notify.Limit {
+	return notify.Limit{PerMinute: MaxPerMinute, Burst: 1}
+}
+
+// SendGroup posts a grouped delivery as one message: the first call's,
+// whose note (说明) is the combined text listing every call.
+func (d *DingTalk) SendGroup(ctx context.Context, g notify.Group) (string, error) {
+	return "", d.Send(ctx, g.Call)
+}
 
 // New checks cfg, reporting every problem at once, and builds the channel.
 // A nil client gets a client of its own that does not follow redirects; a

@@ -85,7 +85,16 @@ type Email struct {
 	now       func() time.Time
 }
 
-var _ notify.Channel = (*Email)(nil)
+var (
+	_ notify.Channel     = (*Email)(nil)
+	_ notify.GroupSender = (*Email)(nil)
+)
+
+// SendGroup sends a grouped delivery as one e-mail: the first call's,
+// whose note (说明) is the combined text listing every call.
+func (e *Email) SendGroup(ctx context.Context, g notify.Group) (string, error) {
+	return "", e.Send(ctx, g.Call)
+}
 
 // New checks cfg, reporting every problem at once, and builds the channel.
 // A nil renderer gets the built-in templates in cfg.Lang.

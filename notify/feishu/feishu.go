@@ -81,7 +81,24 @@ type Feishu struct {
 	now      func() time.Time
 }
 
-var _ notify.Channel = (*Feishu)(nil)
+var (
+	_ notify.Channel        = (*Feishu)(nil)
+	_ notify.DefaultLimiter = (*Feishu)(nil)
+	_ notify.GroupSender    = (*Feishu)(nil)
+)
+
+// DefaultLimit is Feishu's quota for one bot: MaxPerMinute a minute, with
+// bursts of at most MaxPerSecond. The configuration may replace it (a
+// channel's limit).
+func (f *Feishu) DefaultLimit() notify.Limit {
+	return notify.Limit{PerMinute: MaxPerMinute, Burst: MaxPerSecond}
+}
+
+// SendGroup posts a grouped delivery as one card: the first call's, whose
+// note (说明) is the combined text listing every call.
+func (f *Feishu) SendGroup(ctx context.Context, g notify.Group) (string, error) {
+	return "", f.Send(ctx, g.Call)
+}
 
 // New checks cfg, reporting every problem at once, and builds the channel.
 // A nil client gets a client of its own that does not follow redirects; a

@@ -26,7 +26,10 @@ type Channel struct {
 	log  *slog.Logger
 }
 
-var _ notify.Channel = (*Channel)(nil)
+var (
+	_ notify.Channel     = (*Channel)(nil)
+	_ notify.GroupSender = (*Channel)(nil)
+)
 
 // New builds the channel writing to logger.
 func New(cfg Config, logger *slog.Logger) (*Channel, error) {
@@ -46,10 +49,25 @@ func (l *Channel) Name() string { return l.name }
 // event, alert_level, site, sensor, value, person, person_name and message.
 // It fails only when ctx is done.
 func (l *Channel) Send(ctx context.Context, c yujing.Call) error {
+	return l.write(ctx, c)
+}
+
+// SendGroup writes one Warn record for a grouped delivery: the first
+// call's keys with the combined message, and group, the ids of every call
+// it stands for.
+func (l *Channel) SendGroup(ctx context.Context, g notify.Group) (string, error) {
+	ids := make([]string, len(g.Members))
+	for i, m := range g.Members {
+		ids[i] = m.ID
+	}
+	return "", l.write(ctx, g.Call, slog.Any("group", ids))
+}
+
+func (l *Channel) write(ctx context.Context, c yujing.Call, extra ...slog.Attr) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	l.log.LogAttrs(ctx, slog.LevelWarn, Message,
+	l.log.LogAttrs(ctx, slog.LevelWarn, Message, append([]slog.Attr{
 		slog.String("call_id", c.ID),
 		slog.Int64("alert_id", c.Alert.ID),
 		slog.String("event", string(c.Event)),
@@ -60,6 +78,6 @@ func (l *Channel) Send(ctx context.Context, c yujing.Call) error {
 		slog.String("person", c.Person.ID),
 		slog.String("person_name", c.Person.Name),
 		slog.String("message", c.Alert.Message),
-	)
+	}, extra...)...)
 	return nil
 }

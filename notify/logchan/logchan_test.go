@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 
 	"yujing"
+	"yujing/notify"
 )
 
 func TestSend(t *testing.T) {
@@ -112,3 +114,29 @@ func (c *capture) Enabled(context.Context, slog.Level) bool      { return true }
 func (c *capture) Handle(_ context.Context, r slog.Record) error { *c.rec = r.Clone(); return nil }
 func (c *capture) WithAttrs([]slog.Attr) slog.Handler            { return c }
 func (c *capture) WithGroup(string) slog.Handler                 { return c }
+
+// TestSendGroup: a group is one record, the first call's with the
+// combined message, and the ids of every call under group.
+func TestSendGroup(t *testing.T) {
+	var buf bytes.Buffer
+	ch, err := New(Config{}, slog.New(slog.NewJSONHandler(&buf, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := yujing.Call{ID: "7-1-p2-log", Event: yujing.EventRaised, Channel: "log",
+		Alert: yujing.Alert{ID: 7, Site: "station-9", Sensor: "rain-1", Level: yujing.Orange, Value: 61.2}}
+	b := a
+	b.ID, b.Alert.ID, b.Alert.Sensor = "8-1-p2-log", 8, "rain-2"
+	lead := a
+	lead.Alert.Message = "station-9 2 条预警：橙色 rain-1 61.2mm；橙色 rain-2 61.2mm"
+	if _, err := ch.SendGroup(t.Context(), notify.Group{Call: lead, Members: []yujing.Call{a, b}}); err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatalf("%v: %s", err, buf.String())
+	}
+	if rec["call_id"] != "7-1-p2-log" || rec["message"] != lead.Alert.Message || fmt.Sprint(rec["group"]) != "[7-1-p2-log 8-1-p2-log]" {
+		t.Errorf("record %v", rec)
+	}
+}

@@ -84,7 +84,10 @@ type SMS struct {
 	accepted func(callID, providerID string)
 }
 
-var _ notify.Channel = (*SMS)(nil)
+var (
+	_ notify.Channel  = (*SMS)(nil)
+	_ notify.IDSender = (*SMS)(nil)
+)
 
 // New checks cfg, sets its defaults and builds the channel; it reports
 // every problem at once. A nil client gets a client of its own that does
@@ -179,9 +182,17 @@ type sendSms struct {
 
 // Send sends one SMS for c. See README.md for how answers are classified.
 func (s *SMS) Send(ctx context.Context, c yujing.Call) error {
+	_, err := s.SendID(ctx, c)
+	return err
+}
+
+// SendID is Send, and returns the SerialNo of the accepted SMS: the id the
+// status callbacks carry (sid), which the outbox stores with the call so
+// that a delivery report finds it.
+func (s *SMS) SendID(ctx context.Context, c yujing.Call) (providerID string, err error) {
 	phone, err := e164(c.Person.Phone)
 	if err != nil {
-		return notify.Permanent(s.errorf(c, "person %s: %w", c.Person.ID, err))
+		return "", notify.Permanent(s.errorf(c, "person %s: %w", c.Person.ID, err))
 	}
 	vars := TemplateParams(c, s.maxParam)
 	set := make([]string, len(s.params))
@@ -193,7 +204,7 @@ func (s *SMS) Send(ctx context.Context, c yujing.Call) error {
 		TemplateParamSet: set, SessionContext: c.ID,
 	})
 	if err != nil {
-		return notify.Permanent(s.errorf(c, "encode request: %w", err))
+		return "", notify.Permanent(s.errorf(c, "encode request: %w", err))
 	}
 	if s.timeout > 0 {
 		var cancel context.CancelFunc
@@ -202,7 +213,7 @@ func (s *SMS) Send(ctx context.Context, c yujing.Call) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(payload))
 	if err != nil {
-		return notify.Permanent(s.errorf(c, "build request: %w", err))
+		return "", notify.Permanent(s.errorf(c, "build request: %w", err))
 	}
 	ts := s.now().Unix()
 	tc3 := sign.TC3{Service: Service, Host: s.host, Action: Action, Timestamp: ts, Payload: payload}
@@ -214,7 +225,7 @@ func (s *SMS) Send(ctx context.Context, c yujing.Call) error {
 	req.Header.Set("Authorization", tc3.Authorization(s.id, s.key))
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return s.errorf(c, "%w", err) // a *url.Error naming the endpoint, which holds no secret
+		return "", s.errorf(c, "%w", err) // a *url.Error naming the endpoint, which holds no secret
 	}
 	defer resp.Body.Close()
 	return s.answer(c, resp, phone)
@@ -242,10 +253,12 @@ type answer struct {
 
 const maxAnswer = 64 << 10
 
-func (s *SMS) answer(c yujing.Call, resp *http.Response, phone string) error {
+// answer classifies the answer to a SendSms request, and returns the
+// SerialNo when the SMS was accepted.
+func (s *SMS) answer(c yujing.Call, resp *http.Response, phone string) (string, error) {
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return s.errorf(c, "read answer: %w", err)
+		return "", s.errorf(c, "read answer: %w", err)
 	}
 	var a answer
 	if json.Unmarshal(raw, &a) != nil || (a.Response.Error == nil && a.Response.RequestID == "") {
@@ -255,9 +268,9 @@ func (s *SMS) answer(c yujing.Call, resp *http.Response, phone string) error {
 			if errors.As(err, &he) {
 				he.Body = s.redact(he.Body, c.Person.Phone, phone)
 			}
-			return s.errorf(c, "%w", err)
+			return "", s.errorf(c, "%w", err)
 		}
-		return s.errorf(c, "answer with status %d is not a SendSms result", resp.StatusCode)
+		return "", s.errorf(c, "answer with status %d is not a SendSms result", resp.StatusCode)
 	}
 	r := &a.Response
 	code, msg := "", ""
@@ -267,10 +280,11 @@ func (s *SMS) answer(c yujing.Call, resp *http.Response, phone string) error {
 	case len(r.SendStatusSet) == 0:
 		code, msg = "NoSendStatus", "the answer has no send status"
 	case strings.EqualFold(r.SendStatusSet[0].Code, "Ok"):
+		serial := r.SendStatusSet[0].SerialNo
 		if s.accepted != nil {
-			s.accepted(c.ID, r.SendStatusSet[0].SerialNo)
+			s.accepted(c.ID, serial)
 		}
-		return nil
+		return serial, nil
 	default:
 		code, msg = r.SendStatusSet[0].Code, r.SendStatusSet[0].Message
 	}
@@ -281,9 +295,9 @@ func (s *SMS) answer(c yujing.Call, resp *http.Response, phone string) error {
 	permanent := e.classify()
 	err = s.errorf(c, "%w", e)
 	if permanent {
-		return notify.Permanent(err)
+		return "", notify.Permanent(err)
 	}
-	return err
+	return "", err
 }
 
 // Error is a failed answer of Tencent Cloud: the request's Error, or the

@@ -83,7 +83,10 @@ type Voice struct {
 	accepted  func(callID, providerID string)
 }
 
-var _ notify.Channel = (*Voice)(nil)
+var (
+	_ notify.Channel  = (*Voice)(nil)
+	_ notify.IDSender = (*Voice)(nil)
+)
 
 // New checks cfg, sets its defaults and builds the channel; it reports
 // every problem at once. A nil client gets a client of its own that does
@@ -179,9 +182,17 @@ type sendTtsVoice struct {
 // Send places one voice notification call for c. See README.md for how
 // answers are classified.
 func (v *Voice) Send(ctx context.Context, c yujing.Call) error {
+	_, err := v.SendID(ctx, c)
+	return err
+}
+
+// SendID is Send, and returns the CallId of the placed call: the id the
+// callbacks carry (callid), which the outbox stores with the call so that
+// the call's result and the key pressed find it.
+func (v *Voice) SendID(ctx context.Context, c yujing.Call) (providerID string, err error) {
 	phone, err := mainlandMobile(c.Person.Phone)
 	if err != nil {
-		return notify.Permanent(v.errorf(c, "person %s: %w", c.Person.ID, err))
+		return "", notify.Permanent(v.errorf(c, "person %s: %w", c.Person.ID, err))
 	}
 	vars := TemplateParams(c, v.maxParam)
 	set := make([]string, len(v.params))
@@ -193,7 +204,7 @@ func (v *Voice) Send(ctx context.Context, c yujing.Call) error {
 		PlayTimes: v.playTimes, SessionContext: c.ID,
 	})
 	if err != nil {
-		return notify.Permanent(v.errorf(c, "encode request: %w", err))
+		return "", notify.Permanent(v.errorf(c, "encode request: %w", err))
 	}
 	if v.timeout > 0 {
 		var cancel context.CancelFunc
@@ -202,7 +213,7 @@ func (v *Voice) Send(ctx context.Context, c yujing.Call) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.endpoint, bytes.NewReader(payload))
 	if err != nil {
-		return notify.Permanent(v.errorf(c, "build request: %w", err))
+		return "", notify.Permanent(v.errorf(c, "build request: %w", err))
 	}
 	ts := v.now().Unix()
 	tc3 := sign.TC3{Service: Service, Host: v.host, Action: Action, Timestamp: ts, Payload: payload}
@@ -214,7 +225,7 @@ func (v *Voice) Send(ctx context.Context, c yujing.Call) error {
 	req.Header.Set("Authorization", tc3.Authorization(v.id, v.key))
 	resp, err := v.client.Do(req)
 	if err != nil {
-		return v.errorf(c, "%w", err) // a *url.Error naming the endpoint, which holds no secret
+		return "", v.errorf(c, "%w", err) // a *url.Error naming the endpoint, which holds no secret
 	}
 	defer resp.Body.Close()
 	return v.answer(c, resp, phone)
@@ -237,10 +248,12 @@ type answer struct {
 
 const maxAnswer = 64 << 10
 
-func (v *Voice) answer(c yujing.Call, resp *http.Response, phone string) error {
+// answer classifies the answer to a SendTtsVoice request, and returns the
+// CallId when the call was placed.
+func (v *Voice) answer(c yujing.Call, resp *http.Response, phone string) (string, error) {
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return v.errorf(c, "read answer: %w", err)
+		return "", v.errorf(c, "read answer: %w", err)
 	}
 	var a answer
 	if json.Unmarshal(raw, &a) != nil || (a.Response.Error == nil && a.Response.RequestID == "") {
@@ -250,9 +263,9 @@ func (v *Voice) answer(c yujing.Call, resp *http.Response, phone string) error {
 			if errors.As(err, &he) {
 				he.Body = v.redact(he.Body, c.Person.Phone, phone)
 			}
-			return v.errorf(c, "%w", err)
+			return "", v.errorf(c, "%w", err)
 		}
-		return v.errorf(c, "answer with status %d is not a SendTtsVoice result", resp.StatusCode)
+		return "", v.errorf(c, "answer with status %d is not a SendTtsVoice result", resp.StatusCode)
 	}
 	r := &a.Response
 	code, msg := "", ""
@@ -265,7 +278,7 @@ func (v *Voice) answer(c yujing.Call, resp *http.Response, phone string) error {
 		if v.accepted != nil {
 			v.accepted(c.ID, r.SendStatus.CallID)
 		}
-		return nil
+		return r.SendStatus.CallID, nil
 	}
 	e := &Error{
 		Code: printable(code, 80), Message: v.redact(printable(msg, 200), c.Person.Phone, phone),
@@ -274,9 +287,9 @@ func (v *Voice) answer(c yujing.Call, resp *http.Response, phone string) error {
 	permanent := e.classify()
 	err = v.errorf(c, "%w", e)
 	if permanent {
-		return notify.Permanent(err)
+		return "", notify.Permanent(err)
 	}
-	return err
+	return "", err
 }
 
 // Error is a failed answer of Tencent Cloud. Match it with errors.As to

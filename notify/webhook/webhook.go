@@ -41,7 +41,7 @@ type Config struct {
 }
 
 // Payload is the JSON document POSTed for each call. Every field is always
-// present. Times are RFC 3339.
+// present, except Group. Times are RFC 3339.
 type Payload struct {
 	CallID     string    `json:"call_id"`
 	AlertID    int64     `json:"alert_id"`
@@ -63,6 +63,36 @@ type Payload struct {
 	PersonName string    `json:"person_name"`
 	Message    string    `json:"message"`
 	SentAt     time.Time `json:"sent_at"` // when this attempt was made
+	// Group lists the calls a grouped delivery stands for, highest level
+	// first; the other fields are those of the first, with Message the
+	// combined text. Absent for a single call.
+	Group []GroupEntry `json:"group,omitempty"`
+}
+
+// GroupEntry is one call of a grouped delivery.
+type GroupEntry struct {
+	CallID    string  `json:"call_id"`
+	AlertID   int64   `json:"alert_id"`
+	Event     string  `json:"event"`
+	Level     string  `json:"level"`
+	Rule      string  `json:"rule"`
+	Sensor    string  `json:"sensor"`
+	Value     float64 `json:"value"`
+	Unit      string  `json:"unit"`
+	Threshold float64 `json:"threshold"`
+	Message   string  `json:"message"` // the warning's own text
+}
+
+// NewGroupPayload builds the document for a grouped delivery, sent at t.
+func NewGroupPayload(g notify.Group, t time.Time) Payload {
+	p := NewPayload(g.Call, t)
+	p.Group = make([]GroupEntry, len(g.Members))
+	for i, m := range g.Members {
+		a := &m.Alert
+		p.Group[i] = GroupEntry{CallID: m.ID, AlertID: a.ID, Event: string(m.Event), Level: a.Level.String(),
+			Rule: a.Rule, Sensor: a.Sensor, Value: a.Value, Unit: a.Unit, Threshold: a.Threshold, Message: a.Message}
+	}
+	return p
 }
 
 // NewPayload builds the document for c, sent at t.
@@ -92,7 +122,10 @@ type Webhook struct {
 	now       func() time.Time
 }
 
-var _ notify.Channel = (*Webhook)(nil)
+var (
+	_ notify.Channel     = (*Webhook)(nil)
+	_ notify.GroupSender = (*Webhook)(nil)
+)
 
 // New checks cfg and builds the channel. A nil client gets a client of its
 // own that does not follow redirects (a redirected webhook is a
@@ -154,9 +187,21 @@ func (w *Webhook) Name() string { return w.name }
 // Send POSTs the call. 2xx is success; 408, 429, 5xx, network errors and
 // timeouts are retryable; every other answer is a permanent failure.
 func (w *Webhook) Send(ctx context.Context, c yujing.Call) error {
-	body, err := json.Marshal(NewPayload(c, w.now()))
+	return w.post(ctx, c.ID, NewPayload(c, w.now()))
+}
+
+// SendGroup POSTs a grouped delivery as one document: the first call's
+// fields with the combined message, and the list of every call under
+// "group". Its Idempotency-Key is the first call's id. It has no provider
+// id.
+func (w *Webhook) SendGroup(ctx context.Context, g notify.Group) (string, error) {
+	return "", w.post(ctx, g.Call.ID, NewGroupPayload(g, w.now()))
+}
+
+func (w *Webhook) post(ctx context.Context, id string, p Payload) error {
+	body, err := json.Marshal(p)
 	if err != nil {
-		return notify.Permanent(fmt.Errorf("webhook %s: encode call %s: %w", w.name, c.ID, err))
+		return notify.Permanent(fmt.Errorf("webhook %s: encode call %s: %w", w.name, id, err))
 	}
 	if w.timeout > 0 {
 		var cancel context.CancelFunc
@@ -172,7 +217,7 @@ func (w *Webhook) Send(ctx context.Context, c yujing.Call) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", w.userAgent)
-	req.Header.Set(HeaderIdempotency, c.ID)
+	req.Header.Set(HeaderIdempotency, id)
 	if w.secret != "" {
 		req.Header.Set(HeaderSignature, Sign(w.secret, body))
 	}

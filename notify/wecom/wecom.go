@@ -70,7 +70,27 @@ type WeCom struct {
 	client   *http.Client
 }
 
-var _ notify.Channel = (*WeCom)(nil)
+var (
+	_ notify.Channel        = (*WeCom)(nil)
+	_ notify.DefaultLimiter = (*WeCom)(nil)
+	_ notify.GroupSender    = (*WeCom)(nil)
+)
+
+// DefaultLimit is WeCom's quota for one robot: MaxPerMinute a minute, with
+// no burst (one send every 3 s). The configuration may replace it (a
+// channel's limit).
+func (w *WeCom) DefaultLimit() notify.Limit { return notify.Limit{PerMinute: MaxPerMinute, Burst: 1} }
+
+// SendGroup posts a grouped delivery as one markdown message (a template
+// card has no room for it): the first call's, whose note (说明) is the
+// combined text listing every call, with its answer link in the text.
+func (w *WeCom) SendGroup(ctx context.Context, g notify.Group) (string, error) {
+	p, err := w.newPayload(g.Call, true)
+	if err != nil {
+		return "", notify.Permanent(fmt.Errorf("wecom %s: render call %s: %w", w.name, g.Call.ID, err))
+	}
+	return "", w.post(ctx, g.Call, p)
+}
 
 // labels are the words of the template card.
 type labels struct {
@@ -232,14 +252,18 @@ type CardAction struct {
 // mentions them (template cards cannot mention anyone); otherwise a call
 // with an answer link is a text_notice card whose button and body open the
 // link, and any other call a markdown message.
-func (w *WeCom) NewPayload(c yujing.Call) (Payload, error) {
+func (w *WeCom) NewPayload(c yujing.Call) (Payload, error) { return w.newPayload(c, false) }
+
+// newPayload is NewPayload; markdown asks for a markdown message in every
+// case.
+func (w *WeCom) newPayload(c yujing.Call, markdown bool) (Payload, error) {
 	m, err := w.r.Render(message.KindIM, c)
 	if err != nil {
 		return Payload{}, err
 	}
 	uid := c.Person.IM["wecom"]
 	mention := w.mentions != yujing.LevelNone && c.Alert.Level >= w.mentions && validUserID(uid)
-	if c.AnswerURL == "" || mention {
+	if c.AnswerURL == "" || mention || markdown {
 		content := m.Markdown
 		if mention {
 			content += "\n<@" + uid + ">"
@@ -351,6 +375,10 @@ func (w *WeCom) Send(ctx context.Context, c yujing.Call) error {
 	if err != nil {
 		return notify.Permanent(fmt.Errorf("wecom %s: render call %s: %w", w.name, c.ID, err))
 	}
+	return w.post(ctx, c, p)
+}
+
+func (w *WeCom) post(ctx context.Context, c yujing.Call, p Payload) error {
 	body, err := json.Marshal(p)
 	if err != nil {
 		return notify.Permanent(fmt.Errorf("wecom %s: encode call %s: %w", w.name, c.ID, err))
