@@ -318,6 +318,9 @@ type Call struct {
 	Deadline time.Time `json:"deadline,omitzero"`
 	// AnswerURL is the signed link that records an answer ("" when none).
 	AnswerURL string `json:"answer_url,omitempty"`
+	// Fallback are the channels to try next, in order, if this one fails
+	// for good (a route's ladder, e.g. DingTalk → SMS → voice).
+	Fallback []string `json:"fallback,omitempty"`
 }
 
 // Matchers select alerts. Empty fields match anything; Levels matches any

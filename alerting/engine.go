@@ -70,7 +70,10 @@ type Route struct {
 	Levels   []yujing.Level // empty means every level
 	Events   []yujing.Event // empty means raised, reopened and upgraded
 	People   []yujing.Person
-	Channels []string
+	Channels []string // each person is called on every one of these
+	// Ladder: each person is called on the first; if that channel fails for
+	// good, on the next, and so on (e.g. dingtalk, sms, voice).
+	Ladder []string
 }
 
 // DefaultRouteEvents are the events that call people unless a route says
@@ -1026,6 +1029,12 @@ func (e *Engine) callsFor(a *yujing.Alert, t *yujing.Transition, calls []yujing.
 				calls = append(calls, yujing.Call{
 					ID:    strconv.FormatInt(a.ID, 10) + "-" + strconv.FormatInt(t.ID, 10) + "-" + p.ID + "-" + ch,
 					Alert: *a, Event: t.Event, Person: p, Channel: ch, Created: t.At,
+				})
+			}
+			if len(r.Ladder) > 0 {
+				calls = append(calls, yujing.Call{
+					ID:    strconv.FormatInt(a.ID, 10) + "-" + strconv.FormatInt(t.ID, 10) + "-" + p.ID + "-" + r.Ladder[0],
+					Alert: *a, Event: t.Event, Person: p, Channel: r.Ladder[0], Created: t.At, Fallback: r.Ladder[1:],
 				})
 			}
 		}

@@ -392,6 +392,7 @@ type RouteFile struct {
 	Events   []string `yaml:"events"`
 	People   []string `yaml:"people"`
 	Channels []string `yaml:"channels"`
+	Ladder   []string `yaml:"ladder"`
 }
 
 // Config is the checked configuration, as the stages need it.
@@ -1154,9 +1155,15 @@ func (c *checker) routes(cfg *Config, people map[string]yujing.Person, channels 
 			}
 			route.People = append(route.People, p)
 		}
-		if len(r.Channels) == 0 {
-			c.Add(r.Pos, "notify[%d]: channels is required", i)
+		if len(r.Channels) == 0 && len(r.Ladder) == 0 {
+			c.Add(r.Pos, "notify[%d]: channels or ladder is required", i)
 		}
+		for j, name := range r.Ladder {
+			if !channels[name] {
+				c.Add(r.Fields.At(fmt.Sprintf("ladder[%d]", j), r.Pos), "notify[%d]: channel %q is not defined under channels", i, name)
+			}
+		}
+		route.Ladder = r.Ladder
 		for j, name := range r.Channels {
 			if !channels[name] {
 				c.Add(r.Fields.At(fmt.Sprintf("channels[%d]", j), r.Pos), "notify[%d]: channel %q is not defined under channels", i, name)

@@ -89,6 +89,7 @@ type outboxMetrics struct {
 	resumed     prometheus.Counter
 	storeErrors *prometheus.CounterVec
 	receipts    *prometheus.CounterVec
+	fallbacks   *prometheus.CounterVec
 }
 
 // NewOutbox builds an Outbox over st. Attach a Dispatcher before Call or
@@ -112,6 +113,9 @@ func NewOutbox(st OutboxStore, opts OutboxOptions) (*Outbox, error) {
 		receipts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "yujing_notify_receipts_total", Help: "Provider receipts stored, by whether they matched a call."},
 			[]string{"matched"}),
+		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yujing_notify_fallbacks_total", Help: "Calls moved to the next channel of their ladder after a channel failed."},
+			[]string{"from", "to"}),
 	}
 	for _, op := range []string{"record", "mark", "receipt"} {
 		m.storeErrors.WithLabelValues(op)
@@ -119,7 +123,7 @@ func NewOutbox(st OutboxStore, opts OutboxOptions) (*Outbox, error) {
 	m.receipts.WithLabelValues("true")
 	m.receipts.WithLabelValues("false")
 	if opts.Registerer != nil {
-		for _, c := range []prometheus.Collector{m.resumed, m.storeErrors, m.receipts} {
+		for _, c := range []prometheus.Collector{m.resumed, m.storeErrors, m.receipts, m.fallbacks} {
 			if err := opts.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("notify: outbox: register metrics: %w", err)
 			}
@@ -272,6 +276,28 @@ func (o *Outbox) Result(r Result) {
 	o.mu.Lock()
 	delete(o.inflight, r.Call.ID)
 	o.mu.Unlock()
+	if u.Status == store.CallFailed && len(r.Call.Fallback) > 0 {
+		o.fallBack(r.Call, r.Err)
+	}
+}
+
+// fallBack calls the same person on the next channel of the call's ladder
+// once a channel has failed for good (a permanent error at once; a
+// transient one after the dispatcher's retries): the failed call stays on
+// record, the next one joins it in the alert's timeline. Its id extends the
+// failed call's, so a restart never makes it twice.
+func (o *Outbox) fallBack(failed yujing.Call, cause error) {
+	next := failed
+	next.ID = failed.ID + ">" + failed.Fallback[0]
+	next.Channel, next.Fallback = failed.Fallback[0], failed.Fallback[1:]
+	o.m.fallbacks.WithLabelValues(failed.Channel, next.Channel).Inc()
+	o.log.Warn("notify falling back to the next channel", "call_id", failed.ID, "from", failed.Channel, "to", next.Channel,
+		"alert_id", failed.Alert.ID, "person", failed.Person.ID, "reason", FailureReason(cause))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := o.Call(ctx, next); err != nil {
+		o.log.Error("notify fallback call not queued", "call_id", next.ID, "err", err)
+	}
 }
 
 func (o *Outbox) mark(u store.CallUpdate) {
