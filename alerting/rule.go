@@ -99,6 +99,9 @@ type Rule struct {
 	Above       Tiers   // raise at level L when value >= Above[L]
 	Below       Tiers   // raise at level L when value <= Below[L]
 	Hysteresis  float64 // a level is left only when the value is this far back past its threshold
+	// Clear sets, per level, the value a level is left at (instead of
+	// threshold − Hysteresis): e.g. raise red at 50 %LEL, clear it below 40.
+	Clear Tiers
 	// For holds a raise or upgrade until the condition has held this long;
 	// ClearFor holds the resolution likewise.
 	For, ClearFor time.Duration
@@ -216,6 +219,19 @@ func (r *Rule) Validate() error {
 			prev, prevL = dir.t.Value[l], l
 		}
 	}
+	for _, l := range yujing.Levels {
+		if !r.Clear.Set[l] {
+			continue
+		}
+		switch {
+		case r.Above.Set[l] && r.Clear.Value[l] > r.Above.Value[l]:
+			errs = append(errs, fmt.Errorf("clear: %s clear value %g must not be above its threshold %g", l, r.Clear.Value[l], r.Above.Value[l]))
+		case r.Below.Set[l] && r.Clear.Value[l] < r.Below.Value[l]:
+			errs = append(errs, fmt.Errorf("clear: %s clear value %g must not be below its threshold %g", l, r.Clear.Value[l], r.Below.Value[l]))
+		case !r.Above.Set[l] && !r.Below.Set[l]:
+			errs = append(errs, fmt.Errorf("clear: %s has a clear value but no threshold", l))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -224,8 +240,8 @@ func (r *Rule) Validate() error {
 // threshold itself; staying at a level needs only to stay within Hysteresis
 // of it, so a value hovering at a threshold does not flap.
 func (r *Rule) Evaluate(v float64, cur yujing.Level) (yujing.Level, float64) {
-	la, ta := evalTiers(&r.Above, v, cur, r.Hysteresis, 1)
-	lb, tb := evalTiers(&r.Below, v, cur, r.Hysteresis, -1)
+	la, ta := evalTiers(&r.Above, &r.Clear, v, cur, r.Hysteresis, 1)
+	lb, tb := evalTiers(&r.Below, &r.Clear, v, cur, r.Hysteresis, -1)
 	if lb > la {
 		return lb, tb
 	}
@@ -233,14 +249,21 @@ func (r *Rule) Evaluate(v float64, cur yujing.Level) (yujing.Level, float64) {
 }
 
 // evalTiers evaluates one direction: dir 1 for above, -1 for below.
-func evalTiers(t *Tiers, v float64, cur yujing.Level, hyst float64, dir float64) (yujing.Level, float64) {
+func evalTiers(t, clear *Tiers, v float64, cur yujing.Level, hyst float64, dir float64) (yujing.Level, float64) {
 	level, th := yujing.LevelNone, 0.0
 	for l := yujing.Red; l >= yujing.Blue; l-- {
 		if !t.Set[l] {
 			continue
 		}
 		need := t.Value[l]
-		if l <= cur { // held level (or below it): hysteresis applies
+		if l <= cur { // held level (or below it): the clear threshold applies
+			if clear.Set[l] {
+				// The level holds until the value passes its clear value.
+				if dir*(v-clear.Value[l]) >= 0 {
+					return l, t.Value[l]
+				}
+				continue
+			}
 			need -= dir * hyst
 			if dir*(v-need) > 0 || (hyst == 0 && v == t.Value[l]) {
 				return l, t.Value[l]

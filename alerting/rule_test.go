@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"strings"
 	"testing"
 
 	"yujing"
@@ -72,5 +73,30 @@ func BenchmarkEvaluate(b *testing.B) {
 			v = 0
 		}
 		cur, _ = r.Evaluate(v, cur)
+	}
+}
+
+func TestClearThresholds(t *testing.T) {
+	// Raise red at 50 %LEL, clear red only below 40; orange at 40, clear
+	// orange below 35; blue with the default hysteresis of 2.
+	r := &Rule{Name: "gas", Above: tiersOf(map[yujing.Level]float64{yujing.Blue: 10, yujing.Orange: 40, yujing.Red: 50}), Hysteresis: 2,
+		Clear: tiersOf(map[yujing.Level]float64{yujing.Orange: 35, yujing.Red: 40})}
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	B, O, R, N := yujing.Blue, yujing.Orange, yujing.Red, yujing.LevelNone
+	cur := N
+	for i, step := range []struct {
+		v    float64
+		want yujing.Level
+	}{{55, R}, {45, R}, {40, R}, {39.9, O}, {36, O}, {34, B}, {8.5, B}, {8, N}} {
+		cur, _ = r.Evaluate(step.v, cur)
+		if cur != step.want {
+			t.Fatalf("step %d value %g: %s, want %s", i, step.v, cur, step.want)
+		}
+	}
+	bad := &Rule{Name: "x", Above: tiersOf(map[yujing.Level]float64{yujing.Red: 50}), Clear: tiersOf(map[yujing.Level]float64{yujing.Red: 55, yujing.Blue: 1})}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "must not be above its threshold") || !strings.Contains(err.Error(), "no threshold") {
+		t.Errorf("bad clear values: %v", err)
 	}
 }

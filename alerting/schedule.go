@@ -705,7 +705,7 @@ func decideLevel(sr *ScheduledRule, rule *Rule, vals map[time.Duration]windowVal
 			}
 			var one Tiers
 			one.Value[l], one.Set[l] = d.t.Value[l], true
-			if got, _ := evalTiers(&one, wv.v, cur, rule.Hysteresis, d.sign); got == l {
+			if got, _ := evalTiers(&one, &rule.Clear, wv.v, cur, rule.Hysteresis, d.sign); got == l {
 				return l, d.sign, true
 			}
 		}

@@ -239,6 +239,8 @@ type RuleFile struct {
 	Above       *TiersFile    `yaml:"above"`
 	Below       *TiersFile    `yaml:"below"`
 	Hysteresis  float64       `yaml:"hysteresis"`
+	// Clear: per level, the value at which that level is left.
+	Clear *TiersFile `yaml:"clear"`
 	// Kind: threshold (default), rate, offline, stuck, fault, composite.
 	Kind         string                  `yaml:"kind"`
 	For          time.Duration           `yaml:"for"`
@@ -854,7 +856,7 @@ func (c *checker) rules(cfg *Config, sensors map[string]*SensorFile, sites map[s
 			}
 		}
 		rule := &alerting.Rule{Name: r.Name, Description: r.Description, Sensors: r.Sensors, Metric: r.Metric,
-			Above: tiers(r.Above), Below: tiers(r.Below), Hysteresis: r.Hysteresis,
+			Above: tiers(r.Above), Below: tiers(r.Below), Hysteresis: r.Hysteresis, Clear: tiers(r.Clear),
 			Kind: alerting.Kind(r.Kind), For: r.For, ClearFor: r.ClearFor, RateWindow: r.RateWindow, RatePer: r.RatePer,
 			OfflineAfter: r.OfflineAfter, StuckFor: r.StuckFor, Tolerance: r.Tolerance, K: r.K}
 		c.ruleKind(r, rule, sensors)
@@ -963,6 +965,8 @@ func (c *checker) ruleErrors(r *RuleFile, rule *alerting.Rule) {
 			}
 		case strings.Contains(e.Error(), "hysteresis"):
 			p = r.Fields.At("hysteresis", r.Pos)
+		case strings.HasPrefix(e.Error(), "clear:") && r.Clear != nil:
+			p = r.Clear.Pos
 		}
 		c.Add(p, "rule %q: %v", r.Name, e)
 	}
@@ -1286,6 +1290,8 @@ func (c *checker) scheduled(cfg *Config, r *RuleFile, rule *alerting.Rule, senso
 			p = tierPos(wo.Direction, wo.Level)
 		case strings.Contains(e.Error(), "hysteresis"):
 			p = r.Fields.At("hysteresis", r.Pos)
+		case strings.HasPrefix(e.Error(), "clear:") && r.Clear != nil:
+			p = r.Clear.Pos
 		case strings.Contains(e.Error(), "kind"):
 			p = r.Fields.At("kind", r.Pos)
 		}
