@@ -42,6 +42,8 @@ Usage:
   yujing check -config FILE validate a configuration; exit 1 and list every problem
   yujing audit verify       check the audit log's hash chain; exit 1 at the first problem
   yujing audit export       write the audit log as CSV or JSON ('yujing audit help')
+  yujing replay FILE        run recorded readings (CSV or line protocol) through the rules, offline
+  yujing simulate SCENARIO  publish a scenario's readings to a broker ('yujing simulate -h')
   yujing version            print the version
 
 Run 'yujing serve -h' for the serve flags.
@@ -59,6 +61,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return checkCmd(args[1:], stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args[1:], stdout, stderr)
+	case "replay":
+		return replayCmd(ctx, args[1:], stdout, stderr)
+	case "simulate":
+		return simulateCmd(ctx, args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "yujing", version())
 		return 0
