@@ -29,6 +29,7 @@ export YUJING_REQUIRE_EXTERNAL := 1
 .PHONY: test deps fmt-check vet bench fuzz build
 
 test: deps fmt-check vet
+	GO=$(GO) scripts/check-deploy.sh
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
 
