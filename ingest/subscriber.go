@@ -111,7 +111,8 @@ type Subscriber struct {
 	discover *Discovery
 
 	client   mqtt.Client
-	shards   []chan mqtt.Message
+	shards   []chan inbound
+	lastAt   time.Time    // newest receive time given, to keep them distinct (router goroutine only)
 	mu       sync.RWMutex // guards stopping against sends on shards
 	stopping bool
 	ctx      context.Context
@@ -142,9 +143,9 @@ func NewSubscriber(cfg Config, reg *Registry, decoders *decode.Registry, sink Si
 	}
 	s := &Subscriber{cfg: cfg, reg: reg, decoders: decoders, sink: sink, obs: obs,
 		log: opts.Logger, now: opts.Now, rejects: opts.Rejections, discover: opts.Discovery, quit: make(chan struct{})}
-	s.shards = make([]chan mqtt.Message, cfg.Shards)
+	s.shards = make([]chan inbound, cfg.Shards)
 	for i := range s.shards {
-		s.shards[i] = make(chan mqtt.Message, cfg.QueueSize)
+		s.shards[i] = make(chan inbound, cfg.QueueSize)
 	}
 	s.m = newMetrics(opts.Registerer, s.depth)
 	return s, nil
@@ -325,15 +326,35 @@ func (s *Subscriber) receive(_ mqtt.Client, msg mqtt.Message) {
 		return // not acknowledged: the broker delivers it again after restart
 	}
 	select {
-	case ch <- msg:
+	case ch <- inbound{m: msg, at: s.receiveTime()}:
 	case <-s.quit: // not acknowledged: delivered again later
 	}
 }
 
 // work drains one shard in batches: decode, validate, store, observe, ack.
-func (s *Subscriber) work(ch chan mqtt.Message) {
+// inbound is a message with the time it was received: the time of its
+// readings when the payload carries none.
+type inbound struct {
+	m  mqtt.Message
+	at time.Time
+}
+
+// receiveTime returns the time now, later than any given before, so that
+// two messages without their own timestamps never get the same time (they
+// would collide in the store, keyed by sensor, metric and time). paho calls
+// receive on one goroutine, in order.
+func (s *Subscriber) receiveTime() time.Time {
+	t := s.now()
+	if !t.After(s.lastAt) {
+		t = s.lastAt.Add(time.Nanosecond)
+	}
+	s.lastAt = t
+	return t
+}
+
+func (s *Subscriber) work(ch chan inbound) {
 	defer s.wg.Done()
-	batch := make([]mqtt.Message, 0, s.cfg.BatchSize)
+	batch := make([]inbound, 0, s.cfg.BatchSize)
 	var readings []yujing.Reading
 	var points []decode.Point
 	inBatch := map[dupKey]struct{}{} // readings of this batch, to refuse duplicates within it
@@ -359,8 +380,8 @@ func (s *Subscriber) work(ch chan mqtt.Message) {
 		now := s.now()
 		readings = readings[:0]
 		clear(inBatch)
-		for _, m := range batch {
-			readings, points = s.decode(readings, points[:0], m, now, inBatch)
+		for _, in := range batch {
+			readings, points = s.decode(readings, points[:0], in.m, in.at, inBatch)
 		}
 		if len(readings) > 0 {
 			s.m.readings.WithLabelValues("decoded").Add(float64(len(readings)))
@@ -373,8 +394,8 @@ func (s *Subscriber) work(ch chan mqtt.Message) {
 				s.obs.Observe(s.ctx, readings)
 			}
 		}
-		for _, m := range batch {
-			m.Ack()
+		for _, in := range batch {
+			in.m.Ack()
 		}
 		s.m.batch.Observe(time.Since(start).Seconds())
 	}
@@ -506,9 +527,12 @@ func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Mes
 			s.reject(now, topic, sn.ID, ReasonTimestamp, fmt.Sprintf("%s: timestamp %s is outside [now-%s, now+%s]", metric, ts.Format(time.RFC3339), s.cfg.MaxAge, s.cfg.MaxFuture), payload)
 			continue
 		}
+		// A duplicate is the device sending the same sensor, metric and time
+		// again (a resend); readings timed on receipt are distinct by
+		// construction.
 		k := dupKey{sn.ID, metric, ts.UnixNano()}
 		_, again := inBatch[k]
-		if again || s.reg.duplicate(sn.ID, metric, ts) {
+		if !p.Time.IsZero() && (again || s.reg.duplicate(sn.ID, metric, ts)) {
 			s.reject(now, topic, sn.ID, ReasonDuplicate, fmt.Sprintf("%s: a reading at %s was already stored", metric, ts.Format(time.RFC3339Nano)), payload)
 			continue
 		}

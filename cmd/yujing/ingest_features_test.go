@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -227,5 +228,24 @@ notify: [{people: [p], channels: [log]}]
 		if len(as) != want {
 			t.Errorf("region %s: %d alerts, want %d", region, len(as), want)
 		}
+	}
+}
+
+// TestBurstWithoutTimestamps: readings without their own timestamp that
+// arrive together each get their own receive time — none is refused as a
+// duplicate or overwrites another in the store.
+func TestBurstWithoutTimestamps(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer hs.Close()
+	inst := start(t, demoConfig(t, hs.URL))
+	pub := publisher(t, inst.mqtt)
+	for i := range 50 {
+		pub.Publish("yujing/demo-plant/GT-101", 1, false, fmt.Sprintf(`{"value": %d}`, i%9)) // no wait: a burst
+	}
+	waitFor(t, 10*time.Second, "50 readings stored", func() bool { return stored(t, inst) == 50 })
+	var rej []struct{ Reason string }
+	getJSON(t, "http://"+inst.http+"/api/v1/rejected", &rej)
+	if len(rej) != 0 {
+		t.Errorf("rejected %d of the burst: %+v", len(rej), rej)
 	}
 }

@@ -43,6 +43,7 @@ Usage:
   yujing audit verify       check the audit log's hash chain; exit 1 at the first problem
   yujing audit export       write the audit log as CSV or JSON ('yujing audit help')
   yujing replay FILE        run recorded readings (CSV or line protocol) through the rules, offline
+  yujing tail SENSOR|TOPIC  watch live messages: readings and rule outcomes ('yujing tail -h')
   yujing simulate SCENARIO  publish a scenario's readings to a broker ('yujing simulate -h')
   yujing version            print the version
 
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return auditCmd(ctx, args[1:], stdout, stderr)
 	case "replay":
 		return replayCmd(ctx, args[1:], stdout, stderr)
+	case "tail":
+		return tailCmd(ctx, args[1:], stdout, stderr)
 	case "simulate":
 		return simulateCmd(ctx, args[1:], stdout, stderr)
 	case "version", "-version", "--version":
