@@ -15,11 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"yujing"
 	"yujing/notify"
+	"yujing/notify/internal/provider"
 	"yujing/notify/internal/sign"
 )
 
@@ -222,8 +221,8 @@ func (s *SMS) answer(c yujing.Call, resp *http.Response, phone string) error {
 		return nil
 	}
 	e := &Error{
-		Code: printable(a.Code, 80), Message: s.redact(printable(a.Message, 200), c.Person.Phone, phone),
-		RequestID: printable(a.RequestID, 80), StatusCode: resp.StatusCode,
+		Code: provider.Printable(a.Code, 80), Message: s.redact(provider.Printable(a.Message, 200), c.Person.Phone, phone),
+		RequestID: provider.Printable(a.RequestID, 80), StatusCode: resp.StatusCode,
 	}
 	permanent := e.classify()
 	err = s.errorf(c, "%w", e)
@@ -296,7 +295,7 @@ func (e *Error) classify() (permanent bool) {
 	case code == "isv.BUSINESS_LIMIT_CONTROL":
 		// Per-number limits (Message: 触发分钟级/小时级/天级流控Permits:N).
 		// An hour or day window outlasts every retry of the dispatcher.
-		switch window(e.Message) {
+		switch provider.AliyunWindow(e.Message) {
 		case time.Minute:
 			throttle(time.Minute)
 		case time.Hour, 24 * time.Hour:
@@ -332,20 +331,6 @@ func (e *Error) classify() (permanent bool) {
 	return false
 }
 
-// window reads the throttling window from a BUSINESS_LIMIT_CONTROL message.
-func window(msg string) time.Duration {
-	m := strings.ToLower(msg)
-	switch {
-	case strings.Contains(m, "天级") || strings.Contains(m, "day"):
-		return 24 * time.Hour
-	case strings.Contains(m, "小时级") || strings.Contains(m, "hour"):
-		return time.Hour
-	case strings.Contains(m, "分钟级") || strings.Contains(m, "minute"):
-		return time.Minute
-	}
-	return 0
-}
-
 func (s *SMS) errorf(c yujing.Call, format string, args ...any) error {
 	return fmt.Errorf("aliyunsms %s: call %s: "+format, append([]any{s.name, c.ID}, args...)...)
 }
@@ -353,40 +338,7 @@ func (s *SMS) errorf(c yujing.Call, format string, args ...any) error {
 // redact removes the access key, its secret and the phone numbers from a
 // text that came back from the provider.
 func (s *SMS) redact(text string, phones ...string) string {
-	var pairs []string
-	for _, v := range append([]string{s.secret, s.keyID}, phones...) {
-		if v = strings.TrimSpace(v); len(v) >= 4 {
-			pairs = append(pairs, v, "***")
-		}
-	}
-	if len(pairs) == 0 {
-		return text
-	}
-	return strings.NewReplacer(pairs...).Replace(text)
-}
-
-// printable keeps a provider text on one readable line of at most max runes.
-func printable(s string, max int) string {
-	s = strings.ToValidUTF8(s, "?")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) {
-			return ' '
-		}
-		if !unicode.IsPrint(r) {
-			return -1
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	return clip(s, max)
-}
-
-func clip(s string, max int) string {
-	if max <= 0 || utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:max])
+	return provider.Redact(text, append([]string{s.secret, s.keyID}, phones...)...)
 }
 
 func nonce() string {
@@ -463,7 +415,7 @@ func TemplateParams(c yujing.Call, max int) map[string]string {
 		ParamTime:   t.In(beijing).Format("01-02 15:04"),
 	}
 	for k, v := range p {
-		p[k] = clip(v, max)
+		p[k] = provider.Clip(v, max)
 	}
 	return p
 }

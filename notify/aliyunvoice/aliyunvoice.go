@@ -15,11 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"yujing"
 	"yujing/notify"
+	"yujing/notify/internal/provider"
 	"yujing/notify/internal/sign"
 )
 
@@ -229,8 +228,8 @@ func (v *Voice) answer(c yujing.Call, resp *http.Response, phone string) error {
 		return nil
 	}
 	e := &Error{
-		Code: printable(a.Code, 80), Message: v.redact(printable(a.Message, 200), c.Person.Phone, phone),
-		RequestID: printable(a.RequestID, 80), StatusCode: resp.StatusCode,
+		Code: provider.Printable(a.Code, 80), Message: v.redact(provider.Printable(a.Message, 200), c.Person.Phone, phone),
+		RequestID: provider.Printable(a.RequestID, 80), StatusCode: resp.StatusCode,
 	}
 	permanent := e.classify()
 	err = v.errorf(c, "%w", e)
@@ -303,7 +302,7 @@ func (e *Error) classify() (permanent bool) {
 	case strings.Contains(code, "LIMIT_CONTROL") || strings.Contains(code, "FLOW_CONTROL"):
 		// Per-callee limits (1 a minute, 5 an hour, 20 a day) and the
 		// account's caps. An hour or day window outlasts every retry.
-		switch window(e.Message) {
+		switch provider.AliyunWindow(e.Message) {
 		case time.Minute:
 			throttle(time.Minute)
 		case time.Hour, 24 * time.Hour:
@@ -336,20 +335,6 @@ func (e *Error) classify() (permanent bool) {
 	return false
 }
 
-// window reads the throttling window from a flow-control message.
-func window(msg string) time.Duration {
-	m := strings.ToLower(msg)
-	switch {
-	case strings.Contains(m, "天级") || strings.Contains(m, "day"):
-		return 24 * time.Hour
-	case strings.Contains(m, "小时级") || strings.Contains(m, "hour"):
-		return time.Hour
-	case strings.Contains(m, "分钟级") || strings.Contains(m, "minute"):
-		return time.Minute
-	}
-	return 0
-}
-
 func (v *Voice) errorf(c yujing.Call, format string, args ...any) error {
 	return fmt.Errorf("aliyunvoice %s: call %s: "+format, append([]any{v.name, c.ID}, args...)...)
 }
@@ -357,38 +342,7 @@ func (v *Voice) errorf(c yujing.Call, format string, args ...any) error {
 // redact removes the access key, its secret and the phone numbers from a
 // text that came back from the provider.
 func (v *Voice) redact(text string, phones ...string) string {
-	var pairs []string
-	for _, s := range append([]string{v.secret, v.keyID}, phones...) {
-		if s = strings.TrimSpace(s); len(s) >= 4 {
-			pairs = append(pairs, s, "***")
-		}
-	}
-	if len(pairs) == 0 {
-		return text
-	}
-	return strings.NewReplacer(pairs...).Replace(text)
-}
-
-// printable keeps a provider text on one readable line of at most max runes.
-func printable(s string, max int) string {
-	s = strings.ToValidUTF8(s, "?")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) {
-			return ' '
-		}
-		if !unicode.IsPrint(r) {
-			return -1
-		}
-		return r
-	}, s)
-	return clip(strings.Join(strings.Fields(s), " "), max)
-}
-
-func clip(s string, max int) string {
-	if max <= 0 || utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	return string([]rune(s)[:max])
+	return provider.Redact(text, append([]string{v.secret, v.keyID}, phones...)...)
 }
 
 func nonce() string {
@@ -473,7 +427,7 @@ func TemplateParams(c yujing.Call, max int) map[string]string {
 		ParamTime:   fmt.Sprintf("%d月%d日%d时%d分", t.Month(), t.Day(), t.Hour(), t.Minute()),
 	}
 	for k, s := range p {
-		p[k] = clip(s, max)
+		p[k] = provider.Clip(s, max)
 	}
 	return p
 }

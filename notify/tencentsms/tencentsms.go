@@ -14,11 +14,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"yujing"
 	"yujing/notify"
+	"yujing/notify/internal/provider"
 	"yujing/notify/internal/sign"
 )
 
@@ -289,8 +288,8 @@ func (s *SMS) answer(c yujing.Call, resp *http.Response, phone string) (string, 
 		code, msg = r.SendStatusSet[0].Code, r.SendStatusSet[0].Message
 	}
 	e := &Error{
-		Code: printable(code, 80), Message: s.redact(printable(msg, 200), c.Person.Phone, phone),
-		RequestID: printable(r.RequestID, 80), StatusCode: resp.StatusCode,
+		Code: provider.Printable(code, 80), Message: s.redact(provider.Printable(msg, 200), c.Person.Phone, phone),
+		RequestID: provider.Printable(r.RequestID, 80), StatusCode: resp.StatusCode,
 	}
 	permanent := e.classify()
 	err = s.errorf(c, "%w", e)
@@ -407,38 +406,7 @@ func (s *SMS) errorf(c yujing.Call, format string, args ...any) error {
 // redact removes the key, its id and the phone numbers from a text that
 // came back from the provider.
 func (s *SMS) redact(text string, phones ...string) string {
-	var pairs []string
-	for _, v := range append([]string{s.key, s.id}, phones...) {
-		if v = strings.TrimSpace(v); len(v) >= 4 {
-			pairs = append(pairs, v, "***")
-		}
-	}
-	if len(pairs) == 0 {
-		return text
-	}
-	return strings.NewReplacer(pairs...).Replace(text)
-}
-
-// printable keeps a provider text on one readable line of at most max runes.
-func printable(s string, max int) string {
-	s = strings.ToValidUTF8(s, "?")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) {
-			return ' '
-		}
-		if !unicode.IsPrint(r) {
-			return -1
-		}
-		return r
-	}, s)
-	return clip(strings.Join(strings.Fields(s), " "), max)
-}
-
-func clip(s string, max int) string {
-	if max <= 0 || utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	return string([]rune(s)[:max])
+	return provider.Redact(text, append([]string{s.key, s.id}, phones...)...)
 }
 
 var (
@@ -497,7 +465,7 @@ func TemplateParams(c yujing.Call, max int) map[string]string {
 		ParamTime:   t.In(beijing).Format("01-02 15:04"),
 	}
 	for k, v := range p {
-		p[k] = clip(v, max)
+		p[k] = provider.Clip(v, max)
 	}
 	return p
 }

@@ -14,11 +14,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"yujing"
 	"yujing/notify"
+	"yujing/notify/internal/provider"
 	"yujing/notify/internal/sign"
 )
 
@@ -281,8 +280,8 @@ func (v *Voice) answer(c yujing.Call, resp *http.Response, phone string) (string
 		return r.SendStatus.CallID, nil
 	}
 	e := &Error{
-		Code: printable(code, 80), Message: v.redact(printable(msg, 200), c.Person.Phone, phone),
-		RequestID: printable(r.RequestID, 80), StatusCode: resp.StatusCode,
+		Code: provider.Printable(code, 80), Message: v.redact(provider.Printable(msg, 200), c.Person.Phone, phone),
+		RequestID: provider.Printable(r.RequestID, 80), StatusCode: resp.StatusCode,
 	}
 	permanent := e.classify()
 	err = v.errorf(c, "%w", e)
@@ -380,38 +379,7 @@ func (v *Voice) errorf(c yujing.Call, format string, args ...any) error {
 // redact removes the key, its id and the phone numbers from a text that
 // came back from the provider.
 func (v *Voice) redact(text string, phones ...string) string {
-	var pairs []string
-	for _, s := range append([]string{v.key, v.id}, phones...) {
-		if s = strings.TrimSpace(s); len(s) >= 4 {
-			pairs = append(pairs, s, "***")
-		}
-	}
-	if len(pairs) == 0 {
-		return text
-	}
-	return strings.NewReplacer(pairs...).Replace(text)
-}
-
-// printable keeps a provider text on one readable line of at most max runes.
-func printable(s string, max int) string {
-	s = strings.ToValidUTF8(s, "?")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) {
-			return ' '
-		}
-		if !unicode.IsPrint(r) {
-			return -1
-		}
-		return r
-	}, s)
-	return clip(strings.Join(strings.Fields(s), " "), max)
-}
-
-func clip(s string, max int) string {
-	if max <= 0 || utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	return string([]rune(s)[:max])
+	return provider.Redact(text, append([]string{v.key, v.id}, phones...)...)
 }
 
 var (
@@ -476,7 +444,7 @@ func TemplateParams(c yujing.Call, max int) map[string]string {
 		ParamTime:   fmt.Sprintf("%d月%d日%d时%d分", t.Month(), t.Day(), t.Hour(), t.Minute()),
 	}
 	for k, s := range p {
-		p[k] = clip(s, max)
+		p[k] = provider.Clip(s, max)
 	}
 	return p
 }
