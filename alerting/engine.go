@@ -1222,11 +1222,8 @@ func (e *Engine) message(a *yujing.Alert, r *Rule, ev yujing.Event) string {
 		site = s.Name
 	}
 	sensor := a.Sensor
-	for _, s := range e.cat.Sensors() {
-		if s.ID == a.Sensor && s.Name != "" {
-			sensor = s.Name + "(" + s.ID + ")"
-			break
-		}
+	if s, ok := e.cat.ByID(a.Sensor); ok && s.Name != "" {
+		sensor = s.Name + "(" + s.ID + ")"
 	}
 	what := r.Description
 	if what == "" {

@@ -49,3 +49,16 @@ func containsWildcard(s string) bool {
 	}
 	return false
 }
+
+func TestFNV32a(t *testing.T) {
+	// Reference values of FNV-1a 32 (the shard of a sensor must not change
+	// between versions without a reason).
+	for s, want := range map[string]uint32{"": 0x811c9dc5, "a": 0xe40c292c, "foobar": 0xbf9cf968} {
+		if got := fnv32a(s); got != want {
+			t.Errorf("fnv32a(%q) = %#x, want %#x", s, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = fnv32a("yujing/demo-plant/GT-101") }); n != 0 {
+		t.Errorf("fnv32a allocates %v times", n)
+	}
+}
