@@ -192,12 +192,14 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	cleanup.add(func() { _ = state.Close() })
 
 	var sink ingest.Sink
+	var influxWriter *influx.Writer
 	if cfg.Influx != nil {
 		w, err := influx.New(*cfg.Influx)
 		if err != nil {
 			return err
 		}
 		cleanup.add(w.Close)
+		influxWriter = w
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if err := w.Ping(pctx); err != nil {
 			log.Warn("InfluxDB not reachable yet; readings are spooled on disk until it is", "url", cfg.Influx.URL, "err", err)
@@ -292,14 +294,9 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	// of their cron schedules, carried through the engine like readings.
 	var agg alerting.Aggregator
 	if a, ok := sink.(alerting.Aggregator); ok {
-		agg = a
-	} else if cfg.Influx != nil {
-		q, err := influx.New(*cfg.Influx)
-		if err != nil {
-			return err
-		}
-		cleanup.add(q.Close)
-		agg = q
+		agg = a // the embedded store
+	} else if influxWriter != nil {
+		agg = influxWriter // the spool sits in front of it for writes only
 	}
 	scheduler, err := alerting.NewScheduler(cfg.Scheduled, agg, engine, registry,
 		alerting.SchedulerOptions{Logger: log, Registerer: reg, Location: cfg.Location})
