@@ -159,6 +159,48 @@ var stateMigrations = []string{
 		created_at    INTEGER NOT NULL
 	);
 	CREATE INDEX attachments_alert ON attachments (alert_id);`,
+	// 7: call-and-answer (叫应). One escalation per raise, upgrade or
+	// reopen of an alert (its transition), with the step it is at and when
+	// that step began, so that a restart resumes it at the right moment;
+	// calls remember the escalation that made them, and an answer's note
+	// and whether the person said they were on site (已到岗).
+	`CREATE TABLE escalations (
+		id             INTEGER PRIMARY KEY AUTOINCREMENT,
+		alert_id       INTEGER NOT NULL,
+		transition_id  INTEGER NOT NULL,
+		level          INTEGER NOT NULL,
+		policy         TEXT    NOT NULL,
+		round          INTEGER NOT NULL DEFAULT 0,
+		step           INTEGER NOT NULL,
+		step_at        INTEGER NOT NULL,
+		state          TEXT    NOT NULL,
+		reason         TEXT    NOT NULL DEFAULT '',
+		started_at     INTEGER NOT NULL,
+		updated_at     INTEGER NOT NULL,
+		answered_at    INTEGER,
+		answered_by    TEXT,
+		answer_channel TEXT,
+		top_reached_at INTEGER,
+		UNIQUE (alert_id, transition_id)
+	);
+	CREATE INDEX escalations_active ON escalations (alert_id) WHERE state = 'active';
+	CREATE INDEX escalations_started ON escalations (started_at);
+	ALTER TABLE calls ADD COLUMN escalation_id INTEGER;
+	ALTER TABLE calls ADD COLUMN answer_note TEXT;
+	ALTER TABLE calls ADD COLUMN on_site INTEGER;
+	CREATE INDEX calls_escalation ON calls (escalation_id) WHERE escalation_id IS NOT NULL;
+	CREATE INDEX calls_created ON calls (created_at);`,
+	// 8: the directory edited through the API (people, organisations,
+	// responsibilities, rosters): a saved or deleted entry overrides the
+	// configuration's entry of the same kind and id, like sensors.
+	`CREATE TABLE directory (
+		kind       TEXT    NOT NULL,
+		id         TEXT    NOT NULL,
+		body       TEXT    NOT NULL DEFAULT '',
+		deleted    INTEGER NOT NULL DEFAULT 0,
+		updated_at INTEGER NOT NULL,
+		PRIMARY KEY (kind, id)
+	) WITHOUT ROWID;`,
 }
 
 // Limits of ListAlerts.
