@@ -321,6 +321,11 @@ type Call struct {
 	// Fallback are the channels to try next, in order, if this one fails
 	// for good (a route's ladder, e.g. DingTalk → SMS → voice).
 	Fallback []string `json:"fallback,omitempty"`
+	// Escalation is the call-and-answer escalation that made the call (0
+	// for a route's notification), and Round its repetition of the policy
+	// (0 the first time through).
+	Escalation int64 `json:"escalation,omitempty"`
+	Round      int   `json:"round,omitempty"`
 }
 
 // Matchers select alerts. Empty fields match anything; Levels matches any

@@ -46,7 +46,15 @@ type CallRecord struct {
 	AnsweredAt    *time.Time    `json:"answered_at"`
 	AnsweredBy    *string       `json:"answered_by"`
 	AnswerChannel *string       `json:"answer_channel"`
-	Receipts      []CallReceipt `json:"receipts"`
+	// AnswerNote is what the person wrote when answering; OnSite that they
+	// said they are on site (已到岗). Both nil until answered.
+	AnswerNote *string `json:"answer_note"`
+	OnSite     *bool   `json:"on_site"`
+	// EscalationID is the escalation that made the call (nil for a route's
+	// notification), Round its repetition of the policy.
+	EscalationID *int64        `json:"escalation_id"`
+	Round        int           `json:"round"`
+	Receipts     []CallReceipt `json:"receipts"`
 }
 
 // CallReceipt is a provider's report about a call: delivered, failed,

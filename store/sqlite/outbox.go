@@ -40,10 +40,14 @@ func (s *State) RecordCall(ctx context.Context, c yujing.Call) (recorded bool, e
 	if err != nil {
 		return false, fmt.Errorf("state %s: record call %s: created: %w", s.db.path, c.ID, err)
 	}
+	var esc sql.NullInt64
+	if c.Escalation != 0 {
+		esc = sql.NullInt64{Int64: c.Escalation, Valid: true}
+	}
 	res, err := s.db.w.ExecContext(ctx, `INSERT INTO calls (id, alert_id, event, person, channel, step, deadline,
-		answer_url, body, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
+		answer_url, body, status, created_at, escalation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
-		c.ID, c.Alert.ID, string(c.Event), c.Person.ID, c.Channel, c.Step, deadline, c.AnswerURL, string(body), createdAt)
+		c.ID, c.Alert.ID, string(c.Event), c.Person.ID, c.Channel, c.Step, deadline, c.AnswerURL, string(body), createdAt, esc)
 	if err != nil {
 		return false, fmt.Errorf("state %s: record call %s: %w", s.db.path, c.ID, err)
 	}
@@ -192,9 +196,7 @@ func (s *State) callsFor(ctx context.Context, alertID int64) ([]store.CallRecord
 		return nil, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT id, alert_id, event, step, person, channel, status, attempts, last_error,
-		provider_id, body, created_at, sent_at, deadline, answered_at, answered_by, answer_channel
-		FROM calls WHERE alert_id = ? ORDER BY created_at, id`, alertID)
+	rows, err := tx.QueryContext(ctx, `SELECT `+callColumns+` FROM calls WHERE alert_id = ? ORDER BY created_at, id`, alertID)
 	if err != nil {
 		return nil, err
 	}
@@ -202,33 +204,10 @@ func (s *State) callsFor(ctx context.Context, alertID int64) ([]store.CallRecord
 	out := []store.CallRecord{}
 	index := map[string]int{}
 	for rows.Next() {
-		var c store.CallRecord
-		var event, body string
-		var created int64
-		var sent, deadline, answered sql.NullInt64
-		var by, via sql.NullString
-		if err := rows.Scan(&c.ID, &c.AlertID, &event, &c.Step, &c.Person, &c.Channel, &c.Status, &c.Attempts,
-			&c.LastError, &c.ProviderID, &body, &created, &sent, &deadline, &answered, &by, &via); err != nil {
+		c, err := scanCall(rows)
+		if err != nil {
 			return nil, err
 		}
-		c.Event = yujing.Event(event)
-		var who struct {
-			Person struct {
-				Name string `json:"name"`
-			} `json:"person"`
-		}
-		if json.Unmarshal([]byte(body), &who) == nil {
-			c.PersonName = who.Person.Name
-		}
-		c.CreatedAt = time.Unix(0, created).UTC()
-		c.SentAt, c.Deadline, c.AnsweredAt = timePtrOf(sent), timePtrOf(deadline), timePtrOf(answered)
-		if by.Valid {
-			c.AnsweredBy = &by.String
-		}
-		if via.Valid {
-			c.AnswerChannel = &via.String
-		}
-		c.Receipts = []store.CallReceipt{}
 		index[c.ID] = len(out)
 		out = append(out, c)
 	}
@@ -256,4 +235,53 @@ func (s *State) callsFor(ctx context.Context, alertID int64) ([]store.CallRecord
 		}
 	}
 	return out, rrows.Err()
+}
+
+// callColumns is the column list scanCall reads.
+const callColumns = `id, alert_id, event, step, person, channel, status, attempts, last_error,
+	provider_id, body, created_at, sent_at, deadline, answered_at, answered_by, answer_channel,
+	answer_note, on_site, escalation_id`
+
+// scanCall reads one row of callColumns.
+func scanCall(row scanner) (store.CallRecord, error) {
+	var c store.CallRecord
+	var event, body string
+	var created int64
+	var sent, deadline, answered, onSite, esc sql.NullInt64
+	var by, via, note sql.NullString
+	if err := row.Scan(&c.ID, &c.AlertID, &event, &c.Step, &c.Person, &c.Channel, &c.Status, &c.Attempts,
+		&c.LastError, &c.ProviderID, &body, &created, &sent, &deadline, &answered, &by, &via,
+		&note, &onSite, &esc); err != nil {
+		return c, err
+	}
+	c.Event = yujing.Event(event)
+	var who struct {
+		Person struct {
+			Name string `json:"name"`
+		} `json:"person"`
+		Round int `json:"round"`
+	}
+	if json.Unmarshal([]byte(body), &who) == nil {
+		c.PersonName, c.Round = who.Person.Name, who.Round
+	}
+	c.CreatedAt = time.Unix(0, created).UTC()
+	c.SentAt, c.Deadline, c.AnsweredAt = timePtrOf(sent), timePtrOf(deadline), timePtrOf(answered)
+	if by.Valid {
+		c.AnsweredBy = &by.String
+	}
+	if via.Valid {
+		c.AnswerChannel = &via.String
+	}
+	if note.Valid {
+		c.AnswerNote = &note.String
+	}
+	if onSite.Valid {
+		b := onSite.Int64 != 0
+		c.OnSite = &b
+	}
+	if esc.Valid {
+		c.EscalationID = &esc.Int64
+	}
+	c.Receipts = []store.CallReceipt{}
+	return c, nil
 }

@@ -201,6 +201,36 @@ var stateMigrations = []string{
 		updated_at INTEGER NOT NULL,
 		PRIMARY KEY (kind, id)
 	) WITHOUT ROWID;`,
+	// 9: users, login sessions and API tokens (web/auth, auth.go). Only a
+	// SHA-256 of a session id or a token is kept, never the secret itself;
+	// password_hash is a self-describing (PHC) argon2id string.
+	`CREATE TABLE users (
+		username      TEXT    PRIMARY KEY,
+		role          TEXT    NOT NULL,
+		password_hash TEXT    NOT NULL,
+		disabled      INTEGER NOT NULL DEFAULT 0,
+		created_at    INTEGER NOT NULL,
+		updated_at    INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE TABLE sessions (
+		id_sha256  TEXT    PRIMARY KEY,
+		username   TEXT    NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+		csrf_token TEXT    NOT NULL,
+		created_at INTEGER NOT NULL,
+		last_seen  INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE INDEX sessions_user ON sessions (username);
+	CREATE INDEX sessions_expires ON sessions (expires_at);
+	CREATE TABLE api_tokens (
+		name         TEXT    PRIMARY KEY,
+		role         TEXT    NOT NULL,
+		token_sha256 TEXT    NOT NULL UNIQUE,
+		created_by   TEXT    NOT NULL DEFAULT '',
+		created_at   INTEGER NOT NULL,
+		last_used_at INTEGER,
+		revoked_at   INTEGER
+	) WITHOUT ROWID;`,
 }
 
 // Limits of ListAlerts.

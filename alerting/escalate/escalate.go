@@ -1,0 +1,700 @@
+// Package escalate runs call-and-answer (叫应): for each warning raised,
+// reopened or upgraded it runs the escalation policy of its level — calls
+// the people of the first step on their channel ladder, waits for an answer
+// until the step's deadline, then calls the next step — and stops the moment
+// anybody answers: through a signed answer link, an SMS reply, a key press
+// in a voice call, an IM button, the console or the API.
+//
+// Escalations are stored (their step and when it began), so a restart
+// resumes each at the right moment; every call has an id derived from the
+// escalation, round, step, person, channel and reminder, and the notify
+// outbox records a call once by its id, so no call is made twice.
+package escalate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"yujing"
+	"yujing/alerting"
+	"yujing/store"
+)
+
+// Store keeps escalations and answers durably; store/sqlite.State is one.
+type Store interface {
+	StartEscalation(ctx context.Context, e *store.Escalation) (created bool, err error)
+	SaveEscalation(ctx context.Context, e store.Escalation) error
+	ActiveEscalations(ctx context.Context) ([]store.Escalation, error)
+	EscalationsFor(ctx context.Context, alertID int64) ([]store.Escalation, error)
+	Escalation(ctx context.Context, id int64) (store.Escalation, error)
+	Call(ctx context.Context, id string) (store.CallRecord, yujing.Call, error)
+	CallsOfEscalation(ctx context.Context, escalationID int64) ([]store.CallRecord, error)
+	AnswerCall(ctx context.Context, a store.Answer) error
+	OpenCallTo(ctx context.Context, people []string, since time.Time) (string, error)
+}
+
+// Alerts is what escalation needs of the rule engine (alerting.Engine).
+type Alerts interface {
+	Get(ctx context.Context, id int64) (yujing.Alert, []yujing.Transition, error)
+	List(ctx context.Context, f store.AlertFilter) ([]yujing.Alert, error)
+	Ack(ctx context.Context, id int64, act alerting.Action) (yujing.Alert, error)
+}
+
+// Caller delivers calls (the notify outbox).
+type Caller interface {
+	Call(ctx context.Context, c yujing.Call) error
+}
+
+// Directory resolves targets to people (package duty's Book).
+type Directory interface {
+	Person(id string) (yujing.Person, bool)
+	People() []yujing.Person
+	OnDuty(org, role string, at time.Time) []yujing.Person
+	Tier(site string, tier int, at time.Time) []yujing.Person
+	Role(site, role string, at time.Time) []yujing.Person
+}
+
+// Sites gives a site's region, for policies chosen by region.
+type Sites interface {
+	Site(id string) (yujing.Site, bool)
+}
+
+// Options are the engine's collaborators and settings.
+type Options struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Now        func() time.Time
+	// Tick is how often due steps, ladders and reminders are checked;
+	// default 1s.
+	Tick time.Duration
+	// Key signs answer links; at least 32 bytes.
+	Key []byte
+	// Covers tells whether region code lies within parent (duty.RegionCovers);
+	// default: equal or a prefix.
+	Covers func(parent, code string) bool
+}
+
+// Engine runs escalations. Build it with New, Restore it, Run it, and feed
+// it every alert change with Observe.
+type Engine struct {
+	st     Store
+	alerts Alerts
+	caller Caller
+	dir    Directory
+	sites  Sites
+	log    *slog.Logger
+	now    func() time.Time
+	tick   time.Duration
+	sign   signer
+	covers func(parent, code string) bool
+	m      *metrics
+
+	mu     sync.Mutex
+	set    Settings
+	active map[int64]*run  // by escalation id
+	issued map[string]bool // call ids handed to the caller by this process
+	queue  []observed      // alert changes not yet handled
+	wake   chan struct{}
+}
+
+type run struct {
+	esc    store.Escalation
+	alert  yujing.Alert
+	policy *Policy
+}
+
+type observed struct {
+	a yujing.Alert
+	t yujing.Transition
+}
+
+// New builds an escalation engine.
+func New(set Settings, st Store, alerts Alerts, caller Caller, dir Directory, sites Sites, opts Options) (*Engine, error) {
+	if st == nil || alerts == nil || caller == nil || dir == nil {
+		return nil, errors.New("escalate: store, alerts, caller and directory are required")
+	}
+	if len(opts.Key) < 32 {
+		return nil, fmt.Errorf("escalate: the answer-link key must be at least 32 bytes, got %d", len(opts.Key))
+	}
+	for i := range set.Policies {
+		if errs := set.Policies[i].Check(); len(errs) > 0 {
+			return nil, fmt.Errorf("escalate: policy %q: %s", set.Policies[i].Name, errs[0])
+		}
+	}
+	set.setDefaults()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Tick <= 0 {
+		opts.Tick = time.Second
+	}
+	if opts.Covers == nil {
+		opts.Covers = func(parent, code string) bool { return len(code) >= len(parent) && code[:len(parent)] == parent }
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{st: st, alerts: alerts, caller: caller, dir: dir, sites: sites, log: opts.Logger, now: opts.Now,
+		tick: opts.Tick, sign: signer{key: opts.Key}, covers: opts.Covers, m: m, set: set,
+		active: map[int64]*run{}, issued: map[string]bool{}, wake: make(chan struct{}, 1)}, nil
+}
+
+// SetSettings replaces the policies and settings (a reload). Running
+// escalations continue under the new version of their policy; one whose
+// policy is gone stops.
+func (e *Engine) SetSettings(set Settings) error {
+	for i := range set.Policies {
+		if errs := set.Policies[i].Check(); len(errs) > 0 {
+			return fmt.Errorf("escalate: policy %q: %s", set.Policies[i].Name, errs[0])
+		}
+	}
+	set.setDefaults()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.set = set
+	for _, r := range e.active {
+		r.policy = e.set.policy(r.esc.Policy)
+	}
+	e.signal()
+	return nil
+}
+
+// Observe is told of every saved alert change, in order (alerting's
+// OnChange). It never blocks: the change is handled by Run.
+func (e *Engine) Observe(a yujing.Alert, t yujing.Transition) {
+	e.mu.Lock()
+	e.queue = append(e.queue, observed{a, t})
+	e.mu.Unlock()
+	e.signal()
+}
+
+func (e *Engine) signal() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Restore loads the escalations still active and starts those that a
+// crash kept from starting: every firing alert whose latest raise, reopen
+// or upgrade has no escalation yet. Call it once before Run, after the
+// rule engine restored its alerts.
+func (e *Engine) Restore(ctx context.Context) error {
+	active, err := e.st.ActiveEscalations(ctx)
+	if err != nil {
+		return fmt.Errorf("escalate: restore: %w", err)
+	}
+	e.mu.Lock()
+	for _, esc := range active {
+		a, _, err := e.alerts.Get(ctx, esc.AlertID)
+		if err != nil {
+			e.mu.Unlock()
+			return fmt.Errorf("escalate: restore escalation %d: alert %d: %w", esc.ID, esc.AlertID, err)
+		}
+		e.active[esc.ID] = &run{esc: esc, alert: a, policy: e.set.policy(esc.Policy)}
+	}
+	e.mu.Unlock()
+	firing, err := e.alerts.List(ctx, store.AlertFilter{States: []yujing.State{yujing.StateFiring}, Limit: 5000})
+	if err != nil {
+		return fmt.Errorf("escalate: restore: %w", err)
+	}
+	for _, a := range firing {
+		_, hist, err := e.alerts.Get(ctx, a.ID)
+		if err != nil {
+			return fmt.Errorf("escalate: restore: alert %d: %w", a.ID, err)
+		}
+		for i := len(hist) - 1; i >= 0; i-- {
+			t := hist[i]
+			if t.Event == yujing.EventRaised || t.Event == yujing.EventReopened || t.Event == yujing.EventUpgraded {
+				e.Observe(a, t) // starting is idempotent per (alert, transition)
+				break
+			}
+		}
+	}
+	if len(active) > 0 {
+		e.log.Info("escalations resumed", "active", len(active))
+	}
+	return nil
+}
+
+// Run handles alert changes and advances escalations until ctx ends.
+func (e *Engine) Run(ctx context.Context) {
+	t := time.NewTicker(e.tick)
+	defer t.Stop()
+	for {
+		e.Step(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-e.wake:
+		}
+	}
+}
+
+// Step handles the queued alert changes and makes every call that is due
+// now; Run calls it at each tick. Tests with a fake clock call it directly.
+func (e *Engine) Step(ctx context.Context) {
+	e.mu.Lock()
+	queue := e.queue
+	e.queue = nil
+	e.mu.Unlock()
+	for _, o := range queue {
+		e.handle(ctx, o.a, o.t)
+	}
+	e.mu.Lock()
+	ids := make([]int64, 0, len(e.active))
+	for id := range e.active {
+		ids = append(ids, id)
+	}
+	e.mu.Unlock()
+	slices.Sort(ids)
+	now := e.now()
+	for _, id := range ids {
+		calls := e.advance(ctx, id, now)
+		for _, c := range calls {
+			if err := e.caller.Call(ctx, c); err != nil {
+				e.log.Error("escalation call not accepted; retried at the next tick", "call_id", c.ID, "err", err)
+				e.mu.Lock()
+				delete(e.issued, c.ID)
+				e.mu.Unlock()
+				continue
+			}
+			e.m.calls.WithLabelValues(c.Channel).Inc()
+		}
+	}
+	e.m.active.Set(float64(e.activeCount()))
+}
+
+func (e *Engine) activeCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.active)
+}
+
+// handle starts, stops or answers escalations for one alert change.
+func (e *Engine) handle(ctx context.Context, a yujing.Alert, t yujing.Transition) {
+	switch t.Event {
+	case yujing.EventRaised, yujing.EventReopened, yujing.EventUpgraded:
+		e.stopAlert(ctx, a.ID, 0, fmt.Sprintf("superseded: %s to %s", t.Event, t.ToLevel))
+		e.start(ctx, a, t)
+	case yujing.EventAcknowledged, yujing.EventDisposed:
+		// An operator (or an answer, already recorded) acknowledged it.
+		e.answerAlert(ctx, a.ID, t.Actor, "console", t.At)
+	case yujing.EventResolved:
+		e.mu.Lock()
+		var stop []int64
+		for id, r := range e.active {
+			if r.esc.AlertID == a.ID && (r.policy == nil || !r.policy.ContinueAfterResolve) {
+				stop = append(stop, id)
+			}
+		}
+		e.mu.Unlock()
+		for _, id := range stop {
+			e.stop(ctx, id, "resolved before anyone answered")
+		}
+	case yujing.EventClosed:
+		e.stopAlert(ctx, a.ID, 0, "closed")
+	}
+	e.mu.Lock()
+	for _, r := range e.active {
+		if r.esc.AlertID == a.ID {
+			r.alert = a
+		}
+	}
+	e.mu.Unlock()
+}
+
+// pick returns the policy for an alert at its level: the first that
+// matches its level, family and site region.
+func (e *Engine) pick(a yujing.Alert) *Policy {
+	region := ""
+	if e.sites != nil {
+		if s, ok := e.sites.Site(a.Site); ok {
+			region = s.Region
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := range e.set.Policies {
+		if e.set.Policies[i].matches(a.Level, a.Family, region, e.covers) {
+			return &e.set.Policies[i]
+		}
+	}
+	return nil
+}
+
+func (e *Engine) start(ctx context.Context, a yujing.Alert, t yujing.Transition) {
+	p := e.pick(a)
+	if p == nil {
+		return
+	}
+	esc := store.Escalation{AlertID: a.ID, TransitionID: t.ID, Level: a.Level, Policy: p.Name, Step: 1,
+		StepAt: t.At, StartedAt: t.At, State: store.EscalationActive}
+	created, err := e.st.StartEscalation(ctx, &esc)
+	if err != nil {
+		e.m.storeErrors.Inc()
+		e.log.Error("escalation not started", "alert_id", a.ID, "policy", p.Name, "err", err)
+		return
+	}
+	if esc.State != store.EscalationActive {
+		return
+	}
+	e.mu.Lock()
+	e.active[esc.ID] = &run{esc: esc, alert: a, policy: p}
+	e.mu.Unlock()
+	if created {
+		e.m.started.WithLabelValues(p.Name, a.Level.String()).Inc()
+		e.log.Info("escalation started", "escalation_id", esc.ID, "alert_id", a.ID, "level", a.Level.String(), "policy", p.Name)
+	}
+}
+
+// stopAlert stops the active escalations of an alert except keep.
+func (e *Engine) stopAlert(ctx context.Context, alertID, keep int64, reason string) {
+	e.mu.Lock()
+	var ids []int64
+	for id, r := range e.active {
+		if r.esc.AlertID == alertID && id != keep {
+			ids = append(ids, id)
+		}
+	}
+	e.mu.Unlock()
+	for _, id := range ids {
+		e.stop(ctx, id, reason)
+	}
+}
+
+func (e *Engine) stop(ctx context.Context, id int64, reason string) {
+	e.mu.Lock()
+	r, ok := e.active[id]
+	if !ok {
+		e.mu.Unlock()
+		return
+	}
+	esc := r.esc
+	esc.State, esc.Reason = store.EscalationStopped, reason
+	delete(e.active, id)
+	e.mu.Unlock()
+	if err := e.st.SaveEscalation(ctx, esc); err != nil && !errors.Is(err, store.ErrAnswered) {
+		e.m.storeErrors.Inc()
+		e.log.Error("escalation stop not saved", "escalation_id", id, "err", err)
+	}
+	e.log.Info("escalation stopped", "escalation_id", id, "alert_id", esc.AlertID, "reason", reason)
+}
+
+// answerAlert marks every active escalation of an alert answered (an
+// operator acknowledged the alert in the console or the API).
+func (e *Engine) answerAlert(ctx context.Context, alertID int64, by, channel string, at time.Time) {
+	e.mu.Lock()
+	var ids []int64
+	for id, r := range e.active {
+		if r.esc.AlertID == alertID {
+			ids = append(ids, id)
+		}
+	}
+	e.mu.Unlock()
+	for _, id := range ids {
+		e.answered(ctx, id, by, channel, at)
+	}
+}
+
+// answered ends an active escalation with an answer; false when it was no
+// longer active.
+func (e *Engine) answered(ctx context.Context, id int64, by, channel string, at time.Time) bool {
+	e.mu.Lock()
+	r, ok := e.active[id]
+	if !ok {
+		e.mu.Unlock()
+		return false
+	}
+	esc := r.esc
+	delete(e.active, id)
+	e.mu.Unlock()
+	esc.State = store.EscalationAnswered
+	esc.AnsweredAt, esc.AnsweredBy, esc.AnswerChannel = &at, &by, &channel
+	if err := e.st.SaveEscalation(ctx, esc); err != nil {
+		if errors.Is(err, store.ErrAnswered) {
+			return false
+		}
+		e.m.storeErrors.Inc()
+		e.log.Error("escalation answer not saved", "escalation_id", id, "err", err)
+	}
+	e.log.Info("escalation answered: no further calls", "escalation_id", id, "alert_id", esc.AlertID, "by", by,
+		"channel", channel, "step", esc.Step, "round", esc.Round)
+	return true
+}
+
+// deadline is when the current step of r is due.
+func (r *run) deadline() time.Time {
+	if r.policy == nil || r.esc.Step < 1 || r.esc.Step > len(r.policy.Steps) {
+		return r.esc.StepAt
+	}
+	return r.esc.StepAt.Add(r.policy.Steps[r.esc.Step-1].Deadline)
+}
+
+// advance makes the calls of an escalation that are due at now and moves
+// it to its next step (or round, or the top) when a deadline has passed.
+// It returns the calls to make.
+func (e *Engine) advance(ctx context.Context, id int64, now time.Time) []yujing.Call {
+	var calls []yujing.Call
+	for range 1000 { // bounded: each pass moves a step forward or returns
+		e.mu.Lock()
+		r, ok := e.active[id]
+		if !ok {
+			e.mu.Unlock()
+			return calls
+		}
+		if r.policy == nil {
+			e.mu.Unlock()
+			e.stop(ctx, id, "policy "+r.esc.Policy+" is no longer configured")
+			return calls
+		}
+		esc, p, alert := r.esc, r.policy, r.alert
+		e.mu.Unlock()
+		step := p.Steps[esc.Step-1]
+		deadline := esc.StepAt.Add(step.Deadline)
+		due := e.due(esc, p, step, alert, deadline, now)
+		if len(due) > 0 {
+			fresh, _, err := e.alerts.Get(ctx, alert.ID)
+			if err == nil && (fresh.Silenced || fresh.Inhibited) {
+				why := "silenced"
+				if fresh.Inhibited {
+					why = "inhibited"
+				}
+				e.stop(ctx, id, "calls suppressed: the alert is "+why)
+				e.m.suppressed.WithLabelValues(why).Inc()
+				return calls
+			}
+			if err == nil {
+				for i := range due {
+					due[i].Alert = fresh
+				}
+			}
+			calls = append(calls, e.unmade(ctx, esc.ID, due)...)
+		}
+		if now.Before(deadline) {
+			return calls
+		}
+		// Nobody answered in time: the next step, round, or the top.
+		next := esc
+		switch {
+		case esc.Step < len(p.Steps):
+			next.Step, next.StepAt = esc.Step+1, deadline
+		case esc.Round < p.Repeat:
+			next.Round, next.Step, next.StepAt = esc.Round+1, 1, deadline
+		default:
+			next.State, next.TopReachedAt, next.Reason = store.EscalationExhausted, &deadline,
+				"nobody answered: the chain reached its top"
+		}
+		if err := e.st.SaveEscalation(ctx, next); err != nil {
+			if errors.Is(err, store.ErrAnswered) { // answered meanwhile
+				e.mu.Lock()
+				delete(e.active, id)
+				e.mu.Unlock()
+				return calls
+			}
+			e.m.storeErrors.Inc()
+			e.log.Error("escalation step not saved; retried at the next tick", "escalation_id", id, "err", err)
+			return calls
+		}
+		e.mu.Lock()
+		if cur, ok := e.active[id]; ok {
+			if next.State == store.EscalationActive {
+				cur.esc = next
+			} else {
+				delete(e.active, id)
+			}
+		}
+		e.mu.Unlock()
+		if next.State != store.EscalationActive {
+			e.m.topReached.WithLabelValues(p.Name, esc.Level.String()).Inc()
+			e.log.Warn("escalation reached the top of its chain: nobody answered", "escalation_id", id,
+				"alert_id", esc.AlertID, "policy", p.Name, "steps", len(p.Steps), "rounds", p.Repeat+1)
+			return calls
+		}
+		e.m.steps.WithLabelValues(p.Name, strconv.Itoa(next.Step)).Inc()
+		e.log.Warn("no answer by the deadline: escalating", "escalation_id", id, "alert_id", esc.AlertID,
+			"policy", p.Name, "step", next.Step, "round", next.Round)
+	}
+	return calls
+}
+
+// due lists the calls of an escalation's current step that are due at
+// now: each target on its ladder's channels as their waits pass, and the
+// reminders; the first step of the first round also calls the double
+// report.
+func (e *Engine) due(esc store.Escalation, p *Policy, step Step, a yujing.Alert, deadline, now time.Time) []yujing.Call {
+	var out []yujing.Call
+	add := func(s Step, tag string) {
+		people := e.resolve(s.Targets, a.Site, esc.StepAt)
+		if len(people) == 0 {
+			e.log.Warn("escalation step has nobody to call", "escalation_id", esc.ID, "policy", p.Name, "step", esc.Step,
+				"targets", fmt.Sprint(s.Targets))
+			e.m.nobody.WithLabelValues(p.Name).Inc()
+		}
+		for _, person := range people {
+			for i, ch := range s.Ladder {
+				at := esc.StepAt.Add(time.Duration(i) * s.LadderWait)
+				if (i > 0 && s.LadderWait == 0) || now.Before(at) || (i > 0 && !at.Before(deadline)) {
+					continue
+				}
+				c := e.call(esc, a, person, ch, deadline, now, tag+"-"+ch)
+				if s.LadderWait == 0 || i == len(s.Ladder)-1 {
+					c.Fallback = s.Ladder[i+1:]
+				} else {
+					c.Fallback = s.Ladder[i+1 : i+2] // a failed send moves on at once; the wait is then moot
+				}
+				out = append(out, c)
+			}
+			for k := 1; k <= s.Reminders; k++ {
+				at := esc.StepAt.Add(time.Duration(k) * s.RemindEvery)
+				if now.Before(at) || !at.Before(deadline) {
+					continue
+				}
+				i := 0
+				if s.LadderWait > 0 {
+					i = min(len(s.Ladder)-1, int(time.Duration(k)*s.RemindEvery/s.LadderWait))
+				}
+				out = append(out, e.call(esc, a, person, s.Ladder[i], deadline, now, tag+"-"+s.Ladder[i]+"-remind"+strconv.Itoa(k)))
+			}
+		}
+	}
+	add(step, "p")
+	if p.DoubleReport != nil && esc.Step == 1 && esc.Round == 0 {
+		add(*p.DoubleReport, "d")
+	}
+	return out
+}
+
+// call makes one call of an escalation; its id is derived from what it is,
+// so the outbox records it once however often it is made.
+func (e *Engine) call(esc store.Escalation, a yujing.Alert, person yujing.Person, ch string, deadline, now time.Time, tag string) yujing.Call {
+	id := fmt.Sprintf("esc%d-r%d-s%d-%s-%s", esc.ID, esc.Round, esc.Step, person.ID, tag)
+	e.mu.Lock()
+	base, ttl := e.set.BaseURL, e.set.LinkTTL
+	e.mu.Unlock()
+	exp := now.Add(ttl)
+	if d := deadline.Add(ttl); d.After(exp) {
+		exp = d
+	}
+	return yujing.Call{ID: id, Alert: a, Event: yujing.EventRaised, Person: person, Channel: ch, Created: now,
+		Step: esc.Step, Deadline: deadline, AnswerURL: base + "/answer/" + e.sign.token(id, exp),
+		Escalation: esc.ID, Round: esc.Round}
+}
+
+// unmade drops the calls this process already handed on, and those the
+// escalation already made on the same channel to the same person in the
+// same round and step (by a ladder's fallback, or before a restart).
+func (e *Engine) unmade(ctx context.Context, escID int64, due []yujing.Call) []yujing.Call {
+	e.mu.Lock()
+	var todo []yujing.Call
+	for _, c := range due {
+		if !e.issued[c.ID] {
+			todo = append(todo, c)
+		}
+	}
+	e.mu.Unlock()
+	if len(todo) == 0 {
+		return nil
+	}
+	made, err := e.st.CallsOfEscalation(ctx, escID)
+	if err != nil {
+		e.m.storeErrors.Inc()
+		e.log.Error("escalation calls not read; retried at the next tick", "escalation_id", escID, "err", err)
+		return nil
+	}
+	type slot struct {
+		round, step     int
+		person, channel string
+	}
+	seen := map[string]bool{}
+	slots := map[slot]bool{}
+	for _, c := range made {
+		seen[c.ID] = true
+		slots[slot{c.Round, c.Step, c.Person, c.Channel}] = true
+	}
+	var out []yujing.Call
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range todo {
+		e.issued[c.ID] = true
+		if seen[c.ID] {
+			continue
+		}
+		if !strings.Contains(c.ID, "-remind") && slots[slot{c.Round, c.Step, c.Person.ID, c.Channel}] {
+			continue // a fallback already called this person on this channel
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// resolve turns targets into people at a time, each person once, in order.
+func (e *Engine) resolve(ts []Target, site string, at time.Time) []yujing.Person {
+	var out []yujing.Person
+	seen := map[string]bool{}
+	add := func(ps ...yujing.Person) {
+		for _, p := range ps {
+			if !seen[p.ID] {
+				seen[p.ID] = true
+				out = append(out, p)
+			}
+		}
+	}
+	for _, t := range ts {
+		switch {
+		case t.Person != "":
+			if p, ok := e.dir.Person(t.Person); ok {
+				add(p)
+			}
+		case t.Roster != "":
+			org, role := splitRoster(t.Roster)
+			add(e.dir.OnDuty(org, role, at)...)
+		case t.Tier > 0:
+			add(e.dir.Tier(site, t.Tier, at)...)
+		case t.Role != "":
+			add(e.dir.Role(site, t.Role, at)...)
+		}
+	}
+	return out
+}
+
+func splitRoster(s string) (org, role string) {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' {
+			return s[:i], s[i+1:]
+		}
+	}
+	return s, ""
+}
+
+// Escalations returns an alert's escalations, each active one with the
+// deadline of its current step.
+func (e *Engine) Escalations(ctx context.Context, alertID int64) ([]store.Escalation, error) {
+	es, err := e.st.EscalationsFor(ctx, alertID)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := range es {
+		if r, ok := e.active[es[i].ID]; ok {
+			d := r.deadline()
+			es[i].Deadline = &d
+		}
+	}
+	return es, nil
+}

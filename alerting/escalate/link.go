@@ -1,0 +1,68 @@
+package escalate
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Errors of a refused answer link; match with errors.Is.
+var (
+	ErrForged  = errors.New("this answer link is not valid: its signature does not match (altered or forged)")
+	ErrExpired = errors.New("this answer link has expired")
+	ErrUsed    = errors.New("this answer link was already used")
+)
+
+// signer makes and checks answer-link tokens: the call id and an expiry,
+// signed with HMAC-SHA256 under a secret key. The token is the only
+// credential of the answer page, so it carries no secret of its own and
+// cannot be made without the key; single use is enforced by the call's
+// stored answer.
+type signer struct{ key []byte }
+
+// sigLen is the length of the truncated MAC (128 bits).
+const sigLen = 16
+
+var b64 = base64.RawURLEncoding
+
+// token returns the token for a call, good until exp.
+func (s signer) token(callID string, exp time.Time) string {
+	payload := make([]byte, 8, 8+len(callID))
+	binary.BigEndian.PutUint64(payload, uint64(exp.Unix()))
+	payload = append(payload, callID...)
+	return b64.EncodeToString(payload) + "." + b64.EncodeToString(s.mac(payload))
+}
+
+func (s signer) mac(payload []byte) []byte {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte("yujing answer link v1\x00"))
+	m.Write(payload)
+	return m.Sum(nil)[:sigLen]
+}
+
+// verify returns the call id of a token signed with the key and not
+// expired at now. Errors wrap ErrForged or ErrExpired.
+func (s signer) verify(token string, now time.Time) (callID string, exp time.Time, err error) {
+	p, sig, ok := strings.Cut(token, ".")
+	if !ok || len(token) > 1024 {
+		return "", exp, fmt.Errorf("%w (malformed token)", ErrForged)
+	}
+	payload, err1 := b64.DecodeString(p)
+	mac, err2 := b64.DecodeString(sig)
+	if err1 != nil || err2 != nil || len(payload) <= 8 {
+		return "", exp, fmt.Errorf("%w (malformed token)", ErrForged)
+	}
+	if !hmac.Equal(mac, s.mac(payload)) {
+		return "", exp, ErrForged
+	}
+	exp = time.Unix(int64(binary.BigEndian.Uint64(payload[:8])), 0)
+	if !now.Before(exp) {
+		return string(payload[8:]), exp, fmt.Errorf("%w (at %s)", ErrExpired, exp.UTC().Format(time.RFC3339))
+	}
+	return string(payload[8:]), exp, nil
+}
