@@ -40,6 +40,11 @@ type OutboxOptions struct {
 	// mark runs on a dispatcher worker, outside any caller's context.
 	// Default 10s.
 	MarkTimeout time.Duration
+	// OnReceipt, when set, is told of every receipt stored, with the id of
+	// the call it matched ("" when none): call-and-answer takes SMS replies
+	// and key presses as answers from here. It runs on the request that
+	// delivered the receipt.
+	OnReceipt func(ctx context.Context, callID string, r Receipt)
 }
 
 // Outbox records every call durably before it is handed to the Dispatcher,
@@ -75,6 +80,7 @@ type OutboxOptions struct {
 //
 // and give ob (not d) to the alerting stage as its Caller.
 type Outbox struct {
+	onReceipt   func(ctx context.Context, callID string, r Receipt)
 	st          OutboxStore
 	log         *slog.Logger
 	markTimeout time.Duration
@@ -129,7 +135,7 @@ func NewOutbox(st OutboxStore, opts OutboxOptions) (*Outbox, error) {
 			}
 		}
 	}
-	return &Outbox{st: st, log: opts.Logger, markTimeout: opts.MarkTimeout, m: m, inflight: map[string]struct{}{}}, nil
+	return &Outbox{onReceipt: opts.OnReceipt, st: st, log: opts.Logger, markTimeout: opts.MarkTimeout, m: m, inflight: map[string]struct{}{}}, nil
 }
 
 // Attach sets the Dispatcher calls are handed to. The Dispatcher's
@@ -325,6 +331,9 @@ func (o *Outbox) Receipt(ctx context.Context, r Receipt) error {
 	o.m.receipts.WithLabelValues(fmt.Sprint(matched)).Inc()
 	if !matched {
 		o.log.Info("notify receipt matches no call", "channel", r.Channel, "status", r.Status, "provider_id", r.ProviderID, "call_id", r.CallID)
+	}
+	if o.onReceipt != nil {
+		o.onReceipt(ctx, id, r)
 	}
 	return nil
 }

@@ -62,11 +62,9 @@ func (e *Engine) Answer(ctx context.Context, callID string, in AnswerInput) (Out
 		OnSite: in.OnSite, At: now}); err != nil {
 		return Outcome{Call: call}, err
 	}
-	sent := rec.CreatedAt
-	if rec.SentAt != nil {
-		sent = *rec.SentAt
-	}
-	out := Outcome{Call: call, At: now, Latency: now.Sub(sent)}
+	// The answer time runs from when the call was made (queued to its
+	// channel; sent within moments unless the provider was failing).
+	out := Outcome{Call: call, At: now, Latency: now.Sub(rec.CreatedAt)}
 	e.m.answered.WithLabelValues(in.Channel).Inc()
 	e.m.latency.WithLabelValues(call.Alert.Level.String()).Observe(out.Latency.Seconds())
 	e.log.Info("call answered", "call_id", callID, "alert_id", call.Alert.ID, "person", call.Person.ID, "by", in.By,

@@ -289,7 +289,7 @@ func (e *Engine) activeCount() int {
 func (e *Engine) handle(ctx context.Context, a yujing.Alert, t yujing.Transition) {
 	switch t.Event {
 	case yujing.EventRaised, yujing.EventReopened, yujing.EventUpgraded:
-		e.stopAlert(ctx, a.ID, 0, fmt.Sprintf("superseded: %s to %s", t.Event, t.ToLevel))
+		e.stopAlert(ctx, a.ID, t.ID, fmt.Sprintf("superseded: %s to %s", t.Event, t.ToLevel))
 		e.start(ctx, a, t)
 	case yujing.EventAcknowledged, yujing.EventDisposed:
 		// An operator (or an answer, already recorded) acknowledged it.
@@ -362,12 +362,13 @@ func (e *Engine) start(ctx context.Context, a yujing.Alert, t yujing.Transition)
 	}
 }
 
-// stopAlert stops the active escalations of an alert except keep.
+// stopAlert stops the active escalations of an alert except the one
+// started by transition keep.
 func (e *Engine) stopAlert(ctx context.Context, alertID, keep int64, reason string) {
 	e.mu.Lock()
 	var ids []int64
 	for id, r := range e.active {
-		if r.esc.AlertID == alertID && id != keep {
+		if r.esc.AlertID == alertID && r.esc.TransitionID != keep {
 			ids = append(ids, id)
 		}
 	}

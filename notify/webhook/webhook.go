@@ -63,6 +63,14 @@ type Payload struct {
 	PersonName string    `json:"person_name"`
 	Message    string    `json:"message"`
 	SentAt     time.Time `json:"sent_at"` // when this attempt was made
+	// Deadline is when an answer is due (null when none is expected) and
+	// AnswerURL the signed link that records it: GET opens the answer
+	// page, POST (optional JSON {"note": "..."}) records the answer; the
+	// token in it is the credential. Step is the escalation step (0 for a
+	// plain notification).
+	Deadline  *time.Time `json:"deadline"`
+	AnswerURL string     `json:"answer_url"`
+	Step      int        `json:"step"`
 	// Group lists the calls a grouped delivery stands for, highest level
 	// first; the other fields are those of the first, with Message the
 	// combined text. Absent for a single call.
@@ -73,6 +81,7 @@ type Payload struct {
 type GroupEntry struct {
 	CallID    string  `json:"call_id"`
 	AlertID   int64   `json:"alert_id"`
+	AnswerURL string  `json:"answer_url,omitempty"`
 	Event     string  `json:"event"`
 	Level     string  `json:"level"`
 	Rule      string  `json:"rule"`
@@ -89,7 +98,7 @@ func NewGroupPayload(g notify.Group, t time.Time) Payload {
 	p.Group = make([]GroupEntry, len(g.Members))
 	for i, m := range g.Members {
 		a := &m.Alert
-		p.Group[i] = GroupEntry{CallID: m.ID, AlertID: a.ID, Event: string(m.Event), Level: a.Level.String(),
+		p.Group[i] = GroupEntry{CallID: m.ID, AlertID: a.ID, AnswerURL: m.AnswerURL, Event: string(m.Event), Level: a.Level.String(),
 			Rule: a.Rule, Sensor: a.Sensor, Value: a.Value, Unit: a.Unit, Threshold: a.Threshold, Message: a.Message}
 	}
 	return p
@@ -105,8 +114,16 @@ func NewPayload(c yujing.Call, t time.Time) Payload {
 		Value: a.Value, Unit: a.Unit, Threshold: a.Threshold,
 		StartedAt: a.StartedAt, UpdatedAt: a.UpdatedAt,
 		Person: c.Person.ID, PersonName: c.Person.Name, Message: a.Message,
-		SentAt: t,
+		SentAt: t, AnswerURL: c.AnswerURL, Step: c.Step, Deadline: deadlineOf(c),
 	}
+}
+
+func deadlineOf(c yujing.Call) *time.Time {
+	if c.Deadline.IsZero() {
+		return nil
+	}
+	d := c.Deadline
+	return &d
 }
 
 // Webhook is a notify.Channel that POSTs calls to a URL.

@@ -103,7 +103,10 @@ func TestSendPayload(t *testing.T) {
 	if w.Name() != "webhook" {
 		t.Errorf("Name() = %q, want default webhook", w.Name())
 	}
-	if err := w.Send(t.Context(), testCall()); err != nil {
+	c := testCall()
+	c.Step, c.AnswerURL = 2, "https://yj.example.cn/answer/tok"
+	c.Deadline = time.Date(2025, 7, 14, 9, 36, 5, 0, time.UTC)
+	if err := w.Send(t.Context(), c); err != nil {
 		t.Fatal(err)
 	}
 	reqs := srv.requests()
@@ -153,6 +156,9 @@ func TestSendPayload(t *testing.T) {
 		"person_name": "张三",
 		"message":     "【红色(Ⅰ级)预警】甲厂 gas-01 可燃气体浓度 55.5%LEL",
 		"sent_at":     "2025-07-14T09:31:05Z",
+		"deadline":    "2025-07-14T09:36:05Z",
+		"answer_url":  "https://yj.example.cn/answer/tok",
+		"step":        2.0,
 	}
 	for k, v := range want {
 		if got[k] != v {

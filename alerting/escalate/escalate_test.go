@@ -1,0 +1,582 @@
+package escalate_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"yujing"
+	"yujing/alerting"
+	"yujing/alerting/escalate"
+	"yujing/duty"
+	"yujing/ingest"
+	"yujing/notify"
+	"yujing/notify/webhook"
+	"yujing/store"
+	"yujing/store/sqlite"
+)
+
+// receiver is an HTTP server on loopback standing for the people's
+// phones: it keeps every webhook payload it receives.
+type receiver struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	got []webhook.Payload
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		var p webhook.Payload
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		p.Message = req.URL.Path // which channel
+		r.mu.Lock()
+		r.got = append(r.got, p)
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// calls waits until n calls arrived (or 5s passed) and returns them all.
+func (r *receiver) calls(t *testing.T, n int) []webhook.Payload {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r.mu.Lock()
+		got := slices.Clone(r.got)
+		r.mu.Unlock()
+		if len(got) >= n || time.Now().After(deadline) {
+			if len(got) < n {
+				t.Fatalf("%d calls arrived, want %d: %v", len(got), n, ids(got))
+			}
+			return got
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func ids(ps []webhook.Payload) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Person+"@"+strings.TrimPrefix(p.Message, "/")+":"+p.CallID)
+	}
+	return out
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// world is yujing's call-and-answer path with real parts: the SQLite
+// state, the rule engine, the notify outbox and dispatcher delivering
+// through the webhook channel to a loopback receiver, and the directory.
+type world struct {
+	t      *testing.T
+	clock  *clock
+	st     *sqlite.State
+	path   string
+	eng    *alerting.Engine
+	esc    *escalate.Engine
+	ob     *notify.Outbox
+	disp   *notify.Dispatcher
+	rcv    *receiver
+	set    escalate.Settings
+	dir    *duty.Directory
+	cancel context.CancelFunc
+}
+
+var (
+	shanghai, _ = time.LoadLocation("Asia/Shanghai")
+	// 2026-07-14 10:00 in Shanghai: zhang's day shift.
+	t0 = time.Date(2026, 7, 14, 10, 0, 0, 0, shanghai)
+)
+
+func directory(t *testing.T) *duty.Directory {
+	d, err := duty.New(duty.Spec{
+		People: []yujing.Person{
+			{ID: "zhang", Name: "张伟", Phone: "+8613800000001", Org: "acme"},
+			{ID: "zhao", Name: "赵敏", Phone: "+8613800000002", Org: "acme"},
+			{ID: "wang", Name: "王芳", Phone: "+8613800000003", Org: "acme"},
+			{ID: "li", Name: "李强", Phone: "+8613800000004", Org: "jn"},
+			{ID: "chen", Name: "陈刚", Phone: "+8613800000005", Org: "nj"},
+		},
+		Orgs: []duty.Org{
+			{ID: "nj", Name: "南京市应急管理局", Kind: "city", Region: "320100"},
+			{ID: "jn", Name: "江宁区应急管理局", Kind: "county", Parent: "nj", Region: "320115"},
+			{ID: "acme", Name: "某化工有限公司", Kind: "enterprise", Parent: "jn", Region: "320115", Sites: []string{"plant-a"}},
+		},
+		Responsibility: []duty.Responsibility{{Site: "plant-a", Chain: []duty.LinkSpec{
+			{Tier: 1, Role: duty.RoleDutyOfficer, Roster: "acme/duty_officer"},
+			{Tier: 2, Role: duty.RoleAssignedOfficial, People: []string{"li"}},
+			{Tier: 4, Role: duty.RoleSupervisorInChief, People: []string{"chen"}},
+		}}},
+		Rosters: []duty.Roster{{Org: "acme", Role: duty.RoleDutyOfficer, Timezone: "Asia/Shanghai",
+			Shifts: []string{"08:00", "20:00"}, Start: "2026-07-14", Rotation: []duty.Turn{{"zhang"}, {"zhao"}}}},
+		Sites:    []yujing.Site{{ID: "plant-a", Name: "甲厂", Region: "320115"}},
+		Location: shanghai,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// policies: red calls the site's tier 1 with a double report to the
+// enterprise's wang, then the supervisor-in-chief; orange calls the duty
+// officer on a two-channel ladder with a reminder, twice round.
+func policies() escalate.Settings {
+	return escalate.Settings{BaseURL: "http://yj.test", Policies: []escalate.Policy{
+		{Name: "red", Levels: []yujing.Level{yujing.Red},
+			Steps: []escalate.Step{
+				{Targets: []escalate.Target{{Tier: 1}}, Ladder: []string{"im"}, Deadline: 5 * time.Minute},
+				{Targets: []escalate.Target{{Role: duty.RoleSupervisorInChief}}, Ladder: []string{"voice"}, Deadline: 5 * time.Minute},
+			},
+			DoubleReport: &escalate.Step{Targets: []escalate.Target{{Person: "wang"}}, Ladder: []string{"sms"}}},
+		{Name: "orange", Levels: []yujing.Level{yujing.Orange}, Repeat: 1,
+			Steps: []escalate.Step{{Targets: []escalate.Target{{Roster: "acme/duty_officer"}}, Ladder: []string{"im", "sms"},
+				LadderWait: time.Minute, Deadline: 5 * time.Minute, Reminders: 1, RemindEvery: 2 * time.Minute}}},
+	}}
+}
+
+func newWorld(t *testing.T) *world {
+	w := &world{t: t, clock: &clock{t: t0}, rcv: newReceiver(t), set: policies(), dir: directory(t),
+		path: filepath.Join(t.TempDir(), "state.db")}
+	w.open()
+	return w
+}
+
+// open starts every part on the state database; close stops them, as a
+// crash or restart would.
+func (w *world) open() {
+	t := w.t
+	ctx, cancel := context.WithCancel(context.Background())
+	w.cancel = cancel
+	st, err := sqlite.OpenState(ctx, w.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.st = st
+	reg, err := ingest.NewRegistry([]yujing.Site{{ID: "plant-a", Name: "甲厂", Region: "320115"}},
+		[]yujing.Sensor{{ID: "gas-1", Site: "plant-a", Family: yujing.FamilyGas, Metric: "lel", Unit: "%LEL", Interval: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chans []notify.Channel
+	for _, name := range []string{"im", "sms", "voice"} {
+		c, err := webhook.New(webhook.Config{Name: name, URL: w.rcv.srv.URL + "/" + name}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chans = append(chans, c)
+	}
+	var hook struct {
+		mu  sync.Mutex
+		esc *escalate.Engine
+	}
+	w.ob, err = notify.NewOutbox(st, notify.OutboxOptions{OnReceipt: func(ctx context.Context, id string, r notify.Receipt) {
+		hook.mu.Lock()
+		e := hook.esc
+		hook.mu.Unlock()
+		if _, err := e.Inbound(ctx, escalate.Inbound{CallID: id, Channel: r.Channel, Phone: r.Phone, Status: r.Status, Key: r.Key, Text: r.Text}); err != nil {
+			t.Errorf("inbound: %v", err)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.disp, err = notify.New(chans, notify.Options{OnResult: w.ob.Result, BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.ob.Attach(w.disp)
+	w.disp.Run(ctx)
+	if err := w.ob.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tiers := alerting.Tiers{}
+	for l, v := range map[yujing.Level]float64{yujing.Blue: 10, yujing.Yellow: 20, yujing.Orange: 25, yujing.Red: 50} {
+		tiers.Value[l], tiers.Set[l] = v, true
+	}
+	rules := []*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: tiers, Hysteresis: 1}}
+	var pending []func()
+	w.eng, err = alerting.New(rules, nil, st, w.ob, reg, alerting.Options{Now: w.clock.now, Silences: st,
+		OnChange: func(a yujing.Alert, tr yujing.Transition) {
+			hook.mu.Lock()
+			e := hook.esc
+			hook.mu.Unlock()
+			if e != nil {
+				e.Observe(a, tr)
+			} else {
+				pending = append(pending, func() { hook.esc.Observe(a, tr) })
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.eng.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.esc, err = escalate.New(w.set, st, w.eng, w.ob, w.dir, reg, escalate.Options{Now: w.clock.now, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+		Key: []byte("0123456789abcdef0123456789abcdef"), Covers: duty.RegionCovers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook.mu.Lock()
+	hook.esc = w.esc
+	hook.mu.Unlock()
+	if err := w.esc.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = pending
+	t.Cleanup(w.close)
+}
+
+func (w *world) close() {
+	if w.cancel == nil {
+		return
+	}
+	_ = w.disp.Stop(context.Background())
+	w.cancel()
+	_ = w.st.Close()
+	w.cancel = nil
+}
+
+func (w *world) restart() {
+	w.close()
+	w.open()
+}
+
+// reading feeds the rule engine one gas reading at the clock's time.
+func (w *world) reading(v float64) {
+	w.eng.Observe(context.Background(), []yujing.Reading{{Sensor: "gas-1", Site: "plant-a", Family: yujing.FamilyGas,
+		Metric: "lel", Unit: "%LEL", Value: v, Time: w.clock.now()}})
+}
+
+// at moves the clock forward and lets the escalation engine act.
+func (w *world) at(d time.Duration) {
+	w.clock.add(d)
+	w.esc.Step(context.Background())
+}
+
+func (w *world) alert() (yujing.Alert, []store.Escalation, []store.CallRecord) {
+	w.t.Helper()
+	as, err := w.eng.List(context.Background(), store.AlertFilter{})
+	if err != nil || len(as) == 0 {
+		w.t.Fatalf("no alert: %v", err)
+	}
+	es, err := w.esc.Escalations(context.Background(), as[0].ID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	cs, err := w.ob.CallsFor(context.Background(), as[0].ID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return as[0], es, cs
+}
+
+func token(t *testing.T, p webhook.Payload) string {
+	t.Helper()
+	tok, ok := strings.CutPrefix(p.AnswerURL, "http://yj.test/answer/")
+	if !ok {
+		t.Fatalf("answer_url %q is not a link under the base URL", p.AnswerURL)
+	}
+	return tok
+}
+
+// A red warning calls step 1 (the duty officer on shift, and the double
+// report), nobody answers, step 2 is called at the deadline, an answer
+// through the signed link stops everything, and the record shows it all.
+func TestRedEscalatesUntilAnswered(t *testing.T) {
+	w := newWorld(t)
+	w.reading(60)
+	w.at(0)
+	got := w.rcv.calls(t, 2)
+	if want := []string{"wang@sms", "zhang@im"}; !samePeople(got, want) {
+		t.Fatalf("step 1 called %v, want %v", ids(got), want)
+	}
+	for _, p := range got {
+		if p.Step != 1 || p.Deadline == nil || !p.Deadline.Equal(t0.Add(5*time.Minute)) {
+			t.Errorf("call %s: step %d deadline %v, want step 1 due %v", p.CallID, p.Step, p.Deadline, t0.Add(5*time.Minute))
+		}
+	}
+	w.at(4*time.Minute + 59*time.Second)
+	if n := len(w.rcv.calls(t, 2)); n != 2 {
+		t.Fatalf("%d calls before the deadline, want 2", n)
+	}
+	w.at(time.Second) // the deadline: nobody answered
+	got = w.rcv.calls(t, 3)
+	if p := got[2]; p.Person != "chen" || p.Message != "/voice" || p.Step != 2 {
+		t.Fatalf("step 2 call = %s step %d, want chen@voice step 2", ids(got[2:]), p.Step)
+	}
+	w.at(time.Minute)
+	out, err := w.esc.AnswerLink(context.Background(), token(t, got[2]), "到场处置", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.Stopped || out.Latency != time.Minute {
+		t.Errorf("outcome stopped=%v latency=%s, want stopped after 1m", out.Stopped, out.Latency)
+	}
+	for range 3 {
+		w.at(5 * time.Minute)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(w.rcv.calls(t, 3)); n != 3 {
+		t.Errorf("%d calls after the answer, want no more than 3", n)
+	}
+	a, es, cs := w.alert()
+	if a.State != yujing.StateAcknowledged || a.AckedBy != "陈刚" {
+		t.Errorf("alert %s acked by %q, want acknowledged by 陈刚", a.State, a.AckedBy)
+	}
+	if len(es) != 1 || es[0].State != store.EscalationAnswered || es[0].Step != 2 || *es[0].AnsweredBy != "chen" ||
+		*es[0].AnswerChannel != escalate.ViaLink {
+		t.Fatalf("escalations = %+v, want one answered at step 2 by chen through the link", es)
+	}
+	if len(cs) != 3 {
+		t.Fatalf("%d calls on record, want 3", len(cs))
+	}
+	for _, c := range cs {
+		answered := c.Person == "chen"
+		if (c.AnsweredAt != nil) != answered {
+			t.Errorf("call %s to %s answered_at %v", c.ID, c.Person, c.AnsweredAt)
+		}
+		if answered && (*c.AnswerNote != "到场处置" || !*c.OnSite || *c.AnswerChannel != "link" || c.EscalationID == nil) {
+			t.Errorf("answered call = %+v", c)
+		}
+	}
+}
+
+func samePeople(got []webhook.Payload, want []string) bool {
+	var have []string
+	for _, p := range got {
+		have = append(have, p.Person+"@"+strings.TrimPrefix(p.Message, "/"))
+	}
+	slices.Sort(have)
+	return slices.Equal(have, want)
+}
+
+// An orange warning's ladder: IM at once, SMS a minute later, a reminder
+// on SMS at two minutes, then the whole policy once more, then the top.
+func TestOrangeLadderRemindersRepeatAndTop(t *testing.T) {
+	w := newWorld(t)
+	w.clock.add(12 * time.Hour) // 22:00: zhao's night shift
+	w.reading(30)
+	w.at(0)
+	w.rcv.calls(t, 1)
+	w.at(time.Minute)
+	w.rcv.calls(t, 2)
+	w.at(time.Minute)
+	w.rcv.calls(t, 3)
+	w.at(3 * time.Minute) // deadline: round 1 begins
+	w.at(0)
+	w.rcv.calls(t, 4)
+	w.at(5 * time.Minute) // round 1 passes unanswered: the top
+	got := w.rcv.calls(t, 6)
+	want := []string{"zhao@im", "zhao@sms", "zhao@sms", "zhao@im", "zhao@sms", "zhao@sms"}
+	for i, p := range got {
+		if i < len(want) && p.Person+"@"+strings.TrimPrefix(p.Message, "/") != want[i] {
+			t.Errorf("call %d = %s, want %s", i, ids(got[i:i+1]), want[i])
+		}
+	}
+	w.at(30 * time.Minute)
+	time.Sleep(100 * time.Millisecond)
+	if n := len(w.rcv.calls(t, 6)); n != 6 {
+		t.Errorf("%d calls, want 6: nothing after the top", n)
+	}
+	_, es, _ := w.alert()
+	if len(es) != 1 || es[0].State != store.EscalationExhausted || es[0].TopReachedAt == nil || es[0].Round != 1 ||
+		!es[0].TopReachedAt.Equal(t0.Add(12*time.Hour+10*time.Minute)) {
+		t.Fatalf("escalation = %+v, want exhausted in round 1 at 22:10", es)
+	}
+}
+
+// An upgrade starts the new level's policy and ends the old one; a
+// downgrade starts nothing.
+func TestUpgradeStartsNewPolicyDowngradeDoesNot(t *testing.T) {
+	w := newWorld(t)
+	w.reading(30)
+	w.at(0)
+	w.rcv.calls(t, 1)
+	w.at(10 * time.Second)
+	w.reading(60)
+	w.at(0)
+	got := w.rcv.calls(t, 3)
+	if !samePeople(got[1:], []string{"wang@sms", "zhang@im"}) {
+		t.Fatalf("after the upgrade: %v", ids(got))
+	}
+	w.at(10 * time.Second)
+	w.reading(30) // below red (hysteresis 1): downgraded to orange
+	w.at(0)
+	_, es, _ := w.alert()
+	if len(es) != 2 || es[0].Policy != "orange" || es[0].State != store.EscalationStopped ||
+		!strings.Contains(es[0].Reason, "upgraded") || es[1].Policy != "red" || es[1].State != store.EscalationActive {
+		t.Fatalf("escalations = %+v", es)
+	}
+	if es[1].Deadline == nil {
+		t.Error("the active escalation shows no deadline")
+	}
+}
+
+// A restart in the middle of a step resumes it: nothing is called twice,
+// and the next step is called at its moment.
+func TestRestartResumesWithoutCallingTwice(t *testing.T) {
+	w := newWorld(t)
+	w.reading(60)
+	w.at(0)
+	w.rcv.calls(t, 2)
+	w.restart()
+	w.at(time.Minute)
+	w.restart()
+	w.at(4 * time.Minute)
+	got := w.rcv.calls(t, 3)
+	w.at(time.Minute)
+	time.Sleep(100 * time.Millisecond)
+	got = w.rcv.calls(t, 3)
+	seen := map[string]int{}
+	for _, p := range got {
+		seen[p.CallID]++
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("call %s made %d times", id, n)
+		}
+	}
+	if len(got) != 3 || got[2].Person != "chen" {
+		t.Errorf("calls %v, want zhang, wang, then chen once", ids(got))
+	}
+}
+
+// A crash after the warning was saved but before its escalation started
+// starts it on restart, at the warning's time.
+func TestRestoreStartsMissedEscalation(t *testing.T) {
+	w := newWorld(t)
+	w.set.Policies = nil // nothing escalates before the "crash"
+	w.restart()
+	w.reading(60)
+	w.at(0)
+	w.set = policies()
+	w.clock.add(6 * time.Minute)
+	w.restart()
+	w.at(0)
+	got := w.rcv.calls(t, 3)
+	if !samePeople(got, []string{"chen@voice", "wang@sms", "zhang@im"}) {
+		t.Errorf("calls %v: step 1 and, its deadline long past, step 2", ids(got))
+	}
+}
+
+// Answer links: forged, expired and reused tokens are refused.
+func TestAnswerLinkRefusals(t *testing.T) {
+	w := newWorld(t)
+	w.reading(60)
+	w.at(0)
+	got := w.rcv.calls(t, 2)
+	tok := token(t, got[0])
+	forged := []byte(tok)
+	forged[3] ^= 1
+	if _, err := w.esc.AnswerLink(context.Background(), string(forged), "", false); !errors.Is(err, escalate.ErrForged) {
+		t.Errorf("forged token: %v, want ErrForged", err)
+	}
+	if _, err := w.esc.AnswerLink(context.Background(), "nonsense", "", false); !errors.Is(err, escalate.ErrForged) {
+		t.Errorf("garbage token: %v, want ErrForged", err)
+	}
+	if _, err := w.esc.AnswerLink(context.Background(), tok, "ok", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.esc.AnswerLink(context.Background(), tok, "again", false); !errors.Is(err, escalate.ErrUsed) {
+		t.Errorf("reused token: %v, want ErrUsed", err)
+	}
+	w.at(25 * time.Hour)
+	if _, err := w.esc.AnswerLink(context.Background(), token(t, got[1]), "", false); !errors.Is(err, escalate.ErrExpired) {
+		t.Errorf("expired token: %v, want ErrExpired", err)
+	}
+}
+
+// An SMS reply "收到" from the called phone answers; other text does not.
+func TestSMSReplyAnswers(t *testing.T) {
+	w := newWorld(t)
+	w.reading(60)
+	w.at(0)
+	w.rcv.calls(t, 2)
+	ctx := context.Background()
+	if err := w.ob.Receipt(ctx, notify.Receipt{Channel: "sms", Phone: "13800000003", Status: notify.ReceiptReplied, Text: "谁？"}); err != nil {
+		t.Fatal(err)
+	}
+	_, es, _ := w.alert()
+	if es[0].State != store.EscalationActive {
+		t.Fatalf("a reply that is no answer keyword stopped the escalation: %+v", es[0])
+	}
+	if err := w.ob.Receipt(ctx, notify.Receipt{Channel: "sms", Phone: "+86 138 0000 0003", Status: notify.ReceiptReplied, Text: "收到。"}); err != nil {
+		t.Fatal(err)
+	}
+	_, es, cs := w.alert()
+	if es[0].State != store.EscalationAnswered || *es[0].AnsweredBy != "wang" || *es[0].AnswerChannel != "sms reply" {
+		t.Fatalf("escalation after the reply = %+v", es[0])
+	}
+	for _, c := range cs {
+		if c.Person == "wang" && (c.AnsweredAt == nil || *c.AnswerNote != "收到。") {
+			t.Errorf("wang's call not answered by the reply: %+v", c)
+		}
+	}
+}
+
+// An operator acknowledging in the console answers the escalation; a
+// resolved warning stops its escalation.
+func TestConsoleAckAndResolveStop(t *testing.T) {
+	w := newWorld(t)
+	w.reading(60)
+	w.at(0)
+	w.rcv.calls(t, 2)
+	a, _, _ := w.alert()
+	if _, err := w.eng.Ack(context.Background(), a.ID, alerting.Action{By: "op1"}); err != nil {
+		t.Fatal(err)
+	}
+	w.at(0)
+	_, es, _ := w.alert()
+	if es[0].State != store.EscalationAnswered || *es[0].AnsweredBy != "op1" || *es[0].AnswerChannel != "console" {
+		t.Fatalf("after the ack: %+v", es[0])
+	}
+	w.at(6 * time.Minute)
+	time.Sleep(50 * time.Millisecond)
+	if n := len(w.rcv.calls(t, 2)); n != 2 {
+		t.Errorf("%d calls after the ack, want 2", n)
+	}
+	// A new warning on a fresh world resolves before anyone answers.
+	w2 := newWorld(t)
+	w2.reading(60)
+	w2.at(0)
+	w2.rcv.calls(t, 2)
+	w2.at(time.Second)
+	w2.reading(1)
+	w2.at(0)
+	_, es, _ = w2.alert()
+	if es[0].State != store.EscalationStopped || !strings.Contains(es[0].Reason, "resolved") {
+		t.Fatalf("after resolve: %+v", es[0])
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }

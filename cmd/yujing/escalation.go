@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+
+	"yujing"
+	"yujing/alerting/escalate"
+	"yujing/config"
+	"yujing/notify"
+)
+
+// answerKeyFile is where the random answer-link key is kept when the
+// configuration sets no escalation.secret.
+const answerKeyFile = "answer.key"
+
+// answerKey returns the key that signs answer links: escalation.secret,
+// else a random key made once and kept in the data directory (0600), so
+// links stay valid across restarts.
+func answerKey(cfg *config.Config) ([]byte, error) {
+	if cfg.AnswerSecret != "" {
+		return []byte(cfg.AnswerSecret), nil
+	}
+	path := filepath.Join(cfg.DataDir, answerKeyFile)
+	data, err := os.ReadFile(path)
+	if err == nil {
+		key, err := hex.DecodeString(strings.TrimSpace(string(data)))
+		if err != nil || len(key) < 32 {
+			return nil, fmt.Errorf("answer-link key %s is damaged (want 64 hex digits); remove it to make a new one (links already sent stop working)", path)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("answer-link key: %w", err)
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("answer-link key: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("answer-link key: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, fmt.Errorf("answer-link key: %w", err)
+	}
+	return key, nil
+}
+
+// answerBaseURL is where answer links point: escalation.base_url, else
+// the HTTP listener's address (a wildcard host shown as 127.0.0.1, which
+// only works on this machine: set base_url in production).
+func answerBaseURL(cfg *config.Config, addr net.Addr, log *slog.Logger) string {
+	if cfg.Escalation.BaseURL != "" {
+		return cfg.Escalation.BaseURL
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+		if len(cfg.Escalation.Policies) > 0 {
+			log.Warn("escalation.base_url is not set: answer links point at this machine only; set it to the address officials' phones reach yujing at")
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// escalationHooks connect the rule engine and the outbox, built before the
+// escalation engine, to it once it exists.
+type escalationHooks struct {
+	esc atomic.Pointer[escalate.Engine]
+	log *slog.Logger
+}
+
+// observe passes an alert change on (the rule engine's OnChange).
+func (h *escalationHooks) observe(a yujing.Alert, t yujing.Transition) {
+	if e := h.esc.Load(); e != nil {
+		e.Observe(a, t)
+	}
+}
+
+// receipt passes a provider receipt on: SMS replies and key presses may
+// be answers (the outbox's OnReceipt).
+func (h *escalationHooks) receipt(ctx context.Context, callID string, r notify.Receipt) {
+	e := h.esc.Load()
+	if e == nil {
+		return
+	}
+	if _, err := e.Inbound(ctx, escalate.Inbound{CallID: callID, Channel: r.Channel, Phone: r.Phone, Status: r.Status,
+		Key: r.Key, Text: r.Text, At: r.At}); err != nil {
+		h.log.Error("answer from a provider callback not recorded", "channel", r.Channel, "call_id", callID, "err", err)
+	}
+}
