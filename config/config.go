@@ -21,6 +21,7 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/escalate"
 	"yujing/ingest"
 	"yujing/internal/yamlconf"
 	"yujing/notify"
@@ -63,6 +64,8 @@ type File struct {
 	Summaries []SummaryFile `yaml:"summaries"`
 	// Delivery tunes how calls go out, for every channel.
 	Delivery DeliveryFile `yaml:"delivery"`
+	// Escalation is call-and-answer (叫应): policies by level.
+	Escalation *EscalationFile `yaml:"escalation"`
 }
 
 // DeliveryFile tunes the delivery of calls (the notify dispatcher).
@@ -429,6 +432,13 @@ type Config struct {
 	// GroupWait is delivery.group_wait: how long calls about warnings
 	// raised below red are held to be grouped; 0: no grouping.
 	GroupWait time.Duration
+	// Escalation are the call-and-answer policies and settings; AnswerSecret
+	// signs answer links ("" : a random key kept in the data directory).
+	Escalation   escalate.Settings
+	AnswerSecret string
+	// escalationRosters are the rosters the policies name, checked against
+	// the rosters defined.
+	escalationRosters []rosterRef
 }
 
 // MQTT is the subscriber's connection.
@@ -577,6 +587,7 @@ func (c *checker) build() *Config {
 	people := c.people(cfg)
 	channels := c.channels(cfg)
 	c.routes(cfg, people, channels)
+	c.escalation(cfg, people, channels)
 	for i, sf := range c.f.Summaries {
 		sum := alerting.Summary{Name: sf.Name, Schedule: sf.Schedule, Period: sf.Period, Channels: sf.Channels}
 		if sf.Name == "" {

@@ -97,6 +97,15 @@ type Options struct {
 	Events   *Broadcaster // alert changes for the live stream (a new one if nil)
 	Calls    *Calls       // calls of each alert and provider callbacks; nil: none
 	Audit    *Audit       // records state-changing requests and serves the audit log; nil: none
+	// Escalations is call-and-answer: escalations in the alert detail,
+	// answer links (/answer/{token}) and POST /api/v1/calls/{id}/answer;
+	// nil: none. Reports and People feed GET /api/v1/reports/answers.
+	Escalations Escalations
+	Reports     AnswerReports
+	People      People
+	// Location is where report days and the answer page's times are read
+	// (default Asia/Shanghai).
+	Location *time.Location
 }
 
 // Server serves the API and the console.
@@ -119,6 +128,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Events == nil {
 		opts.Events = NewBroadcaster(256)
+	}
+	if opts.Location == nil {
+		opts.Location = defaultLocation()
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), events: opts.Events}
 	s.routes()
@@ -168,6 +180,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/audit", s.auditList)
 	m.HandleFunc("GET /api/v1/audit.csv", s.auditCSV)
 	m.HandleFunc("GET /api/v1/audit/verify", s.auditVerify)
+	s.answerRoutes()
 	sub, _ := fs.Sub(static, "static")
 	files := http.FileServerFS(sub)
 	m.Handle("GET /", files)
@@ -289,6 +302,9 @@ type AlertDetail struct {
 	yujing.Alert
 	History []yujing.Transition `json:"history"`
 	Calls   []store.CallRecord  `json:"calls"`
+	// Escalations are the call-and-answer runs for the alert, oldest
+	// first; the active one has the deadline of its current step.
+	Escalations []store.Escalation `json:"escalations"`
 	// Attachments are the photos of its disposal records (data at
 	// /api/v1/alerts/{id}/attachments/{attachment id}).
 	Attachments []yujing.Attachment `json:"attachments"`
@@ -318,7 +334,14 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
 			att = got
 		}
 	}
-	writeJSON(w, http.StatusOK, AlertDetail{Alert: a, History: hist, Calls: calls, Attachments: att})
+	escs := []store.Escalation{}
+	if s.opts.Escalations != nil {
+		if escs, err = s.opts.Escalations.Escalations(r.Context(), id); err != nil {
+			s.fail(w, r, fmt.Errorf("escalations of alert %d: %w", id, err))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, AlertDetail{Alert: a, History: hist, Calls: calls, Escalations: escs, Attachments: att})
 }
 
 type actionBody struct {
