@@ -132,10 +132,10 @@ func (c *checker) escalation(cfg *Config, people map[string]yujing.Person, chann
 			c.Add(pf.Fields.At("steps", pf.Pos), "%s: at least one step is required", where)
 		}
 		for j := range pf.Steps {
-			p.Steps = append(p.Steps, c.step(&pf.Steps[j], fmt.Sprintf("%s steps[%d]", where, j), people, channels))
+			p.Steps = append(p.Steps, c.step(&pf.Steps[j], fmt.Sprintf("%s steps[%d]", where, j), people, channels, true))
 		}
 		if pf.DoubleReport != nil {
-			s := c.step(pf.DoubleReport, where+" double_report", people, channels)
+			s := c.step(pf.DoubleReport, where+" double_report", people, channels, false)
 			p.DoubleReport = &s
 		}
 		set.Policies = append(set.Policies, p)
@@ -166,7 +166,9 @@ type rosterRef struct {
 	pos yamlconf.Pos
 }
 
-func (c *checker) step(sf *StepFile, where string, people map[string]yujing.Person, channels map[string]bool) escalate.Step {
+// step checks one step; a double report has no deadline of its own (it
+// runs alongside step 1).
+func (c *checker) step(sf *StepFile, where string, people map[string]yujing.Person, channels map[string]bool, deadline bool) escalate.Step {
 	s := escalate.Step{Ladder: sf.Ladder, Reminders: sf.Reminders}
 	if len(sf.Targets) == 0 {
 		c.Add(sf.Fields.At("targets", sf.Pos), "%s: at least one target is required (person, roster, tier or role)", where)
@@ -205,7 +207,11 @@ func (c *checker) step(sf *StepFile, where string, people map[string]yujing.Pers
 			c.Add(sf.Fields.At(fmt.Sprintf("ladder[%d]", k), sf.Fields.At("ladder", sf.Pos)), "%s: channel %q is not defined under channels", where, ch)
 		}
 	}
-	if sf.Deadline == nil || *sf.Deadline <= 0 {
+	if !deadline {
+		if sf.Deadline != nil {
+			c.Add(sf.Fields.At("deadline", sf.Pos), "%s: a double report runs alongside step 1 and has no deadline of its own", where)
+		}
+	} else if sf.Deadline == nil || *sf.Deadline <= 0 {
 		c.Add(sf.Fields.At("deadline", sf.Pos), "%s: deadline is required: how long to wait for an answer (e.g. 5m)", where)
 	} else {
 		s.Deadline = *sf.Deadline
