@@ -47,11 +47,6 @@ type Config struct {
 	TemplateCode    string        `yaml:"template_code"`     // approved notification template, e.g. SMS_123456789
 	MaxParamLength  int           `yaml:"max_param_length"`  // clip each template variable to this many characters; default 35
 	Timeout         time.Duration `yaml:"timeout"`           // per request; 0 leaves it to the dispatcher
-	// LinkParam names the template variable that carries a call's answer
-	// link (叫应), e.g. "link" for a template with ${link}; "" sends no
-	// link, and the person answers by replying (see escalation's
-	// answer_keywords).
-	LinkParam string `yaml:"link_param"`
 }
 
 // SMS is a notify.Channel that sends calls as Alibaba Cloud template SMS.
@@ -64,7 +59,6 @@ type SMS struct {
 	signName string
 	template string
 	maxParam int
-	linkVar  string
 	timeout  time.Duration
 	client   *http.Client
 	now      func() time.Time
@@ -117,7 +111,7 @@ func New(cfg Config, client *http.Client) (*SMS, error) {
 	return &SMS{
 		name: cfg.Name, endpoint: cfg.Endpoint, keyID: cfg.AccessKeyID, secret: cfg.AccessKeySecret,
 		region: cfg.RegionID, signName: cfg.SignName, template: cfg.TemplateCode,
-		maxParam: cfg.MaxParamLength, linkVar: cfg.LinkParam, timeout: cfg.Timeout, client: client, now: time.Now,
+		maxParam: cfg.MaxParamLength, timeout: cfg.Timeout, client: client, now: time.Now,
 	}, nil
 }
 
@@ -151,11 +145,7 @@ func (s *SMS) Send(ctx context.Context, c yujing.Call) error {
 	if err != nil {
 		return notify.Permanent(s.errorf(c, "person %s: %w", c.Person.ID, err))
 	}
-	vars := TemplateParams(c, s.maxParam)
-	if s.linkVar != "" && c.AnswerURL != "" {
-		vars[s.linkVar] = c.AnswerURL // never clipped: a cut link does not work
-	}
-	tp, err := json.Marshal(vars)
+	tp, err := json.Marshal(TemplateParams(c, s.maxParam))
 	if err != nil {
 		return notify.Permanent(s.errorf(c, "encode template variables: %w", err))
 	}

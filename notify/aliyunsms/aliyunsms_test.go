@@ -244,36 +244,6 @@ func TestSendRequest(t *testing.T) {
 	}
 }
 
-// With link_param, a call's answer link goes in that template variable,
-// whole however long; a call without a link sends none.
-func TestSendAnswerLink(t *testing.T) {
-	srv := newFakeDysms(t, nil)
-	cfg := testConfig(srv.URL)
-	cfg.LinkParam = "link"
-	s := newSMS(t, cfg)
-	c := testCall()
-	c.AnswerURL = "https://yj.example.cn/answer/" + strings.Repeat("A", 60)
-	if err := s.Send(t.Context(), c); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Send(t.Context(), testCall()); err != nil {
-		t.Fatal(err)
-	}
-	forms := srv.accepted()
-	if len(forms) != 2 {
-		t.Fatalf("%d requests accepted; rejected %v", len(forms), srv.rejected())
-	}
-	for i, want := range []string{c.AnswerURL, ""} {
-		var vars map[string]string
-		if err := json.Unmarshal([]byte(forms[i].Get("TemplateParam")), &vars); err != nil {
-			t.Fatal(err)
-		}
-		if got, ok := vars["link"]; got != want || ok != (want != "") {
-			t.Errorf("send %d: link = %q (present %v), want %q", i, got, ok, want)
-		}
-	}
-}
-
 func mapsEqual(a, b map[string]string) bool {
 	if len(a) != len(b) {
 		return false
