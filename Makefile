@@ -2,7 +2,8 @@
 #
 #   make test    install the external test services if missing, check
 #                formatting, vet, and run every test (race detector on)
-#                against real mosquitto and InfluxDB 1.8
+#                against real mosquitto, InfluxDB 1.8 and a headless
+#                chromium (screenshots of the console in artifacts/)
 #   make bench   run the benchmarks, then the end-to-end ingest benchmark
 #                (publisher → mosquitto → yujing → InfluxDB, E2ECOUNT times)
 #   make fuzz    run every fuzz target for FUZZTIME each (default 30s)
@@ -25,6 +26,9 @@ export YUJING_TOOLS
 export PATH := $(YUJING_TOOLS):/usr/sbin:$(PATH)
 # Integration tests fail, rather than skip, when a service is missing.
 export YUJING_REQUIRE_EXTERNAL := 1
+# The console's browser tests save their screenshots here (gitignored).
+YUJING_ARTIFACTS ?= $(CURDIR)/artifacts
+export YUJING_ARTIFACTS
 
 .PHONY: test deps fmt-check vet bench fuzz build
 

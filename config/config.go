@@ -22,6 +22,7 @@ import (
 	"yujing"
 	"yujing/alerting"
 	"yujing/alerting/escalate"
+	"yujing/duty"
 	"yujing/ingest"
 	"yujing/internal/yamlconf"
 	"yujing/notify"
@@ -62,6 +63,11 @@ type File struct {
 	Overdue *OverdueFile `yaml:"overdue"`
 	// Summaries are scheduled reports to leaders.
 	Summaries []SummaryFile `yaml:"summaries"`
+	// The directory (package duty, config/duty.go): organisations,
+	// responsibility chains and duty rosters, beside people.
+	Orgs           []OrgFile            `yaml:"orgs"`
+	Responsibility []ResponsibilityFile `yaml:"responsibility"`
+	Rosters        []RosterFile         `yaml:"rosters"`
 	// Delivery tunes how calls go out, for every channel.
 	Delivery DeliveryFile `yaml:"delivery"`
 	// Escalation is call-and-answer (叫应): policies by level.
@@ -87,9 +93,56 @@ const (
 
 // HTTPFile is the HTTP server section.
 type HTTPFile struct {
+	Pos    yamlconf.Pos
 	Fields yamlconf.Fields
 	Listen string `yaml:"listen"`
+	// MetricsPublic lets anyone read /metrics (a Prometheus without a
+	// token); default false: /metrics needs the viewer role.
+	MetricsPublic bool `yaml:"metrics_public"`
+	// SecureCookies marks the session cookie Secure on plain HTTP too:
+	// set it when a TLS-terminating proxy is in front of yujing.
+	SecureCookies bool `yaml:"secure_cookies"`
+	// SessionIdle ends a login session unused for that long (default
+	// 12h); SessionMax ends it that long after login (default 168h).
+	SessionIdle time.Duration `yaml:"session_idle"`
+	SessionMax  time.Duration `yaml:"session_max"`
+	// APITokens are bearer tokens for integrations, each with a role.
+	APITokens []APITokenFile `yaml:"api_tokens"`
 }
+
+// APITokenFile is an API token written in the configuration, e.g.
+// {name: ci, role: admin, token: "${YUJING_API_TOKEN}"}.
+type APITokenFile struct {
+	Pos    yamlconf.Pos
+	Fields yamlconf.Fields
+	Name   string `yaml:"name"`
+	Role   string `yaml:"role"` // viewer, operator or admin
+	Token  string `yaml:"token"`
+}
+
+// HTTPAccess are the login and access settings of the HTTP API.
+type HTTPAccess struct {
+	MetricsPublic bool
+	SecureCookies bool
+	SessionIdle   time.Duration
+	SessionMax    time.Duration
+	APITokens     []APIToken
+}
+
+// APIToken is a checked http.api_tokens entry.
+type APIToken struct {
+	Name, Role, Token string
+}
+
+// Defaults and bounds of the http section's access settings.
+const (
+	DefaultSessionIdle = 12 * time.Hour
+	DefaultSessionMax  = 7 * 24 * time.Hour
+	MinAPITokenLen     = 32
+)
+
+// apiTokenName is what a token name may be (web/auth checks the same).
+var apiTokenName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
 
 // MQTTFile is the MQTT section.
 type MQTTFile struct {
@@ -406,6 +459,9 @@ type Config struct {
 	Location   *time.Location
 	DataDir    string
 	HTTPListen string
+	// HTTP are the login and access settings (http.metrics_public,
+	// secure_cookies, session_idle, session_max, api_tokens).
+	HTTP HTTPAccess
 	// EmbeddedListen is where the built-in broker listens; "" when an
 	// external broker is used.
 	EmbeddedListen string
@@ -423,6 +479,12 @@ type Config struct {
 	// alerting.Scheduler on windowed aggregates of the reading store.
 	Scheduled []*alerting.ScheduledRule
 	People    []yujing.Person
+
+	// Directory is the people, organisations, responsibility chains and
+	// rosters; DutySpec the lists it was built from (for a duty.Book).
+	Directory *duty.Directory
+	DutySpec  duty.Spec
+
 	Channels  []Channel
 	Routes    []alerting.Route
 	Messages  message.Config
@@ -436,9 +498,6 @@ type Config struct {
 	// signs answer links ("" : a random key kept in the data directory).
 	Escalation   escalate.Settings
 	AnswerSecret string
-	// escalationRosters are the rosters the policies name, checked against
-	// the rosters defined.
-	escalationRosters []rosterRef
 }
 
 // MQTT is the subscriber's connection.
@@ -557,6 +616,7 @@ func (c *checker) build() *Config {
 		cfg.HTTPListen = "127.0.0.1:8080"
 	}
 	c.hostPort(f.HTTP.Fields.At("listen", f.Pos), "http.listen", cfg.HTTPListen)
+	c.httpAccess(cfg)
 	cfg.Retention = f.Store.Retention
 	if cfg.Retention == 0 {
 		cfg.Retention = 30 * 24 * time.Hour
@@ -585,6 +645,7 @@ func (c *checker) build() *Config {
 	sensors := c.sensors(cfg, sites)
 	c.rules(cfg, sensors, sites)
 	people := c.people(cfg)
+	c.duty(cfg)
 	channels := c.channels(cfg)
 	c.routes(cfg, people, channels)
 	c.escalation(cfg, people, channels)
@@ -633,6 +694,64 @@ func (c *checker) build() *Config {
 		c.Add(c.f.Fields.At("messages", c.f.Pos), "messages: %v", err)
 	}
 	return cfg
+}
+
+// httpAccess checks the http section's login and token settings.
+func (c *checker) httpAccess(cfg *Config) {
+	h := c.f.HTTP
+	pos := h.Pos
+	if pos.IsZero() {
+		pos = c.f.Pos
+	}
+	a := HTTPAccess{MetricsPublic: h.MetricsPublic, SecureCookies: h.SecureCookies,
+		SessionIdle: h.SessionIdle, SessionMax: h.SessionMax}
+	if a.SessionIdle == 0 {
+		a.SessionIdle = DefaultSessionIdle
+	}
+	if a.SessionMax == 0 {
+		a.SessionMax = DefaultSessionMax
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"session_idle", a.SessionIdle}, {"session_max", a.SessionMax}} {
+		if d.v < time.Minute {
+			c.Add(h.Fields.At(d.key, pos), "http.%s %s: want at least 1m", d.key, d.v)
+		}
+	}
+	if a.SessionIdle > a.SessionMax {
+		c.Add(h.Fields.At("session_idle", pos), "http.session_idle %s is longer than http.session_max %s", a.SessionIdle, a.SessionMax)
+	}
+	names, tokens := map[string]bool{}, map[string]string{}
+	for i, t := range h.APITokens {
+		tp := t.Pos
+		if tp.IsZero() {
+			tp = h.Fields.At(fmt.Sprintf("api_tokens[%d]", i), pos)
+		}
+		switch {
+		case t.Name == "":
+			c.Add(tp, "http.api_tokens[%d]: name is required", i)
+		case !apiTokenName.MatchString(t.Name):
+			c.Add(t.Fields.At("name", tp), "http.api_tokens[%d]: name %q: use 1 to 64 letters, digits, '.', '_', '-' or '@', starting with a letter or digit", i, t.Name)
+		case names[t.Name]:
+			c.Add(t.Fields.At("name", tp), "http.api_tokens[%d]: name %q is used twice", i, t.Name)
+		}
+		names[t.Name] = true
+		if !slices.Contains([]string{"viewer", "operator", "admin"}, t.Role) {
+			c.Add(t.Fields.At("role", tp), "http.api_tokens[%d] (%s): role %q: want viewer, operator or admin", i, t.Name, t.Role)
+		}
+		// The token's text is never written into an error.
+		switch {
+		case len(t.Token) < MinAPITokenLen:
+			c.Add(t.Fields.At("token", tp), "http.api_tokens[%d] (%s): token: at least %d characters, got %d (make one with: openssl rand -base64 32)", i, t.Name, MinAPITokenLen, len(t.Token))
+		case tokens[t.Token] != "":
+			c.Add(t.Fields.At("token", tp), "http.api_tokens[%d] (%s): token is the same as that of token %q", i, t.Name, tokens[t.Token])
+		default:
+			tokens[t.Token] = t.Name
+		}
+		a.APITokens = append(a.APITokens, APIToken{Name: t.Name, Role: t.Role, Token: t.Token})
+	}
+	cfg.HTTP = a
 }
 
 func (c *checker) hostPort(p yamlconf.Pos, field, addr string) {
@@ -1198,10 +1317,10 @@ func (cfg *Config) Summary() string {
 	if cfg.Influx != nil {
 		storeDesc = "InfluxDB " + cfg.Influx.URL + " bucket " + cfg.Influx.Bucket
 	}
-	return fmt.Sprintf("%s, %s, %s, %s, %s, %s; %s; %s",
+	return fmt.Sprintf("%s, %s, %s, %s, %s, %s%s; %s; %s",
 		count(len(cfg.Sites), "site", "sites"), count(len(cfg.Sensors), "sensor", "sensors"),
 		count(len(cfg.Rules)+len(cfg.Scheduled), "rule", "rules"), count(len(cfg.People), "person", "people"),
-		count(len(cfg.Channels), "channel", "channels"), count(len(cfg.Routes), "route", "routes"), mode, storeDesc)
+		count(len(cfg.Channels), "channel", "channels"), count(len(cfg.Routes), "route", "routes"), directorySummary(cfg)+escalationSummary(cfg), mode, storeDesc)
 }
 
 func count(n int, one, many string) string {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -141,29 +142,25 @@ func (c *checker) escalation(cfg *Config, people map[string]yujing.Person, chann
 		set.Policies = append(set.Policies, p)
 	}
 	cfg.Escalation = set
-	cfg.escalationRosters = nil
+	// A roster a policy names must be defined (a role nobody holds).
+	rosters := map[string]bool{}
+	for _, r := range cfg.DutySpec.Rosters {
+		rosters[r.Key()] = true
+	}
 	for _, pf := range ef.Policies {
-		for _, sf := range append(pf.Steps, derefStep(pf.DoubleReport)...) {
+		steps := pf.Steps
+		if pf.DoubleReport != nil {
+			steps = append(slices.Clone(steps), *pf.DoubleReport)
+		}
+		for _, sf := range steps {
 			for _, t := range sf.Targets {
-				if t.Roster != "" {
-					cfg.escalationRosters = append(cfg.escalationRosters, rosterRef{ref: t.Roster, pos: t.Fields.At("roster", t.Pos)})
+				if strings.Contains(t.Roster, "/") && !rosters[t.Roster] {
+					c.Add(t.Fields.At("roster", t.Pos), "escalation policy %q: roster %q is not defined under rosters: nobody holds that role",
+						pf.Name, t.Roster)
 				}
 			}
 		}
 	}
-}
-
-func derefStep(s *StepFile) []StepFile {
-	if s == nil {
-		return nil
-	}
-	return []StepFile{*s}
-}
-
-// rosterRef is a roster a policy names, checked once rosters are known.
-type rosterRef struct {
-	ref string
-	pos yamlconf.Pos
 }
 
 // step checks one step; a double report has no deadline of its own (it
@@ -247,4 +244,13 @@ func regionCode(s string) bool {
 		}
 	}
 	return true
+}
+
+// escalationSummary is the escalation part of Summary: ", N escalation
+// policies" ("" when there are none).
+func escalationSummary(cfg *Config) string {
+	if len(cfg.Escalation.Policies) == 0 {
+		return ""
+	}
+	return ", " + count(len(cfg.Escalation.Policies), "escalation policy", "escalation policies")
 }

@@ -108,3 +108,16 @@ func TestEscalationErrors(t *testing.T) {
 		t.Errorf("errors:\n%s\nwant:\n%s", err, strings.Join(want, "\n"))
 	}
 }
+
+func TestEscalationNamesUndefinedRoster(t *testing.T) {
+	_, err := Parse("e.yaml", []byte(escalationBase+`escalation:
+  policies:
+    - name: red
+      steps:
+        - {targets: [{roster: acme/duty_officer}], ladder: [sms], deadline: 5m}
+`), Options{LookupEnv: noEnv})
+	want := `e.yaml:8:31: escalation policy "red": roster "acme/duty_officer" is not defined under rosters: nobody holds that role`
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+}

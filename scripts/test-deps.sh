@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test-deps.sh installs the external services the tests run against:
-# mosquitto (+ clients) from Debian's packages and InfluxDB OSS 1.8.10 built
-# with `go install`. It is idempotent: tools already present are only reported.
+# mosquitto (+ clients) and chromium (+ a CJK font) from Debian's packages,
+# and InfluxDB OSS 1.8.10 built with `go install`. It is idempotent: tools
+# already present are only reported.
 #
 # YUJING_TOOLS (default $HOME/.cache/yujing-tools) receives the influxd binary.
 # The system mosquitto service is never left running: `yujing serve` embeds a
@@ -82,6 +83,28 @@ if [ -n "$pid" ]; then
 		echo "test-deps: warning: port 1883 is used by ${comm:-pid $pid}; yujing serve needs it" >&2
 	fi
 fi
+
+# --- chromium ----------------------------------------------------------------
+# The console's browser tests (cmd/yujing/console_test.go) drive Debian's
+# chromium headless; a CJK font makes their screenshots show the Chinese text.
+chromium="$(command -v chromium || command -v chromium-browser || true)"
+if [ -n "$chromium" ] && fc-list :lang=zh 2>/dev/null | grep -q .; then
+	state=found
+else
+	export DEBIAN_FRONTEND=noninteractive
+	as_root apt-get update
+	as_root apt-get install -y --no-install-recommends chromium fonts-wqy-microhei
+	chromium="$(command -v chromium || true)"
+	state=installed
+fi
+if [ -z "$chromium" ]; then
+	echo "test-deps: chromium not found after install" >&2
+	exit 1
+fi
+# The Debian launcher script warns on stderr about its own checks; the
+# version line is the last one.
+chromium_version="$("$chromium" --version 2>/dev/null | tail -n1 || true)"
+echo "chromium: ${state} ${chromium} (${chromium_version:-version unknown})"
 
 # --- influxd -----------------------------------------------------------------
 influxd="$YUJING_TOOLS/influxd"

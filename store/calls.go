@@ -29,23 +29,23 @@ type CallUpdate struct {
 // CallRecord is a stored call, as the API shows it. Answer fields are nil
 // until the call is answered.
 type CallRecord struct {
-	ID            string        `json:"id"`
-	AlertID       int64         `json:"alert_id"`
-	Event         yujing.Event  `json:"event"`
-	Step          int           `json:"step"`
-	Person        string        `json:"person"`
-	PersonName    string        `json:"person_name"`
-	Channel       string        `json:"channel"`
-	Status        string        `json:"status"`
-	Attempts      int           `json:"attempts"`
-	LastError     string        `json:"last_error"`
-	ProviderID    string        `json:"provider_id,omitempty"`
-	CreatedAt     time.Time     `json:"created_at"`
-	SentAt        *time.Time    `json:"sent_at"`
-	Deadline      *time.Time    `json:"deadline"`
-	AnsweredAt    *time.Time    `json:"answered_at"`
-	AnsweredBy    *string       `json:"answered_by"`
-	AnswerChannel *string       `json:"answer_channel"`
+	ID            string       `json:"id"`
+	AlertID       int64        `json:"alert_id"`
+	Event         yujing.Event `json:"event"`
+	Step          int          `json:"step"`
+	Person        string       `json:"person"`
+	PersonName    string       `json:"person_name"`
+	Channel       string       `json:"channel"`
+	Status        string       `json:"status"`
+	Attempts      int          `json:"attempts"`
+	LastError     string       `json:"last_error"`
+	ProviderID    string       `json:"provider_id,omitempty"`
+	CreatedAt     time.Time    `json:"created_at"`
+	SentAt        *time.Time   `json:"sent_at"`
+	Deadline      *time.Time   `json:"deadline"`
+	AnsweredAt    *time.Time   `json:"answered_at"`
+	AnsweredBy    *string      `json:"answered_by"`
+	AnswerChannel *string      `json:"answer_channel"`
 	// AnswerNote is what the person wrote when answering; OnSite that they
 	// said they are on site (已到岗). Both nil until answered.
 	AnswerNote *string `json:"answer_note"`

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"yujing/audit"
+	"yujing/web/auth"
 )
 
 // Audit records every successful state-changing request in the audit log
@@ -107,13 +108,19 @@ const (
 // Anonymous is the actor of a request that names nobody.
 const Anonymous = "anonymous"
 
-// ActorFrom returns the authenticated user who made r, or "" when nobody
-// is logged in. yujing has no login yet — the console and security issue
-// adds it, and this is the place where the session's user comes in. Until
-// then the audit log takes the actor from the request itself (the "by"
-// field of an alert action, see actorOf), else records Anonymous: the
-// actor is who the request claims to be, not who was proven to send it.
-func ActorFrom(r *http.Request) string { return "" }
+// ActorFrom returns who made r as authenticated by Options.Auth: the
+// user name, or token:<name> for an API token; "" when nobody is (no
+// authentication configured, or a public request such as a provider
+// callback). Only then does the audit log take the actor from the request
+// itself (the "by" field of an alert action, see actorOf), else record
+// Anonymous. After a successful POST /api/v1/login it is the user who
+// logged in.
+func ActorFrom(r *http.Request) string {
+	if p, ok := auth.FromContext(r.Context()); ok {
+		return p.Actor()
+	}
+	return ""
+}
 
 // audited reports whether r changes state: POST, PUT, PATCH or DELETE under
 // /api/ or /-/.

@@ -26,6 +26,7 @@ import (
 	"yujing/alerting"
 	"yujing/ingest"
 	"yujing/store"
+	"yujing/web/auth"
 )
 
 // Alerts is what the API needs of the rule engine.
@@ -106,6 +107,13 @@ type Options struct {
 	// Location is where report days and the answer page's times are read
 	// (default Asia/Shanghai).
 	Location *time.Location
+	Readings Readings // the reading store for charts (GET /api/v1/sensors/{id}/readings); nil: none
+	// Auth authenticates every request and enforces the roles (and adds
+	// the login, user and token endpoints); nil: everything is open.
+	Auth *auth.Service
+	// Directory is the people, organisations, responsibility chains and
+	// duty rosters (a *duty.Book); nil: the directory API answers 404.
+	Directory Directory
 }
 
 // Server serves the API and the console.
@@ -138,12 +146,17 @@ func New(opts Options) *Server {
 }
 
 // Handler returns the HTTP handler: the routes, behind the audit
-// middleware when Options.Audit is set.
+// middleware when Options.Audit is set, behind authentication when
+// Options.Auth is set (outside the audit, so that it records the user).
 func (s *Server) Handler() http.Handler {
+	var h http.Handler = s.mux
 	if s.opts.Audit != nil {
-		return s.opts.Audit.Middleware(s.mux)
+		h = s.opts.Audit.Middleware(h)
 	}
-	return s.mux
+	if s.opts.Auth != nil {
+		h = s.opts.Auth.Middleware(h)
+	}
+	return h
 }
 
 // Events is where alert changes are published for the live stream.
@@ -172,6 +185,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /-/reload", s.reload)
 	m.HandleFunc("GET /api/v1/sensors/discovered", s.discovered)
 	m.HandleFunc("GET /api/v1/sensors/{id}", s.sensor)
+	m.HandleFunc("GET /api/v1/sensors/{id}/readings", s.readings)
 	m.HandleFunc("POST /api/v1/sensors", s.putSensor(false))
 	m.HandleFunc("PUT /api/v1/sensors/{id}", s.putSensor(true))
 	m.HandleFunc("DELETE /api/v1/sensors/{id}", s.deleteSensor)
@@ -180,7 +194,13 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/audit", s.auditList)
 	m.HandleFunc("GET /api/v1/audit.csv", s.auditCSV)
 	m.HandleFunc("GET /api/v1/audit/verify", s.auditVerify)
+	if s.opts.Auth != nil {
+		s.opts.Auth.Register(m)
+	}
+	m.HandleFunc("GET /api/v1/reports/alerts", s.alertReport)
+	m.HandleFunc("GET /api/v1/reports/alerts.csv", s.alertReportCSV)
 	s.answerRoutes()
+	s.directoryRoutes()
 	sub, _ := fs.Sub(static, "static")
 	files := http.FileServerFS(sub)
 	m.Handle("GET /", files)
@@ -429,6 +449,9 @@ func (s *Server) action(do func(context.Context, int64, alerting.Action) (yujing
 			s.fail(w, r, err)
 			return
 		}
+		if u := ActorFrom(r); u != "" {
+			b.By = u // who logged in, not who the body names
+		}
 		a, err := do(r.Context(), id, alerting.Action{By: b.By, Note: b.Note, Reason: yujing.CloseReason(b.Reason), Attachments: att})
 		if err != nil {
 			s.fail(w, r, err)
@@ -563,6 +586,9 @@ func (s *Server) createSilence(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Errorf("request body: want JSON {\"matchers\": {...}, \"ends_at\": ..., \"created_by\": ..., \"comment\": ...}: %v", err))
 		return
 	}
+	if u := ActorFrom(r); u != "" {
+		sl.CreatedBy = u
+	}
 	out, err := s.opts.Silences.CreateSilence(r.Context(), sl)
 	if err != nil {
 		s.fail(w, r, err)
@@ -581,7 +607,11 @@ func (s *Server) expireSilence(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Errorf("silence id %q: want a positive whole number", r.PathValue("id")))
 		return
 	}
-	if err := s.opts.Silences.ExpireSilence(r.Context(), id, r.URL.Query().Get("by")); err != nil {
+	by := r.URL.Query().Get("by")
+	if u := ActorFrom(r); u != "" {
+		by = u
+	}
+	if err := s.opts.Silences.ExpireSilence(r.Context(), id, by); err != nil {
 		s.fail(w, r, err)
 		return
 	}

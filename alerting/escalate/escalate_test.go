@@ -583,3 +583,29 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// A key pressed in a voice call answers that call when it is an answer
+// key; another key does not.
+func TestVoiceKeyPressAnswers(t *testing.T) {
+	w := newWorld(t)
+	w.reading(60)
+	w.at(0)
+	got := w.rcv.calls(t, 2)
+	var zhang string
+	for _, p := range got {
+		if p.Person == "zhang" {
+			zhang = p.CallID
+		}
+	}
+	ctx := context.Background()
+	if ok, err := w.esc.Inbound(ctx, escalate.Inbound{CallID: zhang, Channel: "voice", Status: "key_pressed", Key: "2"}); ok || err != nil {
+		t.Fatalf("key 2 answered=%v err=%v, want no answer", ok, err)
+	}
+	if ok, err := w.esc.Inbound(ctx, escalate.Inbound{CallID: zhang, Channel: "voice", Status: "key_pressed", Key: "1"}); !ok || err != nil {
+		t.Fatalf("key 1 answered=%v err=%v, want an answer", ok, err)
+	}
+	_, es, _ := w.alert()
+	if es[0].State != store.EscalationAnswered || *es[0].AnswerChannel != "voice key 1" || *es[0].AnsweredBy != "zhang" {
+		t.Fatalf("escalation = %+v", es[0])
+	}
+}

@@ -48,7 +48,7 @@ func TestDisposalPhotos(t *testing.T) {
 	if d.State != "disposing" || len(d.Attachments) != 1 || d.Attachments[0].Name != "现场.png" || d.Attachments[0].ContentType != "image/png" || d.Attachments[0].Size != int64(buf.Len()) {
 		t.Fatalf("detail: %+v", d)
 	}
-	resp, err := http.Get(fmt.Sprintf("%s/attachments/%d", url, d.Attachments[0].ID))
+	resp, err := authed.Get(fmt.Sprintf("%s/attachments/%d", url, d.Attachments[0].ID))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -174,7 +174,7 @@ func TestAuditServeRecordsAck(t *testing.T) {
 	req, _ := http.NewRequestWithContext(t.Context(), "POST", fmt.Sprintf("%s/api/v1/alerts/%d/ack", api, alerts[0].ID),
 		strings.NewReader(`{"by": "zhang", "note": "收到, 去现场"}`))
 	req.Header.Set("User-Agent", "duty-console/2")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := authed.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,8 @@ func TestAuditServeRecordsAck(t *testing.T) {
 		t.Fatalf("ack: %d", resp.StatusCode)
 	}
 	var es []audit.Entry
-	if code := getJSON(t, api+"/api/v1/audit?actor=zhang", &es); code != 200 || len(es) != 1 {
+	// The actor is who authenticated (the test's token), not the body's "by".
+	if code := getJSON(t, api+"/api/v1/audit?actor="+testActor, &es); code != 200 || len(es) != 1 {
 		t.Fatalf("GET /api/v1/audit: %d %+v", code, es)
 	}
 	e := es[0]

@@ -40,7 +40,6 @@ import (
 	"log/slog"
 	"math"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -662,7 +661,7 @@ func (r *e2eRun) yujing(b *testing.B, spec e2eSpec) (func(time.Duration) bool, f
 	id := "e2e-yujing-" + spec.Site
 	path := filepath.Join(dir, "site.yaml")
 	text := fmt.Sprintf(`data_dir: %s
-http: {listen: "127.0.0.1:0"}
+http: {listen: "127.0.0.1:0", `+testTokenYAML+`}
 mqtt: {broker: %s, client_id: %s, qos: %d, shards: %d, queue_size: %d}
 influx: {url: %s, bucket: %s}
 sites: [{id: %s}]
@@ -744,7 +743,7 @@ notify: [{people: [p], channels: [log]}]
 // e2eMetric reads one sample from yujing's /metrics, e.g.
 // `yujing_ingest_readings_total{stage="stored"}`; -1 when it is absent.
 func e2eMetric(b *testing.B, httpAddr, sample string) float64 {
-	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	resp, err := authed.Get("http://" + httpAddr + "/metrics")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func TestCrashKeepsAcknowledgedTransitions(t *testing.T) {
 		fmt.Fprintf(&sensors, "  - {id: C%02d, site: s%d, family: gas, metric: lel}\n", i, i%4)
 	}
 	cfg := fmt.Sprintf(`data_dir: %s
-http: {listen: %q}
+http: {listen: %q, `+testTokenYAML+`}
 mqtt: {embedded: {listen: %q}}
 sites: [{id: s0}, {id: s1}, {id: s2}, {id: s3}]
 sensors:
@@ -68,7 +68,7 @@ notify: [{people: [p], channels: [log]}]
 		}
 	})
 	wg.Go(func() { // operators act on whatever is open
-		client := &http.Client{Timeout: 2 * time.Second}
+		client := &http.Client{Timeout: 2 * time.Second, Transport: bearerTransport{}}
 		for {
 			select {
 			case <-stop:
@@ -127,7 +127,7 @@ notify: [{people: [p], channels: [log]}]
 		}
 		found := false
 		for _, h := range d.History {
-			if h.Actor == "op" && (act == "ack" && h.Event == "acknowledged" || act == "dispose" && h.Event == "disposed") {
+			if h.Actor == testActor && (act == "ack" && h.Event == "acknowledged" || act == "dispose" && h.Event == "disposed") {
 				found = true
 			}
 		}

@@ -13,11 +13,17 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"yujing"
+	"yujing/alerting"
 	"yujing/alerting/escalate"
 	"yujing/config"
+	"yujing/duty"
 	"yujing/notify"
+	"yujing/store/sqlite"
 )
 
 // answerKeyFile is where the random answer-link key is kept when the
@@ -102,4 +108,19 @@ func (h *escalationHooks) receipt(ctx context.Context, callID string, r notify.R
 		Key: r.Key, Text: r.Text, At: r.At}); err != nil {
 		h.log.Error("answer from a provider callback not recorded", "channel", r.Channel, "call_id", callID, "err", err)
 	}
+}
+
+// newEscalator builds call-and-answer from the configuration: its
+// policies, the answer-link key and base URL, the directory that resolves
+// targets, and the outbox that makes the calls.
+func newEscalator(cfg *config.Config, st *sqlite.State, eng *alerting.Engine, caller escalate.Caller, dir *duty.Book,
+	sites escalate.Sites, addr net.Addr, log *slog.Logger, reg prometheus.Registerer) (*escalate.Engine, error) {
+	key, err := answerKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	set := cfg.Escalation
+	set.BaseURL = answerBaseURL(cfg, addr, log)
+	return escalate.New(set, st, eng, caller, dir, sites, escalate.Options{Logger: log, Registerer: reg,
+		Key: key, Covers: duty.RegionCovers, Tick: 250 * time.Millisecond})
 }

@@ -38,7 +38,7 @@ var storedRe = regexp.MustCompile(`yujing_ingest_readings_total\{stage="stored"\
 // stored reads how many readings an instance stored from its /metrics.
 func stored(t *testing.T, inst *instance) int {
 	t.Helper()
-	resp, err := http.Get("http://" + inst.http + "/metrics")
+	resp, err := authed.Get("http://" + inst.http + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

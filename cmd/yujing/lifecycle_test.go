@@ -35,7 +35,7 @@ func TestEmbeddedConsoleAndLiveStream(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", api+"/api/v1/stream", nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := authed.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

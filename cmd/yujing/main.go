@@ -45,6 +45,9 @@ Usage:
   yujing replay FILE        run recorded readings (CSV or line protocol) through the rules, offline
   yujing tail SENSOR|TOPIC  watch live messages: readings and rule outcomes ('yujing tail -h')
   yujing simulate SCENARIO  publish a scenario's readings to a broker ('yujing simulate -h')
+  yujing sensors import|ls  register sensors from a CSV sheet; list, show them ('yujing sensors help')
+  yujing users ls|add|...   manage the users of the console and API ('yujing users help')
+  yujing tokens create NAME create an API token for an integration ('yujing tokens help')
   yujing version            print the version
 
 Run 'yujing serve -h' for the serve flags.
@@ -68,6 +71,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return tailCmd(ctx, args[1:], stdout, stderr)
 	case "simulate":
 		return simulateCmd(ctx, args[1:], stdout, stderr)
+	case "sensors":
+		return sensorsCmd(ctx, args[1:], stdout, stderr)
+	case "users":
+		return usersCmd(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "tokens":
+		return tokensCmd(ctx, args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "yujing", version())
 		return 0

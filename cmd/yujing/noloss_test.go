@@ -48,7 +48,7 @@ func nolossConfig(t *testing.T, broker, clientID, influxURL, bucket, httpListen 
 	dir := t.TempDir()
 	var b strings.Builder
 	fmt.Fprintf(&b, `data_dir: %s
-http: {listen: %q}
+http: {listen: %q, `+testTokenYAML+`}
 mqtt:
   broker: %s
   client_id: %s
@@ -268,7 +268,7 @@ func nolossBase() time.Time {
 // metricValue returns the value of an unlabelled metric at addr's
 // /metrics, or -1.
 func metricValue(addr, name string) float64 {
-	resp, err := http.Get("http://" + addr + "/metrics")
+	resp, err := authed.Get("http://" + addr + "/metrics")
 	if err != nil {
 		return -1
 	}

@@ -207,6 +207,7 @@ func outboxConfig(t *testing.T, dataDir, httpAddr, mqttAddr, hookURL string) str
 data_dir: %s
 http:
   listen: %s
+  `+testTokenYAML+`
 mqtt:
   embedded:
     listen: %s

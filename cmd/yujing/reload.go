@@ -29,6 +29,17 @@ type reloader struct {
 	log     *slog.Logger
 	ok      prometheus.Gauge
 	at      prometheus.Gauge
+	// also are further parts that take the new configuration (the
+	// directory, call-and-answer), in order of registration.
+	also []func(next *config.Config) error
+}
+
+// onReload adds a part that takes each new configuration; its error fails
+// the reload.
+func (r *reloader) onReload(f func(next *config.Config) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.also = append(r.also, f)
 }
 
 func newReloader(path string, cur *config.Config, engine *alerting.Engine, sched *alerting.Scheduler, catalog *ingest.Catalog, log *slog.Logger, reg prometheus.Registerer) *reloader {
@@ -59,6 +70,11 @@ func (r *reloader) Reload(ctx context.Context) error {
 	}
 	if err == nil {
 		err = r.catalog.SetBase(next.Sites, next.Sensors, next.MQTT.Topics)
+	}
+	for _, f := range r.also {
+		if err == nil {
+			err = f(next)
+		}
 	}
 	if err != nil {
 		r.ok.Set(0)

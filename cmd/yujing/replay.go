@@ -22,6 +22,7 @@ import (
 	"yujing/ingest"
 	"yujing/ingest/decode"
 	"yujing/ingest/decode/lineprotocol"
+	"yujing/internal/fakeclock"
 	"yujing/store"
 	"yujing/store/sqlite"
 )
@@ -39,7 +40,12 @@ rule and level.
              field is a metric, timestamps in nanoseconds
 
 Bad lines are reported as file:line: message on stderr and skipped.
-Scheduled rules (schedule:) are not evaluated by replay.
+
+Scheduled rules (schedule:, e.g. the rainstorm preset's sums over 3 h, 6 h
+and 12 h) are evaluated too: the readings go into an embedded reading store
+as they are replayed, and each rule runs at every tick of its schedule
+inside the recording, from the moment its longest window lies inside it
+(earlier ticks would judge windows the recording cannot fill).
 
 Flags:
 `
@@ -48,19 +54,6 @@ Flags:
 // checks (offline sensors, for: holds, overdue) run between readings — as
 // serve's ticker does.
 const replayTick = 5 * time.Second
-
-// replayClock is the fake clock of a replay.
-type replayClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *replayClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *replayClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
 
 type nopReplayCaller struct{}
 
@@ -79,7 +72,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.Usage = func() { fmt.Fprint(stderr, replayUsage); fs.PrintDefaults() }
 	path := fs.String("config", "", "configuration file (default: the embedded demo)")
 	speed := fs.String("speed", "max", "max (as fast as possible) or N: N× real time")
-	dataDir := fs.String("data", "", "keep the state database (replay-state.db) in DIR instead of a temporary directory")
+	dataDir := fs.String("data", "", "keep the state database (replay-state.db) and, with scheduled rules, the reading store (replay-readings.db) in DIR instead of a temporary directory")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -125,9 +118,6 @@ func replay(ctx context.Context, cfg *config.Config, file string, factor float64
 	if len(readings) == 0 {
 		return fmt.Errorf("%s: no readings", file)
 	}
-	if len(cfg.Scheduled) > 0 {
-		fmt.Fprintf(stderr, "yujing replay: %d scheduled rule(s) not evaluated\n", len(cfg.Scheduled))
-	}
 	if dataDir == "" {
 		dir, err := os.MkdirTemp("", "yujing-replay-")
 		if err != nil {
@@ -149,18 +139,29 @@ func replay(ctx context.Context, cfg *config.Config, file string, factor float64
 		loc = time.UTC
 	}
 	first := readings[0].rd.Time
-	clk := &replayClock{t: first}
+	clk := fakeclock.New(first)
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	type key struct{ rule, level string }
 	counts := map[key]map[yujing.Event]int{}
 	var events int
+	// Columns as wide as the longest rule name and sensor id.
+	ruleW, sensorW := 20, 12
+	for _, r := range cfg.Rules {
+		ruleW = max(ruleW, len(r.Name))
+	}
+	for _, r := range cfg.Scheduled {
+		ruleW = max(ruleW, len(r.Rule.Name))
+	}
+	for _, s := range cfg.Sensors {
+		sensorW = max(sensorW, len(s.ID))
+	}
 	eng, err := alerting.New(cfg.Rules, cfg.Routes, st, nopReplayCaller{}, reg, alerting.Options{
 		Now: clk.Now, Location: loc, Inhibit: cfg.Inhibit, Overdue: cfg.Overdue,
 		OnChange: func(a yujing.Alert, tr yujing.Transition) {
 			events++
-			fmt.Fprintf(out, "%s  %-20s %-12s %-10s %-6s %g\n", tr.At.In(loc).Format("2006-01-02 15:04:05"),
-				a.Rule, a.Sensor, tr.Event, a.Level, a.Value)
+			fmt.Fprintf(out, "%s  %-*s %-*s %-10s %-6s %g\n", tr.At.In(loc).Format("2006-01-02 15:04:05"),
+				ruleW, a.Rule, sensorW, a.Sensor, tr.Event, a.Level, a.Value)
 			k := key{a.Rule, a.Level.String()}
 			if counts[k] == nil {
 				counts[k] = map[yujing.Event]int{}
@@ -174,6 +175,17 @@ func replay(ctx context.Context, cfg *config.Config, file string, factor float64
 	if err := eng.Restore(ctx); err != nil {
 		return err
 	}
+	last := first
+	for _, r := range readings {
+		if r.rd.Time.After(last) {
+			last = r.rd.Time
+		}
+	}
+	sched, err := newReplaySchedule(ctx, cfg, reg, eng, clk, filepath.Join(dataDir, "replay-readings.db"), first, last, loc, stderr)
+	if err != nil {
+		return err
+	}
+	defer sched.stop()
 
 	now := first
 	lastTick := first
@@ -196,9 +208,15 @@ func replay(ctx context.Context, cfg *config.Config, file string, factor float64
 				}
 			}
 			for tick := lastTick.Add(replayTick); tick.Before(t); tick = tick.Add(replayTick) {
+				if err := sched.advance(ctx, tick); err != nil {
+					return err
+				}
 				clk.Set(tick)
 				eng.Tick(ctx, tick)
 				lastTick = tick
+			}
+			if err := sched.advance(ctx, t); err != nil {
+				return err
 			}
 			now = t
 			clk.Set(now)
@@ -207,9 +225,13 @@ func replay(ctx context.Context, cfg *config.Config, file string, factor float64
 			eng.ObserveFault(ctx, r.rd, ingest.ReasonOutOfRange)
 			continue
 		}
+		sched.add(r.rd)
 		eng.Observe(ctx, []yujing.Reading{r.rd})
 	}
 	eng.Tick(ctx, now)
+	if err := sched.stop(); err != nil {
+		return err
+	}
 
 	// Summary: events per rule and level.
 	keys := make([]key, 0, len(counts))
@@ -225,7 +247,7 @@ func replay(ctx context.Context, cfg *config.Config, file string, factor float64
 	fmt.Fprintf(out, "\n%d readings from %s to %s, %d bad lines skipped, %d events\n", len(readings),
 		first.In(loc).Format("2006-01-02 15:04:05"), now.In(loc).Format("2006-01-02 15:04:05 MST"), bad, events)
 	if len(keys) > 0 {
-		fmt.Fprintf(out, "%-20s %-6s %s\n", "rule", "level", "events")
+		fmt.Fprintf(out, "%-*s %-6s %s\n", ruleW, "rule", "level", "events")
 	}
 	for _, k := range keys {
 		evs := make([]string, 0, len(counts[k]))
@@ -233,7 +255,7 @@ func replay(ctx context.Context, cfg *config.Config, file string, factor float64
 			evs = append(evs, fmt.Sprintf("%s %d", ev, n))
 		}
 		sort.Strings(evs)
-		fmt.Fprintf(out, "%-20s %-6s %s\n", k.rule, k.level, strings.Join(evs, ", "))
+		fmt.Fprintf(out, "%-*s %-6s %s\n", ruleW, k.rule, k.level, strings.Join(evs, ", "))
 	}
 	firing, err := eng.List(ctx, store.AlertFilter{States: []yujing.State{yujing.StateFiring}})
 	if err != nil {
@@ -378,4 +400,133 @@ func parseReplayTime(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("time %q: want RFC 3339 or epoch milliseconds", s)
 	}
 	return t.UTC(), nil
+}
+
+// replaySchedule runs the scheduled (cron) rules over the replayed
+// history with the scheduler serve uses (alerting.Scheduler) on the
+// replay's fake clock: the replayed readings go into an embedded reading
+// store, and each rule gets its own scheduler, started once its longest
+// window lies inside the recording and then moved from tick to tick.
+type replaySchedule struct {
+	clk     *fakeclock.Clock
+	store   *sqlite.Readings
+	pending []yujing.Reading // replayed, not yet in the store
+	rules   []*replayRule
+	running int             // schedulers started
+	runCtx  context.Context // theirs: ends with stop, not with Ctrl-C, so that a tick is never left half done
+	cancel  context.CancelFunc
+	done    sync.WaitGroup
+	stopped bool
+}
+
+type replayRule struct {
+	s       *alerting.Scheduler
+	sched   interface{ Next(time.Time) time.Time }
+	from    time.Time // its first moment: the recording's start + its longest window
+	next    time.Time // its next tick once started
+	started bool
+}
+
+// newReplaySchedule prepares the configuration's scheduled rules for a
+// recording from first to last; nil rules: nothing to do.
+func newReplaySchedule(ctx context.Context, cfg *config.Config, reg *ingest.Registry, eng *alerting.Engine, clk *fakeclock.Clock,
+	path string, first, last time.Time, loc *time.Location, stderr io.Writer) (*replaySchedule, error) {
+	rs := &replaySchedule{clk: clk}
+	rs.runCtx, rs.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if len(cfg.Scheduled) == 0 {
+		return rs, nil
+	}
+	st, err := sqlite.OpenReadings(ctx, path, 0)
+	if err != nil {
+		return nil, err
+	}
+	rs.store = st
+	for _, sr := range cfg.Scheduled {
+		s, err := alerting.NewScheduler([]*alerting.ScheduledRule{sr}, st, eng, reg, alerting.SchedulerOptions{Clock: clk, Location: loc})
+		if err != nil {
+			rs.stop()
+			return nil, err
+		}
+		cs, err := alerting.ParseSchedule(sr.Schedule, loc)
+		if err != nil {
+			rs.stop()
+			return nil, err
+		}
+		longest := sr.Window
+		for _, l := range yujing.Levels {
+			longest = max(longest, sr.WindowOf(l))
+		}
+		r := &replayRule{s: s, sched: cs, from: first.Add(longest)}
+		if r.from.After(last) {
+			fmt.Fprintf(stderr, "yujing replay: scheduled rule %s not evaluated: its %s window is longer than the recording (%s)\n",
+				sr.Rule.Name, alerting.FormatWindow(longest), last.Sub(first))
+			continue
+		}
+		fmt.Fprintf(stderr, "yujing replay: scheduled rule %s (%s) evaluated at its ticks from %s, once its %s window is inside the recording\n",
+			sr.Rule.Name, sr.Schedule, r.from.In(loc).Format("2006-01-02 15:04"), alerting.FormatWindow(longest))
+		rs.rules = append(rs.rules, r)
+	}
+	return rs, nil
+}
+
+// add queues a replayed reading for the store.
+func (rs *replaySchedule) add(rd yujing.Reading) {
+	if rs.store != nil {
+		rs.pending = append(rs.pending, rd)
+	}
+}
+
+// advance runs, in time order, every start and tick of the rules up to
+// and including to, each to its end: the clock is set to it and the
+// schedulers are waited for until every one is waiting for the clock again.
+func (rs *replaySchedule) advance(ctx context.Context, to time.Time) error {
+	for {
+		var r *replayRule
+		var at time.Time
+		for _, x := range rs.rules {
+			t := x.next
+			if !x.started {
+				t = x.from
+			}
+			if t.IsZero() || t.After(to) {
+				continue
+			}
+			if r == nil || t.Before(at) {
+				r, at = x, t
+			}
+		}
+		if r == nil {
+			return nil
+		}
+		if len(rs.pending) > 0 {
+			if err := rs.store.Write(ctx, rs.pending); err != nil {
+				return fmt.Errorf("replay reading store: %w", err)
+			}
+			rs.pending = rs.pending[:0]
+		}
+		rs.clk.Set(at)
+		if !r.started {
+			r.started = true
+			rs.running++
+			rs.done.Go(func() { r.s.Run(rs.runCtx) })
+		}
+		r.next = r.sched.Next(at)
+		if !rs.clk.BlockUntil(rs.running, time.Minute) {
+			return fmt.Errorf("scheduled rules still evaluating the tick at %s after a minute", at.Format(time.RFC3339))
+		}
+	}
+}
+
+// stop ends the schedulers and closes the store; safe to call twice.
+func (rs *replaySchedule) stop() error {
+	if rs.stopped {
+		return nil
+	}
+	rs.stopped = true
+	rs.cancel()
+	rs.done.Wait()
+	if rs.store != nil {
+		return rs.store.Close()
+	}
+	return nil
 }

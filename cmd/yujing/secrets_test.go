@@ -70,7 +70,7 @@ notify: [{people: [x], channels: [hook, ding, sms]}]
 	var seen strings.Builder
 	for _, path := range []string{"/api/v1/alerts", fmt.Sprintf("/api/v1/alerts/%d", as[0].ID), "/api/v1/rules",
 		"/api/v1/sensors", "/api/v1/silences", "/api/v1/rejected", "/metrics", "/healthz"} {
-		resp, err := http.Get(api + path)
+		resp, err := authed.Get(api + path)
 		if err != nil {
 			t.Fatal(err)
 		}

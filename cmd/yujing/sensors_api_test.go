@@ -13,7 +13,7 @@ func do(t *testing.T, method, url, body string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := authed.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"yujing/alerting"
 	"yujing/config"
 	"yujing/configs"
+	"yujing/duty"
 	"yujing/ingest"
 	"yujing/ingest/broker"
 	"yujing/ingest/decode/all"
@@ -193,6 +194,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 
 	var sink ingest.Sink
 	var influxWriter *influx.Writer
+	var readings web.Readings // the console's charts read the store the readings go to
 	if cfg.Influx != nil {
 		w, err := influx.New(*cfg.Influx)
 		if err != nil {
@@ -200,6 +202,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 		}
 		cleanup.add(w.Close)
 		influxWriter = w
+		readings = w
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if err := w.Ping(pctx); err != nil {
 			log.Warn("InfluxDB not reachable yet; readings are spooled on disk until it is", "url", cfg.Influx.URL, "err", err)
@@ -226,6 +229,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 		go func() { defer wg.Done(); _ = rs.RunRetention(rctx, time.Hour) }()
 		cleanup.add(func() { cancel(); wg.Wait() })
 		sink = rs
+		readings = rs
 		log.Info("reading store", "kind", "embedded", "path", rs.Path(), "retention", cfg.Retention)
 	}
 
@@ -248,7 +252,10 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	}
 	// Every call is recorded in the outbox before it is sent; what a
 	// previous run recorded but did not see sent goes out again now.
-	outbox, err := notify.NewOutbox(state, notify.OutboxOptions{Logger: log, Registerer: reg})
+	// Call-and-answer is built after the rule engine and the outbox it
+	// listens to; these hooks reach it once it exists.
+	hooks := &escalationHooks{log: log}
+	outbox, err := notify.NewOutbox(state, notify.OutboxOptions{Logger: log, Registerer: reg, OnReceipt: hooks.receipt})
 	if err != nil {
 		return err
 	}
@@ -275,7 +282,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	events := web.NewBroadcaster(256)
 	engine, err := alerting.New(cfg.Rules, cfg.Routes, state, outbox, registry, alerting.Options{
 		Logger: log, Registerer: reg, Location: cfg.Location, Silences: state, Inhibit: cfg.Inhibit, Overdue: cfg.Overdue,
-		OnChange: func(a yujing.Alert, t yujing.Transition) { events.Publish(a, t) },
+		OnChange: func(a yujing.Alert, t yujing.Transition) { events.Publish(a, t); hooks.observe(a, t) },
 	})
 	if err != nil {
 		return err
@@ -349,12 +356,50 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err != nil {
 		return err
 	}
-	srv := web.New(web.Options{Attachments: state, Silences: engine, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog,
-		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls, Audit: auditLog})
+	// Every request is authenticated (users, sessions, API tokens in
+	// state.db; tokens from http.api_tokens); the first start creates admin.
+	authSvc, err := newAuth(ctx, cfg, state, log, reg)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.HTTPListen)
 	if err != nil {
 		return fmt.Errorf("http: listen on %s: %w", cfg.HTTPListen, err)
 	}
+	cleanup.add(func() { _ = ln.Close() })
+	// The directory: people, organisations, responsibility chains and duty
+	// rosters, from the configuration and the API's edits.
+	directory, err := duty.NewBook(cfg.DutySpec, state)
+	if err != nil {
+		return err
+	}
+	if err := directory.Load(ctx); err != nil {
+		return err
+	}
+	// Call-and-answer (叫应): escalations resume where a previous run left
+	// them, and those a crash kept from starting start now.
+	escalator, err := newEscalator(cfg, state, engine, outbox, directory, registry, ln.Addr(), log, reg)
+	if err != nil {
+		return err
+	}
+	hooks.esc.Store(escalator)
+	reload.onReload(func(next *config.Config) error {
+		if err := directory.SetConfig(next.DutySpec); err != nil {
+			return fmt.Errorf("directory: %w", err)
+		}
+		set := next.Escalation
+		set.BaseURL = answerBaseURL(next, ln.Addr(), log)
+		return escalator.SetSettings(set)
+	})
+	if err := escalator.Restore(ctx); err != nil {
+		return err
+	}
+	escCtx, escStop := context.WithCancel(context.WithoutCancel(ctx))
+	var escWG sync.WaitGroup
+	escWG.Go(func() { escalator.Run(escCtx) })
+	cleanup.add(func() { escStop(); escWG.Wait() })
+	srv := web.New(web.Options{Escalations: escalator, Reports: state, People: directory, Directory: directory, Location: cfg.Location, Auth: authSvc, Attachments: state, Silences: engine, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog,
+		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls, Audit: auditLog, Readings: readings})
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -75,9 +76,39 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// start runs serve in-process until the test ends.
+// testToken is an admin API token: start adds it to every instance's
+// http.api_tokens (child processes' configurations carry it as
+// testTokenYAML), and the HTTP helpers (getJSON, postJSON, do, authed)
+// send it, so that the tests reach the authenticated API. Actions taken
+// with it are by testActor.
+const (
+	testToken     = "test-token-0123456789abcdef0123456789abcdef"
+	testActor     = "token:test"
+	testTokenYAML = `api_tokens: [{name: test, role: admin, token: "` + testToken + `"}]`
+)
+
+// bearerTransport sends testToken with every request that has no
+// Authorization header of its own.
+type bearerTransport struct{}
+
+func (bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("Authorization") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+testToken)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// authed is an HTTP client that sends testToken.
+var authed = &http.Client{Transport: bearerTransport{}}
+
+// start runs serve in-process until the test ends. The instance accepts
+// testToken as an admin API token.
 func start(t *testing.T, cfg *config.Config) *instance {
 	t.Helper()
+	if !slices.ContainsFunc(cfg.HTTP.APITokens, func(a config.APIToken) bool { return a.Name == "test" }) {
+		cfg.HTTP.APITokens = append(cfg.HTTP.APITokens, config.APIToken{Name: "test", Role: "admin", Token: testToken})
+	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -142,7 +173,7 @@ func publish(t *testing.T, c mqtt.Client, topic, payload string) {
 
 func getJSON(t *testing.T, url string, v any) int {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := authed.Get(url)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
@@ -157,7 +188,7 @@ func getJSON(t *testing.T, url string, v any) int {
 
 func postJSON(t *testing.T, url, body string, v any) int {
 	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	resp, err := authed.Post(url, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("POST %s: %v", url, err)
 	}
@@ -301,8 +332,10 @@ func TestEmbeddedReadingToWarning(t *testing.T) {
 	for _, h := range d.History {
 		events = append(events, h.Event+":"+h.ToLevel+":"+h.ToState+":"+h.Actor)
 	}
-	want := []string{"raised:yellow:firing:system", "acknowledged:yellow:acknowledged:duty-li",
-		"upgraded:red:firing:system", "resolved:red:resolved:system", "closed:red:closed:duty-li"}
+	// The actor is who authenticated (the test's API token), not the
+	// body's "by".
+	want := []string{"raised:yellow:firing:system", "acknowledged:yellow:acknowledged:" + testActor,
+		"upgraded:red:firing:system", "resolved:red:resolved:system", "closed:red:closed:" + testActor}
 	if strings.Join(events, " ") != strings.Join(want, " ") {
 		t.Errorf("history:\n got %v\nwant %v", events, want)
 	}
@@ -365,7 +398,7 @@ func TestEmbeddedBadInputKeepsGoing(t *testing.T) {
 		}
 	}
 
-	resp, err := http.Get(api + "/metrics")
+	resp, err := authed.Get(api + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -27,9 +29,9 @@ import (
 	"yujing/store/sqlite"
 )
 
-const tailUsage = `Usage: yujing tail [-config FILE] [-broker tcp://HOST:PORT] [-n COUNT] SENSOR|TOPIC-FILTER
+const tailUsage = `Usage: yujing tail [-config FILE] [-broker tcp://HOST:PORT] [-n COUNT] [-url URL] SENSOR|TOPIC-FILTER
 
-Watches a sensor's topic (or any topic filter) on the broker and prints, for
+Watches a sensor's topics (or any topic filter) on the broker and prints, for
 each message, one line per reading: receive time, topic, sensor, metric,
 value and unit, and what the configuration's rules make of it:
 
@@ -37,6 +39,11 @@ value and unit, and what the configuration's rules make of it:
   → gas-lel: yellow (≥ 25)    a rule's level is reached (evaluated offline)
   → rejected: REASON: …       refused as yujing would (unknown topic, bad
                               payload, out of range, …)
+
+A sensor's topics are its own and those the configuration's topic templates
+(mqtt.topics, e.g. plant/{site}/gas/{sensor}) map to it. A sensor that is not
+in the configuration file (registered through the API: yujing sensors import,
+the console) is looked up at the running yujing (-url, -token).
 
 tail is a separate MQTT client (clean session, its own client id, QoS 0): it
 never takes messages from yujing's own session, raises nothing and calls
@@ -52,11 +59,17 @@ func tailCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	path := fs.String("config", "", "configuration file (default: the embedded demo)")
 	broker := fs.String("broker", "", "MQTT broker URL (default: the configuration's)")
 	count := fs.Int("n", 0, "stop after this many messages (0: until Ctrl-C)")
+	api := addAPIFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() != 1 || *count < 0 {
 		fs.Usage()
+		return 2
+	}
+	c, err := api.client()
+	if err != nil {
+		fmt.Fprintln(stderr, "yujing tail:", err)
 		return 2
 	}
 	cfg, err := loadConfig(*path)
@@ -70,7 +83,7 @@ func tailCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			cfg.MQTT.Broker = "tcp://" + cfg.MQTT.Broker
 		}
 	}
-	if err := tail(ctx, cfg, fs.Arg(0), *count, stdout, stderr); err != nil {
+	if err := tail(ctx, cfg, c, fs.Arg(0), *count, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "yujing tail:", err)
 		return 1
 	}
@@ -90,7 +103,7 @@ type tailer struct {
 	out      io.Writer
 }
 
-func tail(ctx context.Context, cfg *config.Config, arg string, count int, stdout, stderr io.Writer) error {
+func tail(ctx context.Context, cfg *config.Config, api *apiClient, arg string, count int, stdout, stderr io.Writer) error {
 	reg, err := ingest.NewRegistry(cfg.Sites, cfg.Sensors, cfg.MQTT.Topics...)
 	if err != nil {
 		return err
@@ -99,8 +112,26 @@ func tail(ctx context.Context, cfg *config.Config, arg string, count int, stdout
 	if err != nil {
 		return err
 	}
-	filters, err := tailFilters(reg, arg)
+	var lookupErr error
+	if _, ok := reg.ByID(arg); !ok && !strings.ContainsAny(arg, "/+#") && api != nil {
+		// Not in the file: a sensor registered through the API.
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		var st ingest.Status
+		lookupErr = api.do(lctx, "GET", "/api/v1/sensors/"+url.PathEscape(arg), nil, &st)
+		cancel()
+		if lookupErr == nil {
+			sensors := append(slices.Clone(cfg.Sensors), fromStatus(&st))
+			if err := reg.Replace(cfg.Sites, sensors, cfg.MQTT.Topics...); err != nil {
+				return fmt.Errorf("sensor %s as registered at %s: %w", arg, api.base, err)
+			}
+			fmt.Fprintf(stderr, "sensor %s is not in the configuration; using its registration at %s\n", arg, api.base)
+		}
+	}
+	filters, err := tailFilters(reg, cfg.MQTT.Topics, arg)
 	if err != nil {
+		if lookupErr != nil {
+			err = fmt.Errorf("%w (nor at %s: %v)", err, api.base, lookupErr)
+		}
 		return err
 	}
 	dir, err := os.MkdirTemp("", "yujing-tail-")
@@ -205,8 +236,9 @@ func tail(ctx context.Context, cfg *config.Config, arg string, count int, stdout
 	return nil
 }
 
-// tailFilters returns the topic filters for a sensor id or a topic filter.
-func tailFilters(reg *ingest.Registry, arg string) ([]string, error) {
+// tailFilters returns the topic filters for a sensor id — its own topic and
+// those the topic templates map to it — or a topic filter.
+func tailFilters(reg *ingest.Registry, templates []string, arg string) ([]string, error) {
 	sn, ok := reg.ByID(arg)
 	if !ok {
 		if !strings.ContainsAny(arg, "/+#") {
@@ -214,14 +246,49 @@ func tailFilters(reg *ingest.Registry, arg string) ([]string, error) {
 		}
 		return []string{arg}, nil
 	}
+	filters := []string{sn.Topic}
 	if sn.Decoder == "sparkplugb" && strings.HasPrefix(sn.Topic, "spBv1.0/") {
 		// A Sparkplug device publishes DBIRTH, DDATA and DDEATH; its node NDEATH.
 		p := strings.Split(sn.Topic, "/")
 		if len(p) == 5 {
-			return []string{"spBv1.0/" + p[1] + "/+/" + p[3] + "/" + p[4], "spBv1.0/" + p[1] + "/+/" + p[3]}, nil
+			filters = []string{"spBv1.0/" + p[1] + "/+/" + p[3] + "/" + p[4], "spBv1.0/" + p[1] + "/+/" + p[3]}
 		}
 	}
-	return []string{sn.Topic}, nil
+	for _, tpl := range templates {
+		if f, ok := templateFilter(tpl, sn); ok && !slices.Contains(filters, f) {
+			filters = append(filters, f)
+		}
+	}
+	return filters, nil
+}
+
+// templateFilter is the subscription covering the topics a topic template
+// maps to sensor sn: its {sensor}, {site}, {family} and {region} levels
+// filled in, {any} as +. ok is false when the template can never name sn
+// (it has a {region} level and sn no region).
+func templateFilter(tpl string, sn *yujing.Sensor) (string, bool) {
+	if ingest.CheckTemplate(tpl) != nil {
+		return "", false
+	}
+	segs := strings.Split(tpl, "/")
+	for i, seg := range segs {
+		switch seg {
+		case "{sensor}":
+			segs[i] = sn.ID
+		case "{site}":
+			segs[i] = sn.Site
+		case "{family}":
+			segs[i] = string(sn.Family)
+		case "{region}":
+			if sn.Region == "" {
+				return "", false
+			}
+			segs[i] = sn.Region
+		case "{any}":
+			segs[i] = "+"
+		}
+	}
+	return strings.Join(segs, "/"), true
 }
 
 type tailMsg struct {

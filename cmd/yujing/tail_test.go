@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"yujing/configs"
 )
 
 func TestTailSensor(t *testing.T) {
@@ -72,5 +77,104 @@ func TestTailUnknownSensor(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), `no sensor "NOPE-1"`) {
 		t.Fatalf("stderr = %q", errOut.String())
+	}
+}
+
+// runTail runs yujing tail until it has printed n messages' lines, after
+// publishing (once it has subscribed to every filter in want) each of
+// msgs as topic=payload. It returns stdout and stderr.
+func runTail(t *testing.T, broker string, args []string, subscribed string, msgs [][2]string) (string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out, errOut syncBuffer
+	code := make(chan int, 1)
+	go func() { code <- run(ctx, append([]string{"tail", "-broker", "tcp://" + broker}, args...), &out, &errOut) }()
+	waitFor(t, 10*time.Second, "tail to subscribe", func() bool {
+		select {
+		case c := <-code:
+			t.Fatalf("tail exited with %d before subscribing\nstderr: %s", c, errOut.String())
+		default:
+		}
+		return strings.Contains(errOut.String(), "subscribed to "+subscribed+" at ")
+	})
+	pub := publisher(t, broker)
+	for _, m := range msgs {
+		publish(t, pub, m[0], m[1])
+	}
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Fatalf("tail exited with %d\nstdout: %s\nstderr: %s", c, out.String(), errOut.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("tail did not stop\nstdout: %s\nstderr: %s", out.String(), errOut.String())
+	}
+	return out.String(), errOut.String()
+}
+
+// TestTailTemplateTopic: a sensor reached through the configuration's topic
+// templates (mqtt.topics) is watched on the topics they map to it, and only
+// those: another site's detector of the same id is not its.
+func TestTailTemplateTopic(t *testing.T) {
+	inst := start(t, demoConfig(t, "http://127.0.0.1:9/hook"))
+	withTemplates := bytes.Replace(configs.Demo, []byte("  client_id: yujing-demo\n"),
+		[]byte("  client_id: yujing-demo\n  topics: [\"plant/{site}/gas/{sensor}\", \"county/{region}/{any}/{sensor}\"]\n"), 1)
+	path := filepath.Join(t.TempDir(), "templates.yaml")
+	if err := os.WriteFile(path, withTemplates, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := runTail(t, inst.mqtt, []string{"-config", path, "-n", "3", "GT-101"},
+		"yujing/demo-plant/GT-101, plant/demo-plant/gas/GT-101, county/320506/+/GT-101",
+		[][2]string{
+			{"plant/other-plant/gas/GT-101", `{"value": 99}`}, // not this sensor
+			{"plant/demo-plant/gas/GT-101", `{"value": 30}`},
+			{"county/320506/gw-7/GT-101", `{"value": 12}`},
+			{"yujing/demo-plant/GT-101", `{"value": 5}`},
+		})
+	t.Logf("tail output:\n%s", out)
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	want := []string{
+		"plant/demo-plant/gas/GT-101  GT-101  lel  30 %LEL  → gas-lel: yellow (≥ 25)",
+		"county/320506/gw-7/GT-101  GT-101  lel  12 %LEL  → gas-lel: blue (≥ 10)",
+		"yujing/demo-plant/GT-101  GT-101  lel  5 %LEL  → ok",
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("want %d lines, got:\n%s", len(want), out)
+	}
+	for i, w := range want {
+		if !strings.HasSuffix(lines[i], w) {
+			t.Errorf("line %d = %q, want it to end with %q", i+1, lines[i], w)
+		}
+	}
+}
+
+// TestTailSensorFromAPI: a sensor registered through the API (not in the
+// configuration file) is looked up at the running yujing.
+func TestTailSensorFromAPI(t *testing.T) {
+	inst := start(t, demoConfig(t, "http://127.0.0.1:9/hook"))
+	if code, body := do(t, "POST", "http://"+inst.http+"/api/v1/sensors", `{"id": "GT-150", "name": "新装探测器", "site": "demo-plant",
+		"family": "gas", "metric": "lel", "unit": "%LEL", "topic": "field/{site}/{sensor}", "max": 100}`); code != 201 {
+		t.Fatalf("register: %d %s", code, body)
+	}
+	out, errOut := runTail(t, inst.mqtt, []string{"-url", "http://" + inst.http, "-token", testToken, "-n", "2", "GT-150"},
+		"field/demo-plant/GT-150", [][2]string{
+			{"field/demo-plant/GT-150", `{"value": 52}`},
+			{"field/demo-plant/GT-150", `{"value": 120}`},
+		})
+	if !strings.Contains(errOut, "sensor GT-150 is not in the configuration; using its registration at http://"+inst.http) {
+		t.Errorf("stderr: %s", errOut)
+	}
+	for _, w := range []string{"GT-150  lel  52 %LEL  → gas-lel: red (≥ 50)",
+		"GT-150  lel  120 %LEL  → rejected: out_of_range: 120 is outside the physical range [-∞, 100]"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("missing %q in\n%s", w, out)
+		}
+	}
+	// Unknown everywhere: the error says where it looked.
+	var so, se syncBuffer
+	if c := run(t.Context(), []string{"tail", "-url", "http://" + inst.http, "-token", testToken, "GT-999"}, &so, &se); c != 1 ||
+		!strings.Contains(se.String(), `no sensor "GT-999" in the configuration`) || !strings.Contains(se.String(), "HTTP 404") {
+		t.Errorf("unknown sensor: exit %d, %s", c, se.String())
 	}
 }

@@ -78,6 +78,15 @@ func (l *Channel) write(ctx context.Context, c yujing.Call, extra ...slog.Attr) 
 		slog.String("person", c.Person.ID),
 		slog.String("person_name", c.Person.Name),
 		slog.String("message", c.Alert.Message),
-	}, extra...)...)
+	}, append(answerAttrs(c), extra...)...)...)
 	return nil
+}
+
+// answerAttrs are a call-and-answer call's step, deadline and answer link
+// (none for a plain notification).
+func answerAttrs(c yujing.Call) []slog.Attr {
+	if c.AnswerURL == "" {
+		return nil
+	}
+	return []slog.Attr{slog.Int("step", c.Step), slog.Time("deadline", c.Deadline), slog.String("answer_url", c.AnswerURL)}
 }
