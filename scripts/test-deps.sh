@@ -106,6 +106,31 @@ fi
 chromium_version="$("$chromium" --version 2>/dev/null | tail -n1 || true)"
 echo "chromium: ${state} ${chromium} (${chromium_version:-version unknown})"
 
+# --- promtool ----------------------------------------------------------------
+# scripts/check-deploy.sh checks the Prometheus rules and configuration with
+# promtool from Debian's prometheus package. Only the promtool binary is
+# taken (apt-get download + dpkg -x into YUJING_TOOLS): installing the
+# package would start a Prometheus server on this machine.
+promtool="$(command -v promtool || true)"
+if [ -z "$promtool" ] && [ -x "$YUJING_TOOLS/promtool" ]; then
+	promtool="$YUJING_TOOLS/promtool"
+fi
+if [ -n "$promtool" ]; then
+	state=found
+else
+	mkdir -p "$YUJING_TOOLS"
+	debdir="$(mktemp -d)"
+	export DEBIAN_FRONTEND=noninteractive
+	as_root apt-get update
+	(cd "$debdir" && apt-get download prometheus)
+	dpkg -x "$debdir"/prometheus_*.deb "$debdir/x"
+	cp "$debdir/x/usr/bin/promtool" "$YUJING_TOOLS/promtool"
+	rm -rf "$debdir"
+	promtool="$YUJING_TOOLS/promtool"
+	state=installed
+fi
+echo "promtool: ${state} ${promtool} ($("$promtool" --version 2>&1 | head -n1))"
+
 # --- influxd -----------------------------------------------------------------
 influxd="$YUJING_TOOLS/influxd"
 if [ -x "$influxd" ]; then

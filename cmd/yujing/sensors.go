@@ -412,21 +412,18 @@ func decodeSheet(data []byte) (text, encoding string, err error) {
 // sniffSeparator picks the separator the first line uses most, outside
 // quotes: comma, semicolon or tab (comma when none).
 func sniffSeparator(text string) rune {
-	line := text
 	inQuote := false
 	counts := map[rune]int{}
-	for _, r := range line {
-		switch {
-		case r == '"':
+	for _, r := range text {
+		if r == '"' {
 			inQuote = !inQuote
-		case inQuote:
-		case r == '\n':
-			goto done
-		case r == ',' || r == ';' || r == '\t':
+		} else if !inQuote {
+			if r == '\n' {
+				break
+			}
 			counts[r]++
 		}
 	}
-done:
 	best := ','
 	for _, r := range []rune{';', '\t'} {
 		if counts[r] > counts[best] {
@@ -856,22 +853,24 @@ func formatLocation(text string, lat, lon *float64) string {
 	return text + " (" + c + ")"
 }
 
-// locationText is the place name of a location formatLocation wrote,
-// without its coordinates.
-func locationText(loc string) string {
-	coords := func(s string) bool {
+// locationParts splits a location formatLocation wrote into its place
+// name and coordinates.
+func locationParts(loc string) (text string, lat, lon *float64) {
+	coords := func(s string) (*float64, *float64, bool) {
 		a, b, ok := strings.Cut(s, ",")
-		_, err1 := strconv.ParseFloat(a, 64)
-		_, err2 := strconv.ParseFloat(b, 64)
-		return ok && err1 == nil && err2 == nil
+		x, err1 := strconv.ParseFloat(a, 64)
+		y, err2 := strconv.ParseFloat(b, 64)
+		return &x, &y, ok && err1 == nil && err2 == nil
 	}
-	if coords(loc) {
-		return ""
+	if x, y, ok := coords(loc); ok {
+		return "", x, y
 	}
-	if i := strings.LastIndex(loc, " ("); i >= 0 && strings.HasSuffix(loc, ")") && coords(loc[i+2:len(loc)-1]) {
-		return loc[:i]
+	if i := strings.LastIndex(loc, " ("); i >= 0 && strings.HasSuffix(loc, ")") {
+		if x, y, ok := coords(loc[i+2 : len(loc)-1]); ok {
+			return loc[:i], x, y
+		}
 	}
-	return loc
+	return loc, nil, nil
 }
 
 // decoderNames lists the decoders this binary has.
@@ -940,11 +939,16 @@ func (ss *sheetSensor) merge(cur *yujing.Sensor, ref *sheetRef) yujing.Sensor {
 		m.Unit = ss.s.Unit
 	}
 	if set["location"] || set["lat"] {
-		text := ss.s.Location
-		if !set["location"] && cur != nil {
-			text = locationText(cur.Location) // new coordinates, same place name
+		// The place name and the coordinates are kept apart: an empty
+		// cell keeps its part.
+		text, lat, lon := locationParts(m.Location)
+		if set["location"] {
+			text = ss.s.Location
 		}
-		m.Location = formatLocation(text, ss.lat, ss.lon)
+		if set["lat"] {
+			lat, lon = ss.lat, ss.lon
+		}
+		m.Location = formatLocation(text, lat, lon)
 	}
 	if set["decoder"] {
 		m.Decoder = ss.s.Decoder
@@ -1403,7 +1407,10 @@ func sensorStates(ctx context.Context, c *apiClient, sts []ingest.Status, sensor
 func sensorsListCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sensors ls", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, "Usage: yujing sensors ls [-url URL] [-token T] [-site S] [-family F] [-json]\n\n"); fs.PrintDefaults() }
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: yujing sensors ls [-url URL] [-token T] [-site S] [-family F] [-json]\n\n")
+		fs.PrintDefaults()
+	}
 	site := fs.String("site", "", "only the sensors of this site")
 	family := fs.String("family", "", "only this family (gas, hazard, … or 燃气, 危化, …)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
@@ -1508,7 +1515,10 @@ func ago(now time.Time, t *time.Time) string {
 func sensorsShowCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sensors show", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, "Usage: yujing sensors show [-url URL] [-token T] ID\n\n"); fs.PrintDefaults() }
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: yujing sensors show [-url URL] [-token T] ID\n\n")
+		fs.PrintDefaults()
+	}
 	api := addAPIFlags(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {

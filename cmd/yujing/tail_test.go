@@ -89,7 +89,9 @@ func runTail(t *testing.T, broker string, args []string, subscribed string, msgs
 	defer cancel()
 	var out, errOut syncBuffer
 	code := make(chan int, 1)
-	go func() { code <- run(ctx, append([]string{"tail", "-broker", "tcp://" + broker}, args...), &out, &errOut) }()
+	go func() {
+		code <- run(ctx, append([]string{"tail", "-broker", "tcp://" + broker}, args...), &out, &errOut)
+	}()
 	waitFor(t, 10*time.Second, "tail to subscribe", func() bool {
 		select {
 		case c := <-code:
