@@ -40,11 +40,12 @@ type GroupSender interface {
 }
 
 // Groupable reports whether a call may be held to be grouped: a warning
-// raised or raised again below red. Red warnings, upgrades and every other
-// event go out at once.
+// raised or raised again below red. Red warnings, upgrades, every other
+// event and every call that expects an answer (call-and-answer: its own
+// link and deadline) go out at once.
 func Groupable(c yujing.Call) bool {
 	return (c.Event == yujing.EventRaised || c.Event == yujing.EventReopened) &&
-		c.Alert.Level < yujing.Red
+		c.Alert.Level < yujing.Red && c.AnswerURL == "" && c.Escalation == 0
 }
 
 // GroupKey is what groups calls: the alert's site, the person and the

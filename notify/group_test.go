@@ -496,6 +496,12 @@ func TestGroupable(t *testing.T) {
 			t.Errorf("Groupable(%s %s) = %v, want %v", c.event, c.level, got, c.want)
 		}
 	}
+	// A call-and-answer call has its own answer link and deadline: it
+	// goes out at once, never held or merged.
+	esc := yujing.Call{Event: yujing.EventRaised, Alert: yujing.Alert{Level: yujing.Blue}, Escalation: 7, AnswerURL: "https://yj.example.cn/answer/t"}
+	if notify.Groupable(esc) {
+		t.Error("an escalation call is groupable")
+	}
 }
 
 func TestDefaultGroupText(t *testing.T) {
