@@ -55,13 +55,10 @@ type answerView struct {
 	Stopped bool
 }
 
-// answerLang picks the page language: ?lang=, else the browser's first
-// preference, Chinese by default.
+// answerLang picks the page language: Chinese, or English with ?lang=en
+// (the page links to the other language).
 func answerLang(r *http.Request) string {
-	switch l := r.URL.Query().Get("lang"); {
-	case l == "en" || l == "zh":
-		return l
-	case strings.HasPrefix(strings.ToLower(r.Header.Get("Accept-Language")), "en"):
+	if r.URL.Query().Get("lang") == "en" {
 		return "en"
 	}
 	return "zh"
