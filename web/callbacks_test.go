@@ -215,7 +215,7 @@ func TestAlertDetailCalls(t *testing.T) {
 	code, m := get(newServer(t, web.NewCalls(st)))
 	want := `[{"id":"1-1-p-sms","alert_id":1,"event":"","step":1,"person":"p","person_name":"","channel":"sms","status":"sent",` +
 		`"attempts":1,"last_error":"","created_at":"0001-01-01T00:00:00Z","sent_at":"2025-07-01T08:00:01Z","deadline":null,` +
-		`"answered_at":null,"answered_by":null,"answer_channel":null,` +
+		`"answered_at":null,"answered_by":null,"answer_channel":null,"answer_note":null,"on_site":null,"escalation_id":null,"round":0,` +
 		`"receipts":[{"call_id":"1-1-p-sms","channel":"sms","status":"delivered","at":"2025-07-01T08:00:01Z"}]}]`
 	if code != 200 || string(m["calls"]) != want || string(m["rule"]) != `"gas-lel"` {
 		t.Errorf("GET alert: %d, calls %s\nwant %s", code, m["calls"], want)

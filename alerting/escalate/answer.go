@@ -72,7 +72,14 @@ func (e *Engine) Answer(ctx context.Context, callID string, in AnswerInput) (Out
 	if call.Escalation != 0 {
 		out.Stopped = e.answered(ctx, call.Escalation, in.By, in.Channel, now)
 	}
-	// An answer acknowledges the warning (firing → acknowledged).
+	// An answer acknowledges the warning (firing → acknowledged), unless it
+	// came late for an escalation already ended while another one of the
+	// alert (a higher level's) is still calling: that one waits for an
+	// answer of its own.
+	if !out.Stopped && e.calling(call.Alert.ID) {
+		e.signal()
+		return out, nil
+	}
 	who := call.Person.Name
 	if who == "" || in.By != call.Person.ID {
 		who = in.By
@@ -90,6 +97,18 @@ func (e *Engine) Answer(ctx context.Context, callID string, in AnswerInput) (Out
 	}
 	e.signal()
 	return out, nil
+}
+
+// calling reports whether an escalation of the alert is active.
+func (e *Engine) calling(alertID int64) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, r := range e.active {
+		if r.esc.AlertID == alertID {
+			return true
+		}
+	}
+	return false
 }
 
 // Check verifies an answer link's token and returns its call, for the

@@ -387,7 +387,7 @@ func (e *Engine) stop(ctx context.Context, id int64, reason string) {
 	}
 	esc := r.esc
 	esc.State, esc.Reason = store.EscalationStopped, reason
-	delete(e.active, id)
+	e.endLocked(id)
 	e.mu.Unlock()
 	if err := e.st.SaveEscalation(ctx, esc); err != nil && !errors.Is(err, store.ErrAnswered) {
 		e.m.storeErrors.Inc()
@@ -422,7 +422,7 @@ func (e *Engine) answered(ctx context.Context, id int64, by, channel string, at 
 		return false
 	}
 	esc := r.esc
-	delete(e.active, id)
+	e.endLocked(id)
 	e.mu.Unlock()
 	esc.State = store.EscalationAnswered
 	esc.AnsweredAt, esc.AnsweredBy, esc.AnswerChannel = &at, &by, &channel
@@ -436,6 +436,18 @@ func (e *Engine) answered(ctx context.Context, id int64, by, channel string, at 
 	e.log.Info("escalation answered: no further calls", "escalation_id", id, "alert_id", esc.AlertID, "by", by,
 		"channel", channel, "step", esc.Step, "round", esc.Round)
 	return true
+}
+
+// endLocked forgets an escalation that ended and the calls it made (e.mu
+// held), so that memory does not grow with the escalations of a long run.
+func (e *Engine) endLocked(id int64) {
+	delete(e.active, id)
+	prefix := "esc" + strconv.FormatInt(id, 10) + "-"
+	for cid := range e.issued {
+		if strings.HasPrefix(cid, prefix) {
+			delete(e.issued, cid)
+		}
+	}
 }
 
 // deadline is when the current step of r is due.
@@ -503,7 +515,7 @@ func (e *Engine) advance(ctx context.Context, id int64, now time.Time) []yujing.
 		if err := e.st.SaveEscalation(ctx, next); err != nil {
 			if errors.Is(err, store.ErrAnswered) { // answered meanwhile
 				e.mu.Lock()
-				delete(e.active, id)
+				e.endLocked(id)
 				e.mu.Unlock()
 				return calls
 			}
@@ -516,7 +528,7 @@ func (e *Engine) advance(ctx context.Context, id int64, now time.Time) []yujing.
 			if next.State == store.EscalationActive {
 				cur.esc = next
 			} else {
-				delete(e.active, id)
+				e.endLocked(id)
 			}
 		}
 		e.mu.Unlock()

@@ -438,6 +438,16 @@ func TestUpgradeStartsNewPolicyDowngradeDoesNot(t *testing.T) {
 	if es[1].Deadline == nil {
 		t.Error("the active escalation shows no deadline")
 	}
+	// A late answer to the orange call is recorded, but the red
+	// escalation still waits for an answer of its own.
+	out, err := w.esc.AnswerLink(context.Background(), token(t, got[0]), "", false)
+	if err != nil || out.Stopped {
+		t.Fatalf("late answer: stopped=%v err=%v", out.Stopped, err)
+	}
+	a, es, _ := w.alert()
+	if a.State != yujing.StateFiring || es[1].State != store.EscalationActive {
+		t.Errorf("after a late answer to orange: alert %s, red escalation %s; want firing and still active", a.State, es[1].State)
+	}
 }
 
 // A restart in the middle of a step resumes it: nothing is called twice,

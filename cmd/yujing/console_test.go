@@ -319,17 +319,21 @@ func TestConsoleInBrowser(t *testing.T) {
 	p.do("open the warning", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector('#alerts tbody tr[data-id="%d"] td.msg').click()`, row.ID)))
 	p.wait("the chart", `(() => { const s = document.querySelector("#chart path.series"); return s && +s.dataset.points >= 30 && (s.getAttribute("d").match(/L/g)||[]).length >= 29; })()`, 10*time.Second)
 	p.wait("the red threshold line", `document.querySelector("#chart line.threshold.lvl-stroke-red") !== null`, time.Second)
-	p.wait("the call-and-answer timeline", `document.querySelectorAll(".timeline .call").length >= 1`, 5*time.Second)
+	p.wait("the call-and-answer timeline", `(() => { const t = Array.from(document.querySelectorAll(".timeline")).map(e => e.textContent).join(" "); return t.includes("ops-webhook") && t.includes("等待应答"); })()`, 10*time.Second)
 	var det struct {
 		Title, Calls, History string
 	}
-	p.eval(`({Title: document.querySelector(".detail-head h2").textContent, Calls: document.querySelector(".timeline").textContent,
+	p.eval(`({Title: document.querySelector(".detail-head h2").textContent, Calls: Array.from(document.querySelectorAll(".timeline")).map(e => e.textContent).join(" "),
 		History: document.querySelector("table.history").textContent})`, &det)
 	if !strings.Contains(det.Title, "红色 Ⅰ级") || !strings.Contains(det.Title, "待响应") {
 		t.Errorf("detail title %q", det.Title)
 	}
-	if !strings.Contains(det.Calls, "张伟") || !strings.Contains(det.Calls, "ops-webhook") {
-		t.Errorf("timeline %q, want the call to 张伟 on ops-webhook", det.Calls)
+	// The route's notification to 张伟 on ops-webhook, and the red
+	// escalation's first step (the duty officers on shift) waiting for an
+	// answer until its deadline.
+	if !strings.Contains(det.Calls, "张伟") || !strings.Contains(det.Calls, "ops-webhook") ||
+		!strings.Contains(det.Calls, "应答时限") || !strings.Contains(det.Calls, "第 1 步") {
+		t.Errorf("timeline %q, want the call to 张伟 on ops-webhook and the escalation's step 1 with its deadline", det.Calls)
 	}
 	if !strings.Contains(det.History, "触发") {
 		t.Errorf("history %q, want the raise", det.History)

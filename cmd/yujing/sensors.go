@@ -388,6 +388,10 @@ func (sh *sheet) describe() string {
 func decodeSheet(data []byte) (text, encoding string, err error) {
 	switch {
 	case bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}):
+		if !utf8.Valid(data[3:]) {
+			line := badUTF8Line(data)
+			return "", "UTF-8 with BOM", &decodeError{line: line, msg: fmt.Sprintf("starts as UTF-8 but line %d is not valid UTF-8", line)}
+		}
 		return string(data[3:]), "UTF-8 with BOM", nil
 	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}), bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
 		enc, name := unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM), "UTF-16LE"
@@ -395,8 +399,8 @@ func decodeSheet(data []byte) (text, encoding string, err error) {
 			enc, name = unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM), "UTF-16BE"
 		}
 		b, err := enc.NewDecoder().Bytes(data)
-		if err != nil {
-			return "", name, fmt.Errorf("not valid %s: %v", name, err)
+		if err != nil || bytes.ContainsRune(b, utf8.RuneError) {
+			return "", name, fmt.Errorf("starts as %s but is not valid %s", name, name)
 		}
 		return string(b), name, nil
 	case utf8.Valid(data):
@@ -407,6 +411,30 @@ func decodeSheet(data []byte) (text, encoding string, err error) {
 		return "", "unknown encoding", errors.New("neither UTF-8 nor GB18030/GBK text; save the sheet as \"CSV UTF-8\" or \"CSV (逗号分隔)\"")
 	}
 	return string(b), "GB18030", nil
+}
+
+// decodeError is text that is not in the encoding it starts in, at a line.
+type decodeError struct {
+	line int
+	msg  string
+}
+
+func (e *decodeError) Error() string { return e.msg }
+
+// badUTF8Line is the line of the first byte that is not valid UTF-8.
+func badUTF8Line(data []byte) int {
+	line := 1
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return line
+		}
+		if r == '\n' {
+			line++
+		}
+		i += n
+	}
+	return line
 }
 
 // sniffSeparator picks the separator the first line uses most, outside
@@ -439,7 +467,12 @@ func parseSheet(file string, data []byte) *sheet {
 	text, enc, err := decodeSheet(data)
 	sh.encoding = enc
 	if err != nil {
-		sh.fail(1, "", "%v", err)
+		line := 1
+		var de *decodeError
+		if errors.As(err, &de) {
+			line = de.line
+		}
+		sh.fail(line, "", "%v", err)
 		return sh
 	}
 	sh.sep = sniffSeparator(strings.TrimLeft(text, "\r\n"))

@@ -449,8 +449,17 @@ func TestParseSheetEncodings(t *testing.T) {
 			t.Errorf("%s: rows %+v", c.name, rows)
 		}
 	}
-	if sh := parseSheet("bin", []byte{0x81, 0x20, 0xFF, 0xFF}); len(sh.errs) != 1 || !strings.Contains(sh.errorLines()[0], "bin:1: neither UTF-8 nor GB18030") {
-		t.Errorf("binary: %v", sh.errorLines())
+	for _, c := range []struct {
+		data []byte
+		want string
+	}{
+		{[]byte{0x81, 0x20, 0xFF, 0xFF}, "f.csv:1: neither UTF-8 nor GB18030"},
+		{[]byte("\ufeffid,name\nGT-1,\x9e\n"), "f.csv:2: starts as UTF-8 but line 2 is not valid UTF-8"},
+		{[]byte("\xff\xfei\x00d\x00\n\x00\x00\xd8"), "f.csv:1: starts as UTF-16LE but is not valid UTF-16LE"},
+	} {
+		if sh := parseSheet("f.csv", c.data); len(sh.errs) != 1 || !strings.Contains(sh.errorLines()[0], c.want) {
+			t.Errorf("%q: %v, want %q", c.data, sh.errorLines(), c.want)
+		}
 	}
 }
 
@@ -467,6 +476,8 @@ func FuzzParseSheet(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("id\n\"GT-1\n"))
+	f.Add([]byte("\ufeff编号,名称 \n0,\x9e"))             // a BOM, then bytes that are not UTF-8
+	f.Add([]byte("\xff\xfei\x00d\x00\n\x00\x00\xd8")) // UTF-16 with a lone surrogate
 	f.Add([]byte("id,tags\nA,\"k=v;x\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sh := parseSheet("f.csv", data)
@@ -490,4 +501,57 @@ func FuzzParseSheet(f *testing.F) {
 			t.Fatalf("%d steps for %d rows", len(steps), len(sh.rows))
 		}
 	})
+}
+
+// TestImportPlanKeepsWhatCellsLeaveEmpty: a row changes only what its
+// cells say; a location's place name and coordinates, a tags cell and
+// tag:NAME cells each keep or replace their own part.
+func TestImportPlanKeepsWhatCellsLeaveEmpty(t *testing.T) {
+	lo, hi := 0.0, 100.0
+	cur := yujing.Sensor{ID: "GT-1", Name: "罐区探测器", Site: "plant", Family: yujing.FamilyGas, Metric: "lel", Unit: "%LEL",
+		Units: map[string]string{"lel": "%LEL", "temp": "℃"}, Location: "罐区东侧 (31.1,120.2)", Topic: "yujing/plant/GT-1",
+		Decoder: "json", Interval: 10 * time.Second, Min: &lo, Max: &hi, Tags: map[string]string{"zone": "A", "owner": "王工"}}
+	for _, c := range []struct {
+		name, sheet string
+		want        string
+	}{
+		{"nothing but the id", "id,name,max\nGT-1,,\n", "unchanged"},
+		{"the same values", "编号,名称,量程上限,上报间隔\nGT-1,罐区探测器,100,10秒\n", "unchanged"},
+		{"place name only", "id,location,lat,lon\nGT-1,罐区西侧,,\n", `update location "罐区东侧 (31.1,120.2)" → "罐区西侧 (31.1,120.2)"`},
+		{"coordinates only", "id,location,lat,lon\nGT-1,,31.3,120.4\n", `update location "罐区东侧 (31.1,120.2)" → "罐区东侧 (31.3,120.4)"`},
+		{"tags cell replaces", "id,tags\nGT-1,zone=B\n", "update tags {owner=王工, zone=A} → {zone=B}"},
+		{"tag column sets one", "id,tag:zone\nGT-1,B\n", "update tags {owner=王工, zone=A} → {owner=王工, zone=B}"},
+		{"site moves the default topic", "id,site\nGT-1,yard\n", `update site "plant" → "yard"; topic "yujing/plant/GT-1" → "yujing/yard/GT-1"`},
+		{"topic template", "id,topic\nGT-1,field/{site}/{family}/{sensor}\n", `update topic "yujing/plant/GT-1" → "field/plant/gas/GT-1"`},
+		{"one end inverts the range", "id,min\nGT-1,150\n", `invalid: f.csv:2: column "min": range min 150 must be below max 100 (the other end is the sensor's current one)`},
+		{"new without a site", "id,family\nGT-2,gas\n", `invalid: f.csv:2: column "site": empty; a new sensor needs its site`},
+		{"new", "id,family,site\nGT-2,防汛,plant\n", "create flood at plant, topic yujing/plant/GT-2, decoder json, every 1m"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sh := parseSheet("f.csv", []byte(c.sheet))
+			steps := sh.plan(sh.sensors(nil), map[string]yujing.Sensor{"GT-1": cur}, nil)
+			if len(steps) != 1 {
+				t.Fatalf("%d steps", len(steps))
+			}
+			s := steps[0]
+			got := string(s.action)
+			switch s.action {
+			case actionUpdate:
+				got += " " + strings.Join(s.changes, "; ")
+			case actionCreate:
+				got += " " + s.details
+			case actionInvalid:
+				got += ": " + strings.Join(sh.errorLines(), "; ")
+			}
+			if got != c.want {
+				t.Errorf("got  %s\nwant %s", got, c.want)
+			}
+			if s.action == actionUpdate && (len(s.sensor.Units) != 2 || s.sensor.Metric != "lel" || *s.sensor.Max != 100) {
+				t.Errorf("fields without a cell changed: %+v", s.sensor)
+			}
+		})
+	}
+	if len(cur.Tags) != 2 || cur.Tags["zone"] != "A" {
+		t.Errorf("the current sensor was modified: %v", cur.Tags)
+	}
 }
