@@ -110,6 +110,8 @@ type run struct {
 	esc    store.Escalation
 	alert  yujing.Alert
 	policy *Policy
+	// people are the resolved targets of each round, step and tag.
+	people map[string][]yujing.Person
 }
 
 type observed struct {
@@ -552,19 +554,17 @@ func (e *Engine) advance(ctx context.Context, id int64, now time.Time) []yujing.
 func (e *Engine) due(esc store.Escalation, p *Policy, step Step, a yujing.Alert, deadline, now time.Time) []yujing.Call {
 	var out []yujing.Call
 	add := func(s Step, tag string) {
-		people := e.resolve(s.Targets, a.Site, esc.StepAt)
-		if len(people) == 0 {
-			e.log.Warn("escalation step has nobody to call", "escalation_id", esc.ID, "policy", p.Name, "step", esc.Step,
-				"targets", fmt.Sprint(s.Targets))
-			e.m.nobody.WithLabelValues(p.Name).Inc()
-		}
+		people := e.people(esc, p, s, tag, a.Site)
 		for _, person := range people {
 			for i, ch := range s.Ladder {
 				at := esc.StepAt.Add(time.Duration(i) * s.LadderWait)
 				if (i > 0 && s.LadderWait == 0) || now.Before(at) || (i > 0 && !at.Before(deadline)) {
 					continue
 				}
-				c := e.call(esc, a, person, ch, deadline, now, tag+"-"+ch)
+				c, ok := e.call(esc, a, person, ch, deadline, now, tag+"-"+ch)
+				if !ok {
+					continue
+				}
 				if s.LadderWait == 0 || i == len(s.Ladder)-1 {
 					c.Fallback = s.Ladder[i+1:]
 				} else {
@@ -581,7 +581,9 @@ func (e *Engine) due(esc store.Escalation, p *Policy, step Step, a yujing.Alert,
 				if s.LadderWait > 0 {
 					i = min(len(s.Ladder)-1, int(time.Duration(k)*s.RemindEvery/s.LadderWait))
 				}
-				out = append(out, e.call(esc, a, person, s.Ladder[i], deadline, now, tag+"-"+s.Ladder[i]+"-remind"+strconv.Itoa(k)))
+				if c, ok := e.call(esc, a, person, s.Ladder[i], deadline, now, tag+"-"+s.Ladder[i]+"-remind"+strconv.Itoa(k)); ok {
+					out = append(out, c)
+				}
 			}
 		}
 	}
@@ -592,20 +594,56 @@ func (e *Engine) due(esc store.Escalation, p *Policy, step Step, a yujing.Alert,
 	return out
 }
 
-// call makes one call of an escalation; its id is derived from what it is,
-// so the outbox records it once however often it is made.
-func (e *Engine) call(esc store.Escalation, a yujing.Alert, person yujing.Person, ch string, deadline, now time.Time, tag string) yujing.Call {
-	id := fmt.Sprintf("esc%d-r%d-s%d-%s-%s", esc.ID, esc.Round, esc.Step, person.ID, tag)
+// people are who a step (tag p) or the double report (tag d) of an
+// escalation calls: resolved once per round and step, when it begins, and
+// kept, so that a roster's shift change in the middle of a step does not
+// add people to it (and each tick costs no directory lookups).
+func (e *Engine) people(esc store.Escalation, p *Policy, s Step, tag, site string) []yujing.Person {
+	key := fmt.Sprintf("r%d-s%d-%s", esc.Round, esc.Step, tag)
 	e.mu.Lock()
-	base, ttl := e.set.BaseURL, e.set.LinkTTL
+	r := e.active[esc.ID]
+	if r != nil && r.people != nil {
+		if ps, ok := r.people[key]; ok {
+			e.mu.Unlock()
+			return ps
+		}
+	}
 	e.mu.Unlock()
+	ps := e.resolve(s.Targets, site, esc.StepAt)
+	if len(ps) == 0 {
+		e.log.Warn("escalation step has nobody to call", "escalation_id", esc.ID, "policy", p.Name, "step", esc.Step,
+			"round", esc.Round, "targets", fmt.Sprint(s.Targets))
+		e.m.nobody.WithLabelValues(p.Name).Inc()
+	}
+	e.mu.Lock()
+	if r != nil {
+		if r.people == nil {
+			r.people = map[string][]yujing.Person{}
+		}
+		r.people[key] = ps
+	}
+	e.mu.Unlock()
+	return ps
+}
+
+// call makes one call of an escalation; its id is derived from what it is,
+// so the outbox records it once however often it is made. It reports false
+// for a call this process has already handed on.
+func (e *Engine) call(esc store.Escalation, a yujing.Alert, person yujing.Person, ch string, deadline, now time.Time, tag string) (yujing.Call, bool) {
+	id := "esc" + strconv.FormatInt(esc.ID, 10) + "-r" + strconv.Itoa(esc.Round) + "-s" + strconv.Itoa(esc.Step) + "-" + person.ID + "-" + tag
+	e.mu.Lock()
+	base, ttl, issued := e.set.BaseURL, e.set.LinkTTL, e.issued[id]
+	e.mu.Unlock()
+	if issued {
+		return yujing.Call{}, false
+	}
 	exp := now.Add(ttl)
 	if d := deadline.Add(ttl); d.After(exp) {
 		exp = d
 	}
 	return yujing.Call{ID: id, Alert: a, Event: yujing.EventRaised, Person: person, Channel: ch, Created: now,
 		Step: esc.Step, Deadline: deadline, AnswerURL: base + "/answer/" + e.sign.token(id, exp),
-		Escalation: esc.ID, Round: esc.Round}
+		Escalation: esc.ID, Round: esc.Round}, true
 }
 
 // unmade drops the calls this process already handed on, and those the

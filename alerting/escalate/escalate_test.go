@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -34,7 +35,7 @@ type receiver struct {
 	got []webhook.Payload
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t testing.TB) *receiver {
 	r := &receiver{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
@@ -94,7 +95,8 @@ func (c *clock) add(d time.Duration) {
 // state, the rule engine, the notify outbox and dispatcher delivering
 // through the webhook channel to a loopback receiver, and the directory.
 type world struct {
-	t      *testing.T
+	t       testing.TB
+	sensors int // gas-1 … gas-N; default 1
 	clock  *clock
 	st     *sqlite.State
 	path   string
@@ -114,7 +116,7 @@ var (
 	t0 = time.Date(2026, 7, 14, 10, 0, 0, 0, shanghai)
 )
 
-func directory(t *testing.T) *duty.Directory {
+func directory(t testing.TB) *duty.Directory {
 	d, err := duty.New(duty.Spec{
 		People: []yujing.Person{
 			{ID: "zhang", Name: "张伟", Phone: "+8613800000001", Org: "acme"},
@@ -161,7 +163,15 @@ func policies() escalate.Settings {
 	}}
 }
 
-func newWorld(t *testing.T) *world {
+func (w *world) sensorList() []yujing.Sensor {
+	var out []yujing.Sensor
+	for i := 1; i <= max(1, w.sensors); i++ {
+		out = append(out, yujing.Sensor{ID: fmt.Sprintf("gas-%d", i), Site: "plant-a", Family: yujing.FamilyGas, Metric: "lel", Unit: "%LEL", Interval: time.Hour})
+	}
+	return out
+}
+
+func newWorld(t testing.TB) *world {
 	w := &world{t: t, clock: &clock{t: t0}, rcv: newReceiver(t), set: policies(), dir: directory(t),
 		path: filepath.Join(t.TempDir(), "state.db")}
 	w.open()
@@ -180,7 +190,7 @@ func (w *world) open() {
 	}
 	w.st = st
 	reg, err := ingest.NewRegistry([]yujing.Site{{ID: "plant-a", Name: "甲厂", Region: "320115"}},
-		[]yujing.Sensor{{ID: "gas-1", Site: "plant-a", Family: yujing.FamilyGas, Metric: "lel", Unit: "%LEL", Interval: time.Hour}})
+		w.sensorList())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -587,7 +597,7 @@ func TestConsoleAckAndResolveStop(t *testing.T) {
 	}
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
@@ -617,5 +627,29 @@ func TestVoiceKeyPressAnswers(t *testing.T) {
 	_, es, _ := w.alert()
 	if es[0].State != store.EscalationAnswered || *es[0].AnswerChannel != "voice key 1" || *es[0].AnsweredBy != "zhang" {
 		t.Fatalf("escalation = %+v", es[0])
+	}
+}
+
+// BenchmarkStepIdle is the cost of one tick of the escalation engine with
+// many escalations waiting for their deadlines and nothing due: what it
+// spends every 250 ms in serve.
+func BenchmarkStepIdle(b *testing.B) {
+	for _, n := range []int{10, 200} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			w := &world{t: b, sensors: n, clock: &clock{t: t0}, rcv: newReceiver(b), set: policies(), dir: directory(b),
+				path: filepath.Join(b.TempDir(), "state.db")}
+			w.open()
+			for i := 1; i <= n; i++ {
+				w.eng.Observe(context.Background(), []yujing.Reading{{Sensor: fmt.Sprintf("gas-%d", i), Site: "plant-a",
+					Family: yujing.FamilyGas, Metric: "lel", Unit: "%LEL", Value: 60, Time: w.clock.now()}})
+			}
+			w.at(0) // start them all and make step 1's calls
+			w.at(time.Minute)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				w.esc.Step(context.Background())
+			}
+		})
 	}
 }
