@@ -131,6 +131,20 @@ else
 fi
 echo "promtool: ${state} ${promtool} ($("$promtool" --version 2>&1 | head -n1))"
 
+# --- docker-compose ----------------------------------------------------------
+# scripts/check-deploy.sh parses deploy/compose/docker-compose.yml with
+# `docker compose config` or, without the plugin, Debian's docker-compose
+# (parsing needs no Docker engine).
+if command -v docker-compose >/dev/null 2>&1 || { command -v docker >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; }; then
+	state=found
+else
+	export DEBIAN_FRONTEND=noninteractive
+	as_root apt-get update
+	as_root apt-get install -y --no-install-recommends docker-compose
+	state=installed
+fi
+echo "docker-compose: ${state}"
+
 # --- influxd -----------------------------------------------------------------
 influxd="$YUJING_TOOLS/influxd"
 if [ -x "$influxd" ]; then
