@@ -97,17 +97,17 @@ func (c *clock) add(d time.Duration) {
 type world struct {
 	t       testing.TB
 	sensors int // gas-1 … gas-N; default 1
-	clock  *clock
-	st     *sqlite.State
-	path   string
-	eng    *alerting.Engine
-	esc    *escalate.Engine
-	ob     *notify.Outbox
-	disp   *notify.Dispatcher
-	rcv    *receiver
-	set    escalate.Settings
-	dir    *duty.Directory
-	cancel context.CancelFunc
+	clock   *clock
+	st      *sqlite.State
+	path    string
+	eng     *alerting.Engine
+	esc     *escalate.Engine
+	ob      *notify.Outbox
+	disp    *notify.Dispatcher
+	rcv     *receiver
+	set     escalate.Settings
+	dir     *duty.Directory
+	cancel  context.CancelFunc
 }
 
 var (
