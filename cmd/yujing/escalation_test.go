@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // phones stands for the providers in front of officials' phones: a
@@ -345,5 +348,66 @@ func TestEscalationAnsweredBySMSReply(t *testing.T) {
 	getJSON(t, api+"/api/v1/alerts", &as)
 	if as[0].State != "acknowledged" {
 		t.Errorf("alert state %s, want acknowledged by the reply", as[0].State)
+	}
+}
+
+// An official opens the answer link on a phone, sees the warning, and
+// answers "received, on site"; the warning is acknowledged by them.
+func TestAnswerPageInBrowser(t *testing.T) {
+	chromium := chromiumPath(t)
+	dir := artifactsDir(t)
+	p := newPhones(t)
+	inst := start(t, escalationConfig(t, p))
+	api := "http://" + inst.http
+	publish(t, publisher(t, inst.mqtt), "yujing/plant-a/G1", `{"value": 62}`)
+	var link string
+	for _, s := range p.step1(t) {
+		if s.channel == "dingtalk" && link == "" {
+			link = api + strings.TrimPrefix(s.link, "http://yj.test")
+		}
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(t.Context(), append(chromedp.DefaultExecAllocatorOptions[:], append(chromiumFlags, chromedp.ExecPath(chromium))...)...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(alloc)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	defer cancelTimeout()
+	b := &browserPage{t: t, ctx: ctx, dir: dir}
+	b.viewport(390, 844, true)
+	b.do("open the answer link", chromedp.Navigate(link))
+	b.wait("the warning on the page", `document.querySelector("#level") && document.querySelector("#level").textContent.includes("红色")`, 10*time.Second)
+	b.shot("answer-390")
+	b.do("write a note and answer on site",
+		chromedp.SendKeys(chromedp.CSS("#note"), "十分钟到场"),
+		chromedp.Click(chromedp.CSS(`button[name=on_site]`)))
+	b.do("the page after the answer", chromedp.WaitVisible(chromedp.CSS("#done")))
+	b.wait("the answer recorded", `(document.querySelector("#done")||{}).textContent?.includes("已应答")`, 10*time.Second)
+	b.shot("answer-done-390")
+	b.do("open the link again", chromedp.Navigate(link))
+	b.do("the page of a used link", chromedp.WaitVisible(chromedp.CSS("#message")))
+	b.wait("the used link refused", `(document.querySelector("#message")||{}).textContent?.includes("已使用过")`, 10*time.Second)
+
+	var as []apiAlert
+	getJSON(t, api+"/api/v1/alerts", &as)
+	var d struct {
+		State   string `json:"state"`
+		AckedBy string `json:"acked_by"`
+		Calls   []struct {
+			AnswerNote *string `json:"answer_note"`
+			OnSite     *bool   `json:"on_site"`
+		} `json:"calls"`
+	}
+	getJSON(t, fmt.Sprintf("%s/api/v1/alerts/%d", api, as[0].ID), &d)
+	answered := 0
+	for _, c := range d.Calls {
+		if c.AnswerNote != nil {
+			answered++
+			if *c.AnswerNote != "十分钟到场" || c.OnSite == nil || !*c.OnSite {
+				t.Errorf("answer note %q on site %v", *c.AnswerNote, c.OnSite)
+			}
+		}
+	}
+	if d.State != "acknowledged" || answered != 1 {
+		t.Errorf("alert %s with %d answered calls, want acknowledged with 1", d.State, answered)
 	}
 }
