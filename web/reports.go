@@ -201,41 +201,8 @@ func (s *Server) reportKey(by string, r store.AnswerRow, sent time.Time) (key, n
 	return sent.Format("2006-01-02"), ""
 }
 
-// reportQuery reads from, to (RFC 3339 or a date; default the last 30
-// days) and by (default person).
-func (s *Server) reportQuery(r *http.Request) (from, to time.Time, by string, err error) {
-	q := r.URL.Query()
-	to = s.opts.Now()
-	from = to.AddDate(0, 0, -30)
-	for name, dst := range map[string]*time.Time{"from": &from, "to": &to} {
-		v := q.Get(name)
-		if v == "" {
-			continue
-		}
-		t, err1 := time.Parse(time.RFC3339, v)
-		if err1 != nil {
-			t, err1 = time.ParseInLocation("2006-01-02", v, s.opts.Location)
-		}
-		if err1 != nil {
-			return from, to, by, fmt.Errorf("%s: want an RFC 3339 time or a date (2026-07-01), got %q", name, v)
-		}
-		*dst = t
-	}
-	if !from.Before(to) {
-		return from, to, by, fmt.Errorf("from %s is not before to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
-	}
-	by = q.Get("by")
-	if by == "" {
-		by = "person"
-	}
-	if !slices.Contains(reportGroups, by) {
-		return from, to, by, fmt.Errorf("by %q: want one of %v", by, reportGroups)
-	}
-	return from, to, by, nil
-}
-
 func (s *Server) answerReport(w http.ResponseWriter, r *http.Request) {
-	from, to, by, err := s.reportQuery(r)
+	from, to, by, err := reportParams(r, s.opts.Now(), s.opts.Location, reportGroups, "person")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
@@ -252,7 +219,7 @@ func (s *Server) answerReport(w http.ResponseWriter, r *http.Request) {
 // total line; ?section=top_reached gives the warnings whose chain reached
 // the top instead.
 func (s *Server) answerReportCSV(w http.ResponseWriter, r *http.Request) {
-	from, to, by, err := s.reportQuery(r)
+	from, to, by, err := reportParams(r, s.opts.Now(), s.opts.Location, reportGroups, "person")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return

@@ -222,20 +222,32 @@ func (s *Server) buildAlertReport(ctx context.Context, from, to time.Time, by st
 	return rep, nil
 }
 
-// reportParams parses from, to and by of a report request.
-func reportParams(r *http.Request, now time.Time) (from, to time.Time, by string, err error) {
+// reportParams parses from, to and by of a report request: from and to
+// are RFC 3339 times or dates (2026-07-01, midnight in loc), by default the
+// DefaultReportPeriod up to now; by is one of groupings, def when absent.
+func reportParams(r *http.Request, now time.Time, loc *time.Location, groupings []string, def string) (from, to time.Time, by string, err error) {
 	q := r.URL.Query()
-	to = now
-	if v := q.Get("to"); v != "" {
-		if to, err = time.Parse(time.RFC3339, v); err != nil {
-			return from, to, by, fmt.Errorf("to: want an RFC 3339 time such as 2025-06-01T00:00:00+08:00, got %q", v)
+	parse := func(name string, t *time.Time) error {
+		v := q.Get(name)
+		if v == "" {
+			return nil
 		}
+		p, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			if p, err = time.ParseInLocation(time.DateOnly, v, loc); err != nil {
+				return fmt.Errorf("%s: want an RFC 3339 time such as 2025-06-01T00:00:00+08:00 or a date such as 2025-06-01, got %q", name, v)
+			}
+		}
+		*t = p
+		return nil
+	}
+	to = now
+	if err := parse("to", &to); err != nil {
+		return from, to, by, err
 	}
 	from = to.Add(-DefaultReportPeriod)
-	if v := q.Get("from"); v != "" {
-		if from, err = time.Parse(time.RFC3339, v); err != nil {
-			return from, to, by, fmt.Errorf("from: want an RFC 3339 time such as 2025-05-01T00:00:00+08:00, got %q", v)
-		}
+	if err := parse("from", &from); err != nil {
+		return from, to, by, err
 	}
 	if !from.Before(to) {
 		return from, to, by, fmt.Errorf("from: %s is not before to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
@@ -245,17 +257,17 @@ func reportParams(r *http.Request, now time.Time) (from, to time.Time, by string
 	}
 	by = q.Get("by")
 	if by == "" {
-		by = "level"
+		by = def
 	}
-	if !slices.Contains(ReportGroupings, by) {
-		return from, to, by, fmt.Errorf("by: want one of %v, got %q", ReportGroupings, by)
+	if !slices.Contains(groupings, by) {
+		return from, to, by, fmt.Errorf("by: want one of %v, got %q", groupings, by)
 	}
 	return from, to, by, nil
 }
 
 // alertReport serves GET /api/v1/reports/alerts?from=&to=&by=.
 func (s *Server) alertReport(w http.ResponseWriter, r *http.Request) {
-	from, to, by, err := reportParams(r, s.opts.Now())
+	from, to, by, err := reportParams(r, s.opts.Now(), s.opts.Location, ReportGroupings, "level")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
@@ -272,7 +284,7 @@ func (s *Server) alertReport(w http.ResponseWriter, r *http.Request) {
 // report, then the total. It starts with a UTF-8 byte order mark so that
 // spreadsheet programs show the Chinese names.
 func (s *Server) alertReportCSV(w http.ResponseWriter, r *http.Request) {
-	from, to, by, err := reportParams(r, s.opts.Now())
+	from, to, by, err := reportParams(r, s.opts.Now(), s.opts.Location, ReportGroupings, "level")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return

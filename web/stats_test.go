@@ -226,7 +226,7 @@ func TestAlertReportErrors(t *testing.T) {
 	for _, c := range []struct{ query, want string }{
 		{"?by=person", `by: want one of [level family region industry site], got "person"`},
 		{"?from=last-week", `from: want an RFC 3339 time`},
-		{"?to=2025-07-01", `to: want an RFC 3339 time`},
+		{"?to=2025-07-01T08", `to: want an RFC 3339 time`},
 		{"?from=2025-07-02T00:00:00Z&to=2025-07-01T00:00:00Z", "from: 2025-07-02T00:00:00Z is not before to 2025-07-01T00:00:00Z"},
 		{"?from=2023-01-01T00:00:00Z&to=2025-07-01T00:00:00Z", "longer than 366 days"},
 	} {
