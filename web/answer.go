@@ -46,6 +46,8 @@ type answerView struct {
 	Call     yujing.Call
 	Level    string
 	LevelCSS string
+	Site     string // the site's name, else its id
+	Sensor   string // the sensor's name and id, else its id
 	Deadline string
 	Started  string
 	// State: "open" (the form), "done" (answer recorded), "refused".
@@ -95,7 +97,19 @@ func refusal(err error, lang string) (int, string) {
 func (s *Server) answerView(lang, token string, c yujing.Call) answerView {
 	loc := s.opts.Location
 	v := answerView{Lang: lang, Token: token, Call: c, Level: c.Alert.Level.Chinese(), LevelCSS: c.Alert.Level.String(),
-		Started: c.Alert.StartedAt.In(loc).Format("2006-01-02 15:04:05")}
+		Started: c.Alert.StartedAt.In(loc).Format("2006-01-02 15:04:05"), Site: c.Alert.Site, Sensor: c.Alert.Sensor}
+	// Names where the sensor registry knows them (ingest.Registry does).
+	if n, ok := s.opts.Sensors.(interface {
+		Site(id string) (yujing.Site, bool)
+		ByID(id string) (*yujing.Sensor, bool)
+	}); ok {
+		if site, ok := n.Site(c.Alert.Site); ok && site.Name != "" {
+			v.Site = site.Name
+		}
+		if sn, ok := n.ByID(c.Alert.Sensor); ok && sn.Name != "" {
+			v.Sensor = sn.Name + " (" + sn.ID + ")"
+		}
+	}
 	if lang == "en" {
 		v.Level = c.Alert.Level.String()
 	}

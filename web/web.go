@@ -123,7 +123,7 @@ type Server struct {
 	events *Broadcaster
 }
 
-//go:embed static
+//go:embed static/*.html static/*.js static/*.css
 var static embed.FS
 
 // New builds the server.

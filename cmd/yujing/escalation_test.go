@@ -200,7 +200,8 @@ func TestEscalationEndToEnd(t *testing.T) {
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(page), "收到") || !strings.Contains(string(page), "陈刚") {
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "收到") || !strings.Contains(string(page), "陈刚") ||
+		!strings.Contains(string(page), "<dd>甲厂</dd>") {
 		t.Fatalf("answer page: %d\n%s", resp.StatusCode, page)
 	}
 	// No login: the token in the link is the credential.
