@@ -284,6 +284,10 @@ type RuleStatus struct {
 	LastErrorAt *time.Time     `json:"last_error_at,omitempty"`
 	Open        int            `json:"open_alerts"`
 	Levels      []yujing.Level `json:"levels,omitempty"`   // tiers it can raise
+	// Above and Below are a threshold rule's tiers by level name (a
+	// sensor's overrides aside), for charts.
+	Above map[string]float64 `json:"above,omitempty"`
+	Below map[string]float64 `json:"below,omitempty"`
 	Schedule    string         `json:"schedule,omitempty"` // scheduled rules: the cron spec
 	NextRun     *time.Time     `json:"next_run,omitempty"`
 }
@@ -438,6 +442,18 @@ func (e *Engine) RuleStatuses() []RuleStatus {
 		for _, l := range yujing.Levels {
 			if r.Above.Set[l] || r.Below.Set[l] || r.Level == l {
 				st.Levels = append(st.Levels, l)
+			}
+			if r.Above.Set[l] {
+				if st.Above == nil {
+					st.Above = map[string]float64{}
+				}
+				st.Above[l.String()] = r.Above.Value[l]
+			}
+			if r.Below.Set[l] {
+				if st.Below == nil {
+					st.Below = map[string]float64{}
+				}
+				st.Below[l.String()] = r.Below.Value[l]
 			}
 		}
 		st.Evaluations = evals[r.Name]

@@ -319,6 +319,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	p.do("open the warning", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector('#alerts tbody tr[data-id="%d"] td.msg').click()`, row.ID)))
 	p.wait("the chart", `(() => { const s = document.querySelector("#chart path.series"); return s && +s.dataset.points >= 30 && (s.getAttribute("d").match(/L/g)||[]).length >= 29; })()`, 10*time.Second)
 	p.wait("the red threshold line", `document.querySelector("#chart line.threshold.lvl-stroke-red") !== null`, time.Second)
+	p.wait("the rule's four tiers drawn", `["blue","yellow","orange","red"].every(l => document.querySelector("#chart line.threshold.lvl-stroke-" + l) !== null)`, 5*time.Second)
 	p.wait("the call-and-answer timeline", `(() => { const t = Array.from(document.querySelectorAll(".timeline")).map(e => e.textContent).join(" "); return t.includes("ops-webhook") && t.includes("等待应答"); })()`, 10*time.Second)
 	var det struct {
 		Title, Calls, History string

@@ -649,7 +649,7 @@
   // alert's own threshold at its level.
   function thresholds(a, rules) {
     var rule = (rules || []).find(function (r) { return r.name === a.rule; }) || {};
-    var out = [], tiers = rule.thresholds || rule.above || rule.tiers || null;
+    var out = [], tiers = rule.thresholds || rule.above || rule.below || rule.tiers || null;
     if (tiers && typeof tiers === "object") {
       LEVELS.forEach(function (l) { if (typeof tiers[l] === "number") { out.push({ value: tiers[l], level: l, label: t("level." + l) + " " + CH.fmtNum(tiers[l]) }); } });
     }
