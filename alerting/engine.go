@@ -283,13 +283,13 @@ type RuleStatus struct {
 	LastError   string         `json:"last_error,omitempty"`
 	LastErrorAt *time.Time     `json:"last_error_at,omitempty"`
 	Open        int            `json:"open_alerts"`
-	Levels      []yujing.Level `json:"levels,omitempty"`   // tiers it can raise
+	Levels      []yujing.Level `json:"levels,omitempty"` // tiers it can raise
 	// Above and Below are a threshold rule's tiers by level name (a
 	// sensor's overrides aside), for charts.
-	Above map[string]float64 `json:"above,omitempty"`
-	Below map[string]float64 `json:"below,omitempty"`
-	Schedule    string         `json:"schedule,omitempty"` // scheduled rules: the cron spec
-	NextRun     *time.Time     `json:"next_run,omitempty"`
+	Above    map[string]float64 `json:"above,omitempty"`
+	Below    map[string]float64 `json:"below,omitempty"`
+	Schedule string             `json:"schedule,omitempty"` // scheduled rules: the cron spec
+	NextRun  *time.Time         `json:"next_run,omitempty"`
 }
 
 // New builds an engine; call Restore before Observe.
