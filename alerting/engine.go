@@ -1222,6 +1222,47 @@ func (e *Engine) Decorate(as []yujing.Alert) {
 	}
 }
 
+// RecoverCalls makes again the calls of each open alert's latest change,
+// when that change is at most window old: a crash between saving a change
+// and recording its calls in the outbox would otherwise lose them. Every
+// call's id is derived from the alert, the change, the person and the
+// channel, and the outbox records a call once by its id, so a call made
+// before the crash is not made again; only a missing one is. Call it once
+// after Restore, with the outbox ready. It returns how many calls it handed
+// on (the outbox drops those it already has).
+func (e *Engine) RecoverCalls(ctx context.Context, window time.Duration) (int, error) {
+	as, err := e.st.OpenAlerts(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("alerting: recover calls: %w", err)
+	}
+	now := e.now()
+	var calls []yujing.Call
+	for i := range as {
+		a := as[i]
+		if now.Sub(a.UpdatedAt) > window {
+			continue
+		}
+		_, hist, err := e.st.Alert(ctx, a.ID)
+		if err != nil {
+			return 0, fmt.Errorf("alerting: recover calls of alert %d: %w", a.ID, err)
+		}
+		if len(hist) == 0 {
+			continue
+		}
+		t := hist[len(hist)-1]
+		if now.Sub(t.At) > window {
+			continue
+		}
+		e.mu.RLock()
+		e.amu.Lock()
+		calls = e.callsFor(&a, &t, calls)
+		e.amu.Unlock()
+		e.mu.RUnlock()
+	}
+	e.dispatch(ctx, calls)
+	return len(calls), nil
+}
+
 func (e *Engine) dispatch(ctx context.Context, calls []yujing.Call) {
 	for _, c := range calls {
 		if err := e.caller.Call(ctx, c); err != nil {

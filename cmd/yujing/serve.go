@@ -290,6 +290,14 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err := engine.Restore(ctx); err != nil {
 		return err
 	}
+	// A crash between saving a warning's change and recording its calls
+	// would lose them: make the calls of the last hour's changes again (the
+	// outbox drops those it already has).
+	if n, err := engine.RecoverCalls(ctx, time.Hour); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("calls of recent changes handed to the outbox again", "calls", n)
+	}
 	// Offline detection and for: holds need time to pass, not readings.
 	tickCtx, tickStop := context.WithCancel(ctx)
 	var tickWG sync.WaitGroup
