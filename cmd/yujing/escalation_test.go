@@ -32,6 +32,7 @@ type phones struct {
 
 type sent struct {
 	channel, to, link string
+	at                time.Time // when it arrived
 }
 
 var answerLinkRe = regexp.MustCompile(`http://yj\.test/answer/[A-Za-z0-9_.-]+`)
@@ -55,7 +56,7 @@ func newPhones(t *testing.T) *phones {
 		}
 		// A red call @mentions the person in a markdown message with the
 		// answer link in its text; below red it is an action card's button.
-		p.add(sent{"dingtalk", strings.Join(m.At.AtMobiles, ","), answerLinkRe.FindString(string(body))})
+		p.add(sent{channel: "dingtalk", to: strings.Join(m.At.AtMobiles, ","), link: answerLinkRe.FindString(string(body))})
 		fmt.Fprint(w, `{"errcode":0,"errmsg":"ok"}`)
 	}))
 	p.sms = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -66,7 +67,7 @@ func newPhones(t *testing.T) *phones {
 		}
 		// Aliyun's template variables hold at most 35 characters: no room
 		// for a signed link; SMS is answered by replying.
-		p.add(sent{"sms", f.Get("PhoneNumbers"), ""})
+		p.add(sent{channel: "sms", to: f.Get("PhoneNumbers")})
 		fmt.Fprint(w, `{"Code":"OK","Message":"OK","BizId":"9006197469364984^0","RequestId":"F655A8D5-B967-440B-8683-DAD6FF8DE990"}`)
 	}))
 	p.hook = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +81,7 @@ func newPhones(t *testing.T) *phones {
 		if err := json.NewDecoder(r.Body).Decode(&m); err != nil || m.CallID == "" || m.Deadline == nil || m.Step == 0 {
 			t.Errorf("webhook call %+v: %v", m, err)
 		}
-		p.add(sent{"webhook", m.Person, m.AnswerURL})
+		p.add(sent{channel: "webhook", to: m.Person, link: m.AnswerURL})
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(func() { p.ding.Close(); p.sms.Close(); p.hook.Close() })
@@ -88,6 +89,7 @@ func newPhones(t *testing.T) *phones {
 }
 
 func (p *phones) add(s sent) {
+	s.at = time.Now()
 	p.mu.Lock()
 	p.got = append(p.got, s)
 	p.mu.Unlock()
@@ -410,5 +412,39 @@ func TestAnswerPageInBrowser(t *testing.T) {
 	}
 	if d.State != "acknowledged" || answered != 1 {
 		t.Errorf("alert %s with %d answered calls, want acknowledged with 1", d.State, answered)
+	}
+}
+
+// yujing restarts in the middle of an escalation: step 1's calls are not
+// made again, and step 2 is called once, at its deadline.
+func TestEscalationResumesAfterRestart(t *testing.T) {
+	p := newPhones(t)
+	cfg := escalationConfig(t, p)
+	inst := start(t, cfg)
+	publish(t, publisher(t, inst.mqtt), "yujing/plant-a/G1", `{"value": 62}`)
+	p.step1(t)
+	inst.stop()
+	inst = start(t, cfg)
+	waitFor(t, 15*time.Second, "step 2 after the restart", func() bool { return len(p.sent()) >= 4 })
+	time.Sleep(5 * time.Second) // past step 2's deadline: nothing more
+	got := p.sent()
+	if len(got) != 4 || got[3].channel != "webhook" || got[3].to != "chen" {
+		t.Fatalf("calls %v, want step 1's three and chen's once", got)
+	}
+	var as []apiAlert
+	getJSON(t, "http://"+inst.http+"/api/v1/alerts", &as)
+	// The deadline is 4s after the raise; the restart in between must not
+	// move it (the engine ticks every 250 ms).
+	late := got[3].at.Sub(as[0].StartedAt)
+	if late < 4*time.Second || late > 5500*time.Millisecond {
+		t.Errorf("step 2 called %s after the raise, want 4s", late)
+	}
+	t.Logf("step 2 called %s after the raise, across a restart", late.Round(10*time.Millisecond))
+	var d struct {
+		Calls []struct{ ID string } `json:"calls"`
+	}
+	getJSON(t, fmt.Sprintf("http://%s/api/v1/alerts/%d", inst.http, as[0].ID), &d)
+	if len(d.Calls) != 4 {
+		t.Errorf("%d calls on record, want 4: %+v", len(d.Calls), d.Calls)
 	}
 }
