@@ -206,6 +206,9 @@ func (s *Server) answerPost(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, code, map[string]string{"error": msg, "detail": err.Error()})
 		return
 	}
+	// The audit log names the person the link was for, and the call, never
+	// the token.
+	noteAudit(r, "answer-link:"+out.Call.Person.ID, "call "+out.Call.ID)
 	if form {
 		v := s.answerView(lang, "", out.Call)
 		v.State, v.OnSite, v.Stopped = "done", body.OnSite, out.Stopped

@@ -127,9 +127,25 @@ func ActorFrom(r *http.Request) string {
 func audited(r *http.Request) bool {
 	switch r.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
-		return strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/-/")
+		return strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/-/") ||
+			strings.HasPrefix(r.URL.Path, "/answer/")
 	}
 	return false
+}
+
+// auditNote is what a handler can tell the audit log about its request:
+// who acted when no login says so (an answer link's person) and the object
+// to name instead of the path (which holds the link's token).
+type auditNote struct{ actor, object string }
+
+type auditNoteKey struct{}
+
+// noteAudit sets the actor and object of r's audit entry (a no-op when r
+// is not audited).
+func noteAudit(r *http.Request, actor, object string) {
+	if n, ok := r.Context().Value(auditNoteKey{}).(*auditNote); ok {
+		n.actor, n.object = actor, object
+	}
 }
 
 // Middleware records every request that changes state and succeeds (2xx)
@@ -144,7 +160,8 @@ func (a *Audit) Middleware(next http.Handler) http.Handler {
 		// handler reads it, which gets every byte as sent.
 		c := &bodyCapture{r: r.Body, max: auditCaptureMax}
 		head, _ := io.ReadAll(io.LimitReader(c, auditPeek))
-		inner := r.WithContext(r.Context())
+		note := &auditNote{}
+		inner := r.WithContext(context.WithValue(r.Context(), auditNoteKey{}, note))
 		inner.Body = replayBody{Reader: io.MultiReader(bytes.NewReader(head), c), Closer: r.Body}
 		rec := &auditRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, inner)
@@ -164,6 +181,20 @@ func (a *Audit) record(r *http.Request, c *bodyCapture) {
 		Object: clean(r.URL.Path, 1024),
 		Detail: detailOf(body, whole, c.over),
 		From:   fromOf(r),
+	}
+	if n, ok := r.Context().Value(auditNoteKey{}).(*auditNote); ok {
+		if n.actor != "" && ActorFrom(r) == "" {
+			e.Actor = clean(n.actor, maxActor)
+		}
+		if n.object != "" {
+			e.Object = clean(n.object, 1024)
+		}
+	}
+	if strings.HasPrefix(r.URL.Path, "/answer/") {
+		e.Action = r.Method + " /answer/{token}" // never the token itself
+		if e.Object == clean(r.URL.Path, 1024) {
+			e.Object = "/answer/…"
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), a.timeout)
 	defer cancel()

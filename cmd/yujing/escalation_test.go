@@ -220,6 +220,20 @@ func TestEscalationEndToEnd(t *testing.T) {
 	if code := postJSON(t, api+path, `{}`, nil); code != http.StatusConflict {
 		t.Errorf("the link used again: %d, want 409", code)
 	}
+	// The answer is in the audit log under the person the link was for,
+	// naming the call and never the token.
+	var entries []struct{ Actor, Action, Object, Detail string }
+	getJSON(t, api+"/api/v1/audit?action=answer", &entries)
+	if len(entries) != 1 || entries[0].Actor != "answer-link:chen" || !strings.HasPrefix(entries[0].Object, "call esc") ||
+		!strings.Contains(entries[0].Detail, "已通知企业撤离") {
+		t.Errorf("audit entries %+v", entries)
+	}
+	token := strings.TrimPrefix(path, "/answer/")
+	for _, e := range entries {
+		if strings.Contains(e.Action+e.Object+e.Detail, token) {
+			t.Errorf("audit entry %+v holds the link's token", e)
+		}
+	}
 	forged := []byte(path)
 	forged[len(forged)-2] ^= 1
 	if code := postJSON(t, api+string(forged), `{}`, nil); code != http.StatusForbidden {
