@@ -201,6 +201,9 @@ type InfluxFile struct {
 	Bucket    string        `yaml:"bucket"`
 	BatchSize int           `yaml:"batch_size"`
 	Timeout   time.Duration `yaml:"timeout"`
+	// Gzip compresses write requests (default true); false saves CPU on
+	// both sides when InfluxDB is on the same host or LAN.
+	Gzip *bool `yaml:"gzip"`
 }
 
 // StoreFile configures the embedded reading store, and the spool in front
@@ -875,7 +878,7 @@ func (c *checker) influx(cfg *Config) {
 	if in.Bucket == "" {
 		c.Add(in.Pos, "influx.bucket is required (InfluxDB 1.8: \"database/retention-policy\", e.g. yujing/autogen)")
 	}
-	cfg.Influx = &influx.Config{URL: in.URL, Token: in.Token, Org: in.Org, Bucket: in.Bucket, BatchSize: in.BatchSize, Timeout: in.Timeout}
+	cfg.Influx = &influx.Config{URL: in.URL, Token: in.Token, Org: in.Org, Bucket: in.Bucket, BatchSize: in.BatchSize, Timeout: in.Timeout, Gzip: in.Gzip}
 }
 
 func (c *checker) sites(cfg *Config) map[string]bool {

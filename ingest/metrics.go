@@ -7,13 +7,15 @@ type metrics struct {
 	readings    *prometheus.CounterVec
 	rejected    *prometheus.CounterVec
 	storeErrors prometheus.Counter
+	storeWrites prometheus.Counter
 	queueDepth  prometheus.GaugeFunc
+	unacked     prometheus.GaugeFunc
 	batch       prometheus.Histogram
 	connected   prometheus.Gauge
 	reconnects  prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, depth func() float64) *metrics {
+func newMetrics(reg prometheus.Registerer, depth, unacked func() float64) *metrics {
 	m := &metrics{
 		messages: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "yujing_ingest_messages_total", Help: "MQTT messages received."}),
@@ -21,12 +23,17 @@ func newMetrics(reg prometheus.Registerer, depth func() float64) *metrics {
 			Name: "yujing_ingest_readings_total", Help: "Readings by stage: decoded (valid) and stored (durable)."}, []string{"stage"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "yujing_ingest_rejected_total", Help: "Messages or entries refused, by reason."}, []string{"reason"}),
+		storeWrites: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "yujing_ingest_store_writes_total", Help: "Writes to the store; the shards' batches ready together go in one."}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "yujing_ingest_store_errors_total", Help: "Failed attempts to write readings to the store (retried)."}),
 		queueDepth: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "yujing_ingest_queue_depth", Help: "Messages waiting in the ingest pipeline."}, depth),
+		unacked: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "yujing_ingest_unacknowledged_messages",
+			Help: "QoS 1 messages received and not yet acknowledged (acknowledged in arrival order once durable)."}, unacked),
 		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "yujing_ingest_batch_seconds", Help: "Time from dequeue to acknowledgement of a batch.",
+			Name: "yujing_ingest_batch_seconds", Help: "Time from dequeue until a batch is durable (its messages are then acknowledged in arrival order).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "yujing_mqtt_connected", Help: "1 while the MQTT subscriber is connected."}),
@@ -36,7 +43,7 @@ func newMetrics(reg prometheus.Registerer, depth func() float64) *metrics {
 	m.readings.WithLabelValues("decoded")
 	m.readings.WithLabelValues("stored")
 	if reg != nil {
-		reg.MustRegister(m.messages, m.readings, m.rejected, m.storeErrors, m.queueDepth, m.batch, m.connected, m.reconnects)
+		reg.MustRegister(m.messages, m.readings, m.rejected, m.storeErrors, m.storeWrites, m.queueDepth, m.unacked, m.batch, m.connected, m.reconnects)
 	}
 	return m
 }

@@ -30,6 +30,9 @@ type catalog struct {
 
 // sparkplugTopic splits spBv1.0/<group>/<type>/<edge>[/<device>].
 func sparkplugTopic(topic string) (group, typ, edge, device string, ok bool) {
+	if !strings.HasPrefix(topic, "spBv1.0/") {
+		return "", "", "", "", false // without splitting: called for every message
+	}
 	parts := strings.Split(topic, "/")
 	if len(parts) < 4 || len(parts) > 5 || parts[0] != "spBv1.0" {
 		return "", "", "", "", false

@@ -1,16 +1,12 @@
 package ingest
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
-	"net"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -46,7 +42,7 @@ type Config struct {
 	ClientID     string        // stable: the broker keeps the session under it
 	Username     string        //
 	Password     string        //
-	QoS          byte          // 0 or 1; the configuration's default is 1 (needed for no loss)
+	QoS          byte          // 0 or 1, used as given: 0 subscribes at QoS 0 (the configuration's default is 1, needed for no loss)
 	CleanSession bool          // false (default) keeps a persistent session
 	Filters      []string      // topic filters; default "yujing/#" plus sensor topics and templates it does not cover
 	SharedGroup  string        // when set, subscribe as $share/<group>/<filter> (several instances split the load)
@@ -102,6 +98,7 @@ type Subscriber struct {
 	reg      *Registry
 	decoders *decode.Registry
 	sink     Sink
+	commit   *groupCommit // the shards' writes to sink, merged while one is in flight
 	obs      Observer
 	log      *slog.Logger
 	now      func() time.Time
@@ -111,6 +108,7 @@ type Subscriber struct {
 
 	client   mqtt.Client
 	shards   []chan inbound
+	acks     *ackOrder    // QoS 1 messages, acknowledged in arrival order
 	lastAt   time.Time    // newest receive time given, to keep them distinct (router goroutine only)
 	mu       sync.RWMutex // guards stopping against sends on shards
 	stopping bool
@@ -142,11 +140,15 @@ func NewSubscriber(cfg Config, reg *Registry, decoders *decode.Registry, sink Si
 	}
 	s := &Subscriber{cfg: cfg, reg: reg, decoders: decoders, sink: sink, obs: obs,
 		log: opts.Logger, now: opts.Now, rejects: opts.Rejections, discover: opts.Discovery, quit: make(chan struct{})}
+	s.commit = &groupCommit{sink: countingSink{sink, s}}
 	s.shards = make([]chan inbound, cfg.Shards)
 	for i := range s.shards {
 		s.shards[i] = make(chan inbound, cfg.QueueSize)
 	}
-	s.m = newMetrics(opts.Registerer, s.depth)
+	// Room for every message the shards can hold, queued or in a batch,
+	// twice over: the ring fills only when one shard is stuck.
+	s.acks = newAckOrder(2 * cfg.Shards * (cfg.QueueSize + cfg.BatchSize))
+	s.m = newMetrics(opts.Registerer, s.depth, func() float64 { return float64(s.acks.pending()) })
 	return s, nil
 }
 
@@ -322,9 +324,16 @@ func (s *Subscriber) receive(_ mqtt.Client, msg mqtt.Message) {
 	if s.stopping {
 		return // not acknowledged: the broker delivers it again after restart
 	}
+	seq := noSeq
+	if msg.Qos() > 0 {
+		var ok bool
+		if seq, ok = s.acks.add(msg, s.quit); !ok {
+			return // stopping: not acknowledged, delivered again later
+		}
+	}
 	select {
-	case ch <- inbound{m: msg, at: s.receiveTime()}:
-	case <-s.quit: // not acknowledged: delivered again later
+	case ch <- inbound{m: msg, at: s.receiveTime(), seq: seq}:
+	case <-s.quit: // not acknowledged (nor anything after it): delivered again later
 	}
 }
 
@@ -339,11 +348,13 @@ func fnv32a(s string) uint32 {
 	return h
 }
 
-// inbound is a message with the time it was received: the time of its
-// readings when the payload carries none.
+// inbound is a message with the time it was received (the time of its
+// readings when the payload carries none) and its place in the
+// acknowledgement order (noSeq at QoS 0).
 type inbound struct {
-	m  mqtt.Message
-	at time.Time
+	m   mqtt.Message
+	at  time.Time
+	seq uint64
 }
 
 // receiveTime returns the time now, later than any given before, so that
@@ -364,6 +375,7 @@ func (s *Subscriber) work(ch chan inbound) {
 	batch := make([]inbound, 0, s.cfg.BatchSize)
 	var readings []yujing.Reading
 	var points []decode.Point
+	var settled, durable []uint64    // sequence numbers: nothing to store (done at once), done once stored
 	inBatch := map[dupKey]struct{}{} // readings of this batch, to refuse duplicates within it
 	for {
 		msg, ok := <-ch
@@ -386,9 +398,24 @@ func (s *Subscriber) work(ch chan inbound) {
 		start := time.Now()
 		now := s.now()
 		readings = readings[:0]
+		settled, durable = settled[:0], durable[:0]
 		clear(inBatch)
 		for _, in := range batch {
+			n := len(readings)
 			readings, points = s.decode(readings, points[:0], in.m, in.at, inBatch)
+			if in.seq == noSeq {
+				continue
+			}
+			if len(readings) == n {
+				settled = append(settled, in.seq) // refused, or events only
+			} else {
+				durable = append(durable, in.seq)
+			}
+		}
+		if len(settled) > 0 {
+			// Refused input must not hold back the acknowledgement of
+			// what arrived after it while this batch is being stored.
+			s.acks.done(settled...)
 		}
 		if len(readings) > 0 {
 			s.m.readings.WithLabelValues("decoded").Add(float64(len(readings)))
@@ -401,18 +428,28 @@ func (s *Subscriber) work(ch chan inbound) {
 				s.obs.Observe(s.ctx, readings)
 			}
 		}
-		for _, in := range batch {
-			in.m.Ack()
-		}
+		// Acknowledged once everything received before them is too.
+		s.acks.done(durable...)
 		s.m.batch.Observe(time.Since(start).Seconds())
 	}
+}
+
+// countingSink counts the writes that reach the sink.
+type countingSink struct {
+	Sink
+	s *Subscriber
+}
+
+func (c countingSink) Write(ctx context.Context, rs []yujing.Reading) error {
+	c.s.m.storeWrites.Inc()
+	return c.Sink.Write(ctx, rs)
 }
 
 // store writes until it succeeds, backing off, or until shutdown.
 func (s *Subscriber) store(rs []yujing.Reading) bool {
 	backoff := 100 * time.Millisecond
 	for {
-		err := s.sink.Write(s.ctx, rs)
+		err := s.commit.Write(s.ctx, rs)
 		if err == nil {
 			return true
 		}
@@ -549,51 +586,6 @@ func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Mes
 	}
 	return dst, pts
 }
-
-// bufferedDial returns a paho connection opener for tcp:// and ssl://
-// brokers that reads through a buffer: paho reads each packet's fixed header
-// a byte at a time, about three read system calls per message unbuffered
-// (BENCHMARKS.md, end-to-end ingest). It dials as paho does; it returns nil,
-// leaving other schemes and connections through a proxy (ALL_PROXY) to paho.
-func bufferedDial(broker string) mqtt.OpenConnectionFunc {
-	u, err := url.Parse(broker)
-	if err != nil || os.Getenv("ALL_PROXY") != "" || os.Getenv("all_proxy") != "" {
-		return nil
-	}
-	switch u.Scheme {
-	case "tcp", "mqtt", "ssl", "tls", "mqtts", "mqtt+ssl", "tcps":
-	default:
-		return nil
-	}
-	return func(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
-		d := o.Dialer
-		if d == nil {
-			d = &net.Dialer{Timeout: o.ConnectTimeout}
-		}
-		var c net.Conn
-		var err error
-		switch u.Scheme {
-		case "tcp", "mqtt":
-			c, err = d.Dial("tcp", u.Host)
-		case "ssl", "tls", "mqtts", "mqtt+ssl", "tcps":
-			c, err = tls.DialWithDialer(d, "tcp", u.Host, o.TLSConfig)
-		default:
-			err = fmt.Errorf("unsupported scheme %q", u.Scheme)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, 64<<10)}, nil
-	}
-}
-
-// bufferedConn is a connection read through a buffer.
-type bufferedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 func rangeString(s *yujing.Sensor) string {
 	lo, hi := "-∞", "+∞"

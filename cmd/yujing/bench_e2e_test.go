@@ -11,8 +11,9 @@ package main
 // YUJING_E2E_READINGS readings (default 200 000): a bare paho subscriber that
 // only counts, then the variant; ratio_to_bare compares the two, measured
 // seconds apart. Variants: yujing (the whole of serve, configured from a
-// file, InfluxDB sink), ingest-* (the ingest pipeline alone with a no-op
-// sink, store/influx, or InfluxDB without gzip; one shard instead of four),
+// file, InfluxDB sink; yujing-nogzip with influx.gzip: false), ingest-* (the
+// ingest pipeline alone with a no-op sink, store/influx, or store/influx
+// without gzip; one shard instead of four),
 // bare-buffered (paho reading its socket through a buffer), bare-manualack
 // (Ack in the handler instead of paho's automatic one). Every stored reading
 // is checked: its sequence number, sensor and timestamp, exactly once, with
@@ -24,7 +25,9 @@ package main
 // CPU time (getrusage) is the subscriber's alone. The publishers', the
 // broker's and InfluxDB's CPU time are reported too, per million readings;
 // cpu_ratio_to_bare is the ratio the machine's cores alone would allow, and
-// foreign_cpu_% how busy other work kept the machine meanwhile.
+// foreign_cpu_% how busy other work kept the machine meanwhile;
+// read_calls/msg and write_calls/msg count this process's system calls
+// (socket reads, coalesced PUBACK writes, HTTP requests to InfluxDB).
 //
 // Other knobs: YUJING_E2E_SHARDS, YUJING_E2E_QUEUE, YUJING_E2E_BATCH (the
 // pipeline's settings), YUJING_E2E_INFLIGHT (adds a group with mosquitto's
@@ -56,8 +59,6 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
-	"github.com/influxdata/influxdb-client-go/v2/api"
-	"github.com/influxdata/influxdb-client-go/v2/api/write"
 
 	"yujing"
 	"yujing/ingest"
@@ -271,6 +272,26 @@ func e2eSelfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// e2eSelfSyscalls is the number of read and write system calls this
+// process made so far (/proc/self/io).
+func e2eSelfSyscalls() (reads, writes int64) {
+	raw, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		k, v, _ := strings.Cut(line, ": ")
+		n, _ := strconv.ParseInt(v, 10, 64)
+		switch k {
+		case "syscr":
+			reads = n
+		case "syscw":
+			writes = n
+		}
+	}
+	return reads, writes
+}
+
 // e2eChildCPU sums the CPU time of this process's mosquitto and influxd
 // children by command name, from /proc/<pid>/stat.
 func e2eChildCPU() map[string]time.Duration {
@@ -316,6 +337,8 @@ type e2eResult struct {
 	others  map[string]time.Duration // broker, influxd
 	foreign time.Duration            // CPU time other processes on the machine used meanwhile
 	batches int                      // sink writes (yujing, ingest)
+	syscr   int64                    // read system calls of this process (the subscriber)
+	syscw   int64                    // write system calls of this process
 }
 
 func (r e2eResult) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
@@ -402,7 +425,8 @@ func BenchmarkE2EIngest(b *testing.B) {
 			run := &e2eRun{group: g, broker: broker, db: db, n: n, pubs: pubs, sensors: sensors,
 				shards: e2eEnvIntOr0(b, "YUJING_E2E_SHARDS"), queue: e2eEnvIntOr0(b, "YUJING_E2E_QUEUE"), batch: e2eEnvIntOr0(b, "YUJING_E2E_BATCH")}
 			variants := map[string]e2eVariant{
-				"yujing":                run.yujing,
+				"yujing":                run.yujing(true),
+				"yujing-nogzip":         run.yujing(false),
 				"ingest-nopsink":        run.ingest(e2eSinkNop, 0),
 				"ingest-influx":         run.ingest(e2eSinkInflux, 0),
 				"ingest-influx-shards1": run.ingest(e2eSinkInflux, 1),
@@ -410,7 +434,7 @@ func BenchmarkE2EIngest(b *testing.B) {
 				"bare-buffered":         run.bare(false, true),
 				"bare-manualack":        run.bare(true, false),
 			}
-			names := []string{"yujing", "ingest-nopsink", "ingest-influx", "ingest-influx-nogzip", "bare-buffered"}
+			names := []string{"yujing", "yujing-nogzip", "ingest-nopsink", "ingest-influx", "ingest-influx-nogzip", "bare-buffered"}
 			if g.qos == 1 {
 				// Acknowledgements in receive order (one shard) against
 				// out of order (four).
@@ -455,6 +479,7 @@ func (r *e2eRun) runRound(b *testing.B, name string, sub e2eVariant, timed bool)
 	done, stop, verify := sub(b, spec)
 	pub := startE2EPublisher(b, spec)
 	cpu0, others0, busy0 := e2eSelfCPU(), e2eChildCPU(), e2eMachineBusy()
+	r0, w0 := e2eSelfSyscalls()
 	if timed {
 		b.StartTimer()
 	}
@@ -471,6 +496,8 @@ func (r *e2eRun) runRound(b *testing.B, name string, sub e2eVariant, timed bool)
 		b.StopTimer()
 	}
 	cpu1, others1, busy1 := e2eSelfCPU(), e2eChildCPU(), e2eMachineBusy()
+	r1, w1 := e2eSelfSyscalls()
+	res.syscr, res.syscw = r1-r0, w1-w0
 	res.pubTook, res.pubCPU = pub.wait(b)
 	stop()
 	res.batches = verify()
@@ -498,6 +525,8 @@ func (r *e2eResult) add(o e2eResult) {
 	r.pubCPU += o.pubCPU
 	r.foreign += o.foreign
 	r.batches += o.batches
+	r.syscr += o.syscr
+	r.syscw += o.syscw
 	for k, v := range o.others {
 		r.others[k] += v
 	}
@@ -537,12 +566,17 @@ func (r *e2eRun) measure(b *testing.B, name string, sub e2eVariant) {
 	b.ReportMetric(float64(tot.n)/tot.pubTook.Seconds(), "published/s")
 	b.ReportMetric(perM(tot.pubCPU), "pub_cpu_s/M")
 	b.ReportMetric(perM(tot.others["mosquitto"]), "broker_cpu_s/M")
-	if strings.Contains(name, "influx") || name == "yujing" {
+	if strings.Contains(name, "influx") || strings.HasPrefix(name, "yujing") {
 		b.ReportMetric(perM(tot.others["influxd"]), "influxd_cpu_s/M")
 	}
 	if tot.batches > 0 {
 		b.ReportMetric(float64(tot.n)/float64(tot.batches), "readings/batch")
 	}
+	// System calls of the subscriber per message: paho's socket reads and
+	// PUBACK writes, plus (yujing, ingest-influx*) the HTTP requests to
+	// InfluxDB and the spool's.
+	b.ReportMetric(float64(tot.syscr)/float64(tot.n), "read_calls/msg")
+	b.ReportMetric(float64(tot.syscw)/float64(tot.n), "write_calls/msg")
 	b.ReportMetric(100*tot.foreign.Seconds()/(tot.elapsed.Seconds()*float64(runtime.NumCPU())), "foreign_cpu_%")
 }
 
@@ -650,9 +684,16 @@ func e2eDropSession(b *testing.B, broker, id string) {
 }
 
 // yujing is the whole of `yujing serve`, configured from a file like a
-// site, with an InfluxDB sink; the readings go through ingest, InfluxDB and
-// the alerting engine (a gas rule that never fires).
-func (r *e2eRun) yujing(b *testing.B, spec e2eSpec) (func(time.Duration) bool, func(), func() int) {
+// site, with an InfluxDB sink (influx.gzip as given); the readings go
+// through ingest, InfluxDB and the alerting engine (a gas rule that never
+// fires).
+func (r *e2eRun) yujing(gzip bool) e2eVariant {
+	return func(b *testing.B, spec e2eSpec) (func(time.Duration) bool, func(), func() int) {
+		return r.serveRound(b, spec, gzip)
+	}
+}
+
+func (r *e2eRun) serveRound(b *testing.B, spec e2eSpec, gzip bool) (func(time.Duration) bool, func(), func() int) {
 	var sensors strings.Builder
 	for i := range spec.Sensors {
 		fmt.Fprintf(&sensors, "  - {id: S%03d, site: %s, family: gas, metric: lel, unit: \"%%LEL\"}\n", i, spec.Site)
@@ -663,7 +704,7 @@ func (r *e2eRun) yujing(b *testing.B, spec e2eSpec) (func(time.Duration) bool, f
 	text := fmt.Sprintf(`data_dir: %s
 http: {listen: "127.0.0.1:0", `+testTokenYAML+`}
 mqtt: {broker: %s, client_id: %s, qos: %d, shards: %d, queue_size: %d}
-influx: {url: %s, bucket: %s}
+influx: {url: %s, bucket: %s, gzip: %t}
 sites: [{id: %s}]
 sensors:
 %srules:
@@ -671,7 +712,7 @@ sensors:
 people: [{id: p, name: P}]
 channels: [{name: log, log: {}}]
 notify: [{people: [p], channels: [log]}]
-`, filepath.Join(dir, "data"), spec.Broker, id, spec.QoS, r.shards, r.queue, r.db.URL, r.db.Bucket(), spec.Site, sensors.String())
+`, filepath.Join(dir, "data"), spec.Broker, id, spec.QoS, r.shards, r.queue, r.db.URL, r.db.Bucket(), gzip, spec.Site, sensors.String())
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		b.Fatal(err)
 	}
@@ -713,7 +754,7 @@ notify: [{people: [p], channels: [log]}]
 		// Batches InfluxDB did not take within the spool's write timeout
 		// are durable in the spool and replayed later.
 		spooled = e2eMetric(b, httpAddr, "yujing_spool_appended_readings_total")
-		batches = e2eMetric(b, httpAddr, "yujing_ingest_batch_seconds_count")
+		batches = e2eMetric(b, httpAddr, "yujing_ingest_store_writes_total")
 		return true
 	}
 	var once sync.Once
@@ -807,7 +848,7 @@ func (s *e2eSeqSink) Write(ctx context.Context, rs []yujing.Reading) error {
 const (
 	e2eSinkNop          = iota // acknowledge as soon as a batch is decoded
 	e2eSinkInflux              // store/influx.Writer, as serve uses it
-	e2eSinkInfluxNoGzip        // the same points, written without gzip
+	e2eSinkInfluxNoGzip        // store/influx with gzip off (influx.gzip: false)
 )
 
 // ingest is yujing's ingest pipeline alone (no alerting, no spool, no HTTP)
@@ -832,18 +873,14 @@ func (r *e2eRun) ingest(sinkKind, shards int) e2eVariant {
 			b.Fatal(err)
 		}
 		sink := &e2eSeqSink{spec: spec, seen: make([]bool, spec.N), all: make(chan struct{})}
-		switch sinkKind {
-		case e2eSinkInflux:
-			w, err := influx.New(influx.Config{URL: r.db.URL, Bucket: r.db.Bucket()})
+		if sinkKind != e2eSinkNop {
+			gzip := sinkKind == e2eSinkInflux
+			w, err := influx.New(influx.Config{URL: r.db.URL, Bucket: r.db.Bucket(), Gzip: &gzip})
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(w.Close)
 			sink.inner = w
-		case e2eSinkInfluxNoGzip:
-			c := influxdb2.NewClientWithOptions(r.db.URL, "", influxdb2.DefaultOptions().SetUseGZip(false).SetPrecision(time.Nanosecond))
-			b.Cleanup(c.Close)
-			sink.inner = e2eNoGzipSink{c.WriteAPIBlocking("", r.db.Bucket())}
 		}
 		id := "e2e-ingest-" + spec.Site
 		sub, err := ingest.NewSubscriber(ingest.Config{Broker: spec.Broker, ClientID: id, QoS: spec.QoS,
@@ -888,26 +925,6 @@ func (r *e2eRun) ingest(sinkKind, shards int) e2eVariant {
 		}
 		return done, stop, verify
 	}
-}
-
-// e2eNoGzipSink writes readings as store/influx does (one point per
-// reading, tags site, sensor and unit), in one request per batch, without
-// gzip.
-type e2eNoGzipSink struct{ w api.WriteAPIBlocking }
-
-func (s e2eNoGzipSink) Write(ctx context.Context, rs []yujing.Reading) error {
-	pts := make([]*write.Point, len(rs))
-	for i := range rs {
-		r := &rs[i]
-		p := write.NewPointWithMeasurement(string(r.Family))
-		p.AddTag("site", r.Site)
-		p.AddTag("sensor", r.Sensor)
-		p.AddTag("unit", r.Unit)
-		p.AddField(r.Metric, r.Value)
-		p.SetTime(r.Time)
-		pts[i] = p
-	}
-	return s.w.WritePoint(ctx, pts...)
 }
 
 // verifyInflux reads the round's points back with Flux: exactly N, each

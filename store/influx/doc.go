@@ -5,8 +5,8 @@
 // flux-enabled = true in its [http] section for queries).
 //
 // Schema: one point per reading. The measurement is the reading's family
-// ("reading" when it has none), tags are site, sensor and unit (each only
-// when non-empty), the one float field is named after the metric, and the
-// timestamp keeps nanoseconds. Writing the same reading twice overwrites
+// ("reading" when it has none), tags are site, sensor, unit, region and
+// industry (each only when non-empty), the one float field is named after
+// the metric, and the timestamp keeps nanoseconds. Writing the same reading twice overwrites
 // it, so a failed batch can be retried whole.
 package influx

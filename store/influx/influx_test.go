@@ -276,32 +276,54 @@ func TestWriteToHungServer(t *testing.T) {
 	}
 }
 
-// The wire format: v2 write endpoint, gzip, nanoseconds, the 1.8 token form
-// and the schema of doc.go, in chunks of BatchSize.
+// The wire format: v2 write endpoint, gzip unless turned off, nanoseconds,
+// the 1.8 token form and the schema of doc.go, in chunks of BatchSize.
 func TestWriteRequest(t *testing.T) {
+	on, off := true, false
+	for _, c := range []struct {
+		name     string
+		gzip     *bool
+		encoding string // Content-Encoding
+	}{
+		{"gzip by default", nil, "gzip"},
+		{"gzip on", &on, "gzip"},
+		{"gzip off", &off, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) { testWriteRequest(t, c.gzip, c.encoding) })
+	}
+}
+
+func testWriteRequest(t *testing.T, gz *bool, encoding string) {
 	type request struct {
 		query, auth, encoding string
 		lines                 []string
 	}
 	reqs := make(chan request, 10)
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			t.Errorf("body is not gzip: %v", err)
-			http.Error(rw, err.Error(), http.StatusBadRequest)
-			return
+		var body io.Reader = r.Body
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(r.Body)
+			if err != nil {
+				t.Errorf("body is not gzip: %v", err)
+				http.Error(rw, err.Error(), http.StatusBadRequest)
+				return
+			}
+			body = zr
 		}
-		body, _ := io.ReadAll(zr)
+		raw, _ := io.ReadAll(body)
 		reqs <- request{r.URL.Path + "?" + r.URL.RawQuery, r.Header.Get("Authorization"), r.Header.Get("Content-Encoding"),
-			strings.Split(strings.TrimSpace(string(body)), "\n")}
+			strings.Split(strings.TrimSpace(string(raw)), "\n")}
 		rw.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(srv.Close)
 
-	w := newWriter(t, influx.Config{URL: srv.URL + "/", Token: "user:secret", Bucket: "yujing/autogen", BatchSize: 2})
+	w := newWriter(t, influx.Config{URL: srv.URL + "/", Token: "user:secret", Bucket: "yujing/autogen", BatchSize: 2, Gzip: gz})
+	if w.Gzip() != (encoding == "gzip") {
+		t.Errorf("Gzip() = %v with Config.Gzip %v", w.Gzip(), gz)
+	}
 	ts := time.Date(2024, 7, 1, 8, 0, 0, 123456789, time.UTC)
 	err := w.Write(t.Context(), []yujing.Reading{
-		{Sensor: "g1", Site: "s 1", Family: yujing.FamilyGas, Metric: "lel", Unit: "%LEL", Value: 12.5, Time: ts},
+		{Sensor: "g1", Site: "s 1", Family: yujing.FamilyGas, Metric: "lel", Unit: "%LEL", Value: 12.5, Time: ts, Region: "330106", Industry: "化工"},
 		{Sensor: "r1", Metric: "mm", Value: 3, Time: ts},
 		{Sensor: "r1", Metric: "mm", Value: -0.25, Time: ts.Add(time.Nanosecond)},
 	})
@@ -315,11 +337,11 @@ func TestWriteRequest(t *testing.T) {
 	}
 	ns := ts.UnixNano()
 	want := []request{
-		{"/api/v2/write?bucket=yujing%2Fautogen&org=&precision=ns", "Token user:secret", "gzip", []string{
-			fmt.Sprintf(`gas,site=s\ 1,sensor=g1,unit=%%LEL lel=12.5 %d`, ns),
+		{"/api/v2/write?bucket=yujing%2Fautogen&org=&precision=ns", "Token user:secret", encoding, []string{
+			fmt.Sprintf(`gas,site=s\ 1,sensor=g1,unit=%%LEL,region=330106,industry=化工 lel=12.5 %d`, ns),
 			fmt.Sprintf(`reading,sensor=r1 mm=3 %d`, ns),
 		}},
-		{"/api/v2/write?bucket=yujing%2Fautogen&org=&precision=ns", "Token user:secret", "gzip", []string{
+		{"/api/v2/write?bucket=yujing%2Fautogen&org=&precision=ns", "Token user:secret", encoding, []string{
 			fmt.Sprintf(`reading,sensor=r1 mm=-0.25 %d`, ns+1),
 		}},
 	}

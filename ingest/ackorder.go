@@ -1,0 +1,123 @@
+package ingest
+
+import (
+	"math/bits"
+	"sync"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// noSeq marks a message that is not acknowledged (QoS 0): it takes no
+// place in the acknowledgement order.
+const noSeq = ^uint64(0)
+
+// ackOrder acknowledges QoS 1 messages in the order they arrived while the
+// shards finish them in any order. Each message gets a sequence number when
+// it is received; a message is acknowledged once it is done (its readings
+// durable, or it was refused) and every message received before it has been
+// acknowledged. Mosquitto finds the message of a PUBACK by walking its list
+// of messages in flight from the oldest, so acknowledgements in arrival
+// order cost it one step each, out of order many (BENCHMARKS.md).
+//
+// The messages between the oldest unacknowledged one and the newest are
+// held in a ring of fixed size: when it is full, add blocks until the
+// oldest is acknowledged (back-pressure to the broker, as a full shard
+// queue), so one stuck shard cannot make the others pile up durable but
+// unacknowledged messages without bound.
+type ackOrder struct {
+	mu     sync.Mutex
+	ring   []ackSlot
+	mask   uint64
+	next   uint64        // sequence number of the oldest message not yet acknowledged
+	head   uint64        // sequence number the next message gets
+	space  chan struct{} // signalled when the ring has room again and someone waits for it
+	waits  bool          // add waits for room (guarded by mu)
+	ackMu  sync.Mutex    // held while acknowledging, so acknowledgements leave in order
+	acking []mqtt.Message
+}
+
+type ackSlot struct {
+	m    mqtt.Message
+	done bool
+}
+
+// newAckOrder returns an order with room for at least size unacknowledged
+// messages.
+func newAckOrder(size int) *ackOrder {
+	n := uint64(1) << bits.Len64(uint64(max(size, 2)-1))
+	return &ackOrder{ring: make([]ackSlot, n), mask: n - 1, space: make(chan struct{}, 1)}
+}
+
+// add gives m its sequence number. It waits while the ring is full, until
+// quit is closed (then it returns noSeq and false: m is not taken).
+func (a *ackOrder) add(m mqtt.Message, quit <-chan struct{}) (uint64, bool) {
+	for {
+		a.mu.Lock()
+		if a.head-a.next < uint64(len(a.ring)) {
+			seq := a.head
+			a.ring[seq&a.mask] = ackSlot{m: m}
+			a.head++
+			a.mu.Unlock()
+			return seq, true
+		}
+		a.waits = true
+		a.mu.Unlock()
+		select {
+		case <-a.space:
+		case <-quit:
+			return noSeq, false
+		}
+	}
+}
+
+// done marks messages done and acknowledges every message of the done
+// prefix. noSeq entries are ignored. Safe for concurrent use: whichever
+// caller finds the prefix ready acknowledges it, the others return.
+func (a *ackOrder) done(seqs ...uint64) {
+	a.mu.Lock()
+	for _, s := range seqs {
+		if s != noSeq {
+			a.ring[s&a.mask].done = true
+		}
+	}
+	ready := a.ring[a.next&a.mask].done && a.next < a.head
+	a.mu.Unlock()
+	for ready && a.ackMu.TryLock() {
+		// Take the prefix and acknowledge it outside mu, so receiving
+		// goes on meanwhile; ackMu keeps another caller from sending a
+		// later prefix before this one.
+		a.mu.Lock()
+		for a.next < a.head && a.ring[a.next&a.mask].done {
+			sl := &a.ring[a.next&a.mask]
+			a.acking = append(a.acking, sl.m)
+			*sl = ackSlot{}
+			a.next++
+		}
+		if a.waits && len(a.acking) > 0 {
+			a.waits = false
+			select {
+			case a.space <- struct{}{}:
+			default:
+			}
+		}
+		a.mu.Unlock()
+		for i, m := range a.acking {
+			m.Ack()
+			a.acking[i] = nil
+		}
+		a.acking = a.acking[:0]
+		a.ackMu.Unlock()
+		// Another caller may have completed the prefix while this one
+		// held ackMu and given up: look again.
+		a.mu.Lock()
+		ready = a.next < a.head && a.ring[a.next&a.mask].done
+		a.mu.Unlock()
+	}
+}
+
+// pending returns how many messages are received and not yet acknowledged.
+func (a *ackOrder) pending() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return int(a.head - a.next)
+}
