@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -157,31 +158,33 @@ type answerBody struct {
 	By     string `json:"by"`
 }
 
-// readAnswer reads an answer's note from JSON or a form (the page).
-func readAnswer(r *http.Request) (answerBody, bool, error) {
-	var b answerBody
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch ct {
-	case "application/x-www-form-urlencoded", "multipart/form-data":
-		r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil {
-			return b, true, fmt.Errorf("form: %w", err)
-		}
-		b.Note = r.PostForm.Get("note")
-		b.OnSite = r.PostForm.Get("on_site") != ""
-		return b, true, nil
-	}
+// readAnswer reads an answer's note from JSON or from the page's form;
+// form reports the latter (answered with a page). A JSON body is taken as
+// JSON whatever its Content-Type says (curl -d sends JSON as a form).
+func readAnswer(r *http.Request) (b answerBody, form bool, err error) {
 	data, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	if err != nil {
 		return b, false, fmt.Errorf("body: %w", err)
 	}
-	if len(strings.TrimSpace(string(data))) == 0 {
+	text := strings.TrimSpace(string(data))
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case text == "":
+		return b, ct == "application/x-www-form-urlencoded", nil
+	case strings.HasPrefix(text, "{"):
+		if err := json.Unmarshal(data, &b); err != nil {
+			return b, false, fmt.Errorf(`body: want JSON {"note": "...", "on_site": true}: %w`, err)
+		}
 		return b, false, nil
+	case ct == "application/x-www-form-urlencoded":
+		q, err := url.ParseQuery(text)
+		if err != nil {
+			return b, true, fmt.Errorf("form: %w", err)
+		}
+		b.Note, b.OnSite = q.Get("note"), q.Get("on_site") != ""
+		return b, true, nil
 	}
-	if err := json.Unmarshal(data, &b); err != nil {
-		return b, false, fmt.Errorf(`body: want JSON {"note": "...", "on_site": true}: %w`, err)
-	}
-	return b, false, nil
+	return b, false, fmt.Errorf(`body: want JSON {"note": "...", "on_site": true} or the answer page's form`)
 }
 
 // answerPost records the answer of a signed link: from the page's form

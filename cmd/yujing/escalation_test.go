@@ -206,8 +206,9 @@ func TestEscalationEndToEnd(t *testing.T) {
 		!strings.Contains(string(page), "<dd>甲厂</dd>") {
 		t.Fatalf("answer page: %d\n%s", resp.StatusCode, page)
 	}
-	// No login: the token in the link is the credential.
-	resp, err = http.Post(api+path, "application/json", strings.NewReader(`{"note": "已通知企业撤离"}`))
+	// No login: the token in the link is the credential. Sent as `curl -d`
+	// sends it: JSON labelled as a form.
+	resp, err = http.Post(api+path, "application/x-www-form-urlencoded", strings.NewReader(`{"note": "已通知企业撤离"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
