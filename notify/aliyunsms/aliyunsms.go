@@ -1,14 +1,10 @@
 package aliyunsms
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -18,8 +14,8 @@ import (
 
 	"yujing"
 	"yujing/notify"
+	"yujing/notify/internal/aliyun"
 	"yujing/notify/internal/provider"
-	"yujing/notify/internal/sign"
 )
 
 // Defaults of Config.
@@ -150,201 +146,39 @@ func (s *SMS) Send(ctx context.Context, c yujing.Call) error {
 		return notify.Permanent(s.errorf(c, "encode template variables: %w", err))
 	}
 	params := map[string]string{
-		"AccessKeyId":      s.keyID,
-		"Action":           Action,
-		"Format":           "JSON",
-		"RegionId":         s.region,
-		"SignatureMethod":  sign.RPCSignatureMethod,
-		"SignatureNonce":   nonce(),
-		"SignatureVersion": sign.RPCSignatureVersion,
-		"Timestamp":        s.now().UTC().Format(sign.RPCTimestampFormat),
-		"Version":          APIVersion,
-		"PhoneNumbers":     phone,
-		"SignName":         s.signName,
-		"TemplateCode":     s.template,
-		"TemplateParam":    string(tp),
-		"OutId":            c.ID, // echoed in delivery reports as out_id
+		"PhoneNumbers":  phone,
+		"SignName":      s.signName,
+		"TemplateCode":  s.template,
+		"TemplateParam": string(tp),
+		"OutId":         c.ID, // echoed in delivery reports as out_id
 	}
-	body := sign.CanonicalQuery(params) + "&Signature=" + sign.PercentEncode(sign.RPCSign(http.MethodPost, s.secret, params))
-	if s.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.timeout)
-		defer cancel()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, strings.NewReader(body))
+	id, err := s.api().Do(ctx, Action, params, c.Person.Phone, phone)
 	if err != nil {
-		return notify.Permanent(s.errorf(c, "build request: %w", err))
+		return s.errorf(c, "%w", err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return s.errorf(c, "%w", err) // a *url.Error naming the endpoint, which holds no secret
+	if s.accepted != nil {
+		s.accepted(c.ID, id)
 	}
-	defer resp.Body.Close()
-	return s.answer(c, resp, phone)
+	return nil
 }
 
-// answer is the JSON document SendSms answers with, success or not.
-type answer struct {
-	Code      string `json:"Code"`
-	Message   string `json:"Message"`
-	RequestID string `json:"RequestId"`
-	BizID     string `json:"BizId"`
+// api is the shared Alibaba Cloud client with this channel's settings.
+func (s *SMS) api() *aliyun.Client {
+	return &aliyun.Client{Endpoint: s.endpoint, KeyID: s.keyID, Secret: s.secret, Region: s.region,
+		Version: APIVersion, Timeout: s.timeout, HTTP: s.client, Now: s.now, Limits: smsLimits}
 }
 
-// maxAnswer bounds how much of an answer is read.
-const maxAnswer = 64 << 10
+// smsLimits is the per-number rate limit whose message names its window
+// (触发分钟级/小时级/天级流控Permits:N); the account's day and month caps
+// and flow control are the shared client's.
+func smsLimits(code string) bool { return code == "isv.BUSINESS_LIMIT_CONTROL" }
 
-func (s *SMS) answer(c yujing.Call, resp *http.Response, phone string) error {
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return s.errorf(c, "read answer: %w", err)
-	}
-	var a answer
-	if json.Unmarshal(raw, &a) != nil || a.Code == "" {
-		// Not a provider document (a proxy, a gateway page): the status decides.
-		resp.Body = io.NopCloser(bytes.NewReader(raw))
-		if err := notify.CheckResponse(resp); err != nil {
-			var he *notify.HTTPError
-			if errors.As(err, &he) {
-				he.Body = s.redact(he.Body, c.Person.Phone, phone)
-			}
-			return s.errorf(c, "%w", err)
-		}
-		return s.errorf(c, "answer with status %d is not a SendSms result", resp.StatusCode)
-	}
-	if a.Code == "OK" {
-		if s.accepted != nil {
-			s.accepted(c.ID, a.BizID)
-		}
-		return nil
-	}
-	e := &Error{
-		Code: provider.Printable(a.Code, 80), Message: s.redact(provider.Printable(a.Message, 200), c.Person.Phone, phone),
-		RequestID: provider.Printable(a.RequestID, 80), StatusCode: resp.StatusCode,
-	}
-	permanent := e.classify()
-	err = s.errorf(c, "%w", e)
-	if permanent {
-		return notify.Permanent(err)
-	}
-	return err
-}
-
-// Error is an answer of Alibaba Cloud other than "OK". Match it with
-// errors.As to read the provider's code.
-//
-// It unwraps to a *notify.HTTPError that only carries the classification
-// for notify.FailureReason: status 429 for throttling (with RetryAfter
-// when the limit's window is known), 5xx for faults on the provider's
-// side, 4xx for rejected requests; StatusCode is the status the provider
-// really answered with (200 for most business errors).
-type Error struct {
-	Code       string // e.g. isv.BUSINESS_LIMIT_CONTROL
-	Message    string // the provider's message, without keys or phone numbers
-	RequestID  string
-	StatusCode int
-
-	reason *notify.HTTPError
-}
-
-func (e *Error) Error() string {
-	s := e.Code
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	if e.StatusCode != http.StatusOK {
-		s += " (http " + strconv.Itoa(e.StatusCode) + ")"
-	}
-	if e.RequestID != "" {
-		s += " (request " + e.RequestID + ")"
-	}
-	return s
-}
-
-// Unwrap returns the classification, or nil when it is "other".
-func (e *Error) Unwrap() error {
-	if e.reason == nil {
-		return nil
-	}
-	return e.reason
-}
-
-// classify sets e's classification and reports whether trying again is
-// pointless.
-func (e *Error) classify() (permanent bool) {
-	code, status := e.Code, e.StatusCode
-	throttle := func(after time.Duration) {
-		e.reason = &notify.HTTPError{StatusCode: http.StatusTooManyRequests, RetryAfter: after}
-	}
-	fault := func() {
-		if status < 500 || status > 599 {
-			status = http.StatusServiceUnavailable
-		}
-		e.reason = &notify.HTTPError{StatusCode: status}
-	}
-	reject := func() bool {
-		if status < 400 || status > 499 {
-			status = http.StatusBadRequest
-		}
-		e.reason = &notify.HTTPError{StatusCode: status}
-		return true
-	}
-	switch {
-	case code == "isv.BUSINESS_LIMIT_CONTROL":
-		// Per-number limits (Message: 触发分钟级/小时级/天级流控Permits:N).
-		// An hour or day window outlasts every retry of the dispatcher.
-		switch provider.AliyunWindow(e.Message) {
-		case time.Minute:
-			throttle(time.Minute)
-		case time.Hour, 24 * time.Hour:
-			throttle(0)
-			return true
-		default:
-			throttle(0)
-		}
-	case code == "isv.DAY_LIMIT_CONTROL" || code == "isv.MONTH_LIMIT_CONTROL":
-		throttle(0) // the account's own daily or monthly cap
-		return true
-	case strings.HasPrefix(code, "Throttling") || strings.Contains(code, "FLOW_CONTROL"):
-		throttle(0)
-	case code == "SignatureNonceUsed":
-		// a fresh nonce goes with the next attempt
-	case code == "isp.RAM_PERMISSION_DENY":
-		return reject()
-	case strings.HasPrefix(code, "isp."), code == "InternalError", code == "ServiceUnavailable",
-		strings.HasPrefix(code, "InternalError."), strings.HasPrefix(code, "ServiceUnavailable."):
-		fault()
-	case strings.HasPrefix(code, "isv."), strings.HasPrefix(code, "Signature"), code == "IncompleteSignature",
-		strings.HasPrefix(code, "InvalidAccessKeyId"), strings.HasPrefix(code, "InvalidTimeStamp"),
-		strings.HasPrefix(code, "Missing"), strings.HasPrefix(code, "Invalid"),
-		strings.HasPrefix(code, "Forbidden"), strings.HasPrefix(code, "Unsupported"):
-		return reject()
-	case status == http.StatusTooManyRequests:
-		throttle(0)
-	case status >= 500 && status <= 599:
-		fault()
-	case status >= 400 && status <= 499:
-		return reject()
-	}
-	return false
-}
+// Error is an answer of Alibaba Cloud other than "OK" (see aliyun.Error):
+// match it with errors.As to read the provider's code.
+type Error = aliyun.Error
 
 func (s *SMS) errorf(c yujing.Call, format string, args ...any) error {
 	return fmt.Errorf("aliyunsms %s: call %s: "+format, append([]any{s.name, c.ID}, args...)...)
-}
-
-// redact removes the access key, its secret and the phone numbers from a
-// text that came back from the provider.
-func (s *SMS) redact(text string, phones ...string) string {
-	return provider.Redact(text, append([]string{s.secret, s.keyID}, phones...)...)
-}
-
-func nonce() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	return hex.EncodeToString(b[:])
 }
 
 var (

@@ -1,14 +1,10 @@
 package aliyunvoice
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -18,8 +14,8 @@ import (
 
 	"yujing"
 	"yujing/notify"
+	"yujing/notify/internal/aliyun"
 	"yujing/notify/internal/provider"
-	"yujing/notify/internal/sign"
 )
 
 // Defaults of Config.
@@ -154,19 +150,10 @@ func (v *Voice) Send(ctx context.Context, c yujing.Call) error {
 		return notify.Permanent(v.errorf(c, "encode template variables: %w", err))
 	}
 	params := map[string]string{
-		"AccessKeyId":      v.keyID,
-		"Action":           Action,
-		"Format":           "JSON",
-		"RegionId":         v.region,
-		"SignatureMethod":  sign.RPCSignatureMethod,
-		"SignatureNonce":   nonce(),
-		"SignatureVersion": sign.RPCSignatureVersion,
-		"Timestamp":        v.now().UTC().Format(sign.RPCTimestampFormat),
-		"Version":          APIVersion,
-		"CalledNumber":     phone,
-		"TtsCode":          v.ttsCode,
-		"TtsParam":         string(tp),
-		"OutId":            c.ID, // echoed in call reports as out_id
+		"CalledNumber": phone,
+		"TtsCode":      v.ttsCode,
+		"TtsParam":     string(tp),
+		"OutId":        c.ID, // echoed in call reports as out_id
 	}
 	if v.showNum != "" {
 		params["CalledShowNumber"] = v.showNum
@@ -174,181 +161,28 @@ func (v *Voice) Send(ctx context.Context, c yujing.Call) error {
 	if v.playTimes > 0 {
 		params["PlayTimes"] = strconv.Itoa(v.playTimes)
 	}
-	body := sign.CanonicalQuery(params) + "&Signature=" + sign.PercentEncode(sign.RPCSign(http.MethodPost, v.secret, params))
-	if v.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, v.timeout)
-		defer cancel()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.endpoint, strings.NewReader(body))
+	id, err := v.api().Do(ctx, Action, params, c.Person.Phone, phone)
 	if err != nil {
-		return notify.Permanent(v.errorf(c, "build request: %w", err))
+		return v.errorf(c, "%w", err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := v.client.Do(req)
-	if err != nil {
-		return v.errorf(c, "%w", err) // a *url.Error naming the endpoint, which holds no secret
+	if v.accepted != nil {
+		v.accepted(c.ID, id)
 	}
-	defer resp.Body.Close()
-	return v.answer(c, resp, phone)
+	return nil
 }
 
-// answer is the JSON document SingleCallByTts answers with.
-type answer struct {
-	Code      string `json:"Code"`
-	Message   string `json:"Message"`
-	RequestID string `json:"RequestId"`
-	CallID    string `json:"CallId"`
+// api is the shared Alibaba Cloud client with this channel's settings.
+func (v *Voice) api() *aliyun.Client {
+	return &aliyun.Client{Endpoint: v.endpoint, KeyID: v.keyID, Secret: v.secret, Region: v.region,
+		Version: APIVersion, Timeout: v.timeout, HTTP: v.client, Now: v.now, Limits: voiceLimits}
 }
 
-const maxAnswer = 64 << 10
-
-func (v *Voice) answer(c yujing.Call, resp *http.Response, phone string) error {
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return v.errorf(c, "read answer: %w", err)
-	}
-	var a answer
-	if json.Unmarshal(raw, &a) != nil || a.Code == "" {
-		resp.Body = io.NopCloser(bytes.NewReader(raw))
-		if err := notify.CheckResponse(resp); err != nil {
-			var he *notify.HTTPError
-			if errors.As(err, &he) {
-				he.Body = v.redact(he.Body, c.Person.Phone, phone)
-			}
-			return v.errorf(c, "%w", err)
-		}
-		return v.errorf(c, "answer with status %d is not a SingleCallByTts result", resp.StatusCode)
-	}
-	if a.Code == "OK" {
-		if v.accepted != nil {
-			v.accepted(c.ID, a.CallID)
-		}
-		return nil
-	}
-	e := &Error{
-		Code: provider.Printable(a.Code, 80), Message: v.redact(provider.Printable(a.Message, 200), c.Person.Phone, phone),
-		RequestID: provider.Printable(a.RequestID, 80), StatusCode: resp.StatusCode,
-	}
-	permanent := e.classify()
-	err = v.errorf(c, "%w", e)
-	if permanent {
-		return notify.Permanent(err)
-	}
-	return err
-}
-
-// Error is an answer of Alibaba Cloud other than "OK". Match it with
-// errors.As to read the provider's code.
-//
-// It unwraps to a *notify.HTTPError that only carries the classification
-// for notify.FailureReason: status 429 for throttling (with RetryAfter
-// when the limit's window is known), 5xx for faults on the provider's
-// side, 4xx for rejected requests; StatusCode is the status the provider
-// really answered with (200 for most business errors).
-type Error struct {
-	Code       string // e.g. isv.BUSINESS_LIMIT_CONTROL
-	Message    string // the provider's message, without keys or phone numbers
-	RequestID  string
-	StatusCode int
-
-	reason *notify.HTTPError
-}
-
-func (e *Error) Error() string {
-	s := e.Code
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	if e.StatusCode != http.StatusOK {
-		s += " (http " + strconv.Itoa(e.StatusCode) + ")"
-	}
-	if e.RequestID != "" {
-		s += " (request " + e.RequestID + ")"
-	}
-	return s
-}
-
-// Unwrap returns the classification, or nil when it is "other".
-func (e *Error) Unwrap() error {
-	if e.reason == nil {
-		return nil
-	}
-	return e.reason
-}
-
-// classify sets e's classification and reports whether trying again is
-// pointless.
-func (e *Error) classify() (permanent bool) {
-	code, status := e.Code, e.StatusCode
-	throttle := func(after time.Duration) {
-		e.reason = &notify.HTTPError{StatusCode: http.StatusTooManyRequests, RetryAfter: after}
-	}
-	fault := func() {
-		if status < 500 || status > 599 {
-			status = http.StatusServiceUnavailable
-		}
-		e.reason = &notify.HTTPError{StatusCode: status}
-	}
-	reject := func() bool {
-		if status < 400 || status > 499 {
-			status = http.StatusBadRequest
-		}
-		e.reason = &notify.HTTPError{StatusCode: status}
-		return true
-	}
-	switch {
-	case strings.Contains(code, "LIMIT_CONTROL") || strings.Contains(code, "FLOW_CONTROL"):
-		// Per-callee limits (1 a minute, 5 an hour, 20 a day) and the
-		// account's caps. An hour or day window outlasts every retry.
-		switch provider.AliyunWindow(e.Message) {
-		case time.Minute:
-			throttle(time.Minute)
-		case time.Hour, 24 * time.Hour:
-			throttle(0)
-			return true
-		default:
-			throttle(0)
-		}
-	case strings.HasPrefix(code, "Throttling"):
-		throttle(0)
-	case code == "SignatureNonceUsed":
-		// a fresh nonce goes with the next attempt
-	case code == "isp.RAM_PERMISSION_DENY":
-		return reject()
-	case strings.HasPrefix(code, "isp."), code == "InternalError", code == "ServiceUnavailable",
-		strings.HasPrefix(code, "InternalError."), strings.HasPrefix(code, "ServiceUnavailable."):
-		fault()
-	case strings.HasPrefix(code, "isv."), strings.HasPrefix(code, "Signature"), code == "IncompleteSignature",
-		strings.HasPrefix(code, "InvalidAccessKeyId"), strings.HasPrefix(code, "InvalidTimeStamp"),
-		strings.HasPrefix(code, "Missing"), strings.HasPrefix(code, "Invalid"),
-		strings.HasPrefix(code, "Forbidden"), strings.HasPrefix(code, "Unsupported"):
-		return reject()
-	case status == http.StatusTooManyRequests:
-		throttle(0)
-	case status >= 500 && status <= 599:
-		fault()
-	case status >= 400 && status <= 499:
-		return reject()
-	}
-	return false
-}
+// Error is an answer of Alibaba Cloud other than "OK" (see aliyun.Error):
+// match it with errors.As to read the provider's code.
+type Error = aliyun.Error
 
 func (v *Voice) errorf(c yujing.Call, format string, args ...any) error {
 	return fmt.Errorf("aliyunvoice %s: call %s: "+format, append([]any{v.name, c.ID}, args...)...)
-}
-
-// redact removes the access key, its secret and the phone numbers from a
-// text that came back from the provider.
-func (v *Voice) redact(text string, phones ...string) string {
-	return provider.Redact(text, append([]string{v.secret, v.keyID}, phones...)...)
-}
-
-func nonce() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	return hex.EncodeToString(b[:])
 }
 
 var (
@@ -438,4 +272,11 @@ func formatValue(v float64) string {
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
 	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+}
+
+// voiceLimits are the rate limits whose message names their window:
+// per-callee limits (1 a minute, 5 an hour, 20 a day) and the account's
+// caps.
+func voiceLimits(code string) bool {
+	return strings.Contains(code, "LIMIT_CONTROL") || strings.Contains(code, "FLOW_CONTROL")
 }
