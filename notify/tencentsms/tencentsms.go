@@ -1,12 +1,10 @@
 package tencentsms
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -18,7 +16,7 @@ import (
 	"yujing"
 	"yujing/notify"
 	"yujing/notify/internal/provider"
-	"yujing/notify/internal/sign"
+	"yujing/notify/internal/tencent"
 )
 
 // Defaults of Config.
@@ -205,139 +203,42 @@ func (s *SMS) SendID(ctx context.Context, c yujing.Call) (providerID string, err
 	if err != nil {
 		return "", notify.Permanent(s.errorf(c, "encode request: %w", err))
 	}
-	if s.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.timeout)
-		defer cancel()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(payload))
+	raw, status, requestID, err := s.api().Do(ctx, Action, payload, c.Person.Phone, phone)
 	if err != nil {
-		return "", notify.Permanent(s.errorf(c, "build request: %w", err))
+		return "", s.errorf(c, "%w", err)
 	}
-	ts := s.now().Unix()
-	tc3 := sign.TC3{Service: Service, Host: s.host, Action: Action, Timestamp: ts, Payload: payload}
-	req.Header.Set("Content-Type", sign.TC3ContentType)
-	req.Header.Set("X-TC-Action", Action)
-	req.Header.Set("X-TC-Version", APIVersion)
-	req.Header.Set("X-TC-Region", s.region)
-	req.Header.Set("X-TC-Timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("Authorization", tc3.Authorization(s.id, s.key))
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return "", s.errorf(c, "%w", err) // a *url.Error naming the endpoint, which holds no secret
+	var a struct {
+		Response struct {
+			SendStatusSet []struct {
+				SerialNo string `json:"SerialNo"`
+				Code     string `json:"Code"`
+				Message  string `json:"Message"`
+			} `json:"SendStatusSet"`
+		} `json:"Response"`
 	}
-	defer resp.Body.Close()
-	return s.answer(c, resp, phone)
-}
-
-// answer is the JSON document every API 3.0 call answers with.
-type answer struct {
-	Response struct {
-		Error *struct {
-			Code    string `json:"Code"`
-			Message string `json:"Message"`
-		} `json:"Error"`
-		RequestID     string `json:"RequestId"`
-		SendStatusSet []struct {
-			SerialNo       string `json:"SerialNo"`
-			PhoneNumber    string `json:"PhoneNumber"`
-			Fee            int    `json:"Fee"`
-			SessionContext string `json:"SessionContext"`
-			Code           string `json:"Code"`
-			Message        string `json:"Message"`
-			IsoCode        string `json:"IsoCode"`
-		} `json:"SendStatusSet"`
-	} `json:"Response"`
-}
-
-const maxAnswer = 64 << 10
-
-// answer classifies the answer to a SendSms request, and returns the
-// SerialNo when the SMS was accepted.
-func (s *SMS) answer(c yujing.Call, resp *http.Response, phone string) (string, error) {
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return "", s.errorf(c, "read answer: %w", err)
-	}
-	var a answer
-	if json.Unmarshal(raw, &a) != nil || (a.Response.Error == nil && a.Response.RequestID == "") {
-		resp.Body = io.NopCloser(bytes.NewReader(raw))
-		if err := notify.CheckResponse(resp); err != nil {
-			var he *notify.HTTPError
-			if errors.As(err, &he) {
-				he.Body = s.redact(he.Body, c.Person.Phone, phone)
-			}
-			return "", s.errorf(c, "%w", err)
-		}
-		return "", s.errorf(c, "answer with status %d is not a SendSms result", resp.StatusCode)
-	}
-	r := &a.Response
-	code, msg := "", ""
+	_ = json.Unmarshal(raw, &a) // the envelope decoded already: the rest is optional
+	st := a.Response.SendStatusSet
 	switch {
-	case r.Error != nil:
-		code, msg = r.Error.Code, r.Error.Message
-	case len(r.SendStatusSet) == 0:
-		code, msg = "NoSendStatus", "the answer has no send status"
-	case strings.EqualFold(r.SendStatusSet[0].Code, "Ok"):
-		serial := r.SendStatusSet[0].SerialNo
-		if s.accepted != nil {
-			s.accepted(c.ID, serial)
-		}
-		return serial, nil
-	default:
-		code, msg = r.SendStatusSet[0].Code, r.SendStatusSet[0].Message
+	case len(st) == 0:
+		return "", s.errorf(c, "%w", s.api().Fail("NoSendStatus", "the answer has no send status", requestID, status))
+	case !strings.EqualFold(st[0].Code, "Ok"):
+		return "", s.errorf(c, "%w", s.api().Fail(st[0].Code, st[0].Message, requestID, status, c.Person.Phone, phone))
 	}
-	e := &Error{
-		Code: provider.Printable(code, 80), Message: s.redact(provider.Printable(msg, 200), c.Person.Phone, phone),
-		RequestID: provider.Printable(r.RequestID, 80), StatusCode: resp.StatusCode,
+	if s.accepted != nil {
+		s.accepted(c.ID, st[0].SerialNo)
 	}
-	permanent := e.classify()
-	err = s.errorf(c, "%w", e)
-	if permanent {
-		return "", notify.Permanent(err)
-	}
-	return "", err
+	return st[0].SerialNo, nil
 }
 
-// Error is a failed answer of Tencent Cloud: the request's Error, or the
-// number's send status when it is not "Ok". Match it with errors.As to
-// read the provider's code.
-//
-// It unwraps to a *notify.HTTPError that only carries the classification
-// for notify.FailureReason: status 429 for frequency limits (with
-// RetryAfter when the limit's window is known), 5xx for faults on the
-// provider's side, 4xx for rejected requests; StatusCode is the status the
-// provider really answered with (200 for API errors).
-type Error struct {
-	Code       string // e.g. LimitExceeded.PhoneNumberDailyLimit
-	Message    string // the provider's message, without keys or phone numbers
-	RequestID  string
-	StatusCode int
-
-	reason *notify.HTTPError
+// api is the shared Tencent Cloud client with this channel's settings.
+func (s *SMS) api() *tencent.Client {
+	return &tencent.Client{Endpoint: s.endpoint, Host: s.host, Service: Service, Version: APIVersion, Region: s.region,
+		SecretID: s.id, SecretKey: s.key, Timeout: s.timeout, HTTP: s.client, Now: s.now, Limit: smsLimit}
 }
 
-func (e *Error) Error() string {
-	s := e.Code
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	if e.StatusCode != http.StatusOK {
-		s += " (http " + strconv.Itoa(e.StatusCode) + ")"
-	}
-	if e.RequestID != "" {
-		s += " (request " + e.RequestID + ")"
-	}
-	return s
-}
-
-// Unwrap returns the classification, or nil when it is "other".
-func (e *Error) Unwrap() error {
-	if e.reason == nil {
-		return nil
-	}
-	return e.reason
-}
+// Error is a failed answer of Tencent Cloud (see tencent.Error): match it
+// with errors.As to read the provider's code.
+type Error = tencent.Error
 
 // longLimits are frequency limits whose window (an hour, a day) outlasts
 // every retry of the dispatcher: retrying them only delays the fallback.
@@ -352,61 +253,17 @@ var longLimits = map[string]bool{
 	"LimitExceeded.AppMainlandChinaDailyLimit":       true,
 }
 
-// rejections are the code families of requests the provider will not
-// accept again as they are.
-var rejections = []string{
-	"InvalidParameter", "InvalidParameterValue", "MissingParameter", "UnknownParameter", "FailedOperation", "UnauthorizedOperation",
-	"AuthFailure", "UnsupportedOperation", "OperationDenied", "ResourceNotFound", "ResourceUnavailable",
-	"ResourceInsufficient", "InvalidAction", "InvalidRequest", "NoSuchProduct", "NoSuchVersion",
-	"ActionOffline", "IpInBlacklist", "IpNotInWhitelist",
-}
-
-// classify sets e's classification and reports whether trying again is
-// pointless.
-func (e *Error) classify() (permanent bool) {
-	code, status := e.Code, e.StatusCode
-	family, _, _ := strings.Cut(code, ".")
-	throttle := func(after time.Duration) {
-		e.reason = &notify.HTTPError{StatusCode: http.StatusTooManyRequests, RetryAfter: after}
+// smsLimit classifies SendSms's frequency limits: 1 in 30 s is retried
+// after 30 s; the hour and day limits are not retried.
+func smsLimit(code string) (time.Duration, bool) {
+	if code == "LimitExceeded.PhoneNumberThirtySecondLimit" {
+		return 30 * time.Second, false
 	}
-	switch {
-	case family == "RequestLimitExceeded":
-		throttle(0)
-	case code == "LimitExceeded.PhoneNumberThirtySecondLimit":
-		throttle(30 * time.Second)
-	case longLimits[code]:
-		throttle(0)
-		return true
-	case family == "LimitExceeded":
-		throttle(0)
-	case family == "InternalError":
-		if status < 500 || status > 599 {
-			status = http.StatusServiceUnavailable
-		}
-		e.reason = &notify.HTTPError{StatusCode: status}
-	case slices.Contains(rejections, family):
-		if status < 400 || status > 499 {
-			status = http.StatusBadRequest
-		}
-		e.reason = &notify.HTTPError{StatusCode: status}
-		return true
-	case status == http.StatusTooManyRequests || status >= 500 && status <= 599:
-		e.reason = &notify.HTTPError{StatusCode: status}
-	case status >= 400 && status <= 499:
-		e.reason = &notify.HTTPError{StatusCode: status}
-		return true
-	}
-	return false
+	return 0, longLimits[code]
 }
 
 func (s *SMS) errorf(c yujing.Call, format string, args ...any) error {
 	return fmt.Errorf("tencentsms %s: call %s: "+format, append([]any{s.name, c.ID}, args...)...)
-}
-
-// redact removes the key, its id and the phone numbers from a text that
-// came back from the provider.
-func (s *SMS) redact(text string, phones ...string) string {
-	return provider.Redact(text, append([]string{s.key, s.id}, phones...)...)
 }
 
 var (

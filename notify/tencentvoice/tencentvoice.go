@@ -1,12 +1,10 @@
 package tencentvoice
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -18,7 +16,7 @@ import (
 	"yujing"
 	"yujing/notify"
 	"yujing/notify/internal/provider"
-	"yujing/notify/internal/sign"
+	"yujing/notify/internal/tencent"
 )
 
 // Defaults of Config.
@@ -205,181 +203,48 @@ func (v *Voice) SendID(ctx context.Context, c yujing.Call) (providerID string, e
 	if err != nil {
 		return "", notify.Permanent(v.errorf(c, "encode request: %w", err))
 	}
-	if v.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, v.timeout)
-		defer cancel()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.endpoint, bytes.NewReader(payload))
+	raw, status, requestID, err := v.api().Do(ctx, Action, payload, c.Person.Phone, phone)
 	if err != nil {
-		return "", notify.Permanent(v.errorf(c, "build request: %w", err))
+		return "", v.errorf(c, "%w", err)
 	}
-	ts := v.now().Unix()
-	tc3 := sign.TC3{Service: Service, Host: v.host, Action: Action, Timestamp: ts, Payload: payload}
-	req.Header.Set("Content-Type", sign.TC3ContentType)
-	req.Header.Set("X-TC-Action", Action)
-	req.Header.Set("X-TC-Version", APIVersion)
-	req.Header.Set("X-TC-Region", v.region)
-	req.Header.Set("X-TC-Timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("Authorization", tc3.Authorization(v.id, v.key))
-	resp, err := v.client.Do(req)
-	if err != nil {
-		return "", v.errorf(c, "%w", err) // a *url.Error naming the endpoint, which holds no secret
+	var a struct {
+		Response struct {
+			SendStatus *struct {
+				CallID string `json:"CallId"`
+			} `json:"SendStatus"`
+		} `json:"Response"`
 	}
-	defer resp.Body.Close()
-	return v.answer(c, resp, phone)
+	_ = json.Unmarshal(raw, &a) // the envelope decoded already: the rest is optional
+	if a.Response.SendStatus == nil || a.Response.SendStatus.CallID == "" {
+		return "", v.errorf(c, "%w", v.api().Fail("NoSendStatus", "the answer has no call id", requestID, status))
+	}
+	id := a.Response.SendStatus.CallID
+	if v.accepted != nil {
+		v.accepted(c.ID, id)
+	}
+	return id, nil
 }
 
-// answer is the JSON document SendTtsVoice answers with.
-type answer struct {
-	Response struct {
-		Error *struct {
-			Code    string `json:"Code"`
-			Message string `json:"Message"`
-		} `json:"Error"`
-		RequestID  string `json:"RequestId"`
-		SendStatus *struct {
-			CallID         string `json:"CallId"`
-			SessionContext string `json:"SessionContext"`
-		} `json:"SendStatus"`
-	} `json:"Response"`
+// api is the shared Tencent Cloud client with this channel's settings.
+func (v *Voice) api() *tencent.Client {
+	return &tencent.Client{Endpoint: v.endpoint, Host: v.host, Service: Service, Version: APIVersion, Region: v.region,
+		SecretID: v.id, SecretKey: v.key, Timeout: v.timeout, HTTP: v.client, Now: v.now, Limit: voiceLimit}
 }
 
-const maxAnswer = 64 << 10
+// Error is a failed answer of Tencent Cloud (see tencent.Error): match it
+// with errors.As to read the provider's code.
+type Error = tencent.Error
 
-// answer classifies the answer to a SendTtsVoice request, and returns the
-// CallId when the call was placed.
-func (v *Voice) answer(c yujing.Call, resp *http.Response, phone string) (string, error) {
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return "", v.errorf(c, "read answer: %w", err)
-	}
-	var a answer
-	if json.Unmarshal(raw, &a) != nil || (a.Response.Error == nil && a.Response.RequestID == "") {
-		resp.Body = io.NopCloser(bytes.NewReader(raw))
-		if err := notify.CheckResponse(resp); err != nil {
-			var he *notify.HTTPError
-			if errors.As(err, &he) {
-				he.Body = v.redact(he.Body, c.Person.Phone, phone)
-			}
-			return "", v.errorf(c, "%w", err)
-		}
-		return "", v.errorf(c, "answer with status %d is not a SendTtsVoice result", resp.StatusCode)
-	}
-	r := &a.Response
-	code, msg := "", ""
-	switch {
-	case r.Error != nil:
-		code, msg = r.Error.Code, r.Error.Message
-	case r.SendStatus == nil || r.SendStatus.CallID == "":
-		code, msg = "NoSendStatus", "the answer has no call id"
-	default:
-		if v.accepted != nil {
-			v.accepted(c.ID, r.SendStatus.CallID)
-		}
-		return r.SendStatus.CallID, nil
-	}
-	e := &Error{
-		Code: provider.Printable(code, 80), Message: v.redact(provider.Printable(msg, 200), c.Person.Phone, phone),
-		RequestID: provider.Printable(r.RequestID, 80), StatusCode: resp.StatusCode,
-	}
-	permanent := e.classify()
-	err = v.errorf(c, "%w", e)
-	if permanent {
-		return "", notify.Permanent(err)
-	}
-	return "", err
-}
-
-// Error is a failed answer of Tencent Cloud. Match it with errors.As to
-// read the provider's code.
-//
-// It unwraps to a *notify.HTTPError that only carries the classification
-// for notify.FailureReason: status 429 for frequency limits, 5xx for
-// faults on the provider's side, 4xx for rejected requests; StatusCode is
-// the status the provider really answered with (200 for API errors).
-type Error struct {
-	Code       string // e.g. RequestLimitExceeded
-	Message    string // the provider's message, without keys or phone numbers
-	RequestID  string
-	StatusCode int
-
-	reason *notify.HTTPError
-}
-
-func (e *Error) Error() string {
-	s := e.Code
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	if e.StatusCode != http.StatusOK {
-		s += " (http " + strconv.Itoa(e.StatusCode) + ")"
-	}
-	if e.RequestID != "" {
-		s += " (request " + e.RequestID + ")"
-	}
-	return s
-}
-
-// Unwrap returns the classification, or nil when it is "other".
-func (e *Error) Unwrap() error {
-	if e.reason == nil {
-		return nil
-	}
-	return e.reason
-}
-
-// rejections are the code families of requests the provider will not
-// accept again as they are.
-var rejections = []string{
-	"InvalidParameter", "InvalidParameterValue", "MissingParameter", "UnknownParameter", "FailedOperation",
-	"UnauthorizedOperation", "AuthFailure", "UnsupportedOperation", "OperationDenied", "ResourceNotFound",
-	"ResourceUnavailable", "ResourceInsufficient", "InvalidAction", "InvalidRequest", "NoSuchProduct",
-	"NoSuchVersion", "ActionOffline", "IpInBlacklist", "IpNotInWhitelist",
-}
-
-// classify sets e's classification and reports whether trying again is
-// pointless.
-func (e *Error) classify() (permanent bool) {
-	code, status := e.Code, e.StatusCode
-	family, _, _ := strings.Cut(code, ".")
+// voiceLimit classifies SendTtsVoice's per-number frequency limits (1 in
+// 30 s, 2 in 10 min, 3 a day by default): a daily one outlasts every
+// retry.
+func voiceLimit(code string) (time.Duration, bool) {
 	lower := strings.ToLower(code)
-	switch {
-	case family == "RequestLimitExceeded":
-		e.reason = &notify.HTTPError{StatusCode: http.StatusTooManyRequests}
-	case family == "LimitExceeded":
-		// Per-number frequency limits (1 in 30 s, 2 in 10 min, 3 a day by
-		// default). A daily one outlasts every retry.
-		e.reason = &notify.HTTPError{StatusCode: http.StatusTooManyRequests}
-		return strings.Contains(lower, "daily") || strings.Contains(lower, "day")
-	case family == "InternalError":
-		if status < 500 || status > 599 {
-			status = http.StatusServiceUnavailable
-		}
-		e.reason = &notify.HTTPError{StatusCode: status}
-	case slices.Contains(rejections, family):
-		if status < 400 || status > 499 {
-			status = http.StatusBadRequest
-		}
-		e.reason = &notify.HTTPError{StatusCode: status}
-		return true
-	case status == http.StatusTooManyRequests || status >= 500 && status <= 599:
-		e.reason = &notify.HTTPError{StatusCode: status}
-	case status >= 400 && status <= 499:
-		e.reason = &notify.HTTPError{StatusCode: status}
-		return true
-	}
-	return false
+	return 0, strings.Contains(lower, "daily") || strings.Contains(lower, "day")
 }
 
 func (v *Voice) errorf(c yujing.Call, format string, args ...any) error {
 	return fmt.Errorf("tencentvoice %s: call %s: "+format, append([]any{v.name, c.ID}, args...)...)
-}
-
-// redact removes the key, its id and the phone numbers from a text that
-// came back from the provider.
-func (v *Voice) redact(text string, phones ...string) string {
-	return provider.Redact(text, append([]string{v.key, v.id}, phones...)...)
 }
 
 var (
