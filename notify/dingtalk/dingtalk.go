@@ -1,7 +1,6 @@
 package dingtalk
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -9,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -19,6 +17,7 @@ import (
 
 	"yujing"
 	"yujing/notify"
+	"yujing/notify/internal/imhook"
 	"yujing/notify/message"
 )
 
@@ -261,25 +260,13 @@ func (d *DingTalk) Send(ctx context.Context, c yujing.Call) error {
 	if err != nil {
 		return notify.Permanent(fmt.Errorf("dingtalk %s: encode call %s: %w", d.name, c.ID, err))
 	}
-	if d.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d.timeout)
-		defer cancel()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.signedURL(d.now()), bytes.NewReader(body))
-	if err != nil {
-		return notify.Permanent(fmt.Errorf("dingtalk %s: build request for %s: %w", d.name, d.safeURL, d.redact(err)))
-	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	resp, err := d.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("dingtalk %s: %w", d.name, d.redact(err))
-	}
-	defer resp.Body.Close()
-	if err := d.check(resp); err != nil {
-		return fmt.Errorf("dingtalk %s: post %s: %w", d.name, d.safeURL, err)
-	}
-	return nil
+	return d.hook().Post(ctx, body, d.check)
+}
+
+// hook is this robot's webhook, signed now when a secret is set.
+func (d *DingTalk) hook() *imhook.Hook {
+	return &imhook.Hook{Prefix: "dingtalk " + d.name, URL: d.signedURL(d.now()), SafeURL: d.safeURL, Timeout: d.timeout,
+		Client: d.client, Secrets: []string{d.webhook.Query().Get("access_token"), d.secret}}
 }
 
 // signedURL is the webhook with timestamp and sign added when a secret is
@@ -312,53 +299,18 @@ type Answer struct {
 	ErrMsg  string `json:"errmsg"`
 }
 
-// APIError is an answer with a non-zero errcode.
-type APIError struct {
-	Code    int
-	Message string
-	// throttle, for a rate-limit answer, makes notify.FailureReason say
-	// "throttled" and gives the dispatcher the wait.
-	throttle *notify.HTTPError
-}
-
-func (e *APIError) Error() string {
-	s := "errcode " + strconv.Itoa(e.Code)
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	return s
-}
-
-// Unwrap returns, for a throttled answer, an HTTP 429 *notify.HTTPError
-// carrying the wait DingTalk imposes; nil otherwise.
-func (e *APIError) Unwrap() error {
-	if e.throttle == nil {
-		return nil
-	}
-	return e.throttle
-}
-
-// Throttled reports whether the robot refused the message for sending too
-// fast.
-func (e *APIError) Throttled() bool { return e.throttle != nil }
-
-// maxAnswer is how much of an answer is read.
-const maxAnswer = 64 << 10
+// APIError is an answer with a non-zero errcode (see imhook.APIError).
+type APIError = imhook.APIError
 
 // check classifies the robot's answer.
-func (d *DingTalk) check(resp *http.Response) error {
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return fmt.Errorf("read answer: %w", err)
-	}
+func (d *DingTalk) check(resp *http.Response, raw []byte) error {
 	var a Answer
 	jerr := json.Unmarshal(raw, &a)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		if jerr == nil && a.ErrCode == CodeTooFast {
 			return newAPIError(a)
 		}
-		resp.Body = io.NopCloser(bytes.NewReader(raw))
-		return d.scrub(notify.CheckResponse(resp))
+		return d.hook().CheckStatus(resp, raw)
 	}
 	if jerr != nil {
 		return fmt.Errorf("answer is not JSON: %.80q", raw) // retryable: a proxy page, a truncated answer
@@ -367,7 +319,7 @@ func (d *DingTalk) check(resp *http.Response) error {
 		return nil
 	}
 	e := newAPIError(a)
-	e.Message = d.scrubString(e.Message)
+	e.Message = d.hook().Scrub(e.Message)
 	switch {
 	case e.Throttled(), a.ErrCode == CodeBusy:
 		return e
@@ -379,40 +331,6 @@ func (d *DingTalk) check(resp *http.Response) error {
 }
 
 func newAPIError(a Answer) *APIError {
-	e := &APIError{Code: a.ErrCode, Message: a.ErrMsg}
-	if a.ErrCode == CodeTooFast || strings.Contains(strings.ToLower(a.ErrMsg), "send too fast") {
-		e.throttle = &notify.HTTPError{StatusCode: http.StatusTooManyRequests, RetryAfter: throttleWait,
-			Body: "errcode " + strconv.Itoa(a.ErrCode)}
-	}
-	return e
-}
-
-// redact replaces the URL inside a *url.Error, whose query carries the
-// access token and the signature, with the URL without them.
-func (d *DingTalk) redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		r := *ue
-		r.URL = d.safeURL
-		return &r
-	}
-	return err
-}
-
-// scrub removes the secrets from an error built from an answer body.
-func (d *DingTalk) scrub(err error) error {
-	var he *notify.HTTPError
-	if errors.As(err, &he) {
-		he.Body = d.scrubString(he.Body)
-	}
-	return err
-}
-
-func (d *DingTalk) scrubString(s string) string {
-	for _, secret := range []string{d.webhook.Query().Get("access_token"), d.secret} {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, "***")
-		}
-	}
-	return s
+	throttled := a.ErrCode == CodeTooFast || strings.Contains(strings.ToLower(a.ErrMsg), "send too fast")
+	return imhook.NewAPIError("errcode", a.ErrCode, a.ErrMsg, throttled, throttleWait)
 }

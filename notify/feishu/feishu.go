@@ -1,7 +1,6 @@
 package feishu
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -9,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,6 +18,7 @@ import (
 
 	"yujing"
 	"yujing/notify"
+	"yujing/notify/internal/imhook"
 	"yujing/notify/message"
 )
 
@@ -351,25 +350,13 @@ func (f *Feishu) Send(ctx context.Context, c yujing.Call) error {
 	if len(body) > MaxBodyBytes {
 		return notify.Permanent(fmt.Errorf("feishu %s: call %s: card is %d bytes, Feishu takes at most %d", f.name, c.ID, len(body), MaxBodyBytes))
 	}
-	if f.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, f.timeout)
-		defer cancel()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.webhook, bytes.NewReader(body))
-	if err != nil {
-		return notify.Permanent(fmt.Errorf("feishu %s: build request for %s: %w", f.name, f.safeURL, f.redact(err)))
-	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	resp, err := f.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("feishu %s: %w", f.name, f.redact(err))
-	}
-	defer resp.Body.Close()
-	if err := f.check(resp); err != nil {
-		return fmt.Errorf("feishu %s: post %s: %w", f.name, f.safeURL, err)
-	}
-	return nil
+	return f.hook().Post(ctx, body, f.check)
+}
+
+// hook is this robot's webhook.
+func (f *Feishu) hook() *imhook.Hook {
+	return &imhook.Hook{Prefix: "feishu " + f.name, URL: f.webhook, SafeURL: f.safeURL, Timeout: f.timeout,
+		Client: f.client, Secrets: []string{f.token, f.secret}}
 }
 
 // Answer is the bot's JSON answer. Current answers carry code and msg;
@@ -393,43 +380,11 @@ func (a Answer) result() (int, string, bool) {
 	return 0, "", false
 }
 
-// APIError is an answer with a non-zero code.
-type APIError struct {
-	Code     int
-	Message  string
-	throttle *notify.HTTPError
-}
-
-func (e *APIError) Error() string {
-	s := "code " + strconv.Itoa(e.Code)
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	return s
-}
-
-// Unwrap returns, for a throttled answer, an HTTP 429 *notify.HTTPError
-// carrying the wait, so that notify.FailureReason says "throttled"; nil
-// otherwise.
-func (e *APIError) Unwrap() error {
-	if e.throttle == nil {
-		return nil
-	}
-	return e.throttle
-}
-
-// Throttled reports whether the bot refused the message for sending too
-// often.
-func (e *APIError) Throttled() bool { return e.throttle != nil }
-
-const maxAnswer = 64 << 10
+// APIError is an answer with a non-zero code (see imhook.APIError).
+type APIError = imhook.APIError
 
 // check classifies the bot's answer.
-func (f *Feishu) check(resp *http.Response) error {
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return fmt.Errorf("read answer: %w", err)
-	}
+func (f *Feishu) check(resp *http.Response, raw []byte) error {
 	var a Answer
 	code, msg, coded := 0, "", false
 	if json.Unmarshal(raw, &a) == nil {
@@ -440,11 +395,10 @@ func (f *Feishu) check(resp *http.Response) error {
 		if coded && throttled(code, msg) || resp.StatusCode == http.StatusTooManyRequests {
 			return f.apiError(code, msg, wait, true)
 		}
-		resp.Body = io.NopCloser(bytes.NewReader(raw))
-		return f.scrub(notify.CheckResponse(resp))
+		return f.hook().CheckStatus(resp, raw)
 	}
 	if !coded {
-		return fmt.Errorf("answer has no code: %.80q", f.scrubString(string(raw)))
+		return fmt.Errorf("answer has no code: %.80q", f.hook().Scrub(string(raw)))
 	}
 	if code == CodeOK {
 		return nil
@@ -471,12 +425,7 @@ func throttled(code int, msg string) bool {
 }
 
 func (f *Feishu) apiError(code int, msg string, wait time.Duration, throttle bool) *APIError {
-	e := &APIError{Code: code, Message: f.scrubString(msg)}
-	if throttle {
-		e.throttle = &notify.HTTPError{StatusCode: http.StatusTooManyRequests, RetryAfter: wait,
-			Body: "code " + strconv.Itoa(code)}
-	}
-	return e
+	return imhook.NewAPIError("code", code, f.hook().Scrub(msg), throttle, wait)
 }
 
 // resetAfter parses x-ogw-ratelimit-reset, seconds until the limit resets.
@@ -486,33 +435,4 @@ func resetAfter(v string) time.Duration {
 		return 0
 	}
 	return min(time.Duration(n)*time.Second, time.Hour)
-}
-
-// redact replaces the URL inside a *url.Error, whose path carries the hook
-// token, with the URL without it.
-func (f *Feishu) redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		r := *ue
-		r.URL = f.safeURL
-		return &r
-	}
-	return err
-}
-
-func (f *Feishu) scrub(err error) error {
-	var he *notify.HTTPError
-	if errors.As(err, &he) {
-		he.Body = f.scrubString(he.Body)
-	}
-	return err
-}
-
-func (f *Feishu) scrubString(s string) string {
-	for _, secret := range []string{f.token, f.secret} {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, "***")
-		}
-	}
-	return s
 }

@@ -1,22 +1,20 @@
 package wecom
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"yujing"
 	"yujing/notify"
+	"yujing/notify/internal/imhook"
 	"yujing/notify/message"
 )
 
@@ -383,25 +381,13 @@ func (w *WeCom) post(ctx context.Context, c yujing.Call, p Payload) error {
 	if err != nil {
 		return notify.Permanent(fmt.Errorf("wecom %s: encode call %s: %w", w.name, c.ID, err))
 	}
-	if w.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, w.timeout)
-		defer cancel()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.webhook, bytes.NewReader(body))
-	if err != nil {
-		return notify.Permanent(fmt.Errorf("wecom %s: build request for %s: %w", w.name, w.safeURL, w.redact(err)))
-	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	resp, err := w.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("wecom %s: %w", w.name, w.redact(err))
-	}
-	defer resp.Body.Close()
-	if err := w.check(resp); err != nil {
-		return fmt.Errorf("wecom %s: post %s: %w", w.name, w.safeURL, err)
-	}
-	return nil
+	return w.hook().Post(ctx, body, w.check)
+}
+
+// hook is this robot's webhook.
+func (w *WeCom) hook() *imhook.Hook {
+	return &imhook.Hook{Prefix: "wecom " + w.name, URL: w.webhook, SafeURL: w.safeURL, Timeout: w.timeout,
+		Client: w.client, Secrets: []string{w.key}}
 }
 
 // Answer is the robot's JSON answer.
@@ -410,54 +396,21 @@ type Answer struct {
 	ErrMsg  string `json:"errmsg"`
 }
 
-// APIError is an answer with a non-zero errcode.
-type APIError struct {
-	Code     int
-	Message  string
-	throttle *notify.HTTPError
-}
-
-func (e *APIError) Error() string {
-	s := "errcode " + strconv.Itoa(e.Code)
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	return s
-}
-
-// Unwrap returns, for a throttled answer, an HTTP 429 *notify.HTTPError
-// carrying the wait, so that notify.FailureReason says "throttled"; nil
-// otherwise.
-func (e *APIError) Unwrap() error {
-	if e.throttle == nil {
-		return nil
-	}
-	return e.throttle
-}
-
-// Throttled reports whether the robot refused the message for sending too
-// often.
-func (e *APIError) Throttled() bool { return e.throttle != nil }
-
-const maxAnswer = 64 << 10
+// APIError is an answer with a non-zero errcode (see imhook.APIError).
+type APIError = imhook.APIError
 
 // check classifies the robot's answer.
-func (w *WeCom) check(resp *http.Response) error {
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return fmt.Errorf("read answer: %w", err)
-	}
+func (w *WeCom) check(resp *http.Response, raw []byte) error {
 	var a Answer
 	jerr := json.Unmarshal(raw, &a)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		if jerr == nil && a.ErrCode == CodeFreqLimit {
 			return w.apiError(a)
 		}
-		resp.Body = io.NopCloser(bytes.NewReader(raw))
-		return w.scrub(notify.CheckResponse(resp))
+		return w.hook().CheckStatus(resp, raw)
 	}
 	if jerr != nil {
-		return fmt.Errorf("answer is not JSON: %.80q", w.scrubString(string(raw)))
+		return fmt.Errorf("answer is not JSON: %.80q", w.hook().Scrub(string(raw)))
 	}
 	if a.ErrCode == CodeOK {
 		return nil
@@ -472,39 +425,5 @@ func (w *WeCom) check(resp *http.Response) error {
 }
 
 func (w *WeCom) apiError(a Answer) *APIError {
-	e := &APIError{Code: a.ErrCode, Message: w.scrubString(a.ErrMsg)}
-	if a.ErrCode == CodeFreqLimit {
-		e.throttle = &notify.HTTPError{StatusCode: http.StatusTooManyRequests, RetryAfter: throttleWait,
-			Body: "errcode " + strconv.Itoa(a.ErrCode)}
-	}
-	return e
-}
-
-// redact replaces the URL inside a *url.Error, whose query carries the
-// key, with the URL without it.
-func (w *WeCom) redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		r := *ue
-		r.URL = w.safeURL
-		return &r
-	}
-	return err
-}
-
-func (w *WeCom) scrub(err error) error {
-	var he *notify.HTTPError
-	if errors.As(err, &he) {
-		he.Body = w.scrubString(he.Body)
-	}
-	return err
-}
-
-// scrubString removes the key from text WeCom sent back (its error
-// messages may quote the request).
-func (w *WeCom) scrubString(s string) string {
-	if w.key != "" {
-		s = strings.ReplaceAll(s, w.key, "***")
-	}
-	return s
+	return imhook.NewAPIError("errcode", a.ErrCode, w.hook().Scrub(a.ErrMsg), a.ErrCode == CodeFreqLimit, throttleWait)
 }
