@@ -60,13 +60,7 @@ bench: deps
 
 # One `go test -fuzz` per target: the fuzzer takes one package and one target at a time.
 fuzz:
-	@for pkg in $$($(GO) list $(FUZZPKGS)); do \
-		list="$$($(GO) test -list 'Fuzz.*' "$$pkg")"; \
-		for target in $$(grep '^Fuzz' <<<"$$list" || true); do \
-			echo "== $$pkg $$target ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime "$(FUZZTIME)" "$$pkg"; \
-		done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh $(FUZZPKGS)
 
 build:
 	$(GO) build -o bin/yujing ./cmd/yujing
