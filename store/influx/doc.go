@@ -6,7 +6,8 @@
 //
 // Schema: one point per reading. The measurement is the reading's family
 // ("reading" when it has none), tags are site, sensor, unit, region and
-// industry (each only when non-empty), the one float field is named after
-// the metric, and the timestamp keeps nanoseconds. Writing the same reading twice overwrites
-// it, so a failed batch can be retried whole.
+// industry (each only when non-empty; written sorted by key, as InfluxDB
+// keys its series), the one float field is named after the metric, and the
+// timestamp keeps nanoseconds. Writing the same reading twice overwrites it,
+// so a failed batch can be retried whole.
 package influx

@@ -214,22 +214,25 @@ func (w *Writer) Write(ctx context.Context, rs []yujing.Reading) error {
 }
 
 // appendLine writes a valid reading as one line of line protocol, without
-// the newline: the schema of doc.go, tags in the order site, sensor, unit,
-// region, industry (empty ones left out), the value as a float field named
-// by the metric, the time in nanoseconds. Escaping is the client library's
-// (influxdata/line-protocol, which write.Point goes through): TestAppendLine
-// compares the two.
+// the newline: the schema of doc.go, tags sorted by key — industry,
+// region, sensor, site, unit (empty ones left out) — the value as a float
+// field named by the metric, the time in nanoseconds. Escaping and order
+// are the client library's (write.NewPoint sorts the tags, and
+// influxdata/line-protocol encodes them): TestAppendLine compares the two.
 func appendLine(b *strings.Builder, scratch []byte, r *yujing.Reading) {
 	m := string(r.Family)
 	if m == "" {
 		m = DefaultMeasurement
 	}
 	escape(b, m, nameEscapes)
-	appendTag(b, "site", r.Site)
-	appendTag(b, "sensor", r.Sensor)
-	appendTag(b, "unit", r.Unit)
-	appendTag(b, "region", r.Region)
+	// InfluxDB keys a series by its tags sorted by key and sorts a line's
+	// tags itself when they come unsorted (a copy of the key and an
+	// insertion sort per point): sorted here, they are taken as they are.
 	appendTag(b, "industry", r.Industry)
+	appendTag(b, "region", r.Region)
+	appendTag(b, "sensor", r.Sensor)
+	appendTag(b, "site", r.Site)
+	appendTag(b, "unit", r.Unit)
 	b.WriteByte(' ')
 	escape(b, r.Metric, keyEscapes)
 	b.WriteByte('=')

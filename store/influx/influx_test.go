@@ -338,7 +338,7 @@ func testWriteRequest(t *testing.T, gz *bool, encoding string) {
 	ns := ts.UnixNano()
 	want := []request{
 		{"/api/v2/write?bucket=yujing%2Fautogen&org=&precision=ns", "Token user:secret", encoding, []string{
-			fmt.Sprintf(`gas,site=s\ 1,sensor=g1,unit=%%LEL,region=330106,industry=化工 lel=12.5 %d`, ns),
+			fmt.Sprintf(`gas,industry=化工,region=330106,sensor=g1,site=s\ 1,unit=%%LEL lel=12.5 %d`, ns),
 			fmt.Sprintf(`reading,sensor=r1 mm=3 %d`, ns),
 		}},
 		{"/api/v2/write?bucket=yujing%2Fautogen&org=&precision=ns", "Token user:secret", encoding, []string{

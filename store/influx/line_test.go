@@ -21,14 +21,13 @@ func viaPoint(r *yujing.Reading) (line string, ok bool) {
 	if m == "" {
 		m = DefaultMeasurement
 	}
-	p := write.NewPointWithMeasurement(m)
+	tags := map[string]string{}
 	for _, t := range [][2]string{{"site", r.Site}, {"sensor", r.Sensor}, {"unit", r.Unit}, {"region", r.Region}, {"industry", r.Industry}} {
 		if t[1] != "" {
-			p.AddTag(t[0], t[1])
+			tags[t[0]] = t[1]
 		}
 	}
-	p.AddField(r.Metric, r.Value)
-	p.SetTime(r.Time)
+	p := write.NewPoint(m, tags, map[string]any{r.Metric: r.Value}, r.Time) // sorts the tags by key
 	var buf bytes.Buffer
 	e := protocol.NewEncoder(&buf)
 	e.SetFieldTypeSupport(protocol.UintSupport)
@@ -55,12 +54,12 @@ func TestAppendLine(t *testing.T) {
 	}{
 		{"all tags", yujing.Reading{Sensor: "GT-101", Site: "plant-a", Family: yujing.FamilyGas, Metric: "lel", Unit: "%LEL",
 			Region: "330106", Industry: "chemicals", Value: 12.5, Time: ts},
-			`gas,site=plant-a,sensor=GT-101,unit=%LEL,region=330106,industry=chemicals lel=12.5 1795420800123456789`},
+			`gas,industry=chemicals,region=330106,sensor=GT-101,site=plant-a,unit=%LEL lel=12.5 1795420800123456789`},
 		{"no family, no optional tags", yujing.Reading{Sensor: "r1", Metric: "mm", Value: -0.25, Time: ts},
 			`reading,sensor=r1 mm=-0.25 1795420800123456789`},
 		{"escapes", yujing.Reading{Sensor: "a,b=c d", Site: "北区 1", Family: "my gas,x", Metric: "level m=1", Unit: "m\n\t",
 			Value: 1e21, Time: ts},
-			`my\ gas\,x,site=北区\ 1,sensor=a\,b\=c\ d,unit=m\n\t level\ m\=1=1000000000000000000000 1795420800123456789`},
+			`my\ gas\,x,sensor=a\,b\=c\ d,site=北区\ 1,unit=m\n\t level\ m\=1=1000000000000000000000 1795420800123456789`},
 		{"small value, time before 1970", yujing.Reading{Sensor: "s", Metric: "v", Value: 1.5e-7, Time: time.Unix(-1, 5)},
 			`reading,sensor=s v=0.00000015 -999999995`},
 	} {
