@@ -72,7 +72,28 @@ type File struct {
 	Delivery DeliveryFile `yaml:"delivery"`
 	// Escalation is call-and-answer (叫应): policies by level.
 	Escalation *EscalationFile `yaml:"escalation"`
+	// Runtime tunes the Go runtime yujing runs on.
+	Runtime RuntimeFile `yaml:"runtime"`
 }
+
+// RuntimeFile tunes the Go garbage collector (the GOGC and GOMEMLIMIT
+// environment variables win over both, as Prometheus does with its runtime.gogc).
+type RuntimeFile struct {
+	Pos    yamlconf.Pos
+	Fields yamlconf.Fields
+	// GOGC is the heap growth, in percent, that starts a collection
+	// (default 400; -1 turns the collector off, for use with a memory limit).
+	GOGC *int `yaml:"gogc"`
+	// MemoryLimitBytes is the soft limit on the memory the runtime uses
+	// (default none): nearing it, the collector runs more often.
+	MemoryLimitBytes int64 `yaml:"memory_limit_bytes"`
+}
+
+// DefaultGOGC is runtime.gogc when it is not set: four times Go's 100.
+// yujing's live heap is small (tens of MB) and most of what it allocates
+// dies within a message, so it trades some memory for about 1 µs of CPU per
+// reading at 60 000 readings/s (BENCHMARKS.md).
+const DefaultGOGC = 400
 
 // DeliveryFile tunes the delivery of calls (the notify dispatcher).
 type DeliveryFile struct {
@@ -158,6 +179,9 @@ type MQTTFile struct {
 	Filters      []string      `yaml:"filters"`
 	Shards       int           `yaml:"shards"`
 	QueueSize    int           `yaml:"queue_size"`
+	// Linger is how long a shard waits to fill its batch under sustained
+	// load (default 20ms; 0: never); see ingest.Config.Linger.
+	Linger *time.Duration `yaml:"linger"`
 	// PasswordFile reads the password from a file (a mounted secret).
 	PasswordFile string `yaml:"password_file"`
 	// SharedGroup subscribes as $share/<group>/<filter> so several yujing
@@ -201,8 +225,9 @@ type InfluxFile struct {
 	Bucket    string        `yaml:"bucket"`
 	BatchSize int           `yaml:"batch_size"`
 	Timeout   time.Duration `yaml:"timeout"`
-	// Gzip compresses write requests (default true); false saves CPU on
-	// both sides when InfluxDB is on the same host or LAN.
+	// Gzip compresses write requests (default: true, except to localhost
+	// or a loopback address); false saves CPU on both sides when InfluxDB
+	// is on the same LAN.
 	Gzip *bool `yaml:"gzip"`
 }
 
@@ -501,6 +526,10 @@ type Config struct {
 	// signs answer links ("" : a random key kept in the data directory).
 	Escalation   escalate.Settings
 	AnswerSecret string
+	// GOGC and MemoryLimit are runtime.gogc and runtime.memory_limit_bytes
+	// (0: no limit).
+	GOGC        int
+	MemoryLimit int64
 }
 
 // MQTT is the subscriber's connection.
@@ -517,6 +546,7 @@ type MQTT struct {
 	Filters      []string
 	Shards       int
 	QueueSize    int
+	Linger       time.Duration // 0: ingest's default; negative: never
 	SharedGroup  string
 	Topics       []string // topic templates
 	Discovery    bool
@@ -692,6 +722,7 @@ func (c *checker) build() *Config {
 		cfg.Overdue[yujing.Blue], cfg.Overdue[yujing.Yellow], cfg.Overdue[yujing.Orange], cfg.Overdue[yujing.Red] = o.Blue, o.Yellow, o.Orange, o.Red
 	}
 	c.delivery(cfg)
+	c.runtime(cfg)
 	cfg.Messages = message.Config{Lang: c.f.Messages.Lang, Templates: c.f.Messages.Templates, TimeZone: cfg.Location.String()}
 	if _, err := message.FromConfig(cfg.Messages); err != nil {
 		c.Add(c.f.Fields.At("messages", c.f.Pos), "messages: %v", err)
@@ -814,6 +845,16 @@ func (c *checker) mqtt(cfg *Config) {
 		cfg.MQTT.Password = strings.TrimRight(string(b), "\r\n")
 	}
 	cfg.MQTT.SharedGroup, cfg.MQTT.Discovery = m.SharedGroup, m.Discovery
+	if m.Linger != nil {
+		switch l := *m.Linger; {
+		case l < 0 || l > time.Second:
+			c.Add(m.Fields.At("linger", pos), "mqtt.linger %s: want 0s (never) to 1s; the default, 20ms, suits most sites", l)
+		case l == 0:
+			cfg.MQTT.Linger = -1
+		default:
+			cfg.MQTT.Linger = l
+		}
+	}
 	cfg.MQTT.MaxAge, cfg.MQTT.MaxFuture = m.MaxAge, m.MaxFuture
 	if m.SharedGroup != "" && (strings.ContainsAny(m.SharedGroup, "/+#") || m.Embedded != nil || m.Broker == "") {
 		c.Add(m.Fields.At("shared_group", pos), "mqtt.shared_group %q: a plain name without / + #, and only with an external broker (broker:)", m.SharedGroup)
@@ -1239,6 +1280,25 @@ func (c *checker) delivery(cfg *Config) {
 	}
 	if cfg.GroupWait > MaxGroupWait {
 		c.Add(d.Fields.At("group_wait", d.Pos), "delivery.group_wait %s: at most %s (calls wait this long before they go out; 0 turns grouping off)", cfg.GroupWait, MaxGroupWait)
+	}
+}
+
+// runtime sets and checks the Go runtime settings.
+func (c *checker) runtime(cfg *Config) {
+	r := c.f.Runtime
+	cfg.GOGC = DefaultGOGC
+	if r.GOGC != nil {
+		cfg.GOGC = *r.GOGC
+		if cfg.GOGC < -1 || cfg.GOGC == 0 {
+			c.Add(r.Fields.At("gogc", r.Pos), "runtime.gogc %d: want a percentage above 0 (100 is Go's default), or -1 to turn the collector off under runtime.memory_limit_bytes", cfg.GOGC)
+		}
+	}
+	cfg.MemoryLimit = r.MemoryLimitBytes
+	if cfg.MemoryLimit != 0 && cfg.MemoryLimit < 64<<20 {
+		c.Add(r.Fields.At("memory_limit_bytes", r.Pos), "runtime.memory_limit_bytes %d: want at least 67108864 (64 MiB), or leave it out for no limit", cfg.MemoryLimit)
+	}
+	if cfg.GOGC == -1 && cfg.MemoryLimit == 0 {
+		c.Add(r.Fields.At("gogc", r.Pos), "runtime.gogc -1 turns the collector off: set runtime.memory_limit_bytes too, or memory grows without bound")
 	}
 }
 

@@ -50,6 +50,12 @@ const benchSensors = 100
 // benchSubscriber is a subscriber over benchSensors gas sensors on
 // yujing/bench/Sxxx, not connected to any broker.
 func benchSubscriber(b *testing.B, sink Sink) *Subscriber {
+	return offlineSubscriber(b, Config{Broker: "tcp://127.0.0.1:1"}, sink)
+}
+
+// offlineSubscriber is a subscriber with cfg over benchSensors gas sensors,
+// not connected to any broker.
+func offlineSubscriber(b testing.TB, cfg Config, sink Sink) *Subscriber {
 	b.Helper()
 	var sensors []yujing.Sensor
 	for i := range benchSensors {
@@ -64,7 +70,7 @@ func benchSubscriber(b *testing.B, sink Sink) *Subscriber {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := NewSubscriber(Config{Broker: "tcp://127.0.0.1:1"}, reg, decoders, sink, nil, Options{})
+	s, err := NewSubscriber(cfg, reg, decoders, sink, nil, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -50,6 +50,7 @@ type Config struct {
 	Shards       int           // parallel workers; a sensor always goes to the same one (default 4)
 	QueueSize    int           // messages buffered per shard before back-pressure (default 1024)
 	BatchSize    int           // readings written to the sink at once at most (default 512)
+	Linger       time.Duration // under sustained load, how long a shard waits to fill its batch (default 20ms; negative: never)
 	MaxPayload   int           // larger messages are rejected (default 256 KiB)
 	MaxFuture    time.Duration // readings further ahead of now are rejected (default 5m)
 	MaxAge       time.Duration // readings older than this are rejected (default 30 days)
@@ -68,6 +69,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = 512
+	}
+	if c.Linger == 0 {
+		c.Linger = DefaultLinger
 	}
 	if c.MaxPayload <= 0 {
 		c.MaxPayload = 256 << 10
@@ -370,9 +374,72 @@ func (s *Subscriber) receiveTime() time.Time {
 	return t
 }
 
+// DefaultLinger is Config.Linger when it is not set.
+const DefaultLinger = 20 * time.Millisecond
+
+// lingerAfter is how many messages a shard must have found waiting, all at
+// once, for it to linger over its next batch. InfluxDB spends about 0.5 ms
+// of CPU per write request (most of it the WAL's fsync) against 1.5 µs per
+// point (BENCHMARKS.md), so a few large writes cost it far less than many
+// small ones; but a shard that lingers holds its messages unacknowledged,
+// and a broker that sends only so many before their acknowledgements
+// (EMQX: 32 by default, mosquitto's max_inflight_messages: 20) would then
+// wait on the linger. 64 waiting at once means the broker is not holding
+// back, and the load is high: lingering costs nothing but a few
+// milliseconds' delay, and the batch grows from what keeps arriving.
+const lingerAfter = 64
+
+// lingerGap ends a linger early when no message came for this long: at the
+// loads lingering is for, one comes every few tens of microseconds, so a
+// gap this long means the broker has stopped sending (say, it waits for
+// acknowledgements) and waiting longer would only delay this batch. Gaps
+// of a few milliseconds are common on a busy machine (the subscriber's
+// goroutines wait for a core): 2 ms ended most lingers in the end-to-end
+// benchmark, 10 ms few of them (BENCHMARKS.md).
+const lingerGap = 10 * time.Millisecond
+
+// linger adds to batch what arrives on ch within Config.Linger, until the
+// batch is full or no message came for lingerGap.
+func (s *Subscriber) linger(ch chan inbound, batch []inbound, timer **time.Timer) []inbound {
+	deadline := time.Now().Add(s.cfg.Linger)
+	for len(batch) < s.cfg.BatchSize {
+		select {
+		case m, ok := <-ch:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, m)
+			continue
+		default:
+		}
+		d := min(lingerGap, time.Until(deadline))
+		if d <= 0 {
+			return batch
+		}
+		if *timer == nil {
+			*timer = time.NewTimer(d)
+		} else {
+			(*timer).Reset(d)
+		}
+		select {
+		case m, ok := <-ch:
+			(*timer).Stop()
+			if !ok {
+				return batch
+			}
+			batch = append(batch, m)
+		case <-(*timer).C:
+			return batch
+		}
+	}
+	return batch
+}
+
 func (s *Subscriber) work(ch chan inbound) {
 	defer s.wg.Done()
 	batch := make([]inbound, 0, s.cfg.BatchSize)
+	var timer *time.Timer // for s.linger
+	busy := false         // the last batch gathered lingerAfter messages
 	var readings []yujing.Reading
 	var points []decode.Point
 	var settled, durable []uint64    // sequence numbers: nothing to store (done at once), done once stored
@@ -395,6 +462,12 @@ func (s *Subscriber) work(ch chan inbound) {
 				break fill
 			}
 		}
+		if busy && s.cfg.Linger > 0 {
+			batch = s.linger(ch, batch, &timer)
+		}
+		// Lingering goes on while each batch gathers lingerAfter messages:
+		// when the load drops, batches go at once again.
+		busy = len(batch) >= lingerAfter
 		start := time.Now()
 		now := s.now()
 		readings = readings[:0]

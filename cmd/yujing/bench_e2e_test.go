@@ -11,7 +11,7 @@ package main
 // YUJING_E2E_READINGS readings (default 200 000): a bare paho subscriber that
 // only counts, then the variant; ratio_to_bare compares the two, measured
 // seconds apart. Variants: yujing (the whole of serve, configured from a
-// file, InfluxDB sink; yujing-nogzip with influx.gzip: false), ingest-* (the
+// file, InfluxDB sink; yujing-gzip with influx.gzip: true), ingest-* (the
 // ingest pipeline alone with a no-op sink, store/influx, or store/influx
 // without gzip; one shard instead of four),
 // bare-buffered (paho reading its socket through a buffer), bare-manualack
@@ -49,6 +49,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -339,6 +340,18 @@ type e2eResult struct {
 	batches int                      // sink writes (yujing, ingest)
 	syscr   int64                    // read system calls of this process (the subscriber)
 	syscw   int64                    // write system calls of this process
+	gcs     uint64                   // garbage collections in this process
+	heapMax uint64                   // the most heap (live and not yet collected) seen in this process
+	rounds  int
+}
+
+// e2eHeap returns this process's heap objects in bytes and its garbage
+// collections so far (runtime/metrics: cheap enough to sample in the
+// round's polling loop).
+func e2eHeap() (heap, gcs uint64) {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64(), s[1].Value.Uint64()
 }
 
 func (r e2eResult) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
@@ -425,8 +438,8 @@ func BenchmarkE2EIngest(b *testing.B) {
 			run := &e2eRun{group: g, broker: broker, db: db, n: n, pubs: pubs, sensors: sensors,
 				shards: e2eEnvIntOr0(b, "YUJING_E2E_SHARDS"), queue: e2eEnvIntOr0(b, "YUJING_E2E_QUEUE"), batch: e2eEnvIntOr0(b, "YUJING_E2E_BATCH")}
 			variants := map[string]e2eVariant{
-				"yujing":                run.yujing(true),
-				"yujing-nogzip":         run.yujing(false),
+				"yujing":                run.yujing(""),
+				"yujing-gzip":           run.yujing("true"),
 				"ingest-nopsink":        run.ingest(e2eSinkNop, 0),
 				"ingest-influx":         run.ingest(e2eSinkInflux, 0),
 				"ingest-influx-shards1": run.ingest(e2eSinkInflux, 1),
@@ -434,7 +447,7 @@ func BenchmarkE2EIngest(b *testing.B) {
 				"bare-buffered":         run.bare(false, true),
 				"bare-manualack":        run.bare(true, false),
 			}
-			names := []string{"yujing", "yujing-nogzip", "ingest-nopsink", "ingest-influx", "ingest-influx-nogzip", "bare-buffered"}
+			names := []string{"yujing", "yujing-gzip", "ingest-nopsink", "ingest-influx", "ingest-influx-nogzip", "bare-buffered"}
 			if g.qos == 1 {
 				// Acknowledgements in receive order (one shard) against
 				// out of order (four).
@@ -483,15 +496,22 @@ func (r *e2eRun) runRound(b *testing.B, name string, sub e2eVariant, timed bool)
 	if timed {
 		b.StartTimer()
 	}
+	_, gc0 := e2eHeap()
+	var heapMax uint64
 	t0 := pub.start(b)
 	deadline := t0.Add(time.Duration(r.n/500+60) * time.Second)
 	for !done(10 * time.Millisecond) {
+		if h, _ := e2eHeap(); h > heapMax {
+			heapMax = h
+		}
 		if time.Now().After(deadline) {
 			stop()
 			b.Fatalf("%s: not every reading arrived within %v", name, deadline.Sub(t0))
 		}
 	}
-	res := e2eResult{n: r.n, elapsed: time.Since(t0)}
+	res := e2eResult{n: r.n, elapsed: time.Since(t0), heapMax: heapMax, rounds: 1}
+	_, gc1 := e2eHeap()
+	res.gcs = gc1 - gc0
 	if timed {
 		b.StopTimer()
 	}
@@ -527,6 +547,9 @@ func (r *e2eResult) add(o e2eResult) {
 	r.batches += o.batches
 	r.syscr += o.syscr
 	r.syscw += o.syscw
+	r.gcs += o.gcs
+	r.heapMax = max(r.heapMax, o.heapMax)
+	r.rounds += o.rounds
 	for k, v := range o.others {
 		r.others[k] += v
 	}
@@ -562,7 +585,13 @@ func (r *e2eRun) measure(b *testing.B, name string, sub e2eVariant) {
 		// What the ratio would be were the machine's two cores the only
 		// limit: independent of other work on the machine.
 		b.ReportMetric(bareM(bare.sysCPU())/perM(tot.sysCPU()), "cpu_ratio_to_bare")
+		b.ReportMetric(float64(bare.gcs)/float64(bare.rounds), "bare_gcs/round")
+		b.ReportMetric(float64(bare.heapMax)/(1<<20), "bare_heap_peak_MB")
 	}
+	// This process's garbage collections per round, and the largest heap
+	// (objects live or awaiting collection) sampled during them.
+	b.ReportMetric(float64(tot.gcs)/float64(tot.rounds), "gcs/round")
+	b.ReportMetric(float64(tot.heapMax)/(1<<20), "heap_peak_MB")
 	b.ReportMetric(float64(tot.n)/tot.pubTook.Seconds(), "published/s")
 	b.ReportMetric(perM(tot.pubCPU), "pub_cpu_s/M")
 	b.ReportMetric(perM(tot.others["mosquitto"]), "broker_cpu_s/M")
@@ -684,19 +713,24 @@ func e2eDropSession(b *testing.B, broker, id string) {
 }
 
 // yujing is the whole of `yujing serve`, configured from a file like a
-// site, with an InfluxDB sink (influx.gzip as given); the readings go
-// through ingest, InfluxDB and the alerting engine (a gas rule that never
-// fires).
-func (r *e2eRun) yujing(gzip bool) e2eVariant {
+// site, with an InfluxDB sink; the readings go through ingest, InfluxDB and
+// the alerting engine (a gas rule that never fires). gzip is influx.gzip
+// ("": not set, so off to this loopback InfluxDB); runtime.gogc is left at
+// yujing's default.
+func (r *e2eRun) yujing(gzip string) e2eVariant {
 	return func(b *testing.B, spec e2eSpec) (func(time.Duration) bool, func(), func() int) {
 		return r.serveRound(b, spec, gzip)
 	}
 }
 
-func (r *e2eRun) serveRound(b *testing.B, spec e2eSpec, gzip bool) (func(time.Duration) bool, func(), func() int) {
+func (r *e2eRun) serveRound(b *testing.B, spec e2eSpec, gzip string) (func(time.Duration) bool, func(), func() int) {
 	var sensors strings.Builder
 	for i := range spec.Sensors {
 		fmt.Fprintf(&sensors, "  - {id: S%03d, site: %s, family: gas, metric: lel, unit: \"%%LEL\"}\n", i, spec.Site)
+	}
+	gzipSetting := ""
+	if gzip != "" {
+		gzipSetting = ", gzip: " + gzip
 	}
 	dir := b.TempDir()
 	id := "e2e-yujing-" + spec.Site
@@ -704,7 +738,7 @@ func (r *e2eRun) serveRound(b *testing.B, spec e2eSpec, gzip bool) (func(time.Du
 	text := fmt.Sprintf(`data_dir: %s
 http: {listen: "127.0.0.1:0", `+testTokenYAML+`}
 mqtt: {broker: %s, client_id: %s, qos: %d, shards: %d, queue_size: %d}
-influx: {url: %s, bucket: %s, gzip: %t}
+influx: {url: %s, bucket: %s%s}
 sites: [{id: %s}]
 sensors:
 %srules:
@@ -712,7 +746,7 @@ sensors:
 people: [{id: p, name: P}]
 channels: [{name: log, log: {}}]
 notify: [{people: [p], channels: [log]}]
-`, filepath.Join(dir, "data"), spec.Broker, id, spec.QoS, r.shards, r.queue, r.db.URL, r.db.Bucket(), gzip, spec.Site, sensors.String())
+`, filepath.Join(dir, "data"), spec.Broker, id, spec.QoS, r.shards, r.queue, r.db.URL, r.db.Bucket(), gzipSetting, spec.Site, sensors.String())
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		b.Fatal(err)
 	}

@@ -170,6 +170,10 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	}
 	var cleanup closer
 	defer cleanup.run()
+	// The collector's settings (runtime.gogc, runtime.memory_limit_bytes).
+	goRT := newGoRuntime(log, os.LookupEnv)
+	goRT.apply(cfg)
+	cleanup.add(goRT.restore)
 	bounded := func(f func(context.Context) error, what string) func() {
 		return func() {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.ShutdownTimeout)
@@ -397,7 +401,11 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 		}
 		set := next.Escalation
 		set.BaseURL = answerBaseURL(next, ln.Addr(), log)
-		return escalator.SetSettings(set)
+		if err := escalator.SetSettings(set); err != nil {
+			return err
+		}
+		goRT.apply(next) // cannot fail: last, so a refused reload changes nothing
+		return nil
 	})
 	if err := escalator.Restore(ctx); err != nil {
 		return err
@@ -418,7 +426,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 
 	mqttCfg := ingest.Config{Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username,
 		Password: cfg.MQTT.Password, QoS: cfg.MQTT.QoS, CleanSession: cfg.MQTT.CleanSession,
-		Filters: cfg.MQTT.Filters, Shards: cfg.MQTT.Shards, QueueSize: cfg.MQTT.QueueSize,
+		Filters: cfg.MQTT.Filters, Shards: cfg.MQTT.Shards, QueueSize: cfg.MQTT.QueueSize, Linger: cfg.MQTT.Linger,
 		SharedGroup: cfg.MQTT.SharedGroup, TLS: cfg.MQTT.TLS, MaxAge: cfg.MQTT.MaxAge, MaxFuture: cfg.MQTT.MaxFuture}
 	mqttAddr := mqttCfg.Broker
 	if cfg.EmbeddedListen != "" {

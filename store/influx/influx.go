@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -46,9 +47,10 @@ type Config struct {
 	// Timeout bounds each HTTP request (default DefaultTimeout); it is
 	// rounded up to whole seconds.
 	Timeout time.Duration `yaml:"timeout"`
-	// Gzip compresses each write request; nil means true. Compression
-	// pays over a slow link; for an InfluxDB on the same host or LAN,
-	// false saves CPU on both sides (BENCHMARKS.md, end-to-end ingest).
+	// Gzip compresses each write request. nil: compress unless the URL's
+	// host is a loopback address or "localhost" — compression pays over a
+	// slow link and only costs CPU on both sides next to InfluxDB
+	// (BENCHMARKS.md, end-to-end ingest); set false for a LAN too.
 	Gzip *bool `yaml:"gzip"`
 }
 
@@ -130,7 +132,10 @@ func New(cfg Config) (*Writer, error) {
 	}
 	cfg = cfg.withDefaults()
 	timeoutSec := uint((cfg.Timeout + time.Second - 1) / time.Second)
-	gzip := cfg.Gzip == nil || *cfg.Gzip
+	gzip := GzipByDefault(cfg.URL)
+	if cfg.Gzip != nil {
+		gzip = *cfg.Gzip
+	}
 	opts := influxdb2.DefaultOptions().
 		SetUseGZip(gzip).
 		SetHTTPRequestTimeout(timeoutSec).
@@ -145,6 +150,22 @@ func New(cfg Config) (*Writer, error) {
 		batchSize: cfg.BatchSize,
 		gzip:      gzip,
 	}, nil
+}
+
+// GzipByDefault reports whether writes to rawURL are compressed when
+// Config.Gzip is not set: unless its host is "localhost" or a loopback
+// address.
+func GzipByDefault(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return true
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }
 
 // Gzip reports whether write requests are compressed.

@@ -276,8 +276,36 @@ func TestWriteToHungServer(t *testing.T) {
 	}
 }
 
-// The wire format: v2 write endpoint, gzip unless turned off, nanoseconds,
-// the 1.8 token form and the schema of doc.go, in chunks of BatchSize.
+// Compression by default except to InfluxDB on the same host.
+func TestGzipByDefault(t *testing.T) {
+	for url, want := range map[string]bool{
+		"http://127.0.0.1:8086":     false,
+		"http://127.0.0.53:8086/":   false,
+		"http://localhost:8086":     false,
+		"http://LOCALHOST:8086":     false,
+		"http://[::1]:8086":         false,
+		"http://influxdb:8086":      true,
+		"https://10.0.0.5:8086":     true,
+		"https://influx.example.cn": true,
+		"http://[fe80::1]:8086":     true,
+	} {
+		if got := influx.GzipByDefault(url); got != want {
+			t.Errorf("GzipByDefault(%q) = %v, want %v", url, got, want)
+		}
+		w, err := influx.New(influx.Config{URL: url, Bucket: "yujing"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.Gzip() != want {
+			t.Errorf("New(%q).Gzip() = %v, want %v", url, w.Gzip(), want)
+		}
+		w.Close()
+	}
+}
+
+// The wire format: v2 write endpoint, gzip unless turned off or to a
+// loopback address, nanoseconds, the 1.8 token form and the schema of
+// doc.go, in chunks of BatchSize.
 func TestWriteRequest(t *testing.T) {
 	on, off := true, false
 	for _, c := range []struct {
@@ -285,7 +313,7 @@ func TestWriteRequest(t *testing.T) {
 		gzip     *bool
 		encoding string // Content-Encoding
 	}{
-		{"gzip by default", nil, "gzip"},
+		{"not by default to a loopback address", nil, ""},
 		{"gzip on", &on, "gzip"},
 		{"gzip off", &off, ""},
 	} {
