@@ -81,7 +81,7 @@ func TestLingerUnderLoad(t *testing.T) {
 	}
 	sink.waitStored(t, 400, 10*time.Second)
 	if got := sink.count() - 1; got > 30 {
-		t.Errorf("300 messages a millisecond apart went in %d writes, want a few (lingering for up to 512): %v", got, sink.writes)
+		t.Errorf("300 messages a millisecond apart went in %d writes, want a few (lingering for up to 1 024): %v", got, sink.writes)
 	}
 }
 

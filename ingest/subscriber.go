@@ -49,7 +49,7 @@ type Config struct {
 	TLS          *tls.Config   // nil for plain TCP
 	Shards       int           // parallel workers; a sensor always goes to the same one (default 4)
 	QueueSize    int           // messages buffered per shard before back-pressure (default 1024)
-	BatchSize    int           // readings written to the sink at once at most (default 512)
+	BatchSize    int           // readings written to the sink at once at most (default 1024)
 	Linger       time.Duration // under sustained load, how long a shard waits to fill its batch (default 20ms; negative: never)
 	MaxPayload   int           // larger messages are rejected (default 256 KiB)
 	MaxFuture    time.Duration // readings further ahead of now are rejected (default 5m)
@@ -68,7 +68,7 @@ func (c *Config) setDefaults() {
 		c.QueueSize = 1024
 	}
 	if c.BatchSize <= 0 {
-		c.BatchSize = 512
+		c.BatchSize = 1024
 	}
 	if c.Linger == 0 {
 		c.Linger = DefaultLinger
