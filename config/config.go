@@ -180,7 +180,7 @@ type MQTTFile struct {
 	Shards       int           `yaml:"shards"`
 	QueueSize    int           `yaml:"queue_size"`
 	// Linger is how long a shard waits to fill its batch under sustained
-	// load (default 20ms; 0: never); see ingest.Config.Linger.
+	// load (default 50ms; 0: never); see ingest.Config.Linger.
 	Linger *time.Duration `yaml:"linger"`
 	// PasswordFile reads the password from a file (a mounted secret).
 	PasswordFile string `yaml:"password_file"`
@@ -848,7 +848,7 @@ func (c *checker) mqtt(cfg *Config) {
 	if m.Linger != nil {
 		switch l := *m.Linger; {
 		case l < 0 || l > time.Second:
-			c.Add(m.Fields.At("linger", pos), "mqtt.linger %s: want 0s (never) to 1s; the default, 20ms, suits most sites", l)
+			c.Add(m.Fields.At("linger", pos), "mqtt.linger %s: want 0s (never) to 1s; the default, 50ms, suits most sites", l)
 		case l == 0:
 			cfg.MQTT.Linger = -1
 		default:

@@ -49,7 +49,7 @@ func TestIngestSettingsErrors(t *testing.T) {
 		{"gzip not a bool", "influx:\n  url: \"http://i:8086\"\n  bucket: y/autogen\n  gzip: maybe\n",
 			`x.yaml:5:9: influx.gzip: want true or false, got "maybe"`},
 		{"linger too long", "mqtt: {broker: \"tcp://b:1883\", linger: 5s}\n",
-			`x.yaml:2:40: mqtt.linger 5s: want 0s (never) to 1s; the default, 20ms, suits most sites`},
+			`x.yaml:2:40: mqtt.linger 5s: want 0s (never) to 1s; the default, 50ms, suits most sites`},
 		{"gzip misspelt", "influx: {url: \"http://i:8086\", bucket: y/autogen, gzipped: false}\n",
 			`x.yaml:2:51: influx: unknown field "gzipped" (known fields: batch_size, bucket, gzip, org, timeout, token, url)`},
 	} {

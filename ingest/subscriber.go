@@ -50,7 +50,7 @@ type Config struct {
 	Shards       int           // parallel workers; a sensor always goes to the same one (default 4)
 	QueueSize    int           // messages buffered per shard before back-pressure (default 1024)
 	BatchSize    int           // readings written to the sink at once at most (default 1024)
-	Linger       time.Duration // under sustained load, how long a shard waits to fill its batch (default 20ms; negative: never)
+	Linger       time.Duration // under sustained load, how long a shard waits to fill its batch (default 50ms; negative: never)
 	MaxPayload   int           // larger messages are rejected (default 256 KiB)
 	MaxFuture    time.Duration // readings further ahead of now are rejected (default 5m)
 	MaxAge       time.Duration // readings older than this are rejected (default 30 days)
@@ -375,7 +375,7 @@ func (s *Subscriber) receiveTime() time.Time {
 }
 
 // DefaultLinger is Config.Linger when it is not set.
-const DefaultLinger = 20 * time.Millisecond
+const DefaultLinger = 50 * time.Millisecond
 
 // lingerAfter is how many messages a shard must have found waiting, all at
 // once, for it to linger over its next batch. InfluxDB spends about 0.5 ms
