@@ -385,8 +385,8 @@ const DefaultLinger = 50 * time.Millisecond
 // and a broker that sends only so many before their acknowledgements
 // (EMQX: 32 by default, mosquitto's max_inflight_messages: 20) would then
 // wait on the linger. 64 waiting at once means the broker is not holding
-// back, and the load is high: lingering costs nothing but a few
-// milliseconds' delay, and the batch grows from what keeps arriving.
+// back, and the load is high: lingering costs at most Linger's delay, and
+// the batch grows from what keeps arriving.
 const lingerAfter = 64
 
 // lingerGap ends a linger early when no message came for this long: at the
