@@ -398,19 +398,32 @@ const lingerAfter = 64
 // benchmark, 10 ms few of them (BENCHMARKS.md).
 const lingerGap = 10 * time.Millisecond
 
-// linger adds to batch what arrives on ch within Config.Linger, until the
-// batch is full or no message came for lingerGap.
-func (s *Subscriber) linger(ch chan inbound, batch []inbound, timer **time.Timer) []inbound {
-	deadline := time.Now().Add(s.cfg.Linger)
+// drain adds to batch what is waiting on ch, without waiting, up to
+// BatchSize; closed reports that ch is closed.
+func (s *Subscriber) drain(ch chan inbound, batch []inbound) (_ []inbound, closed bool) {
 	for len(batch) < s.cfg.BatchSize {
 		select {
 		case m, ok := <-ch:
 			if !ok {
-				return batch
+				return batch, true
 			}
 			batch = append(batch, m)
-			continue
 		default:
+			return batch, false
+		}
+	}
+	return batch, false
+}
+
+// linger adds to batch what arrives on ch within Config.Linger, until the
+// batch is full or no message came for lingerGap.
+func (s *Subscriber) linger(ch chan inbound, batch []inbound, timer **time.Timer) []inbound {
+	deadline := time.Now().Add(s.cfg.Linger)
+	for {
+		var closed bool
+		batch, closed = s.drain(ch, batch)
+		if closed || len(batch) >= s.cfg.BatchSize {
+			return batch
 		}
 		d := min(lingerGap, time.Until(deadline))
 		if d <= 0 {
@@ -432,7 +445,6 @@ func (s *Subscriber) linger(ch chan inbound, batch []inbound, timer **time.Timer
 			return batch
 		}
 	}
-	return batch
 }
 
 func (s *Subscriber) work(ch chan inbound) {
@@ -449,19 +461,7 @@ func (s *Subscriber) work(ch chan inbound) {
 		if !ok {
 			return
 		}
-		batch = append(batch[:0], msg)
-	fill:
-		for len(batch) < s.cfg.BatchSize {
-			select {
-			case m, ok := <-ch:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, m)
-			default:
-				break fill
-			}
-		}
+		batch, _ = s.drain(ch, append(batch[:0], msg)) // a closed ch ends the loop at the next receive
 		if busy && s.cfg.Linger > 0 {
 			batch = s.linger(ch, batch, &timer)
 		}

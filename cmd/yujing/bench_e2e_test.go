@@ -293,41 +293,6 @@ func e2eSelfSyscalls() (reads, writes int64) {
 	return reads, writes
 }
 
-// e2eChildCPU sums the CPU time of this process's mosquitto and influxd
-// children by command name, from /proc/<pid>/stat.
-func e2eChildCPU() map[string]time.Duration {
-	const clockTicks = 100 // USER_HZ on Linux
-	out := map[string]time.Duration{}
-	me := os.Getpid()
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(raw)
-		open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || closing < 0 {
-			continue
-		}
-		comm := s[open+1 : closing]
-		f := strings.Fields(s[closing+1:]) // f[0] is field 3 (state)
-		if len(f) < 13 {
-			continue
-		}
-		if ppid, _ := strconv.Atoi(f[1]); ppid != me || (comm != "mosquitto" && comm != "influxd") {
-			continue // the publisher process reports its own CPU time
-		}
-		ut, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		out[comm] += time.Duration(ut+st) * time.Second / clockTicks
-	}
-	return out
-}
-
 // e2eResult is one measured round.
 type e2eResult struct {
 	n       int
@@ -483,6 +448,11 @@ type e2eVariant func(b *testing.B, spec e2eSpec) (done func(d time.Duration) boo
 
 // runRound publishes r.n readings through the broker to the subscriber that
 // sub sets up and measures it.
+// serverCPU is the CPU time the broker and InfluxDB have used.
+func (r *e2eRun) serverCPU() map[string]time.Duration {
+	return map[string]time.Duration{"mosquitto": r.broker.CPU(), "influxd": r.db.CPU()}
+}
+
 func (r *e2eRun) runRound(b *testing.B, name string, sub e2eVariant, timed bool) e2eResult {
 	b.Helper()
 	r.rounds++
@@ -491,7 +461,7 @@ func (r *e2eRun) runRound(b *testing.B, name string, sub e2eVariant, timed bool)
 		BaseMs: time.Now().Add(-20 * time.Minute).UnixMilli()}
 	done, stop, verify := sub(b, spec)
 	pub := startE2EPublisher(b, spec)
-	cpu0, others0, busy0 := e2eSelfCPU(), e2eChildCPU(), e2eMachineBusy()
+	cpu0, others0, busy0 := e2eSelfCPU(), r.serverCPU(), e2eMachineBusy()
 	r0, w0 := e2eSelfSyscalls()
 	if timed {
 		b.StartTimer()
@@ -515,7 +485,7 @@ func (r *e2eRun) runRound(b *testing.B, name string, sub e2eVariant, timed bool)
 	if timed {
 		b.StopTimer()
 	}
-	cpu1, others1, busy1 := e2eSelfCPU(), e2eChildCPU(), e2eMachineBusy()
+	cpu1, others1, busy1 := e2eSelfCPU(), r.serverCPU(), e2eMachineBusy()
 	r1, w1 := e2eSelfSyscalls()
 	res.syscr, res.syscw = r1-r0, w1-w0
 	res.pubTook, res.pubCPU = pub.wait(b)

@@ -409,7 +409,7 @@ func (i *Influx) Bucket() string { return i.Database + "/autogen" }
 func (i *Influx) Stop() { i.proc.stop() }
 
 // CPU returns the CPU time (user and system) the running influxd has used,
-// from /proc/<pid>/stat; 0 when it is not running or that cannot be read.
+// from /proc/<pid>/stat; 0 when it is not running.
 func (i *Influx) CPU() time.Duration { return i.proc.cpu() }
 
 func (p *process) cpu() time.Duration {
@@ -588,6 +588,10 @@ func influxdGOGC() string {
 	}
 	return "400"
 }
+
+// CPU returns the CPU time (user and system) the running mosquitto has
+// used, from /proc/<pid>/stat; 0 when it is not running.
+func (b *Broker) CPU() time.Duration { return b.proc.cpu() }
 
 // Running reports whether the broker process is up.
 func (b *Broker) Running() bool { return b.proc.running() }
