@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"math"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 
 	"yujing/config"
@@ -36,12 +37,16 @@ func (g *goRuntime) apply(cfg *config.Config) {
 	if limit == 0 {
 		limit = math.MaxInt64 // the runtime's "no limit"
 	}
-	if g.envGC {
-		gc, gcFrom = debug.SetGCPercent(-1), "GOGC"
-		debug.SetGCPercent(gc)
-	}
-	if g.envLimit {
-		limit, limitFrom = debug.SetMemoryLimit(-1), "GOMEMLIMIT"
+	if g.envGC || g.envLimit {
+		// What the runtime took from the environment at start.
+		now := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
+		metrics.Read(now)
+		if g.envGC {
+			gc, gcFrom = int(now[0].Value.Uint64()), "GOGC"
+		}
+		if g.envLimit {
+			limit, limitFrom = int64(now[1].Value.Uint64()), "GOMEMLIMIT"
+		}
 	}
 	if g.applied && gc == g.curGC && limit == g.curLim {
 		return
