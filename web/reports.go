@@ -3,7 +3,6 @@ package web
 import (
 	"cmp"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"math"
 	"net/http"
@@ -202,42 +201,27 @@ func (s *Server) reportKey(by string, r store.AnswerRow, sent time.Time) (key, n
 }
 
 func (s *Server) answerReport(w http.ResponseWriter, r *http.Request) {
-	from, to, by, err := reportParams(r, s.opts.Now(), s.opts.Location, reportGroups, "person")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
-		return
+	if rep, _, ok := loadReport(s, w, r, reportGroups, "person", s.buildAnswerReport); ok {
+		writeJSON(w, http.StatusOK, rep)
 	}
-	rep, err := s.buildAnswerReport(r.Context(), from, to, by)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rep)
 }
 
 // answerReportCSV is the same report as CSV: one line per group and a
 // total line; ?section=top_reached gives the warnings whose chain reached
 // the top instead.
 func (s *Server) answerReportCSV(w http.ResponseWriter, r *http.Request) {
-	from, to, by, err := reportParams(r, s.opts.Now(), s.opts.Location, reportGroups, "person")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	rep, q, ok := loadReport(s, w, r, reportGroups, "person", s.buildAnswerReport)
+	if !ok {
 		return
 	}
-	rep, err := s.buildAnswerReport(r.Context(), from, to, by)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	by := q.by
+	topReached := r.URL.Query().Get("section") == "top_reached"
 	name := "answers-" + by
-	if r.URL.Query().Get("section") == "top_reached" {
+	if topReached {
 		name = "answers-top-reached"
 	}
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.csv"`, name, from.In(s.opts.Location).Format("20060102")))
-	_, _ = w.Write([]byte("\ufeff")) // so Excel reads UTF-8
-	cw := csv.NewWriter(w)
-	if r.URL.Query().Get("section") == "top_reached" {
+	cw := csvDownload(w, name+"-"+q.from.In(s.opts.Location).Format("20060102"))
+	if topReached {
 		_ = cw.Write([]string{"alert_id", "escalation_id", "level", "site", "sensor", "policy", "started_at", "top_reached_at"})
 		for _, t := range rep.TopReached {
 			_ = cw.Write([]string{strconv.FormatInt(t.AlertID, 10), strconv.FormatInt(t.EscalationID, 10), t.Level.String(),

@@ -265,40 +265,57 @@ func reportParams(r *http.Request, now time.Time, loc *time.Location, groupings 
 	return from, to, by, nil
 }
 
-// alertReport serves GET /api/v1/reports/alerts?from=&to=&by=.
-func (s *Server) alertReport(w http.ResponseWriter, r *http.Request) {
-	from, to, by, err := reportParams(r, s.opts.Now(), s.opts.Location, ReportGroupings, "level")
+// reportQuery is a report's ?from=&to=&by=.
+type reportQuery struct {
+	from, to time.Time
+	by       string
+}
+
+// loadReport reads a report's query (by one of groupings, default def) and
+// builds the report with build. It answers a bad query (400) or a failure
+// itself, and then returns ok false.
+func loadReport[T any](s *Server, w http.ResponseWriter, r *http.Request, groupings []string, def string,
+	build func(ctx context.Context, from, to time.Time, by string) (T, error)) (rep T, q reportQuery, ok bool) {
+	from, to, by, err := reportParams(r, s.opts.Now(), s.opts.Location, groupings, def)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
-		return
+		return rep, q, false
 	}
-	rep, err := s.buildAlertReport(r.Context(), from, to, by)
+	rep, err = build(r.Context(), from, to, by)
 	if err != nil {
 		s.fail(w, r, err)
-		return
+		return rep, q, false
 	}
-	writeJSON(w, http.StatusOK, rep)
+	return rep, reportQuery{from, to, by}, true
+}
+
+// csvDownload starts a CSV attachment named name (".csv" added). It begins
+// with a UTF-8 byte order mark so that spreadsheet programs show the
+// Chinese names.
+func csvDownload(w http.ResponseWriter, name string) *csv.Writer {
+	h := w.Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"`, name))
+	_, _ = w.Write([]byte("\uFEFF"))
+	return csv.NewWriter(w)
+}
+
+// alertReport serves GET /api/v1/reports/alerts?from=&to=&by=.
+func (s *Server) alertReport(w http.ResponseWriter, r *http.Request) {
+	if rep, _, ok := loadReport(s, w, r, ReportGroupings, "level", s.buildAlertReport); ok {
+		writeJSON(w, http.StatusOK, rep)
+	}
 }
 
 // alertReportCSV serves GET /api/v1/reports/alerts.csv: the rows of the
-// report, then the total. It starts with a UTF-8 byte order mark so that
-// spreadsheet programs show the Chinese names.
+// report, then the total.
 func (s *Server) alertReportCSV(w http.ResponseWriter, r *http.Request) {
-	from, to, by, err := reportParams(r, s.opts.Now(), s.opts.Location, ReportGroupings, "level")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	rep, q, ok := loadReport(s, w, r, ReportGroupings, "level", s.buildAlertReport)
+	if !ok {
 		return
 	}
-	rep, err := s.buildAlertReport(r.Context(), from, to, by)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="yujing-alerts-by-%s-%s-%s.csv"`, by, from.Format("20060102"), to.Format("20060102")))
-	_, _ = w.Write([]byte("\uFEFF"))
-	cw := csv.NewWriter(w)
+	cw := csvDownload(w, fmt.Sprintf("yujing-alerts-by-%s-%s-%s", q.by, q.from.Format("20060102"), q.to.Format("20060102")))
+	by := q.by
 	_ = cw.Write([]string{by, "name", "alerts", "red", "orange", "yellow", "blue", "open", "closed", "false_alarms", "false_alarm_rate"})
 	row := func(x AlertReportRow) {
 		rate := ""
