@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -111,10 +110,8 @@ func (c *Client) answer(action string, resp *http.Response, phones []string) (st
 	if a.Code == "OK" {
 		return a.BizID + a.CallID, nil // an action answers with one of them
 	}
-	e := &Error{
-		Code: provider.Printable(a.Code, 80), Message: c.Redact(provider.Printable(a.Message, 200), phones...),
-		RequestID: provider.Printable(a.RequestID, 80), StatusCode: resp.StatusCode,
-	}
+	e := &Error{provider.NewCloudError(a.Code, a.Message, a.RequestID, resp.StatusCode,
+		func(s string) string { return c.Redact(s, phones...) })}
 	if e.classify(c.Limits) {
 		return "", notify.Permanent(e)
 	}
@@ -127,44 +124,10 @@ func (c *Client) Redact(text string, phones ...string) string {
 	return provider.Redact(text, append([]string{c.Secret, c.KeyID}, phones...)...)
 }
 
-// Error is an answer of Alibaba Cloud other than "OK". Match it with
+// Error is an answer of Alibaba Cloud other than "OK" (its Code, e.g.
+// isv.BUSINESS_LIMIT_CONTROL; see provider.CloudError). Match it with
 // errors.As to read the provider's code.
-//
-// It unwraps to a *notify.HTTPError that only carries the classification
-// for notify.FailureReason: status 429 for throttling (with RetryAfter
-// when the limit's window is known), 5xx for faults on the provider's
-// side, 4xx for rejected requests; StatusCode is the status the provider
-// really answered with (200 for most business errors).
-type Error struct {
-	Code       string // e.g. isv.BUSINESS_LIMIT_CONTROL
-	Message    string // the provider's message, without keys or phone numbers
-	RequestID  string
-	StatusCode int
-
-	reason *notify.HTTPError
-}
-
-func (e *Error) Error() string {
-	s := e.Code
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	if e.StatusCode != http.StatusOK {
-		s += " (http " + strconv.Itoa(e.StatusCode) + ")"
-	}
-	if e.RequestID != "" {
-		s += " (request " + e.RequestID + ")"
-	}
-	return s
-}
-
-// Unwrap returns the classification, or nil when it is "other".
-func (e *Error) Unwrap() error {
-	if e.reason == nil {
-		return nil
-	}
-	return e.reason
-}
+type Error struct{ provider.CloudError }
 
 // classify sets e's classification and reports whether trying again is
 // pointless. limits names the rate-limit codes whose message gives the
@@ -172,19 +135,19 @@ func (e *Error) Unwrap() error {
 func (e *Error) classify(limits func(string) bool) (permanent bool) {
 	code, status := e.Code, e.StatusCode
 	throttle := func(after time.Duration) {
-		e.reason = &notify.HTTPError{StatusCode: http.StatusTooManyRequests, RetryAfter: after}
+		e.Reason = &notify.HTTPError{StatusCode: http.StatusTooManyRequests, RetryAfter: after}
 	}
 	fault := func() {
 		if status < 500 || status > 599 {
 			status = http.StatusServiceUnavailable
 		}
-		e.reason = &notify.HTTPError{StatusCode: status}
+		e.Reason = &notify.HTTPError{StatusCode: status}
 	}
 	reject := func() bool {
 		if status < 400 || status > 499 {
 			status = http.StatusBadRequest
 		}
-		e.reason = &notify.HTTPError{StatusCode: status}
+		e.Reason = &notify.HTTPError{StatusCode: status}
 		return true
 	}
 	switch {

@@ -1,14 +1,19 @@
 // Package provider holds what the cloud SMS and voice channels share when
 // they turn a provider's answer into an error: text made safe to log and
 // show (no secrets, no phone numbers, no control characters, bounded), and
-// the throttling window Alibaba Cloud names in its flow-control messages.
+// the throttling window Alibaba Cloud names in its flow-control messages,
+// and the coded error both clouds answer with.
 package provider
 
 import (
+	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"yujing/notify"
 )
 
 // Redact replaces every value of secrets (access keys, phone numbers) of
@@ -66,4 +71,51 @@ func AliyunWindow(msg string) time.Duration {
 		return time.Minute
 	}
 	return 0
+}
+
+// CloudError is a cloud API's coded answer (Alibaba Cloud's or Tencent
+// Cloud's), made safe to log: each cloud's Error embeds it and adds its
+// own classification of the codes.
+//
+// It unwraps to Reason, a *notify.HTTPError that only carries the
+// classification for notify.FailureReason: status 429 for throttling
+// (with RetryAfter when the limit's window is known), 5xx for faults on
+// the provider's side, 4xx for rejected requests. StatusCode is the status
+// the provider really answered with (200 for most coded errors).
+type CloudError struct {
+	Code       string // the provider's code, e.g. isv.BUSINESS_LIMIT_CONTROL
+	Message    string // the provider's message, without keys or phone numbers
+	RequestID  string
+	StatusCode int
+	// Reason is the classification; nil for "other".
+	Reason *notify.HTTPError
+}
+
+// NewCloudError keeps code, msg and requestID printable and bounded, and
+// passes msg through redact (which removes keys and phone numbers).
+func NewCloudError(code, msg, requestID string, status int, redact func(string) string) CloudError {
+	return CloudError{Code: Printable(code, 80), Message: redact(Printable(msg, 200)),
+		RequestID: Printable(requestID, 80), StatusCode: status}
+}
+
+func (e *CloudError) Error() string {
+	s := e.Code
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.StatusCode != http.StatusOK {
+		s += " (http " + strconv.Itoa(e.StatusCode) + ")"
+	}
+	if e.RequestID != "" {
+		s += " (request " + e.RequestID + ")"
+	}
+	return s
+}
+
+// Unwrap returns the classification, or nil when it is "other".
+func (e *CloudError) Unwrap() error {
+	if e.Reason == nil {
+		return nil
+	}
+	return e.Reason
 }

@@ -107,10 +107,8 @@ func (c *Client) Do(ctx context.Context, action string, payload []byte, phones .
 // Fail is the classified error of a failed answer: the request's Error, or
 // a channel's send status that did not reach the number.
 func (c *Client) Fail(code, msg, requestID string, status int, phones ...string) error {
-	e := &Error{
-		Code: provider.Printable(code, 80), Message: c.Redact(provider.Printable(msg, 200), phones...),
-		RequestID: provider.Printable(requestID, 80), StatusCode: status,
-	}
+	e := &Error{provider.NewCloudError(code, msg, requestID, status,
+		func(s string) string { return c.Redact(s, phones...) })}
 	if e.classify(c.Limit) {
 		return notify.Permanent(e)
 	}
@@ -124,44 +122,10 @@ func (c *Client) Redact(text string, phones ...string) string {
 }
 
 // Error is a failed answer of Tencent Cloud: the request's Error, or the
-// number's send status. Match it with errors.As to read the provider's
-// code.
-//
-// It unwraps to a *notify.HTTPError that only carries the classification
-// for notify.FailureReason: status 429 for frequency limits (with
-// RetryAfter when the limit's window is known), 5xx for faults on the
-// provider's side, 4xx for rejected requests; StatusCode is the status the
-// provider really answered with (200 for API errors).
-type Error struct {
-	Code       string // e.g. LimitExceeded.PhoneNumberDailyLimit
-	Message    string // the provider's message, without keys or phone numbers
-	RequestID  string
-	StatusCode int
-
-	reason *notify.HTTPError
-}
-
-func (e *Error) Error() string {
-	s := e.Code
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	if e.StatusCode != http.StatusOK {
-		s += " (http " + strconv.Itoa(e.StatusCode) + ")"
-	}
-	if e.RequestID != "" {
-		s += " (request " + e.RequestID + ")"
-	}
-	return s
-}
-
-// Unwrap returns the classification, or nil when it is "other".
-func (e *Error) Unwrap() error {
-	if e.reason == nil {
-		return nil
-	}
-	return e.reason
-}
+// number's send status (its Code, e.g.
+// LimitExceeded.PhoneNumberDailyLimit; see provider.CloudError). Match it
+// with errors.As to read the provider's code.
+type Error struct{ provider.CloudError }
 
 // rejections are the code families of requests the provider will not
 // accept again as they are.
@@ -179,30 +143,30 @@ func (e *Error) classify(limit func(string) (time.Duration, bool)) (permanent bo
 	family, _, _ := strings.Cut(code, ".")
 	switch {
 	case family == "RequestLimitExceeded":
-		e.reason = &notify.HTTPError{StatusCode: http.StatusTooManyRequests}
+		e.Reason = &notify.HTTPError{StatusCode: http.StatusTooManyRequests}
 	case family == "LimitExceeded":
 		var after time.Duration
 		var long bool
 		if limit != nil {
 			after, long = limit(code)
 		}
-		e.reason = &notify.HTTPError{StatusCode: http.StatusTooManyRequests, RetryAfter: after}
+		e.Reason = &notify.HTTPError{StatusCode: http.StatusTooManyRequests, RetryAfter: after}
 		return long
 	case family == "InternalError":
 		if status < 500 || status > 599 {
 			status = http.StatusServiceUnavailable
 		}
-		e.reason = &notify.HTTPError{StatusCode: status}
+		e.Reason = &notify.HTTPError{StatusCode: status}
 	case slices.Contains(rejections, family):
 		if status < 400 || status > 499 {
 			status = http.StatusBadRequest
 		}
-		e.reason = &notify.HTTPError{StatusCode: status}
+		e.Reason = &notify.HTTPError{StatusCode: status}
 		return true
 	case status == http.StatusTooManyRequests || status >= 500 && status <= 599:
-		e.reason = &notify.HTTPError{StatusCode: status}
+		e.Reason = &notify.HTTPError{StatusCode: status}
 	case status >= 400 && status <= 499:
-		e.reason = &notify.HTTPError{StatusCode: status}
+		e.Reason = &notify.HTTPError{StatusCode: status}
 		return true
 	}
 	return false
