@@ -46,7 +46,7 @@ func CheckResponse(resp *http.Response) error {
 	e := &HTTPError{StatusCode: code, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	if resp.Body != nil {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		e.Body = printable(string(b))
+		e.Body = OneLine(string(b))
 	}
 	if code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || (code >= 500 && code <= 599) {
 		return e
@@ -75,8 +75,10 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// printable keeps an error body on one readable line.
-func printable(s string) string {
+// OneLine keeps a text that came back from a provider (an error body, a
+// message) on one readable line: valid UTF-8, whitespace folded to single
+// spaces, control characters dropped.
+func OneLine(s string) string {
 	s = strings.ToValidUTF8(s, "?")
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsSpace(r) {

@@ -18,11 +18,10 @@ import (
 	"text/template"
 	"text/template/parse"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"yujing"
 	"yujing/notify"
+	"yujing/notify/internal/provider"
 )
 
 // DefaultName is the channel name when Config.Name is empty.
@@ -439,7 +438,7 @@ func (g *Gateway) answer(c yujing.Call, resp *http.Response, d Data, safe string
 	if found && v == g.value {
 		return nil
 	}
-	e := &Error{Field: strings.Join(g.field, "."), Value: g.redact(printable(v, 80), d), Found: found,
+	e := &Error{Field: strings.Join(g.field, "."), Value: g.redact(provider.Printable(v, 80), d), Found: found,
 		Message: g.message(raw, d), StatusCode: resp.StatusCode}
 	if !found || slices.Contains(g.retryValues, v) {
 		return g.errorf(c, "%s: %w", safe, e)
@@ -477,7 +476,7 @@ func (g *Gateway) message(raw []byte, d Data) string {
 		return ""
 	}
 	m, _ := lookup(doc, g.msgField)
-	return g.redact(printable(m, 200), d)
+	return g.redact(provider.Printable(m, 200), d)
 }
 
 func decode(raw []byte) (any, error) {
@@ -531,31 +530,7 @@ func (g *Gateway) errorf(c yujing.Call, format string, args ...any) error {
 
 // redact removes the configuration's secrets and the person's number.
 func (g *Gateway) redact(text string, d Data) string {
-	var pairs []string
-	for _, s := range append(slices.Clone(g.secrets), d.PhoneE164, d.Phone) {
-		if len(s) >= 4 {
-			pairs = append(pairs, s, "***")
-		}
-	}
-	return strings.NewReplacer(pairs...).Replace(text)
-}
-
-func printable(s string, max int) string {
-	s = strings.ToValidUTF8(s, "?")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) {
-			return ' '
-		}
-		if !unicode.IsPrint(r) {
-			return -1
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) > max {
-		s = string([]rune(s)[:max])
-	}
-	return s
+	return provider.Redact(text, append(slices.Clone(g.secrets), d.PhoneE164, d.Phone)...)
 }
 
 var beijing = time.FixedZone("CST", 8*3600)

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"yujing/notify"
@@ -35,19 +34,7 @@ func Redact(text string, secrets ...string) string {
 // Printable makes a provider's text fit for one log line: valid UTF-8,
 // whitespace folded to single spaces, control characters dropped, at most
 // max runes (0: no limit).
-func Printable(s string, max int) string {
-	s = strings.ToValidUTF8(s, "?")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) {
-			return ' '
-		}
-		if !unicode.IsPrint(r) {
-			return -1
-		}
-		return r
-	}, s)
-	return Clip(strings.Join(strings.Fields(s), " "), max)
-}
+func Printable(s string, max int) string { return Clip(notify.OneLine(s), max) }
 
 // Clip keeps the first max runes of s (0: all of them).
 func Clip(s string, max int) string {
