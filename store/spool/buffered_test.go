@@ -34,6 +34,8 @@ type fakePrimary struct {
 	slow   bool   // block until the context ends
 	refuse string // sensor whose readings are refused for good
 	writes int
+	// largestDown is the most readings in one write made while down.
+	largestDown int
 }
 
 func (p *fakePrimary) Write(ctx context.Context, rs []yujing.Reading) error {
@@ -45,11 +47,12 @@ func (p *fakePrimary) Write(ctx context.Context, rs []yujing.Reading) error {
 		<-ctx.Done()
 		return ctx.Err()
 	}
-	if down {
-		return errDown
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if down {
+		p.largestDown = max(p.largestDown, len(rs))
+		return errDown
+	}
 	var bad bool
 	for _, r := range rs {
 		if r.Sensor == refuse {
@@ -251,6 +254,13 @@ func TestBufferedRefusedForGood(t *testing.T) {
 	e.p.set(func(p *fakePrimary) { p.down = true })
 	e.write(t, batch(10, 5)) // S3 again, spooled
 	e.write(t, batch(11, 5))
+	// Once a replay attempt has held both batches, every later one does:
+	// replay rereads from the last commit.
+	waitUntil(t, "a replay attempt holding batches 10 and 11", func() bool {
+		e.p.mu.Lock()
+		defer e.p.mu.Unlock()
+		return e.p.largestDown == 10
+	})
 	e.p.set(func(p *fakePrimary) { p.down = false })
 	waitUntil(t, "the replay", e.sp.Empty)
 	waitUntil(t, "batch 11", func() bool { return len(e.p.readings()) == 10 })

@@ -312,12 +312,15 @@ func (s *Spool) scan(seq uint64, last bool, bounds *[]int64) (size, torn int64, 
 			good += n
 		}
 	}
-	if good == end {
+	if good == end && good > 0 {
 		return end, 0, nil
 	}
 	torn = end - good
 	if good == 0 {
-		// No valid header: the crash came while the segment was created.
+		// No valid header, not even an empty file's: the crash came while
+		// the segment was created. Without its header, the records
+		// appended next would sit where the header belongs and be cut off
+		// as damage at the next start.
 		torn = end
 		if err := f.Truncate(0); err != nil {
 			return 0, 0, fmt.Errorf("spool: %w", err)

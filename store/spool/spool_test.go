@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -403,6 +404,45 @@ func TestTornTail(t *testing.T) {
 			appendOK(t, s, batch(99, 2))
 			want = append(want[:5*tc.keep], batch(99, 2)...)
 			sameReadings(t, drainAll(t, s, 1000), want)
+		})
+	}
+}
+
+// TestCrashWhileCreatingSegment: a crash between creating a segment file
+// and writing its header leaves it empty or holding part of the header.
+// Open gives it its header back, so what is appended after the restart
+// survives the next restart too.
+func TestCrashWhileCreatingSegment(t *testing.T) {
+	for _, leftover := range []string{"", segmentMagic[:3]} {
+		t.Run(fmt.Sprintf("%d header bytes", len(leftover)), func(t *testing.T) {
+			dir := t.TempDir()
+			s := open(t, dir, Options{})
+			appendOK(t, s, batch(1, 5))
+			s.mu.Lock()
+			next := s.segPath(s.written.seg + 1)
+			s.mu.Unlock()
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(next, []byte(leftover), 0o640); err != nil {
+				t.Fatal(err)
+			}
+
+			s = open(t, dir, Options{})
+			if r := s.Recovery(); r.Records != 1 || r.TornBytes != int64(len(leftover)) || r.Corrupt {
+				t.Fatalf("recovery = %+v, want 1 record, %d torn bytes", r, len(leftover))
+			}
+			appendOK(t, s, batch(2, 5))
+			appendOK(t, s, batch(3, 5))
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			s = open(t, dir, Options{})
+			if r := s.Recovery(); r.Records != 3 || r.TornBytes != 0 || r.Corrupt {
+				t.Fatalf("recovery after the second restart = %+v, want 3 records and no damage", r)
+			}
+			sameReadings(t, drainAll(t, s, 1000), slices.Concat(batch(1, 5), batch(2, 5), batch(3, 5)))
 		})
 	}
 }
