@@ -106,6 +106,7 @@ type Subscriber struct {
 	obs      Observer
 	log      *slog.Logger
 	now      func() time.Time
+	gap      time.Duration // lingerGap; tests on a loaded machine lengthen it
 	m        *metrics
 	rejects  *Rejections
 	discover *Discovery
@@ -143,7 +144,7 @@ func NewSubscriber(cfg Config, reg *Registry, decoders *decode.Registry, sink Si
 		opts.Rejections = NewRejections(1000, 10*time.Second, opts.Logger)
 	}
 	s := &Subscriber{cfg: cfg, reg: reg, decoders: decoders, sink: sink, obs: obs,
-		log: opts.Logger, now: opts.Now, rejects: opts.Rejections, discover: opts.Discovery, quit: make(chan struct{})}
+		log: opts.Logger, now: opts.Now, gap: lingerGap, rejects: opts.Rejections, discover: opts.Discovery, quit: make(chan struct{})}
 	s.commit = &groupCommit{sink: countingSink{sink, s}}
 	s.shards = make([]chan inbound, cfg.Shards)
 	for i := range s.shards {
@@ -425,7 +426,7 @@ func (s *Subscriber) linger(ch chan inbound, batch []inbound, timer **time.Timer
 		if closed || len(batch) >= s.cfg.BatchSize {
 			return batch
 		}
-		d := min(lingerGap, time.Until(deadline))
+		d := min(s.gap, time.Until(deadline))
 		if d <= 0 {
 			return batch
 		}
