@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -106,6 +107,12 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+func (b *syncBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
+}
+
 func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -125,6 +132,7 @@ type process struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
+	mark int           // length of output when cmd started
 }
 
 func newProcess(t testing.TB, name, bin string, args ...string) *process {
@@ -143,10 +151,26 @@ func newProcess(t testing.TB, name, bin string, args ...string) *process {
 // logged when the test fails.
 func (p *process) start(timeout time.Duration, ready func(ctx context.Context) error) {
 	p.t.Helper()
+	if err := p.launch(timeout, ready); err != nil {
+		p.t.Fatalf("testenv: %v", err)
+	}
+}
+
+// errPortTaken: the process could not listen on a port chosen for it,
+// because something else took the port after freePorts let it go.
+var errPortTaken = errors.New("port taken")
+
+// portAttempts is how many sets of ports a server gets before the test
+// fails: freePorts can only say a port was free a moment ago.
+const portAttempts = 3
+
+// launch is start, returning what went wrong; an error wrapping
+// errPortTaken means the process exited saying its address was in use.
+func (p *process) launch(timeout time.Duration, ready func(ctx context.Context) error) error {
 	p.mu.Lock()
 	if p.cmd != nil {
 		p.mu.Unlock()
-		p.t.Fatalf("testenv: %s is already running", p.name)
+		return fmt.Errorf("%s is already running", p.name)
 	}
 	cmd := exec.Command(p.bin, p.args...)
 	if len(p.env) > 0 {
@@ -157,9 +181,10 @@ func (p *process) start(timeout time.Duration, ready func(ctx context.Context) e
 	// Kill the server if the test binary dies without running its cleanups.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	fmt.Fprintf(p.output, "--- %s: %s %v\n", time.Now().Format(time.RFC3339Nano), p.bin, p.args)
+	p.mark = p.output.Len()
 	if err := cmd.Start(); err != nil {
 		p.mu.Unlock()
-		p.t.Fatalf("testenv: start %s: %v", p.name, err)
+		return fmt.Errorf("start %s: %w", p.name, err)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -180,18 +205,33 @@ func (p *process) start(timeout time.Duration, ready func(ctx context.Context) e
 		cancelAttempt()
 		if lastErr == nil {
 			p.t.Logf("testenv: %s ready in %v", p.name, time.Since(began).Round(time.Millisecond))
-			return
+			return nil
 		}
 		select {
 		case <-done:
 			p.stop()
-			p.t.Fatalf("testenv: %s exited before it was ready (%v)", p.name, lastErr)
+			if strings.Contains(strings.ToLower(p.sinceStart()), "address already in use") {
+				return fmt.Errorf("%s exited: %w (%v)", p.name, errPortTaken, lastErr)
+			}
+			return fmt.Errorf("%s exited before it was ready (%v)", p.name, lastErr)
 		case <-ctx.Done():
 			p.stop()
-			p.t.Fatalf("testenv: %s not ready after %v: %v", p.name, timeout, lastErr)
+			return fmt.Errorf("%s not ready after %v: %v", p.name, timeout, lastErr)
 		case <-time.After(25 * time.Millisecond):
 		}
 	}
+}
+
+// sinceStart returns what the process printed since it was last started.
+func (p *process) sinceStart() string {
+	p.mu.Lock()
+	mark := p.mark
+	p.mu.Unlock()
+	out := p.output.String()
+	if mark > len(out) {
+		return ""
+	}
+	return out[mark:]
 }
 
 // stop ends the process gracefully (SIGTERM, so servers save their state),
@@ -253,13 +293,32 @@ func (b *Broker) Stop() { b.proc.stop() }
 // connections.
 func (b *Broker) Start() {
 	b.proc.t.Helper()
-	b.proc.start(brokerStartTimeout, dialReady(b.Addr))
+	b.proc.start(brokerStartTimeout, b.ready)
+}
+
+// ready succeeds once this mosquitto has opened its listeners (it says it
+// is running only then) and the plain one accepts connections: a dial
+// alone could reach whatever else took the port.
+func (b *Broker) ready(ctx context.Context) error {
+	if !strings.Contains(b.proc.sinceStart(), " running") {
+		return errors.New("mosquitto has not said it is running")
+	}
+	return dialReady(b.Addr)(ctx)
 }
 
 // Mosquitto starts a mosquitto broker on a free loopback port with anonymous
 // access and persistence in a temporary directory. It is stopped when the
 // test ends.
 func Mosquitto(t testing.TB, opts ...MosquittoOption) *Broker {
+	t.Helper()
+	return mosquitto(t, freePorts, opts...)
+}
+
+// pickPorts returns n loopback ports to listen on: freePorts, or a test's
+// choice.
+type pickPorts func(t testing.TB, n int) []int
+
+func mosquitto(t testing.TB, pick pickPorts, opts ...MosquittoOption) *Broker {
 	t.Helper()
 	var o mosquittoOptions
 	for _, f := range opts {
@@ -270,16 +329,35 @@ func Mosquitto(t testing.TB, opts ...MosquittoOption) *Broker {
 		missing(t, "mosquitto", []string{"$PATH", "/usr/sbin", "/usr/local/sbin"})
 	}
 	dir := t.TempDir()
-	port := FreePort(t)
-	conf := filepath.Join(dir, "mosquitto.conf")
+	for attempt := 1; ; attempt++ {
+		ports := pick(t, 2) // the second for WithTLS
+		b := &Broker{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])), Dir: dir}
+		conf := b.writeConfig(t, o, ports)
+		b.proc = newProcess(t, "mosquitto", bin, "-c", conf)
+		err := b.proc.launch(brokerStartTimeout, b.ready)
+		if err == nil {
+			return b
+		}
+		if !errors.Is(err, errPortTaken) || attempt == portAttempts {
+			t.Fatalf("testenv: %v", err)
+		}
+		t.Logf("testenv: %v; trying other ports", err)
+	}
+}
+
+// writeConfig writes mosquitto.conf for listeners on ports and returns its
+// path.
+func (b *Broker) writeConfig(t testing.TB, o mosquittoOptions, ports []int) string {
+	t.Helper()
+	conf := filepath.Join(b.Dir, "mosquitto.conf")
 	var cfg bytes.Buffer
 	if o.tls {
 		cfg.WriteString("per_listener_settings true\n")
 	}
-	fmt.Fprintf(&cfg, "listener %d 127.0.0.1\n", port)
+	fmt.Fprintf(&cfg, "listener %d 127.0.0.1\n", ports[0])
 	cfg.WriteString("allow_anonymous true\n")
 	cfg.WriteString("persistence true\n")
-	fmt.Fprintf(&cfg, "persistence_location %s/\n", dir)
+	fmt.Fprintf(&cfg, "persistence_location %s/\n", b.Dir)
 	cfg.WriteString("persistence_file mosquitto.db\n")
 	// Save every second too, not only on a clean shutdown.
 	cfg.WriteString("autosave_interval 1\n")
@@ -288,11 +366,11 @@ func Mosquitto(t testing.TB, opts ...MosquittoOption) *Broker {
 	cfg.WriteString("max_queued_messages 0\n")
 	cfg.WriteString("set_tcp_nodelay true\n")
 	cfg.WriteString("log_dest stderr\n")
+	// Information: Broker.ready waits for "running".
 	cfg.WriteString("log_type error\nlog_type warning\nlog_type notice\nlog_type information\n")
 	cfg.WriteString("log_timestamp_format %H:%M:%S\n")
-	b := &Broker{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Dir: dir}
 	if o.tls {
-		b.setupTLS(t, &cfg)
+		b.setupTLS(t, &cfg, ports[1])
 	}
 	if os.Geteuid() == 0 {
 		// Run as root, mosquitto 2 switches to the "mosquitto" user, which
@@ -302,9 +380,7 @@ func Mosquitto(t testing.TB, opts ...MosquittoOption) *Broker {
 	if err := os.WriteFile(conf, cfg.Bytes(), 0o644); err != nil {
 		t.Fatalf("testenv: write mosquitto config: %v", err)
 	}
-	b.proc = newProcess(t, "mosquitto", bin, "-c", conf)
-	b.Start()
-	return b
+	return conf
 }
 
 // MosquittoOption configures Mosquitto.
@@ -317,9 +393,8 @@ type mosquittoOptions struct{ tls bool }
 // and key are written to Dir (CAFile, CertFile, KeyFile).
 func WithTLS() MosquittoOption { return func(o *mosquittoOptions) { o.tls = true } }
 
-func (b *Broker) setupTLS(t testing.TB, cfg *bytes.Buffer) {
+func (b *Broker) setupTLS(t testing.TB, cfg *bytes.Buffer, port int) {
 	t.Helper()
-	port := FreePort(t)
 	b.TLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	ca, caKey := selfSignedCA(t)
 	write := func(name string, blocks ...*pem.Block) string {
@@ -438,12 +513,18 @@ func (p *process) cpu() time.Duration {
 // waits until /ping answers and makes sure Database exists.
 func (i *Influx) Start() {
 	i.proc.t.Helper()
-	i.proc.start(influxStartTimeout, i.ping)
-	ctx, cancel := context.WithTimeout(context.Background(), influxStartTimeout)
-	defer cancel()
-	if err := i.Exec(ctx, "CREATE DATABASE "+i.Database); err != nil {
+	if err := i.launch(); err != nil {
 		i.proc.t.Fatalf("testenv: %v", err)
 	}
+}
+
+func (i *Influx) launch() error {
+	if err := i.proc.launch(influxStartTimeout, i.ping); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), influxStartTimeout)
+	defer cancel()
+	return i.Exec(ctx, "CREATE DATABASE "+i.Database)
 }
 
 // ping succeeds when GET /ping answers 204 No Content.
@@ -526,9 +607,29 @@ func influxdBinary(t testing.TB) string {
 // stopped when the test ends.
 func InfluxDB(t testing.TB) *Influx {
 	t.Helper()
+	return influxDB(t, freePorts)
+}
+
+func influxDB(t testing.TB, pick pickPorts) *Influx {
+	t.Helper()
 	bin := influxdBinary(t)
 	dir := t.TempDir()
-	ports := freePorts(t, 2)
+	for attempt := 1; ; attempt++ {
+		i := newInflux(t, bin, dir, pick(t, 2))
+		err := i.launch()
+		if err == nil {
+			return i
+		}
+		if !errors.Is(err, errPortTaken) || attempt == portAttempts {
+			t.Fatalf("testenv: %v", err)
+		}
+		t.Logf("testenv: %v; trying other ports", err)
+	}
+}
+
+// newInflux writes influxdb.conf for an HTTP and an RPC listener on ports.
+func newInflux(t testing.TB, bin, dir string, ports []int) *Influx {
+	t.Helper()
 	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
 	rpcAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
 	conf := filepath.Join(dir, "influxdb.conf")
@@ -574,7 +675,6 @@ bind-address = %q
 		proc:     newProcess(t, "influxd", bin, "run", "-config", conf),
 	}
 	i.proc.env = []string{"GOGC=" + influxdGOGC()}
-	i.Start()
 	return i
 }
 
