@@ -147,6 +147,31 @@ func (s *State) UpdateUser(ctx context.Context, u User, logout bool) error {
 	})
 }
 
+// SetPassword replaces name's password hash and ends every session of
+// name but keep (a session's id hash: the one that made the change; ""
+// ends them all). It returns how many sessions it ended, and an error
+// wrapping ErrNotFound when there is no such user.
+func (s *State) SetPassword(ctx context.Context, name, hash string, at time.Time, keep string) (int, error) {
+	updated, err := nanos(at)
+	if err != nil {
+		return 0, fmt.Errorf("state %s: set password of user %q: %w", s.db.path, name, err)
+	}
+	var ended int64
+	err = s.userTx(ctx, name, "set password of", func(tx *sql.Tx) (sql.Result, error) {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE username = ?`, hash, updated, name)
+		if err != nil {
+			return nil, err
+		}
+		del, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE username = ? AND id_sha256 <> ?`, name, keep)
+		if err != nil {
+			return nil, err
+		}
+		ended, _ = del.RowsAffected()
+		return res, nil
+	})
+	return int(ended), err
+}
+
 // DeleteUser removes a user and its sessions; ErrNotFound when there is
 // none, ErrLastAdmin when it is the last enabled admin.
 func (s *State) DeleteUser(ctx context.Context, name string) error {

@@ -74,6 +74,34 @@ func TestUsersStore(t *testing.T) {
 		t.Errorf("session after logout update: %v", err)
 	}
 
+	// SetPassword ends the user's other sessions, not the one named, and
+	// no other user's.
+	for _, x := range []Session{{IDHash: "mine", Username: "li"}, {IDHash: "theirs", Username: "li"}, {IDHash: "adm", Username: "admin"}} {
+		x.CSRF, x.CreatedAt, x.LastSeen, x.ExpiresAt = "x", authT0, authT0, authT0.Add(time.Hour)
+		if err := s.CreateSession(ctx, x, authT0.Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.SetPassword(ctx, "li", "$argon2id$d", authT0.Add(3*time.Minute), "mine"); n != 1 || err != nil {
+		t.Fatalf("SetPassword = %d, %v; want 1 session ended", n, err)
+	}
+	for id, want := range map[string]error{"mine": nil, "theirs": ErrNotFound, "adm": nil} {
+		if _, _, err := s.SessionUser(ctx, id); !errors.Is(err, want) {
+			t.Errorf("session %s after SetPassword: %v, want %v", id, err, want)
+		}
+	}
+	if u, _ := s.User(ctx, "li"); u.PasswordHash != "$argon2id$d" || !u.UpdatedAt.Equal(authT0.Add(3*time.Minute)) || u.Role != "admin" {
+		t.Errorf("li after SetPassword: %+v", u)
+	}
+	if _, err := s.SetPassword(ctx, "ghost", "h", authT0, ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SetPassword(ghost) = %v, want ErrNotFound", err)
+	}
+	for _, id := range []string{"mine", "adm"} {
+		if err := s.DeleteSession(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// Ended sessions are swept when a new one starts.
 	old := Session{IDHash: "old", Username: "li", CSRF: "x", CreatedAt: authT0, LastSeen: authT0, ExpiresAt: authT0.Add(time.Hour)}
 	idle := Session{IDHash: "idle", Username: "li", CSRF: "x", CreatedAt: authT0, LastSeen: authT0, ExpiresAt: authT0.Add(48 * time.Hour)}

@@ -33,6 +33,7 @@ type Store interface {
 	CreateUser(ctx context.Context, u sqlite.User) error
 	CreateFirstUser(ctx context.Context, u sqlite.User) (bool, error)
 	UpdateUser(ctx context.Context, u sqlite.User, logout bool) error
+	SetPassword(ctx context.Context, name, hash string, at time.Time, keep string) (int, error)
 	DeleteUser(ctx context.Context, name string) error
 	CreateSession(ctx context.Context, se sqlite.Session, idleSince time.Time) error
 	SessionUser(ctx context.Context, idHash string) (sqlite.Session, sqlite.User, error)

@@ -216,6 +216,7 @@ func TestRuleTable(t *testing.T) {
 		{"GET", "/metrics", "", viewer},
 		{"GET", "/api/v1/alerts", "", viewer},
 		{"GET", "/api/v1/me", "", viewer},
+		{"POST", "/api/v1/me/password", `{}`, viewer},
 		{"POST", "/api/v1/alerts/1/ack", `{"note": "收到"}`, operator},
 		{"POST", "/api/v1/alerts/1/close", `{"reason": "false_alarm"}`, operator},
 		{"POST", "/api/v1/calls/c-1/answer", `{}`, operator},
@@ -756,6 +757,78 @@ func TestUsersAPI(t *testing.T) {
 	}
 	if r := do(t, nil, "DELETE", e.url+"/api/v1/users/li", "", adm...); r.code != 404 {
 		t.Errorf("delete li twice: %d %s", r.code, r.body)
+	}
+}
+
+// TestChangeOwnPassword: a user changes their own password with the
+// current one. Their other sessions end, this one goes on; wrong current
+// passwords count against the login limit; an API token has no password.
+func TestChangeOwnPassword(t *testing.T) {
+	e := newEnv(t, nil)
+	e.addUser(t, "li", "viewer", "duty-room-2026")
+	c, csrf := login(t, e, "li", "duty-room-2026")
+	other, _ := login(t, e, "li", "duty-room-2026") // say, on the duty room's other screen
+	change := func(body string) reply {
+		t.Helper()
+		return do(t, c, "POST", e.url+"/api/v1/me/password", body, auth.CSRFHeader, csrf)
+	}
+	for _, tc := range []struct {
+		body string
+		code int
+		err  string
+	}{
+		{`{"current_password": "duty-room-2026"}`, 400, "current_password and new_password are required"},
+		{`{"current_password": "duty-room-2026", "new_password": "short"}`, 400, "new_password: at least 10 characters"},
+		{`{"current_password": "duty-room-2026", "new_password": "duty-room-2026"}`, 400, "is the current password"},
+		{`{"current_password": "duty-room-2026", "new_password": "changed-pass-2026", "by": "x"}`, 400, "unknown field"},
+		{`{"current_password": "wrong-password", "new_password": "changed-pass-2026"}`, 403, "current_password is wrong"},
+	} {
+		if r := change(tc.body); r.code != tc.code || !strings.Contains(r.body, tc.err) {
+			t.Errorf("%s: %d %s, want %d %q", tc.body, r.code, r.body, tc.code, tc.err)
+		}
+	}
+	// Without the CSRF header a page elsewhere cannot change it.
+	if r := do(t, c, "POST", e.url+"/api/v1/me/password", `{"current_password": "duty-room-2026", "new_password": "changed-pass-2026"}`); r.code != 403 {
+		t.Fatalf("without CSRF header: %d %s", r.code, r.body)
+	}
+	r := change(`{"current_password": "duty-room-2026", "new_password": "changed-pass-2026"}`)
+	if r.code != 200 || !strings.Contains(r.body, `"other_sessions_ended":1`) {
+		t.Fatalf("change: %d %s", r.code, r.body)
+	}
+	if r := do(t, c, "GET", e.url+"/api/v1/me", ""); r.code != 200 {
+		t.Errorf("the session that changed it: %d, want it still logged in", r.code)
+	}
+	if r := do(t, other, "GET", e.url+"/api/v1/me", ""); r.code != 401 {
+		t.Errorf("the other session: %d, want 401", r.code)
+	}
+	if r := do(t, nil, "POST", e.url+"/api/v1/login", `{"username": "li", "password": "duty-room-2026"}`); r.code != 401 {
+		t.Errorf("login with the old password: %d", r.code)
+	}
+	login(t, e, "li", "changed-pass-2026")
+	if logs := e.logs.String(); !strings.Contains(logs, "password changed") || strings.Contains(logs, "changed-pass-2026") {
+		t.Errorf("log:\n%s", logs)
+	}
+	// The audit log has the change, not the passwords.
+	entries := do(t, nil, "GET", e.url+"/api/v1/audit", "", bearer(adminToken)...)
+	if !strings.Contains(entries.body, "/api/v1/me/password") || strings.Contains(entries.body, "changed-pass-2026") {
+		t.Errorf("audit log: %s", entries.body)
+	}
+
+	// Guessing the current password with an open session runs into the
+	// login limit: five wrong, then even the right one waits.
+	for range 5 {
+		change(`{"current_password": "guess-guess-1", "new_password": "another-pass-9"}`)
+	}
+	if r := change(`{"current_password": "changed-pass-2026", "new_password": "another-pass-9"}`); r.code != 429 || r.hdr.Get("Retry-After") == "" {
+		t.Errorf("sixth try: %d %s, want 429 with Retry-After", r.code, r.body)
+	}
+	if r := do(t, nil, "POST", e.url+"/api/v1/login", `{"username": "li", "password": "changed-pass-2026"}`); r.code != 429 {
+		t.Errorf("login after five wrong current passwords: %d, want 429", r.code)
+	}
+
+	// An API token has no password.
+	if r := do(t, nil, "POST", e.url+"/api/v1/me/password", `{"current_password": "x", "new_password": "another-pass-9"}`, bearer(viewerToken)...); r.code != 400 || !strings.Contains(r.body, "API token") {
+		t.Errorf("as a token: %d %s", r.code, r.body)
 	}
 }
 

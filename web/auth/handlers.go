@@ -20,6 +20,7 @@ import (
 //	POST   /api/v1/login          {"username", "password"} → session cookie and {"user", "role", "csrf_token"}
 //	POST   /api/v1/logout
 //	GET    /api/v1/me             the same JSON as login
+//	POST   /api/v1/me/password    {"current_password", "new_password"}: a user changes their own
 //	GET    /api/v1/users          POST {"username", "password", "role"}
 //	PUT    /api/v1/users/{name}   {"role", "password", "disabled"}, each optional
 //	DELETE /api/v1/users/{name}
@@ -31,6 +32,7 @@ func (s *Service) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/login", s.login)
 	mux.HandleFunc("POST /api/v1/logout", s.logout)
 	mux.HandleFunc("GET /api/v1/me", s.me)
+	mux.HandleFunc("POST /api/v1/me/password", s.changePassword)
 	mux.HandleFunc("GET /api/v1/users", s.listUsers)
 	mux.HandleFunc("POST /api/v1/users", s.createUser)
 	mux.HandleFunc("PUT /api/v1/users/{name}", s.updateUser)
@@ -78,11 +80,8 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now, addr, userKey := s.now(), clientAddr(r), strings.ToLower(b.Username)
-	if wait := max(s.byUser.wait(userKey, now), s.byAddr.wait(addr, now)); wait > 0 {
+	if s.limited(w, userKey, addr, now) {
 		s.failures.WithLabelValues("rate_limited").Inc()
-		secs := int(math.Ceil(wait.Seconds()))
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many failed logins; try again in %s", time.Duration(secs)*time.Second))
 		return
 	}
 	u, err := s.st.User(r.Context(), b.Username)
@@ -140,6 +139,88 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 	setPrincipal(r, p)
 	s.log.Info("logged in", "user", u.Username, "role", role.String(), "from", addr)
 	writeJSON(w, http.StatusOK, meOf(p))
+}
+
+// limited answers 429 when the user or the address has had too many
+// wrong passwords lately, and reports whether it did.
+func (s *Service) limited(w http.ResponseWriter, userKey, addr string, now time.Time) bool {
+	wait := max(s.byUser.wait(userKey, now), s.byAddr.wait(addr, now))
+	if wait <= 0 {
+		return false
+	}
+	secs := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many failed logins; try again in %s", time.Duration(secs)*time.Second))
+	return true
+}
+
+// changePassword lets a user logged in to the console change their own
+// password. The current password is checked, and a wrong one counts
+// against the same limit as a failed login, so that a session left open
+// is no way to find it out. The user's other sessions end; this one goes
+// on. An API token has no password to change.
+func (s *Service) changePassword(w http.ResponseWriter, r *http.Request) {
+	p, ok := FromContext(r.Context())
+	if !ok || p.sessionHash == "" {
+		writeError(w, http.StatusBadRequest, "only a user logged in with a password can change it; an API token has none")
+		return
+	}
+	var b struct {
+		Current string `json:"current_password"`
+		New     string `json:"new_password"`
+	}
+	if err := decode(r, &b, `{"current_password": "...", "new_password": "..."}`); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if b.Current == "" || b.New == "" {
+		writeError(w, http.StatusBadRequest, "current_password and new_password are required")
+		return
+	}
+	now, addr, userKey := s.now(), clientAddr(r), strings.ToLower(p.Name)
+	if s.limited(w, userKey, addr, now) {
+		return
+	}
+	u, err := s.st.User(r.Context(), p.Name)
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	ok, err = s.verify(r.Context(), b.Current, u.PasswordHash)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if !ok {
+		s.byUser.fail(userKey, now)
+		s.byAddr.fail(addr, now)
+		s.log.Info("password change refused: wrong current password", "user", p.Name, "from", addr)
+		// 403, not 401: the session is fine, and the console would take a
+		// 401 for a lost one.
+		writeError(w, http.StatusForbidden, "current_password is wrong")
+		return
+	}
+	if b.New == b.Current {
+		writeError(w, http.StatusBadRequest, "new_password is the current password")
+		return
+	}
+	if err := CheckPassword(b.New); err != nil {
+		writeError(w, http.StatusBadRequest, "new_password: "+strings.TrimPrefix(err.Error(), "password: "))
+		return
+	}
+	h, err := s.hash(r.Context(), b.New)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	ended, err := s.st.SetPassword(r.Context(), u.Username, h, now, p.sessionHash)
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	s.byUser.reset(userKey)
+	s.log.Info("password changed", "user", u.Username, "other_sessions_ended", ended, "from", addr)
+	writeJSON(w, http.StatusOK, map[string]any{"status": "password changed", "other_sessions_ended": ended})
 }
 
 func (s *Service) serverError(w http.ResponseWriter, r *http.Request, err error) {

@@ -22,8 +22,8 @@ import (
 //     credential).
 //   - Admin: GET /api/v1/audit… (the audit log), /api/v1/users and
 //     /api/v1/tokens.
-//   - Viewer: every other GET and HEAD (the live stream, /metrics), and
-//     POST /api/v1/logout.
+//   - Viewer: every other GET and HEAD (the live stream, /metrics),
+//     POST /api/v1/logout and POST /api/v1/me/password (a user's own).
 //   - Operator: POST /api/v1/alerts/{id}/ack, …/dispose, …/close and
 //     POST /api/v1/calls/{id}/answer.
 //   - Admin: everything else that changes state.
@@ -73,6 +73,8 @@ func Required(method, escapedPath string, metricsPublic bool) Role {
 	case method == http.MethodPost && api && len(seg) == 5 && at(2) == "calls" && at(4) == "answer":
 		return Operator
 	case method == http.MethodPost && api && len(seg) == 3 && at(2) == "logout":
+		return Viewer
+	case method == http.MethodPost && api && len(seg) == 4 && at(2) == "me" && at(3) == "password":
 		return Viewer
 	}
 	return Admin
