@@ -225,9 +225,10 @@ func (a *consoleAPI) login(user, password string) {
 // gas reading published over MQTT shows on the live board within a second
 // without a reload, the operator opens it (chart, timeline), acknowledges,
 // records a disposal with a photo and closes it; a viewer sees no actions
-// and the API refuses them. Screenshots of the board and the detail page,
-// at 1920×1080 and at phone width, are saved under $YUJING_ARTIFACTS
-// (default artifacts/ at the repository root).
+// and the API refuses them, and changes their own password. Screenshots
+// of the board and the detail page, at 1920×1080 and at phone width, are
+// saved under $YUJING_ARTIFACTS (default artifacts/ at the repository
+// root).
 func TestConsoleInBrowser(t *testing.T) {
 	chromium := chromiumPath(t)
 	dir := artifactsDir(t)
@@ -461,6 +462,39 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("after the viewer's attempts the warning is %s, want firing", state.State)
 	}
 	t.Log("the viewer saw no actions and the API refused them")
+
+	// The viewer changes their own password in the console. A mistyped
+	// confirmation and a wrong current password are caught; then the
+	// viewer's other session (the API client logged in with the old
+	// password) is logged out, the browser's goes on, and the new password
+	// logs in.
+	fill := func(what, current, next, confirm string) {
+		p.do(what,
+			chromedp.Evaluate[chromedp.Void](`document.querySelector("#password-form").reset()`),
+			chromedp.SendKeys(chromedp.CSS("#pw-current"), current),
+			chromedp.SendKeys(chromedp.CSS("#pw-new"), next),
+			chromedp.SendKeys(chromedp.CSS("#pw-confirm"), confirm),
+			chromedp.Click(chromedp.CSS(`#password-form button[type=submit]`)))
+	}
+	p.do("open change password", chromedp.Click(chromedp.CSS("#password-link")))
+	p.wait("the password form", `document.querySelector("#password-form") !== null`, 5*time.Second)
+	fill("mistype the confirmation", "viewer-wang-pw-2025", "viewer-wang-new-2026", "viewer-wang-new-2062")
+	p.wait("the mismatch said", `document.querySelector("#pw-error").textContent === "两次输入的新密码不一致"`, 2*time.Second)
+	fill("a wrong current password", "not-my-password", "viewer-wang-new-2026", "viewer-wang-new-2026")
+	p.wait("the wrong password said", `document.querySelector("#pw-error").textContent === "当前密码不正确"`, 5*time.Second)
+	fill("change it", "viewer-wang-pw-2025", "viewer-wang-new-2026", "viewer-wang-new-2026")
+	p.wait("the change confirmed", `document.querySelector("#pw-done").textContent.includes("其他 1 处登录已退出") && document.querySelector("#pw-error").textContent === ""`, 5*time.Second)
+	p.shot("password-1920")
+	if code := viewer.do("GET", "/api/v1/me", nil, nil); code != http.StatusUnauthorized {
+		t.Errorf("the viewer's other session after the change: status %d, want 401", code)
+	}
+	p.do("the board, still logged in", chromedp.Navigate(base+"/#/board"))
+	p.wait("the board", `document.querySelector("#alerts") !== null && document.querySelector("#whoami") !== null`, 10*time.Second)
+	p.do("log out again", chromedp.Click(chromedp.CSS("#logout")))
+	p.login("viewer-wang", "viewer-wang-new-2026")
+	if code := newConsoleAPI(t, base).do("POST", "/api/v1/login", map[string]string{"username": "viewer-wang", "password": "viewer-wang-pw-2025"}, nil); code != http.StatusUnauthorized {
+		t.Errorf("login with the old password: status %d, want 401", code)
+	}
 }
 
 // writePNG writes a small photo for the disposal record.

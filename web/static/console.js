@@ -145,6 +145,37 @@
     });
   }
 
+  // passwordPage lets a logged-in user change their own password. The
+  // server checks the current one and the new one's length; its other
+  // sessions end, this one goes on.
+  function passwordPage() {
+    app.view = "password";
+    if (app.me.open || app.me.token) { location.hash = "#/board"; return; }
+    var v = $("#view");
+    v.innerHTML = '<form id="password-form" class="login card">' +
+      "<h2>" + esc(t("password.title")) + "</h2>" +
+      '<input type="text" name="username" autocomplete="username" value="' + esc(app.me.user) + '" hidden>' +
+      '<label>' + esc(t("password.current")) + '<input name="current" id="pw-current" type="password" autocomplete="current-password" required></label>' +
+      '<label>' + esc(t("password.new")) + '<input name="next" id="pw-new" type="password" autocomplete="new-password" required></label>' +
+      '<label>' + esc(t("password.confirm")) + '<input name="confirm" id="pw-confirm" type="password" autocomplete="new-password" required></label>' +
+      '<p class="error" role="alert" id="pw-error"></p><p class="act-msg ok" role="status" id="pw-done"></p>' +
+      '<button type="submit" class="primary">' + esc(t("password.submit")) + "</button>" +
+      '<p class="hint">' + esc(t("password.hint")) + "</p></form>";
+    $("#password-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var f = ev.target;
+      $("#pw-error").textContent = "";
+      $("#pw-done").textContent = "";
+      if (f.next.value !== f.confirm.value) { $("#pw-error").textContent = t("password.mismatch"); return; }
+      api("POST", "/api/v1/me/password", { current_password: f.current.value, new_password: f.next.value }).then(function (r) {
+        f.reset();
+        $("#pw-done").textContent = t("password.done", { n: r.other_sessions_ended });
+      }, function (err) {
+        $("#pw-error").textContent = err.status === 403 ? t("password.wrong") : err.status === 429 ? t("login.limited") : t("common.error", { msg: err.message });
+      });
+    });
+  }
+
   // --- header ----------------------------------------------------------------
   function header() {
     var h = $("#top");
@@ -157,6 +188,7 @@
     if (app.me) {
       who = app.me.open ? '<span class="who muted">' + esc(t("user.anonymous")) + "</span>" :
         '<span class="who" id="whoami" data-role="' + esc(app.me.role) + '">' + esc(app.me.user) + ' <span class="role">' + esc(t("role." + app.me.role)) + "</span></span>" +
+        (app.me.token ? "" : '<a href="#/password" id="password-link" class="link">' + esc(t("user.password")) + "</a>") +
         '<button type="button" id="logout" class="link">' + esc(t("user.logout")) + "</button>";
     }
     h.innerHTML = '<h1><a href="#/board">' + esc(t("app.title")) + "</a> <small>yujing</small></h1>" +
@@ -294,7 +326,7 @@
     if (!app.me) { showLogin(); return; }
     var r = parseHash();
     header();
-    var pages = { board: board, alert: detail, sensors: sensors, duty: duty, stats: stats };
+    var pages = { board: board, alert: detail, sensors: sensors, duty: duty, stats: stats, password: passwordPage };
     (pages[r.page] || board)(r, true);
   }
   function refreshView() {
