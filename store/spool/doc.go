@@ -29,7 +29,9 @@
 // them again. Open cuts the tail off, logs it and counts it in
 // yujing_spool_torn_bytes_total. Damage anywhere else is cut the same way
 // but logged as an error, because those bytes had been acknowledged. A
-// crash between a replayed write and its checkpoint replays that batch
+// segment file left empty, or with part of its header, by a crash while it
+// was being created gets its header back before anything is appended to
+// it. A crash between a replayed write and its checkpoint replays that batch
 // again; writing a reading twice to InfluxDB stores it once (same series
 // and timestamp).
 //
