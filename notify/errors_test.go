@@ -109,3 +109,30 @@ func TestCheckResponse(t *testing.T) {
 		t.Errorf("Retry-After date: %+v", he)
 	}
 }
+
+// A failed request's error names the safe URL, never the token or phone
+// number in the real one, and is still classified as before.
+func TestWithSafeURL(t *testing.T) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	secret := "http://user:pa55word@127.0.0.1:1/send?to=13800138000&key=s3cret"
+	_, err := c.Get(secret)
+	if err == nil {
+		t.Fatal("GET to port 1 succeeded")
+	}
+	safe := notify.WithSafeURL(err, "http://127.0.0.1:1/send")
+	for _, leak := range []string{"pa55word", "13800138000", "s3cret"} {
+		if strings.Contains(safe.Error(), leak) {
+			t.Errorf("%q holds %s", safe, leak)
+		}
+	}
+	if !strings.Contains(safe.Error(), "http://127.0.0.1:1/send") {
+		t.Errorf("%q does not name the safe URL", safe)
+	}
+	if got, want := notify.FailureReason(safe), notify.FailureReason(err); got != want {
+		t.Errorf("reason %q after WithSafeURL, %q before", got, want)
+	}
+	plain := errors.New("not a url.Error")
+	if notify.WithSafeURL(plain, "x") != plain {
+		t.Error("another error was changed")
+	}
+}

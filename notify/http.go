@@ -1,8 +1,10 @@
 package notify
 
 import (
+	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -90,4 +92,18 @@ func OneLine(s string) string {
 		return r
 	}, s)
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// WithSafeURL replaces the URL of err, a *url.Error as an http.Client
+// returns it when a request fails, with safe, the URL without what must not
+// reach a log: a token in its query or user info, a phone number. Other
+// errors are returned as they are.
+func WithSafeURL(err error, safe string) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		r := *ue
+		r.URL = safe
+		return &r
+	}
+	return err
 }

@@ -391,13 +391,8 @@ func (g *Gateway) Send(ctx context.Context, c yujing.Call) error {
 	req.Header.Set("Idempotency-Key", c.ID)
 	resp, err := g.client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			r := *ue
-			r.URL = safe // the rendered URL holds the number and may hold a password
-			err = &r
-		}
-		return g.errorf(c, "%w", err)
+		// The rendered URL holds the number and may hold a password.
+		return g.errorf(c, "%w", notify.WithSafeURL(err, safe))
 	}
 	defer resp.Body.Close()
 	return g.answer(c, resp, d, safe)

@@ -252,15 +252,7 @@ func (w *Webhook) post(ctx context.Context, id string, p Payload) error {
 
 // redact replaces the URL inside a *url.Error, which may carry a token in
 // its query or user info, with the URL without them.
-func (w *Webhook) redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		r := *ue
-		r.URL = w.safeURL
-		return &r
-	}
-	return err
-}
+func (w *Webhook) redact(err error) error { return notify.WithSafeURL(err, w.safeURL) }
 
 // Sign returns the X-Yujing-Signature value for body: "sha256=" and the
 // lowercase hex HMAC-SHA256 of body keyed with secret.

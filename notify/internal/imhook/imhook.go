@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -77,15 +76,7 @@ func (h *Hook) CheckStatus(resp *http.Response, raw []byte) error {
 
 // redact replaces the URL inside a *url.Error, whose query or path carries
 // the secret, with the safe URL.
-func (h *Hook) redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		r := *ue
-		r.URL = h.SafeURL
-		return &r
-	}
-	return err
-}
+func (h *Hook) redact(err error) error { return notify.WithSafeURL(err, h.SafeURL) }
 
 // Scrub replaces the secrets in a text from the answer with ***.
 func (h *Hook) Scrub(s string) string {
