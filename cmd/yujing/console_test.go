@@ -94,6 +94,21 @@ type browserPage struct {
 	dir string
 }
 
+// newBrowser starts a headless Chromium for the test, closed when it ends;
+// every step must be done within timeout. Screenshots go to dir.
+func newBrowser(t *testing.T, chromium, dir string, timeout time.Duration) *browserPage {
+	t.Helper()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(t.Context(), append(chromedp.DefaultExecAllocatorOptions[:], append(chromiumFlags, chromedp.ExecPath(chromium))...)...)
+	ctx, cancel := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancel()
+		cancelAlloc()
+	})
+	return &browserPage{t: t, ctx: ctx, dir: dir}
+}
+
 func (p *browserPage) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
 	if err := chromedp.Do(p.ctx, steps...); err != nil {
@@ -269,13 +284,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		return s.Count == 30
 	})
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(t.Context(), append(chromedp.DefaultExecAllocatorOptions[:], append(chromiumFlags, chromedp.ExecPath(chromium))...)...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
-	p := &browserPage{t: t, ctx: ctx, dir: dir}
+	p := newBrowser(t, chromium, dir, 90*time.Second)
 	p.viewport(1920, 1080, false)
 	p.do("open the console", chromedp.Navigate(base+"/"))
 	if authOn {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -384,13 +383,7 @@ func TestAnswerPageInBrowser(t *testing.T) {
 			link = api + strings.TrimPrefix(s.link, "http://yj.test")
 		}
 	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(t.Context(), append(chromedp.DefaultExecAllocatorOptions[:], append(chromiumFlags, chromedp.ExecPath(chromium))...)...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelTimeout()
-	b := &browserPage{t: t, ctx: ctx, dir: dir}
+	b := newBrowser(t, chromium, dir, 60*time.Second)
 	b.viewport(390, 844, true)
 	b.do("open the answer link", chromedp.Navigate(link))
 	b.wait("the warning on the page", `document.querySelector("#level") && document.querySelector("#level").textContent.includes("红色")`, 10*time.Second)
