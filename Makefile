@@ -14,6 +14,13 @@ SHELL := bash
 .DEFAULT_GOAL := test
 
 GO       ?= go
+# go.mod names Go 1.27.3; a machine's own Go (1.21 or later) fetches that
+# toolchain from the module proxy when told to (these machines default to
+# GOTOOLCHAIN=local).
+ifeq ($(filter-out local,$(GOTOOLCHAIN)),)
+GOTOOLCHAIN := go1.27.3
+endif
+export GOTOOLCHAIN
 FUZZTIME ?= 30s
 # Each fuzz target also runs this long in `make test`.
 FUZZTIME_SHORT ?= 5s

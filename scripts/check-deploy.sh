@@ -8,6 +8,8 @@
 #   - docker compose config -q                (docker with the compose plugin)
 # It installs nothing. Run from anywhere; exits non-zero on the first failure.
 set -euo pipefail
+# go.mod names Go 1.27.3: the go command fetches it from the module proxy.
+case "${GOTOOLCHAIN:-local}" in local) export GOTOOLCHAIN=go1.27.3 ;; esac
 
 cd "$(dirname "$0")/.."
 GO="${GO:-go}"

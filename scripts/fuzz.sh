@@ -7,6 +7,8 @@
 # failing input was written. Such a run is tried once more; a real finding
 # (a failing input written, a panic, a t.Error) fails at once.
 set -euo pipefail
+# go.mod names Go 1.27.3: the go command fetches it from the module proxy.
+case "${GOTOOLCHAIN:-local}" in local) export GOTOOLCHAIN=go1.27.3 ;; esac
 GO="${GO:-go}"
 FUZZTIME="${FUZZTIME:-5s}"
 for pkg in $("$GO" list "$@"); do

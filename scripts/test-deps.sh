@@ -8,6 +8,8 @@
 # The system mosquitto service is never left running: `yujing serve` embeds a
 # broker on 127.0.0.1:1883 and tests start their own brokers on free ports.
 set -euo pipefail
+# go.mod names Go 1.27.3: the go command fetches it from the module proxy.
+case "${GOTOOLCHAIN:-local}" in local) export GOTOOLCHAIN=go1.27.3 ;; esac
 
 YUJING_TOOLS="${YUJING_TOOLS:-$HOME/.cache/yujing-tools}"
 INFLUXD_VERSION="v1.8.10"
