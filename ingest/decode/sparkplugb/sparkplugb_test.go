@@ -16,68 +16,18 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"yujing/ingest/decode"
+	"yujing/ingest/decode/sparkplugb/spbtest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*/{topic,payload,setup,expected.json}")
 
-// Payload builders: real Sparkplug B protobuf, written with protowire.
+// Payloads are real Sparkplug B protobuf, built with spbtest.
 
-type field func([]byte) []byte
-
-func pbPayload(ts uint64, seq uint64, metrics ...[]byte) []byte {
-	var b []byte
-	if ts != 0 {
-		b = protowire.AppendTag(b, fPayloadTimestamp, protowire.VarintType)
-		b = protowire.AppendVarint(b, ts)
-	}
-	for _, m := range metrics {
-		b = protowire.AppendTag(b, fPayloadMetrics, protowire.BytesType)
-		b = protowire.AppendBytes(b, m)
-	}
-	b = protowire.AppendTag(b, fPayloadSeq, protowire.VarintType)
-	return protowire.AppendVarint(b, seq)
-}
-
-func pbMetric(fs ...field) []byte {
-	var b []byte
-	for _, f := range fs {
-		b = f(b)
-	}
-	return b
-}
-
-func varintField(num protowire.Number, v uint64) field {
+// wrongWireType is a metric field numbered num with a varint where the
+// message defines another wire type.
+func wrongWireType(num protowire.Number, v uint64) spbtest.Field {
 	return func(b []byte) []byte {
 		return protowire.AppendVarint(protowire.AppendTag(b, num, protowire.VarintType), v)
-	}
-}
-
-func withName(s string) field {
-	return func(b []byte) []byte {
-		return protowire.AppendString(protowire.AppendTag(b, fMetricName, protowire.BytesType), s)
-	}
-}
-func withAlias(a uint64) field   { return varintField(fMetricAlias, a) }
-func withTime(ms uint64) field   { return varintField(fMetricTimestamp, ms) }
-func withType(t uint32) field    { return varintField(fMetricDatatype, uint64(t)) }
-func withNull() field            { return varintField(fMetricIsNull, 1) }
-func intValue(v uint32) field    { return varintField(fMetricInt, uint64(v)) }
-func longValue(v uint64) field   { return varintField(fMetricLong, v) }
-func rawIntValue(v uint64) field { return varintField(fMetricInt, v) } // as some encoders sign-extend to 64 bits
-func boolValue(v bool) field     { return varintField(fMetricBoolean, protowire.EncodeBool(v)) }
-func floatValue(v float32) field {
-	return func(b []byte) []byte {
-		return protowire.AppendFixed32(protowire.AppendTag(b, fMetricFloat, protowire.Fixed32Type), math.Float32bits(v))
-	}
-}
-func doubleValue(v float64) field {
-	return func(b []byte) []byte {
-		return protowire.AppendFixed64(protowire.AppendTag(b, fMetricDouble, protowire.Fixed64Type), math.Float64bits(v))
-	}
-}
-func stringValue(s string) field {
-	return func(b []byte) []byte {
-		return protowire.AppendString(protowire.AppendTag(b, fMetricString, protowire.BytesType), s)
 	}
 }
 
@@ -95,87 +45,87 @@ type fixture struct {
 }
 
 func fixtures() []fixture {
-	nbirth := pbPayload(t0, 0,
-		pbMetric(withName("bdSeq"), withType(typeInt64), longValue(3)),
-		pbMetric(withName("Node Control/Rebirth"), withType(typeBoolean), boolValue(false)),
-		pbMetric(withName("temperature"), withAlias(100), withType(typeDouble), doubleValue(21.5)),
-		pbMetric(withName("firmware"), withAlias(101), withType(12), stringValue("1.2.0")),
+	nbirth := spbtest.Payload(t0, 0,
+		spbtest.Metric(spbtest.Name("bdSeq"), spbtest.Type(typeInt64), spbtest.Long(3)),
+		spbtest.Metric(spbtest.Name("Node Control/Rebirth"), spbtest.Type(typeBoolean), spbtest.Bool(false)),
+		spbtest.Metric(spbtest.Name("temperature"), spbtest.Alias(100), spbtest.Type(typeDouble), spbtest.Double(21.5)),
+		spbtest.Metric(spbtest.Name("firmware"), spbtest.Alias(101), spbtest.Type(12), spbtest.Str("1.2.0")),
 	)
-	dbirth := pbPayload(t0, 1,
-		pbMetric(withName("lel"), withAlias(1), withTime(t0-1000), withType(typeFloat), floatValue(31.5)),
-		pbMetric(withName("pressure"), withAlias(2), withType(typeDouble), doubleValue(0.41)),
-		pbMetric(withName("alarm"), withAlias(3), withType(typeBoolean), boolValue(true)),
-		pbMetric(withName("status"), withAlias(4), withType(12), stringValue("ok")),
-		pbMetric(withName("offset"), withAlias(5), withType(typeInt8), intValue(i32(-3))),
-		pbMetric(withName("count"), withAlias(6), withType(typeUInt32), longValue(4000000000)),
-		pbMetric(withName("Device Control/Rebirth"), withAlias(7), withType(typeBoolean), boolValue(false)),
+	dbirth := spbtest.Payload(t0, 1,
+		spbtest.Metric(spbtest.Name("lel"), spbtest.Alias(1), spbtest.Time(t0-1000), spbtest.Type(typeFloat), spbtest.Float(31.5)),
+		spbtest.Metric(spbtest.Name("pressure"), spbtest.Alias(2), spbtest.Type(typeDouble), spbtest.Double(0.41)),
+		spbtest.Metric(spbtest.Name("alarm"), spbtest.Alias(3), spbtest.Type(typeBoolean), spbtest.Bool(true)),
+		spbtest.Metric(spbtest.Name("status"), spbtest.Alias(4), spbtest.Type(12), spbtest.Str("ok")),
+		spbtest.Metric(spbtest.Name("offset"), spbtest.Alias(5), spbtest.Type(typeInt8), spbtest.Int(i32(-3))),
+		spbtest.Metric(spbtest.Name("count"), spbtest.Alias(6), spbtest.Type(typeUInt32), spbtest.Long(4000000000)),
+		spbtest.Metric(spbtest.Name("Device Control/Rebirth"), spbtest.Alias(7), spbtest.Type(typeBoolean), spbtest.Bool(false)),
 	)
-	ddataName := pbPayload(t0+60000, 3,
-		pbMetric(withName("lel"), withType(typeFloat), floatValue(12.5)),
-		pbMetric(withName("level"), withTime(t0+59000), withType(typeDouble), doubleValue(3.2)),
-		pbMetric(withName("temp"), withType(typeInt16), intValue(uint32(uint16(0xFFD8)))), // -40 zero-extended
-		pbMetric(withName("total"), withType(typeUInt64), longValue(math.MaxUint64)),
-		pbMetric(withName("valve"), withType(typeBoolean), boolValue(true)),
-		pbMetric(withName("note"), withType(12), stringValue("calibrated")),
-		pbMetric(withName("fault"), withType(typeDouble), withNull()),
-		pbMetric(withName("raw"), intValue(i32(-5))), // no datatype, no BIRTH: taken as Int32
+	ddataName := spbtest.Payload(t0+60000, 3,
+		spbtest.Metric(spbtest.Name("lel"), spbtest.Type(typeFloat), spbtest.Float(12.5)),
+		spbtest.Metric(spbtest.Name("level"), spbtest.Time(t0+59000), spbtest.Type(typeDouble), spbtest.Double(3.2)),
+		spbtest.Metric(spbtest.Name("temp"), spbtest.Type(typeInt16), spbtest.Int(uint32(uint16(0xFFD8)))), // -40 zero-extended
+		spbtest.Metric(spbtest.Name("total"), spbtest.Type(typeUInt64), spbtest.Long(math.MaxUint64)),
+		spbtest.Metric(spbtest.Name("valve"), spbtest.Type(typeBoolean), spbtest.Bool(true)),
+		spbtest.Metric(spbtest.Name("note"), spbtest.Type(12), spbtest.Str("calibrated")),
+		spbtest.Metric(spbtest.Name("fault"), spbtest.Type(typeDouble), spbtest.Null()),
+		spbtest.Metric(spbtest.Name("raw"), spbtest.Int(i32(-5))), // no datatype, no BIRTH: taken as Int32
 	)
 	return []fixture{
 		{name: "nbirth", topic: "spBv1.0/plant/NBIRTH/edge1", payload: nbirth},
 		{name: "dbirth-aliases", topic: "spBv1.0/plant/DBIRTH/edge1/GT-101", payload: dbirth},
 		{name: "ddata-alias", topic: "spBv1.0/plant/DDATA/edge1/GT-101", setup: []string{"dbirth-aliases"},
-			payload: pbPayload(t0+60000, 2,
-				pbMetric(withAlias(1), floatValue(33)),
-				pbMetric(withAlias(2), withTime(t0+59500), doubleValue(0.42)),
-				pbMetric(withAlias(3), boolValue(false)),
-				pbMetric(withAlias(4), stringValue("degraded")),
-				pbMetric(withAlias(5), rawIntValue(uint64(math.MaxUint64-6))), // -7, sign-extended to 64 bits
-				pbMetric(withAlias(6), longValue(4000000001)),
+			payload: spbtest.Payload(t0+60000, 2,
+				spbtest.Metric(spbtest.Alias(1), spbtest.Float(33)),
+				spbtest.Metric(spbtest.Alias(2), spbtest.Time(t0+59500), spbtest.Double(0.42)),
+				spbtest.Metric(spbtest.Alias(3), spbtest.Bool(false)),
+				spbtest.Metric(spbtest.Alias(4), spbtest.Str("degraded")),
+				spbtest.Metric(spbtest.Alias(5), spbtest.RawInt(uint64(math.MaxUint64-6))), // -7, sign-extended to 64 bits
+				spbtest.Metric(spbtest.Alias(6), spbtest.Long(4000000001)),
 			)},
 		{name: "ddata-name", topic: "spBv1.0/plant/DDATA/edge1/GT-102", payload: ddataName},
 		{name: "ndata-alias", topic: "spBv1.0/plant/NDATA/edge1", setup: []string{"nbirth"},
-			payload: pbPayload(t0+60000, 4, pbMetric(withAlias(100), doubleValue(22)))},
-		{name: "ddeath", topic: "spBv1.0/plant/DDEATH/edge1/GT-101", payload: pbPayload(t0+120000, 5)},
+			payload: spbtest.Payload(t0+60000, 4, spbtest.Metric(spbtest.Alias(100), spbtest.Double(22)))},
+		{name: "ddeath", topic: "spBv1.0/plant/DDEATH/edge1/GT-101", payload: spbtest.Payload(t0+120000, 5)},
 		{name: "ndeath", topic: "spBv1.0/plant/NDEATH/edge1",
-			payload: pbPayload(0, 0, pbMetric(withName("bdSeq"), withType(typeInt64), longValue(3)))},
+			payload: spbtest.Payload(0, 0, spbtest.Metric(spbtest.Name("bdSeq"), spbtest.Type(typeInt64), spbtest.Long(3)))},
 		{name: "ndeath-after-nbirth", topic: "spBv1.0/plant/NDEATH/edge1", setup: []string{"nbirth", "dbirth-aliases"},
-			payload: pbPayload(0, 0, pbMetric(withName("bdSeq"), withType(typeInt64), longValue(3)))},
+			payload: spbtest.Payload(0, 0, spbtest.Metric(spbtest.Name("bdSeq"), spbtest.Type(typeInt64), spbtest.Long(3)))},
 		{name: "ndeath-stale-bdseq", topic: "spBv1.0/plant/NDEATH/edge1", setup: []string{"nbirth"},
-			payload: pbPayload(0, 0, pbMetric(withName("bdSeq"), withType(typeInt64), longValue(2)))},
+			payload: spbtest.Payload(0, 0, spbtest.Metric(spbtest.Name("bdSeq"), spbtest.Type(typeInt64), spbtest.Long(2)))},
 		{name: "unknown-alias", topic: "spBv1.0/plant/DDATA/edge1/dev1",
-			payload: pbPayload(t0, 0,
-				pbMetric(withAlias(7), floatValue(1)),
-				pbMetric(withName("lel"), withType(typeFloat), floatValue(1.5)),
+			payload: spbtest.Payload(t0, 0,
+				spbtest.Metric(spbtest.Alias(7), spbtest.Float(1)),
+				spbtest.Metric(spbtest.Name("lel"), spbtest.Type(typeFloat), spbtest.Float(1.5)),
 			)},
 		{name: "alias-not-in-birth", topic: "spBv1.0/plant/DDATA/edge1/GT-101", setup: []string{"dbirth-aliases"},
-			payload: pbPayload(t0+60000, 2, pbMetric(withAlias(9), floatValue(1)), pbMetric(withAlias(1), floatValue(30)))},
+			payload: spbtest.Payload(t0+60000, 2, spbtest.Metric(spbtest.Alias(9), spbtest.Float(1)), spbtest.Metric(spbtest.Alias(1), spbtest.Float(30)))},
 		{name: "ddata-after-ddeath", topic: "spBv1.0/plant/DDATA/edge1/GT-101", setup: []string{"dbirth-aliases", "ddeath"},
-			payload: pbPayload(t0+180000, 6, pbMetric(withAlias(1), floatValue(30)))},
+			payload: spbtest.Payload(t0+180000, 6, spbtest.Metric(spbtest.Alias(1), spbtest.Float(30)))},
 		{name: "ddata-after-ndeath", topic: "spBv1.0/plant/DDATA/edge1/GT-101", setup: []string{"dbirth-aliases", "ndeath"},
-			payload: pbPayload(t0+180000, 6, pbMetric(withAlias(1), floatValue(30)))},
+			payload: spbtest.Payload(t0+180000, 6, spbtest.Metric(spbtest.Alias(1), spbtest.Float(30)))},
 		{name: "not-finite", topic: "spBv1.0/plant/DDATA/edge1/GT-101",
-			payload: pbPayload(t0, 0,
-				pbMetric(withName("lel"), withType(typeFloat), floatValue(float32(math.NaN()))),
-				pbMetric(withName("pressure"), withType(typeDouble), doubleValue(math.Inf(1))),
-				pbMetric(withName("level"), withType(typeDouble), doubleValue(1)),
+			payload: spbtest.Payload(t0, 0,
+				spbtest.Metric(spbtest.Name("lel"), spbtest.Type(typeFloat), spbtest.Float(float32(math.NaN()))),
+				spbtest.Metric(spbtest.Name("pressure"), spbtest.Type(typeDouble), spbtest.Double(math.Inf(1))),
+				spbtest.Metric(spbtest.Name("level"), spbtest.Type(typeDouble), spbtest.Double(1)),
 			)},
 		{name: "bad-values", topic: "spBv1.0/plant/DDATA/edge1/GT-101",
-			payload: pbPayload(t0, 0,
-				pbMetric(withName("lel"), withType(typeFloat), intValue(3)),
-				pbMetric(withName("when"), withType(typeDouble), withTime(math.MaxInt64), doubleValue(1)),
-				pbMetric(withType(typeDouble), doubleValue(1)),
-				pbMetric(withName("bad"), varintField(fMetricFloat, 1)), // float_value with the wrong wire type
-				pbMetric(withName("ok"), withType(typeUInt8), intValue(200)),
+			payload: spbtest.Payload(t0, 0,
+				spbtest.Metric(spbtest.Name("lel"), spbtest.Type(typeFloat), spbtest.Int(3)),
+				spbtest.Metric(spbtest.Name("when"), spbtest.Type(typeDouble), spbtest.Time(math.MaxInt64), spbtest.Double(1)),
+				spbtest.Metric(spbtest.Type(typeDouble), spbtest.Double(1)),
+				spbtest.Metric(spbtest.Name("bad"), wrongWireType(fMetricFloat, 1)), // float_value with the wrong wire type
+				spbtest.Metric(spbtest.Name("ok"), spbtest.Type(typeUInt8), spbtest.Int(200)),
 			)},
 		{name: "dbirth-truncated", topic: "spBv1.0/plant/DBIRTH/edge1/GT-101", payload: dbirth[:len(dbirth)-3]},
 		{name: "ddata-after-bad-dbirth", topic: "spBv1.0/plant/DDATA/edge1/GT-101", setup: []string{"dbirth-aliases", "dbirth-truncated"},
-			payload: pbPayload(t0+180000, 6, pbMetric(withAlias(1), floatValue(30)))},
+			payload: spbtest.Payload(t0+180000, 6, spbtest.Metric(spbtest.Alias(1), spbtest.Float(30)))},
 		{name: "truncated", topic: "spBv1.0/plant/DDATA/edge1/GT-102", payload: ddataName[:len(ddataName)/2]},
 		{name: "not-protobuf", topic: "spBv1.0/plant/DDATA/edge1/GT-101", payload: []byte(`{"value": 31.5}`)},
 		{name: "wrong-namespace", topic: "spAv1.0/plant/DDATA/edge1/GT-101", payload: ddataName},
 		{name: "device-missing", topic: "spBv1.0/plant/DDATA/edge1", payload: ddataName},
 		{name: "ncmd", topic: "spBv1.0/plant/NCMD/edge1",
-			payload: pbPayload(t0, 0, pbMetric(withName("Node Control/Rebirth"), withType(typeBoolean), boolValue(true)))},
+			payload: spbtest.Payload(t0, 0, spbtest.Metric(spbtest.Name("Node Control/Rebirth"), spbtest.Type(typeBoolean), spbtest.Bool(true)))},
 		{name: "state", topic: "spBv1.0/STATE/scada-host", payload: []byte(`{"online": true, "timestamp": 1763856000000}`)},
 	}
 }
@@ -327,7 +277,7 @@ func TestTopics(t *testing.T) {
 
 func TestDecodeNeedsTopic(t *testing.T) {
 	var _ decode.TopicDecoder = Default()
-	_, err := Default().Decode(nil, pbPayload(t0, 0))
+	_, err := Default().Decode(nil, spbtest.Payload(t0, 0))
 	if es := decode.Split(err); len(es) != 1 || es[0].Reason != decode.ReasonMalformed {
 		t.Errorf("Decode without topic: %v", err)
 	}
@@ -336,24 +286,24 @@ func TestDecodeNeedsTopic(t *testing.T) {
 func TestIntegerTypes(t *testing.T) {
 	for _, c := range []struct {
 		typ  uint32
-		f    field
+		f    spbtest.Field
 		want float64
 	}{
-		{typeInt8, intValue(i32(-128)), -128},
-		{typeInt8, intValue(0xFF), -1}, // zero-extended encoding
-		{typeInt16, intValue(i32(-32768)), -32768},
-		{typeInt32, intValue(i32(math.MinInt32)), math.MinInt32},
-		{typeInt32, longValue(uint64(math.MaxUint64)), -1},
-		{typeInt64, longValue(uint64(1) << 63), math.MinInt64},
-		{typeUInt8, intValue(255), 255},
-		{typeUInt16, intValue(65535), 65535},
-		{typeUInt32, intValue(math.MaxUint32), math.MaxUint32},
-		{typeUInt32, longValue(math.MaxUint32), math.MaxUint32},
-		{typeUInt64, longValue(math.MaxUint64), math.MaxUint64},
-		{typeBoolean, boolValue(true), 1},
-		{typeFloat, doubleValue(2.5), 2.5},
+		{typeInt8, spbtest.Int(i32(-128)), -128},
+		{typeInt8, spbtest.Int(0xFF), -1}, // zero-extended encoding
+		{typeInt16, spbtest.Int(i32(-32768)), -32768},
+		{typeInt32, spbtest.Int(i32(math.MinInt32)), math.MinInt32},
+		{typeInt32, spbtest.Long(uint64(math.MaxUint64)), -1},
+		{typeInt64, spbtest.Long(uint64(1) << 63), math.MinInt64},
+		{typeUInt8, spbtest.Int(255), 255},
+		{typeUInt16, spbtest.Int(65535), 65535},
+		{typeUInt32, spbtest.Int(math.MaxUint32), math.MaxUint32},
+		{typeUInt32, spbtest.Long(math.MaxUint32), math.MaxUint32},
+		{typeUInt64, spbtest.Long(math.MaxUint64), math.MaxUint64},
+		{typeBoolean, spbtest.Bool(true), 1},
+		{typeFloat, spbtest.Double(2.5), 2.5},
 	} {
-		p := pbPayload(0, 0, pbMetric(withName("m"), withType(c.typ), c.f))
+		p := spbtest.Payload(0, 0, spbtest.Metric(spbtest.Name("m"), spbtest.Type(c.typ), c.f))
 		pts, err := Default().DecodeTopic(nil, "spBv1.0/g/DDATA/e/d", p)
 		if err != nil || len(pts) != 1 || pts[0].Value != c.want {
 			t.Errorf("%s: got %+v, %v, want %v", typeName(c.typ), pts, err, c.want)
@@ -368,9 +318,9 @@ func TestMemoryBound(t *testing.T) {
 	d, _ := New(Config{MaxMemory: max})
 	var metrics [][]byte
 	for i := range 20 {
-		metrics = append(metrics, pbMetric(withName(fmt.Sprintf("metric-with-a-longish-name-%02d", i)), withAlias(uint64(i)), withType(typeDouble), doubleValue(1)))
+		metrics = append(metrics, spbtest.Metric(spbtest.Name(fmt.Sprintf("metric-with-a-longish-name-%02d", i)), spbtest.Alias(uint64(i)), spbtest.Type(typeDouble), spbtest.Double(1)))
 	}
-	birth := pbPayload(t0, 0, metrics...)
+	birth := spbtest.Payload(t0, 0, metrics...)
 	for n := range 200 {
 		topic := fmt.Sprintf("spBv1.0/g/DBIRTH/edge%d/dev", n)
 		if _, err := d.DecodeTopic(nil, topic, birth); err != nil {
@@ -384,7 +334,7 @@ func TestMemoryBound(t *testing.T) {
 	if nodes >= 200 || nodes == 0 || tables != nodes {
 		t.Errorf("%d nodes, %d tables kept", nodes, tables)
 	}
-	data := pbPayload(t0, 1, pbMetric(withAlias(3), doubleValue(2)))
+	data := spbtest.Payload(t0, 1, spbtest.Metric(spbtest.Alias(3), spbtest.Double(2)))
 	if _, err := d.DecodeTopic(nil, "spBv1.0/g/DDATA/edge199/dev", data); err != nil {
 		t.Errorf("newest node forgotten: %v", err)
 	}
@@ -398,8 +348,8 @@ func TestMemoryBound(t *testing.T) {
 // it with -race.
 func TestConcurrent(t *testing.T) {
 	d, _ := New(Config{MaxMemory: 8 << 10})
-	birth := pbPayload(t0, 0, pbMetric(withName("lel"), withAlias(1), withType(typeFloat), floatValue(1)))
-	data := pbPayload(t0, 1, pbMetric(withAlias(1), floatValue(2)))
+	birth := spbtest.Payload(t0, 0, spbtest.Metric(spbtest.Name("lel"), spbtest.Alias(1), spbtest.Type(typeFloat), spbtest.Float(1)))
+	data := spbtest.Payload(t0, 1, spbtest.Metric(spbtest.Alias(1), spbtest.Float(2)))
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Go(func() {
