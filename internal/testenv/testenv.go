@@ -431,10 +431,19 @@ func (b *Broker) setupTLS(t testing.TB, cfg *bytes.Buffer, port int) {
 	fmt.Fprintf(cfg, "allow_anonymous false\npassword_file %s\n", passwd)
 }
 
+// The test certificates are valid from two years before now to two years
+// after: the broker (not built by Go) checks them against the real date
+// while scripts/clockshift.sh moves the tests' clock a year ahead, and
+// both must find them valid.
+const certSlack = 2 * 366 * 24 * time.Hour
+
+func certNotBefore() time.Time { return time.Now().Add(-certSlack) }
+func certNotAfter() time.Time  { return time.Now().Add(certSlack) }
+
 func selfSignedCA(t testing.TB) (*x509.Certificate, *ecdsa.PrivateKey) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "yujing test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		NotBefore: certNotBefore(), NotAfter: certNotAfter(),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
 	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
 	if err != nil {
@@ -447,7 +456,7 @@ func selfSignedCA(t testing.TB) (*x509.Certificate, *ecdsa.PrivateKey) {
 func issue(t testing.TB, ca *x509.Certificate, caKey *ecdsa.PrivateKey, name string, server bool) ([]byte, *pem.Block) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		NotBefore: certNotBefore(), NotAfter: certNotAfter(),
 		KeyUsage: x509.KeyUsageDigitalSignature}
 	if server {
 		tpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
