@@ -54,7 +54,10 @@ type Answer struct {
 // from AnswerCall wraps it with when.
 var ErrAnswered = errors.New("already answered")
 
-// AnswerRow is one escalation call, as the answer reports count it.
+// AnswerRow is one escalation call, as the answer reports count it: the
+// call, and its escalation as it stands, whose round, step, state and
+// reason say whether the call's step ended answered, unanswered (the
+// deadline passed), or stopped before its deadline.
 type AnswerRow struct {
 	CallID        string
 	AlertID       int64
@@ -68,7 +71,9 @@ type AnswerRow struct {
 	Site, Sensor  string
 	CreatedAt     time.Time
 	SentAt        *time.Time
+	Deadline      *time.Time // when the call's step was due
 	AnsweredAt    *time.Time
 	AnsweredBy    string
 	AnswerChannel string
+	Escalation    Escalation // the call's escalation now (Deadline not set)
 }

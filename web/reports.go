@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"yujing"
+	"yujing/alerting"
+	"yujing/duty"
 	"yujing/store"
 )
 
@@ -20,28 +22,73 @@ type AnswerReports interface {
 	EscalationsBetween(ctx context.Context, from, to time.Time) ([]store.Escalation, error)
 }
 
-// People tells the reports a person's organisation and region (package
-// duty's Book).
+// People tells the reports a person's organisation and region, and the
+// organisation tree (package duty's Book).
 type People interface {
 	Person(id string) (yujing.Person, bool)
 	PersonRegion(id string) string
+	Org(id string) (duty.Org, bool)
+	// Ancestors is the organisation itself, then its parent, up to the root.
+	Ancestors(orgID string) []duty.Org
 }
 
 // AnswerStats are the figures of one group of the answer report. A
 // "call" here is one person called in one step of one escalation, however
-// many channels reached them (a ladder's SMS and voice count once): it is
-// answered when any of them was, and its answer time runs from the first
-// of them being made.
+// many channels reached them (a ladder's SMS and voice count once): its
+// Outcome decides which count it goes to, and its answer time runs from
+// the first of them being made.
+//
+// Calls = Answered + AnsweredByColleague + Unanswered + Pending + Stopped,
+// and Stopped = StoppedResolved + StoppedSuperseded + StoppedClosed +
+// StoppedOther. The answer rate (叫应率) is Answered / (Answered +
+// Unanswered), null when both are 0: calls somebody else answered for and
+// calls of chains that stopped before their deadline are shown apart, not
+// counted as misses.
 type AnswerStats struct {
-	Key        string   `json:"key"`
-	Name       string   `json:"name,omitempty"`
-	Calls      int      `json:"calls"`
-	Answered   int      `json:"answered"`
-	Unanswered int      `json:"unanswered"`
-	AnswerRate float64  `json:"answer_rate"` // answered / calls, 0 when no calls
-	Median     *float64 `json:"median_seconds"`
-	P90        *float64 `json:"p90_seconds"`
-	latencies  []float64
+	Key                 string   `json:"key"`
+	Name                string   `json:"name,omitempty"`
+	Calls               int      `json:"calls"`
+	Answered            int      `json:"answered"`
+	AnsweredByColleague int      `json:"answered_by_colleague"`
+	Unanswered          int      `json:"unanswered"`
+	Pending             int      `json:"pending"`
+	Stopped             int      `json:"stopped"`
+	StoppedResolved     int      `json:"stopped_resolved"`
+	StoppedSuperseded   int      `json:"stopped_superseded"`
+	StoppedClosed       int      `json:"stopped_closed"`
+	StoppedOther        int      `json:"stopped_other"`
+	AnswerRate          *float64 `json:"answer_rate"` // answered / (answered + unanswered); null when both are 0
+	Median              *float64 `json:"median_seconds"`
+	P90                 *float64 `json:"p90_seconds"`
+	latencies           []float64
+}
+
+// add counts one call with outcome o, answered latency seconds after it
+// was made.
+func (st *AnswerStats) add(o Outcome, latency float64) {
+	st.Calls++
+	switch o {
+	case OutcomeAnswered:
+		st.Answered++
+		st.latencies = append(st.latencies, latency)
+	case OutcomeColleague:
+		st.AnsweredByColleague++
+	case OutcomeUnanswered:
+		st.Unanswered++
+	case OutcomePending:
+		st.Pending++
+	case OutcomeStoppedResolved:
+		st.StoppedResolved++
+	case OutcomeStoppedSuperseded:
+		st.StoppedSuperseded++
+	case OutcomeStoppedClosed:
+		st.StoppedClosed++
+	default:
+		st.StoppedOther++
+	}
+	if o.Stopped() {
+		st.Stopped++
+	}
 }
 
 // TopReached is a warning whose escalation ran to the top of its chain
@@ -59,85 +106,93 @@ type TopReached struct {
 
 // AnswerReport is GET /api/v1/reports/answers.
 type AnswerReport struct {
-	From       time.Time     `json:"from"`
-	To         time.Time     `json:"to"`
-	By         string        `json:"by"`
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	By   string    `json:"by"`
+	// Rollup: each org (region) row also counts the calls of the orgs
+	// below it (the regions it covers), so rows overlap; Total counts each
+	// call once.
+	Rollup     bool          `json:"rollup"`
 	Rows       []AnswerStats `json:"rows"`
 	Total      AnswerStats   `json:"total"`
 	TopReached []TopReached  `json:"top_reached"`
 }
 
-// reportGroups are the report's groupings.
-var reportGroups = []string{"person", "org", "region", "level", "day", "week", "month"}
+// reportGroups are the report's groupings; rollupGroups those a roll-up
+// applies to.
+var (
+	reportGroups = []string{"person", "org", "region", "level", "day", "week", "month"}
+	rollupGroups = []string{"org", "region"}
+)
 
-// answerReport computes the report for [from, to) grouped by by.
-func (s *Server) buildAnswerReport(ctx context.Context, from, to time.Time, by string) (AnswerReport, error) {
+// buildAnswerReport computes the report for [from, to) grouped by by;
+// rollup adds each call to the rows of the orgs above its person's org
+// (by=org) or of the regions covering its person's region (by=region).
+func (s *Server) buildAnswerReport(ctx context.Context, from, to time.Time, by string, rollup bool) (AnswerReport, error) {
+	if rollup && !slices.Contains(rollupGroups, by) {
+		return AnswerReport{}, fmt.Errorf("%w: rollup: only with by=org or by=region, not by=%s", alerting.ErrInvalid, by)
+	}
 	rows, err := s.opts.Reports.AnswerRows(ctx, from, to)
 	if err != nil {
 		return AnswerReport{}, err
 	}
-	loc := s.opts.Location
-	type unit struct {
-		esc         int64
-		round, step int
-		person      string
-	}
-	type call struct {
-		row      store.AnswerRow
-		sent     time.Time
-		answered *time.Time
-	}
-	units := map[unit]*call{}
-	var order []unit
+	units := map[callUnit]*unitCalls{}
+	first := map[callUnit]store.AnswerRow{}
+	escs := map[int64]store.Escalation{}
+	var order []callUnit
 	for _, r := range rows {
-		u := unit{r.EscalationID, r.Round, r.Step, r.Person}
-		sent := r.CreatedAt // when the call was made, as escalate measures answers
+		u := callUnit{r.EscalationID, r.Round, r.Step, r.Person}
 		c, ok := units[u]
 		if !ok {
-			c = &call{row: r, sent: sent}
+			c = &unitCalls{}
 			units[u] = c
+			first[u] = r
 			order = append(order, u)
 		}
-		if sent.Before(c.sent) {
-			c.sent = sent
-		}
-		if r.AnsweredAt != nil && (c.answered == nil || r.AnsweredAt.Before(*c.answered)) {
-			c.answered = r.AnsweredAt
-		}
+		// When the call was made, as escalate measures answers.
+		c.add(r.CreatedAt, r.Deadline, r.AnsweredAt)
+		escs[r.EscalationID] = r.Escalation
 	}
+	outs := outcomes(units, escs, s.opts.Now())
+	loc := s.opts.Location
 	groups := map[string]*AnswerStats{}
 	total := AnswerStats{Key: "total"}
 	for _, u := range order {
-		c := units[u]
-		key, name := s.reportKey(by, c.row, c.sent.In(loc))
-		g, ok := groups[key]
-		if !ok {
-			g = &AnswerStats{Key: key, Name: name}
-			groups[key] = g
+		c, o := units[u], outs[u]
+		latency := 0.0
+		if c.answered != nil {
+			latency = math.Max(0, c.answered.Sub(c.first).Seconds())
 		}
-		for _, st := range []*AnswerStats{g, &total} {
-			st.Calls++
-			if c.answered != nil {
-				st.Answered++
-				st.latencies = append(st.latencies, math.Max(0, c.answered.Sub(c.sent).Seconds()))
-			} else {
-				st.Unanswered++
+		total.add(o, latency)
+		for _, k := range s.reportKeys(by, rollup, first[u], c.first.In(loc)) {
+			g, ok := groups[k.key]
+			if !ok {
+				g = &AnswerStats{Key: k.key, Name: k.name}
+				groups[k.key] = g
 			}
+			g.add(o, latency)
 		}
 	}
-	rep := AnswerReport{From: from, To: to, By: by, Rows: []AnswerStats{}, TopReached: []TopReached{}}
+	rep := AnswerReport{From: from, To: to, By: by, Rollup: rollup, Rows: []AnswerStats{}, TopReached: []TopReached{}}
 	for _, g := range groups {
 		g.finish()
 		rep.Rows = append(rep.Rows, *g)
 	}
-	slices.SortFunc(rep.Rows, func(a, b AnswerStats) int { return cmp.Compare(a.Key, b.Key) })
+	slices.SortFunc(rep.Rows, func(a, b AnswerStats) int {
+		if by == "level" {
+			la, _ := yujing.ParseLevel(a.Key)
+			lb, _ := yujing.ParseLevel(b.Key)
+			return cmp.Compare(lb, la) // red first
+		}
+		return cmp.Compare(a.Key, b.Key)
+	})
 	total.finish()
 	rep.Total = total
-	escs, err := s.opts.Reports.EscalationsBetween(ctx, from, to)
+	escList, err := s.opts.Reports.EscalationsBetween(ctx, from, to)
 	if err != nil {
 		return AnswerReport{}, err
 	}
-	for _, e := range escs {
+	for _, e := range escList {
 		if e.TopReachedAt == nil {
 			continue
 		}
@@ -152,8 +207,9 @@ func (s *Server) buildAnswerReport(ctx context.Context, from, to time.Time, by s
 }
 
 func (st *AnswerStats) finish() {
-	if st.Calls > 0 {
-		st.AnswerRate = float64(st.Answered) / float64(st.Calls)
+	if n := st.Answered + st.Unanswered; n > 0 {
+		r := float64(st.Answered) / float64(n)
+		st.AnswerRate = &r
 	}
 	if len(st.latencies) > 0 {
 		slices.Sort(st.latencies)
@@ -175,33 +231,99 @@ func quantile(sorted []float64, q float64) float64 {
 	return sorted[i] + (pos-float64(i))*(sorted[i+1]-sorted[i])
 }
 
-// reportKey is the group of one call.
-func (s *Server) reportKey(by string, r store.AnswerRow, sent time.Time) (key, name string) {
+// groupKey is a report row's key and name.
+type groupKey struct{ key, name string }
+
+// reportKeys are the groups one call counts in: one, or with rollup the
+// person's org and every org above it (by=org), the person's region and
+// every region covering it (by=region).
+func (s *Server) reportKeys(by string, rollup bool, r store.AnswerRow, sent time.Time) []groupKey {
 	switch by {
 	case "person":
-		return r.Person, r.PersonName
-	case "org", "region":
+		return []groupKey{{r.Person, r.PersonName}}
+	case "org":
 		if s.opts.People == nil {
-			return "", ""
-		}
-		if by == "region" {
-			return s.opts.People.PersonRegion(r.Person), ""
+			return []groupKey{{}}
 		}
 		p, _ := s.opts.People.Person(r.Person)
-		return p.Org, ""
+		if !rollup {
+			o, _ := s.opts.People.Org(p.Org)
+			return []groupKey{{p.Org, o.Name}}
+		}
+		var out []groupKey
+		for _, o := range s.opts.People.Ancestors(p.Org) {
+			out = append(out, groupKey{o.ID, o.Name})
+		}
+		if len(out) == 0 {
+			out = append(out, groupKey{key: p.Org})
+		}
+		return out
+	case "region":
+		if s.opts.People == nil {
+			return []groupKey{{}}
+		}
+		code := s.opts.People.PersonRegion(r.Person)
+		if !rollup {
+			return []groupKey{{key: code}}
+		}
+		var out []groupKey
+		for _, c := range regionAncestors(code) {
+			out = append(out, groupKey{key: c})
+		}
+		return out
 	case "level":
-		return r.Level.String(), r.Level.Chinese()
+		return []groupKey{{r.Level.String(), r.Level.Chinese()}}
 	case "week":
 		y, w := sent.ISOWeek()
-		return fmt.Sprintf("%d-W%02d", y, w), ""
+		return []groupKey{{key: fmt.Sprintf("%d-W%02d", y, w)}}
 	case "month":
-		return sent.Format("2006-01"), ""
+		return []groupKey{{key: sent.Format("2006-01")}}
 	}
-	return sent.Format("2006-01-02"), ""
+	return []groupKey{{key: sent.Format("2006-01-02")}}
+}
+
+// regionAncestors is an administrative division code and the codes of the
+// divisions above it (GB/T 2260): a village 320115001001, its township
+// 320115001, county 320115, city 320100, province 320000. A code that is
+// not one (duty.ValidRegion), "" included, is returned alone.
+func regionAncestors(code string) []string {
+	if !duty.ValidRegion(code) {
+		return []string{code}
+	}
+	out := []string{code}
+	for c := code; ; {
+		switch {
+		case len(c) > 6:
+			c = c[:len(c)-3]
+		case c[4:] != "00":
+			c = c[:4] + "00"
+		case c[2:4] != "00":
+			c = c[:2] + "0000"
+		default:
+			return out
+		}
+		out = append(out, c)
+	}
+}
+
+// answerBuilder reads the answer report's rollup parameter (1, true, 0,
+// false; default false) and returns its builder.
+func (s *Server) answerBuilder(r *http.Request) func(ctx context.Context, from, to time.Time, by string) (AnswerReport, error) {
+	return func(ctx context.Context, from, to time.Time, by string) (AnswerReport, error) {
+		rollup := false
+		if v := r.URL.Query().Get("rollup"); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return AnswerReport{}, fmt.Errorf("%w: rollup: want 1 or 0, got %q", alerting.ErrInvalid, v)
+			}
+			rollup = b
+		}
+		return s.buildAnswerReport(ctx, from, to, by, rollup)
+	}
 }
 
 func (s *Server) answerReport(w http.ResponseWriter, r *http.Request) {
-	if rep, _, ok := loadReport(s, w, r, reportGroups, "person", s.buildAnswerReport); ok {
+	if rep, _, ok := loadReport(s, w, r, reportGroups, "person", s.answerBuilder(r)); ok {
 		writeJSON(w, http.StatusOK, rep)
 	}
 }
@@ -210,13 +332,16 @@ func (s *Server) answerReport(w http.ResponseWriter, r *http.Request) {
 // total line; ?section=top_reached gives the warnings whose chain reached
 // the top instead.
 func (s *Server) answerReportCSV(w http.ResponseWriter, r *http.Request) {
-	rep, q, ok := loadReport(s, w, r, reportGroups, "person", s.buildAnswerReport)
+	rep, q, ok := loadReport(s, w, r, reportGroups, "person", s.answerBuilder(r))
 	if !ok {
 		return
 	}
 	by := q.by
 	topReached := r.URL.Query().Get("section") == "top_reached"
 	name := "answers-" + by
+	if rep.Rollup {
+		name += "-rollup"
+	}
 	if topReached {
 		name = "answers-top-reached"
 	}
@@ -230,17 +355,23 @@ func (s *Server) answerReportCSV(w http.ResponseWriter, r *http.Request) {
 		cw.Flush()
 		return
 	}
-	_ = cw.Write([]string{by, "name", "calls", "answered", "unanswered", "answer_rate", "median_seconds", "p90_seconds"})
+	_ = cw.Write([]string{by, "name", "calls", "answered", "answered_by_colleague", "unanswered", "pending", "stopped",
+		"stopped_resolved", "stopped_superseded", "stopped_closed", "stopped_other", "answer_rate", "median_seconds", "p90_seconds"})
 	for _, st := range append(rep.Rows, rep.Total) {
-		_ = cw.Write([]string{st.Key, st.Name, strconv.Itoa(st.Calls), strconv.Itoa(st.Answered), strconv.Itoa(st.Unanswered),
-			strconv.FormatFloat(st.AnswerRate, 'f', 4, 64), optSeconds(st.Median), optSeconds(st.P90)})
+		line := []string{st.Key, st.Name}
+		for _, n := range []int{st.Calls, st.Answered, st.AnsweredByColleague, st.Unanswered, st.Pending, st.Stopped,
+			st.StoppedResolved, st.StoppedSuperseded, st.StoppedClosed, st.StoppedOther} {
+			line = append(line, strconv.Itoa(n))
+		}
+		_ = cw.Write(append(line, optFloat(st.AnswerRate, 4), optFloat(st.Median, 1), optFloat(st.P90, 1)))
 	}
 	cw.Flush()
 }
 
-func optSeconds(v *float64) string {
+// optFloat formats v with prec decimals, "" for nil.
+func optFloat(v *float64, prec int) string {
 	if v == nil {
 		return ""
 	}
-	return strconv.FormatFloat(*v, 'f', 1, 64)
+	return strconv.FormatFloat(*v, 'f', prec, 64)
 }

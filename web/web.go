@@ -321,7 +321,7 @@ func alertID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 type AlertDetail struct {
 	yujing.Alert
 	History []yujing.Transition `json:"history"`
-	Calls   []store.CallRecord  `json:"calls"`
+	Calls   []DetailCall        `json:"calls"`
 	// Escalations are the call-and-answer runs for the alert, oldest
 	// first; the active one has the deadline of its current step.
 	Escalations []store.Escalation `json:"escalations"`
@@ -361,7 +361,8 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, AlertDetail{Alert: a, History: hist, Calls: calls, Escalations: escs, Attachments: att})
+	writeJSON(w, http.StatusOK, AlertDetail{Alert: a, History: hist, Calls: callOutcomes(calls, escs, s.opts.Now()),
+		Escalations: escs, Attachments: att})
 }
 
 type actionBody struct {

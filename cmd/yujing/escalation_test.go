@@ -338,8 +338,9 @@ func TestEscalationEndToEnd(t *testing.T) {
 	csvText, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(string(csvText), "\ufeff")), "\n")
-	if resp.StatusCode != 200 || len(lines) != 6 || lines[0] != "person,name,calls,answered,unanswered,answer_rate,median_seconds,p90_seconds" ||
-		!strings.HasPrefix(lines[1], "chen,陈刚,1,1,0,1.0000,") || !strings.HasPrefix(lines[5], "total,,4,1,3,0.2500,") {
+	if resp.StatusCode != 200 || len(lines) != 6 ||
+		lines[0] != "person,name,calls,answered,answered_by_colleague,unanswered,pending,stopped,stopped_resolved,stopped_superseded,stopped_closed,stopped_other,answer_rate,median_seconds,p90_seconds" ||
+		!strings.HasPrefix(lines[1], "chen,陈刚,1,1,0,0,0,0,0,0,0,0,1.0000,") || !strings.HasPrefix(lines[5], "total,,4,1,0,3,0,0,0,0,0,0,0.2500,") {
 		t.Errorf("CSV report %d:\n%s", resp.StatusCode, csvText)
 	}
 }

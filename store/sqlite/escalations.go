@@ -274,12 +274,13 @@ func (s *State) OpenCallTo(ctx context.Context, people []string, since time.Time
 }
 
 // AnswerRows returns the escalation calls made in [from, to), oldest
-// first, with their escalation's level and policy and their alert's site
-// and sensor: what the answer reports count.
+// first, with their escalation as it stands (level, policy, the round and
+// step it ended at, state and reason) and their alert's site and sensor:
+// what the answer reports count.
 func (s *State) AnswerRows(ctx context.Context, from, to time.Time) ([]store.AnswerRow, error) {
-	rows, err := s.db.r.QueryContext(ctx, `SELECT c.id, c.alert_id, c.escalation_id, e.policy, e.level, c.step, c.person,
-		c.channel, c.body, COALESCE(a.site, ''), COALESCE(a.sensor, ''), c.created_at, c.sent_at, c.answered_at,
-		COALESCE(c.answered_by, ''), COALESCE(c.answer_channel, '')
+	rows, err := s.db.r.QueryContext(ctx, `SELECT c.id, c.alert_id, c.step, c.person, c.channel, c.body,
+		COALESCE(a.site, ''), COALESCE(a.sensor, ''), c.created_at, c.sent_at, c.deadline, c.answered_at,
+		COALESCE(c.answered_by, ''), COALESCE(c.answer_channel, ''), `+escalationColumnsOf("e")+`
 		FROM calls c JOIN escalations e ON e.id = c.escalation_id LEFT JOIN alerts a ON a.id = c.alert_id
 		WHERE c.escalation_id IS NOT NULL AND c.created_at >= ? AND c.created_at < ?
 		ORDER BY c.created_at, c.id`, from.UnixNano(), to.UnixNano())
@@ -290,12 +291,13 @@ func (s *State) AnswerRows(ctx context.Context, from, to time.Time) ([]store.Ans
 	var out []store.AnswerRow
 	for rows.Next() {
 		var r store.AnswerRow
-		var level int
 		var body string
 		var created int64
-		var sent, answered sql.NullInt64
-		if err := rows.Scan(&r.CallID, &r.AlertID, &r.EscalationID, &r.Policy, &level, &r.Step, &r.Person, &r.Channel,
-			&body, &r.Site, &r.Sensor, &created, &sent, &answered, &r.AnsweredBy, &r.AnswerChannel); err != nil {
+		var sent, deadline, answered sql.NullInt64
+		call := []any{&r.CallID, &r.AlertID, &r.Step, &r.Person, &r.Channel, &body, &r.Site, &r.Sensor, &created,
+			&sent, &deadline, &answered, &r.AnsweredBy, &r.AnswerChannel}
+		e, err := scanEscalation(prefixed{rows, call})
+		if err != nil {
 			return nil, fmt.Errorf("state %s: answer rows: %w", s.db.path, err)
 		}
 		var c struct {
@@ -307,10 +309,30 @@ func (s *State) AnswerRows(ctx context.Context, from, to time.Time) ([]store.Ans
 		if json.Unmarshal([]byte(body), &c) == nil {
 			r.PersonName, r.Round = c.Person.Name, c.Round
 		}
-		r.Level = yujing.Level(level)
+		r.Escalation, r.EscalationID, r.Level, r.Policy = e, e.ID, e.Level, e.Policy
 		r.CreatedAt = time.Unix(0, created).UTC()
-		r.SentAt, r.AnsweredAt = timePtrOf(sent), timePtrOf(answered)
+		r.SentAt, r.Deadline, r.AnsweredAt = timePtrOf(sent), timePtrOf(deadline), timePtrOf(answered)
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// escalationColumnsOf is escalationColumns of the table aliased as alias.
+func escalationColumnsOf(alias string) string {
+	cols := strings.Split(escalationColumns, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// prefixed scans a row whose first columns go to pre, the rest to what
+// Scan is given: a row of a join read by another table's scan function.
+type prefixed struct {
+	row scanner
+	pre []any
+}
+
+func (p prefixed) Scan(dest ...any) error {
+	return p.row.Scan(append(p.pre[:len(p.pre):len(p.pre)], dest...)...)
 }

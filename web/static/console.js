@@ -544,7 +544,10 @@
   function timeline(calls) {
     return '<ol class="timeline">' + calls.map(function (c) {
       var answered = !!c.answered_at, due = c.deadline ? Date.parse(c.deadline) : 0;
-      var st = answered ? "answered" : due ? (due < Date.now() ? "unanswered" : "waiting") : "noanswer";
+      // The server's outcome (answered, answered by a colleague, unanswered,
+      // pending, stopped_*): a call of a chain that stopped before its
+      // deadline is no miss, whatever the clock says now.
+      var st = c.outcome ? (c.outcome === "pending" ? "waiting" : c.outcome) : answered ? "answered" : due ? (due < Date.now() ? "unanswered" : "waiting") : "noanswer";
       var step = c.step ? t("call.step", { step: c.step }) + (c.round ? " · " + t("call.round", { round: c.round }) : "") : "";
       return '<li class="call call-' + st + '" data-call="' + esc(c.id) + '" data-status="' + st + '">' +
         '<div class="when">' + esc(fmtTime(c.sent_at || c.created_at)) + "</div>" +
@@ -555,7 +558,7 @@
         '<span class="answer">' + esc(t("call." + st)) +
         (answered ? " " + esc(fmtTime(c.answered_at)) + " · " + esc(t("call.by")) + " " + esc(c.answered_by || "") + (c.answer_channel ? " · " + esc(t("call.via")) + " " + esc(c.answer_channel) : "") +
           (c.on_site ? " · " + esc(t("call.onsite")) : "") + (c.answer_note ? " · " + esc(t("call.note")) + "：" + esc(c.answer_note) : "") : "") +
-        "</span>" + (st !== "answered" && due && canOperate() ? ' <button type="button" class="link record-answer" data-call="' + esc(c.id) + '">' + esc(t("call.record")) + "</button>" : "") +
+        "</span>" + ((st === "unanswered" || st === "waiting") && canOperate() ? ' <button type="button" class="link record-answer" data-call="' + esc(c.id) + '">' + esc(t("call.record")) + "</button>" : "") +
         "</div></li>";
     }).join("") + "</ol>";
   }
@@ -818,7 +821,7 @@
     var p = r.params, v = $("#view");
     var days = parseInt(p.days || "30", 10) || 30;
     var to = p.to ? new Date(p.to + "T23:59:59") : new Date(), from = p.from ? new Date(p.from + "T00:00:00") : new Date(to.getTime() - days * 86400e3);
-    var by = p.by || "level", aby = p.aby || "org";
+    var by = p.by || "level", aby = p.aby || "org", canRollup = aby === "org" || aby === "region", rollup = canRollup && p.rollup === "1" ? "1" : "";
     var period = { from: iso(from.getTime()), to: iso(to.getTime() + 1000) };
     v.innerHTML = '<section class="stats"><div class="toolbar"><h2>' + esc(t("stats.title")) + "</h2></div>" +
       '<form id="stats-form" class="filters">' + '<label class="field">' + esc(t("stats.period")) + select("days", ["7", "30", "90", "365"], p.from ? "" : String(days), function (d) { return t("stats.days", { n: d }); }) + "</label>" +
@@ -827,12 +830,13 @@
       '<label class="field">' + esc(t("stats.by")) + select("by", ["level", "family", "region", "industry", "site"], by, function (x) { return t("stats.by." + x); }) + "</label>" +
       '<button type="submit" class="primary">' + esc(t("stats.apply")) + "</button></form>" +
       '<section class="card"><div class="toolbar"><h3>' + esc(t("stats.alerts")) + " · " + esc(t("stats.by." + by)) + '</h3><a class="csv" id="alerts-csv" download href="/api/v1/reports/alerts.csv?' + esc(qs({ from: period.from, to: period.to, by: by })) + '">' + esc(t("stats.csv")) + '</a></div><div id="alerts-report"><p class="muted">' + esc(t("common.loading")) + "</p></div></section>" +
-      '<section class="card"><div class="toolbar"><div class="tgroup"><h3>' + esc(t("stats.answers")) + "</h3>" + '<form id="aby-form">' + select("aby", ["org", "person", "region", "level", "day", "week", "month"], aby, function (x) { return t("stats.by." + x); }) + "</form></div>" +
-      '<a class="csv" download href="/api/v1/reports/answers.csv?' + esc(qs({ from: period.from, to: period.to, by: aby })) + '">' + esc(t("stats.csv")) + '</a></div><div id="answers-report"><p class="muted">' + esc(t("common.loading")) + "</p></div></section>" +
+      '<section class="card"><div class="toolbar"><div class="tgroup"><h3>' + esc(t("stats.answers")) + "</h3>" + '<form id="aby-form">' + select("aby", ["org", "person", "region", "level", "day", "week", "month"], aby, function (x) { return t("stats.by." + x); }) +
+      '<label class="check" title="' + esc(t("stats.rollupHint")) + '"><input type="checkbox" name="rollup" value="1"' + (rollup ? " checked" : "") + (canRollup ? "" : " disabled") + "> " + esc(t("stats.rollup")) + "</label></form></div>" +
+      '<a class="csv" id="answers-csv" download href="/api/v1/reports/answers.csv?' + esc(qs({ from: period.from, to: period.to, by: aby, rollup: rollup })) + '">' + esc(t("stats.csv")) + '</a></div><div id="answers-report"><p class="muted">' + esc(t("common.loading")) + "</p></div></section>" +
       '<section class="card"><div class="toolbar"><h3>' + esc(t("stats.false")) + '</h3><a class="csv" download href="/api/v1/reports/alerts.csv?' + esc(qs({ from: period.from, to: period.to, by: "site" })) + '">' + esc(t("stats.csv")) + '</a></div><div id="false-report"></div></section></section>';
     var form = $("#stats-form");
     function go(extra) {
-      var o = { days: form.days.value, from: form.from.value, to: form.to.value, by: form.by.value, aby: $("#aby-form").aby.value };
+      var o = { days: form.days.value, from: form.from.value, to: form.to.value, by: form.by.value, aby: $("#aby-form").aby.value, rollup: $("#aby-form").rollup.checked ? "1" : "" };
       if (extra === "days") { o.from = ""; o.to = ""; }
       if (o.from || o.to) { o.days = ""; }
       location.hash = "#/stats?" + qs(o);
@@ -850,7 +854,7 @@
       if (err.status === 401) { return; }
       $("#alerts-report").innerHTML = '<p class="muted">' + esc(err.status === 404 ? t("stats.unavailable") : t("common.error", { msg: err.message })) + "</p>";
     });
-    api("GET", "/api/v1/reports/answers?" + qs({ from: period.from, to: period.to, by: aby })).then(function (rep) {
+    api("GET", "/api/v1/reports/answers?" + qs({ from: period.from, to: period.to, by: aby, rollup: rollup })).then(function (rep) {
       if (!current() || app.view !== "stats") { return; }
       $("#answers-report").innerHTML = answersHTML(rep || {}, boxWidth($("#answers-report")));
     }, function (err) {
@@ -889,6 +893,9 @@
       closed.map(function (s) { return "<tr><td>" + esc(s.name ? s.name + " (" + s.key + ")" : s.key) + '</td><td class="num">' + s.closed + '</td><td class="num">' + s.false_alarms + '</td><td class="num">' + pct(s.false_alarm_rate) + "</td></tr>"; }).join("") + "</tbody></table></div>";
   }
   function secs(x) { return x == null ? t("common.none") : fmtDur(x * 1000); }
+  // answersHTML is the answer report: the rate per group, each call by
+  // outcome (stopped ones split by why; "other" only when there are any),
+  // and the rate's formula.
   function answersHTML(rep, width) {
     var rows = rep.rows || [];
     if (!rows.length) { return '<p class="empty">' + esc(t("stats.none")) + "</p>"; }
@@ -896,13 +903,19 @@
     var chart = CH.bars({ label: t("stats.answers"), width: width, max: 1, rows: rows.map(function (r) {
       return { label: label(r), text: pct(r.answer_rate) + " · " + secs(r.median_seconds), segments: [{ value: r.answer_rate || 0, cls: "bar-answer" }] };
     }) });
+    var cols = [["calls", "stats.calls"], ["answered", "stats.answered"], ["answered_by_colleague", "stats.colleague"], ["unanswered", "stats.unanswered"],
+      ["pending", "stats.pending"], ["stopped", "stats.stopped"], ["stopped_resolved", "stats.stoppedResolved"], ["stopped_superseded", "stats.stoppedSuperseded"],
+      ["stopped_closed", "stats.stoppedClosed"]];
+    if (rep.total && rep.total.stopped_other) { cols.push(["stopped_other", "stats.stoppedOther"]); }
     function tr(r, l) {
-      return "<tr><td>" + esc(l) + '</td><td class="num">' + r.calls + '</td><td class="num">' + r.answered + '</td><td class="num">' + r.unanswered + '</td><td class="num"><b>' + pct(r.answer_rate) +
-        '</b></td><td class="num">' + esc(secs(r.median_seconds)) + '</td><td class="num">' + esc(secs(r.p90_seconds)) + "</td></tr>";
+      return "<tr><td>" + esc(l) + "</td>" + cols.map(function (c) { return '<td class="num col-' + c[0] + '">' + (r[c[0]] || 0) + "</td>"; }).join("") +
+        '<td class="num"><b>' + pct(r.answer_rate) + '</b></td><td class="num">' + esc(secs(r.median_seconds)) + '</td><td class="num">' + esc(secs(r.p90_seconds)) + "</td></tr>";
     }
+    var head = [""].concat(cols.map(function (c) { return t(c[1]); }), [t("stats.rate"), t("stats.median"), t("stats.p90")]);
     var top = rep.top_reached || [];
-    return chart + '<div class="scroll"><table class="report"><thead><tr><th>' + ["", t("stats.calls"), t("stats.answered"), t("stats.unanswered"), t("stats.rate"), t("stats.median"), t("stats.p90")].map(esc).join("</th><th>") +
+    return chart + '<div class="scroll"><table class="report answers"><thead><tr><th>' + head.map(esc).join("</th><th>") +
       "</th></tr></thead><tbody>" + rows.map(function (r) { return tr(r, label(r)); }).join("") + "</tbody>" + (rep.total ? "<tfoot>" + tr(rep.total, t("stats.total")) + "</tfoot>" : "") + "</table></div>" +
+      '<p class="muted small rate-note">' + esc(t("stats.rateNote")) + (rep.rollup ? " " + esc(t("stats.rollupNote")) : "") + "</p>" +
       (top.length ? "<h4>" + esc(t("stats.top")) + '</h4><ul class="top">' + top.map(function (x) {
         return '<li><a href="#/alert/' + esc(x.alert_id) + '">#' + esc(x.alert_id) + "</a> " + lvl(x.level) + " " + esc(x.site) + " · " + esc(x.sensor) + " · " + esc(x.policy || "") + " · " + esc(fmtTime(x.top_reached_at, true)) + "</li>";
       }).join("") + "</ul>" : "");
