@@ -1,9 +1,11 @@
 # yujing — build and test.
 #
 #   make test    install the external test services if missing, check
-#                formatting, vet, and run every test (race detector on)
-#                against real mosquitto, InfluxDB 1.8 and a headless
-#                chromium (screenshots of the console in artifacts/)
+#                formatting, vet, vulncheck, and run every test (race
+#                detector on) against real mosquitto, InfluxDB 1.8 and a
+#                headless chromium (screenshots of the console in artifacts/)
+#   make vulncheck  govulncheck against the Go vulnerability database from
+#                the module proxy (scripts/vulncheck.sh; no vuln.go.dev)
 #   make bench   run the benchmarks, then the end-to-end ingest benchmark
 #                (publisher → mosquitto → yujing → InfluxDB, E2ECOUNT times)
 #   make fuzz    run every fuzz target for FUZZTIME each (default 30s)
@@ -37,9 +39,9 @@ export YUJING_REQUIRE_EXTERNAL := 1
 YUJING_ARTIFACTS ?= $(CURDIR)/artifacts
 export YUJING_ARTIFACTS
 
-.PHONY: test deps fmt-check vet bench fuzz build
+.PHONY: test deps fmt-check vet vulncheck bench fuzz build
 
-test: deps fmt-check vet
+test: deps fmt-check vet vulncheck
 	GO=$(GO) scripts/check-deploy.sh
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
@@ -57,6 +59,10 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+
+# Versions of govulncheck and of its database: in scripts/vulncheck.sh.
+vulncheck:
+	GO=$(GO) scripts/vulncheck.sh
 
 # Rounds of the end-to-end ingest benchmark (BENCHMARKS.md): a few minutes each.
 E2ECOUNT ?= 3

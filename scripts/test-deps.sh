@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # test-deps.sh installs the external services the tests run against:
 # mosquitto (+ clients) and chromium (+ a CJK font) from Debian's packages,
-# and InfluxDB OSS 1.8.10 built with `go install`. It is idempotent: tools
-# already present are only reported.
+# and InfluxDB OSS 1.8.10 built with `go install`; and the tools
+# scripts/check-deploy.sh checks deploy/ with: promtool, docker-compose,
+# systemd-analyze, kubeconform and the Kubernetes API's schemas. It is
+# idempotent: tools already present are only reported.
 #
-# YUJING_TOOLS (default $HOME/.cache/yujing-tools) receives the influxd binary.
+# YUJING_TOOLS (default $HOME/.cache/yujing-tools) receives influxd,
+# promtool, kubeconform and kubernetes-schemas/.
 # The system mosquitto service is never left running: `yujing serve` embeds a
 # broker on 127.0.0.1:1883 and tests start their own brokers on free ports.
 set -euo pipefail
@@ -13,6 +16,11 @@ case "${GOTOOLCHAIN:-local}" in local) export GOTOOLCHAIN=go1.27.3 ;; esac
 
 YUJING_TOOLS="${YUJING_TOOLS:-$HOME/.cache/yujing-tools}"
 INFLUXD_VERSION="v1.8.10"
+KUBECONFORM_VERSION="v0.8.0"
+# The k8s.io/kubernetes module whose api/openapi-spec/swagger.json gives the
+# schemas kubeconform checks deploy/kubernetes against.
+KUBERNETES_VERSION="v1.37.2"
+GO="${GO:-go}"
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then
@@ -146,6 +154,53 @@ else
 	state=installed
 fi
 echo "docker-compose: ${state}"
+
+# --- systemd-analyze -----------------------------------------------------------
+# scripts/check-deploy.sh verifies deploy/systemd/yujing.service with it.
+# Installing the package does not make systemd PID 1 in a container.
+if command -v systemd-analyze >/dev/null 2>&1; then
+	state=found
+else
+	export DEBIAN_FRONTEND=noninteractive
+	as_root apt-get update
+	as_root apt-get install -y --no-install-recommends systemd
+	state=installed
+fi
+echo "systemd-analyze: ${state} ($(systemd-analyze --version | head -n1))"
+
+# --- kubeconform and the Kubernetes schemas -------------------------------------
+# scripts/check-deploy.sh validates deploy/kubernetes with kubeconform -strict.
+# kubeconform downloads its schemas from GitHub by default, which is not
+# reachable here; scripts/k8sschema makes the same kind of schemas from the
+# OpenAPI document of the Kubernetes API in the k8s.io/kubernetes module.
+mkdir -p "$YUJING_TOOLS"
+kubeconform="$YUJING_TOOLS/kubeconform"
+have="$("$GO" version -m "$kubeconform" 2>/dev/null | awk '$1 == "mod" && $2 == "github.com/yannh/kubeconform" {print $3}' || true)"
+if [ "$have" = "$KUBECONFORM_VERSION" ]; then
+	state=found
+else
+	GOBIN="$YUJING_TOOLS" "$GO" install "github.com/yannh/kubeconform/cmd/kubeconform@${KUBECONFORM_VERSION}"
+	state=installed
+fi
+echo "kubeconform: ${state} ${kubeconform} (${KUBECONFORM_VERSION})"
+
+schemas="$YUJING_TOOLS/kubernetes-schemas"
+if [ "$(cat "$schemas/VERSION" 2>/dev/null || true)" = "$KUBERNETES_VERSION" ]; then
+	state=found
+else
+	work="$(mktemp -d)"
+	# Outside the module, so that nothing is added to go.mod.
+	json="$(cd "$work" && "$GO" mod download -json "k8s.io/kubernetes@${KUBERNETES_VERSION}")" || { echo "$json" >&2; exit 1; }
+	dir="$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$json")"
+	(cd "$(dirname "$0")/.." && "$GO" build -o "$work/k8sschema" ./scripts/k8sschema)
+	"$work/k8sschema" -out "$work/schemas" "$dir/api/openapi-spec/swagger.json"
+	echo "$KUBERNETES_VERSION" >"$work/schemas/VERSION"
+	rm -rf "$schemas"
+	mv "$work/schemas" "$schemas"
+	rm -rf "$work"
+	state=installed
+fi
+echo "kubernetes schemas: ${state} ${schemas} (k8s.io/kubernetes ${KUBERNETES_VERSION})"
 
 # --- influxd -----------------------------------------------------------------
 influxd="$YUJING_TOOLS/influxd"
