@@ -10,10 +10,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -26,16 +26,8 @@ import (
 	"yujing/ingest"
 	"yujing/internal/yamlconf"
 	"yujing/notify"
-	"yujing/notify/aliyunsms"
-	"yujing/notify/aliyunvoice"
-	"yujing/notify/dingtalk"
-	"yujing/notify/email"
-	"yujing/notify/feishu"
+	"yujing/notify/all"
 	"yujing/notify/message"
-	"yujing/notify/smsgateway"
-	"yujing/notify/tencentsms"
-	"yujing/notify/tencentvoice"
-	"yujing/notify/wecom"
 	"yujing/store"
 	"yujing/store/influx"
 )
@@ -375,27 +367,20 @@ type PersonFile struct {
 	IM       map[string]string `yaml:"im"`
 }
 
-// ChannelFile is one delivery channel: exactly one of its type blocks.
+// ChannelFile is one delivery channel: its name, settings every channel
+// has, and exactly one type block (dingtalk: {...}), whose key is a channel
+// type of Options.Channels and whose fields are that type's configuration.
 type ChannelFile struct {
-	Pos          yamlconf.Pos
-	Fields       yamlconf.Fields
-	Name         string               `yaml:"name"`
-	Webhook      *WebhookFile         `yaml:"webhook"`
-	Log          *LogFile             `yaml:"log"`
-	AliyunSMS    *aliyunsms.Config    `yaml:"aliyun_sms"`
-	TencentSMS   *tencentsms.Config   `yaml:"tencent_sms"`
-	SMSGateway   *smsgateway.Config   `yaml:"sms_gateway"`
-	AliyunVoice  *aliyunvoice.Config  `yaml:"aliyun_voice"`
-	TencentVoice *tencentvoice.Config `yaml:"tencent_voice"`
-	DingTalk     *dingtalk.Config     `yaml:"dingtalk"`
-	WeCom        *wecom.Config        `yaml:"wecom"`
-	Feishu       *feishu.Config       `yaml:"feishu"`
-	Email        *email.Config        `yaml:"email"`
+	Pos    yamlconf.Pos
+	Fields yamlconf.Fields
+	Name   string `yaml:"name"`
 	// Limit caps the channel's send rate, replacing the provider's quota
 	// the channel declares (DingTalk, WeCom, Feishu).
 	Limit *LimitFile `yaml:"limit"`
 	// Breaker tunes the channel's circuit breaker.
 	Breaker *BreakerFile `yaml:"breaker"`
+	// Blocks are the other keys: the type blocks, decoded when checked.
+	Blocks yamlconf.Extra
 }
 
 // LimitFile is a channel's rate limit: per_minute sends a minute, bursts
@@ -457,19 +442,6 @@ type MessagesFile struct {
 	Lang      string            `yaml:"lang"`
 	Templates map[string]string `yaml:"templates"`
 }
-
-// WebhookFile configures a generic webhook channel.
-type WebhookFile struct {
-	Pos     yamlconf.Pos
-	Fields  yamlconf.Fields
-	URL     string            `yaml:"url"`
-	Secret  string            `yaml:"secret"`
-	Timeout time.Duration     `yaml:"timeout"`
-	Headers map[string]string `yaml:"headers"`
-}
-
-// LogFile configures the log channel (no options yet).
-type LogFile struct{}
 
 // RouteFile says who is called for which levels and events.
 type RouteFile struct {
@@ -556,14 +528,15 @@ type MQTT struct {
 	MaxFuture    time.Duration
 }
 
-// Channel is a configured delivery channel.
+// Channel is a configured delivery channel, checked by its type's
+// constructor: Options.Channels' type Type builds it from Config.
 type Channel struct {
-	Name    string
-	Type    string // webhook, log, aliyun_sms, tencent_sms, sms_gateway, aliyun_voice, tencent_voice, dingtalk, wecom, feishu, email
-	Webhook *WebhookFile
-	// Provider is the provider's own Config (e.g. *dingtalk.Config) for the
-	// types other than webhook and log, with Name set to the channel name.
-	Provider any
+	Name string
+	// Type is the key of its block: webhook, log, dingtalk, … (notify/all).
+	Type string
+	// Config is the block as the type's NewConfig made it, decoded (e.g.
+	// *dingtalk.Config); the type's New sets the name and the defaults.
+	Config any
 	// Limit and Breaker are the channel's own settings; nil: the
 	// channel's default limit (if any) and the default breaker.
 	Limit   *notify.Limit
@@ -576,6 +549,10 @@ type Options struct {
 	Decoders []string
 	// LookupEnv resolves ${VAR} in string values (os.LookupEnv if nil).
 	LookupEnv func(string) (string, bool)
+	// Channels are the channel types a channel's block may name, each
+	// checking its block with its constructor; nil: notify/all's, every
+	// type yujing ships.
+	Channels *notify.Types
 }
 
 // Load reads and checks the configuration file at path.
@@ -588,21 +565,43 @@ func Load(path string, opts Options) (*Config, error) {
 }
 
 // Parse checks the configuration in data; name is used in error positions.
-// The error, if any, is a yamlconf.Errors listing every problem.
+// The error, if any, is a yamlconf.Errors listing every problem: values of
+// the wrong type and unknown fields together with the checks of what did
+// decode (references, duplicates, thresholds, each channel's own checks),
+// leaving out a check's error at a place that did not decode.
 func Parse(name string, data []byte, opts Options) (*Config, error) {
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = os.LookupEnv
 	}
+	if opts.Channels == nil {
+		types, err := all.Types()
+		if err != nil {
+			return nil, err
+		}
+		opts.Channels = types
+	}
+	dec := yamlconf.NewDecoder(name, opts.LookupEnv)
 	var f File
-	if err := yamlconf.DecodeEnv(name, data, &f, opts.LookupEnv); err != nil {
-		return nil, err
+	if !dec.Decode(data, &f) {
+		return nil, dec.Errors()
 	}
 	if f.Pos.IsZero() {
 		f.Pos = yamlconf.Pos{File: name, Line: 1, Col: 1}
 	}
-	c := &checker{f: &f, opts: opts}
+	c := &checker{f: &f, opts: opts, dec: dec}
 	cfg := c.build()
-	if err := c.Errs.Err(); err != nil {
+	var errs yamlconf.Errors
+	if err := dec.Errors(); err != nil {
+		errs = append(errs, err.(yamlconf.Errors)...)
+		for _, e := range c.Errs {
+			if !dec.Failed(e.Pos) && !e.Pos.IsZero() {
+				errs = append(errs, e)
+			}
+		}
+	} else {
+		errs = c.Errs
+	}
+	if err := errs.Err(); err != nil {
 		return nil, err
 	}
 	cfg.Source = name
@@ -613,6 +612,7 @@ type checker struct {
 	yamlconf.Collector
 	f    *File
 	opts Options
+	dec  *yamlconf.Decoder
 }
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
@@ -680,7 +680,12 @@ func (c *checker) build() *Config {
 	c.rules(cfg, sensors, sites)
 	people := c.people(cfg)
 	c.duty(cfg)
-	channels := c.channels(cfg)
+	cfg.Messages = message.Config{Lang: c.f.Messages.Lang, Templates: c.f.Messages.Templates, TimeZone: cfg.Location.String()}
+	renderer, err := message.FromConfig(cfg.Messages)
+	if err != nil {
+		c.Add(c.f.Fields.At("messages", c.f.Pos), "messages: %v", err)
+	}
+	channels := c.channels(cfg, renderer)
 	c.routes(cfg, people, channels)
 	c.escalation(cfg, people, channels)
 	for i, sf := range c.f.Summaries {
@@ -724,10 +729,6 @@ func (c *checker) build() *Config {
 	}
 	c.delivery(cfg)
 	c.runtime(cfg)
-	cfg.Messages = message.Config{Lang: c.f.Messages.Lang, Templates: c.f.Messages.Templates, TimeZone: cfg.Location.String()}
-	if _, err := message.FromConfig(cfg.Messages); err != nil {
-		c.Add(c.f.Fields.At("messages", c.f.Pos), "messages: %v", err)
-	}
 	return cfg
 }
 
@@ -913,14 +914,9 @@ func (c *checker) influx(cfg *Config) {
 	if in == nil {
 		return
 	}
-	u, err := url.Parse(in.URL)
-	if in.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		c.Add(in.Fields.At("url", in.Pos), "influx.url: want http(s)://host:8086, got %q", in.URL)
-	}
-	if in.Bucket == "" {
-		c.Add(in.Pos, "influx.bucket is required (InfluxDB 1.8: \"database/retention-policy\", e.g. yujing/autogen)")
-	}
 	cfg.Influx = &influx.Config{URL: in.URL, Token: in.Token, Org: in.Org, Bucket: in.Bucket, BatchSize: in.BatchSize, Timeout: in.Timeout, Gzip: in.Gzip}
+	// What influx.New checks, at the fields it concerns.
+	c.fieldErrors("influx", in.Pos, in.Fields, flatErrors(cfg.Influx.Validate()))
 }
 
 func (c *checker) sites(cfg *Config) map[string]bool {
@@ -1196,8 +1192,13 @@ func (c *checker) people(cfg *Config) map[string]yujing.Person {
 	return byID
 }
 
-func (c *checker) channels(cfg *Config) map[string]bool {
+// channels checks the channels, each block with its type's constructor,
+// given renderer (nil when the messages section is wrong: the built-in
+// texts).
+func (c *checker) channels(cfg *Config, renderer *message.Renderer) map[string]bool {
 	names := map[string]bool{}
+	types := c.opts.Channels.Names()
+	deps := notify.Deps{Renderer: renderer, Logger: slog.New(slog.DiscardHandler)}
 	for _, ch := range c.f.Channels {
 		c.id(ch.Fields.At("name", ch.Pos), "channel name", ch.Name)
 		if names[ch.Name] {
@@ -1206,38 +1207,72 @@ func (c *checker) channels(cfg *Config) map[string]bool {
 		names[ch.Name] = true
 		out := Channel{Name: ch.Name}
 		n := 0
-		if ch.Webhook != nil {
-			n++
-			out.Type, out.Webhook = "webhook", ch.Webhook
-			w := ch.Webhook
-			u, err := url.Parse(w.URL)
-			if w.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				c.Add(w.Fields.At("url", w.Pos), "channel %q: webhook url must be an absolute http(s) URL, got %q", ch.Name, w.URL)
-			}
-		}
-		if _, hasLog := ch.Fields["log"]; hasLog || ch.Log != nil {
-			n++
-			out.Type = "log"
-		}
-		for typ, block := range map[string]any{
-			"aliyun_sms": ch.AliyunSMS, "tencent_sms": ch.TencentSMS, "sms_gateway": ch.SMSGateway,
-			"aliyun_voice": ch.AliyunVoice, "tencent_voice": ch.TencentVoice, "dingtalk": ch.DingTalk,
-			"wecom": ch.WeCom, "feishu": ch.Feishu, "email": ch.Email,
-		} {
-			if reflect.ValueOf(block).IsNil() {
+		for _, b := range ch.Blocks {
+			typ, ok := c.opts.Channels.Lookup(b.Key)
+			if !ok {
+				c.dec.Unknown(b, types...)
 				continue
 			}
 			n++
-			out.Type, out.Provider = typ, block
-			reflect.ValueOf(block).Elem().FieldByName("Name").SetString(ch.Name)
+			blockCfg := typ.NewConfig()
+			fields := c.dec.DecodeExtra(b, blockCfg)
+			if n == 1 {
+				out.Type, out.Config = typ.Name(), blockCfg
+			}
+			c.channelErrors(ch.Name, typ.Name(), b.Pos, fields, typ.Validate(ch.Name, blockCfg, deps))
 		}
 		if n != 1 {
-			c.Add(ch.Pos, "channel %q: give exactly one of %s", ch.Name, strings.Join(ChannelTypes, ", "))
+			c.Add(ch.Pos, "channel %q: give exactly one of %s", ch.Name, strings.Join(types, ", "))
 		}
 		out.Limit, out.Breaker = c.limit(ch), c.breaker(ch)
 		cfg.Channels = append(cfg.Channels, out)
 	}
 	return names
+}
+
+// channelErrors reports the problems a channel type's constructor found in
+// its block.
+func (c *checker) channelErrors(name, typ string, block yamlconf.Pos, fields yamlconf.Fields, err error) {
+	if err == nil {
+		return
+	}
+	// The constructor wraps what it found ("dingtalk %q: %w"), a list when
+	// there are several (errors.Join).
+	if u := errors.Unwrap(err); u != nil {
+		err = u
+	}
+	c.fieldErrors(fmt.Sprintf("channel %q: %s", name, typ), block, fields, flatErrors(err))
+}
+
+// fieldErrors reports each of errs, a constructor's or a Validate's
+// findings worded from the field they concern ("url is empty", "to[1] \"x\"
+// is not an address"), at that field as what.message, or else at block as
+// what: message.
+func (c *checker) fieldErrors(what string, block yamlconf.Pos, fields yamlconf.Fields, errs []error) {
+	for _, e := range errs {
+		msg := e.Error()
+		if key := fieldOf(msg, fields); key != "" {
+			c.Add(fields[key], "%s.%s", what, msg)
+		} else {
+			c.Add(block, "%s: %s", what, msg)
+		}
+	}
+}
+
+// fieldOf returns the longest key of fields that msg begins with as a word
+// ("to[1]" before "to"), or "".
+func fieldOf(msg string, fields yamlconf.Fields) string {
+	best := ""
+	for k := range fields {
+		if len(k) > len(best) && strings.HasPrefix(msg, k) && (len(msg) == len(k) || !isKeyChar(msg[len(k)])) {
+			best = k
+		}
+	}
+	return best
+}
+
+func isKeyChar(b byte) bool {
+	return b == '_' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9'
 }
 
 // limit checks a channel's rate limit.
@@ -1319,9 +1354,6 @@ func (c *checker) matchers(m MatchersFile, where string) yujing.Matchers {
 	}
 	return out
 }
-
-// ChannelTypes lists the channel blocks a channel can have.
-var ChannelTypes = []string{"webhook", "log", "aliyun_sms", "tencent_sms", "sms_gateway", "aliyun_voice", "tencent_voice", "dingtalk", "wecom", "feishu", "email"}
 
 func (c *checker) routes(cfg *Config, people map[string]yujing.Person, channels map[string]bool) {
 	for i, r := range c.f.Notify {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"yujing/ingest"
+	"yujing/notify"
+	notifyall "yujing/notify/all"
 )
 
 // TestChannelsExample: configs/channels.yaml, with its secrets in the
@@ -31,7 +33,7 @@ func TestChannelsExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chans, err := buildChannels(cfg, registryNames{reg}, slog.New(slog.DiscardHandler))
+	chans, _, err := buildChannels(cfg, channelTypes(t), registryNames{reg}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,4 +49,14 @@ func TestChannelsExample(t *testing.T) {
 	if strings.Contains(stdout.String(), "test-") {
 		t.Errorf("check output shows a secret: %s", stdout.String())
 	}
+}
+
+// channelTypes is every channel type yujing ships (notify/all).
+func channelTypes(t *testing.T) *notify.Types {
+	t.Helper()
+	types, err := notifyall.Types()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return types
 }
