@@ -568,7 +568,8 @@ func Load(path string, opts Options) (*Config, error) {
 // The error, if any, is a yamlconf.Errors listing every problem: values of
 // the wrong type and unknown fields together with the checks of what did
 // decode (references, duplicates, thresholds, each channel's own checks),
-// leaving out a check's error at a place that did not decode.
+// leaving out a check's error at a place that did not decode. Errors quote
+// values as the file writes them (${VAR}), never what the environment gave.
 func Parse(name string, data []byte, opts Options) (*Config, error) {
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = os.LookupEnv
@@ -602,7 +603,7 @@ func Parse(name string, data []byte, opts Options) (*Config, error) {
 		errs = c.Errs
 	}
 	if err := errs.Err(); err != nil {
-		return nil, err
+		return nil, dec.Redact(err)
 	}
 	cfg.Source = name
 	return cfg, nil
