@@ -64,7 +64,9 @@ func buildChannels(cfg *config.Config, types *notify.Types, names message.Names,
 	if err != nil {
 		return nil, nil, fmt.Errorf("messages: %w", err)
 	}
-	deps := notify.Deps{Client: &http.Client{Timeout: 30 * time.Second}, Renderer: renderer.WithNames(names), Logger: log}
+	// No Client: each channel makes its own, which does not follow
+	// redirects; the dispatcher bounds every send.
+	deps := notify.Deps{Renderer: renderer.WithNames(names), Logger: log}
 	var out []notify.Channel
 	receipts := map[string]notify.Receipts{}
 	for _, ch := range cfg.Channels {
