@@ -8,7 +8,8 @@
 //     retried (a rejected request, a bad payload); any other error is worth
 //     another try. HTTP integrations get this classification from
 //     CheckResponse. Integrations live one per folder, notify/<channel>/,
-//     and are wired in one explicit list in cmd/yujing.
+//     each registering its Type (configuration, constructor, receipt
+//     parser), and are listed in one explicit list, notify/all.
 //
 //   - The Dispatcher owns everything shared: a bounded queue per channel
 //     with back-pressure, workers, a circuit breaker and a rate limit per

@@ -27,6 +27,7 @@ import (
 	"yujing/config"
 	"yujing/configs"
 	"yujing/ingest/decode/all"
+	notifyall "yujing/notify/all"
 )
 
 func main() {
@@ -110,7 +111,11 @@ func loadConfig(path string) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := config.Options{Decoders: decoders.Names()}
+	channels, err := notifyall.Types()
+	if err != nil {
+		return nil, err
+	}
+	opts := config.Options{Decoders: decoders.Names(), Channels: channels}
 	if path == "" {
 		return config.Parse(configs.DemoName, configs.Demo, opts)
 	}

@@ -424,7 +424,7 @@ func TestProviderCallbacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chans, err := buildChannels(cfg, registryNames{reg}, slog.New(slog.DiscardHandler))
+	_, receipts, err := buildChannels(cfg, channelTypes(t), registryNames{reg}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,7 +437,7 @@ func TestProviderCallbacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls, err := newCalls(outbox, chans)
+	calls, err := newCalls(outbox, receipts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,18 +26,8 @@ import (
 	"yujing/ingest/broker"
 	"yujing/ingest/decode/all"
 	"yujing/notify"
-	"yujing/notify/aliyunsms"
-	"yujing/notify/aliyunvoice"
-	"yujing/notify/dingtalk"
-	"yujing/notify/email"
-	"yujing/notify/feishu"
-	"yujing/notify/logchan"
+	notifyall "yujing/notify/all"
 	"yujing/notify/message"
-	"yujing/notify/smsgateway"
-	"yujing/notify/tencentsms"
-	"yujing/notify/tencentvoice"
-	"yujing/notify/webhook"
-	"yujing/notify/wecom"
 	"yujing/simulate"
 	"yujing/store/influx"
 	"yujing/store/spool"
@@ -64,57 +54,36 @@ func (c *closer) run() {
 	}
 }
 
-// buildChannels makes the notify integrations named in the configuration.
+// buildChannels makes the notify integrations named in the configuration,
+// each with its type's constructor from types (notify/all), the one that
+// checked it when the configuration was loaded, and returns with them the
+// callback parsers of those whose provider reports back, by channel name.
 // Message channels render with site and sensor names from names.
-func buildChannels(cfg *config.Config, names message.Names, log *slog.Logger) ([]notify.Channel, error) {
-	client := &http.Client{Timeout: 30 * time.Second}
+func buildChannels(cfg *config.Config, types *notify.Types, names message.Names, log *slog.Logger) ([]notify.Channel, map[string]notify.Receipts, error) {
 	renderer, err := message.FromConfig(cfg.Messages)
 	if err != nil {
-		return nil, fmt.Errorf("messages: %w", err)
+		return nil, nil, fmt.Errorf("messages: %w", err)
 	}
-	renderer = renderer.WithNames(names)
+	// No Client: each channel makes its own, which does not follow
+	// redirects; the dispatcher bounds every send.
+	deps := notify.Deps{Renderer: renderer.WithNames(names), Logger: log}
 	var out []notify.Channel
+	receipts := map[string]notify.Receipts{}
 	for _, ch := range cfg.Channels {
-		var c notify.Channel
-		var err error
-		switch p := ch.Provider.(type) {
-		case nil:
-			switch ch.Type {
-			case "webhook":
-				c, err = webhook.New(webhook.Config{Name: ch.Name, URL: ch.Webhook.URL, Secret: ch.Webhook.Secret,
-					Timeout: ch.Webhook.Timeout, Headers: ch.Webhook.Headers}, client)
-			case "log":
-				c, err = logchan.New(logchan.Config{Name: ch.Name}, log)
-			default:
-				err = fmt.Errorf("unknown type %q", ch.Type)
-			}
-		case *aliyunsms.Config:
-			c, err = aliyunsms.New(*p, nil)
-		case *tencentsms.Config:
-			c, err = tencentsms.New(*p, nil)
-		case *smsgateway.Config:
-			c, err = smsgateway.New(*p, nil)
-		case *aliyunvoice.Config:
-			c, err = aliyunvoice.New(*p, nil)
-		case *tencentvoice.Config:
-			c, err = tencentvoice.New(*p, nil)
-		case *dingtalk.Config:
-			c, err = dingtalk.New(*p, nil, renderer)
-		case *wecom.Config:
-			c, err = wecom.New(*p, nil, renderer)
-		case *feishu.Config:
-			c, err = feishu.New(*p, nil, renderer)
-		case *email.Config:
-			c, err = email.New(*p, renderer)
-		default:
-			err = fmt.Errorf("unknown provider config %T", p)
+		typ, ok := types.Lookup(ch.Type)
+		if !ok {
+			return nil, nil, fmt.Errorf("channel %s: unknown type %q", ch.Name, ch.Type)
 		}
+		c, err := typ.New(ch.Name, ch.Config, deps)
 		if err != nil {
-			return nil, fmt.Errorf("channel %s: %w", ch.Name, err)
+			return nil, nil, fmt.Errorf("channel %s: %w", ch.Name, err)
 		}
 		out = append(out, c)
+		if r, ok := typ.Receipts(c); ok {
+			receipts[ch.Name] = r
+		}
 	}
-	return out, nil
+	return out, receipts, nil
 }
 
 // deliveryOptions are the notify dispatcher's settings from the
@@ -250,7 +219,11 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 		return err
 	}
 
-	channels, err := buildChannels(cfg, registryNames{registry}, log)
+	channelTypes, err := notifyall.Types()
+	if err != nil {
+		return err
+	}
+	channels, receipts, err := buildChannels(cfg, channelTypes, registryNames{registry}, log)
 	if err != nil {
 		return err
 	}
@@ -278,7 +251,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err := outbox.Resume(ctx); err != nil {
 		return err
 	}
-	calls, err := newCalls(outbox, channels)
+	calls, err := newCalls(outbox, receipts)
 	if err != nil {
 		return err
 	}
