@@ -674,15 +674,23 @@ func (s *Server) rejected(w http.ResponseWriter, r *http.Request) {
 // Broadcaster fans alert changes out to live-stream subscribers. A
 // subscriber that falls behind loses events and is told to resynchronise.
 type Broadcaster struct {
-	mu   sync.Mutex
-	subs map[chan []byte]struct{}
-	size int
+	mu     sync.Mutex
+	subs   map[chan []byte]struct{}
+	size   int
+	closed chan struct{} // closed by Close: every stream ends
+	once   sync.Once
 }
 
 // NewBroadcaster buffers size events per subscriber.
 func NewBroadcaster(size int) *Broadcaster {
-	return &Broadcaster{subs: map[chan []byte]struct{}{}, size: size}
+	return &Broadcaster{subs: map[chan []byte]struct{}{}, size: size, closed: make(chan struct{})}
 }
+
+// Close ends every live stream (their browsers reconnect to whichever
+// yujing answers next) and every stream opened later, so that an HTTP
+// server's Shutdown, which waits for open requests, is not held up by
+// them. Give it to http.Server.RegisterOnShutdown. Safe to call twice.
+func (b *Broadcaster) Close() { b.once.Do(func() { close(b.closed) }) }
 
 // AlertEvent is one message of the live stream.
 type AlertEvent struct {
@@ -747,6 +755,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-r.Context().Done():
+			return
+		case <-s.events.closed:
 			return
 		case data := <-ch:
 			fmt.Fprintf(w, "event: alert\ndata: %s\n\n", data)
