@@ -3,7 +3,12 @@
 // the people of the first step on their channel ladder, waits for an answer
 // until the step's deadline, then calls the next step — and stops the moment
 // anybody answers: through a signed answer link, an SMS reply, a key press
-// in a voice call, an IM button, the console or the API.
+// in a voice call, an IM button, the console or the API. Unanswered, it runs
+// while its warning is open until its chain reaches the top, the warning
+// resolves (unless the policy continues after resolve) or closes, or a
+// higher level's escalation supersedes it; the record's Reason says which
+// (store.Reason*). A warning that falls and rises again below the running
+// escalation's level starts nothing.
 //
 // Escalations are stored (their step and when it began), so a restart
 // resumes each at the right moment; every call has an id derived from the
@@ -287,11 +292,14 @@ func (e *Engine) activeCount() int {
 	return len(e.active)
 }
 
-// handle starts, stops or answers escalations for one alert change.
+// handle starts, stops or answers escalations for one alert change. An
+// unanswered escalation runs until somebody answers, its chain reaches the
+// top, its warning resolves (unless its policy continues after resolve) or
+// closes, or a higher level's escalation supersedes it; whatever the level
+// does below it meanwhile leaves it running.
 func (e *Engine) handle(ctx context.Context, a yujing.Alert, t yujing.Transition) {
 	switch t.Event {
 	case yujing.EventRaised, yujing.EventReopened, yujing.EventUpgraded:
-		e.stopAlert(ctx, a.ID, t.ID, fmt.Sprintf("superseded: %s to %s", t.Event, t.ToLevel))
 		e.start(ctx, a, t)
 	case yujing.EventAcknowledged, yujing.EventDisposed:
 		// An operator (or an answer, already recorded) acknowledged it.
@@ -306,10 +314,10 @@ func (e *Engine) handle(ctx context.Context, a yujing.Alert, t yujing.Transition
 		}
 		e.mu.Unlock()
 		for _, id := range stop {
-			e.stop(ctx, id, "resolved before anyone answered")
+			e.stop(ctx, id, store.ReasonResolved, t.At)
 		}
 	case yujing.EventClosed:
-		e.stopAlert(ctx, a.ID, 0, "closed")
+		e.stopAlert(ctx, a.ID, store.ReasonClosed, t.At)
 	}
 	e.mu.Lock()
 	for _, r := range e.active {
@@ -339,7 +347,16 @@ func (e *Engine) pick(a yujing.Alert) *Policy {
 	return nil
 }
 
+// start runs the policy of the level a warning was raised, reopened or
+// upgraded to (transition t), unless an escalation of the warning at that
+// level or higher was still running at t: that one goes on and covers the
+// change. The escalation started supersedes the warning's lower ones.
 func (e *Engine) start(ctx context.Context, a yujing.Alert, t yujing.Transition) {
+	if by, ok := e.covered(ctx, a.ID, t); ok {
+		e.log.Info("escalation continues: the warning is back within its level", "escalation_id", by.ID,
+			"escalation_level", by.Level.String(), "alert_id", a.ID, "event", string(t.Event), "level", t.ToLevel.String())
+		return
+	}
 	p := e.pick(a)
 	if p == nil {
 		return
@@ -352,6 +369,9 @@ func (e *Engine) start(ctx context.Context, a yujing.Alert, t yujing.Transition)
 		e.log.Error("escalation not started", "alert_id", a.ID, "policy", p.Name, "err", err)
 		return
 	}
+	// Also when it existed already (a restart): a crash may have come
+	// between starting it and stopping the lower ones.
+	e.supersede(ctx, esc, t.At)
 	if esc.State != store.EscalationActive {
 		return
 	}
@@ -364,23 +384,80 @@ func (e *Engine) start(ctx context.Context, a yujing.Alert, t yujing.Transition)
 	}
 }
 
-// stopAlert stops the active escalations of an alert except the one
-// started by transition keep.
-func (e *Engine) stopAlert(ctx context.Context, alertID, keep int64, reason string) {
+// covered returns the escalation of an alert, at t's level or higher and
+// started before t, that was still running at t: the running ones, and
+// (for Restore, which replays the latest change after a restart) one that
+// ended after t — reached the top, was answered or stopped — so that a
+// restart starts no escalation the running process would not have.
+func (e *Engine) covered(ctx context.Context, alertID int64, t yujing.Transition) (store.Escalation, bool) {
+	e.mu.Lock()
+	for _, r := range e.active {
+		if r.esc.AlertID == alertID && r.esc.TransitionID != t.ID && r.esc.Level >= t.ToLevel && r.policy != nil &&
+			!r.topAt().Before(t.At) {
+			e.mu.Unlock()
+			return r.esc, true
+		}
+	}
+	e.mu.Unlock()
+	es, err := e.st.EscalationsFor(ctx, alertID)
+	if err != nil {
+		e.m.storeErrors.Inc()
+		e.log.Error("escalations of the alert not read; taking none as running", "alert_id", alertID, "err", err)
+		return store.Escalation{}, false
+	}
+	for _, x := range es {
+		if x.TransitionID >= t.ID || x.Level < t.ToLevel || x.State == store.EscalationActive {
+			continue
+		}
+		end := x.UpdatedAt
+		switch {
+		case x.TopReachedAt != nil:
+			end = *x.TopReachedAt
+		case x.AnsweredAt != nil:
+			end = *x.AnsweredAt
+		}
+		if !end.Before(t.At) {
+			return x, true
+		}
+	}
+	return store.Escalation{}, false
+}
+
+// supersede stops the running escalations of esc's alert below its level.
+func (e *Engine) supersede(ctx context.Context, esc store.Escalation, at time.Time) {
 	e.mu.Lock()
 	var ids []int64
 	for id, r := range e.active {
-		if r.esc.AlertID == alertID && r.esc.TransitionID != keep {
+		if r.esc.AlertID == esc.AlertID && id != esc.ID && r.esc.Level < esc.Level {
 			ids = append(ids, id)
 		}
 	}
 	e.mu.Unlock()
+	slices.Sort(ids)
 	for _, id := range ids {
-		e.stop(ctx, id, reason)
+		e.stop(ctx, id, store.ReasonSuperseded, at, "by_escalation", esc.ID, "by_level", esc.Level.String())
 	}
 }
 
-func (e *Engine) stop(ctx context.Context, id int64, reason string) {
+// stopAlert stops the active escalations of an alert.
+func (e *Engine) stopAlert(ctx context.Context, alertID int64, reason string, at time.Time) {
+	e.mu.Lock()
+	var ids []int64
+	for id, r := range e.active {
+		if r.esc.AlertID == alertID {
+			ids = append(ids, id)
+		}
+	}
+	e.mu.Unlock()
+	slices.Sort(ids)
+	for _, id := range ids {
+		e.stop(ctx, id, reason, at)
+	}
+}
+
+// stop ends an active escalation without an answer, at when, for reason
+// (one of the store.Reason* values); attrs add to the log record.
+func (e *Engine) stop(ctx context.Context, id int64, reason string, at time.Time, attrs ...any) {
 	e.mu.Lock()
 	r, ok := e.active[id]
 	if !ok {
@@ -388,14 +465,16 @@ func (e *Engine) stop(ctx context.Context, id int64, reason string) {
 		return
 	}
 	esc := r.esc
-	esc.State, esc.Reason = store.EscalationStopped, reason
+	esc.State, esc.Reason, esc.UpdatedAt = store.EscalationStopped, reason, at
 	e.endLocked(id)
 	e.mu.Unlock()
 	if err := e.st.SaveEscalation(ctx, esc); err != nil && !errors.Is(err, store.ErrAnswered) {
 		e.m.storeErrors.Inc()
 		e.log.Error("escalation stop not saved", "escalation_id", id, "err", err)
 	}
-	e.log.Info("escalation stopped", "escalation_id", id, "alert_id", esc.AlertID, "reason", reason)
+	e.m.stopped.WithLabelValues(reason).Inc()
+	e.log.Info("escalation stopped", append([]any{"escalation_id", id, "alert_id", esc.AlertID, "level", esc.Level.String(),
+		"policy", esc.Policy, "reason", reason}, attrs...)...)
 }
 
 // answerAlert marks every active escalation of an alert answered (an
@@ -426,7 +505,7 @@ func (e *Engine) answered(ctx context.Context, id int64, by, channel string, at 
 	esc := r.esc
 	e.endLocked(id)
 	e.mu.Unlock()
-	esc.State = store.EscalationAnswered
+	esc.State, esc.UpdatedAt = store.EscalationAnswered, at
 	esc.AnsweredAt, esc.AnsweredBy, esc.AnswerChannel = &at, &by, &channel
 	if err := e.st.SaveEscalation(ctx, esc); err != nil {
 		if errors.Is(err, store.ErrAnswered) {
@@ -452,6 +531,19 @@ func (e *Engine) endLocked(id int64) {
 	}
 }
 
+// topAt is when r's chain reaches its top if nobody answers: the
+// deadlines of its remaining steps and rounds from its current step's
+// start (r.policy set).
+func (r *run) topAt() time.Time {
+	at := r.esc.StepAt
+	for round, step := r.esc.Round, max(1, r.esc.Step); round <= r.policy.Repeat; round, step = round+1, 1 {
+		for ; step <= len(r.policy.Steps); step++ {
+			at = at.Add(r.policy.Steps[step-1].Deadline)
+		}
+	}
+	return at
+}
+
 // deadline is when the current step of r is due.
 func (r *run) deadline() time.Time {
 	if r.policy == nil || r.esc.Step < 1 || r.esc.Step > len(r.policy.Steps) {
@@ -474,7 +566,7 @@ func (e *Engine) advance(ctx context.Context, id int64, now time.Time) []yujing.
 		}
 		if r.policy == nil {
 			e.mu.Unlock()
-			e.stop(ctx, id, "policy "+r.esc.Policy+" is no longer configured")
+			e.stop(ctx, id, store.ReasonPolicyRemoved, now)
 			return calls
 		}
 		esc, p, alert := r.esc, r.policy, r.alert
@@ -485,11 +577,11 @@ func (e *Engine) advance(ctx context.Context, id int64, now time.Time) []yujing.
 		if len(due) > 0 {
 			fresh, _, err := e.alerts.Get(ctx, alert.ID)
 			if err == nil && (fresh.Silenced || fresh.Inhibited) {
-				why := "silenced"
+				why, reason := "silenced", store.ReasonSilenced
 				if fresh.Inhibited {
-					why = "inhibited"
+					why, reason = "inhibited", store.ReasonInhibited
 				}
-				e.stop(ctx, id, "calls suppressed: the alert is "+why)
+				e.stop(ctx, id, reason, now)
 				e.m.suppressed.WithLabelValues(why).Inc()
 				return calls
 			}
@@ -505,14 +597,14 @@ func (e *Engine) advance(ctx context.Context, id int64, now time.Time) []yujing.
 		}
 		// Nobody answered in time: the next step, round, or the top.
 		next := esc
+		next.UpdatedAt = deadline
 		switch {
 		case esc.Step < len(p.Steps):
 			next.Step, next.StepAt = esc.Step+1, deadline
 		case esc.Round < p.Repeat:
 			next.Round, next.Step, next.StepAt = esc.Round+1, 1, deadline
 		default:
-			next.State, next.TopReachedAt, next.Reason = store.EscalationExhausted, &deadline,
-				"nobody answered: the chain reached its top"
+			next.State, next.TopReachedAt, next.Reason = store.EscalationExhausted, &deadline, store.ReasonTopReached
 		}
 		if err := e.st.SaveEscalation(ctx, next); err != nil {
 			if errors.Is(err, store.ErrAnswered) { // answered meanwhile

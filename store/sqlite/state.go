@@ -231,6 +231,17 @@ var stateMigrations = []string{
 		last_used_at INTEGER,
 		revoked_at   INTEGER
 	) WITHOUT ROWID;`,
+	// 10: an escalation's reason is a stable value (store.Reason*) that
+	// reports count by; earlier versions wrote sentences.
+	`UPDATE escalations SET reason = CASE
+		WHEN reason LIKE 'superseded%' THEN 'superseded'
+		WHEN reason LIKE 'resolved%' THEN 'resolved'
+		WHEN reason LIKE 'nobody answered%' THEN 'top_reached'
+		WHEN reason LIKE 'calls suppressed%silenced' THEN 'silenced'
+		WHEN reason LIKE 'calls suppressed%inhibited' THEN 'inhibited'
+		WHEN reason LIKE 'policy % is no longer configured' THEN 'policy_removed'
+		ELSE reason END
+	WHERE reason <> '';`,
 }
 
 // Limits of ListAlerts.
