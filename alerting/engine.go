@@ -20,7 +20,12 @@ import (
 )
 
 // StateStore keeps alerts and their history durably.
+//
+// InstanceID identifies the database: the same after a restart, another
+// for every new database. Call ids begin with it, so that they are unique
+// beyond one database yet the same when a call is made again.
 type StateStore interface {
+	InstanceID() string
 	CreateAlert(ctx context.Context, a *yujing.Alert, t *yujing.Transition) error
 	UpdateAlert(ctx context.Context, a yujing.Alert, t *yujing.Transition) error
 	OpenAlerts(ctx context.Context) ([]yujing.Alert, error)
@@ -239,6 +244,9 @@ type Engine struct {
 	loc    *time.Location
 	m      *metrics
 	change func(yujing.Alert, yujing.Transition)
+	// idPrefix begins every call id: the state database's instance id
+	// and a dash.
+	idPrefix string
 
 	// mu guards the structure (rules, routes, bindings): bind and reload take
 	// it exclusively, evaluation shares it. The conditions of a sensor are
@@ -320,7 +328,12 @@ func New(rules []*Rule, routes []Route, st StateStore, caller Caller, cat Catalo
 	if opts.OnChange == nil {
 		opts.OnChange = func(yujing.Alert, yujing.Transition) {}
 	}
+	instance := st.InstanceID()
+	if instance == "" {
+		return nil, errors.New("alerting: the state store has no instance id (call ids begin with it)")
+	}
 	e := &Engine{st: st, caller: caller, cat: cat, routes: routes, log: opts.Logger, now: opts.Now, change: opts.OnChange,
+		idPrefix: instance + "-",
 		loc: opts.Location, rules: rules, groups: map[condKey]*condition{}, restored: map[condKey]*condition{},
 		counts:   map[condKey]*[yujing.Red + 1]int32{},
 		silStore: opts.Silences, inhibit: opts.Inhibit, overdue: opts.Overdue,
@@ -1036,6 +1049,10 @@ func (e *Engine) callsFor(a *yujing.Alert, t *yujing.Transition, calls []yujing.
 		e.log.Info("calls suppressed by inhibition", "alert_id", a.ID, "event", t.Event, "by_alert", src)
 		return calls
 	}
+	// A call's id says what it is — <instance>-<alert>-<transition>-
+	// <person>-<channel>, e.g. k7f3q2mzab-12-34-zhang-sms — so the same
+	// call made again (RecoverCalls) has the same id.
+	prefix := e.idPrefix + strconv.FormatInt(a.ID, 10) + "-" + strconv.FormatInt(t.ID, 10) + "-"
 	for _, r := range e.routes {
 		if !r.matches(a.Level, t.Event) {
 			continue
@@ -1043,13 +1060,13 @@ func (e *Engine) callsFor(a *yujing.Alert, t *yujing.Transition, calls []yujing.
 		for _, p := range r.People {
 			for _, ch := range r.Channels {
 				calls = append(calls, yujing.Call{
-					ID:    strconv.FormatInt(a.ID, 10) + "-" + strconv.FormatInt(t.ID, 10) + "-" + p.ID + "-" + ch,
+					ID:    prefix + p.ID + "-" + ch,
 					Alert: *a, Event: t.Event, Person: p, Channel: ch, Created: t.At,
 				})
 			}
 			if len(r.Ladder) > 0 {
 				calls = append(calls, yujing.Call{
-					ID:    strconv.FormatInt(a.ID, 10) + "-" + strconv.FormatInt(t.ID, 10) + "-" + p.ID + "-" + r.Ladder[0],
+					ID:    prefix + p.ID + "-" + r.Ladder[0],
 					Alert: *a, Event: t.Event, Person: p, Channel: r.Ladder[0], Created: t.At, Fallback: r.Ladder[1:],
 				})
 			}

@@ -105,3 +105,45 @@ func TestRecoverResolvedNotice(t *testing.T) {
 		t.Errorf("recovered %v, want the resolution's call %v", again.ids, lost.ids[1:])
 	}
 }
+
+// Route calls' ids are unique across state databases — two fresh ones make
+// different ids for the same alert, change, person and channel (issue 14
+// item 11) — and the same after a restart on the same database, so that
+// RecoverCalls' calls are the ones the outbox already has.
+func TestRouteCallIDsPerStateDatabase(t *testing.T) {
+	routes := []alerting.Route{{People: []yujing.Person{{ID: "p", Name: "P"}}, Channels: []string{"sms"}}}
+	reg, _ := ingest.NewRegistry([]yujing.Site{{ID: "a"}}, []yujing.Sensor{{ID: "G1", Site: "a", Family: yujing.FamilyGas, Metric: "lel"}})
+	rules := []*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: gasTiersT()}}
+	now := time.Now()
+	// run opens the state database at path, raises a red (first) or makes
+	// the calls of the latest change again (after), and closes it.
+	run := func(path string, first bool) []string {
+		st, err := sqlite.OpenState(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		c := &idCaller{}
+		eng, err := alerting.New(rules, routes, st, c, reg, alerting.Options{Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.Restore(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if first {
+			eng.Observe(t.Context(), gasReading("G1", 60, now))
+		} else if _, err := eng.RecoverCalls(t.Context(), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		return c.ids
+	}
+	pathA, pathB := filepath.Join(t.TempDir(), "a.db"), filepath.Join(t.TempDir(), "b.db")
+	a, b := run(pathA, true), run(pathB, true)
+	if len(a) != 1 || len(b) != 1 || a[0] == b[0] {
+		t.Fatalf("two state databases made calls %q and %q: want one each, with different ids", a, b)
+	}
+	if again := run(pathA, false); !slices.Equal(again, a) {
+		t.Errorf("after a restart on the same database: %q, want %q", again, a)
+	}
+}

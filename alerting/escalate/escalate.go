@@ -12,8 +12,10 @@
 //
 // Escalations are stored (their step and when it began), so a restart
 // resumes each at the right moment; every call has an id derived from the
-// escalation, round, step, person, channel and reminder, and the notify
-// outbox records a call once by its id, so no call is made twice.
+// state database's instance id and the escalation, round, step, person,
+// channel and reminder, and the notify outbox records a call once by its
+// id, so no call is made twice — and no two databases (a wiped data
+// directory) make the same id.
 package escalate
 
 import (
@@ -35,7 +37,10 @@ import (
 )
 
 // Store keeps escalations and answers durably; store/sqlite.State is one.
+// InstanceID identifies the database (the same after a restart, another
+// for a new database): call ids begin with it.
 type Store interface {
+	InstanceID() string
 	StartEscalation(ctx context.Context, e *store.Escalation) (created bool, err error)
 	SaveEscalation(ctx context.Context, e store.Escalation) error
 	ActiveEscalations(ctx context.Context) ([]store.Escalation, error)
@@ -102,6 +107,9 @@ type Engine struct {
 	sign   signer
 	covers func(parent, code string) bool
 	m      *metrics
+	// idPrefix begins every call id: the state database's instance id
+	// and a dash.
+	idPrefix string
 
 	mu     sync.Mutex
 	set    Settings
@@ -129,6 +137,10 @@ func New(set Settings, st Store, alerts Alerts, caller Caller, dir Directory, si
 	if st == nil || alerts == nil || caller == nil || dir == nil {
 		return nil, errors.New("escalate: store, alerts, caller and directory are required")
 	}
+	instance := st.InstanceID()
+	if instance == "" {
+		return nil, errors.New("escalate: the store has no instance id (call ids begin with it)")
+	}
 	if len(opts.Key) < 32 {
 		return nil, fmt.Errorf("escalate: the answer-link key must be at least 32 bytes, got %d", len(opts.Key))
 	}
@@ -155,7 +167,7 @@ func New(set Settings, st Store, alerts Alerts, caller Caller, dir Directory, si
 		return nil, err
 	}
 	return &Engine{st: st, alerts: alerts, caller: caller, dir: dir, sites: sites, log: opts.Logger, now: opts.Now,
-		tick: opts.Tick, sign: signer{key: opts.Key}, covers: opts.Covers, m: m, set: set,
+		tick: opts.Tick, sign: signer{key: opts.Key}, covers: opts.Covers, m: m, set: set, idPrefix: instance + "-",
 		active: map[int64]*run{}, issued: map[string]bool{}, wake: make(chan struct{}, 1)}, nil
 }
 
@@ -523,7 +535,7 @@ func (e *Engine) answered(ctx context.Context, id int64, by, channel string, at 
 // held), so that memory does not grow with the escalations of a long run.
 func (e *Engine) endLocked(id int64) {
 	delete(e.active, id)
-	prefix := "esc" + strconv.FormatInt(id, 10) + "-"
+	prefix := e.idPrefix + "esc" + strconv.FormatInt(id, 10) + "-"
 	for cid := range e.issued {
 		if strings.HasPrefix(cid, prefix) {
 			delete(e.issued, cid)
@@ -718,11 +730,13 @@ func (e *Engine) people(esc store.Escalation, p *Policy, s Step, tag, site strin
 	return ps
 }
 
-// call makes one call of an escalation; its id is derived from what it is,
-// so the outbox records it once however often it is made. It reports false
-// for a call this process has already handed on.
+// call makes one call of an escalation; its id is derived from what it is
+// — <instance>-esc<escalation>-r<round>-s<step>-<person>-<tag>, e.g.
+// k7f3q2mzab-esc12-r0-s1-zhang-p-sms — so the outbox records it once
+// however often it is made. It reports false for a call this process has
+// already handed on.
 func (e *Engine) call(esc store.Escalation, a yujing.Alert, person yujing.Person, ch string, deadline, now time.Time, tag string) (yujing.Call, bool) {
-	id := "esc" + strconv.FormatInt(esc.ID, 10) + "-r" + strconv.Itoa(esc.Round) + "-s" + strconv.Itoa(esc.Step) + "-" + person.ID + "-" + tag
+	id := e.idPrefix + "esc" + strconv.FormatInt(esc.ID, 10) + "-r" + strconv.Itoa(esc.Round) + "-s" + strconv.Itoa(esc.Step) + "-" + person.ID + "-" + tag
 	e.mu.Lock()
 	base, ttl, issued := e.set.BaseURL, e.set.LinkTTL, e.issued[id]
 	e.mu.Unlock()

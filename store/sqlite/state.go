@@ -242,6 +242,12 @@ var stateMigrations = []string{
 		WHEN reason LIKE 'policy % is no longer configured' THEN 'policy_removed'
 		ELSE reason END
 	WHERE reason <> '';`,
+	// 11: facts about the database itself, by key: instance_id (see
+	// instance.go), made at the first open.
+	`CREATE TABLE meta (
+		key   TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	) WITHOUT ROWID;`,
 }
 
 // Limits of ListAlerts.
@@ -260,6 +266,7 @@ const alertColumns = `id, rule, sensor, site, family, metric, unit, level, state
 // on disk when the call returns. It is safe for concurrent use.
 type State struct {
 	db        *pools
+	instance  string
 	insAlert  *sql.Stmt
 	updAlert  *sql.Stmt
 	insTrans  *sql.Stmt
@@ -275,6 +282,10 @@ func OpenState(ctx context.Context, path string) (*State, error) {
 		return nil, err
 	}
 	s := &State{db: db}
+	if s.instance, err = instanceID(ctx, db); err != nil {
+		db.close()
+		return nil, err
+	}
 	for _, p := range []struct {
 		dst   **sql.Stmt
 		query string
