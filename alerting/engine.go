@@ -333,11 +333,10 @@ func New(rules []*Rule, routes []Route, st StateStore, caller Caller, cat Catalo
 		return nil, errors.New("alerting: the state store has no instance id (call ids begin with it)")
 	}
 	e := &Engine{st: st, caller: caller, cat: cat, routes: routes, log: opts.Logger, now: opts.Now, change: opts.OnChange,
-		idPrefix: instance + "-",
-		loc:      opts.Location, rules: rules, groups: map[condKey]*condition{}, restored: map[condKey]*condition{},
+		loc: opts.Location, rules: rules, groups: map[condKey]*condition{}, restored: map[condKey]*condition{},
 		counts:   map[condKey]*[yujing.Red + 1]int32{},
 		silStore: opts.Silences, inhibit: opts.Inhibit, overdue: opts.Overdue,
-		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}, started: opts.Now()}
+		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}, started: opts.Now(), idPrefix: instance + "-"}
 	for _, r := range rules {
 		r.health = &ruleHealth{}
 	}
