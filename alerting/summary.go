@@ -106,7 +106,7 @@ func (e *Engine) SendSummary(ctx context.Context, s Summary, now time.Time) erro
 	var calls []yujing.Call
 	for _, p := range s.People {
 		for _, ch := range s.Channels {
-			calls = append(calls, yujing.Call{ID: fmt.Sprintf("%ssummary-%s-%d-%s-%s", e.idPrefix, s.Name, now.Unix(), p.ID, ch),
+			calls = append(calls, yujing.Call{ID: fmt.Sprintf("%ssummary-%s-%d-%s-%s", e.ids.Other(), s.Name, now.Unix(), p.ID, ch),
 				Alert: a, Event: yujing.EventSummary, Person: p, Channel: ch, Created: now})
 		}
 	}

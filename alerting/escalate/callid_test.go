@@ -1,11 +1,15 @@
 package escalate_test
 
 import (
+	"context"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"yujing"
 )
 
 // instanceTag is a state database's instance id: ten characters of the
@@ -54,4 +58,30 @@ func TestCallIDsUniquePerStateDatabase(t *testing.T) {
 		t.Errorf("step 2 after a restart: call id %q, want %q (the same database's tag)", got[2].CallID, want)
 	}
 	a.quiet(t, 3)
+}
+
+// In a database upgraded from a version without instance ids, an
+// escalation from before the upgrade keeps naming its calls as then (so
+// that a resumed one makes no call twice); a newer one's calls begin with
+// the instance id.
+func TestCallIDsAcrossUpgrade(t *testing.T) {
+	w := &world{t: t, sensors: 2, clock: &clock{t: t0}, rcv: newReceiver(t), set: policies(), dir: directory(t),
+		path: filepath.Join(t.TempDir(), "state.db"), legacy: 1}
+	w.open()
+	for _, sensor := range []string{"gas-1", "gas-2"} {
+		w.eng.Observe(context.Background(), []yujing.Reading{{Sensor: sensor, Site: "plant-a", Family: yujing.FamilyGas,
+			Metric: "lel", Unit: "%LEL", Value: 60, Time: w.clock.now()}})
+		w.at(0)
+	}
+	var got []string
+	for _, p := range w.rcv.calls(t, 4) {
+		got = append(got, p.CallID)
+	}
+	slices.Sort(got)
+	tag := w.st.InstanceID()
+	want := []string{"esc1-r0-s1-wang-d-sms", "esc1-r0-s1-zhang-p-im", tag + "-esc2-r0-s1-wang-d-sms", tag + "-esc2-r0-s1-zhang-p-im"}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("call ids %q, want %q", got, want)
+	}
 }

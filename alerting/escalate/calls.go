@@ -188,11 +188,11 @@ func (e *Engine) people(esc store.Escalation, p *Policy, s Step, tag, site strin
 
 // call makes one call of an escalation; its id is derived from what it is
 // — <instance>-esc<escalation>-r<round>-s<step>-<person>-<tag>, e.g.
-// k7f3q2mzab-esc12-r0-s1-zhang-p-sms — so the outbox records it once
-// however often it is made. It reports false for a call this process has
+// k7f3q2mzab-esc12-r0-s1-zhang-p-sms (store.CallIDs) — so the outbox
+// records it once however often it is made. It reports false for a call this process has
 // already handed on.
 func (e *Engine) call(esc store.Escalation, a yujing.Alert, person yujing.Person, ch string, deadline, now time.Time, tag string) (yujing.Call, bool) {
-	id := e.idPrefix + "esc" + strconv.FormatInt(esc.ID, 10) + "-r" + strconv.Itoa(esc.Round) + "-s" + strconv.Itoa(esc.Step) + "-" + person.ID + "-" + tag
+	id := e.ids.Escalation(esc.ID) + "r" + strconv.Itoa(esc.Round) + "-s" + strconv.Itoa(esc.Step) + "-" + person.ID + "-" + tag
 	e.mu.Lock()
 	base, ttl, issued := e.set.BaseURL, e.set.LinkTTL, e.issued[id]
 	e.mu.Unlock()

@@ -35,10 +35,10 @@ import (
 )
 
 // Store keeps escalations and answers durably; store/sqlite.State is one.
-// InstanceID identifies the database (the same after a restart, another
-// for a new database): call ids begin with it.
+// CallIDs names the calls: ids that begin with the database's instance id
+// (the same after a restart, another for a new database).
 type Store interface {
-	InstanceID() string
+	CallIDs() store.CallIDs
 	StartEscalation(ctx context.Context, e *store.Escalation) (created bool, err error)
 	SaveEscalation(ctx context.Context, e store.Escalation) error
 	ActiveEscalations(ctx context.Context) ([]store.Escalation, error)
@@ -105,9 +105,7 @@ type Engine struct {
 	sign   signer
 	covers func(parent, code string) bool
 	m      *metrics
-	// idPrefix begins every call id: the state database's instance id
-	// and a dash.
-	idPrefix string
+	ids    store.CallIDs // the state database's call naming
 
 	mu     sync.Mutex
 	set    Settings
@@ -135,8 +133,8 @@ func New(set Settings, st Store, alerts Alerts, caller Caller, dir Directory, si
 	if st == nil || alerts == nil || caller == nil || dir == nil {
 		return nil, errors.New("escalate: store, alerts, caller and directory are required")
 	}
-	instance := st.InstanceID()
-	if instance == "" {
+	ids := st.CallIDs()
+	if ids.Instance == "" {
 		return nil, errors.New("escalate: the store has no instance id (call ids begin with it)")
 	}
 	if len(opts.Key) < 32 {
@@ -165,7 +163,7 @@ func New(set Settings, st Store, alerts Alerts, caller Caller, dir Directory, si
 		return nil, err
 	}
 	return &Engine{st: st, alerts: alerts, caller: caller, dir: dir, sites: sites, log: opts.Logger, now: opts.Now,
-		tick: opts.Tick, sign: signer{key: opts.Key}, covers: opts.Covers, m: m, set: set, idPrefix: instance + "-",
+		tick: opts.Tick, sign: signer{key: opts.Key}, covers: opts.Covers, m: m, set: set, ids: ids,
 		active: map[int64]*run{}, issued: map[string]bool{}, wake: make(chan struct{}, 1)}, nil
 }
 

@@ -108,6 +108,22 @@ type world struct {
 	set     escalate.Settings
 	dir     *duty.Directory
 	cancel  context.CancelFunc
+	// legacy, when set, makes the state database one upgraded from a
+	// version without instance ids, with escalations up to legacy.
+	legacy int64
+}
+
+// upgradedStore is a state database upgraded from a version without
+// instance ids: calls of escalations up to legacy keep their earlier ids.
+type upgradedStore struct {
+	*sqlite.State
+	legacy int64
+}
+
+func (s upgradedStore) CallIDs() store.CallIDs {
+	c := s.State.CallIDs()
+	c.LegacyEscalations = s.legacy
+	return c
 }
 
 var (
@@ -254,7 +270,11 @@ func (w *world) open() {
 	if err := w.eng.Restore(ctx); err != nil {
 		t.Fatal(err)
 	}
-	w.esc, err = escalate.New(w.set, st, w.eng, w.ob, w.dir, reg, escalate.Options{Now: w.clock.now, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+	var est escalate.Store = st
+	if w.legacy > 0 {
+		est = upgradedStore{st, w.legacy}
+	}
+	w.esc, err = escalate.New(w.set, est, w.eng, w.ob, w.dir, reg, escalate.Options{Now: w.clock.now, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
 		Key: []byte("0123456789abcdef0123456789abcdef"), Covers: duty.RegionCovers})
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -243,7 +242,7 @@ func (e *Engine) answered(ctx context.Context, id int64, by, channel string, at 
 // held), so that memory does not grow with the escalations of a long run.
 func (e *Engine) endLocked(id int64) {
 	delete(e.active, id)
-	prefix := e.idPrefix + "esc" + strconv.FormatInt(id, 10) + "-"
+	prefix := e.ids.Escalation(id)
 	for cid := range e.issued {
 		if strings.HasPrefix(cid, prefix) {
 			delete(e.issued, cid)

@@ -3,8 +3,13 @@ package sqlite
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+
+	"yujing/store"
 )
 
 // instanceIDLen is the length of an instance id: ten base32 characters,
@@ -12,33 +17,69 @@ import (
 const instanceIDLen = 10
 
 // InstanceID returns the state database's instance id: ten random
-// lower-case base32 characters made when the database was created and kept
-// in it (table meta), so the same after every restart and different for
-// every new database (a wiped data directory gets a new one). Call ids
-// begin with it, which makes them — and the providers' de-duplication keys
-// derived from them (webhook Idempotency-Key, Aliyun OutId, Tencent
-// SessionContext) — unique beyond one database, while a call made again
-// after a restart keeps its id. A copy of the file (a backup restored) is
-// the same instance.
-func (s *State) InstanceID() string { return s.instance }
+// lower-case base32 characters made when the database was created (or
+// first opened by a version that knows it) and kept in it (table meta),
+// so the same after every restart and different for every new database (a
+// wiped data directory gets a new one). A copy of the file (a backup
+// restored) is the same instance.
+func (s *State) InstanceID() string { return s.callIDs.Instance }
 
-// instanceID reads the database's instance id, making it if there is none
-// yet. Processes opening a new file at once agree: the first insert wins,
-// and every one reads the winner.
-func instanceID(ctx context.Context, db *pools) (string, error) {
+// CallIDs returns how the database's calls are named: ids that begin with
+// its instance id, which makes them — and the providers' de-duplication
+// keys derived from them (webhook Idempotency-Key, Aliyun OutId, Tencent
+// SessionContext) — unique beyond one database, while a call made again
+// after a restart keeps its id. In a database upgraded from a version
+// without instance ids, calls about what existed before keep their ids.
+func (s *State) CallIDs() store.CallIDs { return s.callIDs }
+
+// callIDs reads the database's instance id, making it if there is none
+// yet, and the legacy bounds migration 11 recorded. Processes opening a
+// new file at once agree: the first insert wins, and every one reads the
+// winner.
+func callIDs(ctx context.Context, db *pools) (store.CallIDs, error) {
+	var c store.CallIDs
 	made := strings.ToLower(rand.Text()[:instanceIDLen])
 	if _, err := db.w.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('instance_id', ?) ON CONFLICT (key) DO NOTHING`,
 		made); err != nil {
-		return "", fmt.Errorf("state %s: instance id: %w", db.path, err)
+		return c, fmt.Errorf("state %s: instance id: %w", db.path, err)
 	}
-	var id string
-	if err := db.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'instance_id'`).Scan(&id); err != nil {
-		return "", fmt.Errorf("state %s: instance id: %w", db.path, err)
+	id, err := metaValue(ctx, db, "instance_id")
+	if err != nil {
+		return c, err
 	}
 	if !validInstanceID(id) {
-		return "", fmt.Errorf("state %s: instance id %q in table meta is damaged: want %d characters of a-z and 2-7", db.path, id, instanceIDLen)
+		return c, fmt.Errorf("state %s: instance id %q in table meta is damaged: want %d characters of a-z and 2-7", db.path, id, instanceIDLen)
 	}
-	return id, nil
+	c.Instance = id
+	for _, b := range []struct {
+		key string
+		dst *int64
+	}{
+		{"legacy_call_ids_transitions", &c.LegacyTransitions},
+		{"legacy_call_ids_escalations", &c.LegacyEscalations},
+	} {
+		v, err := metaValue(ctx, db, b.key)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return c, err
+		}
+		if *b.dst, err = strconv.ParseInt(v, 10, 64); err != nil || *b.dst < 0 {
+			return c, fmt.Errorf("state %s: %s %q in table meta is damaged: want a transition or escalation id", db.path, b.key, v)
+		}
+	}
+	return c, nil
+}
+
+// metaValue reads one value of table meta; the error wraps sql.ErrNoRows
+// when there is none.
+func metaValue(ctx context.Context, db *pools, key string) (string, error) {
+	var v string
+	if err := db.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v); err != nil {
+		return "", fmt.Errorf("state %s: meta %s: %w", db.path, key, err)
+	}
+	return v, nil
 }
 
 func validInstanceID(id string) bool {

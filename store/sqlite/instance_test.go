@@ -78,3 +78,44 @@ func TestInstanceIDDamaged(t *testing.T) {
 		t.Errorf("open: %v, want %s…", err, want)
 	}
 }
+
+// A database made before instance ids (schema version 10) keeps the ids
+// of the calls about its transitions and escalations: the upgrade records
+// the last of each, so that a call made again after it (RecoverCalls, a
+// resumed escalation) has the id it had, while everything newer gets the
+// instance id. A fresh database has no such bounds.
+func TestInstanceIDUpgrade(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	db, err := openPools(t.Context(), "state", path, syncFull, stateMigrations[:10])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO alerts (rule, sensor, level, state) VALUES ('gas', 'G1', 4, 'firing')`,
+		`INSERT INTO transitions (alert_id, event, from_level, to_level) VALUES (1, 'raised', 0, 3), (1, 'upgraded', 3, 4)`,
+		`INSERT INTO escalations (alert_id, transition_id, level, policy, step, step_at, state, started_at, updated_at)
+			VALUES (1, 1, 3, 'orange', 1, 0, 'stopped', 0, 0), (1, 2, 4, 'red', 1, 0, 'active', 0, 0)`,
+	} {
+		if _, err := db.w.ExecContext(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the upgrade, then a restart
+		s, err := OpenState(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := s.CallIDs()
+		s.Close()
+		if c.LegacyTransitions != 2 || c.LegacyEscalations != 2 || c.Instance == "" {
+			t.Errorf("upgraded database: %+v, want an instance id and legacy bounds 2 and 2", c)
+		}
+	}
+	fresh := openTestState(t).CallIDs()
+	if fresh.LegacyTransitions != 0 || fresh.LegacyEscalations != 0 {
+		t.Errorf("fresh database: %+v, want no legacy bounds", fresh)
+	}
+}

@@ -242,12 +242,18 @@ var stateMigrations = []string{
 		WHEN reason LIKE 'policy % is no longer configured' THEN 'policy_removed'
 		ELSE reason END
 	WHERE reason <> '';`,
-	// 11: facts about the database itself, by key: instance_id (see
-	// instance.go), made at the first open.
+	// 11: facts about the database itself, by key (see instance.go):
+	// instance_id, made at the first open, which call ids begin with; and,
+	// in a database made before, the last transition and escalation whose
+	// calls keep their ids without it.
 	`CREATE TABLE meta (
 		key   TEXT PRIMARY KEY,
 		value TEXT NOT NULL
-	) WITHOUT ROWID;`,
+	) WITHOUT ROWID;
+	INSERT INTO meta (key, value)
+		SELECT 'legacy_call_ids_transitions', MAX(id) FROM transitions HAVING MAX(id) IS NOT NULL;
+	INSERT INTO meta (key, value)
+		SELECT 'legacy_call_ids_escalations', MAX(id) FROM escalations HAVING MAX(id) IS NOT NULL;`,
 }
 
 // Limits of ListAlerts.
@@ -266,7 +272,7 @@ const alertColumns = `id, rule, sensor, site, family, metric, unit, level, state
 // on disk when the call returns. It is safe for concurrent use.
 type State struct {
 	db        *pools
-	instance  string
+	callIDs   store.CallIDs
 	insAlert  *sql.Stmt
 	updAlert  *sql.Stmt
 	insTrans  *sql.Stmt
@@ -282,7 +288,7 @@ func OpenState(ctx context.Context, path string) (*State, error) {
 		return nil, err
 	}
 	s := &State{db: db}
-	if s.instance, err = instanceID(ctx, db); err != nil {
+	if s.callIDs, err = callIDs(ctx, db); err != nil {
 		db.close()
 		return nil, err
 	}
