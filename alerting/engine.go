@@ -20,7 +20,12 @@ import (
 )
 
 // StateStore keeps alerts and their history durably.
+//
+// CallIDs names the calls: ids that begin with the database's instance id
+// (the same after a restart, another for every new database), so that they
+// are unique beyond one database yet the same when a call is made again.
 type StateStore interface {
+	CallIDs() store.CallIDs
 	CreateAlert(ctx context.Context, a *yujing.Alert, t *yujing.Transition) error
 	UpdateAlert(ctx context.Context, a yujing.Alert, t *yujing.Transition) error
 	OpenAlerts(ctx context.Context) ([]yujing.Alert, error)
@@ -239,6 +244,7 @@ type Engine struct {
 	loc    *time.Location
 	m      *metrics
 	change func(yujing.Alert, yujing.Transition)
+	ids    store.CallIDs // the state database's call naming
 
 	// mu guards the structure (rules, routes, bindings): bind and reload take
 	// it exclusively, evaluation shares it. The conditions of a sensor are
@@ -320,11 +326,15 @@ func New(rules []*Rule, routes []Route, st StateStore, caller Caller, cat Catalo
 	if opts.OnChange == nil {
 		opts.OnChange = func(yujing.Alert, yujing.Transition) {}
 	}
+	ids := st.CallIDs()
+	if ids.Instance == "" {
+		return nil, errors.New("alerting: the state store has no instance id (call ids begin with it)")
+	}
 	e := &Engine{st: st, caller: caller, cat: cat, routes: routes, log: opts.Logger, now: opts.Now, change: opts.OnChange,
 		loc: opts.Location, rules: rules, groups: map[condKey]*condition{}, restored: map[condKey]*condition{},
 		counts:   map[condKey]*[yujing.Red + 1]int32{},
 		silStore: opts.Silences, inhibit: opts.Inhibit, overdue: opts.Overdue,
-		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}, started: opts.Now()}
+		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}, started: opts.Now(), ids: ids}
 	for _, r := range rules {
 		r.health = &ruleHealth{}
 	}
@@ -1036,6 +1046,9 @@ func (e *Engine) callsFor(a *yujing.Alert, t *yujing.Transition, calls []yujing.
 		e.log.Info("calls suppressed by inhibition", "alert_id", a.ID, "event", t.Event, "by_alert", src)
 		return calls
 	}
+	// A call's id says what it is — <instance>-<alert>-<transition>-
+	// <person>-<channel>, e.g. k7f3q2mzab-12-34-zhang-sms — so the same
+	// call made again (RecoverCalls) has the same id.
 	for _, r := range e.routes {
 		if !r.matches(a.Level, t.Event) {
 			continue
@@ -1043,13 +1056,13 @@ func (e *Engine) callsFor(a *yujing.Alert, t *yujing.Transition, calls []yujing.
 		for _, p := range r.People {
 			for _, ch := range r.Channels {
 				calls = append(calls, yujing.Call{
-					ID:    strconv.FormatInt(a.ID, 10) + "-" + strconv.FormatInt(t.ID, 10) + "-" + p.ID + "-" + ch,
+					ID:    e.ids.Route(a.ID, t.ID, p.ID, ch),
 					Alert: *a, Event: t.Event, Person: p, Channel: ch, Created: t.At,
 				})
 			}
 			if len(r.Ladder) > 0 {
 				calls = append(calls, yujing.Call{
-					ID:    strconv.FormatInt(a.ID, 10) + "-" + strconv.FormatInt(t.ID, 10) + "-" + p.ID + "-" + r.Ladder[0],
+					ID:    e.ids.Route(a.ID, t.ID, p.ID, r.Ladder[0]),
 					Alert: *a, Event: t.Event, Person: p, Channel: r.Ladder[0], Created: t.At, Fallback: r.Ladder[1:],
 				})
 			}

@@ -253,6 +253,7 @@ type metrics struct {
 	started     *prometheus.CounterVec
 	steps       *prometheus.CounterVec
 	topReached  *prometheus.CounterVec
+	stopped     *prometheus.CounterVec
 	calls       *prometheus.CounterVec
 	answered    *prometheus.CounterVec
 	refused     *prometheus.CounterVec
@@ -271,6 +272,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Escalations moved to a next step because nobody answered in time, by policy and step."}, []string{"policy", "step"}),
 		topReached: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yujing_escalations_top_reached_total",
 			Help: "Escalations whose last step passed unanswered, by policy and level."}, []string{"policy", "level"}),
+		stopped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yujing_escalations_stopped_total",
+			Help: "Escalations ended unanswered before their top, by reason (superseded, resolved, closed, silenced, inhibited, policy_removed)."},
+			[]string{"reason"}),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yujing_escalation_calls_total",
 			Help: "Escalation calls handed to notify, by channel."}, []string{"channel"}),
 		answered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yujing_calls_answered_total",
@@ -292,8 +296,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, r := range []string{"forged", "expired", "used"} {
 		m.refused.WithLabelValues(r)
 	}
+	for _, r := range store.EscalationReasons {
+		if r != store.ReasonTopReached {
+			m.stopped.WithLabelValues(r)
+		}
+	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.started, m.steps, m.topReached, m.calls, m.answered, m.refused,
+		for _, c := range []prometheus.Collector{m.started, m.steps, m.topReached, m.stopped, m.calls, m.answered, m.refused,
 			m.suppressed, m.nobody, m.latency, m.active, m.storeErrors} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("escalate: register metrics: %w", err)
