@@ -55,6 +55,14 @@ type Config struct {
 	MaxFuture    time.Duration // readings further ahead of now are rejected (default 5m)
 	MaxAge       time.Duration // readings older than this are rejected (default 30 days)
 	ConnectWait  time.Duration // how long Start waits for the first connection (default 10s)
+	// MaxUndeclaredMetrics bounds the metric names a sensor that lists no
+	// metrics takes from payloads, besides its own metric; further new
+	// names are rejected (too_many_metrics). Default 32.
+	MaxUndeclaredMetrics int
+	// SnapshotHold is how long a BIRTH's values wait, after their BIRTH
+	// was received, for a DATA of the same instant to supersede them
+	// before the observer gets them (see snapshots). Default 1s.
+	SnapshotHold time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -85,7 +93,17 @@ func (c *Config) setDefaults() {
 	if c.ConnectWait <= 0 {
 		c.ConnectWait = 10 * time.Second
 	}
+	if c.MaxUndeclaredMetrics <= 0 {
+		c.MaxUndeclaredMetrics = DefaultMaxUndeclaredMetrics
+	}
+	if c.SnapshotHold <= 0 {
+		c.SnapshotHold = DefaultSnapshotHold
+	}
 }
+
+// DefaultMaxUndeclaredMetrics is Config.MaxUndeclaredMetrics when it is
+// not set.
+const DefaultMaxUndeclaredMetrics = 32
 
 // Options are the subscriber's collaborators.
 type Options struct {
@@ -451,14 +469,19 @@ func (s *Subscriber) linger(ch chan inbound, batch []inbound, timer **time.Timer
 func (s *Subscriber) work(ch chan inbound) {
 	defer s.wg.Done()
 	batch := make([]inbound, 0, s.cfg.BatchSize)
-	var timer *time.Timer // for s.linger
-	busy := false         // the last batch gathered lingerAfter messages
-	var readings []yujing.Reading
-	var points []decode.Point
-	var settled, durable []uint64    // sequence numbers: nothing to store (done at once), done once stored
-	inBatch := map[dupKey]struct{}{} // readings of this batch, to refuse duplicates within it
+	var timer *time.Timer         // for s.linger
+	busy := false                 // the last batch gathered lingerAfter messages
+	var settled, durable []uint64 // sequence numbers: nothing to store (done at once), done once stored
+	dec := newDecoded()
+	held := newSnapshots(s.cfg.SnapshotHold)
+	var observe []yujing.Reading
+	var holdTimer *time.Timer // for the snapshots held while idle
+	defer func() {
+		// Shutting down: whatever is still held was stored.
+		s.observe(held.all(observe[:0]))
+	}()
 	for {
-		msg, ok := <-ch
+		msg, ok := s.next(ch, held, &holdTimer, &observe)
 		if !ok {
 			return
 		}
@@ -470,17 +493,15 @@ func (s *Subscriber) work(ch chan inbound) {
 		// when the load drops, batches go at once again.
 		busy = len(batch) >= lingerAfter
 		start := time.Now()
-		now := s.now()
-		readings = readings[:0]
+		dec.reset()
 		settled, durable = settled[:0], durable[:0]
-		clear(inBatch)
 		for _, in := range batch {
-			n := len(readings)
-			readings, points = s.decode(readings, points[:0], in.m, in.at, inBatch)
+			n := len(dec.readings)
+			s.decode(dec, in.m, in.at)
 			if in.seq == noSeq {
 				continue
 			}
-			if len(readings) == n {
+			if len(dec.readings) == n {
 				settled = append(settled, in.seq) // refused, or events only
 			} else {
 				durable = append(durable, in.seq)
@@ -491,20 +512,60 @@ func (s *Subscriber) work(ch chan inbound) {
 			// what arrived after it while this batch is being stored.
 			s.acks.done(settled...)
 		}
-		if len(readings) > 0 {
-			s.m.readings.WithLabelValues("decoded").Add(float64(len(readings)))
-			if !s.store(readings) {
+		if rs := dec.readings; len(rs) > 0 {
+			s.m.readings.WithLabelValues("decoded").Add(float64(len(rs)))
+			if !s.store(rs) {
 				return // shutting down before the batch was durable: leave it unacknowledged
 			}
-			s.m.readings.WithLabelValues("stored").Add(float64(len(readings)))
-			s.reg.record(readings, now)
-			if s.obs != nil {
-				s.obs.Observe(s.ctx, readings)
-			}
+			s.m.readings.WithLabelValues("stored").Add(float64(len(rs)))
+			s.reg.record(rs, dec.info)
+		}
+		if held.n == 0 && dec.snapshots == 0 {
+			s.observe(dec.readings) // nothing held, nothing to hold
+		} else {
+			observe = held.pass(observe[:0], dec.readings, dec.info)
+			// Every message received up to the batch's last is dealt
+			// with: the snapshots whose hold ended before it was
+			// received go.
+			observe = held.expire(observe, batch[len(batch)-1].at)
+			s.observe(observe)
 		}
 		// Acknowledged once everything received before them is too.
 		s.acks.done(durable...)
 		s.m.batch.Observe(time.Since(start).Seconds())
+	}
+}
+
+// next waits for the next message of ch. While snapshots are held it
+// gives the observer those whose hold ends meanwhile.
+func (s *Subscriber) next(ch chan inbound, held *snapshots, timer **time.Timer, buf *[]yujing.Reading) (inbound, bool) {
+	for held.n > 0 {
+		d := held.next.Sub(s.now())
+		if d <= 0 {
+			*buf = held.expire((*buf)[:0], s.now())
+			s.observe(*buf)
+			continue
+		}
+		if *timer == nil {
+			*timer = time.NewTimer(d)
+		} else {
+			(*timer).Reset(d)
+		}
+		select {
+		case m, ok := <-ch:
+			(*timer).Stop()
+			return m, ok
+		case <-(*timer).C:
+		}
+	}
+	m, ok := <-ch
+	return m, ok
+}
+
+// observe gives the observer readings that are durable.
+func (s *Subscriber) observe(rs []yujing.Reading) {
+	if s.obs != nil && len(rs) > 0 {
+		s.obs.Observe(s.ctx, rs)
 	}
 }
 
@@ -543,14 +604,38 @@ func (s *Subscriber) reject(now time.Time, topic, sensor, reason, msg string, pa
 	s.rejects.Add(Rejection{At: now, Topic: topic, Sensor: sensor, Reason: reason, Error: msg, Payload: clipPayload(payload)})
 }
 
-// decode turns one message into valid readings, rejecting what is bad.
 // dupKey identifies a reading for duplicate detection.
 type dupKey struct {
 	sensor, metric string
 	t              int64
 }
 
-func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Message, now time.Time, inBatch map[dupKey]struct{}) ([]yujing.Reading, []decode.Point) {
+// readingInfo is what the pipeline knows of a decoded reading besides the
+// reading.
+type readingInfo struct {
+	at       time.Time // when its message was received
+	snapshot bool      // a BIRTH's value that no DATA of its instant has replaced (yet)
+}
+
+// decoded is what a shard worker decodes from one batch of messages.
+type decoded struct {
+	readings  []yujing.Reading
+	info      []readingInfo  // one per reading
+	snapshots int            // readings decoded as snapshots
+	points    []decode.Point // the decoder's output, reused
+	index     map[dupKey]int // the readings by sensor, metric and time, to refuse duplicates within the batch
+}
+
+func newDecoded() *decoded { return &decoded{index: map[dupKey]int{}} }
+
+func (d *decoded) reset() {
+	d.readings, d.info, d.snapshots = d.readings[:0], d.info[:0], 0
+	clear(d.index)
+}
+
+// decode turns one message, received at now, into valid readings added to
+// d, rejecting what is bad.
+func (s *Subscriber) decode(d *decoded, m mqtt.Message, now time.Time) {
 	topic, payload := m.Topic(), m.Payload()
 	sensor, ok := s.reg.ByTopic(topic)
 	if !ok {
@@ -558,22 +643,22 @@ func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Mes
 			s.discover.note(topic, payload, now)
 		}
 		s.reject(now, topic, "", ReasonUnknownTopic, "no sensor is registered for this topic", payload)
-		return dst, pts
+		return
 	}
 	if len(payload) > s.cfg.MaxPayload {
 		s.reject(now, topic, sensor.ID, ReasonOversize, fmt.Sprintf("payload of %d bytes exceeds the limit of %d", len(payload), s.cfg.MaxPayload), payload)
-		return dst, pts
+		return
 	}
 	dec, ok := s.decoders.Get(sensor.Decoder)
 	if !ok {
 		s.reject(now, topic, sensor.ID, ReasonNoDecoder, fmt.Sprintf("sensor %s names decoder %q, which does not exist", sensor.ID, sensor.Decoder), payload)
-		return dst, pts
+		return
 	}
 	var err error
 	if td, ok := dec.(decode.TopicDecoder); ok {
-		pts, err = td.DecodeTopic(pts, topic, payload)
+		d.points, err = td.DecodeTopic(d.points[:0], topic, payload)
 	} else {
-		pts, err = dec.Decode(pts, payload)
+		d.points, err = dec.Decode(d.points[:0], payload)
 	}
 	if err != nil {
 		for _, e := range decode.Split(err) {
@@ -581,20 +666,36 @@ func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Mes
 		}
 	}
 	_, _, _, spDevice, isSparkplug := sparkplugTopic(topic)
-	for _, p := range pts {
+	nodeMsg := isSparkplug && spDevice == "" // NBIRTH, NDATA, NDEATH: the edge node's own
+	var node *yujing.Sensor
+	if nodeMsg && len(d.points) > 0 {
+		node, _ = s.reg.nodeSensor(topic)
+	}
+	for _, p := range d.points {
 		sn := sensor
-		if isSparkplug && p.Event == decode.EventOffline && spDevice == "" {
-			// NDEATH: every device of the edge node is gone.
-			for _, id := range s.reg.nodeDevices(topic) {
+		switch {
+		case nodeMsg && p.Event == decode.EventOffline:
+			// NDEATH: every device of the edge node is gone, and the node.
+			devices := s.reg.nodeDevices(topic)
+			for _, id := range devices {
 				s.reg.setOffline(id, true, now)
 			}
-			s.log.Info("edge node announced its death", "topic", topic, "devices", len(s.reg.nodeDevices(topic)))
+			if node != nil {
+				s.reg.setOffline(node.ID, true, now)
+			}
+			s.log.Info("edge node announced its death", "topic", topic, "devices", len(devices))
 			continue
-		}
-		if isSparkplug && spDevice == "" && p.Event != "" {
+		case nodeMsg && node == nil && p.Event != "":
 			continue // NBIRTH: devices announce themselves with their own DBIRTH
-		}
-		if isSparkplug && p.Sensor == spDevice {
+		case nodeMsg && node == nil:
+			// The node's own metric (Supply Voltage, …), and no sensor for
+			// the node: not an error.
+			s.m.ignored.WithLabelValues(IgnoredNodeMetric).Inc()
+			s.log.Debug("edge node metric ignored: no sensor on the node's NDATA topic", "topic", topic, "metric", p.Metric)
+			continue
+		case nodeMsg:
+			sn, p.Sensor = node, ""
+		case isSparkplug && p.Sensor == spDevice:
 			p.Sensor = "" // the device the topic names: the topic's sensor
 		}
 		if p.Sensor != "" && p.Sensor != sensor.ID {
@@ -610,6 +711,12 @@ func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Mes
 				s.log.Info("device announced its state", "sensor", sn.ID, "event", p.Event, "topic", topic)
 			}
 			continue
+		}
+		if p.Metric != "" {
+			if err := decode.CheckMetricName(p.Metric); err != nil {
+				s.reject(now, topic, sn.ID, ReasonBadMetricName, fmt.Sprintf("metric %q: %v", p.Metric, err), payload)
+				continue
+			}
 		}
 		metric := p.Metric
 		if metric == "" {
@@ -647,18 +754,41 @@ func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Mes
 		}
 		// A duplicate is the device sending the same sensor, metric and time
 		// again (a resend); readings timed on receipt are distinct by
-		// construction.
+		// construction. A value the decoder marks Supersedes is newer than
+		// the BIRTH's snapshot of its instant: it replaces it.
 		k := dupKey{sn.ID, metric, ts.UnixNano()}
-		_, again := inBatch[k]
-		if !p.Time.IsZero() && (again || s.reg.duplicate(sn.ID, metric, ts)) {
-			s.reject(now, topic, sn.ID, ReasonDuplicate, fmt.Sprintf("%s: a reading at %s was already stored", metric, ts.Format(time.RFC3339Nano)), payload)
+		if !p.Time.IsZero() {
+			if i, again := d.index[k]; again {
+				if d.info[i].snapshot && p.Supersedes {
+					d.readings[i].Value = p.Value
+					d.info[i] = readingInfo{at: now}
+					s.m.superseded.Inc()
+					continue
+				}
+				s.reject(now, topic, sn.ID, ReasonDuplicate, fmt.Sprintf("%s: a reading at %s came twice", metric, ts.Format(time.RFC3339Nano)), payload)
+				continue
+			}
+			if found, snapshot := s.reg.stored(sn.ID, metric, ts); found {
+				if !snapshot || !p.Supersedes {
+					s.reject(now, topic, sn.ID, ReasonDuplicate, fmt.Sprintf("%s: a reading at %s was already stored", metric, ts.Format(time.RFC3339Nano)), payload)
+					continue
+				}
+				s.m.superseded.Inc()
+			}
+		}
+		if len(sn.Units) == 0 && metric != sn.Metric && !s.reg.admit(sn.ID, metric, s.cfg.MaxUndeclaredMetrics) {
+			s.reject(now, topic, sn.ID, ReasonTooManyMetrics, fmt.Sprintf("metric %q: sensor %s lists no metrics and already has %d (mqtt.max_undeclared_metrics) besides %q; list its metrics to take others",
+				metric, sn.ID, s.cfg.MaxUndeclaredMetrics, sn.Metric), payload)
 			continue
 		}
-		inBatch[k] = struct{}{}
-		dst = append(dst, yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family, Metric: metric,
+		d.index[k] = len(d.readings)
+		d.readings = append(d.readings, yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family, Metric: metric,
 			Unit: sn.UnitOf(metric), Value: p.Value, Time: ts.UTC(), Region: sn.Region, Industry: sn.Industry})
+		d.info = append(d.info, readingInfo{at: now, snapshot: p.Snapshot})
+		if p.Snapshot {
+			d.snapshots++
+		}
 	}
-	return dst, pts
 }
 
 func rangeString(s *yujing.Sensor) string {
