@@ -188,6 +188,10 @@ type MQTTFile struct {
 	// MaxAge and MaxFuture bound readings' timestamps (default 720h, 5m).
 	MaxAge    time.Duration `yaml:"max_age"`
 	MaxFuture time.Duration `yaml:"max_future"`
+	// MaxUndeclaredMetrics bounds the metric names a sensor that lists no
+	// metrics takes from payloads (default 32); see
+	// ingest.Config.MaxUndeclaredMetrics.
+	MaxUndeclaredMetrics int `yaml:"max_undeclared_metrics"`
 }
 
 // TLSFile configures TLS to the broker.
@@ -492,6 +496,8 @@ type MQTT struct {
 	TLS          *tls.Config
 	MaxAge       time.Duration
 	MaxFuture    time.Duration
+	// MaxUndeclaredMetrics: 0 means ingest's default.
+	MaxUndeclaredMetrics int
 }
 
 // Options tune parsing.
@@ -810,6 +816,10 @@ func (c *checker) mqtt(cfg *Config) {
 		}
 	}
 	cfg.MQTT.MaxAge, cfg.MQTT.MaxFuture = m.MaxAge, m.MaxFuture
+	if m.MaxUndeclaredMetrics < 0 {
+		c.Add(m.Fields.At("max_undeclared_metrics", pos), "mqtt.max_undeclared_metrics %d: want a positive number of metric names (default 32)", m.MaxUndeclaredMetrics)
+	}
+	cfg.MQTT.MaxUndeclaredMetrics = m.MaxUndeclaredMetrics
 	if m.SharedGroup != "" && (strings.ContainsAny(m.SharedGroup, "/+#") || m.Embedded != nil || m.Broker == "") {
 		c.Add(m.Fields.At("shared_group", pos), "mqtt.shared_group %q: a plain name without / + #, and only with an external broker (broker:)", m.SharedGroup)
 	}

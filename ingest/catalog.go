@@ -200,7 +200,10 @@ func (c *Catalog) put(ctx context.Context, s yujing.Sensor, replace bool) (yujin
 	case !exists && replace:
 		return s, fmt.Errorf("sensor %s: %w", s.ID, ErrSensorNotFound)
 	}
-	if other, ok := c.reg.cat.Load().byTopic[s.Topic]; ok && other.sensor.ID != s.ID {
+	// Only another sensor's own topic is taken: the Sparkplug topics
+	// routed to a device (its BIRTH, its node's) give way to a sensor
+	// registered on them.
+	if other, ok := c.reg.cat.Load().byTopic[s.Topic]; ok && other.sensor.ID != s.ID && other.sensor.Topic == s.Topic {
 		return s, &SensorError{Field: "topic", Msg: fmt.Sprintf("%q is already used by sensor %s", s.Topic, other.sensor.ID)}
 	}
 	prevSaved, hadSaved := c.saved[s.ID]

@@ -401,7 +401,8 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	mqttCfg := ingest.Config{Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username,
 		Password: cfg.MQTT.Password, QoS: cfg.MQTT.QoS, CleanSession: cfg.MQTT.CleanSession,
 		Filters: cfg.MQTT.Filters, Shards: cfg.MQTT.Shards, QueueSize: cfg.MQTT.QueueSize, Linger: cfg.MQTT.Linger,
-		SharedGroup: cfg.MQTT.SharedGroup, TLS: cfg.MQTT.TLS, MaxAge: cfg.MQTT.MaxAge, MaxFuture: cfg.MQTT.MaxFuture}
+		SharedGroup: cfg.MQTT.SharedGroup, TLS: cfg.MQTT.TLS, MaxAge: cfg.MQTT.MaxAge, MaxFuture: cfg.MQTT.MaxFuture,
+		MaxUndeclaredMetrics: cfg.MQTT.MaxUndeclaredMetrics}
 	mqttAddr := mqttCfg.Broker
 	if cfg.EmbeddedListen != "" {
 		b, err := broker.Start(cfg.EmbeddedListen, log)
