@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -121,6 +122,11 @@ type HTTPFile struct {
 	SessionMax  time.Duration `yaml:"session_max"`
 	// APITokens are bearer tokens for integrations, each with a role.
 	APITokens []APITokenFile `yaml:"api_tokens"`
+	// TrustedProxies are the reverse proxies in front of yujing, as
+	// addresses or CIDR ranges: a request from one of them is counted,
+	// for the login limits, on the client its X-Forwarded-For (or
+	// X-Real-IP) names.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // APITokenFile is an API token written in the configuration, e.g.
@@ -140,6 +146,9 @@ type HTTPAccess struct {
 	SessionIdle   time.Duration
 	SessionMax    time.Duration
 	APITokens     []APIToken
+	// TrustedProxies are http.trusted_proxies, each address as a /32 or
+	// /128.
+	TrustedProxies []netip.Prefix
 }
 
 // APIToken is a checked http.api_tokens entry.
@@ -744,6 +753,19 @@ func (c *checker) httpAccess(cfg *Config) {
 			tokens[t.Token] = t.Name
 		}
 		a.APITokens = append(a.APITokens, APIToken{Name: t.Name, Role: t.Role, Token: t.Token})
+	}
+	for i, tp := range h.TrustedProxies {
+		p, err := netip.ParsePrefix(tp)
+		if err != nil {
+			ip, ierr := netip.ParseAddr(tp)
+			if ierr != nil || ip.Zone() != "" {
+				c.Add(h.Fields.At(fmt.Sprintf("trusted_proxies[%d]", i), h.Fields.At("trusted_proxies", pos)),
+					"http.trusted_proxies[%d]: %q: want an IP address or a CIDR range such as 10.0.0.0/8", i, tp)
+				continue
+			}
+			p = netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen())
+		}
+		a.TrustedProxies = append(a.TrustedProxies, p.Masked())
 	}
 	cfg.HTTP = a
 }

@@ -38,10 +38,12 @@ type Alerts interface {
 	Close(ctx context.Context, id int64, act alerting.Action) (yujing.Alert, error)
 }
 
-// Sensors reports every sensor's state, and the sites of a region.
+// Sensors reports every sensor's state, the sites of a region, and a
+// site's name.
 type Sensors interface {
 	Statuses(now time.Time) []ingest.Status
 	SitesInRegion(code string) []string
+	Site(id string) (yujing.Site, bool)
 }
 
 // Rejections lists refused input, newest first.
@@ -176,6 +178,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/alerts/{id}/ack", s.action(s.opts.Alerts.Ack))
 	m.HandleFunc("POST /api/v1/alerts/{id}/dispose", s.action(s.opts.Alerts.Dispose))
 	m.HandleFunc("POST /api/v1/alerts/{id}/close", s.action(s.opts.Alerts.Close))
+	m.HandleFunc("GET /api/v1/meta", s.meta)
 	m.HandleFunc("GET /api/v1/sensors", s.sensors)
 	m.HandleFunc("GET /api/v1/rejected", s.rejected)
 	m.HandleFunc("GET /api/v1/rules", s.rules)

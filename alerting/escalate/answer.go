@@ -84,12 +84,13 @@ func (e *Engine) Answer(ctx context.Context, callID string, in AnswerInput) (Out
 	if who == "" || in.By != call.Person.ID {
 		who = in.By
 	}
-	note := "叫应 answered through " + in.Channel
+	how := viaZH(in.Channel)
 	if in.OnSite {
-		note += " (on site / 已到岗)"
+		how += "，已到岗"
 	}
+	note := "叫应已应答（" + how + "）"
 	if in.Note != "" {
-		note += ": " + in.Note
+		note += "：" + in.Note
 	}
 	if _, err := e.alerts.Ack(ctx, call.Alert.ID, alerting.Action{By: who, Note: note}); err != nil &&
 		!errors.Is(err, alerting.ErrConflict) {
@@ -97,6 +98,27 @@ func (e *Engine) Answer(ctx context.Context, callID string, in AnswerInput) (Out
 	}
 	e.signal()
 	return out, nil
+}
+
+// viaZH says in Chinese how an answer came, for the warning's history
+// (read by duty rooms): the answer link, the console, the API, or a
+// channel's reply or key press ("voice key 1" → "voice 按键 1").
+func viaZH(via string) string {
+	switch via {
+	case ViaLink:
+		return "应答链接"
+	case ViaConsole:
+		return "值班台代为登记"
+	case ViaAPI:
+		return "接口登记"
+	}
+	if ch, ok := strings.CutSuffix(via, " reply"); ok {
+		return ch + " 回复"
+	}
+	if ch, key, ok := strings.Cut(via, " key "); ok {
+		return ch + " 按键 " + key
+	}
+	return via
 }
 
 // calling reports whether an escalation of the alert is active.

@@ -390,6 +390,9 @@ func TestRedEscalatesUntilAnswered(t *testing.T) {
 		*es[0].AnswerChannel != escalate.ViaLink {
 		t.Fatalf("escalations = %+v, want one answered at step 2 by chen through the link", es)
 	}
+	if note := ackNote(t, w, a.ID); note != "叫应已应答（应答链接，已到岗）：到场处置" {
+		t.Errorf("history note %q, want it in Chinese", note)
+	}
 	if len(cs) != 3 {
 		t.Fatalf("%d calls on record, want 3", len(cs))
 	}
@@ -577,9 +580,12 @@ func TestSMSReplyAnswers(t *testing.T) {
 	if err := w.ob.Receipt(ctx, notify.Receipt{Channel: "sms", Phone: "+86 138 0000 0003", Status: notify.ReceiptReplied, Text: "收到。"}); err != nil {
 		t.Fatal(err)
 	}
-	_, es, cs := w.alert()
+	a, es, cs := w.alert()
 	if es[0].State != store.EscalationAnswered || *es[0].AnsweredBy != "wang" || *es[0].AnswerChannel != "sms reply" {
 		t.Fatalf("escalation after the reply = %+v", es[0])
+	}
+	if note := ackNote(t, w, a.ID); note != "叫应已应答（sms 回复）：收到。" {
+		t.Errorf("history note %q, want it in Chinese", note)
 	}
 	for _, c := range cs {
 		if c.Person == "wang" && (c.AnsweredAt == nil || *c.AnswerNote != "收到。") {
@@ -650,10 +656,29 @@ func TestVoiceKeyPressAnswers(t *testing.T) {
 	if ok, err := w.esc.Inbound(ctx, escalate.Inbound{CallID: zhang, Channel: "voice", Status: "key_pressed", Key: "1"}); !ok || err != nil {
 		t.Fatalf("key 1 answered=%v err=%v, want an answer", ok, err)
 	}
-	_, es, _ := w.alert()
+	a, es, _ := w.alert()
 	if es[0].State != store.EscalationAnswered || *es[0].AnswerChannel != "voice key 1" || *es[0].AnsweredBy != "zhang" {
 		t.Fatalf("escalation = %+v", es[0])
 	}
+	if note := ackNote(t, w, a.ID); note != "叫应已应答（voice 按键 1）" {
+		t.Errorf("history note %q, want it in Chinese", note)
+	}
+}
+
+// ackNote is the note of the alert's acknowledgement in its history.
+func ackNote(t *testing.T, w *world, id int64) string {
+	t.Helper()
+	_, hist, err := w.eng.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hist {
+		if h.Event == yujing.EventAcknowledged {
+			return h.Note
+		}
+	}
+	t.Fatalf("no acknowledgement in %+v", hist)
+	return ""
 }
 
 // BenchmarkStepIdle is the cost of one tick of the escalation engine with

@@ -232,7 +232,7 @@ func TestSendMessages(t *testing.T) {
 	if a := card["card_action"].(map[string]any); a["url"] != "https://yj.example.cn/a/Q7xK2mP9" {
 		t.Errorf("card_action %v", a)
 	}
-	if hl := card["horizontal_content_list"].([]any); len(hl) != 3 || hl[2].(map[string]any)["value"] != "2025-07-14 09:45 CST" {
+	if hl := card["horizontal_content_list"].([]any); len(hl) != 3 || hl[2].(map[string]any)["value"] != "2025-07-14 09:45（北京时间）" {
 		t.Errorf("horizontal_content_list %v", hl)
 	}
 	if sub, _ := card["sub_title_text"].(string); !strings.Contains(sub, "转移") {

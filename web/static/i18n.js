@@ -73,7 +73,10 @@
     "stats.rollupNote": "已含下级：上级的行包含其下级的呼叫，合计中每次呼叫只计一次。",
     "common.loading": "加载中…", "common.error": "出错了：{msg}", "common.retry": "重试",
     "common.yes": "是", "common.no": "否", "common.none": "—",
-    "time.s": "{n} 秒", "time.m": "{n} 分钟", "time.h": "{n} 小时", "time.d": "{n} 天", "time.ago": "{t}前"
+    "time.s": "{n} 秒", "time.m": "{n} 分钟", "time.h": "{n} 小时", "time.d": "{n} 天", "time.ago": "{t}前",
+    "foot.zone": "时间均为 {zone}（{offset}）",
+    "via.link": "应答链接", "via.console": "值班台代为登记", "via.api": "接口登记", "via.reply": "{ch} 回复", "via.key": "{ch} 按键 {key}",
+    "actor.system": "系统"
   };
   var en = {
     "app.title": "Warning duty room",
@@ -146,7 +149,10 @@
     "stats.rollupNote": "Lower levels included: rows overlap; the total counts each call once.",
     "common.loading": "Loading…", "common.error": "Error: {msg}", "common.retry": "Retry",
     "common.yes": "yes", "common.no": "no", "common.none": "—",
-    "time.s": "{n} s", "time.m": "{n} min", "time.h": "{n} h", "time.d": "{n} d", "time.ago": "{t} ago"
+    "time.s": "{n} s", "time.m": "{n} min", "time.h": "{n} h", "time.d": "{n} d", "time.ago": "{t} ago",
+    "foot.zone": "All times in {zone} ({offset})",
+    "via.link": "answer link", "via.console": "recorded in the console", "via.api": "recorded through the API", "via.reply": "{ch} reply", "via.key": "{ch} key {key}",
+    "actor.system": "system"
   };
   window.YJ_I18N = { zh: zh, en: en };
 })();
