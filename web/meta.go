@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"yujing"
 )
@@ -17,9 +18,13 @@ type Meta struct {
 	// TimeZone is the IANA name of the configured zone (Asia/Shanghai);
 	// UTCOffset its offset from UTC now, in seconds, for a browser that
 	// does not know the name.
-	TimeZone  string        `json:"timezone"`
-	UTCOffset int           `json:"utc_offset_seconds"`
-	Sites     []yujing.Site `json:"sites"`
+	TimeZone  string `json:"timezone"`
+	UTCOffset int    `json:"utc_offset_seconds"`
+	// Now is the server's clock: the console reckons "now" (a chart's
+	// end, how long ago, whether a deadline passed) from it, not from the
+	// browser's clock, which on a duty-room PC may be minutes or years off.
+	Now   time.Time     `json:"now"`
+	Sites []yujing.Site `json:"sites"`
 	// Metrics are the display names of the metrics the sensors report,
 	// by family (a river's level is 水位, a tank's 液位); "" when yujing
 	// has none.
@@ -38,7 +43,7 @@ type MetricName struct {
 func (s *Server) meta(w http.ResponseWriter, r *http.Request) {
 	now := s.opts.Now().In(s.opts.Location)
 	_, off := now.Zone()
-	m := Meta{Version: s.opts.Version, TimeZone: s.opts.Location.String(), UTCOffset: off,
+	m := Meta{Version: s.opts.Version, TimeZone: s.opts.Location.String(), UTCOffset: off, Now: now,
 		Sites: []yujing.Site{}, Metrics: []MetricName{}}
 	if s.opts.Sensors != nil {
 		sites, metrics := map[string]bool{}, map[string]bool{}

@@ -55,6 +55,7 @@ func TestMeta(t *testing.T) {
 				Version  string `json:"version"`
 				TimeZone string `json:"timezone"`
 				Offset   *int   `json:"utc_offset_seconds"`
+				Now      time.Time
 				Sites    []yujing.Site
 				Metrics  []struct{ Family, Metric, ZH, EN string }
 			}
@@ -63,6 +64,9 @@ func TestMeta(t *testing.T) {
 			}
 			if m.TimeZone != tc.zone || m.Offset == nil || *m.Offset != tc.offset || m.Version != "v9" {
 				t.Errorf("zone %q offset %v version %q, want %s %d v9", m.TimeZone, m.Offset, m.Version, tc.zone, tc.offset)
+			}
+			if !m.Now.Equal(now) {
+				t.Errorf("now %v, want the server's clock %v", m.Now, now)
 			}
 			sites := map[string]string{}
 			for _, s := range m.Sites {

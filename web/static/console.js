@@ -44,7 +44,7 @@
     var ms = typeof s === "number" ? s : Date.parse(s);
     if (isNaN(ms)) { return String(s); }
     var day = TZ.date(ms);
-    return (withDate || day !== TZ.date(Date.now()) ? day + " " : "") + TZ.clock(ms);
+    return (withDate || day !== TZ.date(TZ.now()) ? day + " " : "") + TZ.clock(ms);
   }
   // Names instead of ids: sites from /api/v1/meta, sensors from
   // /api/v1/sensors, metrics by family from /api/v1/meta.
@@ -73,6 +73,7 @@
     return api("GET", "/api/v1/meta").then(function (m) {
       app.meta = m || {};
       TZ.setZone(app.meta.timezone, app.meta.utc_offset_seconds);
+      TZ.setNow(app.meta.now);
       app.siteNames = {};
       (app.meta.sites || []).forEach(function (x) { if (x.name) { app.siteNames[x.id] = x.name; } });
       app.metricNames = {};
@@ -85,7 +86,7 @@
     var f = $("#foot");
     if (!f) { return; }
     if (!app.me) { f.textContent = ""; return; }
-    f.innerHTML = '<span id="zone" data-zone="' + esc(TZ.zone()) + '">' + esc(t("foot.zone", { zone: TZ.zone(), offset: TZ.offsetLabel(Date.now()) })) + "</span>" +
+    f.innerHTML = '<span id="zone" data-zone="' + esc(TZ.zone()) + '">' + esc(t("foot.zone", { zone: TZ.zone(), offset: TZ.offsetLabel(TZ.now()) })) + "</span>" +
       (app.meta && app.meta.version ? ' · yujing ' + esc(app.meta.version) : "");
   }
   function fmtDur(ms) {
@@ -95,7 +96,7 @@
     if (s < 86400) { return t("time.h", { n: (s / 3600).toFixed(s < 36000 ? 1 : 0).replace(/\.0$/, "") }); }
     return t("time.d", { n: (s / 86400).toFixed(1).replace(/\.0$/, "") });
   }
-  function age(s) { return fmtDur(Date.now() - Date.parse(s)); }
+  function age(s) { return fmtDur(TZ.now() - Date.parse(s)); }
   function num(v) { return typeof v === "number" ? CH.fmtNum(v) : esc(v); }
   function byLevel(a, b) { return (RANK[b.level] - RANK[a.level]) || (Date.parse(a.started_at) - Date.parse(b.started_at)); }
   function canOperate() { return app.me && (app.me.role === "operator" || app.me.role === "admin"); }
@@ -600,7 +601,7 @@
       // The server's outcome (answered, answered by a colleague, unanswered,
       // pending, stopped_*): a call of a chain that stopped before its
       // deadline is no miss, whatever the clock says now.
-      var st = c.outcome ? (c.outcome === "pending" ? "waiting" : c.outcome) : answered ? "answered" : due ? (due < Date.now() ? "unanswered" : "waiting") : "noanswer";
+      var st = c.outcome ? (c.outcome === "pending" ? "waiting" : c.outcome) : answered ? "answered" : due ? (due < TZ.now() ? "unanswered" : "waiting") : "noanswer";
       var step = c.step ? t("call.step", { step: c.step }) + (c.round ? " · " + t("call.round", { round: c.round }) : "") : "";
       return '<li class="call call-' + st + '" data-call="' + esc(c.id) + '" data-status="' + st + '">' +
         '<div class="when">' + esc(fmtTime(c.sent_at || c.created_at)) + "</div>" +
@@ -713,8 +714,8 @@
   // chart draws the readings around the warning: from an hour before it
   // started to now (or half an hour after it closed), with the thresholds.
   function chart(a, rules) {
-    var start = Date.parse(a.started_at), end = a.closed_at ? Date.parse(a.closed_at) + 30 * 60e3 : Date.now();
-    var from = start - 60 * 60e3, to = Math.min(Math.max(end, start + 10 * 60e3), Date.now() + 1000, from + 30 * 86400e3);
+    var start = Date.parse(a.started_at), end = a.closed_at ? Date.parse(a.closed_at) + 30 * 60e3 : TZ.now();
+    var from = start - 60 * 60e3, to = Math.min(Math.max(end, start + 10 * 60e3), TZ.now() + 1000, from + 30 * 86400e3);
     var url = "/api/v1/sensors/" + encodeURIComponent(a.sensor) + "/readings?" + qs({ metric: a.metric, from: iso(from), to: iso(to), points: 600 });
     var current = ticket("chart");
     api("GET", url).then(function (s) {
@@ -810,7 +811,7 @@
   }
   // sparklines fetches each sensor's last 6 hours (60 points), three at a time.
   function sparklines() {
-    var cells = $$("[data-spark]"), i = 0, to = Date.now(), from = to - 6 * 3600e3;
+    var cells = $$("[data-spark]"), i = 0, to = TZ.now(), from = to - 6 * 3600e3;
     function next() {
       var c = cells[i++];
       if (!c || app.view !== "sensors") { return; }
@@ -830,7 +831,7 @@
         "<h2>" + esc(t("duty.handover")) + '</h2><div id="handover-box"></div></section>';
       $("#print").onclick = function () { window.print(); };
     }
-    $("#printed") && ($("#printed").textContent = fmtTime(Date.now(), true) + " (" + TZ.zone() + ", " + TZ.offsetLabel(Date.now()) + ")");
+    $("#printed") && ($("#printed").textContent = fmtTime(TZ.now(), true) + " (" + TZ.zone() + ", " + TZ.offsetLabel(TZ.now()) + ")");
     var currentDuty = ticket("duty"), currentHandover = ticket("handover");
     api("GET", "/api/v1/duty").then(function (rows) {
       var box = $("#duty-list");
@@ -874,8 +875,8 @@
     var p = r.params, v = $("#view");
     var days = parseInt(p.days || "30", 10) || 30;
     // Dates are days in the server's zone: from its 00:00 to the end of "to".
-    var toMs = p.to ? TZ.midnight(p.to) + 86400e3 : Date.now(), fromMs = p.from ? TZ.midnight(p.from) : toMs - days * 86400e3;
-    if (isNaN(toMs)) { toMs = Date.now(); }
+    var toMs = p.to ? TZ.midnight(p.to) + 86400e3 : TZ.now(), fromMs = p.from ? TZ.midnight(p.from) : toMs - days * 86400e3;
+    if (isNaN(toMs)) { toMs = TZ.now(); }
     if (isNaN(fromMs)) { fromMs = toMs - days * 86400e3; }
     var by = p.by || "level", aby = p.aby || "org", canRollup = aby === "org" || aby === "region", rollup = canRollup && p.rollup === "1" ? "1" : "";
     var period = { from: iso(fromMs), to: iso(toMs + (p.to ? 0 : 1000)) };

@@ -5,7 +5,17 @@
 // server's fixed offset.
 (function () {
   "use strict";
-  var zone = "", fixed = null, fmt = null;
+  var zone = "", fixed = null, fmt = null, skew = 0;
+
+  // setNow takes the server's clock (GET /api/v1/meta: now): now() is the
+  // browser's clock moved by the difference, so a duty-room PC whose
+  // clock is off still ends its charts at the server's now and tells
+  // passed deadlines right.
+  function setNow(serverTime) {
+    var ms = Date.parse(serverTime || "");
+    if (!isNaN(ms)) { skew = ms - Date.now(); }
+  }
+  function now() { return Date.now() + skew; }
 
   // setZone sets the zone by IANA name, with its offset in seconds as the
   // fallback.
@@ -63,7 +73,7 @@
 
   setZone("", null);
   window.YJTime = {
-    setZone: setZone, zone: function () { return zone || Intl.DateTimeFormat().resolvedOptions().timeZone; },
+    setZone: setZone, setNow: setNow, now: now, zone: function () { return zone || Intl.DateTimeFormat().resolvedOptions().timeZone; },
     parts: parts, offset: offset, offsetLabel: offsetLabel, midnight: midnight, date: date, clock: clock
   };
 })();
