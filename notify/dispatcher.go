@@ -34,8 +34,16 @@ type Options struct {
 	Workers     int           // concurrent sends per channel; default 4
 	MaxAttempts int           // attempts per call, first one included; default 8
 	BaseBackoff time.Duration // ceiling of the first retry wait; default 500ms
-	MaxBackoff  time.Duration // largest retry wait; default 30s
+	MaxBackoff  time.Duration // largest retry wait of the dispatcher's own; default 30s
 	SendTimeout time.Duration // deadline of one send attempt; default 10s
+	// MaxProviderWait bounds the wait a provider itself asks for before a
+	// retry (an HTTPError's RetryAfter: the Retry-After header, or a
+	// channel's classification such as Alibaba Cloud's minute-level limit).
+	// Up to it the provider's wait wins over MaxBackoff: a retry inside the
+	// provider's window would only be refused again. A provider asking for
+	// longer ends the call failed at once, so that the fallback channel
+	// takes over instead of the call waiting out an hour. Default 15m.
+	MaxProviderWait time.Duration
 
 	// Limits caps the send rate of the channels it names, overriding a
 	// channel's own DefaultLimit. A channel with neither is not limited.
@@ -93,6 +101,8 @@ const (
 	DefaultBaseBackoff = 500 * time.Millisecond
 	DefaultMaxBackoff  = 30 * time.Second
 	DefaultSendTimeout = 10 * time.Second
+
+	DefaultMaxProviderWait = 15 * time.Minute
 )
 
 func (o *Options) setDefaults() {
@@ -117,6 +127,9 @@ func (o *Options) setDefaults() {
 	if o.SendTimeout == 0 {
 		o.SendTimeout = DefaultSendTimeout
 	}
+	if o.MaxProviderWait == 0 {
+		o.MaxProviderWait = DefaultMaxProviderWait
+	}
 	if o.GroupText == nil {
 		o.GroupText = DefaultGroupText
 	}
@@ -134,7 +147,7 @@ func (o *Options) validate() error {
 	if o.MaxAttempts < 0 {
 		errs = append(errs, fmt.Errorf("max attempts %d is negative", o.MaxAttempts))
 	}
-	if o.BaseBackoff < 0 || o.MaxBackoff < 0 || o.SendTimeout < 0 {
+	if o.BaseBackoff < 0 || o.MaxBackoff < 0 || o.SendTimeout < 0 || o.MaxProviderWait < 0 {
 		errs = append(errs, errors.New("backoffs and send timeout must not be negative"))
 	} else if o.MaxBackoff < o.BaseBackoff {
 		errs = append(errs, fmt.Errorf("max backoff %s is below base backoff %s", o.MaxBackoff, o.BaseBackoff))
@@ -570,6 +583,9 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, dv delivery) {
 		}
 		reason := FailureReason(err)
 		d.m.failures.WithLabelValues(l.name, reason).Inc()
+		if pw := providerWait(err); pw > d.opts.MaxProviderWait && Retryable(err) {
+			err = Permanent(fmt.Errorf("%w (the provider asks to wait %s, longer than %s)", err, pw, d.opts.MaxProviderWait))
+		}
 		if !Retryable(err) || attempts >= d.opts.MaxAttempts {
 			d.log.Error("notify call failed", "call_id", c.ID, "channel", l.name, "alert_id", c.Alert.ID,
 				"person", c.Person.ID, "calls", len(dv.calls()), "attempts", attempts, "reason", reason,
@@ -660,9 +676,11 @@ func (d *Dispatcher) finish(dv delivery, err error, attempts int, abandoned bool
 }
 
 // backoff is the wait before attempt+1: full jitter, uniform in
-// [0, min(MaxBackoff, BaseBackoff·2^(attempt-1))), but at least the
-// provider's Retry-After (itself capped at MaxBackoff); after an open
-// circuit, the rest of its cooldown plus that jitter (capped likewise).
+// [0, min(MaxBackoff, BaseBackoff·2^(attempt-1))), but at least the wait
+// the provider asked for (providerWait), which MaxBackoff does not cut:
+// deliver has given up on waits beyond MaxProviderWait. After an open
+// circuit, the rest of its cooldown plus that jitter, capped at
+// MaxBackoff.
 func (d *Dispatcher) backoff(attempt int, err error) time.Duration {
 	ceil := d.opts.MaxBackoff
 	if shift := attempt - 1; shift < 62 {
@@ -674,9 +692,8 @@ func (d *Dispatcher) backoff(attempt int, err error) time.Duration {
 	if ceil > 0 {
 		wait = time.Duration(d.jitter(int64(ceil)))
 	}
-	var he *HTTPError
-	if errors.As(err, &he) && he.RetryAfter > wait {
-		wait = min(he.RetryAfter, d.opts.MaxBackoff)
+	if pw := providerWait(err); pw > wait {
+		wait = pw
 	}
 	// An open circuit: try again once it lets a probe through, spread by
 	// the jitter above so that the waiting calls do not all come at once.
@@ -685,4 +702,15 @@ func (d *Dispatcher) backoff(attempt int, err error) time.Duration {
 		wait = min(co.RetryIn+wait, d.opts.MaxBackoff)
 	}
 	return wait
+}
+
+// providerWait is the wait before a retry that the provider asked for:
+// the RetryAfter of the *HTTPError in err (a Retry-After header, or a
+// channel's classification of a rate limit with a known window), or 0.
+func providerWait(err error) time.Duration {
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return he.RetryAfter
+	}
+	return 0
 }

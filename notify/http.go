@@ -15,7 +15,8 @@ import (
 type HTTPError struct {
 	StatusCode int
 	// RetryAfter is the wait the provider asked for (Retry-After header), or
-	// 0. The Dispatcher waits at least this long, up to its MaxBackoff.
+	// 0. The Dispatcher waits at least this long, even beyond its
+	// MaxBackoff; a wait over its MaxProviderWait ends the call failed.
 	RetryAfter time.Duration
 	// Body is the start of the response body, for diagnosis.
 	Body string
