@@ -573,6 +573,10 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, dv delivery) {
 		d.m.attempts.WithLabelValues(l.name).Inc()
 		var providerID string
 		providerID, err = d.attempt(ctx, l, dv)
+		// Whatever the channel left in its error, no URL credential, query
+		// value or credential-named field reaches the log or OnResult (the
+		// outbox's last_error, which every role of the API reads).
+		err = RedactError(err)
 		if err == nil {
 			d.finish(dv, nil, attempts, false, providerID)
 			return

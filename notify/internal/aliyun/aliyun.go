@@ -121,7 +121,7 @@ func (c *Client) answer(action string, resp *http.Response, phones []string) (st
 // Redact removes the access key, its secret and the phones from a text
 // that came back from the provider.
 func (c *Client) Redact(text string, phones ...string) string {
-	return provider.Redact(text, append([]string{c.Secret, c.KeyID}, phones...)...)
+	return notify.Redact(text, append([]string{c.Secret, c.KeyID}, phones...)...)
 }
 
 // Error is an answer of Alibaba Cloud other than "OK" (its Code, e.g.
