@@ -69,6 +69,13 @@ type Options struct {
 	// on a worker goroutine, concurrently for different calls, and should
 	// return quickly. The Outbox's Result method is one.
 	OnResult func(Result)
+	// OnSend, when set, is called right before each send attempt's request
+	// with the calls it stands for, after the breaker and the rate limit
+	// let it through, and the request waits for it to return. The Outbox's
+	// Sending method is one: it writes, on disk, that the calls may reach
+	// their provider from now on, so that a restart knows which calls are
+	// in doubt (see CallInDoubt).
+	OnSend func(calls []yujing.Call)
 }
 
 // Result is how one call ended.
@@ -191,6 +198,9 @@ type lane struct {
 type delivery struct {
 	call    yujing.Call   // what is sent
 	members []yujing.Call // a group's calls, two or more; nil for a single call
+	// doubt, for a call a previous run may have sent, through a channel
+	// that is a StatusQuerier: the provider is asked before it is sent.
+	doubt *InDoubt
 }
 
 // calls are the calls the delivery stands for.
@@ -340,6 +350,11 @@ func (d *Dispatcher) Limit(channel string) (l Limit, ok bool) {
 // warning, an upgrade, a resolution) goes out at once and releases the
 // held ones ahead of it, so nobody hears of them after it.
 func (d *Dispatcher) Call(ctx context.Context, c yujing.Call) error {
+	return d.call(ctx, c, nil)
+}
+
+// call is Call, and CallInDoubt when doubt is set.
+func (d *Dispatcher) call(ctx context.Context, c yujing.Call, doubt *InDoubt) error {
 	l, ok := d.lanes[c.Channel]
 	if !ok {
 		return fmt.Errorf("%w %q (call %s)", ErrUnknownChannel, c.Channel, c.ID)
@@ -359,6 +374,13 @@ func (d *Dispatcher) Call(ctx context.Context, c yujing.Call) error {
 	d.mu.RUnlock()
 	defer d.senders.Done()
 
+	if doubt != nil {
+		if _, ok := l.ch.(StatusQuerier); ok {
+			// Asked about before anything else, on its own.
+			return d.enqueue(ctx, l, delivery{call: c, doubt: doubt})
+		}
+		d.resentInDoubt(l, c)
+	}
 	if l.group != nil {
 		if Groupable(c) {
 			l.group.add(c, time.Now().Add(d.opts.GroupWait), d.groupTimer(l))
@@ -563,11 +585,30 @@ func (d *Dispatcher) work(ctx context.Context, l *lane) {
 func (d *Dispatcher) deliver(ctx context.Context, l *lane, dv delivery) {
 	c := dv.call
 	var err error
-	attempts := 0
+	attempts, queries := 0, 0
 	for {
 		if ctx.Err() != nil {
 			d.finish(dv, shutdownErr(err), attempts, true, "")
 			return
+		}
+		if dv.doubt != nil {
+			// A previous run may have sent it: ask the provider first.
+			queries++
+			var wait time.Duration
+			var done bool
+			wait, done, err = d.settle(ctx, l, &dv, queries)
+			if done {
+				return
+			}
+			if dv.doubt != nil { // ask again after wait
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+				}
+				continue
+			}
 		}
 		attempts++
 		d.m.attempts.WithLabelValues(l.name).Inc()
@@ -630,6 +671,9 @@ func (d *Dispatcher) attempt(ctx context.Context, l *lane, dv delivery) (provide
 	if err != nil {
 		l.circuit.done(outcomeAborted)
 		return "", fmt.Errorf("waiting for the rate limit of channel %s: %w", l.name, err)
+	}
+	if d.opts.OnSend != nil {
+		d.opts.OnSend(dv.calls()) // on disk before the request: a crash from now on leaves the calls in doubt
 	}
 	sctx, cancel := context.WithTimeout(ctx, d.opts.SendTimeout)
 	start := time.Now()

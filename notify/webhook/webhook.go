@@ -142,8 +142,9 @@ type Webhook struct {
 }
 
 var (
-	_ notify.Channel     = (*Webhook)(nil)
-	_ notify.GroupSender = (*Webhook)(nil)
+	_ notify.Channel      = (*Webhook)(nil)
+	_ notify.GroupSender  = (*Webhook)(nil)
+	_ notify.Deduplicator = (*Webhook)(nil)
 )
 
 // New checks cfg and builds the channel. A nil client gets a client of its
@@ -203,6 +204,11 @@ func New(cfg Config, client *http.Client) (*Webhook, error) {
 
 // Name returns the channel name.
 func (w *Webhook) Name() string { return w.name }
+
+// Deduplicates reports true: a receiver drops a delivery whose
+// Idempotency-Key it has seen (README.md), so a call sent again after a
+// crash, with the same key, reaches the person once.
+func (w *Webhook) Deduplicates() bool { return true }
 
 // Send POSTs the call. 2xx is success; 408, 429, 5xx, network errors and
 // timeouts are retryable; every other answer is a permanent failure.

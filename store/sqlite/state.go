@@ -231,6 +231,11 @@ var stateMigrations = []string{
 		last_used_at INTEGER,
 		revoked_at   INTEGER
 	) WITHOUT ROWID;`,
+	// 10: when the latest attempt to send a call began, written before the
+	// request: a pending call with one may have reached its provider when
+	// the process died, and is asked about (or counted) before it is sent
+	// again.
+	`ALTER TABLE calls ADD COLUMN sending_at INTEGER;`,
 }
 
 // Limits of ListAlerts.
