@@ -240,7 +240,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err != nil {
 		return err
 	}
-	dopts.Logger, dopts.Registerer, dopts.OnResult = log, reg, outbox.Result
+	dopts.Logger, dopts.Registerer, dopts.OnResult, dopts.OnSend = log, reg, outbox.Result, outbox.Sending
 	dispatcher, err := notify.New(channels, dopts)
 	if err != nil {
 		return err

@@ -254,6 +254,11 @@ var stateMigrations = []string{
 		SELECT 'legacy_call_ids_transitions', MAX(id) FROM transitions HAVING MAX(id) IS NOT NULL;
 	INSERT INTO meta (key, value)
 		SELECT 'legacy_call_ids_escalations', MAX(id) FROM escalations HAVING MAX(id) IS NOT NULL;`,
+	// 12: when the latest attempt to send a call began, written before the
+	// request: a pending call with one may have reached its provider when
+	// the process died, and is asked about (or counted) before it is sent
+	// again.
+	`ALTER TABLE calls ADD COLUMN sending_at INTEGER;`,
 }
 
 // Limits of ListAlerts.
