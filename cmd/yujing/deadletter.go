@@ -60,9 +60,7 @@ func deadletterCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return 2
 }
 
-// deadletterFlags parses the flags every deadletter command takes and
-// returns the configuration (nil when it has errors, reported) and the
-// dead letters' directory.
+// deadletterFlags are the flags every deadletter command takes.
 type deadletterFlags struct {
 	fs     *flag.FlagSet
 	path   *string
@@ -81,8 +79,9 @@ func newDeadletterFlags(name string, stderr io.Writer, withReason bool) *deadlet
 	return f
 }
 
-// load returns the configuration and the dead letters' directory; code is
-// the exit code when cfg is nil.
+// load parses args and returns the configuration and the dead letters'
+// directory; when cfg is nil the problem was reported and code is the exit
+// code.
 func (f *deadletterFlags) load(name string, args []string, stderr io.Writer) (cfg *config.Config, dir string, code int) {
 	if err := f.fs.Parse(args); err != nil {
 		return nil, "", 2
@@ -174,9 +173,9 @@ func deadletterListCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// openDeadLetters opens the dead letters in dir for a change, saying what
+// lockDeadLetters opens the dead letters in dir for a change, saying what
 // to do when a yujing serve holds them.
-func openDeadLetters(name, dir string, stderr io.Writer) (*spool.DeadLetters, bool) {
+func lockDeadLetters(name, dir string, stderr io.Writer) (*spool.DeadLetters, bool) {
 	d, err := spool.OpenDeadLetters(dir, spool.Options{})
 	if errors.Is(err, spool.ErrLocked) {
 		fmt.Fprintf(stderr, "yujing deadletter %s: %v\n"+
@@ -207,7 +206,7 @@ func deadletterReplayCmd(ctx context.Context, args []string, stdout, stderr io.W
 		return 1
 	}
 	defer w.Close()
-	d, ok := openDeadLetters("replay", dir, stderr)
+	d, ok := lockDeadLetters("replay", dir, stderr)
 	if !ok {
 		return 1
 	}
@@ -249,7 +248,7 @@ func deadletterDropCmd(ctx context.Context, args []string, stdout, stderr io.Wri
 		fmt.Fprintln(stderr, "yujing deadletter drop: the readings would be gone for good; add -yes to drop them")
 		return 2
 	}
-	d, ok := openDeadLetters("drop", dir, stderr)
+	d, ok := lockDeadLetters("drop", dir, stderr)
 	if !ok {
 		return 1
 	}
