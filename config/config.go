@@ -245,6 +245,9 @@ type StoreFile struct {
 	// SpoolMaxBytes bounds the spool (<data_dir>/spool) that holds readings
 	// while InfluxDB is down.
 	SpoolMaxBytes int64 `yaml:"spool_max_bytes"`
+	// DeadLetterMaxBytes bounds the dead letters (<data_dir>/spool/deadletter)
+	// that keep readings InfluxDB refused for good until it takes them.
+	DeadLetterMaxBytes int64 `yaml:"dead_letter_max_bytes"`
 }
 
 // SimulateFile configures the built-in simulator.
@@ -465,6 +468,10 @@ type Config struct {
 	Directory *duty.Directory
 	DutySpec  duty.Spec
 
+	// DeadLetterMaxBytes bounds the spool's dead letters
+	// (store.dead_letter_max_bytes).
+	DeadLetterMaxBytes int64
+
 	Channels  []Channel
 	Routes    []alerting.Route
 	Messages  message.Config
@@ -627,6 +634,12 @@ func (c *checker) build() *Config {
 		cfg.SpoolMaxBytes = 1 << 30
 	} else if cfg.SpoolMaxBytes < 1<<20 {
 		c.Add(f.Store.Fields.At("spool_max_bytes", f.Pos), "store.spool_max_bytes %d: want at least 1048576 (1 MiB)", cfg.SpoolMaxBytes)
+	}
+	cfg.DeadLetterMaxBytes = f.Store.DeadLetterMaxBytes
+	if cfg.DeadLetterMaxBytes == 0 {
+		cfg.DeadLetterMaxBytes = 1 << 30
+	} else if cfg.DeadLetterMaxBytes < 1<<20 {
+		c.Add(f.Store.Fields.At("dead_letter_max_bytes", f.Pos), "store.dead_letter_max_bytes %d: want at least 1048576 (1 MiB)", cfg.DeadLetterMaxBytes)
 	}
 	if f.Simulate.Enabled != nil {
 		cfg.Simulate = *f.Simulate.Enabled

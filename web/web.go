@@ -116,6 +116,9 @@ type Options struct {
 	// Directory is the people, organisations, responsibility chains and
 	// duty rosters (a *duty.Book); nil: the directory API answers 404.
 	Directory Directory
+	// System is yujing's own health (GET /api/v1/system, "system" events
+	// on the stream); nil: always well.
+	System System
 }
 
 // Server serves the API and the console.
@@ -193,6 +196,7 @@ func (s *Server) routes() {
 	m.HandleFunc("PUT /api/v1/sensors/{id}", s.putSensor(true))
 	m.HandleFunc("DELETE /api/v1/sensors/{id}", s.deleteSensor)
 	m.HandleFunc("GET /api/v1/stream", s.stream)
+	m.HandleFunc("GET /api/v1/system", s.system)
 	m.HandleFunc("POST /api/v1/callbacks/{channel}", s.callback)
 	m.HandleFunc("GET /api/v1/audit", s.auditList)
 	m.HandleFunc("GET /api/v1/audit.csv", s.auditCSV)
@@ -752,9 +756,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	ch := s.events.subscribe()
 	defer s.events.unsubscribe(ch)
 	fmt.Fprint(w, "retry: 2000\n: connected\n\n")
+	// yujing's own health: now, then whenever it changes.
+	sys, _ := s.systemEvent(nil)
+	fmt.Fprintf(w, "event: system\ndata: %s\n\n", sys)
 	fl.Flush()
 	ping := time.NewTicker(15 * time.Second)
 	defer ping.Stop()
+	sysTick := time.NewTicker(systemEvery)
+	defer sysTick.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
@@ -764,6 +773,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		case data := <-ch:
 			fmt.Fprintf(w, "event: alert\ndata: %s\n\n", data)
 			fl.Flush()
+		case <-sysTick.C:
+			if data, changed := s.systemEvent(sys); changed {
+				sys = data
+				fmt.Fprintf(w, "event: system\ndata: %s\n\n", data)
+				fl.Flush()
+			}
 		case <-ping.C:
 			fmt.Fprint(w, ": ping\n\n")
 			fl.Flush()

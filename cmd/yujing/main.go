@@ -3,6 +3,7 @@
 //	yujing serve [-config FILE] [-simulate=false] [-http ADDR] [-mqtt-listen ADDR] [-data DIR]
 //	yujing check -config FILE
 //	yujing audit verify|export [-data DIR]
+//	yujing deadletter list|replay|drop [-config FILE] [-data DIR]
 //	yujing version
 //
 // main only parses the command line, builds a signal-aware context and runs
@@ -49,6 +50,7 @@ Usage:
   yujing sensors import|ls  register sensors from a CSV sheet; list, show them ('yujing sensors help')
   yujing users ls|add|...   manage the users of the console and API ('yujing users help')
   yujing tokens create NAME create an API token for an integration ('yujing tokens help')
+  yujing deadletter list    readings InfluxDB refused, kept for replay; replay|drop them ('yujing deadletter help')
   yujing version            print the version
 
 Run 'yujing serve -h' for the serve flags.
@@ -78,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usersCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "tokens":
 		return tokensCmd(ctx, args[1:], stdout, stderr)
+	case "deadletter":
+		return deadletterCmd(ctx, args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "yujing", version())
 		return 0

@@ -168,6 +168,8 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	var sink ingest.Sink
 	var influxWriter *influx.Writer
 	var readings web.Readings // the console's charts read the store the readings go to
+	var system web.System     // yujing's own trouble on the console: dead letters
+	influxUp := false
 	if cfg.Influx != nil {
 		w, err := influx.New(*cfg.Influx)
 		if err != nil {
@@ -179,15 +181,22 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if err := w.Ping(pctx); err != nil {
 			log.Warn("InfluxDB not reachable yet; readings are spooled on disk until it is", "url", cfg.Influx.URL, "err", err)
+		} else {
+			influxUp = true
 		}
 		cancel()
-		// Readings go to InfluxDB, or to the spool while it is down or slow.
-		sp, err := spool.Open(filepath.Join(cfg.DataDir, "spool"), spool.Options{MaxBytes: cfg.SpoolMaxBytes, Logger: log, Registerer: reg})
+		// Readings go to InfluxDB, or to the spool while it is down or slow;
+		// those it refuses for good to the spool's dead letters, replayed
+		// once it takes them.
+		sp, err := spool.Open(filepath.Join(cfg.DataDir, "spool"), spool.Options{MaxBytes: cfg.SpoolMaxBytes,
+			DeadLetterMaxBytes: cfg.DeadLetterMaxBytes, Logger: log, Registerer: reg})
 		if err != nil {
 			return err
 		}
-		buffered := spool.NewBuffered(w, sp, spool.BufferedOptions{Retryable: influx.Retryable, Logger: log, Registerer: reg})
+		buffered := spool.NewBuffered(w, sp, spool.BufferedOptions{Retryable: influx.Retryable, Refused: storeRefusals,
+			Logger: log, Registerer: reg})
 		cleanup.add(bounded(buffered.Close, "spool"))
+		system = deadLetterSystem{buffered}
 		sink = buffered
 		log.Info("reading store", "kind", "influxdb", "url", cfg.Influx.URL, "bucket", cfg.Influx.Bucket, "spool", sp.Dir())
 	} else {
@@ -217,6 +226,10 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	catalog := ingest.NewCatalog(registry, state, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, decoders.Names())
 	if err := catalog.Load(ctx); err != nil {
 		return err
+	}
+	if influxUp {
+		// Say now when InfluxDB's limits are lower than the sensors need.
+		checkStoreLimits(ctx, influxWriter, registry.Sensors(), log)
 	}
 
 	channelTypes, err := notifyall.Types()
@@ -388,7 +401,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	escWG.Go(func() { escalator.Run(escCtx) })
 	cleanup.add(func() { escStop(); escWG.Wait() })
 	srv := web.New(web.Options{Escalations: escalator, Reports: state, People: directory, Directory: directory, Location: cfg.Location, Auth: authSvc, Attachments: state, Silences: engine, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog,
-		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls, Audit: auditLog, Readings: readings})
+		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls, Audit: auditLog, Readings: readings, System: system})
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	hs.RegisterOnShutdown(events.Close) // live streams end at once, or Shutdown waits for them
 	go func() {

@@ -260,6 +260,7 @@
     document.documentElement.lang = app.lang === "zh" ? "zh-CN" : "en";
     document.title = t("app.title") + " · yujing";
     footer();
+    if (app.sys) { systemBanner(app.sys); }
   }
   function counters() {
     var c = $("#counters");
@@ -299,6 +300,9 @@
         }, 3000);
       }
     };
+    es.addEventListener("system", function (ev) {
+      try { systemBanner(JSON.parse(ev.data)); } catch (err) { /* keep the last one */ }
+    });
     es.addEventListener("alert", function (ev) {
       var e;
       try { e = JSON.parse(ev.data); } catch (err) { return; }
@@ -351,6 +355,20 @@
     b.dataset.id = a.id;
     b.innerHTML = '<span class="bt"><b>' + esc(t("banner.new", { level: t("level." + a.level) })) + "</b> " + esc(siteName(a.site)) + " · " + esc(sensorName(a.sensor)) +
       " · " + esc(a.message) + ' <span class="dismiss">（' + esc(t("banner.dismiss")) + "）</span></span>";
+    b.hidden = false;
+  }
+  // systemBanner shows yujing's own trouble (GET /api/v1/system, "system"
+  // events) in red under the header while it lasts: readings the store
+  // refused, kept for replay.
+  function systemBanner(st) {
+    var b = $("#sysbanner");
+    app.sys = st;
+    var w = ((st && st.warnings) || []).filter(function (x) { return x.kind === "store_refused"; })[0];
+    if (!w) { b.hidden = true; b.innerHTML = ""; return; }
+    var reasons = Object.keys(w.reasons || {}).sort().map(function (r) { return t("sysreason." + r); }).join(app.lang === "zh" ? "、" : ", ");
+    b.innerHTML = '<span class="bt"><b>' + esc(t("sys.store_refused", { n: w.readings })) + "</b>" +
+      (w.full ? " · " + esc(t("sys.store_full")) : "") +
+      ' <span class="dismiss">' + esc(t("sys.reasons", { r: reasons })) + " · " + esc(t("sys.how")) + "</span></span>";
     b.hidden = false;
   }
   $("#banner").addEventListener("click", function (ev) {
