@@ -128,7 +128,7 @@ type Server struct {
 	events *Broadcaster
 }
 
-//go:embed static/*.html static/*.js static/*.css
+//go:embed static/*.html static/*.js static/*.css static/pages
 var static embed.FS
 
 // New builds the server.
