@@ -17,7 +17,7 @@
   var ROLES = { viewer: 1, operator: 2, admin: 3 };
   var app = {
     lang: store("yujing.lang") === "en" ? "en" : "zh",
-    me: null, es: null, open: [], audio: null, sys: null,
+    me: null, es: null, open: [], sys: null,
     sensors: null, rules: null, timers: {}, seq: {}, view: "",
     meta: null, siteNames: {}, sensorNames: {}, metricNames: {}
   };
@@ -43,8 +43,10 @@
     if (spec.role && !ROLES[spec.role]) { throw new Error("page " + name + ": unknown role " + spec.role); }
     pages[name] = spec;
   }
-  // on subscribes to the live stream: "alert" (each warning event, parsed:
-  // {event, alert}) and "system" (yujing's own trouble).
+  // on subscribes to what happens: "alert" (each warning event of the live
+  // stream, parsed: {event, alert}), "system" (yujing's own trouble),
+  // "open" (the open warnings, read again after each event and reconnect)
+  // and "header" (the header was drawn; the user, or null when logged out).
   function on(kind, fn) { (listeners[kind] = listeners[kind] || []).push(fn); }
   function emit(kind, e) { (listeners[kind] || []).forEach(function (fn) { try { fn(e); } catch (err) { window.console.error(err); } }); }
 
@@ -238,7 +240,6 @@
       var f = ev.target;
       api("POST", "/api/v1/login", { username: f.username.value, password: f.password.value }).then(function (me) {
         app.me = me;
-        unlockAudio();
         begin();
       }, function (err) {
         $("#login-error").textContent = err.status === 429 ? t("login.limited") : err.status === 401 || err.status === 403 ? t("login.failed") : t("common.error", { msg: err.message });
@@ -285,6 +286,7 @@
     };
     if ($("#logout")) { $("#logout").onclick = logout; }
     counters();
+    emit("header", app.me);
   }
   function applyLang() {
     document.documentElement.lang = app.lang === "zh" ? "zh-CN" : "en";
@@ -301,17 +303,19 @@
       return '<a class="count lvl-' + l + '" data-level="' + l + '" href="#/board?' + qs({ level: l }) + '">' + esc(t("level." + l)) + " <b>" + n[l] + "</b></a>";
     }).join("");
   }
-  // refreshOpen reads the open warnings (app.open) for the counters.
+  // refreshOpen reads the open warnings (app.open) for the counters and
+  // the "open" listeners (the alarm).
   function refreshOpen() {
     var current = ticket("open");
     return api("GET", "/api/v1/alerts?state=open&limit=1000").then(function (as) {
-      if (!current()) { return; }
+      if (!current() || !app.me) { return; }
       app.open = (as || []).sort(byLevel);
       counters();
+      emit("open", app.open);
     }, function () {});
   }
 
-  // --- live stream, banner and tone -------------------------------------------
+  // --- live stream and yujing's own trouble -------------------------------------
   function connect() {
     if (app.es) { app.es.close(); }
     var es = new EventSource("/api/v1/stream");
@@ -340,15 +344,6 @@
     es.addEventListener("alert", function (ev) {
       var e;
       try { e = JSON.parse(ev.data); } catch (err) { return; }
-      if (e.alert) {
-        var rising = e.event === "raised" || e.event === "upgraded" || e.event === "reopened";
-        if (rising && !e.alert.silenced && (e.alert.level === "red" || e.alert.level === "orange")) {
-          banner(e.alert);
-          beep(e.alert.level === "red" ? 3 : 1, e.alert.level === "red" ? 1320 : 880);
-        } else if (String(e.alert.id) === $("#banner").dataset.id && (e.alert.acked_at || e.alert.state === "closed")) {
-          $("#banner").hidden = true; // somebody has answered it
-        }
-      }
       emit("alert", e);
       soon("open", refreshOpen, 100);
       var spec = pages[parseHash().page];
@@ -360,37 +355,6 @@
   function soon(name, fn, ms) {
     clearTimeout(app.timers[name]);
     app.timers[name] = setTimeout(fn, ms);
-  }
-  function unlockAudio() {
-    try {
-      app.audio = app.audio || new (window.AudioContext || window.webkitAudioContext)();
-      if (app.audio.state === "suspended") { app.audio.resume(); }
-    } catch (e) { app.audio = null; }
-  }
-  document.addEventListener("click", unlockAudio);
-  // beep: three high tones for red, one lower for orange. Browsers play
-  // sound only after the page was clicked once (logging in counts).
-  function beep(times, freq) {
-    try {
-      unlockAudio();
-      var au = app.audio;
-      for (var i = 0; i < times; i++) {
-        var o = au.createOscillator(), g = au.createGain(), at = au.currentTime + i * 0.35;
-        o.frequency.value = freq;
-        o.connect(g); g.connect(au.destination);
-        g.gain.setValueAtTime(0.25, at);
-        g.gain.exponentialRampToValueAtTime(0.001, at + 0.3);
-        o.start(at); o.stop(at + 0.3);
-      }
-    } catch (e) { /* no audio device */ }
-  }
-  function banner(a) {
-    var b = $("#banner");
-    b.className = "banner lvl-" + a.level;
-    b.dataset.id = a.id;
-    b.innerHTML = '<span class="bt"><b>' + esc(t("banner.new", { level: t("level." + a.level) })) + "</b> " + esc(siteName(a.site)) + " · " + esc(sensorName(a.sensor)) +
-      " · " + esc(a.message) + ' <span class="dismiss">（' + esc(t("banner.dismiss")) + "）</span></span>";
-    b.hidden = false;
   }
   // systemBanner shows yujing's own trouble (GET /api/v1/system, "system"
   // events) in red under the header while it lasts: readings the store
@@ -406,12 +370,6 @@
       ' <span class="dismiss">' + esc(t("sys.reasons", { r: reasons })) + " · " + esc(t("sys.how")) + "</span></span>";
     b.hidden = false;
   }
-  $("#banner").addEventListener("click", function (ev) {
-    var b = ev.currentTarget;
-    b.hidden = true;
-    if (b.dataset.id && !ev.target.classList.contains("dismiss")) { location.hash = "#/alert/" + b.dataset.id; }
-  });
-
   // --- routing -------------------------------------------------------------
   function parseHash() {
     var h = location.hash.replace(/^#\/?/, "");
