@@ -13,6 +13,7 @@
       "detail.back": "返回实时预警", "detail.title": "预警 #{id}", "detail.threshold": "阈值", "detail.value": "当前值",
       "detail.started": "开始", "detail.resolved": "恢复", "detail.closed": "关闭",
       "detail.chart": "监测曲线", "detail.chart.empty": "该时段没有读数。", "detail.chart.note": "{n} 个读数（已抽稀为 {p} 个点，保留每段最高与最低值）",
+      "detail.zoom.hint": "在曲线上拖动选择时段可放大", "detail.zoom.out": "缩小", "detail.zoom.reset": "还原", "detail.events": "事件", "detail.events.out": "不在当前时段内",
       "detail.history": "级别与状态记录", "detail.calls": "叫应记录", "detail.calls.empty": "没有呼叫记录。",
       "detail.photos": "处置照片", "detail.notfound": "没有这条预警。",
       "hist.time": "时间", "hist.event": "事件", "hist.level": "级别", "hist.state": "状态", "hist.value": "数值", "hist.actor": "操作人", "hist.note": "说明",
@@ -34,6 +35,7 @@
       "detail.back": "Back to the board", "detail.title": "Warning #{id}", "detail.threshold": "Threshold", "detail.value": "Value",
       "detail.started": "Started", "detail.resolved": "Resolved", "detail.closed": "Closed",
       "detail.chart": "Readings", "detail.chart.empty": "No readings in this window.", "detail.chart.note": "{n} readings (thinned to {p} points, keeping each stretch's highest and lowest)",
+      "detail.zoom.hint": "drag across the chart to zoom in", "detail.zoom.out": "Zoom out", "detail.zoom.reset": "Reset", "detail.events": "Events", "detail.events.out": "outside the span shown",
       "detail.history": "Level and state history", "detail.calls": "Call-and-answer", "detail.calls.empty": "No calls.",
       "detail.photos": "Disposal photos", "detail.notfound": "No such warning.",
       "hist.time": "Time", "hist.event": "Event", "hist.level": "Level", "hist.state": "State", "hist.value": "Value", "hist.actor": "By", "hist.note": "Note",
@@ -100,6 +102,7 @@
         v.innerHTML = detailHTML(a);
         if (keep) { restoreActionState(keep); }
         bindActions(a);
+        bindChart();
       }
       chart(a, rules);
     }, function (err) {
@@ -126,7 +129,9 @@
       '<header id="d-head" class="detail-head lvl-edge-' + esc(a.level) + '"><h2>' + lvl(a.level) + " " + esc(t("detail.title", { id: a.id })) + " " + stateTag(a.state) + " " + flags + "</h2>" +
       '<p class="message">' + esc(a.message) + "</p>" +
       '<dl class="facts">' + facts.map(function (f) { return "<div><dt>" + esc(f[0]) + "</dt><dd>" + f[1] + "</dd></div>"; }).join("") + "</dl></header>" +
-      '<div class="cols"><section class="card chart-card"><h3>' + esc(t("detail.chart")) + '</h3><div id="chart" class="chart-box"><p class="muted">' + esc(t("common.loading")) + '</p></div><p id="chart-note" class="muted small"></p></section>' +
+      '<div class="cols"><section class="card chart-card"><div class="toolbar"><h3>' + esc(t("detail.chart")) + '</h3><span class="zoom"><span id="zoom-hint" class="muted small" hidden>' + esc(t("detail.zoom.hint")) + "</span>" +
+      '<button type="button" id="zoom-out" class="link" hidden>' + esc(t("detail.zoom.out")) + '</button><button type="button" id="zoom-reset" class="link" hidden>' + esc(t("detail.zoom.reset")) + "</button></span></div>" +
+      '<div id="chart" class="chart-box"><p class="muted">' + esc(t("common.loading")) + '</p></div><ol id="chart-events" class="chart-events" aria-label="' + esc(t("detail.events")) + '"></ol><p id="chart-note" class="muted small"></p></section>' +
       actionsHTML(a) + "</div>" +
       '<section class="card" id="d-calls"><h3>' + esc(t("detail.calls")) + "</h3>" + callsHTML(a) + "</section>" +
       '<section class="card" id="d-history"><h3>' + esc(t("detail.history")) + "</h3>" + historyHTML(a) + "</section>" +
@@ -282,24 +287,84 @@
       });
     }));
   }
-  // chart draws the readings around the warning: from an hour before it
-  // started to now (or half an hour after it closed), with the thresholds.
-  function chart(a, rules) {
+  // The chart's window. By default the readings around the warning: from
+  // an hour before it started to now (or half an hour after it closed),
+  // narrowed on the left to where the readings and events begin, so a
+  // sensor that began reporting minutes ago fills the width; zoomed: the
+  // span the user dragged across, read again in full detail.
+  var zoom = null, shown = null; // zoom {id, from, to}; shown {a, rules}: what is drawn
+  function fullWindow(a) {
     var start = Date.parse(a.started_at), end = a.closed_at ? Date.parse(a.closed_at) + 30 * 60e3 : TZ.now();
-    var from = start - 60 * 60e3, to = Math.min(Math.max(end, start + 10 * 60e3), TZ.now() + 1000, from + 30 * 86400e3);
-    var url = "/api/v1/sensors/" + encodeURIComponent(a.sensor) + "/readings?" + qs({ metric: a.metric, from: iso(from), to: iso(to), points: 600 });
+    var from = start - 60 * 60e3;
+    return { from: from, to: Math.min(Math.max(end, start + 10 * 60e3), TZ.now() + 1000, from + 30 * 86400e3) };
+  }
+  function fitWindow(a, points, marks, win) {
+    var ts = points.map(function (p) { return Date.parse(p.ts); }).concat([Date.parse(a.started_at)],
+      marks.map(function (m) { return m.t; }).filter(function (x) { return x >= win.from && x <= win.to; }));
+    var lo = Math.min.apply(null, ts), hi = a.closed_at ? Math.max.apply(null, ts) : win.to;
+    var pad = Math.max((hi - lo) * 0.04, 30e3);
+    lo = Math.max(win.from, lo - pad);
+    hi = Math.min(win.to, hi + pad);
+    if (hi - lo < 5 * 60e3) { lo = Math.max(win.from, hi - 5 * 60e3); }
+    return { from: lo, to: hi };
+  }
+  function readings(a, win) {
+    return api("GET", "/api/v1/sensors/" + encodeURIComponent(a.sensor) + "/readings?" + qs({ metric: a.metric, from: iso(win.from), to: iso(win.to), points: 600 }));
+  }
+  // events are the warning's history as numbered chart markers, in time order.
+  function events(a) {
+    return (a.history || []).map(function (h) { return { t: Date.parse(h.at), label: t("event." + h.event), h: h }; })
+      .sort(function (x, y) { return x.t - y.t; }).map(function (m, i) { m.n = i + 1; return m; });
+  }
+  // chart draws the readings with the rule's thresholds and the numbered
+  // events, and lists the events under it.
+  function chart(a, rules) {
+    shown = { a: a, rules: rules };
+    var zoomed = !!zoom && zoom.id === a.id, full = fullWindow(a), marks = events(a);
+    var win = zoomed ? { from: zoom.from, to: zoom.to } : full;
     var current = ticket("chart");
-    api("GET", url).then(function (s) {
-      var box = $("#chart");
+    readings(a, win).then(function (s) {
+      if (zoomed || !s.points.length) { return { s: s, win: win }; }
+      var fit = fitWindow(a, s.points, marks, win);
+      if (s.downsampled && fit.to - fit.from < (win.to - win.from) / 2) { // thinned over the whole hour: read the narrower window again
+        return readings(a, fit).then(function (s2) { return { s: s2, win: fit }; });
+      }
+      return { s: s, win: fit };
+    }).then(function (r) {
+      var box = $("#chart"), s = r.s;
       if (!box || detailID !== a.id || !current()) { return; }
-      var ths = thresholds(a, rules);
-      var marks = (a.history || []).filter(function (h) { return h.event === "raised" || h.event === "upgraded" || h.event === "resolved" || h.event === "reopened"; })
-        .map(function (h) { return { t: Date.parse(h.at), label: t("event." + h.event) }; });
       var w = boxWidth(box);
-      box.innerHTML = s.points.length ? CH.line({ points: s.points, from: from, to: to, thresholds: ths, markers: marks, unit: s.unit || a.unit,
+      box.innerHTML = s.points.length ? CH.line({ points: s.points, from: r.win.from, to: r.win.to, thresholds: thresholds(a, rules), markers: marks, unit: s.unit || a.unit,
         width: w, height: Math.round(Math.min(400, Math.max(240, w * 0.3))), label: t("detail.chart") + " " + sensorName(a.sensor) + " " + metricName(a.family, a.metric) }) : '<p class="muted">' + esc(t("detail.chart.empty")) + "</p>";
       $("#chart-note").textContent = s.downsampled ? t("detail.chart.note", { n: s.count, p: s.points.length }) : "";
+      $("#chart-events").innerHTML = marks.map(function (m) {
+        var out = m.t < r.win.from || m.t > r.win.to, h = m.h;
+        return '<li data-n="' + m.n + '"' + (out ? ' class="out" title="' + esc(t("detail.events.out")) + '"' : "") + '><b class="n">' + m.n + "</b> " + esc(fmtTime(m.t)) + " " + esc(m.label) +
+          (h.to_level && h.to_level !== "none" ? " " + lvl(h.to_level) : "") + (h.value != null ? ' <span class="muted">' + num(h.value) + "</span>" : "") + "</li>";
+      }).join("");
+      $("#zoom-out").hidden = $("#zoom-reset").hidden = !zoomed;
+      $("#zoom-hint").hidden = zoomed || !s.points.length;
     }, function (err) { var box = $("#chart"); if (box && err.status !== 401) { box.innerHTML = failed(err); } });
+  }
+  // zoomTo draws the span from–to (at least a minute); null: the full window.
+  function zoomTo(from, to) {
+    if (!shown) { return; }
+    var full = fullWindow(shown.a);
+    if (from == null || (from <= full.from && to >= full.to)) {
+      zoom = null;
+    } else {
+      var mid = (from + to) / 2, half = Math.max((to - from) / 2, 30e3);
+      zoom = { id: shown.a.id, from: Math.max(full.from, mid - half), to: Math.min(full.to, mid + half) };
+    }
+    chart(shown.a, shown.rules);
+  }
+  function bindChart() {
+    CH.brush($("#chart"), zoomTo);
+    $("#zoom-reset").onclick = function () { zoomTo(null); };
+    $("#zoom-out").onclick = function () {
+      var svg = $("#chart svg.chart"), from = +svg.dataset.from, to = +svg.dataset.to;
+      zoomTo(from - (to - from) / 2, to + (to - from) / 2);
+    };
   }
   // thresholds: the rule's tiers when the rules API gives them, else the
   // alert's own threshold at its level.
