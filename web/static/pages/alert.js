@@ -164,14 +164,20 @@
         (e.state === "active" && e.deadline ? " · " + t("call.deadline") + " " + fmtTime(e.deadline) : "");
       html += '<div class="escalation esc-' + esc(e.state) + '" data-escalation="' + esc(e.id) + '"><h4>' + lvl(e.level) + " " + esc(t("esc.title", { policy: e.policy || "" })) +
         ' <span class="esc-state">' + esc(t("esc." + e.state)) + '</span> <span class="muted small">' + esc(at) + "</span>" + (e.top_reached_at ? ' <span class="flag overdue">' + esc(t("esc.top")) + " " + esc(fmtTime(e.top_reached_at)) + "</span>" : "") + "</h4>" +
-        (e.answered_at ? '<p class="answered">' + esc(t("call.answered")) + " " + esc(fmtTime(e.answered_at, true)) + " · " + esc(e.answered_by || "") + (e.answer_channel ? " · " + esc(via(e.answer_channel)) : "") + "</p>" : "") +
-        timeline(mine) + "</div>";
+        (e.answered_at ? '<p class="answered">' + esc(t("call.answered")) + " " + esc(fmtTime(e.answered_at, true)) + " · " + esc(personName(a, e.answered_by)) + (e.answer_channel ? " · " + esc(via(e.answer_channel)) : "") + "</p>" : "") +
+        timeline(a, mine) + "</div>";
     });
     var rest = calls.filter(function (c) { return !used[c.id]; });
-    if (rest.length) { html += timeline(rest); }
+    if (rest.length) { html += timeline(a, rest); }
     return html;
   }
-  function timeline(calls) {
+  // personName is who answered by name: a called person's id becomes the
+  // name their calls carry; a user who recorded the answer stays as is.
+  function personName(a, id) {
+    var c = (a.calls || []).find(function (x) { return x.person === id && x.person_name; });
+    return c ? c.person_name : actor(id || "");
+  }
+  function timeline(a, calls) {
     return '<ol class="timeline">' + calls.map(function (c) {
       var answered = !!c.answered_at, due = c.deadline ? Date.parse(c.deadline) : 0;
       // The server's outcome (answered, answered by a colleague, unanswered,
@@ -186,7 +192,7 @@
         (c.last_error && c.status === "failed" ? ' <span class="muted small">' + esc(c.last_error) + "</span>" : "") +
         "<br>" + (due ? '<span class="muted">' + esc(t("call.deadline")) + " " + esc(fmtTime(c.deadline)) + "</span> " : "") +
         '<span class="answer">' + esc(t("call." + st)) +
-        (answered ? " " + esc(fmtTime(c.answered_at)) + " · " + esc(t("call.by")) + " " + esc(c.answered_by || "") + (c.answer_channel ? " · " + esc(t("call.via")) + " " + esc(via(c.answer_channel)) : "") +
+        (answered ? " " + esc(fmtTime(c.answered_at)) + " · " + esc(t("call.by")) + " " + esc(personName(a, c.answered_by)) + (c.answer_channel ? " · " + esc(t("call.via")) + " " + esc(via(c.answer_channel)) : "") +
           (c.on_site ? " · " + esc(t("call.onsite")) : "") + (c.answer_note ? " · " + esc(t("call.note")) + "：" + esc(c.answer_note) : "") : "") +
         "</span>" + ((st === "unanswered" || st === "waiting") && canOperate() ? ' <button type="button" class="link record-answer" data-call="' + esc(c.id) + '">' + esc(t("call.record")) + "</button>" : "") +
         "</div></li>";
