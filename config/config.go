@@ -266,6 +266,10 @@ type SiteFile struct {
 	Name     string `yaml:"name"`
 	Region   string `yaml:"region"`
 	Industry string `yaml:"industry"`
+	// Location and Boundary place the site on the wall screen's map
+	// (config/site.go).
+	Location *LatLonFile `yaml:"location"`
+	Boundary string      `yaml:"boundary"` // a GeoJSON file, relative to this file
 }
 
 // RangeFile is a physical measuring range.
@@ -924,7 +928,9 @@ func (c *checker) sites(cfg *Config) map[string]bool {
 			c.Add(s.Fields.At("id", s.Pos), "site %q is defined twice", s.ID)
 		}
 		seen[s.ID] = true
-		cfg.Sites = append(cfg.Sites, yujing.Site{ID: s.ID, Name: s.Name, Region: s.Region, Industry: s.Industry})
+		site := yujing.Site{ID: s.ID, Name: s.Name, Region: s.Region, Industry: s.Industry}
+		c.siteMap(s, &site)
+		cfg.Sites = append(cfg.Sites, site)
 	}
 	return seen
 }
