@@ -206,7 +206,8 @@ func sensorsImport(ctx context.Context, c *apiclient.Client, cfg *config.Config,
 	var unreachable *apiclient.UnreachableError
 	switch {
 	case err == nil:
-	case errors.As(err, &status) && status.Status == http.StatusUnprocessableEntity && json.Unmarshal(status.Body, &res) == nil:
+	case errors.As(err, &status) && status.Status == http.StatusUnprocessableEntity && json.Unmarshal(status.Body, &res) == nil &&
+		len(res.Problems) > 0:
 		// The sheet has problems: printed below.
 		against = fmt.Sprintf("the %d sensors at %s", res.Sensors, c.Base())
 	case errors.As(err, &unreachable) && dry && cfg != nil:
