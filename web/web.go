@@ -69,13 +69,6 @@ type Rules interface {
 	RuleStatuses() []alerting.RuleStatus
 }
 
-// SensorAdmin registers, changes and removes sensors.
-type SensorAdmin interface {
-	Create(ctx context.Context, s yujing.Sensor) (yujing.Sensor, error)
-	Update(ctx context.Context, s yujing.Sensor) (yujing.Sensor, error)
-	Delete(ctx context.Context, id string) error
-}
-
 // Discovery lists topics nobody registered.
 type Discovery interface {
 	List() ([]ingest.Discovered, int64)
@@ -182,7 +175,6 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/alerts/{id}/dispose", s.action(s.opts.Alerts.Dispose))
 	m.HandleFunc("POST /api/v1/alerts/{id}/close", s.action(s.opts.Alerts.Close))
 	m.HandleFunc("GET /api/v1/meta", s.meta)
-	m.HandleFunc("GET /api/v1/sensors", s.sensors)
 	m.HandleFunc("GET /api/v1/rejected", s.rejected)
 	m.HandleFunc("GET /api/v1/rules", s.rules)
 	m.HandleFunc("GET /api/v1/silences", s.listSilences)
@@ -190,11 +182,8 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /api/v1/silences/{id}", s.expireSilence)
 	m.HandleFunc("POST /-/reload", s.reload)
 	m.HandleFunc("GET /api/v1/sensors/discovered", s.discovered)
-	m.HandleFunc("GET /api/v1/sensors/{id}", s.sensor)
 	m.HandleFunc("GET /api/v1/sensors/{id}/readings", s.readings)
-	m.HandleFunc("POST /api/v1/sensors", s.putSensor(false))
-	m.HandleFunc("PUT /api/v1/sensors/{id}", s.putSensor(true))
-	m.HandleFunc("DELETE /api/v1/sensors/{id}", s.deleteSensor)
+	s.sensorRoutes()
 	m.HandleFunc("GET /api/v1/stream", s.stream)
 	m.HandleFunc("GET /api/v1/system", s.system)
 	m.HandleFunc("POST /api/v1/callbacks/{channel}", s.callback)
@@ -467,111 +456,6 @@ func (s *Server) action(do func(context.Context, int64, alerting.Action) (yujing
 		}
 		writeJSON(w, http.StatusOK, a)
 	}
-}
-
-func (s *Server) sensors(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.opts.Sensors.Statuses(s.opts.Now()))
-}
-
-func (s *Server) sensor(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	for _, st := range s.opts.Sensors.Statuses(s.opts.Now()) {
-		if st.ID == id {
-			writeJSON(w, http.StatusOK, st)
-			return
-		}
-	}
-	writeError(w, http.StatusNotFound, fmt.Errorf("sensor %s: %w", id, ingest.ErrSensorNotFound))
-}
-
-// sensorBody is a sensor as the API takes it.
-type sensorBody struct {
-	ID        string            `json:"id"`
-	Name      string            `json:"name"`
-	Site      string            `json:"site"`
-	Family    string            `json:"family"`
-	Region    string            `json:"region"`
-	Industry  string            `json:"industry"`
-	Metric    string            `json:"metric"`
-	Unit      string            `json:"unit"`
-	Units     map[string]string `json:"units"`
-	Location  string            `json:"location"`
-	Topic     string            `json:"topic"`
-	Decoder   string            `json:"decoder"`
-	Interval  string            `json:"interval"` // e.g. "10s"
-	Min       *float64          `json:"min"`
-	Max       *float64          `json:"max"`
-	Tags      map[string]string `json:"tags"`
-	MetricMap map[string]string `json:"metric_map"`
-}
-
-func (s *Server) putSensor(replace bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if s.opts.SensorsAdm == nil {
-			writeError(w, http.StatusMethodNotAllowed, errors.New("sensors are read-only here"))
-			return
-		}
-		var b sensorBody
-		dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&b); err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Errorf("request body: %v", err))
-			return
-		}
-		if replace {
-			if b.ID != "" && b.ID != r.PathValue("id") {
-				writeError(w, http.StatusBadRequest, fmt.Errorf("id: body says %q but the URL says %q", b.ID, r.PathValue("id")))
-				return
-			}
-			b.ID = r.PathValue("id")
-		}
-		sn := yujing.Sensor{ID: b.ID, Name: b.Name, Site: b.Site, Family: yujing.Family(b.Family), Region: b.Region,
-			Industry: b.Industry, Metric: b.Metric, Unit: b.Unit, Units: b.Units, Location: b.Location, Topic: b.Topic,
-			Decoder: b.Decoder, Min: b.Min, Max: b.Max, Tags: b.Tags, MetricMap: b.MetricMap}
-		if b.Interval != "" {
-			d, err := time.ParseDuration(b.Interval)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, fmt.Errorf("interval: want a duration such as 10s, got %q", b.Interval))
-				return
-			}
-			sn.Interval = d
-		}
-		do, code := s.opts.SensorsAdm.Create, http.StatusCreated
-		if replace {
-			do, code = s.opts.SensorsAdm.Update, http.StatusOK
-		}
-		out, err := do(r.Context(), sn)
-		if err != nil {
-			writeError(w, sensorStatus(err), err)
-			return
-		}
-		writeJSON(w, code, out)
-	}
-}
-
-func sensorStatus(err error) int {
-	var se *ingest.SensorError
-	switch {
-	case errors.Is(err, ingest.ErrSensorExists):
-		return http.StatusConflict
-	case errors.Is(err, ingest.ErrSensorNotFound):
-		return http.StatusNotFound
-	case errors.As(err, &se):
-		return http.StatusBadRequest
-	}
-	return http.StatusInternalServerError
-}
-
-func (s *Server) deleteSensor(w http.ResponseWriter, r *http.Request) {
-	if s.opts.SensorsAdm == nil {
-		writeError(w, http.StatusMethodNotAllowed, errors.New("sensors are read-only here"))
-		return
-	}
-	if err := s.opts.SensorsAdm.Delete(r.Context(), r.PathValue("id")); err != nil {
-		writeError(w, sensorStatus(err), err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) listSilences(w http.ResponseWriter, r *http.Request) {
