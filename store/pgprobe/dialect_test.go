@@ -1,6 +1,7 @@
 package pgprobe
 
 import (
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"math"
@@ -185,6 +186,35 @@ func TestDialect(t *testing.T) {
 				_, err := db.ExecContext(t.Context(), rebind(`UPDATE calls SET last_error = ? WHERE id = 'c1'`), s)
 				if code(err) != "22021" {
 					t.Errorf("%q: %v; want character_not_in_repertoire (22021)", s, err)
+				}
+			}
+		}},
+		{"a long text in a unique index fails; an index on its hash does not", func(t *testing.T, db *sql.DB) {
+			// store/sqlite's call_receipts_once indexes the reply's "text".
+			var b strings.Builder
+			for range 300 {
+				b.WriteString(rand.Text()) // 26 random characters: nothing to compress
+			}
+			long := b.String()
+			for _, q := range []string{
+				`CREATE TABLE r1 (call_id text, "text" text); CREATE UNIQUE INDEX r1_once ON r1 (call_id, "text");`,
+				`CREATE TABLE r2 (call_id text, "text" text); CREATE UNIQUE INDEX r2_once ON r2 (call_id, md5("text"));`,
+			} {
+				if _, err := db.ExecContext(t.Context(), q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := db.ExecContext(t.Context(), `INSERT INTO r1 VALUES ('c1', $1) ON CONFLICT DO NOTHING`, long)
+			if code(err) != "54000" {
+				t.Fatalf("long text in a btree: %v; want program_limit_exceeded (54000)", err)
+			}
+			for i, want := range []int64{1, 0} {
+				res, err := db.ExecContext(t.Context(), `INSERT INTO r2 VALUES ('c1', $1) ON CONFLICT DO NOTHING`, long)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n, _ := res.RowsAffected(); n != want {
+					t.Fatalf("insert %d through the hash index: RowsAffected %d, want %d", i, n, want)
 				}
 			}
 		}},
