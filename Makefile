@@ -2,8 +2,9 @@
 #
 #   make test    install the external test services if missing, check
 #                formatting, vet, vulncheck, and run every test (race
-#                detector on) against real mosquitto, InfluxDB 1.8 and a
-#                headless chromium (screenshots of the console in artifacts/)
+#                detector on) against real mosquitto, InfluxDB 1.8,
+#                PostgreSQL 15 and a headless chromium (screenshots of the
+#                console in artifacts/)
 #   make vulncheck  govulncheck against the Go vulnerability database from
 #                the module proxy (scripts/vulncheck.sh; no vuln.go.dev)
 #   make bench   run the benchmarks, then the end-to-end ingest benchmark
