@@ -185,6 +185,18 @@ else
 fi
 echo "promtool: ${state} ${promtool} ($("$promtool" --version 2>&1 | head -n1))"
 
+# --- curl, jq ---------------------------------------------------------------
+# scripts/walkthrough.sh runs the README's walk-through, which uses them.
+if command -v curl >/dev/null 2>&1 && command -v jq >/dev/null 2>&1; then
+	state=found
+else
+	export DEBIAN_FRONTEND=noninteractive
+	as_root apt-get update
+	as_root apt-get install -y --no-install-recommends curl jq
+	state=installed
+fi
+echo "curl, jq: ${state} ($(jq --version 2>&1))"
+
 # --- docker-compose ----------------------------------------------------------
 # scripts/check-deploy.sh parses deploy/compose/docker-compose.yml with
 # `docker compose config` or, without the plugin, Debian's docker-compose
