@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"yujing"
+	"yujing/alerting/silence"
 	"yujing/store"
 )
 
@@ -29,12 +30,8 @@ type StateStore interface {
 	Alert(ctx context.Context, id int64) (yujing.Alert, []yujing.Transition, error)
 }
 
-// SilenceStore keeps silences.
-type SilenceStore interface {
-	PutSilence(ctx context.Context, s *yujing.Silence) error
-	ExpireSilence(ctx context.Context, id int64, at time.Time) error
-	Silences(ctx context.Context) ([]yujing.Silence, error)
-}
+// SilenceStore keeps silences (package silence).
+type SilenceStore = silence.Store
 
 // Inhibit hides alerts matching Target from calls while an active alert
 // matching Source exists with the same values of the Equal labels: e.g. a
@@ -97,13 +94,13 @@ type Engine struct {
 	// guarded by that sensor's own lock (sensorConds.mu), so sensors are
 	// evaluated in parallel on every core; site-level and derived conditions
 	// by gmu; open alerts, level counts and the saving of transitions by amu.
-	// Order: mu, then a sensor's lock or gmu, then amu.
+	// Order: mu, then a sensor's lock or gmu, then amu, then the silences'
+	// own lock.
 	mu       sync.RWMutex
 	gmu      sync.Mutex
 	amu      sync.Mutex
 	counts   map[condKey]*[yujing.Red + 1]int32 // (rule, site) → conditions at each level
-	silences []yujing.Silence                   // guarded by amu
-	silStore SilenceStore
+	silences *silence.Silences                  // nil: silences are not kept
 	inhibit  []Inhibit
 	overdue  [yujing.Red + 1]time.Duration
 	rules    []*Rule
@@ -151,11 +148,14 @@ func New(rules []*Rule, routes []Route, st StateStore, caller Caller, cat Catalo
 	}
 	e := &Engine{st: st, caller: caller, cat: cat, routes: routes, log: opts.Logger, now: opts.Now, change: opts.OnChange,
 		loc: opts.Location, rules: rules, groups: map[condKey]*condition{}, restored: map[condKey]*condition{},
-		counts:   map[condKey]*[yujing.Red + 1]int32{},
-		silStore: opts.Silences, inhibit: opts.Inhibit, overdue: opts.Overdue,
+		counts:  map[condKey]*[yujing.Red + 1]int32{},
+		inhibit: opts.Inhibit, overdue: opts.Overdue,
 		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}, started: opts.Now(), ids: ids}
 	for _, r := range rules {
 		r.health = &ruleHealth{}
+	}
+	if opts.Silences != nil {
+		e.silences = silence.New(opts.Silences, opts.Location)
 	}
 	e.m = newMetrics(opts.Registerer, e)
 	e.bind()
@@ -169,14 +169,10 @@ func (e *Engine) Restore(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("alerting: restore open alerts: %w", err)
 	}
-	if e.silStore != nil {
-		sl, err := e.silStore.Silences(ctx)
-		if err != nil {
+	if e.silences != nil {
+		if err := e.silences.Load(ctx); err != nil {
 			return fmt.Errorf("alerting: restore silences: %w", err)
 		}
-		e.amu.Lock()
-		e.silences = sl
-		e.amu.Unlock()
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -220,170 +216,6 @@ func (e *Engine) Run(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 			e.Tick(ctx, e.now())
-		}
-	}
-}
-
-// silencedLocked returns the active silence matching a (amu held).
-func (e *Engine) silencedLocked(a *yujing.Alert, at time.Time) (int64, bool) {
-	for i := range e.silences {
-		s := &e.silences[i]
-		if s.Active(at, e.loc) && s.Matchers.Match(a) {
-			return s.ID, true
-		}
-	}
-	return 0, false
-}
-
-// label is a value an inhibition rule compares.
-func (e *Engine) label(a *yujing.Alert, name string) string {
-	switch name {
-	case "site":
-		return a.Site
-	case "sensor":
-		return a.Sensor
-	case "family":
-		return string(a.Family)
-	case "rule":
-		return a.Rule
-	case "level":
-		return a.Level.String()
-	}
-	if tag, ok := strings.CutPrefix(name, "tag:"); ok {
-		if s, ok := e.cat.ByID(a.Sensor); ok {
-			return s.Tags[tag]
-		}
-	}
-	return ""
-}
-
-// inhibitedLocked returns the id of an active alert that inhibits a (amu
-// held).
-func (e *Engine) inhibitedLocked(a *yujing.Alert) (int64, bool) {
-	for _, in := range e.inhibit {
-		if !in.Target.Match(a) {
-			continue
-		}
-		for _, b := range e.open {
-			if b.ID == a.ID || b.State == yujing.StateResolved || !in.Source.Match(b) {
-				continue
-			}
-			same := true
-			for _, eq := range in.Equal {
-				src, dst, ok := strings.Cut(eq, "=")
-				if !ok {
-					dst = src
-				}
-				if v := e.label(b, src); v == "" || v != e.label(a, dst) {
-					same = false
-					break
-				}
-			}
-			if same {
-				return b.ID, true
-			}
-		}
-	}
-	return 0, false
-}
-
-// SilenceStatus is a silence and whether it is in force now.
-type SilenceStatus struct {
-	yujing.Silence
-	Active bool `json:"active"`
-}
-
-// Silences lists the silences, newest first.
-func (e *Engine) Silences() []SilenceStatus {
-	e.amu.Lock()
-	defer e.amu.Unlock()
-	now := e.now()
-	out := make([]SilenceStatus, 0, len(e.silences))
-	for i := len(e.silences) - 1; i >= 0; i-- {
-		s := e.silences[i]
-		out = append(out, SilenceStatus{Silence: s, Active: s.Active(now, e.loc)})
-	}
-	return out
-}
-
-// CreateSilence checks and saves a silence.
-func (e *Engine) CreateSilence(ctx context.Context, s yujing.Silence) (yujing.Silence, error) {
-	if e.silStore == nil {
-		return s, fmt.Errorf("%w: silences are not kept here", ErrInvalid)
-	}
-	var errs []string
-	m := s.Matchers
-	if m.Site == "" && m.Sensor == "" && m.Family == "" && m.Rule == "" && len(m.Levels) == 0 {
-		errs = append(errs, "matchers: give at least one of site, sensor, family, rule, levels (a silence of everything is refused)")
-	}
-	if strings.TrimSpace(s.CreatedBy) == "" {
-		errs = append(errs, "created_by: say who silences")
-	}
-	if strings.TrimSpace(s.Comment) == "" {
-		errs = append(errs, "comment: say why (maintenance, calibration, ...)")
-	}
-	now := e.now()
-	if s.StartsAt.IsZero() {
-		s.StartsAt = now
-	}
-	if !s.EndsAt.After(s.StartsAt) {
-		errs = append(errs, "ends_at: must be after starts_at")
-	}
-	if w := s.Window; w != nil {
-		for _, hm := range []string{w.Start, w.End} {
-			if _, err := time.Parse("15:04", hm); err != nil {
-				errs = append(errs, fmt.Sprintf("window: %q is not HH:MM", hm))
-			}
-		}
-	}
-	if len(errs) > 0 {
-		return s, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
-	}
-	s.CreatedAt, s.ExpiredAt, s.ID = now, nil, 0
-	if err := e.silStore.PutSilence(ctx, &s); err != nil {
-		return s, err
-	}
-	e.amu.Lock()
-	e.silences = append(e.silences, s)
-	e.amu.Unlock()
-	e.log.Info("silence created", "silence_id", s.ID, "by", s.CreatedBy, "ends_at", s.EndsAt)
-	return s, nil
-}
-
-// ExpireSilence ends a silence now.
-func (e *Engine) ExpireSilence(ctx context.Context, id int64, by string) error {
-	if e.silStore == nil {
-		return fmt.Errorf("%w: silences are not kept here", ErrInvalid)
-	}
-	now := e.now()
-	if err := e.silStore.ExpireSilence(ctx, id, now); err != nil {
-		return err
-	}
-	e.amu.Lock()
-	for i := range e.silences {
-		if e.silences[i].ID == id {
-			e.silences[i].ExpiredAt = &now
-		}
-	}
-	e.amu.Unlock()
-	e.log.Info("silence expired", "silence_id", id, "by", by)
-	return nil
-}
-
-// Decorate marks alerts that a silence or an inhibition keeps from calls.
-func (e *Engine) Decorate(as []yujing.Alert) {
-	e.amu.Lock()
-	defer e.amu.Unlock()
-	now := e.now()
-	for i := range as {
-		a := &as[i]
-		if a.State == yujing.StateClosed {
-			continue
-		}
-		if _, ok := e.silencedLocked(a, now); ok {
-			a.Silenced = true
-		} else if _, ok := e.inhibitedLocked(a); ok {
-			a.Inhibited = true
 		}
 	}
 }

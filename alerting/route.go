@@ -37,8 +37,10 @@ func (r *Route) matches(l yujing.Level, ev yujing.Event) bool {
 	return slices.Contains(evs, ev)
 }
 
+// callsFor appends the calls that transition t of alert a makes through
+// the routes, unless a silence or an inhibition holds them back (amu held).
 func (e *Engine) callsFor(a *yujing.Alert, t *yujing.Transition, calls []yujing.Call) []yujing.Call {
-	if id, ok := e.silencedLocked(a, t.At); ok {
+	if id, ok := e.silenced(a, t.At); ok {
 		e.m.suppressed.WithLabelValues("silence").Inc()
 		e.log.Info("calls suppressed by a silence", "alert_id", a.ID, "event", t.Event, "silence_id", id)
 		return calls
