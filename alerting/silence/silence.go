@@ -1,8 +1,10 @@
 package silence
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -10,7 +12,7 @@ import (
 	"yujing"
 )
 
-// Store keeps silences durably.
+// Store keeps silences durably. Silences returns them all, in any order.
 type Store interface {
 	PutSilence(ctx context.Context, s *yujing.Silence) error
 	ExpireSilence(ctx context.Context, id int64, at time.Time) error
@@ -53,6 +55,8 @@ func (s *Silences) Load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Oldest first, as Create appends them, whatever the store's order.
+	slices.SortFunc(all, func(a, b yujing.Silence) int { return cmp.Compare(a.ID, b.ID) })
 	s.mu.Lock()
 	s.all = all
 	s.mu.Unlock()

@@ -134,3 +134,39 @@ func TestSilencesKeptMatchedAndExpired(t *testing.T) {
 		t.Fatalf("after a restart: %+v, want the expired silence", got)
 	}
 }
+
+// TestListNewestFirst: the console lists silences newest first, before and
+// after a restart (the store gives them back in an order of its own).
+func TestListNewestFirst(t *testing.T) {
+	st, _ := openState(t)
+	now := time.Now()
+	ss := silence.New(st, time.UTC)
+	if err := ss.Load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var want []int64
+	for i, site := range []string{"a", "b", "c"} {
+		sl, err := ss.Create(t.Context(), yujing.Silence{Matchers: yujing.Matchers{Site: site}, EndsAt: now.Add(time.Hour), CreatedBy: "li", Comment: "检修"}, now.Add(time.Duration(i)*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append([]int64{sl.ID}, want...)
+	}
+	ids := func(ss []silence.Status) []int64 {
+		var out []int64
+		for _, s := range ss {
+			out = append(out, s.ID)
+		}
+		return out
+	}
+	if got := ids(ss.List(now)); !slices.Equal(got, want) {
+		t.Errorf("List: %v, want newest first %v", got, want)
+	}
+	again := silence.New(st, time.UTC)
+	if err := again.Load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(again.List(now)); !slices.Equal(got, want) {
+		t.Errorf("List after a restart: %v, want newest first %v", got, want)
+	}
+}
