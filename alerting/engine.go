@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"yujing"
+	"yujing/alerting/inhibit"
 	"yujing/alerting/silence"
 	"yujing/store"
 )
@@ -33,16 +34,10 @@ type StateStore interface {
 // SilenceStore keeps silences (package silence).
 type SilenceStore = silence.Store
 
-// Inhibit hides alerts matching Target from calls while an active alert
-// matching Source exists with the same values of the Equal labels: e.g. a
-// red at a site hides that site's lower warnings (Equal: site), an offline
-// gateway hides its sensors' offline warnings (Equal: "sensor=tag:gateway",
-// the source's sensor is the target sensor's gateway tag). Labels: site,
-// sensor, family, rule, level, and tag:<name> (the sensor's tag).
-type Inhibit struct {
-	Source, Target yujing.Matchers
-	Equal          []string
-}
+// Inhibit is an inhibition rule (package inhibit): alerts matching Target
+// make no calls while an active alert matching Source exists with the same
+// values of the Equal labels.
+type Inhibit = inhibit.Rule
 
 // Caller delivers calls to people (the notify stage).
 type Caller interface {
@@ -96,22 +91,22 @@ type Engine struct {
 	// by gmu; open alerts, level counts and the saving of transitions by amu.
 	// Order: mu, then a sensor's lock or gmu, then amu, then the silences'
 	// own lock.
-	mu       sync.RWMutex
-	gmu      sync.Mutex
-	amu      sync.Mutex
-	counts   map[condKey]*[yujing.Red + 1]int32 // (rule, site) → conditions at each level
-	silences *silence.Silences                  // nil: silences are not kept
-	inhibit  []Inhibit
-	overdue  [yujing.Red + 1]time.Duration
-	rules    []*Rule
-	bySensor map[string]*sensorConds  // sensor → the conditions of the rules bound to it
-	offline  []*condition             // offline rules' conditions, checked on Tick
-	compos   map[string][]*Rule       // rule name → composite rules counting it
-	groups   map[condKey]*condition   // conditions about a site (composite) or a derived value
-	restored map[condKey]*condition   // conditions of open alerts, until bind picks them up
-	open     map[string]*yujing.Alert // alert key → open alert
-	byID     map[int64]*yujing.Alert  // open alerts by id
-	started  time.Time
+	mu        sync.RWMutex
+	gmu       sync.Mutex
+	amu       sync.Mutex
+	counts    map[condKey]*[yujing.Red + 1]int32 // (rule, site) → conditions at each level
+	silences  *silence.Silences                  // nil: silences are not kept
+	inhibitor *inhibit.Inhibitor                 // guarded by amu
+	overdue   [yujing.Red + 1]time.Duration
+	rules     []*Rule
+	bySensor  map[string]*sensorConds  // sensor → the conditions of the rules bound to it
+	offline   []*condition             // offline rules' conditions, checked on Tick
+	compos    map[string][]*Rule       // rule name → composite rules counting it
+	groups    map[condKey]*condition   // conditions about a site (composite) or a derived value
+	restored  map[condKey]*condition   // conditions of open alerts, until bind picks them up
+	open      map[string]*yujing.Alert // alert key → open alert
+	byID      map[int64]*yujing.Alert  // open alerts by id
+	started   time.Time
 }
 
 // New builds an engine; call Restore before Observe.
@@ -148,8 +143,8 @@ func New(rules []*Rule, routes []Route, st StateStore, caller Caller, cat Catalo
 	}
 	e := &Engine{st: st, caller: caller, cat: cat, routes: routes, log: opts.Logger, now: opts.Now, change: opts.OnChange,
 		loc: opts.Location, rules: rules, groups: map[condKey]*condition{}, restored: map[condKey]*condition{},
-		counts:  map[condKey]*[yujing.Red + 1]int32{},
-		inhibit: opts.Inhibit, overdue: opts.Overdue,
+		counts:    map[condKey]*[yujing.Red + 1]int32{},
+		inhibitor: inhibit.New(opts.Inhibit, cat), overdue: opts.Overdue,
 		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}, started: opts.Now(), ids: ids}
 	for _, r := range rules {
 		r.health = &ruleHealth{}

@@ -45,7 +45,7 @@ func (e *Engine) callsFor(a *yujing.Alert, t *yujing.Transition, calls []yujing.
 		e.log.Info("calls suppressed by a silence", "alert_id", a.ID, "event", t.Event, "silence_id", id)
 		return calls
 	}
-	if src, ok := e.inhibitedLocked(a); ok {
+	if src, ok := e.inhibited(a); ok {
 		e.m.suppressed.WithLabelValues("inhibit").Inc()
 		e.log.Info("calls suppressed by inhibition", "alert_id", a.ID, "event", t.Event, "by_alert", src)
 		return calls

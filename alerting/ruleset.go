@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"yujing/alerting/inhibit"
+
 	"yujing"
 )
 
@@ -200,7 +202,7 @@ func (e *Engine) RuleStatuses() []RuleStatus {
 // first; on any problem nothing changes. Rules whose definition did not
 // change keep their state (holds, rate samples); changed ones keep their
 // current level, so open alerts carry on, but start their holds afresh.
-func (e *Engine) SetRules(rules []*Rule, routes []Route, inhibit ...Inhibit) error {
+func (e *Engine) SetRules(rules []*Rule, routes []Route, inhibits ...Inhibit) error {
 	seen := map[string]bool{}
 	var errs []error
 	for _, r := range rules {
@@ -248,7 +250,7 @@ func (e *Engine) SetRules(rules []*Rule, routes []Route, inhibit ...Inhibit) err
 	})
 	e.rules, e.routes = rules, routes
 	e.amu.Lock()
-	e.inhibit = inhibit
+	e.inhibitor = inhibit.New(inhibits, e.cat)
 	e.amu.Unlock()
 	e.bind()
 	e.log.Info("rules replaced", "rules", len(rules), "changed", len(changed))

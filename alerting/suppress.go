@@ -4,64 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"maps"
 	"time"
 
 	"yujing"
 	"yujing/alerting/silence"
 )
-
-// label is a value an inhibition rule compares.
-func (e *Engine) label(a *yujing.Alert, name string) string {
-	switch name {
-	case "site":
-		return a.Site
-	case "sensor":
-		return a.Sensor
-	case "family":
-		return string(a.Family)
-	case "rule":
-		return a.Rule
-	case "level":
-		return a.Level.String()
-	}
-	if tag, ok := strings.CutPrefix(name, "tag:"); ok {
-		if s, ok := e.cat.ByID(a.Sensor); ok {
-			return s.Tags[tag]
-		}
-	}
-	return ""
-}
-
-// inhibitedLocked returns the id of an active alert that inhibits a (amu
-// held).
-func (e *Engine) inhibitedLocked(a *yujing.Alert) (int64, bool) {
-	for _, in := range e.inhibit {
-		if !in.Target.Match(a) {
-			continue
-		}
-		for _, b := range e.open {
-			if b.ID == a.ID || b.State == yujing.StateResolved || !in.Source.Match(b) {
-				continue
-			}
-			same := true
-			for _, eq := range in.Equal {
-				src, dst, ok := strings.Cut(eq, "=")
-				if !ok {
-					dst = src
-				}
-				if v := e.label(b, src); v == "" || v != e.label(a, dst) {
-					same = false
-					break
-				}
-			}
-			if same {
-				return b.ID, true
-			}
-		}
-	}
-	return 0, false
-}
 
 // SilenceStatus is a silence and whether it is in force now.
 type SilenceStatus = silence.Status
@@ -112,6 +60,11 @@ func (e *Engine) silenced(a *yujing.Alert, at time.Time) (int64, bool) {
 	return e.silences.Match(a, at)
 }
 
+// inhibited returns the id of an open alert that inhibits a (amu held).
+func (e *Engine) inhibited(a *yujing.Alert) (int64, bool) {
+	return e.inhibitor.Inhibited(a, maps.Values(e.open))
+}
+
 // Decorate marks alerts that a silence or an inhibition keeps from calls.
 func (e *Engine) Decorate(as []yujing.Alert) {
 	e.amu.Lock()
@@ -124,7 +77,7 @@ func (e *Engine) Decorate(as []yujing.Alert) {
 		}
 		if _, ok := e.silenced(a, now); ok {
 			a.Silenced = true
-		} else if _, ok := e.inhibitedLocked(a); ok {
+		} else if _, ok := e.inhibited(a); ok {
 			a.Inhibited = true
 		}
 	}
