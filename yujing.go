@@ -379,48 +379,6 @@ type Window struct {
 	Weekdays []time.Weekday `json:"weekdays,omitempty"` // none: every day
 }
 
-// Active reports whether the silence suppresses calls at t (loc is the
-// zone of its window).
-func (s *Silence) Active(t time.Time, loc *time.Location) bool {
-	if s.ExpiredAt != nil && !t.Before(*s.ExpiredAt) {
-		return false
-	}
-	if t.Before(s.StartsAt) || !t.Before(s.EndsAt) {
-		return false
-	}
-	if s.Window == nil {
-		return true
-	}
-	lt := t.In(loc)
-	start, err1 := time.ParseInLocation("15:04", s.Window.Start, loc)
-	end, err2 := time.ParseInLocation("15:04", s.Window.End, loc)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	min := lt.Hour()*60 + lt.Minute()
-	from, to := start.Hour()*60+start.Minute(), end.Hour()*60+end.Minute()
-	day := lt.Weekday()
-	in := false
-	if from <= to {
-		in = min >= from && min < to
-	} else { // past midnight: the part after midnight belongs to the previous day's window
-		if min >= from {
-			in = true
-		} else if min < to {
-			in, day = true, (day+6)%7
-		}
-	}
-	if !in || len(s.Window.Weekdays) == 0 {
-		return in
-	}
-	for _, d := range s.Window.Weekdays {
-		if d == day {
-			return true
-		}
-	}
-	return false
-}
-
 // Attachment is a file (a photo of the site) attached to a disposal record.
 type Attachment struct {
 	ID           int64     `json:"id"`

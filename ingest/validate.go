@@ -128,82 +128,89 @@ func (s *Subscriber) decode(d *decoded, m mqtt.Message, now time.Time) {
 			}
 			continue
 		}
-		if p.Metric != "" {
-			if err := decode.CheckMetricName(p.Metric); err != nil {
-				s.reject(now, topic, sn.ID, ReasonBadMetricName, fmt.Sprintf("metric %q: %v", p.Metric, err), payload)
-				continue
+		s.accept(d, topic, payload, sn, &p, now)
+	}
+}
+
+// accept checks one decoded point of sensor sn (its metric, value, range,
+// time, and that it is no duplicate) and adds it to d as a reading, or
+// rejects it.
+func (s *Subscriber) accept(d *decoded, topic string, payload []byte, sn *yujing.Sensor, p *decode.Point, now time.Time) {
+	if p.Metric != "" {
+		if err := decode.CheckMetricName(p.Metric); err != nil {
+			s.reject(now, topic, sn.ID, ReasonBadMetricName, fmt.Sprintf("metric %q: %v", p.Metric, err), payload)
+			return
+		}
+	}
+	metric := p.Metric
+	if metric == "" {
+		metric = sn.Metric
+	}
+	if m, ok := sn.MetricMap[metric]; ok {
+		metric = m
+	}
+	if !sn.HasMetric(metric) {
+		s.reject(now, topic, sn.ID, ReasonUnknownMetric, fmt.Sprintf("sensor %s has no metric %q", sn.ID, metric), payload)
+		return
+	}
+	if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
+		s.reject(now, topic, sn.ID, string(decode.ReasonNotFinite), fmt.Sprintf("%s: value is not finite", metric), payload)
+		return
+	}
+	if (sn.Min != nil && p.Value < *sn.Min) || (sn.Max != nil && p.Value > *sn.Max) {
+		s.reject(now, topic, sn.ID, ReasonOutOfRange, fmt.Sprintf("%s: %g is outside the physical range %s", metric, p.Value, rangeString(sn)), payload)
+		if fo, ok := s.obs.(FaultObserver); ok {
+			ts := p.Time
+			if ts.IsZero() {
+				ts = now
 			}
+			fo.ObserveFault(s.ctx, yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family, Metric: metric,
+				Unit: sn.UnitOf(metric), Value: p.Value, Time: ts.UTC()}, ReasonOutOfRange)
 		}
-		metric := p.Metric
-		if metric == "" {
-			metric = sn.Metric
-		}
-		if m, ok := sn.MetricMap[metric]; ok {
-			metric = m
-		}
-		if !sn.HasMetric(metric) {
-			s.reject(now, topic, sn.ID, ReasonUnknownMetric, fmt.Sprintf("sensor %s has no metric %q", sn.ID, metric), payload)
-			continue
-		}
-		if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
-			s.reject(now, topic, sn.ID, string(decode.ReasonNotFinite), fmt.Sprintf("%s: value is not finite", metric), payload)
-			continue
-		}
-		if (sn.Min != nil && p.Value < *sn.Min) || (sn.Max != nil && p.Value > *sn.Max) {
-			s.reject(now, topic, sn.ID, ReasonOutOfRange, fmt.Sprintf("%s: %g is outside the physical range %s", metric, p.Value, rangeString(sn)), payload)
-			if fo, ok := s.obs.(FaultObserver); ok {
-				ts := p.Time
-				if ts.IsZero() {
-					ts = now
-				}
-				fo.ObserveFault(s.ctx, yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family, Metric: metric,
-					Unit: sn.UnitOf(metric), Value: p.Value, Time: ts.UTC()}, ReasonOutOfRange)
-			}
-			continue
-		}
-		ts := p.Time
-		if ts.IsZero() {
-			ts = now
-		} else if ts.After(now.Add(s.cfg.MaxFuture)) || ts.Before(now.Add(-s.cfg.MaxAge)) {
-			s.reject(now, topic, sn.ID, ReasonTimestamp, fmt.Sprintf("%s: timestamp %s is outside [now-%s, now+%s]", metric, ts.Format(time.RFC3339), s.cfg.MaxAge, s.cfg.MaxFuture), payload)
-			continue
-		}
-		// A duplicate is the device sending the same sensor, metric and time
-		// again (a resend); readings timed on receipt are distinct by
-		// construction. A value the decoder marks Supersedes is newer than
-		// the BIRTH's snapshot of its instant: it replaces it.
-		k := dupKey{sn.ID, metric, ts.UnixNano()}
-		if !p.Time.IsZero() {
-			if i, again := d.index[k]; again {
-				if d.info[i].snapshot && p.Supersedes {
-					d.readings[i].Value = p.Value
-					d.info[i] = readingInfo{at: now}
-					s.m.superseded.Inc()
-					continue
-				}
-				s.reject(now, topic, sn.ID, ReasonDuplicate, fmt.Sprintf("%s: a reading at %s came twice", metric, ts.Format(time.RFC3339Nano)), payload)
-				continue
-			}
-			if found, snapshot := s.reg.stored(sn.ID, metric, ts); found {
-				if !snapshot || !p.Supersedes {
-					s.reject(now, topic, sn.ID, ReasonDuplicate, fmt.Sprintf("%s: a reading at %s was already stored", metric, ts.Format(time.RFC3339Nano)), payload)
-					continue
-				}
+		return
+	}
+	ts := p.Time
+	if ts.IsZero() {
+		ts = now
+	} else if ts.After(now.Add(s.cfg.MaxFuture)) || ts.Before(now.Add(-s.cfg.MaxAge)) {
+		s.reject(now, topic, sn.ID, ReasonTimestamp, fmt.Sprintf("%s: timestamp %s is outside [now-%s, now+%s]", metric, ts.Format(time.RFC3339), s.cfg.MaxAge, s.cfg.MaxFuture), payload)
+		return
+	}
+	// A duplicate is the device sending the same sensor, metric and time
+	// again (a resend); readings timed on receipt are distinct by
+	// construction. A value the decoder marks Supersedes is newer than
+	// the BIRTH's snapshot of its instant: it replaces it.
+	k := dupKey{sn.ID, metric, ts.UnixNano()}
+	if !p.Time.IsZero() {
+		if i, again := d.index[k]; again {
+			if d.info[i].snapshot && p.Supersedes {
+				d.readings[i].Value = p.Value
+				d.info[i] = readingInfo{at: now}
 				s.m.superseded.Inc()
+				return
 			}
+			s.reject(now, topic, sn.ID, ReasonDuplicate, fmt.Sprintf("%s: a reading at %s came twice", metric, ts.Format(time.RFC3339Nano)), payload)
+			return
 		}
-		if len(sn.Units) == 0 && metric != sn.Metric && !s.reg.admit(sn.ID, metric, s.cfg.MaxUndeclaredMetrics) {
-			s.reject(now, topic, sn.ID, ReasonTooManyMetrics, fmt.Sprintf("metric %q: sensor %s lists no metrics and already has %d (mqtt.max_undeclared_metrics) besides %q; list its metrics to take others",
-				metric, sn.ID, s.cfg.MaxUndeclaredMetrics, sn.Metric), payload)
-			continue
+		if found, snapshot := s.reg.stored(sn.ID, metric, ts); found {
+			if !snapshot || !p.Supersedes {
+				s.reject(now, topic, sn.ID, ReasonDuplicate, fmt.Sprintf("%s: a reading at %s was already stored", metric, ts.Format(time.RFC3339Nano)), payload)
+				return
+			}
+			s.m.superseded.Inc()
 		}
-		d.index[k] = len(d.readings)
-		d.readings = append(d.readings, yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family, Metric: metric,
-			Unit: sn.UnitOf(metric), Value: p.Value, Time: ts.UTC(), Region: sn.Region, Industry: sn.Industry})
-		d.info = append(d.info, readingInfo{at: now, snapshot: p.Snapshot})
-		if p.Snapshot {
-			d.snapshots++
-		}
+	}
+	if len(sn.Units) == 0 && metric != sn.Metric && !s.reg.admit(sn.ID, metric, s.cfg.MaxUndeclaredMetrics) {
+		s.reject(now, topic, sn.ID, ReasonTooManyMetrics, fmt.Sprintf("metric %q: sensor %s lists no metrics and already has %d (mqtt.max_undeclared_metrics) besides %q; list its metrics to take others",
+			metric, sn.ID, s.cfg.MaxUndeclaredMetrics, sn.Metric), payload)
+		return
+	}
+	d.index[k] = len(d.readings)
+	d.readings = append(d.readings, yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family, Metric: metric,
+		Unit: sn.UnitOf(metric), Value: p.Value, Time: ts.UTC(), Region: sn.Region, Industry: sn.Industry})
+	d.info = append(d.info, readingInfo{at: now, snapshot: p.Snapshot})
+	if p.Snapshot {
+		d.snapshots++
 	}
 }
 

@@ -118,16 +118,11 @@ func replay(ctx context.Context, cfg *config.Config, file string, factor float64
 	if len(readings) == 0 {
 		return fmt.Errorf("%s: no readings", file)
 	}
-	if dataDir == "" {
-		dir, err := os.MkdirTemp("", "yujing-replay-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		dataDir = dir
-	} else if err := os.MkdirAll(dataDir, 0o755); err != nil {
+	dataDir, cleanup, err := replayDataDir(dataDir)
+	if err != nil {
 		return err
 	}
+	defer cleanup()
 	st, err := sqlite.OpenState(ctx, filepath.Join(dataDir, "replay-state.db"))
 	if err != nil {
 		return err
@@ -142,32 +137,9 @@ func replay(ctx context.Context, cfg *config.Config, file string, factor float64
 	clk := fakeclock.New(first)
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
-	type key struct{ rule, level string }
-	counts := map[key]map[yujing.Event]int{}
-	var events int
-	// Columns as wide as the longest rule name and sensor id.
-	ruleW, sensorW := 20, 12
-	for _, r := range cfg.Rules {
-		ruleW = max(ruleW, len(r.Name))
-	}
-	for _, r := range cfg.Scheduled {
-		ruleW = max(ruleW, len(r.Rule.Name))
-	}
-	for _, s := range cfg.Sensors {
-		sensorW = max(sensorW, len(s.ID))
-	}
+	evlog := newReplayLog(cfg, out, loc)
 	eng, err := alerting.New(cfg.Rules, cfg.Routes, st, nopReplayCaller{}, reg, alerting.Options{
-		Now: clk.Now, Location: loc, Inhibit: cfg.Inhibit, Overdue: cfg.Overdue,
-		OnChange: func(a yujing.Alert, tr yujing.Transition) {
-			events++
-			fmt.Fprintf(out, "%s  %-*s %-*s %-10s %-6s %g\n", tr.At.In(loc).Format("2006-01-02 15:04:05"),
-				ruleW, a.Rule, sensorW, a.Sensor, tr.Event, a.Level, a.Value)
-			k := key{a.Rule, a.Level.String()}
-			if counts[k] == nil {
-				counts[k] = map[yujing.Event]int{}
-			}
-			counts[k][tr.Event]++
-		},
+		Now: clk.Now, Location: loc, Inhibit: cfg.Inhibit, Overdue: cfg.Overdue, OnChange: evlog.change,
 	})
 	if err != nil {
 		return err
@@ -187,12 +159,51 @@ func replay(ctx context.Context, cfg *config.Config, file string, factor float64
 	}
 	defer sched.stop()
 
+	now, err := replayReadings(ctx, readings, factor, eng, sched, clk)
+	if err != nil {
+		return err
+	}
+	eng.Tick(ctx, now)
+	if err := sched.stop(); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(out, "\n%d readings from %s to %s, %d bad lines skipped, %d events\n", len(readings),
+		first.In(loc).Format("2006-01-02 15:04:05"), now.In(loc).Format("2006-01-02 15:04:05 MST"), bad, evlog.events)
+	evlog.summary()
+	firing, err := eng.List(ctx, store.AlertFilter{States: []yujing.State{yujing.StateFiring}})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "firing at the end: %d\n", len(firing))
+	return nil
+}
+
+// replayDataDir returns dataDir, made if missing, or a temporary
+// directory when dataDir is empty; cleanup removes the temporary one.
+func replayDataDir(dataDir string) (dir string, cleanup func(), err error) {
+	if dataDir != "" {
+		return dataDir, func() {}, os.MkdirAll(dataDir, 0o755)
+	}
+	dir, err = os.MkdirTemp("", "yujing-replay-")
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, func() { os.RemoveAll(dir) }, nil
+}
+
+// replayReadings feeds the readings to the engine and the scheduled rules
+// on the clock clk, running the engine's time-driven checks every
+// replayTick between them; factor 0 replays as fast as possible, else
+// factor× real time. It returns the time of the last reading.
+func replayReadings(ctx context.Context, readings []replayReading, factor float64, eng *alerting.Engine, sched *replaySchedule, clk *fakeclock.Clock) (time.Time, error) {
+	first := readings[0].rd.Time
 	now := first
 	lastTick := first
 	wall := time.Now()
 	for _, r := range readings {
 		if err := ctx.Err(); err != nil {
-			return err
+			return now, err
 		}
 		t := r.rd.Time
 		if t.After(now) {
@@ -202,21 +213,21 @@ func replay(ctx context.Context, cfg *config.Config, file string, factor float64
 				if d := time.Until(due); d > 0 {
 					select {
 					case <-ctx.Done():
-						return ctx.Err()
+						return now, ctx.Err()
 					case <-time.After(d):
 					}
 				}
 			}
 			for tick := lastTick.Add(replayTick); tick.Before(t); tick = tick.Add(replayTick) {
 				if err := sched.advance(ctx, tick); err != nil {
-					return err
+					return now, err
 				}
 				clk.Set(tick)
 				eng.Tick(ctx, tick)
 				lastTick = tick
 			}
 			if err := sched.advance(ctx, t); err != nil {
-				return err
+				return now, err
 			}
 			now = t
 			clk.Set(now)
@@ -228,14 +239,52 @@ func replay(ctx context.Context, cfg *config.Config, file string, factor float64
 		sched.add(r.rd)
 		eng.Observe(ctx, []yujing.Reading{r.rd})
 	}
-	eng.Tick(ctx, now)
-	if err := sched.stop(); err != nil {
-		return err
-	}
+	return now, nil
+}
 
-	// Summary: events per rule and level.
-	keys := make([]key, 0, len(counts))
-	for k := range counts {
+// replayKey is a rule and a level, for the summary.
+type replayKey struct{ rule, level string }
+
+// replayLog prints every warning event as it happens and counts them per
+// rule and level for the summary.
+type replayLog struct {
+	out            *bufio.Writer
+	loc            *time.Location
+	ruleW, sensorW int // columns as wide as the longest rule name and sensor id
+	counts         map[replayKey]map[yujing.Event]int
+	events         int
+}
+
+func newReplayLog(cfg *config.Config, out *bufio.Writer, loc *time.Location) *replayLog {
+	l := &replayLog{out: out, loc: loc, ruleW: 20, sensorW: 12, counts: map[replayKey]map[yujing.Event]int{}}
+	for _, r := range cfg.Rules {
+		l.ruleW = max(l.ruleW, len(r.Name))
+	}
+	for _, r := range cfg.Scheduled {
+		l.ruleW = max(l.ruleW, len(r.Rule.Name))
+	}
+	for _, s := range cfg.Sensors {
+		l.sensorW = max(l.sensorW, len(s.ID))
+	}
+	return l
+}
+
+// change prints and counts a transition (the engine's OnChange).
+func (l *replayLog) change(a yujing.Alert, tr yujing.Transition) {
+	l.events++
+	fmt.Fprintf(l.out, "%s  %-*s %-*s %-10s %-6s %g\n", tr.At.In(l.loc).Format("2006-01-02 15:04:05"),
+		l.ruleW, a.Rule, l.sensorW, a.Sensor, tr.Event, a.Level, a.Value)
+	k := replayKey{a.Rule, a.Level.String()}
+	if l.counts[k] == nil {
+		l.counts[k] = map[yujing.Event]int{}
+	}
+	l.counts[k][tr.Event]++
+}
+
+// summary prints the events per rule and level.
+func (l *replayLog) summary() {
+	keys := make([]replayKey, 0, len(l.counts))
+	for k := range l.counts {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
@@ -244,25 +293,17 @@ func replay(ctx context.Context, cfg *config.Config, file string, factor float64
 		}
 		return levelRank(keys[i].level) < levelRank(keys[j].level)
 	})
-	fmt.Fprintf(out, "\n%d readings from %s to %s, %d bad lines skipped, %d events\n", len(readings),
-		first.In(loc).Format("2006-01-02 15:04:05"), now.In(loc).Format("2006-01-02 15:04:05 MST"), bad, events)
 	if len(keys) > 0 {
-		fmt.Fprintf(out, "%-*s %-6s %s\n", ruleW, "rule", "level", "events")
+		fmt.Fprintf(l.out, "%-*s %-6s %s\n", l.ruleW, "rule", "level", "events")
 	}
 	for _, k := range keys {
-		evs := make([]string, 0, len(counts[k]))
-		for ev, n := range counts[k] {
+		evs := make([]string, 0, len(l.counts[k]))
+		for ev, n := range l.counts[k] {
 			evs = append(evs, fmt.Sprintf("%s %d", ev, n))
 		}
 		sort.Strings(evs)
-		fmt.Fprintf(out, "%-*s %-6s %s\n", ruleW, k.rule, k.level, strings.Join(evs, ", "))
+		fmt.Fprintf(l.out, "%-*s %-6s %s\n", l.ruleW, k.rule, k.level, strings.Join(evs, ", "))
 	}
-	firing, err := eng.List(ctx, store.AlertFilter{States: []yujing.State{yujing.StateFiring}})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "firing at the end: %d\n", len(firing))
-	return nil
 }
 
 func levelRank(s string) int {
