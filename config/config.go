@@ -74,6 +74,10 @@ type File struct {
 	Escalation *EscalationFile `yaml:"escalation"`
 	// Runtime tunes the Go runtime yujing runs on.
 	Runtime RuntimeFile `yaml:"runtime"`
+
+	// Families declares sensor families beyond the built-in ones (or
+	// renames a built-in one): rules, reports and the console use them.
+	Families []FamilyFile `yaml:"families"`
 }
 
 // RuntimeFile tunes the Go garbage collector (the GOGC and GOMEMLIMIT
@@ -249,6 +253,20 @@ type SimulateFile struct {
 	Interval time.Duration `yaml:"interval"`
 	// LeakEvery is how often, on average, a demo gas leak ramp starts.
 	LeakEvery time.Duration `yaml:"leak_every"`
+}
+
+// FamilyFile declares a sensor family: {id, name, name_en, metrics,
+// colour, icon}. An entry whose id is a built-in family's changes that
+// family's names and looks.
+type FamilyFile struct {
+	Pos     yamlconf.Pos
+	Fields  yamlconf.Fields
+	ID      string            `yaml:"id"`
+	Name    string            `yaml:"name"`    // in Chinese
+	NameEN  string            `yaml:"name_en"` // in English
+	Metrics map[string]string `yaml:"metrics"` // metric → unit
+	Colour  string            `yaml:"colour"`  // the console's colour, #rgb or #rrggbb
+	Icon    string            `yaml:"icon"`    // the console's icon, a few characters
 }
 
 // SiteFile is one site.
@@ -531,6 +549,10 @@ type Config struct {
 	// (0: no limit).
 	GOGC        int
 	MemoryLimit int64
+
+	// Families are the built-in sensor families and those the file
+	// declares.
+	Families yujing.Families
 }
 
 // MQTT is the subscriber's connection.
@@ -675,6 +697,7 @@ func (c *checker) build() *Config {
 
 	c.mqtt(cfg)
 	c.influx(cfg)
+	c.families(cfg)
 	sites := c.sites(cfg)
 	sensors := c.sensors(cfg, sites)
 	c.rules(cfg, sensors, sites)
@@ -709,7 +732,7 @@ func (c *checker) build() *Config {
 		cfg.Summaries = append(cfg.Summaries, sum)
 	}
 	for i, in := range c.f.Inhibit {
-		src, dst := c.matchers(in.Source, fmt.Sprintf("inhibit[%d].source", i)), c.matchers(in.Target, fmt.Sprintf("inhibit[%d].target", i))
+		src, dst := c.matchers(cfg.Families, in.Source, fmt.Sprintf("inhibit[%d].source", i)), c.matchers(cfg.Families, in.Target, fmt.Sprintf("inhibit[%d].target", i))
 		for _, eq := range in.Equal {
 			for _, l := range strings.Split(eq, "=") {
 				if !slices.Contains([]string{"site", "sensor", "family", "rule", "level"}, l) && !strings.HasPrefix(l, "tag:") {
@@ -923,6 +946,71 @@ func (c *checker) influx(cfg *Config) {
 	cfg.Influx = &influx.Config{URL: in.URL, Token: in.Token, Org: in.Org, Bucket: in.Bucket, BatchSize: in.BatchSize, Timeout: in.Timeout, Gzip: in.Gzip}
 }
 
+// familyID is what a family id may be: it is a label in topics, URLs,
+// metrics and the console.
+var familyID = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+
+// colour is a CSS hex colour.
+var colour = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+
+// families sets cfg.Families: the built-in ones, then those declared, an
+// entry with a built-in id replacing the built-in description.
+func (c *checker) families(cfg *Config) {
+	cfg.Families = yujing.BuiltinFamilies()
+	builtin := len(cfg.Families)
+	seen := map[string]int{}
+	for i, ff := range c.f.Families {
+		at := ff.Pos
+		where := fmt.Sprintf("families[%d]", i)
+		ok := false
+		switch {
+		case ff.ID == "":
+			c.Add(at, "%s: id is required", where)
+		case !familyID.MatchString(ff.ID):
+			c.Add(ff.Fields.At("id", at), "%s: id %q: use 1 to 32 lower-case letters, digits and '_', starting with a letter", where, ff.ID)
+		default:
+			where = fmt.Sprintf("family %q", ff.ID)
+			if line, dup := seen[ff.ID]; dup {
+				c.Add(ff.Fields.At("id", at), "%s is declared twice (first at line %d)", where, line)
+			} else {
+				seen[ff.ID], ok = at.Line, true
+			}
+		}
+		if strings.TrimSpace(ff.Name) == "" {
+			c.Add(at, "%s: name (in Chinese, as officials read it) is required", where)
+		}
+		if strings.TrimSpace(ff.NameEN) == "" {
+			c.Add(at, "%s: name_en is required", where)
+		}
+		for m := range ff.Metrics {
+			if m == "" {
+				c.Add(ff.Fields.At("metrics", at), "%s: metrics: a metric name is empty", where)
+			}
+		}
+		if ff.Colour != "" && !colour.MatchString(ff.Colour) {
+			c.Add(ff.Fields.At("colour", at), "%s: colour %q: want #rgb or #rrggbb", where, ff.Colour)
+		}
+		if n := len([]rune(ff.Icon)); n > 4 {
+			c.Add(ff.Fields.At("icon", at), "%s: icon %q: at most 4 characters (an emoji or a short label)", where, ff.Icon)
+		}
+		if !ok {
+			continue
+		}
+		info := yujing.FamilyInfo{ID: yujing.Family(ff.ID), Name: ff.Name, NameEN: ff.NameEN, Metrics: ff.Metrics, Colour: ff.Colour, Icon: ff.Icon}
+		if j := slices.IndexFunc(cfg.Families[:builtin], func(b yujing.FamilyInfo) bool { return b.ID == info.ID }); j >= 0 {
+			if info.Metrics == nil {
+				info.Metrics = cfg.Families[j].Metrics
+			}
+			cfg.Families[j] = info
+			continue
+		}
+		cfg.Families = append(cfg.Families, info)
+	}
+}
+
+// familyList is the families for error messages: [gas hazard ...].
+func familyList(fs yujing.Families) string { return fmt.Sprint(fs.IDs()) }
+
 func (c *checker) sites(cfg *Config) map[string]bool {
 	seen := map[string]bool{}
 	for _, s := range c.f.Sites {
@@ -952,9 +1040,9 @@ func (c *checker) sensors(cfg *Config, sites map[string]bool) map[string]*Sensor
 			c.Add(s.Fields.At("site", s.Pos), "sensor %q: site %q is not defined under sites", s.ID, s.Site)
 		}
 		if s.Family == "" {
-			c.Add(s.Pos, "sensor %q: family is required (one of %v)", s.ID, yujing.Families)
-		} else if !yujing.KnownFamily(yujing.Family(s.Family)) {
-			c.Add(s.Fields.At("family", s.Pos), "sensor %q: unknown family %q (want one of %v)", s.ID, s.Family, yujing.Families)
+			c.Add(s.Pos, "sensor %q: family is required (one of %s)", s.ID, familyList(cfg.Families))
+		} else if !cfg.Families.Known(yujing.Family(s.Family)) {
+			c.Add(s.Fields.At("family", s.Pos), "sensor %q: unknown family %q (want one of %s, or declare it under families)", s.ID, s.Family, familyList(cfg.Families))
 		}
 		metric := s.Metric
 		if metric == "" {
@@ -1046,8 +1134,8 @@ func (c *checker) rules(cfg *Config, sensors map[string]*SensorFile, sites map[s
 			c.Add(r.Match.Pos, "rule %q: give sensors or match, not both", r.Name)
 		case r.Match != nil:
 			m := r.Match
-			if m.Family != "" && !yujing.KnownFamily(yujing.Family(m.Family)) {
-				c.Add(m.Fields.At("family", m.Pos), "rule %q: unknown family %q (want one of %v)", r.Name, m.Family, yujing.Families)
+			if m.Family != "" && !cfg.Families.Known(yujing.Family(m.Family)) {
+				c.Add(m.Fields.At("family", m.Pos), "rule %q: unknown family %q (want one of %s, or declare it under families)", r.Name, m.Family, familyList(cfg.Families))
 			}
 			if m.Site != "" && !sites[m.Site] {
 				c.Add(m.Fields.At("site", m.Pos), "rule %q: site %q is not defined under sites", r.Name, m.Site)
@@ -1304,7 +1392,7 @@ func (c *checker) runtime(cfg *Config) {
 }
 
 // matchers converts and checks alert matchers.
-func (c *checker) matchers(m MatchersFile, where string) yujing.Matchers {
+func (c *checker) matchers(families yujing.Families, m MatchersFile, where string) yujing.Matchers {
 	out := yujing.Matchers{Site: m.Site, Sensor: m.Sensor, Family: yujing.Family(m.Family), Rule: m.Rule}
 	for _, ls := range m.Levels {
 		l, err := yujing.ParseLevel(ls)
@@ -1314,7 +1402,7 @@ func (c *checker) matchers(m MatchersFile, where string) yujing.Matchers {
 		}
 		out.Levels = append(out.Levels, l)
 	}
-	if m.Family != "" && !yujing.KnownFamily(out.Family) {
+	if m.Family != "" && !families.Known(out.Family) {
 		c.Add(m.Pos, "%s: unknown family %q", where, m.Family)
 	}
 	return out

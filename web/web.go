@@ -114,6 +114,10 @@ type Options struct {
 	// Directory is the people, organisations, responsibility chains and
 	// duty rosters (a *duty.Book); nil: the directory API answers 404.
 	Directory Directory
+	// Families returns the sensor families the configuration knows, for
+	// GET /api/v1/families (the console's filters and statistics); nil:
+	// the built-in ones.
+	Families func() yujing.Families
 }
 
 // Server serves the API and the console.
@@ -179,6 +183,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/sensors", s.sensors)
 	m.HandleFunc("GET /api/v1/rejected", s.rejected)
 	m.HandleFunc("GET /api/v1/rules", s.rules)
+	m.HandleFunc("GET /api/v1/families", s.families)
 	m.HandleFunc("GET /api/v1/silences", s.listSilences)
 	m.HandleFunc("POST /api/v1/silences", s.createSilence)
 	m.HandleFunc("DELETE /api/v1/silences/{id}", s.expireSilence)
@@ -625,6 +630,20 @@ func (s *Server) rules(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.opts.Rules.RuleStatuses())
+}
+
+// families lists the sensor families the configuration knows, in order:
+// id, Chinese and English names, usual metrics, the console's colour and
+// icon.
+func (s *Server) families(w http.ResponseWriter, r *http.Request) {
+	fs := yujing.BuiltinFamilies()
+	if s.opts.Families != nil {
+		fs = s.opts.Families()
+	}
+	if fs == nil {
+		fs = yujing.Families{}
+	}
+	writeJSON(w, http.StatusOK, fs)
 }
 
 func (s *Server) reload(w http.ResponseWriter, r *http.Request) {

@@ -31,7 +31,7 @@ func TestChannelsExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chans, err := buildChannels(cfg, registryNames{reg}, slog.New(slog.DiscardHandler))
+	chans, err := buildChannels(cfg, registryNames{reg: reg}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

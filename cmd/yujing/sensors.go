@@ -595,6 +595,7 @@ type sheetRef struct {
 	source   string
 	sites    []yujing.Site
 	decoders []string
+	families yujing.Families
 }
 
 func (ref *sheetRef) site(v string) (string, bool) {
@@ -628,25 +629,35 @@ var familyAliases = map[string]yujing.Family{
 	"电气火灾": yujing.FamilyElectrical, "电气": yujing.FamilyElectrical,
 }
 
-// familyChinese is the Chinese name shown next to each family.
-var familyChinese = map[yujing.Family]string{
-	yujing.FamilyGas: "燃气", yujing.FamilyHazard: "危化", yujing.FamilyDust: "粉尘", yujing.FamilyWeather: "气象",
-	yujing.FamilyFlood: "防汛", yujing.FamilyPower: "电力", yujing.FamilyElectrical: "电气火灾",
-}
-
-// parseFamily accepts a family's English name (any case) or a Chinese one.
-func parseFamily(v string) (yujing.Family, error) {
-	if f := yujing.Family(strings.ToLower(strings.TrimSpace(v))); yujing.KnownFamily(f) {
+// parseFamily accepts a family's id (any case), its Chinese name or a
+// Chinese alias, among fams (the built-in families when nil).
+func parseFamily(fams yujing.Families, v string) (yujing.Family, error) {
+	if fams == nil {
+		fams = yujing.BuiltinFamilies()
+	}
+	t := strings.TrimSpace(v)
+	if f := yujing.Family(strings.ToLower(t)); fams.Known(f) {
 		return f, nil
 	}
-	if f, ok := familyAliases[strings.TrimSpace(v)]; ok {
+	if f, ok := familyAliases[t]; ok && fams.Known(f) {
 		return f, nil
+	}
+	for _, k := range fams {
+		if k.Name != "" && k.Name == t {
+			return k.ID, nil
+		}
 	}
 	var want []string
-	for _, f := range yujing.Families {
-		want = append(want, string(f)+" "+familyChinese[f])
+	for _, k := range fams {
+		want = append(want, string(k.ID)+" "+k.Name)
 	}
 	return "", fmt.Errorf("unknown family %q (want %s)", v, strings.Join(want, ", "))
+}
+
+// familyName is the Chinese name of a built-in family, "" for another.
+func familyName(f yujing.Family) string {
+	k, _ := yujing.BuiltinFamilies().Get(f)
+	return k.Name
 }
 
 // parseInterval reads an interval: a Go duration (10s, 5m, 1h30m), a
@@ -771,7 +782,11 @@ func (sh *sheet) sensors(ref *sheetRef) []sheetSensor {
 			}
 		}
 		if v, ok := get("family"); ok {
-			f, err := parseFamily(v)
+			var fams yujing.Families
+			if ref != nil {
+				fams = ref.families
+			}
+			f, err := parseFamily(fams, v)
 			if err != nil {
 				bad("family", "%v", err)
 			}
@@ -1252,7 +1267,7 @@ func sensorsImport(ctx context.Context, c *apiClient, cfg *config.Config, file s
 			fmt.Fprintln(stderr, "yujing sensors import:", err)
 			return 1
 		}
-		ref = &sheetRef{source: cfg.Source, sites: cfg.Sites, decoders: decoders}
+		ref = &sheetRef{source: cfg.Source, sites: cfg.Sites, decoders: decoders, families: cfg.Families}
 	}
 	rows := sh.sensors(ref)
 
@@ -1455,19 +1470,25 @@ func sensorsListCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		fs.Usage()
 		return 2
 	}
+	c, err := api.client()
+	if err != nil {
+		fmt.Fprintln(stderr, "yujing sensors ls:", err)
+		return 2
+	}
 	var fam yujing.Family
 	if *family != "" {
-		f, err := parseFamily(*family)
+		// The server's configuration may declare more families than the
+		// built-in ones; a server that does not say knows the built-in ones.
+		var fams yujing.Families
+		if c.do(ctx, http.MethodGet, "/api/v1/families", nil, &fams) != nil {
+			fams = nil
+		}
+		f, err := parseFamily(fams, *family)
 		if err != nil {
 			fmt.Fprintln(stderr, "yujing sensors ls: -family:", err)
 			return 2
 		}
 		fam = f
-	}
-	c, err := api.client()
-	if err != nil {
-		fmt.Fprintln(stderr, "yujing sensors ls:", err)
-		return 2
 	}
 	sts, err := c.statuses(ctx)
 	if err != nil {
@@ -1591,7 +1612,7 @@ func showSensor(w io.Writer, st *ingest.Status, state string, open []yujing.Aler
 	}
 	field("id", st.ID)
 	field("name", st.Name)
-	field("family", strings.TrimSpace(string(st.Family)+" "+familyChinese[st.Family]))
+	field("family", strings.TrimSpace(string(st.Family)+" "+familyName(st.Family)))
 	field("site", st.Site)
 	field("region", st.Region)
 	field("industry", st.Industry)

@@ -111,7 +111,7 @@ func newSensorsServer(t *testing.T, token string) *sensorsServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat := ingest.NewCatalog(reg, state, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, names)
+	cat := ingest.NewCatalog(reg, state, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, names, cfg.Families)
 	if err := cat.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -553,5 +553,30 @@ func TestImportPlanKeepsWhatCellsLeaveEmpty(t *testing.T) {
 	}
 	if len(cur.Tags) != 2 || cur.Tags["zone"] != "A" {
 		t.Errorf("the current sensor was modified: %v", cur.Tags)
+	}
+}
+
+// TestParseFamilyConfigured: a sheet's family column takes the families the
+// configuration declares, by id or Chinese name, besides the built-in ones
+// and their aliases.
+func TestParseFamilyConfigured(t *testing.T) {
+	fams := append(yujing.BuiltinFamilies(), yujing.FamilyInfo{ID: "smoke", Name: "智能烟感", NameEN: "smoke alarm"})
+	for _, c := range []struct {
+		fams yujing.Families
+		in   string
+		want yujing.Family
+		err  string
+	}{
+		{fams, "smoke", "smoke", ""},
+		{fams, "SMOKE", "smoke", ""},
+		{fams, "智能烟感", "smoke", ""},
+		{fams, "可燃气体", yujing.FamilyGas, ""},
+		{nil, "smoke", "", `unknown family "smoke"`},
+		{fams, "tailings", "", "want gas 燃气, hazard 危化品重大危险源"},
+	} {
+		got, err := parseFamily(c.fams, c.in)
+		if got != c.want || (err == nil) != (c.err == "") || err != nil && !strings.Contains(err.Error(), c.err) {
+			t.Errorf("parseFamily(%d families, %q) = %q, %v; want %q, %q", len(c.fams), c.in, got, err, c.want, c.err)
+		}
 	}
 }

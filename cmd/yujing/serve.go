@@ -143,8 +143,32 @@ func deliveryOptions(cfg *config.Config, names message.Names) (notify.Options, e
 	return o, nil
 }
 
-// registryNames shows site and sensor names in messages.
-type registryNames struct{ reg *ingest.Registry }
+// registryNames shows site, sensor and family names in messages.
+type registryNames struct {
+	reg *ingest.Registry
+	// families are the configuration's families (nil: the built-in
+	// wording only).
+	families func() yujing.Families
+}
+
+// FamilyName names a family the configuration declares or renamed; ""
+// keeps the built-in wording of a built-in family.
+func (n registryNames) FamilyName(f yujing.Family, lang string) string {
+	if n.families == nil {
+		return ""
+	}
+	k, ok := n.families().Get(f)
+	if !ok {
+		return ""
+	}
+	if b, builtin := yujing.BuiltinFamilies().Get(f); builtin && b.Name == k.Name && b.NameEN == k.NameEN {
+		return ""
+	}
+	if lang == message.LangEN {
+		return k.NameEN
+	}
+	return k.Name
+}
 
 func (n registryNames) SiteName(id string) string {
 	if s, ok := n.reg.Site(id); ok {
@@ -245,12 +269,12 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err != nil {
 		return err
 	}
-	catalog := ingest.NewCatalog(registry, state, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, decoders.Names())
+	catalog := ingest.NewCatalog(registry, state, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, decoders.Names(), cfg.Families)
 	if err := catalog.Load(ctx); err != nil {
 		return err
 	}
 
-	channels, err := buildChannels(cfg, registryNames{registry}, log)
+	channels, err := buildChannels(cfg, registryNames{reg: registry, families: catalog.Families}, log)
 	if err != nil {
 		return err
 	}
@@ -263,7 +287,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err != nil {
 		return err
 	}
-	dopts, err := deliveryOptions(cfg, registryNames{registry})
+	dopts, err := deliveryOptions(cfg, registryNames{reg: registry, families: catalog.Families})
 	if err != nil {
 		return err
 	}
@@ -414,7 +438,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	var escWG sync.WaitGroup
 	escWG.Go(func() { escalator.Run(escCtx) })
 	cleanup.add(func() { escStop(); escWG.Wait() })
-	srv := web.New(web.Options{Escalations: escalator, Reports: state, People: directory, Directory: directory, Location: cfg.Location, Auth: authSvc, Attachments: state, Silences: engine, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog,
+	srv := web.New(web.Options{Escalations: escalator, Reports: state, People: directory, Directory: directory, Location: cfg.Location, Auth: authSvc, Attachments: state, Silences: engine, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog, Families: catalog.Families,
 		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls, Audit: auditLog, Readings: readings})
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {

@@ -6,7 +6,9 @@
   "use strict";
   var DICT = window.YJ_I18N, CH = window.YJCharts;
   var LEVELS = ["red", "orange", "yellow", "blue"], RANK = { red: 4, orange: 3, yellow: 2, blue: 1 };
-  var FAMILIES = ["gas", "hazard", "dust", "weather", "flood", "power", "electrical"];
+  // FAMILIES are the sensor families the server's configuration knows
+  // (GET /api/v1/families, loaded in begin); these built-in ones until then.
+  var FAMILIES = ["gas", "hazard", "dust", "weather", "flood", "power", "electrical"], FAMINFO = {};
   var STATES = ["open", "firing", "acknowledged", "disposing", "resolved", "closed"];
   var REASONS = ["real_hazard", "false_alarm", "equipment_fault", "maintenance", "other"];
   var app = {
@@ -34,7 +36,12 @@
   }
   function lvl(l) { return '<span class="lvl lvl-' + esc(l) + '" data-level="' + esc(l) + '">' + esc(t("level." + l)) + "</span>"; }
   function stateTag(s) { return '<span class="state state-' + esc(s) + '">' + esc(t("state." + s)) + "</span>"; }
-  function fam(f) { return f ? t("family." + f) : ""; }
+  function fam(f) {
+    if (!f) { return ""; }
+    var key = "family." + f, info = FAMINFO[f] || {};
+    var name = (DICT[app.lang] && DICT[app.lang][key]) || DICT.zh[key] ? t(key) : (app.lang === "en" ? info.name_en : info.name) || info.name || f;
+    return info.icon ? info.icon + " " + name : name;
+  }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function fmtTime(s, withDate) {
     if (!s) { return t("common.none"); }
@@ -105,7 +112,11 @@
     header();
     connect();
     refreshOpen();
-    route();
+    api("GET", "/api/v1/families").then(function (fs) {
+      if (fs && fs.length) {
+        FAMILIES = fs.map(function (f) { FAMINFO[f.id] = f; return f.id; });
+      }
+    }, function () { /* an older server: the built-in families */ }).then(route);
   }
   function sessionLost() {
     if (!app.me || app.me.open) { return; }
