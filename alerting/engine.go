@@ -775,6 +775,12 @@ func (e *Engine) evaluate(ctx context.Context, c *condition, rd *yujing.Reading,
 		if t-x.changedAt >= int64(r.StuckFor) {
 			level = r.Level
 		}
+	case KindEvent:
+		l, ok := r.EventLevel(rd.Value)
+		if !ok {
+			return
+		}
+		level = l
 	case KindOffline, KindFault:
 		// A reading is the sensor being there and in range: recovery.
 		level = yujing.LevelNone
@@ -1309,6 +1315,12 @@ func (e *Engine) message(a *yujing.Alert, r *Rule, ev yujing.Event) string {
 			b.WriteString("：读数已恢复正常范围")
 		} else {
 			fmt.Fprintf(&b, "：%s 读数 %s 超出量程，疑似设备故障", a.Metric, val)
+		}
+	case KindEvent:
+		if resolved {
+			fmt.Fprintf(&b, "：设备上报已恢复正常（%s=%s）", a.Metric, strconv.FormatFloat(a.Value, 'f', -1, 64))
+		} else {
+			fmt.Fprintf(&b, "：设备上报报警状态（%s=%s）", a.Metric, strconv.FormatFloat(a.Value, 'f', -1, 64))
 		}
 	case KindComposite:
 		if resolved {

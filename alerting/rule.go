@@ -73,6 +73,7 @@ const (
 	KindStuck     Kind = "stuck"     // the metric unchanged (within Tolerance) for StuckFor
 	KindFault     Kind = "fault"     // readings outside the sensor's physical range (超量程) or fault codes
 	KindComposite Kind = "composite" // K of the referenced conditions hold at once, per site
+	KindEvent     Kind = "event"     // the metric is a state a device reports (alarm, fault, low battery): its code → a level
 )
 
 // Ref is a condition a composite rule counts: rule Rule at level Level or
@@ -113,6 +114,12 @@ type Rule struct {
 	OfflineAfter float64       // offline: intervals without a reading (default 3)
 	StuckFor     time.Duration // stuck: how long unchanged
 	Tolerance    float64       // stuck: changes up to this count as unchanged
+
+	// Codes maps the codes an event rule's metric takes to levels,
+	// LevelNone for a code that means normal (it clears); a code not listed
+	// changes nothing. With no codes, any value but 0 is the event, at
+	// Level, and 0 clears.
+	Codes map[float64]yujing.Level
 
 	Of        []Ref               // composite: the conditions counted
 	K         int                 // composite: how many must hold (default all of Of; with one Ref, that many sensors)
@@ -178,6 +185,30 @@ func (r *Rule) Validate() error {
 		if !r.Above.Any() && !r.Below.Any() {
 			errs = append(errs, fmt.Errorf("no thresholds: set above or below"))
 		}
+	case KindEvent:
+		switch {
+		case len(r.Codes) == 0 && !r.Level.Valid():
+			errs = append(errs, fmt.Errorf("an event rule needs level (any value but 0 is the event) or codes (code → level)"))
+		case len(r.Codes) > 0 && r.Level != yujing.LevelNone:
+			errs = append(errs, fmt.Errorf("an event rule takes level or codes, not both"))
+		}
+		raises, clears := false, false
+		for code, l := range r.Codes {
+			switch {
+			case l == yujing.LevelNone:
+				clears = true
+			case l.Valid():
+				raises = true
+			default:
+				errs = append(errs, fmt.Errorf("codes: code %g: want blue, yellow, orange, red or clear", code))
+			}
+		}
+		if len(r.Codes) > 0 && (!raises || !clears) {
+			errs = append(errs, fmt.Errorf("codes: give the codes of the events (e.g. 1: red) and the code of the normal state (e.g. 0: clear)"))
+		}
+		if r.Above.Any() || r.Below.Any() {
+			errs = append(errs, fmt.Errorf("an event rule maps codes to levels; above and below do not apply"))
+		}
 	case KindOffline, KindStuck, KindFault, KindComposite:
 		if !r.Level.Valid() {
 			errs = append(errs, fmt.Errorf("a %s rule needs level: blue, yellow, orange or red", r.kind()))
@@ -194,7 +225,7 @@ func (r *Rule) Validate() error {
 			}
 		}
 	default:
-		errs = append(errs, fmt.Errorf("unknown kind %q (want threshold, rate, offline, stuck, fault or composite)", r.Kind))
+		errs = append(errs, fmt.Errorf("unknown kind %q (want threshold, rate, offline, stuck, fault, composite or event)", r.Kind))
 	}
 	if r.Hysteresis < 0 {
 		errs = append(errs, fmt.Errorf("hysteresis must not be negative"))
@@ -233,6 +264,20 @@ func (r *Rule) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// EventLevel returns the level an event rule's metric at v stands for
+// (LevelNone: normal), and false for a code the rule does not know, which
+// changes nothing.
+func (r *Rule) EventLevel(v float64) (yujing.Level, bool) {
+	if len(r.Codes) > 0 {
+		l, ok := r.Codes[v]
+		return l, ok
+	}
+	if v != 0 {
+		return r.Level, true
+	}
+	return yujing.LevelNone, true
 }
 
 // Evaluate returns the level for value v given the current level cur, and

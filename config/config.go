@@ -10,12 +10,15 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"net"
 	"net/url"
 	"os"
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -354,6 +357,7 @@ type RuleFile struct {
 	OfflineAfter float64                 `yaml:"offline_after"`
 	StuckFor     time.Duration           `yaml:"stuck_for"`
 	Tolerance    float64                 `yaml:"tolerance"`
+	Codes        map[string]string       `yaml:"codes"`
 	Of           []RefFile               `yaml:"of"`
 	K            int                     `yaml:"k"`
 	Overrides    map[string]OverrideFile `yaml:"overrides"`
@@ -1161,6 +1165,29 @@ func (c *checker) ruleKind(r *RuleFile, rule *alerting.Rule, sensors map[string]
 		}
 		rule.Level = l
 	}
+	if len(r.Codes) > 0 && rule.Kind != alerting.KindEvent {
+		c.Add(r.Fields.At("codes", r.Pos), "rule %q: codes applies to event rules only (kind: event)", r.Name)
+	}
+	for _, code := range slices.Sorted(maps.Keys(r.Codes)) {
+		ls := r.Codes[code]
+		v, err := strconv.ParseFloat(strings.TrimSpace(code), 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			c.Add(r.Fields.At("codes", r.Pos), "rule %q: codes: %q is not a number (the code the device sends)", r.Name, code)
+			continue
+		}
+		l := yujing.LevelNone
+		if ls != "clear" {
+			var err error
+			if l, err = yujing.ParseLevel(ls); err != nil {
+				c.Add(r.Fields.At("codes", r.Pos), "rule %q: codes: %s: %v, or clear for the normal state", r.Name, code, err)
+				continue
+			}
+		}
+		if rule.Codes == nil {
+			rule.Codes = map[float64]yujing.Level{}
+		}
+		rule.Codes[v] = l
+	}
 	names := map[string]bool{}
 	for _, o := range c.f.Rules {
 		names[o.Name] = true
@@ -1496,7 +1523,7 @@ type WindowsFile struct {
 // the rule fields a scheduled rule does not use.
 var (
 	scheduledOnly   = []string{"window", "windows", "aggregate"}
-	unusedScheduled = []string{"for", "clear_for", "rate_window", "rate_per", "level", "offline_after", "stuck_for", "tolerance", "of", "k"}
+	unusedScheduled = []string{"for", "clear_for", "rate_window", "rate_per", "level", "offline_after", "stuck_for", "tolerance", "of", "k", "codes"}
 )
 
 // scheduled checks and collects r if it is a scheduled rule (it has a
