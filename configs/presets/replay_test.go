@@ -109,6 +109,9 @@ func (r *replay) at(d time.Duration) time.Time { return r.start.Add(d) }
 // observe sets the clock to at and observes one reading of sensor.
 func (r *replay) observe(at time.Time, sensor, metric string, v float64) {
 	r.t.Helper()
+	if at.Before(r.clk.Now()) {
+		r.t.Fatalf("reading of %s at %s: the replay's clock is at %s already; observe in time order", sensor, at.In(r.loc), r.clk.Now().In(r.loc))
+	}
 	sn, ok := r.catalog.ByID(sensor)
 	if !ok {
 		r.t.Fatalf("no sensor %s in the preset", sensor)
