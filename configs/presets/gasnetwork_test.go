@@ -40,7 +40,7 @@ func TestGasNetworkPresetReproducesPressureClasses(t *testing.T) {
 	lel := []struct {
 		min        int
 		well, hole float64
-	}{{0, 2, 1}, {125, 8, 1}, {130, 25, 3}, {135, 27, 22}, {140, 40, 24}, {150, 10, 12}, {160, 0, 0}}
+	}{{120, 2, 1}, {125, 8, 1}, {130, 25, 3}, {135, 27, 22}, {140, 40, 24}, {150, 10, 12}, {160, 0, 0}}
 	for _, l := range lel {
 		at := r.at(time.Duration(l.min) * time.Minute)
 		r.observe(at, "GW-VW-01", "lel", l.well)
