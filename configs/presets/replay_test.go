@@ -142,9 +142,11 @@ func (r *replay) tick(at time.Time) {
 }
 
 // schedule runs the preset's scheduled rules on the fake clock from the
-// clock's time until until, every step (each rule's ticks fall where its
-// cron spec says); it stops the scheduler before it returns.
-func (r *replay) schedule(until time.Time, step time.Duration) {
+// clock's time until until, moving the clock step at a time (each rule's
+// ticks fall where its cron spec says). Before each step, feed (when not
+// nil) observes the readings of [from, to) in time order. It stops the
+// scheduler before it returns.
+func (r *replay) schedule(until time.Time, step time.Duration, feed func(from, to time.Time)) {
 	r.t.Helper()
 	sched, err := alerting.NewScheduler(r.cfg.Scheduled, r.readings, r.eng, r.catalog, alerting.SchedulerOptions{
 		Clock: r.clk, Location: r.loc, Registerer: prometheus.NewRegistry()})
@@ -155,14 +157,19 @@ func (r *replay) schedule(until time.Time, step time.Duration) {
 	done := make(chan struct{})
 	go func() { sched.Run(ctx); close(done) }()
 	defer func() { stop(); <-done }()
+	cur := r.clk.Now()
 	for {
 		if !r.clk.BlockUntil(len(r.cfg.Scheduled), 10*time.Second) {
 			r.t.Fatalf("at %s the scheduler did not come back to wait for the clock", r.clk.Now().In(r.loc))
 		}
-		if !r.clk.Now().Before(until) {
+		if !cur.Before(until) {
 			break
 		}
-		r.clk.Advance(step)
+		if feed != nil {
+			feed(cur, cur.Add(step))
+		}
+		cur = cur.Add(step)
+		r.clk.Set(cur)
 	}
 	for _, h := range sched.Health() {
 		if h.Health != alerting.HealthOK || h.Errors != 0 {
