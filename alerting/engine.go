@@ -20,7 +20,12 @@ import (
 )
 
 // StateStore keeps alerts and their history durably.
+//
+// CallIDs names the calls: ids that begin with the database's instance id
+// (the same after a restart, another for every new database), so that they
+// are unique beyond one database yet the same when a call is made again.
 type StateStore interface {
+	CallIDs() store.CallIDs
 	CreateAlert(ctx context.Context, a *yujing.Alert, t *yujing.Transition) error
 	UpdateAlert(ctx context.Context, a yujing.Alert, t *yujing.Transition) error
 	OpenAlerts(ctx context.Context) ([]yujing.Alert, error)
@@ -239,6 +244,7 @@ type Engine struct {
 	loc    *time.Location
 	m      *metrics
 	change func(yujing.Alert, yujing.Transition)
+	ids    store.CallIDs // the state database's call naming
 
 	// mu guards the structure (rules, routes, bindings): bind and reload take
 	// it exclusively, evaluation shares it. The conditions of a sensor are
@@ -320,11 +326,15 @@ func New(rules []*Rule, routes []Route, st StateStore, caller Caller, cat Catalo
 	if opts.OnChange == nil {
 		opts.OnChange = func(yujing.Alert, yujing.Transition) {}
 	}
+	ids := st.CallIDs()
+	if ids.Instance == "" {
+		return nil, errors.New("alerting: the state store has no instance id (call ids begin with it)")
+	}
 	e := &Engine{st: st, caller: caller, cat: cat, routes: routes, log: opts.Logger, now: opts.Now, change: opts.OnChange,
 		loc: opts.Location, rules: rules, groups: map[condKey]*condition{}, restored: map[condKey]*condition{},
 		counts:   map[condKey]*[yujing.Red + 1]int32{},
 		silStore: opts.Silences, inhibit: opts.Inhibit, overdue: opts.Overdue,
-		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}, started: opts.Now()}
+		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}, started: opts.Now(), ids: ids}
 	for _, r := range rules {
 		r.health = &ruleHealth{}
 	}
@@ -885,7 +895,7 @@ func (e *Engine) flagOverdue(ctx context.Context, now time.Time, w *work) {
 		next.OverdueAt, next.Overdue, next.UpdatedAt = &now, true, now
 		t := &yujing.Transition{AlertID: a.ID, At: now, Event: yujing.EventOverdue, FromLevel: a.Level, ToLevel: a.Level,
 			FromState: a.State, ToState: a.State, Value: a.Value, Actor: yujing.ActorSystem,
-			Note: fmt.Sprintf("未在%s内闭环（%s级时限）", limit, a.Level.Chinese())}
+			Note: fmt.Sprintf("未在%s内闭环（%s预警闭环时限），转入督办", durationZH(limit), levelShort(a.Level))}
 		if err := e.st.UpdateAlert(ctx, next, t); err != nil {
 			e.m.storeErrors.Inc()
 			e.log.Error("overdue flag not saved; will retry on the next tick", "alert_id", a.ID, "err", err)
@@ -1042,6 +1052,9 @@ func (e *Engine) callsFor(a *yujing.Alert, t *yujing.Transition, calls []yujing.
 		e.log.Info("calls suppressed by inhibition", "alert_id", a.ID, "event", t.Event, "by_alert", src)
 		return calls
 	}
+	// A call's id says what it is — <instance>-<alert>-<transition>-
+	// <person>-<channel>, e.g. k7f3q2mzab-12-34-zhang-sms — so the same
+	// call made again (RecoverCalls) has the same id.
 	for _, r := range e.routes {
 		if !r.matches(a.Level, t.Event) {
 			continue
@@ -1049,13 +1062,13 @@ func (e *Engine) callsFor(a *yujing.Alert, t *yujing.Transition, calls []yujing.
 		for _, p := range r.People {
 			for _, ch := range r.Channels {
 				calls = append(calls, yujing.Call{
-					ID:    strconv.FormatInt(a.ID, 10) + "-" + strconv.FormatInt(t.ID, 10) + "-" + p.ID + "-" + ch,
+					ID:    e.ids.Route(a.ID, t.ID, p.ID, ch),
 					Alert: *a, Event: t.Event, Person: p, Channel: ch, Created: t.At,
 				})
 			}
 			if len(r.Ladder) > 0 {
 				calls = append(calls, yujing.Call{
-					ID:    strconv.FormatInt(a.ID, 10) + "-" + strconv.FormatInt(t.ID, 10) + "-" + p.ID + "-" + r.Ladder[0],
+					ID:    e.ids.Route(a.ID, t.ID, p.ID, r.Ladder[0]),
 					Alert: *a, Event: t.Event, Person: p, Channel: r.Ladder[0], Created: t.At, Fallback: r.Ladder[1:],
 				})
 			}
@@ -1278,7 +1291,11 @@ func (e *Engine) dispatch(ctx context.Context, calls []yujing.Call) {
 	}
 }
 
-// message writes the alert in Chinese, as duty rooms read it.
+// message writes the alert in Chinese, as duty rooms read it: level, site
+// and sensor by name, what the rule watches, and the value against the
+// threshold — every comparison a true statement (a level held by its
+// hysteresis says so, a downgrade names the threshold the value fell
+// under).
 func (e *Engine) message(a *yujing.Alert, r *Rule, ev yujing.Event) string {
 	site := a.Site
 	if s, ok := e.cat.Site(a.Site); ok && s.Name != "" {
@@ -1288,14 +1305,19 @@ func (e *Engine) message(a *yujing.Alert, r *Rule, ev yujing.Event) string {
 	if s, ok := e.cat.ByID(a.Sensor); ok && s.Name != "" {
 		sensor = s.Name + "(" + s.ID + ")"
 	}
-	what := r.Description
-	if what == "" {
-		what = r.Name
+	metric, _ := yujing.MetricName(a.Family, a.Metric)
+	if metric == "" {
+		metric = r.Description
 	}
-	val := strconv.FormatFloat(a.Value, 'f', -1, 64) + unitSuffix(a.Unit)
-	th := strconv.FormatFloat(a.Threshold, 'f', -1, 64) + unitSuffix(a.Unit)
+	if metric == "" {
+		metric = a.Metric
+	}
+	val, th := number(a.Value)+unitSuffix(a.Unit), number(a.Threshold)+unitSuffix(a.Unit)
 	var b strings.Builder
-	fmt.Fprintf(&b, "【%s预警】%s %s %s", a.Level.Chinese(), site, sensor, what)
+	fmt.Fprintf(&b, "【%s预警】%s %s", a.Level.Chinese(), site, sensor)
+	if d := r.Description; d != "" && d != metric {
+		b.WriteString(" " + d)
+	}
 	resolved := ev == yujing.EventResolved
 	switch r.kind() {
 	case KindOffline:
@@ -1308,45 +1330,137 @@ func (e *Engine) message(a *yujing.Alert, r *Rule, ev yujing.Event) string {
 		if resolved {
 			b.WriteString("：数值已恢复变化")
 		} else {
-			fmt.Fprintf(&b, "：%s 数值 %s 长时间不变，疑似设备故障", a.Metric, val)
+			fmt.Fprintf(&b, "：%s %s 长时间不变，疑似设备故障", metric, val)
 		}
 	case KindFault:
 		if resolved {
 			b.WriteString("：读数已恢复正常范围")
 		} else {
-			fmt.Fprintf(&b, "：%s 读数 %s 超出量程，疑似设备故障", a.Metric, val)
+			fmt.Fprintf(&b, "：%s读数 %s 超出量程，疑似设备故障", metric, val)
 		}
 	case KindEvent:
 		if resolved {
-			fmt.Fprintf(&b, "：设备上报已恢复正常（%s=%s）", a.Metric, strconv.FormatFloat(a.Value, 'f', -1, 64))
+			fmt.Fprintf(&b, "：%s，设备上报已恢复正常（%s=%s）", metric, a.Metric, number(a.Value))
 		} else {
-			fmt.Fprintf(&b, "：设备上报报警状态（%s=%s）", a.Metric, strconv.FormatFloat(a.Value, 'f', -1, 64))
+			fmt.Fprintf(&b, "：%s，设备上报报警状态（%s=%s）", metric, a.Metric, number(a.Value))
 		}
 	case KindComposite:
 		if resolved {
 			b.WriteString("：关联条件已不再同时满足")
 		} else {
-			fmt.Fprintf(&b, "：%s 个关联条件同时满足（需 %s 个）", strconv.FormatFloat(a.Value, 'f', -1, 64), strconv.FormatFloat(a.Threshold, 'f', -1, 64))
+			fmt.Fprintf(&b, "：%s 个关联条件同时满足（需 %s 个）", number(a.Value), number(a.Threshold))
 		}
 	default:
-		metric := a.Metric
+		per := ""
 		if r.kind() == KindRate {
-			metric += " 变化速率"
-			val = strconv.FormatFloat(a.Value, 'f', 3, 64) + unitSuffix(a.Unit) + "/" + ratePer(r)
-			th = strconv.FormatFloat(a.Threshold, 'f', -1, 64) + unitSuffix(a.Unit) + "/" + ratePer(r)
+			metric += "变化速率"
+			per = "/" + ratePer(r)
+			val, th = val+per, th+per
 		}
-		fmt.Fprintf(&b, "：%s %s", metric, val)
-		if resolved {
-			fmt.Fprintf(&b, "，已恢复到阈值以内（%s级阈值 %s）", a.Level.Chinese(), th)
-		} else {
-			cmp := "达到"
-			if r.Below.Set[a.Level] && a.Value <= r.Below.Value[a.Level] {
-				cmp = "低于"
-			}
-			fmt.Fprintf(&b, "，%s%s阈值 %s", cmp, a.Level.Chinese(), th)
+		b.WriteString("：")
+		switch ev {
+		case yujing.EventUpgraded:
+			b.WriteString("预警升级，")
+		case yujing.EventDowngraded:
+			b.WriteString("预警降级，")
+		case yujing.EventReopened:
+			b.WriteString("再次触发，")
 		}
+		fmt.Fprintf(&b, "%s %s，", metric, val)
+		b.WriteString(comparison(a, r, ev, th, func(v float64) string { return number(v) + unitSuffix(a.Unit) + per }))
 	}
 	fmt.Fprintf(&b, "（%s）", a.UpdatedAt.In(e.loc).Format("2006-01-02 15:04:05"))
+	return b.String()
+}
+
+// comparison says how the alert's value stands to the thresholds of its
+// level for event ev, truthfully: a raise reaches its threshold; a level
+// held by its hysteresis or clear value (possible after a downgrade) is
+// under its threshold but not yet past its clear value; a downgrade is
+// under the threshold of the next level up; a resolution is past the
+// level's threshold back. Below-thresholds (low level, low pressure) turn
+// every statement round. th is the formatted threshold, q formats others.
+func comparison(a *yujing.Alert, r *Rule, ev yujing.Event, th string, q func(float64) string) string {
+	l := a.Level
+	below := r.Below.Set[l] && r.Below.Value[l] == a.Threshold && !(r.Above.Set[l] && r.Above.Value[l] == a.Threshold)
+	tiers, dir, under := &r.Above, 1.0, "低于"
+	if below {
+		tiers, dir, under = &r.Below, -1.0, "高于"
+	}
+	colour := levelShort(l)
+	if ev == yujing.EventResolved {
+		if below {
+			return fmt.Sprintf("已回升到%s阈值 %s 以上，预警解除", colour, th)
+		}
+		return fmt.Sprintf("已回落到%s阈值 %s 以下，预警解除", colour, th)
+	}
+	var parts []string
+	if ev == yujing.EventDowngraded {
+		for up := l + 1; up <= yujing.Red; up++ {
+			if tiers.Set[up] {
+				parts = append(parts, fmt.Sprintf("已%s%s阈值 %s", under, levelShort(up), q(tiers.Value[up])))
+				break
+			}
+		}
+	}
+	d := dir * (a.Value - a.Threshold)
+	switch {
+	case d >= 0:
+		word := "达到"
+		switch {
+		case below && d > 0:
+			word = "低于"
+		case below:
+			word = "降至"
+		}
+		if ev == yujing.EventDowngraded {
+			word = "仍" + word
+		}
+		parts = append(parts, fmt.Sprintf("%s%s阈值 %s", word, colour, th))
+	default: // held by the hysteresis or the clear value
+		clear := a.Threshold - dir*r.Hysteresis
+		if r.Clear.Set[l] {
+			clear = r.Clear.Value[l]
+		}
+		if below {
+			parts = append(parts, fmt.Sprintf("尚未回升到%s解除值 %s 以上", colour, q(clear)))
+		} else {
+			parts = append(parts, fmt.Sprintf("尚未回落到%s解除值 %s 以下", colour, q(clear)))
+		}
+	}
+	return strings.Join(parts, "，")
+}
+
+// number formats a value with at most three decimals and no trailing
+// zeros (a computed 39.800000000000004 is 39.8).
+func number(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	r := math.Round(v*1000) / 1000
+	if r == 0 {
+		r = 0 // no "-0"
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64)
+}
+
+// durationZH writes d in Chinese: 4小时, 30分钟, 1小时30分钟, 2天, 20秒.
+func durationZH(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%d秒", int(d.Round(time.Second)/time.Second))
+	}
+	d = d.Round(time.Minute)
+	days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
+	var b strings.Builder
+	if days > 0 {
+		fmt.Fprintf(&b, "%d天", days)
+	}
+	if hours > 0 {
+		fmt.Fprintf(&b, "%d小时", hours)
+	}
+	if mins > 0 || b.Len() == 0 {
+		fmt.Fprintf(&b, "%d分钟", mins)
+	}
 	return b.String()
 }
 
@@ -1354,7 +1468,7 @@ func ratePer(r *Rule) string {
 	if r.RatePer <= 0 || r.RatePer == time.Minute {
 		return "分钟"
 	}
-	return r.RatePer.String()
+	return durationZH(r.RatePer)
 }
 
 func unitSuffix(u string) string {

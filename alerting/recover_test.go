@@ -10,6 +10,7 @@ import (
 	"yujing"
 	"yujing/alerting"
 	"yujing/ingest"
+	"yujing/store"
 	"yujing/store/sqlite"
 )
 
@@ -103,5 +104,104 @@ func TestRecoverResolvedNotice(t *testing.T) {
 	}
 	if !slices.Equal(again.ids, lost.ids[1:]) {
 		t.Errorf("recovered %v, want the resolution's call %v", again.ids, lost.ids[1:])
+	}
+}
+
+// Route calls' ids are unique across state databases — two fresh ones make
+// different ids for the same alert, change, person and channel (issue 14
+// item 11) — and the same after a restart on the same database, so that
+// RecoverCalls' calls are the ones the outbox already has.
+func TestRouteCallIDsPerStateDatabase(t *testing.T) {
+	routes := []alerting.Route{{People: []yujing.Person{{ID: "p", Name: "P"}}, Channels: []string{"sms"}}}
+	reg, _ := ingest.NewRegistry([]yujing.Site{{ID: "a"}}, []yujing.Sensor{{ID: "G1", Site: "a", Family: yujing.FamilyGas, Metric: "lel"}})
+	rules := []*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: gasTiersT()}}
+	now := time.Now()
+	// run opens the state database at path, raises a red (first) or makes
+	// the calls of the latest change again (after), and closes it.
+	run := func(path string, first bool) []string {
+		st, err := sqlite.OpenState(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		c := &idCaller{}
+		eng, err := alerting.New(rules, routes, st, c, reg, alerting.Options{Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.Restore(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if first {
+			eng.Observe(t.Context(), gasReading("G1", 60, now))
+		} else if _, err := eng.RecoverCalls(t.Context(), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		return c.ids
+	}
+	pathA, pathB := filepath.Join(t.TempDir(), "a.db"), filepath.Join(t.TempDir(), "b.db")
+	a, b := run(pathA, true), run(pathB, true)
+	if len(a) != 1 || len(b) != 1 || a[0] == b[0] {
+		t.Fatalf("two state databases made calls %q and %q: want one each, with different ids", a, b)
+	}
+	if again := run(pathA, false); !slices.Equal(again, a) {
+		t.Errorf("after a restart on the same database: %q, want %q", again, a)
+	}
+}
+
+// upgradedState is a state database as an upgrade from a version without
+// instance ids leaves it: calls about transitions up to legacy keep the
+// ids they had (sqlite's migration 11 records the bound).
+type upgradedState struct {
+	*sqlite.State
+	legacy int64
+}
+
+func (s upgradedState) CallIDs() store.CallIDs {
+	c := s.State.CallIDs()
+	c.LegacyTransitions = s.legacy
+	return c
+}
+
+// After an upgrade, the calls of a change made before it are made again
+// (RecoverCalls) under the ids the earlier version gave them, so the outbox
+// recognises them; a change after the upgrade gets the instance id.
+func TestRouteCallIDsAcrossUpgrade(t *testing.T) {
+	routes := []alerting.Route{{People: []yujing.Person{{ID: "p", Name: "P"}}, Channels: []string{"sms"}}}
+	reg, _ := ingest.NewRegistry([]yujing.Site{{ID: "a"}}, []yujing.Sensor{{ID: "G1", Site: "a", Family: yujing.FamilyGas, Metric: "lel"}})
+	rules := []*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: gasTiersT()}}
+	st, err := sqlite.OpenState(t.Context(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	open := func(legacy int64) (*alerting.Engine, *idCaller) {
+		c := &idCaller{}
+		eng, err := alerting.New(rules, routes, upgradedState{st, legacy}, c, reg, alerting.Options{Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.Restore(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return eng, c
+	}
+	// The earlier version: no id had an instance id.
+	old, before := open(1 << 62)
+	old.Observe(t.Context(), gasReading("G1", 30, now))
+	if !slices.Equal(before.ids, []string{"1-1-p-sms"}) {
+		t.Fatalf("before the upgrade: %q, want [1-1-p-sms]", before.ids)
+	}
+	// The upgrade: transition 1 is legacy.
+	now = now.Add(time.Minute)
+	eng, after := open(1)
+	if _, err := eng.RecoverCalls(t.Context(), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	eng.Observe(t.Context(), gasReading("G1", 60, now))
+	want := []string{"1-1-p-sms", st.InstanceID() + "-1-2-p-sms"}
+	if !slices.Equal(after.ids, want) {
+		t.Errorf("after the upgrade: %q, want %q", after.ids, want)
 	}
 }

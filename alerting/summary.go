@@ -95,8 +95,8 @@ func levelShort(l yujing.Level) string {
 }
 
 // SendSummary writes the summary and calls its people on its channels.
-// The call's idempotency key includes the time, so a summary is sent once
-// per scheduled run.
+// The call's idempotency key includes the state database's instance id and
+// the time, so a summary is sent once per scheduled run.
 func (e *Engine) SendSummary(ctx context.Context, s Summary, now time.Time) error {
 	text, top, err := e.SummaryText(ctx, s.Name, s.Period, now)
 	if err != nil {
@@ -106,7 +106,7 @@ func (e *Engine) SendSummary(ctx context.Context, s Summary, now time.Time) erro
 	var calls []yujing.Call
 	for _, p := range s.People {
 		for _, ch := range s.Channels {
-			calls = append(calls, yujing.Call{ID: fmt.Sprintf("summary-%s-%d-%s-%s", s.Name, now.Unix(), p.ID, ch),
+			calls = append(calls, yujing.Call{ID: fmt.Sprintf("%ssummary-%s-%d-%s-%s", e.ids.Other(), s.Name, now.Unix(), p.ID, ch),
 				Alert: a, Event: yujing.EventSummary, Person: p, Channel: ch, Created: now})
 		}
 	}

@@ -2,6 +2,7 @@ package alerting_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -90,6 +91,10 @@ func TestDailySummary(t *testing.T) {
 	got := caller.summaries()
 	if len(got) != 1 || got[0].Person.ID != "leader" || got[0].Channel != "dingtalk" || got[0].Alert.Level != yujing.Red {
 		t.Fatalf("summaries: %+v", got)
+	}
+	// Its id is unique beyond this state database (issue 14 item 11).
+	if want := fmt.Sprintf("%s-summary-每日预警汇总-%d-leader-dingtalk", st.InstanceID(), clk.Now().Unix()); got[0].ID != want {
+		t.Errorf("summary call id %q, want %q", got[0].ID, want)
 	}
 	msg := got[0].Alert.Message
 	for _, want := range []string{"每日预警汇总", "新增预警 3 条", "红1", "黄1", "橙1", "未闭环 3 条", "未响应 3 条", "甲厂 2 条", "乙厂 1 条"} {

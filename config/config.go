@@ -13,9 +13,9 @@ import (
 	"maps"
 	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -29,16 +29,8 @@ import (
 	"yujing/ingest"
 	"yujing/internal/yamlconf"
 	"yujing/notify"
-	"yujing/notify/aliyunsms"
-	"yujing/notify/aliyunvoice"
-	"yujing/notify/dingtalk"
-	"yujing/notify/email"
-	"yujing/notify/feishu"
+	"yujing/notify/all"
 	"yujing/notify/message"
-	"yujing/notify/smsgateway"
-	"yujing/notify/tencentsms"
-	"yujing/notify/tencentvoice"
-	"yujing/notify/wecom"
 	"yujing/store"
 	"yujing/store/influx"
 )
@@ -137,6 +129,11 @@ type HTTPFile struct {
 	SessionMax  time.Duration `yaml:"session_max"`
 	// APITokens are bearer tokens for integrations, each with a role.
 	APITokens []APITokenFile `yaml:"api_tokens"`
+	// TrustedProxies are the reverse proxies in front of yujing, as
+	// addresses or CIDR ranges: a request from one of them is counted,
+	// for the login limits, on the client its X-Forwarded-For (or
+	// X-Real-IP) names.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // APITokenFile is an API token written in the configuration, e.g.
@@ -156,6 +153,9 @@ type HTTPAccess struct {
 	SessionIdle   time.Duration
 	SessionMax    time.Duration
 	APITokens     []APIToken
+	// TrustedProxies are http.trusted_proxies, each address as a /32 or
+	// /128.
+	TrustedProxies []netip.Prefix
 }
 
 // APIToken is a checked http.api_tokens entry.
@@ -204,6 +204,10 @@ type MQTTFile struct {
 	// MaxAge and MaxFuture bound readings' timestamps (default 720h, 5m).
 	MaxAge    time.Duration `yaml:"max_age"`
 	MaxFuture time.Duration `yaml:"max_future"`
+	// MaxUndeclaredMetrics bounds the metric names a sensor that lists no
+	// metrics takes from payloads (default 32); see
+	// ingest.Config.MaxUndeclaredMetrics.
+	MaxUndeclaredMetrics int `yaml:"max_undeclared_metrics"`
 }
 
 // TLSFile configures TLS to the broker.
@@ -248,6 +252,9 @@ type StoreFile struct {
 	// SpoolMaxBytes bounds the spool (<data_dir>/spool) that holds readings
 	// while InfluxDB is down.
 	SpoolMaxBytes int64 `yaml:"spool_max_bytes"`
+	// DeadLetterMaxBytes bounds the dead letters (<data_dir>/spool/deadletter)
+	// that keep readings InfluxDB refused for good until it takes them.
+	DeadLetterMaxBytes int64 `yaml:"dead_letter_max_bytes"`
 }
 
 // SimulateFile configures the built-in simulator.
@@ -397,46 +404,6 @@ type PersonFile struct {
 	IM       map[string]string `yaml:"im"`
 }
 
-// ChannelFile is one delivery channel: exactly one of its type blocks.
-type ChannelFile struct {
-	Pos          yamlconf.Pos
-	Fields       yamlconf.Fields
-	Name         string               `yaml:"name"`
-	Webhook      *WebhookFile         `yaml:"webhook"`
-	Log          *LogFile             `yaml:"log"`
-	AliyunSMS    *aliyunsms.Config    `yaml:"aliyun_sms"`
-	TencentSMS   *tencentsms.Config   `yaml:"tencent_sms"`
-	SMSGateway   *smsgateway.Config   `yaml:"sms_gateway"`
-	AliyunVoice  *aliyunvoice.Config  `yaml:"aliyun_voice"`
-	TencentVoice *tencentvoice.Config `yaml:"tencent_voice"`
-	DingTalk     *dingtalk.Config     `yaml:"dingtalk"`
-	WeCom        *wecom.Config        `yaml:"wecom"`
-	Feishu       *feishu.Config       `yaml:"feishu"`
-	Email        *email.Config        `yaml:"email"`
-	// Limit caps the channel's send rate, replacing the provider's quota
-	// the channel declares (DingTalk, WeCom, Feishu).
-	Limit *LimitFile `yaml:"limit"`
-	// Breaker tunes the channel's circuit breaker.
-	Breaker *BreakerFile `yaml:"breaker"`
-}
-
-// LimitFile is a channel's rate limit: per_minute sends a minute, bursts
-// of at most burst (default 1).
-type LimitFile struct {
-	Pos          yamlconf.Pos
-	Fields       yamlconf.Fields
-	notify.Limit `yaml:",inline"`
-}
-
-// BreakerFile is a channel's circuit breaker: it opens after failures
-// retryable failures in a row (default 5; -1: no breaker) and lets a probe
-// through after cooldown (default 30s).
-type BreakerFile struct {
-	Pos            yamlconf.Pos
-	Fields         yamlconf.Fields
-	notify.Breaker `yaml:",inline"`
-}
-
 // SummaryFile is a scheduled report.
 type SummaryFile struct {
 	Pos      yamlconf.Pos
@@ -480,19 +447,6 @@ type MessagesFile struct {
 	Templates map[string]string `yaml:"templates"`
 }
 
-// WebhookFile configures a generic webhook channel.
-type WebhookFile struct {
-	Pos     yamlconf.Pos
-	Fields  yamlconf.Fields
-	URL     string            `yaml:"url"`
-	Secret  string            `yaml:"secret"`
-	Timeout time.Duration     `yaml:"timeout"`
-	Headers map[string]string `yaml:"headers"`
-}
-
-// LogFile configures the log channel (no options yet).
-type LogFile struct{}
-
 // RouteFile says who is called for which levels and events.
 type RouteFile struct {
 	Pos      yamlconf.Pos
@@ -535,6 +489,10 @@ type Config struct {
 	// rosters; DutySpec the lists it was built from (for a duty.Book).
 	Directory *duty.Directory
 	DutySpec  duty.Spec
+
+	// DeadLetterMaxBytes bounds the spool's dead letters
+	// (store.dead_letter_max_bytes).
+	DeadLetterMaxBytes int64
 
 	Channels  []Channel
 	Routes    []alerting.Route
@@ -580,20 +538,8 @@ type MQTT struct {
 	TLS          *tls.Config
 	MaxAge       time.Duration
 	MaxFuture    time.Duration
-}
-
-// Channel is a configured delivery channel.
-type Channel struct {
-	Name    string
-	Type    string // webhook, log, aliyun_sms, tencent_sms, sms_gateway, aliyun_voice, tencent_voice, dingtalk, wecom, feishu, email
-	Webhook *WebhookFile
-	// Provider is the provider's own Config (e.g. *dingtalk.Config) for the
-	// types other than webhook and log, with Name set to the channel name.
-	Provider any
-	// Limit and Breaker are the channel's own settings; nil: the
-	// channel's default limit (if any) and the default breaker.
-	Limit   *notify.Limit
-	Breaker *notify.Breaker
+	// MaxUndeclaredMetrics: 0 means ingest's default.
+	MaxUndeclaredMetrics int
 }
 
 // Options tune parsing.
@@ -602,6 +548,10 @@ type Options struct {
 	Decoders []string
 	// LookupEnv resolves ${VAR} in string values (os.LookupEnv if nil).
 	LookupEnv func(string) (string, bool)
+	// Channels are the channel types a channel's block may name, each
+	// checking its block with its constructor; nil: notify/all's, every
+	// type yujing ships.
+	Channels *notify.Types
 }
 
 // Load reads and checks the configuration file at path.
@@ -614,22 +564,45 @@ func Load(path string, opts Options) (*Config, error) {
 }
 
 // Parse checks the configuration in data; name is used in error positions.
-// The error, if any, is a yamlconf.Errors listing every problem.
+// The error, if any, is a yamlconf.Errors listing every problem: values of
+// the wrong type and unknown fields together with the checks of what did
+// decode (references, duplicates, thresholds, each channel's own checks),
+// leaving out a check's error at a place that did not decode. Errors quote
+// values as the file writes them (${VAR}), never what the environment gave.
 func Parse(name string, data []byte, opts Options) (*Config, error) {
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = os.LookupEnv
 	}
+	if opts.Channels == nil {
+		types, err := all.Types()
+		if err != nil {
+			return nil, err
+		}
+		opts.Channels = types
+	}
+	dec := yamlconf.NewDecoder(name, opts.LookupEnv)
 	var f File
-	if err := yamlconf.DecodeEnv(name, data, &f, opts.LookupEnv); err != nil {
-		return nil, err
+	if !dec.Decode(data, &f) {
+		return nil, dec.Errors()
 	}
 	if f.Pos.IsZero() {
 		f.Pos = yamlconf.Pos{File: name, Line: 1, Col: 1}
 	}
-	c := &checker{f: &f, opts: opts}
+	c := &checker{f: &f, opts: opts, dec: dec}
 	cfg := c.build()
-	if err := c.Errs.Err(); err != nil {
-		return nil, err
+	var errs yamlconf.Errors
+	if err := dec.Errors(); err != nil {
+		errs = append(errs, err.(yamlconf.Errors)...)
+		for _, e := range c.Errs {
+			if !dec.Failed(e.Pos) && !e.Pos.IsZero() {
+				errs = append(errs, e)
+			}
+		}
+	} else {
+		errs = c.Errs
+	}
+	if err := errs.Err(); err != nil {
+		return nil, dec.Redact(err)
 	}
 	cfg.Source = name
 	return cfg, nil
@@ -639,6 +612,7 @@ type checker struct {
 	yamlconf.Collector
 	f    *File
 	opts Options
+	dec  *yamlconf.Decoder
 }
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
@@ -687,6 +661,12 @@ func (c *checker) build() *Config {
 	} else if cfg.SpoolMaxBytes < 1<<20 {
 		c.Add(f.Store.Fields.At("spool_max_bytes", f.Pos), "store.spool_max_bytes %d: want at least 1048576 (1 MiB)", cfg.SpoolMaxBytes)
 	}
+	cfg.DeadLetterMaxBytes = f.Store.DeadLetterMaxBytes
+	if cfg.DeadLetterMaxBytes == 0 {
+		cfg.DeadLetterMaxBytes = 1 << 30
+	} else if cfg.DeadLetterMaxBytes < 1<<20 {
+		c.Add(f.Store.Fields.At("dead_letter_max_bytes", f.Pos), "store.dead_letter_max_bytes %d: want at least 1048576 (1 MiB)", cfg.DeadLetterMaxBytes)
+	}
 	if f.Simulate.Enabled != nil {
 		cfg.Simulate = *f.Simulate.Enabled
 	}
@@ -707,7 +687,12 @@ func (c *checker) build() *Config {
 	c.rules(cfg, sensors, sites)
 	people := c.people(cfg)
 	c.duty(cfg)
-	channels := c.channels(cfg)
+	cfg.Messages = message.Config{Lang: c.f.Messages.Lang, Templates: c.f.Messages.Templates, TimeZone: cfg.Location.String()}
+	renderer, err := message.FromConfig(cfg.Messages)
+	if err != nil {
+		c.Add(c.f.Fields.At("messages", c.f.Pos), "messages: %v", err)
+	}
+	channels := c.channels(cfg, renderer)
 	c.routes(cfg, people, channels)
 	c.escalation(cfg, people, channels)
 	for i, sf := range c.f.Summaries {
@@ -751,10 +736,6 @@ func (c *checker) build() *Config {
 	}
 	c.delivery(cfg)
 	c.runtime(cfg)
-	cfg.Messages = message.Config{Lang: c.f.Messages.Lang, Templates: c.f.Messages.Templates, TimeZone: cfg.Location.String()}
-	if _, err := message.FromConfig(cfg.Messages); err != nil {
-		c.Add(c.f.Fields.At("messages", c.f.Pos), "messages: %v", err)
-	}
 	return cfg
 }
 
@@ -812,6 +793,19 @@ func (c *checker) httpAccess(cfg *Config) {
 			tokens[t.Token] = t.Name
 		}
 		a.APITokens = append(a.APITokens, APIToken{Name: t.Name, Role: t.Role, Token: t.Token})
+	}
+	for i, tp := range h.TrustedProxies {
+		p, err := netip.ParsePrefix(tp)
+		if err != nil {
+			ip, ierr := netip.ParseAddr(tp)
+			if ierr != nil || ip.Zone() != "" {
+				c.Add(h.Fields.At(fmt.Sprintf("trusted_proxies[%d]", i), h.Fields.At("trusted_proxies", pos)),
+					"http.trusted_proxies[%d]: %q: want an IP address or a CIDR range such as 10.0.0.0/8", i, tp)
+				continue
+			}
+			p = netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen())
+		}
+		a.TrustedProxies = append(a.TrustedProxies, p.Masked())
 	}
 	cfg.HTTP = a
 }
@@ -884,6 +878,10 @@ func (c *checker) mqtt(cfg *Config) {
 		}
 	}
 	cfg.MQTT.MaxAge, cfg.MQTT.MaxFuture = m.MaxAge, m.MaxFuture
+	if m.MaxUndeclaredMetrics < 0 {
+		c.Add(m.Fields.At("max_undeclared_metrics", pos), "mqtt.max_undeclared_metrics %d: want a positive number of metric names (default 32)", m.MaxUndeclaredMetrics)
+	}
+	cfg.MQTT.MaxUndeclaredMetrics = m.MaxUndeclaredMetrics
 	if m.SharedGroup != "" && (strings.ContainsAny(m.SharedGroup, "/+#") || m.Embedded != nil || m.Broker == "") {
 		c.Add(m.Fields.At("shared_group", pos), "mqtt.shared_group %q: a plain name without / + #, and only with an external broker (broker:)", m.SharedGroup)
 	}
@@ -940,14 +938,9 @@ func (c *checker) influx(cfg *Config) {
 	if in == nil {
 		return
 	}
-	u, err := url.Parse(in.URL)
-	if in.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		c.Add(in.Fields.At("url", in.Pos), "influx.url: want http(s)://host:8086, got %q", in.URL)
-	}
-	if in.Bucket == "" {
-		c.Add(in.Pos, "influx.bucket is required (InfluxDB 1.8: \"database/retention-policy\", e.g. yujing/autogen)")
-	}
 	cfg.Influx = &influx.Config{URL: in.URL, Token: in.Token, Org: in.Org, Bucket: in.Bucket, BatchSize: in.BatchSize, Timeout: in.Timeout, Gzip: in.Gzip}
+	// What influx.New checks, at the fields it concerns.
+	c.fieldErrors("influx", in.Pos, in.Fields, flatErrors(cfg.Influx.Validate()))
 }
 
 // familyID is what a family id may be: it is a label in topics, URLs,
@@ -1311,82 +1304,6 @@ func (c *checker) people(cfg *Config) map[string]yujing.Person {
 	return byID
 }
 
-func (c *checker) channels(cfg *Config) map[string]bool {
-	names := map[string]bool{}
-	for _, ch := range c.f.Channels {
-		c.id(ch.Fields.At("name", ch.Pos), "channel name", ch.Name)
-		if names[ch.Name] {
-			c.Add(ch.Fields.At("name", ch.Pos), "channel %q is defined twice", ch.Name)
-		}
-		names[ch.Name] = true
-		out := Channel{Name: ch.Name}
-		n := 0
-		if ch.Webhook != nil {
-			n++
-			out.Type, out.Webhook = "webhook", ch.Webhook
-			w := ch.Webhook
-			u, err := url.Parse(w.URL)
-			if w.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				c.Add(w.Fields.At("url", w.Pos), "channel %q: webhook url must be an absolute http(s) URL, got %q", ch.Name, w.URL)
-			}
-		}
-		if _, hasLog := ch.Fields["log"]; hasLog || ch.Log != nil {
-			n++
-			out.Type = "log"
-		}
-		for typ, block := range map[string]any{
-			"aliyun_sms": ch.AliyunSMS, "tencent_sms": ch.TencentSMS, "sms_gateway": ch.SMSGateway,
-			"aliyun_voice": ch.AliyunVoice, "tencent_voice": ch.TencentVoice, "dingtalk": ch.DingTalk,
-			"wecom": ch.WeCom, "feishu": ch.Feishu, "email": ch.Email,
-		} {
-			if reflect.ValueOf(block).IsNil() {
-				continue
-			}
-			n++
-			out.Type, out.Provider = typ, block
-			reflect.ValueOf(block).Elem().FieldByName("Name").SetString(ch.Name)
-		}
-		if n != 1 {
-			c.Add(ch.Pos, "channel %q: give exactly one of %s", ch.Name, strings.Join(ChannelTypes, ", "))
-		}
-		out.Limit, out.Breaker = c.limit(ch), c.breaker(ch)
-		cfg.Channels = append(cfg.Channels, out)
-	}
-	return names
-}
-
-// limit checks a channel's rate limit.
-func (c *checker) limit(ch ChannelFile) *notify.Limit {
-	l := ch.Limit
-	if l == nil {
-		return nil
-	}
-	if l.PerMinute <= 0 { // the decoder refuses NaN and infinities
-		c.Add(l.Fields.At("per_minute", l.Pos), "channel %q: limit.per_minute must be a number above 0 (leave out limit for the channel's default)", ch.Name)
-	}
-	if l.Burst < 0 {
-		c.Add(l.Fields.At("burst", l.Pos), "channel %q: limit.burst %d is negative", ch.Name, l.Burst)
-	}
-	out := l.Limit
-	return &out
-}
-
-// breaker checks a channel's circuit breaker.
-func (c *checker) breaker(ch ChannelFile) *notify.Breaker {
-	b := ch.Breaker
-	if b == nil {
-		return nil
-	}
-	if _, set := b.Fields["failures"]; set && (b.Failures == 0 || b.Failures < -1) {
-		c.Add(b.Fields.At("failures", b.Pos), "channel %q: breaker.failures %d: want a count of 1 or more, or -1 for no breaker", ch.Name, b.Failures)
-	}
-	if _, set := b.Fields["cooldown"]; set && b.Cooldown == 0 {
-		c.Add(b.Fields.At("cooldown", b.Pos), "channel %q: breaker.cooldown must be above 0 (leave it out for 30s)", ch.Name)
-	}
-	out := b.Breaker
-	return &out
-}
-
 // delivery sets and checks the delivery settings.
 func (c *checker) delivery(cfg *Config) {
 	d := c.f.Delivery
@@ -1434,9 +1351,6 @@ func (c *checker) matchers(families yujing.Families, m MatchersFile, where strin
 	}
 	return out
 }
-
-// ChannelTypes lists the channel blocks a channel can have.
-var ChannelTypes = []string{"webhook", "log", "aliyun_sms", "tencent_sms", "sms_gateway", "aliyun_voice", "tencent_voice", "dingtalk", "wecom", "feishu", "email"}
 
 func (c *checker) routes(cfg *Config, people map[string]yujing.Person, channels map[string]bool) {
 	for i, r := range c.f.Notify {

@@ -49,8 +49,9 @@ func TestDemoConfig(t *testing.T) {
 // and a message.
 var errLine = regexp.MustCompile(`^fuzz\.yaml:([0-9]+):([0-9]+): \S`)
 
-// FuzzParse feeds the loader garbage: it must never panic, and every line of
-// an error must be fuzz.yaml:line:col: message with line and col ≥ 1.
+// FuzzParse feeds the loader garbage: it must never panic, every line of an
+// error must be fuzz.yaml:line:col: message with line and col ≥ 1, and no
+// error shows what an environment variable holds.
 func FuzzParse(f *testing.F) {
 	f.Add(configs.Demo)
 	seeds, err := filepath.Glob(filepath.Join("..", "cmd", "yujing", "testdata", "check", "*.yaml"))
@@ -67,15 +68,19 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "{}", "[]", "~", "a: &x [*x]\n", "sensors: &s [*s]\n", "---\n---\n", "\t"} {
 		f.Add([]byte(s))
 	}
+	const secret = "fuzz-secret-9c1e"
 	env := func(name string) (string, bool) {
 		switch name {
 		case "SET":
 			return "value", true
 		case "EMPTY":
 			return "", true
+		case "SECRET":
+			return secret, true
 		}
 		return "", false
 	}
+	f.Add([]byte("influx: {url: \"${SECRET}\"}\nmqtt: {broker: \"x${SECRET}\"}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse("fuzz.yaml", data, Options{Decoders: []string{"json"}, LookupEnv: env})
 		if err == nil {
@@ -91,6 +96,9 @@ func FuzzParse(f *testing.F) {
 		msg := err.Error()
 		if msg == "" {
 			t.Fatal("empty error")
+		}
+		if strings.Contains(msg, secret) && !strings.Contains(string(data), secret) {
+			t.Fatalf("the error shows what ${SECRET} holds:\n%s", msg)
 		}
 		for _, line := range strings.Split(msg, "\n") {
 			m := errLine.FindStringSubmatch(line)

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +41,14 @@ func TestHTTPAccess(t *testing.T) {
 		{name: "unknown field", http: `
   api_tokens: [{name: ci, role: admin, tokn: "x"}]`,
 			err: `t.yaml:2:40: http.api_tokens[0]: unknown field "tokn"`},
+		{name: "trusted proxies", http: `
+  trusted_proxies: [10.0.0.0/8, 192.168.1.7, "fd00::/8", 172.16.5.9/16]`,
+			want: HTTPAccess{SessionIdle: 12 * time.Hour, SessionMax: 7 * 24 * time.Hour, TrustedProxies: []netip.Prefix{
+				netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32"),
+				netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("172.16.0.0/16")}}},
+		{name: "trusted proxy not an address", http: `
+  trusted_proxies: [10.0.0.0/8, proxy.local]`,
+			err: `t.yaml:2:33: http.trusted_proxies[1]: "proxy.local": want an IP address or a CIDR range such as 10.0.0.0/8`},
 		{name: "idle over max", http: `
   session_idle: 200h`,
 			err: `t.yaml:2:17: http.session_idle 200h0m0s is longer than http.session_max 168h0m0s`},
@@ -60,7 +70,7 @@ func TestHTTPAccess(t *testing.T) {
 			got := cfg.HTTP
 			if got.MetricsPublic != tc.want.MetricsPublic || got.SecureCookies != tc.want.SecureCookies ||
 				got.SessionIdle != tc.want.SessionIdle || got.SessionMax != tc.want.SessionMax ||
-				len(got.APITokens) != len(tc.want.APITokens) {
+				len(got.APITokens) != len(tc.want.APITokens) || !slices.Equal(got.TrustedProxies, tc.want.TrustedProxies) {
 				t.Fatalf("HTTP = %+v, want %+v", got, tc.want)
 			}
 			for i := range got.APITokens {

@@ -6,6 +6,8 @@ type metrics struct {
 	messages    prometheus.Counter
 	readings    *prometheus.CounterVec
 	rejected    *prometheus.CounterVec
+	ignored     *prometheus.CounterVec
+	superseded  prometheus.Counter
 	storeErrors prometheus.Counter
 	storeWrites prometheus.Counter
 	queueDepth  prometheus.GaugeFunc
@@ -23,6 +25,12 @@ func newMetrics(reg prometheus.Registerer, depth, unacked func() float64) *metri
 			Name: "yujing_ingest_readings_total", Help: "Readings by stage: decoded (valid) and stored (durable)."}, []string{"stage"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "yujing_ingest_rejected_total", Help: "Messages or entries refused, by reason."}, []string{"reason"}),
+		ignored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yujing_ingest_ignored_total",
+			Help: "Values set aside without being an error, by reason: node_metric is a Sparkplug edge node's own metric with no sensor on the node's NDATA topic."}, []string{"reason"}),
+		superseded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "yujing_ingest_superseded_total",
+			Help: "BIRTH values (a device's stated current state, often a placeholder) replaced by the value a newer message (a Sparkplug DATA with a later seq) gave the same instant."}),
 		storeWrites: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "yujing_ingest_store_writes_total", Help: "Writes to the store; the shards' batches ready together go in one."}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
@@ -42,8 +50,9 @@ func newMetrics(reg prometheus.Registerer, depth, unacked func() float64) *metri
 	}
 	m.readings.WithLabelValues("decoded")
 	m.readings.WithLabelValues("stored")
+	m.ignored.WithLabelValues(IgnoredNodeMetric)
 	if reg != nil {
-		reg.MustRegister(m.messages, m.readings, m.rejected, m.storeErrors, m.storeWrites, m.queueDepth, m.unacked, m.batch, m.connected, m.reconnects)
+		reg.MustRegister(m.messages, m.readings, m.rejected, m.ignored, m.superseded, m.storeErrors, m.storeWrites, m.queueDepth, m.unacked, m.batch, m.connected, m.reconnects)
 	}
 	return m
 }

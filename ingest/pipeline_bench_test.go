@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"yujing"
-	"yujing/ingest/decode"
 	"yujing/ingest/decode/all"
 )
 
@@ -110,21 +109,18 @@ func BenchmarkDecodeValidate(b *testing.B) {
 			s := benchSubscriber(b, &countSink{})
 			msgs := benchMessages(4096, c.two, nil)
 			now := time.Now()
-			readings := make([]yujing.Reading, 0, 512)
-			var points []decode.Point
-			inBatch := map[dupKey]struct{}{}
+			d := newDecoded()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				if len(readings) >= 512 {
-					readings = readings[:0]
-					clear(inBatch)
+				if len(d.readings) >= 512 {
+					d.reset()
 				}
-				readings, points = s.decode(readings, points[:0], msgs[i%len(msgs)], now, inBatch)
+				s.decode(d, msgs[i%len(msgs)], now)
 			}
 			b.StopTimer()
-			if len(readings) == 0 || len(s.rejects.List(1)) > 0 {
-				b.Fatalf("%d readings decoded, %d rejections", len(readings), len(s.rejects.List(0)))
+			if len(d.readings) == 0 || len(s.rejects.List(1)) > 0 {
+				b.Fatalf("%d readings decoded, %d rejections", len(d.readings), len(s.rejects.List(0)))
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 		})

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -24,8 +25,10 @@ type catalog struct {
 	order     []string
 	templates []template
 	// nodeDevices lists, per Sparkplug edge node ("group/edge"), the
-	// sensors that are its devices.
+	// sensors that are its devices; nodeSensors holds the sensor
+	// registered on the node's own NDATA topic, if any.
 	nodeDevices map[string][]string
+	nodeSensors map[string]*entry
 }
 
 // sparkplugTopic splits spBv1.0/<group>/<type>/<edge>[/<device>].
@@ -51,11 +54,27 @@ func SparkplugNode(topic string) (string, bool) {
 }
 
 type entry struct {
-	sensor  yujing.Sensor
-	mu      sync.Mutex
-	last    map[string]yujing.Reading // metric → last reading
-	seen    time.Time                 // receipt time of the newest reading
-	offline time.Time                 // when the device said it went away (Sparkplug DEATH); zero if it did not
+	sensor yujing.Sensor
+	mu     sync.Mutex
+	last   map[string]lastReading // metric → newest reading
+	// extra holds the metric names admitted for a sensor that lists no
+	// metrics, besides its own metric (bounded by the subscriber).
+	extra map[string]struct{}
+	// seen is the receipt time of the newest message heard from the
+	// sensor (a reading, or a Sparkplug BIRTH), offline that of the newest
+	// DEATH: a sensor is announced offline while its DEATH is not older
+	// than what was last heard. Both only move forward, so the order in
+	// which a batch's readings and a DEATH are recorded does not matter,
+	// only the order in which they were received.
+	seen    time.Time
+	offline time.Time
+}
+
+// lastReading is a sensor's newest reading of a metric; snapshot when it
+// is a BIRTH's value that a DATA of the same instant may yet replace.
+type lastReading struct {
+	yujing.Reading
+	snapshot bool
 }
 
 // NewRegistry builds a registry from sites and sensors, and optional topic
@@ -73,7 +92,8 @@ func NewRegistry(sites []yujing.Site, sensors []yujing.Sensor, templates ...stri
 // Replace swaps the catalogue, keeping the last readings of sensors that
 // remain.
 func (r *Registry) Replace(sites []yujing.Site, sensors []yujing.Sensor, templates ...string) error {
-	c := &catalog{byID: map[string]*entry{}, byTopic: map[string]*entry{}, sites: map[string]yujing.Site{}}
+	c := &catalog{byID: map[string]*entry{}, byTopic: map[string]*entry{}, sites: map[string]yujing.Site{},
+		nodeDevices: map[string][]string{}, nodeSensors: map[string]*entry{}}
 	for _, tpl := range templates {
 		t, err := compileTemplate(tpl)
 		if err != nil {
@@ -104,13 +124,12 @@ func (r *Registry) Replace(sites []yujing.Site, sensors []yujing.Sensor, templat
 		if o, dup := c.byTopic[s.Topic]; dup {
 			return fmt.Errorf("sensors %q and %q both publish on topic %q", o.sensor.ID, s.ID, s.Topic)
 		}
-		e := &entry{sensor: s, last: map[string]yujing.Reading{}}
+		e := &entry{sensor: s, last: map[string]lastReading{}, extra: map[string]struct{}{}}
 		if old != nil {
 			if oe, ok := old.byID[s.ID]; ok {
 				oe.mu.Lock()
-				for k, v := range oe.last {
-					e.last[k] = v
-				}
+				maps.Copy(e.last, oe.last)
+				maps.Copy(e.extra, oe.extra)
 				e.seen, e.offline = oe.seen, oe.offline
 				oe.mu.Unlock()
 			}
@@ -118,28 +137,48 @@ func (r *Registry) Replace(sites []yujing.Site, sensors []yujing.Sensor, templat
 		c.byID[s.ID] = e
 		c.byTopic[s.Topic] = e
 		c.order = append(c.order, s.ID)
-		// A Sparkplug B device publishes DBIRTH, DDATA and DDEATH, and its
-		// edge node NBIRTH, NDATA and NDEATH: they all reach this sensor's
-		// decoder (the node's ones the first of its devices').
-		if g, typ, edge, dev, ok := sparkplugTopic(s.Topic); ok && s.Decoder == "sparkplugb" && dev != "" && typ == "DDATA" {
-			for _, t := range []string{"DBIRTH", "DDEATH"} {
-				c.byTopic["spBv1.0/"+g+"/"+t+"/"+edge+"/"+dev] = e
-			}
-			node := g + "/" + edge
-			if c.nodeDevices == nil {
-				c.nodeDevices = map[string][]string{}
-			}
-			if len(c.nodeDevices[node]) == 0 {
-				for _, t := range []string{"NBIRTH", "NDATA", "NDEATH"} {
-					c.byTopic["spBv1.0/"+g+"/"+t+"/"+edge] = e
-				}
-			}
-			c.nodeDevices[node] = append(c.nodeDevices[node], s.ID)
-		}
 	}
+	c.sparkplugTopics(sensors)
 	sort.Strings(c.order)
 	r.cat.Store(c)
 	return nil
+}
+
+// sparkplugTopics routes the other topics of Sparkplug B sensors, which
+// never take a topic a sensor has as its own. A device (decoder
+// sparkplugb, topic spBv1.0/<group>/DDATA/<edge>/<device>) also gets its
+// DBIRTH and DDEATH; a node sensor (topic spBv1.0/<group>/NDATA/<edge>)
+// its node's NBIRTH and NDEATH. A node without a node sensor has its
+// NBIRTH, NDATA and NDEATH routed to its first device, so that they reach
+// a sparkplugb decoder: the devices' BIRTH and DEATH hang on them.
+func (c *catalog) sparkplugTopics(sensors []yujing.Sensor) {
+	route := func(topic string, e *entry) {
+		if _, taken := c.byTopic[topic]; !taken {
+			c.byTopic[topic] = e
+		}
+	}
+	for _, s := range sensors {
+		e := c.byID[s.ID]
+		if g, typ, edge, dev, ok := sparkplugTopic(e.sensor.Topic); ok && s.Decoder == "sparkplugb" && dev == "" && typ == "NDATA" {
+			c.nodeSensors[g+"/"+edge] = e
+			for _, t := range []string{"NBIRTH", "NDEATH"} {
+				route("spBv1.0/"+g+"/"+t+"/"+edge, e)
+			}
+		}
+	}
+	for _, s := range sensors {
+		e := c.byID[s.ID]
+		if g, typ, edge, dev, ok := sparkplugTopic(e.sensor.Topic); ok && s.Decoder == "sparkplugb" && dev != "" && typ == "DDATA" {
+			for _, t := range []string{"DBIRTH", "DDEATH"} {
+				route("spBv1.0/"+g+"/"+t+"/"+edge+"/"+dev, e)
+			}
+			for _, t := range []string{"NBIRTH", "NDATA", "NDEATH"} {
+				route("spBv1.0/"+g+"/"+t+"/"+edge, e)
+			}
+			node := g + "/" + edge
+			c.nodeDevices[node] = append(c.nodeDevices[node], s.ID)
+		}
+	}
 }
 
 // ByTopic returns the sensor publishing on topic: the sensor whose own
@@ -186,21 +225,59 @@ func (r *Registry) nodeDevices(topic string) []string {
 	return r.cat.Load().nodeDevices[node]
 }
 
-// duplicate reports whether a reading of sensor/metric at t was already
-// stored (the newest one has exactly that time).
-func (r *Registry) duplicate(sensor, metric string, t time.Time) bool {
+// nodeSensor returns the sensor of the Sparkplug edge node a topic
+// belongs to: the one registered on the node's NDATA topic, else one
+// whose id is the edge node id.
+func (r *Registry) nodeSensor(topic string) (*yujing.Sensor, bool) {
+	g, _, edge, _, ok := sparkplugTopic(topic)
+	if !ok {
+		return nil, false
+	}
+	c := r.cat.Load()
+	e := c.nodeSensors[g+"/"+edge]
+	if e == nil {
+		if e = c.byID[edge]; e == nil {
+			return nil, false
+		}
+	}
+	return &e.sensor, true
+}
+
+// stored reports whether a reading of sensor/metric at t was stored (the
+// newest one has exactly that time), and whether it is a BIRTH's snapshot.
+func (r *Registry) stored(sensor, metric string, t time.Time) (found, snapshot bool) {
+	e, ok := r.cat.Load().byID[sensor]
+	if !ok {
+		return false, false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	last, ok := e.last[metric]
+	return ok && last.Time.Equal(t), last.snapshot
+}
+
+// admit reports whether sensor, which lists no metrics, may have metric:
+// one it has already, or a new one while it has fewer than max. A new
+// one admitted counts from now on.
+func (r *Registry) admit(sensor, metric string, max int) bool {
 	e, ok := r.cat.Load().byID[sensor]
 	if !ok {
 		return false
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	last, ok := e.last[metric]
-	return ok && last.Time.Equal(t)
+	if _, ok := e.extra[metric]; ok {
+		return true
+	}
+	if len(e.extra) >= max {
+		return false
+	}
+	e.extra[metric] = struct{}{}
+	return true
 }
 
 // setOffline records that a device announced it went away (true) or came
-// back (false) at t.
+// back (false) in a message received at t.
 func (r *Registry) setOffline(sensor string, offline bool, t time.Time) bool {
 	e, ok := r.cat.Load().byID[sensor]
 	if !ok {
@@ -208,13 +285,19 @@ func (r *Registry) setOffline(sensor string, offline bool, t time.Time) bool {
 	}
 	e.mu.Lock()
 	if offline {
-		e.offline = t
+		e.offline = later(e.offline, t)
 	} else {
-		e.offline = time.Time{}
-		e.seen = t
+		e.seen = later(e.seen, t)
 	}
 	e.mu.Unlock()
 	return true
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // ByID returns the sensor with id.
@@ -267,22 +350,20 @@ func (r *Registry) Topics() []string {
 	return out
 }
 
-// record notes the newest readings of their sensors.
-func (r *Registry) record(rs []yujing.Reading, now time.Time) {
+// record notes the newest readings of their sensors; info[i] says when
+// rs[i]'s message was received and whether it is a BIRTH's snapshot.
+func (r *Registry) record(rs []yujing.Reading, info []readingInfo) {
 	c := r.cat.Load()
-	for _, rd := range rs {
+	for i, rd := range rs {
 		e, ok := c.byID[rd.Sensor]
 		if !ok {
 			continue
 		}
 		e.mu.Lock()
 		if prev, ok := e.last[rd.Metric]; !ok || !rd.Time.Before(prev.Time) {
-			e.last[rd.Metric] = rd
+			e.last[rd.Metric] = lastReading{rd, info[i].snapshot}
 		}
-		e.seen = now
-		if !e.offline.IsZero() && now.After(e.offline) {
-			e.offline = time.Time{}
-		}
+		e.seen = later(e.seen, info[i].at)
 		e.mu.Unlock()
 	}
 }
@@ -314,13 +395,13 @@ func (r *Registry) Statuses(now time.Time) []Status {
 		st := Status{Sensor: e.sensor}
 		e.mu.Lock()
 		for _, rd := range e.last {
-			st.Last = append(st.Last, rd)
+			st.Last = append(st.Last, rd.Reading)
 		}
 		if !e.seen.IsZero() {
 			seen := e.seen
 			st.LastSeen = &seen
 		}
-		announcedOffline := !e.offline.IsZero()
+		announcedOffline := !e.offline.IsZero() && !e.seen.After(e.offline)
 		e.mu.Unlock()
 		sort.Slice(st.Last, func(i, j int) bool { return st.Last[i].Metric < st.Last[j].Metric })
 		interval := e.sensor.Interval

@@ -29,6 +29,20 @@ const (
 	ReasonOutOfRange    = "out_of_range"
 	ReasonTimestamp     = "timestamp_out_of_window"
 	ReasonDuplicate     = "duplicate"
+	// ReasonBadMetricName: a metric name that is not valid UTF-8, holds a
+	// control character or is too long (decode.CheckMetricName).
+	ReasonBadMetricName = "bad_metric_name"
+	// ReasonTooManyMetrics: a new metric name for a sensor that lists no
+	// metrics and already has Config.MaxUndeclaredMetrics.
+	ReasonTooManyMetrics = "too_many_metrics"
+)
+
+// Reasons input is set aside without being an error: counted in
+// yujing_ingest_ignored_total, logged at debug level, not kept.
+const (
+	// IgnoredNodeMetric: a Sparkplug edge node's own metric (NBIRTH,
+	// NDATA) when no sensor is registered on the node's NDATA topic.
+	IgnoredNodeMetric = "node_metric"
 )
 
 // MaxKeptPayload is how much of a rejected payload is kept.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +54,14 @@ type Config struct {
 	MaxFuture    time.Duration // readings further ahead of now are rejected (default 5m)
 	MaxAge       time.Duration // readings older than this are rejected (default 30 days)
 	ConnectWait  time.Duration // how long Start waits for the first connection (default 10s)
+	// MaxUndeclaredMetrics bounds the metric names a sensor that lists no
+	// metrics takes from payloads, besides its own metric; further new
+	// names are rejected (too_many_metrics). Default 32.
+	MaxUndeclaredMetrics int
+	// SnapshotHold is how long a BIRTH's values wait, after their BIRTH
+	// was received, for a DATA of the same instant to supersede them
+	// before the observer gets them (see snapshots). Default 1s.
+	SnapshotHold time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -85,7 +92,17 @@ func (c *Config) setDefaults() {
 	if c.ConnectWait <= 0 {
 		c.ConnectWait = 10 * time.Second
 	}
+	if c.MaxUndeclaredMetrics <= 0 {
+		c.MaxUndeclaredMetrics = DefaultMaxUndeclaredMetrics
+	}
+	if c.SnapshotHold <= 0 {
+		c.SnapshotHold = DefaultSnapshotHold
+	}
 }
+
+// DefaultMaxUndeclaredMetrics is Config.MaxUndeclaredMetrics when it is
+// not set.
+const DefaultMaxUndeclaredMetrics = 32
 
 // Options are the subscriber's collaborators.
 type Options struct {
@@ -451,14 +468,19 @@ func (s *Subscriber) linger(ch chan inbound, batch []inbound, timer **time.Timer
 func (s *Subscriber) work(ch chan inbound) {
 	defer s.wg.Done()
 	batch := make([]inbound, 0, s.cfg.BatchSize)
-	var timer *time.Timer // for s.linger
-	busy := false         // the last batch gathered lingerAfter messages
-	var readings []yujing.Reading
-	var points []decode.Point
-	var settled, durable []uint64    // sequence numbers: nothing to store (done at once), done once stored
-	inBatch := map[dupKey]struct{}{} // readings of this batch, to refuse duplicates within it
+	var timer *time.Timer         // for s.linger
+	busy := false                 // the last batch gathered lingerAfter messages
+	var settled, durable []uint64 // sequence numbers: nothing to store (done at once), done once stored
+	dec := newDecoded()
+	held := newSnapshots(s.cfg.SnapshotHold)
+	var observe []yujing.Reading
+	var holdTimer *time.Timer // for the snapshots held while idle
+	defer func() {
+		// Shutting down: whatever is still held was stored.
+		s.observe(held.all(observe[:0]))
+	}()
 	for {
-		msg, ok := <-ch
+		msg, ok := s.next(ch, held, &holdTimer, &observe)
 		if !ok {
 			return
 		}
@@ -470,17 +492,15 @@ func (s *Subscriber) work(ch chan inbound) {
 		// when the load drops, batches go at once again.
 		busy = len(batch) >= lingerAfter
 		start := time.Now()
-		now := s.now()
-		readings = readings[:0]
+		dec.reset()
 		settled, durable = settled[:0], durable[:0]
-		clear(inBatch)
 		for _, in := range batch {
-			n := len(readings)
-			readings, points = s.decode(readings, points[:0], in.m, in.at, inBatch)
+			n := len(dec.readings)
+			s.decode(dec, in.m, in.at)
 			if in.seq == noSeq {
 				continue
 			}
-			if len(readings) == n {
+			if len(dec.readings) == n {
 				settled = append(settled, in.seq) // refused, or events only
 			} else {
 				durable = append(durable, in.seq)
@@ -491,20 +511,60 @@ func (s *Subscriber) work(ch chan inbound) {
 			// what arrived after it while this batch is being stored.
 			s.acks.done(settled...)
 		}
-		if len(readings) > 0 {
-			s.m.readings.WithLabelValues("decoded").Add(float64(len(readings)))
-			if !s.store(readings) {
+		if rs := dec.readings; len(rs) > 0 {
+			s.m.readings.WithLabelValues("decoded").Add(float64(len(rs)))
+			if !s.store(rs) {
 				return // shutting down before the batch was durable: leave it unacknowledged
 			}
-			s.m.readings.WithLabelValues("stored").Add(float64(len(readings)))
-			s.reg.record(readings, now)
-			if s.obs != nil {
-				s.obs.Observe(s.ctx, readings)
-			}
+			s.m.readings.WithLabelValues("stored").Add(float64(len(rs)))
+			s.reg.record(rs, dec.info)
+		}
+		if held.n == 0 && dec.snapshots == 0 {
+			s.observe(dec.readings) // nothing held, nothing to hold
+		} else {
+			observe = held.pass(observe[:0], dec.readings, dec.info)
+			// Every message received up to the batch's last is dealt
+			// with: the snapshots whose hold ended before it was
+			// received go.
+			observe = held.expire(observe, batch[len(batch)-1].at)
+			s.observe(observe)
 		}
 		// Acknowledged once everything received before them is too.
 		s.acks.done(durable...)
 		s.m.batch.Observe(time.Since(start).Seconds())
+	}
+}
+
+// next waits for the next message of ch. While snapshots are held it
+// gives the observer those whose hold ends meanwhile.
+func (s *Subscriber) next(ch chan inbound, held *snapshots, timer **time.Timer, buf *[]yujing.Reading) (inbound, bool) {
+	for held.n > 0 {
+		d := held.next.Sub(s.now())
+		if d <= 0 {
+			*buf = held.expire((*buf)[:0], s.now())
+			s.observe(*buf)
+			continue
+		}
+		if *timer == nil {
+			*timer = time.NewTimer(d)
+		} else {
+			(*timer).Reset(d)
+		}
+		select {
+		case m, ok := <-ch:
+			(*timer).Stop()
+			return m, ok
+		case <-(*timer).C:
+		}
+	}
+	m, ok := <-ch
+	return m, ok
+}
+
+// observe gives the observer readings that are durable.
+func (s *Subscriber) observe(rs []yujing.Reading) {
+	if s.obs != nil && len(rs) > 0 {
+		s.obs.Observe(s.ctx, rs)
 	}
 }
 
@@ -536,140 +596,6 @@ func (s *Subscriber) store(rs []yujing.Reading) bool {
 		}
 		backoff = min(backoff*2, 5*time.Second)
 	}
-}
-
-func (s *Subscriber) reject(now time.Time, topic, sensor, reason, msg string, payload []byte) {
-	s.m.rejected.WithLabelValues(reason).Inc()
-	s.rejects.Add(Rejection{At: now, Topic: topic, Sensor: sensor, Reason: reason, Error: msg, Payload: clipPayload(payload)})
-}
-
-// decode turns one message into valid readings, rejecting what is bad.
-// dupKey identifies a reading for duplicate detection.
-type dupKey struct {
-	sensor, metric string
-	t              int64
-}
-
-func (s *Subscriber) decode(dst []yujing.Reading, pts []decode.Point, m mqtt.Message, now time.Time, inBatch map[dupKey]struct{}) ([]yujing.Reading, []decode.Point) {
-	topic, payload := m.Topic(), m.Payload()
-	sensor, ok := s.reg.ByTopic(topic)
-	if !ok {
-		if s.discover != nil {
-			s.discover.note(topic, payload, now)
-		}
-		s.reject(now, topic, "", ReasonUnknownTopic, "no sensor is registered for this topic", payload)
-		return dst, pts
-	}
-	if len(payload) > s.cfg.MaxPayload {
-		s.reject(now, topic, sensor.ID, ReasonOversize, fmt.Sprintf("payload of %d bytes exceeds the limit of %d", len(payload), s.cfg.MaxPayload), payload)
-		return dst, pts
-	}
-	dec, ok := s.decoders.Get(sensor.Decoder)
-	if !ok {
-		s.reject(now, topic, sensor.ID, ReasonNoDecoder, fmt.Sprintf("sensor %s names decoder %q, which does not exist", sensor.ID, sensor.Decoder), payload)
-		return dst, pts
-	}
-	var err error
-	if td, ok := dec.(decode.TopicDecoder); ok {
-		pts, err = td.DecodeTopic(pts, topic, payload)
-	} else {
-		pts, err = dec.Decode(pts, payload)
-	}
-	if err != nil {
-		for _, e := range decode.Split(err) {
-			s.reject(now, topic, sensor.ID, string(e.Reason), e.Error(), payload)
-		}
-	}
-	_, _, _, spDevice, isSparkplug := sparkplugTopic(topic)
-	for _, p := range pts {
-		sn := sensor
-		if isSparkplug && p.Event == decode.EventOffline && spDevice == "" {
-			// NDEATH: every device of the edge node is gone.
-			for _, id := range s.reg.nodeDevices(topic) {
-				s.reg.setOffline(id, true, now)
-			}
-			s.log.Info("edge node announced its death", "topic", topic, "devices", len(s.reg.nodeDevices(topic)))
-			continue
-		}
-		if isSparkplug && spDevice == "" && p.Event != "" {
-			continue // NBIRTH: devices announce themselves with their own DBIRTH
-		}
-		if isSparkplug && p.Sensor == spDevice {
-			p.Sensor = "" // the device the topic names: the topic's sensor
-		}
-		if p.Sensor != "" && p.Sensor != sensor.ID {
-			other, ok := s.reg.ByID(p.Sensor)
-			if !ok {
-				s.reject(now, topic, p.Sensor, ReasonUnknownSensor, fmt.Sprintf("sensor %q named in the payload is not registered", p.Sensor), payload)
-				continue
-			}
-			sn = other
-		}
-		if p.Event != "" {
-			if s.reg.setOffline(sn.ID, p.Event == decode.EventOffline, now) {
-				s.log.Info("device announced its state", "sensor", sn.ID, "event", p.Event, "topic", topic)
-			}
-			continue
-		}
-		metric := p.Metric
-		if metric == "" {
-			metric = sn.Metric
-		}
-		if m, ok := sn.MetricMap[metric]; ok {
-			metric = m
-		}
-		if !sn.HasMetric(metric) {
-			s.reject(now, topic, sn.ID, ReasonUnknownMetric, fmt.Sprintf("sensor %s has no metric %q", sn.ID, metric), payload)
-			continue
-		}
-		if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
-			s.reject(now, topic, sn.ID, string(decode.ReasonNotFinite), fmt.Sprintf("%s: value is not finite", metric), payload)
-			continue
-		}
-		if (sn.Min != nil && p.Value < *sn.Min) || (sn.Max != nil && p.Value > *sn.Max) {
-			s.reject(now, topic, sn.ID, ReasonOutOfRange, fmt.Sprintf("%s: %g is outside the physical range %s", metric, p.Value, rangeString(sn)), payload)
-			if fo, ok := s.obs.(FaultObserver); ok {
-				ts := p.Time
-				if ts.IsZero() {
-					ts = now
-				}
-				fo.ObserveFault(s.ctx, yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family, Metric: metric,
-					Unit: sn.UnitOf(metric), Value: p.Value, Time: ts.UTC()}, ReasonOutOfRange)
-			}
-			continue
-		}
-		ts := p.Time
-		if ts.IsZero() {
-			ts = now
-		} else if ts.After(now.Add(s.cfg.MaxFuture)) || ts.Before(now.Add(-s.cfg.MaxAge)) {
-			s.reject(now, topic, sn.ID, ReasonTimestamp, fmt.Sprintf("%s: timestamp %s is outside [now-%s, now+%s]", metric, ts.Format(time.RFC3339), s.cfg.MaxAge, s.cfg.MaxFuture), payload)
-			continue
-		}
-		// A duplicate is the device sending the same sensor, metric and time
-		// again (a resend); readings timed on receipt are distinct by
-		// construction.
-		k := dupKey{sn.ID, metric, ts.UnixNano()}
-		_, again := inBatch[k]
-		if !p.Time.IsZero() && (again || s.reg.duplicate(sn.ID, metric, ts)) {
-			s.reject(now, topic, sn.ID, ReasonDuplicate, fmt.Sprintf("%s: a reading at %s was already stored", metric, ts.Format(time.RFC3339Nano)), payload)
-			continue
-		}
-		inBatch[k] = struct{}{}
-		dst = append(dst, yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family, Metric: metric,
-			Unit: sn.UnitOf(metric), Value: p.Value, Time: ts.UTC(), Region: sn.Region, Industry: sn.Industry})
-	}
-	return dst, pts
-}
-
-func rangeString(s *yujing.Sensor) string {
-	lo, hi := "-∞", "+∞"
-	if s.Min != nil {
-		lo = fmt.Sprint(*s.Min)
-	}
-	if s.Max != nil {
-		hi = fmt.Sprint(*s.Max)
-	}
-	return "[" + lo + ", " + hi + "]"
 }
 
 // Stop stops taking messages, finishes (stores and acknowledges) what is

@@ -34,8 +34,16 @@ type Options struct {
 	Workers     int           // concurrent sends per channel; default 4
 	MaxAttempts int           // attempts per call, first one included; default 8
 	BaseBackoff time.Duration // ceiling of the first retry wait; default 500ms
-	MaxBackoff  time.Duration // largest retry wait; default 30s
+	MaxBackoff  time.Duration // largest retry wait of the dispatcher's own; default 30s
 	SendTimeout time.Duration // deadline of one send attempt; default 10s
+	// MaxProviderWait bounds the wait a provider itself asks for before a
+	// retry (an HTTPError's RetryAfter: the Retry-After header, or a
+	// channel's classification such as Alibaba Cloud's minute-level limit).
+	// Up to it the provider's wait wins over MaxBackoff: a retry inside the
+	// provider's window would only be refused again. A provider asking for
+	// longer ends the call failed at once, so that the fallback channel
+	// takes over instead of the call waiting out an hour. Default 15m.
+	MaxProviderWait time.Duration
 
 	// Limits caps the send rate of the channels it names, overriding a
 	// channel's own DefaultLimit. A channel with neither is not limited.
@@ -61,6 +69,13 @@ type Options struct {
 	// on a worker goroutine, concurrently for different calls, and should
 	// return quickly. The Outbox's Result method is one.
 	OnResult func(Result)
+	// OnSend, when set, is called right before each send attempt's request
+	// with the calls it stands for, after the breaker and the rate limit
+	// let it through, and the request waits for it to return. The Outbox's
+	// Sending method is one: it writes, on disk, that the calls may reach
+	// their provider from now on, so that a restart knows which calls are
+	// in doubt (see CallInDoubt).
+	OnSend func(calls []yujing.Call)
 }
 
 // Result is how one call ended.
@@ -93,6 +108,8 @@ const (
 	DefaultBaseBackoff = 500 * time.Millisecond
 	DefaultMaxBackoff  = 30 * time.Second
 	DefaultSendTimeout = 10 * time.Second
+
+	DefaultMaxProviderWait = 15 * time.Minute
 )
 
 func (o *Options) setDefaults() {
@@ -117,6 +134,9 @@ func (o *Options) setDefaults() {
 	if o.SendTimeout == 0 {
 		o.SendTimeout = DefaultSendTimeout
 	}
+	if o.MaxProviderWait == 0 {
+		o.MaxProviderWait = DefaultMaxProviderWait
+	}
 	if o.GroupText == nil {
 		o.GroupText = DefaultGroupText
 	}
@@ -134,7 +154,7 @@ func (o *Options) validate() error {
 	if o.MaxAttempts < 0 {
 		errs = append(errs, fmt.Errorf("max attempts %d is negative", o.MaxAttempts))
 	}
-	if o.BaseBackoff < 0 || o.MaxBackoff < 0 || o.SendTimeout < 0 {
+	if o.BaseBackoff < 0 || o.MaxBackoff < 0 || o.SendTimeout < 0 || o.MaxProviderWait < 0 {
 		errs = append(errs, errors.New("backoffs and send timeout must not be negative"))
 	} else if o.MaxBackoff < o.BaseBackoff {
 		errs = append(errs, fmt.Errorf("max backoff %s is below base backoff %s", o.MaxBackoff, o.BaseBackoff))
@@ -178,6 +198,9 @@ type lane struct {
 type delivery struct {
 	call    yujing.Call   // what is sent
 	members []yujing.Call // a group's calls, two or more; nil for a single call
+	// doubt, for a call a previous run may have sent, through a channel
+	// that is a StatusQuerier: the provider is asked before it is sent.
+	doubt *InDoubt
 }
 
 // calls are the calls the delivery stands for.
@@ -327,6 +350,11 @@ func (d *Dispatcher) Limit(channel string) (l Limit, ok bool) {
 // warning, an upgrade, a resolution) goes out at once and releases the
 // held ones ahead of it, so nobody hears of them after it.
 func (d *Dispatcher) Call(ctx context.Context, c yujing.Call) error {
+	return d.call(ctx, c, nil)
+}
+
+// call is Call, and CallInDoubt when doubt is set.
+func (d *Dispatcher) call(ctx context.Context, c yujing.Call, doubt *InDoubt) error {
 	l, ok := d.lanes[c.Channel]
 	if !ok {
 		return fmt.Errorf("%w %q (call %s)", ErrUnknownChannel, c.Channel, c.ID)
@@ -346,6 +374,13 @@ func (d *Dispatcher) Call(ctx context.Context, c yujing.Call) error {
 	d.mu.RUnlock()
 	defer d.senders.Done()
 
+	if doubt != nil {
+		if _, ok := l.ch.(StatusQuerier); ok {
+			// Asked about before anything else, on its own.
+			return d.enqueue(ctx, l, delivery{call: c, doubt: doubt})
+		}
+		d.resentInDoubt(l, c)
+	}
 	if l.group != nil {
 		if Groupable(c) {
 			l.group.add(c, time.Now().Add(d.opts.GroupWait), d.groupTimer(l))
@@ -542,147 +577,4 @@ func (d *Dispatcher) work(ctx context.Context, l *lane) {
 	for dv := range l.queue {
 		d.deliver(ctx, l, dv)
 	}
-}
-
-// deliver sends dv until it succeeds, fails permanently, runs out of
-// attempts, or ctx ends. Each attempt first asks the channel's breaker, then
-// waits for the channel's rate limit.
-func (d *Dispatcher) deliver(ctx context.Context, l *lane, dv delivery) {
-	c := dv.call
-	var err error
-	attempts := 0
-	for {
-		if ctx.Err() != nil {
-			d.finish(dv, shutdownErr(err), attempts, true, "")
-			return
-		}
-		attempts++
-		d.m.attempts.WithLabelValues(l.name).Inc()
-		var providerID string
-		providerID, err = d.attempt(ctx, l, dv)
-		if err == nil {
-			d.finish(dv, nil, attempts, false, providerID)
-			return
-		}
-		if ctx.Err() != nil { // cut short by shutdown, not the channel's fault
-			d.finish(dv, shutdownErr(err), attempts, true, "")
-			return
-		}
-		reason := FailureReason(err)
-		d.m.failures.WithLabelValues(l.name, reason).Inc()
-		if !Retryable(err) || attempts >= d.opts.MaxAttempts {
-			d.log.Error("notify call failed", "call_id", c.ID, "channel", l.name, "alert_id", c.Alert.ID,
-				"person", c.Person.ID, "calls", len(dv.calls()), "attempts", attempts, "reason", reason,
-				"retryable", Retryable(err), "err", err)
-			d.finish(dv, err, attempts, false, "")
-			return
-		}
-		wait := d.backoff(attempts, err)
-		// The first failure of a call is a warning; later retries of the same
-		// call are debug detail, so a dead endpoint does not flood the log
-		// (the final outcome is logged as an error above).
-		lvl := slog.LevelDebug
-		if attempts == 1 {
-			lvl = slog.LevelWarn
-		}
-		d.log.Log(ctx, lvl, "notify attempt failed", "call_id", c.ID, "channel", l.name, "alert_id", c.Alert.ID,
-			"attempt", attempts, "reason", reason, "retry_in", wait, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-		}
-	}
-}
-
-// attempt makes one attempt: refused at once while the breaker is open,
-// else after waiting for the rate limit, one send with SendTimeout. A group
-// is one attempt, through SendGroup.
-func (d *Dispatcher) attempt(ctx context.Context, l *lane, dv delivery) (providerID string, err error) {
-	if ok, retryIn := l.circuit.allow(); !ok {
-		return "", &CircuitOpenError{Channel: l.name, RetryIn: retryIn}
-	}
-	waited, err := l.limit.wait(ctx)
-	if waited {
-		d.m.rateLimited.WithLabelValues(l.name).Inc()
-	}
-	if err != nil {
-		l.circuit.done(outcomeAborted)
-		return "", fmt.Errorf("waiting for the rate limit of channel %s: %w", l.name, err)
-	}
-	sctx, cancel := context.WithTimeout(ctx, d.opts.SendTimeout)
-	start := time.Now()
-	if gs, ok := l.ch.(GroupSender); ok && dv.members != nil {
-		providerID, err = gs.SendGroup(sctx, Group{Call: dv.call, Members: dv.members})
-	} else if s, ok := l.ch.(IDSender); ok {
-		providerID, err = s.SendID(sctx, dv.call)
-	} else {
-		err = l.ch.Send(sctx, dv.call)
-	}
-	cancel()
-	d.m.send.WithLabelValues(l.name).Observe(time.Since(start).Seconds())
-	l.circuit.done(outcomeOf(err, ctx.Err() != nil))
-	return providerID, err
-}
-
-func shutdownErr(last error) error {
-	if last == nil {
-		return ErrStopped
-	}
-	return fmt.Errorf("%w: %w", ErrStopped, last)
-}
-
-// finish records how a delivery ended, for each call it stands for: the
-// members of a group share its outcome, attempts and provider id.
-func (d *Dispatcher) finish(dv delivery, err error, attempts int, abandoned bool, providerID string) {
-	at := d.now()
-	for _, c := range dv.calls() {
-		attrs := []any{"call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID, "person", c.Person.ID, "attempts", attempts}
-		if dv.members != nil {
-			attrs = append(attrs, "group", dv.call.ID)
-		}
-		switch {
-		case err == nil:
-			d.m.calls.WithLabelValues(c.Channel, OutcomeSent).Inc()
-			d.log.Info("notify call sent", attrs...)
-		case abandoned:
-			d.abandoned.Add(1)
-			d.m.calls.WithLabelValues(c.Channel, OutcomeFailed).Inc()
-			d.log.Error("notify call abandoned at shutdown", append(attrs, "err", err)...)
-		default:
-			d.m.calls.WithLabelValues(c.Channel, OutcomeFailed).Inc()
-		}
-		if d.opts.OnResult != nil {
-			d.opts.OnResult(Result{Call: c, Err: err, Attempts: attempts, ProviderID: providerID, At: at})
-		}
-	}
-}
-
-// backoff is the wait before attempt+1: full jitter, uniform in
-// [0, min(MaxBackoff, BaseBackoff·2^(attempt-1))), but at least the
-// provider's Retry-After (itself capped at MaxBackoff); after an open
-// circuit, the rest of its cooldown plus that jitter (capped likewise).
-func (d *Dispatcher) backoff(attempt int, err error) time.Duration {
-	ceil := d.opts.MaxBackoff
-	if shift := attempt - 1; shift < 62 {
-		if c := d.opts.BaseBackoff << shift; c > 0 && c>>shift == d.opts.BaseBackoff && c < ceil {
-			ceil = c
-		}
-	}
-	var wait time.Duration
-	if ceil > 0 {
-		wait = time.Duration(d.jitter(int64(ceil)))
-	}
-	var he *HTTPError
-	if errors.As(err, &he) && he.RetryAfter > wait {
-		wait = min(he.RetryAfter, d.opts.MaxBackoff)
-	}
-	// An open circuit: try again once it lets a probe through, spread by
-	// the jitter above so that the waiting calls do not all come at once.
-	var co *CircuitOpenError
-	if errors.As(err, &co) && co.RetryIn > 0 {
-		wait = min(co.RetryIn+wait, d.opts.MaxBackoff)
-	}
-	return wait
 }

@@ -8,7 +8,8 @@
 //     retried (a rejected request, a bad payload); any other error is worth
 //     another try. HTTP integrations get this classification from
 //     CheckResponse. Integrations live one per folder, notify/<channel>/,
-//     and are wired in one explicit list in cmd/yujing.
+//     each registering its Type (configuration, constructor, receipt
+//     parser), and are listed in one explicit list, notify/all.
 //
 //   - The Dispatcher owns everything shared: a bounded queue per channel
 //     with back-pressure, workers, a circuit breaker and a rate limit per
@@ -20,9 +21,14 @@
 //     Group, through channels that can show one (GroupSender).
 //
 // In front of the Dispatcher, the Outbox records every call durably before
-// it is sent and marks it from the Dispatcher's OnResult, so that a call is
-// not lost in a crash and not sent twice after a restart (Resume), and it
-// stores what providers report back (Receipt). The Outbox's Call method is
+// it is sent, marks it as being sent before each request (OnSend) and sent
+// or failed from the Dispatcher's OnResult, so that a call is not lost in a
+// crash and not sent twice after a restart (Resume) — except one that was
+// inside its request when the process died: that one is in doubt, and is
+// sent again only after its provider, when it can be asked (StatusQuerier),
+// says it has no record of it; otherwise again with the same key
+// (Deduplicator), or again and counted. It also stores what providers
+// report back (Receipt). The Outbox's Call method is
 // what the alerting stage needs from notify (its Caller interface);
 // cmd/yujing plugs one into the other, so neither package imports the
 // other.

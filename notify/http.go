@@ -15,9 +15,11 @@ import (
 type HTTPError struct {
 	StatusCode int
 	// RetryAfter is the wait the provider asked for (Retry-After header), or
-	// 0. The Dispatcher waits at least this long, up to its MaxBackoff.
+	// 0. The Dispatcher waits at least this long, even beyond its
+	// MaxBackoff; a wait over its MaxProviderWait ends the call failed.
 	RetryAfter time.Duration
-	// Body is the start of the response body, for diagnosis.
+	// Body is the start of the response body, for diagnosis, without what
+	// Redact removes (an echo of the request's query or headers).
 	Body string
 }
 
@@ -48,7 +50,7 @@ func CheckResponse(resp *http.Response) error {
 	e := &HTTPError{StatusCode: code, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	if resp.Body != nil {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		e.Body = OneLine(string(b))
+		e.Body = Redact(string(b)) // it may echo the request: its query, its headers
 	}
 	if code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || (code >= 500 && code <= 599) {
 		return e

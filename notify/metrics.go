@@ -23,6 +23,7 @@ type metrics struct {
 	circuit     *prometheus.GaugeVec
 	rateLimited *prometheus.CounterVec
 	grouped     *prometheus.CounterVec
+	inDoubt     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, channels []string, depth func() float64) (*metrics, error) {
@@ -51,6 +52,10 @@ func newMetrics(reg prometheus.Registerer, channels []string, depth func() float
 		grouped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "yujing_notify_grouped_calls_total", Help: "Calls queued together with others as one grouped delivery, by channel."},
 			[]string{"channel"}),
+		inDoubt: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yujing_notify_in_doubt_total",
+			Help: "Calls a previous run may have sent, handed on again after a restart, by channel and outcome."},
+			[]string{"channel", "outcome"}),
 	}
 	// Every series exists from the start, so rate() and alerts see zeros.
 	for _, ch := range channels {
@@ -64,11 +69,14 @@ func newMetrics(reg prometheus.Registerer, channels []string, depth func() float
 		m.circuit.WithLabelValues(ch).Set(float64(CircuitClosed))
 		m.rateLimited.WithLabelValues(ch)
 		m.grouped.WithLabelValues(ch)
+		for _, o := range InDoubtOutcomes {
+			m.inDoubt.WithLabelValues(ch, o)
+		}
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.attempts, m.failures, m.depth, m.send, m.circuit, m.rateLimited, m.grouped} {
+	for _, c := range []prometheus.Collector{m.calls, m.attempts, m.failures, m.depth, m.send, m.circuit, m.rateLimited, m.grouped, m.inDoubt} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("notify: register metrics: %w", err)
 		}

@@ -21,8 +21,12 @@ type OutboxStore interface {
 	// stored, and reports whether it stored it.
 	RecordCall(ctx context.Context, c yujing.Call) (recorded bool, err error)
 	// PendingCalls returns the calls recorded and not yet marked sent or
-	// failed, oldest first.
-	PendingCalls(ctx context.Context) ([]yujing.Call, error)
+	// failed, oldest first, each with when an attempt to send it last
+	// began (zero when never).
+	PendingCalls(ctx context.Context) ([]store.PendingCall, error)
+	// MarkSending records that an attempt to send the calls ids begins at
+	// at (only pending calls are marked).
+	MarkSending(ctx context.Context, ids []string, at time.Time) error
 	// MarkCall records how a run of deliveries of a call ended.
 	MarkCall(ctx context.Context, u store.CallUpdate) error
 	// SaveReceipt stores a receipt against the call it names by call id or
@@ -63,17 +67,23 @@ type OutboxOptions struct {
 // process dies is pending, and Resume hands it on again to be grouped
 // again.
 //
-// One window remains: a call the provider accepted whose "sent" mark did
-// not reach the disk (a crash between the provider's answer and the mark)
-// is sent again after the restart. Every channel passes the call ID as the
-// provider's de-duplication key (webhook Idempotency-Key, Aliyun OutId,
-// Tencent SessionContext), so providers that de-duplicate drop the second
-// copy; the others may deliver it twice.
+// One window remains: the provider may have accepted a call whose "sent"
+// mark did not reach the disk (a crash while the request was in flight, or
+// before the mark). Such a call is in doubt, and the outbox knows it:
+// before each attempt's request, the Dispatcher's OnSend (Sending) writes
+// the attempt's start to the call's record, on disk. After a restart,
+// Resume hands a pending call without one on as before (it never left),
+// and one with one through CallInDoubt: a channel whose provider can be
+// asked (a StatusQuerier: Alibaba Cloud and Tencent Cloud SMS) is asked
+// first and the call sent only if the provider has no record of it; a
+// Deduplicator (the webhook) sends it again with the same key; any other
+// channel sends it again, and the person may get it twice (counted in
+// yujing_notify_in_doubt_total, logged).
 //
 // Wire it in three steps, because each side needs the other:
 //
 //	ob, _ := notify.NewOutbox(state, notify.OutboxOptions{...})
-//	d, _ := notify.New(channels, notify.Options{OnResult: ob.Result, ...})
+//	d, _ := notify.New(channels, notify.Options{OnResult: ob.Result, OnSend: ob.Sending, ...})
 //	ob.Attach(d)
 //	d.Run(ctx)
 //	ob.Resume(ctx) // resend what a previous run left pending
@@ -123,7 +133,7 @@ func NewOutbox(st OutboxStore, opts OutboxOptions) (*Outbox, error) {
 			Name: "yujing_notify_fallbacks_total", Help: "Calls moved to the next channel of their ladder after a channel failed."},
 			[]string{"from", "to"}),
 	}
-	for _, op := range []string{"record", "mark", "receipt"} {
+	for _, op := range []string{"record", "sending", "mark", "receipt"} {
 		m.storeErrors.WithLabelValues(op)
 	}
 	m.receipts.WithLabelValues("true")
@@ -208,8 +218,10 @@ func (o *Outbox) Call(ctx context.Context, c yujing.Call) error {
 
 // Resume hands every pending call to the Dispatcher: the calls a previous
 // run recorded but did not see sent (it crashed, or stopped with them
-// queued). Calls already with the Dispatcher are skipped, so it is safe to
-// call again at any time. It stops at the first call that cannot be queued.
+// queued). A call an attempt had begun to send goes through CallInDoubt
+// (the provider may have it; see Outbox), the others through Call. Calls
+// already with the Dispatcher are skipped, so it is safe to call again at
+// any time. It stops at the first call that cannot be queued.
 func (o *Outbox) Resume(ctx context.Context) error {
 	o.mu.Lock()
 	d := o.d
@@ -225,27 +237,34 @@ func (o *Outbox) Resume(ctx context.Context) error {
 		o.mu.Unlock()
 		return fmt.Errorf("notify: outbox: resume: %w", err)
 	}
-	var todo []yujing.Call
-	for _, c := range pending {
-		if _, busy := o.inflight[c.ID]; !busy {
-			o.inflight[c.ID] = struct{}{}
-			todo = append(todo, c)
+	var todo []store.PendingCall
+	for _, p := range pending {
+		if _, busy := o.inflight[p.Call.ID]; !busy {
+			o.inflight[p.Call.ID] = struct{}{}
+			todo = append(todo, p)
 		}
 	}
 	o.mu.Unlock()
-	release := func(cs []yujing.Call) {
+	release := func(ps []store.PendingCall) {
 		o.mu.Lock()
 		defer o.mu.Unlock()
-		for _, c := range cs {
-			delete(o.inflight, c.ID)
+		for _, p := range ps {
+			delete(o.inflight, p.Call.ID)
 		}
 	}
-	for i, c := range todo {
-		err := d.Call(ctx, c)
+	for i, p := range todo {
+		c := p.Call
+		inDoubt := !p.SendingAt.IsZero()
+		var err error
+		if inDoubt {
+			err = d.CallInDoubt(ctx, c, InDoubt{From: c.Created, To: p.SendingAt})
+		} else {
+			err = d.Call(ctx, c)
+		}
 		switch {
 		case err == nil:
 			o.m.resumed.Inc()
-			o.log.Info("notify pending call resent", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID)
+			o.log.Info("notify pending call resent", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID, "in_doubt", inDoubt)
 		case errors.Is(err, ErrUnknownChannel):
 			// The channel was removed from the configuration: this call
 			// cannot go out as recorded; the others may.
@@ -262,6 +281,24 @@ func (o *Outbox) Resume(ctx context.Context) error {
 		o.log.Info("notify outbox resumed", "pending", len(todo))
 	}
 	return nil
+}
+
+// Sending records that an attempt to send calls begins now, on disk when
+// it returns (use it as Options.OnSend): from now on the provider may have
+// them, and a restart treats them as in doubt until they are marked. A
+// failed write is logged and counted (op "sending"); the attempt goes
+// ahead, and a crash during it sends the calls again without asking.
+func (o *Outbox) Sending(calls []yujing.Call) {
+	ids := make([]string, len(calls))
+	for i, c := range calls {
+		ids[i] = c.ID
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.markTimeout)
+	defer cancel()
+	if err := o.st.MarkSending(ctx, ids, time.Now()); err != nil {
+		o.m.storeErrors.WithLabelValues("sending").Inc()
+		o.log.Error("notify call not marked sending", "call_id", ids[0], "calls", len(ids), "err", err)
+	}
 }
 
 // Result marks a call from the Dispatcher's report (use it as

@@ -101,6 +101,7 @@ func newPipeline(t *testing.T, st notify.OutboxStore, opts notify.Options, chs .
 	}
 	p := &pipeline{ob: ob, results: make(chan notify.Result, 1000)}
 	opts.OnResult = func(r notify.Result) { ob.Result(r); p.results <- r }
+	opts.OnSend = ob.Sending
 	opts = fast(opts)
 	d, err := notify.New(chs, opts)
 	if err != nil {
@@ -115,13 +116,19 @@ func newPipeline(t *testing.T, st notify.OutboxStore, opts notify.Options, chs .
 
 func (p *pipeline) wait(t *testing.T, n int) []notify.Result {
 	t.Helper()
+	return p.waitWithin(t, n, 10*time.Second)
+}
+
+// waitWithin is wait with a limit of its own (fake time in a bubble).
+func (p *pipeline) waitWithin(t *testing.T, n int, limit time.Duration) []notify.Result {
+	t.Helper()
 	var out []notify.Result
 	for range n {
 		select {
 		case r := <-p.results:
 			out = append(out, r)
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%d of %d results after 10s", len(out), n)
+		case <-time.After(limit):
+			t.Fatalf("%d of %d results after %s", len(out), n, limit)
 		}
 	}
 	return out

@@ -7,9 +7,12 @@ import (
 )
 
 // Call statuses in the outbox: a call is recorded pending before it is
-// handed to its channel, and marked sent or failed when delivery ends.
+// handed to its channel, and marked sent or failed when delivery ends. A
+// pending call also records when an attempt to send it last began
+// (PendingCall.SendingAt): one left so by a crash may have reached its
+// provider.
 const (
-	CallPending = "pending" // recorded, not (yet) confirmed sent: resent after a restart
+	CallPending = "pending" // recorded, not (yet) confirmed sent: handed on again after a restart
 	CallSent    = "sent"    // the provider accepted it
 	CallFailed  = "failed"  // given up: permanent error or attempts used up
 )
@@ -24,6 +27,15 @@ type CallUpdate struct {
 	LastError  string    // "" when sent
 	ProviderID string    // the provider's id for the sent call, if it gave one
 	At         time.Time // when the run ended: the sent time when Status is CallSent
+}
+
+// PendingCall is a call recorded and not yet marked sent or failed.
+type PendingCall struct {
+	Call yujing.Call
+	// SendingAt is when the latest attempt to send it began, written (and
+	// on disk) before the request; zero when it was never tried. A call
+	// with one is in doubt after a crash: the provider may have it.
+	SendingAt time.Time
 }
 
 // CallRecord is a stored call, as the API shows it. Answer fields are nil

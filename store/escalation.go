@@ -12,8 +12,38 @@ const (
 	EscalationActive    = "active"    // calling, waiting for an answer
 	EscalationAnswered  = "answered"  // somebody answered: no further calls
 	EscalationExhausted = "exhausted" // the last step's deadline passed unanswered: the chain reached the top
-	EscalationStopped   = "stopped"   // ended without an answer: superseded by an upgrade, resolved, closed, silenced
+	EscalationStopped   = "stopped"   // ended without an answer for one of the Reason* reasons below
 )
+
+// Why an escalation ended without an answer: Escalation.Reason of an
+// exhausted or stopped escalation (empty while active and when answered).
+// The values are stable (stored, counted by reports, matched by
+// integrations); add new ones, never rename.
+const (
+	// ReasonTopReached: nobody answered by the last step's deadline of the
+	// last round (state exhausted; TopReachedAt says when).
+	ReasonTopReached = "top_reached"
+	// ReasonSuperseded: the warning was upgraded and the higher level's
+	// escalation started. Only a higher level supersedes: a warning that
+	// falls and rises again below (or up to) a running escalation's level
+	// leaves it running.
+	ReasonSuperseded = "superseded"
+	// ReasonResolved: the condition cleared before anyone answered and the
+	// policy does not continue_after_resolve.
+	ReasonResolved = "resolved"
+	// ReasonClosed: the warning was closed (核查销号) before anyone answered.
+	ReasonClosed = "closed"
+	// ReasonSilenced and ReasonInhibited: its calls were due while a
+	// silence or an inhibition suppressed the warning's calls.
+	ReasonSilenced  = "silenced"
+	ReasonInhibited = "inhibited"
+	// ReasonPolicyRemoved: a reload removed its policy.
+	ReasonPolicyRemoved = "policy_removed"
+)
+
+// EscalationReasons lists every Reason value, in the order above.
+var EscalationReasons = []string{ReasonTopReached, ReasonSuperseded, ReasonResolved, ReasonClosed, ReasonSilenced,
+	ReasonInhibited, ReasonPolicyRemoved}
 
 // Escalation is one run of an escalation policy for one alert: started by
 // the transition (raise, reopen or upgrade) that brought the alert to

@@ -43,16 +43,15 @@ const (
 func (o Outcome) Stopped() bool { return strings.HasPrefix(string(o), "stopped_") }
 
 // stopOutcome classifies why an escalation stopped (store.EscalationStopped)
-// by its reason: "superseded…", "resolved…", "closed…"; anything else
-// (calls suppressed, policy gone) is OutcomeStoppedOther.
+// by its reason (store.Reason*); silenced, inhibited and a removed policy
+// are OutcomeStoppedOther.
 func stopOutcome(reason string) Outcome {
-	r := strings.ToLower(strings.TrimSpace(reason))
-	switch {
-	case strings.HasPrefix(r, "superseded"):
+	switch reason {
+	case store.ReasonSuperseded:
 		return OutcomeStoppedSuperseded
-	case strings.HasPrefix(r, "resolved"):
+	case store.ReasonResolved:
 		return OutcomeStoppedResolved
-	case strings.HasPrefix(r, "closed"):
+	case store.ReasonClosed:
 		return OutcomeStoppedClosed
 	}
 	return OutcomeStoppedOther

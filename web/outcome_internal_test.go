@@ -3,6 +3,8 @@ package web
 import (
 	"slices"
 	"testing"
+
+	"yujing/store"
 )
 
 func TestRegionAncestors(t *testing.T) {
@@ -26,19 +28,18 @@ func TestRegionAncestors(t *testing.T) {
 	}
 }
 
-// The stop reasons escalate writes (and their likely successors) map to
-// the stopped outcomes.
+// Every stop reason escalate writes (store.EscalationReasons; state
+// migration 10 rewrote the sentences older versions stored into them) maps
+// to a stopped outcome.
 func TestStopOutcome(t *testing.T) {
 	for reason, want := range map[string]Outcome{
-		"superseded: upgraded to red":     OutcomeStoppedSuperseded,
-		"superseded":                      OutcomeStoppedSuperseded,
-		"resolved before anyone answered": OutcomeStoppedResolved,
-		"resolved":                        OutcomeStoppedResolved,
-		"closed":                          OutcomeStoppedClosed,
-		"Closed by duty-li":               OutcomeStoppedClosed,
-		"calls suppressed: the alert is silenced": OutcomeStoppedOther,
-		"policy red is no longer configured":      OutcomeStoppedOther,
-		"":                                        OutcomeStoppedOther,
+		store.ReasonSuperseded:    OutcomeStoppedSuperseded,
+		store.ReasonResolved:      OutcomeStoppedResolved,
+		store.ReasonClosed:        OutcomeStoppedClosed,
+		store.ReasonSilenced:      OutcomeStoppedOther,
+		store.ReasonInhibited:     OutcomeStoppedOther,
+		store.ReasonPolicyRemoved: OutcomeStoppedOther,
+		"":                        OutcomeStoppedOther,
 	} {
 		if got := stopOutcome(reason); got != want {
 			t.Errorf("stopOutcome(%q) = %s, want %s", reason, got, want)

@@ -38,10 +38,12 @@ type Alerts interface {
 	Close(ctx context.Context, id int64, act alerting.Action) (yujing.Alert, error)
 }
 
-// Sensors reports every sensor's state, and the sites of a region.
+// Sensors reports every sensor's state, the sites of a region, and a
+// site's name.
 type Sensors interface {
 	Statuses(now time.Time) []ingest.Status
 	SitesInRegion(code string) []string
+	Site(id string) (yujing.Site, bool)
 }
 
 // Rejections lists refused input, newest first.
@@ -65,13 +67,6 @@ type Silences interface {
 // Rules reports the rules in force and their health.
 type Rules interface {
 	RuleStatuses() []alerting.RuleStatus
-}
-
-// SensorAdmin registers, changes and removes sensors.
-type SensorAdmin interface {
-	Create(ctx context.Context, s yujing.Sensor) (yujing.Sensor, error)
-	Update(ctx context.Context, s yujing.Sensor) (yujing.Sensor, error)
-	Delete(ctx context.Context, id string) error
 }
 
 // Discovery lists topics nobody registered.
@@ -114,6 +109,9 @@ type Options struct {
 	// Directory is the people, organisations, responsibility chains and
 	// duty rosters (a *duty.Book); nil: the directory API answers 404.
 	Directory Directory
+	// System is yujing's own health (GET /api/v1/system, "system" events
+	// on the stream); nil: always well.
+	System System
 	// Families returns the sensor families the configuration knows, for
 	// GET /api/v1/families (the console's filters and statistics); nil:
 	// the built-in ones.
@@ -180,7 +178,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/alerts/{id}/ack", s.action(s.opts.Alerts.Ack))
 	m.HandleFunc("POST /api/v1/alerts/{id}/dispose", s.action(s.opts.Alerts.Dispose))
 	m.HandleFunc("POST /api/v1/alerts/{id}/close", s.action(s.opts.Alerts.Close))
-	m.HandleFunc("GET /api/v1/sensors", s.sensors)
+	m.HandleFunc("GET /api/v1/meta", s.meta)
 	m.HandleFunc("GET /api/v1/rejected", s.rejected)
 	m.HandleFunc("GET /api/v1/rules", s.rules)
 	m.HandleFunc("GET /api/v1/families", s.families)
@@ -189,12 +187,10 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /api/v1/silences/{id}", s.expireSilence)
 	m.HandleFunc("POST /-/reload", s.reload)
 	m.HandleFunc("GET /api/v1/sensors/discovered", s.discovered)
-	m.HandleFunc("GET /api/v1/sensors/{id}", s.sensor)
 	m.HandleFunc("GET /api/v1/sensors/{id}/readings", s.readings)
-	m.HandleFunc("POST /api/v1/sensors", s.putSensor(false))
-	m.HandleFunc("PUT /api/v1/sensors/{id}", s.putSensor(true))
-	m.HandleFunc("DELETE /api/v1/sensors/{id}", s.deleteSensor)
+	s.sensorRoutes()
 	m.HandleFunc("GET /api/v1/stream", s.stream)
+	m.HandleFunc("GET /api/v1/system", s.system)
 	m.HandleFunc("POST /api/v1/callbacks/{channel}", s.callback)
 	m.HandleFunc("GET /api/v1/audit", s.auditList)
 	m.HandleFunc("GET /api/v1/audit.csv", s.auditCSV)
@@ -467,111 +463,6 @@ func (s *Server) action(do func(context.Context, int64, alerting.Action) (yujing
 	}
 }
 
-func (s *Server) sensors(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.opts.Sensors.Statuses(s.opts.Now()))
-}
-
-func (s *Server) sensor(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	for _, st := range s.opts.Sensors.Statuses(s.opts.Now()) {
-		if st.ID == id {
-			writeJSON(w, http.StatusOK, st)
-			return
-		}
-	}
-	writeError(w, http.StatusNotFound, fmt.Errorf("sensor %s: %w", id, ingest.ErrSensorNotFound))
-}
-
-// sensorBody is a sensor as the API takes it.
-type sensorBody struct {
-	ID        string            `json:"id"`
-	Name      string            `json:"name"`
-	Site      string            `json:"site"`
-	Family    string            `json:"family"`
-	Region    string            `json:"region"`
-	Industry  string            `json:"industry"`
-	Metric    string            `json:"metric"`
-	Unit      string            `json:"unit"`
-	Units     map[string]string `json:"units"`
-	Location  string            `json:"location"`
-	Topic     string            `json:"topic"`
-	Decoder   string            `json:"decoder"`
-	Interval  string            `json:"interval"` // e.g. "10s"
-	Min       *float64          `json:"min"`
-	Max       *float64          `json:"max"`
-	Tags      map[string]string `json:"tags"`
-	MetricMap map[string]string `json:"metric_map"`
-}
-
-func (s *Server) putSensor(replace bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if s.opts.SensorsAdm == nil {
-			writeError(w, http.StatusMethodNotAllowed, errors.New("sensors are read-only here"))
-			return
-		}
-		var b sensorBody
-		dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&b); err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Errorf("request body: %v", err))
-			return
-		}
-		if replace {
-			if b.ID != "" && b.ID != r.PathValue("id") {
-				writeError(w, http.StatusBadRequest, fmt.Errorf("id: body says %q but the URL says %q", b.ID, r.PathValue("id")))
-				return
-			}
-			b.ID = r.PathValue("id")
-		}
-		sn := yujing.Sensor{ID: b.ID, Name: b.Name, Site: b.Site, Family: yujing.Family(b.Family), Region: b.Region,
-			Industry: b.Industry, Metric: b.Metric, Unit: b.Unit, Units: b.Units, Location: b.Location, Topic: b.Topic,
-			Decoder: b.Decoder, Min: b.Min, Max: b.Max, Tags: b.Tags, MetricMap: b.MetricMap}
-		if b.Interval != "" {
-			d, err := time.ParseDuration(b.Interval)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, fmt.Errorf("interval: want a duration such as 10s, got %q", b.Interval))
-				return
-			}
-			sn.Interval = d
-		}
-		do, code := s.opts.SensorsAdm.Create, http.StatusCreated
-		if replace {
-			do, code = s.opts.SensorsAdm.Update, http.StatusOK
-		}
-		out, err := do(r.Context(), sn)
-		if err != nil {
-			writeError(w, sensorStatus(err), err)
-			return
-		}
-		writeJSON(w, code, out)
-	}
-}
-
-func sensorStatus(err error) int {
-	var se *ingest.SensorError
-	switch {
-	case errors.Is(err, ingest.ErrSensorExists):
-		return http.StatusConflict
-	case errors.Is(err, ingest.ErrSensorNotFound):
-		return http.StatusNotFound
-	case errors.As(err, &se):
-		return http.StatusBadRequest
-	}
-	return http.StatusInternalServerError
-}
-
-func (s *Server) deleteSensor(w http.ResponseWriter, r *http.Request) {
-	if s.opts.SensorsAdm == nil {
-		writeError(w, http.StatusMethodNotAllowed, errors.New("sensors are read-only here"))
-		return
-	}
-	if err := s.opts.SensorsAdm.Delete(r.Context(), r.PathValue("id")); err != nil {
-		writeError(w, sensorStatus(err), err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
 func (s *Server) listSilences(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Silences == nil {
 		writeJSON(w, http.StatusOK, []alerting.SilenceStatus{})
@@ -693,15 +584,23 @@ func (s *Server) rejected(w http.ResponseWriter, r *http.Request) {
 // Broadcaster fans alert changes out to live-stream subscribers. A
 // subscriber that falls behind loses events and is told to resynchronise.
 type Broadcaster struct {
-	mu   sync.Mutex
-	subs map[chan []byte]struct{}
-	size int
+	mu     sync.Mutex
+	subs   map[chan []byte]struct{}
+	size   int
+	closed chan struct{} // closed by Close: every stream ends
+	once   sync.Once
 }
 
 // NewBroadcaster buffers size events per subscriber.
 func NewBroadcaster(size int) *Broadcaster {
-	return &Broadcaster{subs: map[chan []byte]struct{}{}, size: size}
+	return &Broadcaster{subs: map[chan []byte]struct{}{}, size: size, closed: make(chan struct{})}
 }
+
+// Close ends every live stream (their browsers reconnect to whichever
+// yujing answers next) and every stream opened later, so that an HTTP
+// server's Shutdown, which waits for open requests, is not held up by
+// them. Give it to http.Server.RegisterOnShutdown. Safe to call twice.
+func (b *Broadcaster) Close() { b.once.Do(func() { close(b.closed) }) }
 
 // AlertEvent is one message of the live stream.
 type AlertEvent struct {
@@ -760,16 +659,29 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	ch := s.events.subscribe()
 	defer s.events.unsubscribe(ch)
 	fmt.Fprint(w, "retry: 2000\n: connected\n\n")
+	// yujing's own health: now, then whenever it changes.
+	sys, _ := s.systemEvent(nil)
+	fmt.Fprintf(w, "event: system\ndata: %s\n\n", sys)
 	fl.Flush()
 	ping := time.NewTicker(15 * time.Second)
 	defer ping.Stop()
+	sysTick := time.NewTicker(systemEvery)
+	defer sysTick.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-s.events.closed:
+			return
 		case data := <-ch:
 			fmt.Fprintf(w, "event: alert\ndata: %s\n\n", data)
 			fl.Flush()
+		case <-sysTick.C:
+			if data, changed := s.systemEvent(sys); changed {
+				sys = data
+				fmt.Fprintf(w, "event: system\ndata: %s\n\n", data)
+				fl.Flush()
+			}
 		case <-ping.C:
 			fmt.Fprint(w, ": ping\n\n")
 			fl.Flush()

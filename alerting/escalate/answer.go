@@ -84,12 +84,13 @@ func (e *Engine) Answer(ctx context.Context, callID string, in AnswerInput) (Out
 	if who == "" || in.By != call.Person.ID {
 		who = in.By
 	}
-	note := "叫应 answered through " + in.Channel
+	how := viaZH(in.Channel)
 	if in.OnSite {
-		note += " (on site / 已到岗)"
+		how += "，已到岗"
 	}
+	note := "叫应已应答（" + how + "）"
 	if in.Note != "" {
-		note += ": " + in.Note
+		note += "：" + in.Note
 	}
 	if _, err := e.alerts.Ack(ctx, call.Alert.ID, alerting.Action{By: who, Note: note}); err != nil &&
 		!errors.Is(err, alerting.ErrConflict) {
@@ -97,6 +98,27 @@ func (e *Engine) Answer(ctx context.Context, callID string, in AnswerInput) (Out
 	}
 	e.signal()
 	return out, nil
+}
+
+// viaZH says in Chinese how an answer came, for the warning's history
+// (read by duty rooms): the answer link, the console, the API, or a
+// channel's reply or key press ("voice key 1" → "voice 按键 1").
+func viaZH(via string) string {
+	switch via {
+	case ViaLink:
+		return "应答链接"
+	case ViaConsole:
+		return "值班台代为登记"
+	case ViaAPI:
+		return "接口登记"
+	}
+	if ch, ok := strings.CutSuffix(via, " reply"); ok {
+		return ch + " 回复"
+	}
+	if ch, key, ok := strings.Cut(via, " key "); ok {
+		return ch + " 按键 " + key
+	}
+	return via
 }
 
 // calling reports whether an escalation of the alert is active.
@@ -253,6 +275,7 @@ type metrics struct {
 	started     *prometheus.CounterVec
 	steps       *prometheus.CounterVec
 	topReached  *prometheus.CounterVec
+	stopped     *prometheus.CounterVec
 	calls       *prometheus.CounterVec
 	answered    *prometheus.CounterVec
 	refused     *prometheus.CounterVec
@@ -271,6 +294,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Escalations moved to a next step because nobody answered in time, by policy and step."}, []string{"policy", "step"}),
 		topReached: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yujing_escalations_top_reached_total",
 			Help: "Escalations whose last step passed unanswered, by policy and level."}, []string{"policy", "level"}),
+		stopped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yujing_escalations_stopped_total",
+			Help: "Escalations ended unanswered before their top, by reason (superseded, resolved, closed, silenced, inhibited, policy_removed)."},
+			[]string{"reason"}),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yujing_escalation_calls_total",
 			Help: "Escalation calls handed to notify, by channel."}, []string{"channel"}),
 		answered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yujing_calls_answered_total",
@@ -292,8 +318,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, r := range []string{"forged", "expired", "used"} {
 		m.refused.WithLabelValues(r)
 	}
+	for _, r := range store.EscalationReasons {
+		if r != store.ReasonTopReached {
+			m.stopped.WithLabelValues(r)
+		}
+	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.started, m.steps, m.topReached, m.calls, m.answered, m.refused,
+		for _, c := range []prometheus.Collector{m.started, m.steps, m.topReached, m.stopped, m.calls, m.answered, m.refused,
 			m.suppressed, m.nobody, m.latency, m.active, m.storeErrors} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("escalate: register metrics: %w", err)

@@ -3,12 +3,19 @@
 // the people of the first step on their channel ladder, waits for an answer
 // until the step's deadline, then calls the next step — and stops the moment
 // anybody answers: through a signed answer link, an SMS reply, a key press
-// in a voice call, an IM button, the console or the API.
+// in a voice call, an IM button, the console or the API. Unanswered, it runs
+// while its warning is open until its chain reaches the top, the warning
+// resolves (unless the policy continues after resolve) or closes, or a
+// higher level's escalation supersedes it; the record's Reason says which
+// (store.Reason*). A warning that falls and rises again below the running
+// escalation's level starts nothing.
 //
 // Escalations are stored (their step and when it began), so a restart
 // resumes each at the right moment; every call has an id derived from the
-// escalation, round, step, person, channel and reminder, and the notify
-// outbox records a call once by its id, so no call is made twice.
+// state database's instance id and the escalation, round, step, person,
+// channel and reminder, and the notify outbox records a call once by its
+// id, so no call is made twice — and no two databases (a wiped data
+// directory) make the same id.
 package escalate
 
 import (
@@ -17,8 +24,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -30,7 +35,10 @@ import (
 )
 
 // Store keeps escalations and answers durably; store/sqlite.State is one.
+// CallIDs names the calls: ids that begin with the database's instance id
+// (the same after a restart, another for a new database).
 type Store interface {
+	CallIDs() store.CallIDs
 	StartEscalation(ctx context.Context, e *store.Escalation) (created bool, err error)
 	SaveEscalation(ctx context.Context, e store.Escalation) error
 	ActiveEscalations(ctx context.Context) ([]store.Escalation, error)
@@ -97,6 +105,7 @@ type Engine struct {
 	sign   signer
 	covers func(parent, code string) bool
 	m      *metrics
+	ids    store.CallIDs // the state database's call naming
 
 	mu     sync.Mutex
 	set    Settings
@@ -124,6 +133,10 @@ func New(set Settings, st Store, alerts Alerts, caller Caller, dir Directory, si
 	if st == nil || alerts == nil || caller == nil || dir == nil {
 		return nil, errors.New("escalate: store, alerts, caller and directory are required")
 	}
+	ids := st.CallIDs()
+	if ids.Instance == "" {
+		return nil, errors.New("escalate: the store has no instance id (call ids begin with it)")
+	}
 	if len(opts.Key) < 32 {
 		return nil, fmt.Errorf("escalate: the answer-link key must be at least 32 bytes, got %d", len(opts.Key))
 	}
@@ -150,7 +163,7 @@ func New(set Settings, st Store, alerts Alerts, caller Caller, dir Directory, si
 		return nil, err
 	}
 	return &Engine{st: st, alerts: alerts, caller: caller, dir: dir, sites: sites, log: opts.Logger, now: opts.Now,
-		tick: opts.Tick, sign: signer{key: opts.Key}, covers: opts.Covers, m: m, set: set,
+		tick: opts.Tick, sign: signer{key: opts.Key}, covers: opts.Covers, m: m, set: set, ids: ids,
 		active: map[int64]*run{}, issued: map[string]bool{}, wake: make(chan struct{}, 1)}, nil
 }
 
@@ -285,451 +298,6 @@ func (e *Engine) activeCount() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return len(e.active)
-}
-
-// handle starts, stops or answers escalations for one alert change.
-func (e *Engine) handle(ctx context.Context, a yujing.Alert, t yujing.Transition) {
-	switch t.Event {
-	case yujing.EventRaised, yujing.EventReopened, yujing.EventUpgraded:
-		e.stopAlert(ctx, a.ID, t.ID, fmt.Sprintf("superseded: %s to %s", t.Event, t.ToLevel))
-		e.start(ctx, a, t)
-	case yujing.EventAcknowledged, yujing.EventDisposed:
-		// An operator (or an answer, already recorded) acknowledged it.
-		e.answerAlert(ctx, a.ID, t.Actor, "console", t.At)
-	case yujing.EventResolved:
-		e.mu.Lock()
-		var stop []int64
-		for id, r := range e.active {
-			if r.esc.AlertID == a.ID && (r.policy == nil || !r.policy.ContinueAfterResolve) {
-				stop = append(stop, id)
-			}
-		}
-		e.mu.Unlock()
-		for _, id := range stop {
-			e.stop(ctx, id, "resolved before anyone answered")
-		}
-	case yujing.EventClosed:
-		e.stopAlert(ctx, a.ID, 0, "closed")
-	}
-	e.mu.Lock()
-	for _, r := range e.active {
-		if r.esc.AlertID == a.ID {
-			r.alert = a
-		}
-	}
-	e.mu.Unlock()
-}
-
-// pick returns the policy for an alert at its level: the first that
-// matches its level, family and site region.
-func (e *Engine) pick(a yujing.Alert) *Policy {
-	region := ""
-	if e.sites != nil {
-		if s, ok := e.sites.Site(a.Site); ok {
-			region = s.Region
-		}
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for i := range e.set.Policies {
-		if e.set.Policies[i].matches(a.Level, a.Family, region, e.covers) {
-			return &e.set.Policies[i]
-		}
-	}
-	return nil
-}
-
-func (e *Engine) start(ctx context.Context, a yujing.Alert, t yujing.Transition) {
-	p := e.pick(a)
-	if p == nil {
-		return
-	}
-	esc := store.Escalation{AlertID: a.ID, TransitionID: t.ID, Level: a.Level, Policy: p.Name, Step: 1,
-		StepAt: t.At, StartedAt: t.At, State: store.EscalationActive}
-	created, err := e.st.StartEscalation(ctx, &esc)
-	if err != nil {
-		e.m.storeErrors.Inc()
-		e.log.Error("escalation not started", "alert_id", a.ID, "policy", p.Name, "err", err)
-		return
-	}
-	if esc.State != store.EscalationActive {
-		return
-	}
-	e.mu.Lock()
-	e.active[esc.ID] = &run{esc: esc, alert: a, policy: p}
-	e.mu.Unlock()
-	if created {
-		e.m.started.WithLabelValues(p.Name, a.Level.String()).Inc()
-		e.log.Info("escalation started", "escalation_id", esc.ID, "alert_id", a.ID, "level", a.Level.String(), "policy", p.Name)
-	}
-}
-
-// stopAlert stops the active escalations of an alert except the one
-// started by transition keep.
-func (e *Engine) stopAlert(ctx context.Context, alertID, keep int64, reason string) {
-	e.mu.Lock()
-	var ids []int64
-	for id, r := range e.active {
-		if r.esc.AlertID == alertID && r.esc.TransitionID != keep {
-			ids = append(ids, id)
-		}
-	}
-	e.mu.Unlock()
-	for _, id := range ids {
-		e.stop(ctx, id, reason)
-	}
-}
-
-func (e *Engine) stop(ctx context.Context, id int64, reason string) {
-	e.mu.Lock()
-	r, ok := e.active[id]
-	if !ok {
-		e.mu.Unlock()
-		return
-	}
-	esc := r.esc
-	esc.State, esc.Reason = store.EscalationStopped, reason
-	e.endLocked(id)
-	e.mu.Unlock()
-	if err := e.st.SaveEscalation(ctx, esc); err != nil && !errors.Is(err, store.ErrAnswered) {
-		e.m.storeErrors.Inc()
-		e.log.Error("escalation stop not saved", "escalation_id", id, "err", err)
-	}
-	e.log.Info("escalation stopped", "escalation_id", id, "alert_id", esc.AlertID, "reason", reason)
-}
-
-// answerAlert marks every active escalation of an alert answered (an
-// operator acknowledged the alert in the console or the API).
-func (e *Engine) answerAlert(ctx context.Context, alertID int64, by, channel string, at time.Time) {
-	e.mu.Lock()
-	var ids []int64
-	for id, r := range e.active {
-		if r.esc.AlertID == alertID {
-			ids = append(ids, id)
-		}
-	}
-	e.mu.Unlock()
-	for _, id := range ids {
-		e.answered(ctx, id, by, channel, at)
-	}
-}
-
-// answered ends an active escalation with an answer; false when it was no
-// longer active.
-func (e *Engine) answered(ctx context.Context, id int64, by, channel string, at time.Time) bool {
-	e.mu.Lock()
-	r, ok := e.active[id]
-	if !ok {
-		e.mu.Unlock()
-		return false
-	}
-	esc := r.esc
-	e.endLocked(id)
-	e.mu.Unlock()
-	esc.State = store.EscalationAnswered
-	esc.AnsweredAt, esc.AnsweredBy, esc.AnswerChannel = &at, &by, &channel
-	if err := e.st.SaveEscalation(ctx, esc); err != nil {
-		if errors.Is(err, store.ErrAnswered) {
-			return false
-		}
-		e.m.storeErrors.Inc()
-		e.log.Error("escalation answer not saved", "escalation_id", id, "err", err)
-	}
-	e.log.Info("escalation answered: no further calls", "escalation_id", id, "alert_id", esc.AlertID, "by", by,
-		"channel", channel, "step", esc.Step, "round", esc.Round)
-	return true
-}
-
-// endLocked forgets an escalation that ended and the calls it made (e.mu
-// held), so that memory does not grow with the escalations of a long run.
-func (e *Engine) endLocked(id int64) {
-	delete(e.active, id)
-	prefix := "esc" + strconv.FormatInt(id, 10) + "-"
-	for cid := range e.issued {
-		if strings.HasPrefix(cid, prefix) {
-			delete(e.issued, cid)
-		}
-	}
-}
-
-// deadline is when the current step of r is due.
-func (r *run) deadline() time.Time {
-	if r.policy == nil || r.esc.Step < 1 || r.esc.Step > len(r.policy.Steps) {
-		return r.esc.StepAt
-	}
-	return r.esc.StepAt.Add(r.policy.Steps[r.esc.Step-1].Deadline)
-}
-
-// advance makes the calls of an escalation that are due at now and moves
-// it to its next step (or round, or the top) when a deadline has passed.
-// It returns the calls to make.
-func (e *Engine) advance(ctx context.Context, id int64, now time.Time) []yujing.Call {
-	var calls []yujing.Call
-	for range 1000 { // bounded: each pass moves a step forward or returns
-		e.mu.Lock()
-		r, ok := e.active[id]
-		if !ok {
-			e.mu.Unlock()
-			return calls
-		}
-		if r.policy == nil {
-			e.mu.Unlock()
-			e.stop(ctx, id, "policy "+r.esc.Policy+" is no longer configured")
-			return calls
-		}
-		esc, p, alert := r.esc, r.policy, r.alert
-		e.mu.Unlock()
-		step := p.Steps[esc.Step-1]
-		deadline := esc.StepAt.Add(step.Deadline)
-		due := e.due(esc, p, step, alert, deadline, now)
-		if len(due) > 0 {
-			fresh, _, err := e.alerts.Get(ctx, alert.ID)
-			if err == nil && (fresh.Silenced || fresh.Inhibited) {
-				why := "silenced"
-				if fresh.Inhibited {
-					why = "inhibited"
-				}
-				e.stop(ctx, id, "calls suppressed: the alert is "+why)
-				e.m.suppressed.WithLabelValues(why).Inc()
-				return calls
-			}
-			if err == nil {
-				for i := range due {
-					due[i].Alert = fresh
-				}
-			}
-			calls = append(calls, e.unmade(ctx, esc.ID, due)...)
-		}
-		if now.Before(deadline) {
-			return calls
-		}
-		// Nobody answered in time: the next step, round, or the top.
-		next := esc
-		switch {
-		case esc.Step < len(p.Steps):
-			next.Step, next.StepAt = esc.Step+1, deadline
-		case esc.Round < p.Repeat:
-			next.Round, next.Step, next.StepAt = esc.Round+1, 1, deadline
-		default:
-			next.State, next.TopReachedAt, next.Reason = store.EscalationExhausted, &deadline,
-				"nobody answered: the chain reached its top"
-		}
-		if err := e.st.SaveEscalation(ctx, next); err != nil {
-			if errors.Is(err, store.ErrAnswered) { // answered meanwhile
-				e.mu.Lock()
-				e.endLocked(id)
-				e.mu.Unlock()
-				return calls
-			}
-			e.m.storeErrors.Inc()
-			e.log.Error("escalation step not saved; retried at the next tick", "escalation_id", id, "err", err)
-			return calls
-		}
-		e.mu.Lock()
-		if cur, ok := e.active[id]; ok {
-			if next.State == store.EscalationActive {
-				cur.esc = next
-			} else {
-				e.endLocked(id)
-			}
-		}
-		e.mu.Unlock()
-		if next.State != store.EscalationActive {
-			e.m.topReached.WithLabelValues(p.Name, esc.Level.String()).Inc()
-			e.log.Warn("escalation reached the top of its chain: nobody answered", "escalation_id", id,
-				"alert_id", esc.AlertID, "policy", p.Name, "steps", len(p.Steps), "rounds", p.Repeat+1)
-			return calls
-		}
-		e.m.steps.WithLabelValues(p.Name, strconv.Itoa(next.Step)).Inc()
-		e.log.Warn("no answer by the deadline: escalating", "escalation_id", id, "alert_id", esc.AlertID,
-			"policy", p.Name, "step", next.Step, "round", next.Round)
-	}
-	return calls
-}
-
-// due lists the calls of an escalation's current step that are due at
-// now: each target on its ladder's channels as their waits pass, and the
-// reminders; the first step of the first round also calls the double
-// report.
-func (e *Engine) due(esc store.Escalation, p *Policy, step Step, a yujing.Alert, deadline, now time.Time) []yujing.Call {
-	var out []yujing.Call
-	add := func(s Step, tag string) {
-		people := e.people(esc, p, s, tag, a.Site)
-		for _, person := range people {
-			for i, ch := range s.Ladder {
-				at := esc.StepAt.Add(time.Duration(i) * s.LadderWait)
-				if (i > 0 && s.LadderWait == 0) || now.Before(at) || (i > 0 && !at.Before(deadline)) {
-					continue
-				}
-				c, ok := e.call(esc, a, person, ch, deadline, now, tag+"-"+ch)
-				if !ok {
-					continue
-				}
-				if s.LadderWait == 0 || i == len(s.Ladder)-1 {
-					c.Fallback = s.Ladder[i+1:]
-				} else {
-					c.Fallback = s.Ladder[i+1 : i+2] // a failed send moves on at once; the wait is then moot
-				}
-				out = append(out, c)
-			}
-			for k := 1; k <= s.Reminders; k++ {
-				at := esc.StepAt.Add(time.Duration(k) * s.RemindEvery)
-				if now.Before(at) || !at.Before(deadline) {
-					continue
-				}
-				i := 0
-				if s.LadderWait > 0 {
-					i = min(len(s.Ladder)-1, int(time.Duration(k)*s.RemindEvery/s.LadderWait))
-				}
-				if c, ok := e.call(esc, a, person, s.Ladder[i], deadline, now, tag+"-"+s.Ladder[i]+"-remind"+strconv.Itoa(k)); ok {
-					out = append(out, c)
-				}
-			}
-		}
-	}
-	add(step, "p")
-	if p.DoubleReport != nil && esc.Step == 1 && esc.Round == 0 {
-		add(*p.DoubleReport, "d")
-	}
-	return out
-}
-
-// people are who a step (tag p) or the double report (tag d) of an
-// escalation calls: resolved once per round and step, when it begins, and
-// kept, so that a roster's shift change in the middle of a step does not
-// add people to it (and each tick costs no directory lookups).
-func (e *Engine) people(esc store.Escalation, p *Policy, s Step, tag, site string) []yujing.Person {
-	key := fmt.Sprintf("r%d-s%d-%s", esc.Round, esc.Step, tag)
-	e.mu.Lock()
-	r := e.active[esc.ID]
-	if r != nil && r.people != nil {
-		if ps, ok := r.people[key]; ok {
-			e.mu.Unlock()
-			return ps
-		}
-	}
-	e.mu.Unlock()
-	ps := e.resolve(s.Targets, site, esc.StepAt)
-	if len(ps) == 0 {
-		e.log.Warn("escalation step has nobody to call", "escalation_id", esc.ID, "policy", p.Name, "step", esc.Step,
-			"round", esc.Round, "targets", fmt.Sprint(s.Targets))
-		e.m.nobody.WithLabelValues(p.Name).Inc()
-	}
-	e.mu.Lock()
-	if r != nil {
-		if r.people == nil {
-			r.people = map[string][]yujing.Person{}
-		}
-		r.people[key] = ps
-	}
-	e.mu.Unlock()
-	return ps
-}
-
-// call makes one call of an escalation; its id is derived from what it is,
-// so the outbox records it once however often it is made. It reports false
-// for a call this process has already handed on.
-func (e *Engine) call(esc store.Escalation, a yujing.Alert, person yujing.Person, ch string, deadline, now time.Time, tag string) (yujing.Call, bool) {
-	id := "esc" + strconv.FormatInt(esc.ID, 10) + "-r" + strconv.Itoa(esc.Round) + "-s" + strconv.Itoa(esc.Step) + "-" + person.ID + "-" + tag
-	e.mu.Lock()
-	base, ttl, issued := e.set.BaseURL, e.set.LinkTTL, e.issued[id]
-	e.mu.Unlock()
-	if issued {
-		return yujing.Call{}, false
-	}
-	exp := now.Add(ttl)
-	if d := deadline.Add(ttl); d.After(exp) {
-		exp = d
-	}
-	return yujing.Call{ID: id, Alert: a, Event: yujing.EventRaised, Person: person, Channel: ch, Created: now,
-		Step: esc.Step, Deadline: deadline, AnswerURL: base + "/answer/" + e.sign.token(id, exp),
-		Escalation: esc.ID, Round: esc.Round}, true
-}
-
-// unmade drops the calls this process already handed on, and those the
-// escalation already made on the same channel to the same person in the
-// same round and step (by a ladder's fallback, or before a restart).
-func (e *Engine) unmade(ctx context.Context, escID int64, due []yujing.Call) []yujing.Call {
-	e.mu.Lock()
-	var todo []yujing.Call
-	for _, c := range due {
-		if !e.issued[c.ID] {
-			todo = append(todo, c)
-		}
-	}
-	e.mu.Unlock()
-	if len(todo) == 0 {
-		return nil
-	}
-	made, err := e.st.CallsOfEscalation(ctx, escID)
-	if err != nil {
-		e.m.storeErrors.Inc()
-		e.log.Error("escalation calls not read; retried at the next tick", "escalation_id", escID, "err", err)
-		return nil
-	}
-	type slot struct {
-		round, step     int
-		person, channel string
-	}
-	seen := map[string]bool{}
-	slots := map[slot]bool{}
-	for _, c := range made {
-		seen[c.ID] = true
-		slots[slot{c.Round, c.Step, c.Person, c.Channel}] = true
-	}
-	var out []yujing.Call
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, c := range todo {
-		e.issued[c.ID] = true
-		if seen[c.ID] {
-			continue
-		}
-		if !strings.Contains(c.ID, "-remind") && slots[slot{c.Round, c.Step, c.Person.ID, c.Channel}] {
-			continue // a fallback already called this person on this channel
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-// resolve turns targets into people at a time, each person once, in order.
-func (e *Engine) resolve(ts []Target, site string, at time.Time) []yujing.Person {
-	var out []yujing.Person
-	seen := map[string]bool{}
-	add := func(ps ...yujing.Person) {
-		for _, p := range ps {
-			if !seen[p.ID] {
-				seen[p.ID] = true
-				out = append(out, p)
-			}
-		}
-	}
-	for _, t := range ts {
-		switch {
-		case t.Person != "":
-			if p, ok := e.dir.Person(t.Person); ok {
-				add(p)
-			}
-		case t.Roster != "":
-			org, role := splitRoster(t.Roster)
-			add(e.dir.OnDuty(org, role, at)...)
-		case t.Tier > 0:
-			add(e.dir.Tier(site, t.Tier, at)...)
-		case t.Role != "":
-			add(e.dir.Role(site, t.Role, at)...)
-		}
-	}
-	return out
-}
-
-func splitRoster(s string) (org, role string) {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '/' {
-			return s[:i], s[i+1:]
-		}
-	}
-	return s, ""
 }
 
 // Escalations returns an alert's escalations, each active one with the

@@ -108,6 +108,22 @@ type world struct {
 	set     escalate.Settings
 	dir     *duty.Directory
 	cancel  context.CancelFunc
+	// legacy, when set, makes the state database one upgraded from a
+	// version without instance ids, with escalations up to legacy.
+	legacy int64
+}
+
+// upgradedStore is a state database upgraded from a version without
+// instance ids: calls of escalations up to legacy keep their earlier ids.
+type upgradedStore struct {
+	*sqlite.State
+	legacy int64
+}
+
+func (s upgradedStore) CallIDs() store.CallIDs {
+	c := s.State.CallIDs()
+	c.LegacyEscalations = s.legacy
+	return c
 }
 
 var (
@@ -172,7 +188,12 @@ func (w *world) sensorList() []yujing.Sensor {
 }
 
 func newWorld(t testing.TB) *world {
-	w := &world{t: t, clock: &clock{t: t0}, rcv: newReceiver(t), set: policies(), dir: directory(t),
+	return newWorldWith(t, policies())
+}
+
+// newWorldWith is newWorld with other escalation settings.
+func newWorldWith(t testing.TB, set escalate.Settings) *world {
+	w := &world{t: t, clock: &clock{t: t0}, rcv: newReceiver(t), set: set, dir: directory(t),
 		path: filepath.Join(t.TempDir(), "state.db")}
 	w.open()
 	return w
@@ -249,7 +270,11 @@ func (w *world) open() {
 	if err := w.eng.Restore(ctx); err != nil {
 		t.Fatal(err)
 	}
-	w.esc, err = escalate.New(w.set, st, w.eng, w.ob, w.dir, reg, escalate.Options{Now: w.clock.now, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+	var est escalate.Store = st
+	if w.legacy > 0 {
+		est = upgradedStore{st, w.legacy}
+	}
+	w.esc, err = escalate.New(w.set, est, w.eng, w.ob, w.dir, reg, escalate.Options{Now: w.clock.now, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
 		Key: []byte("0123456789abcdef0123456789abcdef"), Covers: duty.RegionCovers})
 	if err != nil {
 		t.Fatal(err)
@@ -365,6 +390,9 @@ func TestRedEscalatesUntilAnswered(t *testing.T) {
 		*es[0].AnswerChannel != escalate.ViaLink {
 		t.Fatalf("escalations = %+v, want one answered at step 2 by chen through the link", es)
 	}
+	if note := ackNote(t, w, a.ID); note != "叫应已应答（应答链接，已到岗）：到场处置" {
+		t.Errorf("history note %q, want it in Chinese", note)
+	}
 	if len(cs) != 3 {
 		t.Fatalf("%d calls on record, want 3", len(cs))
 	}
@@ -417,7 +445,8 @@ func TestOrangeLadderRemindersRepeatAndTop(t *testing.T) {
 		t.Errorf("%d calls, want 6: nothing after the top", n)
 	}
 	_, es, _ := w.alert()
-	if len(es) != 1 || es[0].State != store.EscalationExhausted || es[0].TopReachedAt == nil || es[0].Round != 1 ||
+	if len(es) != 1 || es[0].State != store.EscalationExhausted || es[0].Reason != store.ReasonTopReached ||
+		es[0].TopReachedAt == nil || es[0].Round != 1 ||
 		!es[0].TopReachedAt.Equal(t0.Add(12*time.Hour+10*time.Minute)) {
 		t.Fatalf("escalation = %+v, want exhausted in round 1 at 22:10", es)
 	}
@@ -442,7 +471,7 @@ func TestUpgradeStartsNewPolicyDowngradeDoesNot(t *testing.T) {
 	w.at(0)
 	_, es, _ := w.alert()
 	if len(es) != 2 || es[0].Policy != "orange" || es[0].State != store.EscalationStopped ||
-		!strings.Contains(es[0].Reason, "upgraded") || es[1].Policy != "red" || es[1].State != store.EscalationActive {
+		es[0].Reason != store.ReasonSuperseded || es[1].Policy != "red" || es[1].State != store.EscalationActive {
 		t.Fatalf("escalations = %+v", es)
 	}
 	if es[1].Deadline == nil {
@@ -551,9 +580,12 @@ func TestSMSReplyAnswers(t *testing.T) {
 	if err := w.ob.Receipt(ctx, notify.Receipt{Channel: "sms", Phone: "+86 138 0000 0003", Status: notify.ReceiptReplied, Text: "收到。"}); err != nil {
 		t.Fatal(err)
 	}
-	_, es, cs := w.alert()
+	a, es, cs := w.alert()
 	if es[0].State != store.EscalationAnswered || *es[0].AnsweredBy != "wang" || *es[0].AnswerChannel != "sms reply" {
 		t.Fatalf("escalation after the reply = %+v", es[0])
+	}
+	if note := ackNote(t, w, a.ID); note != "叫应已应答（sms 回复）：收到。" {
+		t.Errorf("history note %q, want it in Chinese", note)
 	}
 	for _, c := range cs {
 		if c.Person == "wang" && (c.AnsweredAt == nil || *c.AnswerNote != "收到。") {
@@ -592,7 +624,7 @@ func TestConsoleAckAndResolveStop(t *testing.T) {
 	w2.reading(1)
 	w2.at(0)
 	_, es, _ = w2.alert()
-	if es[0].State != store.EscalationStopped || !strings.Contains(es[0].Reason, "resolved") {
+	if es[0].State != store.EscalationStopped || es[0].Reason != store.ReasonResolved {
 		t.Fatalf("after resolve: %+v", es[0])
 	}
 }
@@ -624,10 +656,29 @@ func TestVoiceKeyPressAnswers(t *testing.T) {
 	if ok, err := w.esc.Inbound(ctx, escalate.Inbound{CallID: zhang, Channel: "voice", Status: "key_pressed", Key: "1"}); !ok || err != nil {
 		t.Fatalf("key 1 answered=%v err=%v, want an answer", ok, err)
 	}
-	_, es, _ := w.alert()
+	a, es, _ := w.alert()
 	if es[0].State != store.EscalationAnswered || *es[0].AnswerChannel != "voice key 1" || *es[0].AnsweredBy != "zhang" {
 		t.Fatalf("escalation = %+v", es[0])
 	}
+	if note := ackNote(t, w, a.ID); note != "叫应已应答（voice 按键 1）" {
+		t.Errorf("history note %q, want it in Chinese", note)
+	}
+}
+
+// ackNote is the note of the alert's acknowledgement in its history.
+func ackNote(t *testing.T, w *world, id int64) string {
+	t.Helper()
+	_, hist, err := w.eng.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hist {
+		if h.Event == yujing.EventAcknowledged {
+			return h.Note
+		}
+	}
+	t.Fatalf("no acknowledgement in %+v", hist)
+	return ""
 }
 
 // BenchmarkStepIdle is the cost of one tick of the escalation engine with

@@ -28,7 +28,24 @@ type signer struct{ key []byte }
 // sigLen is the length of the truncated MAC (128 bits).
 const sigLen = 16
 
-var b64 = base64.RawURLEncoding
+// b64 encodes the token's two parts: URL-safe, unpadded, and strict about
+// the unused bits of the last character.
+var b64 = base64.RawURLEncoding.Strict()
+
+// decodePart decodes one part of a token, accepting only the spelling
+// token makes: a lenient decoder also takes a last character with unused
+// bits set and ignores line breaks, which would give one link several
+// working spellings.
+func decodePart(s string) ([]byte, error) {
+	b, err := b64.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	if b64.EncodeToString(b) != s {
+		return nil, errors.New("not in canonical base64url form")
+	}
+	return b, nil
+}
 
 // token returns the token for a call, good until exp.
 func (s signer) token(callID string, exp time.Time) string {
@@ -46,14 +63,15 @@ func (s signer) mac(payload []byte) []byte {
 }
 
 // verify returns the call id of a token signed with the key and not
-// expired at now. Errors wrap ErrForged or ErrExpired.
+// expired at now; only the exact token made for the call verifies, no other
+// spelling of the same bytes. Errors wrap ErrForged or ErrExpired.
 func (s signer) verify(token string, now time.Time) (callID string, exp time.Time, err error) {
 	p, sig, ok := strings.Cut(token, ".")
 	if !ok || len(token) > 1024 {
 		return "", exp, fmt.Errorf("%w (malformed token)", ErrForged)
 	}
-	payload, err1 := b64.DecodeString(p)
-	mac, err2 := b64.DecodeString(sig)
+	payload, err1 := decodePart(p)
+	mac, err2 := decodePart(sig)
 	if err1 != nil || err2 != nil || len(payload) <= 8 {
 		return "", exp, fmt.Errorf("%w (malformed token)", ErrForged)
 	}

@@ -3,11 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"yujing"
+	"yujing/config"
+
 	"yujing/ingest"
+	"yujing/notify"
+	notifyall "yujing/notify/all"
 )
 
 // TestChannelsExample: configs/channels.yaml, with its secrets in the
@@ -31,7 +40,7 @@ func TestChannelsExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chans, err := buildChannels(cfg, registryNames{reg: reg}, slog.New(slog.DiscardHandler))
+	chans, _, err := buildChannels(cfg, channelTypes(t), registryNames{reg: reg}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,5 +55,54 @@ func TestChannelsExample(t *testing.T) {
 	// A secret never shows in what check prints.
 	if strings.Contains(stdout.String(), "test-") {
 		t.Errorf("check output shows a secret: %s", stdout.String())
+	}
+}
+
+// channelTypes is every channel type yujing ships (notify/all).
+func channelTypes(t *testing.T) *notify.Types {
+	t.Helper()
+	types, err := notifyall.Types()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return types
+}
+
+// TestServeChannelsDoNotFollowRedirects: the channels serve builds use
+// their own HTTP clients, which treat a redirect as a permanent failure (a
+// webhook's README says so; a redirect may carry a token to another host)
+// instead of following it.
+func TestServeChannelsDoNotFollowRedirects(t *testing.T) {
+	var followed atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/elsewhere" {
+			followed.Store(true)
+			return
+		}
+		http.Redirect(w, r, "/elsewhere", http.StatusFound)
+	}))
+	defer srv.Close()
+	cfg, err := config.Parse("r.yaml", []byte(fmt.Sprintf(`sites: [{id: p}]
+people: [{id: x, name: X}]
+notify: [{people: [x], channels: [hook]}]
+channels: [{name: hook, webhook: {url: %q}}]
+`, srv.URL+"/hook")), config.Options{LookupEnv: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := ingest.NewRegistry(cfg.Sites, cfg.Sensors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chans, _, err := buildChannels(cfg, channelTypes(t), registryNames{reg: reg}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chans[0].Send(t.Context(), yujing.Call{ID: "1-1-x-hook", Channel: "hook", Person: yujing.Person{ID: "x"}})
+	if err == nil || notify.Retryable(err) {
+		t.Errorf("send to a redirecting webhook: %v, want a permanent failure", err)
+	}
+	if followed.Load() {
+		t.Error("the redirect was followed")
 	}
 }

@@ -19,6 +19,10 @@ var updateCheck = flag.Bool("update", false, "rewrite the golden files in testda
 var checkEnv = map[string]string{
 	"YUJING_TEST_MQTT_BROKER":  "ssl://emqx.example.com:8883",
 	"YUJING_TEST_INFLUX_TOKEN": "test-token",
+	// env-values.bad.yaml: errors quote these as the file writes them.
+	"YUJING_TEST_BAD_BROKER": "mqtt-tls://yujing:br0ker-pa55word@10.0.0.5:1883",
+	"YUJING_TEST_HOOK_TOKEN": "hook-t0ken-7f3a91c2",
+	"YUJING_TEST_SMTP_FROM":  "duty-room.example.cn",
 }
 
 // knownCheckBugs lists cases whose golden file holds the output we want but

@@ -95,10 +95,12 @@ type browserPage struct {
 }
 
 // newBrowser starts a headless Chromium for the test, closed when it ends;
-// every step must be done within timeout. Screenshots go to dir.
-func newBrowser(t *testing.T, chromium, dir string, timeout time.Duration) *browserPage {
+// every step must be done within timeout. Screenshots go to dir. opts add
+// to the flags (chromedp.Env("TZ=…") runs it in another time zone).
+func newBrowser(t *testing.T, chromium, dir string, timeout time.Duration, opts ...chromedp.ExecAllocatorOption) *browserPage {
 	t.Helper()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(t.Context(), append(chromedp.DefaultExecAllocatorOptions[:], append(chromiumFlags, chromedp.ExecPath(chromium))...)...)
+	all := append(append(append(chromedp.DefaultExecAllocatorOptions[:], chromiumFlags...), chromedp.ExecPath(chromium)), opts...)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(t.Context(), all...)
 	ctx, cancel := chromedp.NewContext(alloc)
 	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() {
@@ -504,6 +506,179 @@ func TestConsoleInBrowser(t *testing.T) {
 	if code := newConsoleAPI(t, base).do("POST", "/api/v1/login", map[string]string{"username": "viewer-wang", "password": "viewer-wang-pw-2025"}, nil); code != http.StatusUnauthorized {
 		t.Errorf("login with the old password: status %d, want 401", code)
 	}
+}
+
+// TestConsoleTimesAndNames runs Chromium in New York's time zone against a
+// server configured for Asia/Shanghai: every time the console shows (the
+// board, the warning's start, its history, the call list, the handover
+// sheet) is Shanghai's, as in the messages to officials, and the footer
+// says so; sites, sensors, metrics, the engine and answer channels are
+// shown by name (演示化工园区, 罐区可燃气体探测器, 可燃气体浓度, 系统, 值班台代为登记),
+// not by id (demo-plant, lel, system, console).
+func TestConsoleTimesAndNames(t *testing.T) {
+	chromium := chromiumPath(t)
+	dir := artifactsDir(t)
+	const adminPassword = "console-admin-test-pw"
+	t.Setenv("YUJING_ADMIN_PASSWORD", adminPassword)
+	hs := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer hs.Close()
+	cfg := demoConfig(t, hs.URL)
+	if cfg.Location.String() != "Asia/Shanghai" {
+		t.Fatalf("the demo configuration's zone is %s, want Asia/Shanghai", cfg.Location)
+	}
+	shanghai, newYork := cfg.Location, mustZone(t, "America/New_York")
+	inst := start(t, cfg)
+	base := "http://" + inst.http
+	admin := newConsoleAPI(t, base)
+	authOn := admin.do("GET", "/api/v1/me", nil, nil) == http.StatusUnauthorized
+	if authOn {
+		admin.login("admin", adminPassword)
+	}
+
+	// A red warning whose escalation calls the duty officers; the duty
+	// room records that one of them answered by phone.
+	publish(t, publisher(t, inst.mqtt), "yujing/demo-plant/GT-101", `{"value": 62}`)
+	var open []apiAlert
+	waitFor(t, 5*time.Second, "the red warning", func() bool {
+		open = nil
+		admin.do("GET", "/api/v1/alerts?state=open", nil, &open)
+		return len(open) == 1
+	})
+	id := open[0].ID
+	var callID string
+	waitFor(t, 10*time.Second, "a call that waits for an answer", func() bool {
+		var d struct {
+			Calls []struct {
+				ID       string     `json:"id"`
+				Deadline *time.Time `json:"deadline"`
+			} `json:"calls"`
+		}
+		admin.do("GET", fmt.Sprintf("/api/v1/alerts/%d", id), nil, &d)
+		for _, c := range d.Calls {
+			if c.Deadline != nil {
+				callID = c.ID
+			}
+		}
+		return callID != ""
+	})
+	if code := admin.do("POST", "/api/v1/calls/"+callID+"/answer", map[string]any{"note": "电话已确认"}, nil); code != 200 {
+		t.Fatalf("record the answer: status %d", code)
+	}
+	var a struct {
+		StartedAt time.Time `json:"started_at"`
+		History   []struct {
+			At    time.Time `json:"at"`
+			Event string    `json:"event"`
+		} `json:"history"`
+	}
+	admin.do("GET", fmt.Sprintf("/api/v1/alerts/%d", id), nil, &a)
+	started := a.StartedAt
+
+	p := newBrowser(t, chromium, dir, 90*time.Second, chromedp.Env("TZ=America/New_York"))
+	p.viewport(1920, 1080, false)
+	p.do("open the console", chromedp.Navigate(base+"/"))
+	var browserZone struct {
+		Zone   string
+		Offset int
+	}
+	p.eval(`({Zone: Intl.DateTimeFormat().resolvedOptions().timeZone, Offset: new Date().getTimezoneOffset()})`, &browserZone)
+	if browserZone.Zone != "America/New_York" || (browserZone.Offset != 240 && browserZone.Offset != 300) {
+		t.Fatalf("the browser runs in %s (offset %d min): the test needs it away from Asia/Shanghai", browserZone.Zone, browserZone.Offset)
+	}
+	if authOn {
+		p.login("admin", adminPassword)
+	}
+	row := fmt.Sprintf(`#alerts tbody tr[data-id="%d"]`, id)
+	p.wait("the warning on the board", fmt.Sprintf(`document.querySelector('%s') !== null`, row), 10*time.Second)
+
+	// The board: names, and the start in Shanghai's clock.
+	var board struct{ Site, Sensor, Started, Message string }
+	p.eval(fmt.Sprintf(`(() => { const r = document.querySelector('%s'), c = r.cells;
+		return {Site: c[2].textContent, Sensor: c[3].textContent, Started: c[5].textContent, Message: c[7].textContent}; })()`, row), &board)
+	inSH, inNY := started.In(shanghai).Format("15:04:05"), started.In(newYork).Format("15:04:05")
+	if board.Site != "演示化工园区" || !strings.HasPrefix(board.Sensor, "罐区可燃气体探测器") {
+		t.Errorf("board site %q sensor %q, want 演示化工园区 and 罐区可燃气体探测器", board.Site, board.Sensor)
+	}
+	if !strings.HasSuffix(board.Started, inSH) || strings.Contains(board.Started, inNY) {
+		t.Errorf("board start %q, want Shanghai's %s (New York's would be %s)", board.Started, inSH, inNY)
+	}
+	if strings.Contains(board.Message, " lel ") || strings.Contains(board.Message, "级阈值") {
+		t.Errorf("board message %q", board.Message)
+	}
+	// The footer names the zone.
+	p.wait("the zone in the footer", `(document.querySelector("#zone")||{}).textContent === "时间均为 Asia/Shanghai（UTC+8）"`, 5*time.Second)
+	p.shot("board-zone-1920")
+
+	// The detail page: facts by name, times with their date in Shanghai.
+	p.do("open the warning", chromedp.Navigate(fmt.Sprintf("%s/#/alert/%d", base, id)))
+	p.wait("the history", `document.querySelector("table.history tbody tr[data-event=acknowledged]") !== null`, 10*time.Second)
+	var det struct {
+		Facts             map[string]string
+		Raised, RaisedBy  string
+		AckNote, Timeline string
+	}
+	p.eval(`(() => { const f = {}; document.querySelectorAll(".facts > div").forEach(d => f[d.querySelector("dt").textContent] = d.querySelector("dd").textContent);
+		const r = document.querySelector("table.history tr[data-event=raised]"), k = document.querySelector("table.history tr[data-event=acknowledged]");
+		return {Facts: f, Raised: r.cells[0].textContent, RaisedBy: r.cells[5].textContent, AckNote: k.cells[6].textContent,
+			Timeline: Array.from(document.querySelectorAll(".timeline")).map(e => e.textContent).join(" ")}; })()`, &det)
+	wantStart := started.In(shanghai).Format("2006-01-02 15:04:05")
+	if !strings.HasPrefix(det.Facts["开始"], wantStart) {
+		t.Errorf("detail start %q, want %s (Asia/Shanghai)", det.Facts["开始"], wantStart)
+	}
+	var raisedAt time.Time
+	for _, h := range a.History {
+		if h.Event == "raised" {
+			raisedAt = h.At
+		}
+	}
+	if want := raisedAt.In(shanghai).Format("2006-01-02 15:04:05"); det.Raised != want {
+		t.Errorf("history: raised at %q, want %s (Asia/Shanghai)", det.Raised, want)
+	}
+	for fact, want := range map[string][]string{
+		"站点": {"演示化工园区", "demo-plant"}, "监测点": {"罐区可燃气体探测器", "GT-101", "可燃气体浓度"}, "规则": {"可燃气体浓度", "gas-lel"},
+	} {
+		for _, w := range want {
+			if !strings.Contains(det.Facts[fact], w) {
+				t.Errorf("detail %s %q lacks %q", fact, det.Facts[fact], w)
+			}
+		}
+	}
+	if strings.Contains(det.Facts["监测点"], "lel ") || !strings.HasPrefix(det.Facts["站点"], "演示化工园区") {
+		t.Errorf("detail facts %v: names first, no metric id", det.Facts)
+	}
+	if det.RaisedBy != "系统" || !strings.Contains(det.AckNote, "叫应已应答（值班台代为登记）：电话已确认") {
+		t.Errorf("history: raised by %q, acknowledgement note %q", det.RaisedBy, det.AckNote)
+	}
+	if !strings.Contains(det.Timeline, "方式 值班台代为登记") || strings.Contains(det.Timeline, "方式 console") {
+		t.Errorf("call list %q, want the answer's way in Chinese", det.Timeline)
+	}
+	p.shot("detail-zone-1920")
+
+	// The handover sheet: names, and the printing time with its zone.
+	p.do("duty", chromedp.Navigate(base+"/#/duty"))
+	p.wait("the handover list", fmt.Sprintf(`document.querySelector('#handover tr[data-id="%d"]') !== null`, id), 10*time.Second)
+	var duty struct{ Site, Printed string }
+	p.eval(fmt.Sprintf(`({Site: document.querySelector('#handover tr[data-id="%d"]').cells[2].textContent, Printed: document.querySelector("#printed").textContent})`, id), &duty)
+	if duty.Site != "演示化工园区" || !strings.Contains(duty.Printed, "Asia/Shanghai") || !strings.Contains(duty.Printed, "UTC+8") {
+		t.Errorf("handover site %q, printed %q", duty.Site, duty.Printed)
+	}
+
+	// In English too.
+	p.do("switch to English", chromedp.Click(chromedp.CSS("#lang")))
+	p.wait("the zone in English", `(document.querySelector("#zone")||{}).textContent === "All times in Asia/Shanghai (UTC+8)"`, 5*time.Second)
+	p.do("the warning in English", chromedp.Navigate(fmt.Sprintf("%s/#/alert/%d", base, id)))
+	p.wait("the metric's English name", `Array.from(document.querySelectorAll(".facts dd")).some(d => d.textContent.includes("combustible gas"))`, 10*time.Second)
+	p.shot("detail-zone-1920-en")
+	p.do("back to Chinese", chromedp.Click(chromedp.CSS("#lang")))
+}
+
+func mustZone(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatalf("zone %s: %v", name, err)
+	}
+	return loc
 }
 
 // writePNG writes a small photo for the disposal record.

@@ -42,7 +42,7 @@ notify: [{people: [p], channels: [hook, robot]}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	chans, err := buildChannels(cfg, registryNames{reg: reg}, slog.New(slog.DiscardHandler))
+	chans, _, err := buildChannels(cfg, channelTypes(t), registryNames{reg: reg}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

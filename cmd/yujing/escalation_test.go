@@ -8,12 +8,15 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"yujing"
 )
 
 // phones stands for the providers in front of officials' phones: a
@@ -35,6 +38,10 @@ type sent struct {
 }
 
 var answerLinkRe = regexp.MustCompile(`http://yj\.test/answer/[A-Za-z0-9_.-]+`)
+
+// auditCallRe is the object of an answer's audit entry: the call, whose id
+// begins with the state database's instance id.
+var auditCallRe = regexp.MustCompile(`^call [a-z2-7]{10}-esc\d+-r0-s2-chen-p-webhook$`)
 
 func newPhones(t *testing.T) *phones {
 	p := &phones{t: t}
@@ -126,7 +133,12 @@ func (p *phones) step1(t *testing.T) []sent {
 }
 
 func escalationConfig(t *testing.T, p *phones) *configT {
-	return configFrom(t, fmt.Sprintf(`
+	return configFrom(t, escalationYAML(t, p))
+}
+
+// escalationYAML is escalationConfig's text.
+func escalationYAML(t *testing.T, p *phones) string {
+	return fmt.Sprintf(`
 data_dir: %s
 timezone: Asia/Shanghai
 mqtt: {embedded: {listen: "127.0.0.1:0"}}
@@ -167,7 +179,7 @@ escalation:
       steps:
         - {targets: [{roster: acme/duty_officer}], ladder: [dingtalk], deadline: 4s}
         - {targets: [{role: supervisor_in_chief}], ladder: [webhook], deadline: 4s}
-`, t.TempDir(), p.ding.URL, p.sms.URL, p.hook.URL))
+`, t.TempDir(), p.ding.URL, p.sms.URL, p.hook.URL)
 }
 
 // A red warning calls step 1 (the duty officers on DingTalk, the
@@ -224,7 +236,7 @@ func TestEscalationEndToEnd(t *testing.T) {
 	// naming the call and never the token.
 	var entries []struct{ Actor, Action, Object, Detail string }
 	getJSON(t, api+"/api/v1/audit?action=answer", &entries)
-	if len(entries) != 1 || entries[0].Actor != "answer-link:chen" || !strings.HasPrefix(entries[0].Object, "call esc") ||
+	if len(entries) != 1 || entries[0].Actor != "answer-link:chen" || !auditCallRe.MatchString(entries[0].Object) ||
 		!strings.Contains(entries[0].Detail, "已通知企业撤离") {
 		t.Errorf("audit entries %+v", entries)
 	}
@@ -455,5 +467,111 @@ func TestEscalationResumesAfterRestart(t *testing.T) {
 	getJSON(t, fmt.Sprintf("http://%s/api/v1/alerts/%d", inst.http, as[0].ID), &d)
 	if len(d.Calls) != 4 {
 		t.Errorf("%d calls on record, want 4: %+v", len(d.Calls), d.Calls)
+	}
+}
+
+// An unanswered red escalation keeps calling while its warning falls
+// through orange, yellow and blue and rises to yellow again, with no
+// yellow policy (issue 14 item 2: the rise stopped the red chain as
+// "superseded: upgraded to yellow" and nothing took its place): step 2 is
+// called at its deadline and the top is recorded.
+func TestEscalationOutlivesFallAndRise(t *testing.T) {
+	p := newPhones(t)
+	text := escalationYAML(t, p)
+	for old, new := range map[string]string{
+		"above: {orange: 25, red: 50}": "above: {blue: 10, yellow: 20, orange: 25, red: 50}",
+		"deadline: 4s":                 "deadline: 5s",
+	} {
+		if strings.Count(text, old) == 0 {
+			t.Fatalf("escalationYAML has no %q", old)
+		}
+		text = strings.ReplaceAll(text, old, new)
+	}
+	cfg := configFrom(t, text)
+	for _, pol := range cfg.Escalation.Policies {
+		if slices.Contains(pol.Levels, yujing.Yellow) {
+			t.Fatalf("policy %s covers yellow: the case is a warning with no yellow policy", pol.Name)
+		}
+	}
+	inst := start(t, cfg)
+	api := "http://" + inst.http
+	pub := publisher(t, inst.mqtt)
+	publish(t, pub, "yujing/plant-a/G1", `{"value": 62}`)
+	p.step1(t)
+	var a apiAlert
+	for _, c := range []struct {
+		value float64
+		level string
+	}{{30, "orange"}, {22, "yellow"}, {12, "blue"}, {22, "yellow"}} {
+		publish(t, pub, "yujing/plant-a/G1", fmt.Sprintf(`{"value": %g}`, c.value))
+		waitFor(t, 5*time.Second, "the warning at "+c.level+" after "+fmt.Sprint(c.value), func() bool {
+			var as []apiAlert
+			getJSON(t, api+"/api/v1/alerts", &as)
+			if len(as) == 1 {
+				a = as[0]
+			}
+			return len(as) == 1 && a.Value == c.value && a.Level == c.level
+		})
+	}
+	type escalation struct {
+		Level        string     `json:"level"`
+		Policy       string     `json:"policy"`
+		State        string     `json:"state"`
+		Reason       string     `json:"reason"`
+		Step         int        `json:"step"`
+		StartedAt    time.Time  `json:"started_at"`
+		TopReachedAt *time.Time `json:"top_reached_at"`
+	}
+	var d struct {
+		History []struct {
+			Event   string    `json:"event"`
+			ToLevel string    `json:"to_level"`
+			At      time.Time `json:"at"`
+		} `json:"history"`
+		Escalations []escalation `json:"escalations"`
+	}
+	detail := fmt.Sprintf("%s/api/v1/alerts/%d", api, a.ID)
+	getJSON(t, detail, &d)
+	var events []string
+	for _, h := range d.History {
+		events = append(events, h.Event+" "+h.ToLevel)
+	}
+	if want := []string{"raised red", "downgraded orange", "downgraded yellow", "downgraded blue", "upgraded yellow"}; !slices.Equal(events, want) {
+		t.Fatalf("history %q, want %q", events, want)
+	}
+	if len(d.Escalations) != 1 || d.Escalations[0].State != "active" {
+		t.Fatalf("after the rise to yellow: escalations %+v, want the red one still active", d.Escalations)
+	}
+	red := d.Escalations[0]
+	if rise := d.History[4].At; rise.Sub(red.StartedAt) >= 10*time.Second {
+		t.Fatalf("the rise to yellow came %s after the red chain began, after its top was due: too slow to show anything", rise.Sub(red.StartedAt))
+	}
+
+	waitFor(t, 10*time.Second, "step 2 of the red chain", func() bool { return len(p.sent()) >= 4 })
+	if s := p.sent()[3]; s.channel != "webhook" || s.to != "chen" {
+		t.Fatalf("the fourth call %+v, want step 2: chen on the webhook", s)
+	}
+	waitFor(t, 10*time.Second, "the red chain's top", func() bool {
+		getJSON(t, detail, &d)
+		return len(d.Escalations) == 1 && d.Escalations[0].State != "active"
+	})
+	red = d.Escalations[0]
+	if red.Policy != "red" || red.Level != "red" || red.State != "exhausted" || red.Reason != "top_reached" ||
+		red.Step != 2 || red.TopReachedAt == nil || !red.TopReachedAt.Equal(red.StartedAt.Add(10*time.Second)) {
+		t.Errorf("the red chain ended as %+v, want exhausted (top_reached) at step 2, 10s after it began", red)
+	}
+	var rep struct {
+		TopReached []struct {
+			AlertID int64  `json:"alert_id"`
+			Policy  string `json:"policy"`
+		} `json:"top_reached"`
+	}
+	q := url.Values{"from": {time.Now().Add(-time.Hour).Format(time.RFC3339)}}
+	if code := getJSON(t, api+"/api/v1/reports/answers?"+q.Encode(), &rep); code != 200 || len(rep.TopReached) != 1 ||
+		rep.TopReached[0].AlertID != a.ID || rep.TopReached[0].Policy != "red" {
+		t.Errorf("answer report: %d, top reached %+v, want the red chain of alert %d", code, rep.TopReached, a.ID)
+	}
+	if n := len(p.sent()); n != 4 {
+		t.Errorf("%d calls, want step 1's three and step 2's one: %v", n, p.sent())
 	}
 }

@@ -8,10 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"yujing/ingest/decode/sparkplugb/spbtest"
 	"yujing/internal/testenv"
 )
 
@@ -247,5 +250,73 @@ func TestBurstWithoutTimestamps(t *testing.T) {
 	getJSON(t, "http://"+inst.http+"/api/v1/rejected", &rej)
 	if len(rej) != 0 {
 		t.Errorf("rejected %d of the burst: %+v", len(rej), rej)
+	}
+}
+
+// Issue 14 item 13. A sensor that lists no metrics takes any metric name a
+// payload gives, but at most mqtt.max_undeclared_metrics (default 32) of
+// them besides its own metric; names that are not valid UTF-8 or hold
+// control characters never become metrics (nor InfluxDB field keys),
+// whatever the decoder (json and sparkplugb here; the shipped decoders
+// refuse invalid UTF-8 themselves, so ingest's unit tests feed it through
+// a decoder that lets it pass).
+func TestMetricNamesBounded(t *testing.T) {
+	inst := start(t, configFrom(t, fmt.Sprintf(`
+data_dir: %s
+mqtt: {embedded: {listen: "127.0.0.1:0"}}
+sensors:
+  - {id: M-1, site: plant-a, family: hazard, metric: value}
+  - {id: SP-1, site: plant-a, family: hazard, metric: value, decoder: sparkplugb, topic: spBv1.0/plant/DDATA/edge9/SP-1}
+`+sitePreamble, t.TempDir())))
+	api := "http://" + inst.http
+	pub := publisher(t, inst.mqtt)
+	ts := time.Now().Add(-time.Minute).UnixMilli()
+	var values []string
+	for i := range 40 {
+		values = append(values, fmt.Sprintf(`"m%02d": %d`, i, i))
+	}
+	publish(t, pub, "yujing/plant-a/M-1", fmt.Sprintf(`{"ts": %d, "values": {%s}}`, ts, strings.Join(values, ", ")))
+	publish(t, pub, "yujing/plant-a/M-1", fmt.Sprintf(`{"ts": %d, "values": {"m00": 1, "value": 2, "bell\u0007": 3}}`, ts+1))
+	publish(t, pub, "spBv1.0/plant/DDATA/edge9/SP-1", string(spbtest.Payload(uint64(ts+2), 0,
+		spbtest.Metric(spbtest.Name("lel\n"), spbtest.Type(spbtest.TypeDouble), spbtest.Double(1)),
+		spbtest.Metric(spbtest.Name("ok"), spbtest.Type(spbtest.TypeDouble), spbtest.Double(2)))))
+	// M-1 and SP-1 are on different shards: wait for the last message of
+	// each.
+	var got map[string][]string
+	waitFor(t, 10*time.Second, "M-1's value and SP-1's ok", func() bool {
+		var ss []struct {
+			ID   string
+			Last []struct{ Metric string }
+		}
+		getJSON(t, api+"/api/v1/sensors", &ss)
+		got = map[string][]string{}
+		for _, s := range ss {
+			for _, l := range s.Last {
+				got[s.ID] = append(got[s.ID], l.Metric)
+			}
+		}
+		return slices.Contains(got["M-1"], "value") && len(got["SP-1"]) > 0
+	})
+	if len(got["M-1"]) != 33 || !slices.Contains(got["M-1"], "m31") || slices.Contains(got["M-1"], "m32") || !slices.Contains(got["M-1"], "value") {
+		t.Errorf("M-1's metrics %v, want m00…m31 and value", got["M-1"])
+	}
+	if !slices.Equal(got["SP-1"], []string{"ok"}) {
+		t.Errorf("SP-1's metrics %v, want [ok]", got["SP-1"])
+	}
+	var rej []struct{ Topic, Sensor, Reason, Error string }
+	getJSON(t, api+"/api/v1/rejected", &rej)
+	reasons := map[string][]string{}
+	for _, r := range rej {
+		reasons[r.Reason] = append(reasons[r.Reason], r.Sensor+": "+r.Error)
+	}
+	if n := len(reasons["too_many_metrics"]); n != 8 || !strings.Contains(strings.Join(reasons["too_many_metrics"], "\n"), `M-1: metric "m39": sensor M-1 lists no metrics and already has 32 (mqtt.max_undeclared_metrics)`) {
+		t.Errorf("too_many_metrics rejections: %q", reasons["too_many_metrics"])
+	}
+	if bad := strings.Join(reasons["bad_metric_name"], "\n"); len(reasons["bad_metric_name"]) != 2 ||
+		!strings.Contains(bad, `M-1: metric "bell\a": control character`) || !strings.Contains(bad, `SP-1: metric "lel\n": control character`) {
+		t.Errorf("bad_metric_name rejections: %q", reasons["bad_metric_name"])
+	}
+	if len(rej) != 10 {
+		t.Errorf("rejected %d, want 10: %+v", len(rej), rej)
 	}
 }

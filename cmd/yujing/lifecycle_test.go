@@ -52,9 +52,9 @@ func TestEmbeddedConsoleAndLiveStream(t *testing.T) {
 		if v, ok := strings.CutPrefix(l, "event: "); ok {
 			event = v
 		}
-		if v, ok := strings.CutPrefix(l, "data: "); ok {
+		if v, ok := strings.CutPrefix(l, "data: "); ok && event == "alert" {
 			data = v
-			break
+			break // "system" events (yujing's own health) come too
 		}
 	}
 	if event != "alert" || !strings.Contains(data, `"event":"raised"`) || !strings.Contains(data, `"level":"red"`) || !strings.Contains(data, `"rule":"tank-level-high"`) {

@@ -3,6 +3,7 @@
 //	yujing serve [-config FILE] [-simulate=false] [-http ADDR] [-mqtt-listen ADDR] [-data DIR]
 //	yujing check -config FILE
 //	yujing audit verify|export [-data DIR]
+//	yujing deadletter list|replay|drop [-config FILE] [-data DIR]
 //	yujing version
 //
 // main only parses the command line, builds a signal-aware context and runs
@@ -27,6 +28,7 @@ import (
 	"yujing/config"
 	"yujing/configs"
 	"yujing/ingest/decode/all"
+	notifyall "yujing/notify/all"
 )
 
 func main() {
@@ -48,6 +50,7 @@ Usage:
   yujing sensors import|ls  register sensors from a CSV sheet; list, show them ('yujing sensors help')
   yujing users ls|add|...   manage the users of the console and API ('yujing users help')
   yujing tokens create NAME create an API token for an integration ('yujing tokens help')
+  yujing deadletter list    readings InfluxDB refused, kept for replay; replay|drop them ('yujing deadletter help')
   yujing version            print the version
 
 Run 'yujing serve -h' for the serve flags.
@@ -77,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usersCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "tokens":
 		return tokensCmd(ctx, args[1:], stdout, stderr)
+	case "deadletter":
+		return deadletterCmd(ctx, args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "yujing", version())
 		return 0
@@ -110,7 +115,11 @@ func loadConfig(path string) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := config.Options{Decoders: decoders.Names()}
+	channels, err := notifyall.Types()
+	if err != nil {
+		return nil, err
+	}
+	opts := config.Options{Decoders: decoders.Names(), Channels: channels}
 	if path == "" {
 		return config.Parse(configs.DemoName, configs.Demo, opts)
 	}

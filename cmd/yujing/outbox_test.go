@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	"yujing/internal/testenv"
 	"yujing/notify"
 	"yujing/notify/aliyunsms"
+	"yujing/notify/aliyunsms/dysmstest"
 	"yujing/notify/webhook"
 	"yujing/store"
 	"yujing/store/sqlite"
@@ -201,7 +203,13 @@ func (c *outboxChild) calls(t *testing.T, alertID int64) map[string]string {
 	return out
 }
 
-func outboxConfig(t *testing.T, dataDir, httpAddr, mqttAddr, hookURL string) string {
+// Credentials of the local Alibaba Cloud SMS API of the outbox tests.
+const (
+	outboxSMSKeyID  = "LTAIoutboxkilltest01"
+	outboxSMSSecret = "outbox-kill-test-secret-0123"
+)
+
+func outboxConfig(t *testing.T, dataDir, httpAddr, mqttAddr, hookURL, smsURL string) string {
 	t.Helper()
 	yaml := fmt.Sprintf(`timezone: Asia/Shanghai
 data_dir: %s
@@ -243,13 +251,15 @@ channels:
     webhook:
       url: %s
       timeout: 30s
+  - name: sms
+    aliyun_sms: {endpoint: %q, access_key_id: %s, access_key_secret: %s, sign_name: 测试, template_code: SMS_1}
 delivery:
   group_wait: 1s # the yellow calls are held, also after a restart
 notify:
   - levels: [yellow, red]
     people: [duty-a, duty-b]
-    channels: [hook]
-`, dataDir, httpAddr, mqttAddr, hookURL)
+    channels: [hook, sms]
+`, dataDir, httpAddr, mqttAddr, hookURL, smsURL, outboxSMSKeyID, outboxSMSSecret)
 	path := filepath.Join(t.TempDir(), "yujing.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -257,22 +267,38 @@ notify:
 	return path
 }
 
-// TestOutboxExactlyOnceAcrossKills kills yujing (SIGKILL) between
-// "recorded" and "sent", and between "sent" and "confirmed", restarting it
-// on the same data directory each time: every call reaches the local
-// provider exactly once. In the second window the provider gets the call
-// again with the same Idempotency-Key and drops the copy, as the outbox's
-// contract says; the outbox ends with every call sent, and a further
-// restart sends nothing.
+// TestOutboxExactlyOnceAcrossKills kills yujing (SIGKILL) inside the
+// requests of its calls — first with the webhook receiver holding them
+// uncounted ("recorded, not sent"), then with the receiver counting them
+// and never answering ("sent, not confirmed") — while the Alibaba Cloud SMS
+// API (dysmstest) takes every SMS and never answers; it restarts yujing on
+// the same data directory each time and counts the deliveries by key. The
+// outbox wrote each call's sending mark before its request, so after each
+// kill the calls are in doubt: the SMS API is asked (QuerySendDetails by
+// OutId), has every SMS and gets none again; the webhook calls go out
+// again with the same Idempotency-Key, and the receiver drops the copies
+// of the second window, as its contract says. Every call is marked sent,
+// and a clean restart sends nothing.
 func TestOutboxExactlyOnceAcrossKills(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs yujing as a child process")
 	}
 	began := time.Now()
 	recv, hs := newOutboxReceiver(t)
+	sms := dysmstest.New(outboxSMSKeyID, outboxSMSSecret)
+	var smsHold atomic.Bool // the SMS API takes each SMS and never answers
+	sms.Reply = func(url.Values) (int, string) {
+		if smsHold.Load() {
+			return -1, ""
+		}
+		return 200, `{"Code":"OK","Message":"OK","RequestId":"R","BizId":"1^0"}`
+	}
+	smsSrv := httptest.NewServer(sms)
+	t.Cleanup(smsSrv.Close)
+	dataDir := t.TempDir()
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	mqttAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	path := outboxConfig(t, t.TempDir(), httpAddr, mqttAddr, hs.URL+"/calls")
+	path := outboxConfig(t, dataDir, httpAddr, mqttAddr, hs.URL+"/calls", smsSrv.URL+"/")
 	logs := &syncBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -285,56 +311,81 @@ func TestOutboxExactlyOnceAcrossKills(t *testing.T) {
 		publish(t, pub, "yujing/plant/GT-1", fmt.Sprintf(`{"value": %g}`, value))
 		pub.Disconnect(100)
 	}
+	// inDoubt checks, between a kill and the restart, that the calls in
+	// flight were marked as being sent, on disk, before their requests.
+	inDoubt := func(ids []string) {
+		t.Helper()
+		st, err := sqlite.OpenState(t.Context(), filepath.Join(dataDir, "state.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		pending, err := st.PendingCalls(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		marked := map[string]bool{}
+		for _, p := range pending {
+			marked[p.Call.ID] = !p.SendingAt.IsZero()
+		}
+		for _, id := range ids {
+			if !marked[id] {
+				t.Errorf("after the kill, call %s is not pending with a sending mark (pending: %v)", id, marked)
+			}
+		}
+	}
+	smsKeys := func() []string {
+		var out []string
+		for _, s := range sms.Sends() {
+			out = append(out, s.Form.Get("OutId"))
+		}
+		slices.Sort(out)
+		return out
+	}
+	// metric reads one series of the running child's /metrics.
+	metric := func(name string) string {
+		t.Helper()
+		resp, err := authed.Get("http://" + httpAddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				return v
+			}
+		}
+		return "absent"
+	}
+	confirmed := `yujing_notify_in_doubt_total{channel="sms",outcome="confirmed"}`
+	sameKey := `yujing_notify_in_doubt_total{channel="hook",outcome="resent_same_key"}`
 
-	// 1. Recorded, not sent: the provider holds both calls unanswered.
+	// 1. Recorded, not sent: the receiver holds both webhook calls
+	// uncounted; the SMS API takes both SMS and holds the answers.
 	recv.setMode(recvHang)
+	smsHold.Store(true)
 	child := startOutboxChild(t, path, httpAddr, logs)
-	raise(30) // yellow: one call per person
-	waitFor(t, wait, "both calls to reach the provider", func() bool { return len(recv.keys(recv.held)) == 2 })
+	raise(30) // yellow: one call per person and channel
+	waitFor(t, wait, "both webhook calls and both SMS at the providers", func() bool {
+		return len(recv.keys(recv.held)) == 2 && len(sms.Sends()) == 2
+	})
 	first := recv.keys(recv.held)
+	firstSMS := smsKeys()
 	for id, st := range child.calls(t, 1) {
 		if st != "pending" {
 			t.Errorf("before the first kill: call %s is %s, want pending", id, st)
 		}
 	}
 	child.signal(syscall.SIGKILL)
-	t.Logf("killed between recorded and sent, calls %v", first)
+	t.Logf("killed inside the requests of calls %v and %v", first, firstSMS)
+	inDoubt(append(slices.Clone(first), firstSMS...))
 
 	recv.setMode(recvAccept)
+	smsHold.Store(false)
 	child = startOutboxChild(t, path, httpAddr, logs)
 	waitFor(t, wait, "the held calls resent", func() bool { return slices.Equal(recv.keys(recv.accepted), first) })
-	waitFor(t, wait, "the resent calls marked sent", func() bool {
-		cs := child.calls(t, 1)
-		return len(cs) == 2 && cs[first[0]] == "sent" && cs[first[1]] == "sent"
-	})
-
-	// 2. Sent, not confirmed: the provider takes the calls, then never
-	// answers.
-	recv.setMode(recvStall)
-	raise(60) // red: the alert is upgraded, two new calls
-	var second []string
-	waitFor(t, wait, "the upgrade's calls accepted", func() bool {
-		second = nil
-		for _, k := range recv.keys(recv.accepted) {
-			if !slices.Contains(first, k) {
-				second = append(second, k)
-			}
-		}
-		return len(second) == 2
-	})
-	cs := child.calls(t, 1)
-	for _, id := range second {
-		if cs[id] != "pending" {
-			t.Errorf("before the second kill: call %s is %s, want pending (sent, not confirmed)", id, cs[id])
-		}
-	}
-	child.signal(syscall.SIGKILL)
-	t.Logf("killed between sent and confirmed, calls %v", second)
-
-	recv.setMode(recvAccept)
-	child = startOutboxChild(t, path, httpAddr, logs)
-	waitFor(t, wait, "the unconfirmed calls sent again", func() bool { return slices.Equal(recv.keys(recv.dups), second) })
-	waitFor(t, wait, "every call marked sent", func() bool {
+	waitFor(t, wait, "the calls marked sent", func() bool {
 		cs := child.calls(t, 1)
 		for _, st := range cs {
 			if st != "sent" {
@@ -343,20 +394,77 @@ func TestOutboxExactlyOnceAcrossKills(t *testing.T) {
 		}
 		return len(cs) == 4
 	})
+	if got := metric(confirmed); got != "2" {
+		t.Errorf("after the first restart %s = %s, want 2 (both SMS found at the provider)", confirmed, got)
+	}
+	if got := metric(sameKey); got != "2" {
+		t.Errorf("after the first restart %s = %s, want 2", sameKey, got)
+	}
+
+	// 2. Sent, not confirmed: the receiver counts the webhook calls, then
+	// never answers; the SMS API takes the SMS and never answers.
+	recv.setMode(recvStall)
+	smsHold.Store(true)
+	raise(60) // red: the alert is upgraded, four new calls
+	var second []string
+	waitFor(t, wait, "the upgrade's calls at the providers", func() bool {
+		second = nil
+		for _, k := range recv.keys(recv.accepted) {
+			if !slices.Contains(first, k) {
+				second = append(second, k)
+			}
+		}
+		return len(second) == 2 && len(sms.Sends()) == 4
+	})
+	var secondSMS []string
+	for _, k := range smsKeys() {
+		if !slices.Contains(firstSMS, k) {
+			secondSMS = append(secondSMS, k)
+		}
+	}
+	cs := child.calls(t, 1)
+	for _, id := range append(slices.Clone(second), secondSMS...) {
+		if cs[id] != "pending" {
+			t.Errorf("before the second kill: call %s is %s, want pending (sent, not confirmed)", id, cs[id])
+		}
+	}
+	child.signal(syscall.SIGKILL)
+	t.Logf("killed between sent and confirmed, calls %v and %v", second, secondSMS)
+	inDoubt(append(slices.Clone(second), secondSMS...))
+
+	recv.setMode(recvAccept)
+	smsHold.Store(false)
+	child = startOutboxChild(t, path, httpAddr, logs)
+	waitFor(t, wait, "the unconfirmed webhook calls sent again", func() bool { return slices.Equal(recv.keys(recv.dups), second) })
+	waitFor(t, wait, "every call marked sent", func() bool {
+		cs := child.calls(t, 1)
+		for _, st := range cs {
+			if st != "sent" {
+				return false
+			}
+		}
+		return len(cs) == 8
+	})
+	if got := metric(confirmed); got != "2" {
+		t.Errorf("after the second restart %s = %s, want 2", confirmed, got)
+	}
 
 	// 3. A clean stop and start: nothing is sent again.
 	if err := child.signal(syscall.SIGTERM); err != nil {
 		t.Errorf("yujing stopped with %v", err)
 	}
-	before := recv.requestCount()
+	before, beforeSMS := recv.requestCount(), len(sms.Sends())
 	child = startOutboxChild(t, path, httpAddr, logs)
 	time.Sleep(500 * time.Millisecond)
 	if n := recv.requestCount(); n != before {
-		t.Errorf("%d requests after a clean restart, want none", n-before)
+		t.Errorf("%d webhook requests after a clean restart, want none", n-before)
+	}
+	if n := len(sms.Sends()); n != beforeSMS {
+		t.Errorf("%d SMS after a clean restart, want none", n-beforeSMS)
 	}
 
-	// Every call delivered exactly once; the copies the provider dropped
-	// are those of the second window, with the same key.
+	// Deliveries by key. Webhook: every call delivered once; the copies the
+	// receiver dropped are those of the second window, with the same key.
 	all := append(slices.Clone(first), second...)
 	slices.Sort(all)
 	if got := recv.keys(recv.accepted); !slices.Equal(got, all) {
@@ -378,14 +486,27 @@ func TestOutboxExactlyOnceAcrossKills(t *testing.T) {
 		}
 	}
 	if n := recv.requestCount(); n != 8 {
-		t.Errorf("%d requests in all, want 8 (2 held + 2 resent, 2 stalled + 2 resent)", n)
+		t.Errorf("%d webhook requests in all, want 8 (2 held + 2 resent, 2 stalled + 2 resent)", n)
+	}
+	// SMS: the provider was asked instead of sent to again: each SMS once.
+	allSMS := append(slices.Clone(firstSMS), secondSMS...)
+	slices.Sort(allSMS)
+	if got := smsKeys(); len(allSMS) != 4 || !slices.Equal(got, allSMS) {
+		t.Errorf("the SMS API got %v, want each of the 4 SMS calls once", got)
+	}
+	if n := len(sms.Queries()); n < 4 {
+		t.Errorf("%d QuerySendDetails, want at least one per SMS in doubt (4)", n)
+	}
+	if bad := sms.Rejected(); len(bad) > 0 {
+		t.Errorf("the SMS API refused %v", bad)
 	}
 	recv.mu.Lock()
 	if len(recv.bad) > 0 {
 		t.Errorf("malformed deliveries: %v", recv.bad)
 	}
 	recv.mu.Unlock()
-	t.Logf("4 calls, 2 kills, 4 starts: each call delivered once; whole test %v", time.Since(began).Round(time.Millisecond))
+	t.Logf("8 calls (4 webhook, 4 SMS), 2 kills inside the requests, 4 starts: 12 requests — each SMS once, "+
+		"each webhook call once plus the 2 documented same-key copies; whole test %v", time.Since(began).Round(time.Millisecond))
 }
 
 // stubAlerts is the least web.Alerts for a server that only takes
@@ -424,7 +545,7 @@ func TestProviderCallbacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chans, err := buildChannels(cfg, registryNames{reg: reg}, slog.New(slog.DiscardHandler))
+	_, receipts, err := buildChannels(cfg, channelTypes(t), registryNames{reg: reg}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,7 +558,7 @@ func TestProviderCallbacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls, err := newCalls(outbox, chans)
+	calls, err := newCalls(outbox, receipts)
 	if err != nil {
 		t.Fatal(err)
 	}

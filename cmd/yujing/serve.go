@@ -26,18 +26,8 @@ import (
 	"yujing/ingest/broker"
 	"yujing/ingest/decode/all"
 	"yujing/notify"
-	"yujing/notify/aliyunsms"
-	"yujing/notify/aliyunvoice"
-	"yujing/notify/dingtalk"
-	"yujing/notify/email"
-	"yujing/notify/feishu"
-	"yujing/notify/logchan"
+	notifyall "yujing/notify/all"
 	"yujing/notify/message"
-	"yujing/notify/smsgateway"
-	"yujing/notify/tencentsms"
-	"yujing/notify/tencentvoice"
-	"yujing/notify/webhook"
-	"yujing/notify/wecom"
 	"yujing/simulate"
 	"yujing/store/influx"
 	"yujing/store/spool"
@@ -64,57 +54,36 @@ func (c *closer) run() {
 	}
 }
 
-// buildChannels makes the notify integrations named in the configuration.
+// buildChannels makes the notify integrations named in the configuration,
+// each with its type's constructor from types (notify/all), the one that
+// checked it when the configuration was loaded, and returns with them the
+// callback parsers of those whose provider reports back, by channel name.
 // Message channels render with site and sensor names from names.
-func buildChannels(cfg *config.Config, names message.Names, log *slog.Logger) ([]notify.Channel, error) {
-	client := &http.Client{Timeout: 30 * time.Second}
+func buildChannels(cfg *config.Config, types *notify.Types, names message.Names, log *slog.Logger) ([]notify.Channel, map[string]notify.Receipts, error) {
 	renderer, err := message.FromConfig(cfg.Messages)
 	if err != nil {
-		return nil, fmt.Errorf("messages: %w", err)
+		return nil, nil, fmt.Errorf("messages: %w", err)
 	}
-	renderer = renderer.WithNames(names)
+	// No Client: each channel makes its own, which does not follow
+	// redirects; the dispatcher bounds every send.
+	deps := notify.Deps{Renderer: renderer.WithNames(names), Logger: log}
 	var out []notify.Channel
+	receipts := map[string]notify.Receipts{}
 	for _, ch := range cfg.Channels {
-		var c notify.Channel
-		var err error
-		switch p := ch.Provider.(type) {
-		case nil:
-			switch ch.Type {
-			case "webhook":
-				c, err = webhook.New(webhook.Config{Name: ch.Name, URL: ch.Webhook.URL, Secret: ch.Webhook.Secret,
-					Timeout: ch.Webhook.Timeout, Headers: ch.Webhook.Headers}, client)
-			case "log":
-				c, err = logchan.New(logchan.Config{Name: ch.Name}, log)
-			default:
-				err = fmt.Errorf("unknown type %q", ch.Type)
-			}
-		case *aliyunsms.Config:
-			c, err = aliyunsms.New(*p, nil)
-		case *tencentsms.Config:
-			c, err = tencentsms.New(*p, nil)
-		case *smsgateway.Config:
-			c, err = smsgateway.New(*p, nil)
-		case *aliyunvoice.Config:
-			c, err = aliyunvoice.New(*p, nil)
-		case *tencentvoice.Config:
-			c, err = tencentvoice.New(*p, nil)
-		case *dingtalk.Config:
-			c, err = dingtalk.New(*p, nil, renderer)
-		case *wecom.Config:
-			c, err = wecom.New(*p, nil, renderer)
-		case *feishu.Config:
-			c, err = feishu.New(*p, nil, renderer)
-		case *email.Config:
-			c, err = email.New(*p, renderer)
-		default:
-			err = fmt.Errorf("unknown provider config %T", p)
+		typ, ok := types.Lookup(ch.Type)
+		if !ok {
+			return nil, nil, fmt.Errorf("channel %s: unknown type %q", ch.Name, ch.Type)
 		}
+		c, err := typ.New(ch.Name, ch.Config, deps)
 		if err != nil {
-			return nil, fmt.Errorf("channel %s: %w", ch.Name, err)
+			return nil, nil, fmt.Errorf("channel %s: %w", ch.Name, err)
 		}
 		out = append(out, c)
+		if r, ok := typ.Receipts(c); ok {
+			receipts[ch.Name] = r
+		}
 	}
-	return out, nil
+	return out, receipts, nil
 }
 
 // deliveryOptions are the notify dispatcher's settings from the
@@ -223,6 +192,8 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	var sink ingest.Sink
 	var influxWriter *influx.Writer
 	var readings web.Readings // the console's charts read the store the readings go to
+	var system web.System     // yujing's own trouble on the console: dead letters
+	influxUp := false
 	if cfg.Influx != nil {
 		w, err := influx.New(*cfg.Influx)
 		if err != nil {
@@ -234,15 +205,22 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if err := w.Ping(pctx); err != nil {
 			log.Warn("InfluxDB not reachable yet; readings are spooled on disk until it is", "url", cfg.Influx.URL, "err", err)
+		} else {
+			influxUp = true
 		}
 		cancel()
-		// Readings go to InfluxDB, or to the spool while it is down or slow.
-		sp, err := spool.Open(filepath.Join(cfg.DataDir, "spool"), spool.Options{MaxBytes: cfg.SpoolMaxBytes, Logger: log, Registerer: reg})
+		// Readings go to InfluxDB, or to the spool while it is down or slow;
+		// those it refuses for good to the spool's dead letters, replayed
+		// once it takes them.
+		sp, err := spool.Open(filepath.Join(cfg.DataDir, "spool"), spool.Options{MaxBytes: cfg.SpoolMaxBytes,
+			DeadLetterMaxBytes: cfg.DeadLetterMaxBytes, Logger: log, Registerer: reg})
 		if err != nil {
 			return err
 		}
-		buffered := spool.NewBuffered(w, sp, spool.BufferedOptions{Retryable: influx.Retryable, Logger: log, Registerer: reg})
+		buffered := spool.NewBuffered(w, sp, spool.BufferedOptions{Retryable: influx.Retryable, Refused: storeRefusals,
+			Logger: log, Registerer: reg})
 		cleanup.add(bounded(buffered.Close, "spool"))
+		system = deadLetterSystem{buffered}
 		sink = buffered
 		log.Info("reading store", "kind", "influxdb", "url", cfg.Influx.URL, "bucket", cfg.Influx.Bucket, "spool", sp.Dir())
 	} else {
@@ -273,8 +251,16 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err := catalog.Load(ctx); err != nil {
 		return err
 	}
+	if influxUp {
+		// Say now when InfluxDB's limits are lower than the sensors need.
+		checkStoreLimits(ctx, influxWriter, registry.Sensors(), log)
+	}
 
-	channels, err := buildChannels(cfg, registryNames{reg: registry, families: catalog.Families}, log)
+	channelTypes, err := notifyall.Types()
+	if err != nil {
+		return err
+	}
+	channels, receipts, err := buildChannels(cfg, channelTypes, registryNames{reg: registry, families: catalog.Families}, log)
 	if err != nil {
 		return err
 	}
@@ -291,7 +277,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err != nil {
 		return err
 	}
-	dopts.Logger, dopts.Registerer, dopts.OnResult = log, reg, outbox.Result
+	dopts.Logger, dopts.Registerer, dopts.OnResult, dopts.OnSend = log, reg, outbox.Result, outbox.Sending
 	dispatcher, err := notify.New(channels, dopts)
 	if err != nil {
 		return err
@@ -302,7 +288,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err := outbox.Resume(ctx); err != nil {
 		return err
 	}
-	calls, err := newCalls(outbox, channels)
+	calls, err := newCalls(outbox, receipts)
 	if err != nil {
 		return err
 	}
@@ -439,8 +425,9 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	escWG.Go(func() { escalator.Run(escCtx) })
 	cleanup.add(func() { escStop(); escWG.Wait() })
 	srv := web.New(web.Options{Escalations: escalator, Reports: state, People: directory, Directory: directory, Location: cfg.Location, Auth: authSvc, Attachments: state, Silences: engine, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog, Families: catalog.Families,
-		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls, Audit: auditLog, Readings: readings})
+		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls, Audit: auditLog, Readings: readings, System: system})
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs.RegisterOnShutdown(events.Close) // live streams end at once, or Shutdown waits for them
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
@@ -451,7 +438,8 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	mqttCfg := ingest.Config{Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username,
 		Password: cfg.MQTT.Password, QoS: cfg.MQTT.QoS, CleanSession: cfg.MQTT.CleanSession,
 		Filters: cfg.MQTT.Filters, Shards: cfg.MQTT.Shards, QueueSize: cfg.MQTT.QueueSize, Linger: cfg.MQTT.Linger,
-		SharedGroup: cfg.MQTT.SharedGroup, TLS: cfg.MQTT.TLS, MaxAge: cfg.MQTT.MaxAge, MaxFuture: cfg.MQTT.MaxFuture}
+		SharedGroup: cfg.MQTT.SharedGroup, TLS: cfg.MQTT.TLS, MaxAge: cfg.MQTT.MaxAge, MaxFuture: cfg.MQTT.MaxFuture,
+		MaxUndeclaredMetrics: cfg.MQTT.MaxUndeclaredMetrics}
 	mqttAddr := mqttCfg.Broker
 	if cfg.EmbeddedListen != "" {
 		b, err := broker.Start(cfg.EmbeddedListen, log)

@@ -25,6 +25,7 @@ import (
 	"yujing/ingest"
 	"yujing/ingest/decode"
 	"yujing/ingest/decode/all"
+	"yujing/internal/apiclient"
 	"yujing/store"
 	"yujing/store/sqlite"
 )
@@ -103,7 +104,7 @@ type tailer struct {
 	out      io.Writer
 }
 
-func tail(ctx context.Context, cfg *config.Config, api *apiClient, arg string, count int, stdout, stderr io.Writer) error {
+func tail(ctx context.Context, cfg *config.Config, api *apiclient.Client, arg string, count int, stdout, stderr io.Writer) error {
 	reg, err := ingest.NewRegistry(cfg.Sites, cfg.Sensors, cfg.MQTT.Topics...)
 	if err != nil {
 		return err
@@ -117,20 +118,20 @@ func tail(ctx context.Context, cfg *config.Config, api *apiClient, arg string, c
 		// Not in the file: a sensor registered through the API.
 		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		var st ingest.Status
-		lookupErr = api.do(lctx, "GET", "/api/v1/sensors/"+url.PathEscape(arg), nil, &st)
+		lookupErr = api.Do(lctx, "GET", "/api/v1/sensors/"+url.PathEscape(arg), nil, &st)
 		cancel()
 		if lookupErr == nil {
 			sensors := append(slices.Clone(cfg.Sensors), fromStatus(&st))
 			if err := reg.Replace(cfg.Sites, sensors, cfg.MQTT.Topics...); err != nil {
-				return fmt.Errorf("sensor %s as registered at %s: %w", arg, api.base, err)
+				return fmt.Errorf("sensor %s as registered at %s: %w", arg, api.Base(), err)
 			}
-			fmt.Fprintf(stderr, "sensor %s is not in the configuration; using its registration at %s\n", arg, api.base)
+			fmt.Fprintf(stderr, "sensor %s is not in the configuration; using its registration at %s\n", arg, api.Base())
 		}
 	}
 	filters, err := tailFilters(reg, cfg.MQTT.Topics, arg)
 	if err != nil {
 		if lookupErr != nil {
-			err = fmt.Errorf("%w (nor at %s: %v)", err, api.base, lookupErr)
+			err = fmt.Errorf("%w (nor at %s: %v)", err, api.Base(), lookupErr)
 		}
 		return err
 	}

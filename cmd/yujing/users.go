@@ -38,7 +38,7 @@ func newAuth(ctx context.Context, cfg *config.Config, state *sqlite.State, log *
 	}
 	svc, err := auth.New(auth.Options{Store: state, Logger: log, Registerer: reg, Tokens: toks,
 		SessionIdle: cfg.HTTP.SessionIdle, SessionMax: cfg.HTTP.SessionMax,
-		SecureCookies: cfg.HTTP.SecureCookies, MetricsPublic: cfg.HTTP.MetricsPublic})
+		SecureCookies: cfg.HTTP.SecureCookies, MetricsPublic: cfg.HTTP.MetricsPublic, TrustedProxies: cfg.HTTP.TrustedProxies})
 	if err != nil {
 		return nil, err
 	}

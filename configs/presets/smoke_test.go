@@ -57,7 +57,7 @@ func TestSmokePresetMapsGB20517Signals(t *testing.T) {
 		"smoke-offline SA-0502-1 maintainer resolved yellow",
 	})
 	a := r.alert("smoke-fire-alarm", s)
-	if want := "【红色(Ⅰ级)预警】示例小区3栋502（独居老人） 客厅独立式感烟火灾探测报警器(SA-0502-1) 烟雾火灾报警：设备上报已恢复正常（alarm=0）"; !strings.HasPrefix(a.Message, want) {
+	if want := "【红色(Ⅰ级)预警】示例小区3栋502（独居老人） 客厅独立式感烟火灾探测报警器(SA-0502-1)：烟雾火灾报警，设备上报已恢复正常（alarm=0）"; !strings.HasPrefix(a.Message, want) {
 		t.Errorf("message %q, want it to start %q", a.Message, want)
 	}
 }

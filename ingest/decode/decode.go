@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Point is one decoded value, before it is bound to a registered sensor.
@@ -22,6 +24,18 @@ type Point struct {
 	// DDEATH); EventOnline that it announced itself (a BIRTH). Value is
 	// unused for events.
 	Event string
+	// Snapshot marks a value a device states when it (re)announces itself,
+	// a Sparkplug BIRTH: the metric's current state, often a placeholder
+	// (Eclipse Tahu declares 0.0), rather than a new measurement. A value of
+	// the same sensor, metric and instant marked Supersedes replaces it,
+	// and the pipeline gives the rule engine a snapshot only once no such
+	// value came soon after it.
+	Snapshot bool `json:",omitempty"`
+	// Supersedes marks a value the decoder knows to be newer than the
+	// Snapshot of the same sensor, metric and instant (a Sparkplug DATA
+	// whose seq follows the BIRTH's): it replaces that snapshot instead of
+	// being refused as a duplicate.
+	Supersedes bool `json:",omitempty"`
 }
 
 // Point events.
@@ -29,6 +43,33 @@ const (
 	EventOffline = "offline"
 	EventOnline  = "online"
 )
+
+// MaxMetricName is the longest metric name, in bytes, the pipeline
+// accepts from a payload.
+const MaxMetricName = 256
+
+// CheckMetricName reports why a metric name a payload gives cannot name a
+// metric: not valid UTF-8, a control character (C0, DEL or C1: a newline
+// would end an InfluxDB line, a NUL a C string), or longer than
+// MaxMetricName bytes. Metric names become InfluxDB field keys and
+// column values in the embedded store. The pipeline checks every name a
+// decoder returns; a decoder may refuse such names itself.
+func CheckMetricName(name string) error {
+	if len(name) > MaxMetricName {
+		return fmt.Errorf("longer than %d bytes", MaxMetricName)
+	}
+	for i, r := range name {
+		switch {
+		case r == utf8.RuneError:
+			if _, size := utf8.DecodeRuneInString(name[i:]); size == 1 { // not a U+FFFD of its own
+				return fmt.Errorf("not valid UTF-8 (byte %d)", i)
+			}
+		case unicode.IsControl(r):
+			return fmt.Errorf("control character %U at byte %d", r, i)
+		}
+	}
+	return nil
+}
 
 // TopicDecoder is implemented by decoders that need the topic as well as
 // the payload (Sparkplug B carries the message type and device in it, and

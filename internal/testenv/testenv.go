@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -614,17 +615,38 @@ func influxdBinary(t testing.TB) string {
 // InfluxDB starts an InfluxDB 1.8 server on free loopback ports with its
 // data in a temporary directory and creates the database "yujing". It is
 // stopped when the test ends.
-func InfluxDB(t testing.TB) *Influx {
+func InfluxDB(t testing.TB, opts ...InfluxOption) *Influx {
 	t.Helper()
-	return influxDB(t, freePorts)
+	return influxDB(t, freePorts, opts...)
 }
 
-func influxDB(t testing.TB, pick pickPorts) *Influx {
+// InfluxOption configures InfluxDB.
+type InfluxOption func(*Influx)
+
+// WithMaxValuesPerTag starts the server with [data] max-values-per-tag
+// set to n (InfluxDB 1.8's default is 100000; 0 turns the limit off).
+func WithMaxValuesPerTag(n int) InfluxOption {
+	return func(i *Influx) { i.SetMaxValuesPerTag(n) }
+}
+
+// SetMaxValuesPerTag sets [data] max-values-per-tag for the next Start of
+// a stopped server, through the environment variable InfluxDB 1.8 reads
+// over its configuration file (INFLUXDB_DATA_MAX_VALUES_PER_TAG).
+func (i *Influx) SetMaxValuesPerTag(n int) {
+	const key = "INFLUXDB_DATA_MAX_VALUES_PER_TAG="
+	i.proc.env = slices.DeleteFunc(i.proc.env, func(kv string) bool { return strings.HasPrefix(kv, key) })
+	i.proc.env = append(i.proc.env, key+strconv.Itoa(n))
+}
+
+func influxDB(t testing.TB, pick pickPorts, opts ...InfluxOption) *Influx {
 	t.Helper()
 	bin := influxdBinary(t)
 	dir := t.TempDir()
 	for attempt := 1; ; attempt++ {
 		i := newInflux(t, bin, dir, pick(t, 2))
+		for _, o := range opts {
+			o(i)
+		}
 		err := i.launch()
 		if err == nil {
 			return i

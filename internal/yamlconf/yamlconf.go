@@ -6,7 +6,13 @@
 // keys, wrong scalar types and NaN are errors with their position. A struct
 // field of type Pos receives the position of the struct's own YAML node, and a
 // field of type Fields receives the position of each key's value, so later
-// semantic checks can point at the exact line too.
+// semantic checks can point at the exact line too. A field of type Extra
+// takes the keys the struct does not name, for the caller to decode later
+// with the same Decoder (a channel's type block, known from a registry).
+//
+// String values may take ${VAR} from the environment. The Decoder keeps
+// what each expanded value was written as, so that errors quote the file,
+// never a secret the environment held (Redact).
 package yamlconf
 
 import (
@@ -15,9 +21,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -117,6 +125,7 @@ type Unmarshaler interface {
 var (
 	posType      = reflect.TypeFor[Pos]()
 	fieldsType   = reflect.TypeFor[Fields]()
+	extraType    = reflect.TypeFor[Extra]()
 	durationType = reflect.TypeFor[time.Duration]()
 	unmType      = reflect.TypeFor[Unmarshaler]()
 	textType     = reflect.TypeFor[encoding.TextUnmarshaler]()
@@ -125,36 +134,93 @@ var (
 // Decode decodes the single YAML document in data into v, a pointer to a
 // struct. An empty document leaves v untouched. The error, if any, is Errors.
 func Decode(file string, data []byte, v any) error {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() {
-		return fmt.Errorf("yamlconf: Decode needs a non-nil pointer, got %T", v)
-	}
 	return DecodeEnv(file, data, v, os.LookupEnv)
 }
 
 // DecodeEnv is Decode with the environment looked up through lookup.
 func DecodeEnv(file string, data []byte, v any, lookup func(string) (string, bool)) error {
+	d := NewDecoder(file, lookup)
+	d.Decode(data, v)
+	if err := d.Errors(); err != nil {
+		return d.Redact(err)
+	}
+	return nil
+}
+
+// Decoder decodes one configuration file: its document, then any part of
+// it the caller decodes later (Extra), collecting every error, the places
+// that did not decode and every ${VAR} it expanded.
+type Decoder struct {
+	file      string
+	lookupEnv func(string) (string, bool)
+	errs      Errors
+	// failed holds the places of values that did not decode, and of the
+	// mappings one of whose keys did not (see Failed).
+	failed map[Pos]bool
+	// structs are the structs being decoded, outermost first; item tells
+	// those that are a list's items (a site, a rule, a channel).
+	structs []frame
+	item    bool // the next struct is a list item
+	// expanded are the string values ${VAR} changed; vars the environment
+	// variables that gave a value, by name.
+	expanded []expansion
+	vars     map[string]string
+}
+
+type frame struct {
+	at   Pos
+	item bool
+}
+
+// NewDecoder returns a decoder for file that resolves ${VAR} through
+// lookup (os.LookupEnv if nil).
+func NewDecoder(file string, lookup func(string) (string, bool)) *Decoder {
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	return &Decoder{file: file, lookupEnv: lookup, failed: map[Pos]bool{}, vars: map[string]string{}}
+}
+
+// Decode decodes the single YAML document in data into v, a pointer to a
+// struct, keeping every error (Errors). It reports false when data is not
+// one YAML document, so that nothing could be decoded; an empty document
+// leaves v untouched.
+func (d *Decoder) Decode(data []byte, v any) bool {
 	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		d.errs = append(d.errs, &Error{Pos: Pos{d.file, 1, 1}, Msg: fmt.Sprintf("yamlconf: Decode needs a non-nil pointer, got %T", v)})
+		return false
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil
+			return true
 		}
-		return Errors{syntaxError(file, data, err)}
+		d.errs = append(d.errs, syntaxError(d.file, data, err))
+		return false
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return Errors{{Pos: Pos{file, extra.Line, extra.Column}, Msg: "only one YAML document is allowed in a configuration file"}}
+		d.errs = append(d.errs, &Error{Pos: Pos{d.file, extra.Line, extra.Column}, Msg: "only one YAML document is allowed in a configuration file"})
+		return false
 	}
-	d := &decoder{file: file, lookupEnv: lookup}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
 	d.value(root, rv.Elem(), "")
-	return d.errs.Err()
+	return true
 }
+
+// Errors returns every error found so far, in file order, or nil.
+func (d *Decoder) Errors() error { return slices.Clone(d.errs).Err() }
+
+// Failed reports whether p is the place of a value that did not decode, or
+// of a mapping one of whose keys or values did not. A later check's error
+// at such a place follows from the decoding error (a required field that
+// had the wrong type), so a caller reporting both may leave it out.
+func (d *Decoder) Failed(p Pos) bool { return d.failed[p] }
 
 // syntaxError turns a yaml.v3 parse error ("yaml: line 3: ...") into an Error
 // with the line it names.
@@ -189,74 +255,24 @@ func syntaxError(file string, data []byte, err error) *Error {
 	return &Error{Pos: Pos{file, line, 1}, Msg: "invalid YAML: " + msg}
 }
 
-type decoder struct {
-	file      string
-	errs      Errors
-	lookupEnv func(string) (string, bool)
-}
+func (d *Decoder) pos(n *yaml.Node) Pos { return Pos{d.file, n.Line, n.Column} }
 
-// expandEnv replaces ${NAME} and ${NAME:-default} in a string value with the
-// environment variable, so secrets need not sit in the file. "$$" is a
-// literal "$". Any other "$" is kept as it is.
-func expandEnv(s string, lookup func(string) (string, bool)) (string, error) {
-	if !strings.Contains(s, "$") {
-		return s, nil
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '$' || i+1 >= len(s) {
-			b.WriteByte(c)
-			continue
-		}
-		switch s[i+1] {
-		case '$':
-			b.WriteByte('$')
-			i++
-		case '{':
-			end := strings.IndexByte(s[i:], '}')
-			if end < 0 {
-				return "", fmt.Errorf("unterminated ${ in %q", s)
-			}
-			expr := s[i+2 : i+end]
-			name, def, hasDef := strings.Cut(expr, ":-")
-			if !validEnvName(name) {
-				return "", fmt.Errorf("invalid environment variable name %q", name)
-			}
-			val, ok := lookup(name)
-			switch {
-			case ok && val != "":
-				b.WriteString(val)
-			case hasDef:
-				b.WriteString(def)
-			case ok:
-			default:
-				return "", fmt.Errorf("environment variable %s is not set (write ${%s:-default} to allow that)", name, name)
-			}
-			i += end
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String(), nil
-}
-
-func validEnvName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		if !(r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || i > 0 && r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
-func (d *decoder) pos(n *yaml.Node) Pos { return Pos{d.file, n.Line, n.Column} }
-
-func (d *decoder) fail(n *yaml.Node, format string, args ...any) {
+func (d *Decoder) fail(n *yaml.Node, format string, args ...any) {
 	d.errs = append(d.errs, d.pos(n).Errorf(format, args...))
+	d.markFailed(n)
+}
+
+// markFailed records that n did not decode, nor the structs it is in, up to
+// the list item they belong to (a rule whose above.red is a word has no
+// thresholds to check), but not the document.
+func (d *Decoder) markFailed(n *yaml.Node) {
+	d.failed[d.pos(n)] = true
+	for i := len(d.structs) - 1; i >= 1; i-- {
+		d.failed[d.structs[i].at] = true
+		if d.structs[i].item {
+			break
+		}
+	}
 }
 
 // where names the key path for messages, e.g. "rules[2].above".
@@ -278,7 +294,7 @@ func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
-func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
+func (d *Decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	n = resolveAlias(n)
 	if isNull(n) {
 		return
@@ -303,10 +319,23 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	}
 	switch v.Kind() {
 	case reflect.Pointer:
-		if v.IsNil() {
-			v.Set(reflect.New(v.Type().Elem()))
+		if !v.IsNil() {
+			d.value(n, v.Elem(), path)
+			return
 		}
-		d.value(n, v.Elem(), path)
+		// A pointer to a value that did not decode stays nil (unset), so
+		// later checks do not take it for a zero written in the file; a
+		// pointer to a struct, list or map keeps what did decode.
+		p, before := reflect.New(v.Type().Elem()), len(d.errs)
+		d.value(n, p.Elem(), path)
+		switch p.Elem().Kind() {
+		case reflect.Struct, reflect.Slice, reflect.Map:
+		default:
+			if len(d.errs) > before {
+				return
+			}
+		}
+		v.Set(p)
 	case reflect.Struct:
 		d.structure(n, v, path)
 	case reflect.Slice:
@@ -317,10 +346,21 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		if !d.scalar(n, path, "a string") {
 			return
 		}
-		str, err := expandEnv(n.Value, d.lookupEnv)
+		var vars []string
+		str, err := expandEnv(n.Value, func(name string) (string, bool) {
+			val, ok := d.lookupEnv(name)
+			if ok && val != "" {
+				d.vars[name] = val
+				vars = append(vars, name)
+			}
+			return val, ok
+		})
 		if err != nil {
 			d.fail(n, "%s%v", where(path), err)
 			return
+		}
+		if str != n.Value {
+			d.expanded = append(d.expanded, expansion{at: d.pos(n), raw: n.Value, value: str, vars: vars})
 		}
 		v.SetString(str)
 	case reflect.Bool:
@@ -379,9 +419,10 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	}
 }
 
-func (d *decoder) addErr(n *yaml.Node, path string, err error) {
+func (d *Decoder) addErr(n *yaml.Node, path string, err error) {
 	var e *Error
 	var es Errors
+	d.markFailed(n)
 	switch {
 	case errors.As(err, &es):
 		d.errs = append(d.errs, es...)
@@ -404,7 +445,7 @@ func kindName(n *yaml.Node) string {
 	return "something else"
 }
 
-func (d *decoder) scalar(n *yaml.Node, path, want string) bool {
+func (d *Decoder) scalar(n *yaml.Node, path, want string) bool {
 	if n.Kind != yaml.ScalarNode {
 		d.fail(n, "%swant %s, got %s", where(path), want, kindName(n))
 		return false
@@ -412,7 +453,7 @@ func (d *decoder) scalar(n *yaml.Node, path, want string) bool {
 	return true
 }
 
-func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
+func (d *Decoder) duration(n *yaml.Node, v reflect.Value, path string) {
 	if !d.scalar(n, path, "a duration such as 30s or 5m") {
 		return
 	}
@@ -428,7 +469,7 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
 	v.SetInt(int64(dur))
 }
 
-func (d *decoder) sequence(n *yaml.Node, v reflect.Value, path string) {
+func (d *Decoder) sequence(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.SequenceNode {
 		d.fail(n, "%swant a list, got %s", where(path), kindName(n))
 		return
@@ -440,13 +481,15 @@ func (d *decoder) sequence(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		e := reflect.New(v.Type().Elem()).Elem()
+		d.item = true
 		d.value(c, e, fmt.Sprintf("%s[%d]", path, i))
+		d.item = false
 		s = reflect.Append(s, e)
 	}
 	v.Set(s)
 }
 
-func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
+func (d *Decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.MappingNode {
 		d.fail(n, "%swant a mapping, got %s", where(path), kindName(n))
 		return
@@ -498,10 +541,13 @@ type fieldInfo struct {
 	index []int
 }
 
+// special are the indexes of a struct's Pos, Fields and Extra fields.
+type special struct{ pos, fields, extra []int }
+
 // fieldsOf lists the YAML keys of a struct type, following ",inline".
-func fieldsOf(t reflect.Type) (map[string]fieldInfo, []int, []int) {
+func fieldsOf(t reflect.Type) (map[string]fieldInfo, special) {
 	keys := map[string]fieldInfo{}
-	var posIdx, fieldsIdx []int
+	var posIdx, fieldsIdx, extraIdx []int
 	var walk func(t reflect.Type, prefix []int)
 	walk = func(t reflect.Type, prefix []int) {
 		for i := 0; i < t.NumField(); i++ {
@@ -513,6 +559,10 @@ func fieldsOf(t reflect.Type) (map[string]fieldInfo, []int, []int) {
 			}
 			if f.Type == fieldsType && fieldsIdx == nil && len(prefix) == 0 {
 				fieldsIdx = idx
+				continue
+			}
+			if f.Type == extraType && extraIdx == nil && len(prefix) == 0 {
+				extraIdx = idx
 				continue
 			}
 			if !f.IsExported() {
@@ -534,23 +584,27 @@ func fieldsOf(t reflect.Type) (map[string]fieldInfo, []int, []int) {
 		}
 	}
 	walk(t, nil)
-	return keys, posIdx, fieldsIdx
+	return keys, special{pos: posIdx, fields: fieldsIdx, extra: extraIdx}
 }
 
-func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
+func (d *Decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.MappingNode {
 		d.fail(n, "%swant a mapping, got %s", where(path), kindName(n))
 		return
 	}
-	keys, posIdx, fieldsIdx := fieldsOf(v.Type())
-	if posIdx != nil {
-		v.FieldByIndex(posIdx).Set(reflect.ValueOf(d.pos(n)))
+	d.structs = append(d.structs, frame{d.pos(n), d.item})
+	d.item = false
+	defer func() { d.structs = d.structs[:len(d.structs)-1] }()
+	keys, idx := fieldsOf(v.Type())
+	if idx.pos != nil {
+		v.FieldByIndex(idx.pos).Set(reflect.ValueOf(d.pos(n)))
 	}
 	var fields Fields
-	if fieldsIdx != nil {
+	if idx.fields != nil {
 		fields = Fields{}
-		v.FieldByIndex(fieldsIdx).Set(reflect.ValueOf(fields))
+		v.FieldByIndex(idx.fields).Set(reflect.ValueOf(fields))
 	}
+	var extra Extra
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := resolveAlias(n.Content[i]), n.Content[i+1]
@@ -563,37 +617,47 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		seen[k.Value] = true
-		fi, ok := keys[k.Value]
-		if !ok {
-			d.fail(k, "%sunknown field %q%s", where(path), k.Value, suggest(k.Value, keys))
-			continue
-		}
 		if fields != nil {
-			rv := resolveAlias(val)
-			fields[k.Value] = d.pos(rv)
-			if rv.Kind == yaml.SequenceNode {
-				for j, item := range rv.Content {
-					fields[k.Value+"["+strconv.Itoa(j)+"]"] = d.pos(item)
-				}
-			}
+			d.keyFields(fields, k.Value, val)
 		}
-		d.value(val, v.FieldByIndex(fi.index), joinPath(path, k.Value))
+		fi, ok := keys[k.Value]
+		switch {
+		case ok:
+			d.value(val, v.FieldByIndex(fi.index), joinPath(path, k.Value))
+		case idx.extra != nil:
+			extra = append(extra, ExtraKey{Key: k.Value, KeyPos: d.pos(k), Pos: d.pos(resolveAlias(val)),
+				path: joinPath(path, k.Value), node: val, parent: d.pos(n), parentPath: path, known: slices.Sorted(maps.Keys(keys))})
+		default:
+			d.fail(k, "%sunknown field %q%s", where(path), k.Value, suggest(k.Value, slices.Collect(maps.Keys(keys))))
+		}
+	}
+	if idx.extra != nil {
+		v.FieldByIndex(idx.extra).Set(reflect.ValueOf(extra))
+	}
+}
+
+// keyFields records the place of key's value in fields, and of each item
+// when it is a list (key[0], key[1], …).
+func (d *Decoder) keyFields(fields Fields, key string, val *yaml.Node) {
+	rv := resolveAlias(val)
+	fields[key] = d.pos(rv)
+	if rv.Kind == yaml.SequenceNode {
+		for j, item := range rv.Content {
+			fields[key+"["+strconv.Itoa(j)+"]"] = d.pos(item)
+		}
 	}
 }
 
 // suggest proposes the closest known key for a misspelt one.
-func suggest(key string, keys map[string]fieldInfo) string {
+func suggest(key string, keys []string) string {
 	best, bestD := "", 3
-	for k := range keys {
+	for _, k := range keys {
 		if dd := distance(key, k); dd < bestD || (dd == bestD && k < best && best != "") {
 			best, bestD = k, dd
 		}
 	}
 	if best == "" {
-		names := make([]string, 0, len(keys))
-		for k := range keys {
-			names = append(names, k)
-		}
+		names := slices.Clone(keys)
 		sort.Strings(names)
 		return " (known fields: " + strings.Join(names, ", ") + ")"
 	}

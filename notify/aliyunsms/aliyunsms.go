@@ -178,7 +178,8 @@ func smsLimits(code string) bool { return code == "isv.BUSINESS_LIMIT_CONTROL" }
 type Error = aliyun.Error
 
 func (s *SMS) errorf(c yujing.Call, format string, args ...any) error {
-	return fmt.Errorf("aliyunsms %s: call %s: "+format, append([]any{s.name, c.ID}, args...)...)
+	err := fmt.Errorf("aliyunsms %s: call %s: "+format, append([]any{s.name, c.ID}, args...)...)
+	return notify.RedactError(err, s.secret, s.keyID, c.Person.Phone) // the provider's text may echo the request
 }
 
 var (

@@ -2,20 +2,13 @@ package aliyunsms
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"slices"
-	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -23,6 +16,7 @@ import (
 	"yujing"
 	"yujing/internal/yamlconf"
 	"yujing/notify"
+	"yujing/notify/aliyunsms/dysmstest"
 )
 
 const (
@@ -48,143 +42,34 @@ func testCall() yujing.Call {
 	}
 }
 
-// fakeDysms verifies each request the way Alibaba Cloud documents it — the
-// common parameters, the RPC signature recomputed independently from the
-// received form with the test secret, unused nonces, a fresh timestamp, the
-// SendSms fields — and answers with reply, or OK.
+// fakeDysms is the local provider (dysmstest: it verifies each request the
+// way Alibaba Cloud documents it — the common parameters, the RPC
+// signature recomputed independently, unused nonces, a fresh timestamp)
+// on a loopback server, answering SendSms with reply, or OK.
 type fakeDysms struct {
 	*httptest.Server
-	t      *testing.T
-	secret string
-	reply  func(form url.Values) (int, string)
-
-	mu     sync.Mutex
-	nonces map[string]bool
-	forms  []url.Values
-	bad    []string
+	p *dysmstest.Provider
 }
 
 func newFakeDysms(t *testing.T, reply func(url.Values) (int, string)) *fakeDysms {
 	t.Helper()
-	f := &fakeDysms{t: t, secret: testSecret, reply: reply, nonces: map[string]bool{}}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	p := dysmstest.New(testKeyID, testSecret)
+	p.Reply = reply
+	f := &fakeDysms{Server: httptest.NewServer(p), p: p}
 	t.Cleanup(f.Close)
 	return f
 }
 
-func (f *fakeDysms) reject(w http.ResponseWriter, status int, code, msg string) {
-	f.mu.Lock()
-	f.bad = append(f.bad, code+": "+msg)
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"RequestId": "REQ-BAD", "Code": code, "Message": msg})
-}
-
-// popEncode is the documented encoding, done as the documentation says:
-// URL-encode, then "+"→"%20", "*"→"%2A", "%7E"→"~".
-func popEncode(s string) string {
-	s = url.QueryEscape(s)
-	return strings.NewReplacer("+", "%20", "*", "%2A", "%7E", "~").Replace(s)
-}
-
-func (f *fakeDysms) serve(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		f.reject(w, 405, "UnsupportedHTTPMethod", r.Method)
-		return
-	}
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		f.reject(w, 400, "InvalidParameter", "content type "+ct)
-		return
-	}
-	raw, _ := io.ReadAll(r.Body)
-	form, err := url.ParseQuery(string(raw))
-	if err != nil {
-		f.reject(w, 400, "InvalidParameter", "body is not a form")
-		return
-	}
-	for k, want := range map[string]string{
-		"Action": "SendSms", "Version": "2017-05-25", "Format": "JSON", "AccessKeyId": testKeyID,
-		"SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0", "RegionId": "cn-hangzhou",
-	} {
-		if got := form.Get(k); got != want {
-			f.reject(w, 400, "InvalidParameter", k+" = "+got)
-			return
-		}
-	}
-	// The signature, recomputed from what arrived.
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		if k != "Signature" {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	pairs := make([]string, len(keys))
-	for i, k := range keys {
-		pairs[i] = popEncode(k) + "=" + popEncode(form.Get(k))
-	}
-	sts := "POST&" + popEncode("/") + "&" + popEncode(strings.Join(pairs, "&"))
-	mac := hmac.New(sha1.New, []byte(f.secret+"&"))
-	mac.Write([]byte(sts))
-	if want := base64.StdEncoding.EncodeToString(mac.Sum(nil)); form.Get("Signature") != want {
-		f.reject(w, 400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:"+sts)
-		return
-	}
-	ts, err := time.Parse("2006-01-02T15:04:05Z", form.Get("Timestamp"))
-	if err != nil || time.Since(ts).Abs() > 15*time.Minute {
-		f.reject(w, 400, "InvalidTimeStamp.Expired", "timestamp "+form.Get("Timestamp"))
-		return
-	}
-	f.mu.Lock()
-	n := form.Get("SignatureNonce")
-	used := n == "" || f.nonces[n]
-	f.nonces[n] = true
-	f.mu.Unlock()
-	if used {
-		f.reject(w, 400, "SignatureNonceUsed", "nonce "+n)
-		return
-	}
-	for _, k := range []string{"PhoneNumbers", "SignName", "TemplateCode", "TemplateParam", "OutId"} {
-		if form.Get(k) == "" {
-			f.reject(w, 400, "MissingParameter", k)
-			return
-		}
-	}
-	var vars map[string]string
-	if json.Unmarshal([]byte(form.Get("TemplateParam")), &vars) != nil {
-		f.reject(w, 200, "isv.INVALID_JSON_PARAM", "JSON参数不合法，只接受字符串值")
-		return
-	}
-	for k, v := range vars {
-		if utf8.RuneCountInString(v) > 35 {
-			f.reject(w, 200, "isv.PARAM_LENGTH_LIMIT", "参数超出长度限制 "+k)
-			return
-		}
-	}
-	f.mu.Lock()
-	f.forms = append(f.forms, form)
-	f.mu.Unlock()
-	status, body := 200, `{"Message":"OK","RequestId":"F655A8D5-B967-440B-8683-DAD6FF8DE990","Code":"OK","BizId":"900619746936498440^0"}`
-	if f.reply != nil {
-		status, body = f.reply(form)
-	}
-	w.Header().Set("Content-Type", "application/json;charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
-}
-
+// accepted returns the SendSms forms the provider accepted.
 func (f *fakeDysms) accepted() []url.Values {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.forms)
+	var out []url.Values
+	for _, s := range f.p.Sends() {
+		out = append(out, s.Form)
+	}
+	return out
 }
 
-func (f *fakeDysms) rejected() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.bad)
-}
+func (f *fakeDysms) rejected() []string { return f.p.Rejected() }
 
 func testConfig(endpoint string) Config {
 	return Config{
@@ -215,8 +100,10 @@ func TestSendRequest(t *testing.T) {
 			t.Fatalf("Send: %v (server rejected %v)", err, srv.rejected())
 		}
 	}
-	if want := "42-7-p1-aliyun-sms 900619746936498440^0"; len(accepted) != 2 || accepted[0] != want {
-		t.Errorf("OnAccepted saw %q, want twice %q", accepted, want)
+	sends := srv.p.Sends()
+	if len(accepted) != 2 || len(sends) != 2 || accepted[0] != "42-7-p1-aliyun-sms "+sends[0].BizID ||
+		accepted[1] != "42-7-p1-aliyun-sms "+sends[1].BizID {
+		t.Errorf("OnAccepted saw %q, want the call id with each BizId answered", accepted)
 	}
 	forms := srv.accepted()
 	if len(forms) != 2 {

@@ -182,7 +182,8 @@ func (v *Voice) api() *aliyun.Client {
 type Error = aliyun.Error
 
 func (v *Voice) errorf(c yujing.Call, format string, args ...any) error {
-	return fmt.Errorf("aliyunvoice %s: call %s: "+format, append([]any{v.name, c.ID}, args...)...)
+	err := fmt.Errorf("aliyunvoice %s: call %s: "+format, append([]any{v.name, c.ID}, args...)...)
+	return notify.RedactError(err, v.secret, v.keyID, c.Person.Phone) // the provider's text may echo the request
 }
 
 var (

@@ -260,13 +260,15 @@ func (d *DingTalk) Send(ctx context.Context, c yujing.Call) error {
 	if err != nil {
 		return notify.Permanent(fmt.Errorf("dingtalk %s: encode call %s: %w", d.name, c.ID, err))
 	}
-	return d.hook().Post(ctx, body, d.check)
+	return d.hook(c.Person.Phone).Post(ctx, body, d.check)
 }
 
-// hook is this robot's webhook, signed now when a secret is set.
-func (d *DingTalk) hook() *imhook.Hook {
+// hook is this robot's webhook, signed now when a secret is set. Its
+// secrets are the token, the signing secret, and phones (the mentioned
+// person's, in the message).
+func (d *DingTalk) hook(phones ...string) *imhook.Hook {
 	return &imhook.Hook{Prefix: "dingtalk " + d.name, URL: d.signedURL(d.now()), SafeURL: d.safeURL, Timeout: d.timeout,
-		Client: d.client, Secrets: []string{d.webhook.Query().Get("access_token"), d.secret}}
+		Client: d.client, Secrets: append([]string{d.webhook.Query().Get("access_token"), d.secret}, phones...)}
 }
 
 // signedURL is the webhook with timestamp and sign added when a secret is
@@ -313,7 +315,7 @@ func (d *DingTalk) check(resp *http.Response, raw []byte) error {
 		return d.hook().CheckStatus(resp, raw)
 	}
 	if jerr != nil {
-		return fmt.Errorf("answer is not JSON: %.80q", raw) // retryable: a proxy page, a truncated answer
+		return fmt.Errorf("answer is not JSON: %.80q", d.hook().Scrub(string(raw))) // retryable: a proxy page, a truncated answer
 	}
 	if a.ErrCode == CodeOK {
 		return nil

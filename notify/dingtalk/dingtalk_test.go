@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"yujing"
@@ -420,33 +421,56 @@ func TestAnswers(t *testing.T) {
 
 // TestThrottledThenDelivered runs the channel under the real dispatcher:
 // a throttled answer is retried and the call delivered.
+// TestThrottledThenDelivered: a throttled message is tried again through
+// the dispatcher, with its default MaxBackoff of 30s, no earlier than the
+// robot's throttle window (10 * time.Minute) — and then delivered.
 func TestThrottledThenDelivered(t *testing.T) {
-	srv := newRobot(t, answer{200, `{"errcode":130101,"errmsg":"send too fast"}`}, ok)
-	d := newChannel(t, Config{Webhook: srv.url()})
-	done := make(chan error, 1)
-	disp, err := notify.New([]notify.Channel{d}, notify.Options{
-		BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
-		OnResult: func(r notify.Result) { done <- r.Err },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	disp.Run(t.Context())
-	defer func() { _ = disp.Stop(context.Background()) }()
-	if err := disp.Call(t.Context(), testCall(yujing.Red, true)); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
+	synctest.Test(t, func(t *testing.T) {
+		r := &robot{t: t, answers: []answer{{200, `{"errcode":130101,"errmsg":"send too fast"}`}, ok}}
+		var mu sync.Mutex
+		var at []time.Time
+		client := &http.Client{Transport: handlerTransport(func(w http.ResponseWriter, req *http.Request) {
+			mu.Lock()
+			at = append(at, time.Now())
+			mu.Unlock()
+			r.serve(w, req)
+		})}
+		hook := "https://oapi.dingtalk.com/robot/send?access_token=" + testToken
+		d, err := New(Config{Webhook: hook, Secret: testSecret}, client, nil)
 		if err != nil {
-			t.Fatalf("call failed: %v", err)
+			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("call not delivered")
-	}
-	if n := len(srv.sent()); n != 2 {
-		t.Errorf("%d attempts, want 2", n)
-	}
+		d.now = func() time.Time { return sentAt }
+		done := make(chan notify.Result, 1)
+		disp, err := notify.New([]notify.Channel{d}, notify.Options{OnResult: func(r notify.Result) { done <- r }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		disp.Run(t.Context())
+		defer func() { _ = disp.Stop(context.Background()) }()
+		if err := disp.Call(t.Context(), testCall(yujing.Red, true)); err != nil {
+			t.Fatal(err)
+		}
+		res := <-done
+		if res.Err != nil || res.Attempts != 2 || len(r.sent()) != 2 {
+			t.Fatalf("call ended %v after %d attempts (%d requests), want sent at the second", res.Err, res.Attempts, len(r.sent()))
+		}
+		if gap := at[1].Sub(at[0]); gap < 10*time.Minute {
+			t.Errorf("retried %s after the throttle, want at least %s", gap, 10*time.Minute)
+		}
+	})
+}
+
+// handlerTransport serves requests with a handler in the calling
+// goroutine, so that a fake robot runs inside a synctest bubble.
+type handlerTransport func(http.ResponseWriter, *http.Request)
+
+func (h handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	h(rec, r)
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
 }
 
 func TestTimeout(t *testing.T) {

@@ -314,9 +314,23 @@ func (e *Email) Send(ctx context.Context, c yujing.Call) error {
 		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
 		}
-		return fmt.Errorf("email %s: %s: %w", e.name, e.addr, err)
+		return notify.RedactError(fmt.Errorf("email %s: %s: %w", e.name, e.addr, err), e.secrets(rcpt)...)
 	}
 	return nil
+}
+
+// secrets are what an SMTP reply must not bring into an error: the
+// password, the user name, the AUTH PLAIN credentials as sent (Base64),
+// and the recipients' addresses (personal data).
+func (e *Email) secrets(rcpt []*mail.Address) []string {
+	s := []string{e.password, e.username}
+	if e.username != "" {
+		s = append(s, base64.StdEncoding.EncodeToString([]byte("\x00"+e.username+"\x00"+e.password)))
+	}
+	for _, a := range rcpt {
+		s = append(s, a.Address)
+	}
+	return s
 }
 
 // step is one SMTP exchange, for error messages.

@@ -344,7 +344,7 @@ func checkMessage(t *testing.T, data []byte, call yujing.Call) {
 	if err != nil {
 		t.Fatalf("body is not base64: %v", err)
 	}
-	for _, want := range []string{"张三，您好：", "防汛预警升级为红色（Ⅰ级）", "监测值：7.32m（阈值 7m）", "转移低洼", call.AnswerURL, "2025-07-14 09:45 CST", "呼叫编号 " + call.ID} {
+	for _, want := range []string{"张三，您好：", "防汛预警升级为红色（Ⅰ级）", "监测值：水位 7.32m（红色阈值 7m）", "转移低洼", call.AnswerURL, "2025-07-14 09:45（北京时间）", "呼叫编号 " + call.ID} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("body lacks %q:\n%s", want, body)
 		}

@@ -350,13 +350,15 @@ func (f *Feishu) Send(ctx context.Context, c yujing.Call) error {
 	if len(body) > MaxBodyBytes {
 		return notify.Permanent(fmt.Errorf("feishu %s: call %s: card is %d bytes, Feishu takes at most %d", f.name, c.ID, len(body), MaxBodyBytes))
 	}
-	return f.hook().Post(ctx, body, f.check)
+	return f.hook(c.Person.Phone).Post(ctx, body, f.check)
 }
 
-// hook is this robot's webhook.
-func (f *Feishu) hook() *imhook.Hook {
+// hook is this robot's webhook. Its secrets are the token in its path,
+// the signing secret, and phones (the called person's, which the card may
+// hold).
+func (f *Feishu) hook(phones ...string) *imhook.Hook {
 	return &imhook.Hook{Prefix: "feishu " + f.name, URL: f.webhook, SafeURL: f.safeURL, Timeout: f.timeout,
-		Client: f.client, Secrets: []string{f.token, f.secret}}
+		Client: f.client, Secrets: append([]string{f.token, f.secret}, phones...)}
 }
 
 // Answer is the bot's JSON answer. Current answers carry code and msg;

@@ -9,11 +9,18 @@ import (
 	"yujing"
 )
 
-// Events lists the events a call can carry, in lifecycle order.
+// Events lists the events a call can carry, in lifecycle order, then the
+// supervision of an overdue warning (督办) and a scheduled summary.
 var Events = [...]yujing.Event{
 	yujing.EventRaised, yujing.EventUpgraded, yujing.EventDowngraded, yujing.EventReopened,
 	yujing.EventResolved, yujing.EventAcknowledged, yujing.EventDisposed, yujing.EventClosed,
+	yujing.EventOverdue, yujing.EventSummary,
 }
+
+// SampleSummary is the text alerting writes for a summary (Alert.Message
+// of an EventSummary call), as the sample calls carry it.
+const SampleSummary = "【每日预警汇总】07-13 09:30 至 07-14 09:30：新增预警 3 条（红1、橙1、黄1）；未闭环 2 条，" +
+	"其中未响应 1 条、超时督办 1 条；预警最多：星火化工园区三厂东区液化烃罐区 2 条，乙厂 1 条。"
 
 // SampleAnswerURL is the answer link of the sample calls New renders: a
 // short host and a 16-character token. The built-in SMS templates fit two
@@ -46,12 +53,29 @@ func SampleCalls() []yujing.Call {
 					Channel: "sms",
 					Created: start.Add(time.Minute),
 				}
+				if e == yujing.EventSummary {
+					c.Alert = yujing.Alert{Rule: "summary:每日预警汇总", Level: l, State: yujing.StateFiring,
+						Message: SampleSummary, StartedAt: start, UpdatedAt: start}
+				}
 				c.Created = eventTime(c).Add(time.Minute)
-				if answer {
+				if answer && e != yujing.EventSummary {
 					c.AnswerURL = SampleAnswerURL
 					c.Deadline = c.Created.Add(15 * time.Minute)
 				}
 				calls = append(calls, c)
+				if answer && e == yujing.EventRaised {
+					// Call-and-answer goes on: a reminder, a later step, a
+					// later round.
+					for _, v := range []struct {
+						step, round int
+						tag         string
+					}{{1, 0, "-remind1"}, {3, 0, ""}, {2, 1, "-remind2"}, {1, 1, ""}} {
+						ec := c
+						ec.ID = fmt.Sprintf("esc7-r%d-s%d-p1-p-sms%s", v.round, v.step, v.tag)
+						ec.Escalation, ec.Step, ec.Round = 7, v.step, v.round
+						calls = append(calls, ec)
+					}
+				}
 			}
 		}
 	}

@@ -6,11 +6,13 @@
 // Texts come from text/template sets, one per language: Simplified Chinese
 // ("zh-CN", the default) and English ("en"). They say the warning level
 // (红色预警 / Ⅰ级, or RED), the sensor family (燃气, 危化品重大危险源, ...),
-// the site and sensor, the value against its threshold, the time in the
-// configured zone, short guidance on what to do, and the answer link and
+// the site and sensor by name, the metric by its display name, the value
+// beside the threshold of its level, the time in the configured zone (and
+// which zone), short guidance on what to do, and the answer link and
 // deadline when the call expects an answer. Raised, upgraded, downgraded,
-// reopened, resolved, acknowledged, disposed and closed each have their own
-// wording.
+// reopened, resolved, acknowledged, disposed, closed, overdue (督办) and a
+// summary each have their own wording; a reminder and a later step or round
+// of call-and-answer say why the person is called now.
 //
 // Any named template can be replaced when the Renderer is built; New parses
 // every replacement and renders sample calls of every level and event with

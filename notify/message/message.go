@@ -2,6 +2,7 @@ package message
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"errors"
 	"fmt"
@@ -156,6 +157,8 @@ var funcs = template.FuncMap{
 	"short": func(s string) string { return shorten(s, MaxSMSParamChars) },
 	// md escapes text for IM markdown.
 	"md": escapeMarkdown,
+	// clip makes a text fit an SMS in n characters (a summary's brief form).
+	"clip": func(n int, s string) string { return shorten(s, n) },
 }
 
 // Lang returns the renderer's language.
@@ -277,20 +280,24 @@ type Data struct {
 	Family      string // 燃气 / gas; "" for an unknown family
 	FamilyShort string // the family in a word or two, for SMS: 危化品 / hazard
 
-	Site     string // site name, or id
-	SiteID   string
-	Sensor   string // sensor name, or id
-	SensorID string
-	Metric   string
-	Rule     string
+	Site       string // site name, or id
+	SiteID     string
+	Sensor     string // sensor name, or id
+	SensorID   string
+	Metric     string // the id: lel
+	MetricName string // its display name: 可燃气体浓度 / combustible gas; the id when yujing has none
+	Rule       string
 
 	Value     string // 55.5%LEL
-	Threshold string // 50%LEL
+	Threshold string // 50%LEL, the threshold of the warning's level
+	// ValueSpoken and ThresholdSpoken are for text-to-speech: units in
+	// words (55.5%爆炸下限, 3.2米).
+	ValueSpoken, ThresholdSpoken string
 
-	Time  string // when it happened: 2025-07-14 09:31 CST
+	Time  string // when it happened: 2025-07-14 09:31（北京时间） / 2025-07-14 09:31 (UTC+8)
 	Clock string // 09:31, or 07-14 09:31 when not on the day of the call
 
-	Deadline       string // answer due: 2025-07-14 09:46 CST; "" when none
+	Deadline       string // answer due, as Time; "" when none
 	DeadlineClock  string // 09:46, or 07-15 09:46 on another day than Time
 	DeadlineSpoken string // 9点46分 / 9:46
 	AnswerURL      string // "" when no answer is expected through a link
@@ -298,11 +305,21 @@ type Data struct {
 	Guidance      string // what to do, one or two sentences; "" when nothing
 	ShortGuidance string // the same in a few words, for SMS
 
-	Note    string // the alert's own message
+	Note    string // the alert's own message (for a summary, the summary without its 【name】)
 	Person  string // name of the person called
 	AlertID int64
 	CallID  string
-	Step    int
+	Step    int // escalation step, from 1; 0 for a route's notification
+	Round   int // escalation round, from 1 (the policy repeated); 0 for a route's notification
+
+	// Escalation says why this person is called now, when it is not the
+	// first call: a reminder, a later step or round of call-and-answer
+	// ("前一步责任人未在时限内应答，叫应已升至第2步。"); "" otherwise.
+	Escalation string
+	Reminder   bool // the call repeats an unanswered one of the same step
+
+	OpenFor string // how long the warning has been open: 4小时1分钟 / 4 h 1 min (for overdue)
+	Summary string // a summary's name (event summary): 每日预警汇总
 
 	// Brief asks for the shortest form: set for the second try of an SMS
 	// that came out too long.
@@ -325,12 +342,30 @@ func (r *Renderer) data(c yujing.Call) Data {
 		Colour: w.colour[li], Grade: w.grade[li], GradeSpoken: w.gradeSpoken[li], Emoji: w.emoji[li],
 		Family: w.family[a.Family], FamilyShort: w.familyShort[a.Family],
 		Site: a.Site, SiteID: a.Site, Sensor: a.Sensor, SensorID: a.Sensor,
-		Metric: a.Metric, Rule: a.Rule,
+		Metric: a.Metric, MetricName: w.metricName(a.Family, a.Metric), Rule: a.Rule,
 		Value: quantity(a.Value, a.Unit), Threshold: quantity(a.Threshold, a.Unit),
-		Time: at.Format("2006-01-02 15:04 MST"), Clock: clock(at, ref),
+		ValueSpoken: quantity(a.Value, w.spokenUnit(a.Unit)), ThresholdSpoken: quantity(a.Threshold, w.spokenUnit(a.Unit)),
+		Time: w.stamp(at), Clock: clock(at, ref),
 		AnswerURL: c.AnswerURL,
 		Note:      strings.TrimSpace(a.Message), Person: c.Person.Name,
 		AlertID: a.ID, CallID: c.ID, Step: c.Step,
+	}
+	if c.Escalation != 0 {
+		d.Round = c.Round + 1
+		d.Reminder = isReminder(c.ID)
+		d.Escalation = w.escalation(d.Step, d.Round, d.Reminder)
+	}
+	if !a.StartedAt.IsZero() && at.After(a.StartedAt) {
+		d.OpenFor = w.duration(at.Sub(a.StartedAt))
+	}
+	if c.Event == yujing.EventSummary {
+		if name, ok := strings.CutPrefix(a.Rule, "summary:"); ok {
+			d.Summary = strings.TrimSpace(name)
+		}
+		d.Note = strings.TrimSpace(strings.TrimPrefix(d.Note, "【"+d.Summary+"】"))
+		if d.Summary == "" {
+			d.Summary = w.summary
+		}
 	}
 	if d.Level == "none" {
 		d.Level = ""
@@ -350,7 +385,7 @@ func (r *Renderer) data(c yujing.Call) Data {
 	}
 	if !c.Deadline.IsZero() {
 		dl := c.Deadline.In(r.loc)
-		d.Deadline = dl.Format("2006-01-02 15:04 MST")
+		d.Deadline = w.stamp(dl)
 		d.DeadlineClock = clock(dl, at)
 		d.DeadlineSpoken = w.spoken(dl, at)
 	}
@@ -362,10 +397,13 @@ func (r *Renderer) data(c yujing.Call) Data {
 // smsParams are the SMS template parameters of d, each within
 // MaxSMSParamChars except the link.
 func (r *Renderer) smsParams(d Data) map[string]string {
+	if d.Summary != "" { // no sensor, no value
+		d.Value, d.Threshold = "", ""
+	}
 	return map[string]string{
 		ParamLevel:     shorten(d.Colour, MaxSMSParamChars),
 		ParamFamily:    shorten(d.FamilyShort, MaxSMSParamChars),
-		ParamPlace:     shorten(d.Site, MaxSMSParamChars),
+		ParamPlace:     shorten(cmp.Or(d.Summary, d.Site), MaxSMSParamChars),
 		ParamSensor:    shorten(d.Sensor, MaxSMSParamChars),
 		ParamValue:     shorten(d.Value, MaxSMSParamChars),
 		ParamThreshold: shorten(d.Threshold, MaxSMSParamChars),
@@ -374,6 +412,17 @@ func (r *Renderer) smsParams(d Data) map[string]string {
 		ParamDeadline:  shorten(d.DeadlineClock, MaxSMSParamChars),
 		ParamLink:      d.AnswerURL,
 	}
+}
+
+// isReminder reports whether an escalation call repeats an unanswered
+// one: alerting/escalate ends the id of a reminder with "-remind<k>".
+func isReminder(id string) bool {
+	_, k, ok := strings.Cut(id, "-remind")
+	if !ok || k == "" {
+		return false
+	}
+	_, err := strconv.Atoi(k)
+	return err == nil
 }
 
 // eventTime is when the event of c happened: the resolution, the start of
@@ -397,6 +446,23 @@ func eventTime(c yujing.Call) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// utcOffset names t's zone by its offset: UTC, UTC+8, UTC-3:30.
+func utcOffset(t time.Time) string {
+	_, off := t.Zone()
+	if off == 0 {
+		return "UTC"
+	}
+	sign := "+"
+	if off < 0 {
+		sign, off = "-", -off
+	}
+	s := fmt.Sprintf("UTC%s%d", sign, off/3600)
+	if m := off % 3600 / 60; m != 0 {
+		s += fmt.Sprintf(":%02d", m)
+	}
+	return s
 }
 
 // clock formats t as 15:04, with the date when it is not on the day of ref.

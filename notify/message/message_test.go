@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -66,16 +67,121 @@ func render(t *testing.T, r *Renderer, k Kind, c yujing.Call) Message {
 	return m
 }
 
-// TestGolden pins the text of one call per kind and language. Run with
-// -update after changing a template, and read the diff.
+// goldenCase is one call the golden files show in every kind.
+type goldenCase struct {
+	name string
+	call yujing.Call
+}
+
+// goldenCases are a call of every kind an official gets: the events of a
+// warning's life, the supervision of an overdue one (督办), a scheduled
+// summary, and call-and-answer going on (a reminder, a later step, a later
+// round); a route's notification without an answer link; a flood warning
+// (水位, units spoken as words). Notes are what alerting writes.
+func goldenCases() []goldenCase {
+	at := func(d time.Duration) *time.Time { t := start.Add(d); return &t }
+	with := func(f func(c *yujing.Call)) yujing.Call {
+		c := gasCall()
+		c.ID, c.Escalation, c.Step, c.Round = "esc7-r0-s1-p1-p-sms", 7, 1, 0
+		c.Alert.Message = "【红色(Ⅰ级)预警】甲燃气站 一号厨房可燃气体探测器(gas-01)：可燃气体浓度 55.5 %LEL，达到红色阈值 50 %LEL（2025-07-14 09:30:00）"
+		f(&c)
+		return c
+	}
+	noAnswer := func(c *yujing.Call) {
+		c.ID, c.Escalation, c.Step, c.AnswerURL, c.Deadline = "42-"+string(c.Event)+"-p1-sms", 0, 0, "", time.Time{}
+	}
+	return []goldenCase{
+		{"raised", with(func(c *yujing.Call) {})},
+		{"reminder", with(func(c *yujing.Call) {
+			c.ID, c.Created = "esc7-r0-s1-p1-p-sms-remind1", start.Add(5*time.Minute)
+		})},
+		{"step2", with(func(c *yujing.Call) {
+			c.ID, c.Step, c.Person = "esc7-r0-s2-p2-p-voice", 2, yujing.Person{ID: "p2", Name: "李四"}
+			c.Created, c.Deadline = start.Add(15*time.Minute), start.Add(25*time.Minute)
+		})},
+		{"round2", with(func(c *yujing.Call) {
+			c.ID, c.Round = "esc7-r1-s1-p1-p-sms", 1
+			c.Created, c.Deadline = start.Add(35*time.Minute), start.Add(50*time.Minute)
+		})},
+		{"upgraded", with(func(c *yujing.Call) {
+			c.Event, c.Alert.UpdatedAt, c.Created = yujing.EventUpgraded, start.Add(3*time.Minute), start.Add(3*time.Minute)
+			c.Alert.Message = "【红色(Ⅰ级)预警】甲燃气站 一号厨房可燃气体探测器(gas-01)：预警升级，可燃气体浓度 55.5 %LEL，达到红色阈值 50 %LEL（2025-07-14 09:33:00）"
+			c.ID, c.Deadline = "esc8-r0-s1-p1-p-sms", start.Add(18*time.Minute)
+		})},
+		{"downgraded", with(func(c *yujing.Call) {
+			noAnswer(c)
+			c.Event, c.Alert.Level, c.Alert.Value, c.Alert.Threshold = yujing.EventDowngraded, yujing.Orange, 39.8, 40
+			c.Alert.UpdatedAt, c.Created = start.Add(20*time.Minute), start.Add(20*time.Minute)
+			c.Alert.Message = "【橙色(Ⅱ级)预警】甲燃气站 一号厨房可燃气体探测器(gas-01)：预警降级，可燃气体浓度 39.8 %LEL，已低于红色阈值 50 %LEL，尚未回落到橙色解除值 38 %LEL 以下（2025-07-14 09:50:00）"
+			noAnswer(c)
+		})},
+		{"resolved", with(func(c *yujing.Call) {
+			c.Event, c.Alert.Level, c.Alert.Value, c.Alert.Threshold = yujing.EventResolved, yujing.Orange, 1.5, 40
+			c.Alert.State, c.Alert.ResolvedAt, c.Alert.UpdatedAt, c.Created = yujing.StateResolved, at(40*time.Minute), start.Add(40*time.Minute), start.Add(40*time.Minute)
+			c.Alert.Message = "【橙色(Ⅱ级)预警】甲燃气站 一号厨房可燃气体探测器(gas-01)：可燃气体浓度 1.5 %LEL，已回落到橙色阈值 40 %LEL 以下，预警解除（2025-07-14 10:10:00）"
+			noAnswer(c)
+		})},
+		{"reopened", with(func(c *yujing.Call) {
+			c.Event, c.Alert.Level, c.Alert.Value, c.Alert.Threshold = yujing.EventReopened, yujing.Orange, 41, 40
+			c.Alert.UpdatedAt, c.Created = start.Add(50*time.Minute), start.Add(50*time.Minute)
+			c.Alert.Message = "【橙色(Ⅱ级)预警】甲燃气站 一号厨房可燃气体探测器(gas-01)：再次触发，可燃气体浓度 41 %LEL，达到橙色阈值 40 %LEL（2025-07-14 10:20:00）"
+			c.ID, c.Deadline = "esc9-r0-s1-p1-p-sms", start.Add(80*time.Minute)
+		})},
+		{"acknowledged", with(func(c *yujing.Call) {
+			c.Event, c.Alert.State, c.Alert.AckedAt, c.Alert.AckedBy = yujing.EventAcknowledged, yujing.StateAcknowledged, at(4*time.Minute), "张三"
+			c.Created = start.Add(4 * time.Minute)
+			noAnswer(c)
+		})},
+		{"disposed", with(func(c *yujing.Call) {
+			c.Event, c.Alert.State, c.Alert.UpdatedAt, c.Created = yujing.EventDisposed, yujing.StateDisposing, start.Add(12*time.Minute), start.Add(12*time.Minute)
+			noAnswer(c)
+		})},
+		{"closed", with(func(c *yujing.Call) {
+			c.Event, c.Alert.State, c.Alert.Value, c.Alert.ClosedAt = yujing.EventClosed, yujing.StateClosed, 1.5, at(90*time.Minute)
+			c.Created = start.Add(90 * time.Minute)
+			noAnswer(c)
+		})},
+		{"overdue", with(func(c *yujing.Call) {
+			c.Event, c.Alert.Level, c.Alert.Threshold, c.Alert.Value = yujing.EventOverdue, yujing.Orange, 40, 42
+			c.Alert.Overdue, c.Alert.OverdueAt, c.Alert.UpdatedAt, c.Created = true, at(4*time.Hour+time.Minute), start.Add(4*time.Hour+time.Minute), start.Add(4*time.Hour+time.Minute)
+			c.Alert.Message = "【橙色(Ⅱ级)预警】甲燃气站 一号厨房可燃气体探测器(gas-01)：可燃气体浓度 42 %LEL，达到橙色阈值 40 %LEL（2025-07-14 09:30:00）"
+			c.Person = yujing.Person{ID: "chief", Name: "陈刚"}
+			noAnswer(c)
+		})},
+		{"summary", with(func(c *yujing.Call) {
+			c.ID, c.Event, c.Person = "summary-每日预警汇总-1752456600-chief-sms", yujing.EventSummary, yujing.Person{ID: "chief", Name: "陈刚"}
+			c.Alert = yujing.Alert{Rule: "summary:每日预警汇总", Level: yujing.Red, State: yujing.StateFiring, StartedAt: start, UpdatedAt: start,
+				Message: "【每日预警汇总】07-13 09:30 至 07-14 09:30：新增预警 3 条（红1、橙1、黄1）；未闭环 2 条，其中未响应 1 条、超时督办 1 条；预警最多：甲燃气站 2 条，乙厂 1 条。"}
+			c.Escalation, c.Step, c.AnswerURL, c.Deadline, c.Created = 0, 0, "", time.Time{}, start
+		})},
+		{"notification", with(noAnswer)},
+		{"flood", with(func(c *yujing.Call) {
+			c.Alert.Family, c.Alert.Site, c.Alert.Sensor, c.Alert.Metric, c.Alert.Unit = yujing.FamilyFlood, "qinglong", "wl-01", "level", "m"
+			c.Alert.Level, c.Alert.Value, c.Alert.Threshold = yujing.Orange, 12.7, 12.5
+			c.Alert.Message = "【橙色(Ⅱ级)预警】青龙河 1号水位站(wl-01) 河道水位（警戒 12.5 m，保证 14 m）：水位 12.7 m，达到橙色阈值 12.5 m（2025-07-14 09:30:00）"
+		})},
+	}
+}
+
+// TestGolden pins every message kind (goldenCases) in every language
+// and channel kind: testdata/<lang>/<case>.golden. Run with -update after
+// changing a template, and read the diff line by line.
 func TestGolden(t *testing.T) {
+	goldenNames := names{"plant-a": "甲燃气站", "gas-01": "一号厨房可燃气体探测器", "qinglong": "青龙河", "wl-01": "1号水位站"}
 	for _, lang := range Langs {
-		r := newRenderer(t, lang).WithNames(plantNames)
-		for _, k := range Kinds {
-			t.Run(lang+"/"+string(k), func(t *testing.T) {
-				got := formatMessage(render(t, r, k, gasCall()))
-				path := filepath.Join("testdata", string(k)+"."+lang+".golden")
+		r := newRenderer(t, lang).WithNames(goldenNames)
+		for _, gc := range goldenCases() {
+			t.Run(lang+"/"+gc.name, func(t *testing.T) {
+				var b strings.Builder
+				for _, k := range Kinds {
+					fmt.Fprintf(&b, "######## %s\n%s", k, formatMessage(render(t, r, k, gc.call)))
+				}
+				got := b.String()
+				path := filepath.Join("testdata", lang, gc.name+".golden")
 				if *update {
+					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+						t.Fatal(err)
+					}
 					if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 						t.Fatal(err)
 					}
@@ -159,7 +265,7 @@ func TestSMSLengthRules(t *testing.T) {
 					if c.AnswerURL != "" && !strings.Contains(m.Text, m.SMSParams[ParamDeadline]) {
 						t.Errorf("%s: deadline missing: %s", where, m.Text)
 					}
-					if !strings.Contains(m.Text, m.SMSParams[ParamLevel]) {
+					if c.Event != yujing.EventSummary && !strings.Contains(m.Text, m.SMSParams[ParamLevel]) {
 						t.Errorf("%s: level missing: %s", where, m.Text)
 					}
 					if strings.Contains(m.Text, m.SMSParams[ParamThreshold]) {
@@ -202,7 +308,8 @@ func checkSMSParams(t *testing.T, where string, p map[string]string, c yujing.Ca
 		if strings.ContainsAny(v, smsForbidden+"\r\n") {
 			t.Errorf("%s: parameter %s=%q has a forbidden character", where, k, v)
 		}
-		optional := k == ParamDeadline && c.Deadline.IsZero() || k == ParamFamily && !yujing.BuiltinFamilies().Known(c.Alert.Family)
+		optional := k == ParamDeadline && c.Deadline.IsZero() || k == ParamFamily && !yujing.BuiltinFamilies().Known(c.Alert.Family) ||
+			c.Event == yujing.EventSummary && slices.Contains([]string{ParamFamily, ParamSensor, ParamValue, ParamThreshold}, k)
 		if v == "" && !optional {
 			t.Errorf("%s: parameter %s is empty", where, k)
 		}
@@ -258,7 +365,7 @@ func TestContent(t *testing.T) {
 		m := render(t, zh, k, c)
 		all := m.Title + "\n" + m.Text + "\n" + m.Markdown
 		for _, want := range []string{"燃气红色预警（Ⅰ级）", "甲燃气站", "一号厨房可燃气体探测器", "gas-01", "55.5%LEL", "50%LEL",
-			"2025-07-14 09:30 CST", "排查泄漏点", "明火", "疏散", "请立即向上级报告", c.AnswerURL, "2025-07-14 09:45 CST"} {
+			"2025-07-14 09:30（北京时间）", "排查泄漏点", "明火", "疏散", "请立即向上级报告", c.AnswerURL, "2025-07-14 09:45（北京时间）"} {
 			if !strings.Contains(all, want) {
 				t.Errorf("%s: %q missing from\n%s", k, want, all)
 			}
@@ -307,6 +414,8 @@ func TestEvents(t *testing.T) {
 		{yujing.EventAcknowledged, "已有人应答", "answered", false},
 		{yujing.EventDisposed, "已登记处置", "disposal recorded", false},
 		{yujing.EventClosed, "已核查销号", "closed", false},
+		{yujing.EventOverdue, "燃气红色预警（Ⅰ级）超时未闭环（督办）", "Overdue: RED (I) gas warning not closed in time", true},
+		{yujing.EventSummary, "预警汇总", "Warning summary", false},
 	}
 	for _, tc := range cases {
 		c := gasCall()
@@ -327,6 +436,38 @@ func TestEvents(t *testing.T) {
 	c.Event = yujing.EventResolved
 	if m := render(t, zh, KindSMS, c); !strings.Contains(m.Text, "已解除") || !strings.Contains(m.Text, "核查后销号") {
 		t.Errorf("resolved sms: %s", m.Text)
+	}
+}
+
+// TestChineseSaysItInChinese renders every sample call and golden case
+// in Chinese and finds no Latin letters but the ids, units and links the
+// call carries (and the product's name): no metric id ("lel"), no rule
+// name, no time zone abbreviation ("CST"), no English word.
+func TestChineseSaysItInChinese(t *testing.T) {
+	r := newRenderer(t, LangZH).WithNames(names{"plant-a": "甲燃气站", "gas-01": "一号厨房可燃气体探测器"})
+	latin := regexp.MustCompile(`[A-Za-z]+`)
+	calls := SampleCalls()
+	for _, gc := range goldenCases() {
+		calls = append(calls, gc.call)
+	}
+	for _, c := range calls {
+		for _, k := range Kinds {
+			m, err := r.Render(k, c)
+			if err != nil {
+				t.Fatalf("%s %s: %v", k, c.Event, err)
+			}
+			text := m.Title + "\n" + m.Text + "\n" + m.Markdown
+			text = regexp.MustCompile(`https?://\S+`).ReplaceAllString(text, "")
+			for _, ok := range []string{c.ID, c.Alert.Rule, c.Alert.Site, c.Alert.Sensor, c.Alert.Unit, "yujing",
+				shorten(c.Alert.Site, MaxSMSParamChars), shorten(c.Alert.Sensor, MaxSMSParamChars)} {
+				if ok != "" {
+					text = strings.ReplaceAll(text, ok, "")
+				}
+			}
+			if w := latin.FindAllString(text, -1); len(w) > 0 {
+				t.Errorf("%s %s %s: Latin words %q in\n%s", c.Alert.Level, c.Event, k, w, text)
+			}
+		}
 	}
 }
 
@@ -365,8 +506,28 @@ func TestTimeZone(t *testing.T) {
 	}
 	c := gasCall()
 	m := render(t, r, KindEmail, c)
-	if !strings.Contains(m.Text, "2025-07-14 01:30 UTC") || !strings.Contains(m.Text, "01:45 UTC 前") {
+	if !strings.Contains(m.Text, "2025-07-14 01:30（UTC）") || !strings.Contains(m.Text, "01:45（UTC）前") {
 		t.Errorf("times not in UTC:\n%s", m.Text)
+	}
+	// Every zone is said by its offset; UTC+8 is 北京时间 in Chinese.
+	for _, tc := range []struct {
+		loc    *time.Location
+		zh, en string
+	}{
+		{DefaultLocation, "2025-07-14 09:30（北京时间）", "2025-07-14 09:30 (UTC+8)"},
+		{time.FixedZone("JST", 9*3600), "2025-07-14 10:30（UTC+9）", "2025-07-14 10:30 (UTC+9)"},
+		{time.FixedZone("IST", 5*3600+1800), "2025-07-14 07:00（UTC+5:30）", "2025-07-14 07:00 (UTC+5:30)"},
+		{time.FixedZone("NST", -(3*3600 + 1800)), "2025-07-13 22:00（UTC-3:30）", "2025-07-13 22:00 (UTC-3:30)"},
+	} {
+		for lang, want := range map[string]string{LangZH: tc.zh, LangEN: tc.en} {
+			r, err := New(lang, tc.loc, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.Data(gasCall()).Time; got != want {
+				t.Errorf("%s in %s: time %q, want %q", lang, tc.loc, got, want)
+			}
+		}
 	}
 	// A deadline on the next day shows its date in the SMS.
 	c.Deadline = start.Add(15 * time.Hour)

@@ -2,6 +2,7 @@ package message
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"yujing"
@@ -26,8 +27,36 @@ type vocab struct {
 	report      [5]string // appended to the full guidance, by level
 	downgraded  guide
 	resolved    guide
+	overdue     guide
 	eventWord   map[yujing.Event]string // the SMS parameter "event"
 	spoken      func(t, ref time.Time) string
+	zh          bool              // names from yujing.MetricName in Chinese, else English
+	units       map[string]string // a unit as text-to-speech should say it
+	summary     string            // a summary without a name
+	// escalation says why a call of call-and-answer is made (Data.Escalation).
+	escalation func(step, round int, reminder bool) string
+	duration   func(d time.Duration) string
+	stamp      func(t time.Time) string // date, time and zone
+}
+
+// metricName is the display name of a metric, or its id.
+func (v *vocab) metricName(f yujing.Family, metric string) string {
+	zh, en := yujing.MetricName(f, metric)
+	if v.zh && zh != "" {
+		return zh
+	}
+	if !v.zh && en != "" {
+		return en
+	}
+	return metric
+}
+
+// spokenUnit is unit in words for text-to-speech, when it has them.
+func (v *vocab) spokenUnit(unit string) string {
+	if s, ok := v.units[strings.TrimSpace(unit)]; ok {
+		return s
+	}
+	return unit
 }
 
 var zhCN = vocab{
@@ -76,10 +105,52 @@ var zhCN = vocab{
 	report:     [5]string{"", "", "", "请及时向上级报告。", "请立即向上级报告。"},
 	downgraded: guide{"继续加强监测，按应急预案处置。", "继续监测，按预案处置"},
 	resolved:   guide{"请到现场核查，确认安全后在系统中核查销号。", "请核查后销号"},
+	overdue:    guide{"请督促责任单位立即处置，现场核查后在系统中闭环销号。", "请督促处置并闭环"},
 	eventWord: map[yujing.Event]string{
 		yujing.EventRaised: "发布", yujing.EventUpgraded: "升级", yujing.EventDowngraded: "降级",
 		yujing.EventReopened: "再次触发", yujing.EventResolved: "解除", yujing.EventAcknowledged: "应答",
-		yujing.EventDisposed: "处置", yujing.EventClosed: "销号",
+		yujing.EventDisposed: "处置", yujing.EventClosed: "销号", yujing.EventOverdue: "督办",
+		yujing.EventSummary: "汇总",
+	},
+	zh: true,
+	units: map[string]string{"%LEL": "%爆炸下限", "%OEL": "%职业接触限值", "mm": "毫米", "m": "米", "cm": "厘米",
+		"MPa": "兆帕", "kPa": "千帕", "Pa": "帕", "℃": "摄氏度", "°C": "摄氏度", "m/s": "米每秒", "mA": "毫安",
+		"A": "安", "kW": "千瓦", "%": "%", "mg/m³": "毫克每立方米", "mm/h": "毫米每小时"},
+	summary: "预警汇总",
+	stamp: func(t time.Time) string {
+		zone := utcOffset(t)
+		if zone == "UTC+8" {
+			zone = "北京时间"
+		}
+		return t.Format("2006-01-02 15:04") + "（" + zone + "）"
+	},
+	escalation: func(step, round int, reminder bool) string {
+		switch {
+		case reminder:
+			return "您尚未确认收到此预警，特再次提醒。"
+		case step > 1 && round > 1:
+			return fmt.Sprintf("前一步责任人未在时限内应答，叫应已升至第%d轮第%d步。", round, step)
+		case step > 1:
+			return fmt.Sprintf("前一步责任人未在时限内应答，叫应已升至第%d步。", step)
+		case round > 1:
+			return fmt.Sprintf("整条责任链在时限内均无人应答，现开始第%d轮叫应。", round)
+		}
+		return ""
+	},
+	duration: func(d time.Duration) string {
+		d = d.Round(time.Minute)
+		days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
+		s := ""
+		if days > 0 {
+			s += fmt.Sprintf("%d天", days)
+		}
+		if hours > 0 {
+			s += fmt.Sprintf("%d小时", hours)
+		}
+		if mins > 0 || s == "" {
+			s += fmt.Sprintf("%d分钟", mins)
+		}
+		return s
 	},
 	spoken: func(t, ref time.Time) string {
 		s := fmt.Sprintf("%d点%02d分", t.Hour(), t.Minute())
@@ -139,10 +210,42 @@ var english = vocab{
 	report:     [5]string{"", "", "", " Report it to your superior.", " Report it to your superior at once."},
 	downgraded: guide{"Keep monitoring and act on the emergency plan.", "Keep monitoring"},
 	resolved:   guide{"Verify on site that it is safe, then close the warning in the system.", "Verify, then close"},
+	overdue:    guide{"See that the responsible unit deals with it now; verify on site, then close the warning in the system.", "Follow up, then close"},
 	eventWord: map[yujing.Event]string{
 		yujing.EventRaised: "raised", yujing.EventUpgraded: "upgraded", yujing.EventDowngraded: "downgraded",
 		yujing.EventReopened: "reopened", yujing.EventResolved: "cleared", yujing.EventAcknowledged: "answered",
-		yujing.EventDisposed: "disposed", yujing.EventClosed: "closed",
+		yujing.EventDisposed: "disposed", yujing.EventClosed: "closed", yujing.EventOverdue: "overdue",
+		yujing.EventSummary: "summary",
+	},
+	summary: "Warning summary",
+	stamp:   func(t time.Time) string { return t.Format("2006-01-02 15:04") + " (" + utcOffset(t) + ")" },
+	escalation: func(step, round int, reminder bool) string {
+		switch {
+		case reminder:
+			return "You have not confirmed this warning yet: a reminder."
+		case step > 1 && round > 1:
+			return fmt.Sprintf("Nobody at the previous step answered in time: call-and-answer is at step %d of round %d.", step, round)
+		case step > 1:
+			return fmt.Sprintf("Nobody at the previous step answered in time: call-and-answer is at step %d.", step)
+		case round > 1:
+			return fmt.Sprintf("Nobody on the whole chain answered in time: call-and-answer starts round %d.", round)
+		}
+		return ""
+	},
+	duration: func(d time.Duration) string {
+		d = d.Round(time.Minute)
+		days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
+		var parts []string
+		if days > 0 {
+			parts = append(parts, fmt.Sprintf("%d d", days))
+		}
+		if hours > 0 {
+			parts = append(parts, fmt.Sprintf("%d h", hours))
+		}
+		if mins > 0 || len(parts) == 0 {
+			parts = append(parts, fmt.Sprintf("%d min", mins))
+		}
+		return strings.Join(parts, " ")
 	},
 	spoken: func(t, ref time.Time) string {
 		if sameDay(t, ref) {
@@ -153,8 +256,8 @@ var english = vocab{
 }
 
 // guidanceFor returns what to do after event for a warning of family at
-// level. Events that need no action (acknowledged, disposed, closed) have
-// none.
+// level. Events that need no action (acknowledged, disposed, closed, a
+// summary) have none.
 func (v *vocab) guidanceFor(f yujing.Family, l yujing.Level, e yujing.Event) guide {
 	switch e {
 	case yujing.EventRaised, yujing.EventUpgraded, yujing.EventReopened:
@@ -170,6 +273,8 @@ func (v *vocab) guidanceFor(f yujing.Family, l yujing.Level, e yujing.Event) gui
 		return v.downgraded
 	case yujing.EventResolved:
 		return v.resolved
+	case yujing.EventOverdue:
+		return v.overdue
 	}
 	return guide{}
 }

@@ -520,12 +520,13 @@ func lookup(doc any, p []string) (string, bool) {
 }
 
 func (g *Gateway) errorf(c yujing.Call, format string, args ...any) error {
-	return fmt.Errorf("smsgateway %s: call %s: "+format, append([]any{g.name, c.ID}, args...)...)
+	err := fmt.Errorf("smsgateway %s: call %s: "+format, append([]any{g.name, c.ID}, args...)...)
+	return notify.RedactError(err, append(slices.Clone(g.secrets), c.Person.Phone)...)
 }
 
 // redact removes the configuration's secrets and the person's number.
 func (g *Gateway) redact(text string, d Data) string {
-	return provider.Redact(text, append(slices.Clone(g.secrets), d.PhoneE164, d.Phone)...)
+	return notify.Redact(text, append(slices.Clone(g.secrets), d.PhoneE164, d.Phone)...)
 }
 
 var beijing = time.FixedZone("CST", 8*3600)

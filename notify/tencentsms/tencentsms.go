@@ -263,7 +263,8 @@ func smsLimit(code string) (time.Duration, bool) {
 }
 
 func (s *SMS) errorf(c yujing.Call, format string, args ...any) error {
-	return fmt.Errorf("tencentsms %s: call %s: "+format, append([]any{s.name, c.ID}, args...)...)
+	err := fmt.Errorf("tencentsms %s: call %s: "+format, append([]any{s.name, c.ID}, args...)...)
+	return notify.RedactError(err, s.key, s.id, c.Person.Phone) // the provider's text may echo the request
 }
 
 var (

@@ -62,14 +62,22 @@ type request struct {
 // fakeSMS verifies each request the way Tencent Cloud documents signature
 // v3 — the TC3-HMAC-SHA256 signature recomputed from the received method,
 // headers and body with the test key, the X-TC headers, a fresh timestamp —
-// and the SendSms fields, then answers with reply, or one "Ok" status.
+// and the SendSms fields, then answers with reply, or one "Ok" status. It
+// answers PullSmsSendStatusByPhoneNumber (BeginTime within 7 days, Offset
+// 0, Limit 1–100, PhoneNumber in E.164, SmsSdkAppId) with a status report
+// of each SMS it accepted for that number in the time range, unless
+// noReports (the carriers have not reported yet).
 type fakeSMS struct {
 	*httptest.Server
 	reply func(request) (int, string)
 
-	mu   sync.Mutex
-	reqs []request
-	bad  []string
+	mu        sync.Mutex
+	reqs      []request
+	at        []time.Time // when each of reqs arrived
+	pulls     []pullByPhone
+	noReports bool
+	pullReply string // when set, the answer to every valid pull
+	bad       []string
 }
 
 func newFakeSMS(t *testing.T, reply func(request) (int, string)) *fakeSMS {
@@ -108,7 +116,12 @@ func (f *fakeSMS) serve(w http.ResponseWriter, r *http.Request) {
 		fail("InvalidAction", r.Method+" "+r.URL.Path)
 		return
 	}
-	for k, want := range map[string]string{"X-TC-Action": "SendSms", "X-TC-Version": "2021-01-11", "X-TC-Region": "ap-guangzhou"} {
+	action := r.Header.Get("X-TC-Action")
+	if action != "SendSms" && action != "PullSmsSendStatusByPhoneNumber" {
+		fail("InvalidAction", "X-TC-Action = "+action)
+		return
+	}
+	for k, want := range map[string]string{"X-TC-Version": "2021-01-11", "X-TC-Region": "ap-guangzhou"} {
 		if got := r.Header.Get(k); got != want {
 			fail("InvalidParameter", k+" = "+got)
 			return
@@ -154,6 +167,10 @@ func (f *fakeSMS) serve(w http.ResponseWriter, r *http.Request) {
 		fail("AuthFailure.SignatureFailure", "The provided credentials could not be validated. Please check your signature is correct.")
 		return
 	}
+	if action == "PullSmsSendStatusByPhoneNumber" {
+		f.pull(w, body, fail)
+		return
+	}
 	var req request
 	if json.Unmarshal(body, &req) != nil {
 		fail("FailedOperation.FailResolvePacket", "body")
@@ -178,6 +195,7 @@ func (f *fakeSMS) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.reqs = append(f.reqs, req)
+	f.at = append(f.at, time.Now())
 	f.mu.Unlock()
 	status, answer := 200, sendStatus("Ok", "send success")
 	if f.reply != nil {
@@ -185,6 +203,67 @@ func (f *fakeSMS) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, answer)
+}
+
+// pull answers PullSmsSendStatusByPhoneNumber.
+func (f *fakeSMS) pull(w http.ResponseWriter, body []byte, fail func(code, msg string)) {
+	var q pullByPhone
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&q) != nil {
+		fail("FailedOperation.FailResolvePacket", "body")
+		return
+	}
+	switch now := time.Now(); {
+	case q.SmsSdkAppID != testAppID:
+		fail("InvalidParameterValue.SdkAppIdNotExist", q.SmsSdkAppID)
+		return
+	case !strings.HasPrefix(q.PhoneNumber, "+"):
+		fail("InvalidParameterValue.IncorrectPhoneNumber", "PhoneNumber")
+		return
+	case q.Offset != 0 || q.Limit < 1 || q.Limit > 100:
+		fail("InvalidParameterValue", "Offset must be 0, Limit 1 to 100")
+		return
+	case q.BeginTime <= 0 || now.Sub(time.Unix(q.BeginTime, 0)) > 7*24*time.Hour:
+		fail("InvalidParameterValue.StartTimeOutOfRange", "BeginTime")
+		return
+	case q.EndTime != 0 && q.EndTime < q.BeginTime:
+		fail("InvalidParameterValue", "EndTime before BeginTime")
+		return
+	}
+	type report struct {
+		UserReceiveTime               int64
+		CountryCode, SubscriberNumber string
+		PhoneNumber, SerialNo         string
+		ReportStatus, Description     string
+		SessionContext                string
+	}
+	set := []report{}
+	f.mu.Lock()
+	f.pulls = append(f.pulls, q)
+	if f.pullReply != "" {
+		f.mu.Unlock()
+		_, _ = io.WriteString(w, f.pullReply)
+		return
+	}
+	for i, r := range f.reqs {
+		at := f.at[i].Unix()
+		if f.noReports || r.PhoneNumberSet[0] != q.PhoneNumber || at < q.BeginTime || q.EndTime != 0 && at > q.EndTime || len(set) == q.Limit {
+			continue
+		}
+		set = append(set, report{UserReceiveTime: at + 3, CountryCode: "86", SubscriberNumber: strings.TrimPrefix(r.PhoneNumberSet[0], "+86"),
+			PhoneNumber: r.PhoneNumberSet[0], SerialNo: fmt.Sprintf("5000:10457106691570536578494996%02d", i), ReportStatus: "SUCCESS",
+			Description: "DELIVRD", SessionContext: r.SessionContext})
+	}
+	f.mu.Unlock()
+	b, _ := json.Marshal(map[string]any{"Response": map[string]any{"PullSmsSendStatusSet": set, "RequestId": "b5b7bd2e-4a0f-4e76-9a4d-0a9e2d1f0a11"}})
+	_, _ = w.Write(b)
+}
+
+func (f *fakeSMS) pulled() []pullByPhone {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.pulls)
 }
 
 func (f *fakeSMS) accepted() []request {

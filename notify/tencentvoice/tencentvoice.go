@@ -244,7 +244,8 @@ func voiceLimit(code string) (time.Duration, bool) {
 }
 
 func (v *Voice) errorf(c yujing.Call, format string, args ...any) error {
-	return fmt.Errorf("tencentvoice %s: call %s: "+format, append([]any{v.name, c.ID}, args...)...)
+	err := fmt.Errorf("tencentvoice %s: call %s: "+format, append([]any{v.name, c.ID}, args...)...)
+	return notify.RedactError(err, v.key, v.id, c.Person.Phone) // the provider's text may echo the request
 }
 
 var (

@@ -14,6 +14,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -132,6 +133,7 @@ type Webhook struct {
 	url       string // full URL; may carry a token, never logged
 	safeURL   string // scheme://host/path, for errors
 	secret    string
+	secrets   []string // what no error may show: the URL's query and user info, header values, the signing key
 	timeout   time.Duration
 	headers   http.Header
 	userAgent string
@@ -140,8 +142,9 @@ type Webhook struct {
 }
 
 var (
-	_ notify.Channel     = (*Webhook)(nil)
-	_ notify.GroupSender = (*Webhook)(nil)
+	_ notify.Channel      = (*Webhook)(nil)
+	_ notify.GroupSender  = (*Webhook)(nil)
+	_ notify.Deduplicator = (*Webhook)(nil)
 )
 
 // New checks cfg and builds the channel. A nil client gets a client of its
@@ -193,6 +196,7 @@ func New(cfg Config, client *http.Client) (*Webhook, error) {
 	safe := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
 	return &Webhook{
 		name: cfg.Name, url: cfg.URL, safeURL: safe.String(), secret: cfg.Secret,
+		secrets: append(notify.RequestSecrets(cfg.URL, cfg.Headers), cfg.Secret),
 		timeout: cfg.Timeout, headers: headers, userAgent: userAgent(),
 		client: client, now: time.Now,
 	}, nil
@@ -201,10 +205,15 @@ func New(cfg Config, client *http.Client) (*Webhook, error) {
 // Name returns the channel name.
 func (w *Webhook) Name() string { return w.name }
 
+// Deduplicates reports true: a receiver drops a delivery whose
+// Idempotency-Key it has seen (README.md), so a call sent again after a
+// crash, with the same key, reaches the person once.
+func (w *Webhook) Deduplicates() bool { return true }
+
 // Send POSTs the call. 2xx is success; 408, 429, 5xx, network errors and
 // timeouts are retryable; every other answer is a permanent failure.
 func (w *Webhook) Send(ctx context.Context, c yujing.Call) error {
-	return w.post(ctx, c.ID, NewPayload(c, w.now()))
+	return w.post(ctx, c.ID, NewPayload(c, w.now()), c.Person.Phone)
 }
 
 // SendGroup POSTs a grouped delivery as one document: the first call's
@@ -212,10 +221,20 @@ func (w *Webhook) Send(ctx context.Context, c yujing.Call) error {
 // "group". Its Idempotency-Key is the first call's id. It has no provider
 // id.
 func (w *Webhook) SendGroup(ctx context.Context, g notify.Group) (string, error) {
-	return "", w.post(ctx, g.Call.ID, NewGroupPayload(g, w.now()))
+	return "", w.post(ctx, g.Call.ID, NewGroupPayload(g, w.now()), g.Call.Person.Phone)
 }
 
-func (w *Webhook) post(ctx context.Context, id string, p Payload) error {
+// post sends one document. Its errors name the URL without its query and
+// user info, and pass through notify.RedactError with the channel's
+// secrets and the person's phone: a receiver's error answer may echo the
+// request — its query (access_token=…), its headers (Authorization) — and
+// the log and the call's last_error, which every role of the API reads,
+// must show none of it.
+func (w *Webhook) post(ctx context.Context, id string, p Payload, phone string) error {
+	return notify.RedactError(w.send(ctx, id, p), append(slices.Clone(w.secrets), phone)...)
+}
+
+func (w *Webhook) send(ctx context.Context, id string, p Payload) error {
 	body, err := json.Marshal(p)
 	if err != nil {
 		return notify.Permanent(fmt.Errorf("webhook %s: encode call %s: %w", w.name, id, err))

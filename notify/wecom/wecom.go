@@ -381,13 +381,14 @@ func (w *WeCom) post(ctx context.Context, c yujing.Call, p Payload) error {
 	if err != nil {
 		return notify.Permanent(fmt.Errorf("wecom %s: encode call %s: %w", w.name, c.ID, err))
 	}
-	return w.hook().Post(ctx, body, w.check)
+	return w.hook(c.Person.Phone).Post(ctx, body, w.check)
 }
 
-// hook is this robot's webhook.
-func (w *WeCom) hook() *imhook.Hook {
+// hook is this robot's webhook. Its secrets are the key and phones (the
+// called person's, which the message may hold).
+func (w *WeCom) hook(phones ...string) *imhook.Hook {
 	return &imhook.Hook{Prefix: "wecom " + w.name, URL: w.webhook, SafeURL: w.safeURL, Timeout: w.timeout,
-		Client: w.client, Secrets: []string{w.key}}
+		Client: w.client, Secrets: append([]string{w.key}, phones...)}
 }
 
 // Answer is the robot's JSON answer.

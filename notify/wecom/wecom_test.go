@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 	"unicode/utf8"
 
@@ -232,7 +233,7 @@ func TestSendMessages(t *testing.T) {
 	if a := card["card_action"].(map[string]any); a["url"] != "https://yj.example.cn/a/Q7xK2mP9" {
 		t.Errorf("card_action %v", a)
 	}
-	if hl := card["horizontal_content_list"].([]any); len(hl) != 3 || hl[2].(map[string]any)["value"] != "2025-07-14 09:45 CST" {
+	if hl := card["horizontal_content_list"].([]any); len(hl) != 3 || hl[2].(map[string]any)["value"] != "2025-07-14 09:45（北京时间）" {
 		t.Errorf("horizontal_content_list %v", hl)
 	}
 	if sub, _ := card["sub_title_text"].(string); !strings.Contains(sub, "转移") {
@@ -331,33 +332,55 @@ func TestAnswers(t *testing.T) {
 	}
 }
 
+// TestThrottledThenDelivered: a throttled message is tried again through
+// the dispatcher, with its default MaxBackoff of 30s, no earlier than the
+// robot's throttle window (time.Minute) — and then delivered.
 func TestThrottledThenDelivered(t *testing.T) {
-	srv := newRobot(t, answer{200, `{"errcode":45009,"errmsg":"api freq out of limit"}`}, ok)
-	w := newChannel(t, Config{Webhook: srv.url()})
-	done := make(chan error, 1)
-	d, err := notify.New([]notify.Channel{w}, notify.Options{
-		BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
-		OnResult: func(r notify.Result) { done <- r.Err },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Run(t.Context())
-	defer func() { _ = d.Stop(context.Background()) }()
-	if err := d.Call(t.Context(), testCall(yujing.Red, true)); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
+	synctest.Test(t, func(t *testing.T) {
+		r := &robot{t: t, answers: []answer{{200, `{"errcode":45009,"errmsg":"api freq out of limit"}`}, ok}}
+		var mu sync.Mutex
+		var at []time.Time
+		client := &http.Client{Transport: handlerTransport(func(w http.ResponseWriter, req *http.Request) {
+			mu.Lock()
+			at = append(at, time.Now())
+			mu.Unlock()
+			r.serve(w, req)
+		})}
+		hook := "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=" + testKey
+		d, err := New(Config{Webhook: hook}, client, nil)
 		if err != nil {
-			t.Fatalf("call failed: %v", err)
+			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("call not delivered")
-	}
-	if n := len(srv.sent()); n != 2 {
-		t.Errorf("%d attempts, want 2", n)
-	}
+		done := make(chan notify.Result, 1)
+		disp, err := notify.New([]notify.Channel{d}, notify.Options{OnResult: func(r notify.Result) { done <- r }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		disp.Run(t.Context())
+		defer func() { _ = disp.Stop(context.Background()) }()
+		if err := disp.Call(t.Context(), testCall(yujing.Red, true)); err != nil {
+			t.Fatal(err)
+		}
+		res := <-done
+		if res.Err != nil || res.Attempts != 2 || len(r.sent()) != 2 {
+			t.Fatalf("call ended %v after %d attempts (%d requests), want sent at the second", res.Err, res.Attempts, len(r.sent()))
+		}
+		if gap := at[1].Sub(at[0]); gap < time.Minute {
+			t.Errorf("retried %s after the throttle, want at least %s", gap, time.Minute)
+		}
+	})
+}
+
+// handlerTransport serves requests with a handler in the calling
+// goroutine, so that a fake robot runs inside a synctest bubble.
+type handlerTransport func(http.ResponseWriter, *http.Request)
+
+func (h handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	h(rec, r)
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
 }
 
 func TestTimeout(t *testing.T) {

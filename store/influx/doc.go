@@ -10,4 +10,14 @@
 // keys its series), the one float field is named after the metric, and the
 // timestamp keeps nanoseconds. Writing the same reading twice overwrites it,
 // so a failed batch can be retried whole.
+//
+// Write tells a failure that may pass (Retryable: the server down, slow or
+// failing) from a refusal for good: a request answered 400, 413 or 422 (a
+// limit such as InfluxDB 1.8's max-values-per-tag reached, a field type
+// conflict) or invalid readings. It goes on past refusals and returns a
+// *RefusedError whose Refusals hold the readings that may be missing and a
+// reason fit for a metric label; InfluxDB 1.8 does not say which points of
+// a partial write it dropped, so a refusal holds its whole request.
+// Writer.Limits reads InfluxDB 1.8's limits (SHOW DIAGNOSTICS), and
+// DemandOf what a set of sensors needs of them.
 package influx

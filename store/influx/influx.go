@@ -119,6 +119,9 @@ type Writer struct {
 	client    influxdb2.Client
 	write     api.WriteAPIBlocking
 	query     api.QueryAPI
+	url       string
+	token     string
+	timeout   time.Duration
 	bucket    string
 	batchSize int
 	gzip      bool
@@ -146,6 +149,9 @@ func New(cfg Config) (*Writer, error) {
 		client:    client,
 		write:     client.WriteAPIBlocking(cfg.Org, cfg.Bucket),
 		query:     client.QueryAPI(cfg.Org),
+		url:       strings.TrimSuffix(cfg.URL, "/"),
+		token:     cfg.Token,
+		timeout:   cfg.Timeout,
 		bucket:    cfg.Bucket,
 		batchSize: cfg.BatchSize,
 		gzip:      gzip,
@@ -172,34 +178,49 @@ func GzipByDefault(rawURL string) bool {
 func (w *Writer) Gzip() bool { return w.gzip }
 
 // Write stores rs, at most BatchSize points per HTTP request, in order. It
-// returns at the first failed request; earlier requests stay written, and
-// writing them again is harmless. Invalid readings are left out and
-// reported, after the valid ones are written, by an error matching
-// ErrInvalidReading.
+// returns at the first request that fails in a way that may pass (the
+// server down, slow, failing): earlier requests stay written, and writing
+// them again is harmless. A request the server refuses for good (400,
+// 413, 422: a limit reached, a field type conflict) does not stop the
+// others, nor do invalid readings, which are left out: Write goes on and
+// then returns a *RefusedError holding the readings that may be missing
+// and why (Refusals), matching ErrInvalidReading when some were invalid.
 //
 // Each request's body is encoded straight from the readings (appendLine),
 // one allocation per request instead of a write.Point (about ten
 // allocations) per reading.
 func (w *Writer) Write(ctx context.Context, rs []yujing.Reading) error {
 	var (
-		body    strings.Builder
-		lines   int
-		invalid int
-		first   error
-		written int
-		scratch [64]byte
+		body     strings.Builder
+		lines    int
+		invalid  int
+		first    error
+		written  int
+		from     int // rs[from:] holds the next request's readings
+		refusals []Refusal
+		scratch  [64]byte
 	)
-	flush := func() error {
+	// flush sends the request holding the valid readings of rs[from:to].
+	flush := func(to int) error {
 		if lines == 0 {
+			from = to
 			return nil
 		}
-		if err := w.write.WriteRecord(ctx, body.String()); err != nil {
-			return fmt.Errorf("influx: write %d points to bucket %q (%d of %d written before): %w",
-				lines, w.bucket, written, len(rs), err)
-		}
-		written += lines
+		err := w.write.WriteRecord(ctx, body.String())
+		n := lines
 		lines = 0
 		body = strings.Builder{}
+		if err == nil {
+			written += n
+			from = to
+			return nil
+		}
+		err = fmt.Errorf("influx: write %d points to bucket %q (%d of %d written before): %w", n, w.bucket, written, len(rs), err)
+		if Retryable(err) {
+			return err
+		}
+		refusals = append(refusals, Refusal{Reason: reasonOf(err), Err: err, Readings: valid(rs[from:to])})
+		from = to
 		return nil
 	}
 	for i := range rs {
@@ -219,19 +240,39 @@ func (w *Writer) Write(ctx context.Context, rs []yujing.Reading) error {
 		appendLine(&body, scratch[:0], r)
 		lines++
 		if lines == w.batchSize {
-			if err := flush(); err != nil {
+			if err := flush(i + 1); err != nil {
 				return err
 			}
 		}
 	}
-	if err := flush(); err != nil {
+	if err := flush(len(rs)); err != nil {
 		return err
 	}
 	if invalid > 0 {
-		return fmt.Errorf("influx: bucket %q: skipped %d of %d readings, first %v: %w",
-			w.bucket, invalid, len(rs), first, ErrInvalidReading)
+		var bad []yujing.Reading
+		for i := range rs {
+			if validate(&rs[i]) != nil {
+				bad = append(bad, rs[i])
+			}
+		}
+		refusals = append(refusals, Refusal{Reason: ReasonInvalidReading, Readings: bad,
+			Err: fmt.Errorf("influx: bucket %q: skipped %d of %d readings, first %v: %w", w.bucket, invalid, len(rs), first, ErrInvalidReading)})
+	}
+	if len(refusals) > 0 {
+		return &RefusedError{Bucket: w.bucket, Total: len(rs), Refusals: refusals}
 	}
 	return nil
+}
+
+// valid returns the readings of rs that can be stored.
+func valid(rs []yujing.Reading) []yujing.Reading {
+	out := make([]yujing.Reading, 0, len(rs))
+	for i := range rs {
+		if validate(&rs[i]) == nil {
+			out = append(out, rs[i])
+		}
+	}
+	return out
 }
 
 // appendLine writes a valid reading as one line of line protocol, without
@@ -310,7 +351,8 @@ func escape(b *strings.Builder, s, special string) {
 // readings and data the server rejects (400 bad request or field type
 // conflict, 413 too large, 422).
 func Retryable(err error) bool {
-	if err == nil || errors.Is(err, ErrInvalidReading) {
+	var re *RefusedError
+	if err == nil || errors.Is(err, ErrInvalidReading) || errors.As(err, &re) {
 		return false
 	}
 	var he *ihttp.Error

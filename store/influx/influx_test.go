@@ -161,6 +161,9 @@ func TestWriteQuery(t *testing.T) {
 		if !strings.Contains(err.Error(), "skipped 5 of 6") {
 			t.Errorf("error %q does not count the skipped readings", err)
 		}
+		if rf := influx.Refusals(err, nil); len(rf) != 1 || rf[0].Reason != influx.ReasonInvalidReading || len(rf[0].Readings) != 5 {
+			t.Errorf("Refusals = %+v, want the 5 invalid readings", rf)
+		}
 		got, err := w.Query(ctx, "gas-02", "lel", base, base.Add(time.Minute))
 		if err != nil {
 			t.Fatal(err)

@@ -26,7 +26,11 @@ const (
 	DefaultReplayBatch   = 5000
 	DefaultMinBackoff    = 500 * time.Millisecond
 	DefaultMaxBackoff    = 10 * time.Second
-	fullLogEvery         = 10 * time.Second
+	// DefaultDeadLetterRetry is how often the dead letters are offered to
+	// the store again while any are held.
+	DefaultDeadLetterRetry = 5 * time.Minute
+	fullLogEvery           = 10 * time.Second
+	refusedLogEvery        = time.Minute
 )
 
 // BufferedOptions configure a Buffered sink.
@@ -34,6 +38,10 @@ type BufferedOptions struct {
 	// Retryable reports whether a failed primary write may succeed later
 	// unchanged (store/influx.Retryable); every error is if nil.
 	Retryable func(error) bool
+	// Refused says which readings of a write the primary refused for good
+	// (an error Retryable calls final) and why; they are kept as dead
+	// letters. Nil: all of them, for the reason ReasonRejected.
+	Refused func(err error, rs []yujing.Reading) []Refusal
 	// WriteTimeout bounds a direct write to the primary; a slower primary
 	// counts as down and the batch is spooled (default DefaultWriteTimeout).
 	WriteTimeout time.Duration
@@ -45,21 +53,29 @@ type BufferedOptions struct {
 	// MinBackoff and MaxBackoff bound the wait between replay attempts
 	// while the primary fails (defaults DefaultMinBackoff, DefaultMaxBackoff).
 	MinBackoff, MaxBackoff time.Duration
-	Logger                 *slog.Logger
-	Registerer             prometheus.Registerer
-	// Now is the clock for the outage's duration; time.Now if nil.
+	// DeadLetterRetry is how often the dead letters are offered to the
+	// primary again: at start, then at this interval while any are held
+	// (default DefaultDeadLetterRetry). Once the cause is fixed they go in
+	// without anyone's help.
+	DeadLetterRetry time.Duration
+	Logger          *slog.Logger
+	Registerer      prometheus.Registerer
+	// Now is the clock for the outage's duration and the refusals' times;
+	// time.Now if nil.
 	Now func() time.Time
 }
 
 // Buffered is an ingest sink that writes to a primary store and, while
 // the primary is down or slow, to a Spool, replaying the spool into the
-// primary in order once it answers again.
+// primary in order once it answers again. Readings the primary refuses for
+// good go to the spool's dead letters.
 type Buffered struct {
 	primary Primary
 	sp      *Spool
+	dead    *DeadLetters
 	o       BufferedOptions
 	log     *slog.Logger
-	dropped *prometheus.CounterVec
+	refused *prometheus.CounterVec
 
 	kickc  chan struct{}
 	cancel context.CancelFunc
@@ -73,13 +89,29 @@ type Buffered struct {
 	lastFull time.Time // last "spool full" log
 	heldBack int       // "spool full" logs held back since
 	closeErr error
+	// Refusal logs, each at most every refusedLogEvery: the last, and
+	// how many were held back since, per reason; and "dead letters full".
+	lastRefused  map[string]time.Time
+	refusedBack  map[string]int
+	lastDeadFull time.Time
+	deadFullBack int
 }
 
+// ReasonRejected is the reason of readings the primary refused for good
+// when BufferedOptions.Refused does not say why.
+const ReasonRejected = "rejected"
+
 // NewBuffered returns a sink in front of primary that spools to sp, and
-// starts replaying what sp already holds. Close stops it.
+// starts replaying what sp already holds, then offering its dead letters
+// to the primary again. Close stops it.
 func NewBuffered(primary Primary, sp *Spool, o BufferedOptions) *Buffered {
 	if o.Retryable == nil {
 		o.Retryable = func(error) bool { return true }
+	}
+	if o.Refused == nil {
+		o.Refused = func(err error, rs []yujing.Reading) []Refusal {
+			return []Refusal{{Reason: ReasonRejected, Err: err.Error(), Readings: rs}}
+		}
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = DefaultWriteTimeout
@@ -96,21 +128,24 @@ func NewBuffered(primary Primary, sp *Spool, o BufferedOptions) *Buffered {
 	if o.MaxBackoff < o.MinBackoff {
 		o.MaxBackoff = max(DefaultMaxBackoff, o.MinBackoff)
 	}
+	if o.DeadLetterRetry <= 0 {
+		o.DeadLetterRetry = DefaultDeadLetterRetry
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	b := &Buffered{primary: primary, sp: sp, o: o, log: o.Logger,
-		kickc: make(chan struct{}, 1), done: make(chan struct{})}
-	b.dropped = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "yujing_store_dropped_readings_total",
-		Help: "Readings the store refused for good (invalid or conflicting data), by reason; logged with their sensors."},
+	b := &Buffered{primary: primary, sp: sp, dead: sp.DeadLetters(), o: o, log: o.Logger,
+		kickc: make(chan struct{}, 1), done: make(chan struct{}),
+		lastRefused: map[string]time.Time{}, refusedBack: map[string]int{}}
+	b.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "yujing_store_refused_readings_total",
+		Help: "Readings the store refused for good, by reason; each is kept in the dead letters for replay, not dropped."},
 		[]string{"reason"})
-	b.dropped.WithLabelValues(ReasonRejected)
 	if o.Registerer != nil {
-		o.Registerer.MustRegister(b.dropped)
+		o.Registerer.MustRegister(b.refused)
 	}
 	if !sp.Empty() {
 		b.mu.Lock()
@@ -119,19 +154,32 @@ func NewBuffered(primary Primary, sp *Spool, o BufferedOptions) *Buffered {
 		b.log.Info("replaying spooled readings from before the restart", "dir", sp.Dir())
 		b.kick()
 	}
+	if st := b.dead.Status(); st.Readings > 0 {
+		b.log.Warn("the store refused readings earlier; they are kept as dead letters and offered to it again",
+			"dead_letters", st.Readings, "since", st.Since, "reasons", st.Reasons, "how", b.How())
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
 	go b.drain(ctx)
 	return b
 }
 
-// ReasonRejected labels readings the primary refused for good.
-const ReasonRejected = "rejected"
+// DeadLetters returns the dead letters: readings the primary refused for
+// good, kept for replay.
+func (b *Buffered) DeadLetters() *DeadLetters { return b.dead }
+
+// How tells an operator what to do about dead letters.
+func (b *Buffered) How() string {
+	return "fix the cause the store names (docs/INFLUXDB.md lists InfluxDB's limits); yujing offers the readings to it again every " +
+		b.o.DeadLetterRetry.String() + "; 'yujing deadletter list' shows them, and with yujing stopped 'yujing deadletter replay' replays them at once"
+}
 
 // Write makes rs durable: in the primary when the spool is empty and the
-// primary answers within WriteTimeout, else in the spool. It returns an
-// error only when neither took the readings (the spool is full or broken,
-// or ctx ended), so the caller must keep them.
+// primary answers within WriteTimeout, else in the spool; readings the
+// primary refuses for good go to the dead letters. It returns an error
+// only when none of these took the readings (the spool or the dead
+// letters are full or broken, or ctx ended), so the caller must keep
+// them.
 func (b *Buffered) Write(ctx context.Context, rs []yujing.Reading) error {
 	if len(rs) == 0 {
 		return nil
@@ -147,8 +195,7 @@ func (b *Buffered) Write(ctx context.Context, rs []yujing.Reading) error {
 		case ctx.Err() != nil:
 			return err
 		case !timedOut && !b.o.Retryable(err):
-			b.drop(rs, err)
-			return nil
+			return b.keep(ctx, rs, err)
 		}
 		if err := b.append(ctx, rs); err != nil {
 			return err
@@ -170,6 +217,27 @@ func (b *Buffered) append(ctx context.Context, rs []yujing.Reading) error {
 		b.logFull(err)
 	}
 	return err
+}
+
+// keep puts the readings of rs the primary refused for good (with err)
+// in the dead letters. It fails when they do not fit: the caller must
+// keep them.
+func (b *Buffered) keep(ctx context.Context, rs []yujing.Reading, err error) error {
+	now := b.o.Now()
+	for _, r := range b.o.Refused(err, rs) {
+		if len(r.Readings) == 0 {
+			continue
+		}
+		if aerr := b.dead.Add(ctx, DeadLetter{At: now, Reason: r.Reason, Err: r.Err, Readings: r.Readings}); aerr != nil {
+			if errors.Is(aerr, ErrFull) {
+				b.logDeadFull(len(r.Readings), r, aerr)
+			}
+			return fmt.Errorf("spool: keeping %d readings the store refused (%s): %w", len(r.Readings), r.Reason, aerr)
+		}
+		b.refused.WithLabelValues(r.Reason).Add(float64(len(r.Readings)))
+		b.logRefused(r)
+	}
+	return nil
 }
 
 func (b *Buffered) kick() {
@@ -203,22 +271,56 @@ func (b *Buffered) logFull(err error) {
 	b.lastFull, b.heldBack = now, 0
 }
 
-// drop counts and logs readings the primary refused for good.
-func (b *Buffered) drop(rs []yujing.Reading, err error) {
-	b.dropped.WithLabelValues(ReasonRejected).Add(float64(len(rs)))
+// logRefused logs readings kept as dead letters, at most every
+// refusedLogEvery for each reason.
+func (b *Buffered) logRefused(r Refusal) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.o.Now()
+	if last, ok := b.lastRefused[r.Reason]; ok && now.Sub(last) < refusedLogEvery {
+		b.refusedBack[r.Reason]++
+		return
+	}
+	st := b.dead.Status()
+	b.log.Error("store refused readings for good; kept them as dead letters for replay",
+		"reason", r.Reason, "readings", len(r.Readings), "sensors", sensorsOf(r.Readings, 20), "err", r.Err,
+		"dead_letters", st.Readings, "held_back", b.refusedBack[r.Reason], "how", b.How())
+	b.lastRefused[r.Reason], b.refusedBack[r.Reason] = now, 0
+}
+
+// logDeadFull logs at most every fullLogEvery that the dead letters are
+// full.
+func (b *Buffered) logDeadFull(n int, r Refusal, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.o.Now()
+	if !b.lastDeadFull.IsZero() && now.Sub(b.lastDeadFull) < fullLogEvery {
+		b.deadFullBack++
+		return
+	}
+	b.log.Error("dead letters full; readings the store refuses stay unacknowledged at the MQTT broker",
+		"dir", b.dead.Dir(), "readings", n, "reason", r.Reason, "store_err", r.Err, "held_back", b.deadFullBack, "err", err,
+		"how", b.How()+"; or raise store.dead_letter_max_bytes")
+	b.lastDeadFull, b.deadFullBack = now, 0
+}
+
+// sensorsOf lists the first max distinct sensors of rs.
+func sensorsOf(rs []yujing.Reading, max int) []string {
 	var sensors []string
 	for i := range rs {
 		if !slices.Contains(sensors, rs[i].Sensor) {
 			sensors = append(sensors, rs[i].Sensor)
-			if len(sensors) == 20 {
+			if len(sensors) == max {
 				break
 			}
 		}
 	}
-	b.log.Error("store refused readings for good; dropped them and moving on", "readings", len(rs), "sensors", sensors, "err", err)
+	return sensors
 }
 
-// drain replays the spool into the primary until ctx ends.
+// drain replays the spool into the primary until ctx ends, and offers the
+// dead letters to it again, at start and every DeadLetterRetry, while the
+// spool is empty.
 func (b *Buffered) drain(ctx context.Context) {
 	defer close(b.done)
 	backoff := b.o.MinBackoff
@@ -232,6 +334,8 @@ func (b *Buffered) drain(ctx context.Context) {
 			return true
 		}
 	}
+	retry := time.NewTimer(0) // the dead letters, at start
+	defer retry.Stop()
 	for {
 		if b.sp.Empty() {
 			b.outageOver()
@@ -239,6 +343,11 @@ func (b *Buffered) drain(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-b.kickc:
+			case <-retry.C:
+				if !b.dead.Empty() {
+					b.retryDead(ctx)
+				}
+				retry.Reset(b.o.DeadLetterRetry)
 			}
 			continue
 		}
@@ -280,7 +389,17 @@ func (b *Buffered) drain(ctx context.Context) {
 			continue
 		}
 		if err != nil {
-			b.drop(batch.Readings, err)
+			if kerr := b.keep(ctx, batch.Readings, err); kerr != nil {
+				// Not kept: the batch stays in the spool and is tried again.
+				if ctx.Err() != nil {
+					return
+				}
+				if !wait(backoff) {
+					return
+				}
+				backoff = min(backoff*2, b.o.MaxBackoff)
+				continue
+			}
 		}
 		if err := b.sp.Commit(batch); err != nil {
 			if errors.Is(err, ErrClosed) {
@@ -299,6 +418,31 @@ func (b *Buffered) drain(ctx context.Context) {
 	}
 }
 
+// retryDead offers the dead letters to the primary again, until it
+// refuses one again or fails.
+func (b *Buffered) retryDead(ctx context.Context) {
+	res, err := b.dead.Replay(ctx, b.primary, ReplayOptions{Retryable: b.o.Retryable, Refused: b.o.Refused,
+		Timeout: b.o.ReplayTimeout, UntilRefused: true})
+	if ctx.Err() != nil {
+		return
+	}
+	st := b.dead.Status()
+	switch {
+	case err != nil && !errors.Is(err, ErrFull):
+		b.log.Debug("dead letters not replayed: the store is not answering", "dead_letters", st.Readings, "err", err)
+	case err != nil:
+		b.log.Error("dead letters full; could not keep the dead letters the store refused again", "dead_letters", st.Readings, "err", err)
+	case res.Written > 0 && st.Readings == 0:
+		b.log.Info("the store took every dead letter; none left", "replayed", res.Written)
+	case res.Written > 0:
+		b.log.Warn("the store took some dead letters, and refused one again", "replayed", res.Written,
+			"dead_letters", st.Readings, "reasons", st.Reasons, "how", b.How())
+	case res.Kept > 0:
+		b.log.Info("the store still refuses the dead letters", "dead_letters", st.Readings, "reasons", st.Reasons,
+			"next_try_in", b.o.DeadLetterRetry, "how", b.How())
+	}
+}
+
 func (b *Buffered) outageOver() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -311,8 +455,9 @@ func (b *Buffered) outageOver() {
 	b.replayed = 0
 }
 
-// Close stops replaying and closes the spool (syncing it); what it still
-// holds is replayed after the next start. Safe to call twice.
+// Close stops replaying and closes the spool (syncing it) and its dead
+// letters; what they still hold is replayed after the next start. Safe to
+// call twice.
 func (b *Buffered) Close(ctx context.Context) error {
 	b.once.Do(func() {
 		b.cancel()

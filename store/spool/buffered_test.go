@@ -241,8 +241,10 @@ func TestBufferedSlowPrimary(t *testing.T) {
 	sameReadings(t, e.p.readings(), batch(1, 4))
 }
 
-// TestBufferedRefusedForGood: readings the primary refuses for good are
-// counted, logged with their sensors and skipped, directly and on replay.
+// TestBufferedRefusedForGood: readings the primary refuses for good,
+// directly and on replay, do not block the readings behind them: they go
+// to the dead letters, counted by reason and logged with their sensors and
+// with what to do, never "dropped".
 func TestBufferedRefusedForGood(t *testing.T) {
 	e := newBuffered(t, t.TempDir(), Options{}, BufferedOptions{})
 	e.p.set(func(p *fakePrimary) { p.refuse = "S3" })
@@ -265,12 +267,25 @@ func TestBufferedRefusedForGood(t *testing.T) {
 	waitUntil(t, "the replay", e.sp.Empty)
 	waitUntil(t, "batch 11", func() bool { return len(e.p.readings()) == 10 })
 	sameReadings(t, e.p.readings(), append(batch(4, 5), batch(11, 5)...))
-	// Replay reads 5000 readings at once: 10 and 11 went together.
-	if got := testutil.ToFloat64(e.b.dropped.WithLabelValues(ReasonRejected)); got != 5+10 {
-		t.Errorf("dropped = %g, want 15 (5 direct, 10 in the replayed batch holding the bad one)", got)
+	// Replay reads 5000 readings at once: 10 and 11 went together, and are
+	// kept together (the primary wrote 11; writing it again is harmless).
+	if got := testutil.ToFloat64(e.b.refused.WithLabelValues(ReasonRejected)); got != 5+10 {
+		t.Errorf("refused = %g, want 15 (5 direct, 10 in the replayed batch holding the bad one)", got)
 	}
-	if !strings.Contains(e.logs.String(), "store refused readings for good") || !strings.Contains(e.logs.String(), "sensors=[S3]") {
-		t.Errorf("drop not logged with the sensor:\n%s", e.logs.String())
+	st := e.b.DeadLetters().Status()
+	if st.Readings != 15 || st.Records != 2 || st.Reasons[ReasonRejected] != 15 || st.Since.IsZero() {
+		t.Errorf("dead letters %+v, want 15 readings in 2 records, reason %s", st, ReasonRejected)
+	}
+	if n := testutil.ToFloat64(e.b.DeadLetters().m.readings); n != 15 {
+		t.Errorf("yujing_store_dead_letter_readings = %g, want 15", n)
+	}
+	logs := e.logs.String()
+	if !strings.Contains(logs, "store refused readings for good; kept them as dead letters for replay") ||
+		!strings.Contains(logs, "sensors=[S3]") || !strings.Contains(logs, "yujing deadletter replay") {
+		t.Errorf("refusal not logged with the sensor and what to do:\n%s", logs)
+	}
+	if strings.Contains(logs, "dropped") {
+		t.Errorf("log says readings were dropped:\n%s", logs)
 	}
 }
 
@@ -358,5 +373,48 @@ func TestBufferedConcurrentWriters(t *testing.T) {
 			t.Fatalf("writer %d: batch %d arrived, want %d", w, id%each, next[w])
 		}
 		next[w]++
+	}
+}
+
+// TestBufferedRefusalKeepsReadings: readings the primary refuses for good,
+// written directly or replayed from the spool, are acknowledged, so they
+// must not be dropped: they are kept, and once the primary takes them (the
+// cause fixed, yujing restarted) every one of them reaches it.
+func TestBufferedRefusalKeepsReadings(t *testing.T) {
+	dir := t.TempDir()
+	e := newBuffered(t, dir, Options{}, BufferedOptions{})
+	e.p.set(func(p *fakePrimary) { p.refuse = "S3" })
+	var want []yujing.Reading
+	for _, id := range []int{3, 4} { // S3 refused, S4 taken
+		want = append(want, batch(id, 5)...)
+		e.write(t, batch(id, 5))
+	}
+	e.p.set(func(p *fakePrimary) { p.down = true })
+	for _, id := range []int{10, 11} { // S3 again, and S4: spooled
+		want = append(want, batch(id, 5)...)
+		e.write(t, batch(id, 5))
+	}
+	e.p.set(func(p *fakePrimary) { p.down = false })
+	waitUntil(t, "the replay", e.sp.Empty)
+	if err := e.b.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	first := e.p.readings()
+
+	// The cause is fixed: a primary that takes everything.
+	e2 := newBuffered(t, dir, Options{}, BufferedOptions{})
+	stored := func() map[float64]bool {
+		m := map[float64]bool{}
+		for _, r := range append(first, e2.p.readings()...) {
+			m[r.Value] = true
+		}
+		return m
+	}
+	waitUntil(t, "every refused reading to reach the primary", func() bool { return len(stored()) == len(want) })
+	got := stored()
+	for _, r := range want {
+		if !got[r.Value] {
+			t.Errorf("reading %g of sensor %s lost", r.Value, r.Sensor)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unicode/utf8"
 
 	"yujing"
 )
@@ -170,4 +171,68 @@ func (d *decoder) bytes(n uint64) []byte {
 	b := d.p[:n]
 	d.p = d.p[n:]
 	return b
+}
+
+// A dead letter's payload is the refusal, then its readings:
+//
+//	uvarint  number of readings n (first, as in a batch: payloadCount reads it)
+//	varint   when the store first refused them, Unix nanoseconds
+//	uvarint  replays it refused since
+//	uvarint  length, bytes   the reason (a short label)
+//	uvarint  length, bytes   the store's answer (at most maxRefusalText bytes)
+//	         the batch payload of the n readings
+
+// maxRefusalText bounds the store's answer kept with a dead letter.
+const maxRefusalText = 1024
+
+// encodeDeadLetter appends the payload for d to dst.
+func encodeDeadLetter(dst []byte, d DeadLetter) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(d.Readings)))
+	dst = binary.AppendVarint(dst, d.At.UnixNano())
+	dst = binary.AppendUvarint(dst, uint64(max(d.Attempts, 0)))
+	dst = binary.AppendUvarint(dst, uint64(len(d.Reason)))
+	dst = append(dst, d.Reason...)
+	text := clip(d.Err, maxRefusalText)
+	dst = binary.AppendUvarint(dst, uint64(len(text)))
+	dst = append(dst, text...)
+	return encodeBatch(dst, d.Readings)
+}
+
+// clip cuts s to at most n bytes, at a UTF-8 boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// decodeDeadLetter decodes payload p; the readings too when readings is
+// true.
+func decodeDeadLetter(p []byte, readings bool) (DeadLetter, error) {
+	d := decoder{p: p}
+	n := d.uvarint()
+	at := d.varint()
+	attempts := d.uvarint()
+	reason := string(d.bytes(d.uvarint()))
+	text := string(d.bytes(d.uvarint()))
+	if d.err != nil || attempts > math.MaxInt32 || len(text) > maxRefusalText {
+		return DeadLetter{}, fmt.Errorf("%w: dead letter header", errBadPayload)
+	}
+	dl := DeadLetter{At: time.Unix(0, at).UTC(), Reason: reason, Err: text, Attempts: int(attempts)}
+	if payloadCount(d.p) != int(n) || n > uint64(len(d.p)) {
+		return DeadLetter{}, fmt.Errorf("%w: dead letter of %d readings holds a batch of %d", errBadPayload, n, payloadCount(d.p))
+	}
+	dl.Count = int(n)
+	if !readings {
+		return dl, nil
+	}
+	rs, err := decodeBatch(make([]yujing.Reading, 0, n), d.p)
+	if err != nil {
+		return DeadLetter{}, err
+	}
+	dl.Readings = rs
+	return dl, nil
 }

@@ -1,5 +1,7 @@
 // Package spool keeps readings durable on local disk while InfluxDB is down
-// or slow, and replays them into it, in order, when it answers again.
+// or slow, and replays them into it, in order, when it answers again; and
+// keeps the readings InfluxDB refuses for good, as dead letters, until it
+// takes them.
 //
 // # Spool
 //
@@ -20,7 +22,9 @@
 // written to a temporary file, fsynced, renamed, and the directory fsynced.
 // A segment is deleted once the checkpoint has passed it, so space comes
 // back a segment at a time; when the spool drains completely the segment
-// being written is retired too.
+// being written is retired too. The directory is locked (flock on its
+// lock file) while a Spool has it open; a second Open fails with
+// [ErrLocked].
 //
 // [Open] scans every segment and checks every CRC. A record cut short or
 // failing its CRC at the end of the last segment is the torn tail of a
@@ -54,11 +58,40 @@
 // persistent session must be large enough). This is logged at most every
 // 10 s, and yujing_spool_full is 1.
 //
-// A batch that InfluxDB refuses for good (a non-retryable error: a field
-// type conflict, an invalid reading) is not retried, neither when written
-// directly nor when replayed: retrying cannot succeed and would stop every
-// reading behind it. Its readings are logged with their sensors, counted
-// in yujing_store_dropped_readings_total{reason="rejected"}, and the
-// pipeline moves on. InfluxDB writes the valid points of such a request,
-// so the counter is an upper bound of what was lost.
+// A batch that InfluxDB refuses for good (a non-retryable error: a limit
+// such as max-values-per-tag reached, a field type conflict, an invalid
+// reading) is not retried in place, neither when written directly nor
+// when replayed: retrying cannot succeed and would stop every reading
+// behind it. Its readings were acknowledged, so they are not dropped
+// either: they go to the dead letters (BufferedOptions.Refused says which
+// readings and why), are counted in
+// yujing_store_refused_readings_total{reason}, and the pipeline moves on.
+// The refusal is logged at most once a minute per reason, with the
+// sensors and what to do.
+//
+// # Dead letters
+//
+// [DeadLetters] are a Spool of their own in the spool's deadletter
+// directory, opened and closed with it: each record is one refused batch
+// with the time of its first refusal, the reason, the store's answer and
+// how many replays it refused since. They are bounded
+// (Options.DeadLetterMaxBytes, 1 GiB by default). When a refusal does not
+// fit, Write returns the error, as when the spool is full: nothing is
+// dropped, the subscriber stops acknowledging and the broker holds the
+// messages, yujing_store_dead_letter_full is 1 and an error is logged at
+// most every 10 s. yujing_store_dead_letter_readings says how many
+// readings are held.
+//
+// The dead letters are offered to the store again at start and every
+// DeadLetterRetry (5 min by default) while the spool is empty, until the
+// first one it refuses again, which moves to the end; once the cause is
+// fixed, they go in without anyone's help. [DeadLetters.Replay] replays
+// them all (the yujing deadletter command, with yujing stopped: the
+// directory is locked while open), [DeadLetters.Drop] removes them on an
+// operator's word, and [ScanDeadLetters] lists them without a lock.
+//
+// InfluxDB 1.8 answers a request of which it dropped some points (a
+// partial write) with 400, naming the first point dropped and how many;
+// it cannot say which. So the whole request is kept: replaying a point
+// InfluxDB already has stores it once (same series and time).
 package spool

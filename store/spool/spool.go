@@ -39,6 +39,8 @@ const (
 	checkpointName = "checkpoint"
 	checkpointTemp = "checkpoint.tmp"
 	checkpointSize = 8 + 8 + 4 // segment, offset, CRC-32C
+	lockName       = "lock"
+	deadLetterDir  = "deadletter"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -48,6 +50,10 @@ var ErrFull = errors.New("spool full")
 
 // ErrClosed is returned by calls on a closed spool.
 var ErrClosed = errors.New("spool closed")
+
+// ErrLocked is returned by Open when another Spool, in this process or
+// another (a running yujing serve), has the directory open.
+var ErrLocked = errors.New("spool directory in use")
 
 // Options configure a Spool.
 type Options struct {
@@ -59,6 +65,10 @@ type Options struct {
 	// DefaultMaxBytes). Space is given back a whole segment at a time, as
 	// soon as every record in it has been replayed.
 	MaxBytes int64
+	// DeadLetterMaxBytes bounds the dead letters (<dir>/deadletter):
+	// readings the store refused for good, kept for replay (default
+	// DefaultMaxBytes).
+	DeadLetterMaxBytes int64
 	// Logger reports what Open found and dropped; nothing if nil.
 	Logger *slog.Logger
 	// Registerer takes the yujing_spool_* metrics; none if nil.
@@ -104,6 +114,8 @@ type Spool struct {
 	log      *slog.Logger
 	m        *metrics
 	recovery Recovery
+	lock     *os.File     // holds the directory's lock while open
+	dead     *DeadLetters // <dir>/deadletter; nil in a dead-letter spool
 
 	// Tests and benchmarks only.
 	noSync     bool         // measure what durability costs
@@ -128,11 +140,30 @@ type Spool struct {
 	rfSeq uint64
 }
 
-// Open opens the spool in dir, creating it if needed. It checks every
-// record's CRC, cuts off a torn tail (a crash in the middle of a write:
-// those bytes were never reported durable) and resumes replay at the
-// checkpoint.
+// Open opens the spool in dir, creating it if needed, and its dead
+// letters in dir/deadletter. It checks every record's CRC, cuts off a torn
+// tail (a crash in the middle of a write: those bytes were never reported
+// durable) and resumes replay at the checkpoint. The directory is locked
+// while the spool is open: a second Open fails with ErrLocked.
 func Open(dir string, o Options) (*Spool, error) {
+	s, err := openSpool(dir, o)
+	if err != nil {
+		return nil, err
+	}
+	s.dead, err = openDeadLetters(DeadLetterDir(dir), Options{SegmentBytes: o.SegmentBytes, MaxBytes: o.DeadLetterMaxBytes,
+		Logger: o.Logger, Registerer: o.Registerer})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// DeadLetterDir is where the spool in dir keeps its dead letters.
+func DeadLetterDir(dir string) string { return filepath.Join(dir, deadLetterDir) }
+
+// openSpool opens the records in dir, without dead letters.
+func openSpool(dir string, o Options) (*Spool, error) {
 	if o.SegmentBytes <= 0 {
 		o.SegmentBytes = DefaultSegmentBytes
 	}
@@ -147,6 +178,11 @@ func Open(dir string, o Options) (*Spool, error) {
 	}
 	s := &Spool{dir: dir, segBytes: o.SegmentBytes, maxBytes: o.MaxBytes, log: o.Logger}
 	s.cond = sync.NewCond(&s.mu)
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s.lock = lock
 	if err := s.recover(); err != nil {
 		s.closeFiles()
 		return nil, err
@@ -159,6 +195,10 @@ func Open(dir string, o Options) (*Spool, error) {
 
 // Dir returns the spool's directory.
 func (s *Spool) Dir() string { return s.dir }
+
+// DeadLetters returns the spool's dead letters: readings the store
+// refused for good, kept for replay.
+func (s *Spool) DeadLetters() *DeadLetters { return s.dead }
 
 // Recovery returns what Open found.
 func (s *Spool) Recovery() Recovery { return s.recovery }
@@ -534,10 +574,19 @@ func (s *Spool) Append(ctx context.Context, rs []yujing.Reading) error {
 		return err
 	}
 	rec := encodeBatch(make([]byte, recordHeader, recordHeader+24*len(rs)+64), rs)
+	return s.appendRecord(ctx, rec, len(rs))
+}
+
+// appendRecord is Append of rec, a payload of readings readings after
+// recordHeader reserved bytes.
+func (s *Spool) appendRecord(ctx context.Context, rec []byte, readings int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	seal(rec)
 	n := int64(len(rec))
 	if n-recordHeader > MaxRecordBytes {
-		return fmt.Errorf("spool: batch of %d readings is %d bytes, more than %d", len(rs), n, MaxRecordBytes)
+		return fmt.Errorf("spool: batch of %d readings is %d bytes, more than %d", readings, n, MaxRecordBytes)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -584,7 +633,7 @@ func (s *Spool) Append(ctx context.Context, rs []yujing.Reading) error {
 	mine := s.written
 	s.full = false
 	s.m.full.Set(0)
-	s.m.appended.Add(float64(len(rs)))
+	s.m.appended.Add(float64(readings))
 	s.m.update(s)
 	for s.synced.before(mine) {
 		if s.err != nil {
@@ -662,34 +711,64 @@ type Batch struct {
 // there is nothing on disk to replay. It does not consume them: Commit
 // does. Read and Commit must not be called concurrently.
 func (s *Spool) Read(max int) (Batch, error) {
+	var b Batch
+	end, n, err := s.readRecords(position{}, max, func(p []byte) error {
+		var err error
+		b.Readings, err = decodeBatch(b.Readings, p)
+		return err
+	})
+	if err != nil {
+		return Batch{}, err
+	}
+	b.Records, b.end = n, end
+	return b, nil
+}
+
+// tail returns the end of what is on disk: records before it can be read.
+func (s *Spool) tail() position {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.synced
+}
+
+// readRecords hands fn the payloads of the oldest records not yet
+// committed and before limit (the zero position: everything on disk), at
+// least one and as many more as keep them within max readings. It
+// returns the position after the last and how many there were. The
+// payload is valid during the call only.
+func (s *Spool) readRecords(limit position, max int, fn func(p []byte) error) (position, int, error) {
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return Batch{}, ErrClosed
+		return position{}, 0, ErrClosed
 	}
-	pos, limit := s.normalize(s.read), s.synced
+	pos := s.normalize(s.read)
+	if limit == (position{}) || s.synced.before(limit) {
+		limit = s.synced
+	}
 	s.mu.Unlock()
-	var b Batch
+	records, readings := 0, 0
 	for pos.before(limit) {
 		p, next, err := s.readAt(pos, limit)
 		if err != nil {
-			return Batch{}, err
+			return position{}, 0, err
 		}
 		if p != nil {
-			if b.Records > 0 && len(b.Readings)+payloadCount(p) > max {
+			n := payloadCount(p)
+			if records > 0 && readings+n > max {
 				break
 			}
-			if b.Readings, err = decodeBatch(b.Readings, p); err != nil {
-				return Batch{}, fmt.Errorf("spool: record at %s: %w", pos, err)
+			if err := fn(p); err != nil {
+				return position{}, 0, fmt.Errorf("spool: record at %s: %w", pos, err)
 			}
-			b.Records++
+			records++
+			readings += n
 		}
 		pos = next
 	}
-	b.end = pos
-	return b, nil
+	return pos, records, nil
 }
 
 // readAt returns the payload of the record at pos and the position after
@@ -748,7 +827,12 @@ func (s *Spool) closeReader() {
 // is then empty, the segment being written is retired too, so an empty
 // spool holds one fresh segment.
 func (s *Spool) Commit(b Batch) error {
-	if b.Records == 0 {
+	return s.commit(b.end, b.Records, len(b.Readings))
+}
+
+// commit is Commit of the records before end.
+func (s *Spool) commit(end position, records, readings int) error {
+	if records == 0 {
 		return nil
 	}
 	s.rmu.Lock()
@@ -758,7 +842,7 @@ func (s *Spool) Commit(b Batch) error {
 		s.mu.Unlock()
 		return ErrClosed
 	}
-	end := s.normalize(b.end)
+	end = s.normalize(end)
 	if end.before(s.read) {
 		s.mu.Unlock()
 		return fmt.Errorf("spool: commit at %s is before the checkpoint %s", end, s.read)
@@ -788,7 +872,7 @@ func (s *Spool) Commit(b Batch) error {
 		s.full = false
 		s.m.full.Set(0)
 	}
-	s.m.replayed.Add(float64(len(b.Readings)))
+	s.m.replayed.Add(float64(readings))
 	s.m.update(s)
 	s.mu.Unlock()
 
@@ -806,9 +890,21 @@ func (s *Spool) Commit(b Batch) error {
 	return nil
 }
 
-// Close syncs what was written and closes the files. Appends waiting for
-// a sync finish first. Safe to call twice.
+// Close syncs what was written and closes the files, the dead letters'
+// too, and unlocks the directory. Appends waiting for a sync finish
+// first. Safe to call twice.
 func (s *Spool) Close() error {
+	var derr error
+	if s.dead != nil {
+		derr = s.dead.Close()
+	}
+	if err := s.close(); err != nil {
+		return err
+	}
+	return derr
+}
+
+func (s *Spool) close() error {
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
 	s.mu.Lock()
@@ -837,4 +933,8 @@ func (s *Spool) closeFiles() {
 		s.w.Close()
 	}
 	s.closeReader()
+	if s.lock != nil {
+		s.lock.Close() // releases the lock
+		s.lock = nil
+	}
 }

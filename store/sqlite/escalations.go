@@ -78,11 +78,20 @@ func (s *State) StartEscalation(ctx context.Context, e *store.Escalation) (creat
 }
 
 // SaveEscalation stores an escalation's progress: its round, step, state,
-// answer and whether the chain reached the top. An escalation that is no
-// longer active is not changed back (the first answer or stop wins); the
-// returned error wraps store.ErrAnswered then.
+// reason, answer and whether the chain reached the top, as of e.UpdatedAt
+// (the escalation engine's clock: when a stopped one stopped; now when
+// zero). An escalation that is no longer active is not changed back (the
+// first answer or stop wins); the returned error wraps store.ErrAnswered
+// then.
 func (s *State) SaveEscalation(ctx context.Context, e store.Escalation) error {
 	stepAt, err := nanos(e.StepAt)
+	if err != nil {
+		return fmt.Errorf("state %s: save escalation %d: %w", s.db.path, e.ID, err)
+	}
+	if e.UpdatedAt.IsZero() {
+		e.UpdatedAt = time.Now()
+	}
+	updated, err := nanos(e.UpdatedAt)
 	if err != nil {
 		return fmt.Errorf("state %s: save escalation %d: %w", s.db.path, e.ID, err)
 	}
@@ -104,7 +113,7 @@ func (s *State) SaveEscalation(ctx context.Context, e store.Escalation) error {
 	res, err := s.db.w.ExecContext(ctx, `UPDATE escalations SET round = ?, step = ?, step_at = ?, state = ?, reason = ?,
 		updated_at = ?, answered_at = ?, answered_by = ?, answer_channel = ?, top_reached_at = ?
 		WHERE id = ? AND state = 'active'`,
-		e.Round, e.Step, stepAt, e.State, e.Reason, time.Now().UnixNano(), answered, by, via, top, e.ID)
+		e.Round, e.Step, stepAt, e.State, e.Reason, updated, answered, by, via, top, e.ID)
 	if err != nil {
 		return fmt.Errorf("state %s: save escalation %d: %w", s.db.path, e.ID, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"yujing"
@@ -62,23 +63,25 @@ func (s *State) RecordCall(ctx context.Context, c yujing.Call) (recorded bool, e
 // plan test): the pending calls through the partial index calls_pending,
 // a provider's id through calls_provider.
 const (
-	pendingCallsQuery = `SELECT id, body FROM calls WHERE status = 'pending' ORDER BY created_at`
+	pendingCallsQuery = `SELECT id, body, sending_at FROM calls WHERE status = 'pending' ORDER BY created_at`
 	providerCallQuery = `SELECT id FROM calls WHERE channel = ? AND provider_id = ? AND provider_id <> ''
 		ORDER BY created_at DESC LIMIT 1`
 )
 
 // PendingCalls returns the calls recorded and not yet marked sent or
-// failed, oldest first, as they were recorded.
-func (s *State) PendingCalls(ctx context.Context) ([]yujing.Call, error) {
+// failed, oldest first, as they were recorded, each with when an attempt
+// to send it last began (zero when never).
+func (s *State) PendingCalls(ctx context.Context) ([]store.PendingCall, error) {
 	rows, err := s.db.r.QueryContext(ctx, pendingCallsQuery)
 	if err != nil {
 		return nil, fmt.Errorf("state %s: pending calls: %w", s.db.path, err)
 	}
 	defer rows.Close()
-	var out []yujing.Call
+	var out []store.PendingCall
 	for rows.Next() {
 		var id, body string
-		if err := rows.Scan(&id, &body); err != nil {
+		var sending sql.NullInt64
+		if err := rows.Scan(&id, &body, &sending); err != nil {
 			return nil, fmt.Errorf("state %s: pending calls: %w", s.db.path, err)
 		}
 		var c yujing.Call
@@ -86,12 +89,39 @@ func (s *State) PendingCalls(ctx context.Context) ([]yujing.Call, error) {
 			return nil, fmt.Errorf("state %s: pending call %s: decode: %w", s.db.path, id, err)
 		}
 		c.ID = id
-		out = append(out, c)
+		p := store.PendingCall{Call: c}
+		if sending.Valid {
+			p.SendingAt = time.Unix(0, sending.Int64)
+		}
+		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("state %s: pending calls: %w", s.db.path, err)
 	}
 	return out, nil
+}
+
+// MarkSending records, on disk when it returns, that an attempt to send
+// the calls ids begins at at: the request may reach the provider from now
+// on. Only pending calls are marked; an id without a call is ignored.
+func (s *State) MarkSending(ctx context.Context, ids []string, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	n, err := nanos(at)
+	if err != nil {
+		return fmt.Errorf("state %s: mark calls sending: %w", s.db.path, err)
+	}
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, n)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	q := `UPDATE calls SET sending_at = ? WHERE status = 'pending' AND id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
+	if _, err := s.db.w.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("state %s: mark call %s sending: %w", s.db.path, ids[0], err)
+	}
+	return nil
 }
 
 // MarkCall records how a run of deliveries of a call ended: its status,

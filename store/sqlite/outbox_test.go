@@ -49,7 +49,7 @@ func TestRecordCallIdempotent(t *testing.T) {
 	}
 	want := c
 	want.Created, want.Deadline = c.Created.UTC(), c.Deadline.UTC()
-	if len(pending) != 1 || !reflect.DeepEqual(pending[0], want) {
+	if len(pending) != 1 || !reflect.DeepEqual(pending[0].Call, want) || !pending[0].SendingAt.IsZero() {
 		t.Errorf("pending %+v\nwant %+v (the call as first recorded)", pending, want)
 	}
 	if _, err := s.RecordCall(t.Context(), yujing.Call{Channel: "sms"}); err == nil {
@@ -74,7 +74,7 @@ func TestPendingCallsAndMark(t *testing.T) {
 		}
 		var out []string
 		for _, c := range cs {
-			out = append(out, c.ID)
+			out = append(out, c.Call.ID)
 		}
 		return out
 	}
@@ -241,11 +241,63 @@ func TestOutboxSurvivesReopen(t *testing.T) {
 	}
 	s = openStateAt(t, path)
 	pending, err := s.PendingCalls(t.Context())
-	if err != nil || len(pending) != 1 || pending[0].ID != "b" {
+	if err != nil || len(pending) != 1 || pending[0].Call.ID != "b" {
 		t.Errorf("pending after reopen: %v, %v; want b", pending, err)
 	}
 	if got, err := s.RecordCall(t.Context(), testCall("a", 1, "sms", t0)); got || err != nil {
 		t.Errorf("record a sent call again after reopen: %v, %v; want not recorded", got, err)
+	}
+}
+
+// TestMarkSending: an attempt's start is on disk before the request, and
+// stays with a pending call (also one cut short by shutdown) across a
+// reopen, so that a restart knows the call may have reached its provider;
+// sent and failed calls are not marked, and are no longer pending.
+func TestMarkSending(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	s := openStateAt(t, path)
+	t0 := time.Now().UTC().Truncate(time.Millisecond)
+	for _, id := range []string{"never-tried", "in-flight", "cut-short", "sent", "failed"} {
+		if _, err := s.RecordCall(t.Context(), testCall(id, 1, "sms", t0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range []store.CallUpdate{{ID: "sent", Status: store.CallSent, Attempts: 1, At: t0}, {ID: "failed", Status: store.CallFailed, Attempts: 1}} {
+		if err := s.MarkCall(t.Context(), u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := t0.Add(time.Second)
+	if err := s.MarkSending(t.Context(), []string{"in-flight", "cut-short", "sent", "failed", "no-such-call"}, at); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkSending(t.Context(), nil, at); err != nil {
+		t.Fatal(err)
+	}
+	// Shutdown cut the attempt short: still pending, still in doubt.
+	if err := s.MarkCall(t.Context(), store.CallUpdate{ID: "cut-short", Status: store.CallPending, Attempts: 1, LastError: "stopped"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openStateAt(t, path)
+	pending, err := s.PendingCalls(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]time.Time{}
+	for _, p := range pending {
+		got[p.Call.ID] = p.SendingAt
+	}
+	want := map[string]time.Time{"never-tried": {}, "in-flight": at, "cut-short": at}
+	if len(got) != len(want) {
+		t.Fatalf("pending %v, want %v", got, want)
+	}
+	for id, w := range want {
+		if g, ok := got[id]; !ok || !g.Equal(w) {
+			t.Errorf("%s: pending %v, sending at %v; want sending at %v", id, ok, g, w)
+		}
 	}
 }
 

@@ -231,6 +231,34 @@ var stateMigrations = []string{
 		last_used_at INTEGER,
 		revoked_at   INTEGER
 	) WITHOUT ROWID;`,
+	// 10: an escalation's reason is a stable value (store.Reason*) that
+	// reports count by; earlier versions wrote sentences.
+	`UPDATE escalations SET reason = CASE
+		WHEN reason LIKE 'superseded%' THEN 'superseded'
+		WHEN reason LIKE 'resolved%' THEN 'resolved'
+		WHEN reason LIKE 'nobody answered%' THEN 'top_reached'
+		WHEN reason LIKE 'calls suppressed%silenced' THEN 'silenced'
+		WHEN reason LIKE 'calls suppressed%inhibited' THEN 'inhibited'
+		WHEN reason LIKE 'policy % is no longer configured' THEN 'policy_removed'
+		ELSE reason END
+	WHERE reason <> '';`,
+	// 11: facts about the database itself, by key (see instance.go):
+	// instance_id, made at the first open, which call ids begin with; and,
+	// in a database made before, the last transition and escalation whose
+	// calls keep their ids without it.
+	`CREATE TABLE meta (
+		key   TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	) WITHOUT ROWID;
+	INSERT INTO meta (key, value)
+		SELECT 'legacy_call_ids_transitions', MAX(id) FROM transitions HAVING MAX(id) IS NOT NULL;
+	INSERT INTO meta (key, value)
+		SELECT 'legacy_call_ids_escalations', MAX(id) FROM escalations HAVING MAX(id) IS NOT NULL;`,
+	// 12: when the latest attempt to send a call began, written before the
+	// request: a pending call with one may have reached its provider when
+	// the process died, and is asked about (or counted) before it is sent
+	// again.
+	`ALTER TABLE calls ADD COLUMN sending_at INTEGER;`,
 }
 
 // Limits of ListAlerts.
@@ -249,6 +277,7 @@ const alertColumns = `id, rule, sensor, site, family, metric, unit, level, state
 // on disk when the call returns. It is safe for concurrent use.
 type State struct {
 	db        *pools
+	callIDs   store.CallIDs
 	insAlert  *sql.Stmt
 	updAlert  *sql.Stmt
 	insTrans  *sql.Stmt
@@ -264,6 +293,10 @@ func OpenState(ctx context.Context, path string) (*State, error) {
 		return nil, err
 	}
 	s := &State{db: db}
+	if s.callIDs, err = callIDs(ctx, db); err != nil {
+		db.close()
+		return nil, err
+	}
 	for _, p := range []struct {
 		dst   **sql.Stmt
 		query string

@@ -11,8 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"regexp"
 	"runtime"
@@ -58,13 +58,22 @@ type ConfigToken struct {
 const (
 	DefaultSessionIdle = 12 * time.Hour
 	DefaultSessionMax  = 7 * 24 * time.Hour
-	// A user name may fail this many logins in LoginWindow, a client
-	// address LoginFailuresPerAddr (several people may share one, behind
-	// a proxy or a NAT); then logins are refused until the window has
-	// moved on, whatever the password.
+	// A user name may fail this many logins in LoginWindow; then it is
+	// refused until the window has moved on, whatever the password,
+	// except in a browser it logged in from before (limit.go). A client
+	// address may fail LoginFailuresPerAddr; then its attempts are
+	// slowed down, never refused (several people may share one address).
 	LoginFailuresPerUser = 5
 	LoginFailuresPerAddr = 20
 	LoginWindow          = 15 * time.Minute
+	// LoginDelayFirst is the wait before the first login attempt after
+	// LoginFailuresPerAddr failures from one address; each further
+	// failure doubles it, up to LoginDelayMax.
+	LoginDelayFirst = time.Second
+	LoginDelayMax   = 10 * time.Second
+	// DeviceCookieMax is how long a browser that logged in as a user
+	// stays a known device of that user (DeviceCookieName).
+	DeviceCookieMax = 90 * 24 * time.Hour
 )
 
 // CookieName is the session cookie; CSRFHeader the header a
@@ -73,6 +82,9 @@ const (
 const (
 	CookieName = "yujing_session"
 	CSRFHeader = "X-CSRF-Token"
+	// DeviceCookieName marks a browser in which a user has logged in
+	// before: the user's failed-login limit does not apply to it.
+	DeviceCookieName = "yujing_device"
 	// AdminPasswordEnv gives the first admin's password on first start.
 	AdminPasswordEnv = "YUJING_ADMIN_PASSWORD"
 	// FirstAdmin is the user created on first start.
@@ -111,6 +123,14 @@ type Options struct {
 	// LookupEnv reads YUJING_ADMIN_PASSWORD on first start (default
 	// os.LookupEnv).
 	LookupEnv func(string) (string, bool)
+	// TrustedProxies are the reverse proxies in front of yujing
+	// (http.trusted_proxies): when a request comes from one of them, the
+	// client is read from X-Forwarded-For (or X-Real-IP) instead of the
+	// peer address.
+	TrustedProxies []netip.Prefix
+	// After waits for the delay of logins from a busy address (default
+	// time.After).
+	After func(time.Duration) <-chan time.Time
 }
 
 // Service authenticates requests and enforces the rule table.
@@ -126,6 +146,9 @@ type Service struct {
 	lookupEnv     func(string) (string, bool)
 	byUser        *limiter
 	byAddr        *limiter
+	trusted       []netip.Prefix
+	after         func(time.Duration) <-chan time.Time
+	delayed       prometheus.Counter
 	hashing       chan struct{} // bounds concurrent password hashes (memory)
 	dummyOnce     sync.Once
 	dummy         string // a hash to verify against when the user is unknown
@@ -169,6 +192,9 @@ func New(opts Options) (*Service, error) {
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = os.LookupEnv
 	}
+	if opts.After == nil {
+		opts.After = time.After
+	}
 	p := DefaultParams()
 	if opts.Hash != nil {
 		p = *opts.Hash
@@ -176,7 +202,10 @@ func New(opts Options) (*Service, error) {
 	s := &Service{st: opts.Store, log: opts.Logger, now: opts.Now, idle: opts.SessionIdle, maxAge: opts.SessionMax,
 		secureCookies: opts.SecureCookies, metricsPublic: opts.MetricsPublic, params: p, lookupEnv: opts.LookupEnv,
 		byUser:  newLimiter(LoginFailuresPerUser, LoginWindow),
-		byAddr:  newLimiter(LoginFailuresPerAddr, LoginWindow),
+		byAddr:  newLimiter(addrKeep, LoginWindow),
+		trusted: opts.TrustedProxies, after: opts.After,
+		delayed: prometheus.NewCounter(prometheus.CounterOpts{Name: "yujing_login_delays_total",
+			Help: "Password attempts made to wait because their client address had too many failures."}),
 		hashing: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yujing_login_failures_total",
 			Help: "Refused logins by reason: unknown_user, wrong_password, disabled, rate_limited, bad_request."}, []string{"reason"}),
@@ -209,8 +238,10 @@ func New(opts Options) (*Service, error) {
 		writeError(w, http.StatusForbidden, "cross-origin request refused: a browser may change state only from yujing's own pages")
 	}))
 	if opts.Registerer != nil {
-		if err := opts.Registerer.Register(s.failures); err != nil {
-			return nil, fmt.Errorf("auth: register metrics: %w", err)
+		for _, c := range []prometheus.Collector{s.failures, s.delayed} {
+			if err := opts.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("auth: register metrics: %w", err)
+			}
 		}
 	}
 	return s, nil
@@ -492,16 +523,6 @@ func (s *Service) sessionPrincipal(ctx context.Context, id string) (*Principal, 
 		}
 	}
 	return &Principal{Name: u.Username, Role: role, CSRF: se.CSRF, sessionHash: idHash}, "", nil
-}
-
-// clientAddr is the peer's IP address (not X-Forwarded-For: anyone can
-// send that).
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -73,6 +74,10 @@ type sensors struct{}
 func (sensors) Create(_ context.Context, s yujing.Sensor) (yujing.Sensor, error) { return s, nil }
 func (sensors) Update(_ context.Context, s yujing.Sensor) (yujing.Sensor, error) { return s, nil }
 func (sensors) Delete(context.Context, string) error                             { return nil }
+func (sensors) Sites() []yujing.Site                                             { return nil }
+func (sensors) Sensors() []yujing.Sensor                                         { return nil }
+func (sensors) Check(*yujing.Sensor) error                                       { return nil }
+func (sensors) Import(context.Context, []yujing.Sensor, bool) error              { return nil }
 
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -115,7 +120,7 @@ func newEnv(t *testing.T, tweak func(*auth.Options)) *env {
 	e := &env{dir: dir, state: st, clock: fakeclock.New(time.Date(2026, 7, 1, 8, 0, 0, 0, time.UTC)),
 		alerts: &alerts{}, reg: prometheus.NewRegistry(), logs: &lockedBuffer{}}
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
-	opts := auth.Options{Store: st, Logger: log, Registerer: e.reg, Now: e.clock.Now, Hash: &cheap,
+	opts := auth.Options{Store: st, Logger: log, Registerer: e.reg, Now: e.clock.Now, After: e.clock.After, Hash: &cheap,
 		LookupEnv: func(string) (string, bool) { return "", false },
 		Tokens: []auth.ConfigToken{{Name: "grafana", Role: auth.Viewer, Token: viewerToken},
 			{Name: "duty-app", Role: auth.Operator, Token: operatorToken}, {Name: "ci", Role: auth.Admin, Token: adminToken}}}
@@ -169,26 +174,35 @@ func (r reply) json(t *testing.T, v any) {
 // do sends a request; hdr are header name/value pairs.
 func do(t *testing.T, c *http.Client, method, url, body string, hdr ...string) reply {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
+	r, err := send(t.Context(), c, method, url, body, hdr...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return r
+}
+
+// send is do for any goroutine: it returns the error.
+func send(ctx context.Context, c *http.Client, method, url, body string, hdr ...string) (reply, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err != nil {
+		return reply{}, err
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
+		req.Header.Add(hdr[i], hdr[i+1])
 	}
 	if c == nil {
 		c = http.DefaultClient
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		return reply{}, fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return reply{resp.StatusCode, string(b), resp.Header}
+	return reply{resp.StatusCode, string(b), resp.Header}, nil
 }
 
 func bearer(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
@@ -321,14 +335,25 @@ func TestLoginSessionCSRF(t *testing.T) {
 	if m.User != "li" || m.Role != "operator" || len(m.CSRFToken) < 32 {
 		t.Fatalf("login answer %s", r.body)
 	}
-	cookie := r.hdr.Get("Set-Cookie")
-	for _, want := range []string{auth.CookieName + "=", "Path=/", "HttpOnly", "SameSite=Strict", "Max-Age=604800"} {
-		if !strings.Contains(cookie, want) {
-			t.Errorf("Set-Cookie %q lacks %s", cookie, want)
-		}
+	cookies := map[string]string{}
+	for _, c := range r.hdr.Values("Set-Cookie") {
+		name, _, _ := strings.Cut(c, "=")
+		cookies[name] = c
 	}
-	if strings.Contains(cookie, "Secure") {
-		t.Errorf("Set-Cookie %q is Secure on plain HTTP without secure_cookies", cookie)
+	cookie := cookies[auth.CookieName]
+	for name, wants := range map[string][]string{
+		auth.CookieName:       {"Path=/;", "HttpOnly", "SameSite=Strict", "Max-Age=604800"},
+		auth.DeviceCookieName: {"Path=/api/v1/;", "HttpOnly", "SameSite=Strict", "Max-Age=7776000"},
+	} {
+		c := cookies[name]
+		for _, want := range wants {
+			if !strings.Contains(c, want) {
+				t.Errorf("Set-Cookie %q lacks %s", c, want)
+			}
+		}
+		if strings.Contains(c, "Secure") {
+			t.Errorf("Set-Cookie %q is Secure on plain HTTP without secure_cookies", c)
+		}
 	}
 	// The session id is not stored as it is.
 	id := strings.TrimPrefix(strings.Split(cookie, ";")[0], auth.CookieName+"=")
@@ -395,8 +420,13 @@ func TestSecureCookie(t *testing.T) {
 	e := newEnv(t, func(o *auth.Options) { o.SecureCookies = true })
 	e.addUser(t, "li", "viewer", "duty-room-2026")
 	r := do(t, nil, "POST", e.url+"/api/v1/login", `{"username": "li", "password": "duty-room-2026"}`)
-	if c := r.hdr.Get("Set-Cookie"); r.code != 200 || !strings.Contains(c, "Secure") {
-		t.Errorf("secure_cookies: %d, Set-Cookie %q", r.code, c)
+	if cs := r.hdr.Values("Set-Cookie"); r.code != 200 || len(cs) != 2 {
+		t.Errorf("secure_cookies: %d, Set-Cookie %q, want the session and the device cookie", r.code, cs)
+	}
+	for _, c := range r.hdr.Values("Set-Cookie") {
+		if !strings.Contains(c, "Secure") {
+			t.Errorf("secure_cookies: Set-Cookie %q is not Secure", c)
+		}
 	}
 }
 
@@ -829,6 +859,20 @@ func TestChangeOwnPassword(t *testing.T) {
 	// An API token has no password.
 	if r := do(t, nil, "POST", e.url+"/api/v1/me/password", `{"current_password": "x", "new_password": "another-pass-9"}`, bearer(viewerToken)...); r.code != 400 || !strings.Contains(r.body, "API token") {
 		t.Errorf("as a token: %d %s", r.code, r.body)
+	}
+
+	// The change gave this browser a new device cookie, and voided those
+	// made with the old password: with li's name locked by somebody
+	// else's guesses, this browser still logs in, the other one not.
+	e.clock.Advance(auth.LoginWindow)
+	for range auth.LoginFailuresPerUser {
+		do(t, nil, "POST", e.url+"/api/v1/login", `{"username": "li", "password": "guess-guess-2"}`)
+	}
+	if r := do(t, other, "POST", e.url+"/api/v1/login", `{"username": "li", "password": "changed-pass-2026"}`); r.code != 429 {
+		t.Errorf("browser with a device cookie from before the change: %d, want 429", r.code)
+	}
+	if r := do(t, c, "POST", e.url+"/api/v1/login", `{"username": "li", "password": "changed-pass-2026"}`); r.code != 200 {
+		t.Errorf("the browser that changed the password: %d %s, want 200", r.code, r.body)
 	}
 }
 

@@ -79,15 +79,20 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "username and password are required")
 		return
 	}
-	now, addr, userKey := s.now(), clientAddr(r), strings.ToLower(b.Username)
-	if s.limited(w, userKey, addr, now) {
-		s.failures.WithLabelValues("rate_limited").Inc()
-		return
+	addr := clientAddr(r, s.trusted)
+	if s.slow(r.Context(), addr) != nil {
+		return // the client went away
 	}
+	now := s.now()
 	u, err := s.st.User(r.Context(), b.Username)
 	found := err == nil
 	if err != nil && !errors.Is(err, sqlite.ErrNotFound) {
 		s.serverError(w, r, err)
+		return
+	}
+	key, userKey := s.attemptKey(r, u, found, b.Username, now)
+	if s.limited(w, key, now) {
+		s.failures.WithLabelValues("rate_limited").Inc()
 		return
 	}
 	ok, err := s.verify(r.Context(), b.Password, u.PasswordHash)
@@ -110,14 +115,13 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if reason != "" {
-		s.byUser.fail(userKey, now)
-		s.byAddr.fail(addr, now)
+		s.fail(key, userKey, addr, now)
 		s.failures.WithLabelValues(reason).Inc()
 		s.log.Info("login refused", "user", b.Username, "reason", reason, "from", addr)
 		writeError(w, http.StatusUnauthorized, "wrong username or password")
 		return
 	}
-	s.byUser.reset(userKey)
+	s.byUser.reset(key)
 	id, csrf := randomString(32), randomString(32)
 	se := sqlite.Session{IDHash: sha256Hex(id), Username: u.Username, CSRF: csrf, CreatedAt: now, LastSeen: now,
 		ExpiresAt: now.Add(s.maxAge)}
@@ -127,24 +131,29 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if needsRehash(u.PasswordHash, s.params) {
 		if h, err := s.hash(r.Context(), b.Password); err == nil {
-			u.PasswordHash, u.UpdatedAt = h, now
-			if err := s.st.UpdateUser(r.Context(), u, false); err != nil {
+			nu := u
+			nu.PasswordHash, nu.UpdatedAt = h, now
+			if err := s.st.UpdateUser(r.Context(), nu, false); err != nil {
 				s.log.Warn("password hash not upgraded", "user", u.Username, "err", err)
+			} else {
+				u = nu
 			}
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: id, Path: "/", MaxAge: int(s.maxAge.Seconds()),
 		HttpOnly: true, Secure: r.TLS != nil || s.secureCookies, SameSite: http.SameSiteStrictMode})
+	s.setDevice(w, r, u, now)
 	p := Principal{Name: u.Username, Role: role, CSRF: csrf, sessionHash: se.IDHash}
 	setPrincipal(r, p)
 	s.log.Info("logged in", "user", u.Username, "role", role.String(), "from", addr)
 	writeJSON(w, http.StatusOK, meOf(p))
 }
 
-// limited answers 429 when the user or the address has had too many
-// wrong passwords lately, and reports whether it did.
-func (s *Service) limited(w http.ResponseWriter, userKey, addr string, now time.Time) bool {
-	wait := max(s.byUser.wait(userKey, now), s.byAddr.wait(addr, now))
+// limited answers 429 when key (a user name, or a user name in a known
+// browser) has had too many wrong passwords lately, and reports whether
+// it did.
+func (s *Service) limited(w http.ResponseWriter, key string, now time.Time) bool {
+	wait := s.byUser.wait(key, LoginFailuresPerUser, now)
 	if wait <= 0 {
 		return false
 	}
@@ -152,6 +161,17 @@ func (s *Service) limited(w http.ResponseWriter, userKey, addr string, now time.
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many failed logins; try again in %s", time.Duration(secs)*time.Second))
 	return true
+}
+
+// fail counts a wrong password against key, the user name (also when
+// key is a known browser's: a user's own mistakes count for every
+// other browser too) and the client address.
+func (s *Service) fail(key, userKey, addr string, now time.Time) {
+	s.byUser.fail(userKey, now)
+	if key != userKey {
+		s.byUser.fail(key, now)
+	}
+	s.byAddr.fail(addr, now)
 }
 
 // changePassword lets a user logged in to the console change their own
@@ -177,13 +197,18 @@ func (s *Service) changePassword(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "current_password and new_password are required")
 		return
 	}
-	now, addr, userKey := s.now(), clientAddr(r), strings.ToLower(p.Name)
-	if s.limited(w, userKey, addr, now) {
-		return
+	addr := clientAddr(r, s.trusted)
+	if s.slow(r.Context(), addr) != nil {
+		return // the client went away
 	}
+	now := s.now()
 	u, err := s.st.User(r.Context(), p.Name)
 	if err != nil {
 		s.storeError(w, r, err)
+		return
+	}
+	key, userKey := s.attemptKey(r, u, true, p.Name, now)
+	if s.limited(w, key, now) {
 		return
 	}
 	ok, err = s.verify(r.Context(), b.Current, u.PasswordHash)
@@ -192,8 +217,7 @@ func (s *Service) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		s.byUser.fail(userKey, now)
-		s.byAddr.fail(addr, now)
+		s.fail(key, userKey, addr, now)
 		s.log.Info("password change refused: wrong current password", "user", p.Name, "from", addr)
 		// 403, not 401: the session is fine, and the console would take a
 		// 401 for a lost one.
@@ -218,7 +242,9 @@ func (s *Service) changePassword(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
-	s.byUser.reset(userKey)
+	s.byUser.reset(key)
+	u.PasswordHash = h
+	s.setDevice(w, r, u, now) // the old one was keyed with the old password
 	s.log.Info("password changed", "user", u.Username, "other_sessions_ended", ended, "from", addr)
 	writeJSON(w, http.StatusOK, map[string]any{"status": "password changed", "other_sessions_ended": ended})
 }

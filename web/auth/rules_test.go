@@ -64,24 +64,24 @@ func TestLimiter(t *testing.T) {
 	l := newLimiter(3, time.Minute)
 	t0 := time.Date(2026, 7, 1, 8, 0, 0, 0, time.UTC)
 	for i := range 3 {
-		if w := l.wait("ip", t0.Add(time.Duration(i)*time.Second)); w != 0 {
+		if w := l.wait("ip", 3, t0.Add(time.Duration(i)*time.Second)); w != 0 {
 			t.Fatalf("failure %d: wait %s before the limit", i, w)
 		}
 		l.fail("ip", t0.Add(time.Duration(i)*time.Second))
 	}
 	// Three failures at 0s, 1s, 2s: blocked until the first leaves the window.
-	if w := l.wait("ip", t0.Add(10*time.Second)); w != 50*time.Second {
+	if w := l.wait("ip", 3, t0.Add(10*time.Second)); w != 50*time.Second {
 		t.Errorf("wait = %s, want 50s", w)
 	}
-	if w := l.wait("other", t0.Add(10*time.Second)); w != 0 {
+	if w := l.wait("other", 3, t0.Add(10*time.Second)); w != 0 {
 		t.Errorf("another key waits %s", w)
 	}
-	if w := l.wait("ip", t0.Add(60*time.Second)); w != 0 {
+	if w := l.wait("ip", 3, t0.Add(60*time.Second)); w != 0 {
 		t.Errorf("after the window: wait %s", w)
 	}
 	l.fail("ip", t0.Add(61*time.Second))
 	l.reset("ip")
-	if w := l.wait("ip", t0.Add(62*time.Second)); w != 0 || len(l.fails) != 0 {
+	if w := l.wait("ip", 3, t0.Add(62*time.Second)); w != 0 || len(l.fails) != 0 {
 		t.Errorf("after reset: wait %s, %d keys kept", w, len(l.fails))
 	}
 }

@@ -26,10 +26,12 @@
     return a >= 1000 ? v.toFixed(0) : a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1).replace(/\.0$/, "") : v.toFixed(2).replace(/\.?0+$/, "");
   }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
+  // Time labels and ticks are in the server's zone (time.js), as every
+  // time the console shows.
   function fmtTick(t, span) {
-    var d = new Date(t);
-    var hm = pad(d.getHours()) + ":" + pad(d.getMinutes());
-    return span > 36 * 3600e3 ? (d.getMonth() + 1) + "/" + d.getDate() + " " + hm : hm;
+    var d = window.YJTime.parts(t);
+    var hm = pad(d.h) + ":" + pad(d.mi);
+    return span > 36 * 3600e3 ? d.mo + "/" + d.d + " " + hm : hm;
   }
 
   // line draws readings over time.
@@ -80,7 +82,7 @@
   function niceTimeTicks(t0, t1, n) {
     var span = t1 - t0, steps = [60e3, 300e3, 600e3, 900e3, 1800e3, 3600e3, 7200e3, 10800e3, 21600e3, 43200e3, 86400e3, 172800e3, 604800e3];
     var step = steps.find(function (s) { return span / s <= n; }) || steps[steps.length - 1];
-    var off = new Date(t0).getTimezoneOffset() * 60e3; // ticks on local round times
+    var off = -window.YJTime.offset(t0) * 1000; // ticks on round times of the zone
     var out = [];
     for (var t = Math.ceil((t0 - off) / step) * step + off; t <= t1; t += step) { out.push(t); }
     return out;

@@ -4,7 +4,7 @@
 // charts from charts.js.
 (function () {
   "use strict";
-  var DICT = window.YJ_I18N, CH = window.YJCharts;
+  var DICT = window.YJ_I18N, CH = window.YJCharts, TZ = window.YJTime;
   var LEVELS = ["red", "orange", "yellow", "blue"], RANK = { red: 4, orange: 3, yellow: 2, blue: 1 };
   // FAMILIES are the sensor families the server's configuration knows
   // (GET /api/v1/families, loaded in begin); these built-in ones until then.
@@ -14,7 +14,8 @@
   var app = {
     lang: store("yujing.lang") === "en" ? "en" : "zh",
     me: null, es: null, open: [], board: [], seen: {}, audio: null,
-    sensors: null, rules: null, timers: {}, seq: {}, view: "", detailID: 0
+    sensors: null, rules: null, timers: {}, seq: {}, view: "", detailID: 0,
+    meta: null, siteNames: {}, sensorNames: {}, metricNames: {}
   };
   var $ = function (s, root) { return (root || document).querySelector(s); };
   var $$ = function (s, root) { return Array.prototype.slice.call((root || document).querySelectorAll(s)); };
@@ -42,14 +43,67 @@
     var name = (DICT[app.lang] && DICT[app.lang][key]) || DICT.zh[key] ? t(key) : (app.lang === "en" ? info.name_en : info.name) || info.name || f;
     return info.icon ? info.icon + " " + name : name;
   }
+  // loadFamilies reads the families the server's configuration knows; an
+  // older server without GET /api/v1/families keeps the built-in ones.
+  function loadFamilies() {
+    return api("GET", "/api/v1/families").then(function (fs) {
+      if (fs && fs.length) {
+        FAMILIES = fs.map(function (f) { FAMINFO[f.id] = f; return f.id; });
+      }
+    }, function () { /* the built-in families */ });
+  }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
+  // fmtTime writes a time in the server's zone (TZ, from /api/v1/meta),
+  // the date only when it is not today there (or withDate).
   function fmtTime(s, withDate) {
     if (!s) { return t("common.none"); }
-    var d = new Date(s);
-    if (isNaN(d)) { return String(s); }
-    var hms = pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
-    var today = new Date().toDateString() === d.toDateString();
-    return (withDate || !today ? d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " : "") + hms;
+    var ms = typeof s === "number" ? s : Date.parse(s);
+    if (isNaN(ms)) { return String(s); }
+    var day = TZ.date(ms);
+    return (withDate || day !== TZ.date(TZ.now()) ? day + " " : "") + TZ.clock(ms);
+  }
+  // Names instead of ids: sites from /api/v1/meta, sensors from
+  // /api/v1/sensors, metrics by family from /api/v1/meta.
+  function siteName(id) { return app.siteNames[id] || id || ""; }
+  function sensorName(id) { return app.sensorNames[id] || id || ""; }
+  function metricName(family, metric) {
+    var n = app.metricNames[family + "/" + metric];
+    return (n && (app.lang === "en" ? n.en : n.zh)) || metric || "";
+  }
+  function ruleName(id) {
+    var r = (app.rules || []).find(function (x) { return x.name === id; });
+    return (r && r.description) || id || "";
+  }
+  // named shows a name with its id after it, when they differ.
+  function named(name, id) { return esc(name) + (id && name !== id ? ' <span class="muted id">' + esc(id) + "</span>" : ""); }
+  // via says how an answer came (link, console, api, "sms reply", "voice key 1").
+  function via(ch) {
+    if (!ch) { return ""; }
+    if (ch === "link" || ch === "console" || ch === "api") { return t("via." + ch); }
+    var m = /^(.*) (reply|key (\S+))$/.exec(ch);
+    if (m) { return m[3] ? t("via.key", { ch: m[1], key: m[3] }) : t("via.reply", { ch: m[1] }); }
+    return ch;
+  }
+  function actor(a) { return a === "system" ? t("actor.system") : a; }
+  function loadMeta() {
+    return api("GET", "/api/v1/meta").then(function (m) {
+      app.meta = m || {};
+      TZ.setZone(app.meta.timezone, app.meta.utc_offset_seconds);
+      TZ.setNow(app.meta.now);
+      app.siteNames = {};
+      (app.meta.sites || []).forEach(function (x) { if (x.name) { app.siteNames[x.id] = x.name; } });
+      app.metricNames = {};
+      (app.meta.metrics || []).forEach(function (x) { if (x.zh || x.en) { app.metricNames[x.family + "/" + x.metric] = x; } });
+      footer();
+    }, function () { footer(); });
+  }
+  // footer names the zone every time on the page is in.
+  function footer() {
+    var f = $("#foot");
+    if (!f) { return; }
+    if (!app.me) { f.textContent = ""; return; }
+    f.innerHTML = '<span id="zone" data-zone="' + esc(TZ.zone()) + '">' + esc(t("foot.zone", { zone: TZ.zone(), offset: TZ.offsetLabel(TZ.now()) })) + "</span>" +
+      (app.meta && app.meta.version ? ' · yujing ' + esc(app.meta.version) : "");
   }
   function fmtDur(ms) {
     var s = Math.max(0, Math.round(ms / 1000));
@@ -58,7 +112,7 @@
     if (s < 86400) { return t("time.h", { n: (s / 3600).toFixed(s < 36000 ? 1 : 0).replace(/\.0$/, "") }); }
     return t("time.d", { n: (s / 86400).toFixed(1).replace(/\.0$/, "") });
   }
-  function age(s) { return fmtDur(Date.now() - Date.parse(s)); }
+  function age(s) { return fmtDur(TZ.now() - Date.parse(s)); }
   function num(v) { return typeof v === "number" ? CH.fmtNum(v) : esc(v); }
   function byLevel(a, b) { return (RANK[b.level] - RANK[a.level]) || (Date.parse(a.started_at) - Date.parse(b.started_at)); }
   function canOperate() { return app.me && (app.me.role === "operator" || app.me.role === "admin"); }
@@ -110,13 +164,12 @@
   function begin() {
     document.body.classList.remove("logged-out");
     header();
-    connect();
-    refreshOpen();
-    api("GET", "/api/v1/families").then(function (fs) {
-      if (fs && fs.length) {
-        FAMILIES = fs.map(function (f) { FAMINFO[f.id] = f; return f.id; });
-      }
-    }, function () { /* an older server: the built-in families */ }).then(route);
+    Promise.all([loadMeta(), loadFamilies()]).then(function () {
+      if (!app.me) { return; }
+      connect();
+      refreshOpen();
+      route();
+    });
   }
   function sessionLost() {
     if (!app.me || app.me.open) { return; }
@@ -128,6 +181,7 @@
     app.view = "login";
     document.body.classList.add("logged-out");
     header();
+    footer();
     var v = $("#view");
     v.innerHTML = '<form id="login" class="login card" autocomplete="on">' +
       "<h2>" + esc(t("login.title")) + "</h2>" +
@@ -221,6 +275,8 @@
   function applyLang() {
     document.documentElement.lang = app.lang === "zh" ? "zh-CN" : "en";
     document.title = t("app.title") + " · yujing";
+    footer();
+    if (app.sys) { systemBanner(app.sys); }
   }
   function counters() {
     var c = $("#counters");
@@ -260,6 +316,9 @@
         }, 3000);
       }
     };
+    es.addEventListener("system", function (ev) {
+      try { systemBanner(JSON.parse(ev.data)); } catch (err) { /* keep the last one */ }
+    });
     es.addEventListener("alert", function (ev) {
       var e;
       try { e = JSON.parse(ev.data); } catch (err) { return; }
@@ -310,8 +369,22 @@
     var b = $("#banner");
     b.className = "banner lvl-" + a.level;
     b.dataset.id = a.id;
-    b.innerHTML = '<span class="bt"><b>' + esc(t("banner.new", { level: t("level." + a.level) })) + "</b> " + esc(a.site) + " · " + esc(a.sensor) +
+    b.innerHTML = '<span class="bt"><b>' + esc(t("banner.new", { level: t("level." + a.level) })) + "</b> " + esc(siteName(a.site)) + " · " + esc(sensorName(a.sensor)) +
       " · " + esc(a.message) + ' <span class="dismiss">（' + esc(t("banner.dismiss")) + "）</span></span>";
+    b.hidden = false;
+  }
+  // systemBanner shows yujing's own trouble (GET /api/v1/system, "system"
+  // events) in red under the header while it lasts: readings the store
+  // refused, kept for replay.
+  function systemBanner(st) {
+    var b = $("#sysbanner");
+    app.sys = st;
+    var w = ((st && st.warnings) || []).filter(function (x) { return x.kind === "store_refused"; })[0];
+    if (!w) { b.hidden = true; b.innerHTML = ""; return; }
+    var reasons = Object.keys(w.reasons || {}).sort().map(function (r) { return t("sysreason." + r); }).join(app.lang === "zh" ? "、" : ", ");
+    b.innerHTML = '<span class="bt"><b>' + esc(t("sys.store_refused", { n: w.readings })) + "</b>" +
+      (w.full ? " · " + esc(t("sys.store_full")) : "") +
+      ' <span class="dismiss">' + esc(t("sys.reasons", { r: reasons })) + " · " + esc(t("sys.how")) + "</span></span>";
     b.hidden = false;
   }
   $("#banner").addEventListener("click", function (ev) {
@@ -353,7 +426,11 @@
   }
   function loadSensors() {
     if (app.sensors && Date.now() - app.sensors.at < 30000) { return Promise.resolve(app.sensors.list); }
-    return api("GET", "/api/v1/sensors").then(function (l) { app.sensors = { at: Date.now(), list: l || [] }; return app.sensors.list; });
+    return api("GET", "/api/v1/sensors").then(function (l) {
+      app.sensors = { at: Date.now(), list: l || [] };
+      app.sensors.list.forEach(function (s) { if (s.name) { app.sensorNames[s.id] = s.name; } });
+      return app.sensors.list;
+    });
   }
   function loadRules() {
     if (app.rules) { return Promise.resolve(app.rules); }
@@ -389,16 +466,16 @@
         var sites = {}, regions = {};
         ss.forEach(function (s) { sites[s.site] = 1; if (s.region) { regions[s.region] = 1; } });
         form.site.innerHTML = '<option value="">' + esc(t("filter.all")) + "</option>" + Object.keys(sites).sort().map(function (s) {
-          return "<option" + (s === p.site ? " selected" : "") + ">" + esc(s) + "</option>";
+          return '<option value="' + esc(s) + '"' + (s === p.site ? " selected" : "") + ">" + esc(siteName(s)) + "</option>";
         }).join("");
         $("#regions").innerHTML = Object.keys(regions).sort().map(function (x) { return '<option value="' + esc(x) + '">'; }).join("");
       }, function () {});
     }
     var query = { state: state, site: p.site || "", family: p.family || "", region: p.region || "", limit: 1000 };
     var current = ticket("view");
-    return api("GET", "/api/v1/alerts?" + qs(query)).then(function (as) {
+    return Promise.all([api("GET", "/api/v1/alerts?" + qs(query)), loadSensors().catch(function () { return []; })]).then(function (res) {
       if (app.view !== "board" || !current()) { return; }
-      app.board = (as || []).filter(function (a) { return !p.level || a.level === p.level; }).sort(byLevel);
+      app.board = (res[0] || []).filter(function (a) { return !p.level || a.level === p.level; }).sort(byLevel);
       boardRows();
     }, function (err) { if (err.status !== 401) { $("#view").insertAdjacentHTML("afterbegin", failed(err)); } });
   }
@@ -415,8 +492,8 @@
       return '<tr data-id="' + a.id + '" data-level="' + esc(a.level) + '" data-state="' + esc(a.state) + '" tabindex="0" class="row-' + esc(a.level) + (fresh ? " fresh" : "") + '">' +
         '<td data-label="' + esc(t("col.level")) + '">' + lvl(a.level) + "</td>" +
         '<td data-label="' + esc(t("col.state")) + '">' + stateTag(a.state) + flags + "</td>" +
-        '<td data-label="' + esc(t("col.site")) + '">' + esc(a.site) + "</td>" +
-        '<td data-label="' + esc(t("col.sensor")) + '">' + esc(a.sensor) + ' <span class="muted">' + esc(fam(a.family)) + "</span></td>" +
+        '<td data-label="' + esc(t("col.site")) + '" data-site="' + esc(a.site) + '">' + esc(siteName(a.site)) + "</td>" +
+        '<td data-label="' + esc(t("col.sensor")) + '" data-sensor="' + esc(a.sensor) + '">' + named(sensorName(a.sensor), a.sensor) + ' <span class="muted">' + esc(fam(a.family)) + "</span></td>" +
         '<td data-label="' + esc(t("col.value")) + '" class="num">' + num(a.value) + " " + esc(a.unit || "") + "</td>" +
         '<td data-label="' + esc(t("col.started")) + '">' + esc(fmtTime(a.started_at)) + "</td>" +
         '<td data-label="' + esc(t("col.age")) + '">' + esc(age(a.started_at)) + "</td>" +
@@ -496,9 +573,9 @@
     var facts = [
       [t("detail.value"), num(a.value) + " " + esc(a.unit || "")],
       [t("detail.threshold"), num(a.threshold) + " " + esc(a.unit || "")],
-      [t("col.rule"), esc(a.rule)],
-      [t("col.site"), esc(a.site)],
-      [t("col.sensor"), esc(a.sensor) + " · " + esc(a.metric) + " · " + esc(fam(a.family))],
+      [t("col.rule"), named(ruleName(a.rule), a.rule)],
+      [t("col.site"), named(siteName(a.site), a.site)],
+      [t("col.sensor"), named(sensorName(a.sensor), a.sensor) + " · " + esc(metricName(a.family, a.metric)) + " · " + esc(fam(a.family))],
       [t("detail.started"), esc(fmtTime(a.started_at, true)) + ' <span class="muted">(' + esc(age(a.started_at)) + ")</span>"]
     ];
     if (a.acked_at) { facts.push([t("detail.acked"), esc(fmtTime(a.acked_at, true)) + " · " + esc(a.acked_by)]); }
@@ -527,7 +604,7 @@
         var lv = x.from_level && x.from_level !== "none" && x.from_level !== x.to_level ? lvl(x.from_level) + " → " + lvl(x.to_level) : lvl(x.to_level);
         return '<tr data-event="' + esc(x.event) + '"><td data-label="' + esc(t("hist.time")) + '">' + esc(fmtTime(x.at, true)) + '</td><td data-label="' + esc(t("hist.event")) + '">' + esc(t("event." + x.event)) +
           '</td><td data-label="' + esc(t("hist.level")) + '">' + lv + '</td><td data-label="' + esc(t("hist.state")) + '">' + stateTag(x.to_state) + '</td><td data-label="' + esc(t("hist.value")) + '" class="num">' + num(x.value) +
-          '</td><td data-label="' + esc(t("hist.actor")) + '">' + esc(x.actor) + '</td><td data-label="' + esc(t("hist.note")) + '">' + esc(x.note || "") + (x.reason ? ' <span class="flag">' + esc(t("reason." + x.reason)) + "</span>" : "") + "</td></tr>";
+          '</td><td data-label="' + esc(t("hist.actor")) + '">' + esc(actor(x.actor)) + '</td><td data-label="' + esc(t("hist.note")) + '">' + esc(x.note || "") + (x.reason ? ' <span class="flag">' + esc(t("reason." + x.reason)) + "</span>" : "") + "</td></tr>";
       }).join("") + "</tbody></table>";
   }
   // callsHTML is the call-and-answer timeline: each escalation with its
@@ -545,7 +622,7 @@
         (e.state === "active" && e.deadline ? " · " + t("call.deadline") + " " + fmtTime(e.deadline) : "");
       html += '<div class="escalation esc-' + esc(e.state) + '" data-escalation="' + esc(e.id) + '"><h4>' + lvl(e.level) + " " + esc(t("esc.title", { policy: e.policy || "" })) +
         ' <span class="esc-state">' + esc(t("esc." + e.state)) + '</span> <span class="muted small">' + esc(at) + "</span>" + (e.top_reached_at ? ' <span class="flag overdue">' + esc(t("esc.top")) + " " + esc(fmtTime(e.top_reached_at)) + "</span>" : "") + "</h4>" +
-        (e.answered_at ? '<p class="answered">' + esc(t("call.answered")) + " " + esc(fmtTime(e.answered_at, true)) + " · " + esc(e.answered_by || "") + (e.answer_channel ? " · " + esc(e.answer_channel) : "") + "</p>" : "") +
+        (e.answered_at ? '<p class="answered">' + esc(t("call.answered")) + " " + esc(fmtTime(e.answered_at, true)) + " · " + esc(e.answered_by || "") + (e.answer_channel ? " · " + esc(via(e.answer_channel)) : "") + "</p>" : "") +
         timeline(mine) + "</div>";
     });
     var rest = calls.filter(function (c) { return !used[c.id]; });
@@ -558,7 +635,7 @@
       // The server's outcome (answered, answered by a colleague, unanswered,
       // pending, stopped_*): a call of a chain that stopped before its
       // deadline is no miss, whatever the clock says now.
-      var st = c.outcome ? (c.outcome === "pending" ? "waiting" : c.outcome) : answered ? "answered" : due ? (due < Date.now() ? "unanswered" : "waiting") : "noanswer";
+      var st = c.outcome ? (c.outcome === "pending" ? "waiting" : c.outcome) : answered ? "answered" : due ? (due < TZ.now() ? "unanswered" : "waiting") : "noanswer";
       var step = c.step ? t("call.step", { step: c.step }) + (c.round ? " · " + t("call.round", { round: c.round }) : "") : "";
       return '<li class="call call-' + st + '" data-call="' + esc(c.id) + '" data-status="' + st + '">' +
         '<div class="when">' + esc(fmtTime(c.sent_at || c.created_at)) + "</div>" +
@@ -567,7 +644,7 @@
         (c.last_error && c.status === "failed" ? ' <span class="muted small">' + esc(c.last_error) + "</span>" : "") +
         "<br>" + (due ? '<span class="muted">' + esc(t("call.deadline")) + " " + esc(fmtTime(c.deadline)) + "</span> " : "") +
         '<span class="answer">' + esc(t("call." + st)) +
-        (answered ? " " + esc(fmtTime(c.answered_at)) + " · " + esc(t("call.by")) + " " + esc(c.answered_by || "") + (c.answer_channel ? " · " + esc(t("call.via")) + " " + esc(c.answer_channel) : "") +
+        (answered ? " " + esc(fmtTime(c.answered_at)) + " · " + esc(t("call.by")) + " " + esc(c.answered_by || "") + (c.answer_channel ? " · " + esc(t("call.via")) + " " + esc(via(c.answer_channel)) : "") +
           (c.on_site ? " · " + esc(t("call.onsite")) : "") + (c.answer_note ? " · " + esc(t("call.note")) + "：" + esc(c.answer_note) : "") : "") +
         "</span>" + ((st === "unanswered" || st === "waiting") && canOperate() ? ' <button type="button" class="link record-answer" data-call="' + esc(c.id) + '">' + esc(t("call.record")) + "</button>" : "") +
         "</div></li>";
@@ -671,8 +748,8 @@
   // chart draws the readings around the warning: from an hour before it
   // started to now (or half an hour after it closed), with the thresholds.
   function chart(a, rules) {
-    var start = Date.parse(a.started_at), end = a.closed_at ? Date.parse(a.closed_at) + 30 * 60e3 : Date.now();
-    var from = start - 60 * 60e3, to = Math.min(Math.max(end, start + 10 * 60e3), Date.now() + 1000, from + 30 * 86400e3);
+    var start = Date.parse(a.started_at), end = a.closed_at ? Date.parse(a.closed_at) + 30 * 60e3 : TZ.now();
+    var from = start - 60 * 60e3, to = Math.min(Math.max(end, start + 10 * 60e3), TZ.now() + 1000, from + 30 * 86400e3);
     var url = "/api/v1/sensors/" + encodeURIComponent(a.sensor) + "/readings?" + qs({ metric: a.metric, from: iso(from), to: iso(to), points: 600 });
     var current = ticket("chart");
     api("GET", url).then(function (s) {
@@ -683,7 +760,7 @@
         .map(function (h) { return { t: Date.parse(h.at), label: t("event." + h.event) }; });
       var w = boxWidth(box);
       box.innerHTML = s.points.length ? CH.line({ points: s.points, from: from, to: to, thresholds: ths, markers: marks, unit: s.unit || a.unit,
-        width: w, height: Math.round(Math.min(400, Math.max(240, w * 0.3))), label: t("detail.chart") + " " + a.sensor + " " + a.metric }) : '<p class="muted">' + esc(t("detail.chart.empty")) + "</p>";
+        width: w, height: Math.round(Math.min(400, Math.max(240, w * 0.3))), label: t("detail.chart") + " " + sensorName(a.sensor) + " " + metricName(a.family, a.metric) }) : '<p class="muted">' + esc(t("detail.chart.empty")) + "</p>";
       $("#chart-note").textContent = s.downsampled ? t("detail.chart.note", { n: s.count, p: s.points.length }) : "";
     }, function (err) { var box = $("#chart"); if (box && err.status !== 401) { box.innerHTML = failed(err); } });
   }
@@ -733,7 +810,7 @@
     return s.online ? "online" : "offline";
   }
   function lastValues(s) {
-    return (s.last || []).map(function (x) { return '<span class="reading">' + (s.last.length > 1 ? esc(x.metric) + " " : "") + "<b>" + num(x.value) + "</b> " + esc(x.unit || "") + "</span>"; }).join(" ") || esc(t("common.none"));
+    return (s.last || []).map(function (x) { return '<span class="reading">' + (s.last.length > 1 ? esc(metricName(s.family, x.metric)) + " " : "") + "<b>" + num(x.value) + "</b> " + esc(x.unit || "") + "</span>"; }).join(" ") || esc(t("common.none"));
   }
   function statusTag(st) { return '<span class="sstatus s-' + st + '">' + esc(t("sensors." + st)) + "</span>"; }
   function sensorTable(list, faulty) {
@@ -741,7 +818,7 @@
       "</th></tr></thead><tbody>" + list.map(function (s) {
         var st = sensorStatus(s, faulty);
         return '<tr data-sensor="' + esc(s.id) + '" data-status="' + st + '"><td data-label="' + esc(t("col.sensor")) + '"><b>' + esc(s.id) + "</b> " + esc(s.name || "") +
-          '</td><td data-label="' + esc(t("col.site")) + '">' + esc(s.site) + '</td><td data-label="' + esc(t("filter.family")) + '">' + esc(fam(s.family)) +
+          '</td><td data-label="' + esc(t("col.site")) + '">' + esc(siteName(s.site)) + '</td><td data-label="' + esc(t("filter.family")) + '">' + esc(fam(s.family)) +
           '</td><td data-label="' + esc(t("sensors.last")) + '">' + lastValues(s) + '</td><td data-label="' + esc(t("sensors.seen")) + '">' + (s.last_seen ? esc(t("time.ago", { t: age(s.last_seen) })) : esc(t("sensors.never"))) +
           '</td><td data-label="' + esc(t("sensors.status")) + '">' + statusTag(st) + '</td><td data-label="' + esc(t("sensors.trend")) + '" class="spark-cell" data-spark="' + esc(s.id) + '" data-metric="' + esc(s.metric) + '"></td></tr>';
       }).join("") + "</tbody></table>";
@@ -756,7 +833,7 @@
     return Object.keys(sites).sort().map(function (site) {
       var all = [].concat.apply([], Object.keys(sites[site]).map(function (k) { return sites[site][k]; }));
       var off = all.filter(function (s) { return sensorStatus(s, faulty) !== "online"; }).length;
-      return '<section class="site card" data-site="' + esc(site) + '"><h3>' + esc(site) + ' <span class="muted small">' + all.length + (off ? ' · <span class="s-offline">' + off + " " + esc(t("sensors.offline")) + "/" + esc(t("sensors.fault")) + "</span>" : "") + "</span></h3>" +
+      return '<section class="site card" data-site="' + esc(site) + '"><h3>' + named(siteName(site), site) + ' <span class="muted small">' + all.length + (off ? ' · <span class="s-offline">' + off + " " + esc(t("sensors.offline")) + "/" + esc(t("sensors.fault")) + "</span>" : "") + "</span></h3>" +
         Object.keys(sites[site]).sort().map(function (src) {
           return (src ? "<h4>" + esc(src) + "</h4>" : "") + '<div class="tiles">' + sites[site][src].map(function (s) {
             var st = sensorStatus(s, faulty);
@@ -768,7 +845,7 @@
   }
   // sparklines fetches each sensor's last 6 hours (60 points), three at a time.
   function sparklines() {
-    var cells = $$("[data-spark]"), i = 0, to = Date.now(), from = to - 6 * 3600e3;
+    var cells = $$("[data-spark]"), i = 0, to = TZ.now(), from = to - 6 * 3600e3;
     function next() {
       var c = cells[i++];
       if (!c || app.view !== "sensors") { return; }
@@ -788,7 +865,7 @@
         "<h2>" + esc(t("duty.handover")) + '</h2><div id="handover-box"></div></section>';
       $("#print").onclick = function () { window.print(); };
     }
-    $("#printed") && ($("#printed").textContent = fmtTime(new Date().toISOString(), true));
+    $("#printed") && ($("#printed").textContent = fmtTime(TZ.now(), true) + " (" + TZ.zone() + ", " + TZ.offsetLabel(TZ.now()) + ")");
     var currentDuty = ticket("duty"), currentHandover = ticket("handover");
     api("GET", "/api/v1/duty").then(function (rows) {
       var box = $("#duty-list");
@@ -812,15 +889,15 @@
       var box = $("#duty-list");
       if (box && err.status !== 401) { box.innerHTML = '<p class="muted">' + esc(err.status === 404 ? t("duty.unavailable") : t("common.error", { msg: err.message })) + "</p>"; }
     });
-    api("GET", "/api/v1/alerts?state=open&limit=1000").then(function (as) {
-      var box = $("#handover-box");
+    Promise.all([api("GET", "/api/v1/alerts?state=open&limit=1000"), loadSensors().catch(function () { return []; })]).then(function (res) {
+      var box = $("#handover-box"), as = res[0];
       if (!box || !currentHandover()) { return; }
       as = (as || []).sort(byLevel);
       box.innerHTML = as.length ? '<table id="handover" class="alerts"><thead><tr><th>' + [t("col.level"), t("col.state"), t("col.site"), t("col.sensor"), t("col.value"), t("col.started"), t("col.age"), t("detail.acked"), t("col.message")].map(esc).join("</th><th>") +
         "</th></tr></thead><tbody>" + as.map(function (a) {
           return '<tr data-id="' + a.id + '"><td data-label="' + esc(t("col.level")) + '">' + lvl(a.level) + '</td><td data-label="' + esc(t("col.state")) + '">' + stateTag(a.state) + (a.overdue ? ' <span class="flag overdue">' + esc(t("flag.overdue")) + "</span>" : "") +
-            '</td><td data-label="' + esc(t("col.site")) + '">' + esc(a.site) + '</td><td data-label="' + esc(t("col.sensor")) + '">' + esc(a.sensor) + '</td><td data-label="' + esc(t("col.value")) + '" class="num">' + num(a.value) + " " + esc(a.unit || "") +
-            '</td><td data-label="' + esc(t("col.started")) + '">' + esc(fmtTime(a.started_at, true)) + '</td><td data-label="' + esc(t("col.age")) + '">' + esc(age(a.started_at)) + '</td><td data-label="' + esc(t("detail.acked")) + '">' + esc(a.acked_by || t("common.none")) +
+            '</td><td data-label="' + esc(t("col.site")) + '" data-site="' + esc(a.site) + '">' + esc(siteName(a.site)) + '</td><td data-label="' + esc(t("col.sensor")) + '" data-sensor="' + esc(a.sensor) + '">' + named(sensorName(a.sensor), a.sensor) + '</td><td data-label="' + esc(t("col.value")) + '" class="num">' + num(a.value) + " " + esc(a.unit || "") +
+            '</td><td data-label="' + esc(t("col.started")) + '">' + esc(fmtTime(a.started_at, true)) + '</td><td data-label="' + esc(t("col.age")) + '">' + esc(age(a.started_at)) + '</td><td data-label="' + esc(t("detail.acked")) + '">' + esc(a.acked_by ? actor(a.acked_by) : t("common.none")) +
             '</td><td data-label="' + esc(t("col.message")) + '" class="msg">' + esc(a.message) + "</td></tr>";
         }).join("") + "</tbody></table>" : '<p class="empty">' + esc(t("duty.handover.empty")) + "</p>";
     }, function () {});
@@ -831,9 +908,12 @@
     app.view = "stats";
     var p = r.params, v = $("#view");
     var days = parseInt(p.days || "30", 10) || 30;
-    var to = p.to ? new Date(p.to + "T23:59:59") : new Date(), from = p.from ? new Date(p.from + "T00:00:00") : new Date(to.getTime() - days * 86400e3);
+    // Dates are days in the server's zone: from its 00:00 to the end of "to".
+    var toMs = p.to ? TZ.midnight(p.to) + 86400e3 : TZ.now(), fromMs = p.from ? TZ.midnight(p.from) : toMs - days * 86400e3;
+    if (isNaN(toMs)) { toMs = TZ.now(); }
+    if (isNaN(fromMs)) { fromMs = toMs - days * 86400e3; }
     var by = p.by || "level", aby = p.aby || "org", canRollup = aby === "org" || aby === "region", rollup = canRollup && p.rollup === "1" ? "1" : "";
-    var period = { from: iso(from.getTime()), to: iso(to.getTime() + 1000) };
+    var period = { from: iso(fromMs), to: iso(toMs + (p.to ? 0 : 1000)) };
     v.innerHTML = '<section class="stats"><div class="toolbar"><h2>' + esc(t("stats.title")) + "</h2></div>" +
       '<form id="stats-form" class="filters">' + '<label class="field">' + esc(t("stats.period")) + select("days", ["7", "30", "90", "365"], p.from ? "" : String(days), function (d) { return t("stats.days", { n: d }); }) + "</label>" +
       '<label class="field">' + esc(t("stats.from")) + '<input type="date" name="from" value="' + esc(p.from || "") + '"></label>' +

@@ -30,6 +30,11 @@
     "col.started": "开始时间", "col.age": "持续", "col.message": "内容", "col.flags": "标记",
     "flag.silenced": "已静默", "flag.inhibited": "已抑制", "flag.overdue": "超时督办",
     "banner.new": "新{level}预警", "banner.dismiss": "点击关闭",
+    "sys.store_refused": "存储拒收 {n} 条读数，已保存待重放", "sys.store_full": "存放区已满，新读数暂留 MQTT 代理、尚未确认",
+    "sys.reasons": "原因：{r}", "sys.how": "按 docs/INFLUXDB.md 调整 InfluxDB 上限后，yujing 会自动重放",
+    "sysreason.max_values_per_tag": "标签取值数超限（max-values-per-tag）", "sysreason.max_series_per_database": "序列数超限（max-series-per-database）",
+    "sysreason.field_type_conflict": "字段类型冲突", "sysreason.beyond_retention": "超出保留期", "sysreason.invalid_reading": "读数无效",
+    "sysreason.too_large": "请求过大", "sysreason.other": "其他", "sysreason.rejected": "被拒收",
     "detail.back": "返回实时预警", "detail.title": "预警 #{id}", "detail.threshold": "阈值", "detail.value": "当前值",
     "detail.started": "开始", "detail.resolved": "恢复", "detail.closed": "关闭", "detail.acked": "响应",
     "detail.chart": "监测曲线", "detail.chart.empty": "该时段没有读数。", "detail.chart.note": "{n} 个读数（已抽稀为 {p} 个点，保留每段最高与最低值）",
@@ -73,7 +78,10 @@
     "stats.rollupNote": "已含下级：上级的行包含其下级的呼叫，合计中每次呼叫只计一次。",
     "common.loading": "加载中…", "common.error": "出错了：{msg}", "common.retry": "重试",
     "common.yes": "是", "common.no": "否", "common.none": "—",
-    "time.s": "{n} 秒", "time.m": "{n} 分钟", "time.h": "{n} 小时", "time.d": "{n} 天", "time.ago": "{t}前"
+    "time.s": "{n} 秒", "time.m": "{n} 分钟", "time.h": "{n} 小时", "time.d": "{n} 天", "time.ago": "{t}前",
+    "foot.zone": "时间均为 {zone}（{offset}）",
+    "via.link": "应答链接", "via.console": "值班台代为登记", "via.api": "接口登记", "via.reply": "{ch} 回复", "via.key": "{ch} 按键 {key}",
+    "actor.system": "系统"
   };
   var en = {
     "app.title": "Warning duty room",
@@ -103,6 +111,11 @@
     "col.started": "Started", "col.age": "For", "col.message": "Message", "col.flags": "Flags",
     "flag.silenced": "silenced", "flag.inhibited": "inhibited", "flag.overdue": "overdue",
     "banner.new": "New {level} warning", "banner.dismiss": "click to dismiss",
+    "sys.store_refused": "Store refused {n} readings, kept for replay", "sys.store_full": "no room left to keep more: new readings stay unacknowledged at the MQTT broker",
+    "sys.reasons": "reason: {r}", "sys.how": "raise InfluxDB's limit (docs/INFLUXDB.md); yujing then replays them by itself",
+    "sysreason.max_values_per_tag": "max-values-per-tag reached", "sysreason.max_series_per_database": "max-series-per-database reached",
+    "sysreason.field_type_conflict": "field type conflict", "sysreason.beyond_retention": "older than the retention policy", "sysreason.invalid_reading": "invalid reading",
+    "sysreason.too_large": "request too large", "sysreason.other": "other", "sysreason.rejected": "rejected",
     "detail.back": "Back to the board", "detail.title": "Warning #{id}", "detail.threshold": "Threshold", "detail.value": "Value",
     "detail.started": "Started", "detail.resolved": "Resolved", "detail.closed": "Closed", "detail.acked": "Acknowledged",
     "detail.chart": "Readings", "detail.chart.empty": "No readings in this window.", "detail.chart.note": "{n} readings (thinned to {p} points, keeping each stretch's highest and lowest)",
@@ -146,7 +159,10 @@
     "stats.rollupNote": "Lower levels included: rows overlap; the total counts each call once.",
     "common.loading": "Loading…", "common.error": "Error: {msg}", "common.retry": "Retry",
     "common.yes": "yes", "common.no": "no", "common.none": "—",
-    "time.s": "{n} s", "time.m": "{n} min", "time.h": "{n} h", "time.d": "{n} d", "time.ago": "{t} ago"
+    "time.s": "{n} s", "time.m": "{n} min", "time.h": "{n} h", "time.d": "{n} d", "time.ago": "{t} ago",
+    "foot.zone": "All times in {zone} ({offset})",
+    "via.link": "answer link", "via.console": "recorded in the console", "via.api": "recorded through the API", "via.reply": "{ch} reply", "via.key": "{ch} key {key}",
+    "actor.system": "system"
   };
   window.YJ_I18N = { zh: zh, en: en };
 })();

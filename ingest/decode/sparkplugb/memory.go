@@ -10,14 +10,20 @@ import (
 type metricDef struct {
 	name     string
 	datatype uint32
+	// bornAt is the time (epoch ms) of the value the BIRTH gave the
+	// metric, when it gave a numeric one with a time (born).
+	bornAt uint64
+	born   bool
 }
 
 // birthTable is what one NBIRTH or DBIRTH declared: metric names by alias
-// and data types by name. It is never changed once stored, so readers use
-// it without holding the lock.
+// and data types by name, and the BIRTH's seq. It is never changed once
+// stored, so readers use it without holding the lock.
 type birthTable struct {
 	byAlias map[uint64]metricDef
 	byName  map[string]metricDef
+	seq     uint64 // the BIRTH message's seq, when hasSeq
+	hasSeq  bool
 	size    int // estimated bytes held
 }
 
@@ -34,8 +40,8 @@ func newBirthTable(n int) *birthTable {
 
 // add records a metric; it reports false when the alias is already taken
 // by another name.
-func (t *birthTable) add(name string, alias uint64, hasAlias bool, datatype uint32) bool {
-	d := metricDef{name: name, datatype: datatype}
+func (t *birthTable) add(d metricDef, alias uint64, hasAlias bool) bool {
+	name := d.name
 	if _, dup := t.byName[name]; !dup {
 		t.size += defCost + len(name)
 	}
@@ -48,6 +54,31 @@ func (t *birthTable) add(name string, alias uint64, hasAlias bool, datatype uint
 	}
 	t.byAlias[alias] = d
 	return true
+}
+
+// stamp records that the BIRTH gave name (with its alias, if any) a
+// value timed ms.
+func (t *birthTable) stamp(name string, alias uint64, hasAlias bool, ms uint64) {
+	if d, ok := t.byName[name]; ok {
+		d.bornAt, d.born = ms, true
+		t.byName[name] = d
+	}
+	if d, ok := t.byAlias[alias]; hasAlias && ok && d.name == name {
+		d.bornAt, d.born = ms, true
+		t.byAlias[alias] = d
+	}
+}
+
+// follows reports whether a message with seq h comes after the BIRTH of t
+// in the edge node's one counter (0 to 255, then 0 again, shared by the
+// node and all its devices): within the 127 messages after it. When either
+// has no seq, the order of receipt decides: it follows.
+func (t *birthTable) follows(seq uint64, hasSeq bool) bool {
+	if !hasSeq || !t.hasSeq {
+		return true
+	}
+	d := uint8(seq - t.seq)
+	return d >= 1 && d < 128
 }
 
 type nodeKey struct{ group, edge string }

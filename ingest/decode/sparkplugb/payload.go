@@ -105,6 +105,8 @@ const maxMillis = 253402300799999
 type payloadHeader struct {
 	timestamp uint64
 	hasTime   bool
+	seq       uint64
+	hasSeq    bool
 	metrics   int
 }
 
@@ -128,7 +130,8 @@ func scan(b []byte) (payloadHeader, *decode.Error) {
 			_, n = protowire.ConsumeBytes(b)
 			h.metrics++
 		case num == fPayloadSeq && typ == protowire.VarintType:
-			_, n = protowire.ConsumeVarint(b)
+			h.seq, n = protowire.ConsumeVarint(b)
+			h.hasSeq = true
 		case num == fPayloadTimestamp || num == fPayloadMetrics || num == fPayloadSeq:
 			return h, decode.Errorf(decode.ReasonMalformed, "", "not a Sparkplug B payload: field %d has wire type %s", num, wireName(typ))
 		default:

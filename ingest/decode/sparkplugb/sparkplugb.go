@@ -11,10 +11,17 @@
 //     name and whose time is the metric's timestamp, else the payload's
 //     (milliseconds). String, Text, UUID, DateTime, Bytes, File, DataSet and
 //     Template metrics and null metrics are skipped without an error.
-//   - NBIRTH, DBIRTH: an EventOnline point, then the metrics as for DATA.
-//     The BIRTH's name↔alias and name→datatype map is remembered per edge
+//   - NBIRTH, DBIRTH: an EventOnline point, then the metrics as for DATA,
+//     marked Snapshot: a BIRTH states each metric's current value, and
+//     encoders such as Eclipse Tahu's put a placeholder (0.0) there. The
+//     BIRTH's name↔alias and name→datatype map is remembered per edge
 //     node and per device, so later DATA that carry only an alias (and, as
-//     the specification asks, no datatype) resolve.
+//     the specification asks, no datatype) resolve; so are its seq and the
+//     time of each value it gave.
+//   - A DATA value of the same metric and millisecond as its BIRTH's value,
+//     in a message whose seq follows the BIRTH's (Sparkplug's one counter
+//     per edge node, 0 to 255, shared with its devices), is newer: it is
+//     marked Supersedes and replaces the snapshot downstream.
 //   - NDEATH, DDEATH: an EventOffline point; the maps are forgotten. An
 //     NDEATH names the edge node: the pipeline marks every device of it
 //     offline. An NDEATH whose bdSeq differs from that of the node's last
@@ -217,6 +224,7 @@ func (d *Decoder) DecodeTopic(dst []decode.Point, topicName string, payload []by
 	if birth {
 		dst = append(dst, decode.Point{Sensor: t.sensor(), Event: decode.EventOnline, Time: payloadTime})
 		table = newBirthTable(h.metrics)
+		table.seq, table.hasSeq = h.seq, h.hasSeq
 	} else {
 		table = d.mem.table(t.node, t.device)
 	}
@@ -240,7 +248,7 @@ func (d *Decoder) DecodeTopic(dst []decode.Point, topicName string, payload []by
 				continue
 			}
 			def = metricDef{name: string(m.name), datatype: m.datatype}
-			if !table.add(def.name, m.alias, m.hasAlias, m.datatype) {
+			if !table.add(def, m.alias, m.hasAlias) {
 				errs = append(errs, decode.Errorf(decode.ReasonBadValue, def.name, "alias %d given to two metrics", m.alias))
 			}
 			if t.typ == msgNBIRTH && def.name == "bdSeq" && (m.kind == valueInt || m.kind == valueLong) {
@@ -268,15 +276,24 @@ func (d *Decoder) DecodeTopic(dst []decode.Point, topicName string, payload []by
 		if !numeric {
 			continue
 		}
-		at := payloadTime
+		at, ms, timed := payloadTime, h.timestamp, h.hasTime
 		if m.hasTime {
 			if m.timestamp > maxMillis {
 				errs = append(errs, decode.Errorf(decode.ReasonBadTime, def.name, "timestamp %d is not a time in epoch milliseconds", m.timestamp))
 				continue
 			}
-			at = time.UnixMilli(int64(m.timestamp)).UTC()
+			at, ms, timed = time.UnixMilli(int64(m.timestamp)).UTC(), m.timestamp, true
 		}
-		dst = append(dst, decode.Point{Sensor: t.sensor(), Metric: def.name, Value: v, Time: at})
+		p := decode.Point{Sensor: t.sensor(), Metric: def.name, Value: v, Time: at, Snapshot: birth}
+		switch {
+		case birth && timed:
+			table.stamp(def.name, m.alias, m.hasAlias, ms)
+		case !birth && timed && def.born && def.bornAt == ms:
+			// The BIRTH gave this metric a value of the same instant
+			// (Tahu's placeholder): a DATA sent after the BIRTH is newer.
+			p.Supersedes = table.follows(h.seq, h.hasSeq)
+		}
+		dst = append(dst, p)
 	}
 	if birth {
 		d.remember(&t, table, bdSeq, hasBdSeq)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -70,8 +71,32 @@ func fixtures() []fixture {
 		spbtest.Metric(spbtest.Name("fault"), spbtest.Type(typeDouble), spbtest.Null()),
 		spbtest.Metric(spbtest.Name("raw"), spbtest.Int(i32(-5))), // no datatype, no BIRTH: taken as Int32
 	)
+	// Tahu's DBIRTH: a placeholder lel = 0.0 timed with the payload (seq
+	// 254, so that the DATA after it wrap past 255).
+	placeholder := spbtest.Payload(t0, 254,
+		spbtest.Metric(spbtest.Name("lel"), spbtest.Alias(1), spbtest.Time(t0), spbtest.Type(typeFloat), spbtest.Float(0)),
+		spbtest.Metric(spbtest.Name("pressure"), spbtest.Alias(2), spbtest.Type(typeDouble), spbtest.Double(0)),
+	)
 	return []fixture{
 		{name: "nbirth", topic: "spBv1.0/plant/NBIRTH/edge1", payload: nbirth},
+		{name: "dbirth-placeholder", topic: "spBv1.0/plant/DBIRTH/edge1/GT-101", payload: placeholder},
+		// The first DDATA, at the BIRTH's millisecond with the next seq:
+		// both values supersede the BIRTH's; the one a millisecond later
+		// has nothing to supersede.
+		{name: "ddata-supersedes-birth", topic: "spBv1.0/plant/DDATA/edge1/GT-101", setup: []string{"dbirth-placeholder"},
+			payload: spbtest.Payload(t0, 255,
+				spbtest.Metric(spbtest.Alias(1), spbtest.Time(t0), spbtest.Float(60)),
+				spbtest.Metric(spbtest.Alias(2), spbtest.Double(0.4)),
+				spbtest.Metric(spbtest.Alias(1), spbtest.Time(t0+1), spbtest.Float(61)),
+			)},
+		// seq 255 is followed by 0: still newer than the BIRTH's 254
+		// (another device's messages took 255).
+		{name: "ddata-seq-wraps", topic: "spBv1.0/plant/DDATA/edge1/GT-101", setup: []string{"dbirth-placeholder"},
+			payload: spbtest.Payload(t0, 0, spbtest.Metric(spbtest.Alias(1), spbtest.Time(t0), spbtest.Float(60)))},
+		// A DATA of the same instant with a seq before the BIRTH's is an
+		// older message: it supersedes nothing.
+		{name: "ddata-before-birth", topic: "spBv1.0/plant/DDATA/edge1/GT-101", setup: []string{"dbirth-placeholder"},
+			payload: spbtest.Payload(t0, 250, spbtest.Metric(spbtest.Alias(1), spbtest.Time(t0), spbtest.Float(60)))},
 		{name: "dbirth-aliases", topic: "spBv1.0/plant/DBIRTH/edge1/GT-101", payload: dbirth},
 		{name: "ddata-alias", topic: "spBv1.0/plant/DDATA/edge1/GT-101", setup: []string{"dbirth-aliases"},
 			payload: spbtest.Payload(t0+60000, 2,
@@ -311,6 +336,33 @@ func TestIntegerTypes(t *testing.T) {
 	}
 }
 
+// TestFollows: a message follows the BIRTH when its seq is one of the
+// 127 after the BIRTH's, counting 255 → 0.
+func TestFollows(t *testing.T) {
+	for _, c := range []struct {
+		birth, seq    uint64
+		birthSeq, has bool
+		want          bool
+	}{
+		{birth: 1, seq: 2, birthSeq: true, has: true, want: true},
+		{birth: 254, seq: 255, birthSeq: true, has: true, want: true},
+		{birth: 255, seq: 0, birthSeq: true, has: true, want: true},
+		{birth: 200, seq: 71, birthSeq: true, has: true, want: true},  // 127 after
+		{birth: 200, seq: 72, birthSeq: true, has: true, want: false}, // 128 after: as far behind as ahead
+		{birth: 5, seq: 5, birthSeq: true, has: true, want: false},    // the BIRTH itself, or 256 later
+		{birth: 5, seq: 4, birthSeq: true, has: true, want: false},    // sent before the BIRTH
+		{birth: 0, seq: 255, birthSeq: true, has: true, want: false},  // 255 before 0
+		{birth: 5, seq: 4, birthSeq: false, has: true, want: true},    // no seq: receipt order
+		{birth: 5, seq: 4, birthSeq: true, has: false, want: true},
+		{birth: 1, seq: 258, birthSeq: true, has: true, want: true}, // out of range: mod 256
+	} {
+		tb := &birthTable{seq: c.birth, hasSeq: c.birthSeq}
+		if got := tb.follows(c.seq, c.has); got != c.want {
+			t.Errorf("BIRTH seq %d (%v), message seq %d (%v): follows = %v, want %v", c.birth, c.birthSeq, c.seq, c.has, got, c.want)
+		}
+	}
+}
+
 // TestMemoryBound births many devices into a small memory: the oldest
 // nodes are forgotten and the size stays near the bound.
 func TestMemoryBound(t *testing.T) {
@@ -393,8 +445,13 @@ func FuzzDecode(f *testing.F) {
 			if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
 				t.Fatalf("%v leaked from %s %x", p.Value, topic, payload)
 			}
-			if (p.Event == "") == (p.Metric == "") || p.Sensor == "" {
+			if (p.Event == "") == (p.Metric == "") || p.Sensor == "" || !utf8.ValidString(p.Metric) {
 				t.Fatalf("bad point %+v from %s %x", p, topic, payload)
+			}
+			// Only a BIRTH's values are snapshots, only a DATA's supersede.
+			birth, data := strings.Contains(topic, "BIRTH/"), strings.Contains(topic, "DATA/")
+			if p.Snapshot && (!birth || p.Event != "") || p.Supersedes && !data {
+				t.Fatalf("point %+v from %s %x", p, topic, payload)
 			}
 		}
 		if err != nil {

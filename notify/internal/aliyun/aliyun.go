@@ -55,6 +55,18 @@ type answer struct {
 // others classified for notify.FailureReason (a *Error or a
 // *notify.HTTPError inside).
 func (c *Client) Do(ctx context.Context, action string, params map[string]string, phones ...string) (string, error) {
+	raw, err := c.Call(ctx, action, params, phones...)
+	if err != nil {
+		return "", err
+	}
+	var a answer
+	_ = json.Unmarshal(raw, &a)    // Call decoded it already
+	return a.BizID + a.CallID, nil // an action answers with one of them
+}
+
+// Call is Do for an action whose answer the caller reads itself: it
+// returns the answer's body once its Code is OK.
+func (c *Client) Call(ctx context.Context, action string, params map[string]string, phones ...string) ([]byte, error) {
 	all := map[string]string{
 		"AccessKeyId":      c.KeyID,
 		"Action":           action,
@@ -77,22 +89,22 @@ func (c *Client) Do(ctx context.Context, action string, params map[string]string
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoint, strings.NewReader(body))
 	if err != nil {
-		return "", notify.Permanent(fmt.Errorf("build request: %w", err))
+		return nil, notify.Permanent(fmt.Errorf("build request: %w", err))
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return "", err // a *url.Error naming the endpoint, which holds no secret
+		return nil, err // a *url.Error naming the endpoint, which holds no secret
 	}
 	defer resp.Body.Close()
 	return c.answer(action, resp, phones)
 }
 
-func (c *Client) answer(action string, resp *http.Response, phones []string) (string, error) {
+func (c *Client) answer(action string, resp *http.Response, phones []string) ([]byte, error) {
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer))
 	if err != nil {
-		return "", fmt.Errorf("read answer: %w", err)
+		return nil, fmt.Errorf("read answer: %w", err)
 	}
 	var a answer
 	if json.Unmarshal(raw, &a) != nil || a.Code == "" {
@@ -103,25 +115,25 @@ func (c *Client) answer(action string, resp *http.Response, phones []string) (st
 			if errors.As(err, &he) {
 				he.Body = c.Redact(he.Body, phones...)
 			}
-			return "", err
+			return nil, err
 		}
-		return "", fmt.Errorf("answer with status %d is not a %s result", resp.StatusCode, action)
+		return nil, fmt.Errorf("answer with status %d is not a %s result", resp.StatusCode, action)
 	}
 	if a.Code == "OK" {
-		return a.BizID + a.CallID, nil // an action answers with one of them
+		return raw, nil
 	}
 	e := &Error{provider.NewCloudError(a.Code, a.Message, a.RequestID, resp.StatusCode,
 		func(s string) string { return c.Redact(s, phones...) })}
 	if e.classify(c.Limits) {
-		return "", notify.Permanent(e)
+		return nil, notify.Permanent(e)
 	}
-	return "", e
+	return nil, e
 }
 
 // Redact removes the access key, its secret and the phones from a text
 // that came back from the provider.
 func (c *Client) Redact(text string, phones ...string) string {
-	return provider.Redact(text, append([]string{c.Secret, c.KeyID}, phones...)...)
+	return notify.Redact(text, append([]string{c.Secret, c.KeyID}, phones...)...)
 }
 
 // Error is an answer of Alibaba Cloud other than "OK" (its Code, e.g.

@@ -13,7 +13,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"yujing/notify"
@@ -29,12 +28,20 @@ type Hook struct {
 	SafeURL string // the URL without its secrets, for errors
 	Timeout time.Duration
 	Client  *http.Client
-	Secrets []string // replaced by *** in any text from the answer
+	// Secrets are replaced by *** in every error (notify.Redact): the
+	// token, the signing secret, the phone numbers of the message.
+	Secrets []string
 }
 
 // Post sends body (JSON) and hands the answer (its first MaxAnswer bytes)
-// to check, which classifies it. Errors name the safe URL only.
+// to check, which classifies it. Errors name the safe URL only, and pass
+// through notify.RedactError with the hook's secrets, whatever check put
+// in them.
 func (h *Hook) Post(ctx context.Context, body []byte, check func(resp *http.Response, raw []byte) error) error {
+	return notify.RedactError(h.post(ctx, body, check), h.Secrets...)
+}
+
+func (h *Hook) post(ctx context.Context, body []byte, check func(resp *http.Response, raw []byte) error) error {
 	if h.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, h.Timeout)
@@ -78,15 +85,9 @@ func (h *Hook) CheckStatus(resp *http.Response, raw []byte) error {
 // the secret, with the safe URL.
 func (h *Hook) redact(err error) error { return notify.WithSafeURL(err, h.SafeURL) }
 
-// Scrub replaces the secrets in a text from the answer with ***.
-func (h *Hook) Scrub(s string) string {
-	for _, secret := range h.Secrets {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, "***")
-		}
-	}
-	return s
-}
+// Scrub makes a text from the answer safe (notify.Redact with the hook's
+// secrets).
+func (h *Hook) Scrub(s string) string { return notify.Redact(s, h.Secrets...) }
 
 // APIError is a robot's answer with a code other than success. Match it
 // with errors.As to read the code.

@@ -1,6 +1,6 @@
 // Package provider holds what the cloud SMS and voice channels share when
-// they turn a provider's answer into an error: text made safe to log and
-// show (no secrets, no phone numbers, no control characters, bounded), and
+// they turn a provider's answer into an error: text made printable and
+// bounded (the secrets and phone numbers go with notify.Redact), and
 // the throttling window Alibaba Cloud names in its flow-control messages,
 // and the coded error both clouds answer with.
 package provider
@@ -14,22 +14,6 @@ import (
 
 	"yujing/notify"
 )
-
-// Redact replaces every value of secrets (access keys, phone numbers) of
-// four characters or more in text with "***". Shorter values are left:
-// replacing them would mangle ordinary text and protect nothing.
-func Redact(text string, secrets ...string) string {
-	var pairs []string
-	for _, v := range secrets {
-		if v = strings.TrimSpace(v); len(v) >= 4 {
-			pairs = append(pairs, v, "***")
-		}
-	}
-	if len(pairs) == 0 {
-		return text
-	}
-	return strings.NewReplacer(pairs...).Replace(text)
-}
 
 // Printable makes a provider's text fit for one log line: valid UTF-8,
 // whitespace folded to single spaces, control characters dropped, at most

@@ -118,7 +118,7 @@ func (c *Client) Fail(code, msg, requestID string, status int, phones ...string)
 // Redact removes the keys and the phones from a text that came back from
 // the provider.
 func (c *Client) Redact(text string, phones ...string) string {
-	return provider.Redact(text, append([]string{c.SecretKey, c.SecretID}, phones...)...)
+	return notify.Redact(text, append([]string{c.SecretKey, c.SecretID}, phones...)...)
 }
 
 // Error is a failed answer of Tencent Cloud: the request's Error, or the
