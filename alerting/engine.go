@@ -163,7 +163,7 @@ type condExtra struct {
 
 // needsExtra reports whether a rule's conditions need a condExtra.
 func needsExtra(r *Rule) bool {
-	return r.For > 0 || r.kind() == KindRate || r.kind() == KindStuck
+	return r.For > 0 || r.kind() == KindRate || r.kind() == KindTangent || r.kind() == KindStuck
 }
 
 // metric is the metric the condition watches.
@@ -777,6 +777,13 @@ func (e *Engine) evaluate(ctx context.Context, c *condition, rd *yujing.Reading,
 		}
 		v = rate
 		level, th = r.Evaluate(rate, c.level)
+	case KindTangent:
+		rate, ok := c.rate(r, rd.Time, rd.Value)
+		if !ok {
+			return
+		}
+		v = TangentAngle(rate, r.UniformRate)
+		level, th = r.Evaluate(v, c.level)
 	case KindStuck:
 		x := c.x
 		if !x.hasValue || math.Abs(rd.Value-x.lastValue) > r.Tolerance {
@@ -871,6 +878,9 @@ func (e *Engine) apply(ctx context.Context, c *condition, level yujing.Level, th
 	c.pendingSince, c.pending, c.clearSince = 0, yujing.LevelNone, 0
 	rd := c.info()
 	rd.Value, rd.Time = v, at
+	if r.kind() == KindTangent {
+		rd.Unit = "°" // the value is the tangent angle, not a displacement
+	}
 	if !e.transition(ctx, r, c, level, th, &rd, w) {
 		return
 	}
@@ -1352,10 +1362,13 @@ func (e *Engine) message(a *yujing.Alert, r *Rule, ev yujing.Event) string {
 		}
 	default:
 		per := ""
-		if r.kind() == KindRate {
+		switch r.kind() {
+		case KindRate:
 			metric += "变化速率"
 			per = "/" + ratePer(r)
 			val, th = val+per, th+per
+		case KindTangent:
+			metric += "改进切线角"
 		}
 		b.WriteString("：")
 		switch ev {
@@ -1472,8 +1485,11 @@ func ratePer(r *Rule) string {
 }
 
 func unitSuffix(u string) string {
-	if u == "" {
+	switch u {
+	case "":
 		return ""
+	case "°":
+		return u // 82.3°
 	}
 	return " " + u
 }

@@ -360,6 +360,7 @@ type RuleFile struct {
 	ClearFor     time.Duration           `yaml:"clear_for"`
 	RateWindow   time.Duration           `yaml:"rate_window"`
 	RatePer      time.Duration           `yaml:"rate_per"`
+	UniformRate  float64                 `yaml:"uniform_rate"`
 	Level        string                  `yaml:"level"`
 	OfflineAfter float64                 `yaml:"offline_after"`
 	StuckFor     time.Duration           `yaml:"stuck_for"`
@@ -389,6 +390,8 @@ type OverrideFile struct {
 	Above      *TiersFile `yaml:"above"`
 	Below      *TiersFile `yaml:"below"`
 	Hysteresis *float64   `yaml:"hysteresis"`
+	// UniformRate is a tangent rule's uniform-stage rate for the sensor.
+	UniformRate *float64 `yaml:"uniform_rate"`
 }
 
 // PersonFile is one person who can be called.
@@ -1117,7 +1120,7 @@ func (c *checker) rules(cfg *Config, sensors map[string]*SensorFile, sites map[s
 		}
 		rule := &alerting.Rule{Name: r.Name, Description: r.Description, Sensors: r.Sensors, Metric: r.Metric,
 			Above: tiers(r.Above), Below: tiers(r.Below), Hysteresis: r.Hysteresis, Clear: tiers(r.Clear),
-			Kind: alerting.Kind(r.Kind), For: r.For, ClearFor: r.ClearFor, RateWindow: r.RateWindow, RatePer: r.RatePer,
+			Kind: alerting.Kind(r.Kind), For: r.For, ClearFor: r.ClearFor, RateWindow: r.RateWindow, RatePer: r.RatePer, UniformRate: r.UniformRate,
 			OfflineAfter: r.OfflineAfter, StuckFor: r.StuckFor, Tolerance: r.Tolerance, K: r.K}
 		c.ruleKind(r, rule, sensors)
 		switch {
@@ -1157,6 +1160,9 @@ func (c *checker) ruleKind(r *RuleFile, rule *alerting.Rule, sensors map[string]
 			c.Add(r.Fields.At("level", r.Pos), "rule %q: %v", r.Name, err)
 		}
 		rule.Level = l
+	}
+	if _, set := r.Fields["uniform_rate"]; set && rule.Kind != alerting.KindTangent {
+		c.Add(r.Fields.At("uniform_rate", r.Pos), "rule %q: uniform_rate applies to tangent rules only (kind: tangent)", r.Name)
 	}
 	if len(r.Codes) > 0 && rule.Kind != alerting.KindEvent {
 		c.Add(r.Fields.At("codes", r.Pos), "rule %q: codes applies to event rules only (kind: event)", r.Name)
@@ -1202,7 +1208,10 @@ func (c *checker) ruleKind(r *RuleFile, rule *alerting.Rule, sensors map[string]
 		if _, ok := sensors[id]; !ok {
 			c.Add(o.Pos, "rule %q: overrides: sensor %q is not defined under sensors", r.Name, id)
 		}
-		ov := alerting.Override{Hysteresis: o.Hysteresis}
+		ov := alerting.Override{Hysteresis: o.Hysteresis, UniformRate: o.UniformRate}
+		if o.UniformRate != nil && rule.Kind != alerting.KindTangent {
+			c.Add(o.Pos, "rule %q: overrides for %s: uniform_rate applies to tangent rules only (kind: tangent)", r.Name, id)
+		}
 		if o.Above != nil {
 			t := tiers(o.Above)
 			ov.Above = &t
@@ -1437,7 +1446,7 @@ type WindowsFile struct {
 // the rule fields a scheduled rule does not use.
 var (
 	scheduledOnly   = []string{"window", "windows", "aggregate"}
-	unusedScheduled = []string{"for", "clear_for", "rate_window", "rate_per", "level", "offline_after", "stuck_for", "tolerance", "of", "k", "codes"}
+	unusedScheduled = []string{"for", "clear_for", "rate_window", "rate_per", "level", "offline_after", "stuck_for", "tolerance", "of", "k", "codes", "uniform_rate"}
 )
 
 // scheduled checks and collects r if it is a scheduled rule (it has a

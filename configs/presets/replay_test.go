@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"math"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -100,7 +101,7 @@ func (r *replay) change(a yujing.Alert, tr yujing.Transition) {
 	defer r.mu.Unlock()
 	r.alerts[a.Rule+" "+a.Sensor] = a
 	r.transitions = append(r.transitions, fmt.Sprintf("%s %s %s %s %s %g",
-		tr.At.In(r.loc).Format("01-02 15:04"), a.Rule, a.Sensor, tr.Event, a.Level, tr.Value))
+		tr.At.In(r.loc).Format("01-02 15:04"), a.Rule, a.Sensor, tr.Event, a.Level, math.Round(tr.Value*1000)/1000))
 }
 
 // at is start plus d.
