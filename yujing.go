@@ -202,6 +202,10 @@ type Site struct {
 	Name     string `json:"name"`
 	Region   string `json:"region,omitempty"`   // administrative division code
 	Industry string `json:"industry,omitempty"` // 行业
+	// Parent is the site this one is part of: a major hazard source (重大
+	// 危险源) or a tailings pond inside an enterprise's plant. It has the
+	// parent's responsibility chain below its own (its own 督长 or 库长).
+	Parent string `json:"parent,omitempty"`
 }
 
 // DefaultTopic is the topic a sensor publishes on unless it sets its own.
