@@ -482,3 +482,60 @@ type Attachment struct {
 	CreatedBy    string    `json:"created_by"`
 	CreatedAt    time.Time `json:"created_at"`
 }
+
+// ProductionStatus is what a site is allowed to do (生产状态), as the
+// regulator has decided: rules watching enterprises ordered to stop
+// (电力监测) apply only while a site is in one of the statuses they name.
+type ProductionStatus string
+
+// Production statuses.
+const (
+	StatusNormal         ProductionStatus = "normal"          // 正常生产
+	StatusOrderedStopped ProductionStatus = "ordered_stopped" // 责令停产停业
+	StatusRectifying     ProductionStatus = "rectifying"      // 停产整顿
+	StatusSuspended      ProductionStatus = "suspended"       // 停产（自行停产、季节性停产）
+	StatusClosed         ProductionStatus = "closed"          // 关闭取缔
+)
+
+// ProductionStatuses lists every production status.
+func ProductionStatuses() []ProductionStatus {
+	return []ProductionStatus{StatusNormal, StatusOrderedStopped, StatusRectifying, StatusSuspended, StatusClosed}
+}
+
+// Valid reports whether s is one of ProductionStatuses.
+func (s ProductionStatus) Valid() bool {
+	for _, k := range ProductionStatuses() {
+		if k == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Chinese is the status as officials name it: 责令停产停业 for
+// ordered_stopped.
+func (s ProductionStatus) Chinese() string {
+	switch s {
+	case StatusNormal:
+		return "正常生产"
+	case StatusOrderedStopped:
+		return "责令停产停业"
+	case StatusRectifying:
+		return "停产整顿"
+	case StatusSuspended:
+		return "停产"
+	case StatusClosed:
+		return "关闭取缔"
+	}
+	return string(s)
+}
+
+// SiteStatus is a site's production status since a time, with who set it
+// and why (the decision's document number, say).
+type SiteStatus struct {
+	Site   string           `json:"site"`
+	Status ProductionStatus `json:"status"`
+	Since  time.Time        `json:"since"`
+	By     string           `json:"by"`
+	Reason string           `json:"reason"`
+}

@@ -110,9 +110,18 @@ type Options struct {
 	// flagged overdue (督办) and the routes with event overdue are called.
 	// Zero: never.
 	Overdue [yujing.Red + 1]time.Duration
+	// Statuses tells sites' production statuses, for rules that apply
+	// only while a site is, say, ordered to stop (when_status); nil: every
+	// site is normal.
+	Statuses SiteStatuses
 	// OnChange is told of every saved transition, in order. It must not
 	// block (the live stream drops to a resync for slow readers).
 	OnChange func(a yujing.Alert, t yujing.Transition)
+}
+
+// SiteStatuses tells a site's production status (sitestatus.Board).
+type SiteStatuses interface {
+	Status(site string) yujing.ProductionStatus
 }
 
 // Errors an operator action can return; match with errors.Is.
@@ -260,6 +269,7 @@ type Engine struct {
 	silStore SilenceStore
 	inhibit  []Inhibit
 	overdue  [yujing.Red + 1]time.Duration
+	statuses SiteStatuses // nil: every site normal
 	rules    []*Rule
 	bySensor map[string]*sensorConds  // sensor → the conditions of the rules bound to it
 	offline  []*condition             // offline rules' conditions, checked on Tick
@@ -333,7 +343,7 @@ func New(rules []*Rule, routes []Route, st StateStore, caller Caller, cat Catalo
 	e := &Engine{st: st, caller: caller, cat: cat, routes: routes, log: opts.Logger, now: opts.Now, change: opts.OnChange,
 		loc: opts.Location, rules: rules, groups: map[condKey]*condition{}, restored: map[condKey]*condition{},
 		counts:   map[condKey]*[yujing.Red + 1]int32{},
-		silStore: opts.Silences, inhibit: opts.Inhibit, overdue: opts.Overdue,
+		silStore: opts.Silences, inhibit: opts.Inhibit, overdue: opts.Overdue, statuses: opts.Statuses,
 		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}, started: opts.Now(), ids: ids}
 	for _, r := range rules {
 		r.health = &ruleHealth{}
@@ -804,7 +814,18 @@ func (e *Engine) evaluate(ctx context.Context, c *condition, rd *yujing.Reading,
 	default:
 		return
 	}
+	if len(r.WhenStatus) > 0 && !slices.Contains(r.WhenStatus, e.siteStatus(c.sensor.Site)) {
+		level = yujing.LevelNone // the rule does not apply to the site now
+	}
 	e.apply(ctx, c, level, th, v, rd.Time, w)
+}
+
+// siteStatus is site's production status now.
+func (e *Engine) siteStatus(site string) yujing.ProductionStatus {
+	if e.statuses == nil {
+		return yujing.StatusNormal
+	}
+	return e.statuses.Status(site)
 }
 
 // rate adds a sample and returns the rate of change per RatePer over the
@@ -1329,6 +1350,12 @@ func (e *Engine) message(a *yujing.Alert, r *Rule, ev yujing.Event) string {
 		b.WriteString(" " + d)
 	}
 	resolved := ev == yujing.EventResolved
+	if status := e.siteStatus(a.Site); resolved && len(r.WhenStatus) > 0 && !slices.Contains(r.WhenStatus, status) {
+		// Resolved because the rule no longer applies, not because the
+		// value came back: say so.
+		fmt.Fprintf(&b, "：该单位生产状态已变更为%s，本规则不再适用，预警解除（%s）", status.Chinese(), a.UpdatedAt.In(e.loc).Format("2006-01-02 15:04:05"))
+		return b.String()
+	}
 	switch r.kind() {
 	case KindOffline:
 		if resolved {
@@ -1381,6 +1408,9 @@ func (e *Engine) message(a *yujing.Alert, r *Rule, ev yujing.Event) string {
 		}
 		fmt.Fprintf(&b, "%s %s，", metric, val)
 		b.WriteString(comparison(a, r, ev, th, func(v float64) string { return number(v) + unitSuffix(a.Unit) + per }))
+	}
+	if len(r.WhenStatus) > 0 {
+		fmt.Fprintf(&b, "；该单位生产状态：%s", e.siteStatus(a.Site).Chinese())
 	}
 	fmt.Fprintf(&b, "（%s）", a.UpdatedAt.In(e.loc).Format("2006-01-02 15:04:05"))
 	return b.String()

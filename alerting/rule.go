@@ -128,6 +128,11 @@ type Rule struct {
 	// Level, and 0 clears.
 	Codes map[float64]yujing.Level
 
+	// WhenStatus makes the rule apply only while the sensor's site has one
+	// of these production statuses (an enterprise ordered to stop that
+	// draws power); otherwise its condition is clear. Empty: always.
+	WhenStatus []yujing.ProductionStatus
+
 	Of        []Ref               // composite: the conditions counted
 	K         int                 // composite: how many must hold (default all of Of; with one Ref, that many sensors)
 	Overrides map[string]Override // per-sensor numbers, by sensor id

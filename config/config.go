@@ -369,6 +369,7 @@ type RuleFile struct {
 	StuckFor     time.Duration           `yaml:"stuck_for"`
 	Tolerance    float64                 `yaml:"tolerance"`
 	Codes        map[string]string       `yaml:"codes"`
+	WhenStatus   []string                `yaml:"when_status"`
 	Of           []RefFile               `yaml:"of"`
 	K            int                     `yaml:"k"`
 	Overrides    map[string]OverrideFile `yaml:"overrides"`
@@ -378,6 +379,21 @@ type RuleFile struct {
 	Window    time.Duration `yaml:"window"`
 	Windows   *WindowsFile  `yaml:"windows"`
 	Aggregate string        `yaml:"aggregate"`
+	// Calendar (day or month) makes the window the calendar period so far
+	// instead of window.
+	Calendar string `yaml:"calendar"`
+	// Baseline measures the value from a configured or learned baseline.
+	Baseline *BaselineFile `yaml:"baseline"`
+}
+
+// BaselineFile is a scheduled rule's baseline: {value: 15} (configured) or
+// {aggregate: min, window: 720h} (learned from the sensor's readings).
+type BaselineFile struct {
+	Pos       yamlconf.Pos
+	Fields    yamlconf.Fields
+	Value     *float64      `yaml:"value"`
+	Aggregate string        `yaml:"aggregate"`
+	Window    time.Duration `yaml:"window"`
 }
 
 // RefFile is a condition a composite rule counts.
@@ -1217,6 +1233,19 @@ func (c *checker) ruleKind(r *RuleFile, rule *alerting.Rule, sensors map[string]
 	if _, set := r.Fields["uniform_rate"]; set && rule.Kind != alerting.KindTangent {
 		c.Add(r.Fields.At("uniform_rate", r.Pos), "rule %q: uniform_rate applies to tangent rules only (kind: tangent)", r.Name)
 	}
+	for j, st := range r.WhenStatus {
+		ps := yujing.ProductionStatus(st)
+		if !ps.Valid() {
+			var want []string
+			for _, k := range yujing.ProductionStatuses() {
+				want = append(want, string(k))
+			}
+			c.Add(r.Fields.At(fmt.Sprintf("when_status[%d]", j), r.Fields.At("when_status", r.Pos)),
+				"rule %q: when_status: unknown production status %q (want %s)", r.Name, st, strings.Join(want, ", "))
+			continue
+		}
+		rule.WhenStatus = append(rule.WhenStatus, ps)
+	}
 	if len(r.Codes) > 0 && rule.Kind != alerting.KindEvent {
 		c.Add(r.Fields.At("codes", r.Pos), "rule %q: codes applies to event rules only (kind: event)", r.Name)
 	}
@@ -1498,7 +1527,7 @@ type WindowsFile struct {
 // scheduledOnly lists the fields only scheduled rules use; unusedScheduled
 // the rule fields a scheduled rule does not use.
 var (
-	scheduledOnly   = []string{"window", "windows", "aggregate"}
+	scheduledOnly   = []string{"window", "windows", "aggregate", "calendar", "baseline"}
 	unusedScheduled = []string{"for", "clear_for", "rate_window", "rate_per", "level", "offline_after", "stuck_for", "tolerance", "of", "k", "codes", "uniform_rate"}
 )
 
@@ -1521,7 +1550,10 @@ func (c *checker) scheduled(cfg *Config, r *RuleFile, rule *alerting.Rule, senso
 			c.Add(p, "rule %q: %s does not apply to a scheduled rule", r.Name, k)
 		}
 	}
-	sr := &alerting.ScheduledRule{Rule: *rule, Schedule: r.Schedule, Aggregate: store.Func(r.Aggregate), Window: r.Window}
+	sr := &alerting.ScheduledRule{Rule: *rule, Schedule: r.Schedule, Aggregate: store.Func(r.Aggregate), Window: r.Window, Calendar: r.Calendar}
+	if b := r.Baseline; b != nil {
+		sr.Baseline = &alerting.Baseline{Value: b.Value, Aggregate: store.Func(b.Aggregate), Window: b.Window}
+	}
 	windowPos := map[yujing.Level]yamlconf.Pos{}
 	if w := r.Windows; w != nil {
 		for l, d := range map[yujing.Level]*time.Duration{yujing.Blue: w.Blue, yujing.Yellow: w.Yellow, yujing.Orange: w.Orange, yujing.Red: w.Red} {
@@ -1579,6 +1611,10 @@ func (c *checker) scheduled(cfg *Config, r *RuleFile, rule *alerting.Rule, senso
 			p = r.Clear.Pos
 		case strings.Contains(e.Error(), "kind"):
 			p = r.Fields.At("kind", r.Pos)
+		case strings.HasPrefix(e.Error(), "calendar:"):
+			p = r.Fields.At("calendar", r.Pos)
+		case strings.HasPrefix(e.Error(), "baseline:"):
+			p = r.Fields.At("baseline", r.Pos)
 		}
 		c.Add(p, "rule %q: %v", r.Name, e)
 	}

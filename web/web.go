@@ -112,6 +112,10 @@ type Options struct {
 	// System is yujing's own health (GET /api/v1/system, "system" events
 	// on the stream); nil: always well.
 	System System
+	// SiteStatuses keeps sites' production statuses (GET
+	// /api/v1/sites/status, GET and PUT /api/v1/sites/{id}/status); nil:
+	// not offered.
+	SiteStatuses SiteStatuses
 	// Families returns the sensor families the configuration knows, for
 	// GET /api/v1/families (the console's filters and statistics); nil:
 	// the built-in ones.
@@ -202,6 +206,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/reports/alerts.csv", s.alertReportCSV)
 	s.answerRoutes()
 	s.directoryRoutes()
+	s.siteStatusRoutes()
 	sub, _ := fs.Sub(static, "static")
 	files := http.FileServerFS(sub)
 	m.Handle("GET /", files)

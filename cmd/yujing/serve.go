@@ -29,6 +29,7 @@ import (
 	notifyall "yujing/notify/all"
 	"yujing/notify/message"
 	"yujing/simulate"
+	"yujing/sitestatus"
 	"yujing/store/influx"
 	"yujing/store/spool"
 	"yujing/store/sqlite"
@@ -294,8 +295,14 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	}
 
 	events := web.NewBroadcaster(256)
+	// Sites' production statuses (生产状态), for rules with when_status and
+	// PUT /api/v1/sites/{id}/status.
+	siteStatuses, err := sitestatus.Open(ctx, state, func(site string) bool { _, ok := registry.Site(site); return ok }, time.Now)
+	if err != nil {
+		return err
+	}
 	engine, err := alerting.New(cfg.Rules, cfg.Routes, state, outbox, registry, alerting.Options{
-		Logger: log, Registerer: reg, Location: cfg.Location, Silences: state, Inhibit: cfg.Inhibit, Overdue: cfg.Overdue,
+		Logger: log, Registerer: reg, Location: cfg.Location, Silences: state, Inhibit: cfg.Inhibit, Overdue: cfg.Overdue, Statuses: siteStatuses,
 		OnChange: func(a yujing.Alert, t yujing.Transition) { events.Publish(a, t); hooks.observe(a, t) },
 	})
 	if err != nil {
@@ -424,7 +431,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	var escWG sync.WaitGroup
 	escWG.Go(func() { escalator.Run(escCtx) })
 	cleanup.add(func() { escStop(); escWG.Wait() })
-	srv := web.New(web.Options{Escalations: escalator, Reports: state, People: directory, Directory: directory, Location: cfg.Location, Auth: authSvc, Attachments: state, Silences: engine, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog, Families: catalog.Families,
+	srv := web.New(web.Options{Escalations: escalator, Reports: state, People: directory, Directory: directory, Location: cfg.Location, Auth: authSvc, Attachments: state, Silences: engine, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog, Families: catalog.Families, SiteStatuses: siteStatuses,
 		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls, Audit: auditLog, Readings: readings, System: system})
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	hs.RegisterOnShutdown(events.Close) // live streams end at once, or Shutdown waits for them

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"yujing/configs/presets"
 	"yujing/ingest"
 	"yujing/internal/fakeclock"
+	"yujing/sitestatus"
 	"yujing/store/sqlite"
 )
 
@@ -35,6 +37,7 @@ type replay struct {
 	catalog  *ingest.Registry
 	readings *sqlite.Readings
 	state    *sqlite.State
+	statuses *sitestatus.Board // the sites' production statuses the engine sees
 	start    time.Time
 
 	mu          sync.Mutex
@@ -75,7 +78,11 @@ func newReplay(t *testing.T, file string, start time.Time, opts ...func(*alertin
 	}
 	r := &replay{t: t, cfg: cfg, loc: cfg.Location, clk: fakeclock.New(start), catalog: catalog,
 		readings: readings, state: state, start: start, alerts: map[string]yujing.Alert{}}
-	o := alerting.Options{Now: r.clk.Now, Location: r.loc, OnChange: r.change, Overdue: cfg.Overdue}
+	r.statuses, err = sitestatus.Open(ctx, state, func(site string) bool { _, ok := catalog.Site(site); return ok }, r.clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := alerting.Options{Now: r.clk.Now, Location: r.loc, OnChange: r.change, Overdue: cfg.Overdue, Statuses: r.statuses}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -142,14 +149,24 @@ func (r *replay) tick(at time.Time) {
 	r.eng.Tick(r.t.Context(), at)
 }
 
-// schedule runs the preset's scheduled rules on the fake clock from the
+// schedule runs the preset's scheduled rules (those named in only, when
+// given) on the fake clock from the
 // clock's time until until, moving the clock step at a time (each rule's
 // ticks fall where its cron spec says). Before each step, feed (when not
 // nil) observes the readings of [from, to) in time order. It stops the
 // scheduler before it returns.
-func (r *replay) schedule(until time.Time, step time.Duration, feed func(from, to time.Time)) {
+func (r *replay) schedule(until time.Time, step time.Duration, feed func(from, to time.Time), only ...string) {
 	r.t.Helper()
-	sched, err := alerting.NewScheduler(r.cfg.Scheduled, r.readings, r.eng, r.catalog, alerting.SchedulerOptions{
+	rules := r.cfg.Scheduled
+	if len(only) > 0 {
+		rules = nil
+		for _, sr := range r.cfg.Scheduled {
+			if slices.Contains(only, sr.Rule.Name) {
+				rules = append(rules, sr)
+			}
+		}
+	}
+	sched, err := alerting.NewScheduler(rules, r.readings, r.eng, r.catalog, alerting.SchedulerOptions{
 		Clock: r.clk, Location: r.loc, Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		r.t.Fatal(err)
@@ -160,7 +177,7 @@ func (r *replay) schedule(until time.Time, step time.Duration, feed func(from, t
 	defer func() { stop(); <-done }()
 	cur := r.clk.Now()
 	for {
-		if !r.clk.BlockUntil(len(r.cfg.Scheduled), 10*time.Second) {
+		if !r.clk.BlockUntil(len(rules), 10*time.Second) {
 			r.t.Fatalf("at %s the scheduler did not come back to wait for the clock", r.clk.Now().In(r.loc))
 		}
 		if !cur.Before(until) {
