@@ -178,6 +178,7 @@ func (s *Server) routes() {
 	}
 	m.HandleFunc("GET /api/v1/alerts", s.listAlerts)
 	m.HandleFunc("GET /api/v1/alerts/{id}", s.getAlert)
+	m.HandleFunc("GET /api/v1/sensors/{id}/alert", s.sensorAlert)
 	m.HandleFunc("GET /api/v1/alerts/{id}/attachments/{aid}", s.attachment)
 	m.HandleFunc("POST /api/v1/alerts/{id}/ack", s.action(s.opts.Alerts.Ack))
 	m.HandleFunc("POST /api/v1/alerts/{id}/dispose", s.action(s.opts.Alerts.Dispose))
@@ -246,6 +247,29 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.opts.Logger.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeError(w, code, err)
+}
+
+// sensorAlert answers GET /api/v1/sensors/{id}/alert: the sensor's newest
+// open warning, 404 while it has none (a script can wait for one with
+// curl --retry).
+func (s *Server) sensorAlert(w http.ResponseWriter, r *http.Request) {
+	as, err := s.opts.Alerts.List(r.Context(), store.AlertFilter{Sensor: r.PathValue("id"),
+		States: []yujing.State{yujing.StateFiring, yujing.StateAcknowledged, yujing.StateDisposing, yujing.StateResolved}})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if len(as) == 0 {
+		writeError(w, http.StatusNotFound, fmt.Errorf("sensor %q has no open warning", r.PathValue("id")))
+		return
+	}
+	newest := as[0]
+	for _, a := range as[1:] {
+		if a.StartedAt.After(newest.StartedAt) || (a.StartedAt.Equal(newest.StartedAt) && a.ID > newest.ID) {
+			newest = a
+		}
+	}
+	writeJSON(w, http.StatusOK, newest)
 }
 
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {

@@ -129,6 +129,14 @@ type process struct {
 	args   []string
 	env    []string // added to this process's environment
 	output *syncBuffer
+	// cred, when set, runs the process as that user (PostgreSQL refuses
+	// to run as root).
+	cred *syscall.Credential
+	// group puts the process in a process group of its own, so that kill
+	// reaches the children it forks (PostgreSQL's backends) too.
+	group bool
+	// stopSignal asks the process to shut down; 0 is SIGTERM.
+	stopSignal syscall.Signal
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -180,7 +188,7 @@ func (p *process) launch(timeout time.Duration, ready func(ctx context.Context) 
 	cmd.Stdout = p.output
 	cmd.Stderr = p.output
 	// Kill the server if the test binary dies without running its cleanups.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Credential: p.cred, Setpgid: p.group}
 	fmt.Fprintf(p.output, "--- %s: %s %v\n", time.Now().Format(time.RFC3339Nano), p.bin, p.args)
 	p.mark = p.output.Len()
 	if err := cmd.Start(); err != nil {
@@ -235,9 +243,9 @@ func (p *process) sinceStart() string {
 	return out[mark:]
 }
 
-// stop ends the process gracefully (SIGTERM, so servers save their state),
-// killing it if it does not exit in time. Stopping a stopped process is a
-// no-op.
+// stop ends the process gracefully (SIGTERM or stopSignal, so servers save
+// their state), killing it if it does not exit in time. Stopping a stopped
+// process is a no-op.
 func (p *process) stop() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -246,14 +254,80 @@ func (p *process) stop() {
 	}
 	cmd, done := p.cmd, p.done
 	p.cmd, p.done = nil, nil
-	_ = cmd.Process.Signal(syscall.SIGTERM)
+	sig := p.stopSignal
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	_ = cmd.Process.Signal(sig)
 	select {
 	case <-done:
 	case <-time.After(stopTimeout):
-		p.t.Logf("testenv: %s ignored SIGTERM for %v; killing it", p.name, stopTimeout)
+		p.t.Logf("testenv: %s ignored %v for %v; killing it", p.name, sig, stopTimeout)
+		p.sigkill(cmd, done)
+	}
+}
+
+// kill ends the process at once with SIGKILL, as a crash would: it saves
+// nothing. With group, every process of its group is killed, and kill
+// returns once all of them are gone. Killing a stopped process is a no-op.
+func (p *process) kill() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return
+	}
+	cmd, done := p.cmd, p.done
+	p.cmd, p.done = nil, nil
+	p.sigkill(cmd, done)
+}
+
+func (p *process) sigkill(cmd *exec.Cmd, done chan struct{}) {
+	pid := cmd.Process.Pid
+	if !p.group {
 		_ = cmd.Process.Kill()
 		<-done
+		return
 	}
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	<-done
+	// The group's other members were children of the process just reaped;
+	// they are gone, or zombies for init to reap, within moments.
+	deadline := time.Now().Add(stopTimeout)
+	for groupAlive(pid) {
+		if time.Now().After(deadline) {
+			p.t.Errorf("testenv: processes of %s's group %d still alive %v after SIGKILL", p.name, pid, stopTimeout)
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// groupAlive reports whether a process of group pgid is alive: in
+// /proc, with that group and not a zombie.
+func groupAlive(pgid int) bool {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		raw, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(raw)
+		// Fields after the command: state ppid pgrp …
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
+			continue
+		}
+		if g, err := strconv.Atoi(f[2]); err == nil && g == pgid {
+			return true
+		}
+	}
+	return false
 }
 
 // dialReady reports whether a TCP connection to addr succeeds.
