@@ -65,9 +65,18 @@ type Options struct {
 	// flagged overdue (督办) and the routes with event overdue are called.
 	// Zero: never.
 	Overdue [yujing.Red + 1]time.Duration
+	// Statuses tells sites' production statuses, for rules that apply
+	// only while a site is, say, ordered to stop (when_status); nil: every
+	// site is normal.
+	Statuses SiteStatuses
 	// OnChange is told of every saved transition, in order. It must not
 	// block (the live stream drops to a resync for slow readers).
 	OnChange func(a yujing.Alert, t yujing.Transition)
+}
+
+// SiteStatuses tells a site's production status (sitestatus.Board).
+type SiteStatuses interface {
+	Status(site string) yujing.ProductionStatus
 }
 
 // Engine evaluates rules on readings and carries each alert through its
@@ -98,6 +107,7 @@ type Engine struct {
 	silences  *silence.Silences                  // nil: silences are not kept
 	inhibitor *inhibit.Inhibitor                 // guarded by amu
 	overdue   [yujing.Red + 1]time.Duration
+	statuses  SiteStatuses // nil: every site normal
 	rules     []*Rule
 	bySensor  map[string]*sensorConds  // sensor → the conditions of the rules bound to it
 	offline   []*condition             // offline rules' conditions, checked on Tick
@@ -144,7 +154,7 @@ func New(rules []*Rule, routes []Route, st StateStore, caller Caller, cat Catalo
 	e := &Engine{st: st, caller: caller, cat: cat, routes: routes, log: opts.Logger, now: opts.Now, change: opts.OnChange,
 		loc: opts.Location, rules: rules, groups: map[condKey]*condition{}, restored: map[condKey]*condition{},
 		counts:    map[condKey]*[yujing.Red + 1]int32{},
-		inhibitor: inhibit.New(opts.Inhibit, cat), overdue: opts.Overdue,
+		inhibitor: inhibit.New(opts.Inhibit, cat), overdue: opts.Overdue, statuses: opts.Statuses,
 		open: map[string]*yujing.Alert{}, byID: map[int64]*yujing.Alert{}, started: opts.Now(), ids: ids}
 	for _, r := range rules {
 		r.health = &ruleHealth{}

@@ -3,6 +3,7 @@ package alerting
 import (
 	"context"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,7 +42,7 @@ type condExtra struct {
 
 // needsExtra reports whether a rule's conditions need a condExtra.
 func needsExtra(r *Rule) bool {
-	return r.For > 0 || r.kind() == KindRate || r.kind() == KindStuck
+	return r.For > 0 || r.kind() == KindRate || r.kind() == KindTangent || r.kind() == KindStuck
 }
 
 // metric is the metric the condition watches.
@@ -234,6 +235,13 @@ func (e *Engine) evaluate(ctx context.Context, c *condition, rd *yujing.Reading,
 		}
 		v = rate
 		level, th = r.Evaluate(rate, c.level)
+	case KindTangent:
+		rate, ok := c.rate(r, rd.Time, rd.Value)
+		if !ok {
+			return
+		}
+		v = TangentAngle(rate, r.UniformRate)
+		level, th = r.Evaluate(v, c.level)
 	case KindStuck:
 		x := c.x
 		if !x.hasValue || math.Abs(rd.Value-x.lastValue) > r.Tolerance {
@@ -242,13 +250,30 @@ func (e *Engine) evaluate(ctx context.Context, c *condition, rd *yujing.Reading,
 		if t-x.changedAt >= int64(r.StuckFor) {
 			level = r.Level
 		}
+	case KindEvent:
+		l, ok := r.EventLevel(rd.Value)
+		if !ok {
+			return
+		}
+		level = l
 	case KindOffline, KindFault:
 		// A reading is the sensor being there and in range: recovery.
 		level = yujing.LevelNone
 	default:
 		return
 	}
+	if len(r.WhenStatus) > 0 && !slices.Contains(r.WhenStatus, e.siteStatus(c.sensor.Site)) {
+		level = yujing.LevelNone // the rule does not apply to the site now
+	}
 	e.apply(ctx, c, level, th, v, rd.Time, w)
+}
+
+// siteStatus is site's production status now.
+func (e *Engine) siteStatus(site string) yujing.ProductionStatus {
+	if e.statuses == nil {
+		return yujing.StatusNormal
+	}
+	return e.statuses.Status(site)
 }
 
 // rate adds a sample and returns the rate of change per RatePer over the
@@ -322,6 +347,9 @@ func (e *Engine) apply(ctx context.Context, c *condition, level yujing.Level, th
 	c.pendingSince, c.pending, c.clearSince = 0, yujing.LevelNone, 0
 	rd := c.info()
 	rd.Value, rd.Time = v, at
+	if r.kind() == KindTangent {
+		rd.Unit = "°" // the value is the tangent angle, not a displacement
+	}
 	if !e.transition(ctx, r, c, level, th, &rd, w) {
 		return
 	}

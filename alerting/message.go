@@ -3,6 +3,7 @@ package alerting
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,12 @@ func (e *Engine) message(a *yujing.Alert, r *Rule, ev yujing.Event) string {
 		b.WriteString(" " + d)
 	}
 	resolved := ev == yujing.EventResolved
+	if status := e.siteStatus(a.Site); resolved && len(r.WhenStatus) > 0 && !slices.Contains(r.WhenStatus, status) {
+		// Resolved because the rule no longer applies, not because the
+		// value came back: say so.
+		fmt.Fprintf(&b, "：该单位生产状态已变更为%s，本规则不再适用，预警解除（%s）", status.Chinese(), a.UpdatedAt.In(e.loc).Format("2006-01-02 15:04:05"))
+		return b.String()
+	}
 	switch r.kind() {
 	case KindOffline:
 		if resolved {
@@ -57,6 +64,12 @@ func (e *Engine) message(a *yujing.Alert, r *Rule, ev yujing.Event) string {
 		} else {
 			fmt.Fprintf(&b, "：%s读数 %s 超出量程，疑似设备故障", metric, val)
 		}
+	case KindEvent:
+		if resolved {
+			fmt.Fprintf(&b, "：%s，设备上报已恢复正常（%s=%s）", metric, a.Metric, number(a.Value))
+		} else {
+			fmt.Fprintf(&b, "：%s，设备上报报警状态（%s=%s）", metric, a.Metric, number(a.Value))
+		}
 	case KindComposite:
 		if resolved {
 			b.WriteString("：关联条件已不再同时满足")
@@ -65,10 +78,13 @@ func (e *Engine) message(a *yujing.Alert, r *Rule, ev yujing.Event) string {
 		}
 	default:
 		per := ""
-		if r.kind() == KindRate {
+		switch r.kind() {
+		case KindRate:
 			metric += "变化速率"
 			per = "/" + ratePer(r)
 			val, th = val+per, th+per
+		case KindTangent:
+			metric += "改进切线角"
 		}
 		b.WriteString("：")
 		switch ev {
@@ -81,6 +97,9 @@ func (e *Engine) message(a *yujing.Alert, r *Rule, ev yujing.Event) string {
 		}
 		fmt.Fprintf(&b, "%s %s，", metric, val)
 		b.WriteString(comparison(a, r, ev, th, func(v float64) string { return number(v) + unitSuffix(a.Unit) + per }))
+	}
+	if len(r.WhenStatus) > 0 {
+		fmt.Fprintf(&b, "；该单位生产状态：%s", e.siteStatus(a.Site).Chinese())
 	}
 	fmt.Fprintf(&b, "（%s）", a.UpdatedAt.In(e.loc).Format("2006-01-02 15:04:05"))
 	return b.String()
@@ -185,8 +204,11 @@ func ratePer(r *Rule) string {
 }
 
 func unitSuffix(u string) string {
-	if u == "" {
+	switch u {
+	case "":
 		return ""
+	case "°":
+		return u // 82.3°
 	}
 	return " " + u
 }

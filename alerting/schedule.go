@@ -364,6 +364,18 @@ func (s *Scheduler) evaluate(ctx context.Context, sr *ScheduledRule, at time.Tim
 	return sensors, noData, errs
 }
 
+// baseline is the value a rule with a baseline measures from: configured,
+// or learned over the baseline's window ending at end.
+func (s *Scheduler) baseline(ctx context.Context, b *Baseline, sensor, metric string, end time.Time) (float64, bool, error) {
+	if b.Value != nil {
+		return *b.Value, true, nil
+	}
+	qctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	v, n, err := s.agg.Aggregate(qctx, sensor, metric, b.Aggregate, end.Add(-b.Window), end)
+	return v, n > 0, err
+}
+
 // windowValue is an aggregate over one window; known is false when the
 // window held no data.
 type windowValue struct {
@@ -389,8 +401,12 @@ func (s *Scheduler) evaluateSensor(ctx context.Context, sr *ScheduledRule, sn *y
 		if _, done := vals[w]; done {
 			continue
 		}
+		from := at.Add(-w)
+		if sr.Calendar != "" {
+			from = CalendarStart(sr.Calendar, at, s.loc)
+		}
 		qctx, cancel := context.WithTimeout(ctx, s.timeout)
-		v, n, err := s.agg.Aggregate(qctx, sn.ID, metric, sr.Aggregate, at.Add(-w), at)
+		v, n, err := s.agg.Aggregate(qctx, sn.ID, metric, sr.Aggregate, from, at)
 		cancel()
 		if err != nil {
 			return false, err
@@ -408,6 +424,21 @@ func (s *Scheduler) evaluateSensor(ctx context.Context, sr *ScheduledRule, sn *y
 			return empty, nil
 		}
 		rd.Metric, rd.Value = DerivedMetric(metric, sr.Aggregate, w), vals[w].v
+		from := at.Add(-w)
+		if sr.Calendar != "" {
+			rd.Metric = metric + "_" + string(sr.Aggregate) + "_" + sr.Calendar // energy_sum_month
+			from = CalendarStart(sr.Calendar, at, s.loc)
+		}
+		if b := sr.Baseline; b != nil {
+			base, known, err := s.baseline(ctx, b, sn.ID, metric, from)
+			if err != nil {
+				return empty, fmt.Errorf("baseline: %w", err)
+			}
+			if !known {
+				return true, nil // nothing learned yet: no value to judge
+			}
+			rd.Metric, rd.Value = rd.Metric+"_over_baseline", rd.Value-base
+		}
 		s.obs.ObserveDerived(ctx, rule, rd)
 		return empty, nil
 	}

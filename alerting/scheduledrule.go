@@ -3,6 +3,7 @@ package alerting
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +50,41 @@ type ScheduledRule struct {
 	Window time.Duration
 	// Windows gives levels their own windows (zero: Window).
 	Windows [yujing.Red + 1]time.Duration
+	// Calendar, instead of a window, makes every tick's window run from the
+	// start of the calendar period ("month" or "day", in the scheduler's
+	// time zone) that holds the instant just before the tick: a daily tick
+	// sums the month so far, a tick at 00:00 on the 1st the whole of the
+	// month before.
+	Calendar string
+	// Baseline, when set, makes the value judged the aggregate's excess
+	// over a baseline: one configured (Value) or one learned from the
+	// sensor's own readings (Aggregate over the Window that ends where the
+	// tick's window starts), e.g. the lowest 15-minute power draw of the
+	// 30 days before as an enterprise's idle draw.
+	Baseline *Baseline
+}
+
+// Baseline is what a scheduled rule's value is measured from.
+type Baseline struct {
+	Value     *float64      // configured
+	Aggregate store.Func    // learned: min, mean, …
+	Window    time.Duration // learned over this long before the tick's window
+}
+
+// Calendar periods of scheduled rules.
+const (
+	CalendarDay   = "day"
+	CalendarMonth = "month"
+)
+
+// CalendarStart returns the start of the calendar period (CalendarDay or
+// CalendarMonth) in loc that holds the instant just before at.
+func CalendarStart(period string, at time.Time, loc *time.Location) time.Time {
+	t := at.Add(-time.Nanosecond).In(loc)
+	if period == CalendarMonth {
+		return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc)
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
 }
 
 // WindowOf returns the window level l is judged over.
@@ -76,6 +112,9 @@ func levelsOf(r *Rule) []yujing.Level {
 // PerLevel reports whether the levels with a threshold are judged over
 // different windows.
 func (sr *ScheduledRule) PerLevel() bool {
+	if sr.Calendar != "" {
+		return false
+	}
 	ls := sr.levels()
 	for _, l := range ls {
 		if sr.WindowOf(l) != sr.WindowOf(ls[0]) {
@@ -142,9 +181,29 @@ func (sr *ScheduledRule) Validate(loc *time.Location) error {
 	if k := sr.Rule.kind(); k != KindThreshold {
 		errs = append(errs, fmt.Errorf("a scheduled rule compares an aggregate with thresholds; kind %q does not apply", k))
 	}
-	for _, l := range sr.levels() {
-		if sr.WindowOf(l) <= 0 {
-			errs = append(errs, &WindowError{Level: l})
+	switch sr.Calendar {
+	case "":
+		for _, l := range sr.levels() {
+			if sr.WindowOf(l) <= 0 {
+				errs = append(errs, &WindowError{Level: l})
+			}
+		}
+	case CalendarDay, CalendarMonth:
+		if sr.Window != 0 || slices.ContainsFunc(sr.Windows[:], func(d time.Duration) bool { return d != 0 }) {
+			errs = append(errs, fmt.Errorf("calendar: a calendar %s is the window; leave out window and windows", sr.Calendar))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("calendar: %q: want %s or %s", sr.Calendar, CalendarDay, CalendarMonth))
+	}
+	if b := sr.Baseline; b != nil {
+		switch {
+		case b.Value != nil && (b.Aggregate != "" || b.Window != 0):
+			errs = append(errs, errors.New("baseline: give value (configured) or aggregate and window (learned), not both"))
+		case b.Value == nil && (!b.Aggregate.Valid() || b.Window <= 0):
+			errs = append(errs, fmt.Errorf("baseline: give value, or aggregate (one of %v) and window (e.g. 720h)", store.Funcs))
+		}
+		if sr.PerLevel() {
+			errs = append(errs, errors.New("baseline: not with per-level windows"))
 		}
 	}
 	if !sr.PerLevel() {

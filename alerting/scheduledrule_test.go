@@ -144,3 +144,31 @@ func FuzzParseSchedule(f *testing.F) {
 		}
 	})
 }
+
+// TestCalendarStart: a calendar window starts at the period that holds the
+// instant just before the tick, in the scheduler's zone: a tick during the
+// month sums the month so far, a tick at 00:00 on the 1st the month before.
+func TestCalendarStart(t *testing.T) {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := func(y int, m time.Month, day, h int) time.Time { return time.Date(y, m, day, h, 0, 0, 0, loc) }
+	for _, c := range []struct {
+		period   string
+		at, want time.Time
+	}{
+		{alerting.CalendarMonth, d(2026, 3, 15, 8), d(2026, 3, 1, 0)},
+		{alerting.CalendarMonth, d(2026, 3, 1, 0), d(2026, 2, 1, 0)},
+		{alerting.CalendarMonth, d(2026, 1, 1, 0), d(2025, 12, 1, 0)},
+		{alerting.CalendarMonth, d(2026, 3, 1, 0).Add(time.Second), d(2026, 3, 1, 0)},
+		{alerting.CalendarDay, d(2026, 3, 15, 8), d(2026, 3, 15, 0)},
+		{alerting.CalendarDay, d(2026, 3, 15, 0), d(2026, 3, 14, 0)},
+		// 2026-02-28 16:30 UTC is 03-01 00:30 in Shanghai: March there.
+		{alerting.CalendarMonth, time.Date(2026, 2, 28, 16, 30, 0, 0, time.UTC), d(2026, 3, 1, 0)},
+	} {
+		if got := alerting.CalendarStart(c.period, c.at, loc); !got.Equal(c.want) {
+			t.Errorf("CalendarStart(%s, %s) = %s, want %s", c.period, c.at.In(loc), got.In(loc), c.want)
+		}
+	}
+}

@@ -113,17 +113,26 @@ type Catalog struct {
 	base      []yujing.Sensor
 	templates []string
 	decoders  []string
+	families  yujing.Families
 	saved     map[string]yujing.Sensor
 	deleted   map[string]bool
 	listeners []func()
 }
 
 // NewCatalog manages reg's sensors. decoders lists the decoder names that
-// exist. st may be nil for a catalogue that only checks (an offline dry
-// run of an import): then every change fails.
-func NewCatalog(reg *Registry, st SensorStore, sites []yujing.Site, base []yujing.Sensor, templates, decoders []string) *Catalog {
-	return &Catalog{reg: reg, st: st, sites: sites, base: base, templates: templates, decoders: decoders,
+// exist, families the sensor families the configuration knows. st may be
+// nil for a catalogue that only checks (an offline dry run of an import):
+// then every change fails.
+func NewCatalog(reg *Registry, st SensorStore, sites []yujing.Site, base []yujing.Sensor, templates, decoders []string, families yujing.Families) *Catalog {
+	return &Catalog{reg: reg, st: st, sites: sites, base: base, templates: templates, decoders: decoders, families: families,
 		saved: map[string]yujing.Sensor{}, deleted: map[string]bool{}}
+}
+
+// Families returns the sensor families the configuration knows.
+func (c *Catalog) Families() yujing.Families {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.families
 }
 
 // OnChange registers f to run after every change of the sensors.
@@ -195,15 +204,16 @@ func (c *Catalog) applyLocked() error {
 
 var sensorID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
-// SetBase replaces the configured sensors, sites and templates (a reload),
-// keeping those registered through the API on top. On error nothing changes.
-func (c *Catalog) SetBase(sites []yujing.Site, base []yujing.Sensor, templates []string) error {
+// SetBase replaces the configured sensors, sites, templates and families
+// (a reload), keeping those registered through the API on top. On error
+// nothing changes.
+func (c *Catalog) SetBase(sites []yujing.Site, base []yujing.Sensor, templates []string, families yujing.Families) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	oldSites, oldBase, oldTemplates := c.sites, c.base, c.templates
-	c.sites, c.base, c.templates = sites, base, templates
+	oldSites, oldBase, oldTemplates, oldFamilies := c.sites, c.base, c.templates, c.families
+	c.sites, c.base, c.templates, c.families = sites, base, templates, families
 	if err := c.applyLocked(); err != nil {
-		c.sites, c.base, c.templates = oldSites, oldBase, oldTemplates
+		c.sites, c.base, c.templates, c.families = oldSites, oldBase, oldTemplates, oldFamilies
 		return err
 	}
 	return nil
@@ -239,8 +249,8 @@ func (c *Catalog) check(s *yujing.Sensor, sites []yujing.Site) []*SensorError {
 		}
 		bad("site", "site %q is not defined (sites: %s)", s.Site, strings.Join(ids, ", "))
 	}
-	if !yujing.KnownFamily(s.Family) {
-		bad("family", "unknown family %q (want one of %v)", s.Family, yujing.Families)
+	if !c.families.Known(s.Family) {
+		bad("family", "unknown family %q (want one of %v)", s.Family, c.families.IDs())
 	}
 	if s.Metric == "" {
 		s.Metric = "value"

@@ -33,7 +33,7 @@ func catalogFixture(t *testing.T) (*ingest.Catalog, *sqlite.State, string, *int)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat := ingest.NewCatalog(reg, st, sites, base, nil, []string{"json", "plain"})
+	cat := ingest.NewCatalog(reg, st, sites, base, nil, []string{"json", "plain"}, yujing.BuiltinFamilies())
 	if err := cat.Load(t.Context()); err != nil {
 		t.Fatal(err)
 	}

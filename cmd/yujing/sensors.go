@@ -273,7 +273,7 @@ func offlineDryRun(ctx context.Context, cfg *config.Config, data []byte) (*sheet
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Source, err)
 	}
-	cat := ingest.NewCatalog(reg, nil, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, decoders)
+	cat := ingest.NewCatalog(reg, nil, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, decoders, cfg.Families)
 	return sheet.Parse(data).Import(ctx, cat, true)
 }
 

@@ -85,19 +85,25 @@ func sensorsListCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		fs.Usage()
 		return 2
 	}
+	c, err := api.client()
+	if err != nil {
+		fmt.Fprintln(stderr, "yujing sensors ls:", err)
+		return 2
+	}
 	var fam yujing.Family
 	if *family != "" {
-		f, err := sheet.ParseFamily(*family)
+		// The server's configuration may declare more families than the
+		// built-in ones; a server that does not say knows the built-in ones.
+		var fams yujing.Families
+		if c.Do(ctx, http.MethodGet, "/api/v1/families", nil, &fams) != nil {
+			fams = nil
+		}
+		f, err := sheet.ParseFamily(fams, *family)
 		if err != nil {
 			fmt.Fprintln(stderr, "yujing sensors ls: -family:", err)
 			return 2
 		}
 		fam = f
-	}
-	c, err := api.client()
-	if err != nil {
-		fmt.Fprintln(stderr, "yujing sensors ls:", err)
-		return 2
 	}
 	sts, err := statuses(ctx, c)
 	if err != nil {

@@ -110,7 +110,7 @@ func newSensorsServer(t *testing.T, token string) *sensorsServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat := ingest.NewCatalog(reg, state, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, names)
+	cat := ingest.NewCatalog(reg, state, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, names, cfg.Families)
 	if err := cat.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
