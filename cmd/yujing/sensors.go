@@ -316,3 +316,10 @@ func printResult(w io.Writer, res *sheet.Result) {
 	t.Flush()
 	fmt.Fprintf(w, "imported: %d created, %d updated, %d unchanged\n", res.Count(sheet.Create), res.Count(sheet.Update), res.Count(sheet.Unchanged))
 }
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
