@@ -18,6 +18,7 @@ import (
 	"yujing/configs"
 	"yujing/ingest"
 	"yujing/internal/apiclient"
+	"yujing/internal/sensorview"
 	"yujing/internal/table"
 	"yujing/store/sqlite"
 	"yujing/web"
@@ -311,7 +312,7 @@ func countSensors(t *testing.T, u string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sts, err := statuses(t.Context(), c)
+	sts, err := sensorview.Statuses(t.Context(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
