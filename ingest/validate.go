@@ -184,84 +184,92 @@ func (c *validation) check(d *decoded, topic string, payload []byte, now time.Ti
 			}
 			continue
 		}
-		if p.Metric != "" {
-			if err := decode.CheckMetricName(p.Metric); err != nil {
-				refuse(Verdict{Sensor: sn.ID, Metric: p.Metric, Value: p.Value, HasValue: true,
-					Reason: ReasonBadMetricName, Error: fmt.Sprintf("metric %q: %v", p.Metric, err)})
-				continue
-			}
+		c.value(d, sn, p, now, refuse)
+	}
+}
+
+// value checks one measured value of sensor sn — the metric's name, the
+// sensor's metric, finite, within the physical range and the time window,
+// not a duplicate, within the bound of undeclared metrics — and adds it to
+// d as a reading, or refuses it.
+func (c *validation) value(d *decoded, sn *yujing.Sensor, p decode.Point, now time.Time, refuse func(Verdict)) {
+	if p.Metric != "" {
+		if err := decode.CheckMetricName(p.Metric); err != nil {
+			refuse(Verdict{Sensor: sn.ID, Metric: p.Metric, Value: p.Value, HasValue: true,
+				Reason: ReasonBadMetricName, Error: fmt.Sprintf("metric %q: %v", p.Metric, err)})
+			return
 		}
-		metric := p.Metric
-		if metric == "" {
-			metric = sn.Metric
-		}
-		if m, ok := sn.MetricMap[metric]; ok {
-			metric = m
-		}
-		if !sn.HasMetric(metric) {
-			refuse(Verdict{Sensor: sn.ID, Metric: metric, Value: p.Value, HasValue: true,
-				Reason: ReasonUnknownMetric, Error: fmt.Sprintf("sensor %s has no metric %q", sn.ID, metric)})
-			continue
-		}
-		if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
-			refuse(valueVerdict(sn, metric, p.Value, string(decode.ReasonNotFinite), fmt.Sprintf("%s: value is not finite", metric)))
-			continue
-		}
-		if (sn.Min != nil && p.Value < *sn.Min) || (sn.Max != nil && p.Value > *sn.Max) {
-			ts := p.Time
-			if ts.IsZero() {
-				ts = now
-			}
-			v := valueVerdict(sn, metric, p.Value, ReasonOutOfRange, fmt.Sprintf("%s: %g is outside the physical range %s", metric, p.Value, rangeString(sn)))
-			v.Reading = yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family, Metric: metric,
-				Unit: v.Unit, Value: p.Value, Time: ts.UTC()}
-			refuse(v)
-			continue
-		}
+	}
+	metric := p.Metric
+	if metric == "" {
+		metric = sn.Metric
+	}
+	if m, ok := sn.MetricMap[metric]; ok {
+		metric = m
+	}
+	if !sn.HasMetric(metric) {
+		refuse(Verdict{Sensor: sn.ID, Metric: metric, Value: p.Value, HasValue: true,
+			Reason: ReasonUnknownMetric, Error: fmt.Sprintf("sensor %s has no metric %q", sn.ID, metric)})
+		return
+	}
+	if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
+		refuse(valueVerdict(sn, metric, p.Value, string(decode.ReasonNotFinite), fmt.Sprintf("%s: value is not finite", metric)))
+		return
+	}
+	if (sn.Min != nil && p.Value < *sn.Min) || (sn.Max != nil && p.Value > *sn.Max) {
 		ts := p.Time
 		if ts.IsZero() {
 			ts = now
-		} else if ts.After(now.Add(c.cfg.MaxFuture)) || ts.Before(now.Add(-c.cfg.MaxAge)) {
-			refuse(valueVerdict(sn, metric, p.Value, ReasonTimestamp,
-				fmt.Sprintf("%s: timestamp %s is outside [now-%s, now+%s]", metric, ts.Format(time.RFC3339), c.cfg.MaxAge, c.cfg.MaxFuture)))
-			continue
 		}
-		// A duplicate is the device sending the same sensor, metric and time
-		// again (a resend); readings timed on receipt are distinct by
-		// construction. A value the decoder marks Supersedes is newer than
-		// the BIRTH's snapshot of its instant: it replaces it.
-		k := dupKey{sn.ID, metric, ts.UnixNano()}
-		if !p.Time.IsZero() {
-			if i, again := d.index[k]; again {
-				if d.info[i].snapshot && p.Supersedes {
-					d.readings[i].Value = p.Value
-					d.info[i] = readingInfo{at: now}
-					d.superseded++
-					continue
-				}
-				refuse(valueVerdict(sn, metric, p.Value, ReasonDuplicate, fmt.Sprintf("%s: a reading at %s came twice", metric, ts.Format(time.RFC3339Nano))))
-				continue
-			}
-			if found, snapshot := c.reg.stored(sn.ID, metric, ts); found {
-				if !snapshot || !p.Supersedes {
-					refuse(valueVerdict(sn, metric, p.Value, ReasonDuplicate, fmt.Sprintf("%s: a reading at %s was already stored", metric, ts.Format(time.RFC3339Nano))))
-					continue
-				}
+		v := valueVerdict(sn, metric, p.Value, ReasonOutOfRange, fmt.Sprintf("%s: %g is outside the physical range %s", metric, p.Value, rangeString(sn)))
+		v.Reading = yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family, Metric: metric,
+			Unit: v.Unit, Value: p.Value, Time: ts.UTC()}
+		refuse(v)
+		return
+	}
+	ts := p.Time
+	if ts.IsZero() {
+		ts = now
+	} else if ts.After(now.Add(c.cfg.MaxFuture)) || ts.Before(now.Add(-c.cfg.MaxAge)) {
+		refuse(valueVerdict(sn, metric, p.Value, ReasonTimestamp,
+			fmt.Sprintf("%s: timestamp %s is outside [now-%s, now+%s]", metric, ts.Format(time.RFC3339), c.cfg.MaxAge, c.cfg.MaxFuture)))
+		return
+	}
+	// A duplicate is the device sending the same sensor, metric and time
+	// again (a resend); readings timed on receipt are distinct by
+	// construction. A value the decoder marks Supersedes is newer than
+	// the BIRTH's snapshot of its instant: it replaces it.
+	k := dupKey{sn.ID, metric, ts.UnixNano()}
+	if !p.Time.IsZero() {
+		if i, again := d.index[k]; again {
+			if d.info[i].snapshot && p.Supersedes {
+				d.readings[i].Value = p.Value
+				d.info[i] = readingInfo{at: now}
 				d.superseded++
+				return
 			}
+			refuse(valueVerdict(sn, metric, p.Value, ReasonDuplicate, fmt.Sprintf("%s: a reading at %s came twice", metric, ts.Format(time.RFC3339Nano))))
+			return
 		}
-		if len(sn.Units) == 0 && metric != sn.Metric && !c.reg.admit(sn.ID, metric, c.cfg.MaxUndeclaredMetrics) {
-			refuse(valueVerdict(sn, metric, p.Value, ReasonTooManyMetrics, fmt.Sprintf("metric %q: sensor %s lists no metrics and already has %d (mqtt.max_undeclared_metrics) besides %q; list its metrics to take others",
-				metric, sn.ID, c.cfg.MaxUndeclaredMetrics, sn.Metric)))
-			continue
+		if found, snapshot := c.reg.stored(sn.ID, metric, ts); found {
+			if !snapshot || !p.Supersedes {
+				refuse(valueVerdict(sn, metric, p.Value, ReasonDuplicate, fmt.Sprintf("%s: a reading at %s was already stored", metric, ts.Format(time.RFC3339Nano))))
+				return
+			}
+			d.superseded++
 		}
-		d.index[k] = len(d.readings)
-		d.readings = append(d.readings, yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family, Metric: metric,
-			Unit: sn.UnitOf(metric), Value: p.Value, Time: ts.UTC(), Region: sn.Region, Industry: sn.Industry})
-		d.info = append(d.info, readingInfo{at: now, snapshot: p.Snapshot})
-		if p.Snapshot {
-			d.snapshots++
-		}
+	}
+	if len(sn.Units) == 0 && metric != sn.Metric && !c.reg.admit(sn.ID, metric, c.cfg.MaxUndeclaredMetrics) {
+		refuse(valueVerdict(sn, metric, p.Value, ReasonTooManyMetrics, fmt.Sprintf("metric %q: sensor %s lists no metrics and already has %d (mqtt.max_undeclared_metrics) besides %q; list its metrics to take others",
+			metric, sn.ID, c.cfg.MaxUndeclaredMetrics, sn.Metric)))
+		return
+	}
+	d.index[k] = len(d.readings)
+	d.readings = append(d.readings, yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family, Metric: metric,
+		Unit: sn.UnitOf(metric), Value: p.Value, Time: ts.UTC(), Region: sn.Region, Industry: sn.Industry})
+	d.info = append(d.info, readingInfo{at: now, snapshot: p.Snapshot})
+	if p.Snapshot {
+		d.snapshots++
 	}
 }
 
