@@ -30,8 +30,8 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"yujing"
-	"yujing/internal/yamlconf"
 	"yujing/notify"
+	"yujing/notify/internal/providertest"
 )
 
 const (
@@ -420,20 +420,11 @@ func TestFailures(t *testing.T) {
 			if err == nil {
 				t.Fatal("Send succeeded")
 			}
-			if got := notify.Retryable(err); got != c.retryable {
-				t.Errorf("Retryable(%v) = %v, want %v", err, got, c.retryable)
-			}
-			if got := notify.FailureReason(err); got != c.reason {
-				t.Errorf("FailureReason(%v) = %q, want %q", err, got, c.reason)
-			}
+			providertest.CheckFailure(t, err, c.retryable, c.reason)
 			if !strings.Contains(err.Error(), c.contains) {
 				t.Errorf("error %q lacks %q", err, c.contains)
 			}
-			for _, s := range []string{testPassword, "wrong-password-XYZ", "nobody@", "busy@", "zhangsan@"} {
-				if strings.Contains(err.Error(), s) {
-					t.Errorf("error %q reveals %s", err, s)
-				}
-			}
+			providertest.NoSecrets(t, err, testPassword, "wrong-password-XYZ", "nobody@", "busy@", "zhangsan@")
 			if n := len(srv.messages()); n != 0 {
 				t.Errorf("%d messages delivered", n)
 			}
@@ -601,15 +592,8 @@ func TestEnglish(t *testing.T) {
 }
 
 func TestSampleConfig(t *testing.T) {
-	data, err := os.ReadFile("sample.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"YUJING_SMTP_PASSWORD": testPassword}
 	var cfg Config
-	if err := yamlconf.DecodeEnv("sample.yaml", data, &cfg, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
-		t.Fatal(err)
-	}
+	providertest.DecodeSample(t, &cfg, map[string]string{"YUJING_SMTP_PASSWORD": testPassword})
 	if cfg.Name != "duty-email" || cfg.Password != testPassword || cfg.Port != 587 || cfg.TLS != TLSStartTLS || len(cfg.To) != 1 {
 		t.Errorf("decoded %+v", cfg)
 	}
