@@ -1,7 +1,6 @@
 package aliyunsms
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"maps"
@@ -232,10 +231,10 @@ func TestErrorsKeepSecrets(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	providertest.CheckTimeouts(t, func(ctx context.Context, url string, timeout time.Duration) error {
+	providertest.CheckTimeouts(t, testCall(), func(url string, timeout time.Duration) notify.Channel {
 		cfg := testConfig(url)
 		cfg.Timeout = timeout
-		return newSMS(t, cfg).Send(ctx, testCall())
+		return newSMS(t, cfg)
 	})
 }
 

@@ -1,7 +1,6 @@
 package aliyunvoice
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -213,10 +212,10 @@ func TestErrorsKeepSecrets(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	providertest.CheckTimeouts(t, func(ctx context.Context, url string, timeout time.Duration) error {
+	providertest.CheckTimeouts(t, testCall(), func(url string, timeout time.Duration) notify.Channel {
 		cfg := testConfig(url)
 		cfg.Timeout = timeout
-		return newVoice(t, cfg).Send(ctx, testCall())
+		return newVoice(t, cfg)
 	})
 }
 

@@ -1,7 +1,6 @@
 package dingtalk
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -379,9 +378,8 @@ func TestThrottledThenDelivered(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	providertest.CheckTimeouts(t, func(ctx context.Context, url string, timeout time.Duration) error {
-		d := newChannel(t, Config{Webhook: url + "/robot/send?access_token=" + testToken, Timeout: timeout})
-		return d.Send(ctx, testCall(yujing.Red, true))
+	providertest.CheckTimeouts(t, testCall(yujing.Red, true), func(url string, timeout time.Duration) notify.Channel {
+		return newChannel(t, Config{Webhook: url + "/robot/send?access_token=" + testToken, Timeout: timeout})
 	}, func(t *testing.T, err error) { providertest.NoSecrets(t, err, testToken, "sign=", "timestamp=") })
 }
 

@@ -1,7 +1,6 @@
 package feishu
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -344,8 +343,8 @@ func TestWrongSecret(t *testing.T) {
 }
 
 func TestTimeoutAndNetwork(t *testing.T) {
-	providertest.CheckTimeouts(t, func(ctx context.Context, url string, timeout time.Duration) error {
-		return newChannel(t, Config{Webhook: url + hookPath, Timeout: timeout}).Send(ctx, testCall(yujing.Red, true))
+	providertest.CheckTimeouts(t, testCall(yujing.Red, true), func(url string, timeout time.Duration) notify.Channel {
+		return newChannel(t, Config{Webhook: url + hookPath, Timeout: timeout})
 	}, func(t *testing.T, err error) { providertest.NoSecrets(t, err, testToken) })
 
 	f := newChannel(t, Config{Webhook: providertest.ClosedURL(t) + hookPath})

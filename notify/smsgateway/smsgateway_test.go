@@ -1,7 +1,6 @@
 package smsgateway
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -269,10 +268,10 @@ func TestErrorsKeepSecrets(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	providertest.CheckTimeouts(t, func(ctx context.Context, url string, timeout time.Duration) error {
+	providertest.CheckTimeouts(t, testCall(), func(url string, timeout time.Duration) notify.Channel {
 		cfg := jsonConfig(url)
 		cfg.Timeout = timeout
-		return newGW(t, cfg).Send(ctx, testCall())
+		return newGW(t, cfg)
 	})
 }
 

@@ -1,7 +1,6 @@
 package tencentsms
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -326,10 +325,10 @@ func TestErrorsKeepSecrets(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	providertest.CheckTimeouts(t, func(ctx context.Context, url string, timeout time.Duration) error {
+	providertest.CheckTimeouts(t, testCall(), func(url string, timeout time.Duration) notify.Channel {
 		cfg := testConfig(url)
 		cfg.Timeout = timeout
-		return newSMS(t, cfg).Send(ctx, testCall())
+		return newSMS(t, cfg)
 	})
 }
 

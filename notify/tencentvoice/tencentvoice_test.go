@@ -1,7 +1,6 @@
 package tencentvoice
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -21,25 +20,18 @@ import (
 const (
 	testID    = "AKIDvoiceSecretID01234567"
 	testKey   = "TencentVoiceSecretKey012345"
-	testPhone = "13800000000"
+	testPhone = providertest.Phone
 	testAppID = "1400006666"
 )
 
-var started = time.Date(2025, 7, 14, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
-
+// testCall is the shared call (providertest.GasCall) as a rain warning.
 func testCall() yujing.Call {
-	return yujing.Call{
-		ID: "42-7-p1-tencent-voice",
-		Alert: yujing.Alert{
-			ID: 42, Rule: "rain-3h", Sensor: "rg-07", Site: "county-12", Family: yujing.FamilyWeather,
-			Metric: "rain_3h", Unit: "mm", Level: yujing.Orange, State: yujing.StateFiring,
-			Value: 61.25, Threshold: 50, StartedAt: started, UpdatedAt: started.Add(time.Minute),
-		},
-		Event:   yujing.EventRaised,
-		Person:  yujing.Person{ID: "p1", Name: "李四", Phone: testPhone},
-		Channel: "tencent-voice",
-		Created: started,
-	}
+	c := providertest.GasCall("42-7-p1-tencent-voice", "tencent-voice")
+	a := &c.Alert
+	a.Rule, a.Sensor, a.Site, a.Family = "rain-3h", "rg-07", "county-12", yujing.FamilyWeather
+	a.Metric, a.Unit, a.Level, a.Value = "rain_3h", "mm", yujing.Orange, 61.25
+	c.Person.Name = "李四"
+	return c
 }
 
 type request struct {
@@ -203,10 +195,10 @@ func TestErrorsKeepSecrets(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	providertest.CheckTimeouts(t, func(ctx context.Context, url string, timeout time.Duration) error {
+	providertest.CheckTimeouts(t, testCall(), func(url string, timeout time.Duration) notify.Channel {
 		cfg := testConfig(url)
 		cfg.Timeout = timeout
-		return newVoice(t, cfg).Send(ctx, testCall())
+		return newVoice(t, cfg)
 	})
 }
 

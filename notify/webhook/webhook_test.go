@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -257,8 +256,8 @@ func TestStatusClassification(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	providertest.CheckTimeouts(t, func(ctx context.Context, url string, timeout time.Duration) error {
-		return newWebhook(t, Config{URL: url, Timeout: timeout}).Send(ctx, testCall())
+	providertest.CheckTimeouts(t, testCall(), func(url string, timeout time.Duration) notify.Channel {
+		return newWebhook(t, Config{URL: url, Timeout: timeout})
 	})
 }
 

@@ -1,7 +1,6 @@
 package wecom
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -302,9 +301,8 @@ func TestThrottledThenDelivered(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	providertest.CheckTimeouts(t, func(ctx context.Context, url string, timeout time.Duration) error {
-		w := newChannel(t, Config{Webhook: url + "/cgi-bin/webhook/send?key=" + testKey, Timeout: timeout})
-		return w.Send(ctx, testCall(yujing.Red, true))
+	providertest.CheckTimeouts(t, testCall(yujing.Red, true), func(url string, timeout time.Duration) notify.Channel {
+		return newChannel(t, Config{Webhook: url + "/cgi-bin/webhook/send?key=" + testKey, Timeout: timeout})
 	}, func(t *testing.T, err error) { providertest.NoSecrets(t, err, testKey) })
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"yujing"
 	"yujing/internal/yamlconf"
 	"yujing/notify"
 	"yujing/store"
@@ -41,15 +42,13 @@ func NoSecrets(t testing.TB, err error, secrets ...string) {
 	}
 }
 
-// Send builds a channel whose provider is at url, with timeout as its own
-// per-request timeout (0: none), and sends one call with ctx.
-type Send func(ctx context.Context, url string, timeout time.Duration) error
-
-// CheckTimeouts sends to a provider that never answers, once with the
-// channel's own timeout and once with the caller's deadline (50 ms each),
-// and checks that each send ends within 2 s as a retryable timeout. check,
-// if given, looks at each error further (secrets, the endpoint named).
-func CheckTimeouts(t *testing.T, send Send, check ...func(*testing.T, error)) {
+// CheckTimeouts sends call to a provider that never answers, once with
+// the channel's own timeout and once with the caller's deadline (50 ms
+// each), and checks that each send ends within 2 s as a retryable timeout.
+// build makes the channel for a provider at url with timeout as its own
+// per-request timeout (0: none). check, if given, looks at each error
+// further (secrets, the endpoint named).
+func CheckTimeouts(t *testing.T, call yujing.Call, build func(url string, timeout time.Duration) notify.Channel, check ...func(*testing.T, error)) {
 	t.Helper()
 	srv := Hang(t)
 	for _, c := range []struct {
@@ -57,6 +56,7 @@ func CheckTimeouts(t *testing.T, send Send, check ...func(*testing.T, error)) {
 		cfg, ctx time.Duration
 	}{{"config timeout", 50 * time.Millisecond, 0}, {"caller deadline", 0, 50 * time.Millisecond}} {
 		t.Run(c.name, func(t *testing.T) {
+			ch := build(srv.URL, c.cfg)
 			ctx := t.Context()
 			if c.ctx > 0 {
 				var cancel context.CancelFunc
@@ -64,7 +64,7 @@ func CheckTimeouts(t *testing.T, send Send, check ...func(*testing.T, error)) {
 				defer cancel()
 			}
 			start := time.Now()
-			err := send(ctx, srv.URL, c.cfg)
+			err := ch.Send(ctx, call)
 			if err == nil {
 				t.Fatal("Send succeeded against a server that never answers")
 			}
