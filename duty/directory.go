@@ -441,6 +441,23 @@ func (d *Directory) Site(id string) (yujing.Site, bool) {
 	return s, ok
 }
 
+// Sites returns every site responsibilities may name, in the order
+// given.
+func (d *Directory) Sites() []yujing.Site { return slices.Clone(d.spec.Sites) }
+
+// SiteOrg is the organisation that runs a site (lists it under its
+// sites), or that runs the site it is part of; "" if none.
+func (d *Directory) SiteOrg(site string) string {
+	for _, id := range append([]string{site}, d.siteAncestors(site)...) {
+		for _, o := range d.spec.Orgs {
+			if slices.Contains(o.Sites, id) {
+				return o.ID
+			}
+		}
+	}
+	return ""
+}
+
 // SiteRegion is the region code of a site: its own, else that of the
 // organisation running it (or its nearest ancestor with one).
 func (d *Directory) SiteRegion(site string) string { return d.siteRegion[site] }

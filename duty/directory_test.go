@@ -331,6 +331,16 @@ func TestChainOfHazardSources(t *testing.T) {
 	if got := d.SiteRegion("pond-north"); got != "320115" {
 		t.Errorf("SiteRegion(pond-north) = %q, want plant-a's 320115", got)
 	}
+	// The org running a site, or the site it is part of (the console's
+	// site page names it).
+	for site, want := range map[string]string{"plant-a": "acme", "plant-c": "acme", "pond-north": "acme", "plant-b": "", "nowhere": ""} {
+		if got := d.SiteOrg(site); got != want {
+			t.Errorf("SiteOrg(%s) = %q, want %q", site, got, want)
+		}
+	}
+	if got := len(d.Sites()); got != 7 {
+		t.Errorf("Sites: %d, want the 7 given", got)
+	}
 	if RoleLabel(RoleDamChief) != "库长" {
 		t.Errorf("RoleLabel(dam_chief) = %s", RoleLabel(RoleDamChief))
 	}

@@ -44,6 +44,7 @@ type Directory interface {
 //	GET    /api/v1/responsibility/{key}      PUT, DELETE (key: a site id or region:<code>)
 //	GET    /api/v1/duty?at=RFC3339           every roster's holders (default now)
 //	GET    /api/v1/sites/{id}/chain?at=      the site's responsibility chain
+//	GET    /api/v1/sites                     every site, its region, its organisation and its production status
 func (s *Server) directoryRoutes() {
 	m := s.mux
 	m.HandleFunc("GET /api/v1/people", s.dir(s.listPeople))
@@ -78,6 +79,7 @@ func (s *Server) directoryRoutes() {
 	}))
 	m.HandleFunc("GET /api/v1/duty", s.dir(s.duty))
 	m.HandleFunc("GET /api/v1/sites/{id}/chain", s.dir(s.chain))
+	m.HandleFunc("GET /api/v1/sites", s.dir(s.sites))
 }
 
 // dir hands the request to h with the directory, or answers 404 when the
@@ -384,4 +386,39 @@ func (s *Server) chain(w http.ResponseWriter, r *http.Request, d Directory) {
 		return
 	}
 	writeJSON(w, http.StatusOK, siteChain{Site: id, Region: cur.SiteRegion(id), At: at, Chain: nonNil(cur.Chain(id, at))})
+}
+
+// siteView is a site with where it is, who runs it and its production
+// status (normal unless one was set).
+type siteView struct {
+	yujing.Site
+	Region  string                  `json:"region,omitempty"` // its own, else its organisation's or parent's
+	Org     string                  `json:"org,omitempty"`
+	OrgName string                  `json:"org_name,omitempty"`
+	Status  yujing.ProductionStatus `json:"status"`
+	// StatusSince, StatusBy and StatusReason say when, by whom and why
+	// the status was set; empty while it never was.
+	StatusSince *time.Time `json:"status_since,omitempty"`
+	StatusBy    string     `json:"status_by,omitempty"`
+	Reason      string     `json:"status_reason,omitempty"`
+}
+
+// sites answers GET /api/v1/sites.
+func (s *Server) sites(w http.ResponseWriter, r *http.Request, d Directory) {
+	cur := d.Current()
+	out := []siteView{}
+	for _, site := range cur.Sites() {
+		v := siteView{Site: site, Region: cur.SiteRegion(site.ID), Org: cur.SiteOrg(site.ID), Status: yujing.StatusNormal}
+		if o, ok := cur.Org(v.Org); ok {
+			v.OrgName = o.Name
+		}
+		if s.opts.SiteStatuses != nil {
+			if st, ok := s.opts.SiteStatuses.Get(site.ID); ok {
+				since := st.Since
+				v.Status, v.StatusSince, v.StatusBy, v.Reason = st.Status, &since, st.By, st.Reason
+			}
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
