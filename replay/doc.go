@@ -12,4 +12,10 @@
 // rules over an embedded reading store at their ticks inside the
 // recording, and writes every warning event, then a summary per rule and
 // level.
+//
+// A Previewer answers the console's "what would this rule have raised over
+// the last 7 days with these numbers" (POST /api/v1/rules/{name}/preview):
+// the same loop, over the reading store's history of the sensors the rule
+// binds, with the rule as it is and as changed side by side, beside the
+// warnings the running engine actually raised.
 package replay

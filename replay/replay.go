@@ -110,46 +110,9 @@ func Run(ctx context.Context, cfg *config.Config, file string, o Options) error 
 	}
 	defer sched.stop()
 
-	now := first
-	lastTick := first
-	wall := time.Now()
-	for _, r := range readings {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		t := r.Reading.Time
-		if t.After(now) {
-			if o.Speed > 0 {
-				// Real time due for this reading since the start.
-				due := wall.Add(time.Duration(float64(t.Sub(first)) / o.Speed))
-				if d := time.Until(due); d > 0 {
-					select {
-					case <-ctx.Done():
-						return ctx.Err()
-					case <-time.After(d):
-					}
-				}
-			}
-			for tick := lastTick.Add(Tick); tick.Before(t); tick = tick.Add(Tick) {
-				if err := sched.advance(ctx, tick); err != nil {
-					return err
-				}
-				clk.Set(tick)
-				eng.Tick(ctx, tick)
-				lastTick = tick
-			}
-			if err := sched.advance(ctx, t); err != nil {
-				return err
-			}
-			now = t
-			clk.Set(now)
-		}
-		if r.Fault {
-			eng.ObserveFault(ctx, r.Reading, ingest.ReasonOutOfRange)
-			continue
-		}
-		sched.add(r.Reading)
-		eng.Observe(ctx, []yujing.Reading{r.Reading})
+	now, err := play(ctx, eng, clk, readings, o.Speed, sched.advance, sched.add)
+	if err != nil {
+		return err
 	}
 	eng.Tick(ctx, now)
 	if err := sched.stop(); err != nil {
@@ -161,6 +124,57 @@ func Run(ctx context.Context, cfg *config.Config, file string, o Options) error 
 	}
 	sum.write(out, loc, len(readings), bad, first, now, len(firing))
 	return nil
+}
+
+// play feeds readings (in time order) to eng on clk, as serve would have
+// met them: between readings the clock moves on and the engine's
+// time-driven checks run every Tick; advance (the scheduled rules) runs up
+// to each moment first, and add sees each reading the engine gets (not
+// the faults). With speed N > 0 it plays at N× real time. It returns the
+// time of the last reading.
+func play(ctx context.Context, eng *alerting.Engine, clk *fakeclock.Clock, readings []Reading, speed float64,
+	advance func(context.Context, time.Time) error, add func(yujing.Reading)) (time.Time, error) {
+	first := readings[0].Reading.Time
+	now, lastTick, wall := first, first, time.Now()
+	for _, r := range readings {
+		if err := ctx.Err(); err != nil {
+			return now, err
+		}
+		t := r.Reading.Time
+		if t.After(now) {
+			if speed > 0 {
+				// Real time due for this reading since the start.
+				due := wall.Add(time.Duration(float64(t.Sub(first)) / speed))
+				if d := time.Until(due); d > 0 {
+					select {
+					case <-ctx.Done():
+						return now, ctx.Err()
+					case <-time.After(d):
+					}
+				}
+			}
+			for tick := lastTick.Add(Tick); tick.Before(t); tick = tick.Add(Tick) {
+				if err := advance(ctx, tick); err != nil {
+					return now, err
+				}
+				clk.Set(tick)
+				eng.Tick(ctx, tick)
+				lastTick = tick
+			}
+			if err := advance(ctx, t); err != nil {
+				return now, err
+			}
+			now = t
+			clk.Set(now)
+		}
+		if r.Fault {
+			eng.ObserveFault(ctx, r.Reading, ingest.ReasonOutOfRange)
+			continue
+		}
+		add(r.Reading)
+		eng.Observe(ctx, []yujing.Reading{r.Reading})
+	}
+	return now, nil
 }
 
 // summary counts the warning events per rule and level, and writes each

@@ -123,10 +123,14 @@ func ActorFrom(r *http.Request) string {
 }
 
 // audited reports whether r changes state: POST, PUT, PATCH or DELETE under
-// /api/ or /-/.
+// /api/ or /-/, but for a rule's preview (POST /api/v1/rules/{name}/preview),
+// which only reads.
 func audited(r *http.Request) bool {
 	switch r.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/v1/rules/") && strings.HasSuffix(r.URL.Path, "/preview") {
+			return false
+		}
 		return strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/-/") ||
 			strings.HasPrefix(r.URL.Path, "/answer/")
 	}

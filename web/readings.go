@@ -10,6 +10,7 @@ import (
 
 	"yujing"
 	"yujing/ingest"
+	"yujing/store"
 )
 
 // Readings is what the console's charts need of the reading store: one
@@ -154,39 +155,13 @@ func readingsWindow(fromS, toS string, now time.Time) (from, to time.Time, err e
 	return from, to, nil
 }
 
-// Downsample returns at most limit points of rs (oldest first). A longer
-// series is cut into limit/2 runs of consecutive readings and each run
-// keeps its lowest and its highest reading, in time order: a short spike
-// over a threshold stays on the chart, where averaging would flatten it.
+// Downsample returns at most limit points of rs (oldest first), as
+// store.Downsample keeps them: each run's lowest and highest reading.
 func Downsample(rs []yujing.Reading, limit int) []ReadingPoint {
-	out := make([]ReadingPoint, 0, min(len(rs), max(limit, 2)))
-	if len(rs) <= limit {
-		for _, x := range rs {
-			out = append(out, ReadingPoint{Time: x.Time, Value: x.Value})
-		}
-		return out
-	}
-	runs := max(limit/2, 1)
-	n := len(rs)
-	for i := range runs {
-		lo, hi := i*n/runs, (i+1)*n/runs
-		if lo >= hi {
-			continue
-		}
-		minAt, maxAt := lo, lo
-		for j := lo + 1; j < hi; j++ {
-			if rs[j].Value < rs[minAt].Value {
-				minAt = j
-			}
-			if rs[j].Value > rs[maxAt].Value {
-				maxAt = j
-			}
-		}
-		first, second := min(minAt, maxAt), max(minAt, maxAt)
-		out = append(out, ReadingPoint{Time: rs[first].Time, Value: rs[first].Value})
-		if second != first {
-			out = append(out, ReadingPoint{Time: rs[second].Time, Value: rs[second].Value})
-		}
+	kept := store.Downsample(rs, limit)
+	out := make([]ReadingPoint, len(kept))
+	for i, x := range kept {
+		out[i] = ReadingPoint{Time: x.Time, Value: x.Value}
 	}
 	return out
 }

@@ -64,9 +64,11 @@ type Silences interface {
 	ExpireSilence(ctx context.Context, id int64, by string) error
 }
 
-// Rules reports the rules in force and their health.
+// Rules reports the rules in force and their health, and describes one
+// (web/rules.go).
 type Rules interface {
 	RuleStatuses() []alerting.RuleStatus
+	RuleDetail(name string) (alerting.RuleDetail, bool)
 }
 
 // Discovery lists topics nobody registered.
@@ -120,6 +122,9 @@ type Options struct {
 	// GET /api/v1/families (the console's filters and statistics); nil:
 	// the built-in ones.
 	Families func() yujing.Families
+	// Previews replays a rule with other numbers over the stored
+	// readings (POST /api/v1/rules/{name}/preview); nil: not offered.
+	Previews RulePreviews
 }
 
 // Server serves the API and the console.
@@ -186,6 +191,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/meta", s.meta)
 	m.HandleFunc("GET /api/v1/rejected", s.rejected)
 	m.HandleFunc("GET /api/v1/rules", s.rules)
+	m.HandleFunc("GET /api/v1/rules/{name}", s.rule)
+	m.HandleFunc("POST /api/v1/rules/{name}/preview", s.previewRule)
 	m.HandleFunc("GET /api/v1/families", s.families)
 	m.HandleFunc("GET /api/v1/silences", s.listSilences)
 	m.HandleFunc("POST /api/v1/silences", s.createSilence)

@@ -129,6 +129,20 @@ type ruleStatuses struct {
 	sched  *alerting.Scheduler
 }
 
+// RuleDetail describes a streaming rule as the engine holds it, or a
+// scheduled rule by its status.
+func (rs ruleStatuses) RuleDetail(name string) (alerting.RuleDetail, bool) {
+	if d, ok := rs.engine.RuleDetail(name); ok {
+		return d, true
+	}
+	for _, st := range rs.RuleStatuses() {
+		if st.Name == name {
+			return alerting.RuleDetail{RuleStatus: st, Bound: []alerting.BoundSensor{}}, true
+		}
+	}
+	return alerting.RuleDetail{}, false
+}
+
 func (rs ruleStatuses) RuleStatuses() []alerting.RuleStatus {
 	out := rs.engine.RuleStatuses()
 	for _, h := range rs.sched.Health() {

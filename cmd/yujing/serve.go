@@ -28,6 +28,7 @@ import (
 	"yujing/notify"
 	notifyall "yujing/notify/all"
 	"yujing/notify/message"
+	"yujing/replay"
 	"yujing/simulate"
 	"yujing/sitestatus"
 	"yujing/store/influx"
@@ -431,7 +432,8 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	var escWG sync.WaitGroup
 	escWG.Go(func() { escalator.Run(escCtx) })
 	cleanup.add(func() { escStop(); escWG.Wait() })
-	srv := web.New(web.Options{Escalations: escalator, Reports: state, People: directory, Directory: directory, Location: cfg.Location, Auth: authSvc, Attachments: state, Silences: engine, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog, Families: catalog.Families, SiteStatuses: siteStatuses,
+	srv := web.New(web.Options{Escalations: escalator, Reports: state, People: directory, Directory: directory, Location: cfg.Location, Auth: authSvc, Attachments: state, Silences: engine, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine,
+		Previews: replay.NewPreviewer(engine, registry, readings, replay.PreviewOptions{Location: cfg.Location, Statuses: siteStatuses, Dir: cfg.DataDir}), Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog, Families: catalog.Families, SiteStatuses: siteStatuses,
 		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls, Audit: auditLog, Readings: readings, System: system})
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	hs.RegisterOnShutdown(events.Close) // live streams end at once, or Shutdown waits for them
