@@ -120,11 +120,14 @@ func (p *browserPage) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 }
 
 // wait polls a JavaScript expression until it is truthy and returns how
-// long that took.
+// long that took. An expression that throws (an element not drawn yet, a
+// page redrawing) counts as false: chromedp's in-page poll loop would
+// otherwise stop at the exception and never answer, timeout or not.
 func (p *browserPage) wait(what, expr string, timeout time.Duration) time.Duration {
 	p.t.Helper()
 	start := time.Now()
-	if _, err := chromedp.Run(p.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(10*time.Millisecond), chromedp.WithPollingTimeout(timeout))); err != nil {
+	safe := "(() => { try { return (" + expr + "); } catch (e) { return false; } })()"
+	if _, err := chromedp.Run(p.ctx, chromedp.Poll[chromedp.Void](safe, chromedp.WithPollingInterval(10*time.Millisecond), chromedp.WithPollingTimeout(timeout))); err != nil {
 		p.shot("failed")
 		text, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.body.innerText.slice(0, 3000)`))
 		p.t.Fatalf("waiting %s for %s (%s): %v\npage text:\n%s", timeout, what, expr, err, text)
