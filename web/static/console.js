@@ -117,6 +117,12 @@
     return ch;
   }
   function actor(a) { return a === "system" ? t("actor.system") : a; }
+  // label is the string prefix+value ("dutyrole." + "duty_officer" → 值班员),
+  // or the value itself when there is none (a chain may name any role).
+  function label(prefix, v) {
+    var key = prefix + v;
+    return (DICT[app.lang] && DICT[app.lang][key]) || DICT.zh[key] ? t(key) : String(v == null ? "" : v);
+  }
   function loadMeta() {
     return api("GET", "/api/v1/meta").then(function (m) {
       app.meta = m || {};
@@ -187,6 +193,7 @@
           if (r.ok) { return data; }
           var err = new Error((data && data.error) || r.statusText || "HTTP " + r.status);
           err.status = r.status;
+          err.body = data; // e.g. the directory's problems, each with its field
           if (r.status === 401 && path !== "/api/v1/login" && path !== "/api/v1/me") { sessionLost(); }
           throw err;
         });
@@ -442,7 +449,7 @@
     app: app, page: page, on: on, t: t, esc: esc, $: $, $$: $$, api: api, store: store,
     LEVELS: LEVELS, RANK: RANK, FAMILIES: FAMILIES, STATES: STATES, REASONS: REASONS,
     lvl: lvl, stateTag: stateTag, fam: fam, fmtTime: fmtTime, fmtDur: fmtDur, age: age, num: num,
-    siteName: siteName, sensorName: sensorName, metricName: metricName, ruleName: ruleName, named: named, via: via, actor: actor,
+    siteName: siteName, sensorName: sensorName, metricName: metricName, ruleName: ruleName, named: named, via: via, actor: actor, label: label,
     byLevel: byLevel, can: can, canOperate: canOperate, ticket: ticket, qs: qs, iso: iso, boxWidth: boxWidth,
     failed: failed, field: field, select: select, loadSensors: loadSensors, loadRules: loadRules, refreshOpen: refreshOpen,
     charts: CH, time: TZ

@@ -55,7 +55,18 @@
       "time.s": "{n} 秒", "time.m": "{n} 分钟", "time.h": "{n} 小时", "time.d": "{n} 天", "time.ago": "{t}前",
       "foot.zone": "时间均为 {zone}（{offset}）",
       "via.link": "应答链接", "via.console": "值班台代为登记", "via.api": "接口登记", "via.reply": "{ch} 回复", "via.key": "{ch} 按键 {key}",
-      "actor.system": "系统"
+      "actor.system": "系统",
+      // The directory's words, shared by the pages of people, sites and
+      // rosters: roles of a chain or roster (duty's Role* constants), kinds
+      // of organisation, a site's production status (yujing.ProductionStatus).
+      // YJ.label(prefix, value) falls back to the value (a chain may name any role).
+      "dutyrole.duty_officer": "值班员", "dutyrole.leader_on_duty": "带班领导", "dutyrole.principal": "主要负责人",
+      "dutyrole.assigned_official": "包保责任人", "dutyrole.bureau_on_duty": "值班局", "dutyrole.supervisor_in_chief": "督长",
+      "dutyrole.grid_member": "网格员", "dutyrole.dam_chief": "库长",
+      "orgkind.province": "省级", "orgkind.city": "市级", "orgkind.county": "县（区）级", "orgkind.township": "乡镇（街道）",
+      "orgkind.village": "村（社区）", "orgkind.enterprise": "企业", "orgkind.park": "园区", "orgkind.bureau": "部门", "orgkind.department": "内设机构",
+      "pstatus.normal": "正常生产", "pstatus.ordered_stopped": "责令停产停业", "pstatus.rectifying": "停产整顿",
+      "pstatus.suspended": "停产", "pstatus.closed": "关闭取缔"
     },
     en: {
       "app.title": "Warning duty room",
@@ -90,7 +101,14 @@
       "time.s": "{n} s", "time.m": "{n} min", "time.h": "{n} h", "time.d": "{n} d", "time.ago": "{t} ago",
       "foot.zone": "All times in {zone} ({offset})",
       "via.link": "answer link", "via.console": "recorded in the console", "via.api": "recorded through the API", "via.reply": "{ch} reply", "via.key": "{ch} key {key}",
-      "actor.system": "system"
+      "actor.system": "system",
+      "dutyrole.duty_officer": "duty officer", "dutyrole.leader_on_duty": "leader on duty", "dutyrole.principal": "principal",
+      "dutyrole.assigned_official": "assigned official", "dutyrole.bureau_on_duty": "bureau on duty", "dutyrole.supervisor_in_chief": "supervisor-in-chief",
+      "dutyrole.grid_member": "grid member", "dutyrole.dam_chief": "dam chief",
+      "orgkind.province": "province", "orgkind.city": "city", "orgkind.county": "county", "orgkind.township": "township",
+      "orgkind.village": "village", "orgkind.enterprise": "enterprise", "orgkind.park": "park", "orgkind.bureau": "bureau", "orgkind.department": "department",
+      "pstatus.normal": "normal", "pstatus.ordered_stopped": "ordered to stop", "pstatus.rectifying": "stopped for rectification",
+      "pstatus.suspended": "suspended", "pstatus.closed": "closed down"
     }
   });
 })();

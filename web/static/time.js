@@ -66,7 +66,20 @@
     return wall - offset(guess) * 1000;
   }
 
+  // instant is the moment a wall-clock time in the zone ("2026-10-01T08:30",
+  // as a datetime-local input gives it) stands for; NaN if it is not one.
+  function instant(local) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(local || "");
+    if (!m) { return NaN; }
+    var wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
+    var guess = wall - offset(wall) * 1000;
+    return wall - offset(guess) * 1000;
+  }
+
   function pad(n) { return (n < 10 ? "0" : "") + n; }
+  // local writes ms as the zone's wall clock for a datetime-local input:
+  // 2026-10-01T08:30.
+  function local(ms) { var p = parts(ms); return p.y + "-" + pad(p.mo) + "-" + pad(p.d) + "T" + pad(p.h) + ":" + pad(p.mi); }
   // date writes ms as 2026-07-01 in the zone; clock as 08:30:05.
   function date(ms) { var p = parts(ms); return p.y + "-" + pad(p.mo) + "-" + pad(p.d); }
   function clock(ms) { var p = parts(ms); return pad(p.h) + ":" + pad(p.mi) + ":" + pad(p.s); }
@@ -74,6 +87,6 @@
   setZone("", null);
   window.YJTime = {
     setZone: setZone, setNow: setNow, now: now, zone: function () { return zone || Intl.DateTimeFormat().resolvedOptions().timeZone; },
-    parts: parts, offset: offset, offsetLabel: offsetLabel, midnight: midnight, date: date, clock: clock
+    parts: parts, offset: offset, offsetLabel: offsetLabel, midnight: midnight, instant: instant, local: local, date: date, clock: clock
   };
 })();
