@@ -391,6 +391,7 @@
     var r = parseHash(), name = pages[r.page] ? r.page : "board", spec = pages[name];
     header();
     app.view = name;
+    document.body.dataset.page = name; // a page's own layout (the wall screen hides the header)
     if (!can(spec.role)) {
       $("#view").innerHTML = '<p class="empty" id="forbidden">' + esc(t("page.forbidden")) + "</p>";
       return;
