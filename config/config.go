@@ -290,6 +290,10 @@ type SiteFile struct {
 	// Parent makes the site part of another: a hazard source or a
 	// tailings pond of an enterprise's plant.
 	Parent string `yaml:"parent"`
+	// Location and Boundary place the site on the wall screen's map
+	// (config/site.go).
+	Location *LatLonFile `yaml:"location"`
+	Boundary string      `yaml:"boundary"` // a GeoJSON file, relative to this file
 }
 
 // RangeFile is a physical measuring range.
@@ -1038,7 +1042,9 @@ func (c *checker) sites(cfg *Config) map[string]bool {
 			c.Add(s.Fields.At("id", s.Pos), "site %q is defined twice", s.ID)
 		}
 		seen[s.ID] = true
-		cfg.Sites = append(cfg.Sites, yujing.Site{ID: s.ID, Name: s.Name, Region: s.Region, Industry: s.Industry, Parent: s.Parent})
+		site := yujing.Site{ID: s.ID, Name: s.Name, Region: s.Region, Industry: s.Industry, Parent: s.Parent}
+		c.siteMap(s, &site)
+		cfg.Sites = append(cfg.Sites, site)
 	}
 	c.siteParents(cfg, seen)
 	return seen
