@@ -23,7 +23,7 @@ import (
 type Node struct {
 	id     string
 	pool   *pgxpool.Pool
-	cfg    Config // ConfigHash is guarded by mu
+	cfg    Config // as given; its ConfigHash is only the first
 	period time.Duration
 	log    *slog.Logger
 	m      *metrics
@@ -37,14 +37,15 @@ type Node struct {
 	wake      chan struct{} // a lease ended or a release callback returned
 	queued    chan struct{} // an event was queued for the callbacks
 
-	mu       sync.Mutex
-	entries  map[string]*entry // by lease name
-	releases []pendingRelease  // to release in the database
-	queue    []event           // for the callbacks, in order
-	leaving  bool
-	hasLeft  bool
-	failing  bool // the last round failed (logged once)
-	mismatch bool // a live node has another partition count (logged once)
+	mu         sync.Mutex
+	entries    map[string]*entry // by lease name
+	releases   []pendingRelease  // to release in the database
+	queue      []event           // for the callbacks, in order
+	leaving    bool
+	hasLeft    bool
+	configHash string // the configuration's hash, recorded in nodes
+	failing    bool   // the last round failed (logged once)
+	mismatch   bool   // a live node has another partition count (logged once)
 }
 
 type entryState int
@@ -97,14 +98,15 @@ func New(pool *pgxpool.Pool, cfg Config, opts Options) (*Node, error) {
 	h.Write([]byte(id))
 	n := &Node{
 		id: id, pool: pool, cfg: cfg, period: cfg.period(),
-		log:     opts.Logger,
-		cb:      opts.Callbacks,
-		offset:  int(h.Sum32() % uint32(cfg.Partitions)),
-		leaveCh: make(chan struct{}),
-		left:    make(chan struct{}),
-		wake:    make(chan struct{}, 1),
-		queued:  make(chan struct{}, 1),
-		entries: map[string]*entry{},
+		log:        opts.Logger,
+		cb:         opts.Callbacks,
+		offset:     int(h.Sum32() % uint32(cfg.Partitions)),
+		leaveCh:    make(chan struct{}),
+		left:       make(chan struct{}),
+		wake:       make(chan struct{}, 1),
+		queued:     make(chan struct{}, 1),
+		entries:    map[string]*entry{},
+		configHash: cfg.ConfigHash,
 	}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
@@ -283,7 +285,7 @@ func (n *Node) registerOnce(ctx context.Context) error {
 		}
 	}
 	n.mu.Lock()
-	hash := n.cfg.ConfigHash
+	hash := n.configHash
 	n.mu.Unlock()
 	_, err = n.pool.Exec(ctx, heartbeat, n.id, n.cfg.Hostname, n.cfg.Partitions, n.cfg.TTL.Seconds(), hash)
 	return err
@@ -352,7 +354,7 @@ func (n *Node) round(ctx context.Context, balance bool) (next time.Duration) {
 		return rows.Err()
 	})
 	n.mu.Lock()
-	hash := n.cfg.ConfigHash
+	hash := n.configHash
 	n.mu.Unlock()
 	b.Queue(heartbeat, n.id, n.cfg.Hostname, n.cfg.Partitions, n.cfg.TTL.Seconds(), hash)
 	b.Queue(liveNodes).Query(func(rows pgx.Rows) error {
@@ -380,6 +382,9 @@ func (n *Node) round(ctx context.Context, balance bool) (next time.Duration) {
 	}
 	sent := time.Now()
 	err := n.pool.SendBatch(ctx, b).Close()
+	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
+		return 0 // Run is ending
+	}
 	if err != nil {
 		n.m.renewFails.Inc()
 		n.mu.Lock()
@@ -416,9 +421,11 @@ func (n *Node) round(ctx context.Context, balance bool) (next time.Duration) {
 			}
 			continue
 		case held[l.Name]:
-			// Locked by a fenced transaction: still ours, renewed at the
-			// next round (or lapsing at its deadline).
+			// Locked by a fenced transaction: still ours. Try again soon
+			// rather than a period later; it lapses at its deadline if the
+			// transaction outlasts it.
 			n.log.Debug("cluster: lease busy; renewed at the next round", "lease", l.Name)
+			next = retryBusy(next, n.period)
 			continue
 		}
 		if l.end(endNotFound) {
@@ -452,6 +459,15 @@ func (n *Node) batch() *pgx.Batch {
 		set_config('idle_in_transaction_session_timeout', $3, true)`,
 		ms(n.period), ms(n.period/4), ms(n.cfg.Margin))
 	return b
+}
+
+// retryBusy returns when to come back for a lease that was busy: a
+// quarter period from now, or next if that is sooner.
+func retryBusy(next, period time.Duration) time.Duration {
+	if next == 0 || period/4 < next {
+		return period / 4
+	}
+	return next
 }
 
 // lockNotAvailable is PostgreSQL's SQLSTATE for a lock_timeout.

@@ -29,6 +29,7 @@ func TestCluster(t *testing.T) {
 	t.Run("paused", func(t *testing.T) { t.Parallel(); testPaused(t, pg) })
 	t.Run("frozen_clock", func(t *testing.T) { t.Parallel(); testFrozenClock(t, pg) })
 	t.Run("cut_off", func(t *testing.T) { t.Parallel(); testCutOff(t, pg) })
+	t.Run("busy_lease", func(t *testing.T) { t.Parallel(); testBusyLease(t, pg) })
 	t.Run("leader", func(t *testing.T) { t.Parallel(); testLeader(t, pg) })
 	t.Run("leave", func(t *testing.T) { t.Parallel(); testLeave(t, pg) })
 	t.Run("partition_mismatch", func(t *testing.T) { t.Parallel(); testMismatch(t, pg) })
@@ -570,5 +571,85 @@ func testRegistry(t *testing.T, pg *testenv.Postgres) {
 	var rows int
 	if err := admin.QueryRow(ctx, `SELECT count(*) FROM nodes WHERE id = $1`, a.ID()).Scan(&rows); err != nil || rows != 1 {
 		t.Fatalf("%d rows of the dead node (%v), want 1", rows, err)
+	}
+}
+
+// A fenced transaction in progress locks its lease row: the renewal skips
+// that one lease (it stays held) and renews the others, instead of
+// waiting; once the transaction ends the lease is renewed again, without
+// waiting for the next period.
+func testBusyLease(t *testing.T, pg *testenv.Postgres) {
+	ctx := t.Context()
+	url := migrated(t, pg)
+	a := startNode(t, url, "a", &history{})
+	waitFor(t, 10*testTTL, "a holds every partition", func() error { return balanced(32, a) })
+	busy, other := a.held(PartitionLease(0)), a.held(PartitionLease(1))
+	// The transaction's work waits for a lock the test holds (active, not
+	// idle: an idle one would be ended after the margin).
+	admin := openPool(t, url)
+	gate, err := admin.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gate.Release()
+	if _, err := gate.Exec(ctx, `SELECT pg_advisory_lock(7)`); err != nil {
+		t.Fatal(err)
+	}
+	// Begin just after a round, so that the next one comes a period later.
+	d0 := other.Deadline()
+	waitFor(t, 2*testPeriod, "a round", func() error {
+		if other.Deadline().Equal(d0) {
+			return errors.New("no renewal")
+		}
+		return nil
+	})
+	tx, err := a.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	began := time.Now()
+	if err := Fenced(ctx, tx, busy); err != nil {
+		t.Fatal(err)
+	}
+	work := make(chan error, 1)
+	go func() {
+		_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7)`)
+		work <- err
+	}()
+	const window = testTTL - testTTL/5
+	waitFor(t, 2*testPeriod, "another lease renewed during the transaction", func() error {
+		if d := other.Deadline(); d.Before(began.Add(window)) {
+			return fmt.Errorf("partition 1's deadline %v after the transaction began", d.Sub(began))
+		}
+		return nil
+	})
+	if !busy.Held() {
+		t.Fatal("the busy lease was let go")
+	}
+	if d := busy.Deadline(); !d.Before(began.Add(window)) {
+		t.Fatalf("the busy lease was renewed while its row was locked (deadline %v after)", d.Sub(began))
+	}
+	if _, err := gate.Exec(ctx, `SELECT pg_advisory_unlock(7)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-work; err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	committed := time.Now()
+	waitFor(t, testPeriod/2, "the busy lease renewed soon after the commit", func() error {
+		if !busy.Held() {
+			return errors.New("lost")
+		}
+		if d := busy.Deadline(); d.Before(committed.Add(window)) {
+			return fmt.Errorf("deadline %v after the commit", d.Sub(committed))
+		}
+		return nil
+	})
+	if lost := a.releasesOf(Lost); len(lost) > 0 {
+		t.Fatalf("lost %v", lost)
 	}
 }

@@ -124,7 +124,7 @@ func (n *Node) ReportReload(ctx context.Context, configHash string, reloadErr er
 		return fmt.Errorf("cluster: node %s: report reload: the node is not registered", n.id)
 	}
 	n.mu.Lock()
-	n.cfg.ConfigHash = configHash
+	n.configHash = configHash
 	n.mu.Unlock()
 	return nil
 }
