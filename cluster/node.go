@@ -306,7 +306,7 @@ func (n *Node) registerOnce(ctx context.Context) error {
 // together tick in step, so without this a failover would take ttl plus
 // a whole period.
 func (n *Node) round(ctx context.Context, balance bool) (next time.Duration) {
-	ctx, cancel := context.WithTimeout(ctx, n.period)
+	bctx, cancel := context.WithTimeout(ctx, n.period)
 	defer cancel()
 	n.reap()
 
@@ -323,6 +323,13 @@ func (n *Node) round(ctx context.Context, balance bool) (next time.Duration) {
 	}
 	rel := slices.Clone(n.releases)
 	isLeader := n.entries[LeaderLease] != nil
+	known := map[string]bool{} // leases the database may name this node for
+	for name := range n.entries {
+		known[name] = true
+	}
+	for _, r := range n.releases {
+		known[r.name] = true
+	}
 	n.mu.Unlock()
 
 	renewed, held := map[string]bool{}, map[string]bool{}
@@ -363,16 +370,26 @@ func (n *Node) round(ctx context.Context, balance bool) (next time.Duration) {
 		return err
 	})
 	soonest := time.Duration(0) // the least time left of another holder's lease
-	b.Queue(`SELECT name, holder, extract(epoch FROM expires_at - now())::float8 FROM leases WHERE expires_at > now()`).Query(func(rows pgx.Rows) error {
+	var orphans []pendingRelease
+	b.Queue(`SELECT name, holder, fence, extract(epoch FROM expires_at - now())::float8 FROM leases WHERE expires_at > now()`).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var name, holder string
+			var fence int64
 			var left float64
-			if err := rows.Scan(&name, &holder, &left); err != nil {
+			if err := rows.Scan(&name, &holder, &fence, &left); err != nil {
 				return err
 			}
 			taken[name] = true
-			if d := time.Duration(left * float64(time.Second)); holder != n.id && (soonest == 0 || d < soonest) {
-				soonest = d
+			d := time.Duration(left * float64(time.Second))
+			switch {
+			case holder != n.id:
+				if soonest == 0 || d < soonest {
+					soonest = d
+				}
+			case !known[name]:
+				// A take whose answer never came (a timeout after the
+				// commit): nobody acts for it; free it.
+				orphans = append(orphans, pendingRelease{name: name, fence: fence, until: time.Now().Add(d)})
 			}
 		}
 		return rows.Err()
@@ -381,8 +398,8 @@ func (n *Node) round(ctx context.Context, balance bool) (next time.Duration) {
 		b.Queue(forgetNodes, nodeRetention.Seconds())
 	}
 	sent := time.Now()
-	err := n.pool.SendBatch(ctx, b).Close()
-	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
+	err := n.pool.SendBatch(bctx, b).Close()
+	if err != nil && ctx.Err() != nil {
 		return 0 // Run is ending
 	}
 	if err != nil {
@@ -408,8 +425,14 @@ func (n *Node) round(ctx context.Context, balance bool) (next time.Duration) {
 		n.failing = false
 		n.log.Info("cluster: renewal succeeded again")
 	}
-	n.releases = n.releases[len(rel):]
+	n.releases = append(n.releases[len(rel):], orphans...)
 	n.mu.Unlock()
+	for _, o := range orphans {
+		n.log.Info("cluster: releasing a lease whose take was not answered", "lease", o.name, "fence", o.fence)
+	}
+	if len(orphans) > 0 {
+		n.poke() // release them now rather than at the next round
+	}
 	n.m.live.Set(float64(len(live)))
 	for _, e := range renewing {
 		l := e.lease
@@ -552,21 +575,27 @@ func (n *Node) balance(ctx context.Context, live []liveNode, taken map[string]bo
 
 	got := 0
 	for _, p := range mv.candidates {
-		if got == mv.take || ctx.Err() != nil {
+		if got == mv.take {
 			break
 		}
-		if n.take(ctx, PartitionLease(p), p) {
+		ok, err := n.take(ctx, PartitionLease(p), p)
+		if err != nil {
+			return // the database is in trouble: try again next round
+		}
+		if ok {
 			got++
 		}
 	}
-	if leaderFree && ctx.Err() == nil {
+	if leaderFree {
 		n.take(ctx, LeaderLease, -1)
 	}
 }
 
 // take takes the lease name (partition p, or -1 for the leader) if it is
-// free or expired, and reports whether it did.
-func (n *Node) take(ctx context.Context, name string, p int) bool {
+// free or expired, and reports whether it did; err is set when the
+// database could not answer (then the take may have happened: the next
+// round releases such an orphan).
+func (n *Node) take(ctx context.Context, name string, p int) (bool, error) {
 	kind := kindPartition
 	if p < 0 {
 		kind = kindLeader
@@ -575,18 +604,20 @@ func (n *Node) take(ctx context.Context, name string, p int) bool {
 	var from string
 	b := n.batch()
 	b.Queue(takeLease, name, n.id, n.cfg.TTL.Seconds()).QueryRow(func(row pgx.Row) error { return row.Scan(&fence, &from) })
+	ctx, cancel := context.WithTimeout(ctx, n.period)
+	defer cancel()
 	sent := time.Now()
 	err := n.pool.SendBatch(ctx, b).Close()
 	if errors.Is(err, pgx.ErrNoRows) {
-		return false // another node was quicker
+		return false, nil // another node was quicker
 	}
 	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == lockNotAvailable {
 		n.log.Debug("cluster: lease busy: its holder's fenced transaction is in progress", "lease", name)
-		return false
+		return false, nil
 	}
 	if err != nil {
 		n.log.Warn("cluster: cannot take a lease", "lease", name, "err", err)
-		return false
+		return false, err
 	}
 	l := newLease(name, fence, n.id, kind, sent, n.cfg, n.m, n.poke)
 	n.m.acquisitions.WithLabelValues(kind).Inc()
@@ -600,7 +631,7 @@ func (n *Node) take(ctx context.Context, name string, p int) bool {
 	n.mu.Unlock()
 	n.signalQueued()
 	n.log.Info("cluster: lease taken", "lease", name, "fence", fence, "taken_from", from)
-	return true
+	return true, nil
 }
 
 // reap turns the leases that ended into Lost releases for the callbacks,

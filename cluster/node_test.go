@@ -30,6 +30,7 @@ func TestCluster(t *testing.T) {
 	t.Run("frozen_clock", func(t *testing.T) { t.Parallel(); testFrozenClock(t, pg) })
 	t.Run("cut_off", func(t *testing.T) { t.Parallel(); testCutOff(t, pg) })
 	t.Run("busy_lease", func(t *testing.T) { t.Parallel(); testBusyLease(t, pg) })
+	t.Run("unanswered_take", func(t *testing.T) { t.Parallel(); testUnansweredTake(t, pg) })
 	t.Run("leader", func(t *testing.T) { t.Parallel(); testLeader(t, pg) })
 	t.Run("leave", func(t *testing.T) { t.Parallel(); testLeave(t, pg) })
 	t.Run("partition_mismatch", func(t *testing.T) { t.Parallel(); testMismatch(t, pg) })
@@ -48,6 +49,7 @@ func testSplitAndJoin(t *testing.T, pg *testenv.Postgres) {
 	b := startNode(t, url, "b", hist)
 	waitFor(t, 10*testTTL, "two nodes balanced", func() error { return balanced(32, a, b) })
 
+	given := len(a.releasesOf(Rebalanced)) + len(b.releasesOf(Rebalanced))
 	c := startNode(t, url, "c", hist)
 	joined := time.Now()
 	// c's first round only registers; a and b see it at their next round
@@ -55,6 +57,9 @@ func testSplitAndJoin(t *testing.T, pg *testenv.Postgres) {
 	waitFor(t, 8*testPeriod, "three nodes balanced", func() error { return balanced(32, a, b, c) })
 	t.Logf("balanced %v after the third node started", time.Since(joined).Round(time.Millisecond))
 	hist.check(t)
+	if got := len(a.releasesOf(Rebalanced)) + len(b.releasesOf(Rebalanced)) - given; got != len(c.Owned()) {
+		t.Errorf("a and b gave %d partitions up (Rebalanced) for c, which holds %d", got, len(c.Owned()))
+	}
 
 	for _, n := range []*testNode{a, b, c} {
 		if lost := n.releasesOf(Lost); len(lost) > 0 {
@@ -204,7 +209,8 @@ func testPaused(t *testing.T, pg *testenv.Postgres) {
 // A node whose lease the database let go while its own clock stood still
 // (a frozen VM resumes; its monotonic deadline has not passed) is stopped
 // by the database: the fenced write is refused, and the renewal finds the
-// lease gone.
+// lease gone. The freeze is a stop of the node's goroutines while the
+// test moves the leases' expiry into the past in the database.
 func testFrozenClock(t *testing.T, pg *testenv.Postgres) {
 	ctx := t.Context()
 	url := migrated(t, pg)
@@ -230,6 +236,16 @@ func testFrozenClock(t *testing.T, pg *testenv.Postgres) {
 		}
 	}
 	l5, l6 := a.held(PartitionLease(5)), a.held(PartitionLease(6))
+	// a freezes just after a renewal: nothing of it runs, and its
+	// deadlines are 1.6 s away.
+	d0 := l5.Deadline()
+	waitFor(t, 2*testPeriod, "a renewal", func() error {
+		if l5.Deadline().Equal(d0) {
+			return errors.New("no renewal")
+		}
+		return nil
+	})
+	a.kill()
 	steal(5)
 	steal(6)
 	if !l5.Held() {
@@ -243,7 +259,8 @@ func testFrozenClock(t *testing.T, pg *testenv.Postgres) {
 	if l5.Held() {
 		t.Fatal("a still holds partition 5 after the refusal")
 	}
-	// Partition 6 is found gone by a's next renewal.
+	// a resumes; partition 6 is found gone by its next renewal.
+	a.run()
 	waitFor(t, 2*testPeriod, "a gives both up as Lost", func() error {
 		if lost := a.releasesOf(Lost); !slices.Contains(lost, "partition/5") || !slices.Contains(lost, "partition/6") {
 			return fmt.Errorf("Lost releases %v", lost)
@@ -546,6 +563,22 @@ func testRegistry(t *testing.T, pg *testenv.Postgres) {
 			t.Errorf("after ReportReload(%s, %v): %+v", tt.hash, tt.err, got)
 		}
 	}
+	var names []string
+	mfs, err := a.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		names = append(names, mf.GetName())
+	}
+	want := []string{ // docs/CLUSTER.md lists them
+		"yujing_cluster_acquisitions_total", "yujing_cluster_failovers_total", "yujing_cluster_fenced_refusals_total",
+		"yujing_cluster_lease_age_seconds", "yujing_cluster_leases_lost_total", "yujing_cluster_live_nodes",
+		"yujing_cluster_partitions_owned", "yujing_cluster_renewal_failures_total",
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("metrics %v, want %v", names, want)
+	}
 	// The heartbeat moves on, the database's clock.
 	before := info.Heartbeat
 	waitFor(t, 3*testPeriod, "a heartbeat", func() error {
@@ -652,4 +685,33 @@ func testBusyLease(t *testing.T, pg *testenv.Postgres) {
 	if lost := a.releasesOf(Lost); len(lost) > 0 {
 		t.Fatalf("lost %v", lost)
 	}
+}
+
+// A take committed in the database whose answer never reached the node (a
+// timeout just after the commit) leaves a lease the node holds without
+// knowing it. Nobody acts for it; the node's next round releases it, and
+// it is taken again at once instead of after its expiry.
+func testUnansweredTake(t *testing.T, pg *testenv.Postgres) {
+	ctx := t.Context()
+	url := migrated(t, pg)
+	hist := &history{}
+	a := startNode(t, url, "a", hist)
+	b := startNode(t, url, "b", hist)
+	waitFor(t, 10*testTTL, "two nodes balanced", func() error { return balanced(32, a, b) })
+	p := b.Owned()[0]
+	name := PartitionLease(p)
+	b.kill()
+	// a's take of p after b's death committed, but its answer was lost;
+	// the lease lasts a minute.
+	admin := openPool(t, url)
+	var fence int64
+	if err := admin.QueryRow(ctx, `UPDATE leases SET holder = $2, fence = fence + 1, expires_at = now() + interval '1 minute',
+		taken_at = now(), taken_from = holder WHERE name = $1 RETURNING fence`, name, a.ID()).Scan(&fence); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*failoverBound, "a holds every partition", func() error { return balanced(32, a) })
+	if got := a.held(name).Fence; got != fence+1 {
+		t.Errorf("a holds %s with fence %d, want %d: released and taken again", name, got, fence+1)
+	}
+	hist.check(t)
 }
