@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,52 +38,6 @@ type Config struct {
 	// ConfigHash identifies the node's configuration; it is recorded in
 	// nodes so that nodes whose files differ can be named.
 	ConfigHash string
-}
-
-// Reason says why a node gives a lease up.
-type Reason int
-
-// Reasons for OnRelease and OnLeaderRelease.
-const (
-	// Rebalanced: another node needs the partition. Finish the work in
-	// flight, then return; the lease is held and renewed until then, and
-	// released in the database after.
-	Rebalanced Reason = iota + 1
-	// Leaving: the node leaves the cluster (Node.Leave). As Rebalanced.
-	Leaving
-	// Lost: the lease is gone (its deadline passed, a renewal found it
-	// taken, or a fenced write was refused). Stop at once: writes fenced
-	// by it are refused.
-	Lost
-)
-
-func (r Reason) String() string {
-	switch r {
-	case Rebalanced:
-		return "rebalanced"
-	case Leaving:
-		return "leaving"
-	case Lost:
-		return "lost"
-	}
-	return fmt.Sprintf("Reason(%d)", int(r))
-}
-
-// Callbacks are called by a node, one at a time and in the order of its
-// decisions, from one goroutine: for each lease, its acquire before its
-// release, and a partition's next acquire only after its release has
-// returned. ctx ends when the node's Run ends; a callback must return
-// then. Every field may be nil.
-type Callbacks struct {
-	// OnAcquire: the node holds partition p under l from now on.
-	OnAcquire func(ctx context.Context, p int, l *Lease)
-	// OnRelease: the node gives partition p up. For Rebalanced and
-	// Leaving, return once the partition's work in flight is done; the
-	// node releases the lease after. For Lost, stop at once.
-	OnRelease func(ctx context.Context, p int, l *Lease, why Reason)
-	// OnLeader and OnLeaderRelease: likewise for the leader lease.
-	OnLeader        func(ctx context.Context, l *Lease)
-	OnLeaderRelease func(ctx context.Context, l *Lease, why Reason)
 }
 
 // Options are what a node is handed by its program.
