@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"yujing/internal/testenv"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // A paused node (its goroutines stop without releasing anything, and
@@ -308,4 +311,50 @@ func testUnansweredTake(t *testing.T, pg *testenv.Postgres) {
 		t.Errorf("a holds %s with fence %d, want %d: released and taken again", name, got, fence+1)
 	}
 	hist.check(t)
+}
+
+// FencedSQL, for a store on database/sql with pgx's stdlib driver, lets a
+// write through while the lease is held and refuses it once the database
+// has given the lease to another holder.
+func testFencedSQL(t *testing.T, pg *testenv.Postgres) {
+	ctx := t.Context()
+	url := migrated(t, pg)
+	a := startNode(t, url, "a", &history{})
+	waitFor(t, 10*testTTL, "a holds every partition", func() error { return balanced(32, a) })
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { db.Close() })
+	write := func(l *Lease, p int) error {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if err := FencedSQL(ctx, tx, l); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO writes (partition, fence, node) VALUES ($1, $2, 'a')`, p, l.Fence); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	l := a.held(PartitionLease(3))
+	if err := write(l, 3); err != nil {
+		t.Fatalf("a fenced write while held: %v", err)
+	}
+	a.kill() // frozen, so that its own renewal does not find the lease gone first
+	if _, err := db.ExecContext(ctx, `UPDATE leases SET holder = 'intruder/0', fence = fence + 1 WHERE name = 'partition/3'`); err != nil {
+		t.Fatal(err)
+	}
+	var fe *FencedError
+	if err := write(l, 3); !errors.As(err, &fe) || fe.Why != whyTaken {
+		t.Fatalf("a fenced write after the takeover: %v, want FencedError %q", err, whyTaken)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM writes`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d writes (%v), want 1", n, err)
+	}
 }

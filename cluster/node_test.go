@@ -31,6 +31,7 @@ func TestCluster(t *testing.T) {
 	t.Run("cut_off", func(t *testing.T) { t.Parallel(); testCutOff(t, pg) })
 	t.Run("busy_lease", func(t *testing.T) { t.Parallel(); testBusyLease(t, pg) })
 	t.Run("unanswered_take", func(t *testing.T) { t.Parallel(); testUnansweredTake(t, pg) })
+	t.Run("fenced_sql", func(t *testing.T) { t.Parallel(); testFencedSQL(t, pg) })
 	t.Run("leader", func(t *testing.T) { t.Parallel(); testLeader(t, pg) })
 	t.Run("leave", func(t *testing.T) { t.Parallel(); testLeave(t, pg) })
 	t.Run("partition_mismatch", func(t *testing.T) { t.Parallel(); testMismatch(t, pg) })

@@ -58,6 +58,19 @@ func TestPartitionLeaseNames(t *testing.T) {
 	}
 }
 
+// FuzzPartitionOf: a lease name is read back as a partition only when it
+// is exactly the name of that partition.
+func FuzzPartitionOf(f *testing.F) {
+	for _, s := range []string{"partition/0", "partition/31", "partition/-1", "partition/01", "leader", "partition/+1", "partition/9999999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if p := partitionOf(name); p >= 0 && PartitionLease(p) != name {
+			t.Fatalf("partitionOf(%q) = %d, whose name is %q", name, p, PartitionLease(p))
+		}
+	})
+}
+
 func TestShare(t *testing.T) {
 	tests := []struct {
 		partitions, live int
