@@ -108,10 +108,31 @@ func (b *Bus) Publish(ctx context.Context, channel, payload string) error {
 	if err := checkNotify(channel, payload); err != nil {
 		return err
 	}
-	if _, err := b.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload); err != nil {
+	_, err := b.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload)
+	// An idle pooled connection that the server ended (a restart): the
+	// statement never ran and the pool has dropped that connection; each
+	// idle one may be stale, so at most once per connection, then on a
+	// new one.
+	for tries := b.pool.Config().MaxConns; err != nil && staleConn(err) && tries > 0; tries-- {
+		_, err = b.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload)
+	}
+	if err != nil {
 		return fmt.Errorf("cluster: bus: publish on %s: %w", channel, err)
 	}
 	return nil
+}
+
+// staleConn tells whether err says the statement never ran because its
+// connection was dead: not sent at all, tried on a connection the driver
+// had already closed, or refused by a server shutting
+// down or restarted (SQLSTATE class 57P: admin or crash shutdown, cannot
+// connect now).
+func staleConn(err error) bool {
+	if pgconn.SafeToRetry(err) || errors.Is(err, pgconn.ErrConnClosed) {
+		return true
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && strings.HasPrefix(pe.Code, "57P0")
 }
 
 // Notify notifies channel with payload when tx commits, and never if it

@@ -30,67 +30,105 @@ func (n *Node) round(ctx context.Context, balance bool) (next time.Duration) {
 	defer cancel()
 	n.reap()
 
+	r := n.snapshot()
+	b := n.queueRound(r)
+	sent := time.Now()
+	err := n.pool.SendBatch(bctx, b).Close()
+	if err != nil && ctx.Err() != nil {
+		return 0 // Run is ending
+	}
+	if err != nil {
+		n.renewalFailed(err)
+		return 0
+	}
+	if r.soonest > 0 && r.soonest < n.period {
+		next = r.soonest + max(n.period/20, 20*time.Millisecond) - time.Since(sent)
+		next = max(next, time.Millisecond)
+	}
+	next = n.applyRound(r, sent, next)
+	n.reap()
 	n.mu.Lock()
-	var renewing []*entry
-	var names []string
-	var fences []int64
+	leaving := n.leaving
+	n.mu.Unlock()
+	if !balance || leaving {
+		return next
+	}
+	n.balance(ctx, r.live, r.taken)
+	return next
+}
+
+// roundState is what one round sends and what its batch answers.
+type roundState struct {
+	// sent
+	renewing []*entry
+	names    []string
+	fences   []int64
+	rel      []pendingRelease
+	isLeader bool
+	known    map[string]bool // leases the database may name this node for
+	hash     string
+
+	// answered
+	renewed, held, taken map[string]bool
+	live                 []liveNode
+	soonest              time.Duration // the least time left of another holder's lease
+	orphans              []pendingRelease
+}
+
+// snapshot takes, under the lock, what a round sends.
+func (n *Node) snapshot() *roundState {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	r := &roundState{
+		known:   map[string]bool{},
+		renewed: map[string]bool{}, held: map[string]bool{}, taken: map[string]bool{},
+	}
 	for name, e := range n.entries {
 		if e.state != stateDrained && e.lease.Held() {
-			renewing = append(renewing, e)
-			names = append(names, name)
-			fences = append(fences, e.lease.Fence)
+			r.renewing = append(r.renewing, e)
+			r.names = append(r.names, name)
+			r.fences = append(r.fences, e.lease.Fence)
 		}
+		r.known[name] = true
 	}
-	rel := slices.Clone(n.releases)
-	isLeader := n.entries[LeaderLease] != nil
-	known := map[string]bool{} // leases the database may name this node for
-	for name := range n.entries {
-		known[name] = true
+	r.rel = slices.Clone(n.releases)
+	r.isLeader = n.entries[LeaderLease] != nil
+	for _, rl := range n.releases {
+		r.known[rl.name] = true
 	}
-	for _, r := range n.releases {
-		known[r.name] = true
-	}
-	n.mu.Unlock()
+	r.hash = n.configHash
+	return r
+}
 
-	renewed, held := map[string]bool{}, map[string]bool{}
-	taken := map[string]bool{}
-	var live []liveNode
+// scanNames reads a one-column result of lease names into set.
+func scanNames(set map[string]bool) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				return err
+			}
+			set[name] = true
+		}
+		return rows.Err()
+	}
+}
+
+// queueRound builds the round's batch; its answers land in r.
+func (n *Node) queueRound(r *roundState) *pgx.Batch {
 	b := n.batch()
-	if len(rel) > 0 {
-		relNames, relFences := releaseArgs(rel)
+	if len(r.rel) > 0 {
+		relNames, relFences := releaseArgs(r.rel)
 		b.Queue(releaseLeases, n.id, relNames, relFences)
 	}
-	b.Queue(renewLeases, n.id, n.cfg.TTL.Seconds(), names, fences).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var name string
-			if err := rows.Scan(&name); err != nil {
-				return err
-			}
-			renewed[name] = true
-		}
-		return rows.Err()
-	})
-	b.Queue(heldLeases, n.id, names, fences).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var name string
-			if err := rows.Scan(&name); err != nil {
-				return err
-			}
-			held[name] = true
-		}
-		return rows.Err()
-	})
-	n.mu.Lock()
-	hash := n.configHash
-	n.mu.Unlock()
-	b.Queue(heartbeat, n.id, n.cfg.Hostname, n.cfg.Partitions, n.cfg.TTL.Seconds(), hash)
+	b.Queue(renewLeases, n.id, n.cfg.TTL.Seconds(), r.names, r.fences).Query(scanNames(r.renewed))
+	b.Queue(heldLeases, n.id, r.names, r.fences).Query(scanNames(r.held))
+	b.Queue(heartbeat, n.id, n.cfg.Hostname, n.cfg.Partitions, n.cfg.TTL.Seconds(), r.hash)
 	b.Queue(liveNodes).Query(func(rows pgx.Rows) error {
 		var err error
-		live, err = pgx.CollectRows(rows, pgx.RowToStructByPos[liveNode])
+		r.live, err = pgx.CollectRows(rows, pgx.RowToStructByPos[liveNode])
 		return err
 	})
-	soonest := time.Duration(0) // the least time left of another holder's lease
-	var orphans []pendingRelease
 	b.Queue(`SELECT name, holder, fence, extract(epoch FROM expires_at - now())::float8 FROM leases WHERE expires_at > now()`).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var name, holder string
@@ -99,71 +137,69 @@ func (n *Node) round(ctx context.Context, balance bool) (next time.Duration) {
 			if err := rows.Scan(&name, &holder, &fence, &left); err != nil {
 				return err
 			}
-			taken[name] = true
+			r.taken[name] = true
 			d := time.Duration(left * float64(time.Second))
 			switch {
 			case holder != n.id:
-				if soonest == 0 || d < soonest {
-					soonest = d
+				if r.soonest == 0 || d < r.soonest {
+					r.soonest = d
 				}
-			case !known[name]:
+			case !r.known[name]:
 				// A take whose answer never came (a timeout after the
 				// commit): nobody acts for it; free it.
-				orphans = append(orphans, pendingRelease{name: name, fence: fence, until: time.Now().Add(d)})
+				r.orphans = append(r.orphans, pendingRelease{name: name, fence: fence, until: time.Now().Add(d)})
 			}
 		}
 		return rows.Err()
 	})
-	if isLeader {
+	if r.isLeader {
 		b.Queue(forgetNodes, nodeRetention.Seconds())
 	}
-	sent := time.Now()
-	err := n.pool.SendBatch(bctx, b).Close()
-	if err != nil && ctx.Err() != nil {
-		return 0 // Run is ending
-	}
-	if err != nil {
-		n.m.renewFails.Inc()
-		n.mu.Lock()
-		first := !n.failing
-		n.failing = true
-		n.mu.Unlock()
-		if first {
-			n.log.Warn("cluster: renewal failed; leases lapse at their deadlines unless a later renewal succeeds", "err", err)
-		} else {
-			n.log.Debug("cluster: renewal failed", "err", err)
-		}
-		return 0
-	}
-	if soonest > 0 && soonest < n.period {
-		next = soonest + max(n.period/20, 20*time.Millisecond) - time.Since(sent)
-		next = max(next, time.Millisecond)
-	}
+	return b
+}
 
+// renewalFailed counts and logs a failed round: once at warning level
+// until a round succeeds again.
+func (n *Node) renewalFailed(err error) {
+	n.m.renewFails.Inc()
+	n.mu.Lock()
+	first := !n.failing
+	n.failing = true
+	n.mu.Unlock()
+	if first {
+		n.log.Warn("cluster: renewal failed; leases lapse at their deadlines unless a later renewal succeeds", "err", err)
+	} else {
+		n.log.Debug("cluster: renewal failed", "err", err)
+	}
+}
+
+// applyRound acts on a successful round's answers: releases done and
+// orphans queued, leases extended, kept while busy, or ended when lost.
+func (n *Node) applyRound(r *roundState, sent time.Time, next time.Duration) time.Duration {
 	n.mu.Lock()
 	if n.failing {
 		n.failing = false
 		n.log.Info("cluster: renewal succeeded again")
 	}
-	n.releases = append(n.releases[len(rel):], orphans...)
+	n.releases = append(n.releases[len(r.rel):], r.orphans...)
 	n.mu.Unlock()
-	for _, o := range orphans {
+	for _, o := range r.orphans {
 		n.log.Info("cluster: releasing a lease whose take was not answered", "lease", o.name, "fence", o.fence)
 	}
-	if len(orphans) > 0 {
+	if len(r.orphans) > 0 {
 		n.poke() // release them now rather than at the next round
 	}
-	n.m.live.Set(float64(len(live)))
-	for _, e := range renewing {
+	n.m.live.Set(float64(len(r.live)))
+	for _, e := range r.renewing {
 		l := e.lease
 		switch {
-		case renewed[l.Name]:
+		case r.renewed[l.Name]:
 			if !l.extend(sent) {
 				// Let go meanwhile, but renewed in the database: free it.
 				n.queueRelease(l)
 			}
 			continue
-		case held[l.Name]:
+		case r.held[l.Name]:
 			// Locked by a fenced transaction: still ours. Try again soon
 			// rather than a period later; it lapses at its deadline if the
 			// transaction outlasts it.
@@ -175,26 +211,9 @@ func (n *Node) round(ctx context.Context, balance bool) (next time.Duration) {
 			n.log.Warn("cluster: lease lost: not found at renewal (expired or taken)", "lease", l.Name, "fence", l.Fence)
 		}
 	}
-	n.reap()
-	n.mu.Lock()
-	leaving := n.leaving
-	n.mu.Unlock()
-	if !balance || leaving {
-		return next
-	}
-	n.balance(ctx, live, taken)
 	return next
 }
 
-// batch returns a batch (one round trip, one implicit transaction) that
-// begins by bounding, for its transaction, each statement to a renewal
-// period, each lock wait to a quarter of it, and the time the transaction
-// may wait idle for the node to the margin. On the server's side, then, no
-// statement of a node outlives the node's own timeout (a take the node gave
-// up on cannot still succeed, unknown to it, after a lock wait), a lease
-// locked by another node's fenced transaction costs a take a quarter
-// period, not the round, and a node cut off in the middle of the batch
-// holds no row lock past the margin.
 func (n *Node) batch() *pgx.Batch {
 	b := &pgx.Batch{}
 	ms := func(d time.Duration) string { return strconv.FormatInt(max(d.Milliseconds(), 1), 10) }
