@@ -562,11 +562,12 @@ type nolossChild struct {
 
 func startNolossChild(t *testing.T, configPath string, logs *syncBuffer) *nolossChild {
 	t.Helper()
-	// Ready once it logs so: after the broker acknowledged its MQTT
-	// subscription (SUBACK). /healthz answers before yujing even connects
-	// to the broker; on the first start the broker has no subscription for
-	// yujing's session yet, and drops what is published meanwhile while
-	// acknowledging it to the publisher: readings no yujing ever received.
+	// Ready once it logs so: once the broker holds its MQTT subscription
+	// (the SUBACK, or a resumed session). /healthz answers before yujing
+	// even connects to the broker; on the first start the broker has no
+	// subscription for yujing's session yet, and drops what is published
+	// meanwhile while acknowledging it to the publisher: readings no
+	// yujing ever received.
 	const ready = `msg="yujing ready"`
 	before := logs.String()
 	readyBefore := strings.Count(before, ready)
