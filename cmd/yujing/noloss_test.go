@@ -141,6 +141,14 @@ func startNolossPublisher(t *testing.T, broker string, base time.Time, rounds, r
 		})
 	}
 	go func() { wg.Wait(); close(p.done) }()
+	// A test that ends early (a failure) stops its publishers first: they
+	// report through t, which must not outlive the test.
+	t.Cleanup(func() {
+		p.mu.Lock()
+		p.limit = min(p.limit, p.reached)
+		p.mu.Unlock()
+		<-p.done
+	})
 	return p
 }
 
