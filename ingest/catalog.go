@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"yujing"
 )
@@ -16,7 +17,9 @@ import (
 // API, so they survive a restart. The configuration file's sensors are the
 // base; saved ones override or add to them, deleted ones remove them.
 type SensorStore interface {
-	PutSensor(ctx context.Context, s yujing.Sensor) error
+	// PutSensors saves sensors in one transaction: all of them or, on
+	// error, none.
+	PutSensors(ctx context.Context, ss []yujing.Sensor) error
 	DeleteSensor(ctx context.Context, id string) error
 	SavedSensors(ctx context.Context) (saved []yujing.Sensor, deleted []string, err error)
 }
@@ -35,6 +38,69 @@ type SensorError struct {
 
 func (e *SensorError) Error() string { return e.Field + ": " + e.Msg }
 
+// ImportProblem is what is wrong with one sensor of a batch: Index is its
+// place in the batch, or -1 for the batch as a whole.
+type ImportProblem struct {
+	Index int
+	ID    string
+	Field string
+	Msg   string
+}
+
+// ImportError lists every problem of a batch that Import refused.
+type ImportError struct {
+	Problems []ImportProblem
+}
+
+func (e *ImportError) Error() string {
+	parts := make([]string, 0, len(e.Problems))
+	for _, p := range e.Problems {
+		if p.Index < 0 {
+			parts = append(parts, p.Msg)
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("sensor %s: %s: %s", p.ID, p.Field, p.Msg))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// SensorJSON is a sensor as the API takes it (POST and PUT
+// /api/v1/sensors, a JSON import): the interval written as "10s".
+type SensorJSON struct {
+	ID        string            `json:"id"`
+	Name      string            `json:"name,omitempty"`
+	Site      string            `json:"site"`
+	Family    string            `json:"family"`
+	Region    string            `json:"region,omitempty"`
+	Industry  string            `json:"industry,omitempty"`
+	Metric    string            `json:"metric,omitempty"`
+	Unit      string            `json:"unit,omitempty"`
+	Units     map[string]string `json:"units,omitempty"`
+	Location  string            `json:"location,omitempty"`
+	Topic     string            `json:"topic,omitempty"`
+	Decoder   string            `json:"decoder,omitempty"`
+	Interval  string            `json:"interval,omitempty"` // e.g. "10s"
+	Min       *float64          `json:"min,omitempty"`
+	Max       *float64          `json:"max,omitempty"`
+	Tags      map[string]string `json:"tags,omitempty"`
+	MetricMap map[string]string `json:"metric_map,omitempty"`
+}
+
+// Sensor is the sensor b describes; a bad interval is a *SensorError.
+func (b *SensorJSON) Sensor() (yujing.Sensor, error) {
+	s := yujing.Sensor{ID: b.ID, Name: b.Name, Site: b.Site, Family: yujing.Family(b.Family), Region: b.Region,
+		Industry: b.Industry, Metric: b.Metric, Unit: b.Unit, Units: b.Units, Location: b.Location, Topic: b.Topic,
+		Decoder: b.Decoder, Min: b.Min, Max: b.Max, Tags: b.Tags, MetricMap: b.MetricMap}
+	if b.Interval != "" {
+		d, err := time.ParseDuration(b.Interval)
+		if err != nil {
+			return s, &SensorError{Field: "interval", Msg: fmt.Sprintf("want a duration such as 10s, got %q", b.Interval)}
+		}
+		s.Interval = d
+	}
+	return s, nil
+}
+
 // Catalog manages the sensors: the configured ones plus those registered
 // through the API, validated like the configuration file's, and applied to
 // the registry at once. Listeners (the rule engine, the subscriber) are told
@@ -47,16 +113,26 @@ type Catalog struct {
 	base      []yujing.Sensor
 	templates []string
 	decoders  []string
+	families  yujing.Families
 	saved     map[string]yujing.Sensor
 	deleted   map[string]bool
 	listeners []func()
 }
 
 // NewCatalog manages reg's sensors. decoders lists the decoder names that
-// exist.
-func NewCatalog(reg *Registry, st SensorStore, sites []yujing.Site, base []yujing.Sensor, templates, decoders []string) *Catalog {
-	return &Catalog{reg: reg, st: st, sites: sites, base: base, templates: templates, decoders: decoders,
+// exist, families the sensor families the configuration knows. st may be
+// nil for a catalogue that only checks (an offline dry run of an import):
+// then every change fails.
+func NewCatalog(reg *Registry, st SensorStore, sites []yujing.Site, base []yujing.Sensor, templates, decoders []string, families yujing.Families) *Catalog {
+	return &Catalog{reg: reg, st: st, sites: sites, base: base, templates: templates, decoders: decoders, families: families,
 		saved: map[string]yujing.Sensor{}, deleted: map[string]bool{}}
+}
+
+// Families returns the sensor families the configuration knows.
+func (c *Catalog) Families() yujing.Families {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.families
 }
 
 // OnChange registers f to run after every change of the sensors.
@@ -82,6 +158,17 @@ func (c *Catalog) Load(ctx context.Context) error {
 	}
 	return c.applyLocked()
 }
+
+// Sites returns the sites sensors may belong to.
+func (c *Catalog) Sites() []yujing.Site {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.sites)
+}
+
+// Sensors returns the sensors in force, by id, as the registry holds them:
+// topic, region and industry filled in.
+func (c *Catalog) Sensors() []yujing.Sensor { return c.reg.Sensors() }
 
 // merged is the configured sensors with the saved ones applied.
 func (c *Catalog) merged() []yujing.Sensor {
@@ -117,15 +204,16 @@ func (c *Catalog) applyLocked() error {
 
 var sensorID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
-// SetBase replaces the configured sensors, sites and templates (a reload),
-// keeping those registered through the API on top. On error nothing changes.
-func (c *Catalog) SetBase(sites []yujing.Site, base []yujing.Sensor, templates []string) error {
+// SetBase replaces the configured sensors, sites, templates and families
+// (a reload), keeping those registered through the API on top. On error
+// nothing changes.
+func (c *Catalog) SetBase(sites []yujing.Site, base []yujing.Sensor, templates []string, families yujing.Families) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	oldSites, oldBase, oldTemplates := c.sites, c.base, c.templates
-	c.sites, c.base, c.templates = sites, base, templates
+	oldSites, oldBase, oldTemplates, oldFamilies := c.sites, c.base, c.templates, c.families
+	c.sites, c.base, c.templates, c.families = sites, base, templates, families
 	if err := c.applyLocked(); err != nil {
-		c.sites, c.base, c.templates = oldSites, oldBase, oldTemplates
+		c.sites, c.base, c.templates, c.families = oldSites, oldBase, oldTemplates, oldFamilies
 		return err
 	}
 	return nil
@@ -134,18 +222,35 @@ func (c *Catalog) SetBase(sites []yujing.Site, base []yujing.Sensor, templates [
 // Check fills a sensor's defaults (metric "value", decoder "json", the
 // default topic) and reports every problem.
 func (c *Catalog) Check(s *yujing.Sensor) error {
+	c.mu.Lock()
+	sites := c.sites
+	c.mu.Unlock()
 	var errs []error
+	for _, e := range c.check(s, sites) {
+		errs = append(errs, e)
+	}
+	return errors.Join(errs...)
+}
+
+// check is Check against the given sites.
+func (c *Catalog) check(s *yujing.Sensor, sites []yujing.Site) []*SensorError {
+	var errs []*SensorError
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, &SensorError{Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 	if !sensorID.MatchString(s.ID) {
 		bad("id", "%q: use letters, digits, '-', '_' and '.'", s.ID)
 	}
-	if !slices.ContainsFunc(c.sites, func(x yujing.Site) bool { return x.ID == s.Site }) {
-		bad("site", "site %q is not defined", s.Site)
+	i := slices.IndexFunc(sites, func(x yujing.Site) bool { return x.ID == s.Site })
+	if i < 0 {
+		ids := make([]string, len(sites))
+		for j, x := range sites {
+			ids[j] = x.ID
+		}
+		bad("site", "site %q is not defined (sites: %s)", s.Site, strings.Join(ids, ", "))
 	}
-	if !yujing.KnownFamily(s.Family) {
-		bad("family", "unknown family %q (want one of %v)", s.Family, yujing.Families)
+	if !c.families.Known(s.Family) {
+		bad("family", "unknown family %q (want one of %v)", s.Family, c.families.IDs())
 	}
 	if s.Metric == "" {
 		s.Metric = "value"
@@ -154,7 +259,7 @@ func (c *Catalog) Check(s *yujing.Sensor) error {
 		s.Decoder = "json"
 	}
 	if !slices.Contains(c.decoders, s.Decoder) {
-		bad("decoder", "unknown decoder %q (want one of %v)", s.Decoder, c.decoders)
+		bad("decoder", "unknown decoder %q (want one of %s)", s.Decoder, strings.Join(c.decoders, ", "))
 	}
 	if s.Min != nil && s.Max != nil && *s.Min >= *s.Max {
 		bad("max", "range min %g must be below max %g", *s.Min, *s.Max)
@@ -166,15 +271,21 @@ func (c *Catalog) Check(s *yujing.Sensor) error {
 	case s.Topic == "":
 		s.Topic = yujing.DefaultTopic(s.Site, s.ID)
 	case strings.ContainsAny(s.Topic, "+#"):
-		bad("topic", "%q must not contain wildcards", s.Topic)
+		bad("topic", "%q must not contain MQTT wildcards (+, #); placeholders {site}, {sensor}, {family}, {region} are allowed", s.Topic)
 	default:
-		t, err := ExpandTopic(s.Topic, s)
+		// {region} is the site's when the sensor has none, as in the
+		// registry.
+		filled := *s
+		if filled.Region == "" && i >= 0 {
+			filled.Region = sites[i].Region
+		}
+		t, err := ExpandTopic(s.Topic, &filled)
 		if err != nil {
 			bad("topic", "%v", err)
 		}
 		s.Topic = t
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // Create registers a new sensor.
@@ -200,26 +311,129 @@ func (c *Catalog) put(ctx context.Context, s yujing.Sensor, replace bool) (yujin
 	case !exists && replace:
 		return s, fmt.Errorf("sensor %s: %w", s.ID, ErrSensorNotFound)
 	}
-	// Only another sensor's own topic is taken: the Sparkplug topics
-	// routed to a device (its BIRTH, its node's) give way to a sensor
-	// registered on them.
-	if other, ok := c.reg.cat.Load().byTopic[s.Topic]; ok && other.sensor.ID != s.ID && other.sensor.Topic == s.Topic {
-		return s, &SensorError{Field: "topic", Msg: fmt.Sprintf("%q is already used by sensor %s", s.Topic, other.sensor.ID)}
-	}
-	prevSaved, hadSaved := c.saved[s.ID]
-	prevDeleted := c.deleted[s.ID]
-	c.saved[s.ID] = s
-	delete(c.deleted, s.ID)
-	if err := c.applyLocked(); err != nil {
-		c.restore(s.ID, prevSaved, hadSaved, prevDeleted)
-		return s, &SensorError{Field: "sensor", Msg: err.Error()}
-	}
-	if err := c.st.PutSensor(ctx, s); err != nil {
-		c.restore(s.ID, prevSaved, hadSaved, prevDeleted)
-		_ = c.applyLocked()
+	batch := []yujing.Sensor{s}
+	if err := c.importLocked(ctx, batch, false); err != nil {
+		var ie *ImportError
+		if errors.As(err, &ie) {
+			var errs []error
+			for _, p := range ie.Problems {
+				errs = append(errs, &SensorError{Field: p.Field, Msg: p.Msg})
+			}
+			return s, errors.Join(errs...)
+		}
 		return s, err
 	}
-	return s, nil
+	return batch[0], nil
+}
+
+// Import registers or replaces a batch of sensors (each new or replacing
+// the one with its id) all together or not at all. Every sensor is checked
+// as Check does (its defaults filled in batch), and the batch as a whole:
+// no id twice, no topic that another sensor — in the batch or not — has
+// after the import, and the registry the result makes. With any problem
+// nothing changes and the error is an *ImportError listing every one. With
+// dryRun nothing changes either way. Otherwise all the sensors are saved in
+// one transaction of the store and then applied to the registry at once;
+// when the store fails nothing changes.
+func (c *Catalog) Import(ctx context.Context, batch []yujing.Sensor, dryRun bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.importLocked(ctx, batch, dryRun)
+}
+
+func (c *Catalog) importLocked(ctx context.Context, batch []yujing.Sensor, dryRun bool) error {
+	var problems []ImportProblem
+	bad := func(i int, field, format string, args ...any) {
+		problems = append(problems, ImportProblem{Index: i, ID: batch[i].ID, Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	first := map[string]int{}
+	for i := range batch {
+		for _, e := range c.check(&batch[i], c.sites) {
+			bad(i, e.Field, "%s", e.Msg)
+		}
+		if j, dup := first[batch[i].ID]; dup {
+			bad(i, "id", "sensor %q comes twice in the batch (also item %d)", batch[i].ID, j+1)
+		} else {
+			first[batch[i].ID] = i
+		}
+	}
+	if len(problems) == 0 {
+		problems = c.crossCheckLocked(batch)
+	}
+	if len(problems) > 0 {
+		return &ImportError{Problems: problems}
+	}
+	if dryRun {
+		return nil
+	}
+	if c.st == nil {
+		return errors.New("sensors: this catalogue only checks (no state store)")
+	}
+	if err := c.st.PutSensors(ctx, batch); err != nil {
+		return err
+	}
+	prev := make(map[string]yujing.Sensor, len(batch))
+	hadPrev := map[string]bool{}
+	wasDeleted := map[string]bool{}
+	for _, s := range batch {
+		if p, ok := c.saved[s.ID]; ok {
+			prev[s.ID], hadPrev[s.ID] = p, true
+		}
+		wasDeleted[s.ID] = c.deleted[s.ID]
+		c.saved[s.ID] = s
+		delete(c.deleted, s.ID)
+	}
+	if err := c.applyLocked(); err != nil {
+		// Not expected: crossCheckLocked built the same registry. The
+		// store has the batch; undo it in memory so that what is in force
+		// stays consistent until the next restart.
+		for _, s := range batch {
+			c.restore(s.ID, prev[s.ID], hadPrev[s.ID], wasDeleted[s.ID])
+		}
+		return fmt.Errorf("sensors: saved but not applied (in force after a restart): %w", err)
+	}
+	return nil
+}
+
+// crossCheckLocked checks the sensors the batch leaves in force: no topic
+// twice (the topics a Sparkplug B device brings with it included), and a
+// registry that builds.
+func (c *Catalog) crossCheckLocked(batch []yujing.Sensor) []ImportProblem {
+	inBatch := map[string]bool{}
+	for _, s := range batch {
+		inBatch[s.ID] = true
+	}
+	inForce := c.reg.cat.Load().byTopic
+	taken := map[string]string{} // topic → the batch's sensor on it
+	var problems []ImportProblem
+	for i, s := range batch {
+		other := taken[s.Topic]
+		// Only another sensor's own topic is taken: the Sparkplug topics
+		// routed to a device (its BIRTH, its node's) give way to a sensor
+		// registered on them.
+		if e, ok := inForce[s.Topic]; ok && !inBatch[e.sensor.ID] && e.sensor.Topic == s.Topic {
+			other = e.sensor.ID
+		}
+		if other != "" {
+			problems = append(problems, ImportProblem{Index: i, ID: s.ID, Field: "topic",
+				Msg: fmt.Sprintf("%q is already used by sensor %s", s.Topic, other)})
+			continue
+		}
+		taken[s.Topic] = s.ID
+	}
+	if len(problems) > 0 {
+		return problems
+	}
+	var result []yujing.Sensor
+	for _, s := range c.merged() {
+		if !inBatch[s.ID] {
+			result = append(result, s)
+		}
+	}
+	if _, err := NewRegistry(c.sites, append(result, batch...), c.templates...); err != nil {
+		return []ImportProblem{{Index: -1, Msg: err.Error()}}
+	}
+	return nil
 }
 
 func (c *Catalog) restore(id string, prev yujing.Sensor, had, deleted bool) {
@@ -240,6 +454,9 @@ func (c *Catalog) Delete(ctx context.Context, id string) error {
 	defer c.mu.Unlock()
 	if _, ok := c.reg.ByID(id); !ok {
 		return fmt.Errorf("sensor %s: %w", id, ErrSensorNotFound)
+	}
+	if c.st == nil {
+		return errors.New("sensors: this catalogue only checks (no state store)")
 	}
 	if err := c.st.DeleteSensor(ctx, id); err != nil {
 		return err

@@ -70,6 +70,10 @@ type auditSensors struct{}
 func (auditSensors) Create(_ context.Context, s yujing.Sensor) (yujing.Sensor, error) { return s, nil }
 func (auditSensors) Update(_ context.Context, s yujing.Sensor) (yujing.Sensor, error) { return s, nil }
 func (auditSensors) Delete(context.Context, string) error                             { return nil }
+func (auditSensors) Sites() []yujing.Site                                             { return nil }
+func (auditSensors) Sensors() []yujing.Sensor                                         { return nil }
+func (auditSensors) Check(*yujing.Sensor) error                                       { return nil }
+func (auditSensors) Import(context.Context, []yujing.Sensor, bool) error              { return nil }
 
 type auditEnv struct {
 	url    string

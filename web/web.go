@@ -69,13 +69,6 @@ type Rules interface {
 	RuleStatuses() []alerting.RuleStatus
 }
 
-// SensorAdmin registers, changes and removes sensors.
-type SensorAdmin interface {
-	Create(ctx context.Context, s yujing.Sensor) (yujing.Sensor, error)
-	Update(ctx context.Context, s yujing.Sensor) (yujing.Sensor, error)
-	Delete(ctx context.Context, id string) error
-}
-
 // Discovery lists topics nobody registered.
 type Discovery interface {
 	List() ([]ingest.Discovered, int64)
@@ -119,6 +112,14 @@ type Options struct {
 	// System is yujing's own health (GET /api/v1/system, "system" events
 	// on the stream); nil: always well.
 	System System
+	// SiteStatuses keeps sites' production statuses (GET
+	// /api/v1/sites/status, GET and PUT /api/v1/sites/{id}/status); nil:
+	// not offered.
+	SiteStatuses SiteStatuses
+	// Families returns the sensor families the configuration knows, for
+	// GET /api/v1/families (the console's filters and statistics); nil:
+	// the built-in ones.
+	Families func() yujing.Families
 }
 
 // Server serves the API and the console.
@@ -177,24 +178,22 @@ func (s *Server) routes() {
 	}
 	m.HandleFunc("GET /api/v1/alerts", s.listAlerts)
 	m.HandleFunc("GET /api/v1/alerts/{id}", s.getAlert)
+	m.HandleFunc("GET /api/v1/sensors/{id}/alert", s.sensorAlert)
 	m.HandleFunc("GET /api/v1/alerts/{id}/attachments/{aid}", s.attachment)
 	m.HandleFunc("POST /api/v1/alerts/{id}/ack", s.action(s.opts.Alerts.Ack))
 	m.HandleFunc("POST /api/v1/alerts/{id}/dispose", s.action(s.opts.Alerts.Dispose))
 	m.HandleFunc("POST /api/v1/alerts/{id}/close", s.action(s.opts.Alerts.Close))
 	m.HandleFunc("GET /api/v1/meta", s.meta)
-	m.HandleFunc("GET /api/v1/sensors", s.sensors)
 	m.HandleFunc("GET /api/v1/rejected", s.rejected)
 	m.HandleFunc("GET /api/v1/rules", s.rules)
+	m.HandleFunc("GET /api/v1/families", s.families)
 	m.HandleFunc("GET /api/v1/silences", s.listSilences)
 	m.HandleFunc("POST /api/v1/silences", s.createSilence)
 	m.HandleFunc("DELETE /api/v1/silences/{id}", s.expireSilence)
 	m.HandleFunc("POST /-/reload", s.reload)
 	m.HandleFunc("GET /api/v1/sensors/discovered", s.discovered)
-	m.HandleFunc("GET /api/v1/sensors/{id}", s.sensor)
 	m.HandleFunc("GET /api/v1/sensors/{id}/readings", s.readings)
-	m.HandleFunc("POST /api/v1/sensors", s.putSensor(false))
-	m.HandleFunc("PUT /api/v1/sensors/{id}", s.putSensor(true))
-	m.HandleFunc("DELETE /api/v1/sensors/{id}", s.deleteSensor)
+	s.sensorRoutes()
 	m.HandleFunc("GET /api/v1/stream", s.stream)
 	m.HandleFunc("GET /api/v1/system", s.system)
 	m.HandleFunc("POST /api/v1/callbacks/{channel}", s.callback)
@@ -208,6 +207,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/reports/alerts.csv", s.alertReportCSV)
 	s.answerRoutes()
 	s.directoryRoutes()
+	s.siteStatusRoutes()
 	sub, _ := fs.Sub(static, "static")
 	files := http.FileServerFS(sub)
 	m.Handle("GET /", files)
@@ -247,6 +247,29 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.opts.Logger.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeError(w, code, err)
+}
+
+// sensorAlert answers GET /api/v1/sensors/{id}/alert: the sensor's newest
+// open warning, 404 while it has none (a script can wait for one with
+// curl --retry).
+func (s *Server) sensorAlert(w http.ResponseWriter, r *http.Request) {
+	as, err := s.opts.Alerts.List(r.Context(), store.AlertFilter{Sensor: r.PathValue("id"),
+		States: []yujing.State{yujing.StateFiring, yujing.StateAcknowledged, yujing.StateDisposing, yujing.StateResolved}})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if len(as) == 0 {
+		writeError(w, http.StatusNotFound, fmt.Errorf("sensor %q has no open warning", r.PathValue("id")))
+		return
+	}
+	newest := as[0]
+	for _, a := range as[1:] {
+		if a.StartedAt.After(newest.StartedAt) || (a.StartedAt.Equal(newest.StartedAt) && a.ID > newest.ID) {
+			newest = a
+		}
+	}
+	writeJSON(w, http.StatusOK, newest)
 }
 
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
@@ -469,111 +492,6 @@ func (s *Server) action(do func(context.Context, int64, alerting.Action) (yujing
 	}
 }
 
-func (s *Server) sensors(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.opts.Sensors.Statuses(s.opts.Now()))
-}
-
-func (s *Server) sensor(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	for _, st := range s.opts.Sensors.Statuses(s.opts.Now()) {
-		if st.ID == id {
-			writeJSON(w, http.StatusOK, st)
-			return
-		}
-	}
-	writeError(w, http.StatusNotFound, fmt.Errorf("sensor %s: %w", id, ingest.ErrSensorNotFound))
-}
-
-// sensorBody is a sensor as the API takes it.
-type sensorBody struct {
-	ID        string            `json:"id"`
-	Name      string            `json:"name"`
-	Site      string            `json:"site"`
-	Family    string            `json:"family"`
-	Region    string            `json:"region"`
-	Industry  string            `json:"industry"`
-	Metric    string            `json:"metric"`
-	Unit      string            `json:"unit"`
-	Units     map[string]string `json:"units"`
-	Location  string            `json:"location"`
-	Topic     string            `json:"topic"`
-	Decoder   string            `json:"decoder"`
-	Interval  string            `json:"interval"` // e.g. "10s"
-	Min       *float64          `json:"min"`
-	Max       *float64          `json:"max"`
-	Tags      map[string]string `json:"tags"`
-	MetricMap map[string]string `json:"metric_map"`
-}
-
-func (s *Server) putSensor(replace bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if s.opts.SensorsAdm == nil {
-			writeError(w, http.StatusMethodNotAllowed, errors.New("sensors are read-only here"))
-			return
-		}
-		var b sensorBody
-		dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&b); err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Errorf("request body: %v", err))
-			return
-		}
-		if replace {
-			if b.ID != "" && b.ID != r.PathValue("id") {
-				writeError(w, http.StatusBadRequest, fmt.Errorf("id: body says %q but the URL says %q", b.ID, r.PathValue("id")))
-				return
-			}
-			b.ID = r.PathValue("id")
-		}
-		sn := yujing.Sensor{ID: b.ID, Name: b.Name, Site: b.Site, Family: yujing.Family(b.Family), Region: b.Region,
-			Industry: b.Industry, Metric: b.Metric, Unit: b.Unit, Units: b.Units, Location: b.Location, Topic: b.Topic,
-			Decoder: b.Decoder, Min: b.Min, Max: b.Max, Tags: b.Tags, MetricMap: b.MetricMap}
-		if b.Interval != "" {
-			d, err := time.ParseDuration(b.Interval)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, fmt.Errorf("interval: want a duration such as 10s, got %q", b.Interval))
-				return
-			}
-			sn.Interval = d
-		}
-		do, code := s.opts.SensorsAdm.Create, http.StatusCreated
-		if replace {
-			do, code = s.opts.SensorsAdm.Update, http.StatusOK
-		}
-		out, err := do(r.Context(), sn)
-		if err != nil {
-			writeError(w, sensorStatus(err), err)
-			return
-		}
-		writeJSON(w, code, out)
-	}
-}
-
-func sensorStatus(err error) int {
-	var se *ingest.SensorError
-	switch {
-	case errors.Is(err, ingest.ErrSensorExists):
-		return http.StatusConflict
-	case errors.Is(err, ingest.ErrSensorNotFound):
-		return http.StatusNotFound
-	case errors.As(err, &se):
-		return http.StatusBadRequest
-	}
-	return http.StatusInternalServerError
-}
-
-func (s *Server) deleteSensor(w http.ResponseWriter, r *http.Request) {
-	if s.opts.SensorsAdm == nil {
-		writeError(w, http.StatusMethodNotAllowed, errors.New("sensors are read-only here"))
-		return
-	}
-	if err := s.opts.SensorsAdm.Delete(r.Context(), r.PathValue("id")); err != nil {
-		writeError(w, sensorStatus(err), err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
 func (s *Server) listSilences(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Silences == nil {
 		writeJSON(w, http.StatusOK, []alerting.SilenceStatus{})
@@ -632,6 +550,20 @@ func (s *Server) rules(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.opts.Rules.RuleStatuses())
+}
+
+// families lists the sensor families the configuration knows, in order:
+// id, Chinese and English names, usual metrics, the console's colour and
+// icon.
+func (s *Server) families(w http.ResponseWriter, r *http.Request) {
+	fs := yujing.BuiltinFamilies()
+	if s.opts.Families != nil {
+		fs = s.opts.Families()
+	}
+	if fs == nil {
+		fs = yujing.Families{}
+	}
+	writeJSON(w, http.StatusOK, fs)
 }
 
 func (s *Server) reload(w http.ResponseWriter, r *http.Request) {

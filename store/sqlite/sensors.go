@@ -9,17 +9,33 @@ import (
 	"yujing"
 )
 
-// PutSensor saves a sensor registered or changed through the API.
-func (s *State) PutSensor(ctx context.Context, sn yujing.Sensor) error {
-	body, err := json.Marshal(sn)
-	if err != nil {
-		return fmt.Errorf("state %s: encode sensor %s: %w", s.db.path, sn.ID, err)
+// PutSensors saves sensors registered or changed through the API, all in
+// one transaction: on error none is saved.
+func (s *State) PutSensors(ctx context.Context, sns []yujing.Sensor) error {
+	bodies := make([]string, len(sns))
+	for i, sn := range sns {
+		b, err := json.Marshal(sn)
+		if err != nil {
+			return fmt.Errorf("state %s: encode sensor %s: %w", s.db.path, sn.ID, err)
+		}
+		bodies[i] = string(b)
 	}
-	_, err = s.db.w.ExecContext(ctx, `INSERT INTO sensors (id, body, interval_ns, deleted, updated_at) VALUES (?, ?, ?, 0, ?)
-		ON CONFLICT (id) DO UPDATE SET body = excluded.body, interval_ns = excluded.interval_ns, deleted = 0, updated_at = excluded.updated_at`,
-		sn.ID, string(body), int64(sn.Interval), time.Now().UnixNano())
+	tx, err := s.db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("state %s: save sensor %s: %w", s.db.path, sn.ID, err)
+		return fmt.Errorf("state %s: save sensors: %w", s.db.path, err)
+	}
+	defer tx.Rollback()
+	now := time.Now().UnixNano()
+	for i, sn := range sns {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sensors (id, body, interval_ns, deleted, updated_at) VALUES (?, ?, ?, 0, ?)
+			ON CONFLICT (id) DO UPDATE SET body = excluded.body, interval_ns = excluded.interval_ns, deleted = 0, updated_at = excluded.updated_at`,
+			sn.ID, bodies[i], int64(sn.Interval), now)
+		if err != nil {
+			return fmt.Errorf("state %s: save sensor %s: %w", s.db.path, sn.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("state %s: save sensors: %w", s.db.path, err)
 	}
 	return nil
 }

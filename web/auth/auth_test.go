@@ -74,6 +74,10 @@ type sensors struct{}
 func (sensors) Create(_ context.Context, s yujing.Sensor) (yujing.Sensor, error) { return s, nil }
 func (sensors) Update(_ context.Context, s yujing.Sensor) (yujing.Sensor, error) { return s, nil }
 func (sensors) Delete(context.Context, string) error                             { return nil }
+func (sensors) Sites() []yujing.Site                                             { return nil }
+func (sensors) Sensors() []yujing.Sensor                                         { return nil }
+func (sensors) Check(*yujing.Sensor) error                                       { return nil }
+func (sensors) Import(context.Context, []yujing.Sensor, bool) error              { return nil }
 
 type lockedBuffer struct {
 	mu sync.Mutex
