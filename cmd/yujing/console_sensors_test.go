@@ -61,8 +61,8 @@ func TestConsoleSensorsInBrowser(t *testing.T) {
 	p.wait("the new sensor listed", `location.hash === "#/sensors?q=GT-150" && (document.querySelector('#sensor-table tr[data-sensor="GT-150"]') || {}).textContent?.includes("东门燃气探测器")`, 10*time.Second)
 	type apiSensor struct {
 		ID, Name, Site, Family, Metric, Unit, Topic, Interval, Location string
-		Min, Max                                                       *float64
-		Tags                                                           map[string]string
+		Min, Max                                                        *float64
+		Tags                                                            map[string]string
 	}
 	var s apiSensor
 	if code := env.viewer.do("GET", "/api/v1/sensors/GT-150", nil, &s); code != 200 || s.Name != "东门燃气探测器" || s.Site != "demo-plant" || s.Family != "gas" ||
