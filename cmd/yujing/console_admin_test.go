@@ -56,8 +56,8 @@ func newConsoleEnv(t *testing.T, edit func(*config.Config)) *consoleEnv {
 	}
 	env.admin.login("admin", consoleAdminPassword)
 	env.operator, env.viewer = newConsoleAPI(t, env.base), newConsoleAPI(t, env.base)
-	for role, c := range map[string]*consoleAPI{"operator": env.operator, "viewer": env.viewer} {
-		u := consoleUsers[role]
+	for _, role := range []string{"operator", "viewer"} {
+		u, c := consoleUsers[role], map[string]*consoleAPI{"operator": env.operator, "viewer": env.viewer}[role]
 		if code := env.admin.do("POST", "/api/v1/users", map[string]string{"username": u.name, "password": u.password, "role": role}, nil); code != http.StatusCreated {
 			t.Fatalf("create user %s: status %d", u.name, code)
 		}
@@ -66,11 +66,11 @@ func newConsoleEnv(t *testing.T, edit func(*config.Config)) *consoleEnv {
 	return env
 }
 
-// browser opens the console in a new Chromium at 1920 × 1080 and logs in
-// with the role's user.
-func (env *consoleEnv) browser(role string, opts ...chromedp.ExecAllocatorOption) *browserPage {
-	env.t.Helper()
-	p := newBrowser(env.t, chromiumPath(env.t), artifactsDir(env.t), 120*time.Second, opts...)
+// browser opens the console in a new Chromium at 1920 × 1080, closed when
+// t ends, and logs in with the role's user.
+func (env *consoleEnv) browser(t *testing.T, role string, opts ...chromedp.ExecAllocatorOption) *browserPage {
+	t.Helper()
+	p := newBrowser(t, chromiumPath(t), artifactsDir(t), 120*time.Second, opts...)
 	p.viewport(1920, 1080, false)
 	p.do("open the console", chromedp.Navigate(env.base+"/"))
 	u := consoleUsers[role]

@@ -26,7 +26,7 @@ func TestConsoleSensorsInBrowser(t *testing.T) {
 	env := newConsoleEnv(t, func(c *config.Config) { c.MQTT.Discovery = true })
 	pub := publisher(t, env.inst.mqtt)
 	publish(t, pub, "yujing/demo-plant/GT-101", `{"value": 3.5}`)
-	p := env.browser("admin")
+	p := env.browser(t, "admin")
 
 	// Search and filters, kept in the URL.
 	p.goTo("#/sensors", `document.querySelectorAll("#sensor-table tbody tr").length === 3`)

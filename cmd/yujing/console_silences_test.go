@@ -21,7 +21,7 @@ func TestConsoleSilencesInBrowser(t *testing.T) {
 	env := newConsoleEnv(t, nil)
 	shanghai := mustZone(t, "Asia/Shanghai")
 	alert := env.redAlert()
-	p := env.browser("admin", chromedp.Env("TZ=America/New_York"))
+	p := env.browser(t, "admin", chromedp.Env("TZ=America/New_York"))
 
 	// From the warning: the link opens the form for its sensor, two hours.
 	p.goTo(fmt.Sprintf("#/alert/%d", alert.ID), `document.querySelector("#silence-link") !== null`)
