@@ -184,6 +184,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/alerts/{id}/dispose", s.action(s.opts.Alerts.Dispose))
 	m.HandleFunc("POST /api/v1/alerts/{id}/close", s.action(s.opts.Alerts.Close))
 	m.HandleFunc("GET /api/v1/meta", s.meta)
+	m.HandleFunc("GET /api/v1/wall", s.wall)
+	m.HandleFunc("GET /api/v1/sites/map", s.siteMap)
 	m.HandleFunc("GET /api/v1/rejected", s.rejected)
 	m.HandleFunc("GET /api/v1/rules", s.rules)
 	m.HandleFunc("GET /api/v1/families", s.families)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"yujing/config"
 )
 
 // consoleDemo is `yujing serve` with the demo configuration for a browser
@@ -24,11 +26,18 @@ type consoleDemo struct {
 
 func startConsoleDemo(t *testing.T) *consoleDemo {
 	t.Helper()
+	return startConsole(t, demoConfig)
+}
+
+// startConsole is startConsoleDemo with the configuration mk makes (given
+// the webhook's URL).
+func startConsole(t *testing.T, mk func(*testing.T, string) *config.Config) *consoleDemo {
+	t.Helper()
 	const adminPassword = "console-admin-test-pw"
 	t.Setenv("YUJING_ADMIN_PASSWORD", adminPassword)
 	hs := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	t.Cleanup(hs.Close)
-	inst := start(t, demoConfig(t, hs.URL))
+	inst := start(t, mk(t, hs.URL))
 	d := &consoleDemo{inst: inst, base: "http://" + inst.http, admin: newConsoleAPI(t, "http://"+inst.http)}
 	d.authOn = d.admin.do("GET", "/api/v1/me", nil, nil) == http.StatusUnauthorized
 	if d.authOn {

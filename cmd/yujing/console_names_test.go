@@ -12,8 +12,10 @@ import (
 
 // TestConsoleAnsweredByNameInBrowser: 张伟 answers a red warning's
 // DingTalk call through its signed link. The warning page says who
-// answered by name — 张伟, in the escalation's line and on the call — not
-// by the person's id (zhang), which the API records.
+// answered and acknowledged by name — 张伟, in the escalation's line, on
+// the call and in the facts — not by the person's id (zhang), which the
+// API records. The warning clears, comes back and nobody answers: the
+// statistics list the chain that reached the top with the site's name.
 func TestConsoleAnsweredByNameInBrowser(t *testing.T) {
 	chromium := chromiumPath(t)
 	dir := artifactsDir(t)
@@ -53,14 +55,47 @@ func TestConsoleAnsweredByNameInBrowser(t *testing.T) {
 		p.login("admin", adminPassword)
 	}
 	p.wait("the answered escalation", `document.querySelector("#d-calls .escalation p.answered") !== null && document.querySelector('#d-calls li.call[data-status="answered"]') !== null`, 10*time.Second)
-	var page struct{ Escalation, Call string }
+	var page struct{ Escalation, Call, Acked string }
 	p.eval(`({Escalation: document.querySelector("#d-calls .escalation p.answered").textContent,
-		Call: document.querySelector('#d-calls li.call[data-status="answered"] .answer').textContent})`, &page)
+		Call: document.querySelector('#d-calls li.call[data-status="answered"] .answer').textContent,
+		Acked: [...document.querySelectorAll(".facts > div")].filter(d => d.querySelector("dt").textContent === "响应").map(d => d.querySelector("dd").textContent).join("")})`, &page)
 	p.shot("answered-by-name-1920")
 	if !strings.Contains(page.Escalation, "· 张伟 · 应答链接") || strings.Contains(page.Escalation, "zhang") {
 		t.Errorf("escalation line %q, want 张伟 by name, answered through the link", page.Escalation)
 	}
 	if !strings.Contains(page.Call, "应答人 张伟") || strings.Contains(page.Call, "zhang") {
 		t.Errorf("the answered call %q, want 应答人 张伟", page.Call)
+	}
+	if !strings.Contains(page.Acked, "张伟") || strings.Contains(page.Acked, "zhang") {
+		t.Errorf("acknowledged %q, want by 张伟", page.Acked)
+	}
+
+	// The warning clears and comes back; nobody answers this time, and
+	// the chain reaches the top. The statistics list it under 叫应到顶 with
+	// the site's name, not its id.
+	pub := publisher(t, inst.mqtt)
+	publish(t, pub, "yujing/plant-a/G1", `{"value": 1}`)
+	waitFor(t, 10*time.Second, "the warning resolved", func() bool {
+		as = nil
+		getJSON(t, base+"/api/v1/alerts", &as)
+		return len(as) == 1 && as[0].State == "resolved"
+	})
+	publish(t, pub, "yujing/plant-a/G1", `{"value": 62}`)
+	waitFor(t, 20*time.Second, "the second chain at the top", func() bool {
+		var d struct {
+			Escalations []struct {
+				TopReachedAt *time.Time `json:"top_reached_at"`
+			} `json:"escalations"`
+		}
+		getJSON(t, fmt.Sprintf("%s/api/v1/alerts/%d", base, as[0].ID), &d)
+		return len(d.Escalations) == 2 && d.Escalations[1].TopReachedAt != nil
+	})
+	p.do("statistics by person", chromedp.Navigate(base+"/#/stats?aby=person"))
+	p.wait("the escalations that reached the top", `document.querySelector("#answers-report ul.top li") !== null`, 10*time.Second)
+	var top string
+	p.eval(`document.querySelector("#answers-report ul.top li").textContent`, &top)
+	p.shot("stats-top-reached-1920")
+	if !strings.Contains(top, "甲厂") || strings.Contains(top, "plant-a") {
+		t.Errorf("top reached %q, want the site by name (甲厂)", top)
 	}
 }

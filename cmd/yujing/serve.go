@@ -41,8 +41,72 @@ type serveOptions struct {
 	Version string
 	// Ready, if set, is told the addresses actually listened on.
 	Ready func(httpAddr, mqttAddr string)
-	// ShutdownTimeout bounds each shutdown step (default 10s).
+	// ShutdownTimeout bounds the whole shutdown, from the end of ctx to
+	// serve's return (default defaultShutdownTimeout): each step that can
+	// wait has until its share of it (see shutdownClock).
 	ShutdownTimeout time.Duration
+}
+
+// defaultShutdownTimeout keeps Ctrl-C under 2 s, with room for the steps
+// that wait on nothing outside (closing the broker and the stores) and for
+// the process's exit.
+const defaultShutdownTimeout = 1500 * time.Millisecond
+
+// Deadlines of the shutdown steps that can wait, as shares of the budget
+// from the start of the shutdown: a step that is slow shortens those after
+// it, it does not add to the total.
+const (
+	shareIngest = 0.4 // drain what MQTT delivered into the store (or leave it unacknowledged)
+	shareHTTP   = 0.55
+	shareNotify = 0.8 // requests still in flight are cut off then
+	shareSpool  = 1.0
+)
+
+// shutdownClock is one budget for the whole shutdown, starting when the
+// shutdown does (or, when serve fails to start, at its first bounded step).
+type shutdownClock struct {
+	budget time.Duration
+	start  time.Time
+}
+
+func (c *shutdownClock) begin() {
+	if c.start.IsZero() {
+		c.start = time.Now()
+	}
+}
+
+// by is the deadline of a step with the given share of the budget.
+func (c *shutdownClock) by(share float64) time.Time {
+	c.begin()
+	return c.start.Add(time.Duration(share * float64(c.budget)))
+}
+
+// freshConns are the HTTP connections that have not sent a request yet,
+// which browsers and HTTP clients open ahead of need. http.Server.Shutdown
+// counts them as busy for their first 5 s (golang.org/issue/22682), so
+// they are closed when it begins (its listeners are closed by then).
+type freshConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+// track is the server's ConnState.
+func (f *freshConns) track(c net.Conn, s http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s == http.StateNew {
+		f.conns[c] = struct{}{}
+	} else {
+		delete(f.conns, c)
+	}
+}
+
+func (f *freshConns) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.conns {
+		_ = c.Close()
+	}
 }
 
 // closer runs cleanup steps in reverse order of registration.
@@ -154,23 +218,32 @@ func (n registryNames) SensorName(id string) string {
 	return ""
 }
 
-// serve runs yujing until ctx ends, then shuts down in flow order: stop
-// taking MQTT messages (finishing what is queued), let notify deliver what
-// it holds, stop HTTP, the broker, and close the stores.
+// serve runs yujing until ctx ends, then shuts down in flow order within
+// o.ShutdownTimeout: stop taking MQTT messages (finishing what is queued),
+// stop the broker and HTTP (live streams end at once), stop what makes
+// calls, let notify send what it holds once (what it cannot is left
+// pending in the outbox for the next start), and close the stores.
 func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) {
 	log := o.Logger
 	if o.ShutdownTimeout <= 0 {
-		o.ShutdownTimeout = 10 * time.Second
+		o.ShutdownTimeout = defaultShutdownTimeout
 	}
+	clock := &shutdownClock{budget: o.ShutdownTimeout}
+	stopping := false
+	defer func() {
+		if stopping {
+			log.Info("yujing stopped", "took", time.Since(clock.start).Round(time.Millisecond))
+		}
+	}()
 	var cleanup closer
 	defer cleanup.run()
 	// The collector's settings (runtime.gogc, runtime.memory_limit_bytes).
 	goRT := newGoRuntime(log, os.LookupEnv)
 	goRT.apply(cfg)
 	cleanup.add(goRT.restore)
-	bounded := func(f func(context.Context) error, what string) func() {
+	bounded := func(f func(context.Context) error, what string, share float64) func() {
 		return func() {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.ShutdownTimeout)
+			sctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), clock.by(share))
 			defer cancel()
 			if err := f(sctx); err != nil {
 				log.Warn("shutdown step incomplete", "step", what, "err", err)
@@ -220,7 +293,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 		}
 		buffered := spool.NewBuffered(w, sp, spool.BufferedOptions{Retryable: influx.Retryable, Refused: storeRefusals,
 			Logger: log, Registerer: reg})
-		cleanup.add(bounded(buffered.Close, "spool"))
+		cleanup.add(bounded(buffered.Close, "spool", shareSpool))
 		system = deadLetterSystem{buffered}
 		sink = buffered
 		log.Info("reading store", "kind", "influxdb", "url", cfg.Influx.URL, "bucket", cfg.Influx.Bucket, "spool", sp.Dir())
@@ -285,7 +358,14 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	}
 	outbox.Attach(dispatcher)
 	dispatcher.Run(context.WithoutCancel(ctx))
-	cleanup.add(bounded(dispatcher.Stop, "notify"))
+	cleanup.add(bounded(func(ctx context.Context) error {
+		// What it leaves is pending in the outbox, resumed at the next
+		// start, and said in its one summary line: not a failed step.
+		if err := dispatcher.Stop(ctx); !errors.Is(err, notify.ErrStopped) {
+			return err
+		}
+		return nil
+	}, "notify", shareNotify))
 	if err := outbox.Resume(ctx); err != nil {
 		return err
 	}
@@ -433,14 +513,22 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	cleanup.add(func() { escStop(); escWG.Wait() })
 	srv := web.New(web.Options{Escalations: escalator, Reports: state, People: directory, Directory: directory, Location: cfg.Location, Auth: authSvc, Attachments: state, Silences: engine, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog, Families: catalog.Families, SiteStatuses: siteStatuses,
 		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls, Audit: auditLog, Readings: readings, System: system})
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	fresh := &freshConns{conns: map[net.Conn]struct{}{}}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ConnState: fresh.track}
 	hs.RegisterOnShutdown(events.Close) // live streams end at once, or Shutdown waits for them
+	hs.RegisterOnShutdown(fresh.close)
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
 		}
 	}()
-	cleanup.add(bounded(hs.Shutdown, "http"))
+	cleanup.add(bounded(func(ctx context.Context) error {
+		err := hs.Shutdown(ctx)
+		if err != nil {
+			_ = hs.Close() // requests still running lose their connections before the stores close
+		}
+		return err
+	}, "http", shareHTTP))
 
 	mqttCfg := ingest.Config{Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username,
 		Password: cfg.MQTT.Password, QoS: cfg.MQTT.QoS, CleanSession: cfg.MQTT.CleanSession,
@@ -468,7 +556,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	}
 	// Registered last, so it runs first at shutdown: stop the intake before
 	// notify and the stores go away.
-	defer bounded(sub.Stop, "ingest")()
+	defer bounded(sub.Stop, "ingest", shareIngest)()
 	if err := sub.Start(ctx); err != nil {
 		return err
 	}
@@ -495,6 +583,8 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 		o.Ready(ln.Addr().String(), mqttAddr)
 	}
 	<-ctx.Done()
-	log.Info("shutting down")
+	clock.begin()
+	stopping = true
+	log.Info("shutting down", "within", o.ShutdownTimeout)
 	return nil
 }

@@ -80,10 +80,13 @@
   function loadFamilies() {
     return api("GET", "/api/v1/families").then(function (fs) {
       if (fs && fs.length) {
-        FAMILIES = YJ.FAMILIES = fs.map(function (f) { FAMINFO[f.id] = f; return f.id; });
+        // In place: the pages hold this array (YJ.FAMILIES).
+        FAMILIES.length = 0;
+        fs.forEach(function (f) { FAMINFO[f.id] = f; FAMILIES.push(f.id); });
       }
     }, function () { /* the built-in families */ });
   }
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
   // fmtTime writes a time in the server's zone (TZ, from /api/v1/meta),
   // the date only when it is not today there (or withDate).
   function fmtTime(s, withDate) {
@@ -433,6 +436,7 @@
     var r = parseHash(), name = pages[r.page] ? r.page : "board", spec = pages[name];
     header();
     app.view = name;
+    document.body.dataset.page = name; // a page's own layout (the wall screen hides the header)
     if (!can(spec.role)) {
       $("#view").innerHTML = '<p class="empty" id="forbidden">' + esc(t("page.forbidden")) + "</p>";
       return;

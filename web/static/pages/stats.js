@@ -85,7 +85,8 @@
       if (err.status === 401) { return; }
       $("#alerts-report").innerHTML = '<p class="muted">' + esc(err.status === 404 ? t("stats.unavailable") : t("common.error", { msg: err.message })) + "</p>";
     });
-    api("GET", "/api/v1/reports/answers?" + qs({ from: period.from, to: period.to, by: aby, rollup: rollup })).then(function (rep) {
+    Promise.all([api("GET", "/api/v1/reports/answers?" + qs({ from: period.from, to: period.to, by: aby, rollup: rollup })), YJ.loadSensors().catch(function () { return []; })]).then(function (res) {
+      var rep = res[0]; // the sensors: their names, for the escalations that reached the top
       if (!current() || YJ.app.view !== "stats") { return; }
       $("#answers-report").innerHTML = answersHTML(rep || {}, boxWidth($("#answers-report")));
     }, function (err) {
@@ -148,7 +149,7 @@
       "</th></tr></thead><tbody>" + rows.map(function (r) { return tr(r, label(r)); }).join("") + "</tbody>" + (rep.total ? "<tfoot>" + tr(rep.total, t("stats.total")) + "</tfoot>" : "") + "</table></div>" +
       '<p class="muted small rate-note">' + esc(t("stats.rateNote")) + (rep.rollup ? " " + esc(t("stats.rollupNote")) : "") + "</p>" +
       (top.length ? "<h4>" + esc(t("stats.top")) + '</h4><ul class="top">' + top.map(function (x) {
-        return '<li><a href="#/alert/' + esc(x.alert_id) + '">#' + esc(x.alert_id) + "</a> " + lvl(x.level) + " " + esc(x.site) + " · " + esc(x.sensor) + " · " + esc(x.policy || "") + " · " + esc(fmtTime(x.top_reached_at, true)) + "</li>";
+        return '<li><a href="#/alert/' + esc(x.alert_id) + '">#' + esc(x.alert_id) + "</a> " + lvl(x.level) + " " + esc(YJ.siteName(x.site)) + " · " + esc(YJ.sensorName(x.sensor)) + " · " + esc(x.policy || "") + " · " + esc(fmtTime(x.top_reached_at, true)) + "</li>";
       }).join("") + "</ul>" : "");
   }
 })(window.YJ);
