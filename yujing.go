@@ -428,6 +428,7 @@ type Silence struct {
 	CreatedAt time.Time  `json:"created_at"`
 	Comment   string     `json:"comment"`
 	ExpiredAt *time.Time `json:"expired_at,omitempty"`
+	ExpiredBy string     `json:"expired_by,omitempty"` // who ended it early
 	// Window, when set, makes the silence recurring: active only within
 	// these daily hours (and weekdays) between StartsAt and EndsAt.
 	Window *Window `json:"window,omitempty"`

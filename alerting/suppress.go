@@ -39,12 +39,12 @@ func (e *Engine) CreateSilence(ctx context.Context, s yujing.Silence) (yujing.Si
 	return s, nil
 }
 
-// ExpireSilence ends a silence now.
+// ExpireSilence ends a silence now; by is who ended it, kept with it.
 func (e *Engine) ExpireSilence(ctx context.Context, id int64, by string) error {
 	if e.silences == nil {
 		return fmt.Errorf("%w: silences are not kept here", ErrInvalid)
 	}
-	if err := e.silences.Expire(ctx, id, e.now()); err != nil {
+	if err := e.silences.Expire(ctx, id, e.now(), by); err != nil {
 		return err
 	}
 	e.log.Info("silence expired", "silence_id", id, "by", by)

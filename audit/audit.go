@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -112,13 +113,16 @@ const (
 
 // Filter selects entries. Zero fields do not filter: From <= At < To, a
 // zero time leaving that end open; Actor matches exactly; Action matches
-// any entry whose action contains it (e.g. "/ack"). For List, a Limit of 0
+// any entry whose action contains it (e.g. "/ack"); Text any entry whose
+// actor, action, object or detail contains it, ASCII letters in either
+// case (GT-101 finds gt-101; other letters as they are). For List, a Limit of 0
 // (or less) means DefaultLimit and it is capped at MaxLimit; for Export, 0
 // means every entry. Offset skips that many matching entries.
 type Filter struct {
 	From, To    time.Time
 	Actor       string
 	Action      string
+	Text        string
 	Limit       int
 	Offset      int
 	NewestFirst bool // List only; Export is always oldest first
@@ -132,8 +136,24 @@ func (f Filter) Match(e Entry) bool {
 		f.Actor != "" && e.Actor != f.Actor,
 		f.Action != "" && !strings.Contains(e.Action, f.Action):
 		return false
+	case f.Text != "":
+		t := asciiLower(f.Text)
+		return slices.ContainsFunc([]string{e.Actor, e.Action, e.Object, e.Detail}, func(s string) bool {
+			return strings.Contains(asciiLower(s), t)
+		})
 	}
 	return true
+}
+
+// asciiLower lowers the ASCII letters of s only, as SQL's lower() does
+// (so that List and Export select the same entries).
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, s)
 }
 
 // Report is the outcome of Verify.

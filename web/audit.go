@@ -492,10 +492,11 @@ func (s *Server) auditOff(w http.ResponseWriter) bool {
 	return false
 }
 
-// auditFilter reads from, to (RFC 3339), actor, action, limit and offset.
+// auditFilter reads from, to (RFC 3339), actor, action, q (text
+// anywhere in an entry), limit and offset.
 func auditFilter(r *http.Request) (audit.Filter, error) {
 	q := r.URL.Query()
-	f := audit.Filter{Actor: q.Get("actor"), Action: q.Get("action")}
+	f := audit.Filter{Actor: q.Get("actor"), Action: q.Get("action"), Text: q.Get("q")}
 	for _, p := range []struct {
 		name string
 		dst  *time.Time

@@ -226,6 +226,16 @@ func TestAuditRecordsActions(t *testing.T) {
 		"?limit=1&offset=1": "2",
 		"?from=" + url.QueryEscape(time.Now().Add(time.Hour).Format(time.RFC3339)): "",
 		"?to=" + url.QueryEscape(time.Now().Add(time.Hour).Format(time.RFC3339)):   "3,2,1",
+		// q: text anywhere in the actor, action, object or detail, ASCII
+		// letters in either case.
+		"?q=" + url.QueryEscape("已到场"):       "1",
+		"?q=gt-101":                          "3",
+		"?q=OPS":                             "2",
+		"?q=reload&actor=ops":                "2",
+		"?q=reload&actor=li":                 "",
+		"?q=" + url.QueryEscape("alerts/1/"): "1",
+		"?q=REDACTED":                        "2",
+		"?q=nowhere":                         "",
 	} {
 		var seqs []string
 		for _, e := range env.entries(t, q) {
@@ -312,6 +322,11 @@ func TestAuditExportCSVAndVerify(t *testing.T) {
 	code, body := env.do(t, "GET", "/api/v1/audit.csv?actor=li&limit=1&offset=1", "")
 	if rows, _ := csv.NewReader(strings.NewReader(body)).ReadAll(); code != 200 || len(rows) != 2 || rows[1][0] != "3" {
 		t.Errorf("filtered CSV: %d %q", code, body)
+	}
+	// The search selects the same entries in the CSV as in the list.
+	code, body = env.do(t, "GET", "/api/v1/audit.csv?q=WANG", "")
+	if rows, _ := csv.NewReader(strings.NewReader(body)).ReadAll(); code != 200 || len(rows) != 2 || rows[1][0] != "2" {
+		t.Errorf("CSV searched for WANG: %d %q", code, body)
 	}
 	if code, _ := env.do(t, "GET", "/api/v1/audit.csv?to=never", ""); code != 400 {
 		t.Errorf("CSV with a bad filter: %d", code)

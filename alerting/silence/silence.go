@@ -15,7 +15,7 @@ import (
 // Store keeps silences durably. Silences returns them all, in any order.
 type Store interface {
 	PutSilence(ctx context.Context, s *yujing.Silence) error
-	ExpireSilence(ctx context.Context, id int64, at time.Time) error
+	ExpireSilence(ctx context.Context, id int64, at time.Time, by string) error
 	Silences(ctx context.Context) ([]yujing.Silence, error)
 }
 
@@ -86,7 +86,7 @@ func (s *Silences) Create(ctx context.Context, sl yujing.Silence, now time.Time)
 	if err := Validate(sl); err != nil {
 		return sl, err
 	}
-	sl.CreatedAt, sl.ExpiredAt, sl.ID = now, nil, 0
+	sl.CreatedAt, sl.ExpiredAt, sl.ExpiredBy, sl.ID = now, nil, "", 0
 	if err := s.st.PutSilence(ctx, &sl); err != nil {
 		return sl, err
 	}
@@ -96,15 +96,15 @@ func (s *Silences) Create(ctx context.Context, sl yujing.Silence, now time.Time)
 	return sl, nil
 }
 
-// Expire ends the silence id at now.
-func (s *Silences) Expire(ctx context.Context, id int64, now time.Time) error {
-	if err := s.st.ExpireSilence(ctx, id, now); err != nil {
+// Expire ends the silence id at now; by is who ended it, kept with it.
+func (s *Silences) Expire(ctx context.Context, id int64, now time.Time, by string) error {
+	if err := s.st.ExpireSilence(ctx, id, now, by); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	for i := range s.all {
 		if s.all[i].ID == id {
-			s.all[i].ExpiredAt = &now
+			s.all[i].ExpiredAt, s.all[i].ExpiredBy = &now, by
 		}
 	}
 	s.mu.Unlock()

@@ -108,7 +108,7 @@ func TestSilencesKeptMatchedAndExpired(t *testing.T) {
 
 	// Expired: it holds nothing back from then on, and says so.
 	later := now.Add(10 * time.Minute)
-	if err := ss.Expire(t.Context(), sl.ID, later); err != nil {
+	if err := ss.Expire(t.Context(), sl.ID, later, "wang"); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := ss.Match(gas, later); ok {
@@ -117,10 +117,10 @@ func TestSilencesKeptMatchedAndExpired(t *testing.T) {
 	if _, ok := ss.Match(gas, now); !ok {
 		t.Error("not matched before it was expired")
 	}
-	if got := ss.List(later); len(got) != 1 || got[0].Active || got[0].ExpiredAt == nil || !got[0].ExpiredAt.Equal(later) {
-		t.Fatalf("List once expired: %+v, want inactive, expired at %s", got, later)
+	if got := ss.List(later); len(got) != 1 || got[0].Active || got[0].ExpiredAt == nil || !got[0].ExpiredAt.Equal(later) || got[0].ExpiredBy != "wang" {
+		t.Fatalf("List once expired: %+v, want inactive, expired at %s by wang", got, later)
 	}
-	if err := ss.Expire(t.Context(), sl.ID+1, later); !errors.Is(err, store.ErrNotFound) {
+	if err := ss.Expire(t.Context(), sl.ID+1, later, "wang"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("expire an unknown silence: %v, want ErrNotFound", err)
 	}
 
@@ -130,8 +130,8 @@ func TestSilencesKeptMatchedAndExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := again.List(later)
-	if len(got) != 1 || got[0].ID != sl.ID || got[0].ExpiredAt == nil || !got[0].ExpiredAt.Equal(later) {
-		t.Fatalf("after a restart: %+v, want the expired silence", got)
+	if len(got) != 1 || got[0].ID != sl.ID || got[0].ExpiredAt == nil || !got[0].ExpiredAt.Equal(later) || got[0].ExpiredBy != "wang" || got[0].CreatedBy != "li" {
+		t.Fatalf("after a restart: %+v, want the expired silence, made by li, ended by wang", got)
 	}
 }
 

@@ -87,6 +87,7 @@ func auditExportCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	var f audit.Filter
 	fs.StringVar(&f.Actor, "actor", "", "only entries by this actor")
 	fs.StringVar(&f.Action, "action", "", "only entries whose action contains this text")
+	fs.StringVar(&f.Text, "q", "", "only entries whose actor, action, object or detail contains this text")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -64,14 +64,6 @@ func (p *browserPage) present(sels ...string) map[string]bool {
 	return got
 }
 
-// text is the text of the first element matching sel ("" if none).
-func (p *browserPage) text(sel string) string {
-	p.t.Helper()
-	var s string
-	p.eval(fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, sel), &s)
-	return s
-}
-
 // shanghaiClock is what the console writes for at in the demo's zone.
 func shanghaiClock(t *testing.T, at time.Time, layout string) string {
 	return at.In(mustZone(t, "Asia/Shanghai")).Format(layout)
@@ -109,14 +101,14 @@ func TestConsoleSitesInBrowser(t *testing.T) {
 	if strings.Contains(chain, "wang-qiang") || strings.Contains(chain, "chen-gang") {
 		t.Errorf("the chain %q shows person ids", chain)
 	}
-	p.do("the chain during the Spring Festival", chromedp.SetValue(chromedp.CSS(`#chain-at input[name=at]`), "2026-02-20T09:00"),
-		chromedp.Click(chromedp.CSS(`#chain-at button[type=submit]`)))
+	p.choose(`#chain-at input[name=at]`, "2026-02-20T09:00")
+	p.click("the chain during the Spring Festival", `#chain-at button[type=submit]`)
 	p.wait("the holiday's duty officers", `location.hash.includes("at=2026-02-20T09") && /张伟[\s\S]*王强/.test((document.querySelector('#chain tr[data-role="duty_officer"]') || {}).textContent || "")`, 10*time.Second)
 
 	const reason = "苏吴应急停字〔2026〕12号：责令停产整改"
-	p.do("order the plant to stop", chromedp.SetValue(chromedp.CSS(`#status-form select[name=status]`), "ordered_stopped"),
-		chromedp.SendKeys(chromedp.CSS(`#status-form textarea[name=reason]`), reason),
-		chromedp.Click(chromedp.CSS(`#status-form button[type=submit]`)))
+	p.choose(`#status-form select[name=status]`, "ordered_stopped")
+	p.typeIn(`#status-form textarea[name=reason]`, reason)
+	p.click("order the plant to stop", `#status-form button[type=submit]`)
 	p.wait("the new status", `document.querySelector('#site-status .pstatus[data-status="ordered_stopped"]') !== null && document.querySelector("#status-history tbody tr") !== null && document.querySelector("#status-msg").textContent !== ""`, 10*time.Second)
 	var st struct {
 		Status, Since, By, Reason string
@@ -352,14 +344,13 @@ func TestConsoleRostersInBrowser(t *testing.T) {
 	p.do("edit", chromedp.Click(chromedp.CSS("#roster-edit")))
 	p.wait("the editor", `!document.querySelector("#roster-editor").hidden && document.querySelectorAll("#turns .turn").length === 2`, 5*time.Second)
 	p.do("a third turn", chromedp.Click(chromedp.CSS("#add-turn")))
-	p.do("王强 holds it", chromedp.SetValue(chromedp.CSS(`#turns .turn[data-i="2"] select.person`), "wang-qiang"))
+	p.choose(`#turns .turn[data-i="2"] select.person`, "wang-qiang")
 	p.do("an override", chromedp.Click(chromedp.CSS("#add-override")))
 	row := `#override-rows .override[data-i="1"]`
-	p.do("its times, person and note",
-		chromedp.SetValue(chromedp.CSS(row+` input[name=from]`), from.Format("2006-01-02T15:04")),
-		chromedp.SetValue(chromedp.CSS(row+` input[name=to]`), from.Add(12*time.Hour).Format("2006-01-02T15:04")),
-		chromedp.SetValue(chromedp.CSS(row+` select.person`), "liu-yang"),
-		chromedp.SendKeys(chromedp.CSS(row+` input[name=note]`), "临时调班"))
+	p.choose(row+` input[name=from]`, from.Format("2006-01-02T15:04"))
+	p.choose(row+` input[name=to]`, from.Add(12*time.Hour).Format("2006-01-02T15:04"))
+	p.choose(row+` select.person`, "liu-yang")
+	p.typeIn(row+` input[name=note]`, "临时调班")
 	p.shot("roster-edit-1920")
 	p.do("save", chromedp.Click(chromedp.CSS("#roster-save")))
 	p.wait("saved", `document.querySelector("#roster-msg").textContent.includes("已保存") && document.querySelectorAll("#rotation li").length === 3 && document.querySelector("#roster-audit tbody tr") !== null`, 10*time.Second)
@@ -374,11 +365,11 @@ func TestConsoleRostersInBrowser(t *testing.T) {
 	// A bad override: refused at its row, nothing saved.
 	p.do("edit again", chromedp.Click(chromedp.CSS("#roster-edit")), chromedp.Click(chromedp.CSS("#add-override")))
 	bad := `#override-rows .override[data-i="2"]`
-	p.do("an override that ends before it starts",
-		chromedp.SetValue(chromedp.CSS(bad+` input[name=from]`), from.Format("2006-01-02T15:04")),
-		chromedp.SetValue(chromedp.CSS(bad+` input[name=to]`), from.Add(-time.Hour).Format("2006-01-02T15:04")),
-		chromedp.SetValue(chromedp.CSS(bad+` select.person`), "zhang-wei"),
-		chromedp.Click(chromedp.CSS("#roster-save")))
+	// An override that ends before it starts.
+	p.choose(bad+` input[name=from]`, from.Format("2006-01-02T15:04"))
+	p.choose(bad+` input[name=to]`, from.Add(-time.Hour).Format("2006-01-02T15:04"))
+	p.choose(bad+` select.person`, "zhang-wei")
+	p.click("save", "#roster-save")
 	p.wait("the problem at its row", `document.querySelector('#override-rows .override[data-i="2"].invalid .row-error').textContent.includes("is not after from") && document.querySelector("#roster-problems").textContent.includes("临时调整第 3 条")`, 10*time.Second)
 	p.shot("roster-refused-1920")
 	var ro struct {
@@ -393,8 +384,8 @@ func TestConsoleRostersInBrowser(t *testing.T) {
 	// Who is on duty at 09:00 that day.
 	p.do("the rosters", chromedp.Navigate(d.base+"/#/rosters"))
 	p.wait("who is on duty now", `document.querySelector('#duty-at-table tr[data-org="demo-chem"]') !== null`, 10*time.Second)
-	p.do("at 09:00 the day after tomorrow", chromedp.SetValue(chromedp.CSS(`#duty-at input[name=at]`), from.Add(time.Hour).Format("2006-01-02T15:04")),
-		chromedp.Click(chromedp.CSS(`#duty-at button[type=submit]`)))
+	p.choose(`#duty-at input[name=at]`, from.Add(time.Hour).Format("2006-01-02T15:04"))
+	p.click("at 09:00 the day after tomorrow", `#duty-at button[type=submit]`)
 	p.wait("刘洋 on duty", `location.hash.includes("at=") && (r => r.cells[1].textContent.includes("临时调整：临时调班") && r.cells[2].textContent.includes("刘洋"))(document.querySelector('#duty-at-table tr[data-org="demo-chem"]'))`, 10*time.Second)
 	if title := p.text(".at-title"); !strings.Contains(title, from.Add(time.Hour).Format("2006-01-02 15:04")) || !strings.Contains(title, "Asia/Shanghai") {
 		t.Errorf("the query's title %q, want the time asked in Shanghai", title)

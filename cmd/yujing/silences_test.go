@@ -50,6 +50,15 @@ func TestSilencesAPI(t *testing.T) {
 	if code, _ := do(t, "DELETE", fmt.Sprintf("%s/api/v1/silences/%d?by=li", api, sl[0].ID), ""); code != http.StatusNoContent {
 		t.Fatalf("expire: %d", code)
 	}
+	// Who ended it is kept with it: the logged-in actor, whatever ?by says.
+	var ended []struct {
+		ExpiredAt *time.Time `json:"expired_at"`
+		ExpiredBy string     `json:"expired_by"`
+	}
+	getJSON(t, api+"/api/v1/silences", &ended)
+	if len(ended) != 1 || ended[0].ExpiredAt == nil || ended[0].ExpiredBy != testActor {
+		t.Errorf("the expired silence: %+v, want expired_at and expired_by %q", ended, testActor)
+	}
 	publish(t, pub, "yujing/demo-plant/GT-101", `{"value": 55}`)
 	waitFor(t, 5*time.Second, "the upgrade call once the silence expired", func() bool {
 		calls, _ := hook.snapshot()

@@ -146,6 +146,12 @@ func (l *AuditLog) List(ctx context.Context, f audit.Filter) ([]audit.Entry, err
 	if f.Action != "" {
 		conds, args = append(conds, "instr(action, ?) > 0"), append(args, f.Action)
 	}
+	if f.Text != "" {
+		// lower() folds ASCII letters only, as audit.Filter.Match does.
+		conds = append(conds, "(instr(lower(actor), lower(?)) > 0 OR instr(lower(action), lower(?)) > 0 OR "+
+			"instr(lower(object), lower(?)) > 0 OR instr(lower(detail), lower(?)) > 0)")
+		args = append(args, f.Text, f.Text, f.Text, f.Text)
+	}
 	where := ""
 	if len(conds) > 0 {
 		where = " WHERE " + strings.Join(conds, " AND ")

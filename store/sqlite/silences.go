@@ -25,9 +25,10 @@ func (s *State) PutSilence(ctx context.Context, sl *yujing.Silence) error {
 	return err
 }
 
-// ExpireSilence ends a silence at at; ErrNotFound when there is none.
-func (s *State) ExpireSilence(ctx context.Context, id int64, at time.Time) error {
-	res, err := s.db.w.ExecContext(ctx, `UPDATE silences SET expired_at = ? WHERE id = ? AND expired_at IS NULL`, at.UnixNano(), id)
+// ExpireSilence ends a silence at at, by whom; ErrNotFound when there is
+// none (or it has ended already).
+func (s *State) ExpireSilence(ctx context.Context, id int64, at time.Time, by string) error {
+	res, err := s.db.w.ExecContext(ctx, `UPDATE silences SET expired_at = ?, expired_by = ? WHERE id = ? AND expired_at IS NULL`, at.UnixNano(), by, id)
 	if err != nil {
 		return fmt.Errorf("state %s: expire silence %d: %w", s.db.path, id, err)
 	}
@@ -39,7 +40,7 @@ func (s *State) ExpireSilence(ctx context.Context, id int64, at time.Time) error
 
 // Silences returns every silence, newest first.
 func (s *State) Silences(ctx context.Context) ([]yujing.Silence, error) {
-	rows, err := s.db.r.QueryContext(ctx, `SELECT id, body, expired_at FROM silences ORDER BY id DESC`)
+	rows, err := s.db.r.QueryContext(ctx, `SELECT id, body, expired_at, expired_by FROM silences ORDER BY id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("state %s: list silences: %w", s.db.path, err)
 	}
@@ -47,9 +48,9 @@ func (s *State) Silences(ctx context.Context) ([]yujing.Silence, error) {
 	var out []yujing.Silence
 	for rows.Next() {
 		var id int64
-		var body string
+		var body, by string
 		var expired sql.NullInt64
-		if err := rows.Scan(&id, &body, &expired); err != nil {
+		if err := rows.Scan(&id, &body, &expired, &by); err != nil {
 			return nil, err
 		}
 		var sl yujing.Silence
@@ -59,7 +60,7 @@ func (s *State) Silences(ctx context.Context) ([]yujing.Silence, error) {
 		sl.ID = id
 		if expired.Valid {
 			t := time.Unix(0, expired.Int64).UTC()
-			sl.ExpiredAt = &t
+			sl.ExpiredAt, sl.ExpiredBy = &t, by
 		}
 		out = append(out, sl)
 	}

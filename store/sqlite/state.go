@@ -270,6 +270,9 @@ var stateMigrations = []string{
 		reason TEXT NOT NULL
 	);
 	CREATE INDEX site_status_site ON site_status (site, id);`,
+	// 14: who ended a silence early (the console shows it with who made
+	// it and why).
+	`ALTER TABLE silences ADD COLUMN expired_by TEXT NOT NULL DEFAULT '';`,
 }
 
 // Limits of ListAlerts.

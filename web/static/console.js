@@ -175,6 +175,28 @@
   function failed(err) {
     return '<p class="error" role="alert">' + esc(t("common.error", { msg: err.message })) + "</p>";
   }
+  // twice runs fn on a second click of button b within 4 s: the first
+  // click only asks (b says ask). No dialog, so a wall screen's keyboard
+  // and a test drive it alike; pages use it for what cannot be undone.
+  function twice(b, ask, fn) {
+    if (b.dataset.armed) {
+      clearTimeout(+b.dataset.armed);
+      delete b.dataset.armed;
+      b.classList.remove("armed");
+      b.textContent = b.dataset.label;
+      fn();
+      return;
+    }
+    b.dataset.label = b.textContent;
+    b.textContent = ask;
+    b.classList.add("armed");
+    b.dataset.armed = String(setTimeout(function () {
+      if (!b.dataset.armed) { return; }
+      delete b.dataset.armed;
+      b.classList.remove("armed");
+      b.textContent = b.dataset.label;
+    }, 4000));
+  }
   function field(name, control) { return '<label class="field">' + esc(t("filter." + name)) + control + "</label>"; }
   function select(name, values, cur, label) {
     return '<select name="' + name + '">' + values.map(function (x) {
@@ -183,11 +205,14 @@
   }
 
   // api calls the JSON API; a 401 outside login means the session is gone.
-  function api(method, path, body) {
-    var h = { Accept: "application/json" };
-    if (body !== undefined) { h["Content-Type"] = "application/json"; }
+  // The body is sent as JSON, or as it is with opts.type (a sheet as
+  // text/csv). A refusal rejects with an Error carrying the status and the
+  // answer (data: the import's plan with its problems, say).
+  function api(method, path, body, opts) {
+    var h = { Accept: "application/json" }, raw = opts && opts.type;
+    if (body !== undefined) { h["Content-Type"] = raw || "application/json"; }
     if (method !== "GET" && app.me && app.me.csrf_token) { h["X-CSRF-Token"] = app.me.csrf_token; }
-    return fetch(path, { method: method, headers: h, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body) })
+    return fetch(path, { method: method, headers: h, credentials: "same-origin", body: body === undefined ? undefined : raw ? body : JSON.stringify(body) })
       .then(function (r) {
         return r.text().then(function (txt) {
           var data = null;
@@ -195,7 +220,7 @@
           if (r.ok) { return data; }
           var err = new Error((data && data.error) || r.statusText || "HTTP " + r.status);
           err.status = r.status;
-          err.body = data; // e.g. the directory's problems, each with its field
+          err.data = data; // the refusal's answer, e.g. the problems, each with its field
           if (r.status === 401 && path !== "/api/v1/login" && path !== "/api/v1/me") { sessionLost(); }
           throw err;
         });
@@ -454,7 +479,7 @@
     lvl: lvl, stateTag: stateTag, fam: fam, fmtTime: fmtTime, fmtDur: fmtDur, age: age, num: num,
     siteName: siteName, sensorName: sensorName, metricName: metricName, ruleName: ruleName, named: named, via: via, actor: actor, label: label,
     byLevel: byLevel, can: can, canOperate: canOperate, ticket: ticket, qs: qs, iso: iso, boxWidth: boxWidth,
-    failed: failed, field: field, select: select, loadSensors: loadSensors, loadRules: loadRules, refreshOpen: refreshOpen,
+    failed: failed, field: field, select: select, twice: twice, loadSensors: loadSensors, loadRules: loadRules, refreshOpen: refreshOpen,
     charts: CH, time: TZ
   };
   for (k in exported) { if (Object.prototype.hasOwnProperty.call(exported, k)) { YJ[k] = exported[k]; } }

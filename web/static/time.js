@@ -58,10 +58,15 @@
   }
 
   // midnight is the instant a date ("2026-07-01") begins in the zone.
-  function midnight(date) {
-    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date || "");
+  function midnight(date) { return /^\d{4}-\d{2}-\d{2}$/.test(date || "") ? instant(date + "T00:00") : NaN; }
+
+  // instant is the moment a wall-clock time in the zone is: "2026-07-01T08:30"
+  // (as an <input type="datetime-local"> gives it, seconds optional); NaN
+  // when it is not one.
+  function instant(s) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(s || "");
     if (!m) { return NaN; }
-    var wall = Date.UTC(+m[1], +m[2] - 1, +m[3]);
+    var wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
     var guess = wall - offset(wall) * 1000;
     return wall - offset(guess) * 1000;
   }
@@ -83,6 +88,8 @@
   // date writes ms as 2026-07-01 in the zone; clock as 08:30:05.
   function date(ms) { var p = parts(ms); return p.y + "-" + pad(p.mo) + "-" + pad(p.d); }
   function clock(ms) { var p = parts(ms); return pad(p.h) + ":" + pad(p.mi) + ":" + pad(p.s); }
+  // local writes ms as a datetime-local input's value in the zone: 2026-07-01T08:30.
+  function local(ms) { return date(ms) + "T" + clock(ms).slice(0, 5); }
 
   setZone("", null);
   window.YJTime = {

@@ -10,7 +10,7 @@
   var ticket = YJ.ticket, qs = YJ.qs, iso = YJ.iso, boxWidth = YJ.boxWidth, failed = YJ.failed, store = YJ.store;
   YJ.strings({
     zh: {
-      "detail.back": "返回实时预警", "detail.title": "预警 #{id}", "detail.threshold": "阈值", "detail.value": "当前值",
+      "detail.back": "返回实时预警", "detail.silence": "静默此监测点 2 小时…", "detail.title": "预警 #{id}", "detail.threshold": "阈值", "detail.value": "当前值",
       "detail.started": "开始", "detail.resolved": "恢复", "detail.closed": "关闭",
       "detail.chart": "监测曲线", "detail.chart.empty": "该时段没有读数。", "detail.chart.note": "{n} 个读数（已抽稀为 {p} 个点，保留每段最高与最低值）",
       "detail.zoom.hint": "在曲线上拖动选择时段可放大", "detail.zoom.out": "缩小", "detail.zoom.reset": "还原", "detail.events": "事件", "detail.events.out": "不在当前时段内",
@@ -32,7 +32,7 @@
       "act.viewer": "只读账号：可查看，不能操作。"
     },
     en: {
-      "detail.back": "Back to the board", "detail.title": "Warning #{id}", "detail.threshold": "Threshold", "detail.value": "Value",
+      "detail.back": "Back to the board", "detail.silence": "Silence this sensor for 2 h…", "detail.title": "Warning #{id}", "detail.threshold": "Threshold", "detail.value": "Value",
       "detail.started": "Started", "detail.resolved": "Resolved", "detail.closed": "Closed",
       "detail.chart": "Readings", "detail.chart.empty": "No readings in this window.", "detail.chart.note": "{n} readings (thinned to {p} points, keeping each stretch's highest and lowest)",
       "detail.zoom.hint": "drag across the chart to zoom in", "detail.zoom.out": "Zoom out", "detail.zoom.reset": "Reset", "detail.events": "Events", "detail.events.out": "outside the span shown",
@@ -128,7 +128,10 @@
       '<p><a href="#/board" class="back">← ' + esc(t("detail.back")) + "</a></p>" +
       '<header id="d-head" class="detail-head lvl-edge-' + esc(a.level) + '"><h2>' + lvl(a.level) + " " + esc(t("detail.title", { id: a.id })) + " " + stateTag(a.state) + " " + flags + "</h2>" +
       '<p class="message">' + esc(a.message) + "</p>" +
-      '<dl class="facts">' + facts.map(function (f) { return "<div><dt>" + esc(f[0]) + "</dt><dd>" + f[1] + "</dd></div>"; }).join("") + "</dl></header>" +
+      '<dl class="facts">' + facts.map(function (f) { return "<div><dt>" + esc(f[0]) + "</dt><dd>" + f[1] + "</dd></div>"; }).join("") + "</dl>" +
+      // An admin silences the sensor from here (pages/silences.js: the form, filled in).
+      (YJ.can("admin") && a.state !== "closed" ? '<p class="detail-links"><a id="silence-link" href="#/silences/new?' + YJ.qs({ sensor: a.sensor, hours: 2, alert: a.id }) + '">' + esc(t("detail.silence")) + "</a></p>" : "") +
+      "</header>" +
       '<div class="cols"><section class="card chart-card"><div class="toolbar"><h3>' + esc(t("detail.chart")) + '</h3><span class="zoom"><span id="zoom-hint" class="muted small" hidden>' + esc(t("detail.zoom.hint")) + "</span>" +
       '<button type="button" id="zoom-out" class="link" hidden>' + esc(t("detail.zoom.out")) + '</button><button type="button" id="zoom-reset" class="link" hidden>' + esc(t("detail.zoom.reset")) + "</button></span></div>" +
       '<div id="chart" class="chart-box"><p class="muted">' + esc(t("common.loading")) + '</p></div><ol id="chart-events" class="chart-events" aria-label="' + esc(t("detail.events")) + '"></ol><p id="chart-note" class="muted small"></p></section>' +

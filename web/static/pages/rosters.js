@@ -293,7 +293,7 @@
   // names (shifts[0], rotation[2][1], overrides[0].to), all in a list on
   // top.
   function problems(f, err) {
-    var list = (err.body && err.body.problems) || [];
+    var list = (err.data && err.data.problems) || [];
     var lines = list.length ? list.map(function (p) {
       var where = p.field || "", m, el = null, txt = where;
       if ((m = /^rotation\[(\d+)\]/.exec(where))) {

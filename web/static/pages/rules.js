@@ -55,7 +55,7 @@
       "rules.preview.replayed": "{n} replayed", "rules.preview.notApplicable": "Rules of this kind have no threshold preview."
     }
   });
-  YJ.page("rules", { nav: 45, render: rules });
+  YJ.page("rules", { nav: 50, render: rules });
 
   function kind(k) { return label("rules.kind.", k || "threshold"); }
   // tiers writes a rule's tiers, highest level first: 红色 Ⅰ级 ≥ 50.
