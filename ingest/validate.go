@@ -53,7 +53,7 @@ func (d *decoded) reset() {
 // d, rejecting what is bad.
 func (s *Subscriber) decode(d *decoded, m mqtt.Message, now time.Time) {
 	topic, payload := m.Topic(), m.Payload()
-	sensor, ok := s.reg.ByTopic(topic)
+	sensor, ok := s.reg.viewByTopic(topic)
 	if !ok {
 		if s.discover != nil {
 			s.discover.note(topic, payload, now)
@@ -83,7 +83,7 @@ func (s *Subscriber) decode(d *decoded, m mqtt.Message, now time.Time) {
 	}
 	_, _, _, spDevice, isSparkplug := sparkplugTopic(topic)
 	nodeMsg := isSparkplug && spDevice == "" // NBIRTH, NDATA, NDEATH: the edge node's own
-	var node *yujing.Sensor
+	var node sensorView
 	if nodeMsg && len(d.points) > 0 {
 		node, _ = s.reg.nodeSensor(topic)
 	}
@@ -96,14 +96,14 @@ func (s *Subscriber) decode(d *decoded, m mqtt.Message, now time.Time) {
 			for _, id := range devices {
 				s.reg.setOffline(id, true, now)
 			}
-			if node != nil {
+			if node.Sensor != nil {
 				s.reg.setOffline(node.ID, true, now)
 			}
 			s.log.Info("edge node announced its death", "topic", topic, "devices", len(devices))
 			continue
-		case nodeMsg && node == nil && p.Event != "":
+		case nodeMsg && node.Sensor == nil && p.Event != "":
 			continue // NBIRTH: devices announce themselves with their own DBIRTH
-		case nodeMsg && node == nil:
+		case nodeMsg && node.Sensor == nil:
 			// The node's own metric (Supply Voltage, …), and no sensor for
 			// the node: not an error.
 			s.m.ignored.WithLabelValues(IgnoredNodeMetric).Inc()
@@ -115,7 +115,7 @@ func (s *Subscriber) decode(d *decoded, m mqtt.Message, now time.Time) {
 			p.Sensor = "" // the device the topic names: the topic's sensor
 		}
 		if p.Sensor != "" && p.Sensor != sensor.ID {
-			other, ok := s.reg.ByID(p.Sensor)
+			other, ok := s.reg.viewByID(p.Sensor)
 			if !ok {
 				s.reject(now, topic, p.Sensor, ReasonUnknownSensor, fmt.Sprintf("sensor %q named in the payload is not registered", p.Sensor), payload)
 				continue
@@ -150,7 +150,7 @@ func (s *Subscriber) decode(d *decoded, m mqtt.Message, now time.Time) {
 			continue
 		}
 		if (sn.Min != nil && p.Value < *sn.Min) || (sn.Max != nil && p.Value > *sn.Max) {
-			s.reject(now, topic, sn.ID, ReasonOutOfRange, fmt.Sprintf("%s: %g is outside the physical range %s", metric, p.Value, rangeString(sn)), payload)
+			s.reject(now, topic, sn.ID, ReasonOutOfRange, fmt.Sprintf("%s: %g is outside the physical range %s", metric, p.Value, rangeString(sn.Sensor)), payload)
 			if fo, ok := s.obs.(FaultObserver); ok {
 				ts := p.Time
 				if ts.IsZero() {

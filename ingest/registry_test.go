@@ -1,0 +1,179 @@
+package ingest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"yujing"
+)
+
+// TestRegistryTopics: a sensor is found on its own topic — the default
+// yujing/<site>/<id>, which the registry does not store, or one of its own
+// — and on no other; two sensors on one topic are refused, whichever comes
+// first and whether the topic is one's default or both their own.
+func TestRegistryTopics(t *testing.T) {
+	sites := []yujing.Site{{ID: "p"}, {ID: "q"}}
+	gasAt := func(id, site, topic string) yujing.Sensor {
+		return yujing.Sensor{ID: id, Site: site, Family: yujing.FamilyGas, Topic: topic}
+	}
+	for _, c := range []struct {
+		name    string
+		sensors []yujing.Sensor
+		err     string
+		found   map[string]string // topic → the sensor on it ("" none)
+	}{
+		{name: "default topics", sensors: []yujing.Sensor{gasAt("A", "p", ""), gasAt("B", "q", "yujing/q/B")},
+			found: map[string]string{"yujing/p/A": "A", "yujing/q/B": "B", "yujing/q/A": "", "yujing/p/B": "", "yujing/p": "", "yujing/p/A/x": ""}},
+		{name: "own topics", sensors: []yujing.Sensor{gasAt("A", "p", "field/A"), gasAt("B", "p", "yujing/q/X")},
+			found: map[string]string{"field/A": "A", "yujing/p/A": "", "yujing/q/X": "B", "yujing/p/B": ""}},
+		{name: "a sensor on its neighbour's default topic", sensors: []yujing.Sensor{gasAt("A", "p", ""), gasAt("B", "p", "yujing/p/A")},
+			err: `sensors "A" and "B" both publish on topic "yujing/p/A"`},
+		{name: "a neighbour's default topic taken first", sensors: []yujing.Sensor{gasAt("B", "p", "yujing/p/A"), gasAt("A", "p", "")},
+			err: `sensors "B" and "A" both publish on topic "yujing/p/A"`},
+		{name: "one own topic twice", sensors: []yujing.Sensor{gasAt("A", "p", "t/1"), gasAt("B", "q", "t/1")},
+			err: `sensors "A" and "B" both publish on topic "t/1"`},
+		{name: "an id twice", sensors: []yujing.Sensor{gasAt("A", "p", ""), gasAt("A", "q", "t/1")},
+			err: `sensor "A" defined twice`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			reg, err := NewRegistry(sites, c.sensors)
+			if c.err != "" {
+				if err == nil || err.Error() != c.err {
+					t.Fatalf("got %v, want %s", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for topic, want := range c.found {
+				got := ""
+				if s, ok := reg.ByTopic(topic); ok {
+					got = s.ID
+					if s.Topic != topic {
+						t.Errorf("ByTopic(%q).Topic = %q", topic, s.Topic)
+					}
+				}
+				if got != want {
+					t.Errorf("ByTopic(%q) = %q, want %q", topic, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestRegistrySharesWhatSensorsAlikeHave: sensors that differ only in id,
+// name, location and topic come back as they went in, each with its own
+// fields, and those that differ in anything else do not share it.
+func TestRegistrySharesWhatSensorsAlikeHave(t *testing.T) {
+	lo, hi := 0.0, 100.0
+	sites := []yujing.Site{{ID: "p", Region: "320506", Industry: "化工"}}
+	in := []yujing.Sensor{
+		{ID: "A", Name: "1号", Site: "p", Family: yujing.FamilyGas, Metric: "lel", Unit: "%LEL", Decoder: "json", Min: &lo, Max: &hi,
+			Units: map[string]string{"lel": "%LEL", "t": "℃"}, Tags: map[string]string{"area": "东"}, Interval: 10 * time.Second},
+		{ID: "B", Name: "1号", Location: "罐区", Site: "p", Family: yujing.FamilyGas, Metric: "lel", Unit: "%LEL", Decoder: "json", Min: &lo, Max: &hi,
+			Units: map[string]string{"t": "℃", "lel": "%LEL"}, Tags: map[string]string{"area": "东"}, Interval: 10 * time.Second, Topic: "f/B"},
+		{ID: "C", Name: "2号", Site: "p", Family: yujing.FamilyGas, Metric: "lel", Unit: "%LEL", Decoder: "json", Min: &lo, Max: &hi,
+			Units: map[string]string{"lel": "%LEL", "t": "℃"}, Tags: map[string]string{"area": "西"}, Interval: 10 * time.Second},
+		{ID: "D", Site: "p", Family: yujing.FamilyGas, Region: "320507", Metric: "lel", Decoder: "json"},
+	}
+	reg, err := NewRegistry(sites, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := reg.Sensors()
+	for i, want := range in {
+		if want.Topic == "" {
+			want.Topic = yujing.DefaultTopic(want.Site, want.ID)
+		}
+		if want.Region == "" {
+			want.Region = "320506"
+		}
+		want.Industry = "化工"
+		if fmt.Sprintf("%+v", got[i]) != fmt.Sprintf("%+v", want) {
+			t.Errorf("sensor %d:\n got %+v\nwant %+v", i, got[i], want)
+		}
+	}
+	c := reg.cat.Load()
+	if c.recs[0].cls != c.recs[1].cls || c.recs[0].cls == c.recs[2].cls || c.recs[0].cls == c.recs[3].cls {
+		t.Errorf("classes: A %p, B %p (want A's), C %p, D %p (want others)", c.recs[0].cls, c.recs[1].cls, c.recs[2].cls, c.recs[3].cls)
+	}
+}
+
+// TestRegistryKeepsLastReadings: the newest reading of every metric, its
+// time and whether it is a snapshot survive a Replace that keeps the
+// sensor; an older reading does not replace a newer one.
+func TestRegistryKeepsLastReadings(t *testing.T) {
+	sites := []yujing.Site{{ID: "p"}}
+	s := yujing.Sensor{ID: "A", Site: "p", Family: yujing.FamilyGas, Metric: "lel", Unit: "%LEL", Units: map[string]string{"lel": "%LEL", "t": "℃"}}
+	reg, err := NewRegistry(sites, []yujing.Sensor{s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Millisecond).UTC()
+	at := t0.Add(time.Second)
+	reg.record([]yujing.Reading{
+		{Sensor: "A", Metric: "lel", Value: 3, Time: t0.Add(2 * time.Second)},
+		{Sensor: "A", Metric: "t", Value: 21, Time: t0},
+		{Sensor: "A", Metric: "lel", Value: 9, Time: t0}, // older: ignored
+		{Sensor: "B", Metric: "lel", Value: 1, Time: t0}, // unknown
+	}, []readingInfo{{at: at}, {at: at, snapshot: true}, {at: at}, {at: at}})
+	check := func(when string) {
+		st, ok := reg.Status("A", at.Add(time.Second))
+		if !ok {
+			t.Fatalf("%s: no status", when)
+		}
+		want := "lel=3@" + t0.Add(2*time.Second).Format(time.RFC3339Nano) + " %LEL; t=21@" + t0.Format(time.RFC3339Nano) + " ℃; "
+		var got string
+		for _, rd := range st.Last {
+			got += fmt.Sprintf("%s=%g@%s %s; ", rd.Metric, rd.Value, rd.Time.Format(time.RFC3339Nano), rd.Unit)
+		}
+		if got != want || st.LastSeen == nil || !st.LastSeen.Equal(at) || !st.Online {
+			t.Errorf("%s: last %s (want %s), seen %v, online %v", when, got, want, st.LastSeen, st.Online)
+		}
+		if found, snap := reg.stored("A", "t", t0); !found || !snap {
+			t.Errorf("%s: stored(t) = %v, %v; want the snapshot", when, found, snap)
+		}
+		if found, _ := reg.stored("A", "lel", t0); found {
+			t.Errorf("%s: stored(lel, t0): the older reading", when)
+		}
+	}
+	check("recorded")
+	if err := reg.Replace(sites, []yujing.Sensor{{ID: "B", Site: "p", Family: yujing.FamilyGas}, s}); err != nil {
+		t.Fatal(err)
+	}
+	check("replaced")
+	if st, _ := reg.Status("B", at); st.Last != nil || st.LastSeen != nil || st.Online {
+		t.Errorf("B, new: %+v", st)
+	}
+}
+
+// TestIDIndex: every id inserted is found at its place, others are not,
+// and inserting an id again returns its place.
+func TestIDIndex(t *testing.T) {
+	for _, n := range []int{0, 1, 5, 100, 1000} {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("S%d", i)
+		}
+		key := func(p int32) string { return ids[p] }
+		x := newIDIndex(n)
+		for i, id := range ids {
+			if p, fresh := x.insert(id, int32(i), key); !fresh || p != int32(i) {
+				t.Fatalf("n=%d: insert %s = %d, %v", n, id, p, fresh)
+			}
+		}
+		for i, id := range ids {
+			if p, ok := x.find(id, key); !ok || p != int32(i) {
+				t.Errorf("n=%d: find %s = %d, %v", n, id, p, ok)
+			}
+			if p, fresh := x.insert(id, 7, key); fresh || p != int32(i) {
+				t.Errorf("n=%d: insert %s again = %d, %v", n, id, p, fresh)
+			}
+		}
+		if _, ok := x.find("nope", key); ok {
+			t.Errorf("n=%d: found an id never inserted", n)
+		}
+	}
+}
