@@ -423,7 +423,7 @@ func isNullWord(v string) bool {
 }
 
 // quoted reads a quoted scalar at the start of s without escapes (a
-// double-quoted one with none, a single-quoted one with '' for '), on one
+// double-quoted one with none, a single-quoted one with ” for '), on one
 // line; n is how many bytes it takes.
 func quoted(s string) (v string, n int, ok bool) {
 	q := s[0]
