@@ -423,8 +423,9 @@ func isNullWord(v string) bool {
 }
 
 // quoted reads a quoted scalar at the start of s without escapes (a
-// double-quoted one with none, a single-quoted one with ” for '), on one
-// line; n is how many bytes it takes.
+// double-quoted one with no backslash, a single-quoted one where a
+// doubled quote stands for a quote), on one line; n is how many bytes it
+// takes.
 func quoted(s string) (v string, n int, ok bool) {
 	q := s[0]
 	var b strings.Builder
