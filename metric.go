@@ -37,6 +37,12 @@ var metricNames = map[string]struct {
 	"current":          {zh: "电流", en: "current"},
 	"residual_current": {zh: "剩余电流", en: "residual current"},
 	"cable_temp":       {zh: "线缆温度", en: "cable temperature"},
+	"energy":           {zh: "用电量", en: "energy used"},
+	"displacement":     {zh: "位移", en: "displacement"},
+	"crack_width":      {zh: "裂缝宽度", en: "crack width"},
+	"danger_grade":     {zh: "森林火险等级", en: "forest-fire danger grade"},
+	"beach_length":     {zh: "干滩长度", en: "dry-beach length"},
+	"phreatic_depth":   {zh: "浸润线埋深", en: "phreatic line depth"},
 }
 
 // MetricName is the display name of a metric of a sensor of family f in

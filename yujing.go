@@ -82,7 +82,9 @@ func (l *Level) UnmarshalText(b []byte) error {
 // Family is a sensor family: what kind of hazard a sensor watches.
 type Family string
 
-// Sensor families the product knows.
+// The built-in sensor families: the families every configuration has.
+// A configuration declares more in its families: list (config), and may
+// rename or restyle these.
 const (
 	FamilyGas        Family = "gas"        // 燃气 / 可燃、有毒气体
 	FamilyHazard     Family = "hazard"     // 危险化学品重大危险源
@@ -93,17 +95,59 @@ const (
 	FamilyElectrical Family = "electrical" // 电气火灾
 )
 
-// Families lists the known families.
-var Families = []Family{FamilyGas, FamilyHazard, FamilyDust, FamilyWeather, FamilyFlood, FamilyPower, FamilyElectrical}
+// FamilyInfo describes a sensor family: its names in Chinese and English,
+// the metrics its sensors usually report (metric → unit) and how the
+// console shows it.
+type FamilyInfo struct {
+	ID      Family            `json:"id"`
+	Name    string            `json:"name"`    // Chinese, as officials read it: 燃气
+	NameEN  string            `json:"name_en"` // English: gas
+	Metrics map[string]string `json:"metrics,omitempty"`
+	Colour  string            `json:"colour,omitempty"` // the console's colour, e.g. #c0392b
+	Icon    string            `json:"icon,omitempty"`   // the console's icon: a short text or emoji
+}
 
-// KnownFamily reports whether f is one of Families.
-func KnownFamily(f Family) bool {
-	for _, k := range Families {
-		if k == f {
-			return true
+// Families is the list of families a configuration knows, in the order
+// they are shown. The zero value knows none; BuiltinFamilies gives the
+// built-in ones.
+type Families []FamilyInfo
+
+// BuiltinFamilies returns a new list of the built-in families.
+func BuiltinFamilies() Families {
+	return Families{
+		{ID: FamilyGas, Name: "燃气", NameEN: "gas", Metrics: map[string]string{"lel": "%LEL", "oel": "%OEL", "ppm": "ppm"}},
+		{ID: FamilyHazard, Name: "危化品重大危险源", NameEN: "major hazard source", Metrics: map[string]string{"level": "m", "pressure": "MPa", "temperature": "℃"}},
+		{ID: FamilyDust, Name: "粉尘涉爆", NameEN: "dust explosion", Metrics: map[string]string{"dp": "Pa", "hopper_temp": "℃"}},
+		{ID: FamilyWeather, Name: "气象", NameEN: "weather", Metrics: map[string]string{"rain": "mm", "wind_speed": "m/s"}},
+		{ID: FamilyFlood, Name: "防汛", NameEN: "flood", Metrics: map[string]string{"water_level": "m", "depth": "cm"}},
+		{ID: FamilyPower, Name: "电力监测", NameEN: "power monitoring", Metrics: map[string]string{"power": "kW", "energy": "kWh"}},
+		{ID: FamilyElectrical, Name: "电气火灾", NameEN: "electrical fire", Metrics: map[string]string{"residual_current": "mA", "cable_temp": "℃"}},
+	}
+}
+
+// Known reports whether f is one of the families.
+func (fs Families) Known(f Family) bool {
+	_, ok := fs.Get(f)
+	return ok
+}
+
+// Get returns family f's description.
+func (fs Families) Get(f Family) (FamilyInfo, bool) {
+	for _, k := range fs {
+		if k.ID == f {
+			return k, true
 		}
 	}
-	return false
+	return FamilyInfo{}, false
+}
+
+// IDs lists the families' ids in order.
+func (fs Families) IDs() []Family {
+	out := make([]Family, len(fs))
+	for i, k := range fs {
+		out[i] = k.ID
+	}
+	return out
 }
 
 // Sensor is a monitored measuring point. Values are immutable once
@@ -158,6 +202,10 @@ type Site struct {
 	Name     string `json:"name"`
 	Region   string `json:"region,omitempty"`   // administrative division code
 	Industry string `json:"industry,omitempty"` // 行业
+	// Parent is the site this one is part of: a major hazard source (重大
+	// 危险源) or a tailings pond inside an enterprise's plant. It has the
+	// parent's responsibility chain below its own (its own 督长 or 库长).
+	Parent string `json:"parent,omitempty"`
 }
 
 // DefaultTopic is the topic a sensor publishes on unless it sets its own.
@@ -379,48 +427,6 @@ type Window struct {
 	Weekdays []time.Weekday `json:"weekdays,omitempty"` // none: every day
 }
 
-// Active reports whether the silence suppresses calls at t (loc is the
-// zone of its window).
-func (s *Silence) Active(t time.Time, loc *time.Location) bool {
-	if s.ExpiredAt != nil && !t.Before(*s.ExpiredAt) {
-		return false
-	}
-	if t.Before(s.StartsAt) || !t.Before(s.EndsAt) {
-		return false
-	}
-	if s.Window == nil {
-		return true
-	}
-	lt := t.In(loc)
-	start, err1 := time.ParseInLocation("15:04", s.Window.Start, loc)
-	end, err2 := time.ParseInLocation("15:04", s.Window.End, loc)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	min := lt.Hour()*60 + lt.Minute()
-	from, to := start.Hour()*60+start.Minute(), end.Hour()*60+end.Minute()
-	day := lt.Weekday()
-	in := false
-	if from <= to {
-		in = min >= from && min < to
-	} else { // past midnight: the part after midnight belongs to the previous day's window
-		if min >= from {
-			in = true
-		} else if min < to {
-			in, day = true, (day+6)%7
-		}
-	}
-	if !in || len(s.Window.Weekdays) == 0 {
-		return in
-	}
-	for _, d := range s.Window.Weekdays {
-		if d == day {
-			return true
-		}
-	}
-	return false
-}
-
 // Attachment is a file (a photo of the site) attached to a disposal record.
 type Attachment struct {
 	ID           int64     `json:"id"`
@@ -433,4 +439,61 @@ type Attachment struct {
 	Data         []byte    `json:"-"`
 	CreatedBy    string    `json:"created_by"`
 	CreatedAt    time.Time `json:"created_at"`
+}
+
+// ProductionStatus is what a site is allowed to do (生产状态), as the
+// regulator has decided: rules watching enterprises ordered to stop
+// (电力监测) apply only while a site is in one of the statuses they name.
+type ProductionStatus string
+
+// Production statuses.
+const (
+	StatusNormal         ProductionStatus = "normal"          // 正常生产
+	StatusOrderedStopped ProductionStatus = "ordered_stopped" // 责令停产停业
+	StatusRectifying     ProductionStatus = "rectifying"      // 停产整顿
+	StatusSuspended      ProductionStatus = "suspended"       // 停产（自行停产、季节性停产）
+	StatusClosed         ProductionStatus = "closed"          // 关闭取缔
+)
+
+// ProductionStatuses lists every production status.
+func ProductionStatuses() []ProductionStatus {
+	return []ProductionStatus{StatusNormal, StatusOrderedStopped, StatusRectifying, StatusSuspended, StatusClosed}
+}
+
+// Valid reports whether s is one of ProductionStatuses.
+func (s ProductionStatus) Valid() bool {
+	for _, k := range ProductionStatuses() {
+		if k == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Chinese is the status as officials name it: 责令停产停业 for
+// ordered_stopped.
+func (s ProductionStatus) Chinese() string {
+	switch s {
+	case StatusNormal:
+		return "正常生产"
+	case StatusOrderedStopped:
+		return "责令停产停业"
+	case StatusRectifying:
+		return "停产整顿"
+	case StatusSuspended:
+		return "停产"
+	case StatusClosed:
+		return "关闭取缔"
+	}
+	return string(s)
+}
+
+// SiteStatus is a site's production status since a time, with who set it
+// and why (the decision's document number, say).
+type SiteStatus struct {
+	Site   string           `json:"site"`
+	Status ProductionStatus `json:"status"`
+	Since  time.Time        `json:"since"`
+	By     string           `json:"by"`
+	Reason string           `json:"reason"`
 }

@@ -3,6 +3,7 @@ package alerting
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"yujing"
@@ -73,6 +74,8 @@ const (
 	KindStuck     Kind = "stuck"     // the metric unchanged (within Tolerance) for StuckFor
 	KindFault     Kind = "fault"     // readings outside the sensor's physical range (超量程) or fault codes
 	KindComposite Kind = "composite" // K of the referenced conditions hold at once, per site
+	KindEvent     Kind = "event"     // the metric is a state a device reports (alarm, fault, low battery): its code → a level
+	KindTangent   Kind = "tangent"   // the improved tangent angle (改进切线角) of a displacement, in degrees, against four tiers
 )
 
 // Ref is a condition a composite rule counts: rule Rule at level Level or
@@ -86,6 +89,7 @@ type Ref struct {
 type Override struct {
 	Above, Below *Tiers
 	Hysteresis   *float64
+	UniformRate  *float64 // tangent: the sensor's own uniform-stage rate
 }
 
 // Rule is one warning rule.
@@ -106,13 +110,28 @@ type Rule struct {
 	// ClearFor holds the resolution likewise.
 	For, ClearFor time.Duration
 
-	RateWindow time.Duration // rate: the span the rate is measured over (default 5m)
-	RatePer    time.Duration // rate: the unit of the rate (default 1m: "per minute")
+	RateWindow time.Duration // rate, tangent: the span the rate is measured over (default 5m)
+	RatePer    time.Duration // rate, tangent: the unit of the rate (default 1m: "per minute")
+	// UniformRate is a tangent rule's displacement rate in the uniform
+	// (constant-velocity) deformation stage, per RatePer: the improved
+	// tangent angle is atan(rate / UniformRate), 45° at that rate.
+	UniformRate float64
 
 	Level        yujing.Level  // offline, stuck, fault, composite: the level raised
 	OfflineAfter float64       // offline: intervals without a reading (default 3)
 	StuckFor     time.Duration // stuck: how long unchanged
 	Tolerance    float64       // stuck: changes up to this count as unchanged
+
+	// Codes maps the codes an event rule's metric takes to levels,
+	// LevelNone for a code that means normal (it clears); a code not listed
+	// changes nothing. With no codes, any value but 0 is the event, at
+	// Level, and 0 clears.
+	Codes map[float64]yujing.Level
+
+	// WhenStatus makes the rule apply only while the sensor's site has one
+	// of these production statuses (an enterprise ordered to stop that
+	// draws power); otherwise its condition is clear. Empty: always.
+	WhenStatus []yujing.ProductionStatus
 
 	Of        []Ref               // composite: the conditions counted
 	K         int                 // composite: how many must hold (default all of Of; with one Ref, that many sensors)
@@ -137,6 +156,9 @@ func (r *Rule) forSensor(id string) *Rule {
 	}
 	if o.Hysteresis != nil {
 		c.Hysteresis = *o.Hysteresis
+	}
+	if o.UniformRate != nil {
+		c.UniformRate = *o.UniformRate
 	}
 	return &c
 }
@@ -178,6 +200,42 @@ func (r *Rule) Validate() error {
 		if !r.Above.Any() && !r.Below.Any() {
 			errs = append(errs, fmt.Errorf("no thresholds: set above or below"))
 		}
+	case KindTangent:
+		if !(r.UniformRate > 0) {
+			errs = append(errs, fmt.Errorf("a tangent rule needs uniform_rate: the displacement rate per rate_per in the uniform deformation stage, above 0"))
+		}
+		if !r.Above.Any() || r.Below.Any() {
+			errs = append(errs, fmt.Errorf("a tangent rule takes above: tangent angles in degrees (e.g. {blue: 45, yellow: 50, orange: 80, red: 85}), no below"))
+		}
+		for _, l := range yujing.Levels {
+			if r.Above.Set[l] && !(r.Above.Value[l] > 0 && r.Above.Value[l] < 90) {
+				errs = append(errs, fmt.Errorf("above: %s %g: a tangent angle is between 0 and 90 degrees", l, r.Above.Value[l]))
+			}
+		}
+	case KindEvent:
+		switch {
+		case len(r.Codes) == 0 && !r.Level.Valid():
+			errs = append(errs, fmt.Errorf("an event rule needs level (any value but 0 is the event) or codes (code → level)"))
+		case len(r.Codes) > 0 && r.Level != yujing.LevelNone:
+			errs = append(errs, fmt.Errorf("an event rule takes level or codes, not both"))
+		}
+		raises, clears := false, false
+		for code, l := range r.Codes {
+			switch {
+			case l == yujing.LevelNone:
+				clears = true
+			case l.Valid():
+				raises = true
+			default:
+				errs = append(errs, fmt.Errorf("codes: code %g: want blue, yellow, orange, red or clear", code))
+			}
+		}
+		if len(r.Codes) > 0 && (!raises || !clears) {
+			errs = append(errs, fmt.Errorf("codes: give the codes of the events (e.g. 1: red) and the code of the normal state (e.g. 0: clear)"))
+		}
+		if r.Above.Any() || r.Below.Any() {
+			errs = append(errs, fmt.Errorf("an event rule maps codes to levels; above and below do not apply"))
+		}
 	case KindOffline, KindStuck, KindFault, KindComposite:
 		if !r.Level.Valid() {
 			errs = append(errs, fmt.Errorf("a %s rule needs level: blue, yellow, orange or red", r.kind()))
@@ -194,7 +252,7 @@ func (r *Rule) Validate() error {
 			}
 		}
 	default:
-		errs = append(errs, fmt.Errorf("unknown kind %q (want threshold, rate, offline, stuck, fault or composite)", r.Kind))
+		errs = append(errs, fmt.Errorf("unknown kind %q (want threshold, rate, tangent, offline, stuck, fault, composite or event)", r.Kind))
 	}
 	if r.Hysteresis < 0 {
 		errs = append(errs, fmt.Errorf("hysteresis must not be negative"))
@@ -233,6 +291,30 @@ func (r *Rule) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// TangentAngle is the improved tangent angle (改进切线角, Xu Qiang et al.,
+// 2009), in degrees, of a displacement moving at rate when its uniform
+// (constant-velocity) stage moved at uniform: with the time axis scaled so
+// that the uniform stage's curve rises at 45°, the angle of the curve now,
+// atan(rate / uniform). Below 45° the deformation slows, about 45° it is
+// uniform, above it accelerates; 90° is never reached.
+func TangentAngle(rate, uniform float64) float64 {
+	return math.Atan(rate/uniform) * 180 / math.Pi
+}
+
+// EventLevel returns the level an event rule's metric at v stands for
+// (LevelNone: normal), and false for a code the rule does not know, which
+// changes nothing.
+func (r *Rule) EventLevel(v float64) (yujing.Level, bool) {
+	if len(r.Codes) > 0 {
+		l, ok := r.Codes[v]
+		return l, ok
+	}
+	if v != 0 {
+		return r.Level, true
+	}
+	return yujing.LevelNone, true
 }
 
 // Evaluate returns the level for value v given the current level cur, and

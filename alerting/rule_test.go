@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -98,5 +99,25 @@ func TestClearThresholds(t *testing.T) {
 	bad := &Rule{Name: "x", Above: tiersOf(map[yujing.Level]float64{yujing.Red: 50}), Clear: tiersOf(map[yujing.Level]float64{yujing.Red: 55, yujing.Blue: 1})}
 	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "must not be above its threshold") || !strings.Contains(err.Error(), "no threshold") {
 		t.Errorf("bad clear values: %v", err)
+	}
+}
+
+// TestTangentAngle: the improved tangent angle is 45° at the uniform
+// stage's rate, and the stage boundaries 80° and 85° fall at 5.67 and
+// 11.43 times it (tan 80°, tan 85°); a slope that stops or moves back has
+// no positive angle.
+func TestTangentAngle(t *testing.T) {
+	for _, c := range []struct{ rate, uniform, want float64 }{
+		{2, 2, 45},
+		{0.5, 0.5, 45},
+		{2 * 5.6713, 2, 80},
+		{2 * 11.4301, 2, 85},
+		{1, 2, 26.565},
+		{0, 2, 0},
+		{-1, 2, -26.565},
+	} {
+		if got := TangentAngle(c.rate, c.uniform); math.Abs(got-c.want) > 0.001 {
+			t.Errorf("TangentAngle(%g, %g) = %.4f°, want %g°", c.rate, c.uniform, got, c.want)
+		}
 	}
 }

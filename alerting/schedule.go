@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"reflect"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -50,236 +48,6 @@ type systemClock struct{}
 
 func (systemClock) Now() time.Time                         { return time.Now() }
 func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
-// ScheduledRule evaluates a windowed aggregate of stored readings on a cron
-// schedule instead of on every reading: "the rainfall summed over the last
-// 3 h, every 5 minutes". At each tick t it computes, for each selected
-// sensor, Aggregate over [t − window, t) and hands the value to the engine
-// (ObserveDerived) as a reading at t of the derived metric
-// DerivedMetric(metric, aggregate, window), e.g. "rain_sum_3h", so the
-// warning is raised, upgraded, downgraded and resolved like any other.
-//
-// Per-level windows: Windows may give each level its own window, as the CMA
-// rainstorm signals do (blue 50 mm in 12 h, yellow 50 mm in 6 h, orange
-// 50 mm in 3 h, red 100 mm in 3 h). Each level is then judged on the
-// aggregate over its own window (with the rule's hysteresis when the level
-// is held); the rule is at the highest level whose condition holds, and
-// that level's value and window are what the engine is given. There is
-// still one warning per (rule, sensor), upgraded in place.
-//
-// No data is not recovery: a window without readings (n = 0) leaves the
-// level where it was. With a single window the sensor is skipped for that
-// tick; with per-level windows a level whose window is empty can be
-// neither entered nor left. Count is the exception: an empty window counts
-// 0, so `aggregate: count` with below tiers watches data completeness.
-type ScheduledRule struct {
-	// Rule holds the name, description, sensors or match, metric, above
-	// and below tiers, hysteresis and per-sensor overrides. Its kind must
-	// be threshold; for, clear_for and the other kinds' fields are unused.
-	Rule Rule
-	// Schedule is a cron spec: five fields ("*/5 * * * *"), a descriptor
-	// ("@hourly", "@every 5m"), optionally after "CRON_TZ=Area/City " to
-	// use another time zone than the scheduler's.
-	Schedule string
-	// Aggregate is what is computed over each window.
-	Aggregate store.Func
-	// Window is the window of every level that has none in Windows.
-	Window time.Duration
-	// Windows gives levels their own windows (zero: Window).
-	Windows [yujing.Red + 1]time.Duration
-}
-
-// WindowOf returns the window level l is judged over.
-func (sr *ScheduledRule) WindowOf(l yujing.Level) time.Duration {
-	if l.Valid() && sr.Windows[l] > 0 {
-		return sr.Windows[l]
-	}
-	return sr.Window
-}
-
-// levels returns the levels that have a threshold, lowest first.
-func (sr *ScheduledRule) levels() []yujing.Level { return levelsOf(&sr.Rule) }
-
-// levelsOf returns the levels of r that have a threshold, lowest first.
-func levelsOf(r *Rule) []yujing.Level {
-	var out []yujing.Level
-	for _, l := range yujing.Levels {
-		if r.Above.Set[l] || r.Below.Set[l] {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-// PerLevel reports whether the levels with a threshold are judged over
-// different windows.
-func (sr *ScheduledRule) PerLevel() bool {
-	ls := sr.levels()
-	for _, l := range ls {
-		if sr.WindowOf(l) != sr.WindowOf(ls[0]) {
-			return true
-		}
-	}
-	return false
-}
-
-// ScheduleError says a cron spec does not parse or never fires.
-type ScheduleError struct {
-	Spec string
-	Err  error
-}
-
-func (e *ScheduleError) Error() string { return fmt.Sprintf("schedule %q: %v", e.Spec, e.Err) }
-func (e *ScheduleError) Unwrap() error { return e.Err }
-
-// WindowError says a level has no window: neither window nor
-// windows.<level> is set.
-type WindowError struct{ Level yujing.Level }
-
-func (e *WindowError) Error() string {
-	return fmt.Sprintf("%s has no window: set window (e.g. 3h) or windows.%s", e.Level, e.Level)
-}
-
-// WindowedOrderError says a level of a rule with per-level windows is not
-// harder to reach than the level below it: its threshold must be at least
-// as extreme, and more extreme when both levels share a window.
-type WindowedOrderError struct {
-	Direction          string // "above" or "below"
-	Level, Prev        yujing.Level
-	Value, Than        float64
-	Window, PrevWindow time.Duration
-}
-
-func (e *WindowedOrderError) Error() string {
-	cmp := "lower"
-	if e.Direction == "below" {
-		cmp = "higher"
-	}
-	if e.Window == e.PrevWindow {
-		return fmt.Sprintf("%s: %s threshold %g over %s must be more extreme than %s threshold %g over the same window",
-			e.Direction, e.Level, e.Value, FormatWindow(e.Window), e.Prev, e.Than)
-	}
-	return fmt.Sprintf("%s: %s threshold %g over %s must not be %s than %s threshold %g over %s",
-		e.Direction, e.Level, e.Value, FormatWindow(e.Window), cmp, e.Prev, e.Than, FormatWindow(e.PrevWindow))
-}
-
-// Validate checks the rule for a scheduler whose cron specs are in loc; it
-// returns every problem (errors.Join): a *ScheduleError, a
-// *store.UnknownFuncError, a *WindowError per level without a window, and
-// threshold order problems (*ThresholdOrderError, or *WindowedOrderError
-// with per-level windows).
-func (sr *ScheduledRule) Validate(loc *time.Location) error {
-	var errs []error
-	if _, err := ParseSchedule(sr.Schedule, loc); err != nil {
-		errs = append(errs, err)
-	}
-	if !sr.Aggregate.Valid() {
-		errs = append(errs, &store.UnknownFuncError{Func: sr.Aggregate})
-	}
-	if k := sr.Rule.kind(); k != KindThreshold {
-		errs = append(errs, fmt.Errorf("a scheduled rule compares an aggregate with thresholds; kind %q does not apply", k))
-	}
-	for _, l := range sr.levels() {
-		if sr.WindowOf(l) <= 0 {
-			errs = append(errs, &WindowError{Level: l})
-		}
-	}
-	if !sr.PerLevel() {
-		if err := sr.Rule.Validate(); err != nil {
-			errs = append(errs, err)
-		}
-		return errors.Join(errs...)
-	}
-	if sr.Rule.Hysteresis < 0 {
-		errs = append(errs, fmt.Errorf("hysteresis must not be negative"))
-	}
-	for _, dir := range []struct {
-		name string
-		t    *Tiers
-		sign float64
-	}{{"above", &sr.Rule.Above, 1}, {"below", &sr.Rule.Below, -1}} {
-		prev := yujing.LevelNone
-		for _, l := range yujing.Levels {
-			if !dir.t.Set[l] {
-				continue
-			}
-			if prev != yujing.LevelNone {
-				v, than := dir.t.Value[l], dir.t.Value[prev]
-				w, pw := sr.WindowOf(l), sr.WindowOf(prev)
-				if dir.sign*(v-than) < 0 || (w == pw && v == than) {
-					errs = append(errs, &WindowedOrderError{Direction: dir.name, Level: l, Prev: prev,
-						Value: v, Than: than, Window: w, PrevWindow: pw})
-				}
-			}
-			prev = l
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// ParseSchedule parses a cron spec: five fields (minute hour day-of-month
-// month day-of-week), or a descriptor (@yearly, @monthly, @weekly, @daily,
-// @hourly, "@every 5m"). Specs are in loc unless they start with
-// "CRON_TZ=Area/City ". "@every d" ticks every d from the time the
-// scheduler starts. The error is a *ScheduleError.
-func ParseSchedule(spec string, loc *time.Location) (cron.Schedule, error) {
-	fail := func(err error) (cron.Schedule, error) { return nil, &ScheduleError{Spec: spec, Err: err} }
-	s := strings.TrimSpace(spec)
-	hasTZ := strings.HasPrefix(s, "CRON_TZ=") || strings.HasPrefix(s, "TZ=")
-	if hasTZ && !strings.Contains(s, " ") {
-		return fail(errors.New("CRON_TZ=<zone> must be followed by a space and the schedule"))
-	}
-	if s == "" {
-		return fail(errors.New(`empty; want five fields such as "*/5 * * * *" or a descriptor such as "@every 5m"`))
-	}
-	p := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-	sched, err := p.Parse(s)
-	if err != nil {
-		return fail(err)
-	}
-	if ss, ok := sched.(*cron.SpecSchedule); ok && !hasTZ {
-		if loc == nil {
-			loc = time.UTC
-		}
-		ss.Location = loc
-	}
-	// A spec such as "0 0 30 2 *" (30 February) parses but never fires.
-	if sched.Next(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)).IsZero() {
-		return fail(errors.New("never fires"))
-	}
-	return sched, nil
-}
-
-// FormatWindow writes a window compactly for metric names: 3h, 90m, 45s.
-func FormatWindow(d time.Duration) string {
-	switch {
-	case d > 0 && d%time.Hour == 0:
-		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
-	case d > 0 && d%time.Minute == 0:
-		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
-	case d > 0 && d%time.Second == 0:
-		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
-	}
-	return d.String()
-}
-
-// DerivedMetric names the metric a scheduled rule derives:
-// <metric>_<aggregate>_<window>, e.g. rain_sum_3h (rainfall summed over
-// 3 h) or level_rate_30m (change of level per minute over 30 minutes).
-func DerivedMetric(metric string, fn store.Func, window time.Duration) string {
-	return metric + "_" + string(fn) + "_" + FormatWindow(window)
-}
-
-// derivedUnit is the unit of an aggregate of a metric in unit.
-func derivedUnit(unit string, fn store.Func) string {
-	switch fn {
-	case store.FuncCount:
-		return ""
-	case store.FuncRate:
-		return unit + "/min"
-	}
-	return unit
-}
 
 // Health of a scheduled rule.
 const (
@@ -596,6 +364,18 @@ func (s *Scheduler) evaluate(ctx context.Context, sr *ScheduledRule, at time.Tim
 	return sensors, noData, errs
 }
 
+// baseline is the value a rule with a baseline measures from: configured,
+// or learned over the baseline's window ending at end.
+func (s *Scheduler) baseline(ctx context.Context, b *Baseline, sensor, metric string, end time.Time) (float64, bool, error) {
+	if b.Value != nil {
+		return *b.Value, true, nil
+	}
+	qctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	v, n, err := s.agg.Aggregate(qctx, sensor, metric, b.Aggregate, end.Add(-b.Window), end)
+	return v, n > 0, err
+}
+
 // windowValue is an aggregate over one window; known is false when the
 // window held no data.
 type windowValue struct {
@@ -621,8 +401,12 @@ func (s *Scheduler) evaluateSensor(ctx context.Context, sr *ScheduledRule, sn *y
 		if _, done := vals[w]; done {
 			continue
 		}
+		from := at.Add(-w)
+		if sr.Calendar != "" {
+			from = CalendarStart(sr.Calendar, at, s.loc)
+		}
 		qctx, cancel := context.WithTimeout(ctx, s.timeout)
-		v, n, err := s.agg.Aggregate(qctx, sn.ID, metric, sr.Aggregate, at.Add(-w), at)
+		v, n, err := s.agg.Aggregate(qctx, sn.ID, metric, sr.Aggregate, from, at)
 		cancel()
 		if err != nil {
 			return false, err
@@ -640,6 +424,21 @@ func (s *Scheduler) evaluateSensor(ctx context.Context, sr *ScheduledRule, sn *y
 			return empty, nil
 		}
 		rd.Metric, rd.Value = DerivedMetric(metric, sr.Aggregate, w), vals[w].v
+		from := at.Add(-w)
+		if sr.Calendar != "" {
+			rd.Metric = metric + "_" + string(sr.Aggregate) + "_" + sr.Calendar // energy_sum_month
+			from = CalendarStart(sr.Calendar, at, s.loc)
+		}
+		if b := sr.Baseline; b != nil {
+			base, known, err := s.baseline(ctx, b, sn.ID, metric, from)
+			if err != nil {
+				return empty, fmt.Errorf("baseline: %w", err)
+			}
+			if !known {
+				return true, nil // nothing learned yet: no value to judge
+			}
+			rd.Metric, rd.Value = rd.Metric+"_over_baseline", rd.Value-base
+		}
 		s.obs.ObserveDerived(ctx, rule, rd)
 		return empty, nil
 	}

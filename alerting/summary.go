@@ -90,10 +90,6 @@ func (e *Engine) SummaryText(ctx context.Context, name string, period time.Durat
 	return b.String(), top, nil
 }
 
-func levelShort(l yujing.Level) string {
-	return map[yujing.Level]string{yujing.Blue: "蓝色", yujing.Yellow: "黄色", yujing.Orange: "橙色", yujing.Red: "红色"}[l]
-}
-
 // SendSummary writes the summary and calls its people on its channels.
 // The call's idempotency key includes the state database's instance id and
 // the time, so a summary is sent once per scheduled run.

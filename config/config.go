@@ -10,12 +10,15 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,6 +69,10 @@ type File struct {
 	Escalation *EscalationFile `yaml:"escalation"`
 	// Runtime tunes the Go runtime yujing runs on.
 	Runtime RuntimeFile `yaml:"runtime"`
+
+	// Families declares sensor families beyond the built-in ones (or
+	// renames a built-in one): rules, reports and the console use them.
+	Families []FamilyFile `yaml:"families"`
 }
 
 // RuntimeFile tunes the Go garbage collector (the GOGC and GOMEMLIMIT
@@ -258,6 +265,20 @@ type SimulateFile struct {
 	LeakEvery time.Duration `yaml:"leak_every"`
 }
 
+// FamilyFile declares a sensor family: {id, name, name_en, metrics,
+// colour, icon}. An entry whose id is a built-in family's changes that
+// family's names and looks.
+type FamilyFile struct {
+	Pos     yamlconf.Pos
+	Fields  yamlconf.Fields
+	ID      string            `yaml:"id"`
+	Name    string            `yaml:"name"`    // in Chinese
+	NameEN  string            `yaml:"name_en"` // in English
+	Metrics map[string]string `yaml:"metrics"` // metric → unit
+	Colour  string            `yaml:"colour"`  // the console's colour, #rgb or #rrggbb
+	Icon    string            `yaml:"icon"`    // the console's icon, a few characters
+}
+
 // SiteFile is one site.
 type SiteFile struct {
 	Pos      yamlconf.Pos
@@ -266,6 +287,9 @@ type SiteFile struct {
 	Name     string `yaml:"name"`
 	Region   string `yaml:"region"`
 	Industry string `yaml:"industry"`
+	// Parent makes the site part of another: a hazard source or a
+	// tailings pond of an enterprise's plant.
+	Parent string `yaml:"parent"`
 }
 
 // RangeFile is a physical measuring range.
@@ -342,10 +366,13 @@ type RuleFile struct {
 	ClearFor     time.Duration           `yaml:"clear_for"`
 	RateWindow   time.Duration           `yaml:"rate_window"`
 	RatePer      time.Duration           `yaml:"rate_per"`
+	UniformRate  float64                 `yaml:"uniform_rate"`
 	Level        string                  `yaml:"level"`
 	OfflineAfter float64                 `yaml:"offline_after"`
 	StuckFor     time.Duration           `yaml:"stuck_for"`
 	Tolerance    float64                 `yaml:"tolerance"`
+	Codes        map[string]string       `yaml:"codes"`
+	WhenStatus   []string                `yaml:"when_status"`
 	Of           []RefFile               `yaml:"of"`
 	K            int                     `yaml:"k"`
 	Overrides    map[string]OverrideFile `yaml:"overrides"`
@@ -355,6 +382,21 @@ type RuleFile struct {
 	Window    time.Duration `yaml:"window"`
 	Windows   *WindowsFile  `yaml:"windows"`
 	Aggregate string        `yaml:"aggregate"`
+	// Calendar (day or month) makes the window the calendar period so far
+	// instead of window.
+	Calendar string `yaml:"calendar"`
+	// Baseline measures the value from a configured or learned baseline.
+	Baseline *BaselineFile `yaml:"baseline"`
+}
+
+// BaselineFile is a scheduled rule's baseline: {value: 15} (configured) or
+// {aggregate: min, window: 720h} (learned from the sensor's readings).
+type BaselineFile struct {
+	Pos       yamlconf.Pos
+	Fields    yamlconf.Fields
+	Value     *float64      `yaml:"value"`
+	Aggregate string        `yaml:"aggregate"`
+	Window    time.Duration `yaml:"window"`
 }
 
 // RefFile is a condition a composite rule counts.
@@ -370,6 +412,8 @@ type OverrideFile struct {
 	Above      *TiersFile `yaml:"above"`
 	Below      *TiersFile `yaml:"below"`
 	Hysteresis *float64   `yaml:"hysteresis"`
+	// UniformRate is a tangent rule's uniform-stage rate for the sensor.
+	UniformRate *float64 `yaml:"uniform_rate"`
 }
 
 // PersonFile is one person who can be called.
@@ -492,6 +536,10 @@ type Config struct {
 	// (0: no limit).
 	GOGC        int
 	MemoryLimit int64
+
+	// Families are the built-in sensor families and those the file
+	// declares.
+	Families yujing.Families
 }
 
 // MQTT is the subscriber's connection.
@@ -685,6 +733,7 @@ func (c *checker) build() *Config {
 
 	c.mqtt(cfg)
 	c.influx(cfg)
+	c.families(cfg)
 	sites := c.sites(cfg)
 	sensors := c.sensors(cfg, sites)
 	c.rules(cfg, sensors, sites)
@@ -724,7 +773,7 @@ func (c *checker) build() *Config {
 		cfg.Summaries = append(cfg.Summaries, sum)
 	}
 	for i, in := range c.f.Inhibit {
-		src, dst := c.matchers(in.Source, fmt.Sprintf("inhibit[%d].source", i)), c.matchers(in.Target, fmt.Sprintf("inhibit[%d].target", i))
+		src, dst := c.matchers(cfg.Families, in.Source, fmt.Sprintf("inhibit[%d].source", i)), c.matchers(cfg.Families, in.Target, fmt.Sprintf("inhibit[%d].target", i))
 		for _, eq := range in.Equal {
 			for _, l := range strings.Split(eq, "=") {
 				if !slices.Contains([]string{"site", "sensor", "family", "rule", "level"}, l) && !strings.HasPrefix(l, "tag:") {
@@ -946,6 +995,71 @@ func (c *checker) influx(cfg *Config) {
 	c.fieldErrors("influx", in.Pos, in.Fields, flatErrors(cfg.Influx.Validate()))
 }
 
+// familyID is what a family id may be: it is a label in topics, URLs,
+// metrics and the console.
+var familyID = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+
+// colour is a CSS hex colour.
+var colour = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+
+// families sets cfg.Families: the built-in ones, then those declared, an
+// entry with a built-in id replacing the built-in description.
+func (c *checker) families(cfg *Config) {
+	cfg.Families = yujing.BuiltinFamilies()
+	builtin := len(cfg.Families)
+	seen := map[string]int{}
+	for i, ff := range c.f.Families {
+		at := ff.Pos
+		where := fmt.Sprintf("families[%d]", i)
+		ok := false
+		switch {
+		case ff.ID == "":
+			c.Add(at, "%s: id is required", where)
+		case !familyID.MatchString(ff.ID):
+			c.Add(ff.Fields.At("id", at), "%s: id %q: use 1 to 32 lower-case letters, digits and '_', starting with a letter", where, ff.ID)
+		default:
+			where = fmt.Sprintf("family %q", ff.ID)
+			if line, dup := seen[ff.ID]; dup {
+				c.Add(ff.Fields.At("id", at), "%s is declared twice (first at line %d)", where, line)
+			} else {
+				seen[ff.ID], ok = at.Line, true
+			}
+		}
+		if strings.TrimSpace(ff.Name) == "" {
+			c.Add(at, "%s: name (in Chinese, as officials read it) is required", where)
+		}
+		if strings.TrimSpace(ff.NameEN) == "" {
+			c.Add(at, "%s: name_en is required", where)
+		}
+		for m := range ff.Metrics {
+			if m == "" {
+				c.Add(ff.Fields.At("metrics", at), "%s: metrics: a metric name is empty", where)
+			}
+		}
+		if ff.Colour != "" && !colour.MatchString(ff.Colour) {
+			c.Add(ff.Fields.At("colour", at), "%s: colour %q: want #rgb or #rrggbb", where, ff.Colour)
+		}
+		if n := len([]rune(ff.Icon)); n > 4 {
+			c.Add(ff.Fields.At("icon", at), "%s: icon %q: at most 4 characters (an emoji or a short label)", where, ff.Icon)
+		}
+		if !ok {
+			continue
+		}
+		info := yujing.FamilyInfo{ID: yujing.Family(ff.ID), Name: ff.Name, NameEN: ff.NameEN, Metrics: ff.Metrics, Colour: ff.Colour, Icon: ff.Icon}
+		if j := slices.IndexFunc(cfg.Families[:builtin], func(b yujing.FamilyInfo) bool { return b.ID == info.ID }); j >= 0 {
+			if info.Metrics == nil {
+				info.Metrics = cfg.Families[j].Metrics
+			}
+			cfg.Families[j] = info
+			continue
+		}
+		cfg.Families = append(cfg.Families, info)
+	}
+}
+
+// familyList is the families for error messages: [gas hazard ...].
+func familyList(fs yujing.Families) string { return fmt.Sprint(fs.IDs()) }
+
 func (c *checker) sites(cfg *Config) map[string]bool {
 	seen := map[string]bool{}
 	for _, s := range c.f.Sites {
@@ -954,9 +1068,59 @@ func (c *checker) sites(cfg *Config) map[string]bool {
 			c.Add(s.Fields.At("id", s.Pos), "site %q is defined twice", s.ID)
 		}
 		seen[s.ID] = true
-		cfg.Sites = append(cfg.Sites, yujing.Site{ID: s.ID, Name: s.Name, Region: s.Region, Industry: s.Industry})
+		cfg.Sites = append(cfg.Sites, yujing.Site{ID: s.ID, Name: s.Name, Region: s.Region, Industry: s.Industry, Parent: s.Parent})
 	}
+	c.siteParents(cfg, seen)
 	return seen
+}
+
+// siteParents checks the sites' parents (defined, no cycle) and gives a
+// site without its own region or industry its parent's.
+func (c *checker) siteParents(cfg *Config, seen map[string]bool) {
+	idx := map[string]int{}
+	for i, s := range cfg.Sites {
+		if _, dup := idx[s.ID]; !dup {
+			idx[s.ID] = i
+		}
+	}
+	for _, s := range c.f.Sites {
+		if s.Parent == "" {
+			continue
+		}
+		if !seen[s.Parent] {
+			c.Add(s.Fields.At("parent", s.Pos), "site %q: parent %q is not defined under sites", s.ID, s.Parent)
+			continue
+		}
+		// Follow the parents up: a cycle comes back to a site already met.
+		met := map[string]bool{s.ID: true}
+		for p := s.Parent; p != ""; p = cfg.Sites[idx[p]].Parent {
+			if met[p] {
+				c.Add(s.Fields.At("parent", s.Pos), "site %q: parent %q makes a cycle (a site cannot be part of itself)", s.ID, s.Parent)
+				break
+			}
+			met[p] = true
+			if !seen[p] {
+				break
+			}
+		}
+	}
+	// Inherit region and industry, nearest ancestor first.
+	for i := range cfg.Sites {
+		s := &cfg.Sites[i]
+		for p, n := s.Parent, 0; p != "" && n < len(cfg.Sites); n++ {
+			j, found := idx[p]
+			if !found {
+				break
+			}
+			if s.Region == "" {
+				s.Region = cfg.Sites[j].Region
+			}
+			if s.Industry == "" {
+				s.Industry = cfg.Sites[j].Industry
+			}
+			p = cfg.Sites[j].Parent
+		}
+	}
 }
 
 func (c *checker) sensors(cfg *Config, sites map[string]bool) map[string]*SensorFile {
@@ -978,9 +1142,9 @@ func (c *checker) sensors(cfg *Config, sites map[string]bool) map[string]*Sensor
 			c.Add(s.at("site"), "sensor %q: site %q is not defined under sites", s.ID, s.Site)
 		}
 		if s.Family == "" {
-			c.Add(s.Pos, "sensor %q: family is required (one of %v)", s.ID, yujing.Families)
-		} else if !yujing.KnownFamily(yujing.Family(s.Family)) {
-			c.Add(s.at("family"), "sensor %q: unknown family %q (want one of %v)", s.ID, s.Family, yujing.Families)
+			c.Add(s.Pos, "sensor %q: family is required (one of %s)", s.ID, familyList(cfg.Families))
+		} else if !cfg.Families.Known(yujing.Family(s.Family)) {
+			c.Add(s.at("family"), "sensor %q: unknown family %q (want one of %s, or declare it under families)", s.ID, s.Family, familyList(cfg.Families))
 		}
 		metric := s.Metric
 		if metric == "" {
@@ -1078,7 +1242,7 @@ func (c *checker) rules(cfg *Config, sensors map[string]*SensorFile, sites map[s
 		}
 		rule := &alerting.Rule{Name: r.Name, Description: r.Description, Sensors: r.Sensors, Metric: r.Metric,
 			Above: tiers(r.Above), Below: tiers(r.Below), Hysteresis: r.Hysteresis, Clear: tiers(r.Clear),
-			Kind: alerting.Kind(r.Kind), For: r.For, ClearFor: r.ClearFor, RateWindow: r.RateWindow, RatePer: r.RatePer,
+			Kind: alerting.Kind(r.Kind), For: r.For, ClearFor: r.ClearFor, RateWindow: r.RateWindow, RatePer: r.RatePer, UniformRate: r.UniformRate,
 			OfflineAfter: r.OfflineAfter, StuckFor: r.StuckFor, Tolerance: r.Tolerance, K: r.K}
 		c.ruleKind(r, rule, sensors)
 		switch {
@@ -1092,8 +1256,8 @@ func (c *checker) rules(cfg *Config, sensors map[string]*SensorFile, sites map[s
 			c.Add(r.Match.Pos, "rule %q: give sensors or match, not both", r.Name)
 		case r.Match != nil:
 			m := r.Match
-			if m.Family != "" && !yujing.KnownFamily(yujing.Family(m.Family)) {
-				c.Add(m.Fields.At("family", m.Pos), "rule %q: unknown family %q (want one of %v)", r.Name, m.Family, yujing.Families)
+			if m.Family != "" && !cfg.Families.Known(yujing.Family(m.Family)) {
+				c.Add(m.Fields.At("family", m.Pos), "rule %q: unknown family %q (want one of %s, or declare it under families)", r.Name, m.Family, familyList(cfg.Families))
 			}
 			if m.Site != "" && !sites[m.Site] {
 				c.Add(m.Fields.At("site", m.Pos), "rule %q: site %q is not defined under sites", r.Name, m.Site)
@@ -1119,6 +1283,45 @@ func (c *checker) ruleKind(r *RuleFile, rule *alerting.Rule, sensors map[string]
 		}
 		rule.Level = l
 	}
+	if _, set := r.Fields["uniform_rate"]; set && rule.Kind != alerting.KindTangent {
+		c.Add(r.Fields.At("uniform_rate", r.Pos), "rule %q: uniform_rate applies to tangent rules only (kind: tangent)", r.Name)
+	}
+	for j, st := range r.WhenStatus {
+		ps := yujing.ProductionStatus(st)
+		if !ps.Valid() {
+			var want []string
+			for _, k := range yujing.ProductionStatuses() {
+				want = append(want, string(k))
+			}
+			c.Add(r.Fields.At(fmt.Sprintf("when_status[%d]", j), r.Fields.At("when_status", r.Pos)),
+				"rule %q: when_status: unknown production status %q (want %s)", r.Name, st, strings.Join(want, ", "))
+			continue
+		}
+		rule.WhenStatus = append(rule.WhenStatus, ps)
+	}
+	if len(r.Codes) > 0 && rule.Kind != alerting.KindEvent {
+		c.Add(r.Fields.At("codes", r.Pos), "rule %q: codes applies to event rules only (kind: event)", r.Name)
+	}
+	for _, code := range slices.Sorted(maps.Keys(r.Codes)) {
+		ls := r.Codes[code]
+		v, err := strconv.ParseFloat(strings.TrimSpace(code), 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			c.Add(r.Fields.At("codes", r.Pos), "rule %q: codes: %q is not a number (the code the device sends)", r.Name, code)
+			continue
+		}
+		l := yujing.LevelNone
+		if ls != "clear" {
+			var err error
+			if l, err = yujing.ParseLevel(ls); err != nil {
+				c.Add(r.Fields.At("codes", r.Pos), "rule %q: codes: %s: %v, or clear for the normal state", r.Name, code, err)
+				continue
+			}
+		}
+		if rule.Codes == nil {
+			rule.Codes = map[float64]yujing.Level{}
+		}
+		rule.Codes[v] = l
+	}
 	names := map[string]bool{}
 	for _, o := range c.f.Rules {
 		names[o.Name] = true
@@ -1140,7 +1343,10 @@ func (c *checker) ruleKind(r *RuleFile, rule *alerting.Rule, sensors map[string]
 		if _, ok := sensors[id]; !ok {
 			c.Add(o.Pos, "rule %q: overrides: sensor %q is not defined under sensors", r.Name, id)
 		}
-		ov := alerting.Override{Hysteresis: o.Hysteresis}
+		ov := alerting.Override{Hysteresis: o.Hysteresis, UniformRate: o.UniformRate}
+		if o.UniformRate != nil && rule.Kind != alerting.KindTangent {
+			c.Add(o.Pos, "rule %q: overrides for %s: uniform_rate applies to tangent rules only (kind: tangent)", r.Name, id)
+		}
 		if o.Above != nil {
 			t := tiers(o.Above)
 			ov.Above = &t
@@ -1274,7 +1480,7 @@ func (c *checker) runtime(cfg *Config) {
 }
 
 // matchers converts and checks alert matchers.
-func (c *checker) matchers(m MatchersFile, where string) yujing.Matchers {
+func (c *checker) matchers(families yujing.Families, m MatchersFile, where string) yujing.Matchers {
 	out := yujing.Matchers{Site: m.Site, Sensor: m.Sensor, Family: yujing.Family(m.Family), Rule: m.Rule}
 	for _, ls := range m.Levels {
 		l, err := yujing.ParseLevel(ls)
@@ -1284,7 +1490,7 @@ func (c *checker) matchers(m MatchersFile, where string) yujing.Matchers {
 		}
 		out.Levels = append(out.Levels, l)
 	}
-	if m.Family != "" && !yujing.KnownFamily(out.Family) {
+	if m.Family != "" && !families.Known(out.Family) {
 		c.Add(m.Pos, "%s: unknown family %q", where, m.Family)
 	}
 	return out
@@ -1374,8 +1580,8 @@ type WindowsFile struct {
 // scheduledOnly lists the fields only scheduled rules use; unusedScheduled
 // the rule fields a scheduled rule does not use.
 var (
-	scheduledOnly   = []string{"window", "windows", "aggregate"}
-	unusedScheduled = []string{"for", "clear_for", "rate_window", "rate_per", "level", "offline_after", "stuck_for", "tolerance", "of", "k"}
+	scheduledOnly   = []string{"window", "windows", "aggregate", "calendar", "baseline"}
+	unusedScheduled = []string{"for", "clear_for", "rate_window", "rate_per", "level", "offline_after", "stuck_for", "tolerance", "of", "k", "codes", "uniform_rate"}
 )
 
 // scheduled checks and collects r if it is a scheduled rule (it has a
@@ -1397,7 +1603,10 @@ func (c *checker) scheduled(cfg *Config, r *RuleFile, rule *alerting.Rule, senso
 			c.Add(p, "rule %q: %s does not apply to a scheduled rule", r.Name, k)
 		}
 	}
-	sr := &alerting.ScheduledRule{Rule: *rule, Schedule: r.Schedule, Aggregate: store.Func(r.Aggregate), Window: r.Window}
+	sr := &alerting.ScheduledRule{Rule: *rule, Schedule: r.Schedule, Aggregate: store.Func(r.Aggregate), Window: r.Window, Calendar: r.Calendar}
+	if b := r.Baseline; b != nil {
+		sr.Baseline = &alerting.Baseline{Value: b.Value, Aggregate: store.Func(b.Aggregate), Window: b.Window}
+	}
 	windowPos := map[yujing.Level]yamlconf.Pos{}
 	if w := r.Windows; w != nil {
 		for l, d := range map[yujing.Level]*time.Duration{yujing.Blue: w.Blue, yujing.Yellow: w.Yellow, yujing.Orange: w.Orange, yujing.Red: w.Red} {
@@ -1455,6 +1664,10 @@ func (c *checker) scheduled(cfg *Config, r *RuleFile, rule *alerting.Rule, senso
 			p = r.Clear.Pos
 		case strings.Contains(e.Error(), "kind"):
 			p = r.Fields.At("kind", r.Pos)
+		case strings.HasPrefix(e.Error(), "calendar:"):
+			p = r.Fields.At("calendar", r.Pos)
+		case strings.HasPrefix(e.Error(), "baseline:"):
+			p = r.Fields.At("baseline", r.Pos)
 		}
 		c.Add(p, "rule %q: %v", r.Name, e)
 	}

@@ -115,7 +115,7 @@ func (c *checker) escalation(cfg *Config, people map[string]yujing.Person, chann
 			p.Levels = append(p.Levels, l)
 		}
 		for j, f := range pf.Families {
-			if !yujing.KnownFamily(yujing.Family(f)) {
+			if !cfg.Families.Known(yujing.Family(f)) {
 				c.Add(pf.Fields.At(fmt.Sprintf("families[%d]", j), pf.Fields.At("families", pf.Pos)), "%s: unknown family %q", where, f)
 			}
 			p.Families = append(p.Families, yujing.Family(f))

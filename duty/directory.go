@@ -54,7 +54,32 @@ func New(s Spec) (*Directory, error) {
 			}
 		}
 	}
+	// A site inside another (a hazard source, a tailings pond) without a
+	// region of its own is where its parent is.
+	for _, site := range s.Sites {
+		if d.siteRegion[site.ID] != "" {
+			continue
+		}
+		for _, p := range d.siteAncestors(site.ID) {
+			if r := d.siteRegion[p]; r != "" {
+				d.siteRegion[site.ID] = r
+				break
+			}
+		}
+	}
 	return d, nil
+}
+
+// siteAncestors returns the sites site is part of, nearest first (its
+// parent, the parent's parent, …), stopping at a cycle.
+func (d *Directory) siteAncestors(site string) []string {
+	var out []string
+	met := map[string]bool{site: true}
+	for p := d.sites[site].Parent; p != "" && !met[p]; p = d.sites[p].Parent {
+		met[p] = true
+		out = append(out, p)
+	}
+	return out
 }
 
 type checker struct {
@@ -473,12 +498,18 @@ func (d *Directory) OnDuty(org, role string, at time.Time) []yujing.Person {
 }
 
 // Chain returns the responsibility chain of site at time at, by tier
-// ascending: the site's own entries and those of every region covering the
-// site's region. Within a tier the site's entries come first, then those
-// of regions from the narrowest to the widest, each in the order written.
-// Roster links are resolved at at. Nil for a site without any.
+// ascending: the site's own entries, those of the sites it is part of (a
+// hazard source's plant), and those of every region covering the site's
+// region. Within a tier the site's entries come first, then its parent's
+// and so up, then those of regions from the narrowest to the widest, each
+// in the order written. Roster links are resolved at at. Nil for a site
+// without any.
 func (d *Directory) Chain(site string, at time.Time) []Link {
 	region := d.siteRegion[site]
+	up := map[string]int{site: 0} // site → 0, its parent → 1, …
+	for i, p := range d.siteAncestors(site) {
+		up[p] = i + 1
+	}
 	type entry struct {
 		spec   LinkSpec
 		source string
@@ -490,12 +521,13 @@ func (d *Directory) Chain(site string, at time.Time) []Link {
 		var rank int
 		switch {
 		case r.Site != "":
-			if r.Site != site {
+			n, ok := up[r.Site]
+			if !ok {
 				continue
 			}
-			source = "site " + site
+			source, rank = "site "+r.Site, n
 		case region != "" && RegionCovers(r.Region, region):
-			source, rank = "region "+r.Region, 1+12-len(regionPrefix(r.Region))
+			source, rank = "region "+r.Region, len(up)+12-len(regionPrefix(r.Region))
 		default:
 			continue
 		}

@@ -2,6 +2,7 @@ package duty
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -283,6 +284,55 @@ func TestChain(t *testing.T) {
 	}
 	if got := ids(d.Role("plant-a", RoleDutyOfficer, morning)); got != "wang,zhao" {
 		t.Errorf("Role(plant-a, duty_officer) = %s, want wang,zhao", got)
+	}
+}
+
+// TestChainOfHazardSources: two major hazard sources inside plant-a, each
+// a site with plant-a as its parent and its own 督长 (a tailings pond its
+// 库长); a source's chain is its own entries, then plant-a's, then the
+// regions', and it is in plant-a's region.
+func TestChainOfHazardSources(t *testing.T) {
+	s := testSpec(t)
+	s.Sites = append(s.Sites,
+		yujing.Site{ID: "tank-farm", Name: "液化烃罐区", Parent: "plant-a"},
+		yujing.Site{ID: "pond", Name: "尾矿库", Parent: "plant-a"},
+		yujing.Site{ID: "pond-north", Name: "尾矿库北坝", Parent: "pond"})
+	s.People = append(s.People, yujing.Person{ID: "qian", Name: "钱副市长", Org: "nj"}, yujing.Person{ID: "feng", Name: "冯副区长", Org: "jn-bureau"})
+	s.Responsibility = append(s.Responsibility,
+		Responsibility{Site: "tank-farm", Chain: []LinkSpec{{Tier: 4, Role: RoleSupervisorInChief, People: []string{"qian"}}}},
+		Responsibility{Site: "pond", Chain: []LinkSpec{{Tier: 3, Role: RoleDamChief, People: []string{"feng"}}}})
+	d := newDir(t, s)
+	when := at(t, "2026-01-01 09:00:00 +0800")
+	show := func(site string) string {
+		var out []string
+		for _, l := range d.Chain(site, when) {
+			out = append(out, fmt.Sprintf("%d %s %s (%s)", l.Tier, l.Role, ids(l.People), l.Source))
+		}
+		return strings.Join(out, "; ")
+	}
+	for _, tc := range []struct{ site, want string }{
+		{"tank-farm", "1 duty_officer zhang (site plant-a); 1 principal wang (site plant-a); 1 grid_member zhou,wu (region 320115); " +
+			"2 assigned_official sun (site plant-a); 3 bureau_on_duty sun (region 320115); 3 city_bureau chen (region 320100); " +
+			"4 supervisor_in_chief qian (site tank-farm); 4 supervisor_in_chief chen (region 320100)"},
+		{"pond-north", "1 duty_officer zhang (site plant-a); 1 principal wang (site plant-a); 1 grid_member zhou,wu (region 320115); " +
+			"2 assigned_official sun (site plant-a); 3 dam_chief feng (site pond); 3 bureau_on_duty sun (region 320115); " +
+			"3 city_bureau chen (region 320100); 4 supervisor_in_chief chen (region 320100)"},
+	} {
+		if got := show(tc.site); got != tc.want {
+			t.Errorf("Chain(%s):\n got %s\nwant %s", tc.site, got, tc.want)
+		}
+	}
+	if got := ids(d.Role("tank-farm", RoleSupervisorInChief, when)); got != "qian,chen" {
+		t.Errorf("Role(tank-farm, supervisor_in_chief) = %s, want its own 督长 qian before the city's chen", got)
+	}
+	if got := ids(d.Role("plant-a", RoleSupervisorInChief, when)); got != "chen" {
+		t.Errorf("Role(plant-a, supervisor_in_chief) = %s: a source's 督长 is not the plant's", got)
+	}
+	if got := d.SiteRegion("pond-north"); got != "320115" {
+		t.Errorf("SiteRegion(pond-north) = %q, want plant-a's 320115", got)
+	}
+	if RoleLabel(RoleDamChief) != "库长" {
+		t.Errorf("RoleLabel(dam_chief) = %s", RoleLabel(RoleDamChief))
 	}
 }
 

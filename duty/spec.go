@@ -22,6 +22,7 @@ const (
 	RoleBureauOnDuty      = "bureau_on_duty"      // 值班局
 	RoleSupervisorInChief = "supervisor_in_chief" // 督长
 	RoleGridMember        = "grid_member"         // 网格员
+	RoleDamChief          = "dam_chief"           // 库长 (of a tailings pond, as the 督长 of a hazard source)
 )
 
 var roleLabels = map[string]string{
@@ -32,6 +33,7 @@ var roleLabels = map[string]string{
 	RoleBureauOnDuty:      "值班局",
 	RoleSupervisorInChief: "督长",
 	RoleGridMember:        "网格员",
+	RoleDamChief:          "库长",
 }
 
 // RoleLabel is the Chinese name of a known role (值班员 for duty_officer),

@@ -117,6 +117,7 @@ type Catalog struct {
 	sites     siteSet
 	templates []string
 	decoders  []string
+	families  yujing.Families
 	deleted   map[string]bool
 	listeners []func()
 }
@@ -141,14 +142,22 @@ func newSiteSet(sites []yujing.Site) siteSet {
 // (NewRegistry(sites, base, templates...)): the catalogue takes them from
 // there and keeps no copy of base (when reg holds another number of
 // sensors, it is built from base first). decoders lists the decoder names
-// that exist. st may be nil for a catalogue that only checks (an offline
-// dry run of an import): then every change fails.
-func NewCatalog(reg *Registry, st SensorStore, sites []yujing.Site, base []yujing.Sensor, templates, decoders []string) *Catalog {
+// that exist, families the sensor families the configuration knows. st
+// may be nil for a catalogue that only checks (an offline dry run of an
+// import): then every change fails.
+func NewCatalog(reg *Registry, st SensorStore, sites []yujing.Site, base []yujing.Sensor, templates, decoders []string, families yujing.Families) *Catalog {
 	if reg.Len() != len(base) {
 		_ = reg.Replace(sites, base, templates...) // an error here, NewRegistry gave the caller already
 	}
-	return &Catalog{reg: reg, st: st, sites: newSiteSet(sites), templates: templates, decoders: decoders,
+	return &Catalog{reg: reg, st: st, sites: newSiteSet(sites), templates: templates, decoders: decoders, families: families,
 		deleted: map[string]bool{}}
+}
+
+// Families returns the sensor families the configuration knows.
+func (c *Catalog) Families() yujing.Families {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.families
 }
 
 // OnChange registers f to run after every change of the sensors.
@@ -219,9 +228,10 @@ func (c *Catalog) applyLocked(next *catalog) {
 
 var sensorID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
-// SetBase replaces the configured sensors, sites and templates (a reload),
-// keeping those registered through the API on top. On error nothing changes.
-func (c *Catalog) SetBase(sites []yujing.Site, base []yujing.Sensor, templates []string) error {
+// SetBase replaces the configured sensors, sites, templates and families
+// (a reload), keeping those registered through the API on top. On error
+// nothing changes.
+func (c *Catalog) SetBase(sites []yujing.Site, base []yujing.Sensor, templates []string, families yujing.Families) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cur := c.reg.cat.Load()
@@ -247,7 +257,7 @@ func (c *Catalog) SetBase(sites []yujing.Site, base []yujing.Sensor, templates [
 	if err != nil {
 		return err
 	}
-	c.sites, c.templates = newSiteSet(sites), templates
+	c.sites, c.templates, c.families = newSiteSet(sites), templates, families
 	c.applyLocked(next)
 	return nil
 }
@@ -283,8 +293,8 @@ func (c *Catalog) check(s *yujing.Sensor, sites siteSet) []*SensorError {
 		}
 		bad("site", "site %q is not defined (sites: %s)", s.Site, strings.Join(ids, ", "))
 	}
-	if !yujing.KnownFamily(s.Family) {
-		bad("family", "unknown family %q (want one of %v)", s.Family, yujing.Families)
+	if !c.families.Known(s.Family) {
+		bad("family", "unknown family %q (want one of %v)", s.Family, c.families.IDs())
 	}
 	if s.Metric == "" {
 		s.Metric = "value"

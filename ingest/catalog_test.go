@@ -33,7 +33,7 @@ func catalogFixture(t *testing.T) (*ingest.Catalog, *sqlite.State, string, *int)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat := ingest.NewCatalog(reg, st, sites, base, nil, []string{"json", "plain"})
+	cat := ingest.NewCatalog(reg, st, sites, base, nil, []string{"json", "plain"}, yujing.BuiltinFamilies())
 	if err := cat.Load(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestCatalogReloadKeepsSaved(t *testing.T) {
 		}
 		return out
 	}
-	if err := cat.SetBase(sites, base, nil); err != nil {
+	if err := cat.SetBase(sites, base, nil, yujing.BuiltinFamilies()); err != nil {
 		t.Fatal(err)
 	}
 	if got := list(cat.Sensors()); got != want {
@@ -208,7 +208,7 @@ func TestCatalogReloadKeepsSaved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	restarted := ingest.NewCatalog(reg, st, sites, base, nil, []string{"json", "plain"})
+	restarted := ingest.NewCatalog(reg, st, sites, base, nil, []string{"json", "plain"}, yujing.BuiltinFamilies())
 	if err := restarted.Load(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test-deps.sh installs the external services the tests run against:
-# mosquitto (+ clients) and chromium (+ a CJK font) from Debian's packages,
-# and InfluxDB OSS 1.8.10 built with `go install`; and the tools
+# mosquitto (+ clients), PostgreSQL 15 and chromium (+ a CJK font) from
+# Debian's packages, and InfluxDB OSS 1.8.10 built with `go install`; and the tools
 # scripts/check-deploy.sh checks deploy/ with: promtool, docker-compose,
 # systemd-analyze, kubeconform and the Kubernetes API's schemas. It is
 # idempotent: tools already present are only reported.
@@ -10,6 +10,8 @@
 # promtool, kubeconform and kubernetes-schemas/.
 # The system mosquitto service is never left running: `yujing serve` embeds a
 # broker on 127.0.0.1:1883 and tests start their own brokers on free ports.
+# Nor is the PostgreSQL cluster that installing the package creates: tests
+# (internal/testenv) run their own servers on free ports.
 set -euo pipefail
 # go.mod names Go 1.27.3: the go command fetches it from the module proxy.
 case "${GOTOOLCHAIN:-local}" in local) export GOTOOLCHAIN=go1.27.3 ;; esac
@@ -94,6 +96,48 @@ if [ -n "$pid" ]; then
 	fi
 fi
 
+# --- postgresql ----------------------------------------------------------------
+# internal/testenv runs initdb and postgres from Debian's postgresql-15 (the
+# version issue 16 names). Installing the package also creates and starts a
+# cluster "main" on port 5432; it is stopped and set to manual start, so that
+# nothing of it keeps running: the tests start their own servers.
+PG_BIN=/usr/lib/postgresql/15/bin
+
+# stop_packaged_postgres stops the cluster the package just created and keeps
+# it from starting at boot (start.conf "manual" holds whatever the init
+# system; the service is disabled too where systemd or sysv-rc manage it).
+stop_packaged_postgres() {
+	if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql/15/main ]; then
+		as_root pg_ctlcluster 15 main stop >/dev/null 2>&1 || true
+		echo manual | as_root tee /etc/postgresql/15/main/start.conf >/dev/null
+	fi
+	as_root systemctl stop postgresql >/dev/null 2>&1 ||
+		as_root service postgresql stop >/dev/null 2>&1 || true
+	as_root systemctl disable postgresql >/dev/null 2>&1 ||
+		as_root update-rc.d postgresql disable >/dev/null 2>&1 || true
+}
+
+if [ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/postgres" ]; then
+	state=found
+else
+	export DEBIAN_FRONTEND=noninteractive
+	as_root apt-get update
+	as_root apt-get install -y --no-install-recommends postgresql-15
+	stop_packaged_postgres
+	state=installed
+fi
+if [ ! -x "$PG_BIN/initdb" ] || [ ! -x "$PG_BIN/postgres" ]; then
+	echo "test-deps: PostgreSQL 15 not found in $PG_BIN after install" >&2
+	exit 1
+fi
+# PostgreSQL refuses to run as root; run as root, the tests run it as the
+# "postgres" user, which the package creates.
+if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+	echo "test-deps: no \"postgres\" user; the tests run PostgreSQL as that user when run as root" >&2
+	exit 1
+fi
+echo "postgresql: ${state} ${PG_BIN} ($("$PG_BIN/postgres" --version))"
+
 # --- chromium ----------------------------------------------------------------
 # The console's browser tests (cmd/yujing/console_test.go) drive Debian's
 # chromium headless; a CJK font makes their screenshots show the Chinese text.
@@ -140,6 +184,18 @@ else
 	state=installed
 fi
 echo "promtool: ${state} ${promtool} ($("$promtool" --version 2>&1 | head -n1))"
+
+# --- curl, jq ---------------------------------------------------------------
+# scripts/walkthrough.sh runs the README's walk-through, which uses them.
+if command -v curl >/dev/null 2>&1 && command -v jq >/dev/null 2>&1; then
+	state=found
+else
+	export DEBIAN_FRONTEND=noninteractive
+	as_root apt-get update
+	as_root apt-get install -y --no-install-recommends curl jq
+	state=installed
+fi
+echo "curl, jq: ${state} ($(jq --version 2>&1))"
 
 # --- docker-compose ----------------------------------------------------------
 # scripts/check-deploy.sh parses deploy/compose/docker-compose.yml with

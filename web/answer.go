@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ type Escalations interface {
 	Check(ctx context.Context, token string) (store.CallRecord, yujing.Call, error)
 	AnswerLink(ctx context.Context, token, note string, onSite bool) (escalate.Outcome, error)
 	Answer(ctx context.Context, callID string, in escalate.AnswerInput) (escalate.Outcome, error)
+	Link(ctx context.Context, callID string) (yujing.Call, error)
 }
 
 //go:embed templates
@@ -261,6 +263,77 @@ func (s *Server) answerCall(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, answerResult(out, body))
 }
 
+// CallLink is a call and its answer link, as POST /api/v1/calls/{id}/link
+// and POST /api/v1/alerts/{id}/links give it.
+type CallLink struct {
+	CallID    string `json:"call_id"`
+	AlertID   int64  `json:"alert_id"`
+	Person    string `json:"person"`
+	Channel   string `json:"channel"`
+	Step      int    `json:"step"`
+	AnswerURL string `json:"answer_url"`
+}
+
+func callLink(c yujing.Call) CallLink {
+	return CallLink{CallID: c.ID, AlertID: c.Alert.ID, Person: c.Person.ID, Channel: c.Channel, Step: c.Step, AnswerURL: c.AnswerURL}
+}
+
+// callLink hands an administrator a call's answer link: POST
+// /api/v1/calls/{id}/link (a POST, so that the audit log records who was
+// given whose link).
+func (s *Server) callLink(w http.ResponseWriter, r *http.Request) {
+	call, err := s.opts.Escalations.Link(r.Context(), r.PathValue("id"))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, fmt.Errorf("call %q: %w", r.PathValue("id"), err))
+		return
+	case errors.Is(err, escalate.ErrNoLink):
+		writeError(w, http.StatusConflict, err)
+		return
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, callLink(call))
+}
+
+// alertLinks hands an administrator the answer links of an alert's calls
+// that are still waiting for an answer: POST /api/v1/alerts/{id}/links;
+// 404 while there are none (the escalation has not called anyone yet, or
+// every call was answered), so that a script can retry until they come.
+func (s *Server) alertLinks(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("alert id %q: want a number", r.PathValue("id")))
+		return
+	}
+	calls, err := s.callsFor(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("calls of alert %d: %w", id, err))
+		return
+	}
+	links := []CallLink{}
+	for _, c := range calls {
+		if c.EscalationID == nil || c.AnsweredAt != nil {
+			continue
+		}
+		call, err := s.opts.Escalations.Link(r.Context(), c.ID)
+		if errors.Is(err, escalate.ErrNoLink) {
+			continue
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		links = append(links, callLink(call))
+	}
+	if len(links) == 0 {
+		writeError(w, http.StatusNotFound, fmt.Errorf("alert %d has no call waiting for an answer", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, links)
+}
+
 // answerRoutes registers call-and-answer's endpoints when it is on.
 func (s *Server) answerRoutes() {
 	if s.opts.Escalations == nil {
@@ -269,6 +342,8 @@ func (s *Server) answerRoutes() {
 	s.mux.HandleFunc("GET /answer/{token}", s.answerGet)
 	s.mux.HandleFunc("POST /answer/{token}", s.answerPost)
 	s.mux.HandleFunc("POST /api/v1/calls/{id}/answer", s.answerCall)
+	s.mux.HandleFunc("POST /api/v1/calls/{id}/link", s.callLink)
+	s.mux.HandleFunc("POST /api/v1/alerts/{id}/links", s.alertLinks)
 	if s.opts.Reports != nil {
 		s.mux.HandleFunc("GET /api/v1/reports/answers", s.answerReport)
 		s.mux.HandleFunc("GET /api/v1/reports/answers.csv", s.answerReportCSV)

@@ -530,3 +530,104 @@ func TestAnswerRateNotSkewedByStoppedChains(t *testing.T) {
 		t.Errorf("report (%d):\n%s\nwant:\n%s", code, strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// An administrator can be handed a call's answer link (POST
+// /api/v1/calls/{id}/link), and the link answers the call; an unknown call
+// is 404.
+func TestCallLink(t *testing.T) {
+	w := answerScenario(t)
+	resp, err := http.Get(fmt.Sprintf("%s/api/v1/alerts/%d", w.api, w.alertOf("gas-6").ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Calls []struct {
+			ID      string `json:"id"`
+			Person  string `json:"person"`
+			Outcome string `json:"outcome"`
+		} `json:"calls"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&d)
+	resp.Body.Close()
+	if err != nil || len(d.Calls) == 0 || d.Calls[0].Outcome != "pending" {
+		t.Fatalf("calls of gas-6: %+v, %v", d.Calls, err)
+	}
+	call := d.Calls[0]
+	resp, err = http.Post(w.api+"/api/v1/calls/"+call.ID+"/link", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var link struct {
+		CallID    string `json:"call_id"`
+		Person    string `json:"person"`
+		AnswerURL string `json:"answer_url"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&link)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || link.CallID != call.ID || link.Person != call.Person ||
+		!strings.Contains(link.AnswerURL, "/answer/") {
+		t.Fatalf("link of %s: %d %+v %v", call.ID, resp.StatusCode, link, err)
+	}
+	// The link answers the call, as the person's own phone would.
+	token := link.AnswerURL[strings.LastIndex(link.AnswerURL, "/answer/")+len("/answer/"):]
+	resp, err = http.Post(w.api+"/answer/"+token, "application/json", strings.NewReader(`{"note": "收到"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("answering through the link: %d", resp.StatusCode)
+	}
+	resp, err = http.Post(w.api+"/api/v1/calls/no-such-call/link", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("link of an unknown call: %d, want 404", resp.StatusCode)
+	}
+}
+
+// POST /api/v1/alerts/{id}/links gives the links of an alert's calls that
+// wait for an answer, and 404 once none does; GET
+// /api/v1/sensors/{id}/alert the sensor's open warning, 404 without one.
+func TestAlertLinksAndSensorAlert(t *testing.T) {
+	w := answerScenario(t)
+	get := func(method, path string, out any) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, w.api+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if out != nil && resp.StatusCode == http.StatusOK {
+			if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return resp.StatusCode
+	}
+	var a yujing.Alert
+	if code := get("GET", "/api/v1/sensors/gas-6/alert", &a); code != http.StatusOK || a.ID != w.alertOf("gas-6").ID {
+		t.Fatalf("gas-6's open warning: %d %+v", code, a)
+	}
+	if code := get("GET", "/api/v1/sensors/no-such-sensor/alert", nil); code != http.StatusNotFound {
+		t.Errorf("a sensor without warnings: %d, want 404", code)
+	}
+	var links []web.CallLink
+	if code := get("POST", fmt.Sprintf("/api/v1/alerts/%d/links", a.ID), &links); code != http.StatusOK || len(links) != 2 {
+		t.Fatalf("links of gas-6's warning: %d %+v, want zhang's and zhao's", code, links)
+	}
+	for _, l := range links {
+		token := l.AnswerURL[strings.LastIndex(l.AnswerURL, "/answer/")+len("/answer/"):]
+		resp, err := http.Post(w.api+"/answer/"+token, "application/json", strings.NewReader(`{"note": "收到"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if code := get("POST", fmt.Sprintf("/api/v1/alerts/%d/links", a.ID), nil); code != http.StatusNotFound {
+		t.Errorf("links once every call is answered: %d, want 404", code)
+	}
+}

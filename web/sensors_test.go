@@ -54,7 +54,7 @@ func newImportFixture(t *testing.T) *importFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat := ingest.NewCatalog(reg, st, sites, base, nil, []string{"json", "plain"})
+	cat := ingest.NewCatalog(reg, st, sites, base, nil, []string{"json", "plain"}, yujing.BuiltinFamilies())
 	if err := cat.Load(t.Context()); err != nil {
 		t.Fatal(err)
 	}

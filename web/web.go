@@ -112,6 +112,14 @@ type Options struct {
 	// System is yujing's own health (GET /api/v1/system, "system" events
 	// on the stream); nil: always well.
 	System System
+	// SiteStatuses keeps sites' production statuses (GET
+	// /api/v1/sites/status, GET and PUT /api/v1/sites/{id}/status); nil:
+	// not offered.
+	SiteStatuses SiteStatuses
+	// Families returns the sensor families the configuration knows, for
+	// GET /api/v1/families (the console's filters and statistics); nil:
+	// the built-in ones.
+	Families func() yujing.Families
 }
 
 // Server serves the API and the console.
@@ -170,6 +178,7 @@ func (s *Server) routes() {
 	}
 	m.HandleFunc("GET /api/v1/alerts", s.listAlerts)
 	m.HandleFunc("GET /api/v1/alerts/{id}", s.getAlert)
+	m.HandleFunc("GET /api/v1/sensors/{id}/alert", s.sensorAlert)
 	m.HandleFunc("GET /api/v1/alerts/{id}/attachments/{aid}", s.attachment)
 	m.HandleFunc("POST /api/v1/alerts/{id}/ack", s.action(s.opts.Alerts.Ack))
 	m.HandleFunc("POST /api/v1/alerts/{id}/dispose", s.action(s.opts.Alerts.Dispose))
@@ -177,6 +186,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/meta", s.meta)
 	m.HandleFunc("GET /api/v1/rejected", s.rejected)
 	m.HandleFunc("GET /api/v1/rules", s.rules)
+	m.HandleFunc("GET /api/v1/families", s.families)
 	m.HandleFunc("GET /api/v1/silences", s.listSilences)
 	m.HandleFunc("POST /api/v1/silences", s.createSilence)
 	m.HandleFunc("DELETE /api/v1/silences/{id}", s.expireSilence)
@@ -197,6 +207,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/reports/alerts.csv", s.alertReportCSV)
 	s.answerRoutes()
 	s.directoryRoutes()
+	s.siteStatusRoutes()
 	sub, _ := fs.Sub(static, "static")
 	files := http.FileServerFS(sub)
 	m.Handle("GET /", files)
@@ -236,6 +247,29 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.opts.Logger.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeError(w, code, err)
+}
+
+// sensorAlert answers GET /api/v1/sensors/{id}/alert: the sensor's newest
+// open warning, 404 while it has none (a script can wait for one with
+// curl --retry).
+func (s *Server) sensorAlert(w http.ResponseWriter, r *http.Request) {
+	as, err := s.opts.Alerts.List(r.Context(), store.AlertFilter{Sensor: r.PathValue("id"),
+		States: []yujing.State{yujing.StateFiring, yujing.StateAcknowledged, yujing.StateDisposing, yujing.StateResolved}})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if len(as) == 0 {
+		writeError(w, http.StatusNotFound, fmt.Errorf("sensor %q has no open warning", r.PathValue("id")))
+		return
+	}
+	newest := as[0]
+	for _, a := range as[1:] {
+		if a.StartedAt.After(newest.StartedAt) || (a.StartedAt.Equal(newest.StartedAt) && a.ID > newest.ID) {
+			newest = a
+		}
+	}
+	writeJSON(w, http.StatusOK, newest)
 }
 
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
@@ -516,6 +550,20 @@ func (s *Server) rules(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.opts.Rules.RuleStatuses())
+}
+
+// families lists the sensor families the configuration knows, in order:
+// id, Chinese and English names, usual metrics, the console's colour and
+// icon.
+func (s *Server) families(w http.ResponseWriter, r *http.Request) {
+	fs := yujing.BuiltinFamilies()
+	if s.opts.Families != nil {
+		fs = s.opts.Families()
+	}
+	if fs == nil {
+		fs = yujing.Families{}
+	}
+	writeJSON(w, http.StatusOK, fs)
 }
 
 func (s *Server) reload(w http.ResponseWriter, r *http.Request) {

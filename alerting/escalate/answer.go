@@ -154,6 +154,22 @@ func (e *Engine) Check(ctx context.Context, token string) (store.CallRecord, yuj
 	return rec, call, nil
 }
 
+// Link returns a call with its answer link (Call.AnswerURL), for an
+// administrator who must hand the link on (the called person's phone is
+// lost, a drill, the README's walk-through): the API records who asked.
+// store.ErrNotFound when there is no such call; ErrNoLink when it has no
+// link (a route's notification, which expects no answer).
+func (e *Engine) Link(ctx context.Context, callID string) (yujing.Call, error) {
+	_, call, err := e.st.Call(ctx, callID)
+	if err != nil {
+		return call, err
+	}
+	if call.AnswerURL == "" {
+		return call, fmt.Errorf("call %s: %w", callID, ErrNoLink)
+	}
+	return call, nil
+}
+
 // AnswerLink records the answer given through an answer link's token.
 // Errors as Check, and ErrUsed when the link was used before.
 func (e *Engine) AnswerLink(ctx context.Context, token, note string, onSite bool) (Outcome, error) {

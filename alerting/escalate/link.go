@@ -16,6 +16,8 @@ var (
 	ErrForged  = errors.New("this answer link is not valid: its signature does not match (altered or forged)")
 	ErrExpired = errors.New("this answer link has expired")
 	ErrUsed    = errors.New("this answer link was already used")
+	// ErrNoLink: the call expects no answer (a route's notification).
+	ErrNoLink = errors.New("this call has no answer link")
 )
 
 // signer makes and checks answer-link tokens: the call id and an expiry,

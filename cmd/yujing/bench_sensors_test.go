@@ -162,7 +162,7 @@ func importScaleSensors(b *testing.B, dataDir string, n int) time.Duration {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cat := ingest.NewCatalog(reg, st, sites, nil, nil, decoders.Names())
+	cat := ingest.NewCatalog(reg, st, sites, nil, nil, decoders.Names(), yujing.BuiltinFamilies())
 	if err := cat.Load(ctx); err != nil {
 		b.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func TestChannelsExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chans, _, err := buildChannels(cfg, channelTypes(t), registryNames{reg}, slog.New(slog.DiscardHandler))
+	chans, _, err := buildChannels(cfg, channelTypes(t), registryNames{reg: reg}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ channels: [{name: hook, webhook: {url: %q}}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	chans, _, err := buildChannels(cfg, channelTypes(t), registryNames{reg}, slog.New(slog.DiscardHandler))
+	chans, _, err := buildChannels(cfg, channelTypes(t), registryNames{reg: reg}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,12 +9,13 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"yujing"
 	"yujing/config"
+	"yujing/internal/table"
 	"yujing/store/influx"
 	"yujing/store/spool"
 	"yujing/web"
@@ -102,71 +103,35 @@ func (f *deadletterFlags) load(name string, args []string, stderr io.Writer) (cf
 	return c, spool.DeadLetterDir(filepath.Join(data, "spool")), 0
 }
 
-// reasonSummary is what list shows of one reason.
-type reasonSummary struct {
-	reason            string
-	readings, batches int
-	first, last       time.Time
-	attempts          int
-	answer            string // the store's latest answer
-	sensors           []string
-}
-
 func deadletterListCmd(args []string, stdout, stderr io.Writer) int {
 	f := newDeadletterFlags("list", stderr, false)
 	cfg, dir, code := f.load("list", args, stderr)
 	if cfg == nil {
 		return code
 	}
-	byReason := map[string]*reasonSummary{}
-	err := spool.ScanDeadLetters(dir, true, func(dl spool.DeadLetter) error {
-		s := byReason[dl.Reason]
-		if s == nil {
-			s = &reasonSummary{reason: dl.Reason, first: dl.At, last: dl.At}
-			byReason[dl.Reason] = s
-		}
-		s.readings += dl.Count
-		s.batches++
-		s.attempts = max(s.attempts, dl.Attempts)
-		if dl.At.Before(s.first) {
-			s.first = dl.At
-		}
-		if !dl.At.Before(s.last) {
-			s.last, s.answer = dl.At, dl.Err
-		}
-		for _, r := range dl.Readings {
-			if len(s.sensors) < 10 && !slices.Contains(s.sensors, r.Sensor) {
-				s.sensors = append(s.sensors, r.Sensor)
-			}
-		}
-		return nil
-	})
+	sums, err := spool.SummarizeDeadLetters(dir)
 	if err != nil {
 		fmt.Fprintln(stderr, "yujing deadletter list:", err)
 		return 1
 	}
-	if len(byReason) == 0 {
+	if len(sums) == 0 {
 		fmt.Fprintf(stdout, "no dead letters in %s: InfluxDB has refused no reading that is still kept\n", dir)
 		return 0
 	}
-	var sums []*reasonSummary
 	total := 0
-	for _, s := range byReason {
-		sums = append(sums, s)
-		total += s.readings
+	for _, s := range sums {
+		total += s.Readings
 	}
-	slices.SortFunc(sums, func(a, b *reasonSummary) int { return b.readings - a.readings })
 	loc := cfg.Location
 	fmt.Fprintf(stdout, "%d readings InfluxDB refused for good are kept in %s:\n\n", total, dir)
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "REASON\tREADINGS\tBATCHES\tFIRST REFUSED\tLAST REFUSED\tREPLAYS REFUSED")
+	t := table.New(stdout, "REASON", "READINGS", "BATCHES", "FIRST REFUSED", "LAST REFUSED", "REPLAYS REFUSED")
 	for _, s := range sums {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%d\n", s.reason, s.readings, s.batches,
-			s.first.In(loc).Format(time.RFC3339), s.last.In(loc).Format(time.RFC3339), s.attempts)
+		t.Row(s.Reason, strconv.Itoa(s.Readings), strconv.Itoa(s.Batches),
+			s.First.In(loc).Format(time.RFC3339), s.Last.In(loc).Format(time.RFC3339), strconv.Itoa(s.Attempts))
 	}
-	tw.Flush()
+	t.Flush()
 	for _, s := range sums {
-		fmt.Fprintf(stdout, "\n%s: sensors %s\n  InfluxDB said: %s\n", s.reason, strings.Join(s.sensors, ", "), s.answer)
+		fmt.Fprintf(stdout, "\n%s: sensors %s\n  InfluxDB said: %s\n", s.Reason, strings.Join(s.Sensors, ", "), s.Answer)
 	}
 	fmt.Fprintf(stdout, "\nFix the cause (docs/INFLUXDB.md: InfluxDB's limits and how to raise them). A running yujing serve offers\n"+
 		"them to InfluxDB again every %s; with it stopped, 'yujing deadletter replay' writes them at once.\n", spool.DefaultDeadLetterRetry)

@@ -42,11 +42,11 @@ notify: [{people: [p], channels: [hook, robot]}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	chans, _, err := buildChannels(cfg, channelTypes(t), registryNames{reg}, slog.New(slog.DiscardHandler))
+	chans, _, err := buildChannels(cfg, channelTypes(t), registryNames{reg: reg}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := deliveryOptions(cfg, registryNames{reg})
+	o, err := deliveryOptions(cfg, registryNames{reg: reg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,14 @@
 //
 //	yujing serve [-config FILE] [-simulate=false] [-http ADDR] [-mqtt-listen ADDR] [-data DIR]
 //	yujing check -config FILE
-//	yujing audit verify|export [-data DIR]
-//	yujing deadletter list|replay|drop [-config FILE] [-data DIR]
-//	yujing version
+//	yujing help
 //
-// main only parses the command line, builds a signal-aware context and runs
-// the subcommand.
+// commands (main.go) lists every subcommand once, with its lines in
+// 'yujing help'. main only parses the command line, builds a
+// signal-aware context and runs the subcommand; each subcommand's file
+// parses its flags and calls the package that does the work (replay,
+// tail, simulate, web/auth/accounts, internal/sensorview, ingest/sheet,
+// store/spool, audit).
 package main
 
 import (
@@ -20,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,61 +40,94 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = `yujing — early-warning and alert dispatcher (预警)
+// command is a subcommand: how it is named, its lines in 'yujing help'
+// and how it runs. commands lists them all, in the order help shows them.
+type command struct {
+	names []string    // the name, then its aliases
+	help  [][2]string // what follows "yujing " and a one-line description; none for help itself
+	run   func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+}
 
-Usage:
-  yujing serve [flags]      run everything (embedded demo when no -config is given)
-  yujing check -config FILE validate a configuration; exit 1 and list every problem
-  yujing audit verify       check the audit log's hash chain; exit 1 at the first problem
-  yujing audit export       write the audit log as CSV or JSON ('yujing audit help')
-  yujing replay FILE        run recorded readings (CSV or line protocol) through the rules, offline
-  yujing tail SENSOR|TOPIC  watch live messages: readings and rule outcomes ('yujing tail -h')
-  yujing simulate SCENARIO  publish a scenario's readings to a broker ('yujing simulate -h')
-  yujing sensors import|ls  register sensors from a CSV sheet; list, show them ('yujing sensors help')
-  yujing users ls|add|...   manage the users of the console and API ('yujing users help')
-  yujing tokens create NAME create an API token for an integration ('yujing tokens help')
-  yujing deadletter list    readings InfluxDB refused, kept for replay; replay|drop them ('yujing deadletter help')
-  yujing version            print the version
+func commands() []command {
+	return []command{
+		{[]string{"serve"}, [][2]string{{"serve [flags]", "run everything (embedded demo when no -config is given)"}},
+			func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+				return serveCmd(ctx, args, stdout, stderr)
+			}},
+		{[]string{"check"}, [][2]string{{"check -config FILE", "validate a configuration; exit 1 and list every problem"}},
+			func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+				return checkCmd(args, stdout, stderr)
+			}},
+		{[]string{"audit"}, [][2]string{
+			{"audit verify", "check the audit log's hash chain; exit 1 at the first problem"},
+			{"audit export", "write the audit log as CSV or JSON ('yujing audit help')"}},
+			func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+				return auditCmd(ctx, args, stdout, stderr)
+			}},
+		{[]string{"replay"}, [][2]string{{"replay FILE", "run recorded readings (CSV or line protocol) through the rules, offline"}},
+			func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+				return replayCmd(ctx, args, stdout, stderr)
+			}},
+		{[]string{"tail"}, [][2]string{{"tail SENSOR|TOPIC", "watch live messages: readings and rule outcomes ('yujing tail -h')"}},
+			func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+				return tailCmd(ctx, args, stdout, stderr)
+			}},
+		{[]string{"simulate"}, [][2]string{{"simulate SCENARIO", "publish a scenario's readings to a broker ('yujing simulate -h')"}},
+			func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+				return simulateCmd(ctx, args, stdout, stderr)
+			}},
+		{[]string{"sensors"}, [][2]string{{"sensors import|ls", "register sensors from a CSV sheet; list, show them ('yujing sensors help')"}},
+			func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+				return sensorsCmd(ctx, args, stdout, stderr)
+			}},
+		{[]string{"users"}, [][2]string{{"users ls|add|...", "manage the users of the console and API ('yujing users help')"}},
+			usersCmd},
+		{[]string{"tokens"}, [][2]string{{"tokens create NAME", "create an API token for an integration ('yujing tokens help')"}},
+			func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+				return tokensCmd(ctx, args, stdout, stderr)
+			}},
+		{[]string{"deadletter"}, [][2]string{{"deadletter list", "readings InfluxDB refused, kept for replay; replay|drop them ('yujing deadletter help')"}},
+			func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+				return deadletterCmd(ctx, args, stdout, stderr)
+			}},
+		{[]string{"version", "-version", "--version"}, [][2]string{{"version", "print the version"}},
+			func(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) int {
+				fmt.Fprintln(stdout, "yujing", version())
+				return 0
+			}},
+		{[]string{"help", "-h", "-help", "--help"}, nil,
+			func(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) int {
+				fmt.Fprint(stdout, usage())
+				return 0
+			}},
+	}
+}
 
-Run 'yujing serve -h' for the serve flags.
-`
+// usage is 'yujing help': every command with its one-line description.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("yujing — early-warning and alert dispatcher (预警)\n\nUsage:\n")
+	for _, c := range commands() {
+		for _, h := range c.help {
+			fmt.Fprintf(&b, "  %-25s %s\n", "yujing "+h[0], h[1])
+		}
+	}
+	b.WriteString("\nRun 'yujing serve -h' for the serve flags.\n")
+	return b.String()
+}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return 2
 	}
-	switch args[0] {
-	case "serve":
-		return serveCmd(ctx, args[1:], stdout, stderr)
-	case "check":
-		return checkCmd(args[1:], stdout, stderr)
-	case "audit":
-		return auditCmd(ctx, args[1:], stdout, stderr)
-	case "replay":
-		return replayCmd(ctx, args[1:], stdout, stderr)
-	case "tail":
-		return tailCmd(ctx, args[1:], stdout, stderr)
-	case "simulate":
-		return simulateCmd(ctx, args[1:], stdout, stderr)
-	case "sensors":
-		return sensorsCmd(ctx, args[1:], stdout, stderr)
-	case "users":
-		return usersCmd(ctx, args[1:], os.Stdin, stdout, stderr)
-	case "tokens":
-		return tokensCmd(ctx, args[1:], stdout, stderr)
-	case "deadletter":
-		return deadletterCmd(ctx, args[1:], stdout, stderr)
-	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "yujing", version())
-		return 0
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	default:
-		fmt.Fprintf(stderr, "yujing: unknown command %q\n\n%s", args[0], usage)
-		return 2
+	for _, c := range commands() {
+		if slices.Contains(c.names, args[0]) {
+			return c.run(ctx, args[1:], os.Stdin, stdout, stderr)
+		}
 	}
+	fmt.Fprintf(stderr, "yujing: unknown command %q\n\n%s", args[0], usage())
+	return 2
 }
 
 func version() string {

@@ -545,7 +545,7 @@ func TestProviderCallbacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, receipts, err := buildChannels(cfg, channelTypes(t), registryNames{reg}, slog.New(slog.DiscardHandler))
+	_, receipts, err := buildChannels(cfg, channelTypes(t), registryNames{reg: reg}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,7 +73,7 @@ func (r *reloader) Reload(ctx context.Context) error {
 		err = r.engine.SetRules(next.Rules, next.Routes, next.Inhibit...)
 	}
 	if err == nil {
-		err = r.catalog.SetBase(next.Sites, next.Sensors, next.MQTT.Topics)
+		err = r.catalog.SetBase(next.Sites, next.Sensors, next.MQTT.Topics, next.Families)
 	}
 	for _, f := range r.also {
 		if err == nil {

@@ -11,9 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
-	"yujing"
 	"yujing/config"
 	"yujing/ingest"
 	"yujing/ingest/decode/all"
@@ -123,22 +121,6 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, fs.Arg(0))
 		rest = fs.Args()[1:]
 	}
-}
-
-// statuses fetches every sensor with its last readings.
-func statuses(ctx context.Context, c *apiclient.Client) ([]ingest.Status, error) {
-	var out []ingest.Status
-	err := c.Do(ctx, http.MethodGet, "/api/v1/sensors", nil, &out)
-	return out, err
-}
-
-// fromStatus is the sensor an API status describes (its interval parsed).
-func fromStatus(st *ingest.Status) yujing.Sensor {
-	s := st.Sensor
-	if d, err := time.ParseDuration(st.Interval); err == nil {
-		s.Interval = d
-	}
-	return s
 }
 
 // decoderNames lists the decoders this binary has.
@@ -273,7 +255,7 @@ func offlineDryRun(ctx context.Context, cfg *config.Config, data []byte) (*sheet
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Source, err)
 	}
-	cat := ingest.NewCatalog(reg, nil, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, decoders)
+	cat := ingest.NewCatalog(reg, nil, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, decoders, cfg.Families)
 	return sheet.Parse(data).Import(ctx, cat, true)
 }
 
@@ -315,4 +297,11 @@ func printResult(w io.Writer, res *sheet.Result) {
 	}
 	t.Flush()
 	fmt.Fprintf(w, "imported: %d created, %d updated, %d unchanged\n", res.Count(sheet.Create), res.Count(sheet.Update), res.Count(sheet.Unchanged))
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"yujing/configs"
 	"yujing/ingest"
 	"yujing/internal/apiclient"
+	"yujing/internal/sensorview"
 	"yujing/internal/table"
 	"yujing/store/sqlite"
 	"yujing/web"
@@ -110,11 +112,11 @@ func newSensorsServer(t *testing.T, token string) *sensorsServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat := ingest.NewCatalog(reg, state, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, names)
+	cat := ingest.NewCatalog(reg, state, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, names, cfg.Families)
 	if err := cat.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eng, err := alerting.New(cfg.Rules, cfg.Routes, state, nopReplayCaller{}, reg, alerting.Options{Location: cfg.Location})
+	eng, err := alerting.New(cfg.Rules, cfg.Routes, state, noCalls{}, reg, alerting.Options{Location: cfg.Location})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +312,7 @@ func countSensors(t *testing.T, u string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sts, err := statuses(t.Context(), c)
+	sts, err := sensorview.Statuses(t.Context(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,3 +421,8 @@ func TestSensorsImportAllOrNothing(t *testing.T) {
 		t.Errorf("offline dry run: exit %d, stderr\n%s\nwant exit 1 and\n%s\nstdout:\n%s", code, stderr, want, stdout)
 	}
 }
+
+// noCalls is the engine's caller in these tests: it calls no one.
+type noCalls struct{}
+
+func (noCalls) Call(context.Context, yujing.Call) error { return nil }

@@ -29,6 +29,7 @@ import (
 	notifyall "yujing/notify/all"
 	"yujing/notify/message"
 	"yujing/simulate"
+	"yujing/sitestatus"
 	"yujing/store/influx"
 	"yujing/store/spool"
 	"yujing/store/sqlite"
@@ -112,8 +113,32 @@ func deliveryOptions(cfg *config.Config, names message.Names) (notify.Options, e
 	return o, nil
 }
 
-// registryNames shows site and sensor names in messages.
-type registryNames struct{ reg *ingest.Registry }
+// registryNames shows site, sensor and family names in messages.
+type registryNames struct {
+	reg *ingest.Registry
+	// families are the configuration's families (nil: the built-in
+	// wording only).
+	families func() yujing.Families
+}
+
+// FamilyName names a family the configuration declares or renamed; ""
+// keeps the built-in wording of a built-in family.
+func (n registryNames) FamilyName(f yujing.Family, lang string) string {
+	if n.families == nil {
+		return ""
+	}
+	k, ok := n.families().Get(f)
+	if !ok {
+		return ""
+	}
+	if b, builtin := yujing.BuiltinFamilies().Get(f); builtin && b.Name == k.Name && b.NameEN == k.NameEN {
+		return ""
+	}
+	if lang == message.LangEN {
+		return k.NameEN
+	}
+	return k.Name
+}
 
 func (n registryNames) SiteName(id string) string {
 	if s, ok := n.reg.Site(id); ok {
@@ -223,7 +248,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err != nil {
 		return err
 	}
-	catalog := ingest.NewCatalog(registry, state, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, decoders.Names())
+	catalog := ingest.NewCatalog(registry, state, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, decoders.Names(), cfg.Families)
 	if err := catalog.Load(ctx); err != nil {
 		return err
 	}
@@ -241,7 +266,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err != nil {
 		return err
 	}
-	channels, receipts, err := buildChannels(cfg, channelTypes, registryNames{registry}, log)
+	channels, receipts, err := buildChannels(cfg, channelTypes, registryNames{reg: registry, families: catalog.Families}, log)
 	if err != nil {
 		return err
 	}
@@ -254,7 +279,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err != nil {
 		return err
 	}
-	dopts, err := deliveryOptions(cfg, registryNames{registry})
+	dopts, err := deliveryOptions(cfg, registryNames{reg: registry, families: catalog.Families})
 	if err != nil {
 		return err
 	}
@@ -275,8 +300,14 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	}
 
 	events := web.NewBroadcaster(256)
+	// Sites' production statuses (生产状态), for rules with when_status and
+	// PUT /api/v1/sites/{id}/status.
+	siteStatuses, err := sitestatus.Open(ctx, state, func(site string) bool { _, ok := registry.Site(site); return ok }, time.Now)
+	if err != nil {
+		return err
+	}
 	engine, err := alerting.New(cfg.Rules, cfg.Routes, state, outbox, registry, alerting.Options{
-		Logger: log, Registerer: reg, Location: cfg.Location, Silences: state, Inhibit: cfg.Inhibit, Overdue: cfg.Overdue,
+		Logger: log, Registerer: reg, Location: cfg.Location, Silences: state, Inhibit: cfg.Inhibit, Overdue: cfg.Overdue, Statuses: siteStatuses,
 		OnChange: func(a yujing.Alert, t yujing.Transition) { events.Publish(a, t); hooks.observe(a, t) },
 	})
 	if err != nil {
@@ -405,7 +436,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	var escWG sync.WaitGroup
 	escWG.Go(func() { escalator.Run(escCtx) })
 	cleanup.add(func() { escStop(); escWG.Wait() })
-	srv := web.New(web.Options{Escalations: escalator, Reports: state, People: directory, Directory: directory, Location: cfg.Location, Auth: authSvc, Attachments: state, Silences: engine, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog,
+	srv := web.New(web.Options{Escalations: escalator, Reports: state, People: directory, Directory: directory, Location: cfg.Location, Auth: authSvc, Attachments: state, Silences: engine, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog, Families: catalog.Families, SiteStatuses: siteStatuses,
 		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls, Audit: auditLog, Readings: readings, System: system})
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	hs.RegisterOnShutdown(events.Close) // live streams end at once, or Shutdown waits for them

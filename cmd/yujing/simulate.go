@@ -8,9 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
-
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"yujing/simulate"
 )
@@ -91,72 +88,9 @@ func simulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		ctx, cancel = context.WithTimeout(ctx, *duration)
 		defer cancel()
 	}
-	if err := runSimulation(ctx, sc, *broker, *clientID, rate, stderr); err != nil {
+	if err := simulate.Publish(ctx, sc, simulate.PublishOptions{Broker: *broker, ClientID: *clientID, Rate: rate, Progress: stderr}); err != nil {
 		fmt.Fprintln(stderr, "yujing simulate:", err)
 		return 1
 	}
 	return 0
-}
-
-// runSimulation publishes sc's messages at rate per second until ctx ends,
-// with a progress line on stderr.
-func runSimulation(ctx context.Context, sc *simulate.Scenario, broker, clientID string, rate float64, stderr io.Writer) error {
-	o := mqtt.NewClientOptions().AddBroker(broker).SetClientID(clientID).SetCleanSession(true).
-		SetAutoReconnect(true).SetConnectTimeout(10 * time.Second)
-	c := mqtt.NewClient(o)
-	tok := c.Connect()
-	select {
-	case <-tok.Done():
-		if tok.Error() != nil {
-			return fmt.Errorf("connect %s: %w", broker, tok.Error())
-		}
-	case <-ctx.Done():
-		return nil
-	}
-	defer c.Disconnect(250)
-	fmt.Fprintf(stderr, "simulate %s: %d sensors, %.4g msg/s on %s\n", sc.Name, len(sc.Sensors), rate, broker)
-
-	start := time.Now()
-	var sent, failed int
-	progress := func(final bool) {
-		el := time.Since(start)
-		fmt.Fprintf(stderr, "\rsent %d messages, %.1f msg/s, %d failed, elapsed %s   ", sent, float64(sent)/max(el.Seconds(), 1e-3), failed, el.Truncate(100*time.Millisecond))
-		if final {
-			fmt.Fprintln(stderr)
-		}
-	}
-	defer progress(true)
-	every := time.Duration(float64(time.Second) / rate)
-	tick := time.NewTicker(max(every, time.Millisecond))
-	defer tick.Stop()
-	show := time.NewTicker(500 * time.Millisecond)
-	defer show.Stop()
-	due := start
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-show.C:
-			progress(false)
-		case now := <-tick.C:
-			// Catch up when the ticker is coarser than the rate.
-			for ; !due.After(now); due = due.Add(every) {
-				m, ok := sc.Next(now.Sub(start), now)
-				if !ok {
-					continue
-				}
-				t := c.Publish(m.Topic, 1, false, m.Payload)
-				select {
-				case <-t.Done():
-				case <-ctx.Done():
-					return nil
-				}
-				if t.Error() != nil {
-					failed++
-				} else {
-					sent++
-				}
-			}
-		}
-	}
 }

@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"yujing/configs"
+	"yujing/ingest/decode/sparkplugb/spbtest"
 )
 
 func TestTailSensor(t *testing.T) {
@@ -178,5 +182,115 @@ func TestTailSensorFromAPI(t *testing.T) {
 	if c := run(t.Context(), []string{"tail", "-url", "http://" + inst.http, "-token", testToken, "GT-999"}, &so, &se); c != 1 ||
 		!strings.Contains(se.String(), `no sensor "GT-999" in the configuration`) || !strings.Contains(se.String(), "HTTP 404") {
 		t.Errorf("unknown sensor: exit %d, %s", c, se.String())
+	}
+}
+
+// TestTailSameVerdictsAsServe: yujing tail judges every message as serve
+// does, because both run ingest's one validation: for each topic tail
+// refuses the same readings for the same reasons as serve keeps in
+// /api/v1/rejected (undeclared metrics past mqtt.max_undeclared_metrics,
+// bad metric names, out of range, unknown metric, unknown topic), accepts
+// as many as serve stores, and shows a Sparkplug edge node's own metrics
+// as ignored, as serve counts them, never as an unknown sensor.
+func TestTailSameVerdictsAsServe(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "site.yaml")
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(`
+data_dir: %s
+mqtt: {embedded: {listen: "127.0.0.1:0"}}
+sensors:
+  - {id: M-1, site: plant-a, family: hazard, metric: value}
+  - {id: TK-1, site: plant-a, family: hazard, metric: level, metrics: {level: m}, range: {max: 20}}
+  - {id: SP-1, site: plant-a, family: hazard, metric: value, decoder: sparkplugb, topic: spBv1.0/plant/DDATA/edge9/SP-1}
+`+sitePreamble, t.TempDir())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HTTPListen, cfg.EmbeddedListen = "127.0.0.1:0", "127.0.0.1:0"
+	inst := start(t, cfg)
+
+	ts := time.Now().Add(-time.Minute).UnixMilli()
+	var values []string
+	for i := range 40 {
+		values = append(values, fmt.Sprintf(`"m%02d": %d`, i, i))
+	}
+	node := func(typ string, ms uint64, seq uint64) string {
+		return string(spbtest.Payload(ms, seq, spbtest.Metric(spbtest.Name("Supply Voltage"), spbtest.Type(spbtest.TypeFloat), spbtest.Float(24.1))))
+	}
+	msgs := [][2]string{
+		{"yujing/plant-a/M-1", fmt.Sprintf(`{"ts": %d, "values": {%s}}`, ts, strings.Join(values, ", "))},
+		{"yujing/plant-a/M-1", fmt.Sprintf(`{"ts": %d, "values": {"value": 2, "bell\u0007": 3}}`, ts+1)},
+		{"yujing/plant-a/TK-1", fmt.Sprintf(`{"ts": %d, "values": {"level": 25, "temp": 3}}`, ts+2)},
+		{"spBv1.0/plant/NBIRTH/edge9", node("NBIRTH", uint64(ts+3), 0)},
+		{"spBv1.0/plant/NDATA/edge9", node("NDATA", uint64(ts+4), 1)},
+		{"spBv1.0/plant/DDATA/edge9/SP-1", string(spbtest.Payload(uint64(ts+5), 2,
+			spbtest.Metric(spbtest.Name("lel\n"), spbtest.Type(spbtest.TypeDouble), spbtest.Double(1)),
+			spbtest.Metric(spbtest.Name("ok"), spbtest.Type(spbtest.TypeDouble), spbtest.Double(2))))},
+		{"yujing/plant-a/NOPE", `{"value": 1}`},
+	}
+	out, _ := runTail(t, inst.mqtt, []string{"-config", path, "-n", fmt.Sprint(len(msgs)), "#"}, "#", msgs)
+	t.Logf("tail output:\n%s", out)
+
+	want := map[string][]string{
+		"yujing/plant-a/M-1":             append(slices.Repeat([]string{"too_many_metrics"}, 8), "bad_metric_name"),
+		"yujing/plant-a/TK-1":            {"out_of_range", "unknown_metric"},
+		"spBv1.0/plant/DDATA/edge9/SP-1": {"bad_metric_name"},
+		"yujing/plant-a/NOPE":            {"unknown_topic"},
+	}
+	for _, r := range want {
+		slices.Sort(r)
+	}
+	// What serve made of them.
+	var rej []struct{ Topic, Reason string }
+	waitFor(t, 10*time.Second, "serve's 13 rejections and 34 readings", func() bool {
+		getJSON(t, "http://"+inst.http+"/api/v1/rejected", &rej)
+		return len(rej) >= 13 && stored(t, inst) >= 34
+	})
+	served := map[string][]string{}
+	for _, r := range rej {
+		served[r.Topic] = append(served[r.Topic], r.Reason)
+	}
+	for _, r := range served {
+		slices.Sort(r)
+	}
+	// What tail made of them.
+	tailed := map[string][]string{}
+	accepted, ignored := 0, 0
+	for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		head, outcome, ok := strings.Cut(l, "  → ")
+		if !ok {
+			t.Errorf("line %q: no outcome", l)
+			continue
+		}
+		fields := strings.Split(head, "  ")
+		switch {
+		case len(fields) < 2:
+			t.Errorf("line %q: no topic", l)
+		case strings.HasPrefix(outcome, "rejected: "):
+			reason, _, _ := strings.Cut(strings.TrimPrefix(outcome, "rejected: "), ":")
+			tailed[fields[1]] = append(tailed[fields[1]], reason)
+		case strings.HasPrefix(outcome, "ignored: node_metric"):
+			ignored++
+		case strings.HasPrefix(outcome, "device ") || strings.HasPrefix(outcome, "edge node "):
+		default:
+			accepted++
+		}
+	}
+	for _, r := range tailed {
+		slices.Sort(r)
+	}
+	if !maps.EqualFunc(served, want, slices.Equal) {
+		t.Errorf("serve's rejections by topic:\n%v\nwant\n%v", served, want)
+	}
+	if !maps.EqualFunc(tailed, served, slices.Equal) {
+		t.Errorf("tail's rejections by topic:\n%v\nserve's:\n%v", tailed, served)
+	}
+	if n := stored(t, inst); accepted != n || n != 34 {
+		t.Errorf("tail accepted %d readings, serve stored %d, want 34", accepted, n)
+	}
+	if n := metricValue(inst.http, `yujing_ingest_ignored_total{reason="node_metric"}`); float64(ignored) != n || n != 2 {
+		t.Errorf("tail ignored %d node metrics, serve %v, want 2", ignored, n)
 	}
 }

@@ -6,11 +6,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"yujing/audit"
+	"yujing/internal/table"
 	"yujing/store/sqlite"
 )
 
@@ -184,5 +187,43 @@ func TestServeRequiresLogin(t *testing.T) {
 	second := start(t, cfg)
 	if strings.Contains(second.logs.String(), "first start") {
 		t.Errorf("second start:\n%s", second.logs.String())
+	}
+}
+
+// TestTokensListAlignsChinese: 'yujing tokens ls' lines its columns up as
+// a terminal shows them when a cell holds Chinese (a token made on a
+// machine whose login name is Chinese: CREATED BY cli:张伟): every column
+// starts at the same terminal cell on every line.
+func TestTokensListAlignsChinese(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := runUsers(t, "", "tokens", "create", "grafana", "-role", "viewer", "-data", dir); code != 0 {
+		t.Fatal(errOut)
+	}
+	st, err := sqlite.OpenState(t.Context(), filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateToken(t.Context(), sqlite.APIToken{Name: "duty-board", Role: "viewer", Hash: "x", CreatedBy: "cli:张伟", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	code, out, errOut := runUsers(t, "", "tokens", "ls", "-data", dir)
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("tokens ls:\n%s", out)
+	}
+	var starts []string
+	for _, l := range lines {
+		var cols []int
+		for _, m := range regexp.MustCompile(`\S+( \S+)*`).FindAllStringIndex(l, -1) {
+			cols = append(cols, table.Width(l[:m[0]]))
+		}
+		starts = append(starts, fmt.Sprint(cols))
+	}
+	if starts[0] != starts[1] || starts[0] != starts[2] {
+		t.Errorf("columns start at %v:\n%s", starts, out)
 	}
 }

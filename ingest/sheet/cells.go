@@ -37,18 +37,33 @@ var familyChinese = map[yujing.Family]string{
 // for an unknown one.
 func FamilyChinese(f yujing.Family) string { return familyChinese[f] }
 
-// ParseFamily accepts a family's English name (any case) or a Chinese one
-// (燃气, 可燃气体, 危化, 重大危险源, 防汛, 水位, …).
-func ParseFamily(v string) (yujing.Family, error) {
-	if f := yujing.Family(strings.ToLower(strings.TrimSpace(v))); yujing.KnownFamily(f) {
+// ParseFamily accepts a family's id (any case), a Chinese alias (燃气,
+// 可燃气体, 危化, 重大危险源, 防汛, 水位, …) or the Chinese name of a family
+// among fams — the families a configuration knows; nil means the built-in
+// ones.
+func ParseFamily(fams yujing.Families, v string) (yujing.Family, error) {
+	if fams == nil {
+		fams = yujing.BuiltinFamilies()
+	}
+	t := strings.TrimSpace(v)
+	if f := yujing.Family(strings.ToLower(t)); fams.Known(f) {
 		return f, nil
 	}
-	if f, ok := familyAliases[strings.TrimSpace(v)]; ok {
+	if f, ok := familyAliases[t]; ok && fams.Known(f) {
 		return f, nil
+	}
+	for _, k := range fams {
+		if k.Name != "" && k.Name == t {
+			return k.ID, nil
+		}
 	}
 	var want []string
-	for _, f := range yujing.Families {
-		want = append(want, string(f)+" "+familyChinese[f])
+	for _, k := range fams {
+		name := familyChinese[k.ID]
+		if name == "" {
+			name = k.Name
+		}
+		want = append(want, strings.TrimSpace(string(k.ID)+" "+name))
 	}
 	return "", fmt.Errorf("unknown family %q (want %s)", v, strings.Join(want, ", "))
 }

@@ -28,6 +28,15 @@ type Catalog interface {
 	Import(ctx context.Context, batch []yujing.Sensor, dryRun bool) error
 }
 
+// familiesOf returns the sensor families cat knows (ingest.Catalog says,
+// with its Families method), else the built-in ones.
+func familiesOf(cat Catalog) yujing.Families {
+	if fc, ok := cat.(interface{ Families() yujing.Families }); ok {
+		return fc.Families()
+	}
+	return yujing.BuiltinFamilies()
+}
+
 // Action is what importing a row does.
 type Action string
 
@@ -247,6 +256,13 @@ func (sh *Sheet) Import(ctx context.Context, cat Catalog, dryRun bool) (*Result,
 				reported[key] = true
 				p.fail(i, key, format, args...)
 			}
+		}
+		if rs.set["family"] {
+			f, err := ParseFamily(familiesOf(cat), rs.family)
+			if err != nil {
+				bad("family", "%v", err)
+			}
+			rs.s.Family = f
 		}
 		cur, exists := p.current[rs.id]
 		var m yujing.Sensor

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -35,7 +36,7 @@ func newCatalog(t testing.TB, st ingest.SensorStore, sites []yujing.Site, sensor
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat := ingest.NewCatalog(reg, st, sites, sensors, nil, decoders)
+	cat := ingest.NewCatalog(reg, st, sites, sensors, nil, decoders, yujing.BuiltinFamilies())
 	if st != nil {
 		if err := cat.Load(t.Context()); err != nil {
 			t.Fatal(err)
@@ -70,7 +71,7 @@ func demoCatalog(t *testing.T) (*ingest.Catalog, *sqlite.State, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat := ingest.NewCatalog(r, st, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, reg.Names())
+	cat := ingest.NewCatalog(r, st, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, reg.Names(), cfg.Families)
 	if err := cat.Load(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -378,5 +379,34 @@ func TestImportGolden(t *testing.T) {
 				t.Errorf("differs from %s:\n got:\n%s\nwant:\n%s", golden, got, want)
 			}
 		})
+	}
+}
+
+// TestImportDeclaredFamily: a row may name a family the configuration
+// declares, by its id or its Chinese name; a family nobody declared is a
+// problem at the family cell.
+func TestImportDeclaredFamily(t *testing.T) {
+	sites := []yujing.Site{{ID: "home", Name: "住户"}}
+	reg, err := ingest.NewRegistry(sites, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fams := append(yujing.BuiltinFamilies(), yujing.FamilyInfo{ID: "smoke", Name: "智能烟感", NameEN: "smoke alarm"})
+	cat := ingest.NewCatalog(reg, nil, sites, nil, nil, decoders, fams)
+	sh := Parse([]byte("id,site,family,metric\nSA-1,home,智能烟感,alarm\nSA-2,home,smoke,alarm\nSA-3,home,tailings,level\n"))
+	res, err := sh.Import(t.Context(), cat, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range res.Steps {
+		got = append(got, fmt.Sprintf("%s %s", s.ID, s.Action))
+	}
+	if want := "SA-1 create, SA-2 create, SA-3 invalid"; strings.Join(got, ", ") != want {
+		t.Errorf("steps %v, want %s", got, want)
+	}
+	if len(res.Problems) != 1 || res.Problems[0].Line != 4 || res.Problems[0].Column != "family" ||
+		!strings.Contains(res.Problems[0].Message, `unknown family "tailings"`) {
+		t.Errorf("problems %+v, want one: line 4, column family, unknown family \"tailings\"", res.Problems)
 	}
 }

@@ -51,11 +51,11 @@ func TestParseInterval(t *testing.T) {
 func TestParseFamily(t *testing.T) {
 	for in, want := range map[string]yujing.Family{"gas": yujing.FamilyGas, " Flood ": yujing.FamilyFlood, "燃气": yujing.FamilyGas,
 		"重大危险源": yujing.FamilyHazard, "电气火灾": yujing.FamilyElectrical} {
-		if got, err := ParseFamily(in); err != nil || got != want {
+		if got, err := ParseFamily(nil, in); err != nil || got != want {
 			t.Errorf("ParseFamily(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	if _, err := ParseFamily("smoke"); err == nil || err.Error() != `unknown family "smoke" (want gas 燃气, hazard 危化, dust 粉尘, weather 气象, flood 防汛, power 电力, electrical 电气火灾)` {
+	if _, err := ParseFamily(nil, "smoke"); err == nil || err.Error() != `unknown family "smoke" (want gas 燃气, hazard 危化, dust 粉尘, weather 气象, flood 防汛, power 电力, electrical 电气火灾)` {
 		t.Errorf("ParseFamily(smoke): %v", err)
 	}
 }
@@ -183,4 +183,29 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestParseFamilyConfigured: a sheet's family column takes the families the
+// configuration declares, by id or Chinese name, besides the built-in ones
+// and their aliases.
+func TestParseFamilyConfigured(t *testing.T) {
+	fams := append(yujing.BuiltinFamilies(), yujing.FamilyInfo{ID: "smoke", Name: "智能烟感", NameEN: "smoke alarm"})
+	for _, c := range []struct {
+		fams yujing.Families
+		in   string
+		want yujing.Family
+		err  string
+	}{
+		{fams, "smoke", "smoke", ""},
+		{fams, "SMOKE", "smoke", ""},
+		{fams, "智能烟感", "smoke", ""},
+		{fams, "可燃气体", yujing.FamilyGas, ""},
+		{nil, "smoke", "", `unknown family "smoke"`},
+		{fams, "tailings", "", "want gas 燃气, hazard 危化, dust 粉尘, weather 气象, flood 防汛, power 电力, electrical 电气火灾, smoke 智能烟感"},
+	} {
+		got, err := ParseFamily(c.fams, c.in)
+		if got != c.want || (err == nil) != (c.err == "") || err != nil && !strings.Contains(err.Error(), c.err) {
+			t.Errorf("ParseFamily(%d families, %q) = %q, %v; want %q, %q", len(c.fams), c.in, got, err, c.want, c.err)
+		}
+	}
 }

@@ -16,6 +16,7 @@ type rowSensor struct {
 	lat, lon *float64
 	tags     map[string]string // from tags and tag:NAME cells
 	tagsCell bool              // the tags cell is filled: it replaces every tag
+	family   string            // the family cell as written
 }
 
 // readCells checks every row's cells and keeps, per row, what they set;
@@ -74,11 +75,12 @@ func (sh *Sheet) readCells() {
 			}
 		}
 		if v, ok := get("family"); ok {
-			f, err := ParseFamily(v)
-			if err != nil {
-				bad("family", "%v", err)
+			// A built-in family reads now; Import reads the cell again
+			// against the families the configuration declares.
+			rs.family = v
+			if f, err := ParseFamily(nil, v); err == nil {
+				rs.s.Family = f
 			}
-			rs.s.Family = f
 		}
 		if v, ok := get("region"); ok {
 			rs.s.Region = v

@@ -62,4 +62,15 @@ func TestPortTakenRetried(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		pick, picks, taken := takenFirst(t)
+		pg := startPostgres(t, pick)
+		if *picks != 2 || pg.Addr == net.JoinHostPort("127.0.0.1", strconv.Itoa(taken)) {
+			t.Fatalf("postgres at %s after %d picks; port %d was taken", pg.Addr, *picks, taken)
+		}
+		if err := pg.ready(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

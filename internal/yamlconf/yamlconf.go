@@ -326,23 +326,7 @@ func (d *Decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	}
 	switch v.Kind() {
 	case reflect.Pointer:
-		if !v.IsNil() {
-			d.value(n, v.Elem(), path)
-			return
-		}
-		// A pointer to a value that did not decode stays nil (unset), so
-		// later checks do not take it for a zero written in the file; a
-		// pointer to a struct, list or map keeps what did decode.
-		p, before := reflect.New(v.Type().Elem()), len(d.errs)
-		d.value(n, p.Elem(), path)
-		switch p.Elem().Kind() {
-		case reflect.Struct, reflect.Slice, reflect.Map:
-		default:
-			if len(d.errs) > before {
-				return
-			}
-		}
-		v.Set(p)
+		d.pointer(n, v, path)
 	case reflect.Struct:
 		d.structure(n, v, path)
 	case reflect.Slice:
@@ -350,26 +334,7 @@ func (d *Decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	case reflect.Map:
 		d.mapping(n, v, path)
 	case reflect.String:
-		if !d.scalar(n, path, "a string") {
-			return
-		}
-		var vars []string
-		str, err := expandEnv(n.Value, func(name string) (string, bool) {
-			val, ok := d.lookupEnv(name)
-			if ok && val != "" {
-				d.vars[name] = val
-				vars = append(vars, name)
-			}
-			return val, ok
-		})
-		if err != nil {
-			d.fail(n, "%s%v", where(path), err)
-			return
-		}
-		if str != n.Value {
-			d.expanded = append(d.expanded, expansion{at: d.pos(n), raw: n.Value, value: str, vars: vars})
-		}
-		v.SetString(str)
+		d.str(n, v, path)
 	case reflect.Bool:
 		if !d.scalar(n, path, "true or false") {
 			return
@@ -424,6 +389,52 @@ func (d *Decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	default:
 		d.fail(n, "%scannot decode into %s", where(path), v.Type())
 	}
+}
+
+// pointer decodes n into the value v points to, making one if v is nil.
+func (d *Decoder) pointer(n *yaml.Node, v reflect.Value, path string) {
+	if !v.IsNil() {
+		d.value(n, v.Elem(), path)
+		return
+	}
+	// A pointer to a value that did not decode stays nil (unset), so
+	// later checks do not take it for a zero written in the file; a
+	// pointer to a struct, list or map keeps what did decode.
+	p, before := reflect.New(v.Type().Elem()), len(d.errs)
+	d.value(n, p.Elem(), path)
+	switch p.Elem().Kind() {
+	case reflect.Struct, reflect.Slice, reflect.Map:
+	default:
+		if len(d.errs) > before {
+			return
+		}
+	}
+	v.Set(p)
+}
+
+// str decodes a string, expanding the environment variables it names and
+// noting each expansion.
+func (d *Decoder) str(n *yaml.Node, v reflect.Value, path string) {
+	if !d.scalar(n, path, "a string") {
+		return
+	}
+	var vars []string
+	str, err := expandEnv(n.Value, func(name string) (string, bool) {
+		val, ok := d.lookupEnv(name)
+		if ok && val != "" {
+			d.vars[name] = val
+			vars = append(vars, name)
+		}
+		return val, ok
+	})
+	if err != nil {
+		d.fail(n, "%s%v", where(path), err)
+		return
+	}
+	if str != n.Value {
+		d.expanded = append(d.expanded, expansion{at: d.pos(n), raw: n.Value, value: str, vars: vars})
+	}
+	v.SetString(str)
 }
 
 func (d *Decoder) addErr(n *yaml.Node, path string, err error) {

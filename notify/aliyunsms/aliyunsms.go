@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -80,15 +77,12 @@ func New(cfg Config, client *http.Client) (*SMS, error) {
 		cfg.MaxParamLength = DefaultMaxParamLength
 	}
 	var errs []error
-	errs = append(errs, checkEndpoint(cfg.Endpoint)...)
-	for _, f := range []struct{ key, value string }{
-		{"access_key_id", cfg.AccessKeyID}, {"access_key_secret", cfg.AccessKeySecret},
-		{"sign_name", cfg.SignName}, {"template_code", cfg.TemplateCode},
-	} {
-		if strings.TrimSpace(f.value) == "" {
-			errs = append(errs, fmt.Errorf("%s is empty", f.key))
-		}
+	if _, err := provider.CheckEndpoint(cfg.Endpoint); err != nil {
+		errs = append(errs, err)
 	}
+	errs = append(errs, provider.Missing(
+		provider.Field{Key: "access_key_id", Value: cfg.AccessKeyID}, provider.Field{Key: "access_key_secret", Value: cfg.AccessKeySecret},
+		provider.Field{Key: "sign_name", Value: cfg.SignName}, provider.Field{Key: "template_code", Value: cfg.TemplateCode})...)
 	if cfg.MaxParamLength < 0 {
 		errs = append(errs, fmt.Errorf("max_param_length %d is negative", cfg.MaxParamLength))
 	}
@@ -99,31 +93,13 @@ func New(cfg Config, client *http.Client) (*SMS, error) {
 		return nil, fmt.Errorf("aliyunsms %q: %w", cfg.Name, err)
 	}
 	if client == nil {
-		client = &http.Client{
-			Transport:     http.DefaultTransport.(*http.Transport).Clone(),
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		client = provider.NoRedirectClient()
 	}
 	return &SMS{
 		name: cfg.Name, endpoint: cfg.Endpoint, keyID: cfg.AccessKeyID, secret: cfg.AccessKeySecret,
 		region: cfg.RegionID, signName: cfg.SignName, template: cfg.TemplateCode,
 		maxParam: cfg.MaxParamLength, timeout: cfg.Timeout, client: client, now: time.Now,
 	}, nil
-}
-
-func checkEndpoint(s string) []error {
-	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-		return []error{errors.New("endpoint is not a valid URL")}
-	case u.Scheme != "http" && u.Scheme != "https":
-		return []error{fmt.Errorf("endpoint scheme %q is not http or https", u.Scheme)}
-	case u.Host == "":
-		return []error{errors.New("endpoint has no host")}
-	case u.RawQuery != "" || u.User != nil:
-		return []error{errors.New("endpoint must not carry a query or user info")}
-	}
-	return nil
 }
 
 // Name returns the channel name.
@@ -182,37 +158,21 @@ func (s *SMS) errorf(c yujing.Call, format string, args ...any) error {
 	return notify.RedactError(err, s.secret, s.keyID, c.Person.Phone) // the provider's text may echo the request
 }
 
-var (
-	errNoPhone  = errors.New("has no phone number")
-	errBadPhone = errors.New("phone number is not valid")
-)
-
 // domesticPhone normalises a phone number the way PhoneNumbers wants it:
 // mainland numbers without a country code, others as 00<country><number>.
 // Spaces, dashes and brackets are dropped. Errors never quote the number.
 func domesticPhone(p string) (string, error) {
-	p = strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '-', '(', ')', '\t':
-			return -1
-		}
-		return r
-	}, p)
+	p = provider.StripPhone(p)
 	if p == "" {
-		return "", errNoPhone
+		return "", provider.ErrNoPhone
 	}
-	switch {
-	case strings.HasPrefix(p, "+86"):
-		p = p[3:]
-	case strings.HasPrefix(p, "0086"):
-		p = p[4:]
-	case len(p) == 13 && strings.HasPrefix(p, "861"):
-		p = p[2:]
-	case strings.HasPrefix(p, "+"):
+	if national, ok := provider.CutMainland(p); ok {
+		p = national
+	} else if strings.HasPrefix(p, "+") {
 		p = "00" + p[1:]
 	}
 	if len(p) < 5 || len(p) > 20 || strings.Trim(p, "0123456789") != "" {
-		return "", errBadPhone
+		return "", provider.ErrBadPhone
 	}
 	return p, nil
 }
@@ -220,45 +180,15 @@ func domesticPhone(p string) (string, error) {
 // Template variable names. An approved template uses some or all of them,
 // e.g. 【签名】${level}预警：${site} ${sensor} 当前 ${value}（${time}），请立即处置并回复1确认。
 const (
-	ParamLevel  = "level"  // 红色(Ⅰ级)
-	ParamSite   = "site"   // site id
-	ParamSensor = "sensor" // sensor id
-	ParamValue  = "value"  // value with unit, e.g. 55.5%LEL
-	ParamTime   = "time"   // 07-14 09:31, Beijing time
+	ParamLevel  = provider.ParamLevel  // 红色(Ⅰ级)
+	ParamSite   = provider.ParamSite   // site id
+	ParamSensor = provider.ParamSensor // sensor id
+	ParamValue  = provider.ParamValue  // value with unit, e.g. 55.5%LEL
+	ParamTime   = provider.ParamTime   // 07-14 09:31, Beijing time
 )
 
-// beijing is China Standard Time; the whole country uses one zone, and a
-// fixed offset needs no time-zone database on the host.
-var beijing = time.FixedZone("CST", 8*3600)
-
-// TemplateParams returns the template variables of c, each clipped to max
-// characters (0: no limit).
+// TemplateParams returns the template variables of c, written for an SMS
+// (provider.TemplateParams), each clipped to max characters (0: no limit).
 func TemplateParams(c yujing.Call, max int) map[string]string {
-	a := &c.Alert
-	t := a.UpdatedAt
-	if t.IsZero() {
-		t = a.StartedAt
-	}
-	if t.IsZero() {
-		t = c.Created
-	}
-	p := map[string]string{
-		ParamLevel:  a.Level.Chinese(),
-		ParamSite:   a.Site,
-		ParamSensor: a.Sensor,
-		ParamValue:  formatValue(a.Value) + a.Unit,
-		ParamTime:   t.In(beijing).Format("01-02 15:04"),
-	}
-	for k, v := range p {
-		p[k] = provider.Clip(v, max)
-	}
-	return p
-}
-
-// formatValue rounds to two decimals and drops trailing zeros.
-func formatValue(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	}
-	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+	return provider.TemplateParams(c, provider.Written, max)
 }

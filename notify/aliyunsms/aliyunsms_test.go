@@ -1,45 +1,34 @@
 package aliyunsms
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
+	"maps"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"yujing"
-	"yujing/internal/yamlconf"
 	"yujing/notify"
 	"yujing/notify/aliyunsms/dysmstest"
+	"yujing/notify/internal/providertest"
 )
 
 const (
 	testKeyID  = "LTAI5tTESTKEYID0001"
 	testSecret = "TopSecretAccessKey0123456789ab"
-	testPhone  = "13800000000"
+	testPhone  = providertest.Phone
 )
 
-var started = time.Date(2025, 7, 14, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
-
+// testCall is the shared gas call (providertest.GasCall) as this channel
+// sends it.
 func testCall() yujing.Call {
-	return yujing.Call{
-		ID: "42-7-p1-aliyun-sms",
-		Alert: yujing.Alert{
-			ID: 42, Rule: "gas-lel-high", Sensor: "gas-01", Site: "plant-a", Family: yujing.FamilyGas,
-			Metric: "lel", Unit: "%LEL", Level: yujing.Red, State: yujing.StateFiring,
-			Value: 55.5, Threshold: 50, StartedAt: started, UpdatedAt: started.Add(time.Minute),
-		},
-		Event:   yujing.EventUpgraded,
-		Person:  yujing.Person{ID: "p1", Name: "张三", Phone: testPhone},
-		Channel: "aliyun-sms",
-		Created: started,
-	}
+	c := providertest.GasCall("42-7-p1-aliyun-sms", "aliyun-sms")
+	c.Event = yujing.EventUpgraded
+	return c
 }
 
 // fakeDysms is the local provider (dysmstest: it verifies each request the
@@ -123,24 +112,12 @@ func TestSendRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{"level": "红色(Ⅰ级)", "site": "plant-a", "sensor": "gas-01", "value": "55.5%LEL", "time": "07-14 09:31"}
-	if !mapsEqual(vars, want) {
+	if !maps.Equal(vars, want) {
 		t.Errorf("TemplateParam = %v, want %v", vars, want)
 	}
 	if forms[0].Get("SignatureNonce") == forms[1].Get("SignatureNonce") {
 		t.Error("the nonce repeats")
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 func TestTemplateParamsClipped(t *testing.T) {
@@ -163,8 +140,7 @@ func TestTemplateParamsClipped(t *testing.T) {
 func TestAnswerClassification(t *testing.T) {
 	answer := func(status int, code, msg string) func(url.Values) (int, string) {
 		return func(url.Values) (int, string) {
-			b, _ := json.Marshal(map[string]string{"Code": code, "Message": msg, "RequestId": "REQ-1"})
-			return status, string(b)
+			return status, providertest.AliyunError(code, msg, "REQ-1")
 		}
 	}
 	cases := []struct {
@@ -204,12 +180,7 @@ func TestAnswerClassification(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Send succeeded; server rejected %v", srv.rejected())
 			}
-			if got := notify.Retryable(err); got != c.retryable {
-				t.Errorf("Retryable(%v) = %v, want %v", err, got, c.retryable)
-			}
-			if got := notify.FailureReason(err); got != c.reason {
-				t.Errorf("FailureReason(%v) = %q, want %q", err, got, c.reason)
-			}
+			providertest.CheckFailure(t, err, c.retryable, c.reason)
 			var e *Error
 			if c.code != "" && (!errors.As(err, &e) || e.Code != c.code) {
 				t.Errorf("err %v: want *Error with code %s", err, c.code)
@@ -243,93 +214,34 @@ func TestWrongSecretIsRefused(t *testing.T) {
 // phone number in an answer; none of them reaches the error.
 func TestErrorsKeepSecrets(t *testing.T) {
 	echo := "secret=" + testSecret + " key=" + testKeyID + " phone=" + testPhone
-	cases := map[string]func(url.Values) (int, string){
-		"json 500": func(url.Values) (int, string) {
-			b, _ := json.Marshal(map[string]string{"Code": "InternalError", "Message": echo})
-			return 500, string(b)
-		},
+	providertest.CheckSecretsKept(t, map[string]func(url.Values) (int, string){
+		"json 500": func(url.Values) (int, string) { return 500, providertest.AliyunError("InternalError", echo, "") },
 		"json 200": func(url.Values) (int, string) {
-			b, _ := json.Marshal(map[string]string{"Code": "isv.INVALID_PARAMETERS", "Message": echo})
-			return 200, string(b)
+			return 200, providertest.AliyunError("isv.INVALID_PARAMETERS", echo, "")
 		},
 		"text 500": func(url.Values) (int, string) { return 500, echo },
 		"text 400": func(url.Values) (int, string) { return 400, echo },
-	}
-	for name, reply := range cases {
-		t.Run(name, func(t *testing.T) {
-			srv := newFakeDysms(t, reply)
-			err := newSMS(t, testConfig(srv.URL)).Send(t.Context(), testCall())
-			if err == nil {
-				t.Fatal("Send succeeded")
-			}
-			for _, s := range []string{testSecret, testKeyID, testPhone} {
-				if strings.Contains(err.Error(), s) {
-					t.Errorf("error %q reveals %s", err, s)
-				}
-			}
-			if !strings.Contains(err.Error(), "***") {
-				t.Errorf("error %q: want the echo kept, redacted", err)
-			}
-		})
-	}
+	}, func(t *testing.T, reply func(url.Values) (int, string)) error {
+		err := newSMS(t, testConfig(newFakeDysms(t, reply).URL)).Send(t.Context(), testCall())
+		if err != nil && !strings.Contains(err.Error(), "***") {
+			t.Errorf("error %q: want the echo kept, redacted", err)
+		}
+		return err
+	}, testSecret, testKeyID, testPhone)
 }
 
 func TestTimeout(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
-	cases := []struct {
-		name string
-		cfg  time.Duration
-		ctx  time.Duration
-	}{
-		{"config timeout", 50 * time.Millisecond, 0},
-		{"caller deadline", 0, 50 * time.Millisecond},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			cfg := testConfig(srv.URL)
-			cfg.Timeout = c.cfg
-			ctx := t.Context()
-			if c.ctx > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, c.ctx)
-				defer cancel()
-			}
-			start := time.Now()
-			err := newSMS(t, cfg).Send(ctx, testCall())
-			if err == nil {
-				t.Fatal("Send succeeded against a server that never answers")
-			}
-			if d := time.Since(start); d > 2*time.Second {
-				t.Errorf("Send took %s", d)
-			}
-			if !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonTimeout {
-				t.Errorf("err %v: retryable=%v reason=%q, want a retryable timeout", err, notify.Retryable(err), notify.FailureReason(err))
-			}
-		})
-	}
+	providertest.CheckTimeouts(t, testCall(), func(url string, timeout time.Duration) notify.Channel {
+		cfg := testConfig(url)
+		cfg.Timeout = timeout
+		return newSMS(t, cfg)
+	})
 }
 
 func TestNetworkError(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	u := srv.URL
-	srv.Close()
-	err := newSMS(t, testConfig(u)).Send(t.Context(), testCall())
-	if !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonNetwork {
-		t.Errorf("err %v: want a retryable network error", err)
-	}
-	for _, s := range []string{testSecret, testKeyID, testPhone} {
-		if err != nil && strings.Contains(err.Error(), s) {
-			t.Errorf("error %q reveals %s", err, s)
-		}
-	}
+	err := newSMS(t, testConfig(providertest.ClosedURL(t))).Send(t.Context(), testCall())
+	providertest.CheckFailure(t, err, true, notify.ReasonNetwork)
+	providertest.NoSecrets(t, err, testSecret, testKeyID, testPhone)
 }
 
 func TestPhoneNumbers(t *testing.T) {
@@ -418,15 +330,8 @@ func TestNewValidation(t *testing.T) {
 }
 
 func TestSampleConfig(t *testing.T) {
-	data, err := os.ReadFile("sample.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"ALIYUN_ACCESS_KEY_ID": "id-from-env", "ALIYUN_ACCESS_KEY_SECRET": "secret-from-env"}
 	var cfg Config
-	if err := yamlconf.DecodeEnv("sample.yaml", data, &cfg, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
-		t.Fatal(err)
-	}
+	providertest.DecodeSample(t, &cfg, map[string]string{"ALIYUN_ACCESS_KEY_ID": "id-from-env", "ALIYUN_ACCESS_KEY_SECRET": "secret-from-env"})
 	if cfg.Name != "sms" || cfg.AccessKeyID != "id-from-env" || cfg.AccessKeySecret != "secret-from-env" ||
 		cfg.TemplateCode == "" || cfg.Timeout != 5*time.Second {
 		t.Errorf("decoded %+v", cfg)

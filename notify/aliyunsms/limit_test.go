@@ -1,7 +1,6 @@
 package aliyunsms
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"sync"
@@ -11,6 +10,7 @@ import (
 
 	"yujing/notify"
 	"yujing/notify/aliyunsms/dysmstest"
+	"yujing/notify/internal/providertest"
 )
 
 // TestThrottleWaitsTheProvidersWindow: a number throttled per minute
@@ -35,13 +35,7 @@ func TestThrottleWaitsTheProvidersWindow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		results := make(chan notify.Result, 1)
-		d, err := notify.New([]notify.Channel{s}, notify.Options{OnResult: func(r notify.Result) { results <- r }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.Run(t.Context())
-		defer d.Stop(context.Background())
+		d, results := providertest.Dispatch(t, s, notify.Options{})
 		if err := d.Call(t.Context(), testCall()); err != nil {
 			t.Fatal(err)
 		}

@@ -1,14 +1,12 @@
 package aliyunsms
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"yujing/notify"
+	"yujing/notify/internal/provider"
 )
 
 // ReceiptAck is the answer the provider expects from the receiving URL of
@@ -39,7 +37,7 @@ type pushItem struct {
 // (out_id, the OutId sent with the SMS); an inbound SMS carries only the
 // number it came from, so replies are matched to calls by phone number.
 func (s *SMS) ParseReceipts(body []byte) ([]notify.Receipt, error) {
-	items, err := decodeItems(body)
+	items, err := provider.DecodeBatch[pushItem](body, "reports")
 	if err != nil {
 		return nil, fmt.Errorf("aliyunsms %s: receipts: %w", s.name, err)
 	}
@@ -69,41 +67,10 @@ func (s *SMS) ParseReceipts(body []byte) ([]notify.Receipt, error) {
 		default:
 			return nil, fmt.Errorf("aliyunsms %s: receipts: item %d is neither a delivery report nor an inbound SMS", s.name, i)
 		}
-		if r.At, err = parseTime(when); err != nil {
+		if r.At, err = provider.ParseBeijing(when); err != nil {
 			return nil, fmt.Errorf("aliyunsms %s: receipts: item %d: %w", s.name, i, err)
 		}
 		out = append(out, r)
 	}
 	return out, nil
-}
-
-func decodeItems(body []byte) ([]pushItem, error) {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
-		return nil, errors.New("empty body")
-	}
-	if body[0] == '{' { // a single item, not wrapped
-		var it pushItem
-		if err := json.Unmarshal(body, &it); err != nil {
-			return nil, fmt.Errorf("not JSON: %w", err)
-		}
-		return []pushItem{it}, nil
-	}
-	var items []pushItem
-	if err := json.Unmarshal(body, &items); err != nil {
-		return nil, fmt.Errorf("not a JSON array of reports: %w", err)
-	}
-	return items, nil
-}
-
-// parseTime reads "2017-01-01 00:00:00", Beijing time. Empty is the zero time.
-func parseTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.ParseInLocation(time.DateTime, s, beijing)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("time %q is not yyyy-mm-dd hh:mm:ss", s)
-	}
-	return t, nil
 }

@@ -1,11 +1,11 @@
 package aliyunsms
 
 import (
-	"strings"
 	"testing"
 	"time"
 
 	"yujing/notify"
+	"yujing/notify/internal/providertest"
 )
 
 func TestParseReceipts(t *testing.T) {
@@ -17,25 +17,20 @@ func TestParseReceipts(t *testing.T) {
 		}
 		return tm
 	}
-	cases := []struct {
-		name string
-		body string
-		want []notify.Receipt
-		err  string
-	}{
+	providertest.CheckReceipts(t, s.ParseReceipts, []providertest.ReceiptCase{
 		{
-			name: "SmsReport as documented",
-			body: `[{"phone_number":"1381111****","send_time":"2017-01-01 00:00:00","report_time":"2017-01-01 00:00:00","success":true,"err_code":"DELIVERED","err_msg":"用户接收成功","sms_size":"1","biz_id":"12345","out_id":"67890"}]`,
-			want: []notify.Receipt{{Channel: "aliyun-sms", CallID: "67890", ProviderID: "12345", Phone: "1381111****",
+			Name: "SmsReport as documented",
+			Body: `[{"phone_number":"1381111****","send_time":"2017-01-01 00:00:00","report_time":"2017-01-01 00:00:00","success":true,"err_code":"DELIVERED","err_msg":"用户接收成功","sms_size":"1","biz_id":"12345","out_id":"67890"}]`,
+			Want: []notify.Receipt{{Channel: "aliyun-sms", CallID: "67890", ProviderID: "12345", Phone: "1381111****",
 				Status: notify.ReceiptDelivered, Detail: "DELIVERED 用户接收成功", At: at("2017-01-01 00:00:00")}},
 		},
 		{
-			name: "failed and delivered in one push",
-			body: `[
+			Name: "failed and delivered in one push",
+			Body: `[
 			  {"phone_number":"13800000000","send_time":"2025-07-14 09:31:05","report_time":"2025-07-14 09:31:09","success":false,"err_code":"MK:0001","err_msg":"空号","sms_size":"1","biz_id":"900619746936498440^0","out_id":"42-7-p1-aliyun-sms"},
 			  {"phone_number":"13900000000","send_time":"2025-07-14 09:31:05","report_time":"2025-07-14 09:31:07","success":true,"err_code":"DELIVERED","err_msg":"用户接收成功","sms_size":"2","biz_id":"900619746936498441^0","out_id":"42-7-p2-aliyun-sms"}
 			]`,
-			want: []notify.Receipt{
+			Want: []notify.Receipt{
 				{Channel: "aliyun-sms", CallID: "42-7-p1-aliyun-sms", ProviderID: "900619746936498440^0", Phone: "13800000000",
 					Status: notify.ReceiptFailed, Detail: "MK:0001 空号", At: at("2025-07-14 09:31:09")},
 				{Channel: "aliyun-sms", CallID: "42-7-p2-aliyun-sms", ProviderID: "900619746936498441^0", Phone: "13900000000",
@@ -43,46 +38,20 @@ func TestParseReceipts(t *testing.T) {
 			},
 		},
 		{
-			name: "SmsUp as documented",
-			body: `[{"phone_number":"1381111****","send_time":"2017-09-01 00:00:00","content":"内容","sign_name":"签名","dest_code":"1234","sequence_id":1234567890}]`,
-			want: []notify.Receipt{{Channel: "aliyun-sms", ProviderID: "1234567890", Phone: "1381111****",
+			Name: "SmsUp as documented",
+			Body: `[{"phone_number":"1381111****","send_time":"2017-09-01 00:00:00","content":"内容","sign_name":"签名","dest_code":"1234","sequence_id":1234567890}]`,
+			Want: []notify.Receipt{{Channel: "aliyun-sms", ProviderID: "1234567890", Phone: "1381111****",
 				Status: notify.ReceiptReplied, Text: "内容", At: at("2017-09-01 00:00:00")}},
 		},
 		{
-			name: "an official replies 1",
-			body: ` {"phone_number":"13800000000","send_time":"2025-07-14 09:32:40","content":"1","sign_name":"某某应急管理局","dest_code":"","sequence_id":99}`,
-			want: []notify.Receipt{{Channel: "aliyun-sms", ProviderID: "99", Phone: "13800000000",
+			Name: "an official replies 1",
+			Body: ` {"phone_number":"13800000000","send_time":"2025-07-14 09:32:40","content":"1","sign_name":"某某应急管理局","dest_code":"","sequence_id":99}`,
+			Want: []notify.Receipt{{Channel: "aliyun-sms", ProviderID: "99", Phone: "13800000000",
 				Status: notify.ReceiptReplied, Text: "1", At: at("2025-07-14 09:32:40")}},
 		},
-		{name: "empty", body: " ", err: "empty body"},
-		{name: "not json", body: "[{", err: "not a JSON array"},
-		{name: "unknown item", body: `[{"phone_number":"1"}]`, err: "item 0 is neither"},
-		{name: "bad time", body: `[{"success":true,"report_time":"01/01/2017"}]`, err: `item 0: time "01/01/2017"`},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := s.ParseReceipts([]byte(c.body))
-			if c.err != "" {
-				if err == nil || !strings.Contains(err.Error(), c.err) {
-					t.Fatalf("err %v, want %q", err, c.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(c.want) {
-				t.Fatalf("got %d receipts %+v, want %d", len(got), got, len(c.want))
-			}
-			for i := range got {
-				if !got[i].At.Equal(c.want[i].At) {
-					t.Errorf("receipt %d at %s, want %s", i, got[i].At, c.want[i].At)
-				}
-				got[i].At, c.want[i].At = time.Time{}, time.Time{}
-				if got[i] != c.want[i] {
-					t.Errorf("receipt %d\n got %+v\nwant %+v", i, got[i], c.want[i])
-				}
-			}
-		})
-	}
+		{Name: "empty", Body: " ", Err: "empty body"},
+		{Name: "not json", Body: "[{", Err: "not a JSON array"},
+		{Name: "unknown item", Body: `[{"phone_number":"1"}]`, Err: "item 0 is neither"},
+		{Name: "bad time", Body: `[{"success":true,"report_time":"01/01/2017"}]`, Err: `item 0: time "01/01/2017"`},
+	})
 }

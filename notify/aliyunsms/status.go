@@ -8,6 +8,7 @@ import (
 
 	"yujing"
 	"yujing/notify"
+	"yujing/notify/internal/provider"
 )
 
 // QueryAction is the operation that asks whether an SMS was sent:
@@ -93,12 +94,12 @@ func (s *SMS) SendStatus(ctx context.Context, c yujing.Call, doubt notify.InDoub
 // flight) can be recorded, latest first: at most queryMaxDays, none older
 // than the provider keeps (none at all for a send older than that).
 func queryDays(doubt notify.InDoubt, now time.Time) []string {
-	last := doubt.To.Add(time.Minute).In(beijing)
-	if n := now.In(beijing); last.After(n) {
+	last := doubt.To.Add(time.Minute).In(provider.Beijing)
+	if n := now.In(provider.Beijing); last.After(n) {
 		last = n
 	}
-	first := doubt.From.In(beijing)
-	h := now.Add(-queryHorizon).In(beijing)
+	first := doubt.From.In(provider.Beijing)
+	h := now.Add(-queryHorizon).In(provider.Beijing)
 	if first.Before(h) || doubt.From.IsZero() {
 		first = h
 	}

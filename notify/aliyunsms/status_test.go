@@ -13,6 +13,7 @@ import (
 
 	"yujing/notify"
 	"yujing/notify/aliyunsms/dysmstest"
+	"yujing/notify/internal/provider"
 )
 
 // TestSendStatus asks the local provider, which checks QuerySendDetails
@@ -100,7 +101,7 @@ func TestSendStatus(t *testing.T) {
 // most seven, none older than the provider's 30 days.
 func TestQueryDays(t *testing.T) {
 	at := func(s string) time.Time {
-		v, err := time.ParseInLocation("2006-01-02 15:04", s, beijing)
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, provider.Beijing)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -78,14 +76,11 @@ func New(cfg Config, client *http.Client) (*Voice, error) {
 		cfg.RegionID = DefaultRegionID
 	}
 	var errs []error
-	errs = append(errs, checkEndpoint(cfg.Endpoint)...)
-	for _, f := range []struct{ key, value string }{
-		{"access_key_id", cfg.AccessKeyID}, {"access_key_secret", cfg.AccessKeySecret}, {"tts_code", cfg.TtsCode},
-	} {
-		if strings.TrimSpace(f.value) == "" {
-			errs = append(errs, fmt.Errorf("%s is empty", f.key))
-		}
+	if _, err := provider.CheckEndpoint(cfg.Endpoint); err != nil {
+		errs = append(errs, err)
 	}
+	errs = append(errs, provider.Missing(provider.Field{Key: "access_key_id", Value: cfg.AccessKeyID},
+		provider.Field{Key: "access_key_secret", Value: cfg.AccessKeySecret}, provider.Field{Key: "tts_code", Value: cfg.TtsCode})...)
 	if cfg.CalledShowNumber != "" && strings.Trim(cfg.CalledShowNumber, "0123456789") != "" {
 		errs = append(errs, fmt.Errorf("called_show_number %q is not all digits", cfg.CalledShowNumber))
 	}
@@ -102,31 +97,13 @@ func New(cfg Config, client *http.Client) (*Voice, error) {
 		return nil, fmt.Errorf("aliyunvoice %q: %w", cfg.Name, err)
 	}
 	if client == nil {
-		client = &http.Client{
-			Transport:     http.DefaultTransport.(*http.Transport).Clone(),
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		client = provider.NoRedirectClient()
 	}
 	return &Voice{
 		name: cfg.Name, endpoint: cfg.Endpoint, keyID: cfg.AccessKeyID, secret: cfg.AccessKeySecret,
 		region: cfg.RegionID, showNum: cfg.CalledShowNumber, ttsCode: cfg.TtsCode, playTimes: cfg.PlayTimes,
 		maxParam: cfg.MaxParamLength, timeout: cfg.Timeout, client: client, now: time.Now,
 	}, nil
-}
-
-func checkEndpoint(s string) []error {
-	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-		return []error{errors.New("endpoint is not a valid URL")}
-	case u.Scheme != "http" && u.Scheme != "https":
-		return []error{fmt.Errorf("endpoint scheme %q is not http or https", u.Scheme)}
-	case u.Host == "":
-		return []error{errors.New("endpoint has no host")}
-	case u.RawQuery != "" || u.User != nil:
-		return []error{errors.New("endpoint must not carry a query or user info")}
-	}
-	return nil
 }
 
 // Name returns the channel name.
@@ -186,38 +163,22 @@ func (v *Voice) errorf(c yujing.Call, format string, args ...any) error {
 	return notify.RedactError(err, v.secret, v.keyID, c.Person.Phone) // the provider's text may echo the request
 }
 
-var (
-	errNoPhone  = errors.New("has no phone number")
-	errBadPhone = errors.New("phone number is not valid")
-)
-
 // domesticPhone normalises a number the way CalledNumber wants it: mainland
 // mobiles and landlines (with area code, e.g. 057112345678) without a
 // country code. Spaces, dashes and brackets are dropped. Errors never quote
 // the number.
 func domesticPhone(p string) (string, error) {
-	p = strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '-', '(', ')', '\t':
-			return -1
-		}
-		return r
-	}, p)
+	p = provider.StripPhone(p)
 	if p == "" {
-		return "", errNoPhone
+		return "", provider.ErrNoPhone
 	}
-	switch {
-	case strings.HasPrefix(p, "+86"):
-		p = p[3:]
-	case strings.HasPrefix(p, "0086"):
-		p = p[4:]
-	case len(p) == 13 && strings.HasPrefix(p, "861"):
-		p = p[2:]
-	case strings.HasPrefix(p, "+"), strings.HasPrefix(p, "00"):
+	if national, ok := provider.CutMainland(p); ok {
+		p = national
+	} else if strings.HasPrefix(p, "+") || strings.HasPrefix(p, "00") {
 		return "", errors.New("phone number is not a mainland number (voice calls reach only those)")
 	}
 	if len(p) < 7 || len(p) > 13 || strings.Trim(p, "0123456789") != "" {
-		return "", errBadPhone
+		return "", provider.ErrBadPhone
 	}
 	return p, nil
 }
@@ -225,54 +186,18 @@ func domesticPhone(p string) (string, error) {
 // Template variable names. An approved TTS template uses some or all of
 // them, e.g. 您好，${site}${sensor}发生${level}预警，当前值${value}，时间${time}。确认收到请按1。
 const (
-	ParamLevel  = "level"  // 红色一级 — written to be read aloud
-	ParamSite   = "site"   // site id
-	ParamSensor = "sensor" // sensor id
-	ParamValue  = "value"  // value with unit, e.g. 55.5%LEL
-	ParamTime   = "time"   // 7月14日9时31分, Beijing time
+	ParamLevel  = provider.ParamLevel  // 红色一级 — written to be read aloud
+	ParamSite   = provider.ParamSite   // site id
+	ParamSensor = provider.ParamSensor // sensor id
+	ParamValue  = provider.ParamValue  // value with unit, e.g. 55.5%LEL
+	ParamTime   = provider.ParamTime   // 7月14日9时31分, Beijing time
 )
 
-var beijing = time.FixedZone("CST", 8*3600)
-
-var spokenLevels = map[yujing.Level]string{
-	yujing.Blue: "蓝色四级", yujing.Yellow: "黄色三级", yujing.Orange: "橙色二级", yujing.Red: "红色一级",
-}
-
-// TemplateParams returns the TTS template variables of c, each clipped to
-// max characters (0: no limit).
+// TemplateParams returns the TTS template variables of c, written to be
+// read aloud (provider.TemplateParams), each clipped to max characters (0:
+// no limit).
 func TemplateParams(c yujing.Call, max int) map[string]string {
-	a := &c.Alert
-	t := a.UpdatedAt
-	if t.IsZero() {
-		t = a.StartedAt
-	}
-	if t.IsZero() {
-		t = c.Created
-	}
-	t = t.In(beijing)
-	level, ok := spokenLevels[a.Level]
-	if !ok {
-		level = a.Level.Chinese()
-	}
-	p := map[string]string{
-		ParamLevel:  level,
-		ParamSite:   a.Site,
-		ParamSensor: a.Sensor,
-		ParamValue:  formatValue(a.Value) + a.Unit,
-		ParamTime:   fmt.Sprintf("%d月%d日%d时%d分", t.Month(), t.Day(), t.Hour(), t.Minute()),
-	}
-	for k, s := range p {
-		p[k] = provider.Clip(s, max)
-	}
-	return p
-}
-
-// formatValue rounds to two decimals and drops trailing zeros.
-func formatValue(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	}
-	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+	return provider.TemplateParams(c, provider.Spoken, max)
 }
 
 // voiceLimits are the rate limits whose message names their window:

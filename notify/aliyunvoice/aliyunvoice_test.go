@@ -1,68 +1,49 @@
 package aliyunvoice
 
 import (
-	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"yujing"
-	"yujing/internal/yamlconf"
 	"yujing/notify"
+	"yujing/notify/internal/providertest"
 )
 
 const (
 	testKeyID  = "LTAI5tVOICEKEYID0002"
 	testSecret = "VoiceSecretAccessKey0123456789"
-	testPhone  = "13800000000"
+	testPhone  = providertest.Phone
 )
 
-var started = time.Date(2025, 7, 14, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
-
-func testCall() yujing.Call {
-	return yujing.Call{
-		ID: "42-7-p1-aliyun-voice",
-		Alert: yujing.Alert{
-			ID: 42, Rule: "gas-lel-high", Sensor: "gas-01", Site: "plant-a", Family: yujing.FamilyGas,
-			Metric: "lel", Unit: "%LEL", Level: yujing.Red, State: yujing.StateFiring,
-			Value: 55.5, Threshold: 50, StartedAt: started, UpdatedAt: started.Add(time.Minute),
-		},
-		Event:   yujing.EventRaised,
-		Person:  yujing.Person{ID: "p1", Name: "张三", Phone: testPhone},
-		Channel: "aliyun-voice",
-		Created: started,
-	}
-}
+// testCall is the shared gas call (providertest.GasCall) as this channel
+// sends it.
+func testCall() yujing.Call { return providertest.GasCall("42-7-p1-aliyun-voice", "aliyun-voice") }
 
 // fakeDyvms verifies each SingleCallByTts request as Alibaba Cloud
-// documents it, the RPC signature recomputed independently from the
-// received form, and answers with reply, or OK.
+// documents it (providertest.RPC: the RPC signature recomputed
+// independently from the received form) and answers with reply, or OK.
 type fakeDyvms struct {
 	*httptest.Server
-	reply func(url.Values) (int, string)
+	reply  func(url.Values) (int, string)
+	nonces providertest.Nonces
 
-	mu     sync.Mutex
-	nonces map[string]bool
-	forms  []url.Values
-	bad    []string
+	mu    sync.Mutex
+	forms []url.Values
+	bad   []string
 }
 
 func newFakeDyvms(t *testing.T, reply func(url.Values) (int, string)) *fakeDyvms {
 	t.Helper()
-	f := &fakeDyvms{reply: reply, nonces: map[string]bool{}}
+	f := &fakeDyvms{reply: reply}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Close)
 	return f
@@ -73,59 +54,17 @@ func (f *fakeDyvms) reject(w http.ResponseWriter, status int, code, msg string) 
 	f.bad = append(f.bad, code+": "+msg)
 	f.mu.Unlock()
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"RequestId": "REQ-BAD", "Code": code, "Message": msg})
-}
-
-func popEncode(s string) string {
-	return strings.NewReplacer("+", "%20", "*", "%2A", "%7E", "~").Replace(url.QueryEscape(s))
+	_, _ = io.WriteString(w, providertest.AliyunError(code, msg, "REQ-BAD"))
 }
 
 func (f *fakeDyvms) serve(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	form, err := url.ParseQuery(string(raw))
-	if r.Method != http.MethodPost || err != nil {
-		f.reject(w, 400, "InvalidParameter", "want a POSTed form")
-		return
+	rpc := providertest.RPC{KeyID: testKeyID, Secret: testSecret, Version: "2017-05-25", Nonces: &f.nonces}
+	form, status, code, msg := rpc.Check(r)
+	if code == "" && form.Get("Action") != "SingleCallByTts" {
+		status, code, msg = 400, "InvalidParameter", "Action = "+form.Get("Action")
 	}
-	for k, want := range map[string]string{
-		"Action": "SingleCallByTts", "Version": "2017-05-25", "Format": "JSON", "AccessKeyId": testKeyID,
-		"SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0", "RegionId": "cn-hangzhou",
-	} {
-		if got := form.Get(k); got != want {
-			f.reject(w, 400, "InvalidParameter", k+" = "+got)
-			return
-		}
-	}
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		if k != "Signature" {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	pairs := make([]string, len(keys))
-	for i, k := range keys {
-		pairs[i] = popEncode(k) + "=" + popEncode(form.Get(k))
-	}
-	sts := "POST&%2F&" + popEncode(strings.Join(pairs, "&"))
-	mac := hmac.New(sha1.New, []byte(testSecret+"&"))
-	mac.Write([]byte(sts))
-	if form.Get("Signature") != base64.StdEncoding.EncodeToString(mac.Sum(nil)) {
-		f.reject(w, 400, "SignatureDoesNotMatch", "server string to sign is:"+sts)
-		return
-	}
-	ts, err := time.Parse("2006-01-02T15:04:05Z", form.Get("Timestamp"))
-	if err != nil || time.Since(ts).Abs() > 15*time.Minute {
-		f.reject(w, 400, "InvalidTimeStamp.Expired", form.Get("Timestamp"))
-		return
-	}
-	f.mu.Lock()
-	n := form.Get("SignatureNonce")
-	used := n == "" || f.nonces[n]
-	f.nonces[n] = true
-	f.mu.Unlock()
-	if used {
-		f.reject(w, 400, "SignatureNonceUsed", n)
+	if code != "" {
+		f.reject(w, status, code, msg)
 		return
 	}
 	for _, k := range []string{"CalledNumber", "TtsCode", "TtsParam", "OutId"} {
@@ -224,8 +163,7 @@ func TestSendRequest(t *testing.T) {
 func TestAnswerClassification(t *testing.T) {
 	answer := func(status int, code, msg string) func(url.Values) (int, string) {
 		return func(url.Values) (int, string) {
-			b, _ := json.Marshal(map[string]string{"Code": code, "Message": msg, "RequestId": "REQ-1"})
-			return status, string(b)
+			return status, providertest.AliyunError(code, msg, "REQ-1")
 		}
 	}
 	cases := []struct {
@@ -247,12 +185,7 @@ func TestAnswerClassification(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			srv := newFakeDyvms(t, c.reply)
 			err := newVoice(t, testConfig(srv.URL)).Send(t.Context(), testCall())
-			if err == nil {
-				t.Fatal("Send succeeded")
-			}
-			if notify.Retryable(err) != c.retryable || notify.FailureReason(err) != c.reason {
-				t.Errorf("err %v: retryable=%v reason=%q, want %v %q", err, notify.Retryable(err), notify.FailureReason(err), c.retryable, c.reason)
-			}
+			providertest.CheckFailure(t, err, c.retryable, c.reason)
 		})
 	}
 }
@@ -270,45 +203,20 @@ func TestWrongSecretIsRefused(t *testing.T) {
 
 func TestErrorsKeepSecrets(t *testing.T) {
 	echo := "secret=" + testSecret + " key=" + testKeyID + " phone=" + testPhone
-	for name, reply := range map[string]func(url.Values) (int, string){
-		"json": func(url.Values) (int, string) {
-			b, _ := json.Marshal(map[string]string{"Code": "InternalError", "Message": echo})
-			return 500, string(b)
-		},
+	providertest.CheckSecretsKept(t, map[string]func(url.Values) (int, string){
+		"json": func(url.Values) (int, string) { return 500, providertest.AliyunError("InternalError", echo, "") },
 		"text": func(url.Values) (int, string) { return 502, echo },
-	} {
-		t.Run(name, func(t *testing.T) {
-			srv := newFakeDyvms(t, reply)
-			err := newVoice(t, testConfig(srv.URL)).Send(t.Context(), testCall())
-			if err == nil {
-				t.Fatal("Send succeeded")
-			}
-			for _, s := range []string{testSecret, testKeyID, testPhone} {
-				if strings.Contains(err.Error(), s) {
-					t.Errorf("error %q reveals %s", err, s)
-				}
-			}
-		})
-	}
+	}, func(t *testing.T, reply func(url.Values) (int, string)) error {
+		return newVoice(t, testConfig(newFakeDyvms(t, reply).URL)).Send(t.Context(), testCall())
+	}, testSecret, testKeyID, testPhone)
 }
 
 func TestTimeout(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body) // then the server notices the client going away
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-	defer cancel()
-	err := newVoice(t, testConfig(srv.URL)).Send(ctx, testCall())
-	if !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonTimeout {
-		t.Errorf("err %v: want a retryable timeout", err)
-	}
+	providertest.CheckTimeouts(t, testCall(), func(url string, timeout time.Duration) notify.Channel {
+		cfg := testConfig(url)
+		cfg.Timeout = timeout
+		return newVoice(t, cfg)
+	})
 }
 
 func TestPhoneNumbers(t *testing.T) {
@@ -359,15 +267,8 @@ func TestNewValidation(t *testing.T) {
 }
 
 func TestSampleConfig(t *testing.T) {
-	data, err := os.ReadFile("sample.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"ALIYUN_ACCESS_KEY_ID": "id", "ALIYUN_ACCESS_KEY_SECRET": "secret"}
 	var cfg Config
-	if err := yamlconf.DecodeEnv("sample.yaml", data, &cfg, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
-		t.Fatal(err)
-	}
+	providertest.DecodeSample(t, &cfg, map[string]string{"ALIYUN_ACCESS_KEY_ID": "id", "ALIYUN_ACCESS_KEY_SECRET": "secret"})
 	if cfg.Name != "voice" || cfg.AccessKeySecret != "secret" || cfg.PlayTimes != 2 {
 		t.Errorf("decoded %+v", cfg)
 	}

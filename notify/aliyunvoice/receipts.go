@@ -1,14 +1,12 @@
 package aliyunvoice
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"yujing/notify"
+	"yujing/notify/internal/provider"
 )
 
 // ReceiptAck is the answer the provider expects from the receiving URL of
@@ -57,7 +55,7 @@ var statuses = map[string]string{
 // "received" (KeyReceived). Every receipt carries the call id (out_id) and
 // the provider's call id.
 func (v *Voice) ParseReceipts(body []byte) ([]notify.Receipt, error) {
-	items, err := decodeReports(body)
+	items, err := provider.DecodeBatch[report](body, "reports")
 	if err != nil {
 		return nil, fmt.Errorf("aliyunvoice %s: receipts: %w", v.name, err)
 	}
@@ -67,7 +65,7 @@ func (v *Voice) ParseReceipts(body []byte) ([]notify.Receipt, error) {
 			return nil, fmt.Errorf("aliyunvoice %s: receipts: item %d has no status_code", v.name, i)
 		}
 		when := firstOf(it.EndTime, it.StatusTime, it.StartTime, it.OrigTime)
-		at, err := parseTime(when)
+		at, err := provider.ParseBeijing(when)
 		if err != nil {
 			return nil, fmt.Errorf("aliyunvoice %s: receipts: item %d: %w", v.name, i, err)
 		}
@@ -103,35 +101,4 @@ func firstOf(s ...string) string {
 		}
 	}
 	return ""
-}
-
-func decodeReports(body []byte) ([]report, error) {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
-		return nil, errors.New("empty body")
-	}
-	if body[0] == '{' {
-		var r report
-		if err := json.Unmarshal(body, &r); err != nil {
-			return nil, fmt.Errorf("not JSON: %w", err)
-		}
-		return []report{r}, nil
-	}
-	var rs []report
-	if err := json.Unmarshal(body, &rs); err != nil {
-		return nil, fmt.Errorf("not a JSON array of reports: %w", err)
-	}
-	return rs, nil
-}
-
-// parseTime reads "2017-06-01 10:00:00", Beijing time. Empty is the zero time.
-func parseTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.ParseInLocation(time.DateTime, s, beijing)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("time %q is not yyyy-mm-dd hh:mm:ss", s)
-	}
-	return t, nil
 }

@@ -1,11 +1,11 @@
 package aliyunvoice
 
 import (
-	"strings"
 	"testing"
 	"time"
 
 	"yujing/notify"
+	"yujing/notify/internal/providertest"
 )
 
 func TestParseReceipts(t *testing.T) {
@@ -18,72 +18,41 @@ func TestParseReceipts(t *testing.T) {
 		return notify.Receipt{Channel: "aliyun-voice", CallID: callID, ProviderID: "116012354148^10281378****",
 			Phone: "13800000000", Status: status, Key: key, Detail: detail, At: at(when)}
 	}
-	cases := []struct {
-		name string
-		body string
-		want []notify.Receipt
-		err  string
-	}{
+	providertest.CheckReceipts(t, v.ParseReceipts, []providertest.ReceiptCase{
 		{
-			name: "listened to the end and pressed 1",
-			body: `[{"status_code":"200000","status_msg":"用户听完语音","callee":"13800000000","duration":"25","call_id":"116012354148^10281378****","out_id":"c1","dtmf":"1","start_time":"2025-07-14 09:31:10","end_time":"2025-07-14 09:31:35","toll_type":"LOCAL"}]`,
-			want: []notify.Receipt{
+			Name: "listened to the end and pressed 1",
+			Body: `[{"status_code":"200000","status_msg":"用户听完语音","callee":"13800000000","duration":"25","call_id":"116012354148^10281378****","out_id":"c1","dtmf":"1","start_time":"2025-07-14 09:31:10","end_time":"2025-07-14 09:31:35","toll_type":"LOCAL"}]`,
+			Want: []notify.Receipt{
 				r("c1", notify.ReceiptAnswered, "", "200000 用户听完语音, 25s", "2025-07-14 09:31:35"),
 				r("c1", notify.ReceiptKeyPressed, "1", "200000 用户听完语音, 25s", "2025-07-14 09:31:35"),
 			},
 		},
 		{
-			name: "dtmf during the call (VoiceCallReport)",
-			body: `[{"status_code":"300000","dtmf":"1","status_time":"2025-07-14 09:31:20","out_id":"c1","call_id":"116012354148^10281378****","callee":"13800000000"}]`,
-			want: []notify.Receipt{r("c1", notify.ReceiptKeyPressed, "1", "300000", "2025-07-14 09:31:20")},
+			Name: "dtmf during the call (VoiceCallReport)",
+			Body: `[{"status_code":"300000","dtmf":"1","status_time":"2025-07-14 09:31:20","out_id":"c1","call_id":"116012354148^10281378****","callee":"13800000000"}]`,
+			Want: []notify.Receipt{r("c1", notify.ReceiptKeyPressed, "1", "300000", "2025-07-14 09:31:20")},
 		},
 		{
-			name: "busy, no answer, switched off",
-			body: `[
+			Name: "busy, no answer, switched off",
+			Body: `[
 			  {"status_code":"200002","status_msg":"用户占线","duration":0,"call_id":"116012354148^10281378****","out_id":"c1","callee":"13800000000","end_time":"2025-07-14 09:31:00"},
 			  {"status_code":"200003","status_msg":"用户收到呼叫但未接听","duration":"0","call_id":"116012354148^10281378****","out_id":"c2","callee":"13800000000","end_time":"2025-07-14 09:32:00"},
 			  {"status_code":"200010","status_msg":"关机","call_id":"116012354148^10281378****","out_id":"c3","callee":"13800000000","end_time":"2025-07-14 09:33:00"}
 			]`,
-			want: []notify.Receipt{
+			Want: []notify.Receipt{
 				r("c1", notify.ReceiptBusy, "", "200002 用户占线", "2025-07-14 09:31:00"),
 				r("c2", notify.ReceiptNoAnswer, "", "200003 用户收到呼叫但未接听", "2025-07-14 09:32:00"),
 				r("c3", notify.ReceiptFailed, "", "200010 关机", "2025-07-14 09:33:00"),
 			},
 		},
 		{
-			name: "ringing gives no receipt",
-			body: `[{"status_code":"200201","status_time":"2025-07-14 09:31:02","out_id":"c1","call_id":"x"}]`,
-			want: nil,
+			Name: "ringing gives no receipt",
+			Body: `[{"status_code":"200201","status_time":"2025-07-14 09:31:02","out_id":"c1","call_id":"x"}]`,
+			Want: nil,
 		},
-		{name: "empty", body: "", err: "empty body"},
-		{name: "garbage", body: "[1]", err: "not a JSON array"},
-		{name: "no status", body: `[{"out_id":"c1"}]`, err: "item 0 has no status_code"},
-		{name: "bad time", body: `[{"status_code":"200000","end_time":"yesterday"}]`, err: `time "yesterday"`},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := v.ParseReceipts([]byte(c.body))
-			if c.err != "" {
-				if err == nil || !strings.Contains(err.Error(), c.err) {
-					t.Fatalf("err %v, want %q", err, c.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(c.want) {
-				t.Fatalf("got %+v, want %+v", got, c.want)
-			}
-			for i := range got {
-				if !got[i].At.Equal(c.want[i].At) {
-					t.Errorf("receipt %d at %s, want %s", i, got[i].At, c.want[i].At)
-				}
-				got[i].At, c.want[i].At = time.Time{}, time.Time{}
-				if got[i] != c.want[i] {
-					t.Errorf("receipt %d\n got %+v\nwant %+v", i, got[i], c.want[i])
-				}
-			}
-		})
-	}
+		{Name: "empty", Body: "", Err: "empty body"},
+		{Name: "garbage", Body: "[1]", Err: "not a JSON array"},
+		{Name: "no status", Body: `[{"out_id":"c1"}]`, Err: "item 0 has no status_code"},
+		{Name: "bad time", Body: `[{"status_code":"200000","end_time":"yesterday"}]`, Err: `time "yesterday"`},
+	})
 }

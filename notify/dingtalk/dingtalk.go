@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 	"yujing"
 	"yujing/notify"
 	"yujing/notify/internal/imhook"
+	"yujing/notify/internal/provider"
 	"yujing/notify/message"
 )
 
@@ -106,8 +106,8 @@ func New(cfg Config, client *http.Client, r *message.Renderer) (*DingTalk, error
 	if err != nil {
 		errs = append(errs, err)
 	}
-	if cfg.Lang != "" && !message.ValidLang(cfg.Lang) {
-		errs = append(errs, fmt.Errorf("lang %q is not %s or %s", cfg.Lang, message.LangZH, message.LangEN))
+	if err := imhook.CheckLang(cfg.Lang); err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout %s is negative", cfg.Timeout))
@@ -115,40 +115,20 @@ func New(cfg Config, client *http.Client, r *message.Renderer) (*DingTalk, error
 	if strings.ContainsAny(cfg.Secret, "\r\n") {
 		errs = append(errs, errors.New("secret has a line break")) // not quoted: it is a secret
 	}
-	mentions := yujing.Orange
-	switch m := strings.TrimSpace(cfg.MentionLevel); m {
-	case "":
-	case "none":
-		mentions = yujing.LevelNone
-	default:
-		l, err := yujing.ParseLevel(m)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("mention_level: %w, or none", err))
-		}
-		mentions = l
+	mentions, err := imhook.MentionLevel(cfg.MentionLevel)
+	if err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("dingtalk %q: %w", cfg.Name, err)
 	}
-	if r == nil {
-		if r, err = message.New(cfg.Lang, nil, nil); err != nil {
-			return nil, fmt.Errorf("dingtalk %q: %w", cfg.Name, err)
-		}
-	} else if r, err = r.WithLang(cfg.Lang); err != nil {
+	if r, err = imhook.Renderer(r, cfg.Lang); err != nil {
 		return nil, fmt.Errorf("dingtalk %q: %w", cfg.Name, err)
 	}
 	if client == nil {
-		client = &http.Client{
-			Transport: http.DefaultTransport.(*http.Transport).Clone(),
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		}
+		client = provider.NoRedirectClient()
 	}
-	button := "收到 / 确认"
-	if r.Lang() == message.LangEN {
-		button = "Received / confirm"
-	}
+	button := imhook.AnswerButton(r)
 	safe := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
 	return &DingTalk{
 		name: cfg.Name, webhook: u, safeURL: safe.String(), secret: cfg.Secret,
@@ -160,29 +140,14 @@ func New(cfg Config, client *http.Client, r *message.Renderer) (*DingTalk, error
 // parseWebhook checks the robot's URL: https (http only to a loopback
 // address, for tests), with an access_token. Errors never quote the URL.
 func parseWebhook(s string) (*url.URL, error) {
-	if s == "" {
-		return nil, errors.New("webhook is empty")
-	}
-	u, err := url.Parse(s)
+	u, err := imhook.ParseURL(s)
 	switch {
 	case err != nil:
-		return nil, errors.New("webhook is not a valid URL")
-	case u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname())):
-		return nil, fmt.Errorf("webhook scheme %q is not https", u.Scheme)
-	case u.Host == "":
-		return nil, errors.New("webhook has no host")
+		return nil, err
 	case u.Query().Get("access_token") == "":
 		return nil, errors.New("webhook has no access_token parameter")
 	}
 	return u, nil
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Name returns the channel name.

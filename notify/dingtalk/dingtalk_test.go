@@ -1,17 +1,14 @@
 package dingtalk
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,8 +18,8 @@ import (
 	"time"
 
 	"yujing"
-	"yujing/internal/yamlconf"
 	"yujing/notify"
+	"yujing/notify/internal/providertest"
 	"yujing/notify/message"
 )
 
@@ -58,63 +55,50 @@ func testCall(level yujing.Level, answer bool) yujing.Call {
 }
 
 // robot is a stand-in for oapi.dingtalk.com: it checks each request as
-// DingTalk documents it (token, timestamp within an hour, 加签 signature
-// recomputed from the received timestamp, JSON shape) and answers like
-// DingTalk. Once the request is good it answers with the queued answers in
-// turn (the last one repeats).
-type robot struct {
-	*httptest.Server
-	t       *testing.T
-	mu      sync.Mutex
-	answers []answer
-	bodies  []Payload
-	queries []string
+// DingTalk documents it (checkRequest: token, timestamp within an hour,
+// 加签 signature recomputed from the received timestamp, JSON shape) and
+// answers like DingTalk. Once the request is good it answers with the
+// queued answers in turn (the last one repeats).
+type robot struct{ *providertest.Robot[Payload] }
+
+// answer is an answer of the robot.
+func answer(status int, body string) providertest.Answer {
+	return providertest.Answer{Status: status, Body: body}
 }
 
-type answer struct {
-	status int
-	body   string
+var ok = answer(200, `{"errcode":0,"errmsg":"ok"}`)
+
+// dingtalk is what the robot does.
+var dingtalk = providertest.RobotSpec[Payload]{
+	ContentType: "application/json", OK: ok, Check: checkRequest,
+	Refusal: func(code int, msg string) providertest.Answer {
+		return answer(200, fmt.Sprintf(`{"errcode":%d,"errmsg":%q}`, code, msg))
+	},
 }
 
-var ok = answer{200, `{"errcode":0,"errmsg":"ok"}`}
-
-func newRobot(t *testing.T, answers ...answer) *robot {
+func newRobot(t *testing.T, answers ...providertest.Answer) robot {
 	t.Helper()
-	r := &robot{t: t, answers: answers}
-	r.Server = httptest.NewServer(http.HandlerFunc(r.serve))
-	t.Cleanup(r.Close)
-	return r
+	return robot{providertest.NewRobot(t, dingtalk, answers...).Start()}
 }
 
-func (r *robot) url() string { return r.URL + "/robot/send?access_token=" + testToken }
+func (r robot) url() string { return r.URL + "/robot/send?access_token=" + testToken }
 
-func (r *robot) serve(w http.ResponseWriter, req *http.Request) {
-	reply := func(a answer) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(a.status)
-		_, _ = io.WriteString(w, a.body)
-	}
-	refuse := func(code int, msg string) {
-		r.t.Errorf("robot refused the request: %d %s", code, msg)
-		reply(answer{200, fmt.Sprintf(`{"errcode":%d,"errmsg":%q}`, code, msg)})
-	}
+// checkRequest checks a request as DingTalk does, and returns its message
+// or DingTalk's refusal.
+func checkRequest(req *http.Request) (Payload, int, string) {
 	if req.Method != http.MethodPost || req.URL.Path != "/robot/send" {
-		refuse(404, "not found: "+req.Method+" "+req.URL.Path)
-		return
+		return Payload{}, 404, "not found: " + req.Method + " " + req.URL.Path
 	}
 	if ct := req.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		refuse(43004, "invalid Content-Type "+ct)
-		return
+		return Payload{}, 43004, "invalid Content-Type " + ct
 	}
 	q := req.URL.Query()
 	if q.Get("access_token") != testToken {
-		refuse(CodeTokenInvalid, "token is not exist")
-		return
+		return Payload{}, CodeTokenInvalid, "token is not exist"
 	}
 	ts, err := strconv.ParseInt(q.Get("timestamp"), 10, 64)
-	if err != nil || absDuration(sentAt.Sub(time.UnixMilli(ts))) > time.Hour {
-		refuse(CodeRefused, "invalid timestamp "+q.Get("timestamp"))
-		return
+	if err != nil || sentAt.Sub(time.UnixMilli(ts)).Abs() > time.Hour {
+		return Payload{}, CodeRefused, "invalid timestamp " + q.Get("timestamp")
 	}
 	// Recompute the signature step by step, as the documentation says:
 	// string_to_sign = timestamp + "\n" + secret; HmacSHA256 keyed with the
@@ -123,37 +107,22 @@ func (r *robot) serve(w http.ResponseWriter, req *http.Request) {
 	mac.Write([]byte(q.Get("timestamp") + "\n" + testSecret))
 	want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
 	if q.Get("sign") != want {
-		refuse(CodeRefused, "sign not match")
-		return
+		return Payload{}, CodeRefused, "sign not match"
 	}
 	if strings.ContainsAny(rawParam(req.URL.RawQuery, "sign"), "+/=") {
-		refuse(CodeRefused, "sign not url-encoded: "+rawParam(req.URL.RawQuery, "sign"))
-		return
+		return Payload{}, CodeRefused, "sign not url-encoded: " + rawParam(req.URL.RawQuery, "sign")
 	}
 	body, _ := io.ReadAll(req.Body)
 	var p Payload
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		refuse(40035, "bad json: "+err.Error())
-		return
+		return Payload{}, 40035, "bad json: " + err.Error()
 	}
 	if msg := validPayload(p); msg != "" {
-		refuse(40035, msg)
-		return
+		return Payload{}, 40035, msg
 	}
-	r.mu.Lock()
-	r.bodies = append(r.bodies, p)
-	r.queries = append(r.queries, req.URL.RawQuery)
-	a := ok
-	if len(r.answers) > 0 {
-		a = r.answers[0]
-		if len(r.answers) > 1 {
-			r.answers = r.answers[1:]
-		}
-	}
-	r.mu.Unlock()
-	reply(a)
+	return p, 0, ""
 }
 
 // validPayload checks the fields DingTalk requires for each msgtype.
@@ -188,19 +157,6 @@ func rawParam(rawQuery, name string) string {
 		}
 	}
 	return ""
-}
-
-func absDuration(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
-	}
-	return d
-}
-
-func (r *robot) sent() []Payload {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.bodies)
 }
 
 func newChannel(t *testing.T, cfg Config) *DingTalk {
@@ -238,7 +194,7 @@ func TestSendMessages(t *testing.T) {
 			if err := d.Send(t.Context(), c.call); err != nil {
 				t.Fatal(err)
 			}
-			sent := srv.sent()
+			sent := srv.Sent()
 			if len(sent) != i+1 {
 				t.Fatalf("%d messages, want %d", len(sent), i+1)
 			}
@@ -367,56 +323,22 @@ func TestSignatureRejected(t *testing.T) {
 }
 
 func TestAnswers(t *testing.T) {
-	cases := []struct {
-		name      string
-		answer    answer
-		ok        bool
-		retryable bool
-		reason    string
-		contains  string
-	}{
-		{"ok", ok, true, false, "", ""},
-		{"throttled", answer{200, `{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}`}, false, true, notify.ReasonThrottled, "errcode 130101: send too fast"},
-		{"busy", answer{200, `{"errcode":-1,"errmsg":"系统繁忙"}`}, false, true, notify.ReasonOther, "errcode -1"},
-		{"keywords", answer{200, `{"errcode":310000,"errmsg":"keywords not in content"}`}, false, false, notify.ReasonOther, "errcode 310000"},
-		{"ip", answer{200, `{"errcode":310000,"errmsg":"ip X.X.X.X not in whitelist"}`}, false, false, notify.ReasonOther, "not in whitelist"},
-		{"token", answer{200, `{"errcode":300001,"errmsg":"token is not exist"}`}, false, false, notify.ReasonOther, "errcode 300001"},
-		{"unknown code", answer{200, `{"errcode":999999,"errmsg":"new"}`}, false, true, notify.ReasonOther, "errcode 999999"},
-		{"not json", answer{200, `<html>gateway</html>`}, false, true, notify.ReasonOther, "not JSON"},
-		{"http 502", answer{502, `bad gateway`}, false, true, notify.ReasonHTTP5xx, "502"},
-		{"http 429", answer{429, `{"errcode":130101,"errmsg":"send too fast"}`}, false, true, notify.ReasonThrottled, "130101"},
-		{"http 404", answer{404, `not found`}, false, false, notify.ReasonHTTP4xx, "404"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			srv := newRobot(t, c.answer)
-			err := newChannel(t, Config{Webhook: srv.url()}).Send(t.Context(), testCall(yujing.Red, true))
-			if (err == nil) != c.ok {
-				t.Fatalf("err = %v, want ok=%v", err, c.ok)
-			}
-			if err == nil {
-				return
-			}
-			if got := notify.Retryable(err); got != c.retryable {
-				t.Errorf("Retryable(%v) = %v, want %v", err, got, c.retryable)
-			}
-			if got := notify.FailureReason(err); got != c.reason {
-				t.Errorf("FailureReason(%v) = %q, want %q", err, got, c.reason)
-			}
-			if !strings.Contains(err.Error(), c.contains) {
-				t.Errorf("error %q lacks %q", err, c.contains)
-			}
-			if c.reason == notify.ReasonThrottled {
-				var he *notify.HTTPError
-				if !errors.As(err, &he) || he.RetryAfter != 10*time.Minute {
-					t.Errorf("throttled error carries no 10-minute wait: %#v", he)
-				}
-			}
-			if strings.Contains(err.Error(), testToken) || strings.Contains(err.Error(), testSecret) {
-				t.Errorf("error %q reveals a secret", err)
-			}
-		})
-	}
+	providertest.CheckAnswers(t, []providertest.AnswerCase{
+		{Name: "ok", Answer: ok, OK: true},
+		{Name: "throttled", Answer: answer(200, `{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}`), Retryable: true, Reason: notify.ReasonThrottled, Contains: "errcode 130101: send too fast", Wait: 10 * time.Minute},
+		{Name: "busy", Answer: answer(200, `{"errcode":-1,"errmsg":"系统繁忙"}`), Retryable: true, Reason: notify.ReasonOther, Contains: "errcode -1"},
+		{Name: "keywords", Answer: answer(200, `{"errcode":310000,"errmsg":"keywords not in content"}`), Reason: notify.ReasonOther, Contains: "errcode 310000"},
+		{Name: "ip", Answer: answer(200, `{"errcode":310000,"errmsg":"ip X.X.X.X not in whitelist"}`), Reason: notify.ReasonOther, Contains: "not in whitelist"},
+		{Name: "token", Answer: answer(200, `{"errcode":300001,"errmsg":"token is not exist"}`), Reason: notify.ReasonOther, Contains: "errcode 300001"},
+		{Name: "unknown code", Answer: answer(200, `{"errcode":999999,"errmsg":"new"}`), Retryable: true, Reason: notify.ReasonOther, Contains: "errcode 999999"},
+		{Name: "not json", Answer: answer(200, `<html>gateway</html>`), Retryable: true, Reason: notify.ReasonOther, Contains: "not JSON"},
+		{Name: "http 502", Answer: answer(502, `bad gateway`), Retryable: true, Reason: notify.ReasonHTTP5xx, Contains: "502"},
+		{Name: "http 429", Answer: answer(429, `{"errcode":130101,"errmsg":"send too fast"}`), Retryable: true, Reason: notify.ReasonThrottled, Contains: "130101", Wait: 10 * time.Minute},
+		{Name: "http 404", Answer: answer(404, `not found`), Reason: notify.ReasonHTTP4xx, Contains: "404"},
+	}, func(t *testing.T, a providertest.Answer) error {
+		srv := newRobot(t, a)
+		return newChannel(t, Config{Webhook: srv.url()}).Send(t.Context(), testCall(yujing.Red, true))
+	}, testToken, testSecret)
 }
 
 // TestThrottledThenDelivered runs the channel under the real dispatcher:
@@ -426,14 +348,14 @@ func TestAnswers(t *testing.T) {
 // robot's throttle window (10 * time.Minute) — and then delivered.
 func TestThrottledThenDelivered(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := &robot{t: t, answers: []answer{{200, `{"errcode":130101,"errmsg":"send too fast"}`}, ok}}
+		r := providertest.NewRobot(t, dingtalk, answer(200, `{"errcode":130101,"errmsg":"send too fast"}`), ok)
 		var mu sync.Mutex
 		var at []time.Time
-		client := &http.Client{Transport: handlerTransport(func(w http.ResponseWriter, req *http.Request) {
+		client := &http.Client{Transport: providertest.HandlerTransport(func(w http.ResponseWriter, req *http.Request) {
 			mu.Lock()
 			at = append(at, time.Now())
 			mu.Unlock()
-			r.serve(w, req)
+			r.ServeHTTP(w, req)
 		})}
 		hook := "https://oapi.dingtalk.com/robot/send?access_token=" + testToken
 		d, err := New(Config{Webhook: hook, Secret: testSecret}, client, nil)
@@ -441,19 +363,13 @@ func TestThrottledThenDelivered(t *testing.T) {
 			t.Fatal(err)
 		}
 		d.now = func() time.Time { return sentAt }
-		done := make(chan notify.Result, 1)
-		disp, err := notify.New([]notify.Channel{d}, notify.Options{OnResult: func(r notify.Result) { done <- r }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		disp.Run(t.Context())
-		defer func() { _ = disp.Stop(context.Background()) }()
+		disp, done := providertest.Dispatch(t, d, notify.Options{})
 		if err := disp.Call(t.Context(), testCall(yujing.Red, true)); err != nil {
 			t.Fatal(err)
 		}
 		res := <-done
-		if res.Err != nil || res.Attempts != 2 || len(r.sent()) != 2 {
-			t.Fatalf("call ended %v after %d attempts (%d requests), want sent at the second", res.Err, res.Attempts, len(r.sent()))
+		if res.Err != nil || res.Attempts != 2 || len(r.Sent()) != 2 {
+			t.Fatalf("call ended %v after %d attempts (%d requests), want sent at the second", res.Err, res.Attempts, len(r.Sent()))
 		}
 		if gap := at[1].Sub(at[0]); gap < 10*time.Minute {
 			t.Errorf("retried %s after the throttle, want at least %s", gap, 10*time.Minute)
@@ -461,61 +377,20 @@ func TestThrottledThenDelivered(t *testing.T) {
 	})
 }
 
-// handlerTransport serves requests with a handler in the calling
-// goroutine, so that a fake robot runs inside a synctest bubble.
-type handlerTransport func(http.ResponseWriter, *http.Request)
-
-func (h handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	h(rec, r)
-	resp := rec.Result()
-	resp.Request = r
-	return resp, nil
-}
-
 func TestTimeout(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
-	d := newChannel(t, Config{Webhook: srv.URL + "/robot/send?access_token=" + testToken, Timeout: 50 * time.Millisecond})
-	start := time.Now()
-	err := d.Send(t.Context(), testCall(yujing.Red, true))
-	if err == nil {
-		t.Fatal("Send succeeded against a robot that never answers")
-	}
-	if time.Since(start) > 2*time.Second {
-		t.Error("timeout not honoured")
-	}
-	if !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonTimeout {
-		t.Errorf("err %v: retryable=%v reason=%q, want retryable timeout", err, notify.Retryable(err), notify.FailureReason(err))
-	}
-	for _, s := range []string{testToken, "sign=", "timestamp="} {
-		if strings.Contains(err.Error(), s) {
-			t.Errorf("error %q reveals %s", err, s)
-		}
-	}
+	providertest.CheckTimeouts(t, testCall(yujing.Red, true), func(url string, timeout time.Duration) notify.Channel {
+		return newChannel(t, Config{Webhook: url + "/robot/send?access_token=" + testToken, Timeout: timeout})
+	}, func(t *testing.T, err error) { providertest.NoSecrets(t, err, testToken, "sign=", "timestamp=") })
 }
 
 func TestNetworkErrorHidesSecrets(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	base := srv.URL
-	srv.Close()
+	base := providertest.ClosedURL(t)
 	d := newChannel(t, Config{Webhook: base + "/robot/send?access_token=" + testToken})
 	err := d.Send(t.Context(), testCall(yujing.Red, true))
 	if err == nil || !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonNetwork {
 		t.Fatalf("err = %v, want retryable network error", err)
 	}
-	for _, s := range []string{testToken, testSecret, "sign="} {
-		if strings.Contains(err.Error(), s) {
-			t.Errorf("error %q reveals %s", err, s)
-		}
-	}
+	providertest.NoSecrets(t, err, testToken, testSecret, "sign=")
 	if !strings.Contains(err.Error(), base+"/robot/send") {
 		t.Errorf("error %q does not name the endpoint", err)
 	}
@@ -553,9 +428,7 @@ func TestNewValidation(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err = %v, want %q", err, c.want)
 			}
-			if strings.Contains(err.Error(), testToken) || strings.Contains(err.Error(), testSecret) {
-				t.Errorf("error %q reveals a secret", err)
-			}
+			providertest.NoSecrets(t, err, testToken, testSecret)
 		})
 	}
 }
@@ -583,15 +456,8 @@ func TestLangAndRenderer(t *testing.T) {
 }
 
 func TestSampleConfig(t *testing.T) {
-	data, err := os.ReadFile("sample.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"YUJING_DINGTALK_TOKEN": testToken, "YUJING_DINGTALK_SECRET": testSecret}
 	var cfg Config
-	if err := yamlconf.DecodeEnv("sample.yaml", data, &cfg, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
-		t.Fatal(err)
-	}
+	providertest.DecodeSample(t, &cfg, map[string]string{"YUJING_DINGTALK_TOKEN": testToken, "YUJING_DINGTALK_SECRET": testSecret})
 	if cfg.Name != "duty-dingtalk" || cfg.Secret != testSecret || !strings.HasSuffix(cfg.Webhook, testToken) || cfg.Timeout != 5*time.Second {
 		t.Errorf("decoded %+v", cfg)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"yujing"
 	"yujing/notify"
+	"yujing/notify/internal/providertest"
 )
 
 // testGroup is a grouped delivery of two calls as the dispatcher makes it.
@@ -21,25 +22,10 @@ func testGroup() notify.Group {
 // the dispatcher applies unless the configuration names another.
 func TestDefaultLimit(t *testing.T) {
 	d := newChannel(t, Config{Webhook: newRobot(t).url()})
-	want := notify.Limit{PerMinute: MaxPerMinute, Burst: 1}
-	if got := d.DefaultLimit(); got != want || want.PerMinute != 20 {
-		t.Errorf("DefaultLimit() = %+v, want %+v", got, want)
+	if MaxPerMinute != 20 {
+		t.Errorf("MaxPerMinute = %d, want DingTalk's 20", MaxPerMinute)
 	}
-	disp, err := notify.New([]notify.Channel{d}, notify.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, ok := disp.Limit("dingtalk"); !ok || got != want {
-		t.Errorf("dispatcher applies %+v (%v), want %+v", got, ok, want)
-	}
-	own := notify.Limit{PerMinute: 10, Burst: 2}
-	disp, err = notify.New([]notify.Channel{d}, notify.Options{Limits: map[string]notify.Limit{"dingtalk": own}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := disp.Limit("dingtalk"); got != own {
-		t.Errorf("with a configured limit the dispatcher applies %+v, want %+v", got, own)
-	}
+	providertest.CheckDefaultLimit(t, d, notify.Limit{PerMinute: MaxPerMinute, Burst: 1}, notify.Limit{PerMinute: 10, Burst: 2})
 }
 
 // TestSendGroup: a group goes out as one message, the first call's, whose
@@ -51,7 +37,7 @@ func TestSendGroup(t *testing.T) {
 	if _, err := d.SendGroup(t.Context(), g); err != nil {
 		t.Fatal(err)
 	}
-	sent := srv.sent()
+	sent := srv.Sent()
 	if len(sent) != 1 || sent[0].ActionCard == nil {
 		t.Fatalf("sent %+v, want one action card", sent)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"yujing"
 	"yujing/notify"
+	"yujing/notify/internal/provider"
 	"yujing/notify/message"
 )
 
@@ -118,7 +119,7 @@ func New(cfg Config, r *message.Renderer) (*Email, error) {
 	switch cfg.TLS {
 	case TLSStartTLS, TLSImplicit:
 	case TLSNone:
-		if cfg.Host != "" && !loopback(cfg.Host) {
+		if cfg.Host != "" && !provider.Loopback(cfg.Host) {
 			errs = append(errs, fmt.Errorf("tls none is allowed only for a loopback host (tests), not %q", cfg.Host))
 		}
 	default:
@@ -196,14 +197,6 @@ func New(cfg Config, r *message.Renderer) (*Email, error) {
 		username: cfg.Username, password: cfg.Password, from: from, domain: domain, to: to,
 		timeout: cfg.Timeout, tls: tlsConfig, helloName: cfg.HelloName, r: r, now: time.Now,
 	}, nil
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Name returns the channel name.

@@ -30,8 +30,8 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"yujing"
-	"yujing/internal/yamlconf"
 	"yujing/notify"
+	"yujing/notify/internal/providertest"
 )
 
 const (
@@ -420,20 +420,11 @@ func TestFailures(t *testing.T) {
 			if err == nil {
 				t.Fatal("Send succeeded")
 			}
-			if got := notify.Retryable(err); got != c.retryable {
-				t.Errorf("Retryable(%v) = %v, want %v", err, got, c.retryable)
-			}
-			if got := notify.FailureReason(err); got != c.reason {
-				t.Errorf("FailureReason(%v) = %q, want %q", err, got, c.reason)
-			}
+			providertest.CheckFailure(t, err, c.retryable, c.reason)
 			if !strings.Contains(err.Error(), c.contains) {
 				t.Errorf("error %q lacks %q", err, c.contains)
 			}
-			for _, s := range []string{testPassword, "wrong-password-XYZ", "nobody@", "busy@", "zhangsan@"} {
-				if strings.Contains(err.Error(), s) {
-					t.Errorf("error %q reveals %s", err, s)
-				}
-			}
+			providertest.NoSecrets(t, err, testPassword, "wrong-password-XYZ", "nobody@", "busy@", "zhangsan@")
 			if n := len(srv.messages()); n != 0 {
 				t.Errorf("%d messages delivered", n)
 			}
@@ -441,64 +432,17 @@ func TestFailures(t *testing.T) {
 	}
 }
 
-// TestTimeout: a server that accepts and never greets.
+// TestTimeout: a server that accepts and never greets (providertest.Hang
+// writes nothing until the client goes away).
 func TestTimeout(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	var conns []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
+	providertest.CheckTimeouts(t, testCall("42-upgraded-p1-email"), func(url string, timeout time.Duration) notify.Channel {
+		port, err := strconv.Atoi(url[strings.LastIndexByte(url, ':')+1:])
+		if err != nil {
+			t.Fatal(err)
 		}
-	}()
-	defer func() {
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	}()
-	port := l.Addr().(*net.TCPAddr).Port
-	for _, c := range []struct {
-		name    string
-		timeout time.Duration
-		ctx     time.Duration
-	}{{"config timeout", 100 * time.Millisecond, 0}, {"caller deadline", 0, 100 * time.Millisecond}} {
-		t.Run(c.name, func(t *testing.T) {
-			e := newChannel(t, Config{Host: "127.0.0.1", Port: port, TLS: TLSStartTLS, Username: testUser, Password: testPassword,
-				From: testUser, Timeout: c.timeout})
-			ctx := t.Context()
-			if c.ctx > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, c.ctx)
-				defer cancel()
-			}
-			start := time.Now()
-			err := e.Send(ctx, testCall("42-upgraded-p1-email"))
-			if err == nil {
-				t.Fatal("Send succeeded against a silent server")
-			}
-			if time.Since(start) > 3*time.Second {
-				t.Error("timeout not honoured")
-			}
-			if !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonTimeout {
-				t.Errorf("err %v: retryable=%v reason=%q, want retryable timeout", err, notify.Retryable(err), notify.FailureReason(err))
-			}
-			if strings.Contains(err.Error(), testPassword) {
-				t.Errorf("error %q reveals the password", err)
-			}
-		})
-	}
+		return newChannel(t, Config{Host: "127.0.0.1", Port: port, TLS: TLSStartTLS, Username: testUser, Password: testPassword,
+			From: testUser, Timeout: timeout})
+	}, func(t *testing.T, err error) { providertest.NoSecrets(t, err, testPassword) })
 }
 
 // TestCancel: cancelling the context ends a session that waits.
@@ -601,15 +545,8 @@ func TestEnglish(t *testing.T) {
 }
 
 func TestSampleConfig(t *testing.T) {
-	data, err := os.ReadFile("sample.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"YUJING_SMTP_PASSWORD": testPassword}
 	var cfg Config
-	if err := yamlconf.DecodeEnv("sample.yaml", data, &cfg, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
-		t.Fatal(err)
-	}
+	providertest.DecodeSample(t, &cfg, map[string]string{"YUJING_SMTP_PASSWORD": testPassword})
 	if cfg.Name != "duty-email" || cfg.Password != testPassword || cfg.Port != 587 || cfg.TLS != TLSStartTLS || len(cfg.To) != 1 {
 		t.Errorf("decoded %+v", cfg)
 	}

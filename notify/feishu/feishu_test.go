@@ -1,27 +1,23 @@
 package feishu
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"yujing"
-	"yujing/internal/yamlconf"
 	"yujing/notify"
+	"yujing/notify/internal/providertest"
 )
 
 const (
@@ -58,68 +54,53 @@ func testCall(level yujing.Level, answer bool) yujing.Call {
 // Sign), the timestamp's age and the card's shape (decoded into plain
 // maps), and answers like Feishu.
 type bot struct {
-	*httptest.Server
-	t       *testing.T
-	mu      sync.Mutex
-	answers []answer
-	bodies  []map[string]any
+	*providertest.Robot[map[string]any]
 }
 
-type answer struct {
-	status int
-	header map[string]string
-	body   string
+// answer is an answer of the bot, with its headers (nil: none).
+func answer(status int, header map[string]string, body string) providertest.Answer {
+	return providertest.Answer{Status: status, Header: header, Body: body}
 }
 
-var ok = answer{200, nil, `{"code":0,"data":{},"msg":"success"}`}
+var ok = answer(200, nil, `{"code":0,"data":{},"msg":"success"}`)
 
-func newBot(t *testing.T, answers ...answer) *bot {
+// feishu is what the bot does.
+var feishu = providertest.RobotSpec[map[string]any]{
+	ContentType: "application/json", OK: ok, Check: checkRequest,
+	Refusal: func(code int, msg string) providertest.Answer {
+		return answer(200, nil, fmt.Sprintf(`{"code":%d,"data":{},"msg":%q}`, code, msg))
+	},
+}
+
+func newBot(t *testing.T, answers ...providertest.Answer) bot {
 	t.Helper()
-	b := &bot{t: t, answers: answers}
-	b.Server = httptest.NewServer(http.HandlerFunc(b.serve))
-	t.Cleanup(b.Close)
-	return b
+	return bot{providertest.NewRobot(t, feishu, answers...).Start()}
 }
 
-func (b *bot) url() string { return b.URL + hookPath }
+func (b bot) url() string { return b.URL + hookPath }
 
-func (b *bot) serve(w http.ResponseWriter, r *http.Request) {
-	reply := func(a answer) {
-		for k, v := range a.header {
-			w.Header().Set(k, v)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(a.status)
-		_, _ = io.WriteString(w, a.body)
-	}
-	refuse := func(code int, msg string) {
-		b.t.Errorf("bot refused the request: %d %s", code, msg)
-		reply(answer{200, nil, fmt.Sprintf(`{"code":%d,"data":{},"msg":%q}`, code, msg)})
-	}
+// checkRequest checks a request as Feishu does, and returns its message or
+// Feishu's refusal.
+func checkRequest(r *http.Request) (map[string]any, int, string) {
 	if r.Method != http.MethodPost || r.URL.Path != hookPath {
-		refuse(CodeParamInvalid, "param invalid: incoming webhook access token invalid")
-		return
+		return nil, CodeParamInvalid, "param invalid: incoming webhook access token invalid"
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		refuse(CodeBadRequest, "Bad Request")
-		return
+		return nil, CodeBadRequest, "Bad Request"
 	}
 	raw, _ := io.ReadAll(r.Body)
 	if len(raw) > 20<<10 {
-		refuse(CodeBadRequest, "Bad Request: body over 20K")
-		return
+		return nil, CodeBadRequest, "Bad Request: body over 20K"
 	}
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
-		refuse(CodeBadRequest, "Bad Request")
-		return
+		return nil, CodeBadRequest, "Bad Request"
 	}
 	ts, _ := m["timestamp"].(string)
 	sign, _ := m["sign"].(string)
 	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || absDuration(sentAt.Sub(time.Unix(sec, 0))) > time.Hour {
-		refuse(CodeSignMismatch, "sign match fail or timestamp is not within one hour from current time")
-		return
+	if err != nil || sentAt.Sub(time.Unix(sec, 0)).Abs() > time.Hour {
+		return nil, CodeSignMismatch, "sign match fail or timestamp is not within one hour from current time"
 	}
 	// The documented algorithm, step by step: string_to_sign =
 	// timestamp + "\n" + secret is the HmacSHA256 key, the message is
@@ -128,24 +109,12 @@ func (b *bot) serve(w http.ResponseWriter, r *http.Request) {
 	mac := hmac.New(sha256.New, []byte(stringToSign))
 	mac.Write(nil)
 	if sign != base64.StdEncoding.EncodeToString(mac.Sum(nil)) {
-		refuse(CodeSignMismatch, "sign match fail or timestamp is not within one hour from current time")
-		return
+		return nil, CodeSignMismatch, "sign match fail or timestamp is not within one hour from current time"
 	}
 	if msg := validCard(m); msg != "" {
-		refuse(19002, "params error, "+msg)
-		return
+		return nil, 19002, "params error, " + msg
 	}
-	b.mu.Lock()
-	b.bodies = append(b.bodies, m)
-	a := ok
-	if len(b.answers) > 0 {
-		a = b.answers[0]
-		if len(b.answers) > 1 {
-			b.answers = b.answers[1:]
-		}
-	}
-	b.mu.Unlock()
-	reply(a)
+	return m, 0, ""
 }
 
 // validCard checks an interactive message as Feishu documents message
@@ -201,19 +170,6 @@ func validCard(m map[string]any) string {
 	return ""
 }
 
-func absDuration(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
-	}
-	return d
-}
-
-func (b *bot) sent() []map[string]any {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return slices.Clone(b.bodies)
-}
-
 func newChannel(t *testing.T, cfg Config) *Feishu {
 	t.Helper()
 	if cfg.Secret == "" {
@@ -256,7 +212,7 @@ func TestSendCards(t *testing.T) {
 		if err := f.Send(t.Context(), c.call); err != nil {
 			t.Fatalf("%s %s: %v", c.call.Alert.Level, c.call.Event, err)
 		}
-		m := srv.sent()[i]
+		m := srv.Sent()[i]
 		if m["timestamp"] != "1752456665" {
 			t.Errorf("timestamp %v", m["timestamp"])
 		}
@@ -332,89 +288,38 @@ func TestUnsigned(t *testing.T) {
 }
 
 func TestAnswers(t *testing.T) {
-	cases := []struct {
-		name      string
-		answer    answer
-		ok        bool
-		retryable bool
-		reason    string
-		contains  string
-		wait      time.Duration
-	}{
-		{"ok", ok, true, false, "", "", 0},
-		{"old ok", answer{200, nil, `{"Extra":null,"StatusCode":0,"StatusMessage":"success"}`}, true, false, "", "", 0},
-		{"frequency limited", answer{200, nil, `{"code":11232,"data":{},"msg":"frequency limited psm[lark.oapi.app_platform_runtime]appID[1]"}`}, false, true, notify.ReasonThrottled, "code 11232", 0},
-		{"9499 too many", answer{200, nil, `{"code":9499,"data":{},"msg":"too many request"}`}, false, true, notify.ReasonThrottled, "code 9499", 0},
-		{"9499 bad request", answer{200, nil, `{"code":9499,"data":{},"msg":"Bad Request"}`}, false, true, notify.ReasonOther, "code 9499: Bad Request", 0},
-		{"http 429", answer{429, map[string]string{"x-ogw-ratelimit-reset": "52"}, `{"code":99991400,"msg":"request trigger frequency limit"}`}, false, true, notify.ReasonThrottled, "99991400", 52 * time.Second},
-		{"http 400 frequency", answer{400, map[string]string{"x-ogw-ratelimit-reset": "3"}, `{"code":99991400,"msg":"request trigger frequency limit"}`}, false, true, notify.ReasonThrottled, "99991400", 3 * time.Second},
-		{"sign", answer{200, nil, `{"code":19021,"data":{},"msg":"sign match fail or timestamp is not within one hour from current time"}`}, false, false, notify.ReasonOther, "code 19021: sign match fail", 0},
-		{"keywords", answer{200, nil, `{"code":19024,"data":{},"msg":"Key Words Not Found"}`}, false, false, notify.ReasonOther, "code 19024", 0},
-		{"ip", answer{200, nil, `{"code":19022,"data":{},"msg":"Ip Not Allowed"}`}, false, false, notify.ReasonOther, "code 19022", 0},
-		{"token", answer{200, nil, `{"code":19001,"data":{},"msg":"param invalid: incoming webhook access token invalid ` + testToken + `"}`}, false, false, notify.ReasonOther, "token invalid ***", 0},
-		{"no code", answer{200, nil, `{}`}, false, true, notify.ReasonOther, "no code", 0},
-		{"http 500", answer{500, nil, `oops`}, false, true, notify.ReasonHTTP5xx, "500", 0},
-		{"http 400", answer{400, nil, `{"code":9499,"msg":"Bad Request"}`}, false, false, notify.ReasonHTTP4xx, "400", 0},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			srv := newBot(t, c.answer)
-			err := newChannel(t, Config{Webhook: srv.url()}).Send(t.Context(), testCall(yujing.Red, true))
-			if (err == nil) != c.ok {
-				t.Fatalf("err = %v, want ok=%v", err, c.ok)
-			}
-			if err == nil {
-				return
-			}
-			if got := notify.Retryable(err); got != c.retryable {
-				t.Errorf("Retryable(%v) = %v, want %v", err, got, c.retryable)
-			}
-			if got := notify.FailureReason(err); got != c.reason {
-				t.Errorf("FailureReason(%v) = %q, want %q", err, got, c.reason)
-			}
-			if !strings.Contains(err.Error(), c.contains) {
-				t.Errorf("error %q lacks %q", err, c.contains)
-			}
-			if c.wait > 0 {
-				var he *notify.HTTPError
-				if !errors.As(err, &he) || he.RetryAfter != c.wait {
-					t.Errorf("wait %v, want %v", he, c.wait)
-				}
-			}
-			for _, s := range []string{testToken, testSecret} {
-				if strings.Contains(err.Error(), s) {
-					t.Errorf("error %q reveals a secret", err)
-				}
-			}
-		})
-	}
+	providertest.CheckAnswers(t, []providertest.AnswerCase{
+		{Name: "ok", Answer: ok, OK: true},
+		{Name: "old ok", Answer: answer(200, nil, `{"Extra":null,"StatusCode":0,"StatusMessage":"success"}`), OK: true},
+		{Name: "frequency limited", Answer: answer(200, nil, `{"code":11232,"data":{},"msg":"frequency limited psm[lark.oapi.app_platform_runtime]appID[1]"}`), Retryable: true, Reason: notify.ReasonThrottled, Contains: "code 11232"},
+		{Name: "9499 too many", Answer: answer(200, nil, `{"code":9499,"data":{},"msg":"too many request"}`), Retryable: true, Reason: notify.ReasonThrottled, Contains: "code 9499"},
+		{Name: "9499 bad request", Answer: answer(200, nil, `{"code":9499,"data":{},"msg":"Bad Request"}`), Retryable: true, Reason: notify.ReasonOther, Contains: "code 9499: Bad Request"},
+		{Name: "http 429", Answer: answer(429, map[string]string{"x-ogw-ratelimit-reset": "52"}, `{"code":99991400,"msg":"request trigger frequency limit"}`), Retryable: true, Reason: notify.ReasonThrottled, Contains: "99991400", Wait: 52 * time.Second},
+		{Name: "http 400 frequency", Answer: answer(400, map[string]string{"x-ogw-ratelimit-reset": "3"}, `{"code":99991400,"msg":"request trigger frequency limit"}`), Retryable: true, Reason: notify.ReasonThrottled, Contains: "99991400", Wait: 3 * time.Second},
+		{Name: "sign", Answer: answer(200, nil, `{"code":19021,"data":{},"msg":"sign match fail or timestamp is not within one hour from current time"}`), Reason: notify.ReasonOther, Contains: "code 19021: sign match fail"},
+		{Name: "keywords", Answer: answer(200, nil, `{"code":19024,"data":{},"msg":"Key Words Not Found"}`), Reason: notify.ReasonOther, Contains: "code 19024"},
+		{Name: "ip", Answer: answer(200, nil, `{"code":19022,"data":{},"msg":"Ip Not Allowed"}`), Reason: notify.ReasonOther, Contains: "code 19022"},
+		{Name: "token", Answer: answer(200, nil, `{"code":19001,"data":{},"msg":"param invalid: incoming webhook access token invalid `+testToken+`"}`), Reason: notify.ReasonOther, Contains: "token invalid ***"},
+		{Name: "no code", Answer: answer(200, nil, `{}`), Retryable: true, Reason: notify.ReasonOther, Contains: "no code"},
+		{Name: "http 500", Answer: answer(500, nil, `oops`), Retryable: true, Reason: notify.ReasonHTTP5xx, Contains: "500"},
+		{Name: "http 400", Answer: answer(400, nil, `{"code":9499,"msg":"Bad Request"}`), Reason: notify.ReasonHTTP4xx, Contains: "400"},
+	}, func(t *testing.T, a providertest.Answer) error {
+		srv := newBot(t, a)
+		return newChannel(t, Config{Webhook: srv.url()}).Send(t.Context(), testCall(yujing.Red, true))
+	}, testToken, testSecret)
 }
 
 func TestThrottledThenDelivered(t *testing.T) {
-	srv := newBot(t, answer{200, nil, `{"code":11232,"data":{},"msg":"frequency limited"}`}, ok)
+	srv := newBot(t, answer(200, nil, `{"code":11232,"data":{},"msg":"frequency limited"}`), ok)
 	f := newChannel(t, Config{Webhook: srv.url()})
-	done := make(chan error, 1)
-	d, err := notify.New([]notify.Channel{f}, notify.Options{
-		BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
-		OnResult: func(r notify.Result) { done <- r.Err },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Run(t.Context())
-	defer func() { _ = d.Stop(context.Background()) }()
+	d, done := providertest.Dispatch(t, f, notify.Options{BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
 	if err := d.Call(t.Context(), testCall(yujing.Red, true)); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("call failed: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("call not delivered")
+	if r := providertest.Await(t, done); r.Err != nil {
+		t.Fatalf("call failed: %v", r.Err)
 	}
-	if n := len(srv.sent()); n != 2 {
+	if n := len(srv.Sent()); n != 2 {
 		t.Errorf("%d attempts, want 2", n)
 	}
 }
@@ -431,46 +336,23 @@ func TestWrongSecret(t *testing.T) {
 	if err == nil || notify.Retryable(err) {
 		t.Fatalf("err = %v, want permanent", err)
 	}
-	for _, s := range []string{testToken, "another-secret"} {
-		if strings.Contains(err.Error(), s) {
-			t.Errorf("error %q reveals %s", err, s)
-		}
-	}
+	providertest.NoSecrets(t, err, testToken, "another-secret")
 	if !strings.Contains(err.Error(), "/open-apis/bot/v2/hook/***") {
 		t.Errorf("error %q does not name the endpoint", err)
 	}
 }
 
 func TestTimeoutAndNetwork(t *testing.T) {
-	release := make(chan struct{})
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer slow.Close()
-	defer close(release)
-	f := newChannel(t, Config{Webhook: slow.URL + hookPath, Timeout: 50 * time.Millisecond})
-	err := f.Send(t.Context(), testCall(yujing.Red, true))
-	if err == nil || !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonTimeout {
-		t.Errorf("slow bot: err = %v, want retryable timeout", err)
-	}
-	if err != nil && strings.Contains(err.Error(), testToken) {
-		t.Errorf("error %q reveals the token", err)
-	}
+	providertest.CheckTimeouts(t, testCall(yujing.Red, true), func(url string, timeout time.Duration) notify.Channel {
+		return newChannel(t, Config{Webhook: url + hookPath, Timeout: timeout})
+	}, func(t *testing.T, err error) { providertest.NoSecrets(t, err, testToken) })
 
-	closed := httptest.NewServer(http.NotFoundHandler())
-	base := closed.URL
-	closed.Close()
-	f = newChannel(t, Config{Webhook: base + hookPath})
-	err = f.Send(t.Context(), testCall(yujing.Red, true))
+	f := newChannel(t, Config{Webhook: providertest.ClosedURL(t) + hookPath})
+	err := f.Send(t.Context(), testCall(yujing.Red, true))
 	if err == nil || !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonNetwork {
 		t.Fatalf("closed port: err = %v, want retryable network error", err)
 	}
-	if strings.Contains(err.Error(), testToken) {
-		t.Errorf("error %q reveals the token", err)
-	}
+	providertest.NoSecrets(t, err, testToken)
 }
 
 func TestNewValidation(t *testing.T) {
@@ -502,9 +384,7 @@ func TestNewValidation(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err = %v, want %q", err, c.want)
 			}
-			if strings.Contains(err.Error(), testToken) {
-				t.Errorf("error %q reveals the token", err)
-			}
+			providertest.NoSecrets(t, err, testToken)
 		})
 	}
 }
@@ -524,15 +404,8 @@ func TestEnglish(t *testing.T) {
 }
 
 func TestSampleConfig(t *testing.T) {
-	data, err := os.ReadFile("sample.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"YUJING_FEISHU_HOOK": testToken, "YUJING_FEISHU_SECRET": testSecret}
 	var cfg Config
-	if err := yamlconf.DecodeEnv("sample.yaml", data, &cfg, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
-		t.Fatal(err)
-	}
+	providertest.DecodeSample(t, &cfg, map[string]string{"YUJING_FEISHU_HOOK": testToken, "YUJING_FEISHU_SECRET": testSecret})
 	if cfg.Name != "duty-feishu" || cfg.Secret != testSecret || !strings.HasSuffix(cfg.Webhook, hookPath) || cfg.Timeout != 5*time.Second {
 		t.Errorf("decoded %+v", cfg)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"yujing"
 	"yujing/notify"
+	"yujing/notify/internal/providertest"
 )
 
 // TestDefaultLimit: the bot's quota, 100 a minute in bursts of at most 5,
@@ -13,24 +14,10 @@ import (
 func TestDefaultLimit(t *testing.T) {
 	f := newChannel(t, Config{Webhook: newBot(t).url()})
 	want := notify.Limit{PerMinute: MaxPerMinute, Burst: MaxPerSecond}
-	if got := f.DefaultLimit(); got != want || want != (notify.Limit{PerMinute: 100, Burst: 5}) {
-		t.Errorf("DefaultLimit() = %+v, want %+v", got, want)
+	if want != (notify.Limit{PerMinute: 100, Burst: 5}) {
+		t.Errorf("MaxPerMinute, MaxPerSecond = %+v, want Feishu's 100 a minute, 5 a second", want)
 	}
-	disp, err := notify.New([]notify.Channel{f}, notify.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, ok := disp.Limit("feishu"); !ok || got != want {
-		t.Errorf("dispatcher applies %+v (%v), want %+v", got, ok, want)
-	}
-	own := notify.Limit{PerMinute: 30, Burst: 1}
-	disp, err = notify.New([]notify.Channel{f}, notify.Options{Limits: map[string]notify.Limit{"feishu": own}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := disp.Limit("feishu"); got != own {
-		t.Errorf("with a configured limit the dispatcher applies %+v, want %+v", got, own)
-	}
+	providertest.CheckDefaultLimit(t, f, want, notify.Limit{PerMinute: 30, Burst: 1})
 }
 
 // TestSendGroup: a group goes out as one card, the first call's, whose
@@ -45,7 +32,7 @@ func TestSendGroup(t *testing.T) {
 	if _, err := f.SendGroup(t.Context(), notify.Group{Call: lead, Members: []yujing.Call{a, b}}); err != nil {
 		t.Fatal(err)
 	}
-	sent := srv.sent()
+	sent := srv.Sent()
 	if len(sent) != 1 {
 		t.Fatalf("%d cards, want 1", len(sent))
 	}

@@ -59,6 +59,14 @@ type Names interface {
 	SensorName(id string) string
 }
 
+// FamilyNames is what a Names may also do: name the sensor families a
+// configuration declares, in lang (LangZH or LangEN). "" keeps the
+// built-in wording (the generic one for a family the renderer does not
+// know).
+type FamilyNames interface {
+	FamilyName(f yujing.Family, lang string) string
+}
+
 //go:embed templates/*.tmpl
 var templateFiles embed.FS
 
@@ -368,6 +376,11 @@ func (r *Renderer) data(c yujing.Call) Data {
 		}
 		if n := strings.TrimSpace(r.names.SensorName(a.Sensor)); n != "" {
 			d.Sensor = n
+		}
+		if fn, ok := r.names.(FamilyNames); ok {
+			if n := strings.TrimSpace(fn.FamilyName(a.Family, r.lang)); n != "" {
+				d.Family, d.FamilyShort = n, n
+			}
 		}
 	}
 	if !c.Deadline.IsZero() {

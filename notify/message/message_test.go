@@ -235,7 +235,7 @@ func TestSMSLengthRules(t *testing.T) {
 	}
 	shortNames := names{"xinghuo-chemical-industrial-park-plant-3": "甲厂", "tank-farm-east-lel-detector-07": "一号罐"}
 	variants := map[string]Names{"ids": nil, "long names": longNames, "short names": shortNames}
-	families := append(slices.Clone(yujing.Families), "unknown")
+	families := append(yujing.BuiltinFamilies().IDs(), "unknown")
 	for _, lang := range Langs {
 		for vname, n := range variants {
 			r := newRenderer(t, lang).WithNames(n)
@@ -308,7 +308,7 @@ func checkSMSParams(t *testing.T, where string, p map[string]string, c yujing.Ca
 		if strings.ContainsAny(v, smsForbidden+"\r\n") {
 			t.Errorf("%s: parameter %s=%q has a forbidden character", where, k, v)
 		}
-		optional := k == ParamDeadline && c.Deadline.IsZero() || k == ParamFamily && !yujing.KnownFamily(c.Alert.Family) ||
+		optional := k == ParamDeadline && c.Deadline.IsZero() || k == ParamFamily && !yujing.BuiltinFamilies().Known(c.Alert.Family) ||
 			c.Event == yujing.EventSummary && slices.Contains([]string{ParamFamily, ParamSensor, ParamValue, ParamThreshold}, k)
 		if v == "" && !optional {
 			t.Errorf("%s: parameter %s is empty", where, k)
@@ -683,5 +683,53 @@ func TestSampleConfig(t *testing.T) {
 	if _, err := FromConfig(Config{Lang: "de", TimeZone: "Mars/Olympus"}); err == nil ||
 		!strings.Contains(err.Error(), `lang "de"`) || !strings.Contains(err.Error(), `time_zone "Mars/Olympus"`) {
 		t.Errorf("FromConfig(bad): %v", err)
+	}
+}
+
+// familyNames names the families a configuration declares.
+type familyNames struct {
+	names
+	zh, en map[yujing.Family]string
+}
+
+func (n familyNames) FamilyName(f yujing.Family, lang string) string {
+	if lang == LangEN {
+		return n.en[f]
+	}
+	return n.zh[f]
+}
+
+// TestConfiguredFamilyName: a family the configuration declares is named
+// in every kind of message (the SMS family parameter too), in the
+// renderer's language; a family nobody names keeps the built-in wording.
+func TestConfiguredFamilyName(t *testing.T) {
+	n := familyNames{names: plantNames,
+		zh: map[yujing.Family]string{"smoke": "智能烟感"}, en: map[yujing.Family]string{"smoke": "smoke alarm"}}
+	for _, tc := range []struct {
+		lang   string
+		family yujing.Family
+		want   string
+	}{
+		{LangZH, "smoke", "智能烟感"},
+		{LangEN, "smoke", "smoke alarm"},
+		{LangZH, yujing.FamilyGas, "燃气"},
+		{LangEN, yujing.FamilyGas, "gas"},
+	} {
+		r := newRenderer(t, tc.lang).WithNames(n)
+		c := SampleCalls()[0]
+		c.Alert.Family = tc.family
+		if d := r.Data(c); d.Family != tc.want || d.FamilyShort != tc.want {
+			t.Errorf("%s %s: Family %q, FamilyShort %q, want %q", tc.lang, tc.family, d.Family, d.FamilyShort, tc.want)
+		}
+		for _, k := range Kinds {
+			m := render(t, r, k, c)
+			text := m.Text + m.Title + m.Markdown
+			for _, v := range m.SMSParams {
+				text += v
+			}
+			if !strings.Contains(text, tc.want) {
+				t.Errorf("%s %s %s: %+v does not name the family %q", tc.lang, tc.family, k, m, tc.want)
+			}
+		}
 	}
 }

@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"reflect"
 	"slices"
@@ -172,19 +170,9 @@ func New(cfg Config, client *http.Client) (*Gateway, error) {
 	if cfg.ContentType != "" && strings.ContainsAny(cfg.ContentType, "\r\n") {
 		errs = append(errs, errors.New("content_type has a line break"))
 	}
-	g.headers = make(http.Header, len(cfg.Headers))
-	for k, v := range cfg.Headers {
-		switch {
-		case !validHeaderName(k):
-			errs = append(errs, fmt.Errorf("header name %q is not valid", k))
-		case isReserved(k):
-			errs = append(errs, fmt.Errorf("header %q is set by yujing and cannot be configured", k))
-		case strings.ContainsAny(v, "\r\n\x00"):
-			errs = append(errs, fmt.Errorf("header %q has a control character in its value", k)) // may be secret: not quoted
-		default:
-			g.headers.Set(k, v)
-		}
-	}
+	var herrs []error
+	g.headers, herrs = provider.Headers(cfg.Headers, reserved...)
+	errs = append(errs, herrs...)
 	for _, s := range cfg.SuccessStatus {
 		if s < 100 || s > 599 {
 			errs = append(errs, fmt.Errorf("success_status %d is not an HTTP status", s))
@@ -212,10 +200,7 @@ func New(cfg Config, client *http.Client) (*Gateway, error) {
 	}
 	g.secrets = secrets(cfg, g.body)
 	if client == nil {
-		client = &http.Client{
-			Transport:     http.DefaultTransport.(*http.Transport).Clone(),
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		client = provider.NoRedirectClient()
 	}
 	g.client = client
 	return g, nil
@@ -529,49 +514,28 @@ func (g *Gateway) redact(text string, d Data) string {
 	return notify.Redact(text, append(slices.Clone(g.secrets), d.PhoneE164, d.Phone)...)
 }
 
-var beijing = time.FixedZone("CST", 8*3600)
-
 var shortLevels = map[yujing.Level]string{yujing.Blue: "蓝色", yujing.Yellow: "黄色", yujing.Orange: "橙色", yujing.Red: "红色"}
 
 // newData builds the template data of c. The number must be a plausible
 // phone number; the error never quotes it.
 func newData(c yujing.Call) (Data, error) {
-	p := strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '-', '(', ')', '\t':
-			return -1
-		}
-		return r
-	}, c.Person.Phone)
+	p := provider.StripPhone(c.Person.Phone)
 	if p == "" {
-		return Data{}, errors.New("has no phone number")
+		return Data{}, provider.ErrNoPhone
 	}
-	var local, e164 string
-	switch {
-	case strings.HasPrefix(p, "+86"):
-		local, e164 = p[3:], p
-	case strings.HasPrefix(p, "+"):
-		local, e164 = p, p
-	case strings.HasPrefix(p, "0086"):
-		local, e164 = p[4:], "+"+p[2:]
-	case strings.HasPrefix(p, "00"):
-		local, e164 = p, "+"+p[2:]
-	case len(p) == 13 && strings.HasPrefix(p, "861"):
-		local, e164 = p[2:], "+"+p
-	default: // a mainland mobile, or a landline with its trunk 0 and area code
-		local, e164 = p, "+86"+strings.TrimPrefix(p, "0")
+	local, e164 := p, p
+	if national, ok := provider.CutMainland(p); ok {
+		local, e164 = national, "+86"+national
+	} else if strings.HasPrefix(p, "00") {
+		e164 = "+" + p[2:]
+	} else if !strings.HasPrefix(p, "+") { // a mainland mobile, or a landline with its trunk 0 and area code
+		e164 = "+86" + strings.TrimPrefix(p, "0")
 	}
 	if d := e164[1:]; len(d) < 7 || len(d) > 16 || strings.Trim(d, "0123456789") != "" {
-		return Data{}, errors.New("phone number is not valid")
+		return Data{}, provider.ErrBadPhone
 	}
 	a := &c.Alert
-	t := a.UpdatedAt
-	if t.IsZero() {
-		t = a.StartedAt
-	}
-	if t.IsZero() {
-		t = c.Created
-	}
+	t := provider.EventTime(c)
 	short, ok := shortLevels[a.Level]
 	if !ok {
 		short = a.Level.Chinese()
@@ -579,42 +543,12 @@ func newData(c yujing.Call) (Data, error) {
 	return Data{
 		Phone: local, PhoneE164: e164, CallID: c.ID, AlertID: a.ID, Event: string(c.Event),
 		Level: a.Level.String(), LevelZH: a.Level.Chinese(), LevelShort: short,
-		Site: a.Site, Sensor: a.Sensor, Metric: a.Metric, Value: formatValue(a.Value), Unit: a.Unit,
-		Threshold: formatValue(a.Threshold), Time: t.In(beijing).Format("01-02 15:04"), Clock: t.In(beijing).Format("15:04"),
+		Site: a.Site, Sensor: a.Sensor, Metric: a.Metric, Value: provider.FormatValue(a.Value), Unit: a.Unit,
+		Threshold: provider.FormatValue(a.Threshold), Time: provider.WrittenTime(t), Clock: provider.Clock(t),
 		AnswerURL: c.AnswerURL, Person: c.Person.ID, PersonName: c.Person.Name,
 	}, nil
 }
 
-func formatValue(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	}
-	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
-}
-
-// isReserved reports whether a header is set by the channel or the
-// transport, and so cannot be configured.
-func isReserved(name string) bool {
-	switch textproto.CanonicalMIMEHeaderKey(name) {
-	case "Content-Type", "Content-Length", "Host", "Transfer-Encoding", "Idempotency-Key":
-		return true
-	}
-	return false
-}
-
-// validHeaderName reports whether name is an RFC 9110 token.
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		b := name[i]
-		switch {
-		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
+// reserved are the headers the channel or the transport sets, which the
+// configuration cannot.
+var reserved = []string{"Content-Type", "Content-Length", "Host", "Transfer-Encoding", "Idempotency-Key"}

@@ -1,14 +1,12 @@
 package smsgateway
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -17,32 +15,22 @@ import (
 	"unicode/utf8"
 
 	"yujing"
-	"yujing/internal/yamlconf"
 	"yujing/notify"
+	"yujing/notify/internal/providertest"
 )
 
 const (
 	testToken    = "GatewayBearerToken0123"
 	testPassword = "MasPassw0rd!"
-	testPhone    = "13800000000"
+	testPhone    = providertest.Phone
 )
 
-var started = time.Date(2025, 7, 14, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
-
+// testCall is the shared gas call (providertest.GasCall) as this channel
+// sends it.
 func testCall() yujing.Call {
-	return yujing.Call{
-		ID: "42-7-p1-sms",
-		Alert: yujing.Alert{
-			ID: 42, Rule: "gas-lel-high", Sensor: "gas-01", Site: "plant-a", Family: yujing.FamilyGas,
-			Metric: "lel", Unit: "%LEL", Level: yujing.Red, State: yujing.StateFiring,
-			Value: 55.5, Threshold: 50, StartedAt: started, UpdatedAt: started.Add(time.Minute),
-		},
-		Event:     yujing.EventRaised,
-		Person:    yujing.Person{ID: "p1", Name: "张三", Phone: testPhone},
-		Channel:   "sms",
-		Created:   started,
-		AnswerURL: "https://yj.example.cn/a/Xy7Kq2",
-	}
+	c := providertest.GasCall("42-7-p1-sms", "sms")
+	c.AnswerURL = "https://yj.example.cn/a/Xy7Kq2"
+	return c
 }
 
 // seen is one request as a fake gateway received it.
@@ -233,9 +221,7 @@ func TestAnswerClassification(t *testing.T) {
 			if err == nil {
 				return
 			}
-			if notify.Retryable(err) != c.retryable || notify.FailureReason(err) != c.reason {
-				t.Errorf("err %v: retryable=%v reason=%q, want %v %q", err, notify.Retryable(err), notify.FailureReason(err), c.retryable, c.reason)
-			}
+			providertest.CheckFailure(t, err, c.retryable, c.reason)
 			if !strings.Contains(err.Error(), c.text) {
 				t.Errorf("err %q, want %q", err, c.text)
 			}
@@ -259,11 +245,7 @@ func TestErrorsKeepSecrets(t *testing.T) {
 	if err == nil {
 		t.Fatal("Send succeeded")
 	}
-	for _, s := range []string{testToken, testPassword, testPhone} {
-		if strings.Contains(err.Error(), s) {
-			t.Errorf("error %q reveals %s", err, s)
-		}
-	}
+	providertest.NoSecrets(t, err, testToken, testPassword, testPhone)
 	if !strings.Contains(err.Error(), "(gateway says: *** account=yj&password=*** ") {
 		t.Errorf("error %q: want the message, redacted", err)
 	}
@@ -281,46 +263,16 @@ func TestErrorsKeepSecrets(t *testing.T) {
 	gw.Close()
 	cfg.URL = "http://user:" + testPassword + "@" + strings.TrimPrefix(gw.URL, "http://") + "/send?pwd=" + testPassword + "&m={{.Phone}}"
 	err = newGW(t, cfg).Send(t.Context(), testCall())
-	if !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonNetwork {
-		t.Errorf("err %v: want a retryable network error", err)
-	}
-	for _, s := range []string{testPassword, testPhone, "/send"} {
-		if strings.Contains(err.Error(), s) {
-			t.Errorf("error %q reveals %s", err, s)
-		}
-	}
+	providertest.CheckFailure(t, err, true, notify.ReasonNetwork)
+	providertest.NoSecrets(t, err, testPassword, testPhone, "/send")
 }
 
 func TestTimeout(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
-	for _, c := range []struct {
-		name     string
-		cfg, ctx time.Duration
-	}{{"config timeout", 50 * time.Millisecond, 0}, {"caller deadline", 0, 50 * time.Millisecond}} {
-		t.Run(c.name, func(t *testing.T) {
-			cfg := jsonConfig(srv.URL)
-			cfg.Timeout = c.cfg
-			ctx := t.Context()
-			if c.ctx > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, c.ctx)
-				defer cancel()
-			}
-			err := newGW(t, cfg).Send(ctx, testCall())
-			if !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonTimeout {
-				t.Errorf("err %v: want a retryable timeout", err)
-			}
-		})
-	}
+	providertest.CheckTimeouts(t, testCall(), func(url string, timeout time.Duration) notify.Channel {
+		cfg := jsonConfig(url)
+		cfg.Timeout = timeout
+		return newGW(t, cfg)
+	})
 }
 
 func TestPhoneNumbers(t *testing.T) {
@@ -392,25 +344,14 @@ func TestNewValidation(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("New = %v, want %q", err, c.want)
 			}
-			for _, s := range []string{testToken, "SECRETVALUE"} {
-				if strings.Contains(err.Error(), s) {
-					t.Errorf("error %q reveals %s", err, s)
-				}
-			}
+			providertest.NoSecrets(t, err, testToken, "SECRETVALUE")
 		})
 	}
 }
 
 func TestSampleConfig(t *testing.T) {
-	data, err := os.ReadFile("sample.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"SMS_GATEWAY_TOKEN": "tok", "SMS_GATEWAY_PASSWORD": "pw"}
 	var cfg Config
-	if err := yamlconf.DecodeEnv("sample.yaml", data, &cfg, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
-		t.Fatal(err)
-	}
+	providertest.DecodeSample(t, &cfg, map[string]string{"SMS_GATEWAY_TOKEN": "tok", "SMS_GATEWAY_PASSWORD": "pw"})
 	if cfg.Name != "sms" || cfg.Headers["Authorization"] != "Bearer tok" || cfg.SuccessValue != "0" {
 		t.Errorf("decoded %+v", cfg)
 	}

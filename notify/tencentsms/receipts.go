@@ -1,14 +1,13 @@
 package tencentsms
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"yujing/notify"
+	"yujing/notify/internal/provider"
+	"yujing/notify/internal/tencent"
 )
 
 // ReceiptAck is the answer the provider expects from a callback URL.
@@ -40,13 +39,13 @@ type callback struct {
 // send answer) and replies by phone number. Mainland numbers are given
 // without +86.
 func (s *SMS) ParseReceipts(body []byte) ([]notify.Receipt, error) {
-	items, err := decodeCallbacks(body)
+	items, err := provider.DecodeBatch[callback](body, "reports")
 	if err != nil {
 		return nil, fmt.Errorf("tencentsms %s: receipts: %w", s.name, err)
 	}
 	out := make([]notify.Receipt, 0, len(items))
 	for i, it := range items {
-		r := notify.Receipt{Channel: s.name, Phone: phone(it.NationCode, it.Mobile)}
+		r := notify.Receipt{Channel: s.name, Phone: tencent.Phone(it.NationCode, it.Mobile)}
 		switch {
 		case it.Text != nil:
 			r.Status, r.Text = notify.ReceiptReplied, *it.Text
@@ -60,10 +59,8 @@ func (s *SMS) ParseReceipts(body []byte) ([]notify.Receipt, error) {
 				r.Status = notify.ReceiptDelivered
 			}
 			r.Detail = strings.TrimSpace(it.ErrMsg + " " + it.Description)
-			if it.UserReceiveTime != "" {
-				if r.At, err = time.ParseInLocation(time.DateTime, it.UserReceiveTime, beijing); err != nil {
-					return nil, fmt.Errorf("tencentsms %s: receipts: item %d: time %q is not yyyy-mm-dd hh:mm:ss", s.name, i, it.UserReceiveTime)
-				}
+			if r.At, err = provider.ParseBeijing(it.UserReceiveTime); err != nil {
+				return nil, fmt.Errorf("tencentsms %s: receipts: item %d: %w", s.name, i, err)
 			}
 		default:
 			return nil, fmt.Errorf("tencentsms %s: receipts: item %d is neither a status report nor a reply", s.name, i)
@@ -71,30 +68,4 @@ func (s *SMS) ParseReceipts(body []byte) ([]notify.Receipt, error) {
 		out = append(out, r)
 	}
 	return out, nil
-}
-
-func phone(nation, mobile string) string {
-	if nation == "" || nation == "86" || mobile == "" {
-		return mobile
-	}
-	return "+" + nation + mobile
-}
-
-func decodeCallbacks(body []byte) ([]callback, error) {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
-		return nil, errors.New("empty body")
-	}
-	if body[0] == '{' {
-		var c callback
-		if err := json.Unmarshal(body, &c); err != nil {
-			return nil, fmt.Errorf("not JSON: %w", err)
-		}
-		return []callback{c}, nil
-	}
-	var cs []callback
-	if err := json.Unmarshal(body, &cs); err != nil {
-		return nil, fmt.Errorf("not a JSON array of reports: %w", err)
-	}
-	return cs, nil
 }

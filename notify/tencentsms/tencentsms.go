@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -36,16 +33,16 @@ const (
 
 // Template variable names, for Config.TemplateParams.
 const (
-	ParamLevel  = "level"  // 红色(Ⅰ级)
-	ParamSite   = "site"   // site id
-	ParamSensor = "sensor" // sensor id
-	ParamValue  = "value"  // value with unit, e.g. 55.5%LEL
-	ParamTime   = "time"   // 07-14 09:31, Beijing time
+	ParamLevel  = provider.ParamLevel  // 红色(Ⅰ级)
+	ParamSite   = provider.ParamSite   // site id
+	ParamSensor = provider.ParamSensor // sensor id
+	ParamValue  = provider.ParamValue  // value with unit, e.g. 55.5%LEL
+	ParamTime   = provider.ParamTime   // 07-14 09:31, Beijing time
 )
 
 // DefaultTemplateParams is the order of the template's {1}, {2}, … when
 // Config.TemplateParams is empty.
-var DefaultTemplateParams = []string{ParamLevel, ParamSite, ParamSensor, ParamValue, ParamTime}
+var DefaultTemplateParams = provider.ParamNames()
 
 // Config configures one Tencent Cloud SMS channel.
 type Config struct {
@@ -106,35 +103,15 @@ func New(cfg Config, client *http.Client) (*SMS, error) {
 		cfg.TemplateParams = DefaultTemplateParams
 	}
 	var errs []error
-	u, err := url.Parse(cfg.Endpoint)
-	switch {
-	case err != nil:
-		errs = append(errs, errors.New("endpoint is not a valid URL"))
-	case u.Scheme != "http" && u.Scheme != "https":
-		errs = append(errs, fmt.Errorf("endpoint scheme %q is not http or https", u.Scheme))
-	case u.Host == "":
-		errs = append(errs, errors.New("endpoint has no host"))
-	case u.RawQuery != "" || u.User != nil:
-		errs = append(errs, errors.New("endpoint must not carry a query or user info"))
+	u, err := provider.CheckEndpoint(cfg.Endpoint)
+	if err != nil {
+		errs = append(errs, err)
 	}
-	for _, f := range []struct{ key, value string }{
-		{"secret_id", cfg.SecretID}, {"secret_key", cfg.SecretKey}, {"sms_sdk_app_id", cfg.SmsSdkAppID},
-		{"sign_name", cfg.SignName}, {"template_id", cfg.TemplateID},
-	} {
-		if strings.TrimSpace(f.value) == "" {
-			errs = append(errs, fmt.Errorf("%s is empty", f.key))
-		}
-	}
-	for _, f := range []struct{ key, value string }{{"sms_sdk_app_id", cfg.SmsSdkAppID}, {"template_id", cfg.TemplateID}} {
-		if f.value != "" && strings.Trim(f.value, "0123456789") != "" {
-			errs = append(errs, fmt.Errorf("%s %q is not a number", f.key, f.value))
-		}
-	}
-	for i, p := range cfg.TemplateParams {
-		if !slices.Contains(DefaultTemplateParams, p) {
-			errs = append(errs, fmt.Errorf("template_params[%d] %q is not one of level, site, sensor, value, time", i, p))
-		}
-	}
+	appID, template := provider.Field{Key: "sms_sdk_app_id", Value: cfg.SmsSdkAppID}, provider.Field{Key: "template_id", Value: cfg.TemplateID}
+	errs = append(errs, provider.Missing(provider.Field{Key: "secret_id", Value: cfg.SecretID}, provider.Field{Key: "secret_key", Value: cfg.SecretKey},
+		appID, provider.Field{Key: "sign_name", Value: cfg.SignName}, template)...)
+	errs = append(errs, provider.NotNumber(appID, template)...)
+	errs = append(errs, provider.CheckParamNames(cfg.TemplateParams)...)
 	if cfg.MaxParamLength < 0 {
 		errs = append(errs, fmt.Errorf("max_param_length %d is negative", cfg.MaxParamLength))
 	}
@@ -145,10 +122,7 @@ func New(cfg Config, client *http.Client) (*SMS, error) {
 		return nil, fmt.Errorf("tencentsms %q: %w", cfg.Name, err)
 	}
 	if client == nil {
-		client = &http.Client{
-			Transport:     http.DefaultTransport.(*http.Transport).Clone(),
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		client = provider.NoRedirectClient()
 	}
 	return &SMS{
 		name: cfg.Name, endpoint: cfg.Endpoint, host: u.Host, id: cfg.SecretID, key: cfg.SecretKey,
@@ -191,11 +165,7 @@ func (s *SMS) SendID(ctx context.Context, c yujing.Call) (providerID string, err
 	if err != nil {
 		return "", notify.Permanent(s.errorf(c, "person %s: %w", c.Person.ID, err))
 	}
-	vars := TemplateParams(c, s.maxParam)
-	set := make([]string, len(s.params))
-	for i, p := range s.params {
-		set[i] = vars[p]
-	}
+	set := provider.Positional(TemplateParams(c, s.maxParam), s.params)
 	payload, err := json.Marshal(sendSms{
 		PhoneNumberSet: []string{phone}, SmsSdkAppID: s.appID, SignName: s.signName, TemplateID: s.template,
 		TemplateParamSet: set, SessionContext: c.ID,
@@ -267,25 +237,14 @@ func (s *SMS) errorf(c yujing.Call, format string, args ...any) error {
 	return notify.RedactError(err, s.key, s.id, c.Person.Phone) // the provider's text may echo the request
 }
 
-var (
-	errNoPhone  = errors.New("has no phone number")
-	errBadPhone = errors.New("phone number is not valid")
-)
-
 // e164 writes a number as +<country><number>; an 11-digit number starting
 // with 1 is a mainland mobile (+86). Spaces, dashes and brackets are
 // dropped. Errors never quote the number.
 func e164(p string) (string, error) {
-	p = strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '-', '(', ')', '\t':
-			return -1
-		}
-		return r
-	}, p)
+	p = provider.StripPhone(p)
 	switch {
 	case p == "":
-		return "", errNoPhone
+		return "", provider.ErrNoPhone
 	case strings.HasPrefix(p, "+"):
 	case strings.HasPrefix(p, "00"):
 		p = "+" + p[2:]
@@ -294,44 +253,17 @@ func e164(p string) (string, error) {
 	case len(p) == 13 && strings.HasPrefix(p, "861"):
 		p = "+" + p
 	default:
-		return "", errBadPhone
+		return "", provider.ErrBadPhone
 	}
 	if d := p[1:]; len(d) < 6 || len(d) > 15 || strings.Trim(d, "0123456789") != "" {
-		return "", errBadPhone
+		return "", provider.ErrBadPhone
 	}
 	return p, nil
 }
 
-var beijing = time.FixedZone("CST", 8*3600)
-
-// TemplateParams returns the template variables of c by name, each clipped
-// to max characters (0: no limit).
+// TemplateParams returns the template variables of c by name, written for
+// an SMS (provider.TemplateParams), each clipped to max characters (0: no
+// limit).
 func TemplateParams(c yujing.Call, max int) map[string]string {
-	a := &c.Alert
-	t := a.UpdatedAt
-	if t.IsZero() {
-		t = a.StartedAt
-	}
-	if t.IsZero() {
-		t = c.Created
-	}
-	p := map[string]string{
-		ParamLevel:  a.Level.Chinese(),
-		ParamSite:   a.Site,
-		ParamSensor: a.Sensor,
-		ParamValue:  formatValue(a.Value) + a.Unit,
-		ParamTime:   t.In(beijing).Format("01-02 15:04"),
-	}
-	for k, v := range p {
-		p[k] = provider.Clip(v, max)
-	}
-	return p
-}
-
-// formatValue rounds to two decimals and drops trailing zeros.
-func formatValue(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	}
-	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+	return provider.TemplateParams(c, provider.Written, max)
 }

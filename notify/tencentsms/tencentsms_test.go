@@ -1,19 +1,13 @@
 package tencentsms
 
 import (
-	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,8 +15,8 @@ import (
 	"unicode/utf8"
 
 	"yujing"
-	"yujing/internal/yamlconf"
 	"yujing/notify"
+	"yujing/notify/internal/providertest"
 )
 
 const (
@@ -32,21 +26,12 @@ const (
 	testAppID = "1400006666"
 )
 
-var started = time.Date(2025, 7, 14, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
-
+// testCall is the shared gas call (providertest.GasCall) as this channel
+// sends it.
 func testCall() yujing.Call {
-	return yujing.Call{
-		ID: "42-7-p1-tencent-sms",
-		Alert: yujing.Alert{
-			ID: 42, Rule: "gas-lel-high", Sensor: "gas-01", Site: "plant-a", Family: yujing.FamilyGas,
-			Metric: "lel", Unit: "%LEL", Level: yujing.Red, State: yujing.StateFiring,
-			Value: 55.5, Threshold: 50, StartedAt: started, UpdatedAt: started.Add(time.Minute),
-		},
-		Event:   yujing.EventUpgraded,
-		Person:  yujing.Person{ID: "p1", Name: "张三", Phone: testPhone},
-		Channel: "tencent-sms",
-		Created: started,
-	}
+	c := providertest.GasCall("42-7-p1-tencent-sms", "tencent-sms")
+	c.Event = yujing.EventUpgraded
+	return c
 }
 
 // request is a SendSms request as the fake server decoded it.
@@ -60,9 +45,9 @@ type request struct {
 }
 
 // fakeSMS verifies each request the way Tencent Cloud documents signature
-// v3 — the TC3-HMAC-SHA256 signature recomputed from the received method,
-// headers and body with the test key, the X-TC headers, a fresh timestamp —
-// and the SendSms fields, then answers with reply, or one "Ok" status. It
+// v3 (providertest.TC3: the TC3-HMAC-SHA256 signature recomputed from the
+// received method, headers and body with the test key, the X-TC headers, a
+// fresh timestamp) and the SendSms fields, then answers with reply, or one "Ok" status. It
 // answers PullSmsSendStatusByPhoneNumber (BeginTime within 7 days, Offset
 // 0, Limit 1–100, PhoneNumber in E.164, SmsSdkAppId) with a status report
 // of each SMS it accepted for that number in the time range, unless
@@ -89,82 +74,25 @@ func newFakeSMS(t *testing.T, reply func(request) (int, string)) *fakeSMS {
 }
 
 func apiError(code, msg string) string {
-	b, _ := json.Marshal(map[string]any{"Response": map[string]any{
-		"Error": map[string]string{"Code": code, "Message": msg}, "RequestId": "ed93f3cb-f35e-473f-b9f3-0d451b8b79c6"}})
-	return string(b)
+	return providertest.TencentError(code, msg, "ed93f3cb-f35e-473f-b9f3-0d451b8b79c6")
 }
 
 func sendStatus(code, msg string) string {
 	return fmt.Sprintf(`{"Response":{"SendStatusSet":[{"SerialNo":"5000:1045710669157053657849499619","PhoneNumber":"+8613800000000","Fee":1,"SessionContext":"42-7-p1-tencent-sms","Code":%q,"Message":%q,"IsoCode":"CN"}],"RequestId":"a0aabda6-cf91-4f3e-a81f-9198114a2279"}}`, code, msg)
 }
 
-func hmacSHA256(key []byte, msg string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(msg))
-	return m.Sum(nil)
-}
-
 func (f *fakeSMS) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
+	tc3 := providertest.TC3{SecretID: testID, SecretKey: testKey, Service: "sms", Version: "2021-01-11",
+		Actions: []string{"SendSms", "PullSmsSendStatusByPhoneNumber"}}
+	body, action, code, msg := tc3.Check(r)
 	fail := func(code, msg string) {
 		f.mu.Lock()
 		f.bad = append(f.bad, code+": "+msg)
 		f.mu.Unlock()
 		_, _ = io.WriteString(w, apiError(code, msg))
 	}
-	if r.Method != http.MethodPost || r.URL.Path != "/" {
-		fail("InvalidAction", r.Method+" "+r.URL.Path)
-		return
-	}
-	action := r.Header.Get("X-TC-Action")
-	if action != "SendSms" && action != "PullSmsSendStatusByPhoneNumber" {
-		fail("InvalidAction", "X-TC-Action = "+action)
-		return
-	}
-	for k, want := range map[string]string{"X-TC-Version": "2021-01-11", "X-TC-Region": "ap-guangzhou"} {
-		if got := r.Header.Get(k); got != want {
-			fail("InvalidParameter", k+" = "+got)
-			return
-		}
-	}
-	ts, err := strconv.ParseInt(r.Header.Get("X-TC-Timestamp"), 10, 64)
-	if err != nil || time.Since(time.Unix(ts, 0)).Abs() > 5*time.Minute {
-		fail("AuthFailure.SignatureExpire", "timestamp "+r.Header.Get("X-TC-Timestamp"))
-		return
-	}
-	// Authorization: TC3-HMAC-SHA256 Credential=<id>/<date>/sms/tc3_request, SignedHeaders=…, Signature=…
-	auth := r.Header.Get("Authorization")
-	rest, ok := strings.CutPrefix(auth, "TC3-HMAC-SHA256 ")
-	if !ok {
-		fail("AuthFailure.InvalidAuthorization", auth)
-		return
-	}
-	fields := map[string]string{}
-	for _, kv := range strings.Split(rest, ", ") {
-		k, v, _ := strings.Cut(kv, "=")
-		fields[k] = v
-	}
-	date := time.Unix(ts, 0).UTC().Format("2006-01-02")
-	if fields["Credential"] != testID+"/"+date+"/sms/tc3_request" {
-		fail("AuthFailure.SecretIdNotFound", "credential "+fields["Credential"])
-		return
-	}
-	var canon strings.Builder
-	for _, h := range strings.Split(fields["SignedHeaders"], ";") {
-		v := r.Header.Get(h)
-		if h == "host" {
-			v = r.Host
-		}
-		canon.WriteString(h + ":" + strings.ToLower(strings.TrimSpace(v)) + "\n")
-	}
-	payloadHash := sha256.Sum256(body)
-	cr := "POST\n/\n\n" + canon.String() + "\n" + fields["SignedHeaders"] + "\n" + hex.EncodeToString(payloadHash[:])
-	crHash := sha256.Sum256([]byte(cr))
-	sts := "TC3-HMAC-SHA256\n" + strconv.FormatInt(ts, 10) + "\n" + date + "/sms/tc3_request\n" + hex.EncodeToString(crHash[:])
-	key := hmacSHA256(hmacSHA256(hmacSHA256([]byte("TC3"+testKey), date), "sms"), "tc3_request")
-	if !slices.Contains(strings.Split(fields["SignedHeaders"], ";"), "content-type") ||
-		fields["Signature"] != hex.EncodeToString(hmacSHA256(key, sts)) {
-		fail("AuthFailure.SignatureFailure", "The provided credentials could not be validated. Please check your signature is correct.")
+	if code != "" {
+		fail(code, msg)
 		return
 	}
 	if action == "PullSmsSendStatusByPhoneNumber" {
@@ -360,9 +288,7 @@ func TestAnswerClassification(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Send succeeded; rejected %v", srv.bad)
 			}
-			if notify.Retryable(err) != c.retryable || notify.FailureReason(err) != c.reason {
-				t.Errorf("err %v: retryable=%v reason=%q, want %v %q", err, notify.Retryable(err), notify.FailureReason(err), c.retryable, c.reason)
-			}
+			providertest.CheckFailure(t, err, c.retryable, c.reason)
 			var e *Error
 			if c.code != "" && (!errors.As(err, &e) || e.Code != c.code) {
 				t.Errorf("err %v: want *Error %s", err, c.code)
@@ -388,67 +314,27 @@ func TestWrongKeyIsRefused(t *testing.T) {
 
 func TestErrorsKeepSecrets(t *testing.T) {
 	echo := "key=" + testKey + " id=" + testID + " mobile=" + testPhone
-	for name, reply := range map[string]func(request) (int, string){
+	providertest.CheckSecretsKept(t, map[string]func(request) (int, string){
 		"api error":  func(request) (int, string) { return 200, apiError("InternalError", echo) },
 		"per number": func(request) (int, string) { return 200, sendStatus("FailedOperation.ContainSensitiveWord", echo) },
 		"text 502":   func(request) (int, string) { return 502, echo },
 		"text 403":   func(request) (int, string) { return 403, echo },
-	} {
-		t.Run(name, func(t *testing.T) {
-			srv := newFakeSMS(t, reply)
-			err := newSMS(t, testConfig(srv.URL)).Send(t.Context(), testCall())
-			if err == nil {
-				t.Fatal("Send succeeded")
-			}
-			for _, s := range []string{testKey, testID, testPhone} {
-				if strings.Contains(err.Error(), s) {
-					t.Errorf("error %q reveals %s", err, s)
-				}
-			}
-		})
-	}
+	}, func(t *testing.T, reply func(request) (int, string)) error {
+		return newSMS(t, testConfig(newFakeSMS(t, reply).URL)).Send(t.Context(), testCall())
+	}, testKey, testID, testPhone)
 }
 
 func TestTimeout(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
-	for _, c := range []struct {
-		name     string
-		cfg, ctx time.Duration
-	}{{"config timeout", 50 * time.Millisecond, 0}, {"caller deadline", 0, 50 * time.Millisecond}} {
-		t.Run(c.name, func(t *testing.T) {
-			cfg := testConfig(srv.URL)
-			cfg.Timeout = c.cfg
-			ctx := t.Context()
-			if c.ctx > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, c.ctx)
-				defer cancel()
-			}
-			err := newSMS(t, cfg).Send(ctx, testCall())
-			if !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonTimeout {
-				t.Errorf("err %v: want a retryable timeout", err)
-			}
-		})
-	}
+	providertest.CheckTimeouts(t, testCall(), func(url string, timeout time.Duration) notify.Channel {
+		cfg := testConfig(url)
+		cfg.Timeout = timeout
+		return newSMS(t, cfg)
+	})
 }
 
 func TestNetworkError(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	u := srv.URL
-	srv.Close()
-	err := newSMS(t, testConfig(u)).Send(t.Context(), testCall())
-	if !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonNetwork {
-		t.Errorf("err %v: want a retryable network error", err)
-	}
+	err := newSMS(t, testConfig(providertest.ClosedURL(t))).Send(t.Context(), testCall())
+	providertest.CheckFailure(t, err, true, notify.ReasonNetwork)
 }
 
 func TestPhoneNumbers(t *testing.T) {
@@ -501,15 +387,8 @@ func TestNewValidation(t *testing.T) {
 }
 
 func TestSampleConfig(t *testing.T) {
-	data, err := os.ReadFile("sample.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"TENCENTCLOUD_SECRET_ID": "AKIDenv", "TENCENTCLOUD_SECRET_KEY": "keyenv"}
 	var cfg Config
-	if err := yamlconf.DecodeEnv("sample.yaml", data, &cfg, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
-		t.Fatal(err)
-	}
+	providertest.DecodeSample(t, &cfg, map[string]string{"TENCENTCLOUD_SECRET_ID": "AKIDenv", "TENCENTCLOUD_SECRET_KEY": "keyenv"})
 	if cfg.Name != "sms" || cfg.SecretKey != "keyenv" || len(cfg.TemplateParams) != 5 {
 		t.Errorf("decoded %+v", cfg)
 	}

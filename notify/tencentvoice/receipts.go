@@ -1,15 +1,15 @@
 package tencentvoice
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"yujing/notify"
+	"yujing/notify/internal/provider"
+	"yujing/notify/internal/tencent"
 )
 
 // ReceiptAck is the answer the provider expects from a callback URL.
@@ -68,7 +68,7 @@ var failureStatus = map[string]string{
 // the CallId of the send answer) or phone number; a key press carries no
 // time, so its At is zero and the receiver stamps it.
 func (v *Voice) ParseReceipts(body []byte) ([]notify.Receipt, error) {
-	items, err := decode(body)
+	items, err := provider.DecodeBatch[callbacks](body, "callbacks")
 	if err != nil {
 		return nil, fmt.Errorf("tencentvoice %s: receipts: %w", v.name, err)
 	}
@@ -78,7 +78,7 @@ func (v *Voice) ParseReceipts(body []byte) ([]notify.Receipt, error) {
 		switch {
 		case it.Prompt != nil:
 			p := it.Prompt
-			r.ProviderID, r.Phone = p.CallID, phone(p.NationCode, p.Mobile)
+			r.ProviderID, r.Phone = p.CallID, tencent.Phone(p.NationCode, p.Mobile)
 			switch p.Result {
 			case "0":
 				r.Status = notify.ReceiptAnswered
@@ -100,12 +100,12 @@ func (v *Voice) ParseReceipts(body []byte) ([]notify.Receipt, error) {
 				}
 			}
 		case it.Key != nil:
-			r.ProviderID, r.Phone = it.Key.CallID, phone(it.Key.NationCode, it.Key.Mobile)
+			r.ProviderID, r.Phone = it.Key.CallID, tencent.Phone(it.Key.NationCode, it.Key.Mobile)
 			r.Status, r.Key = notify.ReceiptKeyPressed, strings.TrimSpace(it.Key.KeyPress)
 		case it.Failure != nil:
 			f := it.Failure
 			code := strings.Trim(string(f.FailureCode), `"`)
-			r.ProviderID, r.Phone = f.CallID, phone(f.NationCode, f.Mobile)
+			r.ProviderID, r.Phone = f.CallID, tencent.Phone(f.NationCode, f.Mobile)
 			r.Status = failureStatus[code]
 			if r.Status == "" {
 				r.Status = notify.ReceiptFailed
@@ -119,36 +119,10 @@ func (v *Voice) ParseReceipts(body []byte) ([]notify.Receipt, error) {
 	return out, nil
 }
 
-func phone(nation, mobile string) string {
-	if nation == "" || nation == "86" || mobile == "" {
-		return mobile
-	}
-	return "+" + nation + mobile
-}
-
 func unix(s string) (time.Time, error) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("time %q is not Unix seconds", s)
 	}
 	return time.Unix(n, 0), nil
-}
-
-func decode(body []byte) ([]callbacks, error) {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
-		return nil, errors.New("empty body")
-	}
-	if body[0] == '{' {
-		var c callbacks
-		if err := json.Unmarshal(body, &c); err != nil {
-			return nil, fmt.Errorf("not JSON: %w", err)
-		}
-		return []callbacks{c}, nil
-	}
-	var cs []callbacks
-	if err := json.Unmarshal(body, &cs); err != nil {
-		return nil, fmt.Errorf("not a JSON array of callbacks: %w", err)
-	}
-	return cs, nil
 }

@@ -1,14 +1,11 @@
 package tencentvoice
 
 import (
-	"context"
 	"net/http"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"yujing/notify"
-	"yujing/store/sqlite"
+	"yujing/notify/internal/providertest"
 )
 
 const testCallID = "12582bce-403c-11eb-96b8-525400476c37"
@@ -36,52 +33,16 @@ func TestSendID(t *testing.T) {
 func TestReceiptFindsCall(t *testing.T) {
 	srv := newFakeVMS(t, nil)
 	v := newVoice(t, testConfig(srv.URL))
-	st, err := sqlite.OpenState(t.Context(), filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ob, err := notify.NewOutbox(st, notify.OutboxOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	results := make(chan notify.Result, 1)
-	d, err := notify.New([]notify.Channel{v}, notify.Options{OnResult: func(r notify.Result) { ob.Result(r); results <- r }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ob.Attach(d)
-	d.Run(t.Context())
-	defer d.Stop(context.Background())
+	ob, results := providertest.Outbox(t, v)
 	if err := ob.Call(t.Context(), testCall()); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case r := <-results:
-		if r.Err != nil || r.ProviderID != testCallID {
-			t.Fatalf("result %+v, want placed with the CallId", r)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no result")
+	if r := providertest.Await(t, results); r.Err != nil || r.ProviderID != testCallID {
+		t.Fatalf("result %+v, want placed with the CallId", r)
 	}
-	for _, body := range []string{
-		`{"voiceprompt_callback":{"result":"0","accept_time":"1752456660","callid":"` + testCallID + `","end_calltime":"1752456690","fee":"1","mobile":"13800000000","nationcode":"86","start_calltime":"1752456650"}}`,
-		`{"voicekey_callback":{"call_from":"","callid":"` + testCallID + `","keypress":"1","mobile":"13800000000","nationcode":"86"}}`,
-	} {
-		rs, err := v.ParseReceipts([]byte(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rs {
-			if err := ob.Receipt(t.Context(), r); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	calls, err := ob.CallsFor(t.Context(), 42)
-	if err != nil {
-		t.Fatal(err)
-	}
+	calls := providertest.Receive(t, ob, v.ParseReceipts, 42,
+		`{"voiceprompt_callback":{"result":"0","accept_time":"1752456660","callid":"`+testCallID+`","end_calltime":"1752456690","fee":"1","mobile":"13800000000","nationcode":"86","start_calltime":"1752456650"}}`,
+		`{"voicekey_callback":{"call_from":"","callid":"`+testCallID+`","keypress":"1","mobile":"13800000000","nationcode":"86"}}`)
 	if len(calls) != 1 || calls[0].ProviderID != testCallID || len(calls[0].Receipts) != 2 {
 		t.Fatalf("calls %+v, want the call with both receipts", calls)
 	}

@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -35,16 +32,16 @@ const (
 
 // Template variable names, for Config.TemplateParams.
 const (
-	ParamLevel  = "level"  // 红色一级 — written to be read aloud
-	ParamSite   = "site"   // site id
-	ParamSensor = "sensor" // sensor id
-	ParamValue  = "value"  // value with unit, e.g. 55.5%LEL
-	ParamTime   = "time"   // 7月14日9时31分, Beijing time
+	ParamLevel  = provider.ParamLevel  // 红色一级 — written to be read aloud
+	ParamSite   = provider.ParamSite   // site id
+	ParamSensor = provider.ParamSensor // sensor id
+	ParamValue  = provider.ParamValue  // value with unit, e.g. 55.5%LEL
+	ParamTime   = provider.ParamTime   // 7月14日9时31分, Beijing time
 )
 
 // DefaultTemplateParams is the order of the template's {1}, {2}, … when
 // Config.TemplateParams is empty.
-var DefaultTemplateParams = []string{ParamLevel, ParamSite, ParamSensor, ParamValue, ParamTime}
+var DefaultTemplateParams = provider.ParamNames()
 
 // Config configures one Tencent Cloud voice channel.
 type Config struct {
@@ -102,35 +99,15 @@ func New(cfg Config, client *http.Client) (*Voice, error) {
 		cfg.TemplateParams = DefaultTemplateParams
 	}
 	var errs []error
-	u, err := url.Parse(cfg.Endpoint)
-	switch {
-	case err != nil:
-		errs = append(errs, errors.New("endpoint is not a valid URL"))
-	case u.Scheme != "http" && u.Scheme != "https":
-		errs = append(errs, fmt.Errorf("endpoint scheme %q is not http or https", u.Scheme))
-	case u.Host == "":
-		errs = append(errs, errors.New("endpoint has no host"))
-	case u.RawQuery != "" || u.User != nil:
-		errs = append(errs, errors.New("endpoint must not carry a query or user info"))
+	u, err := provider.CheckEndpoint(cfg.Endpoint)
+	if err != nil {
+		errs = append(errs, err)
 	}
-	for _, f := range []struct{ key, value string }{
-		{"secret_id", cfg.SecretID}, {"secret_key", cfg.SecretKey}, {"voice_sdk_app_id", cfg.VoiceSdkAppID},
-		{"template_id", cfg.TemplateID},
-	} {
-		if strings.TrimSpace(f.value) == "" {
-			errs = append(errs, fmt.Errorf("%s is empty", f.key))
-		}
-	}
-	for _, f := range []struct{ key, value string }{{"voice_sdk_app_id", cfg.VoiceSdkAppID}, {"template_id", cfg.TemplateID}} {
-		if f.value != "" && strings.Trim(f.value, "0123456789") != "" {
-			errs = append(errs, fmt.Errorf("%s %q is not a number", f.key, f.value))
-		}
-	}
-	for i, p := range cfg.TemplateParams {
-		if !slices.Contains(DefaultTemplateParams, p) {
-			errs = append(errs, fmt.Errorf("template_params[%d] %q is not one of level, site, sensor, value, time", i, p))
-		}
-	}
+	appID, template := provider.Field{Key: "voice_sdk_app_id", Value: cfg.VoiceSdkAppID}, provider.Field{Key: "template_id", Value: cfg.TemplateID}
+	errs = append(errs, provider.Missing(provider.Field{Key: "secret_id", Value: cfg.SecretID}, provider.Field{Key: "secret_key", Value: cfg.SecretKey},
+		appID, template)...)
+	errs = append(errs, provider.NotNumber(appID, template)...)
+	errs = append(errs, provider.CheckParamNames(cfg.TemplateParams)...)
 	if cfg.PlayTimes < 0 || cfg.PlayTimes > 3 {
 		errs = append(errs, fmt.Errorf("play_times %d is not between 1 and 3", cfg.PlayTimes))
 	}
@@ -144,10 +121,7 @@ func New(cfg Config, client *http.Client) (*Voice, error) {
 		return nil, fmt.Errorf("tencentvoice %q: %w", cfg.Name, err)
 	}
 	if client == nil {
-		client = &http.Client{
-			Transport:     http.DefaultTransport.(*http.Transport).Clone(),
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		client = provider.NoRedirectClient()
 	}
 	return &Voice{
 		name: cfg.Name, endpoint: cfg.Endpoint, host: u.Host, id: cfg.SecretID, key: cfg.SecretKey,
@@ -191,11 +165,7 @@ func (v *Voice) SendID(ctx context.Context, c yujing.Call) (providerID string, e
 	if err != nil {
 		return "", notify.Permanent(v.errorf(c, "person %s: %w", c.Person.ID, err))
 	}
-	vars := TemplateParams(c, v.maxParam)
-	set := make([]string, len(v.params))
-	for i, p := range v.params {
-		set[i] = vars[p]
-	}
+	set := provider.Positional(TemplateParams(c, v.maxParam), v.params)
 	payload, err := json.Marshal(sendTtsVoice{
 		TemplateID: v.template, TemplateParamSet: set, CalledNumber: phone, VoiceSdkAppid: v.appID,
 		PlayTimes: v.playTimes, SessionContext: c.ID,
@@ -248,77 +218,26 @@ func (v *Voice) errorf(c yujing.Call, format string, args ...any) error {
 	return notify.RedactError(err, v.key, v.id, c.Person.Phone) // the provider's text may echo the request
 }
 
-var (
-	errNoPhone  = errors.New("has no phone number")
-	errBadPhone = errors.New("phone number is not a mainland mobile number (voice messages reach only those)")
-)
+var errBadPhone = errors.New("phone number is not a mainland mobile number (voice messages reach only those)")
 
 // mainlandMobile writes a mainland mobile number as +86…; the service
 // calls no other numbers. Spaces, dashes and brackets are dropped. Errors
 // never quote the number.
 func mainlandMobile(p string) (string, error) {
-	p = strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '-', '(', ')', '\t':
-			return -1
-		}
-		return r
-	}, p)
-	switch {
-	case p == "":
-		return "", errNoPhone
-	case strings.HasPrefix(p, "+86"):
-		p = p[3:]
-	case strings.HasPrefix(p, "0086"):
-		p = p[4:]
-	case len(p) == 13 && strings.HasPrefix(p, "86"):
-		p = p[2:]
+	p = provider.StripPhone(p)
+	if p == "" {
+		return "", provider.ErrNoPhone
 	}
+	p, _ = provider.CutMainland(p)
 	if len(p) != 11 || p[0] != '1' || strings.Trim(p, "0123456789") != "" {
 		return "", errBadPhone
 	}
 	return "+86" + p, nil
 }
 
-var beijing = time.FixedZone("CST", 8*3600)
-
-var spokenLevels = map[yujing.Level]string{
-	yujing.Blue: "蓝色四级", yujing.Yellow: "黄色三级", yujing.Orange: "橙色二级", yujing.Red: "红色一级",
-}
-
 // TemplateParams returns the template variables of c by name, written to
-// be read aloud, each clipped to max characters (0: no limit).
+// be read aloud (provider.TemplateParams), each clipped to max characters
+// (0: no limit).
 func TemplateParams(c yujing.Call, max int) map[string]string {
-	a := &c.Alert
-	t := a.UpdatedAt
-	if t.IsZero() {
-		t = a.StartedAt
-	}
-	if t.IsZero() {
-		t = c.Created
-	}
-	t = t.In(beijing)
-	level, ok := spokenLevels[a.Level]
-	if !ok {
-		level = a.Level.Chinese()
-	}
-	p := map[string]string{
-		ParamLevel:  level,
-		ParamSite:   a.Site,
-		ParamSensor: a.Sensor,
-		ParamValue:  formatValue(a.Value) + a.Unit,
-		ParamTime:   fmt.Sprintf("%d月%d日%d时%d分", t.Month(), t.Day(), t.Hour(), t.Minute()),
-	}
-	for k, s := range p {
-		p[k] = provider.Clip(s, max)
-	}
-	return p
-}
-
-// formatValue rounds to two decimals and drops trailing zeros.
-func formatValue(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	}
-	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+	return provider.TemplateParams(c, provider.Spoken, max)
 }

@@ -1,50 +1,37 @@
 package tencentvoice
 
 import (
-	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"yujing"
-	"yujing/internal/yamlconf"
 	"yujing/notify"
+	"yujing/notify/internal/providertest"
 )
 
 const (
 	testID    = "AKIDvoiceSecretID01234567"
 	testKey   = "TencentVoiceSecretKey012345"
-	testPhone = "13800000000"
+	testPhone = providertest.Phone
 	testAppID = "1400006666"
 )
 
-var started = time.Date(2025, 7, 14, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
-
+// testCall is the shared call (providertest.GasCall) as a rain warning.
 func testCall() yujing.Call {
-	return yujing.Call{
-		ID: "42-7-p1-tencent-voice",
-		Alert: yujing.Alert{
-			ID: 42, Rule: "rain-3h", Sensor: "rg-07", Site: "county-12", Family: yujing.FamilyWeather,
-			Metric: "rain_3h", Unit: "mm", Level: yujing.Orange, State: yujing.StateFiring,
-			Value: 61.25, Threshold: 50, StartedAt: started, UpdatedAt: started.Add(time.Minute),
-		},
-		Event:   yujing.EventRaised,
-		Person:  yujing.Person{ID: "p1", Name: "李四", Phone: testPhone},
-		Channel: "tencent-voice",
-		Created: started,
-	}
+	c := providertest.GasCall("42-7-p1-tencent-voice", "tencent-voice")
+	a := &c.Alert
+	a.Rule, a.Sensor, a.Site, a.Family = "rain-3h", "rg-07", "county-12", yujing.FamilyWeather
+	a.Metric, a.Unit, a.Level, a.Value = "rain_3h", "mm", yujing.Orange, 61.25
+	c.Person.Name = "李四"
+	return c
 }
 
 type request struct {
@@ -56,9 +43,9 @@ type request struct {
 	SessionContext   string
 }
 
-// fakeVMS verifies each request as Tencent Cloud documents signature v3 —
-// TC3-HMAC-SHA256 recomputed from what arrived, with the test key — and
-// the SendTtsVoice fields, then answers with reply, or a CallId.
+// fakeVMS verifies each request as Tencent Cloud documents signature v3
+// (providertest.TC3: TC3-HMAC-SHA256 recomputed from what arrived, with the
+// test key) and the SendTtsVoice fields, then answers with reply, or a CallId.
 type fakeVMS struct {
 	*httptest.Server
 	reply func(request) (int, string)
@@ -77,61 +64,20 @@ func newFakeVMS(t *testing.T, reply func(request) (int, string)) *fakeVMS {
 }
 
 func apiError(code, msg string) string {
-	b, _ := json.Marshal(map[string]any{"Response": map[string]any{
-		"Error": map[string]string{"Code": code, "Message": msg}, "RequestId": "91260bb8-cf91-4f3e-a81f-919811"}})
-	return string(b)
-}
-
-func hmacSHA256(key []byte, msg string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(msg))
-	return m.Sum(nil)
+	return providertest.TencentError(code, msg, "91260bb8-cf91-4f3e-a81f-919811")
 }
 
 func (f *fakeVMS) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
+	tc3 := providertest.TC3{SecretID: testID, SecretKey: testKey, Service: "vms", Version: "2020-09-02", Actions: []string{"SendTtsVoice"}}
+	body, _, code, msg := tc3.Check(r)
 	fail := func(code, msg string) {
 		f.mu.Lock()
 		f.bad = append(f.bad, code+": "+msg)
 		f.mu.Unlock()
 		_, _ = io.WriteString(w, apiError(code, msg))
 	}
-	for k, want := range map[string]string{"X-TC-Action": "SendTtsVoice", "X-TC-Version": "2020-09-02", "X-TC-Region": "ap-guangzhou"} {
-		if got := r.Header.Get(k); got != want {
-			fail("InvalidParameter", k+" = "+got)
-			return
-		}
-	}
-	ts, err := strconv.ParseInt(r.Header.Get("X-TC-Timestamp"), 10, 64)
-	if err != nil || time.Since(time.Unix(ts, 0)).Abs() > 5*time.Minute {
-		fail("AuthFailure.SignatureExpire", "timestamp")
-		return
-	}
-	fields := map[string]string{}
-	rest, _ := strings.CutPrefix(r.Header.Get("Authorization"), "TC3-HMAC-SHA256 ")
-	for _, kv := range strings.Split(rest, ", ") {
-		k, v, _ := strings.Cut(kv, "=")
-		fields[k] = v
-	}
-	date := time.Unix(ts, 0).UTC().Format("2006-01-02")
-	if fields["Credential"] != testID+"/"+date+"/vms/tc3_request" {
-		fail("AuthFailure.SecretIdNotFound", fields["Credential"])
-		return
-	}
-	var canon strings.Builder
-	for _, h := range strings.Split(fields["SignedHeaders"], ";") {
-		v := r.Header.Get(h)
-		if h == "host" {
-			v = r.Host
-		}
-		canon.WriteString(h + ":" + strings.ToLower(strings.TrimSpace(v)) + "\n")
-	}
-	ph := sha256.Sum256(body)
-	cr := sha256.Sum256([]byte("POST\n/\n\n" + canon.String() + "\n" + fields["SignedHeaders"] + "\n" + hex.EncodeToString(ph[:])))
-	sts := "TC3-HMAC-SHA256\n" + strconv.FormatInt(ts, 10) + "\n" + date + "/vms/tc3_request\n" + hex.EncodeToString(cr[:])
-	key := hmacSHA256(hmacSHA256(hmacSHA256([]byte("TC3"+testKey), date), "vms"), "tc3_request")
-	if fields["Signature"] != hex.EncodeToString(hmacSHA256(key, sts)) {
-		fail("AuthFailure.SignatureFailure", "The provided credentials could not be validated.")
+	if code != "" {
+		fail(code, msg)
 		return
 	}
 	var req request
@@ -222,9 +168,7 @@ func TestAnswerClassification(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Send succeeded; rejected %v", srv.bad)
 			}
-			if notify.Retryable(err) != c.retryable || notify.FailureReason(err) != c.reason {
-				t.Errorf("err %v: retryable=%v reason=%q, want %v %q", err, notify.Retryable(err), notify.FailureReason(err), c.retryable, c.reason)
-			}
+			providertest.CheckFailure(t, err, c.retryable, c.reason)
 		})
 	}
 }
@@ -242,42 +186,20 @@ func TestWrongKeyIsRefused(t *testing.T) {
 
 func TestErrorsKeepSecrets(t *testing.T) {
 	echo := "key=" + testKey + " id=" + testID + " called=+86" + testPhone
-	for name, reply := range map[string]func(request) (int, string){
+	providertest.CheckSecretsKept(t, map[string]func(request) (int, string){
 		"api error": func(request) (int, string) { return 200, apiError("InternalError", echo) },
 		"text 500":  func(request) (int, string) { return 500, echo },
-	} {
-		t.Run(name, func(t *testing.T) {
-			srv := newFakeVMS(t, reply)
-			err := newVoice(t, testConfig(srv.URL)).Send(t.Context(), testCall())
-			if err == nil {
-				t.Fatal("Send succeeded")
-			}
-			for _, s := range []string{testKey, testID, testPhone} {
-				if strings.Contains(err.Error(), s) {
-					t.Errorf("error %q reveals %s", err, s)
-				}
-			}
-		})
-	}
+	}, func(t *testing.T, reply func(request) (int, string)) error {
+		return newVoice(t, testConfig(newFakeVMS(t, reply).URL)).Send(t.Context(), testCall())
+	}, testKey, testID, testPhone)
 }
 
 func TestTimeout(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-	defer cancel()
-	err := newVoice(t, testConfig(srv.URL)).Send(ctx, testCall())
-	if !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonTimeout {
-		t.Errorf("err %v: want a retryable timeout", err)
-	}
+	providertest.CheckTimeouts(t, testCall(), func(url string, timeout time.Duration) notify.Channel {
+		cfg := testConfig(url)
+		cfg.Timeout = timeout
+		return newVoice(t, cfg)
+	})
 }
 
 func TestPhoneNumbers(t *testing.T) {
@@ -319,15 +241,8 @@ func TestNewValidation(t *testing.T) {
 }
 
 func TestSampleConfig(t *testing.T) {
-	data, err := os.ReadFile("sample.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"TENCENTCLOUD_SECRET_ID": "AKIDenv", "TENCENTCLOUD_SECRET_KEY": "keyenv"}
 	var cfg Config
-	if err := yamlconf.DecodeEnv("sample.yaml", data, &cfg, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
-		t.Fatal(err)
-	}
+	providertest.DecodeSample(t, &cfg, map[string]string{"TENCENTCLOUD_SECRET_ID": "AKIDenv", "TENCENTCLOUD_SECRET_KEY": "keyenv"})
 	if cfg.Name != "voice" || cfg.SecretKey != "keyenv" || cfg.PlayTimes != 2 {
 		t.Errorf("decoded %+v", cfg)
 	}

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"runtime/debug"
 	"slices"
@@ -20,6 +19,7 @@ import (
 
 	"yujing"
 	"yujing/notify"
+	"yujing/notify/internal/provider"
 )
 
 // Headers set on every request. Config.Headers may not replace them.
@@ -169,29 +169,13 @@ func New(cfg Config, client *http.Client) (*Webhook, error) {
 	if cfg.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout %s is negative", cfg.Timeout))
 	}
-	headers := make(http.Header, len(cfg.Headers))
-	for k, v := range cfg.Headers {
-		switch {
-		case !validHeaderName(k):
-			errs = append(errs, fmt.Errorf("header name %q is not valid", k))
-		case isReserved(k):
-			errs = append(errs, fmt.Errorf("header %q is set by yujing and cannot be configured", k))
-		case strings.ContainsAny(v, "\r\n\x00"):
-			errs = append(errs, fmt.Errorf("header %q has a control character in its value", k)) // value may be secret: not quoted
-		default:
-			headers.Set(k, v)
-		}
-	}
+	headers, herrs := provider.Headers(cfg.Headers, reserved...)
+	errs = append(errs, herrs...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("webhook %q: %w", cfg.Name, err)
 	}
 	if client == nil {
-		client = &http.Client{
-			Transport: http.DefaultTransport.(*http.Transport).Clone(),
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		}
+		client = provider.NoRedirectClient()
 	}
 	safe := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
 	return &Webhook{
@@ -300,32 +284,9 @@ func Verify(secret string, body []byte, header string) bool {
 	return hmac.Equal(sig, m.Sum(nil))
 }
 
-// isReserved reports whether a header is set by the channel or the
-// transport, and so cannot be configured.
-func isReserved(name string) bool {
-	switch textproto.CanonicalMIMEHeaderKey(name) {
-	case "Content-Type", "Content-Length", "Host", "User-Agent", "Transfer-Encoding", HeaderIdempotency, HeaderSignature:
-		return true
-	}
-	return false
-}
-
-// validHeaderName reports whether name is an RFC 9110 token.
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		b := name[i]
-		switch {
-		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
+// reserved are the headers the channel or the transport sets, which the
+// configuration cannot.
+var reserved = []string{"Content-Type", "Content-Length", "Host", "User-Agent", "Transfer-Encoding", HeaderIdempotency, HeaderSignature}
 
 // userAgent is "yujing/<module version>", or "yujing/dev" for a build
 // without one.

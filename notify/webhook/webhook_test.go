@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -18,29 +16,19 @@ import (
 	"time"
 
 	"yujing"
-	"yujing/internal/yamlconf"
 	"yujing/notify"
+	"yujing/notify/internal/providertest"
 )
 
-var (
-	started = time.Date(2025, 7, 14, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
-	sentAt  = time.Date(2025, 7, 14, 9, 31, 5, 0, time.UTC)
-)
+var sentAt = time.Date(2025, 7, 14, 9, 31, 5, 0, time.UTC)
 
+// testCall is the shared gas call (providertest.GasCall) as this channel
+// sends it.
 func testCall() yujing.Call {
-	return yujing.Call{
-		ID: "42-7-p1-webhook",
-		Alert: yujing.Alert{
-			ID: 42, Rule: "gas-lel-high", Sensor: "gas-01", Site: "plant-a", Family: yujing.FamilyGas,
-			Metric: "lel", Unit: "%LEL", Level: yujing.Red, State: yujing.StateFiring,
-			Value: 55.5, Threshold: 50, Message: "【红色(Ⅰ级)预警】甲厂 gas-01 可燃气体浓度 55.5%LEL",
-			StartedAt: started, UpdatedAt: started.Add(time.Minute),
-		},
-		Event:   yujing.EventUpgraded,
-		Person:  yujing.Person{ID: "p1", Name: "张三", Phone: "13800000000"},
-		Channel: "webhook",
-		Created: started,
-	}
+	c := providertest.GasCall("42-7-p1-webhook", "webhook")
+	c.Alert.Message = "【红色(Ⅰ级)预警】甲厂 gas-01 可燃气体浓度 55.5%LEL"
+	c.Event = yujing.EventUpgraded
+	return c
 }
 
 // request is what a test server saw.
@@ -258,12 +246,7 @@ func TestStatusClassification(t *testing.T) {
 			if err == nil {
 				return
 			}
-			if got := notify.Retryable(err); got != c.retryable {
-				t.Errorf("Retryable(%v) = %v, want %v", err, got, c.retryable)
-			}
-			if got := notify.FailureReason(err); got != c.reason {
-				t.Errorf("FailureReason(%v) = %q, want %q", err, got, c.reason)
-			}
+			providertest.CheckFailure(t, err, c.retryable, c.reason)
 			var he *notify.HTTPError
 			if !errors.As(err, &he) || he.StatusCode != c.status || he.Body != "answer body" {
 				t.Errorf("err %v: want *notify.HTTPError with status %d and body", err, c.status)
@@ -273,66 +256,21 @@ func TestStatusClassification(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
-
-	cases := []struct {
-		name string
-		cfg  time.Duration // Config.Timeout
-		ctx  time.Duration // caller's deadline
-	}{
-		{"config timeout", 50 * time.Millisecond, 0},
-		{"caller deadline", 0, 50 * time.Millisecond},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			w := newWebhook(t, Config{URL: srv.URL, Timeout: c.cfg})
-			ctx := t.Context()
-			if c.ctx > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, c.ctx)
-				defer cancel()
-			}
-			start := time.Now()
-			err := w.Send(ctx, testCall())
-			if err == nil {
-				t.Fatal("Send succeeded against a server that never answers")
-			}
-			if d := time.Since(start); d > 2*time.Second {
-				t.Errorf("Send took %s, timeout not honoured", d)
-			}
-			if !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonTimeout {
-				t.Errorf("err %v: retryable=%v reason=%q, want retryable timeout", err, notify.Retryable(err), notify.FailureReason(err))
-			}
-		})
-	}
+	providertest.CheckTimeouts(t, testCall(), func(url string, timeout time.Duration) notify.Channel {
+		return newWebhook(t, Config{URL: url, Timeout: timeout})
+	})
 }
 
 func TestNetworkErrorHidesURLSecrets(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL
-	srv.Close() // nothing listens any more
+	url := providertest.ClosedURL(t) // nothing listens any more
 	w := newWebhook(t, Config{URL: url + "/hook?access_token=TOPSECRET", Secret: "SIGNKEY",
 		Headers: map[string]string{"Authorization": "Bearer HEADERSECRET"}})
 	err := w.Send(t.Context(), testCall())
 	if err == nil {
 		t.Fatal("Send to a closed port succeeded")
 	}
-	if !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonNetwork {
-		t.Errorf("err %v: retryable=%v reason=%q, want retryable network", err, notify.Retryable(err), notify.FailureReason(err))
-	}
-	for _, s := range []string{"TOPSECRET", "SIGNKEY", "HEADERSECRET"} {
-		if strings.Contains(err.Error(), s) {
-			t.Errorf("error %q reveals %s", err, s)
-		}
-	}
+	providertest.CheckFailure(t, err, true, notify.ReasonNetwork)
+	providertest.NoSecrets(t, err, "TOPSECRET", "SIGNKEY", "HEADERSECRET")
 	if !strings.Contains(err.Error(), url+"/hook") {
 		t.Errorf("error %q does not name the endpoint", err)
 	}
@@ -372,26 +310,15 @@ func TestNewValidation(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("New error %v, want %q", err, c.want)
 			}
-			for _, s := range []string{"SECRETTOKEN", "SECRETVALUE"} {
-				if strings.Contains(err.Error(), s) {
-					t.Errorf("error %q reveals %s", err, s)
-				}
-			}
+			providertest.NoSecrets(t, err, "SECRETTOKEN", "SECRETVALUE")
 		})
 	}
 }
 
 // TestSampleConfig keeps sample.yaml valid: strict decoding, then New.
 func TestSampleConfig(t *testing.T) {
-	data, err := os.ReadFile("sample.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"YUJING_WEBHOOK_SECRET": "from-env", "YUJING_WEBHOOK_TOKEN": "tok"}
 	var cfg Config
-	if err := yamlconf.DecodeEnv("sample.yaml", data, &cfg, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
-		t.Fatal(err)
-	}
+	providertest.DecodeSample(t, &cfg, map[string]string{"YUJING_WEBHOOK_SECRET": "from-env", "YUJING_WEBHOOK_TOKEN": "tok"})
 	if cfg.Name != "duty-room" || cfg.Secret != "from-env" || cfg.Timeout != 5*time.Second || cfg.Headers["Authorization"] != "Bearer tok" {
 		t.Errorf("decoded %+v", cfg)
 	}

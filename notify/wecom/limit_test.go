@@ -6,31 +6,17 @@ import (
 
 	"yujing"
 	"yujing/notify"
+	"yujing/notify/internal/providertest"
 )
 
 // TestDefaultLimit: the robot's quota, 20 a minute without burst, is what
 // the dispatcher applies unless the configuration names another.
 func TestDefaultLimit(t *testing.T) {
 	w := newChannel(t, Config{Webhook: newRobot(t).url()})
-	want := notify.Limit{PerMinute: MaxPerMinute, Burst: 1}
-	if got := w.DefaultLimit(); got != want || want.PerMinute != 20 {
-		t.Errorf("DefaultLimit() = %+v, want %+v", got, want)
+	if MaxPerMinute != 20 {
+		t.Errorf("MaxPerMinute = %d, want WeCom's 20", MaxPerMinute)
 	}
-	disp, err := notify.New([]notify.Channel{w}, notify.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, ok := disp.Limit("wecom"); !ok || got != want {
-		t.Errorf("dispatcher applies %+v (%v), want %+v", got, ok, want)
-	}
-	own := notify.Limit{PerMinute: 5}
-	disp, err = notify.New([]notify.Channel{w}, notify.Options{Limits: map[string]notify.Limit{"wecom": own}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := disp.Limit("wecom"); got != own {
-		t.Errorf("with a configured limit the dispatcher applies %+v, want %+v", got, own)
-	}
+	providertest.CheckDefaultLimit(t, w, notify.Limit{PerMinute: MaxPerMinute, Burst: 1}, notify.Limit{PerMinute: 5})
 }
 
 // TestSendGroup: a group goes out as one markdown message (a template card
@@ -46,7 +32,7 @@ func TestSendGroup(t *testing.T) {
 	if _, err := w.SendGroup(t.Context(), notify.Group{Call: lead, Members: []yujing.Call{a, b}}); err != nil {
 		t.Fatal(err)
 	}
-	sent := srv.sent()
+	sent := srv.Sent()
 	if len(sent) != 1 || sent[0]["msgtype"] != "markdown" {
 		t.Fatalf("sent %v, want one markdown message", sent)
 	}

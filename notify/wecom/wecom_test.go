@@ -1,14 +1,10 @@
 package wecom
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -18,8 +14,8 @@ import (
 	"unicode/utf8"
 
 	"yujing"
-	"yujing/internal/yamlconf"
 	"yujing/notify"
+	"yujing/notify/internal/providertest"
 )
 
 const testKey = "693a91f6-7aoc-4bc4-97a0-0ec2sifa5aaa"
@@ -46,76 +42,55 @@ func testCall(level yujing.Level, answer bool) yujing.Call {
 }
 
 // robot stands in for qyapi.weixin.qq.com: it checks each request against
-// the documented message formats (decoded into plain maps, not the
-// channel's types) and answers like WeCom.
+// the documented message formats (checkRequest: decoded into plain maps,
+// not the channel's types) and answers like WeCom.
 type robot struct {
-	*httptest.Server
-	t       *testing.T
-	mu      sync.Mutex
-	answers []answer
-	bodies  []map[string]any
+	*providertest.Robot[map[string]any]
 }
 
-type answer struct {
-	status int
-	body   string
+// answer is an answer of the robot.
+func answer(status int, body string) providertest.Answer {
+	return providertest.Answer{Status: status, Body: body}
 }
 
-var ok = answer{200, `{"errcode":0,"errmsg":"ok"}`}
+var ok = answer(200, `{"errcode":0,"errmsg":"ok"}`)
 
-func newRobot(t *testing.T, answers ...answer) *robot {
+// wecom is what the robot does.
+var wecom = providertest.RobotSpec[map[string]any]{
+	ContentType: "application/json; charset=UTF-8", OK: ok, Check: checkRequest,
+	Refusal: func(code int, msg string) providertest.Answer {
+		return answer(200, fmt.Sprintf(`{"errcode":%d,"errmsg":%q}`, code, msg))
+	},
+}
+
+func newRobot(t *testing.T, answers ...providertest.Answer) robot {
 	t.Helper()
-	r := &robot{t: t, answers: answers}
-	r.Server = httptest.NewServer(http.HandlerFunc(r.serve))
-	t.Cleanup(r.Close)
-	return r
+	return robot{providertest.NewRobot(t, wecom, answers...).Start()}
 }
 
-func (r *robot) url() string { return r.URL + "/cgi-bin/webhook/send?key=" + testKey }
+func (r robot) url() string { return r.URL + "/cgi-bin/webhook/send?key=" + testKey }
 
-func (r *robot) serve(w http.ResponseWriter, req *http.Request) {
-	reply := func(a answer) {
-		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-		w.WriteHeader(a.status)
-		_, _ = io.WriteString(w, a.body)
-	}
-	refuse := func(code int, msg string) {
-		r.t.Errorf("robot refused the request: %d %s", code, msg)
-		reply(answer{200, fmt.Sprintf(`{"errcode":%d,"errmsg":%q}`, code, msg)})
-	}
+// checkRequest checks a request as WeCom does, and returns its message or
+// WeCom's refusal.
+func checkRequest(req *http.Request) (map[string]any, int, string) {
 	if req.Method != http.MethodPost || req.URL.Path != "/cgi-bin/webhook/send" {
-		refuse(404, "not found")
-		return
+		return nil, 404, "not found"
 	}
 	if req.URL.Query().Get("key") != testKey {
-		refuse(CodeInvalidWebhook, "invalid webhook url, hint: [1629125885_160_xxx]")
-		return
+		return nil, CodeInvalidWebhook, "invalid webhook url, hint: [1629125885_160_xxx]"
 	}
 	if ct := req.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		refuse(40058, "invalid Content-Type "+ct)
-		return
+		return nil, 40058, "invalid Content-Type " + ct
 	}
 	body, _ := io.ReadAll(req.Body)
 	var m map[string]any
 	if err := json.Unmarshal(body, &m); err != nil {
-		refuse(40058, "Warning: wrong json format. "+err.Error())
-		return
+		return nil, 40058, "Warning: wrong json format. " + err.Error()
 	}
 	if msg := validMessage(m); msg != "" {
-		refuse(CodeInvalidParam, msg)
-		return
+		return nil, CodeInvalidParam, msg
 	}
-	r.mu.Lock()
-	r.bodies = append(r.bodies, m)
-	a := ok
-	if len(r.answers) > 0 {
-		a = r.answers[0]
-		if len(r.answers) > 1 {
-			r.answers = r.answers[1:]
-		}
-	}
-	r.mu.Unlock()
-	reply(a)
+	return m, 0, ""
 }
 
 // validMessage checks a message as the group robot documentation
@@ -177,12 +152,6 @@ func onlyKeys(m map[string]any, keys ...string) string {
 	return ""
 }
 
-func (r *robot) sent() []map[string]any {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.bodies)
-}
-
 func newChannel(t *testing.T, cfg Config) *WeCom {
 	t.Helper()
 	w, err := New(cfg, nil, nil)
@@ -211,7 +180,7 @@ func TestSendMessages(t *testing.T) {
 	if err := w.Send(t.Context(), testCall(yujing.Blue, false)); err != nil {
 		t.Fatal(err)
 	}
-	sent := srv.sent()
+	sent := srv.Sent()
 	if len(sent) != 3 {
 		t.Fatalf("%d messages, want 3", len(sent))
 	}
@@ -279,57 +248,23 @@ func TestLongMarkdownIsCut(t *testing.T) {
 }
 
 func TestAnswers(t *testing.T) {
-	cases := []struct {
-		name      string
-		answer    answer
-		ok        bool
-		retryable bool
-		reason    string
-		contains  string
-	}{
-		{"ok", ok, true, false, "", ""},
-		{"throttled", answer{200, `{"errcode":45009,"errmsg":"api freq out of limit, hint: [1635043469_160_1ea1b1d99cd2c82ebf782c0c06a61af4]"}`}, false, true, notify.ReasonThrottled, "errcode 45009: api freq out of limit"},
-		{"busy", answer{200, `{"errcode":-1,"errmsg":"system busy"}`}, false, true, notify.ReasonOther, "errcode -1"},
-		{"invalid webhook", answer{200, `{"errcode":93000,"errmsg":"invalid webhook url, hint: [1629125885_160_x]"}`}, false, false, notify.ReasonOther, "errcode 93000"},
-		{"msgtype", answer{200, `{"errcode":40008,"errmsg":"invalid message type"}`}, false, false, notify.ReasonOther, "40008"},
-		{"empty", answer{200, `{"errcode":44004,"errmsg":"empty content"}`}, false, false, notify.ReasonOther, "44004"},
-		{"unknown", answer{200, `{"errcode":12345,"errmsg":"new"}`}, false, true, notify.ReasonOther, "12345"},
-		{"not json", answer{200, `<html></html>`}, false, true, notify.ReasonOther, "not JSON"},
-		{"key echoed", answer{200, `{"errcode":93000,"errmsg":"invalid webhook url key=` + testKey + `"}`}, false, false, notify.ReasonOther, "key=***"},
-		{"http 503", answer{503, `unavailable ` + testKey}, false, true, notify.ReasonHTTP5xx, "503"},
-		{"http 429", answer{429, ``}, false, true, notify.ReasonThrottled, "429"},
-		{"http 403", answer{403, `forbidden`}, false, false, notify.ReasonHTTP4xx, "403"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			srv := newRobot(t, c.answer)
-			err := newChannel(t, Config{Webhook: srv.url()}).Send(t.Context(), testCall(yujing.Yellow, true))
-			if (err == nil) != c.ok {
-				t.Fatalf("err = %v, want ok=%v", err, c.ok)
-			}
-			if err == nil {
-				return
-			}
-			if got := notify.Retryable(err); got != c.retryable {
-				t.Errorf("Retryable(%v) = %v, want %v", err, got, c.retryable)
-			}
-			if got := notify.FailureReason(err); got != c.reason {
-				t.Errorf("FailureReason(%v) = %q, want %q", err, got, c.reason)
-			}
-			if !strings.Contains(err.Error(), c.contains) {
-				t.Errorf("error %q lacks %q", err, c.contains)
-			}
-			if c.name == "throttled" {
-				var he *notify.HTTPError
-				if !errors.As(err, &he) || he.RetryAfter != time.Minute {
-					t.Errorf("throttled error carries no one-minute wait: %#v", he)
-				}
-			}
-			if strings.Contains(err.Error(), testKey) {
-				t.Errorf("error %q reveals the key", err)
-			}
-		})
-	}
+	providertest.CheckAnswers(t, []providertest.AnswerCase{
+		{Name: "ok", Answer: ok, OK: true},
+		{Name: "throttled", Answer: answer(200, `{"errcode":45009,"errmsg":"api freq out of limit, hint: [1635043469_160_1ea1b1d99cd2c82ebf782c0c06a61af4]"}`), Retryable: true, Reason: notify.ReasonThrottled, Contains: "errcode 45009: api freq out of limit", Wait: time.Minute},
+		{Name: "busy", Answer: answer(200, `{"errcode":-1,"errmsg":"system busy"}`), Retryable: true, Reason: notify.ReasonOther, Contains: "errcode -1"},
+		{Name: "invalid webhook", Answer: answer(200, `{"errcode":93000,"errmsg":"invalid webhook url, hint: [1629125885_160_x]"}`), Reason: notify.ReasonOther, Contains: "errcode 93000"},
+		{Name: "msgtype", Answer: answer(200, `{"errcode":40008,"errmsg":"invalid message type"}`), Reason: notify.ReasonOther, Contains: "40008"},
+		{Name: "empty", Answer: answer(200, `{"errcode":44004,"errmsg":"empty content"}`), Reason: notify.ReasonOther, Contains: "44004"},
+		{Name: "unknown", Answer: answer(200, `{"errcode":12345,"errmsg":"new"}`), Retryable: true, Reason: notify.ReasonOther, Contains: "12345"},
+		{Name: "not json", Answer: answer(200, `<html></html>`), Retryable: true, Reason: notify.ReasonOther, Contains: "not JSON"},
+		{Name: "key echoed", Answer: answer(200, `{"errcode":93000,"errmsg":"invalid webhook url key=`+testKey+`"}`), Reason: notify.ReasonOther, Contains: "key=***"},
+		{Name: "http 503", Answer: answer(503, `unavailable `+testKey), Retryable: true, Reason: notify.ReasonHTTP5xx, Contains: "503"},
+		{Name: "http 429", Answer: answer(429, ``), Retryable: true, Reason: notify.ReasonThrottled, Contains: "429"},
+		{Name: "http 403", Answer: answer(403, `forbidden`), Reason: notify.ReasonHTTP4xx, Contains: "403"},
+	}, func(t *testing.T, a providertest.Answer) error {
+		srv := newRobot(t, a)
+		return newChannel(t, Config{Webhook: srv.url()}).Send(t.Context(), testCall(yujing.Yellow, true))
+	}, testKey)
 }
 
 // TestThrottledThenDelivered: a throttled message is tried again through
@@ -337,33 +272,27 @@ func TestAnswers(t *testing.T) {
 // robot's throttle window (time.Minute) — and then delivered.
 func TestThrottledThenDelivered(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := &robot{t: t, answers: []answer{{200, `{"errcode":45009,"errmsg":"api freq out of limit"}`}, ok}}
+		r := providertest.NewRobot(t, wecom, answer(200, `{"errcode":45009,"errmsg":"api freq out of limit"}`), ok)
 		var mu sync.Mutex
 		var at []time.Time
-		client := &http.Client{Transport: handlerTransport(func(w http.ResponseWriter, req *http.Request) {
+		client := &http.Client{Transport: providertest.HandlerTransport(func(w http.ResponseWriter, req *http.Request) {
 			mu.Lock()
 			at = append(at, time.Now())
 			mu.Unlock()
-			r.serve(w, req)
+			r.ServeHTTP(w, req)
 		})}
 		hook := "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=" + testKey
 		d, err := New(Config{Webhook: hook}, client, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		done := make(chan notify.Result, 1)
-		disp, err := notify.New([]notify.Channel{d}, notify.Options{OnResult: func(r notify.Result) { done <- r }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		disp.Run(t.Context())
-		defer func() { _ = disp.Stop(context.Background()) }()
+		disp, done := providertest.Dispatch(t, d, notify.Options{})
 		if err := disp.Call(t.Context(), testCall(yujing.Red, true)); err != nil {
 			t.Fatal(err)
 		}
 		res := <-done
-		if res.Err != nil || res.Attempts != 2 || len(r.sent()) != 2 {
-			t.Fatalf("call ended %v after %d attempts (%d requests), want sent at the second", res.Err, res.Attempts, len(r.sent()))
+		if res.Err != nil || res.Attempts != 2 || len(r.Sent()) != 2 {
+			t.Fatalf("call ended %v after %d attempts (%d requests), want sent at the second", res.Err, res.Attempts, len(r.Sent()))
 		}
 		if gap := at[1].Sub(at[0]); gap < time.Minute {
 			t.Errorf("retried %s after the throttle, want at least %s", gap, time.Minute)
@@ -371,44 +300,14 @@ func TestThrottledThenDelivered(t *testing.T) {
 	})
 }
 
-// handlerTransport serves requests with a handler in the calling
-// goroutine, so that a fake robot runs inside a synctest bubble.
-type handlerTransport func(http.ResponseWriter, *http.Request)
-
-func (h handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	h(rec, r)
-	resp := rec.Result()
-	resp.Request = r
-	return resp, nil
-}
-
 func TestTimeout(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
-	w := newChannel(t, Config{Webhook: srv.URL + "/cgi-bin/webhook/send?key=" + testKey})
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-	defer cancel()
-	err := w.Send(ctx, testCall(yujing.Red, true))
-	if err == nil || !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonTimeout {
-		t.Fatalf("err = %v, want retryable timeout", err)
-	}
-	if strings.Contains(err.Error(), testKey) {
-		t.Errorf("error %q reveals the key", err)
-	}
+	providertest.CheckTimeouts(t, testCall(yujing.Red, true), func(url string, timeout time.Duration) notify.Channel {
+		return newChannel(t, Config{Webhook: url + "/cgi-bin/webhook/send?key=" + testKey, Timeout: timeout})
+	}, func(t *testing.T, err error) { providertest.NoSecrets(t, err, testKey) })
 }
 
 func TestNetworkErrorHidesKey(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	base := srv.URL
-	srv.Close()
+	base := providertest.ClosedURL(t)
 	w := newChannel(t, Config{Webhook: base + "/cgi-bin/webhook/send?key=" + testKey, Timeout: time.Second})
 	err := w.Send(t.Context(), testCall(yujing.Red, true))
 	if err == nil || !notify.Retryable(err) || notify.FailureReason(err) != notify.ReasonNetwork {
@@ -446,9 +345,7 @@ func TestNewValidation(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err = %v, want %q", err, c.want)
 			}
-			if strings.Contains(err.Error(), testKey) {
-				t.Errorf("error %q reveals the key", err)
-			}
+			providertest.NoSecrets(t, err, testKey)
 		})
 	}
 }
@@ -472,15 +369,8 @@ func TestEnglishCard(t *testing.T) {
 }
 
 func TestSampleConfig(t *testing.T) {
-	data, err := os.ReadFile("sample.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"YUJING_WECOM_KEY": testKey}
 	var cfg Config
-	if err := yamlconf.DecodeEnv("sample.yaml", data, &cfg, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
-		t.Fatal(err)
-	}
+	providertest.DecodeSample(t, &cfg, map[string]string{"YUJING_WECOM_KEY": testKey})
 	if cfg.Name != "duty-wecom" || !strings.HasSuffix(cfg.Webhook, "key="+testKey) || cfg.Timeout != 5*time.Second {
 		t.Errorf("decoded %+v", cfg)
 	}

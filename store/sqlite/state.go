@@ -259,6 +259,17 @@ var stateMigrations = []string{
 	// the process died, and is asked about (or counted) before it is sent
 	// again.
 	`ALTER TABLE calls ADD COLUMN sending_at INTEGER;`,
+	// 13: sites' production statuses (生产状态), every change kept: the
+	// latest row of a site is its status now (sitestatus.go).
+	`CREATE TABLE site_status (
+		id     INTEGER PRIMARY KEY,
+		site   TEXT NOT NULL,
+		status TEXT NOT NULL,
+		since  INTEGER NOT NULL,
+		by     TEXT NOT NULL,
+		reason TEXT NOT NULL
+	);
+	CREATE INDEX site_status_site ON site_status (site, id);`,
 }
 
 // Limits of ListAlerts.

@@ -26,7 +26,9 @@ import (
 //     POST /api/v1/logout and POST /api/v1/me/password (a user's own).
 //   - Operator: POST /api/v1/alerts/{id}/ack, …/dispose, …/close and
 //     POST /api/v1/calls/{id}/answer.
-//   - Admin: everything else that changes state.
+//   - Admin: everything else that changes state, and POST
+//     /api/v1/calls/{id}/link (a call's answer link: the called person's
+//     credential).
 func Required(method, escapedPath string, metricsPublic bool) Role {
 	clean := path.Clean("/" + escapedPath)
 	var seg []string

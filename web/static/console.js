@@ -6,7 +6,9 @@
   "use strict";
   var DICT = window.YJ_I18N, CH = window.YJCharts, TZ = window.YJTime;
   var LEVELS = ["red", "orange", "yellow", "blue"], RANK = { red: 4, orange: 3, yellow: 2, blue: 1 };
-  var FAMILIES = ["gas", "hazard", "dust", "weather", "flood", "power", "electrical"];
+  // FAMILIES are the sensor families the server's configuration knows
+  // (GET /api/v1/families, loaded in begin); these built-in ones until then.
+  var FAMILIES = ["gas", "hazard", "dust", "weather", "flood", "power", "electrical"], FAMINFO = {};
   var STATES = ["open", "firing", "acknowledged", "disposing", "resolved", "closed"];
   var REASONS = ["real_hazard", "false_alarm", "equipment_fault", "maintenance", "other"];
   var app = {
@@ -35,7 +37,21 @@
   }
   function lvl(l) { return '<span class="lvl lvl-' + esc(l) + '" data-level="' + esc(l) + '">' + esc(t("level." + l)) + "</span>"; }
   function stateTag(s) { return '<span class="state state-' + esc(s) + '">' + esc(t("state." + s)) + "</span>"; }
-  function fam(f) { return f ? t("family." + f) : ""; }
+  function fam(f) {
+    if (!f) { return ""; }
+    var key = "family." + f, info = FAMINFO[f] || {};
+    var name = (DICT[app.lang] && DICT[app.lang][key]) || DICT.zh[key] ? t(key) : (app.lang === "en" ? info.name_en : info.name) || info.name || f;
+    return info.icon ? info.icon + " " + name : name;
+  }
+  // loadFamilies reads the families the server's configuration knows; an
+  // older server without GET /api/v1/families keeps the built-in ones.
+  function loadFamilies() {
+    return api("GET", "/api/v1/families").then(function (fs) {
+      if (fs && fs.length) {
+        FAMILIES = fs.map(function (f) { FAMINFO[f.id] = f; return f.id; });
+      }
+    }, function () { /* the built-in families */ });
+  }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   // fmtTime writes a time in the server's zone (TZ, from /api/v1/meta),
   // the date only when it is not today there (or withDate).
@@ -148,7 +164,7 @@
   function begin() {
     document.body.classList.remove("logged-out");
     header();
-    loadMeta().then(function () {
+    Promise.all([loadMeta(), loadFamilies()]).then(function () {
       if (!app.me) { return; }
       connect();
       refreshOpen();

@@ -1,8 +1,9 @@
 // Package dysmstest is a local Alibaba Cloud SMS API (dysmsapi,
 // 2017-05-25) for tests: an http.Handler that checks every request the way
-// the provider documents it — the common parameters, the RPC signature
-// recomputed independently from the received form, unused nonces, a fresh
-// timestamp — and serves the two actions yujing uses: SendSms, which it
+// the provider documents it (providertest.RPC: the common parameters, the
+// RPC signature recomputed independently from the received form, unused
+// nonces, a fresh timestamp; QuerySendDetails counts days in Beijing
+// time) and serves the two actions yujing uses: SendSms, which it
 // records, and QuerySendDetails, which it answers from those records, so
 // that a test can ask, as yujing does after a crash, whether a send
 // happened.
@@ -12,26 +13,21 @@
 package dysmstest
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
-)
 
-// beijing is the zone in which QuerySendDetails counts SendDate.
-var beijing = time.FixedZone("CST", 8*3600)
+	"yujing/notify/internal/provider"
+	"yujing/notify/internal/providertest"
+)
 
 // Send is one SendSms request the provider accepted.
 type Send struct {
@@ -49,8 +45,8 @@ type Provider struct {
 	// the SMS, the client never hears so.
 	Reply func(form url.Values) (status int, body string)
 
+	nonces   providertest.Nonces
 	mu       sync.Mutex
-	nonces   map[string]bool
 	sends    []Send
 	queries  []url.Values
 	rejected []string
@@ -60,23 +56,13 @@ type Provider struct {
 // New returns a provider that accepts requests signed with secret by
 // keyID.
 func New(keyID, secret string) *Provider {
-	return &Provider{KeyID: keyID, Secret: secret, nonces: map[string]bool{}}
+	return &Provider{KeyID: keyID, Secret: secret}
 }
 
 // Transport is an http.RoundTripper that serves every request with p in
 // the calling goroutine: a client using it works inside a synctest
 // bubble, where a real listener would not.
-func (p *Provider) Transport() http.RoundTripper { return transport{p} }
-
-type transport struct{ h http.Handler }
-
-func (t transport) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, r)
-	resp := rec.Result()
-	resp.Request = r
-	return resp, nil
-}
+func (p *Provider) Transport() http.RoundTripper { return providertest.HandlerTransport(p.ServeHTTP) }
 
 // Sends returns the SendSms requests recorded, in order.
 func (p *Provider) Sends() []Send {
@@ -119,72 +105,15 @@ func (p *Provider) reject(w http.ResponseWriter, status int, code, msg string) {
 	p.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"RequestId": "REQ-BAD", "Code": code, "Message": msg})
+	_, _ = io.WriteString(w, providertest.AliyunError(code, msg, "REQ-BAD"))
 }
 
-// popEncode is the documented encoding, done as the documentation says:
-// URL-encode, then "+"→"%20", "*"→"%2A", "%7E"→"~".
-func popEncode(s string) string {
-	s = url.QueryEscape(s)
-	return strings.NewReplacer("+", "%20", "*", "%2A", "%7E", "~").Replace(s)
-}
-
-// ServeHTTP checks a request and serves its action.
+// ServeHTTP checks a request (providertest.RPC) and serves its action.
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		p.reject(w, 405, "UnsupportedHTTPMethod", r.Method)
-		return
-	}
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		p.reject(w, 400, "InvalidParameter", "content type "+ct)
-		return
-	}
-	raw, _ := io.ReadAll(r.Body)
-	form, err := url.ParseQuery(string(raw))
-	if err != nil {
-		p.reject(w, 400, "InvalidParameter", "body is not a form")
-		return
-	}
-	for k, want := range map[string]string{
-		"Version": "2017-05-25", "Format": "JSON", "AccessKeyId": p.KeyID,
-		"SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0", "RegionId": "cn-hangzhou",
-	} {
-		if got := form.Get(k); got != want {
-			p.reject(w, 400, "InvalidParameter", k+" = "+got)
-			return
-		}
-	}
-	// The signature, recomputed from what arrived.
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		if k != "Signature" {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	pairs := make([]string, len(keys))
-	for i, k := range keys {
-		pairs[i] = popEncode(k) + "=" + popEncode(form.Get(k))
-	}
-	sts := "POST&" + popEncode("/") + "&" + popEncode(strings.Join(pairs, "&"))
-	mac := hmac.New(sha1.New, []byte(p.Secret+"&"))
-	mac.Write([]byte(sts))
-	if want := base64.StdEncoding.EncodeToString(mac.Sum(nil)); form.Get("Signature") != want {
-		p.reject(w, 400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:"+sts)
-		return
-	}
-	ts, err := time.Parse("2006-01-02T15:04:05Z", form.Get("Timestamp"))
-	if err != nil || time.Since(ts).Abs() > 15*time.Minute {
-		p.reject(w, 400, "InvalidTimeStamp.Expired", "timestamp "+form.Get("Timestamp"))
-		return
-	}
-	p.mu.Lock()
-	n := form.Get("SignatureNonce")
-	used := n == "" || p.nonces[n]
-	p.nonces[n] = true
-	p.mu.Unlock()
-	if used {
-		p.reject(w, 400, "SignatureNonceUsed", "nonce "+n)
+	rpc := providertest.RPC{KeyID: p.KeyID, Secret: p.Secret, Version: "2017-05-25", Nonces: &p.nonces}
+	form, status, code, msg := rpc.Check(r)
+	if code != "" {
+		p.reject(w, status, code, msg)
 		return
 	}
 	switch a := form.Get("Action"); a {
@@ -259,7 +188,7 @@ func (p *Provider) querySendDetails(w http.ResponseWriter, form url.Values) {
 		p.reject(w, 400, "MissingSendDate", "SendDate is mandatory for this action.")
 		return
 	}
-	day, err := time.ParseInLocation("20060102", date, beijing)
+	day, err := time.ParseInLocation("20060102", date, provider.Beijing)
 	if err != nil || time.Since(day) > 31*24*time.Hour || day.After(time.Now()) {
 		p.reject(w, 200, "isv.INVALID_PARAMETERS", "SendDate "+date+" is not yyyyMMdd within the last 30 days")
 		return
@@ -280,7 +209,7 @@ func (p *Provider) querySendDetails(w http.ResponseWriter, form url.Values) {
 	var found []detail
 	for i := len(p.sends) - 1; i >= 0; i-- { // newest first
 		s := p.sends[i]
-		at := s.At.In(beijing)
+		at := s.At.In(provider.Beijing)
 		if at.Format("20060102") != date || !slices.Contains(strings.Split(s.Form.Get("PhoneNumbers"), ","), phone) ||
 			biz != "" && biz != s.BizID {
 			continue

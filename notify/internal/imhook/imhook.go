@@ -1,8 +1,10 @@
 // Package imhook is what the IM robot channels (notify/dingtalk,
 // notify/wecom, notify/feishu) share: posting a JSON message to a webhook
-// whose URL holds a secret, keeping that secret out of every error, and the
-// error of a coded answer. Each channel keeps its message format, signing
-// and the meaning of its platform's codes.
+// whose URL holds a secret, keeping that secret out of every error, the
+// error of a coded answer, and the configuration they have in common (the
+// webhook's scheme, lang, mention_level, the renderer, the answer button).
+// Each channel keeps its message format, signing, where its platform puts
+// the token, and the meaning of its platform's codes.
 package imhook
 
 import (

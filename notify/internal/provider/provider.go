@@ -1,8 +1,20 @@
-// Package provider holds what the cloud SMS and voice channels share when
-// they turn a provider's answer into an error: text made printable and
-// bounded (the secrets and phone numbers go with notify.Redact), and
-// the throttling window Alibaba Cloud names in its flow-control messages,
-// and the coded error both clouds answer with.
+// Package provider holds what notify's channels share when they call a
+// provider over HTTP and read its answers, so that each channel folder
+// keeps only its own request format, signing and code meanings:
+//
+//   - the HTTP client a channel gets when given none (NoRedirectClient),
+//     the check of a configured endpoint, loopback hosts;
+//   - the template variables of a call for the cloud SMS and voice
+//     templates (TemplateParams, written or spoken), in Beijing time, with
+//     values rounded to two decimals (FormatValue), and the order of a
+//     positional template;
+//   - reading callbacks: one item or a JSON array (DecodeBatch), provider
+//     times in Beijing time (ParseBeijing), phone numbers stripped of
+//     separators;
+//   - turning an answer into an error: text made printable and bounded
+//     (the secrets and phone numbers go with notify.Redact), the throttling
+//     window Alibaba Cloud names in its flow-control messages, and the
+//     coded error both clouds answer with (CloudError).
 package provider
 
 import (

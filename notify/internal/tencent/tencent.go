@@ -171,3 +171,12 @@ func (e *Error) classify(limit func(string) (time.Duration, bool)) (permanent bo
 	}
 	return false
 }
+
+// Phone writes the number of a callback (nationcode and mobile) as the
+// calls carry it: a mainland number without +86, another with +<code>.
+func Phone(nation, mobile string) string {
+	if nation == "" || nation == "86" || mobile == "" {
+		return mobile
+	}
+	return "+" + nation + mobile
+}
