@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"yujing"
+	"yujing/internal/idindex"
 )
 
 // Registry knows every sensor, the topic each publishes on, and the last
@@ -30,9 +31,9 @@ type Registry struct {
 }
 
 type catalog struct {
-	recs []sensorRec // sorted by id
-	live []liveState // recs[i]'s, under lock(i)
-	ids  idIndex     // id → place in recs
+	recs []sensorRec   // sorted by id
+	live []liveState   // recs[i]'s, under lock(i)
+	ids  idindex.Index // id → place in recs
 	// own maps the topics sensors have as their own, other than the
 	// default yujing/<site>/<id>, to their places; routes the Sparkplug
 	// topics a sensor also takes (its BIRTH and DEATH, its node's).
@@ -61,7 +62,7 @@ func (c *catalog) lock(i int32) *sync.Mutex { return &c.locks[uint32(i)%lockStri
 func (c *catalog) key(i int32) string { return c.recs[i].id }
 
 // find returns the place of the sensor with id.
-func (c *catalog) find(id string) (int32, bool) { return c.ids.find(id, c.key) }
+func (c *catalog) find(id string) (int32, bool) { return c.ids.Find(id, c.key) }
 
 // sensorRec is one sensor: its own fields, and those it shares with the
 // sensors alike.
@@ -403,7 +404,7 @@ func build(sites []yujing.Site, templates []string, n int, src func(add func(s *
 		c.sites[s.ID] = s
 	}
 	c.recs = make([]sensorRec, 0, n)
-	c.ids = newIDIndex(n)
+	c.ids = idindex.New(n)
 	classes := map[classKey]*sensorClass{}
 	names := map[string]string{} // one copy of each name that recurs (the same names at every site)
 	var buf []byte
@@ -411,7 +412,7 @@ func build(sites []yujing.Site, templates []string, n int, src func(add func(s *
 		if len(c.recs) >= int(^uint32(0)>>2) {
 			return fmt.Errorf("more than %d sensors", len(c.recs))
 		}
-		if len(c.recs) == len(c.ids.slots)/2 {
+		if len(c.recs) == c.ids.Cap() {
 			c.regrow()
 		}
 		k := classKey{site: s.Site, family: string(s.Family), region: s.Region, industry: s.Industry, metric: s.Metric,
@@ -434,7 +435,7 @@ func build(sites []yujing.Site, templates []string, n int, src func(add func(s *
 		}
 		p := int32(len(c.recs))
 		c.recs = append(c.recs, sensorRec{id: s.ID})
-		if _, fresh := c.ids.insert(s.ID, p, c.key); !fresh {
+		if _, fresh := c.ids.Insert(s.ID, p, c.key); !fresh {
 			return fmt.Errorf("sensor %q defined twice", s.ID)
 		}
 		rec := &c.recs[p]
@@ -492,9 +493,9 @@ func build(sites []yujing.Site, templates []string, n int, src func(add func(s *
 
 // regrow doubles the index while building.
 func (c *catalog) regrow() {
-	x := newIDIndex(2 * max(len(c.recs), 4))
+	x := idindex.New(2 * max(len(c.recs), 4))
 	for i := range c.recs {
-		x.insert(c.recs[i].id, int32(i), c.key)
+		x.Insert(c.recs[i].id, int32(i), c.key)
 	}
 	c.ids = x
 }
@@ -522,9 +523,9 @@ func (c *catalog) sortByID() {
 	for n, p := range c.nodeSensors {
 		c.nodeSensors[n] = to[p]
 	}
-	c.ids = newIDIndex(len(c.recs))
+	c.ids = idindex.New(len(c.recs))
 	for i := range c.recs {
-		c.ids.insert(c.recs[i].id, int32(i), c.key)
+		c.ids.Insert(c.recs[i].id, int32(i), c.key)
 	}
 }
 

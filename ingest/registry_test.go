@@ -148,32 +148,3 @@ func TestRegistryKeepsLastReadings(t *testing.T) {
 		t.Errorf("B, new: %+v", st)
 	}
 }
-
-// TestIDIndex: every id inserted is found at its place, others are not,
-// and inserting an id again returns its place.
-func TestIDIndex(t *testing.T) {
-	for _, n := range []int{0, 1, 5, 100, 1000} {
-		ids := make([]string, n)
-		for i := range ids {
-			ids[i] = fmt.Sprintf("S%d", i)
-		}
-		key := func(p int32) string { return ids[p] }
-		x := newIDIndex(n)
-		for i, id := range ids {
-			if p, fresh := x.insert(id, int32(i), key); !fresh || p != int32(i) {
-				t.Fatalf("n=%d: insert %s = %d, %v", n, id, p, fresh)
-			}
-		}
-		for i, id := range ids {
-			if p, ok := x.find(id, key); !ok || p != int32(i) {
-				t.Errorf("n=%d: find %s = %d, %v", n, id, p, ok)
-			}
-			if p, fresh := x.insert(id, 7, key); fresh || p != int32(i) {
-				t.Errorf("n=%d: insert %s again = %d, %v", n, id, p, fresh)
-			}
-		}
-		if _, ok := x.find("nope", key); ok {
-			t.Errorf("n=%d: found an id never inserted", n)
-		}
-	}
-}
