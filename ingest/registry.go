@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"yujing"
 	"yujing/internal/idindex"
@@ -974,4 +975,83 @@ func (r *Registry) Status(id string, now time.Time) (Status, bool) {
 		return Status{}, false
 	}
 	return r.status(c, p, now), true
+}
+
+// SensorQuery selects sensors, and a page of them, for GET
+// /api/v1/sensors: the sensors come in order of id, and a page starts
+// after the last id of the one before (keyset paging: a sensor added or
+// removed meanwhile moves no other from one page to the next).
+type SensorQuery struct {
+	Site   string        // only this site's sensors
+	Family yujing.Family // only this family
+	Region string        // only sensors in this administrative region (its code, or a prefix: 32, 3205)
+	Status string        // "online" or "offline"; "" for both
+	Q      string        // only sensors whose id or name contains this, in any case
+	After  string        // only sensors whose id sorts after this
+	Limit  int           // at most this many; 0 for all
+}
+
+// SensorPage is a page of the sensors a query selects.
+type SensorPage struct {
+	Sensors []Status
+	Total   int  // how many the query selects, on every page
+	More    bool // sensors follow this page
+}
+
+// Query returns the page of sensors q selects, with the number selected.
+// It reads every sensor's few bytes but builds a Status only for those on
+// the page.
+func (r *Registry) Query(now time.Time, q SensorQuery) SensorPage {
+	c := r.cat.Load()
+	start := sort.Search(len(c.recs), func(i int) bool { return c.recs[i].id > q.After })
+	if q.After == "" {
+		start = 0
+	}
+	nowNS := now.UnixNano()
+	page := SensorPage{Sensors: []Status{}}
+	for i := range c.recs {
+		p := int32(i)
+		rec := &c.recs[i]
+		s := &rec.cls.s
+		if (q.Site != "" && s.Site != q.Site) || (q.Family != "" && s.Family != q.Family) ||
+			(q.Region != "" && !strings.HasPrefix(s.Region, q.Region)) ||
+			(q.Q != "" && !containsFold(rec.id, q.Q) && !containsFold(rec.name, q.Q)) {
+			continue
+		}
+		if q.Status != "" {
+			mu := c.lock(p)
+			mu.Lock()
+			online := c.online(p, nowNS)
+			mu.Unlock()
+			if online != (q.Status == "online") {
+				continue
+			}
+		}
+		page.Total++
+		if i < start {
+			continue
+		}
+		if q.Limit > 0 && len(page.Sensors) == q.Limit {
+			page.More = true
+			continue
+		}
+		page.Sensors = append(page.Sensors, r.status(c, p, now))
+	}
+	return page
+}
+
+// containsFold reports whether s contains sub, ignoring case.
+func containsFold(s, sub string) bool {
+	if len(sub) > len(s) {
+		return false
+	}
+	if strings.Contains(s, sub) {
+		return true
+	}
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if utf8.RuneStart(s[i]) && strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }

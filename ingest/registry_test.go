@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,5 +147,58 @@ func TestRegistryKeepsLastReadings(t *testing.T) {
 	check("replaced")
 	if st, _ := reg.Status("B", at); st.Last != nil || st.LastSeen != nil || st.Online {
 		t.Errorf("B, new: %+v", st)
+	}
+}
+
+// TestRegistryQuery: a query selects sensors by site, family, region,
+// status and a search of id and name, counts all it selects and returns
+// one page of them in order of id, starting after the id given.
+func TestRegistryQuery(t *testing.T) {
+	sites := []yujing.Site{{ID: "p", Region: "320506"}, {ID: "q", Region: "320711"}}
+	gas, flood := yujing.FamilyGas, yujing.FamilyFlood
+	reg, err := NewRegistry(sites, []yujing.Sensor{
+		{ID: "GT-3", Name: "3号可燃气体", Site: "p", Family: gas},
+		{ID: "GT-1", Name: "1号可燃气体", Site: "p", Family: gas},
+		{ID: "GT-2", Name: "2号可燃气体", Site: "q", Family: gas},
+		{ID: "WL-1", Name: "易涝点水位", Site: "q", Family: flood},
+		{ID: "WL-2", Name: "Gauge east", Site: "p", Family: flood, Region: "320711"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	reg.record([]yujing.Reading{{Sensor: "GT-1", Metric: "value", Time: now}, {Sensor: "WL-1", Metric: "value", Time: now},
+		{Sensor: "GT-2", Metric: "value", Time: now}}, []readingInfo{{at: now}, {at: now}, {at: now}})
+	reg.setOffline("GT-2", true, now) // a Sparkplug DEATH after its reading
+	for _, c := range []struct {
+		q     SensorQuery
+		want  string // the page's ids
+		total int
+		more  bool
+	}{
+		{SensorQuery{}, "GT-1 GT-2 GT-3 WL-1 WL-2", 5, false},
+		{SensorQuery{Limit: 2}, "GT-1 GT-2", 5, true},
+		{SensorQuery{Limit: 2, After: "GT-2"}, "GT-3 WL-1", 5, true},
+		{SensorQuery{Limit: 2, After: "WL-1"}, "WL-2", 5, false},
+		{SensorQuery{Limit: 2, After: "WL-2"}, "", 5, false},
+		{SensorQuery{After: "GT-15"}, "GT-2 GT-3 WL-1 WL-2", 5, false}, // an id not there: what sorts after it
+		{SensorQuery{Site: "p"}, "GT-1 GT-3 WL-2", 3, false},
+		{SensorQuery{Family: flood}, "WL-1 WL-2", 2, false},
+		{SensorQuery{Region: "3207"}, "GT-2 WL-1 WL-2", 3, false}, // the site's region, or the sensor's own
+		{SensorQuery{Status: "online"}, "GT-1 WL-1", 2, false},
+		{SensorQuery{Status: "offline", Limit: 1, After: "GT-2"}, "GT-3", 3, true},
+		{SensorQuery{Q: "gt-"}, "GT-1 GT-2 GT-3", 3, false},
+		{SensorQuery{Q: "EAST"}, "WL-2", 1, false},
+		{SensorQuery{Q: "2号"}, "GT-2", 1, false},
+		{SensorQuery{Site: "p", Family: gas, Q: "3"}, "GT-3", 1, false},
+	} {
+		page := reg.Query(now.Add(time.Second), c.q)
+		var ids []string
+		for _, st := range page.Sensors {
+			ids = append(ids, st.ID)
+		}
+		if got := strings.Join(ids, " "); got != c.want || page.Total != c.total || page.More != c.more {
+			t.Errorf("%+v: %q, total %d, more %v; want %q, %d, %v", c.q, got, page.Total, page.More, c.want, c.total, c.more)
+		}
 	}
 }
