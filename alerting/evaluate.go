@@ -26,19 +26,27 @@ type condition struct {
 	derived      bool       // about a derived value: the metric is s.about.Metric
 	evals        uint32     // readings evaluated (for the rule's health), under the condition's lock
 	at           int64      // newest reading evaluated
-	pendingSince int64      // first time the pending level was reached (for)
 	clearSince   int64      // first time the condition was clear (clear_for)
 	x            *condExtra // for, rate and stuck state, only for rules that use them
 }
 
 // condExtra is the state only some rules need.
 type condExtra struct {
+	pendingSince int64   // for: first time the pending level was reached
 	pendingValue float64 // for: the value and threshold of the held level
 	pendingTh    float64
 	lastValue    float64 // stuck
 	changedAt    int64
 	hasValue     bool
 	samples      []sample // rate: within the window, oldest first
+}
+
+// unhold forgets a level held by for:.
+func (c *condition) unhold() {
+	c.pending = yujing.LevelNone
+	if c.x != nil {
+		c.x.pendingSince = 0
+	}
 }
 
 // needsExtra reports whether a rule's conditions need a condExtra.
@@ -241,7 +249,7 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) {
 		sh.Unlock()
 	}
 	held := func(c *condition) bool {
-		return c.rule != nil && c.x != nil && c.pending > c.level && c.pendingSince != 0 && now.UnixNano()-c.pendingSince >= int64(c.rule.For)
+		return c.rule != nil && c.x != nil && c.pending > c.level && c.x.pendingSince != 0 && now.UnixNano()-c.x.pendingSince >= int64(c.rule.For)
 	}
 	for p := range e.sensors {
 		sc := &e.sensors[p]
@@ -369,22 +377,22 @@ func (e *Engine) apply(ctx context.Context, c *condition, level yujing.Level, th
 	case level > c.level:
 		c.clearSince = 0
 		if r.For > 0 {
-			if c.pendingSince == 0 {
-				c.pendingSince = t
-			}
 			if c.x == nil {
 				c.x = &condExtra{}
+			}
+			if c.x.pendingSince == 0 {
+				c.x.pendingSince = t
 			}
 			if level >= c.pending {
 				c.pending, c.x.pendingTh, c.x.pendingValue = level, th, v
 			}
-			if t-c.pendingSince < int64(r.For) {
+			if t-c.x.pendingSince < int64(r.For) {
 				return
 			}
 			level, th, v = c.pending, c.x.pendingTh, c.x.pendingValue
 		}
 	case level < c.level:
-		c.pendingSince, c.pending = 0, yujing.LevelNone
+		c.unhold()
 		if level == yujing.LevelNone && r.ClearFor > 0 {
 			if c.clearSince == 0 {
 				c.clearSince = t
@@ -394,10 +402,12 @@ func (e *Engine) apply(ctx context.Context, c *condition, level yujing.Level, th
 			}
 		}
 	default:
-		c.pendingSince, c.pending, c.clearSince = 0, yujing.LevelNone, 0
+		c.unhold()
+		c.clearSince = 0
 		return
 	}
-	c.pendingSince, c.pending, c.clearSince = 0, yujing.LevelNone, 0
+	c.unhold()
+	c.clearSince = 0
 	rd := c.info()
 	rd.Value, rd.Time = v, at
 	if r.kind() == KindTangent {

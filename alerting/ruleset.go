@@ -265,7 +265,7 @@ func (e *Engine) SetRules(rules []*Rule, routes []Route, inhibits ...Inhibit) er
 	}
 	e.eachCondition(func(c *condition) {
 		if c.rule != nil && changed[c.rule.Name] {
-			c.pending, c.pendingSince, c.clearSince = yujing.LevelNone, 0, 0
+			c.pending, c.clearSince = yujing.LevelNone, 0
 			if c.x != nil {
 				c.x = &condExtra{}
 			}

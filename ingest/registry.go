@@ -194,13 +194,14 @@ type liveState struct {
 	// than what was last heard. Both only move forward, so the order in
 	// which a batch's readings and a DEATH are recorded does not matter,
 	// only the order in which they were received.
-	seen, offline int64
-	last          lastValue // the newest reading of the first metric heard
-	more          *liveMore // the other metrics', rarely needed
+	seen int64
+	last lastValue // the newest reading of the first metric heard
+	more *liveMore // the other metrics', the DEATH: rarely needed
 }
 
 type liveMore struct {
-	last []lastValue
+	offline int64 // see seen
+	last    []lastValue
 	// extra holds the metric names admitted for a sensor that lists no
 	// metrics, besides its own metric (bounded by the subscriber).
 	extra []uint32
@@ -248,7 +249,7 @@ func (l *liveState) slot(m uint32) *lastValue {
 func (l *liveState) clone() liveState {
 	out := *l
 	if l.more != nil {
-		out.more = &liveMore{last: slices.Clone(l.more.last), extra: slices.Clone(l.more.extra)}
+		out.more = &liveMore{offline: l.more.offline, last: slices.Clone(l.more.last), extra: slices.Clone(l.more.extra)}
 	}
 	return out
 }
@@ -791,7 +792,11 @@ func (r *Registry) setOffline(sensor string, offline bool, t time.Time) bool {
 	mu := c.lock(p)
 	mu.Lock()
 	if offline {
-		c.live[p].offline = max(c.live[p].offline, t.UnixNano())
+		l := &c.live[p]
+		if l.more == nil {
+			l.more = &liveMore{}
+		}
+		l.more.offline = max(l.more.offline, t.UnixNano())
 	} else {
 		c.live[p].seen = max(c.live[p].seen, t.UnixNano())
 	}
@@ -912,7 +917,7 @@ const OfflineAfter = 3
 // since. Called with p's lock held.
 func (c *catalog) online(p int32, now int64) bool {
 	l := &c.live[p]
-	if l.seen == 0 || l.offline != 0 && l.seen <= l.offline {
+	if l.seen == 0 || l.more != nil && l.more.offline != 0 && l.seen <= l.more.offline {
 		return false
 	}
 	return now-l.seen <= int64(OfflineAfter*c.interval(p))
