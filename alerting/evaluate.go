@@ -19,15 +19,15 @@ type condKey struct{ rule, sensor string }
 // rules, one site). It is kept small: the engine holds one per rule and
 // sensor. Times are Unix nanoseconds, 0 for none.
 type condition struct {
-	rule         *Rule        // with the sensor's overrides applied
-	s            *sensorConds // the sensor, or a site's or a derived value's own
-	level        yujing.Level
-	pending      yujing.Level
-	derived      bool       // about a derived value: the metric is s.about.Metric
-	evals        uint32     // readings evaluated (for the rule's health), under the condition's lock
-	at           int64      // newest reading evaluated
-	clearSince   int64      // first time the condition was clear (clear_for)
-	x            *condExtra // for, rate and stuck state, only for rules that use them
+	rule       *Rule        // with the sensor's overrides applied
+	s          *sensorConds // the sensor, or a site's or a derived value's own
+	level      yujing.Level
+	pending    yujing.Level
+	derived    bool       // about a derived value: the metric is s.about.Metric
+	evals      uint32     // readings evaluated (for the rule's health), under the condition's lock
+	at         int64      // newest reading evaluated
+	clearSince int64      // first time the condition was clear (clear_for)
+	x          *condExtra // for, rate and stuck state, only for rules that use them
 }
 
 // condExtra is the state only some rules need.
