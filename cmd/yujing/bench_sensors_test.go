@@ -24,11 +24,15 @@ package main
 //     is runtime.MemStats.HeapAlloc after two collections, less the same
 //     figure before the configuration was read, over the sensors, with the
 //     same figures of a 1 000-sensor run subtracted first (the baseline of
-//     the same run: what does not grow with the sensors). The heap profile
+//     the same run: what does not grow with the sensors); start-s from
+//     reading the configuration to ready, start-cpu-s the process's CPU
+//     time meanwhile. The heap profile
 //     (inuse_space) says where the bytes are: its top lines are logged.
 //   - process runs `yujing serve -config big.yaml` as a child process (this
 //     test binary re-executed as yujing, as the no-loss tests do) with
-//     GODEBUG=gctrace=1: start-s from exec to /healthz answering, the live
+//     GODEBUG=gctrace=1: start-s from exec to /healthz answering (and
+//     start-cpu-s, the CPU time it took: what other work on a shared
+//     machine does not inflate), the live
 //     heap of the first collection after every reading was stored (the
 //     runtime forces one within two minutes) as live-B/sensor (again less a
 //     1 000-sensor child's), peak RSS (VmHWM) and the /metrics heap figures
@@ -279,6 +283,7 @@ type scaleResult struct {
 	imported  time.Duration // Catalog.Import of the sensors (source=import)
 	parse     time.Duration // config.Load (inproc)
 	start     time.Duration // config read to ready (inproc), exec to /healthz (process)
+	startCPU  time.Duration // CPU time (user+system) spent meanwhile: start without the machine's other load
 	feed      time.Duration // one reading to each, until all stored
 	heap      float64       // bytes: inproc HeapAlloc delta after GC; process live heap after GC
 	heapAlloc float64       // process: go_memstats_heap_alloc_bytes when all were stored
@@ -291,6 +296,7 @@ func (r scaleResult) report(b *testing.B, base scaleResult) {
 	b.ReportMetric(perSensor, "heap-B/sensor")
 	b.ReportMetric(r.heap/float64(r.n), "heap-raw-B/sensor")
 	b.ReportMetric(r.start.Seconds(), "start-s")
+	b.ReportMetric(r.startCPU.Seconds(), "start-cpu-s")
 	b.ReportMetric(r.feed.Seconds(), "feed-s")
 	b.ReportMetric(r.hwm/1e6, "peakRSS-MB")
 	b.ReportMetric(r.rss/1e6, "RSS-MB")
@@ -303,8 +309,8 @@ func (r scaleResult) report(b *testing.B, base scaleResult) {
 	if r.heapAlloc > 0 {
 		b.ReportMetric(r.heapAlloc/1e6, "heapalloc-MB")
 	}
-	b.Logf("%d sensors: heap %.0f MB (%d-sensor baseline %.1f MB) → %.0f B/sensor; start %.1f s (config parse %.1f s); one reading each in %.1f s; peak RSS %.0f MB, RSS %.0f MB",
-		r.n, r.heap/1e6, base.n, base.heap/1e6, perSensor, r.start.Seconds(), r.parse.Seconds(), r.feed.Seconds(), r.hwm/1e6, r.rss/1e6)
+	b.Logf("%d sensors: heap %.0f MB (%d-sensor baseline %.1f MB) → %.0f B/sensor; start %.1f s, %.1f s of CPU (config parse %.1f s); one reading each in %.1f s; peak RSS %.0f MB, RSS %.0f MB",
+		r.n, r.heap/1e6, base.n, base.heap/1e6, perSensor, r.start.Seconds(), r.startCPU.Seconds(), r.parse.Seconds(), r.feed.Seconds(), r.hwm/1e6, r.rss/1e6)
 	if r.profile != "" {
 		// Not b.Log: the benchmark's log keeps only its first lines.
 		fmt.Printf("%s: heap profile (inuse_space), top:\n%s\n", b.Name(), r.profile)
@@ -365,7 +371,7 @@ func scaleInproc(b *testing.B, r *scaleResult, dir, dataDir, source string) {
 	path := filepath.Join(dir, "big.yaml")
 	writeScaleConfig(b, path, dataDir, "127.0.0.1:0", "127.0.0.1:0", r.n, source == "config")
 	before := heapAlloc()
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), e2eSelfCPU()
 	cfg, err := loadConfig(path)
 	if err != nil {
 		b.Fatal(err)
@@ -395,7 +401,7 @@ func scaleInproc(b *testing.B, r *scaleResult, dir, dataDir, source string) {
 	case <-exited:
 		b.Fatalf("serve: %v\n%s", serveErr, logs.String())
 	}
-	r.start = time.Since(t0)
+	r.start, r.startCPU = time.Since(t0), e2eSelfCPU()-cpu0
 	defer func() {
 		cancel()
 		<-exited
@@ -452,6 +458,23 @@ func heapProfileTop(b *testing.B, source string, n int) string {
 		return ""
 	}
 	return fmt.Sprintf("(%s)\n%s", path, out)
+}
+
+// procCPU is the user+system CPU time of process pid (/proc/<pid>/stat,
+// in clock ticks of 1/100 s).
+func procCPU(pid int) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	_, rest, _ := strings.Cut(string(raw), ") ") // after the command name, which may hold spaces
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100
 }
 
 // freeAddr returns a loopback address nothing listens on just now.
@@ -553,7 +576,7 @@ func scaleProcess(b *testing.B, r *scaleResult, dir, dataDir, source string) {
 			b.Fatalf("yujing not ready after 20 minutes:\n%s", gc)
 		}
 	}
-	r.start = time.Since(t0)
+	r.start, r.startCPU = time.Since(t0), procCPU(cmd.Process.Pid)
 	t1 := time.Now()
 	publishScaleReadings(b, mqttAddr, httpAddr, r.n, exited)
 	waitStored(b, httpAddr, r.n, exited)
