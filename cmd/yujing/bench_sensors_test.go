@@ -30,7 +30,7 @@ package main
 //     (inuse_space) says where the bytes are: its top lines are logged.
 //   - process runs `yujing serve -config big.yaml` as a child process (this
 //     test binary re-executed as yujing, as the no-loss tests do) with
-//     GODEBUG=gctrace=1: start-s from exec to /healthz answering (and
+//     GODEBUG=gctrace=1: start-s from exec to its log's "yujing ready" (and
 //     start-cpu-s, the CPU time it took: what other work on a shared
 //     machine does not inflate), the live
 //     heap of the first collection after every reading was stored (the
@@ -282,7 +282,7 @@ type scaleResult struct {
 	n         int
 	imported  time.Duration // Catalog.Import of the sensors (source=import)
 	parse     time.Duration // config.Load (inproc)
-	start     time.Duration // config read to ready (inproc), exec to /healthz (process)
+	start     time.Duration // config read to ready (inproc), exec to "yujing ready" logged (process)
 	startCPU  time.Duration // CPU time (user+system) spent meanwhile: start without the machine's other load
 	feed      time.Duration // one reading to each, until all stored
 	heap      float64       // bytes: inproc HeapAlloc delta after GC; process live heap after GC
@@ -492,11 +492,15 @@ func freeAddr(b *testing.B) string {
 // 100->120->80 MB, ..." (heap at start, at end, live).
 var gcTraceLine = regexp.MustCompile(`^gc \d+ @[0-9.]+s .* \d+->\d+->(\d+) MB`)
 
-// gcWatch collects the live heaps gctrace reports on the child's stderr.
+// gcWatch collects the live heaps gctrace reports on the child's stderr,
+// and closes ready when the child logs that it is (HTTP answers before the
+// subscriber has subscribed: readings published before then are lost).
 type gcWatch struct {
-	mu   sync.Mutex
-	live []float64 // MB of 2^20 bytes
-	tail bytes.Buffer
+	mu    sync.Mutex
+	live  []float64 // MB of 2^20 bytes
+	tail  bytes.Buffer
+	ready chan struct{}
+	once  sync.Once
 }
 
 func (g *gcWatch) run(r io.Reader) {
@@ -508,6 +512,9 @@ func (g *gcWatch) run(r io.Reader) {
 			v, _ := strconv.ParseFloat(m[1], 64)
 			g.live = append(g.live, v)
 		} else {
+			if strings.Contains(line, `msg="yujing ready"`) {
+				g.once.Do(func() { close(g.ready) })
+			}
 			g.tail.WriteString(line + "\n")
 			if g.tail.Len() > 64<<10 {
 				rest := g.tail.Bytes()[g.tail.Len()-32<<10:]
@@ -534,14 +541,14 @@ func scaleProcess(b *testing.B, r *scaleResult, dir, dataDir, source string) {
 	httpAddr, mqttAddr := freeAddr(b), freeAddr(b)
 	path := filepath.Join(dir, "big.yaml")
 	writeScaleConfig(b, path, dataDir, httpAddr, mqttAddr, r.n, source == "config")
-	cmd := exec.Command(os.Args[0], "serve", "-config", path, "-log-level", "warn")
+	cmd := exec.Command(os.Args[0], "serve", "-config", path, "-log-level", "info")
 	cmd.Env = append(os.Environ(), serveChildEnv+"=1", "GODEBUG=gctrace=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		b.Fatal(err)
 	}
-	gc := &gcWatch{}
+	gc := &gcWatch{ready: make(chan struct{})}
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -558,23 +565,12 @@ func scaleProcess(b *testing.B, r *scaleResult, dir, dataDir, source string) {
 			<-exited
 		}
 	}()
-	for {
-		resp, err := http.Get("http://" + httpAddr + "/healthz")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		select {
-		case <-exited:
-			b.Fatalf("yujing exited before it was ready:\n%s", gc)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Since(t0) > 20*time.Minute {
-			b.Fatalf("yujing not ready after 20 minutes:\n%s", gc)
-		}
+	select {
+	case <-gc.ready:
+	case <-exited:
+		b.Fatalf("yujing exited before it was ready:\n%s", gc)
+	case <-time.After(20 * time.Minute):
+		b.Fatalf("yujing not ready after 20 minutes:\n%s", gc)
 	}
 	r.start, r.startCPU = time.Since(t0), procCPU(cmd.Process.Pid)
 	t1 := time.Now()
