@@ -18,30 +18,50 @@ import (
 	"yujing/store/sqlite"
 )
 
-// schedQuery is one Aggregate call.
+// schedQuery is one sensor's part of an AggregateBySensor call.
 type schedQuery struct {
 	sensor, metric string
 	fn             store.Func
 	from, to       time.Time
 }
 
-// schedAgg is a fake reading store: answer decides every Aggregate call.
+// schedAgg is a fake reading store: answer decides each sensor's part of
+// every AggregateBySensor call (n = 0: no data); one failing part fails
+// the call, as one failing query does. calls counts the calls.
 type schedAgg struct {
 	mu      sync.Mutex
 	queries []schedQuery
+	calls   int
 	answer  func(q schedQuery) (float64, int, error)
 }
 
-func (a *schedAgg) Aggregate(_ context.Context, sensor, metric string, fn store.Func, from, to time.Time) (float64, int, error) {
-	q := schedQuery{sensor, metric, fn, from, to}
+func (a *schedAgg) AggregateBySensor(_ context.Context, metric string, fn store.Func, from, to time.Time, sensors []string) (map[string]float64, error) {
 	a.mu.Lock()
-	a.queries = append(a.queries, q)
+	a.calls++
 	answer := a.answer
 	a.mu.Unlock()
-	if answer == nil {
-		return 1, 1, nil
+	out := map[string]float64{}
+	var failed error
+	for _, sensor := range sensors {
+		q := schedQuery{sensor, metric, fn, from, to}
+		a.mu.Lock()
+		a.queries = append(a.queries, q)
+		a.mu.Unlock()
+		v, n, err := 1.0, 1, error(nil)
+		if answer != nil {
+			v, n, err = answer(q)
+		}
+		if err != nil && failed == nil {
+			failed = err
+		}
+		if n > 0 {
+			out[sensor] = v
+		}
 	}
-	return answer(q)
+	if failed != nil {
+		return nil, failed
+	}
+	return out, nil
 }
 
 func (a *schedAgg) taken() []schedQuery {
@@ -234,7 +254,8 @@ func TestSchedulerTicksInShanghai(t *testing.T) {
 }
 
 // TestSchedulerFailingStore: a failing query records the rule's health,
-// the other sensors and rules carry on, and the next tick runs.
+// the sensors it was for are skipped at that tick, the other rules carry
+// on, and the next tick runs.
 func TestSchedulerFailingStore(t *testing.T) {
 	loc := shanghai(t)
 	clk := fakeclock.New(time.Date(2025, 6, 1, 12, 0, 30, 0, loc))
@@ -261,7 +282,7 @@ func TestSchedulerFailingStore(t *testing.T) {
 	settle(t, clk, 2)
 	h := s.Health()
 	if h[0].Health != alerting.HealthErr || h[0].Errors != 1 || h[0].Runs != 1 || h[0].Sensors != 2 ||
-		!strings.Contains(h[0].LastError, "sensor RG-1: connection refused") {
+		h[0].LastError != "rain sum over 3h of 2 sensors: connection refused" {
 		t.Errorf("health of the failing rule: %+v", h[0])
 	}
 	if h[1].Health != alerting.HealthOK || h[1].Errors != 0 {
@@ -274,8 +295,8 @@ func TestSchedulerFailingStore(t *testing.T) {
 	for _, rd := range obs.taken() {
 		sensors = append(sensors, rd.Sensor+" "+rd.Metric)
 	}
-	if strings.Join(sensors, ", ") != "RG-2 rain_sum_3h, RG-2 rain_sum_1h" && strings.Join(sensors, ", ") != "RG-2 rain_sum_1h, RG-2 rain_sum_3h" {
-		t.Errorf("derived readings %v, want RG-2 for both rules", sensors)
+	if strings.Join(sensors, ", ") != "RG-2 rain_sum_1h" {
+		t.Errorf("derived readings %v, want RG-2 of the other rule only: one query for RG-1 and RG-2 failed", sensors)
 	}
 
 	down = false
