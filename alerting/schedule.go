@@ -69,7 +69,8 @@ type RuleHealth struct {
 	LastRun      time.Time
 	LastDuration time.Duration
 	// LastError is the last evaluation's first error ("" when none),
-	// with how many sensors failed.
+	// naming the rule and the sensors its query was for, with how many
+	// more queries failed.
 	LastError string
 	NextRun   time.Time
 	// Runs, Errors (evaluations with an error) and Missed (ticks skipped

@@ -74,8 +74,9 @@ func (a *schedAgg) taken() []schedQuery {
 
 // schedObs records what the scheduler hands the engine.
 type schedObs struct {
-	mu  sync.Mutex
-	got []yujing.Reading
+	mu      sync.Mutex
+	got     []yujing.Reading
+	listErr error // what List answers
 }
 
 func (o *schedObs) ObserveDerived(_ context.Context, _ *alerting.Rule, rd yujing.Reading) {
@@ -84,7 +85,7 @@ func (o *schedObs) ObserveDerived(_ context.Context, _ *alerting.Rule, rd yujing
 	o.mu.Unlock()
 }
 
-func (o *schedObs) List(context.Context, store.AlertFilter) ([]yujing.Alert, error) { return nil, nil }
+func (o *schedObs) List(context.Context, store.AlertFilter) ([]yujing.Alert, error) { return nil, o.listErr }
 
 func (o *schedObs) taken() []yujing.Reading {
 	o.mu.Lock()
@@ -282,7 +283,7 @@ func TestSchedulerFailingStore(t *testing.T) {
 	settle(t, clk, 2)
 	h := s.Health()
 	if h[0].Health != alerting.HealthErr || h[0].Errors != 1 || h[0].Runs != 1 || h[0].Sensors != 2 ||
-		h[0].LastError != "rain sum over 3h of 2 sensors: connection refused" {
+		h[0].LastError != `rule "rain-3h": rain sum over 3h of sensors RG-1, RG-2: connection refused` {
 		t.Errorf("health of the failing rule: %+v", h[0])
 	}
 	if h[1].Health != alerting.HealthOK || h[1].Errors != 0 {
@@ -311,6 +312,63 @@ func TestSchedulerFailingStore(t *testing.T) {
 	}
 	if got := counter(t, reg, "yujing_rule_schedule_runs_total", "rain-3h"); got != 2 {
 		t.Errorf("runs_total{rain-3h} = %v, want 2", got)
+	}
+}
+
+// TestSchedulerErrorNamesRuleAndSensors: a failing grouped query's error
+// names the rule, what was asked and the sensors it was for (the first
+// three of many), as the per-sensor errors named each sensor; so do a
+// failing learned baseline and a failing look-up of the open alerts.
+func TestSchedulerErrorNamesRuleAndSensors(t *testing.T) {
+	at := time.Date(2025, 6, 1, 12, 5, 0, 0, time.UTC)
+	refused := errors.New("connection refused")
+	rain := rainRule("rain-3h", "*/5 * * * *", 3*time.Hour)
+	learned := rainRule("rain-over-dry", "*/5 * * * *", time.Hour)
+	learned.Baseline = &alerting.Baseline{Aggregate: store.FuncMin, Window: 720 * time.Hour}
+	storm := rainRule("storm", "*/5 * * * *", 3*time.Hour)
+	storm.Windows[yujing.Blue] = 12 * time.Hour
+	for _, tc := range []struct {
+		name    string
+		rule    *alerting.ScheduledRule
+		sensors []string
+		fails   func(q schedQuery) bool // which queries fail
+		listErr error
+		want    string
+	}{
+		{"one", rain, []string{"RG-1"}, nil, nil,
+			`rule "rain-3h": rain sum over 3h of sensor RG-1: connection refused`},
+		{"two", rain, []string{"RG-1", "RG-2"}, nil, nil,
+			`rule "rain-3h": rain sum over 3h of sensors RG-1, RG-2: connection refused`},
+		{"three", rain, []string{"RG-1", "RG-2", "RG-3"}, nil, nil,
+			`rule "rain-3h": rain sum over 3h of sensors RG-1, RG-2, RG-3: connection refused`},
+		{"five", rain, []string{"RG-1", "RG-2", "RG-3", "RG-4", "RG-5"}, nil, nil,
+			`rule "rain-3h": rain sum over 3h of 5 sensors RG-1, RG-2, RG-3 and 2 more: connection refused`},
+		{"baseline", learned, []string{"RG-1", "RG-2"}, func(q schedQuery) bool { return q.fn == store.FuncMin }, nil,
+			`rule "rain-over-dry": baseline: rain min over 720h of sensors RG-1, RG-2: connection refused`},
+		{"open alerts", storm, []string{"RG-1"}, func(schedQuery) bool { return false }, errors.New("disk I/O error"),
+			`rule "storm": current levels: disk I/O error`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var cat schedCatalog
+			for _, id := range tc.sensors {
+				cat = append(cat, yujing.Sensor{ID: id, Site: "st", Family: yujing.FamilyWeather, Metric: "rain", Unit: "mm"})
+			}
+			agg := &schedAgg{answer: func(q schedQuery) (float64, int, error) {
+				if tc.fails == nil || tc.fails(q) {
+					return 0, 0, refused
+				}
+				return 1, 1, nil
+			}}
+			s, err := alerting.NewScheduler([]*alerting.ScheduledRule{tc.rule},
+				agg, &schedObs{listErr: tc.listErr}, cat, alerting.SchedulerOptions{Location: time.UTC})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _, errs := s.EvaluateAt(t.Context(), tc.rule.Rule.Name, at)
+			if n != len(tc.sensors) || len(errs) != 1 || errs[0].Error() != tc.want {
+				t.Errorf("%d sensors, errors %q\nwant %d sensors, error %q", n, errs, len(tc.sensors), tc.want)
+			}
+		})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"yujing"
@@ -52,7 +53,7 @@ func (s *Scheduler) evaluate(ctx context.Context, sr *ScheduledRule, at time.Tim
 	if sr.PerLevel() && slices.ContainsFunc(ts, func(t *target) bool { return t.err == nil && len(t.levels) > 0 }) {
 		var err error
 		if open, err = s.openLevels(ctx, sr.Rule.Name); err != nil {
-			err = fmt.Errorf("current levels: %w", err)
+			err = fmt.Errorf("rule %q: current levels: %w", sr.Rule.Name, err)
 			errs = append(errs, err)
 			for _, t := range ts {
 				t.err = firstErr(t.err, err)
@@ -156,7 +157,7 @@ func (s *Scheduler) aggregateWindows(ctx context.Context, sr *ScheduledRule, at 
 			if span == "" {
 				span = FormatWindow(k.w)
 			}
-			err = fmt.Errorf("%s %s over %s of %d sensors: %w", k.metric, sr.Aggregate, span, len(ids), err)
+			err = fmt.Errorf("rule %q: %s %s over %s of %s: %w", sr.Rule.Name, k.metric, sr.Aggregate, span, sensorsNamed(ids), err)
 			errs = append(errs, err)
 		}
 		for _, t := range group {
@@ -219,7 +220,7 @@ func (s *Scheduler) baselines(ctx context.Context, sr *ScheduledRule, at time.Ti
 		got, err := s.agg.AggregateBySensor(qctx, k.metric, b.Aggregate, k.end.Add(-b.Window), k.end, ids)
 		cancel()
 		if err != nil {
-			err = fmt.Errorf("baseline: %s %s over %s of %d sensors: %w", k.metric, b.Aggregate, FormatWindow(b.Window), len(ids), err)
+			err = fmt.Errorf("rule %q: baseline: %s %s over %s of %s: %w", sr.Rule.Name, k.metric, b.Aggregate, FormatWindow(b.Window), sensorsNamed(ids), err)
 			errs = append(errs, err)
 		}
 		for _, t := range group {
@@ -234,6 +235,22 @@ func (s *Scheduler) baselines(ctx context.Context, sr *ScheduledRule, at time.Ti
 		}
 	}
 	return errs
+}
+
+// namedSensors is how many sensors an error names.
+const namedSensors = 3
+
+// sensorsNamed names the sensors a query was for, the first namedSensors
+// of many: "sensor RG-1", "sensors RG-1, RG-2", "5 sensors RG-1, RG-2,
+// RG-3 and 2 more".
+func sensorsNamed(ids []string) string {
+	switch {
+	case len(ids) == 1:
+		return "sensor " + ids[0]
+	case len(ids) <= namedSensors:
+		return "sensors " + strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("%d sensors %s and %d more", len(ids), strings.Join(ids[:namedSensors], ", "), len(ids)-namedSensors)
 }
 
 // listPage is how many open alerts openLevels asks for at a time.
