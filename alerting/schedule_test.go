@@ -85,7 +85,9 @@ func (o *schedObs) ObserveDerived(_ context.Context, _ *alerting.Rule, rd yujing
 	o.mu.Unlock()
 }
 
-func (o *schedObs) List(context.Context, store.AlertFilter) ([]yujing.Alert, error) { return nil, o.listErr }
+func (o *schedObs) List(context.Context, store.AlertFilter) ([]yujing.Alert, error) {
+	return nil, o.listErr
+}
 
 func (o *schedObs) taken() []yujing.Reading {
 	o.mu.Lock()
