@@ -374,6 +374,39 @@ func TestSchedulerErrorNamesRuleAndSensors(t *testing.T) {
 	}
 }
 
+// TestSchedulerOpenLevelsPaged: a rule with per-level windows learns the
+// level of every sensor's open alert, however many there are: the store
+// answers at most 5 000 alerts a listing (store/sqlite.MaxListLimit), so
+// 12 000 sensors held at red by hysteresis must all stay red, none fall to
+// orange for want of knowing their level.
+func TestSchedulerOpenLevelsPaged(t *testing.T) {
+	const n = 12000
+	cat := gauges(n)
+	obs := &tickObs{}
+	for i := range n {
+		// Newest first, as the store lists them.
+		obs.open = append(obs.open, yujing.Alert{ID: int64(n - i), Rule: "rainstorm", Sensor: cat[i].ID, Level: yujing.Red, State: yujing.StateFiring})
+	}
+	agg := &schedAgg{answer: func(q schedQuery) (float64, int, error) { return 97, 1, nil }} // red is 100, hysteresis 5
+	s, err := alerting.NewScheduler([]*alerting.ScheduledRule{rainstorm()}, agg, obs, cat, alerting.SchedulerOptions{Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, errs := s.EvaluateAt(t.Context(), "rainstorm", time.Date(2025, 7, 20, 13, 0, 0, 0, time.UTC)); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	judged := map[string]int{}
+	for _, line := range obs.taken() {
+		judged[strings.Fields(line)[2]]++
+	}
+	if judged["judged=red"] != n || len(judged) != 1 {
+		t.Errorf("levels judged %v, want all %d red", judged, n)
+	}
+	if agg.calls != 3 {
+		t.Errorf("%d store queries, want 3 (12 h, 6 h, 3 h)", agg.calls)
+	}
+}
+
 // TestSchedulerMissedTicks: an evaluation that runs past the next ticks
 // has them counted as missed; the latest one runs, late, over its own
 // window, and the schedule carries on.
