@@ -108,13 +108,15 @@ func (e *Engine) RuleDetail(name string) (RuleDetail, bool) {
 		}
 	}
 	d.Bound = []BoundSensor{}
-	for id, sc := range e.bySensor {
+	for p := range e.sensors {
+		sc := &e.sensors[p]
 		sc.mu.Lock()
-		for _, c := range sc.conds {
+		for i, n := 0, sc.n(); i < n; i++ {
+			c := sc.at(i)
 			if c.rule.Name != name {
 				continue
 			}
-			b := BoundSensor{Sensor: id, Level: c.level, Evaluations: int64(c.evals)}
+			b := BoundSensor{Sensor: sc.id, Level: c.level, Evaluations: int64(c.evals)}
 			if c.at != 0 {
 				t := time.Unix(0, c.at)
 				b.LastEval = &t
@@ -152,11 +154,12 @@ func (e *Engine) Bound(name string) []string {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	var out []string
-	for id, sc := range e.bySensor {
+	for p := range e.sensors {
+		sc := &e.sensors[p]
 		sc.mu.Lock()
-		for _, c := range sc.conds {
-			if c.rule.Name == name {
-				out = append(out, id)
+		for i, n := 0, sc.n(); i < n; i++ {
+			if sc.at(i).rule.Name == name {
+				out = append(out, sc.id)
 				break
 			}
 		}
