@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"yujing"
 	"yujing/config"
 )
 
@@ -182,4 +183,43 @@ func writeFile(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestConsoleSensorsPagedInBrowser: a registry larger than a page. The
+// server answers GET /api/v1/sensors a page at a time (X-Total-Count, a
+// Link to the next page) and filters it itself; the console shows the
+// first 200 with the total, 显示更多 the rest, and finds by its name a
+// sensor far beyond the first page.
+func TestConsoleSensorsPagedInBrowser(t *testing.T) {
+	const extra = 250
+	env := newConsoleEnv(t, func(c *config.Config) {
+		var gauge yujing.Sensor
+		for _, s := range c.Sensors {
+			if s.ID == "RG-301" {
+				gauge = s
+			}
+		}
+		for i := range extra {
+			s := gauge
+			s.ID, s.Name = fmt.Sprintf("RG-%d", 5000+i), fmt.Sprintf("雨量站 %d 号", 5000+i)
+			s.Topic = yujing.DefaultTopic(s.Site, s.ID)
+			c.Sensors = append(c.Sensors, s)
+		}
+	})
+	p := env.browser(t, "viewer")
+	rows := `document.querySelectorAll("#sensor-table tbody tr").length`
+	p.goTo("#/sensors", rows+` === 200`)
+	total := extra + 3
+	p.wait("the total", fmt.Sprintf(`document.querySelector("#sensor-shown").textContent === "显示 200 个，共 %d 个" && !document.querySelector("#sensor-more").hidden`, total), 10*time.Second)
+	p.click("show more", "#sensor-more")
+	p.wait("every sensor", fmt.Sprintf(`%s === %d && document.querySelector("#sensor-more").hidden && document.querySelector('#sensor-table tr[data-sensor="RG-5249"]') !== null`, rows, total), 10*time.Second)
+	p.shot("sensors-paged-1920")
+
+	// By name, the last of them: the server searches all, not a page.
+	p.typeIn("#sensor-q", "雨量站 5249")
+	p.do("search", chromedp.SendKeys(chromedp.CSS("#sensor-q"), kb.Enter))
+	p.wait("found", `[...document.querySelectorAll("#sensor-table tbody tr")].map(r => r.dataset.sensor).join() === "RG-5249" && document.querySelector("#sensor-shown").textContent === "显示 1 个，共 1 个"`, 10*time.Second)
+	p.click("clear", "#sensor-clear")
+	p.choose(`#sensor-filters select[name=family]`, "gas")
+	p.wait("the gas detectors", `document.querySelector("#sensor-shown").textContent === "显示 1 个，共 1 个" && document.querySelector("#sensor-more").hidden`, 10*time.Second)
 }

@@ -206,8 +206,9 @@
 
   // api calls the JSON API; a 401 outside login means the session is gone.
   // The body is sent as JSON, or as it is with opts.type (a sheet as
-  // text/csv). A refusal rejects with an Error carrying the status and the
-  // answer (data: the import's plan with its problems, say).
+  // text/csv). With opts.headers it answers {data, headers} (a paged list's
+  // X-Total-Count and Link). A refusal rejects with an Error carrying the
+  // status and the answer (data: the import's plan with its problems, say).
   function api(method, path, body, opts) {
     var h = { Accept: "application/json" }, raw = opts && opts.type;
     if (body !== undefined) { h["Content-Type"] = raw || "application/json"; }
@@ -217,7 +218,7 @@
         return r.text().then(function (txt) {
           var data = null;
           try { data = txt ? JSON.parse(txt) : null; } catch (e) { data = null; }
-          if (r.ok) { return data; }
+          if (r.ok) { return opts && opts.headers ? { data: data, headers: r.headers } : data; }
           var err = new Error((data && data.error) || r.statusText || "HTTP " + r.status);
           err.status = r.status;
           err.data = data; // the refusal's answer, e.g. the problems, each with its field

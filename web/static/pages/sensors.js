@@ -17,7 +17,7 @@
       "sensors.last": "最新值", "sensors.seen": "最后上报", "sensors.status": "状态", "sensors.trend": "6 小时趋势",
       "sensors.online": "在线", "sensors.offline": "离线", "sensors.fault": "故障", "sensors.never": "从未上报",
       "sensors.empty": "没有监测点。", "sensors.none": "没有符合条件的监测点。", "sensors.group.other": "其他",
-      "sensors.q": "搜索（编号、名称、主题、位置）", "sensors.state": "在线状态", "sensors.shown": "显示 {n} 个，共 {total} 个", "sensors.more": "显示更多",
+      "sensors.q": "搜索（编号或名称）", "sensors.state": "在线状态", "sensors.shown": "显示 {n} 个，共 {total} 个", "sensors.more": "显示更多",
       "sensors.add": "新增监测点", "sensors.import": "导入表格", "sensors.discovered": "未登记的主题",
       "sensors.edit": "编辑", "sensors.delete": "删除", "sensors.delete.confirm": "确认删除？", "sensors.deleted": "已删除监测点 {id}。",
       "sensors.actions": "操作"
@@ -28,7 +28,7 @@
       "sensors.last": "Last value", "sensors.seen": "Last seen", "sensors.status": "Status", "sensors.trend": "6 h trend",
       "sensors.online": "online", "sensors.offline": "offline", "sensors.fault": "fault", "sensors.never": "never",
       "sensors.empty": "No sensors.", "sensors.none": "No sensor matches.", "sensors.group.other": "other",
-      "sensors.q": "Search (id, name, topic, place)", "sensors.state": "Online", "sensors.shown": "{n} shown of {total}", "sensors.more": "Show more",
+      "sensors.q": "Search (id or name)", "sensors.state": "Online", "sensors.shown": "{n} shown of {total}", "sensors.more": "Show more",
       "sensors.add": "Add a sensor", "sensors.import": "Import a sheet", "sensors.discovered": "Unregistered topics",
       "sensors.edit": "Edit", "sensors.delete": "Delete", "sensors.delete.confirm": "Delete it?", "sensors.deleted": "Sensor {id} deleted.",
       "sensors.actions": "Actions"
@@ -42,42 +42,28 @@
   var shown = PAGE, flash = "", lastKey = "";
 
   // fetchSensors reads GET /api/v1/sensors with the filters (q, site,
-  // family, online), following the server's pages until it holds want
-  // sensors or there are no more: {list, total, cursor} (cursor "" at the
-  // end). A server that pages (issue 19) answers ?limit=&cursor= with
-  // {"sensors": […], "next_cursor": "…", "total": n} and filters itself; one
-  // that does not answers a plain list of every sensor, filtered here. The
-  // filters are applied here in both cases, which changes nothing when the
-  // server has applied them.
-  function fetchSensors(filter, want, cursor) {
+  // family, online → status=online|offline), which the server applies
+  // itself, following its pages (Link: <…>; rel="next") until it holds
+  // want sensors or there are no more: {list, total (X-Total-Count), more}.
+  function fetchSensors(filter, want) {
     var got = [], total = null;
-    function step(cur) {
-      var q = { limit: PAGE, cursor: cur || "" };
-      Object.keys(filter).forEach(function (k) { q[k] = filter[k]; });
-      return api("GET", "/api/v1/sensors?" + qs(q)).then(function (ans) {
-        if (Array.isArray(ans) || !ans) {
-          var all = (ans || []).filter(matches(filter));
-          return { list: got.concat(all), total: got.length + all.length, cursor: "" };
-        }
-        var page = (ans.sensors || ans.items || []).filter(matches(filter));
-        got = got.concat(page);
-        if (typeof ans.total === "number") { total = ans.total; }
-        var next = ans.next_cursor || ans.next || "";
-        if (next && got.length < want && next !== cur) { return step(next); }
-        return { list: got, total: total != null ? total : got.length, cursor: next };
+    function step(path) {
+      return api("GET", path, undefined, { headers: true }).then(function (ans) {
+        got = got.concat(ans.data || []);
+        var n = parseInt(ans.headers.get("X-Total-Count"), 10);
+        if (!isNaN(n)) { total = n; }
+        var next = nextLink(ans.headers.get("Link"));
+        if (next && got.length < want) { return step(next); }
+        return { list: got, total: total != null ? total : got.length, more: !!next };
       });
     }
-    return step(cursor);
+    var status = { "true": "online", "false": "offline" }[filter.online] || "";
+    return step("/api/v1/sensors?" + qs({ limit: PAGE, q: filter.q, site: filter.site, family: filter.family, status: status }));
   }
-  function matches(f) {
-    var q = (f.q || "").toLowerCase();
-    return function (s) {
-      if (f.site && s.site !== f.site) { return false; }
-      if (f.family && s.family !== f.family) { return false; }
-      if (f.online === "true" && !s.online) { return false; }
-      if (f.online === "false" && s.online) { return false; }
-      return !q || [s.id, s.name, s.topic, s.location].some(function (x) { return x && String(x).toLowerCase().indexOf(q) >= 0; });
-    };
+  // nextLink is the URL of a Link header's rel="next", or "".
+  function nextLink(h) {
+    var m = /<([^>]*)>\s*;\s*rel="?next"?/.exec(h || "");
+    return m ? m[1] : "";
   }
 
   function filterOf(p) {
@@ -131,7 +117,7 @@
       (res[2] || []).forEach(function (a) { if (kinds[a.rule] === "fault" || kinds[a.rule] === "stuck") { faulty[a.sensor] = true; } });
       var box = $("#sensor-list");
       $("#sensor-shown").textContent = t("sensors.shown", { n: list.length, total: got.total });
-      $("#sensor-more").hidden = !(got.list.length > shown || got.cursor);
+      $("#sensor-more").hidden = !(got.list.length > shown || got.more);
       if (!list.length) { box.innerHTML = '<p class="empty">' + esc(t(Object.keys(f).length ? "sensors.none" : "sensors.empty")) + "</p>"; return; }
       box.innerHTML = bySite ? siteView(list, faulty) : sensorTable(list, faulty);
       bindDelete(r);
