@@ -220,6 +220,7 @@ func TestConsoleSensorsPagedInBrowser(t *testing.T) {
 	p.do("search", chromedp.SendKeys(chromedp.CSS("#sensor-q"), kb.Enter))
 	p.wait("found", `[...document.querySelectorAll("#sensor-table tbody tr")].map(r => r.dataset.sensor).join() === "RG-5249" && document.querySelector("#sensor-shown").textContent === "显示 1 个，共 1 个"`, 10*time.Second)
 	p.click("clear", "#sensor-clear")
+	p.wait("all again", fmt.Sprintf(`location.hash === "#/sensors" && %s === 200 && document.querySelector("#sensor-q").value === ""`, rows), 10*time.Second)
 	p.choose(`#sensor-filters select[name=family]`, "gas")
 	p.wait("the gas detectors", `document.querySelector("#sensor-shown").textContent === "显示 1 个，共 1 个" && document.querySelector("#sensor-more").hidden`, 10*time.Second)
 }
