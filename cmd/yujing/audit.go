@@ -11,6 +11,7 @@ import (
 
 	"yujing/audit"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
 const auditUsage = `Usage:
@@ -44,7 +45,7 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 // openAuditLog opens DIR/state.db's audit log read-only.
-func openAuditLog(ctx context.Context, dataDir string) (*sqlite.AuditLog, error) {
+func openAuditLog(ctx context.Context, dataDir string) (*sqlstate.AuditLog, error) {
 	return sqlite.OpenAuditLog(ctx, filepath.Join(dataDir, "state.db"))
 }
 

@@ -23,7 +23,7 @@ import (
 	"yujing/config"
 	"yujing/duty"
 	"yujing/notify"
-	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
 // answerKeyFile is where the random answer-link key is kept when the
@@ -113,7 +113,7 @@ func (h *escalationHooks) receipt(ctx context.Context, callID string, r notify.R
 // newEscalator builds call-and-answer from the configuration: its
 // policies, the answer-link key and base URL, the directory that resolves
 // targets, and the outbox that makes the calls.
-func newEscalator(cfg *config.Config, st *sqlite.State, eng *alerting.Engine, caller escalate.Caller, dir *duty.Book,
+func newEscalator(cfg *config.Config, st *sqlstate.State, eng *alerting.Engine, caller escalate.Caller, dir *duty.Book,
 	sites escalate.Sites, addr net.Addr, log *slog.Logger, reg prometheus.Registerer) (*escalate.Engine, error) {
 	key, err := answerKey(cfg)
 	if err != nil {

@@ -14,13 +14,14 @@ import (
 
 	"yujing/config"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 	"yujing/web/auth"
 	"yujing/web/auth/accounts"
 )
 
 // newAuth builds the HTTP authentication of serve from the configuration
 // and state.db, and creates the first admin on first start.
-func newAuth(ctx context.Context, cfg *config.Config, state *sqlite.State, log *slog.Logger, reg prometheus.Registerer) (*auth.Service, error) {
+func newAuth(ctx context.Context, cfg *config.Config, state *sqlstate.State, log *slog.Logger, reg prometheus.Registerer) (*auth.Service, error) {
 	var toks []auth.ConfigToken
 	for _, t := range cfg.HTTP.APITokens {
 		role, err := auth.ParseRole(t.Role)

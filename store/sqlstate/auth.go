@@ -1,4 +1,4 @@
-package sqlite
+package sqlstate
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"yujing/store/internal/sqldb"
 )
 
 // Errors of the user, session and token tables.
@@ -137,7 +139,7 @@ func (s *State) UpdateUser(ctx context.Context, u User, logout bool) error {
 	if err != nil {
 		return fmt.Errorf("state %s: update user %q: %w", s.db.path, u.Username, err)
 	}
-	return s.userTx(ctx, u.Username, "update", func(tx *sql.Tx) (sql.Result, error) {
+	return s.userTx(ctx, u.Username, "update", func(tx *sqldb.Tx) (sql.Result, error) {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET role = ?, password_hash = ?, disabled = ?, updated_at = ? WHERE username = ?`,
 			u.Role, u.PasswordHash, u.Disabled, updated, u.Username)
 		if err == nil && logout {
@@ -157,7 +159,7 @@ func (s *State) SetPassword(ctx context.Context, name, hash string, at time.Time
 		return 0, fmt.Errorf("state %s: set password of user %q: %w", s.db.path, name, err)
 	}
 	var ended int64
-	err = s.userTx(ctx, name, "set password of", func(tx *sql.Tx) (sql.Result, error) {
+	err = s.userTx(ctx, name, "set password of", func(tx *sqldb.Tx) (sql.Result, error) {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE username = ?`, hash, updated, name)
 		if err != nil {
 			return nil, err
@@ -175,21 +177,21 @@ func (s *State) SetPassword(ctx context.Context, name, hash string, at time.Time
 // DeleteUser removes a user and its sessions; ErrNotFound when there is
 // none, ErrLastAdmin when it is the last enabled admin.
 func (s *State) DeleteUser(ctx context.Context, name string) error {
-	return s.userTx(ctx, name, "delete", func(tx *sql.Tx) (sql.Result, error) {
+	return s.userTx(ctx, name, "delete", func(tx *sqldb.Tx) (sql.Result, error) {
 		return tx.ExecContext(ctx, `DELETE FROM users WHERE username = ?`, name)
 	})
 }
 
 // userTx runs a change of one user and refuses to commit it when it
 // leaves no enabled admin behind.
-func (s *State) userTx(ctx context.Context, name, what string, change func(*sql.Tx) (sql.Result, error)) error {
+func (s *State) userTx(ctx context.Context, name, what string, change func(*sqldb.Tx) (sql.Result, error)) error {
 	tx, err := s.db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("state %s: %s user %q: %w", s.db.path, what, name, err)
 	}
 	defer tx.Rollback()
 	var before int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = ? AND disabled = 0`, AdminRole).Scan(&before); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = ? AND disabled = FALSE`, AdminRole).Scan(&before); err != nil {
 		return fmt.Errorf("state %s: %s user %q: %w", s.db.path, what, name, err)
 	}
 	res, err := change(tx)
@@ -200,7 +202,7 @@ func (s *State) userTx(ctx context.Context, name, what string, change func(*sql.
 		return fmt.Errorf("user %q: %w", name, ErrNotFound)
 	}
 	var after int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = ? AND disabled = 0`, AdminRole).Scan(&after); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = ? AND disabled = FALSE`, AdminRole).Scan(&after); err != nil {
 		return fmt.Errorf("state %s: %s user %q: %w", s.db.path, what, name, err)
 	}
 	if before > 0 && after == 0 {

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstate
 
 import (
 	"context"
@@ -244,12 +244,8 @@ func (s *State) AnswerCall(ctx context.Context, a store.Answer) error {
 		return fmt.Errorf("call %s: %w at %s through %s", a.CallID, store.ErrAnswered,
 			time.Unix(0, prev.Int64).UTC().Format(time.RFC3339), prevVia.String)
 	}
-	onSite := 0
-	if a.OnSite {
-		onSite = 1
-	}
 	if _, err := tx.ExecContext(ctx, `UPDATE calls SET answered_at = ?, answered_by = ?, answer_channel = ?,
-		answer_note = ?, on_site = ? WHERE id = ?`, atN, a.By, a.Channel, a.Note, onSite, a.CallID); err != nil {
+		answer_note = ?, on_site = ? WHERE id = ?`, atN, a.By, a.Channel, a.Note, a.OnSite, a.CallID); err != nil {
 		return fmt.Errorf("state %s: answer call %q: %w", s.db.path, a.CallID, err)
 	}
 	if err := tx.Commit(); err != nil {
