@@ -534,7 +534,7 @@ func TestNoLossCtrlC(t *testing.T) {
 			runServe(t, load())
 			n := pub.wait()
 			store.waitCount(t, n, 5*time.Minute, "every reading after the restart")
-			store.verify(t, n, base)
+			store.verify(t, n, pub)
 			if left != nil {
 				t.Logf("%d readings, all in InfluxDB once; %s messages were left unacknowledged at Ctrl-C", n, left[1])
 			} else {
