@@ -110,8 +110,10 @@ func (s *State) CreateUser(ctx context.Context, u User) error {
 }
 
 // CreateFirstUser adds u only when there is no user at all, and reports
-// whether it did. Two processes starting on the same file at once create
-// one first user between them.
+// whether it did. Processes or nodes starting on one database at once
+// create one first user between them: the insert runs under the users
+// lock, so that each sees the others' commits (on PostgreSQL, under READ
+// COMMITTED, NOT EXISTS alone lets every node insert its own).
 func (s *State) CreateFirstUser(ctx context.Context, u User) (bool, error) {
 	return s.insertUser(ctx, u, `INSERT INTO users (`+userColumns+`)
 		SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users)`)
@@ -122,12 +124,26 @@ func (s *State) insertUser(ctx context.Context, u User, query string) (bool, err
 	if err != nil {
 		return false, fmt.Errorf("state %s: create user %q: %w", s.db.path, u.Username, err)
 	}
-	res, err := s.db.w.ExecContext(ctx, query, u.Username, u.Role, u.PasswordHash, u.Disabled, created, created)
+	tx, err := s.db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("state %s: create user %q: %w", s.db.path, u.Username, err)
+	}
+	defer tx.Rollback()
+	if err := tx.Lock(ctx, lockUsers); err != nil {
+		return false, fmt.Errorf("state %s: create user %q: lock: %w", s.db.path, u.Username, err)
+	}
+	res, err := tx.ExecContext(ctx, query, u.Username, u.Role, u.PasswordHash, u.Disabled, created, created)
 	if err != nil {
 		return false, fmt.Errorf("state %s: create user %q: %w", s.db.path, u.Username, err)
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	if err != nil {
+		return false, fmt.Errorf("state %s: create user %q: %w", s.db.path, u.Username, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("state %s: create user %q: commit: %w", s.db.path, u.Username, err)
+	}
+	return n == 1, nil
 }
 
 // UpdateUser writes u's role, password hash and disabled flag. With
@@ -183,13 +199,18 @@ func (s *State) DeleteUser(ctx context.Context, name string) error {
 }
 
 // userTx runs a change of one user and refuses to commit it when it
-// leaves no enabled admin behind.
+// leaves no enabled admin behind. It holds the users lock from the start:
+// without it, two nodes disabling two admins at once would each count the
+// other admin still enabled (PostgreSQL's READ COMMITTED), and leave none.
 func (s *State) userTx(ctx context.Context, name, what string, change func(*sqldb.Tx) (sql.Result, error)) error {
 	tx, err := s.db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("state %s: %s user %q: %w", s.db.path, what, name, err)
 	}
 	defer tx.Rollback()
+	if err := tx.Lock(ctx, lockUsers); err != nil {
+		return fmt.Errorf("state %s: %s user %q: lock: %w", s.db.path, what, name, err)
+	}
 	var before int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = ? AND disabled = FALSE`, AdminRole).Scan(&before); err != nil {
 		return fmt.Errorf("state %s: %s user %q: %w", s.db.path, what, name, err)

@@ -133,6 +133,10 @@ var conformance = []struct {
 	{"DirectoryRefusesBadEntries", testDirectoryRefusesBadEntries},
 	{"PutSensorsRoundTrip", testPutSensorsRoundTrip},
 	{"PutSensorsAllOrNothing", testPutSensorsAllOrNothing},
+	// nodes_test.go: several States on one database at once
+	{"NodesCreateFirstUser", testNodesCreateFirstUser},
+	{"NodesLastAdmin", testNodesLastAdmin},
+	{"NodesAnswerOnce", testNodesAnswerOnce},
 	// instance_test.go
 	{"InstanceID", testInstanceID},
 	{"InstanceIDDamaged", testInstanceIDDamaged},

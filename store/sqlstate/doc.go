@@ -28,8 +28,12 @@
 // synchronous_commit on) give the same promise.
 //
 // What SQLite's single writer kept for free, several nodes on PostgreSQL
-// must be told: the audit chain takes a transaction lock before it reads
-// its last entry.
+// must be told: the invariants over several rows (the first user, the
+// last enabled admin, the audit chain) take a transaction lock before
+// they read (sqldb.Tx.Lock: an advisory lock on PostgreSQL, nothing on
+// SQLite); an answer is recorded by a conditional update, so the first
+// wins. The conformance suite races several States on one database for
+// each (nodes_test.go).
 //
 // Times are stored as Unix nanoseconds (UTC) and returned in UTC, so the
 // representable range is 1677-09-21 to 2262-04-11. A zero time.Time is
