@@ -137,9 +137,11 @@ var conformance = []struct {
 	{"NodesCreateFirstUser", testNodesCreateFirstUser},
 	{"NodesLastAdmin", testNodesLastAdmin},
 	{"NodesAnswerOnce", testNodesAnswerOnce},
+	{"ServingLock", testServingLock},
 	// instance_test.go
 	{"InstanceID", testInstanceID},
 	{"InstanceIDDamaged", testInstanceIDDamaged},
+	{"AnswerKey", testAnswerKey},
 }
 
 // TestConformance runs the suite on SQLite and on PostgreSQL (one server,

@@ -1,6 +1,7 @@
 package sqlstate
 
 import (
+	"bytes"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -113,5 +114,55 @@ func TestInstanceIDUpgrade(t *testing.T) {
 	fresh := openTestState(t).CallIDs()
 	if fresh.LegacyTransitions != 0 || fresh.LegacyEscalations != 0 {
 		t.Errorf("fresh database: %+v, want no legacy bounds", fresh)
+	}
+}
+
+// A PostgreSQL state database keeps the answer-link key: made once, the
+// same for every node that opens it (also nodes opening a new database at
+// once) and after a restart, another for another database; a damaged one
+// is refused without being quoted. On SQLite there is none (nil): the
+// node keeps its key in its data directory.
+func testAnswerKey(t *testing.T, b backend) {
+	path := b.fresh(t)
+	keys := make([][]byte, 4)
+	var wg sync.WaitGroup
+	for i := range keys {
+		wg.Go(func() {
+			s, err := Open(t.Context(), path, Options{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			keys[i] = s.AnswerKey()
+			s.Close()
+		})
+	}
+	wg.Wait()
+	if !b.postgres() {
+		for _, k := range keys {
+			if k != nil {
+				t.Fatalf("SQLite: answer key %x, want nil", k)
+			}
+		}
+		return
+	}
+	for _, k := range keys {
+		if len(k) != answerKeyLen || !bytes.Equal(k, keys[0]) {
+			t.Fatalf("opened at once: answer keys %x, want one of %d bytes", keys, answerKeyLen)
+		}
+	}
+	s := b.openAt(t, path)
+	if !bytes.Equal(s.AnswerKey(), keys[0]) {
+		t.Errorf("reopened: answer key %x, was %x", s.AnswerKey(), keys[0])
+	}
+	if other := b.open(t); bytes.Equal(other.AnswerKey(), keys[0]) {
+		t.Errorf("another database has the same answer key")
+	}
+	if _, err := s.db.w.ExecContext(t.Context(), `UPDATE meta SET value = 'abcd' WHERE key = 'answer_key'`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(t.Context(), path, Options{})
+	if want := `state ` + s.Path() + `: answer_key in table meta is damaged: want 64 hex digits`; err == nil || err.Error() != want {
+		t.Errorf("open: %v, want %s", err, want)
 	}
 }

@@ -3,6 +3,7 @@ package sqlstate
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -166,5 +167,59 @@ func testNodesAnswerOnce(t *testing.T, b backend) {
 		if by := *calls[0].AnsweredBy; by != fmt.Sprintf("person%d", winner) {
 			t.Fatalf("round %d: the call is answered by %q; the answer that succeeded was person%d's", round, by, winner)
 		}
+	}
+}
+
+// testServingLock: on PostgreSQL one node at a time holds the serving
+// lock; a second is refused with ErrServedElsewhere until the first
+// releases it or its process ends (its connections close). On SQLite the
+// lock is no guard and never refuses.
+func testServingLock(t *testing.T, b backend) {
+	where := b.fresh(t)
+	first, second := b.openAt(t, where), b.openAt(t, where)
+	release, err := first.LockServing(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	release2, err := second.LockServing(t.Context())
+	switch {
+	case !b.postgres() && err != nil:
+		t.Fatalf("SQLite: %v, want no refusal", err)
+	case !b.postgres():
+		if err := errors.Join(release2(), release()); err != nil {
+			t.Fatal(err)
+		}
+		return
+	case !errors.Is(err, ErrServedElsewhere) || !strings.Contains(err.Error(), "not wired into serve yet"):
+		t.Fatalf("a second node: %v, want ErrServedElsewhere", err)
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	// The connection that held it is back in the pool without the lock.
+	if release2, err = second.LockServing(t.Context()); err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	if _, err := first.LockServing(t.Context()); !errors.Is(err, ErrServedElsewhere) {
+		t.Fatalf("the first node again while the second holds it: %v", err)
+	}
+	// A node whose connection ends without releasing (its process died)
+	// leaves the lock to the next.
+	third := b.openAt(t, where)
+	var ended bool
+	if err := b.raw(t, where).QueryRowContext(t.Context(), `SELECT pg_terminate_backend(pid, 5000) FROM pg_locks
+		WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).
+		Scan(&ended); err != nil || !ended {
+		t.Fatalf("ending the holder's connection: %v, %v", ended, err)
+	}
+	release3, err := third.LockServing(t.Context())
+	if err != nil {
+		t.Fatalf("after the holder closed: %v", err)
+	}
+	if err := release3(); err != nil {
+		t.Fatal(err)
+	}
+	if err := release2(); err == nil {
+		t.Error("release on a connection that was ended: no error")
 	}
 }

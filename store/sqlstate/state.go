@@ -293,6 +293,7 @@ const alertColumns = `id, rule, sensor, site, family, metric, unit, level, state
 type State struct {
 	db        *pools
 	callIDs   store.CallIDs
+	answerKey []byte // PostgreSQL only: see AnswerKey
 	insAlert  *sqldb.Stmt
 	updAlert  *sqldb.Stmt
 	insTrans  *sqldb.Stmt
@@ -308,6 +309,12 @@ func newState(ctx context.Context, db *pools) (*State, error) {
 	if s.callIDs, err = callIDs(ctx, db); err != nil {
 		db.close()
 		return nil, err
+	}
+	if db.d.Postgres() {
+		if s.answerKey, err = answerKey(ctx, db); err != nil {
+			db.close()
+			return nil, err
+		}
 	}
 	for _, p := range []struct {
 		dst   **sqldb.Stmt
