@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 
 	"yujing/config"
@@ -40,4 +41,20 @@ func openState(ctx context.Context, cfg *config.Config, log *slog.Logger) (st *s
 		}
 		_ = st.Close()
 	}, nil
+}
+
+// stateURLEnv is the environment variable the administration commands
+// (yujing users, tokens, audit) take a PostgreSQL state database's URL
+// from, instead of -data: not a flag, which ps would show, password and
+// all.
+const stateURLEnv = "YUJING_STATE_URL"
+
+// adminState returns where an administration command finds the state
+// database: $YUJING_STATE_URL when set, else DIR/state.db; pg reports the
+// former.
+func adminState(dataDir string) (where string, pg bool) {
+	if u := os.Getenv(stateURLEnv); u != "" {
+		return u, true
+	}
+	return filepath.Join(dataDir, "state.db"), false
 }

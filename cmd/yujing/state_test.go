@@ -102,3 +102,61 @@ rules: [{name: gas, match: {family: gas}, above: {red: 50}}]
 		t.Errorf("the log does not say where the state is:\n%s", inst.logs.String())
 	}
 }
+
+// TestAdminCommandsOnPostgres: with YUJING_STATE_URL set, yujing users,
+// tokens and audit work on that PostgreSQL state database (not on
+// DIR/state.db, which is not made), and nothing they print holds the URL's
+// password, also when it is wrong.
+func TestAdminCommandsOnPostgres(t *testing.T) {
+	pg := testenv.StartPostgres(t)
+	u, err := url.Parse(pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	password, _ := u.User.Password()
+	t.Setenv(stateURLEnv, pg.URL)
+	t.Setenv("YUJING_PASSWORD", "duty-room-2026")
+	dir := t.TempDir()
+	var printed strings.Builder
+	for _, c := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"users", "add", "li", "-role", "admin", "-data", dir}, 0, "user li added (admin)"},
+		{[]string{"users", "ls", "-data", dir}, 0, "li    admin  enabled"},
+		{[]string{"tokens", "create", "grafana", "-role", "viewer", "-data", dir}, 0, "yjt_"},
+		{[]string{"audit", "verify", "-data", dir}, 0, "audit log intact: 2 entries"},
+		{[]string{"audit", "export", "-format", "json", "-data", dir}, 0, `"yujing tokens create"`},
+	} {
+		var code int
+		var out, errOut string
+		if c.args[0] == "audit" {
+			code, out, errOut = runAudit(t, c.args[1:]...)
+		} else {
+			code, out, errOut = runUsers(t, "", c.args...)
+		}
+		printed.WriteString(out + errOut)
+		if code != c.code || !strings.Contains(out, c.out) {
+			t.Errorf("yujing %s: exit %d\nstdout %q\nstderr %q\nwant exit %d, stdout with %q",
+				strings.Join(c.args, " "), code, out, errOut, c.code, c.out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state.db in -data (%v): the commands were to use PostgreSQL", err)
+	}
+
+	// A wrong password: refused, and neither it nor the right one shown.
+	wrong := "wrong-" + password
+	t.Setenv(stateURLEnv, strings.Replace(pg.URL, ":"+password+"@", ":"+wrong+"@", 1))
+	code, out, errOut := runUsers(t, "", "users", "ls", "-data", dir)
+	printed.WriteString(out + errOut)
+	if code != 1 || !strings.Contains(errOut, "postgres://"+u.User.Username()+"@"+u.Host) {
+		t.Errorf("a wrong password: exit %d, stderr %q; want exit 1 naming the database", code, errOut)
+	}
+	for _, secret := range []string{password, wrong} {
+		if strings.Contains(printed.String(), secret) {
+			t.Errorf("the commands printed a password:\n%s", printed.String())
+		}
+	}
+}
