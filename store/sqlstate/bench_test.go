@@ -6,12 +6,25 @@ import (
 	"time"
 
 	"yujing"
+	"yujing/internal/testenv"
 )
 
-// BenchmarkStateUpdateAlert measures UpdateAlert: one synchronous=FULL
-// commit, the cost of making one transition durable.
+// BenchmarkStateUpdateAlert measures UpdateAlert: one durable commit (on
+// SQLite synchronous=FULL; on PostgreSQL its defaults, fsync and
+// synchronous_commit on, over loopback), the cost of making one
+// transition durable.
 func BenchmarkStateUpdateAlert(b *testing.B) {
-	s, err := OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "s.db"), Options{})
+	b.Run("sqlite", func(b *testing.B) {
+		benchUpdateAlert(b, filepath.Join(b.TempDir(), "s.db"))
+	})
+	b.Run("postgres", func(b *testing.B) {
+		pg := testenv.StartPostgres(b)
+		benchUpdateAlert(b, pg.URL)
+	})
+}
+
+func benchUpdateAlert(b *testing.B, where string) {
+	s, err := Open(b.Context(), where, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
