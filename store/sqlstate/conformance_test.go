@@ -112,6 +112,9 @@ var conformance = []struct {
 	{"CleanText", testCleanText},
 	// escalations_test.go
 	{"SaveEscalationUpdatedAt", testSaveEscalationUpdatedAt},
+	// callanswer_test.go
+	{"EscalationLifecycle", testEscalationLifecycle},
+	{"SilencesAttachmentsSiteStatus", testSilencesAttachmentsSiteStatus},
 	// outbox_test.go
 	{"RecordCallIdempotent", testRecordCallIdempotent},
 	{"PendingCallsAndMark", testPendingCallsAndMark},
