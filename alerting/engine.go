@@ -14,6 +14,7 @@ import (
 	"yujing"
 	"yujing/alerting/inhibit"
 	"yujing/alerting/silence"
+	"yujing/internal/idindex"
 	"yujing/store"
 )
 
@@ -109,14 +110,18 @@ type Engine struct {
 	overdue   [yujing.Red + 1]time.Duration
 	statuses  SiteStatuses // nil: every site normal
 	rules     []*Rule
-	bySensor  map[string]*sensorConds  // sensor → the conditions of the rules bound to it
-	offline   []*condition             // offline rules' conditions, checked on Tick
-	compos    map[string][]*Rule       // rule name → composite rules counting it
-	groups    map[condKey]*condition   // conditions about a site (composite) or a derived value
-	restored  map[condKey]*condition   // conditions of open alerts, until bind picks them up
-	open      map[string]*yujing.Alert // alert key → open alert
-	byID      map[int64]*yujing.Alert  // open alerts by id
-	started   time.Time
+	// sensors are the sensors rules are bound to, each with the
+	// conditions of those rules; index finds them by id. A slice and an
+	// index of places, not a map of pointers: a province has a million.
+	sensors  []sensorConds
+	index    idindex.Index
+	offline  []*condition             // offline rules' conditions, checked on Tick
+	compos   map[string][]*Rule       // rule name → composite rules counting it
+	groups   map[condKey]*condition   // conditions about a site (composite) or a derived value
+	restored map[condKey]*condition   // conditions of open alerts, until bind picks them up
+	open     map[string]*yujing.Alert // alert key → open alert
+	byID     map[int64]*yujing.Alert  // open alerts by id
+	started  time.Time
 }
 
 // New builds an engine; call Restore before Observe.
@@ -187,7 +192,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 		e.byID[a.ID] = &a
 		if a.State != yujing.StateResolved {
 			k := condKey{a.Rule, a.Sensor}
-			c := &condition{sensor: &yujing.Sensor{ID: a.Sensor, Site: a.Site, Family: a.Family, Unit: a.Unit, Metric: a.Metric}, level: a.Level}
+			c := &condition{s: &sensorConds{id: a.Sensor, about: &yujing.Sensor{Site: a.Site, Family: a.Family, Unit: a.Unit, Metric: a.Metric}}, level: a.Level}
 			group := strings.HasPrefix(a.Sensor, "site:")
 			for _, r := range e.rules {
 				if r.Name == a.Rule && r.kind() == KindComposite {

@@ -11,7 +11,7 @@ import (
 func (e *Engine) transition(ctx context.Context, r *Rule, c *condition, level yujing.Level, th float64, rd *yujing.Reading, w *work) bool {
 	e.amu.Lock()
 	defer e.amu.Unlock()
-	key := yujing.AlertKey(r.Name, c.sensor.ID)
+	key := yujing.AlertKey(r.Name, c.s.id)
 	prev := c.level
 	a := e.open[key]
 	now := e.now()
@@ -40,7 +40,7 @@ func (e *Engine) transition(ctx context.Context, r *Rule, c *condition, level yu
 			e.log.Error("alert not saved; will retry on the next reading", "rule", r.Name, "sensor", rd.Sensor, "err", err)
 			return false
 		}
-		e.count(r.Name, c.sensor.Site, c.level, level)
+		e.count(r.Name, c.s.about.Site, c.level, level)
 		c.level = level
 		e.open[key], e.byID[na.ID] = &na, &na
 		e.m.transitions.WithLabelValues(string(ev), level.String()).Inc()
@@ -75,7 +75,7 @@ func (e *Engine) transition(ctx context.Context, r *Rule, c *condition, level yu
 		e.log.Error("alert change not saved; will retry on the next reading", "alert_id", a.ID, "event", ev, "err", err)
 		return false
 	}
-	e.count(r.Name, c.sensor.Site, c.level, level)
+	e.count(r.Name, c.s.about.Site, c.level, level)
 	c.level = level
 	*a = next
 	e.m.transitions.WithLabelValues(string(ev), next.Level.String()).Inc()

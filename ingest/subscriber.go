@@ -195,7 +195,7 @@ func (s *Subscriber) filters() []string {
 		// Discovery lists whatever is published on the broker.
 		fs = []string{"#"}
 	}
-	for _, t := range append(s.reg.TemplateFilters(), s.reg.Topics()...) {
+	for _, t := range s.reg.TemplateFilters() {
 		covered := false
 		for _, f := range fs {
 			if TopicMatch(f, t) {
@@ -207,6 +207,7 @@ func (s *Subscriber) filters() []string {
 			fs = append(fs, t)
 		}
 	}
+	fs = append(fs, s.reg.uncovered(fs)...)
 	if s.cfg.SharedGroup != "" {
 		for i, f := range fs {
 			if !strings.HasPrefix(f, "$share/") {
@@ -365,7 +366,7 @@ func (s *Subscriber) receive(_ mqtt.Client, msg mqtt.Message) {
 	key := msg.Topic()
 	if node, ok := SparkplugNode(key); ok {
 		key = node // an edge node's BIRTH/DATA/DEATH must be decoded in order
-	} else if sn, ok := s.reg.ByTopic(key); ok {
+	} else if sn, ok := s.reg.viewByTopic(key); ok {
 		key = sn.ID
 	}
 	ch := s.shards[fnv32a(key)%uint32(len(s.shards))]

@@ -38,10 +38,12 @@ type Alerts interface {
 	Close(ctx context.Context, id int64, act alerting.Action) (yujing.Alert, error)
 }
 
-// Sensors reports every sensor's state, the sites of a region, and a
-// site's name.
+// Sensors reports every sensor's state, a page of them, one of them, the
+// sites of a region, and a site's name (an *ingest.Registry).
 type Sensors interface {
 	Statuses(now time.Time) []ingest.Status
+	Query(now time.Time, q ingest.SensorQuery) ingest.SensorPage
+	Status(id string, now time.Time) (ingest.Status, bool)
 	SitesInRegion(code string) []string
 	Site(id string) (yujing.Site, bool)
 }

@@ -329,6 +329,11 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 		// Say now when InfluxDB's limits are lower than the sensors need.
 		checkStoreLimits(ctx, influxWriter, registry.Sensors(), log)
 	}
+	// The registry holds the sensors now, compactly: the configuration's
+	// list of them is not kept (a province has a million).
+	trimmed := *cfg
+	trimmed.Sensors = nil
+	cfg = &trimmed
 
 	channelTypes, err := notifyall.Types()
 	if err != nil {
@@ -578,7 +583,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	}
 
 	log.Info("yujing ready", "http", "http://"+ln.Addr().String(), "mqtt", mqttAddr,
-		"sensors", len(cfg.Sensors), "rules", len(cfg.Rules), "simulate", cfg.Simulate, "config", cfg.Source)
+		"sensors", registry.Len(), "rules", len(cfg.Rules), "simulate", cfg.Simulate, "config", cfg.Source)
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String(), mqttAddr)
 	}
