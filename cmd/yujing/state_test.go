@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"yujing/internal/testenv"
 	"yujing/store/sqlstate"
@@ -79,6 +82,28 @@ rules: [{name: gas, match: {family: gas}, above: {red: 50}}]
 		ShutdownTimeout: 5 * time.Second, Ready: func(string, string) { t.Error("the second node started") }})
 	if !errors.Is(err, sqlstate.ErrServedElsewhere) || !strings.Contains(err.Error(), "postgres://"+u.User.Username()+"@"+u.Host+u.Path) {
 		t.Errorf("second node: %v; want ErrServedElsewhere naming the database without its password", err)
+	}
+
+	// PostgreSQL ends the lock's connection (as at its restart): the node
+	// takes the lock again at its next check, and a node started after
+	// that is still refused.
+	raw, err := sql.Open("pgx", pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var ended bool
+	if err := raw.QueryRowContext(t.Context(), `SELECT pg_terminate_backend(pid, 5000) FROM pg_locks
+		WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).
+		Scan(&ended); err != nil || !ended {
+		t.Fatalf("ending the serving lock's connection: %v, %v", ended, err)
+	}
+	waitFor(t, 3*servingCheckEvery, "the serving lock taken again", func() bool {
+		return strings.Contains(inst.logs.String(), "serving lock taken again after its connection ended")
+	})
+	if err := serve(ctx, second, serveOptions{Logger: slog.New(slog.NewTextHandler(logs, nil)), Version: "test",
+		ShutdownTimeout: 5 * time.Second, Ready: func(string, string) { t.Error("the second node started") }}); !errors.Is(err, sqlstate.ErrServedElsewhere) {
+		t.Errorf("second node after the lock was taken again: %v; want ErrServedElsewhere", err)
 	}
 
 	// Another state database in the file is reported at a reload (it
