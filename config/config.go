@@ -45,6 +45,7 @@ type File struct {
 	MQTT     MQTTFile      `yaml:"mqtt"`
 	Influx   *InfluxFile   `yaml:"influx"`
 	Store    StoreFile     `yaml:"store"`
+	State    *StateFile    `yaml:"state"`
 	Simulate SimulateFile  `yaml:"simulate"`
 	Sites    []SiteFile    `yaml:"sites"`
 	Sensors  []SensorFile  `yaml:"sensors"`
@@ -544,6 +545,10 @@ type Config struct {
 	// Families are the built-in sensor families and those the file
 	// declares.
 	Families yujing.Families
+
+	// State is the PostgreSQL state database (state.url); nil: the
+	// embedded SQLite file in DataDir.
+	State *State
 }
 
 // MQTT is the subscriber's connection.
@@ -737,6 +742,7 @@ func (c *checker) build() *Config {
 
 	c.mqtt(cfg)
 	c.influx(cfg)
+	c.state(cfg)
 	c.families(cfg)
 	sites := c.sites(cfg)
 	sensors := c.sensors(cfg, sites)
@@ -1559,6 +1565,9 @@ func (cfg *Config) Summary() string {
 	storeDesc := "embedded store in " + cfg.DataDir
 	if cfg.Influx != nil {
 		storeDesc = "InfluxDB " + cfg.Influx.URL + " bucket " + cfg.Influx.Bucket
+	}
+	if cfg.State != nil {
+		storeDesc += ", state in " + cfg.State.Where
 	}
 	return fmt.Sprintf("%s, %s, %s, %s, %s, %s%s; %s; %s",
 		count(len(cfg.Sites), "site", "sites"), count(len(cfg.Sensors), "sensor", "sensors"),

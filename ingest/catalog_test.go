@@ -11,11 +11,12 @@ import (
 	"yujing"
 	"yujing/ingest"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
 // catalogFixture is a catalogue of two sites and three sensors (one on a
 // topic of its own) over a real state database.
-func catalogFixture(t *testing.T) (*ingest.Catalog, *sqlite.State, string, *int) {
+func catalogFixture(t *testing.T) (*ingest.Catalog, *sqlstate.State, string, *int) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "state.db")
 	st, err := sqlite.OpenState(t.Context(), path)

@@ -14,7 +14,7 @@ import (
 	"yujing/store"
 )
 
-// OutboxStore keeps calls and their receipts durably; store/sqlite.State
+// OutboxStore keeps calls and their receipts durably; store/sqlstate.State
 // is one. Every write must be on disk when it returns.
 type OutboxStore interface {
 	// RecordCall stores c as pending unless a call with its ID is already

@@ -19,7 +19,7 @@ import (
 	"yujing/notify"
 	"yujing/notify/webhook"
 	"yujing/store"
-	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
 // logLines is a slog text handler's output, line by line.
@@ -437,7 +437,7 @@ func TestResultLeftUntriedWritesNothing(t *testing.T) {
 		}
 		ob.Result(notify.Result{Call: cl, Err: c.err, Attempts: c.attempts, At: time.Now()})
 	}
-	recs := callsByID(t, st.OutboxStore.(*sqlite.State), 9)
+	recs := callsByID(t, st.OutboxStore.(*sqlstate.State), 9)
 	for _, c := range cases {
 		if n := st.marks[c.id]; n != c.marks {
 			t.Errorf("%s: %d writes, want %d", c.id, n, c.marks)

@@ -25,6 +25,7 @@ import (
 	"yujing/notify/webhook"
 	"yujing/store"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 	"yujing/web"
 )
 
@@ -36,7 +37,7 @@ import (
 type answerWorld struct {
 	t   *testing.T
 	clk *testClock
-	st  *sqlite.State
+	st  *sqlstate.State
 	reg *ingest.Registry
 	eng *alerting.Engine
 	esc *escalate.Engine

@@ -23,7 +23,7 @@ import (
 	"yujing/config"
 	"yujing/duty"
 	"yujing/notify"
-	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
 // answerKeyFile is where the random answer-link key is kept when the
@@ -31,11 +31,15 @@ import (
 const answerKeyFile = "answer.key"
 
 // answerKey returns the key that signs answer links: escalation.secret,
+// else the key of a PostgreSQL state database (the same on every node),
 // else a random key made once and kept in the data directory (0600), so
 // links stay valid across restarts.
-func answerKey(cfg *config.Config) ([]byte, error) {
+func answerKey(cfg *config.Config, st *sqlstate.State) ([]byte, error) {
 	if cfg.AnswerSecret != "" {
 		return []byte(cfg.AnswerSecret), nil
+	}
+	if key := st.AnswerKey(); key != nil {
+		return key, nil
 	}
 	path := filepath.Join(cfg.DataDir, answerKeyFile)
 	data, err := os.ReadFile(path)
@@ -113,9 +117,9 @@ func (h *escalationHooks) receipt(ctx context.Context, callID string, r notify.R
 // newEscalator builds call-and-answer from the configuration: its
 // policies, the answer-link key and base URL, the directory that resolves
 // targets, and the outbox that makes the calls.
-func newEscalator(cfg *config.Config, st *sqlite.State, eng *alerting.Engine, caller escalate.Caller, dir *duty.Book,
+func newEscalator(cfg *config.Config, st *sqlstate.State, eng *alerting.Engine, caller escalate.Caller, dir *duty.Book,
 	sites escalate.Sites, addr net.Addr, log *slog.Logger, reg prometheus.Registerer) (*escalate.Engine, error) {
-	key, err := answerKey(cfg)
+	key, err := answerKey(cfg, st)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,7 @@ import (
 	"yujing/notify/webhook"
 	"yujing/store"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 	"yujing/web"
 )
 
@@ -606,7 +607,7 @@ func TestProviderCallbacks(t *testing.T) {
 // outboxBench is the delivery half of serve (state database, outbox,
 // dispatcher, webhook) against a local receiver that answers at once.
 type outboxBench struct {
-	state    *sqlite.State
+	state    *sqlstate.State
 	outbox   *notify.Outbox
 	d        *notify.Dispatcher
 	finished atomic.Int64

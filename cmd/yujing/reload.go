@@ -90,6 +90,7 @@ func (r *reloader) Reload(ctx context.Context) error {
 		"mqtt":            reflect.DeepEqual(r.cur.MQTT.Broker, next.MQTT.Broker) && r.cur.MQTT.ClientID == next.MQTT.ClientID && r.cur.EmbeddedListen == next.EmbeddedListen,
 		"influx":          reflect.DeepEqual(r.cur.Influx, next.Influx),
 		"data_dir":        r.cur.DataDir == next.DataDir,
+		"state":           reflect.DeepEqual(r.cur.State, next.State),
 		"channels":        reflect.DeepEqual(r.cur.Channels, next.Channels),
 		"store.retention": r.cur.Retention == next.Retention,
 		"simulate":        r.cur.Simulate == next.Simulate,

@@ -258,11 +258,11 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	state, err := sqlite.OpenState(ctx, filepath.Join(cfg.DataDir, "state.db"))
+	state, closeState, err := openState(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	cleanup.add(func() { _ = state.Close() })
+	cleanup.add(closeState)
 
 	var sink ingest.Sink
 	var influxWriter *influx.Writer

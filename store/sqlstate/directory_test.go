@@ -1,7 +1,6 @@
-package sqlite
+package sqlstate
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -26,9 +25,9 @@ func savedDirectory(t *testing.T, s *State) []dirEntry {
 
 // TestDirectoryPersists saves, replaces and deletes entries of each kind and
 // reads them back after the state database is closed and opened again.
-func TestDirectoryPersists(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "state.db")
-	s, err := OpenState(t.Context(), path)
+func testDirectoryPersists(t *testing.T, b backend) {
+	path := b.fresh(t)
+	s, err := Open(t.Context(), path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,11 +57,7 @@ func TestDirectoryPersists(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = OpenState(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = b.openAt(t, path)
 	got := savedDirectory(t, s)
 	want := []dirEntry{
 		{"org", "acme", `{"id":"acme","name":"某化工有限公司","kind":"enterprise"}`, false},
@@ -81,12 +76,8 @@ func TestDirectoryPersists(t *testing.T) {
 	}
 }
 
-func TestDirectoryRefusesBadEntries(t *testing.T) {
-	s, err := OpenState(t.Context(), filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+func testDirectoryRefusesBadEntries(t *testing.T, b backend) {
+	s := b.open(t)
 	for _, tc := range []struct {
 		name, kind, id, body, want string
 	}{

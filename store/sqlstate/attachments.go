@@ -1,4 +1,4 @@
-package sqlite
+package sqlstate
 
 import (
 	"context"
@@ -28,13 +28,10 @@ func (s *State) AddAttachments(ctx context.Context, as []yujing.Attachment) erro
 		if a.CreatedAt.IsZero() {
 			a.CreatedAt = time.Now()
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO attachments (alert_id, transition_id, name, content_type, size, sha256, data, created_by, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.AlertID, a.TransitionID, a.Name, a.ContentType, a.Size, a.SHA256, a.Data, a.CreatedBy, a.CreatedAt.UnixNano())
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO attachments (alert_id, transition_id, name, content_type, size, sha256, data, created_by, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, a.AlertID, a.TransitionID, a.Name, a.ContentType, a.Size, a.SHA256, a.Data, a.CreatedBy,
+			a.CreatedAt.UnixNano()).Scan(&a.ID); err != nil {
 			return fmt.Errorf("state %s: attachment %s: %w", s.db.path, a.Name, err)
-		}
-		if a.ID, err = res.LastInsertId(); err != nil {
-			return err
 		}
 	}
 	return tx.Commit()

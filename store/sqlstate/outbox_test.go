@@ -1,9 +1,8 @@
-package sqlite
+package sqlstate
 
 import (
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -24,8 +23,8 @@ func testCall(id string, alertID int64, channel string, created time.Time) yujin
 	}
 }
 
-func TestRecordCallIdempotent(t *testing.T) {
-	s := openTestState(t)
+func testRecordCallIdempotent(t *testing.T, b backend) {
+	s := b.open(t)
 	t0 := time.Date(2025, 7, 1, 8, 0, 0, 0, time.UTC)
 	c := testCall("1-1-zhang-wei-sms", 1, "sms", t0)
 	for i, want := range []bool{true, false, false} {
@@ -40,7 +39,7 @@ func TestRecordCallIdempotent(t *testing.T) {
 	if got, err := s.RecordCall(t.Context(), changed); got || err != nil {
 		t.Fatalf("record with the same id: %v, %v", got, err)
 	}
-	if n := countRows(t, s.db, "calls"); n != 1 {
+	if n := countRows(t, s, "calls"); n != 1 {
 		t.Errorf("%d rows, want 1", n)
 	}
 	pending, err := s.PendingCalls(t.Context())
@@ -57,8 +56,8 @@ func TestRecordCallIdempotent(t *testing.T) {
 	}
 }
 
-func TestPendingCallsAndMark(t *testing.T) {
-	s := openTestState(t)
+func testPendingCallsAndMark(t *testing.T, b backend) {
+	s := b.open(t)
 	t0 := time.Date(2025, 7, 1, 8, 0, 0, 0, time.UTC)
 	// Recorded out of order: pending comes back oldest first.
 	for i, id := range []string{"c", "a", "d", "b"} {
@@ -138,8 +137,8 @@ func TestPendingCallsAndMark(t *testing.T) {
 	}
 }
 
-func TestReceipts(t *testing.T) {
-	s := openTestState(t)
+func testReceipts(t *testing.T, b backend) {
+	s := b.open(t)
 	t0 := time.Date(2025, 7, 1, 8, 0, 0, 0, time.UTC)
 	for _, c := range []yujing.Call{testCall("7-1-p-sms", 7, "sms", t0), testCall("7-1-p-voice", 7, "voice", t0.Add(time.Second)),
 		testCall("8-1-p-sms", 8, "sms", t0)} {
@@ -169,12 +168,12 @@ func TestReceipts(t *testing.T) {
 			}
 		})
 	}
-	before := countRows(t, s.db, "call_receipts")
+	before := countRows(t, s, "call_receipts")
 	// The provider pushes the same report again: stored once.
 	if _, err := s.SaveReceipt(t.Context(), cases[0].r); err != nil {
 		t.Fatal(err)
 	}
-	if n := countRows(t, s.db, "call_receipts"); n != before || before != len(cases) {
+	if n := countRows(t, s, "call_receipts"); n != before || before != len(cases) {
 		t.Errorf("%d receipts after a repeated push, %d before; want %d", n, before, len(cases))
 	}
 	if _, err := s.SaveReceipt(t.Context(), store.CallReceipt{Channel: "sms"}); err == nil {
@@ -201,18 +200,18 @@ func TestReceipts(t *testing.T) {
 		t.Errorf("sms call %+v", sms)
 	}
 	// The API shape: unanswered calls say null; phone numbers never appear.
-	b, err := json.Marshal(sms)
+	js, err := json.Marshal(sms)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"answered_at":null`, `"answered_by":null`, `"answer_channel":null`, `"sent_at":null`,
 		`"deadline":"2025-07-01T08:05:00Z"`, `"receipts":[{"call_id":"7-1-p-sms"`} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("JSON lacks %s: %s", want, b)
+		if !strings.Contains(string(js), want) {
+			t.Errorf("JSON lacks %s: %s", want, js)
 		}
 	}
-	if strings.Contains(string(b), "13800000000") {
-		t.Errorf("JSON shows a phone number: %s", b)
+	if strings.Contains(string(js), "13800000000") {
+		t.Errorf("JSON shows a phone number: %s", js)
 	}
 	if calls, err := s.CallsFor(t.Context(), 404); err != nil || calls == nil || len(calls) != 0 {
 		t.Errorf("calls of an alert without any: %v, %v; want an empty list", calls, err)
@@ -221,9 +220,9 @@ func TestReceipts(t *testing.T) {
 
 // TestOutboxSurvivesReopen: what was recorded and marked is there after
 // the file is closed and opened again.
-func TestOutboxSurvivesReopen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "state.db")
-	s, err := OpenState(t.Context(), path)
+func testOutboxSurvivesReopen(t *testing.T, b backend) {
+	where := b.fresh(t)
+	s, err := Open(t.Context(), where, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +238,7 @@ func TestOutboxSurvivesReopen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s = openStateAt(t, path)
+	s = b.openAt(t, where)
 	pending, err := s.PendingCalls(t.Context())
 	if err != nil || len(pending) != 1 || pending[0].Call.ID != "b" {
 		t.Errorf("pending after reopen: %v, %v; want b", pending, err)
@@ -253,9 +252,9 @@ func TestOutboxSurvivesReopen(t *testing.T) {
 // stays with a pending call (also one cut short by shutdown) across a
 // reopen, so that a restart knows the call may have reached its provider;
 // sent and failed calls are not marked, and are no longer pending.
-func TestMarkSending(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "state.db")
-	s := openStateAt(t, path)
+func testMarkSending(t *testing.T, b backend) {
+	where := b.fresh(t)
+	s := b.openAt(t, where)
 	t0 := time.Now().UTC().Truncate(time.Millisecond)
 	for _, id := range []string{"never-tried", "in-flight", "cut-short", "sent", "failed"} {
 		if _, err := s.RecordCall(t.Context(), testCall(id, 1, "sms", t0)); err != nil {
@@ -281,7 +280,7 @@ func TestMarkSending(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s = openStateAt(t, path)
+	s = b.openAt(t, where)
 	pending, err := s.PendingCalls(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -297,48 +296,6 @@ func TestMarkSending(t *testing.T) {
 	for id, w := range want {
 		if g, ok := got[id]; !ok || !g.Equal(w) {
 			t.Errorf("%s: pending %v, sending at %v; want sending at %v", id, ok, g, w)
-		}
-	}
-}
-
-func openStateAt(t *testing.T, path string) *State {
-	t.Helper()
-	s, err := OpenState(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-// TestOutboxQueryPlans: resuming reads only the pending calls, however many
-// were sent; a receipt finds its call by provider id without a scan.
-func TestOutboxQueryPlans(t *testing.T) {
-	s := openTestState(t)
-	for _, tt := range []struct {
-		query string
-		args  []any
-		want  string
-	}{
-		{pendingCallsQuery, nil, "SCAN calls USING INDEX calls_pending"},
-		{providerCallQuery, []any{"sms", "biz"}, "SEARCH calls USING INDEX calls_provider (channel=? AND provider_id=?)"},
-	} {
-		rows, err := s.db.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tt.query, tt.args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		if !slices.Contains(plan, tt.want) {
-			t.Errorf("plan of %q:\n%s\nlacks %q", tt.query, strings.Join(plan, "\n"), tt.want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
-package sqlite
+package sqlstate
 
 import (
+	"bytes"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -11,11 +12,11 @@ import (
 // A state database has an instance id, made when it is created and kept:
 // fresh databases have different ones, reopening one (a restart) gives the
 // same, and processes opening a new file at once agree on it.
-func TestInstanceID(t *testing.T) {
+func testInstanceID(t *testing.T, b backend) {
 	tag := regexp.MustCompile(`^[a-z2-7]{10}$`)
 	open := func(path string) string {
 		t.Helper()
-		s, err := OpenState(t.Context(), path)
+		s, err := Open(t.Context(), path, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -25,10 +26,9 @@ func TestInstanceID(t *testing.T) {
 		}
 		return s.InstanceID()
 	}
-	dir := t.TempDir()
 	seen := map[string]string{}
-	for _, name := range []string{"a.db", "b.db", "c.db"} {
-		path := filepath.Join(dir, name)
+	for _, name := range []string{"a", "b", "c"} {
+		path := b.fresh(t)
 		id := open(path)
 		if other, ok := seen[id]; ok {
 			t.Errorf("%s and %s both have instance id %q", other, name, id)
@@ -39,12 +39,12 @@ func TestInstanceID(t *testing.T) {
 		}
 	}
 
-	path := filepath.Join(dir, "race.db")
+	path := b.fresh(t)
 	ids := make([]string, 4)
 	var wg sync.WaitGroup
 	for i := range ids {
 		wg.Go(func() {
-			s, err := OpenState(t.Context(), path)
+			s, err := Open(t.Context(), path, Options{})
 			if err != nil {
 				t.Error(err)
 				return
@@ -63,9 +63,9 @@ func TestInstanceID(t *testing.T) {
 }
 
 // A damaged instance id is refused with the file and the value, not used.
-func TestInstanceIDDamaged(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "state.db")
-	s, err := OpenState(t.Context(), path)
+func testInstanceIDDamaged(t *testing.T, b backend) {
+	path := b.fresh(t)
+	s, err := Open(t.Context(), path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +73,8 @@ func TestInstanceIDDamaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	_, err = OpenState(t.Context(), path)
-	if want := `state ` + path + `: instance id "x-1" in table meta is damaged`; err == nil || !strings.HasPrefix(err.Error(), want) {
+	_, err = Open(t.Context(), path, Options{})
+	if want := `state ` + s.Path() + `: instance id "x-1" in table meta is damaged`; err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("open: %v, want %s…", err, want)
 	}
 }
@@ -86,10 +86,7 @@ func TestInstanceIDDamaged(t *testing.T) {
 // instance id. A fresh database has no such bounds.
 func TestInstanceIDUpgrade(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
-	db, err := openPools(t.Context(), "state", path, syncFull, stateMigrations[:10])
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openSQLiteAt(t, path, stateMigrations[:10])
 	for _, q := range []string{
 		`INSERT INTO alerts (rule, sensor, level, state) VALUES ('gas', 'G1', 4, 'firing')`,
 		`INSERT INTO transitions (alert_id, event, from_level, to_level) VALUES (1, 'raised', 0, 3), (1, 'upgraded', 3, 4)`,
@@ -104,7 +101,7 @@ func TestInstanceIDUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 { // the upgrade, then a restart
-		s, err := OpenState(t.Context(), path)
+		s, err := OpenSQLite(t.Context(), path, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,5 +114,55 @@ func TestInstanceIDUpgrade(t *testing.T) {
 	fresh := openTestState(t).CallIDs()
 	if fresh.LegacyTransitions != 0 || fresh.LegacyEscalations != 0 {
 		t.Errorf("fresh database: %+v, want no legacy bounds", fresh)
+	}
+}
+
+// A PostgreSQL state database keeps the answer-link key: made once, the
+// same for every node that opens it (also nodes opening a new database at
+// once) and after a restart, another for another database; a damaged one
+// is refused without being quoted. On SQLite there is none (nil): the
+// node keeps its key in its data directory.
+func testAnswerKey(t *testing.T, b backend) {
+	path := b.fresh(t)
+	keys := make([][]byte, 4)
+	var wg sync.WaitGroup
+	for i := range keys {
+		wg.Go(func() {
+			s, err := Open(t.Context(), path, Options{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			keys[i] = s.AnswerKey()
+			s.Close()
+		})
+	}
+	wg.Wait()
+	if !b.postgres() {
+		for _, k := range keys {
+			if k != nil {
+				t.Fatalf("SQLite: answer key %x, want nil", k)
+			}
+		}
+		return
+	}
+	for _, k := range keys {
+		if len(k) != answerKeyLen || !bytes.Equal(k, keys[0]) {
+			t.Fatalf("opened at once: answer keys %x, want one of %d bytes", keys, answerKeyLen)
+		}
+	}
+	s := b.openAt(t, path)
+	if !bytes.Equal(s.AnswerKey(), keys[0]) {
+		t.Errorf("reopened: answer key %x, was %x", s.AnswerKey(), keys[0])
+	}
+	if other := b.open(t); bytes.Equal(other.AnswerKey(), keys[0]) {
+		t.Errorf("another database has the same answer key")
+	}
+	if _, err := s.db.w.ExecContext(t.Context(), `UPDATE meta SET value = 'abcd' WHERE key = 'answer_key'`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(t.Context(), path, Options{})
+	if want := `state ` + s.Path() + `: answer_key in table meta is damaged: want 64 hex digits`; err == nil || err.Error() != want {
+		t.Errorf("open: %v, want %s", err, want)
 	}
 }

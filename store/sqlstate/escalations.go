@@ -1,4 +1,4 @@
-package sqlite
+package sqlstate
 
 import (
 	"context"
@@ -226,36 +226,31 @@ func (s *State) AnswerCall(ctx context.Context, a store.Answer) error {
 	if err != nil {
 		return fmt.Errorf("state %s: answer call %q: %w", s.db.path, a.CallID, err)
 	}
-	tx, err := s.db.w.BeginTx(ctx, nil)
+	// One conditional update: of answers arriving at once, also on several
+	// nodes, the first to commit wins; the others update nothing (on
+	// PostgreSQL they wait for its row lock and then find it answered).
+	res, err := s.db.w.ExecContext(ctx, `UPDATE calls SET answered_at = ?, answered_by = ?, answer_channel = ?,
+		answer_note = ?, on_site = ? WHERE id = ? AND answered_at IS NULL`, atN, a.By, a.Channel, a.Note, a.OnSite, a.CallID)
 	if err != nil {
 		return fmt.Errorf("state %s: answer call %q: %w", s.db.path, a.CallID, err)
 	}
-	defer tx.Rollback()
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		if err != nil {
+			return fmt.Errorf("state %s: answer call %q: %w", s.db.path, a.CallID, err)
+		}
+		return nil
+	}
 	var prev sql.NullInt64
 	var prevVia sql.NullString
-	err = tx.QueryRowContext(ctx, `SELECT answered_at, answer_channel FROM calls WHERE id = ?`, a.CallID).Scan(&prev, &prevVia)
-	if errors.Is(err, sql.ErrNoRows) {
+	err = s.db.w.QueryRowContext(ctx, `SELECT answered_at, answer_channel FROM calls WHERE id = ?`, a.CallID).Scan(&prev, &prevVia)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("state %s: answer call %q: %w", s.db.path, a.CallID, ErrNotFound)
-	}
-	if err != nil {
+	case err != nil:
 		return fmt.Errorf("state %s: answer call %q: %w", s.db.path, a.CallID, err)
 	}
-	if prev.Valid {
-		return fmt.Errorf("call %s: %w at %s through %s", a.CallID, store.ErrAnswered,
-			time.Unix(0, prev.Int64).UTC().Format(time.RFC3339), prevVia.String)
-	}
-	onSite := 0
-	if a.OnSite {
-		onSite = 1
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE calls SET answered_at = ?, answered_by = ?, answer_channel = ?,
-		answer_note = ?, on_site = ? WHERE id = ?`, atN, a.By, a.Channel, a.Note, onSite, a.CallID); err != nil {
-		return fmt.Errorf("state %s: answer call %q: %w", s.db.path, a.CallID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("state %s: answer call %q: commit: %w", s.db.path, a.CallID, err)
-	}
-	return nil
+	return fmt.Errorf("call %s: %w at %s through %s", a.CallID, store.ErrAnswered,
+		time.Unix(0, prev.Int64).UTC().Format(time.RFC3339), prevVia.String)
 }
 
 // OpenCallTo returns the newest unanswered escalation call to any of the

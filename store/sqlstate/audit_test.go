@@ -1,7 +1,6 @@
-package sqlite
+package sqlstate
 
 import (
-	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -48,8 +47,8 @@ func verifyLog(t *testing.T, l audit.Store) audit.Report {
 	return r
 }
 
-func TestAuditAppendChainsAndVerifies(t *testing.T) {
-	s := openTestState(t)
+func testAuditAppendChainsAndVerifies(t *testing.T, b backend) {
+	s := b.open(t)
 	l := s.AuditLog()
 	if r := verifyLog(t, l); !r.OK || r.Entries != 0 || r.LastHash != audit.GenesisHash {
 		t.Fatalf("empty log: %+v", r)
@@ -92,8 +91,8 @@ func TestAuditAppendChainsAndVerifies(t *testing.T) {
 	}
 }
 
-func TestAuditList(t *testing.T) {
-	s := openTestState(t)
+func testAuditList(t *testing.T, b backend) {
+	s := b.open(t)
 	l := s.AuditLog()
 	es := appendAudit(t, l, 6)
 	seqs := func(f audit.Filter) string {
@@ -132,8 +131,8 @@ func TestAuditList(t *testing.T) {
 	}
 }
 
-func TestAuditConcurrentAppendsKeepOneChain(t *testing.T) {
-	s := openTestState(t)
+func testAuditConcurrentAppendsKeepOneChain(t *testing.T, b backend) {
+	s := b.open(t)
 	l := s.AuditLog()
 	const writers, each = 8, 25
 	var wg sync.WaitGroup
@@ -158,15 +157,11 @@ func TestAuditConcurrentAppendsKeepOneChain(t *testing.T) {
 	}
 }
 
-// tamper opens the state file as anyone with access to it could and runs
-// stmts on it, past the append-only triggers.
-func tamper(t *testing.T, path string, stmts ...string) {
+// tamper opens the state database as anyone with access to it could and
+// runs stmts on it, past the append-only triggers.
+func tamper(t *testing.T, b backend, where string, stmts ...string) {
 	t.Helper()
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := b.raw(t, where)
 	for _, q := range stmts {
 		if _, err := db.ExecContext(t.Context(), q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -174,26 +169,26 @@ func tamper(t *testing.T, path string, stmts ...string) {
 	}
 }
 
-func TestAuditAppendOnlyTriggers(t *testing.T) {
-	s := openTestState(t)
+func testAuditAppendOnlyTriggers(t *testing.T, b backend) {
+	where := b.fresh(t)
+	s := b.openAt(t, where)
 	appendAudit(t, s.AuditLog(), 3)
-	db, err := sql.Open("sqlite", s.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, q := range []string{
+	db := b.raw(t, where)
+	refused := []string{
 		`UPDATE audit_log SET actor = 'someone else' WHERE seq = 2`,
 		`DELETE FROM audit_log WHERE seq = 3`,
-	} {
+	}
+	if b.postgres() {
+		refused = append(refused, `TRUNCATE audit_log`) // fires no row trigger
+	}
+	for _, q := range refused {
 		if _, err := db.ExecContext(t.Context(), q); err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: err %v, want append-only refusal", q, err)
 		}
 	}
 }
 
-func TestAuditVerifyFindsTampering(t *testing.T) {
-	dropTriggers := []string{`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`}
+func testAuditVerifyFindsTampering(t *testing.T, b backend) {
 	for _, c := range []struct {
 		name    string
 		stmts   []string
@@ -220,7 +215,8 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 			1, "row 1 was changed: its hash does not match its content"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := openTestState(t)
+			where := b.fresh(t)
+			s := b.openAt(t, where)
 			l := s.AuditLog()
 			es := appendAudit(t, l, 6)
 			stmts := c.stmts
@@ -229,8 +225,8 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 				e.Actor = "someone else"
 				stmts = []string{fmt.Sprintf(`UPDATE audit_log SET actor = 'someone else', hash = '%s' WHERE seq = 3`, e.Sum())}
 			}
-			tamper(t, s.Path(), append(dropTriggers, stmts...)...)
-			for name, st := range map[string]audit.Store{"live": l, "read-only": openReadOnly(t, s.Path())} {
+			tamper(t, b, where, append(b.dropAuditTriggers, stmts...)...)
+			for name, st := range map[string]audit.Store{"live": l, "read-only": openReadOnly(t, where)} {
 				r := verifyLog(t, st)
 				if r.OK || r.BadSeq != c.bad || r.Problem != c.problem {
 					t.Errorf("%s: report %+v, want row %d: %s", name, r, c.bad, c.problem)
@@ -260,9 +256,43 @@ func openReadOnly(t *testing.T, path string) *AuditLog {
 	return l
 }
 
+// testAuditReadOnly: a log opened read-only beside the State (yujing audit
+// verify while yujing serve runs) reads the chain, sees what is appended
+// after it was opened, and refuses to append.
+func testAuditReadOnly(t *testing.T, b backend) {
+	where := b.fresh(t)
+	s := b.openAt(t, where)
+	appendAudit(t, s.AuditLog(), 3)
+	ro := openReadOnly(t, where)
+	if r := verifyLog(t, ro); !r.OK || r.Entries != 3 {
+		t.Fatalf("read-only while open: %s", r)
+	}
+	e := audit.Entry{At: time.Now(), Action: "x"}
+	if err := ro.Append(t.Context(), &e); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Errorf("append to a read-only log: %v", err)
+	}
+	appendAudit(t, s.AuditLog(), 1)
+	if r := verifyLog(t, ro); !r.OK || r.Entries != 4 {
+		t.Errorf("read-only sees a new entry: %s", r)
+	}
+	if b.postgres() {
+		// A read-only connection cannot write, whatever it is asked.
+		if _, err := ro.r.ExecContext(t.Context(), `INSERT INTO meta (key, value) VALUES ('x', 'y')`); err == nil {
+			t.Error("the read-only log's connection wrote")
+		}
+	}
+	// A database without the table (one no yujing has opened yet;
+	// TestOpenAuditLogRefuses for SQLite files).
+	if b.postgres() {
+		if _, err := OpenAuditLog(t.Context(), b.fresh(t)); err == nil || !strings.Contains(err.Error(), "no audit log yet") {
+			t.Errorf("state database without the table: %v", err)
+		}
+	}
+}
+
 func TestAuditReadOnlyAndReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
-	s, err := OpenState(t.Context(), path)
+	s, err := OpenSQLite(t.Context(), path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +334,7 @@ func TestAuditReadOnlyAndReopen(t *testing.T) {
 	}
 
 	// Reopened, the chain goes on where it stopped.
-	s, err = OpenState(t.Context(), path)
+	s, err = OpenSQLite(t.Context(), path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +364,7 @@ func TestOpenAuditLogRefuses(t *testing.T) {
 		t.Errorf("OpenAuditLog created the file: %v", err)
 	}
 	old := filepath.Join(dir, "old.db")
-	tamper(t, old, `CREATE TABLE alerts (id INTEGER PRIMARY KEY)`)
+	tamper(t, sqliteBackend(), old, `CREATE TABLE alerts (id INTEGER PRIMARY KEY)`)
 	if _, err := OpenAuditLog(t.Context(), old); err == nil || !strings.Contains(err.Error(), "no audit log yet") {
 		t.Errorf("state database without the table: %v", err)
 	}

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstate
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"yujing"
 	"yujing/store"
+	"yujing/store/internal/sqldb"
 )
 
 // stateMigrations is the schema of the state database, one entry per
@@ -286,54 +287,62 @@ const (
 const alertColumns = `id, rule, sensor, site, family, metric, unit, level, state, value, threshold,
 	message, started_at, updated_at, acked_at, acked_by, resolved_at, closed_at, close_reason, overdue_at`
 
-// State is the embedded state database: warnings (alerts) and every
-// transition of each, committed with synchronous=FULL so that a change is
-// on disk when the call returns. It is safe for concurrent use.
+// State is the state database: warnings (alerts) and every transition of
+// each, calls and escalations, silences, users, sessions, tokens, the
+// audit log, the directory and the sensors saved through the API. On
+// SQLite every commit is fsynced; on PostgreSQL, with its defaults, too:
+// a change is durable when the call returns. It is safe for concurrent
+// use, also by several processes (SQLite) or nodes (PostgreSQL) at once.
 type State struct {
 	db        *pools
 	callIDs   store.CallIDs
-	insAlert  *sql.Stmt
-	updAlert  *sql.Stmt
-	insTrans  *sql.Stmt
+	answerKey []byte // PostgreSQL only: see AnswerKey
+	insAlert  *sqldb.Stmt
+	updAlert  *sqldb.Stmt
+	insTrans  *sqldb.Stmt
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// OpenState opens (creating if needed) the state database at path and
-// applies pending schema migrations.
-func OpenState(ctx context.Context, path string) (*State, error) {
-	db, err := openPools(ctx, "state", path, syncFull, stateMigrations)
-	if err != nil {
-		return nil, err
-	}
+// newState finishes opening db: it reads (or makes) the instance id and
+// prepares the statements of the hot path.
+func newState(ctx context.Context, db *pools) (*State, error) {
 	s := &State{db: db}
+	var err error
 	if s.callIDs, err = callIDs(ctx, db); err != nil {
 		db.close()
 		return nil, err
 	}
+	if db.d.Postgres() {
+		if s.answerKey, err = answerKey(ctx, db); err != nil {
+			db.close()
+			return nil, err
+		}
+	}
 	for _, p := range []struct {
-		dst   **sql.Stmt
+		dst   **sqldb.Stmt
 		query string
 	}{
 		{&s.insAlert, `INSERT INTO alerts (rule, sensor, site, family, metric, unit, level, state, value, threshold,
 			message, started_at, updated_at, acked_at, acked_by, resolved_at, closed_at, close_reason, overdue_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
 		{&s.updAlert, `UPDATE alerts SET site = ?, family = ?, metric = ?, unit = ?, level = ?, state = ?,
 			value = ?, threshold = ?, message = ?, updated_at = ?, acked_at = ?, acked_by = ?,
 			resolved_at = ?, closed_at = ?, close_reason = ?, overdue_at = ?
 			WHERE id = ?`},
 		{&s.insTrans, `INSERT INTO transitions (alert_id, at, event, from_level, to_level, from_state, to_state,
-			value, actor, note, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+			value, actor, note, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
 	} {
 		if *p.dst, err = db.w.PrepareContext(ctx, p.query); err != nil {
 			s.Close()
-			return nil, fmt.Errorf("state %s: prepare: %w", path, err)
+			return nil, fmt.Errorf("state %s: prepare: %w", db.path, err)
 		}
 	}
 	return s, nil
 }
 
-// Path returns the file the database was opened from.
+// Path returns where the database was opened from: the SQLite file, or
+// the PostgreSQL URL without its password.
 func (s *State) Path() string { return s.db.path }
 
 // alertTimes holds an alert's times converted for storage.
@@ -376,15 +385,12 @@ func (s *State) CreateAlert(ctx context.Context, a *yujing.Alert, t *yujing.Tran
 	if err != nil {
 		return fmt.Errorf("state %s: create alert %s/%s: %w", s.db.path, a.Rule, a.Sensor, err)
 	}
-	id, tid, err := s.inTx(ctx, func(tx *sql.Tx) (int64, error) {
-		res, err := tx.StmtContext(ctx, s.insAlert).ExecContext(ctx,
+	id, tid, err := s.inTx(ctx, func(tx *sqldb.Tx) (id int64, err error) {
+		err = tx.StmtContext(ctx, s.insAlert).QueryRowContext(ctx,
 			a.Rule, a.Sensor, a.Site, string(a.Family), a.Metric, a.Unit, int64(a.Level), string(a.State),
 			a.Value, a.Threshold, a.Message, at.started, at.updated, at.acked, a.AckedBy, at.resolved,
-			at.closed, a.Reason, at.overdue)
-		if err != nil {
-			return 0, err
-		}
-		return res.LastInsertId()
+			at.closed, a.Reason, at.overdue).Scan(&id)
+		return id, err
 	}, t)
 	if err != nil {
 		return fmt.Errorf("state %s: create alert %s/%s: %w", s.db.path, a.Rule, a.Sensor, err)
@@ -405,7 +411,7 @@ func (s *State) UpdateAlert(ctx context.Context, a yujing.Alert, t *yujing.Trans
 	if err != nil {
 		return fmt.Errorf("state %s: update alert %d: %w", s.db.path, a.ID, err)
 	}
-	_, tid, err := s.inTx(ctx, func(tx *sql.Tx) (int64, error) {
+	_, tid, err := s.inTx(ctx, func(tx *sqldb.Tx) (int64, error) {
 		res, err := tx.StmtContext(ctx, s.updAlert).ExecContext(ctx,
 			a.Site, string(a.Family), a.Metric, a.Unit, int64(a.Level), string(a.State), a.Value, a.Threshold,
 			a.Message, at.updated, at.acked, a.AckedBy, at.resolved, at.closed, a.Reason, at.overdue, a.ID)
@@ -430,7 +436,7 @@ func (s *State) UpdateAlert(ctx context.Context, a yujing.Alert, t *yujing.Trans
 
 // inTx runs write (which returns the alert id) and then appends t for that
 // alert, in one write transaction, returning the alert and transition ids.
-func (s *State) inTx(ctx context.Context, write func(*sql.Tx) (int64, error), t *yujing.Transition) (id, tid int64, err error) {
+func (s *State) inTx(ctx context.Context, write func(*sqldb.Tx) (int64, error), t *yujing.Transition) (id, tid int64, err error) {
 	tAt, err := nullTime(&t.At)
 	if err != nil {
 		return 0, 0, fmt.Errorf("transition at: %w", err)
@@ -443,13 +449,9 @@ func (s *State) inTx(ctx context.Context, write func(*sql.Tx) (int64, error), t 
 	if id, err = write(tx); err != nil {
 		return 0, 0, err
 	}
-	res, err := tx.StmtContext(ctx, s.insTrans).ExecContext(ctx,
+	if err := tx.StmtContext(ctx, s.insTrans).QueryRowContext(ctx,
 		id, tAt, string(t.Event), int64(t.FromLevel), int64(t.ToLevel), string(t.FromState), string(t.ToState),
-		t.Value, t.Actor, t.Note, t.Reason)
-	if err != nil {
-		return 0, 0, fmt.Errorf("transition: %w", err)
-	}
-	if tid, err = res.LastInsertId(); err != nil {
+		t.Value, t.Actor, t.Note, t.Reason).Scan(&tid); err != nil {
 		return 0, 0, fmt.Errorf("transition: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -499,7 +501,7 @@ func whereOf(f Filter) (string, []any) {
 	in("level", len(f.Levels), func(i int) any { return int64(f.Levels[i]) })
 	if f.Sites != nil {
 		if len(f.Sites) == 0 {
-			conds = append(conds, "0") // a region with no sites: nothing
+			conds = append(conds, "FALSE") // a region with no sites: nothing
 		}
 		in("site", len(f.Sites), func(i int) any { return f.Sites[i] })
 	}
@@ -561,7 +563,7 @@ const historyQuery = `SELECT id, alert_id, at, event, from_level, to_level, from
 	value, actor, note, reason FROM transitions WHERE alert_id = ? ORDER BY id`
 
 func (s *State) alert(ctx context.Context, id int64) (yujing.Alert, []yujing.Transition, error) {
-	tx, err := s.db.r.BeginTx(ctx, nil)
+	tx, err := s.db.r.Snapshot(ctx)
 	if err != nil {
 		return yujing.Alert{}, nil, err
 	}
@@ -643,7 +645,7 @@ func scanAlerts(rows *sql.Rows) ([]yujing.Alert, error) {
 // Close closes the database. Calling it again returns the first result.
 func (s *State) Close() error {
 	s.closeOnce.Do(func() {
-		for _, st := range []*sql.Stmt{s.insAlert, s.updAlert, s.insTrans} {
+		for _, st := range []*sqldb.Stmt{s.insAlert, s.updAlert, s.insTrans} {
 			if st != nil {
 				st.Close()
 			}

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstate
 
 import (
 	"context"
@@ -221,7 +221,7 @@ func (s *State) CallsFor(ctx context.Context, alertID int64) ([]store.CallRecord
 }
 
 func (s *State) callsFor(ctx context.Context, alertID int64) ([]store.CallRecord, error) {
-	tx, err := s.db.r.BeginTx(ctx, nil)
+	tx, err := s.db.r.Snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -277,8 +277,9 @@ func scanCall(row scanner) (store.CallRecord, error) {
 	var c store.CallRecord
 	var event, body string
 	var created int64
-	var sent, deadline, answered, onSite, esc sql.NullInt64
+	var sent, deadline, answered, esc sql.NullInt64
 	var by, via, note sql.NullString
+	var onSite sql.NullBool
 	if err := row.Scan(&c.ID, &c.AlertID, &event, &c.Step, &c.Person, &c.Channel, &c.Status, &c.Attempts,
 		&c.LastError, &c.ProviderID, &body, &created, &sent, &deadline, &answered, &by, &via,
 		&note, &onSite, &esc); err != nil {
@@ -306,8 +307,7 @@ func scanCall(row scanner) (store.CallRecord, error) {
 		c.AnswerNote = &note.String
 	}
 	if onSite.Valid {
-		b := onSite.Int64 != 0
-		c.OnSite = &b
+		c.OnSite = &onSite.Bool
 	}
 	if esc.Valid {
 		c.EscalationID = &esc.Int64

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstate
 
 import (
 	"context"
@@ -16,13 +16,11 @@ func (s *State) PutSilence(ctx context.Context, sl *yujing.Silence) error {
 	if err != nil {
 		return fmt.Errorf("state %s: encode silence: %w", s.db.path, err)
 	}
-	res, err := s.db.w.ExecContext(ctx, `INSERT INTO silences (body, starts_at, ends_at, created_by, created_at) VALUES (?, ?, ?, ?, ?)`,
-		string(body), sl.StartsAt.UnixNano(), sl.EndsAt.UnixNano(), sl.CreatedBy, sl.CreatedAt.UnixNano())
-	if err != nil {
+	if err := s.db.w.QueryRowContext(ctx, `INSERT INTO silences (body, starts_at, ends_at, created_by, created_at) VALUES (?, ?, ?, ?, ?)
+		RETURNING id`, string(body), sl.StartsAt.UnixNano(), sl.EndsAt.UnixNano(), sl.CreatedBy, sl.CreatedAt.UnixNano()).Scan(&sl.ID); err != nil {
 		return fmt.Errorf("state %s: save silence: %w", s.db.path, err)
 	}
-	sl.ID, err = res.LastInsertId()
-	return err
+	return nil
 }
 
 // ExpireSilence ends a silence at at, by whom; ErrNotFound when there is

@@ -1,9 +1,10 @@
-package sqlite
+package sqlstate
 
 import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -92,4 +93,38 @@ func validInstanceID(id string) bool {
 		}
 	}
 	return true
+}
+
+// answerKeyLen is the length of the answer-link key kept in a PostgreSQL
+// state database, in bytes.
+const answerKeyLen = 32
+
+// AnswerKey returns the key that signs answer links, kept in a PostgreSQL
+// state database (table meta, made at the first open, the same for every
+// node), so that a link made on one node is answered on any. On SQLite it
+// returns nil: one node keeps its key in its data directory.
+func (s *State) AnswerKey() []byte { return s.answerKey }
+
+// answerKey reads the database's answer-link key, making it if there is
+// none yet; nodes opening a new database at once agree, as on the
+// instance id.
+func answerKey(ctx context.Context, db *pools) ([]byte, error) {
+	made := make([]byte, answerKeyLen)
+	if _, err := rand.Read(made); err != nil {
+		return nil, fmt.Errorf("state %s: answer-link key: %w", db.path, err)
+	}
+	if _, err := db.w.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('answer_key', ?) ON CONFLICT (key) DO NOTHING`,
+		hex.EncodeToString(made)); err != nil {
+		return nil, fmt.Errorf("state %s: answer-link key: %w", db.path, err)
+	}
+	v, err := metaValue(ctx, db, "answer_key")
+	if err != nil {
+		return nil, err
+	}
+	key, err := hex.DecodeString(v)
+	if err != nil || len(key) != answerKeyLen {
+		// The value is a secret: not quoted.
+		return nil, fmt.Errorf("state %s: answer_key in table meta is damaged: want %d hex digits", db.path, 2*answerKeyLen)
+	}
+	return key, nil
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstate
 
 import (
 	"errors"
@@ -9,13 +9,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"yujing/store/internal/sqldb"
 
 	"yujing"
 )
 
+var shanghai = time.FixedZone("CST", 8*3600)
+
+// openTestState opens a new SQLite state database, for the tests of what
+// only SQLite has; the conformance suite (TestConformance) opens both.
 func openTestState(t *testing.T) *State {
 	t.Helper()
-	s, err := OpenState(t.Context(), filepath.Join(t.TempDir(), "state.db"))
+	s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "state.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,8 +35,9 @@ func openTestState(t *testing.T) *State {
 func ptr(t time.Time) *time.Time { return &t }
 
 // stored returns a as the store returns it: times in UTC, a non-nil zero
-// time as nil.
+// time as nil, text cleaned (sqldb.CleanText).
 func stored(a yujing.Alert) yujing.Alert {
+	a.Message = sqldb.CleanText(a.Message)
 	a.StartedAt, a.UpdatedAt = a.StartedAt.UTC(), a.UpdatedAt.UTC()
 	for _, p := range []**time.Time{&a.AckedAt, &a.ResolvedAt, &a.ClosedAt} {
 		if *p != nil {
@@ -69,8 +75,8 @@ func equalTransitions(a, b yujing.Transition) bool {
 	return reflect.DeepEqual(a, b)
 }
 
-func TestAlertRoundTrip(t *testing.T) {
-	s := openTestState(t)
+func testAlertRoundTrip(t *testing.T, b backend) {
+	s := b.open(t)
 	t0 := time.Date(2025, 7, 1, 8, 30, 0, 123456789, shanghai)
 	tests := []struct {
 		name string
@@ -106,9 +112,9 @@ func TestAlertRoundTrip(t *testing.T) {
 		{
 			name: "extreme times",
 			a: yujing.Alert{Rule: "r", Sensor: "s", Level: yujing.Orange, State: yujing.StateAcknowledged,
-				StartedAt: minNanoTime, UpdatedAt: maxNanoTime, AckedAt: ptr(time.Unix(0, 1)),
+				StartedAt: sqldb.MinNanoTime, UpdatedAt: sqldb.MaxNanoTime, AckedAt: ptr(time.Unix(0, 1)),
 				Value: math.MaxFloat64, Threshold: math.SmallestNonzeroFloat64},
-			tr: yujing.Transition{At: maxNanoTime, Event: yujing.EventAcknowledged, FromLevel: yujing.Orange,
+			tr: yujing.Transition{At: sqldb.MaxNanoTime, Event: yujing.EventAcknowledged, FromLevel: yujing.Orange,
 				ToLevel: yujing.Orange, FromState: yujing.StateFiring, ToState: yujing.StateAcknowledged},
 		},
 	}
@@ -166,8 +172,8 @@ func TestAlertRoundTrip(t *testing.T) {
 	}
 }
 
-func TestAlertHistory(t *testing.T) {
-	s := openTestState(t)
+func testAlertHistory(t *testing.T, b backend) {
+	s := b.open(t)
 	t0 := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
 	a := yujing.Alert{Rule: "tank-level", Sensor: "tank-1", Site: "plant-a", Family: yujing.FamilyHazard,
 		Metric: "level", Unit: "m", Level: yujing.Yellow, State: yujing.StateFiring, Value: 8.1, Threshold: 8,
@@ -240,8 +246,8 @@ func TestAlertHistory(t *testing.T) {
 	}
 }
 
-func TestAlertNotFound(t *testing.T) {
-	s := openTestState(t)
+func testAlertNotFound(t *testing.T, b backend) {
+	s := b.open(t)
 	tr := yujing.Transition{Event: yujing.EventAcknowledged}
 	err := s.UpdateAlert(t.Context(), yujing.Alert{ID: 42, Rule: "r", Sensor: "s"}, &tr)
 	if !errors.Is(err, ErrNotFound) {
@@ -253,7 +259,7 @@ func TestAlertNotFound(t *testing.T) {
 	if tr.ID != 0 {
 		t.Errorf("transition id set to %d", tr.ID)
 	}
-	if n := countRows(t, s.db, "transitions"); n != 0 {
+	if n := countRows(t, s, "transitions"); n != 0 {
 		t.Errorf("%d transitions stored for a missing alert", n)
 	}
 	if _, _, err := s.Alert(t.Context(), 42); !errors.Is(err, ErrNotFound) {
@@ -261,8 +267,8 @@ func TestAlertNotFound(t *testing.T) {
 	}
 }
 
-func TestCreateAlertInvalid(t *testing.T) {
-	s := openTestState(t)
+func testCreateAlertInvalid(t *testing.T, b backend) {
+	s := b.open(t)
 	ok := func() (*yujing.Alert, *yujing.Transition) {
 		return &yujing.Alert{Rule: "r", Sensor: "s", Level: yujing.Red, State: yujing.StateFiring},
 			&yujing.Transition{Event: yujing.EventRaised}
@@ -294,7 +300,7 @@ func TestCreateAlertInvalid(t *testing.T) {
 				t.Fatal("no error")
 			}
 			t.Log(err)
-			if n := countRows(t, s.db, "alerts"); n != 0 {
+			if n := countRows(t, s, "alerts"); n != 0 {
 				t.Errorf("%d alerts stored by a failed create", n)
 			}
 		})
@@ -336,8 +342,8 @@ func seedAlerts(t *testing.T, s *State, t0 time.Time) []yujing.Alert {
 	return out
 }
 
-func TestOpenAlerts(t *testing.T) {
-	s := openTestState(t)
+func testOpenAlerts(t *testing.T, b backend) {
+	s := b.open(t)
 	got, err := s.OpenAlerts(t.Context())
 	if err != nil || len(got) != 0 {
 		t.Fatalf("empty database: %v, %v", got, err)
@@ -360,8 +366,8 @@ func TestOpenAlerts(t *testing.T) {
 	}
 }
 
-func TestListAlerts(t *testing.T) {
-	s := openTestState(t)
+func testListAlerts(t *testing.T, b backend) {
+	s := b.open(t)
 	t0 := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
 	all := seedAlerts(t, s, t0)
 	// ids picks alerts by creation index, in the API order (newest first).
@@ -421,8 +427,8 @@ func TestListAlerts(t *testing.T) {
 	}
 }
 
-func TestListAlertsLimits(t *testing.T) {
-	s := openTestState(t)
+func testListAlertsLimits(t *testing.T, b backend) {
+	s := b.open(t)
 	t0 := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
 	const n = MaxListLimit + 10
 	tx, err := s.db.w.BeginTx(t.Context(), nil)
@@ -430,7 +436,7 @@ func TestListAlertsLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range n {
-		if _, err := tx.Exec(`INSERT INTO alerts (rule, sensor, level, state, started_at) VALUES (?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(t.Context(), `INSERT INTO alerts (rule, sensor, level, state, started_at) VALUES (?, ?, ?, ?, ?)`,
 			"r", fmt.Sprint("s", i), int64(yujing.Blue), string(yujing.StateFiring), t0.UnixNano()); err != nil {
 			t.Fatal(err)
 		}
@@ -454,17 +460,17 @@ func TestListAlertsLimits(t *testing.T) {
 	}
 }
 
-func TestStateReopen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "state.db")
+func testStateReopen(t *testing.T, b backend) {
+	where := b.fresh(t)
 	t0 := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
 	var created []yujing.Alert
 	for i := range 3 {
-		s, err := OpenState(t.Context(), path)
+		s, err := Open(t.Context(), where, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := countRows(t, s.db, "schema_migrations"); n != len(stateMigrations) {
-			t.Errorf("open %d: %d migrations recorded, want %d", i, n, len(stateMigrations))
+		if n := countRows(t, s, "schema_migrations"); n != len(b.migrations) {
+			t.Errorf("open %d: %d migrations recorded, want %d", i, n, len(b.migrations))
 		}
 		open, err := s.OpenAlerts(t.Context())
 		if err != nil {
@@ -485,64 +491,14 @@ func TestStateReopen(t *testing.T) {
 	}
 }
 
-func TestMigrations(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "m.db")
-	v1 := []string{`CREATE TABLE a (x INTEGER)`}
-	v3 := append(v1, `CREATE TABLE b (y INTEGER)`, `ALTER TABLE a ADD COLUMN z TEXT; CREATE INDEX a_z ON a (z)`)
-	broken := append(v3[:3:3], `CREATE TABLE a (x INTEGER)`) // a already exists
-
-	tests := []struct {
-		name       string
-		migrations []string
-		wantErr    string
-		wantRows   int
-	}{
-		{"first", v1, "", 1},
-		{"again", v1, "", 1},
-		{"two more", v3, "", 3},
-		{"again", v3, "", 3},
-		{"older build", v1, "schema version 3 is newer than this build knows (1)", 3},
-		{"failing migration", broken, "migration 4:", 3},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := openPools(t.Context(), "test", path, syncFull, tt.migrations)
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Fatal(err)
-			case tt.wantErr != "":
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), path) {
-					t.Fatalf("error %v, want one containing %q and the path", err, tt.wantErr)
-				}
-				if p, err = openPools(t.Context(), "test", path, syncFull, v3); err != nil {
-					t.Fatal(err)
-				}
-			}
-			defer p.close()
-			if n := countRows(t, p, "schema_migrations"); n != tt.wantRows {
-				t.Errorf("%d migrations recorded, want %d", n, tt.wantRows)
-			}
-			var applied string
-			if err := p.r.QueryRow(`SELECT applied_at FROM schema_migrations WHERE version = 1`).Scan(&applied); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := time.Parse(time.RFC3339Nano, applied); err != nil {
-				t.Errorf("applied_at %q: %v", applied, err)
-			}
-		})
-	}
-}
-
 func TestStatePragmas(t *testing.T) {
 	s := openTestState(t)
-	r := openTestReadings(t, 0)
 	for _, tt := range []struct {
 		p                    *pools
 		pragma, writer, read string
 	}{
 		{s.db, "journal_mode", "wal", "wal"},
 		{s.db, "synchronous", "2", ""},
-		{r.db, "synchronous", "1", ""},
 		{s.db, "foreign_keys", "1", "1"},
 		{s.db, "busy_timeout", "5000", "5000"},
 		{s.db, "query_only", "0", "1"},
@@ -552,8 +508,8 @@ func TestStatePragmas(t *testing.T) {
 			want string
 			db   func() (string, error)
 		}{
-			{"writer", tt.writer, func() (v string, err error) { err = tt.p.w.QueryRow("PRAGMA " + tt.pragma).Scan(&v); return }},
-			{"reader", tt.read, func() (v string, err error) { err = tt.p.r.QueryRow("PRAGMA " + tt.pragma).Scan(&v); return }},
+			{"writer", tt.writer, func() (v string, err error) { err = tt.p.w.SQL().QueryRow("PRAGMA " + tt.pragma).Scan(&v); return }},
+			{"reader", tt.read, func() (v string, err error) { err = tt.p.r.SQL().QueryRow("PRAGMA " + tt.pragma).Scan(&v); return }},
 		} {
 			if c.want == "" {
 				continue
@@ -568,7 +524,37 @@ func TestStatePragmas(t *testing.T) {
 		}
 	}
 	// Readers cannot write.
-	if _, err := s.db.r.Exec(`DELETE FROM alerts`); err == nil {
+	if _, err := s.db.r.ExecContext(t.Context(), `DELETE FROM alerts`); err == nil {
 		t.Error("the read pool accepted a write")
+	}
+}
+
+// Text that PostgreSQL cannot keep (NUL, invalid UTF-8) is cleaned on its
+// way in, by both backends alike: stored and read back as CleanText makes
+// it, also when it is looked for.
+func testCleanText(t *testing.T, b backend) {
+	s := b.open(t)
+	const odd = "回复\x00收到\xff\xfe ok"
+	want := sqldb.CleanText(odd)
+	if want != "回复\uFFFD收到\uFFFD ok" {
+		t.Fatalf("CleanText(%q) = %q", odd, want)
+	}
+	t0 := time.Now().UTC().Truncate(time.Second)
+	a := yujing.Alert{Rule: odd, Sensor: "s", Message: odd, Level: yujing.Red, State: yujing.StateFiring, StartedAt: t0, UpdatedAt: t0}
+	if err := s.CreateAlert(t.Context(), &a, &yujing.Transition{At: t0, Event: yujing.EventRaised, Note: odd}); err != nil {
+		t.Fatal(err)
+	}
+	got, hist, err := s.Alert(t.Context(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Rule != want || got.Message != want || hist[0].Note != want {
+		t.Errorf("stored %q, %q, %q; want %q", got.Rule, got.Message, hist[0].Note, want)
+	}
+	for _, rule := range []string{odd, want} {
+		as, err := s.ListAlerts(t.Context(), Filter{Rule: rule})
+		if err != nil || len(as) != 1 {
+			t.Errorf("ListAlerts rule %q: %d alerts, %v; want the one", rule, len(as), err)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstate
 
 import (
 	"path/filepath"
@@ -16,10 +16,7 @@ func TestLegacyEscalationReasonsMigrated(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	// The schema as the last version before the reasons were made stable.
 	const before = 9
-	db, err := openPools(t.Context(), "state", path, syncFull, stateMigrations[:before])
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openSQLiteAt(t, path, stateMigrations[:before])
 	cases := []struct{ state, old, want string }{
 		{store.EscalationStopped, "superseded: upgraded to red", store.ReasonSuperseded},
 		{store.EscalationStopped, "superseded: reopened to orange", store.ReasonSuperseded},
@@ -42,11 +39,7 @@ func TestLegacyEscalationReasonsMigrated(t *testing.T) {
 	if err := db.close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := OpenState(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStateAt(t, path)
 	es, err := s.EscalationsFor(t.Context(), 1)
 	if err != nil {
 		t.Fatal(err)
@@ -64,8 +57,8 @@ func TestLegacyEscalationReasonsMigrated(t *testing.T) {
 // SaveEscalation records when an escalation changed as the engine says
 // (its clock), so that a stopped escalation tells when it stopped; a zero
 // UpdatedAt means now.
-func TestSaveEscalationUpdatedAt(t *testing.T) {
-	s := openTestState(t)
+func testSaveEscalationUpdatedAt(t *testing.T, b backend) {
+	s := b.open(t)
 	at := time.Now().Add(-time.Hour).Truncate(time.Second).UTC()
 	for _, c := range []struct {
 		name    string

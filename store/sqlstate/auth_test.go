@@ -1,27 +1,16 @@
-package sqlite
+package sqlstate
 
 import (
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 )
 
-func openAuthState(t *testing.T) (*State, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "state.db")
-	s, err := OpenState(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s, path
-}
-
 var authT0 = time.Date(2026, 7, 1, 8, 0, 0, 0, time.UTC)
 
-func TestUsersStore(t *testing.T) {
-	s, path := openAuthState(t)
+func testUsersStore(t *testing.T, b backend) {
+	path := b.fresh(t)
+	s := b.openAt(t, path)
 	ctx := t.Context()
 	admin := User{Username: "admin", Role: "admin", PasswordHash: "$argon2id$a", CreatedAt: authT0, UpdatedAt: authT0}
 	// The first user is created once, even when two starts race.
@@ -115,7 +104,7 @@ func TestUsersStore(t *testing.T) {
 		ExpiresAt: later.Add(time.Hour)}, later.Add(-12*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if n := countRows(t, s.db, "sessions"); n != 1 {
+	if n := countRows(t, s, "sessions"); n != 1 {
 		t.Errorf("%d sessions after the sweep, want 1", n)
 	}
 
@@ -155,19 +144,15 @@ func TestUsersStore(t *testing.T) {
 
 	// It all survives a reopen.
 	s.Close()
-	s2, err := OpenState(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := b.openAt(t, path)
 	us, err := s2.Users(ctx)
 	if err != nil || len(us) != 1 || us[0].Username != "admin" {
 		t.Errorf("users after reopen: %+v, %v", us, err)
 	}
 }
 
-func TestTokensStore(t *testing.T) {
-	s, _ := openAuthState(t)
+func testTokensStore(t *testing.T, b backend) {
+	s := b.open(t)
 	ctx := t.Context()
 	tok := APIToken{Name: "ci", Role: "admin", Hash: "aa", CreatedBy: "admin", CreatedAt: authT0}
 	if err := s.CreateToken(ctx, tok); err != nil {

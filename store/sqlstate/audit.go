@@ -1,63 +1,73 @@
-package sqlite
+package sqlstate
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"strings"
 
 	"yujing/audit"
+	"yujing/store/internal/sqldb"
 )
 
 // AuditLog is the audit log (package audit) kept in the state database,
 // table audit_log: append-only (triggers refuse UPDATE and DELETE) and
 // hash-chained. Get the log of an open State with State.AuditLog, or open a
-// state file's log read-only with OpenAuditLog. It is safe for concurrent
-// use.
+// state database's log read-only with OpenAuditLog. It is safe for
+// concurrent use, also by several processes or nodes.
 type AuditLog struct {
 	path string
-	w    *sql.DB // the State's single writer connection; nil when read-only
-	r    *sql.DB
+	w    *sqldb.DB // the State's writer; nil when read-only
+	r    *sqldb.DB
 	own  bool // opened by OpenAuditLog: Close closes r
 }
 
 var _ audit.Store = (*AuditLog)(nil)
 
 // AuditLog returns the audit log of the state database. It shares the
-// State's connections: appends take the same single writer, so they are
-// serialized with each other and with alert changes. Closing the State
-// closes it.
+// State's connections (on SQLite the single writer, so appends are
+// serialized with each other and with alert changes; on PostgreSQL appends
+// take the audit lock). Closing the State closes it.
 func (s *State) AuditLog() *AuditLog {
 	return &AuditLog{path: s.db.path, w: s.db.w, r: s.db.r}
 }
 
-// OpenAuditLog opens the audit log of the state database at path for
+// OpenAuditLog opens the audit log of the state database where names for
 // reading only (yujing audit verify and export): it neither creates nor
-// migrates the file, and it may be used while yujing serve has the file
-// open. Append fails. Close it when done.
-func OpenAuditLog(ctx context.Context, path string) (*AuditLog, error) {
+// migrates the database, and it may be used while yujing serve has it
+// open. where is a SQLite file's path or a PostgreSQL URL, as for Open.
+// Append fails. Close it when done.
+func OpenAuditLog(ctx context.Context, where string) (*AuditLog, error) {
+	if sqldb.IsPostgresURL(where) {
+		db, name, err := sqldb.OpenPostgres(ctx, where, sqldb.PostgresOptions{MaxConns: 2, ReadOnly: true})
+		if err != nil {
+			return nil, fmt.Errorf("audit log %w", err)
+		}
+		d := sqldb.Postgres()
+		var ok bool
+		if err := db.QueryRowContext(ctx, `SELECT to_regclass('audit_log') IS NOT NULL`).Scan(&ok); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("audit log %s: open: %w", name, err)
+		}
+		if !ok {
+			db.Close()
+			return nil, fmt.Errorf("audit log %s: the state database has no audit log yet (run yujing serve once)", name)
+		}
+		return &AuditLog{path: name, r: sqldb.NewDB(db, d), own: true}, nil
+	}
+	path := strings.TrimPrefix(where, "sqlite:")
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("audit log: state database: %w", err)
 	}
-	params := []string{"mode=ro", "_pragma=busy_timeout(5000)", "_pragma=query_only(1)"}
-	if _, err := os.Stat(path + "-wal"); errors.Is(err, fs.ErrNotExist) {
-		// No yujing has the file open, and none died with it open: the
-		// file is complete on its own. Reading it as immutable keeps
-		// SQLite from creating -wal and -shm files beside it, which would
-		// belong to whoever runs this (root, say) and could then keep the
-		// service's own user from opening the database. Should yujing
-		// serve start during the read, a verify may see a half-written
-		// page and report it; running it again settles that.
-		params = append(params, "immutable=1")
-	}
-	r, err := sql.Open("sqlite", dsn(path, params))
+	// Should yujing serve start during the read of a file nobody had
+	// open (read as immutable), a verify may see a half-written page and
+	// report it; running it again settles that.
+	r, err := sqldb.OpenSQLiteReadOnly(path)
 	if err != nil {
 		return nil, fmt.Errorf("audit log %s: open: %w", path, err)
 	}
-	r.SetMaxOpenConns(1)
 	var n int
 	if err := r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'`).Scan(&n); err != nil {
 		r.Close()
@@ -67,7 +77,7 @@ func OpenAuditLog(ctx context.Context, path string) (*AuditLog, error) {
 		r.Close()
 		return nil, fmt.Errorf("audit log %s: the state database has no audit log yet (it was last opened by an older yujing; run yujing serve once)", path)
 	}
-	return &AuditLog{path: path, r: r, own: true}, nil
+	return &AuditLog{path: path, r: sqldb.NewDB(r, sqldb.SQLite()), own: true}, nil
 }
 
 // Close closes a log opened with OpenAuditLog; for State.AuditLog it does
@@ -84,11 +94,13 @@ func (l *AuditLog) Close() error {
 
 const auditColumns = `seq, at, actor, action, object, detail, source, prev_hash, hash`
 
-// Append records e at the end of the chain. In one write transaction (BEGIN
-// IMMEDIATE, so also against another process) it reads the last entry's seq
-// and hash, seals e after it (audit.Entry.Seal) and inserts it; concurrent
-// appends therefore keep one linear chain. On success e holds the stored
-// entry (Seq, PrevHash, Hash, At in UTC); on failure e is unchanged.
+// Append records e at the end of the chain. In one write transaction that
+// holds the audit lock (BEGIN IMMEDIATE on SQLite, so also against another
+// process; an advisory lock on PostgreSQL, so also against another node)
+// it reads the last entry's seq and hash, seals e after it
+// (audit.Entry.Seal) and inserts it; concurrent appends therefore keep one
+// linear chain. On success e holds the stored entry (Seq, PrevHash, Hash,
+// At in UTC); on failure e is unchanged.
 func (l *AuditLog) Append(ctx context.Context, e *audit.Entry) error {
 	if e == nil {
 		return fmt.Errorf("audit log %s: append: nil entry", l.path)
@@ -110,11 +122,22 @@ func (l *AuditLog) append(ctx context.Context, e *audit.Entry) error {
 		return err
 	}
 	defer tx.Rollback()
+	// Without the lock two nodes read the same last entry, and the second
+	// insert of the same seq fails.
+	if err := tx.Lock(ctx, lockAudit); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
 	var last int64
 	prev := audit.GenesisHash
 	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("read the last entry: %w", err)
+	}
+	// The chain seals the text as it is stored: cleaned first, so that
+	// the database (PostgreSQL refuses NUL and invalid UTF-8) keeps what
+	// the hash covers.
+	for _, f := range []*string{&e.Actor, &e.Action, &e.Object, &e.Detail, &e.From} {
+		*f = sqldb.CleanText(*f)
 	}
 	if err := e.Seal(last+1, prev); err != nil {
 		return err
@@ -144,7 +167,7 @@ func (l *AuditLog) List(ctx context.Context, f audit.Filter) ([]audit.Entry, err
 		conds, args = append(conds, "actor = ?"), append(args, f.Actor)
 	}
 	if f.Action != "" {
-		conds, args = append(conds, "instr(action, ?) > 0"), append(args, f.Action)
+		conds, args = append(conds, l.r.Dialect().Contains("action")), append(args, f.Action)
 	}
 	if f.Text != "" {
 		// lower() folds ASCII letters only, as audit.Filter.Match does.
@@ -189,7 +212,7 @@ func (l *AuditLog) List(ctx context.Context, f audit.Filter) ([]audit.Entry, err
 // (a snapshot: entries appended meanwhile are not seen). It returns fn's
 // first error as it is, so that callers can match their own.
 func (l *AuditLog) All(ctx context.Context, fn func(audit.Entry) error) error {
-	tx, err := l.r.BeginTx(ctx, nil)
+	tx, err := l.r.Snapshot(ctx)
 	if err != nil {
 		return fmt.Errorf("audit log %s: read: %w", l.path, err)
 	}

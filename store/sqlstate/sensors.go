@@ -1,4 +1,4 @@
-package sqlite
+package sqlstate
 
 import (
 	"context"
@@ -27,8 +27,8 @@ func (s *State) PutSensors(ctx context.Context, sns []yujing.Sensor) error {
 	defer tx.Rollback()
 	now := time.Now().UnixNano()
 	for i, sn := range sns {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sensors (id, body, interval_ns, deleted, updated_at) VALUES (?, ?, ?, 0, ?)
-			ON CONFLICT (id) DO UPDATE SET body = excluded.body, interval_ns = excluded.interval_ns, deleted = 0, updated_at = excluded.updated_at`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO sensors (id, body, interval_ns, deleted, updated_at) VALUES (?, ?, ?, FALSE, ?)
+			ON CONFLICT (id) DO UPDATE SET body = excluded.body, interval_ns = excluded.interval_ns, deleted = FALSE, updated_at = excluded.updated_at`,
 			sn.ID, bodies[i], int64(sn.Interval), now)
 		if err != nil {
 			return fmt.Errorf("state %s: save sensor %s: %w", s.db.path, sn.ID, err)
@@ -43,8 +43,8 @@ func (s *State) PutSensors(ctx context.Context, sns []yujing.Sensor) error {
 // DeleteSensor records that a sensor was removed through the API (also one
 // defined in the configuration file).
 func (s *State) DeleteSensor(ctx context.Context, id string) error {
-	_, err := s.db.w.ExecContext(ctx, `INSERT INTO sensors (id, body, interval_ns, deleted, updated_at) VALUES (?, '', 0, 1, ?)
-		ON CONFLICT (id) DO UPDATE SET body = '', deleted = 1, updated_at = excluded.updated_at`, id, time.Now().UnixNano())
+	_, err := s.db.w.ExecContext(ctx, `INSERT INTO sensors (id, body, interval_ns, deleted, updated_at) VALUES (?, '', 0, TRUE, ?)
+		ON CONFLICT (id) DO UPDATE SET body = '', deleted = TRUE, updated_at = excluded.updated_at`, id, time.Now().UnixNano())
 	if err != nil {
 		return fmt.Errorf("state %s: delete sensor %s: %w", s.db.path, id, err)
 	}

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstate
 
 import (
 	"context"
@@ -32,8 +32,8 @@ func (s *State) PutDirectory(ctx context.Context, kind, id string, body []byte) 
 	if !json.Valid(body) {
 		return fmt.Errorf("state %s: directory %s %s: body is not JSON", s.db.path, kind, id)
 	}
-	_, err := s.db.w.ExecContext(ctx, `INSERT INTO directory (kind, id, body, deleted, updated_at) VALUES (?, ?, ?, 0, ?)
-		ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, deleted = 0, updated_at = excluded.updated_at`,
+	_, err := s.db.w.ExecContext(ctx, `INSERT INTO directory (kind, id, body, deleted, updated_at) VALUES (?, ?, ?, FALSE, ?)
+		ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, deleted = FALSE, updated_at = excluded.updated_at`,
 		kind, id, string(body), time.Now().UnixNano())
 	if err != nil {
 		return fmt.Errorf("state %s: save directory %s %s: %w", s.db.path, kind, id, err)
@@ -47,8 +47,8 @@ func (s *State) DeleteDirectory(ctx context.Context, kind, id string) error {
 	if err := checkDirectoryEntry(kind, id); err != nil {
 		return err
 	}
-	_, err := s.db.w.ExecContext(ctx, `INSERT INTO directory (kind, id, body, deleted, updated_at) VALUES (?, ?, '', 1, ?)
-		ON CONFLICT (kind, id) DO UPDATE SET body = '', deleted = 1, updated_at = excluded.updated_at`,
+	_, err := s.db.w.ExecContext(ctx, `INSERT INTO directory (kind, id, body, deleted, updated_at) VALUES (?, ?, '', TRUE, ?)
+		ON CONFLICT (kind, id) DO UPDATE SET body = '', deleted = TRUE, updated_at = excluded.updated_at`,
 		kind, id, time.Now().UnixNano())
 	if err != nil {
 		return fmt.Errorf("state %s: delete directory %s %s: %w", s.db.path, kind, id, err)

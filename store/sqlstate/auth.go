@@ -1,4 +1,4 @@
-package sqlite
+package sqlstate
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"yujing/store/internal/sqldb"
 )
 
 // Errors of the user, session and token tables.
@@ -108,8 +110,10 @@ func (s *State) CreateUser(ctx context.Context, u User) error {
 }
 
 // CreateFirstUser adds u only when there is no user at all, and reports
-// whether it did. Two processes starting on the same file at once create
-// one first user between them.
+// whether it did. Processes or nodes starting on one database at once
+// create one first user between them: the insert runs under the users
+// lock, so that each sees the others' commits (on PostgreSQL, under READ
+// COMMITTED, NOT EXISTS alone lets every node insert its own).
 func (s *State) CreateFirstUser(ctx context.Context, u User) (bool, error) {
 	return s.insertUser(ctx, u, `INSERT INTO users (`+userColumns+`)
 		SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users)`)
@@ -120,12 +124,26 @@ func (s *State) insertUser(ctx context.Context, u User, query string) (bool, err
 	if err != nil {
 		return false, fmt.Errorf("state %s: create user %q: %w", s.db.path, u.Username, err)
 	}
-	res, err := s.db.w.ExecContext(ctx, query, u.Username, u.Role, u.PasswordHash, u.Disabled, created, created)
+	tx, err := s.db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("state %s: create user %q: %w", s.db.path, u.Username, err)
+	}
+	defer tx.Rollback()
+	if err := tx.Lock(ctx, lockUsers); err != nil {
+		return false, fmt.Errorf("state %s: create user %q: lock: %w", s.db.path, u.Username, err)
+	}
+	res, err := tx.ExecContext(ctx, query, u.Username, u.Role, u.PasswordHash, u.Disabled, created, created)
 	if err != nil {
 		return false, fmt.Errorf("state %s: create user %q: %w", s.db.path, u.Username, err)
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	if err != nil {
+		return false, fmt.Errorf("state %s: create user %q: %w", s.db.path, u.Username, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("state %s: create user %q: commit: %w", s.db.path, u.Username, err)
+	}
+	return n == 1, nil
 }
 
 // UpdateUser writes u's role, password hash and disabled flag. With
@@ -137,7 +155,7 @@ func (s *State) UpdateUser(ctx context.Context, u User, logout bool) error {
 	if err != nil {
 		return fmt.Errorf("state %s: update user %q: %w", s.db.path, u.Username, err)
 	}
-	return s.userTx(ctx, u.Username, "update", func(tx *sql.Tx) (sql.Result, error) {
+	return s.userTx(ctx, u.Username, "update", func(tx *sqldb.Tx) (sql.Result, error) {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET role = ?, password_hash = ?, disabled = ?, updated_at = ? WHERE username = ?`,
 			u.Role, u.PasswordHash, u.Disabled, updated, u.Username)
 		if err == nil && logout {
@@ -157,7 +175,7 @@ func (s *State) SetPassword(ctx context.Context, name, hash string, at time.Time
 		return 0, fmt.Errorf("state %s: set password of user %q: %w", s.db.path, name, err)
 	}
 	var ended int64
-	err = s.userTx(ctx, name, "set password of", func(tx *sql.Tx) (sql.Result, error) {
+	err = s.userTx(ctx, name, "set password of", func(tx *sqldb.Tx) (sql.Result, error) {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE username = ?`, hash, updated, name)
 		if err != nil {
 			return nil, err
@@ -175,21 +193,26 @@ func (s *State) SetPassword(ctx context.Context, name, hash string, at time.Time
 // DeleteUser removes a user and its sessions; ErrNotFound when there is
 // none, ErrLastAdmin when it is the last enabled admin.
 func (s *State) DeleteUser(ctx context.Context, name string) error {
-	return s.userTx(ctx, name, "delete", func(tx *sql.Tx) (sql.Result, error) {
+	return s.userTx(ctx, name, "delete", func(tx *sqldb.Tx) (sql.Result, error) {
 		return tx.ExecContext(ctx, `DELETE FROM users WHERE username = ?`, name)
 	})
 }
 
 // userTx runs a change of one user and refuses to commit it when it
-// leaves no enabled admin behind.
-func (s *State) userTx(ctx context.Context, name, what string, change func(*sql.Tx) (sql.Result, error)) error {
+// leaves no enabled admin behind. It holds the users lock from the start:
+// without it, two nodes disabling two admins at once would each count the
+// other admin still enabled (PostgreSQL's READ COMMITTED), and leave none.
+func (s *State) userTx(ctx context.Context, name, what string, change func(*sqldb.Tx) (sql.Result, error)) error {
 	tx, err := s.db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("state %s: %s user %q: %w", s.db.path, what, name, err)
 	}
 	defer tx.Rollback()
+	if err := tx.Lock(ctx, lockUsers); err != nil {
+		return fmt.Errorf("state %s: %s user %q: lock: %w", s.db.path, what, name, err)
+	}
 	var before int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = ? AND disabled = 0`, AdminRole).Scan(&before); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = ? AND disabled = FALSE`, AdminRole).Scan(&before); err != nil {
 		return fmt.Errorf("state %s: %s user %q: %w", s.db.path, what, name, err)
 	}
 	res, err := change(tx)
@@ -200,7 +223,7 @@ func (s *State) userTx(ctx context.Context, name, what string, change func(*sql.
 		return fmt.Errorf("user %q: %w", name, ErrNotFound)
 	}
 	var after int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = ? AND disabled = 0`, AdminRole).Scan(&after); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = ? AND disabled = FALSE`, AdminRole).Scan(&after); err != nil {
 		return fmt.Errorf("state %s: %s user %q: %w", s.db.path, what, name, err)
 	}
 	if before > 0 && after == 0 {

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstate
 
 import (
 	"bufio"
@@ -25,7 +25,7 @@ func TestStateDurabilityChild(t *testing.T) {
 	if path == "" {
 		t.Skip("helper process of TestStateDurability")
 	}
-	s, err := OpenState(t.Context(), path)
+	s, err := OpenSQLite(t.Context(), path, Options{})
 	if err != nil {
 		fmt.Printf("error %v\n", err)
 		os.Exit(2)
@@ -113,7 +113,7 @@ func TestStateDurability(t *testing.T) {
 	}
 	t.Logf("child: %v after %d created, %d acknowledged", err, len(created), len(acked))
 
-	s, err := OpenState(t.Context(), path)
+	s, err := OpenSQLite(t.Context(), path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
