@@ -101,11 +101,11 @@ func testSilencesAttachmentsSiteStatus(t *testing.T, b backend) {
 	if err := s.PutSilence(ctx, &sl); err != nil || sl.ID == 0 {
 		t.Fatalf("PutSilence: id %d, %v", sl.ID, err)
 	}
-	if err := s.ExpireSilence(ctx, sl.ID, t0.Add(time.Minute)); err != nil {
+	if err := s.ExpireSilence(ctx, sl.ID, t0.Add(time.Minute), "wang"); err != nil {
 		t.Fatal(err)
 	}
 	sls, err := s.Silences(ctx)
-	if err != nil || len(sls) != 1 || sls[0].Comment != "检修" || sls[0].ExpiredAt == nil || !sls[0].ExpiredAt.Equal(t0.Add(time.Minute)) {
+	if err != nil || len(sls) != 1 || sls[0].Comment != "检修" || sls[0].ExpiredAt == nil || !sls[0].ExpiredAt.Equal(t0.Add(time.Minute)) || sls[0].ExpiredBy != "wang" {
 		t.Fatalf("Silences = %+v, %v", sls, err)
 	}
 

@@ -244,4 +244,6 @@ var postgresMigrations = []string{
 		reason text   NOT NULL
 	);
 	CREATE INDEX site_status_site ON site_status (site, id);`,
+	// 2: SQLite's 14: who ended a silence early.
+	`ALTER TABLE silences ADD COLUMN expired_by text NOT NULL DEFAULT '';`,
 }
