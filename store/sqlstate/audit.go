@@ -170,9 +170,10 @@ func (l *AuditLog) List(ctx context.Context, f audit.Filter) ([]audit.Entry, err
 		conds, args = append(conds, l.r.Dialect().Contains("action")), append(args, f.Action)
 	}
 	if f.Text != "" {
-		// lower() folds ASCII letters only, as audit.Filter.Match does.
-		conds = append(conds, "(instr(lower(actor), lower(?)) > 0 OR instr(lower(action), lower(?)) > 0 OR "+
-			"instr(lower(object), lower(?)) > 0 OR instr(lower(detail), lower(?)) > 0)")
+		// ASCII letters in either case, as audit.Filter.Match compares.
+		d := l.r.Dialect()
+		conds = append(conds, "("+d.ContainsFold("actor")+" OR "+d.ContainsFold("action")+" OR "+
+			d.ContainsFold("object")+" OR "+d.ContainsFold("detail")+")")
 		args = append(args, f.Text, f.Text, f.Text, f.Text)
 	}
 	where := ""

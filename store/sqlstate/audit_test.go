@@ -124,6 +124,14 @@ func testAuditList(t *testing.T, b backend) {
 		{audit.Filter{Limit: 2, Offset: 1}, "2,3"},
 		{audit.Filter{Limit: 2, NewestFirst: true}, "6,5"},
 		{audit.Filter{Actor: "li", Limit: 1, Offset: 1}, "3"},
+		// Text: anywhere in actor, action, object or detail, ASCII letters
+		// in either case (as Filter.Match), other letters as they are.
+		{audit.Filter{Text: "第 3 次"}, "3"},
+		{audit.Filter{Text: "WANG"}, "2,4,6"},
+		{audit.Filter{Text: "Close"}, "2,4,6"},
+		{audit.Filter{Text: "alerts/5"}, "5"},
+		{audit.Filter{Text: "ack", Actor: "wang"}, ""},
+		{audit.Filter{Text: "nobody"}, ""},
 	} {
 		if got := seqs(c.f); got != c.want {
 			t.Errorf("%+v: %s, want %s", c.f, got, c.want)

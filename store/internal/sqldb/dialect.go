@@ -19,7 +19,7 @@ type Dialect struct {
 	// recordMigration inserts one version into it (see migrationArgs).
 	migrationsTable, recordMigration string
 	snapshot                         *sql.TxOptions
-	contains                         string
+	contains, containsFold           string
 }
 
 // SQLite is the embedded database's dialect.
@@ -32,6 +32,8 @@ func SQLite() *Dialect {
 		)`,
 		recordMigration: `INSERT INTO %s (version, applied_at) VALUES (?, ?)`,
 		contains:        "instr(%s, ?) > 0",
+		// lower() folds ASCII letters only, unless SQLite has ICU.
+		containsFold: "instr(lower(%s), lower(?)) > 0",
 	}
 }
 
@@ -50,6 +52,9 @@ func Postgres() *Dialect {
 		// asks for one.
 		snapshot: &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 		contains: "strpos(%s, ?) > 0",
+		// translate, not lower(): lower() folds by the database's locale,
+		// beyond ASCII, where SQLite's does not.
+		containsFold: "strpos(translate(%s, '" + upperASCII + "', '" + lowerASCII + "'), translate(?, '" + upperASCII + "', '" + lowerASCII + "')) > 0",
 	}
 }
 
@@ -77,6 +82,17 @@ func (d *Dialect) Snapshot() *sql.TxOptions { return d.snapshot }
 // Contains is the condition that column col contains the text of the next
 // argument.
 func (d *Dialect) Contains(col string) string { return strings.Replace(d.contains, "%s", col, 1) }
+
+// ContainsFold is Contains with ASCII letters in either case (other
+// letters as they are), as audit.Filter.Match compares.
+func (d *Dialect) ContainsFold(col string) string {
+	return strings.Replace(d.containsFold, "%s", col, 1)
+}
+
+const (
+	upperASCII = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	lowerASCII = "abcdefghijklmnopqrstuvwxyz"
+)
 
 // lock takes the transaction-level lock key: on PostgreSQL
 // pg_advisory_xact_lock, held until the transaction ends; on SQLite
