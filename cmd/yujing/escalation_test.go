@@ -446,6 +446,7 @@ func TestEscalationResumesAfterRestart(t *testing.T) {
 	p.step1(t)
 	inst.stop()
 	inst = start(t, cfg)
+	ready := time.Now()
 	waitFor(t, 15*time.Second, "step 2 after the restart", func() bool { return len(p.sent()) >= 4 })
 	time.Sleep(5 * time.Second) // past step 2's deadline: nothing more
 	got := p.sent()
@@ -455,10 +456,14 @@ func TestEscalationResumesAfterRestart(t *testing.T) {
 	var as []apiAlert
 	getJSON(t, "http://"+inst.http+"/api/v1/alerts", &as)
 	// The deadline is 4s after the raise; the restart in between must not
-	// move it (the engine ticks every 250 ms).
+	// move it (the engine ticks every 250 ms). A start slower than the
+	// deadline (a loaded machine) calls step 2 as soon as it is back, not
+	// a whole step later.
+	deadline := as[0].StartedAt.Add(4 * time.Second)
 	late := got[3].at.Sub(as[0].StartedAt)
-	if late < 4*time.Second || late > 5500*time.Millisecond {
-		t.Errorf("step 2 called %s after the raise, want 4s", late)
+	if due := laterOf(deadline, ready); late < 4*time.Second || got[3].at.After(due.Add(1500*time.Millisecond)) {
+		t.Errorf("step 2 called %s after the raise (yujing back %s after it), want at 4s, or as soon as yujing is back",
+			late, ready.Sub(as[0].StartedAt).Round(10*time.Millisecond))
 	}
 	t.Logf("step 2 called %s after the raise, across a restart", late.Round(10*time.Millisecond))
 	var d struct {
@@ -574,4 +579,12 @@ func TestEscalationOutlivesFallAndRise(t *testing.T) {
 	if n := len(p.sent()); n != 4 {
 		t.Errorf("%d calls, want step 1's three and step 2's one: %v", n, p.sent())
 	}
+}
+
+// laterOf returns the later of two times.
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
