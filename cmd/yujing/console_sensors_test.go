@@ -147,9 +147,9 @@ func TestConsoleSensorsInBrowser(t *testing.T) {
 		if code := env.viewer.do("GET", "/api/v1/sensors/"+id, nil, &s); code != 200 || s.Name != name {
 			t.Errorf("%s after the import: %d %+v, want named %s", id, code, s, name)
 		}
-	}
-	if s.Unit != "mm" || s.Family != "weather" {
-		t.Errorf("RG-301 after the import: %+v; want its unit and family kept", s)
+		if id == "RG-301" && (s.Unit != "mm" || s.Family != "weather") {
+			t.Errorf("RG-301 after the import: %+v; want its unit and family kept", s)
+		}
 	}
 
 	// A topic nobody registered: two clicks make it a sensor, like its
@@ -223,4 +223,32 @@ func TestConsoleSensorsPagedInBrowser(t *testing.T) {
 	p.wait("all again", fmt.Sprintf(`location.hash === "#/sensors" && %s === 200 && document.querySelector("#sensor-q").value === ""`, rows), 10*time.Second)
 	p.choose(`#sensor-filters select[name=family]`, "gas")
 	p.wait("the gas detectors", `document.querySelector("#sensor-shown").textContent === "显示 1 个，共 1 个" && document.querySelector("#sensor-more").hidden`, 10*time.Second)
+}
+
+// TestConsoleNamesBeyondFirstPageInBrowser: with more sensors than the
+// API's default page (1 000), a warning on one past it is still shown by
+// its name on the board, not by its id.
+func TestConsoleNamesBeyondFirstPageInBrowser(t *testing.T) {
+	const extra = 1100
+	last := fmt.Sprintf("GT-%d", 5000+extra-1)
+	env := newConsoleEnv(t, func(c *config.Config) {
+		var gas yujing.Sensor
+		for _, s := range c.Sensors {
+			if s.ID == "GT-101" {
+				gas = s
+			}
+		}
+		for i := range extra {
+			s := gas
+			s.ID, s.Name = fmt.Sprintf("GT-%d", 5000+i), fmt.Sprintf("可燃气体探测器 %d 号", 5000+i)
+			s.Topic = yujing.DefaultTopic(s.Site, s.ID)
+			c.Sensors = append(c.Sensors, s)
+		}
+	})
+	p := env.browser(t, "viewer")
+	publish(t, publisher(t, env.inst.mqtt), yujing.DefaultTopic("demo-plant", last), `{"value": 62}`)
+	cell := fmt.Sprintf(`document.querySelector('td[data-sensor="%s"]')`, last)
+	p.goTo("#/board", cell+` !== null`)
+	p.wait("the sensor's name", fmt.Sprintf(`%s.textContent.includes("可燃气体探测器 %d 号")`, cell, 5000+extra-1), 15*time.Second)
+	p.shot("board-name-beyond-first-page-1920")
 }

@@ -227,15 +227,24 @@
         });
       });
   }
-  // loadSensors is GET /api/v1/sensors, kept for 30 s (fresh: read again);
-  // it learns the sensors' names.
+  // loadSensors is GET /api/v1/sensors, every page of it (the server
+  // answers a page at a time, naming the next in Link: <…>; rel="next"),
+  // kept for 30 s (fresh: read again); it learns the sensors' names.
   function loadSensors(fresh) {
     if (fresh) { app.sensors = null; }
     if (app.sensors && Date.now() - app.sensors.at < 30000) { return Promise.resolve(app.sensors.list); }
-    return api("GET", "/api/v1/sensors").then(function (l) {
-      app.sensors = { at: Date.now(), list: l || [] };
-      app.sensors.list.forEach(function (s) { if (s.name) { app.sensorNames[s.id] = s.name; } });
-      return app.sensors.list;
+    var got = [];
+    function step(path) {
+      return api("GET", path, undefined, { headers: true }).then(function (ans) {
+        got = got.concat(ans.data || []);
+        var m = /<([^>]*)>\s*;\s*rel="?next"?/.exec(ans.headers.get("Link") || "");
+        return m ? step(m[1]) : got;
+      });
+    }
+    return step("/api/v1/sensors?limit=10000").then(function (l) {
+      app.sensors = { at: Date.now(), list: l };
+      l.forEach(function (s) { if (s.name) { app.sensorNames[s.id] = s.name; } });
+      return l;
     });
   }
   function loadRules() {
