@@ -48,7 +48,7 @@ type OutboxOptions struct {
 	// the call it matched ("" when none): call-and-answer takes SMS replies
 	// and key presses as answers from here. It runs on the request that
 	// delivered the receipt.
-	OnReceipt func(ctx context.Context, callID string, r Receipt)
+	OnReceipt func(ctx context.Context, callID string, r yujing.Receipt)
 }
 
 // Outbox records every call durably before it is handed to the Dispatcher,
@@ -90,7 +90,7 @@ type OutboxOptions struct {
 //
 // and give ob (not d) to the alerting stage as its Caller.
 type Outbox struct {
-	onReceipt   func(ctx context.Context, callID string, r Receipt)
+	onReceipt   func(ctx context.Context, callID string, r yujing.Receipt)
 	st          OutboxStore
 	log         *slog.Logger
 	markTimeout time.Duration
@@ -357,7 +357,7 @@ func (o *Outbox) mark(u store.CallUpdate) {
 // Receipt stores a provider's receipt against its call, found by
 // r.CallID or else by the provider's id. A receipt that matches no call is
 // stored all the same (with no call) and counted.
-func (o *Outbox) Receipt(ctx context.Context, r Receipt) error {
+func (o *Outbox) Receipt(ctx context.Context, r yujing.Receipt) error {
 	id, err := o.st.SaveReceipt(ctx, store.CallReceipt{CallID: r.CallID, Channel: r.Channel, ProviderID: r.ProviderID,
 		Phone: r.Phone, Status: r.Status, Key: r.Key, Text: r.Text, Detail: r.Detail, At: r.At})
 	if err != nil {

@@ -179,11 +179,11 @@ func TestOutboxRecordsThenSends(t *testing.T) {
 		t.Errorf("record %+v, want sent once with the provider id", rec)
 	}
 	// A receipt naming only the provider's id finds the call.
-	if err := p.ob.Receipt(t.Context(), notify.Receipt{Channel: "sms", ProviderID: "prov-" + c.ID,
-		Status: notify.ReceiptDelivered, At: time.Now()}); err != nil {
+	if err := p.ob.Receipt(t.Context(), yujing.Receipt{Channel: "sms", ProviderID: "prov-" + c.ID,
+		Status: yujing.ReceiptDelivered, At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if rs := callsByID(t, st, 9)[c.ID].Receipts; len(rs) != 1 || rs[0].Status != notify.ReceiptDelivered {
+	if rs := callsByID(t, st, 9)[c.ID].Receipts; len(rs) != 1 || rs[0].Status != yujing.ReceiptDelivered {
 		t.Errorf("receipts %+v, want the delivery report", rs)
 	}
 }

@@ -227,7 +227,7 @@ func (w *world) open() {
 		mu  sync.Mutex
 		esc *escalate.Engine
 	}
-	w.ob, err = notify.NewOutbox(st, notify.OutboxOptions{OnReceipt: func(ctx context.Context, id string, r notify.Receipt) {
+	w.ob, err = notify.NewOutbox(st, notify.OutboxOptions{OnReceipt: func(ctx context.Context, id string, r yujing.Receipt) {
 		hook.mu.Lock()
 		e := hook.esc
 		hook.mu.Unlock()
@@ -570,14 +570,14 @@ func TestSMSReplyAnswers(t *testing.T) {
 	w.at(0)
 	w.rcv.calls(t, 2)
 	ctx := context.Background()
-	if err := w.ob.Receipt(ctx, notify.Receipt{Channel: "sms", Phone: "13800000003", Status: notify.ReceiptReplied, Text: "谁？"}); err != nil {
+	if err := w.ob.Receipt(ctx, yujing.Receipt{Channel: "sms", Phone: "13800000003", Status: yujing.ReceiptReplied, Text: "谁？"}); err != nil {
 		t.Fatal(err)
 	}
 	_, es, _ := w.alert()
 	if es[0].State != store.EscalationActive {
 		t.Fatalf("a reply that is no answer keyword stopped the escalation: %+v", es[0])
 	}
-	if err := w.ob.Receipt(ctx, notify.Receipt{Channel: "sms", Phone: "+86 138 0000 0003", Status: notify.ReceiptReplied, Text: "收到。"}); err != nil {
+	if err := w.ob.Receipt(ctx, yujing.Receipt{Channel: "sms", Phone: "+86 138 0000 0003", Status: yujing.ReceiptReplied, Text: "收到。"}); err != nil {
 		t.Fatal(err)
 	}
 	a, es, cs := w.alert()

@@ -22,7 +22,6 @@ import (
 	"yujing/alerting/escalate"
 	"yujing/config"
 	"yujing/duty"
-	"yujing/notify"
 	"yujing/store/sqlite"
 )
 
@@ -99,7 +98,7 @@ func (h *escalationHooks) observe(a yujing.Alert, t yujing.Transition) {
 
 // receipt passes a provider receipt on: SMS replies and key presses may
 // be answers (the outbox's OnReceipt).
-func (h *escalationHooks) receipt(ctx context.Context, callID string, r notify.Receipt) {
+func (h *escalationHooks) receipt(ctx context.Context, callID string, r yujing.Receipt) {
 	e := h.esc.Load()
 	if e == nil {
 		return

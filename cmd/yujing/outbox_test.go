@@ -597,7 +597,7 @@ func TestProviderCallbacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 1 || len(recs[0].Receipts) != 1 || recs[0].Receipts[0].Status != notify.ReceiptDelivered ||
+	if len(recs) != 1 || len(recs[0].Receipts) != 1 || recs[0].Receipts[0].Status != yujing.ReceiptDelivered ||
 		recs[0].Receipts[0].ProviderID != "932702304080415357^0" {
 		t.Errorf("stored %+v, want the delivery report on call %s", recs, id)
 	}

@@ -99,13 +99,13 @@ func DecodeSample(t testing.TB, cfg any, env map[string]string) {
 type ReceiptCase struct {
 	Name string
 	Body string
-	Want []notify.Receipt
+	Want []yujing.Receipt
 	Err  string
 }
 
 // CheckReceipts runs parse on each case's body and compares the receipts
 // field by field, times as instants (whatever their zone).
-func CheckReceipts(t *testing.T, parse func([]byte) ([]notify.Receipt, error), cases []ReceiptCase) {
+func CheckReceipts(t *testing.T, parse func([]byte) ([]yujing.Receipt, error), cases []ReceiptCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
@@ -220,7 +220,7 @@ func Await(t testing.TB, results <-chan notify.Result) notify.Result {
 // Receive parses each callback body with parse, hands every receipt to the
 // outbox as the callback endpoint does, and returns the outbox's calls of
 // warning alertID.
-func Receive(t testing.TB, ob *notify.Outbox, parse func([]byte) ([]notify.Receipt, error), alertID int64, bodies ...string) []store.CallRecord {
+func Receive(t testing.TB, ob *notify.Outbox, parse func([]byte) ([]yujing.Receipt, error), alertID int64, bodies ...string) []store.CallRecord {
 	t.Helper()
 	for _, body := range bodies {
 		rs, err := parse([]byte(body))
