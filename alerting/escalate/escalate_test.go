@@ -71,6 +71,44 @@ func (r *receiver) calls(t *testing.T, n int) []webhook.Payload {
 	}
 }
 
+// settled checks that exactly n calls were made, and returns them as they
+// arrived: n on record — the outbox records a call before its Call
+// returns, and Step makes its calls before it returns, so the record is
+// complete — each of them sent, and then exactly n at the receiver, which
+// has every sent call by then. No sleep stands in for "nothing more came".
+func (w *world) settled(t *testing.T, n int) []webhook.Payload {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, _, cs := w.alert()
+		if len(cs) != n {
+			var got []string
+			for _, c := range cs {
+				got = append(got, c.Person+"@"+c.Channel+":"+c.ID)
+			}
+			t.Fatalf("%d calls on record, want %d: %v", len(cs), n, got)
+		}
+		pending := 0
+		for _, c := range cs {
+			if c.Status == store.CallPending {
+				pending++
+			}
+		}
+		if pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d calls still pending after 5s", pending, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := w.rcv.calls(t, n)
+	if len(got) != n {
+		t.Fatalf("%d calls arrived, want exactly the %d on record: %v", len(got), n, ids(got))
+	}
+	return got
+}
+
 func ids(ps []webhook.Payload) []string {
 	var out []string
 	for _, p := range ps {
@@ -378,10 +416,7 @@ func TestRedEscalatesUntilAnswered(t *testing.T) {
 	for range 3 {
 		w.at(5 * time.Minute)
 	}
-	time.Sleep(100 * time.Millisecond)
-	if n := len(w.rcv.calls(t, 3)); n != 3 {
-		t.Errorf("%d calls after the answer, want no more than 3", n)
-	}
+	w.settled(t, 3) // no call after the answer
 	a, es, cs := w.alert()
 	if a.State != yujing.StateAcknowledged || a.AckedBy != "陈刚" {
 		t.Errorf("alert %s acked by %q, want acknowledged by 陈刚", a.State, a.AckedBy)
@@ -440,10 +475,7 @@ func TestOrangeLadderRemindersRepeatAndTop(t *testing.T) {
 		}
 	}
 	w.at(30 * time.Minute)
-	time.Sleep(100 * time.Millisecond)
-	if n := len(w.rcv.calls(t, 6)); n != 6 {
-		t.Errorf("%d calls, want 6: nothing after the top", n)
-	}
+	w.settled(t, 6) // nothing after the top
 	_, es, _ := w.alert()
 	if len(es) != 1 || es[0].State != store.EscalationExhausted || es[0].Reason != store.ReasonTopReached ||
 		es[0].TopReachedAt == nil || es[0].Round != 1 ||
@@ -502,8 +534,7 @@ func TestRestartResumesWithoutCallingTwice(t *testing.T) {
 	w.at(4 * time.Minute)
 	got := w.rcv.calls(t, 3)
 	w.at(time.Minute)
-	time.Sleep(100 * time.Millisecond)
-	got = w.rcv.calls(t, 3)
+	got = w.settled(t, 3)
 	seen := map[string]int{}
 	for _, p := range got {
 		seen[p.CallID]++
@@ -611,10 +642,7 @@ func TestConsoleAckAndResolveStop(t *testing.T) {
 		t.Fatalf("after the ack: %+v", es[0])
 	}
 	w.at(6 * time.Minute)
-	time.Sleep(50 * time.Millisecond)
-	if n := len(w.rcv.calls(t, 2)); n != 2 {
-		t.Errorf("%d calls after the ack, want 2", n)
-	}
+	w.settled(t, 2) // no call after the ack
 	// A new warning on a fresh world resolves before anyone answers.
 	w2 := newWorld(t)
 	w2.reading(60)
