@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"yujing"
+	"yujing/internal/cronspec"
 	"yujing/store"
 )
 
@@ -123,7 +124,7 @@ func (e *Engine) RunSummaries(ctx context.Context, summaries []Summary, clock Cl
 	}
 	var jobs []job
 	for _, s := range summaries {
-		sched, err := ParseSchedule(s.Schedule, e.loc)
+		sched, err := cronspec.Parse(s.Schedule, e.loc)
 		if err != nil {
 			return fmt.Errorf("summary %s: %w", s.Name, err)
 		}

@@ -27,6 +27,7 @@ import (
 	"yujing/alerting/escalate"
 	"yujing/duty"
 	"yujing/ingest"
+	"yujing/internal/cronspec"
 	"yujing/internal/yamlconf"
 	"yujing/notify"
 	"yujing/notify/all"
@@ -722,7 +723,7 @@ func (c *checker) build() *Config {
 		if sf.Name == "" {
 			c.Add(sf.Pos, "summaries[%d]: name is required", i)
 		}
-		if _, err := alerting.ParseSchedule(sf.Schedule, cfg.Location); err != nil {
+		if _, err := cronspec.Parse(sf.Schedule, cfg.Location); err != nil {
 			c.Add(sf.Fields.At("schedule", sf.Pos), "summaries[%d]: schedule %q: %v (e.g. \"0 8 * * *\" for 08:00 daily)", i, sf.Schedule, err)
 		}
 		for j, id := range sf.People {
@@ -1570,7 +1571,7 @@ func (c *checker) scheduled(cfg *Config, r *RuleFile, rule *alerting.Rule, senso
 	for _, e := range flatErrors(sr.Validate(cfg.Location)) {
 		p := r.Pos
 		var (
-			se *alerting.ScheduleError
+			se *cronspec.Error
 			fe *store.UnknownFuncError
 			we *alerting.WindowError
 			oe *alerting.ThresholdOrderError
