@@ -29,9 +29,10 @@ type Aggregator interface {
 // alert lifecycle. *Engine is one.
 type DerivedObserver interface {
 	ObserveDerived(ctx context.Context, r *Rule, rd yujing.Reading)
-	// List finds a condition's open alert, so that a rule with per-level
-	// windows knows the level it is at (also after a restart).
-	List(ctx context.Context, f store.AlertFilter) ([]yujing.Alert, error)
+	// Level is the level a rule's condition on a value is at (that of its
+	// open alert; LevelNone when none is firing), so that a rule with
+	// per-level windows knows it (also after a restart).
+	Level(rule, sensor string) yujing.Level
 }
 
 // Clock tells the time and waits for it. The scheduler takes one so that
@@ -446,15 +447,7 @@ func (s *Scheduler) evaluateSensor(ctx context.Context, sr *ScheduledRule, sn *y
 
 	// Per-level windows: the level the condition is at decides which
 	// levels keep their hysteresis, so ask for it.
-	open, err := s.obs.List(ctx, store.AlertFilter{Rule: rule.Name, Sensor: sn.ID, Limit: 1,
-		States: []yujing.State{yujing.StateFiring, yujing.StateAcknowledged, yujing.StateDisposing}})
-	if err != nil {
-		return empty, fmt.Errorf("current level: %w", err)
-	}
-	cur := yujing.LevelNone
-	if len(open) > 0 {
-		cur = open[0].Level
-	}
+	cur := s.obs.Level(rule.Name, sn.ID)
 	level, dir, known := decideLevel(sr, rule, vals, cur)
 	if !known {
 		return empty, nil // a held level whose window has no data: it stays

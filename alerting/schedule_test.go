@@ -13,6 +13,8 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
+	"yujing/alerting/lifecycle"
 	"yujing/internal/fakeclock"
 	"yujing/store"
 	"yujing/store/sqlite"
@@ -64,7 +66,7 @@ func (o *schedObs) ObserveDerived(_ context.Context, _ *alerting.Rule, rd yujing
 	o.mu.Unlock()
 }
 
-func (o *schedObs) List(context.Context, store.AlertFilter) ([]yujing.Alert, error) { return nil, nil }
+func (o *schedObs) Level(string, string) yujing.Level { return yujing.LevelNone }
 
 func (o *schedObs) taken() []yujing.Reading {
 	o.mu.Lock()
@@ -364,7 +366,7 @@ func TestSchedulerNoData(t *testing.T) {
 }
 
 // TestSchedulerPerLevelWindows runs a rule with per-level windows through
-// a real engine: levels go up and down in place, hysteresis holds a level,
+// a real Engine: levels go up and down in place, hysteresis holds a level,
 // and a window without data neither raises nor lowers it.
 func TestSchedulerPerLevelWindows(t *testing.T) {
 	loc := shanghai(t)
@@ -376,15 +378,12 @@ func TestSchedulerPerLevelWindows(t *testing.T) {
 	defer st.Close()
 	var mu sync.Mutex
 	var events []string
-	eng, err := alerting.New(nil, nil, st, schedNopCaller{}, rainGauges, alerting.Options{Now: clk.Now,
-		OnChange: func(a yujing.Alert, tr yujing.Transition) {
+	eng := alertingtest.New(t, nil, st, rainGauges, alertingtest.Options{Engine: alerting.Options{Now: clk.Now},
+		Lifecycle: lifecycle.Options{OnChange: func(c lifecycle.Change) {
 			mu.Lock()
-			events = append(events, string(tr.Event)+" "+a.Level.String())
+			events = append(events, string(c.Transition.Event)+" "+c.Alert.Level.String())
 			mu.Unlock()
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+		}}})
 	// Blue: 50 over 12 h; yellow 50 over 6 h; red 100 over 6 h.
 	r := &alerting.ScheduledRule{Schedule: "@every 10m", Aggregate: store.FuncSum,
 		Rule: alerting.Rule{Name: "storm", Sensors: []string{"RG-1"}, Hysteresis: 5}}
@@ -449,7 +448,3 @@ func TestSchedulerPerLevelWindows(t *testing.T) {
 		t.Fatalf("alerts %+v, %v; want one, upgraded in place", as, err)
 	}
 }
-
-type schedNopCaller struct{}
-
-func (schedNopCaller) Call(context.Context, yujing.Call) error { return nil }

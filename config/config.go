@@ -25,6 +25,7 @@ import (
 	"yujing"
 	"yujing/alerting"
 	"yujing/alerting/escalate"
+	"yujing/alerting/inhibit"
 	"yujing/duty"
 	"yujing/ingest"
 	"yujing/internal/cronspec"
@@ -518,11 +519,11 @@ type Config struct {
 	DeadLetterMaxBytes int64
 
 	Channels  []Channel
-	Routes    []alerting.Route
+	Routes    []escalate.Route
 	Messages  message.Config
-	Inhibit   []alerting.Inhibit
+	Inhibit   []inhibit.Rule
 	Overdue   [yujing.Red + 1]time.Duration
-	Summaries []alerting.Summary
+	Summaries []escalate.Summary
 	// GroupWait is delivery.group_wait: how long calls about warnings
 	// raised below red are held to be grouped; 0: no grouping.
 	GroupWait time.Duration
@@ -719,7 +720,7 @@ func (c *checker) build() *Config {
 	c.routes(cfg, people, channels)
 	c.escalation(cfg, people, channels)
 	for i, sf := range c.f.Summaries {
-		sum := alerting.Summary{Name: sf.Name, Schedule: sf.Schedule, Period: sf.Period, Channels: sf.Channels}
+		sum := escalate.Summary{Name: sf.Name, Schedule: sf.Schedule, Period: sf.Period, Channels: sf.Channels}
 		if sf.Name == "" {
 			c.Add(sf.Pos, "summaries[%d]: name is required", i)
 		}
@@ -752,7 +753,7 @@ func (c *checker) build() *Config {
 				}
 			}
 		}
-		cfg.Inhibit = append(cfg.Inhibit, alerting.Inhibit{Source: src, Target: dst, Equal: in.Equal})
+		cfg.Inhibit = append(cfg.Inhibit, inhibit.Rule{Source: src, Target: dst, Equal: in.Equal})
 	}
 	if o := c.f.Overdue; o != nil {
 		cfg.Overdue[yujing.Blue], cfg.Overdue[yujing.Yellow], cfg.Overdue[yujing.Orange], cfg.Overdue[yujing.Red] = o.Blue, o.Yellow, o.Orange, o.Red
@@ -1446,7 +1447,7 @@ func (c *checker) matchers(families yujing.Families, m MatchersFile, where strin
 
 func (c *checker) routes(cfg *Config, people map[string]yujing.Person, channels map[string]bool) {
 	for i, r := range c.f.Notify {
-		route := alerting.Route{Channels: r.Channels}
+		route := escalate.Route{Channels: r.Channels}
 		for j, ls := range r.Levels {
 			l, err := yujing.ParseLevel(ls)
 			if err != nil {

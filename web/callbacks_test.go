@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"yujing"
-	"yujing/alerting"
+	"yujing/alerting/lifecycle"
 	"yujing/store"
 	"yujing/web"
 )
@@ -25,17 +25,17 @@ type fakeAlerts struct{}
 func (fakeAlerts) List(context.Context, store.AlertFilter) ([]yujing.Alert, error) { return nil, nil }
 func (fakeAlerts) Get(_ context.Context, id int64) (yujing.Alert, []yujing.Transition, error) {
 	if id != 1 {
-		return yujing.Alert{}, nil, alerting.ErrNotFound
+		return yujing.Alert{}, nil, lifecycle.ErrNotFound
 	}
 	return yujing.Alert{ID: 1, Rule: "gas-lel", Level: yujing.Red, State: yujing.StateFiring}, nil, nil
 }
-func (fakeAlerts) Ack(context.Context, int64, alerting.Action) (yujing.Alert, error) {
+func (fakeAlerts) Ack(context.Context, int64, lifecycle.Action) (yujing.Alert, error) {
 	return yujing.Alert{}, nil
 }
-func (fakeAlerts) Dispose(context.Context, int64, alerting.Action) (yujing.Alert, error) {
+func (fakeAlerts) Dispose(context.Context, int64, lifecycle.Action) (yujing.Alert, error) {
 	return yujing.Alert{}, nil
 }
-func (fakeAlerts) Close(context.Context, int64, alerting.Action) (yujing.Alert, error) {
+func (fakeAlerts) Close(context.Context, int64, lifecycle.Action) (yujing.Alert, error) {
 	return yujing.Alert{}, nil
 }
 

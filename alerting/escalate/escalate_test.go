@@ -19,8 +19,10 @@ import (
 	"yujing"
 	"yujing/alerting"
 	"yujing/alerting/escalate"
+	"yujing/alerting/lifecycle"
 	"yujing/duty"
 	"yujing/ingest"
+	"yujing/internal/mailbox"
 	"yujing/notify"
 	"yujing/notify/webhook"
 	"yujing/store"
@@ -139,6 +141,7 @@ type world struct {
 	st      *sqlite.State
 	path    string
 	eng     *alerting.Engine
+	alerts  *lifecycle.Alerts
 	esc     *escalate.Engine
 	ob      *notify.Outbox
 	disp    *notify.Dispatcher
@@ -261,15 +264,8 @@ func (w *world) open() {
 		}
 		chans = append(chans, c)
 	}
-	var hook struct {
-		mu  sync.Mutex
-		esc *escalate.Engine
-	}
 	w.ob, err = notify.NewOutbox(st, notify.OutboxOptions{OnReceipt: func(ctx context.Context, id string, r yujing.Receipt) {
-		hook.mu.Lock()
-		e := hook.esc
-		hook.mu.Unlock()
-		if _, err := e.Inbound(ctx, escalate.Inbound{CallID: id, Channel: r.Channel, Phone: r.Phone, Status: r.Status, Key: r.Key, Text: r.Text}); err != nil {
+		if _, err := w.esc.Inbound(ctx, escalate.Inbound{CallID: id, Channel: r.Channel, Phone: r.Phone, Status: r.Status, Key: r.Key, Text: r.Text}); err != nil {
 			t.Errorf("inbound: %v", err)
 		}
 	}})
@@ -285,45 +281,41 @@ func (w *world) open() {
 	if err := w.ob.Resume(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tiers := alerting.Tiers{}
-	for l, v := range map[yujing.Level]float64{yujing.Blue: 10, yujing.Yellow: 20, yujing.Orange: 25, yujing.Red: 50} {
-		tiers.Value[l], tiers.Set[l] = v, true
-	}
-	rules := []*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: tiers, Hysteresis: 1}}
-	var pending []func()
-	w.eng, err = alerting.New(rules, nil, st, w.ob, reg, alerting.Options{Now: w.clock.now, Silences: st,
-		OnChange: func(a yujing.Alert, tr yujing.Transition) {
-			hook.mu.Lock()
-			e := hook.esc
-			hook.mu.Unlock()
-			if e != nil {
-				e.Observe(a, tr)
-			} else {
-				pending = append(pending, func() { hook.esc.Observe(a, tr) })
-			}
-		}})
+	// In flow order: the lifecycle, call-and-answer reading its changes,
+	// then the rule engine driving it.
+	changes := mailbox.New[lifecycle.Change]()
+	w.alerts, err = lifecycle.New(st, reg, lifecycle.Options{Now: w.clock.now, Silences: st, OnChange: changes.Put})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.eng.Restore(ctx); err != nil {
+	if err := w.alerts.Restore(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var est escalate.Store = st
 	if w.legacy > 0 {
 		est = upgradedStore{st, w.legacy}
 	}
-	w.esc, err = escalate.New(w.set, est, w.eng, w.ob, w.dir, reg, escalate.Options{Now: w.clock.now, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
-		Key: []byte("0123456789abcdef0123456789abcdef"), Covers: duty.RegionCovers})
+	w.esc, err = escalate.New(w.set, escalate.Parts{Store: est, Alerts: w.alerts, Changes: changes, Calls: w.ob, Directory: w.dir, Sites: reg},
+		escalate.Options{Now: w.clock.now, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+			Key: []byte("0123456789abcdef0123456789abcdef"), Covers: duty.RegionCovers})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hook.mu.Lock()
-	hook.esc = w.esc
-	hook.mu.Unlock()
 	if err := w.esc.Restore(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_ = pending
+	tiers := alerting.Tiers{}
+	for l, v := range map[yujing.Level]float64{yujing.Blue: 10, yujing.Yellow: 20, yujing.Orange: 25, yujing.Red: 50} {
+		tiers.Value[l], tiers.Set[l] = v, true
+	}
+	rules := []*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: tiers, Hysteresis: 1}}
+	w.eng, err = alerting.New(rules, w.alerts, reg, alerting.Options{Now: w.clock.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.eng.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(w.close)
 }
 
@@ -356,7 +348,7 @@ func (w *world) at(d time.Duration) {
 
 func (w *world) alert() (yujing.Alert, []store.Escalation, []store.CallRecord) {
 	w.t.Helper()
-	as, err := w.eng.List(context.Background(), store.AlertFilter{})
+	as, err := w.alerts.List(context.Background(), store.AlertFilter{})
 	if err != nil || len(as) == 0 {
 		w.t.Fatalf("no alert: %v", err)
 	}
@@ -633,7 +625,7 @@ func TestConsoleAckAndResolveStop(t *testing.T) {
 	w.at(0)
 	w.rcv.calls(t, 2)
 	a, _, _ := w.alert()
-	if _, err := w.eng.Ack(context.Background(), a.ID, alerting.Action{By: "op1"}); err != nil {
+	if _, err := w.alerts.Ack(context.Background(), a.ID, lifecycle.Action{By: "op1"}); err != nil {
 		t.Fatal(err)
 	}
 	w.at(0)
@@ -696,7 +688,7 @@ func TestVoiceKeyPressAnswers(t *testing.T) {
 // ackNote is the note of the alert's acknowledgement in its history.
 func ackNote(t *testing.T, w *world, id int64) string {
 	t.Helper()
-	_, hist, err := w.eng.Get(context.Background(), id)
+	_, hist, err := w.alerts.Get(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}

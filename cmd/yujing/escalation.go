@@ -18,8 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"yujing"
-	"yujing/alerting"
 	"yujing/alerting/escalate"
+	"yujing/alerting/lifecycle"
 	"yujing/config"
 	"yujing/duty"
 	"yujing/store/sqlite"
@@ -82,18 +82,11 @@ func answerBaseURL(cfg *config.Config, addr net.Addr, log *slog.Logger) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-// escalationHooks connect the rule engine and the outbox, built before the
-// escalation engine, to it once it exists.
+// escalationHooks connect the outbox, built before the escalation engine,
+// to it once it exists.
 type escalationHooks struct {
 	esc atomic.Pointer[escalate.Engine]
 	log *slog.Logger
-}
-
-// observe passes an alert change on (the rule engine's OnChange).
-func (h *escalationHooks) observe(a yujing.Alert, t yujing.Transition) {
-	if e := h.esc.Load(); e != nil {
-		e.Observe(a, t)
-	}
 }
 
 // receipt passes a provider receipt on: SMS replies and key presses may
@@ -109,17 +102,26 @@ func (h *escalationHooks) receipt(ctx context.Context, callID string, r yujing.R
 	}
 }
 
-// newEscalator builds call-and-answer from the configuration: its
-// policies, the answer-link key and base URL, the directory that resolves
-// targets, and the outbox that makes the calls.
-func newEscalator(cfg *config.Config, st *sqlite.State, eng *alerting.Engine, caller escalate.Caller, dir *duty.Book,
-	sites escalate.Sites, addr net.Addr, log *slog.Logger, reg prometheus.Registerer) (*escalate.Engine, error) {
+// escalationSettings are call-and-answer's settings from the
+// configuration: its routes and policies, and where answer links point.
+func escalationSettings(cfg *config.Config, addr net.Addr, log *slog.Logger) escalate.Settings {
+	set := cfg.Escalation
+	set.Routes = cfg.Routes
+	set.BaseURL = answerBaseURL(cfg, addr, log)
+	return set
+}
+
+// newEscalator builds call-and-answer from the configuration: its routes
+// and policies, the answer-link key and base URL, the lifecycle whose
+// changes it reads, the directory that resolves targets, and the outbox
+// that delivers the calls.
+func newEscalator(cfg *config.Config, st *sqlite.State, alerts *lifecycle.Alerts, changes escalate.Feed[lifecycle.Change],
+	caller escalate.Caller, dir *duty.Book, sites escalate.Sites, addr net.Addr, log *slog.Logger, reg prometheus.Registerer) (*escalate.Engine, error) {
 	key, err := answerKey(cfg)
 	if err != nil {
 		return nil, err
 	}
-	set := cfg.Escalation
-	set.BaseURL = answerBaseURL(cfg, addr, log)
-	return escalate.New(set, st, eng, caller, dir, sites, escalate.Options{Logger: log, Registerer: reg,
-		Key: key, Covers: duty.RegionCovers, Tick: 250 * time.Millisecond})
+	return escalate.New(escalationSettings(cfg, addr, log), escalate.Parts{Store: st, Alerts: alerts, Changes: changes,
+		Calls: caller, Directory: dir, Sites: sites}, escalate.Options{Logger: log, Registerer: reg,
+		Key: key, Covers: duty.RegionCovers, Tick: 250 * time.Millisecond, Location: cfg.Location})
 }

@@ -19,12 +19,14 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/lifecycle"
 	"yujing/config"
 	"yujing/configs"
 	"yujing/duty"
 	"yujing/ingest"
 	"yujing/ingest/broker"
 	"yujing/ingest/decode/all"
+	"yujing/internal/mailbox"
 	"yujing/notify"
 	notifyall "yujing/notify/all"
 	"yujing/notify/message"
@@ -301,23 +303,63 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err != nil {
 		return err
 	}
-	engine, err := alerting.New(cfg.Rules, cfg.Routes, state, outbox, registry, alerting.Options{
-		Logger: log, Registerer: reg, Location: cfg.Location, Silences: state, Inhibit: cfg.Inhibit, Overdue: cfg.Overdue, Statuses: siteStatuses,
-		OnChange: func(a yujing.Alert, t yujing.Transition) { events.Publish(a, t); hooks.observe(a, t) },
-	})
+	// The alert lifecycle: every saved change goes to the live stream and,
+	// through a mailbox, to call-and-answer, which makes the calls.
+	changes := mailbox.New[lifecycle.Change]()
+	alerts, err := lifecycle.New(state, registry, lifecycle.Options{Logger: log, Registerer: reg, Location: cfg.Location,
+		Silences: state, Inhibit: cfg.Inhibit,
+		OnChange: func(c lifecycle.Change) { events.Publish(c.Alert, c.Transition); changes.Put(c) }})
 	if err != nil {
 		return err
 	}
-	if err := engine.Restore(ctx); err != nil {
+	if err := alerts.Restore(ctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPListen)
+	if err != nil {
+		return fmt.Errorf("http: listen on %s: %w", cfg.HTTPListen, err)
+	}
+	cleanup.add(func() { _ = ln.Close() })
+	// The directory: people, organisations, responsibility chains and duty
+	// rosters, from the configuration and the API's edits.
+	directory, err := duty.NewBook(cfg.DutySpec, state)
+	if err != nil {
+		return err
+	}
+	if err := directory.Load(ctx); err != nil {
+		return err
+	}
+	// Call-and-answer (叫应): routes, escalations and summaries make every
+	// call; escalations resume where a previous run left them, and those a
+	// crash kept from starting start now.
+	escalator, err := newEscalator(cfg, state, alerts, changes, outbox, directory, registry, ln.Addr(), log, reg)
+	if err != nil {
+		return err
+	}
+	hooks.esc.Store(escalator)
+	if err := escalator.Restore(ctx); err != nil {
 		return err
 	}
 	// A crash between saving a warning's change and recording its calls
 	// would lose them: make the calls of the last hour's changes again (the
 	// outbox drops those it already has).
-	if n, err := engine.RecoverCalls(ctx, time.Hour); err != nil {
+	if n, err := escalator.RecoverCalls(ctx, time.Hour); err != nil {
 		return err
 	} else if n > 0 {
 		log.Info("calls of recent changes handed to the outbox again", "calls", n)
+	}
+	escCtx, escStop := context.WithCancel(context.WithoutCancel(ctx))
+	var escWG sync.WaitGroup
+	escWG.Go(func() { escalator.Run(escCtx) })
+	cleanup.add(func() { escStop(); escWG.Wait() })
+
+	engine, err := alerting.New(cfg.Rules, alerts, registry, alerting.Options{
+		Logger: log, Registerer: reg, Location: cfg.Location, Overdue: cfg.Overdue, Statuses: siteStatuses})
+	if err != nil {
+		return err
+	}
+	if err := engine.Restore(ctx); err != nil {
+		return err
 	}
 	// Offline detection and for: holds need time to pass, not readings.
 	tickCtx, tickStop := context.WithCancel(ctx)
@@ -343,7 +385,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	var schedWG sync.WaitGroup
 	schedWG.Go(func() { scheduler.Run(schedCtx) })
 	schedWG.Go(func() {
-		if err := engine.RunSummaries(schedCtx, cfg.Summaries, nil); err != nil {
+		if err := escalator.RunSummaries(schedCtx, cfg.Summaries, nil); err != nil {
 			log.Error("summaries not scheduled", "err", err)
 		}
 	})
@@ -391,47 +433,18 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.HTTPListen)
-	if err != nil {
-		return fmt.Errorf("http: listen on %s: %w", cfg.HTTPListen, err)
-	}
-	cleanup.add(func() { _ = ln.Close() })
-	// The directory: people, organisations, responsibility chains and duty
-	// rosters, from the configuration and the API's edits.
-	directory, err := duty.NewBook(cfg.DutySpec, state)
-	if err != nil {
-		return err
-	}
-	if err := directory.Load(ctx); err != nil {
-		return err
-	}
-	// Call-and-answer (叫应): escalations resume where a previous run left
-	// them, and those a crash kept from starting start now.
-	escalator, err := newEscalator(cfg, state, engine, outbox, directory, registry, ln.Addr(), log, reg)
-	if err != nil {
-		return err
-	}
-	hooks.esc.Store(escalator)
 	reload.onReload(func(next *config.Config) error {
 		if err := directory.SetConfig(next.DutySpec); err != nil {
 			return fmt.Errorf("directory: %w", err)
 		}
-		set := next.Escalation
-		set.BaseURL = answerBaseURL(next, ln.Addr(), log)
-		if err := escalator.SetSettings(set); err != nil {
+		if err := escalator.SetSettings(escalationSettings(next, ln.Addr(), log)); err != nil {
 			return err
 		}
+		alerts.SetInhibit(next.Inhibit)
 		goRT.apply(next) // cannot fail: last, so a refused reload changes nothing
 		return nil
 	})
-	if err := escalator.Restore(ctx); err != nil {
-		return err
-	}
-	escCtx, escStop := context.WithCancel(context.WithoutCancel(ctx))
-	var escWG sync.WaitGroup
-	escWG.Go(func() { escalator.Run(escCtx) })
-	cleanup.add(func() { escStop(); escWG.Wait() })
-	srv := web.New(web.Options{Escalations: escalator, Reports: state, People: directory, Directory: directory, Location: cfg.Location, Auth: authSvc, Attachments: state, Silences: engine, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog, Families: catalog.Families, SiteStatuses: siteStatuses,
+	srv := web.New(web.Options{Escalations: escalator, Reports: state, People: directory, Directory: directory, Location: cfg.Location, Auth: authSvc, Attachments: state, Silences: alerts, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: alerts, Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog, Families: catalog.Families, SiteStatuses: siteStatuses,
 		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls, Audit: auditLog, Readings: readings, System: system})
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	hs.RegisterOnShutdown(events.Close) // live streams end at once, or Shutdown waits for them
