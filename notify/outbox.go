@@ -14,8 +14,8 @@ import (
 	"yujing/store"
 )
 
-// OutboxStore keeps calls and their receipts durably; store/sqlite.State
-// is one. Every write must be on disk when it returns.
+// OutboxStore keeps calls durably; store/sqlite.State is one. Every write
+// must be on disk when it returns.
 type OutboxStore interface {
 	// RecordCall stores c as pending unless a call with its ID is already
 	// stored, and reports whether it stored it.
@@ -29,11 +29,6 @@ type OutboxStore interface {
 	MarkSending(ctx context.Context, ids []string, at time.Time) error
 	// MarkCall records how a run of deliveries of a call ended.
 	MarkCall(ctx context.Context, u store.CallUpdate) error
-	// SaveReceipt stores a receipt against the call it names by call id or
-	// provider id, and returns that call's id ("" when none matched).
-	SaveReceipt(ctx context.Context, r store.CallReceipt) (callID string, err error)
-	// CallsFor returns the calls made about an alert, with their receipts.
-	CallsFor(ctx context.Context, alertID int64) ([]store.CallRecord, error)
 }
 
 // OutboxOptions tune an Outbox.
@@ -44,11 +39,6 @@ type OutboxOptions struct {
 	// mark runs on a dispatcher worker, outside any caller's context.
 	// Default 10s.
 	MarkTimeout time.Duration
-	// OnReceipt, when set, is told of every receipt stored, with the id of
-	// the call it matched ("" when none): call-and-answer takes SMS replies
-	// and key presses as answers from here. It runs on the request that
-	// delivered the receipt.
-	OnReceipt func(ctx context.Context, callID string, r yujing.Receipt)
 }
 
 // Outbox records every call durably before it is handed to the Dispatcher,
@@ -90,7 +80,6 @@ type OutboxOptions struct {
 //
 // and give ob (not d) to the alerting stage as its Caller.
 type Outbox struct {
-	onReceipt   func(ctx context.Context, callID string, r yujing.Receipt)
 	st          OutboxStore
 	log         *slog.Logger
 	markTimeout time.Duration
@@ -104,7 +93,6 @@ type Outbox struct {
 type outboxMetrics struct {
 	resumed     prometheus.Counter
 	storeErrors *prometheus.CounterVec
-	receipts    *prometheus.CounterVec
 	fallbacks   *prometheus.CounterVec
 }
 
@@ -126,26 +114,21 @@ func NewOutbox(st OutboxStore, opts OutboxOptions) (*Outbox, error) {
 		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "yujing_notify_outbox_store_errors_total", Help: "Outbox writes that failed, by operation."},
 			[]string{"op"}),
-		receipts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "yujing_notify_receipts_total", Help: "Provider receipts stored, by whether they matched a call."},
-			[]string{"matched"}),
 		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "yujing_notify_fallbacks_total", Help: "Calls moved to the next channel of their ladder after a channel failed."},
 			[]string{"from", "to"}),
 	}
-	for _, op := range []string{"record", "sending", "mark", "receipt"} {
+	for _, op := range []string{"record", "sending", "mark"} {
 		m.storeErrors.WithLabelValues(op)
 	}
-	m.receipts.WithLabelValues("true")
-	m.receipts.WithLabelValues("false")
 	if opts.Registerer != nil {
-		for _, c := range []prometheus.Collector{m.resumed, m.storeErrors, m.receipts, m.fallbacks} {
+		for _, c := range []prometheus.Collector{m.resumed, m.storeErrors, m.fallbacks} {
 			if err := opts.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("notify: outbox: register metrics: %w", err)
 			}
 		}
 	}
-	return &Outbox{onReceipt: opts.OnReceipt, st: st, log: opts.Logger, markTimeout: opts.MarkTimeout, m: m, inflight: map[string]struct{}{}}, nil
+	return &Outbox{st: st, log: opts.Logger, markTimeout: opts.MarkTimeout, m: m, inflight: map[string]struct{}{}}, nil
 }
 
 // Attach sets the Dispatcher calls are handed to. The Dispatcher's
@@ -352,31 +335,4 @@ func (o *Outbox) mark(u store.CallUpdate) {
 		// duplicate window, widened by this failure.
 		o.log.Error("notify call not marked", "call_id", u.ID, "status", u.Status, "err", err)
 	}
-}
-
-// Receipt stores a provider's receipt against its call, found by
-// r.CallID or else by the provider's id. A receipt that matches no call is
-// stored all the same (with no call) and counted.
-func (o *Outbox) Receipt(ctx context.Context, r yujing.Receipt) error {
-	id, err := o.st.SaveReceipt(ctx, store.CallReceipt{CallID: r.CallID, Channel: r.Channel, ProviderID: r.ProviderID,
-		Phone: r.Phone, Status: r.Status, Key: r.Key, Text: r.Text, Detail: r.Detail, At: r.At})
-	if err != nil {
-		o.m.storeErrors.WithLabelValues("receipt").Inc()
-		return fmt.Errorf("notify: store receipt: %w", err)
-	}
-	matched := id != ""
-	o.m.receipts.WithLabelValues(fmt.Sprint(matched)).Inc()
-	if !matched {
-		o.log.Info("notify receipt matches no call", "channel", r.Channel, "status", r.Status, "provider_id", r.ProviderID, "call_id", r.CallID)
-	}
-	if o.onReceipt != nil {
-		o.onReceipt(ctx, id, r)
-	}
-	return nil
-}
-
-// CallsFor returns the calls made about an alert, oldest first, with their
-// receipts.
-func (o *Outbox) CallsFor(ctx context.Context, alertID int64) ([]store.CallRecord, error) {
-	return o.st.CallsFor(ctx, alertID)
 }

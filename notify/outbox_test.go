@@ -178,9 +178,10 @@ func TestOutboxRecordsThenSends(t *testing.T) {
 	if rec.Status != store.CallSent || rec.Attempts != 1 || rec.SentAt == nil || rec.ProviderID != "prov-"+c.ID {
 		t.Errorf("record %+v, want sent once with the provider id", rec)
 	}
-	// A receipt naming only the provider's id finds the call.
-	if err := p.ob.Receipt(t.Context(), yujing.Receipt{Channel: "sms", ProviderID: "prov-" + c.ID,
-		Status: yujing.ReceiptDelivered, At: time.Now()}); err != nil {
+	// A receipt naming only the provider's id finds the call (stored as
+	// call-and-answer stores the receipts it is handed).
+	if _, err := st.SaveReceipt(t.Context(), store.ReceiptOf(yujing.Receipt{Channel: "sms", ProviderID: "prov-" + c.ID,
+		Status: yujing.ReceiptDelivered, At: time.Now()})); err != nil {
 		t.Fatal(err)
 	}
 	if rs := callsByID(t, st, 9)[c.ID].Receipts; len(rs) != 1 || rs[0].Status != yujing.ReceiptDelivered {

@@ -130,7 +130,7 @@ func newAnswerWorld(t *testing.T, start time.Time, set escalate.Settings) *answe
 			CallOptions: escalate.Options{Logger: slog.New(slog.DiscardHandler), Covers: duty.RegionCovers}})
 	w.esc = w.eng.Escalate
 	hs := httptest.NewServer(web.New(web.Options{Alerts: w.eng, Sensors: w.reg, Escalations: w.esc, Reports: st, People: dir,
-		Calls: web.NewCalls(w.ob), Now: w.clk.Now, Location: shanghai}).Handler())
+		Calls: web.NewCalls(w.esc), Now: w.clk.Now, Location: shanghai}).Handler())
 	w.api = hs.URL
 	t.Cleanup(func() {
 		hs.Close()
@@ -170,7 +170,7 @@ func (w *answerWorld) alertOf(sensor string) yujing.Alert {
 // sensor's alert.
 func (w *answerWorld) answer(sensor, person string) {
 	w.t.Helper()
-	calls, err := w.ob.CallsFor(context.Background(), w.alertOf(sensor).ID)
+	calls, err := w.esc.CallsFor(context.Background(), w.alertOf(sensor).ID)
 	if err != nil {
 		w.t.Fatal(err)
 	}

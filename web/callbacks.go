@@ -15,9 +15,10 @@ import (
 	"yujing/store"
 )
 
-// CallStore is what the API needs of the notify outbox (notify.Outbox):
-// the calls made about an alert, shown with the alert, and a place for the
-// receipts providers call back with.
+// CallStore is what the API needs of call-and-answer (escalate.Engine):
+// the calls made about an alert, shown with the alert, and the taker of
+// the receipts providers call back with (stored against their calls; a
+// reply or a key press may answer one).
 type CallStore interface {
 	CallsFor(ctx context.Context, alertID int64) ([]store.CallRecord, error)
 	Receipt(ctx context.Context, r yujing.Receipt) error
@@ -159,7 +160,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 }
 
 // callsFor returns the calls about an alert for its detail view: an empty
-// list when no outbox is wired.
+// list when no calls are wired.
 func (s *Server) callsFor(ctx context.Context, alertID int64) ([]store.CallRecord, error) {
 	if s.opts.Calls == nil {
 		return []store.CallRecord{}, nil

@@ -301,6 +301,7 @@ type metrics struct {
 	active      prometheus.Gauge
 	storeErrors prometheus.Counter
 	callErrors  prometheus.Counter
+	receipts    *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -333,7 +334,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Escalation state writes or reads that failed."}),
 		callErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "yujing_alert_call_errors_total",
 			Help: "Calls of routes, summaries and ladders' fallbacks that could not be handed to the notify stage."}),
+		receipts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yujing_notify_receipts_total",
+			Help: "Provider receipts stored, by whether they matched a call."}, []string{"matched"}),
 	}
+	m.receipts.WithLabelValues("true")
+	m.receipts.WithLabelValues("false")
 	for _, r := range []string{"forged", "expired", "used"} {
 		m.refused.WithLabelValues(r)
 	}
@@ -344,7 +349,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.started, m.steps, m.topReached, m.stopped, m.calls, m.answered, m.refused,
-			m.suppressed, m.nobody, m.latency, m.active, m.storeErrors, m.callErrors} {
+			m.suppressed, m.nobody, m.latency, m.active, m.storeErrors, m.callErrors, m.receipts} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("escalate: register metrics: %w", err)
 			}

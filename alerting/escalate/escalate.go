@@ -61,6 +61,12 @@ type Store interface {
 	CallsOfEscalation(ctx context.Context, escalationID int64) ([]store.CallRecord, error)
 	AnswerCall(ctx context.Context, a store.Answer) error
 	OpenCallTo(ctx context.Context, people []string, since time.Time) (string, error)
+	// SaveReceipt stores a provider's receipt against the call it names
+	// by call id or provider id, and returns that call's id ("" when none
+	// matched).
+	SaveReceipt(ctx context.Context, r store.CallReceipt) (callID string, err error)
+	// CallsFor returns the calls made about an alert, with their receipts.
+	CallsFor(ctx context.Context, alertID int64) ([]store.CallRecord, error)
 }
 
 // Alerts is what call-and-answer needs of the alert lifecycle

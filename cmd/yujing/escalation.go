@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -12,12 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"yujing"
 	"yujing/alerting/escalate"
 	"yujing/alerting/lifecycle"
 	"yujing/config"
@@ -80,26 +77,6 @@ func answerBaseURL(cfg *config.Config, addr net.Addr, log *slog.Logger) string {
 		}
 	}
 	return "http://" + net.JoinHostPort(host, port)
-}
-
-// escalationHooks connect the outbox, built before the escalation engine,
-// to it once it exists.
-type escalationHooks struct {
-	esc atomic.Pointer[escalate.Engine]
-	log *slog.Logger
-}
-
-// receipt passes a provider receipt on: SMS replies and key presses may
-// be answers (the outbox's OnReceipt).
-func (h *escalationHooks) receipt(ctx context.Context, callID string, r yujing.Receipt) {
-	e := h.esc.Load()
-	if e == nil {
-		return
-	}
-	if _, err := e.Inbound(ctx, escalate.Inbound{CallID: callID, Channel: r.Channel, Phone: r.Phone, Status: r.Status,
-		Key: r.Key, Text: r.Text, At: r.At}); err != nil {
-		h.log.Error("answer from a provider callback not recorded", "channel", r.Channel, "call_id", callID, "err", err)
-	}
 }
 
 // escalationSettings are call-and-answer's settings from the

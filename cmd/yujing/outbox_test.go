@@ -559,7 +559,9 @@ func TestProviderCallbacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls, err := newCalls(outbox, receipts)
+	// Call-and-answer takes the receipts (and would answer a reply).
+	stack := alertingtest.New(t, nil, state, reg, alertingtest.Options{Calls: outbox})
+	calls, err := newCalls(stack.Escalate, receipts)
 	if err != nil {
 		t.Fatal(err)
 	}

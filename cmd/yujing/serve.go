@@ -269,10 +269,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	}
 	// Every call is recorded in the outbox before it is sent; what a
 	// previous run recorded but did not see sent goes out again now.
-	// Call-and-answer is built after the rule engine and the outbox it
-	// listens to; these hooks reach it once it exists.
-	hooks := &escalationHooks{log: log}
-	outbox, err := notify.NewOutbox(state, notify.OutboxOptions{Logger: log, Registerer: reg, OnReceipt: hooks.receipt})
+	outbox, err := notify.NewOutbox(state, notify.OutboxOptions{Logger: log, Registerer: reg})
 	if err != nil {
 		return err
 	}
@@ -289,10 +286,6 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	dispatcher.Run(context.WithoutCancel(ctx))
 	cleanup.add(bounded(dispatcher.Stop, "notify"))
 	if err := outbox.Resume(ctx); err != nil {
-		return err
-	}
-	calls, err := newCalls(outbox, receipts)
-	if err != nil {
 		return err
 	}
 
@@ -336,7 +329,12 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	if err != nil {
 		return err
 	}
-	hooks.esc.Store(escalator)
+	// The calls in the API, and providers' receipts straight to
+	// call-and-answer.
+	calls, err := newCalls(escalator, receipts)
+	if err != nil {
+		return err
+	}
 	if err := escalator.Restore(ctx); err != nil {
 		return err
 	}
