@@ -39,6 +39,12 @@ type OutboxOptions struct {
 	// mark runs on a dispatcher worker, outside any caller's context.
 	// Default 10s.
 	MarkTimeout time.Duration
+	// OnOutcome, when set, is told how each call's delivery ended for
+	// good — sent, or failed (refused for good, or every attempt failed) —
+	// once its mark is on disk. Call-and-answer moves a failed call on to
+	// the next channel of its ladder from here; notify never does. It runs
+	// on a dispatcher worker and must not block (an internal/mailbox.Box).
+	OnOutcome func(yujing.CallResult)
 }
 
 // Outbox records every call durably before it is handed to the Dispatcher,
@@ -78,8 +84,9 @@ type OutboxOptions struct {
 //	d.Run(ctx)
 //	ob.Resume(ctx) // resend what a previous run left pending
 //
-// and give ob (not d) to the alerting stage as its Caller.
+// and give ob (not d) to call-and-answer (alerting/escalate) as its Caller.
 type Outbox struct {
+	onOutcome   func(yujing.CallResult)
 	st          OutboxStore
 	log         *slog.Logger
 	markTimeout time.Duration
@@ -93,7 +100,6 @@ type Outbox struct {
 type outboxMetrics struct {
 	resumed     prometheus.Counter
 	storeErrors *prometheus.CounterVec
-	fallbacks   *prometheus.CounterVec
 }
 
 // NewOutbox builds an Outbox over st. Attach a Dispatcher before Call or
@@ -114,21 +120,18 @@ func NewOutbox(st OutboxStore, opts OutboxOptions) (*Outbox, error) {
 		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "yujing_notify_outbox_store_errors_total", Help: "Outbox writes that failed, by operation."},
 			[]string{"op"}),
-		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "yujing_notify_fallbacks_total", Help: "Calls moved to the next channel of their ladder after a channel failed."},
-			[]string{"from", "to"}),
 	}
 	for _, op := range []string{"record", "sending", "mark"} {
 		m.storeErrors.WithLabelValues(op)
 	}
 	if opts.Registerer != nil {
-		for _, c := range []prometheus.Collector{m.resumed, m.storeErrors, m.fallbacks} {
+		for _, c := range []prometheus.Collector{m.resumed, m.storeErrors} {
 			if err := opts.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("notify: outbox: register metrics: %w", err)
 			}
 		}
 	}
-	return &Outbox{st: st, log: opts.Logger, markTimeout: opts.MarkTimeout, m: m, inflight: map[string]struct{}{}}, nil
+	return &Outbox{onOutcome: opts.OnOutcome, st: st, log: opts.Logger, markTimeout: opts.MarkTimeout, m: m, inflight: map[string]struct{}{}}, nil
 }
 
 // Attach sets the Dispatcher calls are handed to. The Dispatcher's
@@ -286,7 +289,8 @@ func (o *Outbox) Sending(calls []yujing.Call) {
 
 // Result marks a call from the Dispatcher's report (use it as
 // Options.OnResult): sent, failed, or still pending when shutdown cut it
-// short, so that the next start sends it.
+// short, so that the next start sends it; a call sent or failed is then
+// reported to OnOutcome.
 func (o *Outbox) Result(r Result) {
 	u := store.CallUpdate{ID: r.Call.ID, Attempts: r.Attempts, ProviderID: r.ProviderID, At: r.At}
 	switch {
@@ -302,28 +306,14 @@ func (o *Outbox) Result(r Result) {
 	o.mu.Lock()
 	delete(o.inflight, r.Call.ID)
 	o.mu.Unlock()
-	if u.Status == store.CallFailed && len(r.Call.Fallback) > 0 {
-		o.fallBack(r.Call, r.Err)
+	if u.Status == store.CallPending || o.onOutcome == nil {
+		return
 	}
-}
-
-// fallBack calls the same person on the next channel of the call's ladder
-// once a channel has failed for good (a permanent error at once; a
-// transient one after the dispatcher's retries): the failed call stays on
-// record, the next one joins it in the alert's timeline. Its id extends the
-// failed call's, so a restart never makes it twice.
-func (o *Outbox) fallBack(failed yujing.Call, cause error) {
-	next := failed
-	next.ID = failed.ID + ">" + failed.Fallback[0]
-	next.Channel, next.Fallback = failed.Fallback[0], failed.Fallback[1:]
-	o.m.fallbacks.WithLabelValues(failed.Channel, next.Channel).Inc()
-	o.log.Warn("notify falling back to the next channel", "call_id", failed.ID, "from", failed.Channel, "to", next.Channel,
-		"alert_id", failed.Alert.ID, "person", failed.Person.ID, "reason", FailureReason(cause))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := o.Call(ctx, next); err != nil {
-		o.log.Error("notify fallback call not queued", "call_id", next.ID, "err", err)
+	out := yujing.CallResult{Call: r.Call, Sent: u.Status == store.CallSent, At: r.At}
+	if !out.Sent {
+		out.Reason, out.Error = FailureReason(r.Err), u.LastError
 	}
+	o.onOutcome(out)
 }
 
 func (o *Outbox) mark(u store.CallUpdate) {

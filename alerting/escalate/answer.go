@@ -302,6 +302,7 @@ type metrics struct {
 	storeErrors prometheus.Counter
 	callErrors  prometheus.Counter
 	receipts    *prometheus.CounterVec
+	fallbacks   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -336,6 +337,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Calls of routes, summaries and ladders' fallbacks that could not be handed to the notify stage."}),
 		receipts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yujing_notify_receipts_total",
 			Help: "Provider receipts stored, by whether they matched a call."}, []string{"matched"}),
+		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yujing_notify_fallbacks_total",
+			Help: "Calls moved to the next channel of their ladder after a channel failed."}, []string{"from", "to"}),
 	}
 	m.receipts.WithLabelValues("true")
 	m.receipts.WithLabelValues("false")
@@ -349,7 +352,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.started, m.steps, m.topReached, m.stopped, m.calls, m.answered, m.refused,
-			m.suppressed, m.nobody, m.latency, m.active, m.storeErrors, m.callErrors, m.receipts} {
+			m.suppressed, m.nobody, m.latency, m.active, m.storeErrors, m.callErrors, m.receipts, m.fallbacks} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("escalate: register metrics: %w", err)
 			}

@@ -102,7 +102,11 @@ type Parts struct {
 	// lifecycle's OnChange puts them there).
 	Changes Feed[lifecycle.Change]
 	// Calls delivers the calls.
-	Calls     Caller
+	Calls Caller
+	// Results are how notify's deliveries ended (its outbox's OnOutcome
+	// puts them there): a call that failed for good moves on to the next
+	// channel of its ladder. Nil: no ladder moves on.
+	Results   Feed[yujing.CallResult]
 	Directory Directory
 	Sites     Sites
 }
@@ -145,6 +149,7 @@ type Engine struct {
 	st      Store
 	alerts  Alerts
 	changes Feed[lifecycle.Change]
+	results Feed[yujing.CallResult] // nil: none
 	caller  Caller
 	dir     Directory
 	sites   Sites
@@ -221,7 +226,7 @@ func New(set Settings, p Parts, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{st: p.Store, alerts: p.Alerts, changes: p.Changes, caller: p.Calls, dir: p.Directory, sites: p.Sites,
+	return &Engine{st: p.Store, alerts: p.Alerts, changes: p.Changes, results: p.Results, caller: p.Calls, dir: p.Directory, sites: p.Sites,
 		log: opts.Logger, now: opts.Now, loc: opts.Location, tick: opts.Tick, sign: signer{key: opts.Key}, covers: opts.Covers,
 		m: m, set: set, ids: ids, active: map[int64]*run{}, issued: map[string]bool{}, wake: make(chan struct{}, 1)}, nil
 }
@@ -306,6 +311,10 @@ func (e *Engine) Restore(ctx context.Context) error {
 func (e *Engine) Run(ctx context.Context) {
 	t := time.NewTicker(e.tick)
 	defer t.Stop()
+	var results <-chan struct{} // nil: never ready
+	if e.results != nil {
+		results = e.results.Ready()
+	}
 	for {
 		e.Step(ctx)
 		select {
@@ -314,13 +323,15 @@ func (e *Engine) Run(ctx context.Context) {
 		case <-t.C:
 		case <-e.wake:
 		case <-e.changes.Ready():
+		case <-results:
 		}
 	}
 }
 
 // Step handles the alert changes that came since the last Step, in order,
-// and makes every call that is due now; Run calls it. It makes its calls
-// before it returns: tests with a fake clock call it directly.
+// moves the calls notify reported failed on along their ladders, and makes
+// every call that is due now; Run calls it. It makes its calls before it
+// returns: tests with a fake clock call it directly.
 func (e *Engine) Step(ctx context.Context) {
 	e.mu.Lock()
 	queue := e.queue
@@ -331,6 +342,11 @@ func (e *Engine) Step(ctx context.Context) {
 	}
 	for _, o := range queue {
 		e.handle(ctx, o)
+	}
+	if e.results != nil {
+		for _, r := range e.results.Take() {
+			e.fallBack(ctx, r)
+		}
 	}
 	e.mu.Lock()
 	ids := make([]int64, 0, len(e.active))

@@ -30,7 +30,8 @@ import (
 )
 
 // receiver is an HTTP server on loopback standing for the people's
-// phones: it keeps every webhook payload it receives.
+// phones: it keeps every webhook payload it receives, except on channel
+// "down", which it refuses for good (400).
 type receiver struct {
 	srv *httptest.Server
 	mu  sync.Mutex
@@ -40,6 +41,10 @@ type receiver struct {
 func newReceiver(t testing.TB) *receiver {
 	r := &receiver{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/down" {
+			http.Error(w, "template rejected", http.StatusBadRequest)
+			return
+		}
 		body, _ := io.ReadAll(req.Body)
 		var p webhook.Payload
 		if err := json.Unmarshal(body, &p); err != nil {
@@ -257,14 +262,15 @@ func (w *world) open() {
 		t.Fatal(err)
 	}
 	var chans []notify.Channel
-	for _, name := range []string{"im", "sms", "voice"} {
+	for _, name := range []string{"im", "sms", "voice", "down"} {
 		c, err := webhook.New(webhook.Config{Name: name, URL: w.rcv.srv.URL + "/" + name}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		chans = append(chans, c)
 	}
-	w.ob, err = notify.NewOutbox(st, notify.OutboxOptions{})
+	outcomes := mailbox.New[yujing.CallResult]()
+	w.ob, err = notify.NewOutbox(st, notify.OutboxOptions{OnOutcome: outcomes.Put})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +297,7 @@ func (w *world) open() {
 	if w.legacy > 0 {
 		est = upgradedStore{st, w.legacy}
 	}
-	w.esc, err = escalate.New(w.set, escalate.Parts{Store: est, Alerts: w.alerts, Changes: changes, Calls: w.ob, Directory: w.dir, Sites: reg},
+	w.esc, err = escalate.New(w.set, escalate.Parts{Store: est, Alerts: w.alerts, Changes: changes, Results: outcomes, Calls: w.ob, Directory: w.dir, Sites: reg},
 		escalate.Options{Now: w.clock.now, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
 			Key: []byte("0123456789abcdef0123456789abcdef"), Covers: duty.RegionCovers})
 	if err != nil {
@@ -718,5 +724,61 @@ func BenchmarkStepIdle(b *testing.B) {
 				w.esc.Step(context.Background())
 			}
 		})
+	}
+}
+
+// A call whose channel fails for good is made on the next channel of its
+// ladder by call-and-answer, from notify's report: the failed call stays
+// on record, and the next one's id extends it.
+func TestLadderMovesOnWhenAChannelFails(t *testing.T) {
+	w := newWorldWith(t, escalate.Settings{BaseURL: "http://yj.test", Policies: []escalate.Policy{
+		{Name: "red", Levels: []yujing.Level{yujing.Red}, Steps: []escalate.Step{
+			{Targets: []escalate.Target{{Tier: 1}}, Ladder: []string{"down", "sms"}, Deadline: 5 * time.Minute}}}}})
+	w.reading(60)
+	w.at(0)
+	// The first call fails on "down" (a 400 is not retried).
+	var first store.CallRecord
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, _, cs := w.alert()
+		if len(cs) == 1 && cs[0].Status == store.CallFailed {
+			first = cs[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("calls %+v, want the one on down failed", cs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	w.at(0) // call-and-answer takes notify's report
+	got := w.settledAfterFailed(t, 2)
+	if len(got) != 1 || got[0].CallID != first.ID+">sms" || got[0].Message != "/sms" || got[0].Person != "zhang" {
+		t.Fatalf("delivered %v, want zhang's call on sms with id %s>sms", ids(got), first.ID)
+	}
+}
+
+// settledAfterFailed checks that exactly n calls are on record, none of
+// them pending, and returns what the receiver got: the calls sent.
+func (w *world) settledAfterFailed(t *testing.T, n int) []webhook.Payload {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, _, cs := w.alert()
+		pending, sent := 0, 0
+		for _, c := range cs {
+			switch c.Status {
+			case store.CallPending:
+				pending++
+			case store.CallSent:
+				sent++
+			}
+		}
+		if len(cs) == n && pending == 0 {
+			return w.rcv.calls(t, sent)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls on record (%d pending) after 5s, want %d settled", len(cs), pending, n)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

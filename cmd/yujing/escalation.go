@@ -16,10 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"yujing/alerting/escalate"
-	"yujing/alerting/lifecycle"
 	"yujing/config"
 	"yujing/duty"
-	"yujing/store/sqlite"
 )
 
 // answerKeyFile is where the random answer-link key is kept when the
@@ -88,17 +86,13 @@ func escalationSettings(cfg *config.Config, addr net.Addr, log *slog.Logger) esc
 	return set
 }
 
-// newEscalator builds call-and-answer from the configuration: its routes
-// and policies, the answer-link key and base URL, the lifecycle whose
-// changes it reads, the directory that resolves targets, and the outbox
-// that delivers the calls.
-func newEscalator(cfg *config.Config, st *sqlite.State, alerts *lifecycle.Alerts, changes escalate.Feed[lifecycle.Change],
-	caller escalate.Caller, dir *duty.Book, sites escalate.Sites, addr net.Addr, log *slog.Logger, reg prometheus.Registerer) (*escalate.Engine, error) {
+// newEscalator builds call-and-answer on its parts with the
+// configuration's routes and policies, the answer-link key and base URL.
+func newEscalator(cfg *config.Config, parts escalate.Parts, addr net.Addr, log *slog.Logger, reg prometheus.Registerer) (*escalate.Engine, error) {
 	key, err := answerKey(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return escalate.New(escalationSettings(cfg, addr, log), escalate.Parts{Store: st, Alerts: alerts, Changes: changes,
-		Calls: caller, Directory: dir, Sites: sites}, escalate.Options{Logger: log, Registerer: reg,
+	return escalate.New(escalationSettings(cfg, addr, log), parts, escalate.Options{Logger: log, Registerer: reg,
 		Key: key, Covers: duty.RegionCovers, Tick: 250 * time.Millisecond, Location: cfg.Location})
 }

@@ -19,6 +19,7 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/escalate"
 	"yujing/alerting/lifecycle"
 	"yujing/config"
 	"yujing/configs"
@@ -268,8 +269,11 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 		return err
 	}
 	// Every call is recorded in the outbox before it is sent; what a
-	// previous run recorded but did not see sent goes out again now.
-	outbox, err := notify.NewOutbox(state, notify.OutboxOptions{Logger: log, Registerer: reg})
+	// previous run recorded but did not see sent goes out again now. How
+	// each delivery ended goes, through a mailbox, to call-and-answer,
+	// which moves a failed call on along its ladder.
+	outcomes := mailbox.New[yujing.CallResult]()
+	outbox, err := notify.NewOutbox(state, notify.OutboxOptions{Logger: log, Registerer: reg, OnOutcome: outcomes.Put})
 	if err != nil {
 		return err
 	}
@@ -325,7 +329,8 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) 
 	// Call-and-answer (叫应): routes, escalations and summaries make every
 	// call; escalations resume where a previous run left them, and those a
 	// crash kept from starting start now.
-	escalator, err := newEscalator(cfg, state, alerts, changes, outbox, directory, registry, ln.Addr(), log, reg)
+	escalator, err := newEscalator(cfg, escalate.Parts{Store: state, Alerts: alerts, Changes: changes, Results: outcomes,
+		Calls: outbox, Directory: directory, Sites: registry}, ln.Addr(), log, reg)
 	if err != nil {
 		return err
 	}
