@@ -13,6 +13,9 @@
 #                the module proxy (scripts/vulncheck.sh; no vuln.go.dev)
 #   make bench   run the benchmarks, then the end-to-end ingest benchmark
 #                (publisher → mosquitto → yujing → InfluxDB, E2ECOUNT times)
+#                and the sensor scale benchmark (100 000 and 1 000 000
+#                sensors: heap per sensor, start time, peak RSS; needs
+#                about 8 GB of free memory)
 #   make fuzz    run every fuzz target for FUZZTIME each (default 30s)
 #   make build   build bin/yujing
 
@@ -91,6 +94,7 @@ E2ECOUNT ?= 3
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	YUJING_E2E=1 $(GO) test -run '^$$' -bench E2E -benchtime 1x -count $(E2ECOUNT) -timeout 90m ./cmd/yujing/
+	YUJING_SCALE=1 $(GO) test -run '^$$' -bench SensorScale -benchtime 1x -timeout 120m ./cmd/yujing/
 
 # One `go test -fuzz` per target: the fuzzer takes one package and one target at a time.
 fuzz:

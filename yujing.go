@@ -206,6 +206,20 @@ type Site struct {
 	// 危险源) or a tailings pond inside an enterprise's plant. It has the
 	// parent's responsibility chain below its own (its own 督长 or 库长).
 	Parent string `json:"parent,omitempty"`
+	// Location is where the site is, for the wall screen's map; nil: not
+	// given (the map then places it at its sensors' coordinates).
+	Location *LatLon `json:"location,omitempty"`
+	// Boundary is the site's outline, read from the GeoJSON file the
+	// configuration names: polygons, each its outer ring then its holes.
+	// The API serves it apart, as GeoJSON (GET /api/v1/sites/map).
+	Boundary [][][]LatLon `json:"-"`
+}
+
+// LatLon is a point on the earth: WGS 84 latitude and longitude in
+// degrees, as GPS and GeoJSON give them.
+type LatLon struct {
+	Lat float64 `json:"lat"`
+	Lon float64 `json:"lon"`
 }
 
 // DefaultTopic is the topic a sensor publishes on unless it sets its own.

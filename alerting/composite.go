@@ -77,7 +77,7 @@ func (e *Engine) composite(ctx context.Context, cr *Rule, site string, t time.Ti
 	ck := condKey{cr.Name, "site:" + site}
 	c := e.groups[ck]
 	if c == nil {
-		c = &condition{sensor: &yujing.Sensor{ID: "site:" + site, Site: site, Metric: "conditions"}, derived: true}
+		c = &condition{s: &sensorConds{id: "site:" + site, about: &yujing.Sensor{Site: site, Metric: "conditions"}}, derived: true}
 		e.groups[ck] = c
 	}
 	if cr.health == nil {

@@ -13,6 +13,8 @@ import (
 
 	"yujing"
 	"yujing/alerting/lifecycle"
+	"yujing/internal/idindex"
+	"yujing/store"
 )
 
 // Lifecycle is what the rule engine drives (lifecycle.Alerts): the open
@@ -23,6 +25,7 @@ type Lifecycle interface {
 	Current(key string) (yujing.Alert, bool)
 	Open() []yujing.Alert
 	OpenByRule() map[string]int
+	List(ctx context.Context, f store.AlertFilter) ([]yujing.Alert, error)
 }
 
 // Catalog knows the sensors and sites.
@@ -76,11 +79,15 @@ type Engine struct {
 	overdue  [yujing.Red + 1]time.Duration
 	statuses SiteStatuses // nil: every site normal
 	rules    []*Rule
-	bySensor map[string]*sensorConds // sensor → the conditions of the rules bound to it
-	offline  []*condition            // offline rules' conditions, checked on Tick
-	compos   map[string][]*Rule      // rule name → composite rules counting it
-	groups   map[condKey]*condition  // conditions about a site (composite) or a derived value
-	restored map[condKey]*condition  // conditions of open alerts, until bind picks them up
+	// sensors are the sensors rules are bound to, each with the
+	// conditions of those rules; index finds them by id. A slice and an
+	// index of places, not a map of pointers: a province has a million.
+	sensors  []sensorConds
+	index    idindex.Index
+	offline  []*condition           // offline rules' conditions, checked on Tick
+	compos   map[string][]*Rule     // rule name → composite rules counting it
+	groups   map[condKey]*condition // conditions about a site (composite) or a derived value
+	restored map[condKey]*condition // conditions of open alerts, until bind picks them up
 	started  time.Time
 }
 
@@ -137,7 +144,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 		a := as[i]
 		if a.State != yujing.StateResolved {
 			k := condKey{a.Rule, a.Sensor}
-			c := &condition{sensor: &yujing.Sensor{ID: a.Sensor, Site: a.Site, Family: a.Family, Unit: a.Unit, Metric: a.Metric}, level: a.Level}
+			c := &condition{s: &sensorConds{id: a.Sensor, about: &yujing.Sensor{Site: a.Site, Family: a.Family, Unit: a.Unit, Metric: a.Metric}}, level: a.Level}
 			group := strings.HasPrefix(a.Sensor, "site:")
 			for _, r := range e.rules {
 				if r.Name == a.Rule && r.kind() == KindComposite {
@@ -173,4 +180,11 @@ func (e *Engine) Run(ctx context.Context, interval time.Duration) {
 			e.Tick(ctx, e.now())
 		}
 	}
+}
+
+// List finds alerts in the lifecycle's record: the scheduler asks for a
+// rule's open alerts, so that a rule with per-level windows knows the
+// level each sensor is at (DerivedObserver).
+func (e *Engine) List(ctx context.Context, f store.AlertFilter) ([]yujing.Alert, error) {
+	return e.alerts.List(ctx, f)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"yujing"
+	"yujing/internal/idindex"
 )
 
 // condKey identifies a condition: a rule and the sensor (or "site:<id>"
@@ -18,26 +19,34 @@ type condKey struct{ rule, sensor string }
 // rules, one site). It is kept small: the engine holds one per rule and
 // sensor. Times are Unix nanoseconds, 0 for none.
 type condition struct {
-	rule         *Rule          // with the sensor's overrides applied
-	sensor       *yujing.Sensor // the registry's; a synthetic one for a site or a derived value
-	level        yujing.Level
-	pending      yujing.Level
-	derived      bool       // about a derived value: the metric is sensor.Metric
-	evals        uint32     // readings evaluated (for the rule's health), under the condition's lock
-	at           int64      // newest reading evaluated
-	pendingSince int64      // first time the pending level was reached (for)
-	clearSince   int64      // first time the condition was clear (clear_for)
-	x            *condExtra // for, rate and stuck state, only for rules that use them
+	rule       *Rule        // with the sensor's overrides applied
+	s          *sensorConds // the sensor, or a site's or a derived value's own
+	level      yujing.Level
+	pending    yujing.Level
+	derived    bool       // about a derived value: the metric is s.about.Metric
+	evals      uint32     // readings evaluated (for the rule's health), under the condition's lock
+	at         int64      // newest reading evaluated
+	clearSince int64      // first time the condition was clear (clear_for)
+	x          *condExtra // for, rate and stuck state, only for rules that use them
 }
 
 // condExtra is the state only some rules need.
 type condExtra struct {
+	pendingSince int64   // for: first time the pending level was reached
 	pendingValue float64 // for: the value and threshold of the held level
 	pendingTh    float64
 	lastValue    float64 // stuck
 	changedAt    int64
 	hasValue     bool
 	samples      []sample // rate: within the window, oldest first
+}
+
+// unhold forgets a level held by for:.
+func (c *condition) unhold() {
+	c.pending = yujing.LevelNone
+	if c.x != nil {
+		c.x.pendingSince = 0
+	}
 }
 
 // needsExtra reports whether a rule's conditions need a condExtra.
@@ -48,7 +57,7 @@ func needsExtra(r *Rule) bool {
 // metric is the metric the condition watches.
 func (c *condition) metric() string {
 	if c.derived || c.rule == nil || c.rule.Metric == "" {
-		return c.sensor.Metric
+		return c.s.about.Metric
 	}
 	return c.rule.Metric
 }
@@ -56,16 +65,65 @@ func (c *condition) metric() string {
 // info is who a condition is about, as a reading.
 func (c *condition) info() yujing.Reading {
 	m := c.metric()
-	return yujing.Reading{Sensor: c.sensor.ID, Site: c.sensor.Site, Family: c.sensor.Family, Metric: m, Unit: c.sensor.UnitOf(m)}
+	return yujing.Reading{Sensor: c.s.id, Site: c.s.about.Site, Family: c.s.about.Family, Metric: m, Unit: c.s.about.UnitOf(m)}
 }
 
 // sensorConds are the conditions of the rules bound to one sensor, with
 // their lock. A lock per sensor: ingest hands each sensor to one worker, so
 // each lock stays in the cache of the core that uses it, and sensors are
-// evaluated in parallel on every core.
+// evaluated in parallel on every core. A site's or a derived value's
+// condition has one of its own, for its id and what it is about (gmu
+// guards those).
 type sensorConds struct {
+	id string
+	// about holds what the conditions need of the sensor: site, family,
+	// metric, units, interval (not its id). Sensors alike share one.
+	about *yujing.Sensor
 	mu    sync.Mutex
-	conds []*condition
+	one   *condition    // the first condition: most sensors have one rule
+	more  *[]*condition // the others
+}
+
+// add binds one more condition to the sensor.
+func (sc *sensorConds) add(c *condition) {
+	if sc.one == nil {
+		sc.one = c
+		return
+	}
+	if sc.more == nil {
+		sc.more = new([]*condition)
+	}
+	*sc.more = append(*sc.more, c)
+}
+
+// n is how many conditions the sensor has; at(i) is the i-th.
+func (sc *sensorConds) n() int {
+	switch {
+	case sc.one == nil:
+		return 0
+	case sc.more == nil:
+		return 1
+	}
+	return 1 + len(*sc.more)
+}
+
+func (sc *sensorConds) at(i int) *condition {
+	if i == 0 {
+		return sc.one
+	}
+	return (*sc.more)[i-1]
+}
+
+// sensor returns the conditions bound to the sensor with id, or nil.
+func (e *Engine) sensor(id string) *sensorConds { return findSensor(e.sensors, &e.index, id) }
+
+// findSensor returns the sensor with id in ss, indexed by x, or nil.
+func findSensor(ss []sensorConds, x *idindex.Index, id string) *sensorConds {
+	p, ok := x.Find(id, func(p int32) string { return ss[p].id })
+	if !ok {
+		return nil
+	}
+	return &ss[p]
 }
 
 // work collects what evaluation produced: composite rules to count again
@@ -88,12 +146,13 @@ func (e *Engine) Observe(ctx context.Context, rs []yujing.Reading) {
 	start := time.Now()
 	for i := range rs {
 		rd := &rs[i]
-		sc := e.bySensor[rd.Sensor]
+		sc := e.sensor(rd.Sensor)
 		if sc == nil {
 			continue
 		}
 		sc.mu.Lock()
-		for _, c := range sc.conds {
+		for i, n := 0, sc.n(); i < n; i++ {
+			c := sc.at(i)
 			if c.metric() != rd.Metric && c.rule.kind() != KindOffline {
 				continue
 			}
@@ -113,9 +172,10 @@ func (e *Engine) Observe(ctx context.Context, rs []yujing.Reading) {
 func (e *Engine) ObserveFault(ctx context.Context, rd yujing.Reading, reason string) {
 	var w work
 	e.mu.RLock()
-	if sc := e.bySensor[rd.Sensor]; sc != nil {
+	if sc := e.sensor(rd.Sensor); sc != nil {
 		sc.mu.Lock()
-		for _, c := range sc.conds {
+		for i, n := 0, sc.n(); i < n; i++ {
+			c := sc.at(i)
 			if c.rule.kind() != KindFault || c.metric() != rd.Metric {
 				continue
 			}
@@ -146,8 +206,8 @@ func (e *Engine) ObserveDerived(ctx context.Context, r *Rule, rd yujing.Reading)
 		r.health = &ruleHealth{}
 	}
 	c.rule, c.derived = r, true
-	if c.sensor == nil || c.sensor.ID != rd.Sensor || c.sensor.Metric != rd.Metric {
-		c.sensor = &yujing.Sensor{ID: rd.Sensor, Site: rd.Site, Family: rd.Family, Metric: rd.Metric, Unit: rd.Unit}
+	if c.s == nil || c.s.id != rd.Sensor || c.s.about.Metric != rd.Metric {
+		c.s = &sensorConds{id: rd.Sensor, about: &yujing.Sensor{Site: rd.Site, Family: rd.Family, Metric: rd.Metric, Unit: rd.Unit}}
 	}
 	if needsExtra(r) && c.x == nil {
 		c.x = &condExtra{}
@@ -158,16 +218,6 @@ func (e *Engine) ObserveDerived(ctx context.Context, r *Rule, rd yujing.Reading)
 	e.mu.RUnlock()
 }
 
-// Level is the level of a rule's open alert about a sensor or a derived
-// value: LevelNone when there is none, or it is resolved.
-func (e *Engine) Level(rule, sensor string) yujing.Level {
-	a, ok := e.alerts.Current(yujing.AlertKey(rule, sensor))
-	if !ok || a.State == yujing.StateResolved {
-		return yujing.LevelNone
-	}
-	return a.Level
-}
-
 // Tick evaluates what depends on time passing rather than on readings:
 // sensors gone silent (offline rules) and raises held by for: whose hold
 // has run out since the last reading. Run calls it periodically.
@@ -175,13 +225,13 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) {
 	var w work
 	e.mu.RLock()
 	for _, c := range e.offline {
-		sh := &e.bySensor[c.sensor.ID].mu
+		sh := &c.s.mu
 		sh.Lock()
 		last := c.at // an offline rule's condition sees every reading of its sensor
 		if last == 0 {
 			last = e.started.UnixNano()
 		}
-		interval := c.sensor.Interval
+		interval := c.s.about.Interval
 		if interval <= 0 {
 			interval = time.Minute
 		}
@@ -195,12 +245,13 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) {
 		sh.Unlock()
 	}
 	held := func(c *condition) bool {
-		return c.rule != nil && c.x != nil && c.pending > c.level && c.pendingSince != 0 && now.UnixNano()-c.pendingSince >= int64(c.rule.For)
+		return c.rule != nil && c.x != nil && c.pending > c.level && c.x.pendingSince != 0 && now.UnixNano()-c.x.pendingSince >= int64(c.rule.For)
 	}
-	for _, sc := range e.bySensor {
+	for p := range e.sensors {
+		sc := &e.sensors[p]
 		sc.mu.Lock()
-		for _, c := range sc.conds {
-			if held(c) {
+		for i, n := 0, sc.n(); i < n; i++ {
+			if c := sc.at(i); held(c) {
 				e.apply(ctx, c, c.pending, c.x.pendingTh, c.x.pendingValue, now, &w)
 			}
 		}
@@ -267,7 +318,7 @@ func (e *Engine) evaluate(ctx context.Context, c *condition, rd *yujing.Reading,
 	default:
 		return
 	}
-	if len(r.WhenStatus) > 0 && !slices.Contains(r.WhenStatus, e.siteStatus(c.sensor.Site)) {
+	if len(r.WhenStatus) > 0 && !slices.Contains(r.WhenStatus, e.siteStatus(c.s.about.Site)) {
 		level = yujing.LevelNone // the rule does not apply to the site now
 	}
 	e.apply(ctx, c, level, th, v, rd.Time, w)
@@ -321,22 +372,22 @@ func (e *Engine) apply(ctx context.Context, c *condition, level yujing.Level, th
 	case level > c.level:
 		c.clearSince = 0
 		if r.For > 0 {
-			if c.pendingSince == 0 {
-				c.pendingSince = t
-			}
 			if c.x == nil {
 				c.x = &condExtra{}
+			}
+			if c.x.pendingSince == 0 {
+				c.x.pendingSince = t
 			}
 			if level >= c.pending {
 				c.pending, c.x.pendingTh, c.x.pendingValue = level, th, v
 			}
-			if t-c.pendingSince < int64(r.For) {
+			if t-c.x.pendingSince < int64(r.For) {
 				return
 			}
 			level, th, v = c.pending, c.x.pendingTh, c.x.pendingValue
 		}
 	case level < c.level:
-		c.pendingSince, c.pending = 0, yujing.LevelNone
+		c.unhold()
 		if level == yujing.LevelNone && r.ClearFor > 0 {
 			if c.clearSince == 0 {
 				c.clearSince = t
@@ -346,10 +397,12 @@ func (e *Engine) apply(ctx context.Context, c *condition, level yujing.Level, th
 			}
 		}
 	default:
-		c.pendingSince, c.pending, c.clearSince = 0, yujing.LevelNone, 0
+		c.unhold()
+		c.clearSince = 0
 		return
 	}
-	c.pendingSince, c.pending, c.clearSince = 0, yujing.LevelNone, 0
+	c.unhold()
+	c.clearSince = 0
 	rd := c.info()
 	rd.Value, rd.Time = v, at
 	if r.kind() == KindTangent {

@@ -14,6 +14,7 @@ import (
 	"yujing/ingest"
 	"yujing/store"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
 // idCaller keeps the ids of the calls it is given.
@@ -142,7 +143,7 @@ func TestRouteCallIDsPerStateDatabase(t *testing.T) {
 // instance ids leaves it: calls about transitions up to legacy keep the
 // ids they had (sqlite's migration 11 records the bound).
 type upgradedState struct {
-	*sqlite.State
+	*sqlstate.State
 	legacy int64
 }
 

@@ -9,13 +9,15 @@ import (
 	"time"
 
 	"yujing"
+	"yujing/internal/idindex"
 )
 
 // eachCondition calls f for every condition (with mu held exclusively).
 func (e *Engine) eachCondition(f func(c *condition)) {
-	for _, sc := range e.bySensor {
-		for _, c := range sc.conds {
-			f(c)
+	for p := range e.sensors {
+		sc := &e.sensors[p]
+		for i, n := 0, sc.n(); i < n; i++ {
+			f(sc.at(i))
 		}
 	}
 	for _, c := range e.groups {
@@ -54,8 +56,7 @@ type RuleStatus struct {
 // bind works out which rules apply to which sensors, keeping the
 // conditions of pairs that remain.
 func (e *Engine) bind() {
-	old := e.bySensor
-	e.bySensor = map[string]*sensorConds{}
+	oldSensors, oldIndex := e.sensors, e.index
 	e.offline = nil
 	e.compos = map[string][]*Rule{}
 	for _, r := range e.rules {
@@ -63,53 +64,73 @@ func (e *Engine) bind() {
 			e.compos[ref.Rule] = append(e.compos[ref.Rule], r)
 		}
 	}
-	for _, s := range e.cat.Sensors() {
-		sp, ok := e.cat.ByID(s.ID)
-		if !ok {
-			continue
-		}
+	// First which rules apply to which sensors, then the sensors' slots,
+	// all at once: conditions point at their sensor's slot.
+	all := e.cat.Sensors()
+	type pair struct{ sensor, rule int32 }
+	var pairs []pair
+	bound := 0
+	for i := range all {
+		s := &all[i]
 		site, _ := e.cat.Site(s.Site)
-		for _, r := range e.rules {
+		n := len(pairs)
+		for j, r := range e.rules {
 			if r.kind() == KindComposite {
 				continue
 			}
-			applies := slices.Contains(r.Sensors, s.ID) || (len(r.Sensors) == 0 && r.Match.Matches(sp, site))
-			if !applies {
-				continue
+			if slices.Contains(r.Sensors, s.ID) || (len(r.Sensors) == 0 && r.Match.Matches(s, site)) {
+				pairs = append(pairs, pair{int32(i), int32(j)})
 			}
-			// A restored open alert's condition wins over a fresh one.
-			k := condKey{r.Name, s.ID}
-			c := e.restored[k]
-			if c != nil {
-				delete(e.restored, k)
-			} else {
-				var olds []*condition
-				if sc := old[s.ID]; sc != nil {
-					olds = sc.conds
-				}
-				for _, oc := range olds {
-					if oc.rule.Name == r.Name {
-						c = oc
-					}
-				}
-			}
-			if c == nil {
-				c = &condition{}
-			}
-			c.rule, c.sensor = r.forSensor(s.ID), sp
-			if needsExtra(r) && c.x == nil {
-				c.x = &condExtra{}
-			}
-			if r.kind() == KindOffline {
-				e.offline = append(e.offline, c)
-			}
-			sc := e.bySensor[s.ID]
-			if sc == nil {
-				sc = &sensorConds{}
-				e.bySensor[s.ID] = sc
-			}
-			sc.conds = append(sc.conds, c)
 		}
+		if len(pairs) > n {
+			bound++
+		}
+	}
+	e.sensors = make([]sensorConds, 0, bound)
+	e.index = idindex.New(bound)
+	type aboutKey struct {
+		site, family, metric, unit string
+		units                      uintptr
+		interval                   time.Duration
+	}
+	abouts := map[aboutKey]*yujing.Sensor{}
+	var sc *sensorConds
+	for _, pr := range pairs {
+		s, r := &all[pr.sensor], e.rules[pr.rule]
+		if sc == nil || sc.id != s.ID {
+			k := aboutKey{s.Site, string(s.Family), s.Metric, s.Unit, reflect.ValueOf(s.Units).Pointer(), s.Interval}
+			about := abouts[k]
+			if about == nil {
+				about = &yujing.Sensor{Site: s.Site, Family: s.Family, Metric: s.Metric, Unit: s.Unit, Units: s.Units, Interval: s.Interval}
+				abouts[k] = about
+			}
+			e.sensors = append(e.sensors, sensorConds{id: s.ID, about: about})
+			sc = &e.sensors[len(e.sensors)-1]
+			e.index.Insert(s.ID, int32(len(e.sensors)-1), func(p int32) string { return e.sensors[p].id })
+		}
+		// A restored open alert's condition wins over a fresh one.
+		k := condKey{r.Name, s.ID}
+		c := e.restored[k]
+		if c != nil {
+			delete(e.restored, k)
+		} else if osc := findSensor(oldSensors, &oldIndex, s.ID); osc != nil {
+			for i, n := 0, osc.n(); i < n; i++ {
+				if oc := osc.at(i); oc.rule.Name == r.Name {
+					c = oc
+				}
+			}
+		}
+		if c == nil {
+			c = &condition{}
+		}
+		c.rule, c.s = r.forSensor(s.ID), sc
+		if needsExtra(r) && c.x == nil {
+			c.x = &condExtra{}
+		}
+		if r.kind() == KindOffline {
+			e.offline = append(e.offline, c)
+		}
+		sc.add(c)
 	}
 }
 
@@ -131,9 +152,11 @@ func (e *Engine) RuleStatuses() []RuleStatus {
 	bound := map[string]int{}
 	evals := map[string]int64{}
 	last := map[string]int64{}
-	for _, sc := range e.bySensor {
+	for p := range e.sensors {
+		sc := &e.sensors[p]
 		sc.mu.Lock()
-		for _, c := range sc.conds {
+		for i, n := 0, sc.n(); i < n; i++ {
+			c := sc.at(i)
 			bound[c.rule.Name]++
 			evals[c.rule.Name] += int64(c.evals)
 			last[c.rule.Name] = max(last[c.rule.Name], c.at)
@@ -235,7 +258,7 @@ func (e *Engine) SetRules(rules []*Rule) error {
 	}
 	e.eachCondition(func(c *condition) {
 		if c.rule != nil && changed[c.rule.Name] {
-			c.pending, c.pendingSince, c.clearSince = yujing.LevelNone, 0, 0
+			c.pending, c.clearSince = yujing.LevelNone, 0
 			if c.x != nil {
 				c.x = &condExtra{}
 			}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"slices"
 	"sync"
 	"time"
 
@@ -18,21 +17,24 @@ import (
 	"yujing/store"
 )
 
-// Aggregator computes windowed aggregates of stored readings over [from,
-// to); n = 0 means the window held no readings. store/sqlite.Readings and
+// Aggregator computes a windowed aggregate of stored readings for many
+// sensors in one store query: fn over the readings of metric with from <=
+// time < to, for each of sensors. A sensor is in the answer when its window
+// holds data (for store.FuncRate: two readings at different times); an
+// empty window leaves it out. store/sqlite.Readings and
 // store/influx.Writer are Aggregators.
 type Aggregator interface {
-	Aggregate(ctx context.Context, sensor, metric string, fn store.Func, from, to time.Time) (value float64, n int, err error)
+	AggregateBySensor(ctx context.Context, metric string, fn store.Func, from, to time.Time, sensors []string) (map[string]float64, error)
 }
 
 // DerivedObserver carries the values scheduled rules compute through the
 // alert lifecycle. *Engine is one.
 type DerivedObserver interface {
 	ObserveDerived(ctx context.Context, r *Rule, rd yujing.Reading)
-	// Level is the level a rule's condition on a value is at (that of its
-	// open alert; LevelNone when none is firing), so that a rule with
-	// per-level windows knows it (also after a restart).
-	Level(rule, sensor string) yujing.Level
+	// List finds a rule's open alerts, so that a rule with per-level
+	// windows knows the level each sensor is at (also after a restart,
+	// and when another node ran the last tick).
+	List(ctx context.Context, f store.AlertFilter) ([]yujing.Alert, error)
 }
 
 // Clock tells the time and waits for it. The scheduler takes one so that
@@ -68,7 +70,8 @@ type RuleHealth struct {
 	LastRun      time.Time
 	LastDuration time.Duration
 	// LastError is the last evaluation's first error ("" when none),
-	// with how many sensors failed.
+	// naming the rule and the sensors its query was for, with how many
+	// more queries failed.
 	LastError string
 	NextRun   time.Time
 	// Runs, Errors (evaluations with an error) and Missed (ticks skipped
@@ -343,184 +346,4 @@ func (s *Scheduler) run(ctx context.Context, r *scheduled, at time.Time) {
 		}
 		s.log.Error("scheduled rule failed", "rule", name, "at", at, "failed", len(errs), "sensors", sensors, "err", errs[0])
 	}
-}
-
-// evaluate computes the rule for every sensor it selects at tick at and
-// hands the values to the observer. A failing sensor is reported and the
-// others carry on.
-func (s *Scheduler) evaluate(ctx context.Context, sr *ScheduledRule, at time.Time) (sensors, noData int, errs []error) {
-	for _, sn := range s.cat.Sensors() {
-		site, _ := s.cat.Site(sn.Site)
-		if !slices.Contains(sr.Rule.Sensors, sn.ID) && (len(sr.Rule.Sensors) > 0 || !sr.Rule.Match.Matches(&sn, site)) {
-			continue
-		}
-		sensors++
-		empty, err := s.evaluateSensor(ctx, sr, &sn, at)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("sensor %s: %w", sn.ID, err))
-		}
-		if empty {
-			noData++
-		}
-	}
-	return sensors, noData, errs
-}
-
-// baseline is the value a rule with a baseline measures from: configured,
-// or learned over the baseline's window ending at end.
-func (s *Scheduler) baseline(ctx context.Context, b *Baseline, sensor, metric string, end time.Time) (float64, bool, error) {
-	if b.Value != nil {
-		return *b.Value, true, nil
-	}
-	qctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	v, n, err := s.agg.Aggregate(qctx, sensor, metric, b.Aggregate, end.Add(-b.Window), end)
-	return v, n > 0, err
-}
-
-// windowValue is an aggregate over one window; known is false when the
-// window held no data.
-type windowValue struct {
-	v     float64
-	known bool
-}
-
-// evaluateSensor evaluates the rule for one sensor; empty reports a window
-// without data.
-func (s *Scheduler) evaluateSensor(ctx context.Context, sr *ScheduledRule, sn *yujing.Sensor, at time.Time) (empty bool, err error) {
-	rule := withOverrides(&sr.Rule, sn.ID)
-	metric := rule.Metric
-	if metric == "" {
-		metric = sn.Metric
-	}
-	levels := levelsOf(rule)
-	if len(levels) == 0 {
-		return false, nil
-	}
-	vals := map[time.Duration]windowValue{}
-	for _, l := range levels {
-		w := sr.WindowOf(l)
-		if _, done := vals[w]; done {
-			continue
-		}
-		from := at.Add(-w)
-		if sr.Calendar != "" {
-			from = CalendarStart(sr.Calendar, at, s.loc)
-		}
-		qctx, cancel := context.WithTimeout(ctx, s.timeout)
-		v, n, err := s.agg.Aggregate(qctx, sn.ID, metric, sr.Aggregate, from, at)
-		cancel()
-		if err != nil {
-			return false, err
-		}
-		// Count is defined on an empty window (0); the others are not.
-		vals[w] = windowValue{v: v, known: n > 0 || sr.Aggregate == store.FuncCount}
-		empty = empty || n == 0
-	}
-	rd := yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family,
-		Unit: derivedUnit(sn.UnitOf(metric), sr.Aggregate), Time: at}
-
-	if !sr.PerLevel() {
-		w := sr.WindowOf(levels[0])
-		if !vals[w].known {
-			return empty, nil
-		}
-		rd.Metric, rd.Value = DerivedMetric(metric, sr.Aggregate, w), vals[w].v
-		from := at.Add(-w)
-		if sr.Calendar != "" {
-			rd.Metric = metric + "_" + string(sr.Aggregate) + "_" + sr.Calendar // energy_sum_month
-			from = CalendarStart(sr.Calendar, at, s.loc)
-		}
-		if b := sr.Baseline; b != nil {
-			base, known, err := s.baseline(ctx, b, sn.ID, metric, from)
-			if err != nil {
-				return empty, fmt.Errorf("baseline: %w", err)
-			}
-			if !known {
-				return true, nil // nothing learned yet: no value to judge
-			}
-			rd.Metric, rd.Value = rd.Metric+"_over_baseline", rd.Value-base
-		}
-		s.obs.ObserveDerived(ctx, rule, rd)
-		return empty, nil
-	}
-
-	// Per-level windows: the level the condition is at decides which
-	// levels keep their hysteresis, so ask for it.
-	cur := s.obs.Level(rule.Name, sn.ID)
-	level, dir, known := decideLevel(sr, rule, vals, cur)
-	if !known {
-		return empty, nil // a held level whose window has no data: it stays
-	}
-	view := *rule
-	view.Above, view.Below = Tiers{}, Tiers{}
-	w := sr.WindowOf(level)
-	if level == yujing.LevelNone {
-		if cur == yujing.LevelNone {
-			return empty, nil // nothing held, nothing reached
-		}
-		// Resolved: report the lowest level's window, the last to clear.
-		w = sr.WindowOf(levels[0])
-	} else if dir > 0 {
-		view.Above.Value[level], view.Above.Set[level] = rule.Above.Value[level], true
-	} else {
-		view.Below.Value[level], view.Below.Set[level] = rule.Below.Value[level], true
-	}
-	// view holds only the decided level's threshold, so the engine, at the
-	// same current level, reaches the same level, and records that
-	// threshold and that window's value.
-	rd.Metric, rd.Value = DerivedMetric(metric, sr.Aggregate, w), vals[w].v
-	s.obs.ObserveDerived(ctx, &view, rd)
-	return empty, nil
-}
-
-// decideLevel returns the highest level whose condition holds over its own
-// window, judged as Rule.Evaluate judges one tier (the threshold to enter a
-// level above cur, hysteresis to stay at cur or below), and dir, 1 for
-// above and -1 for below. A level whose window has no data counts as
-// holding if it is at or below cur: no data is not recovery; known is false
-// when that decided the level.
-func decideLevel(sr *ScheduledRule, rule *Rule, vals map[time.Duration]windowValue, cur yujing.Level) (level yujing.Level, dir float64, known bool) {
-	for l := yujing.Red; l >= yujing.Blue; l-- {
-		wv := vals[sr.WindowOf(l)]
-		for _, d := range []struct {
-			t    *Tiers
-			sign float64
-		}{{&rule.Above, 1}, {&rule.Below, -1}} {
-			if !d.t.Set[l] {
-				continue
-			}
-			if !wv.known {
-				if l <= cur {
-					return l, d.sign, false
-				}
-				continue
-			}
-			var one Tiers
-			one.Value[l], one.Set[l] = d.t.Value[l], true
-			if got, _ := evalTiers(&one, &rule.Clear, wv.v, cur, rule.Hysteresis, d.sign); got == l {
-				return l, d.sign, true
-			}
-		}
-	}
-	return yujing.LevelNone, 0, true
-}
-
-// withOverrides returns r with the numbers sensor id overrides.
-func withOverrides(r *Rule, id string) *Rule {
-	o, ok := r.Overrides[id]
-	if !ok {
-		return r
-	}
-	c := *r
-	if o.Above != nil {
-		c.Above = *o.Above
-	}
-	if o.Below != nil {
-		c.Below = *o.Below
-	}
-	if o.Hysteresis != nil {
-		c.Hysteresis = *o.Hysteresis
-	}
-	return &c
 }

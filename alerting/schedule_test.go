@@ -20,30 +20,50 @@ import (
 	"yujing/store/sqlite"
 )
 
-// schedQuery is one Aggregate call.
+// schedQuery is one sensor's part of an AggregateBySensor call.
 type schedQuery struct {
 	sensor, metric string
 	fn             store.Func
 	from, to       time.Time
 }
 
-// schedAgg is a fake reading store: answer decides every Aggregate call.
+// schedAgg is a fake reading store: answer decides each sensor's part of
+// every AggregateBySensor call (n = 0: no data); one failing part fails
+// the call, as one failing query does. calls counts the calls.
 type schedAgg struct {
 	mu      sync.Mutex
 	queries []schedQuery
+	calls   int
 	answer  func(q schedQuery) (float64, int, error)
 }
 
-func (a *schedAgg) Aggregate(_ context.Context, sensor, metric string, fn store.Func, from, to time.Time) (float64, int, error) {
-	q := schedQuery{sensor, metric, fn, from, to}
+func (a *schedAgg) AggregateBySensor(_ context.Context, metric string, fn store.Func, from, to time.Time, sensors []string) (map[string]float64, error) {
 	a.mu.Lock()
-	a.queries = append(a.queries, q)
+	a.calls++
 	answer := a.answer
 	a.mu.Unlock()
-	if answer == nil {
-		return 1, 1, nil
+	out := map[string]float64{}
+	var failed error
+	for _, sensor := range sensors {
+		q := schedQuery{sensor, metric, fn, from, to}
+		a.mu.Lock()
+		a.queries = append(a.queries, q)
+		a.mu.Unlock()
+		v, n, err := 1.0, 1, error(nil)
+		if answer != nil {
+			v, n, err = answer(q)
+		}
+		if err != nil && failed == nil {
+			failed = err
+		}
+		if n > 0 {
+			out[sensor] = v
+		}
 	}
-	return answer(q)
+	if failed != nil {
+		return nil, failed
+	}
+	return out, nil
 }
 
 func (a *schedAgg) taken() []schedQuery {
@@ -56,8 +76,9 @@ func (a *schedAgg) taken() []schedQuery {
 
 // schedObs records what the scheduler hands the engine.
 type schedObs struct {
-	mu  sync.Mutex
-	got []yujing.Reading
+	mu      sync.Mutex
+	got     []yujing.Reading
+	listErr error // what List answers
 }
 
 func (o *schedObs) ObserveDerived(_ context.Context, _ *alerting.Rule, rd yujing.Reading) {
@@ -66,7 +87,9 @@ func (o *schedObs) ObserveDerived(_ context.Context, _ *alerting.Rule, rd yujing
 	o.mu.Unlock()
 }
 
-func (o *schedObs) Level(string, string) yujing.Level { return yujing.LevelNone }
+func (o *schedObs) List(context.Context, store.AlertFilter) ([]yujing.Alert, error) {
+	return nil, o.listErr
+}
 
 func (o *schedObs) taken() []yujing.Reading {
 	o.mu.Lock()
@@ -236,7 +259,8 @@ func TestSchedulerTicksInShanghai(t *testing.T) {
 }
 
 // TestSchedulerFailingStore: a failing query records the rule's health,
-// the other sensors and rules carry on, and the next tick runs.
+// the sensors it was for are skipped at that tick, the other rules carry
+// on, and the next tick runs.
 func TestSchedulerFailingStore(t *testing.T) {
 	loc := shanghai(t)
 	clk := fakeclock.New(time.Date(2025, 6, 1, 12, 0, 30, 0, loc))
@@ -263,7 +287,7 @@ func TestSchedulerFailingStore(t *testing.T) {
 	settle(t, clk, 2)
 	h := s.Health()
 	if h[0].Health != alerting.HealthErr || h[0].Errors != 1 || h[0].Runs != 1 || h[0].Sensors != 2 ||
-		!strings.Contains(h[0].LastError, "sensor RG-1: connection refused") {
+		h[0].LastError != `rule "rain-3h": rain sum over 3h of sensors RG-1, RG-2: connection refused` {
 		t.Errorf("health of the failing rule: %+v", h[0])
 	}
 	if h[1].Health != alerting.HealthOK || h[1].Errors != 0 {
@@ -276,8 +300,8 @@ func TestSchedulerFailingStore(t *testing.T) {
 	for _, rd := range obs.taken() {
 		sensors = append(sensors, rd.Sensor+" "+rd.Metric)
 	}
-	if strings.Join(sensors, ", ") != "RG-2 rain_sum_3h, RG-2 rain_sum_1h" && strings.Join(sensors, ", ") != "RG-2 rain_sum_1h, RG-2 rain_sum_3h" {
-		t.Errorf("derived readings %v, want RG-2 for both rules", sensors)
+	if strings.Join(sensors, ", ") != "RG-2 rain_sum_1h" {
+		t.Errorf("derived readings %v, want RG-2 of the other rule only: one query for RG-1 and RG-2 failed", sensors)
 	}
 
 	down = false
@@ -292,6 +316,96 @@ func TestSchedulerFailingStore(t *testing.T) {
 	}
 	if got := counter(t, reg, "yujing_rule_schedule_runs_total", "rain-3h"); got != 2 {
 		t.Errorf("runs_total{rain-3h} = %v, want 2", got)
+	}
+}
+
+// TestSchedulerErrorNamesRuleAndSensors: a failing grouped query's error
+// names the rule, what was asked and the sensors it was for (the first
+// three of many), as the per-sensor errors named each sensor; so do a
+// failing learned baseline and a failing look-up of the open alerts.
+func TestSchedulerErrorNamesRuleAndSensors(t *testing.T) {
+	at := time.Date(2025, 6, 1, 12, 5, 0, 0, time.UTC)
+	refused := errors.New("connection refused")
+	rain := rainRule("rain-3h", "*/5 * * * *", 3*time.Hour)
+	learned := rainRule("rain-over-dry", "*/5 * * * *", time.Hour)
+	learned.Baseline = &alerting.Baseline{Aggregate: store.FuncMin, Window: 720 * time.Hour}
+	storm := rainRule("storm", "*/5 * * * *", 3*time.Hour)
+	storm.Windows[yujing.Blue] = 12 * time.Hour
+	for _, tc := range []struct {
+		name    string
+		rule    *alerting.ScheduledRule
+		sensors []string
+		fails   func(q schedQuery) bool // which queries fail
+		listErr error
+		want    string
+	}{
+		{"one", rain, []string{"RG-1"}, nil, nil,
+			`rule "rain-3h": rain sum over 3h of sensor RG-1: connection refused`},
+		{"two", rain, []string{"RG-1", "RG-2"}, nil, nil,
+			`rule "rain-3h": rain sum over 3h of sensors RG-1, RG-2: connection refused`},
+		{"three", rain, []string{"RG-1", "RG-2", "RG-3"}, nil, nil,
+			`rule "rain-3h": rain sum over 3h of sensors RG-1, RG-2, RG-3: connection refused`},
+		{"five", rain, []string{"RG-1", "RG-2", "RG-3", "RG-4", "RG-5"}, nil, nil,
+			`rule "rain-3h": rain sum over 3h of 5 sensors RG-1, RG-2, RG-3 and 2 more: connection refused`},
+		{"baseline", learned, []string{"RG-1", "RG-2"}, func(q schedQuery) bool { return q.fn == store.FuncMin }, nil,
+			`rule "rain-over-dry": baseline: rain min over 720h of sensors RG-1, RG-2: connection refused`},
+		{"open alerts", storm, []string{"RG-1"}, func(schedQuery) bool { return false }, errors.New("disk I/O error"),
+			`rule "storm": current levels: disk I/O error`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var cat schedCatalog
+			for _, id := range tc.sensors {
+				cat = append(cat, yujing.Sensor{ID: id, Site: "st", Family: yujing.FamilyWeather, Metric: "rain", Unit: "mm"})
+			}
+			agg := &schedAgg{answer: func(q schedQuery) (float64, int, error) {
+				if tc.fails == nil || tc.fails(q) {
+					return 0, 0, refused
+				}
+				return 1, 1, nil
+			}}
+			s, err := alerting.NewScheduler([]*alerting.ScheduledRule{tc.rule},
+				agg, &schedObs{listErr: tc.listErr}, cat, alerting.SchedulerOptions{Location: time.UTC})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _, errs := s.EvaluateAt(t.Context(), tc.rule.Rule.Name, at)
+			if n != len(tc.sensors) || len(errs) != 1 || errs[0].Error() != tc.want {
+				t.Errorf("%d sensors, errors %q\nwant %d sensors, error %q", n, errs, len(tc.sensors), tc.want)
+			}
+		})
+	}
+}
+
+// TestSchedulerOpenLevelsPaged: a rule with per-level windows learns the
+// level of every sensor's open alert, however many there are: the store
+// answers at most 5 000 alerts a listing (store/sqlite.MaxListLimit), so
+// 12 000 sensors held at red by hysteresis must all stay red, none fall to
+// orange for want of knowing their level.
+func TestSchedulerOpenLevelsPaged(t *testing.T) {
+	const n = 12000
+	cat := gauges(n)
+	obs := &tickObs{}
+	for i := range n {
+		// Newest first, as the store lists them.
+		obs.open = append(obs.open, yujing.Alert{ID: int64(n - i), Rule: "rainstorm", Sensor: cat[i].ID, Level: yujing.Red, State: yujing.StateFiring})
+	}
+	agg := &schedAgg{answer: func(q schedQuery) (float64, int, error) { return 97, 1, nil }} // red is 100, hysteresis 5
+	s, err := alerting.NewScheduler([]*alerting.ScheduledRule{rainstorm()}, agg, obs, cat, alerting.SchedulerOptions{Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, errs := s.EvaluateAt(t.Context(), "rainstorm", time.Date(2025, 7, 20, 13, 0, 0, 0, time.UTC)); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	judged := map[string]int{}
+	for _, line := range obs.taken() {
+		judged[strings.Fields(line)[2]]++
+	}
+	if judged["judged=red"] != n || len(judged) != 1 {
+		t.Errorf("levels judged %v, want all %d red", judged, n)
+	}
+	if agg.calls != 3 {
+		t.Errorf("%d store queries, want 3 (12 h, 6 h, 3 h)", agg.calls)
 	}
 }
 

@@ -56,7 +56,7 @@ func (e *Engine) transition(ctx context.Context, r *Rule, c *condition, level yu
 		return next, yujing.Transition{AlertID: a.ID, At: now, Event: ev, FromLevel: a.Level, ToLevel: next.Level,
 			FromState: a.State, ToState: next.State, Value: rd.Value, Actor: yujing.ActorSystem}, true
 	}
-	ch, _, err := e.alerts.Apply(ctx, yujing.AlertKey(r.Name, c.sensor.ID), edit)
+	ch, _, err := e.alerts.Apply(ctx, yujing.AlertKey(r.Name, c.s.id), edit)
 	if err != nil {
 		e.ruleFailed(r, err)
 		e.log.Error("alert change not saved; will retry on the next reading", "rule", r.Name, "sensor", rd.Sensor,
@@ -64,7 +64,7 @@ func (e *Engine) transition(ctx context.Context, r *Rule, c *condition, level yu
 		return false
 	}
 	a, t := ch.Alert, ch.Transition
-	e.count(r.Name, c.sensor.Site, c.level, level)
+	e.count(r.Name, c.s.about.Site, c.level, level)
 	c.level = level
 	if t.Event == yujing.EventRaised {
 		e.log.Info("alert raised", "alert_id", a.ID, "rule", r.Name, "sensor", rd.Sensor, "level", level.String(), "value", rd.Value)

@@ -19,7 +19,7 @@
 // must still lead to that hash.
 //
 // This package holds the vocabulary, the hashing and verification, and
-// export to CSV and JSON; it imports only the standard library. The SQLite
-// implementation of [Store] lives in store/sqlite; web records HTTP actions
-// and serves the log.
+// export to CSV and JSON; it imports only the standard library. The
+// implementation of [Store] lives in store/sqlstate (on SQLite or
+// PostgreSQL); web records HTTP actions and serves the log.
 package audit

@@ -47,6 +47,7 @@ type File struct {
 	MQTT     MQTTFile      `yaml:"mqtt"`
 	Influx   *InfluxFile   `yaml:"influx"`
 	Store    StoreFile     `yaml:"store"`
+	State    *StateFile    `yaml:"state"`
 	Simulate SimulateFile  `yaml:"simulate"`
 	Sites    []SiteFile    `yaml:"sites"`
 	Sensors  []SensorFile  `yaml:"sensors"`
@@ -292,6 +293,10 @@ type SiteFile struct {
 	// Parent makes the site part of another: a hazard source or a
 	// tailings pond of an enterprise's plant.
 	Parent string `yaml:"parent"`
+	// Location and Boundary place the site on the wall screen's map
+	// (config/site.go).
+	Location *LatLonFile `yaml:"location"`
+	Boundary string      `yaml:"boundary"` // a GeoJSON file, relative to this file
 }
 
 // RangeFile is a physical measuring range.
@@ -322,6 +327,9 @@ type SensorFile struct {
 	Interval  time.Duration     `yaml:"interval"`
 	Range     *RangeFile        `yaml:"range"`
 	Tags      map[string]string `yaml:"tags"`
+	// fast is where the item is when the fast path read it (then Fields
+	// is nil: at finds a field's place).
+	fast fastItem
 }
 
 // TiersFile is one threshold per level.
@@ -539,6 +547,10 @@ type Config struct {
 	// Families are the built-in sensor families and those the file
 	// declares.
 	Families yujing.Families
+
+	// State is the PostgreSQL state database (state.url); nil: the
+	// embedded SQLite file in DataDir.
+	State *State
 }
 
 // MQTT is the subscriber's connection.
@@ -594,6 +606,12 @@ func Load(path string, opts Options) (*Config, error) {
 // leaving out a check's error at a place that did not decode. Errors quote
 // values as the file writes them (${VAR}), never what the environment gave.
 func Parse(name string, data []byte, opts Options) (*Config, error) {
+	return parse(name, data, opts, true)
+}
+
+// parse is Parse; fast lets a long sensors: list be read without yaml.v3
+// (fastsensors.go), which tests turn off to compare.
+func parse(name string, data []byte, opts Options, fast bool) (*Config, error) {
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = os.LookupEnv
 	}
@@ -604,15 +622,14 @@ func Parse(name string, data []byte, opts Options) (*Config, error) {
 		}
 		opts.Channels = types
 	}
-	dec := yamlconf.NewDecoder(name, opts.LookupEnv)
-	var f File
-	if !dec.Decode(data, &f) {
+	f, dec, ok := decodeFile(name, data, opts.LookupEnv, fast)
+	if !ok {
 		return nil, dec.Errors()
 	}
 	if f.Pos.IsZero() {
 		f.Pos = yamlconf.Pos{File: name, Line: 1, Col: 1}
 	}
-	c := &checker{f: &f, opts: opts, dec: dec}
+	c := &checker{f: f, opts: opts, dec: dec}
 	cfg := c.build()
 	var errs yamlconf.Errors
 	if err := dec.Errors(); err != nil {
@@ -630,6 +647,28 @@ func Parse(name string, data []byte, opts Options) (*Config, error) {
 	}
 	cfg.Source = name
 	return cfg, nil
+}
+
+// decodeFile decodes data into a File; ok is false when data is not one
+// YAML document. With fast, a long sensors: list in the plain shape is
+// read without yaml.v3 (fastsensors.go), the rest of the file with it.
+func decodeFile(name string, data []byte, lookupEnv func(string) (string, bool), fast bool) (*File, *yamlconf.Decoder, bool) {
+	dec := yamlconf.NewDecoder(name, lookupEnv)
+	var f File
+	if fast {
+		if list, rest, line, seq, ok := fastSensors(name, data); ok {
+			if dec.Decode(rest, &f) && dec.Errors() == nil && f.Sensors == nil && f.Fields["sensors"].Line == line {
+				f.Sensors = list
+				f.Fields["sensors"] = seq
+				return &f, dec, true
+			}
+			// Not what it seemed, or wrong elsewhere: yaml.v3 reads it
+			// all and says what is wrong where it always has.
+			dec, f = yamlconf.NewDecoder(name, lookupEnv), File{}
+		}
+	}
+	ok := dec.Decode(data, &f)
+	return &f, dec, ok
 }
 
 type checker struct {
@@ -705,6 +744,7 @@ func (c *checker) build() *Config {
 
 	c.mqtt(cfg)
 	c.influx(cfg)
+	c.state(cfg)
 	c.families(cfg)
 	sites := c.sites(cfg)
 	sensors := c.sensors(cfg, sites)
@@ -1040,7 +1080,9 @@ func (c *checker) sites(cfg *Config) map[string]bool {
 			c.Add(s.Fields.At("id", s.Pos), "site %q is defined twice", s.ID)
 		}
 		seen[s.ID] = true
-		cfg.Sites = append(cfg.Sites, yujing.Site{ID: s.ID, Name: s.Name, Region: s.Region, Industry: s.Industry, Parent: s.Parent})
+		site := yujing.Site{ID: s.ID, Name: s.Name, Region: s.Region, Industry: s.Industry, Parent: s.Parent}
+		c.siteMap(s, &site)
+		cfg.Sites = append(cfg.Sites, site)
 	}
 	c.siteParents(cfg, seen)
 	return seen
@@ -1096,24 +1138,27 @@ func (c *checker) siteParents(cfg *Config, seen map[string]bool) {
 }
 
 func (c *checker) sensors(cfg *Config, sites map[string]bool) map[string]*SensorFile {
-	byID := map[string]*SensorFile{}
-	topics := map[string]string{}
+	byID := make(map[string]*SensorFile, len(c.f.Sensors))
+	topics := map[string]string{} // the topics sensors set, other than the default
+	cfg.Sensors = make([]yujing.Sensor, 0, len(c.f.Sensors))
 	for i := range c.f.Sensors {
 		s := &c.f.Sensors[i]
-		c.id(s.Fields.At("id", s.Pos), "sensor", s.ID)
+		if s.ID == "" || !idPattern.MatchString(s.ID) {
+			c.id(s.at("id"), "sensor", s.ID)
+		}
 		if _, dup := byID[s.ID]; dup && s.ID != "" {
-			c.Add(s.Fields.At("id", s.Pos), "sensor %q is defined twice (first at line %d)", s.ID, byID[s.ID].Pos.Line)
+			c.Add(s.at("id"), "sensor %q is defined twice (first at line %d)", s.ID, byID[s.ID].Pos.Line)
 		}
 		byID[s.ID] = s
 		if s.Site == "" {
 			c.Add(s.Pos, "sensor %q: site is required", s.ID)
 		} else if !sites[s.Site] {
-			c.Add(s.Fields.At("site", s.Pos), "sensor %q: site %q is not defined under sites", s.ID, s.Site)
+			c.Add(s.at("site"), "sensor %q: site %q is not defined under sites", s.ID, s.Site)
 		}
 		if s.Family == "" {
 			c.Add(s.Pos, "sensor %q: family is required (one of %s)", s.ID, familyList(cfg.Families))
 		} else if !cfg.Families.Known(yujing.Family(s.Family)) {
-			c.Add(s.Fields.At("family", s.Pos), "sensor %q: unknown family %q (want one of %s, or declare it under families)", s.ID, s.Family, familyList(cfg.Families))
+			c.Add(s.at("family"), "sensor %q: unknown family %q (want one of %s, or declare it under families)", s.ID, s.Family, familyList(cfg.Families))
 		}
 		metric := s.Metric
 		if metric == "" {
@@ -1124,29 +1169,39 @@ func (c *checker) sensors(cfg *Config, sites map[string]bool) map[string]*Sensor
 			decoder = "json"
 		}
 		if len(c.opts.Decoders) > 0 && !slices.Contains(c.opts.Decoders, decoder) {
-			c.Add(s.Fields.At("decoder", s.Pos), "sensor %q: unknown decoder %q (want one of %v)", s.ID, decoder, c.opts.Decoders)
+			c.Add(s.at("decoder"), "sensor %q: unknown decoder %q (want one of %v)", s.ID, decoder, c.opts.Decoders)
 		}
-		topic := s.Topic
-		if topic == "" {
+		topic, own := s.Topic, s.Topic != ""
+		if !own {
 			topic = yujing.DefaultTopic(s.Site, s.ID)
 		} else if strings.ContainsAny(topic, "+#") {
-			c.Add(s.Fields.At("topic", s.Pos), "sensor %q: topic %q must not contain wildcards", s.ID, topic)
+			c.Add(s.at("topic"), "sensor %q: topic %q must not contain wildcards", s.ID, topic)
 		} else if strings.Contains(topic, "{") {
 			expanded, err := ingest.ExpandTopic(topic, &yujing.Sensor{ID: s.ID, Site: s.Site, Family: yujing.Family(s.Family), Region: s.Region})
 			if err != nil {
-				c.Add(s.Fields.At("topic", s.Pos), "sensor %q: %v", s.ID, err)
+				c.Add(s.at("topic"), "sensor %q: %v", s.ID, err)
 			}
 			topic = expanded
 		}
 		for from, to := range s.MetricMap {
 			if from == "" || to == "" {
-				c.Add(s.Fields.At("metric_map", s.Pos), "sensor %q: metric_map entries need both names", s.ID)
+				c.Add(s.at("metric_map"), "sensor %q: metric_map entries need both names", s.ID)
 			}
 		}
-		if other, dup := topics[topic]; dup && other != s.ID {
-			c.Add(s.Fields.At("topic", s.Pos), "sensor %q: topic %q is already used by sensor %q", s.ID, topic, other)
+		other, dup := topics[topic]
+		if site, id, ok := defaultTopicOf(topic); ok && own && !dup {
+			// Another sensor's default topic (not kept in topics: a
+			// province has a million).
+			if o := byID[id]; o != nil && o.Topic == "" && o.Site == site {
+				other, dup = id, true
+			}
 		}
-		topics[topic] = s.ID
+		if dup && other != s.ID {
+			c.Add(s.at("topic"), "sensor %q: topic %q is already used by sensor %q", s.ID, topic, other)
+		}
+		if own {
+			topics[topic] = s.ID
+		}
 		sn := yujing.Sensor{ID: s.ID, Name: s.Name, Site: s.Site, Family: yujing.Family(s.Family), Region: s.Region,
 			Industry: s.Industry, Metric: metric, Unit: s.Unit, Units: s.Metrics, Location: s.Location, Topic: topic,
 			Decoder: decoder, Interval: s.Interval, Tags: s.Tags, MetricMap: s.MetricMap}
@@ -1159,6 +1214,16 @@ func (c *checker) sensors(cfg *Config, sites map[string]bool) map[string]*Sensor
 		cfg.Sensors = append(cfg.Sensors, sn)
 	}
 	return byID
+}
+
+// defaultTopicOf splits yujing/<site>/<sensor>.
+func defaultTopicOf(topic string) (site, id string, ok bool) {
+	rest, ok := strings.CutPrefix(topic, "yujing/")
+	if !ok {
+		return "", "", false
+	}
+	site, id, ok = strings.Cut(rest, "/")
+	return site, id, ok && !strings.Contains(id, "/")
 }
 
 func tiers(t *TiersFile) alerting.Tiers {
@@ -1502,6 +1567,9 @@ func (cfg *Config) Summary() string {
 	storeDesc := "embedded store in " + cfg.DataDir
 	if cfg.Influx != nil {
 		storeDesc = "InfluxDB " + cfg.Influx.URL + " bucket " + cfg.Influx.Bucket
+	}
+	if cfg.State != nil {
+		storeDesc += ", state in " + cfg.State.Where
 	}
 	return fmt.Sprintf("%s, %s, %s, %s, %s, %s%s; %s; %s",
 		count(len(cfg.Sites), "site", "sites"), count(len(cfg.Sensors), "sensor", "sensors"),

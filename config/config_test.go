@@ -81,6 +81,7 @@ func FuzzParse(f *testing.F) {
 		return "", false
 	}
 	f.Add([]byte("influx: {url: \"${SECRET}\"}\nmqtt: {broker: \"x${SECRET}\"}\n"))
+	f.Add([]byte("influx: {url: \"http://i:8086\"}\nstate: {url: \"mysql://u:${SECRET}@h/db\"}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse("fuzz.yaml", data, Options{Decoders: []string{"json"}, LookupEnv: env})
 		if err == nil {

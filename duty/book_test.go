@@ -11,9 +11,10 @@ import (
 
 	"yujing"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
-func openState(t *testing.T, path string) *sqlite.State {
+func openState(t *testing.T, path string) *sqlstate.State {
 	t.Helper()
 	st, err := sqlite.OpenState(t.Context(), path)
 	if err != nil {

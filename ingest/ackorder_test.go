@@ -38,12 +38,40 @@ type wire struct {
 	qos       []byte
 	acked     []uint16 // packet ids, in the order received
 	pings     atomic.Int64
+	queued    atomic.Int64 // QoS 1/2 messages queued for the client (sent or held for its session)
 	changed   chan struct{}
 }
 
 func (w *wire) ID() string { return "wire" }
 
-func (w *wire) Provides(b byte) bool { return b == mochi.OnPacketRead || b == mochi.OnPacketSent }
+func (w *wire) Provides(b byte) bool {
+	return b == mochi.OnPacketRead || b == mochi.OnPacketSent || b == mochi.OnQosPublish
+}
+
+// OnQosPublish counts the messages the broker took in flight for the
+// client: first sends only, not resends.
+func (w *wire) OnQosPublish(cl *mochi.Client, pk packets.Packet, _ int64, resends int) {
+	if cl.ID == w.client && pk.FixedHeader.Type == packets.Publish && resends == 0 {
+		w.queued.Add(1)
+		w.poke()
+	}
+}
+
+// queuedFor waits until the broker has taken n messages in flight for the
+// client. mochi acknowledges a QoS 1 PUBLISH to its publisher before it
+// routes it to the subscribers, so a PUBACK does not yet mean the message
+// is held for an offline session.
+func (w *wire) queuedFor(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for w.queued.Load() < int64(n) {
+		select {
+		case <-w.changed:
+		case <-deadline:
+			t.Fatalf("the broker queued %d messages for %s, want %d", w.queued.Load(), w.client, n)
+		}
+	}
+}
 
 func (w *wire) OnPacketSent(cl *mochi.Client, pk packets.Packet, _ []byte) {
 	if cl.ID != w.client || pk.FixedHeader.Type != packets.Publish {

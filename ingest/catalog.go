@@ -105,27 +105,52 @@ func (b *SensorJSON) Sensor() (yujing.Sensor, error) {
 // through the API, validated like the configuration file's, and applied to
 // the registry at once. Listeners (the rule engine, the subscriber) are told
 // after every change.
+//
+// The registry's sensors are the only copy the catalogue keeps: each knows
+// whether it was configured or saved through the API, which is all a
+// reload needs (saved sensors win over configured ones of the same id),
+// and a province's million sensors are not held twice.
 type Catalog struct {
 	mu        sync.Mutex
 	reg       *Registry
 	st        SensorStore
-	sites     []yujing.Site
-	base      []yujing.Sensor
+	sites     siteSet
 	templates []string
 	decoders  []string
 	families  yujing.Families
-	saved     map[string]yujing.Sensor
 	deleted   map[string]bool
 	listeners []func()
 }
 
-// NewCatalog manages reg's sensors. decoders lists the decoder names that
-// exist, families the sensor families the configuration knows. st may be
-// nil for a catalogue that only checks (an offline dry run of an import):
-// then every change fails.
+// siteSet is the sites sensors may belong to, with an index by id.
+type siteSet struct {
+	list []yujing.Site
+	idx  map[string]int
+}
+
+func newSiteSet(sites []yujing.Site) siteSet {
+	idx := make(map[string]int, len(sites))
+	for i, s := range sites {
+		if _, dup := idx[s.ID]; !dup {
+			idx[s.ID] = i
+		}
+	}
+	return siteSet{list: sites, idx: idx}
+}
+
+// NewCatalog manages reg's sensors. reg holds the configured sensors, base
+// (NewRegistry(sites, base, templates...)): the catalogue takes them from
+// there and keeps no copy of base (when reg holds another number of
+// sensors, it is built from base first). decoders lists the decoder names
+// that exist, families the sensor families the configuration knows. st
+// may be nil for a catalogue that only checks (an offline dry run of an
+// import): then every change fails.
 func NewCatalog(reg *Registry, st SensorStore, sites []yujing.Site, base []yujing.Sensor, templates, decoders []string, families yujing.Families) *Catalog {
-	return &Catalog{reg: reg, st: st, sites: sites, base: base, templates: templates, decoders: decoders, families: families,
-		saved: map[string]yujing.Sensor{}, deleted: map[string]bool{}}
+	if reg.Len() != len(base) {
+		_ = reg.Replace(sites, base, templates...) // an error here, NewRegistry gave the caller already
+	}
+	return &Catalog{reg: reg, st: st, sites: newSiteSet(sites), templates: templates, decoders: decoders, families: families,
+		deleted: map[string]bool{}}
 }
 
 // Families returns the sensor families the configuration knows.
@@ -150,56 +175,55 @@ func (c *Catalog) Load(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, s := range saved {
-		c.saved[s.ID] = s
-	}
 	for _, id := range deleted {
 		c.deleted[id] = true
 	}
-	return c.applyLocked()
+	savedIDs := make(map[string]bool, len(saved))
+	for _, s := range saved {
+		savedIDs[s.ID] = true
+	}
+	cur := c.reg.cat.Load()
+	next, err := build(c.sites.list, c.templates, len(cur.recs)+len(saved), func(add func(*yujing.Sensor, bool) error) error {
+		if err := cur.each(func(s *yujing.Sensor, wasSaved bool) error {
+			if c.deleted[s.ID] || savedIDs[s.ID] {
+				return nil
+			}
+			return add(s, wasSaved)
+		}); err != nil {
+			return err
+		}
+		for i := range saved {
+			if !c.deleted[saved[i].ID] {
+				if err := add(&saved[i], true); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.applyLocked(next)
+	return nil
 }
 
 // Sites returns the sites sensors may belong to.
 func (c *Catalog) Sites() []yujing.Site {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return slices.Clone(c.sites)
+	return slices.Clone(c.sites.list)
 }
 
 // Sensors returns the sensors in force, by id, as the registry holds them:
 // topic, region and industry filled in.
 func (c *Catalog) Sensors() []yujing.Sensor { return c.reg.Sensors() }
 
-// merged is the configured sensors with the saved ones applied.
-func (c *Catalog) merged() []yujing.Sensor {
-	var out []yujing.Sensor
-	seen := map[string]bool{}
-	for _, s := range c.base {
-		if c.deleted[s.ID] {
-			continue
-		}
-		if o, ok := c.saved[s.ID]; ok {
-			s = o
-		}
-		seen[s.ID] = true
-		out = append(out, s)
-	}
-	for id, s := range c.saved {
-		if !seen[id] && !c.deleted[id] {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func (c *Catalog) applyLocked() error {
-	if err := c.reg.Replace(c.sites, c.merged(), c.templates...); err != nil {
-		return err
-	}
+func (c *Catalog) applyLocked(next *catalog) {
+	c.reg.install(next)
 	for _, f := range c.listeners {
 		f()
 	}
-	return nil
 }
 
 var sensorID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
@@ -210,12 +234,31 @@ var sensorID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 func (c *Catalog) SetBase(sites []yujing.Site, base []yujing.Sensor, templates []string, families yujing.Families) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	oldSites, oldBase, oldTemplates, oldFamilies := c.sites, c.base, c.templates, c.families
-	c.sites, c.base, c.templates, c.families = sites, base, templates, families
-	if err := c.applyLocked(); err != nil {
-		c.sites, c.base, c.templates, c.families = oldSites, oldBase, oldTemplates, oldFamilies
+	cur := c.reg.cat.Load()
+	next, err := build(sites, templates, len(base)+len(cur.recs)/8, func(add func(*yujing.Sensor, bool) error) error {
+		for i := range base {
+			if c.deleted[base[i].ID] {
+				continue
+			}
+			if p, ok := cur.find(base[i].ID); ok && cur.recs[p].cls.saved {
+				continue // the saved one wins
+			}
+			if err := add(&base[i], false); err != nil {
+				return err
+			}
+		}
+		return cur.each(func(s *yujing.Sensor, saved bool) error {
+			if !saved {
+				return nil
+			}
+			return add(s, true)
+		})
+	})
+	if err != nil {
 		return err
 	}
+	c.sites, c.templates, c.families = newSiteSet(sites), templates, families
+	c.applyLocked(next)
 	return nil
 }
 
@@ -233,7 +276,7 @@ func (c *Catalog) Check(s *yujing.Sensor) error {
 }
 
 // check is Check against the given sites.
-func (c *Catalog) check(s *yujing.Sensor, sites []yujing.Site) []*SensorError {
+func (c *Catalog) check(s *yujing.Sensor, sites siteSet) []*SensorError {
 	var errs []*SensorError
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, &SensorError{Field: field, Msg: fmt.Sprintf(format, args...)})
@@ -241,10 +284,11 @@ func (c *Catalog) check(s *yujing.Sensor, sites []yujing.Site) []*SensorError {
 	if !sensorID.MatchString(s.ID) {
 		bad("id", "%q: use letters, digits, '-', '_' and '.'", s.ID)
 	}
-	i := slices.IndexFunc(sites, func(x yujing.Site) bool { return x.ID == s.Site })
-	if i < 0 {
-		ids := make([]string, len(sites))
-		for j, x := range sites {
+	i, ok := sites.idx[s.Site]
+	if !ok {
+		i = -1
+		ids := make([]string, len(sites.list))
+		for j, x := range sites.list {
 			ids[j] = x.ID
 		}
 		bad("site", "site %q is not defined (sites: %s)", s.Site, strings.Join(ids, ", "))
@@ -277,7 +321,7 @@ func (c *Catalog) check(s *yujing.Sensor, sites []yujing.Site) []*SensorError {
 		// registry.
 		filled := *s
 		if filled.Region == "" && i >= 0 {
-			filled.Region = sites[i].Region
+			filled.Region = sites.list[i].Region
 		}
 		t, err := ExpandTopic(s.Topic, &filled)
 		if err != nil {
@@ -357,8 +401,9 @@ func (c *Catalog) importLocked(ctx context.Context, batch []yujing.Sensor, dryRu
 			first[batch[i].ID] = i
 		}
 	}
+	var next *catalog
 	if len(problems) == 0 {
-		problems = c.crossCheckLocked(batch)
+		next, problems = c.crossCheckLocked(batch)
 	}
 	if len(problems) > 0 {
 		return &ImportError{Problems: problems}
@@ -372,47 +417,30 @@ func (c *Catalog) importLocked(ctx context.Context, batch []yujing.Sensor, dryRu
 	if err := c.st.PutSensors(ctx, batch); err != nil {
 		return err
 	}
-	prev := make(map[string]yujing.Sensor, len(batch))
-	hadPrev := map[string]bool{}
-	wasDeleted := map[string]bool{}
 	for _, s := range batch {
-		if p, ok := c.saved[s.ID]; ok {
-			prev[s.ID], hadPrev[s.ID] = p, true
-		}
-		wasDeleted[s.ID] = c.deleted[s.ID]
-		c.saved[s.ID] = s
 		delete(c.deleted, s.ID)
 	}
-	if err := c.applyLocked(); err != nil {
-		// Not expected: crossCheckLocked built the same registry. The
-		// store has the batch; undo it in memory so that what is in force
-		// stays consistent until the next restart.
-		for _, s := range batch {
-			c.restore(s.ID, prev[s.ID], hadPrev[s.ID], wasDeleted[s.ID])
-		}
-		return fmt.Errorf("sensors: saved but not applied (in force after a restart): %w", err)
-	}
+	c.applyLocked(next)
 	return nil
 }
 
 // crossCheckLocked checks the sensors the batch leaves in force: no topic
 // twice (the topics a Sparkplug B device brings with it included), and a
-// registry that builds.
-func (c *Catalog) crossCheckLocked(batch []yujing.Sensor) []ImportProblem {
-	inBatch := map[string]bool{}
+// registry that builds, which it returns.
+func (c *Catalog) crossCheckLocked(batch []yujing.Sensor) (*catalog, []ImportProblem) {
+	inBatch := make(map[string]bool, len(batch))
 	for _, s := range batch {
 		inBatch[s.ID] = true
 	}
-	inForce := c.reg.cat.Load().byTopic
-	taken := map[string]string{} // topic → the batch's sensor on it
+	taken := make(map[string]string, len(batch)) // topic → the batch's sensor on it
 	var problems []ImportProblem
 	for i, s := range batch {
 		other := taken[s.Topic]
 		// Only another sensor's own topic is taken: the Sparkplug topics
 		// routed to a device (its BIRTH, its node's) give way to a sensor
 		// registered on them.
-		if e, ok := inForce[s.Topic]; ok && !inBatch[e.sensor.ID] && e.sensor.Topic == s.Topic {
-			other = e.sensor.ID
+		if id, ok := c.reg.topicOwner(s.Topic); ok && !inBatch[id] {
+			other = id
 		}
 		if other != "" {
 			problems = append(problems, ImportProblem{Index: i, ID: s.ID, Field: "topic",
@@ -422,29 +450,29 @@ func (c *Catalog) crossCheckLocked(batch []yujing.Sensor) []ImportProblem {
 		taken[s.Topic] = s.ID
 	}
 	if len(problems) > 0 {
-		return problems
+		return nil, problems
 	}
-	var result []yujing.Sensor
-	for _, s := range c.merged() {
-		if !inBatch[s.ID] {
-			result = append(result, s)
+	cur := c.reg.cat.Load()
+	next, err := build(c.sites.list, c.templates, len(cur.recs)+len(batch), func(add func(*yujing.Sensor, bool) error) error {
+		if err := cur.each(func(s *yujing.Sensor, saved bool) error {
+			if inBatch[s.ID] {
+				return nil
+			}
+			return add(s, saved)
+		}); err != nil {
+			return err
 		}
+		for i := range batch {
+			if err := add(&batch[i], true); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, []ImportProblem{{Index: -1, Msg: err.Error()}}
 	}
-	if _, err := NewRegistry(c.sites, append(result, batch...), c.templates...); err != nil {
-		return []ImportProblem{{Index: -1, Msg: err.Error()}}
-	}
-	return nil
-}
-
-func (c *Catalog) restore(id string, prev yujing.Sensor, had, deleted bool) {
-	if had {
-		c.saved[id] = prev
-	} else {
-		delete(c.saved, id)
-	}
-	if deleted {
-		c.deleted[id] = true
-	}
+	return next, nil
 }
 
 // Delete removes a sensor, configured or registered through the API. Its
@@ -452,16 +480,28 @@ func (c *Catalog) restore(id string, prev yujing.Sensor, had, deleted bool) {
 func (c *Catalog) Delete(ctx context.Context, id string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.reg.ByID(id); !ok {
+	cur := c.reg.cat.Load()
+	if _, ok := cur.find(id); !ok {
 		return fmt.Errorf("sensor %s: %w", id, ErrSensorNotFound)
 	}
 	if c.st == nil {
 		return errors.New("sensors: this catalogue only checks (no state store)")
 	}
+	next, err := build(c.sites.list, c.templates, len(cur.recs), func(add func(*yujing.Sensor, bool) error) error {
+		return cur.each(func(s *yujing.Sensor, saved bool) error {
+			if s.ID == id {
+				return nil
+			}
+			return add(s, saved)
+		})
+	})
+	if err != nil {
+		return err
+	}
 	if err := c.st.DeleteSensor(ctx, id); err != nil {
 		return err
 	}
-	delete(c.saved, id)
 	c.deleted[id] = true
-	return c.applyLocked()
+	c.applyLocked(next)
+	return nil
 }

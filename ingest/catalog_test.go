@@ -11,11 +11,12 @@ import (
 	"yujing"
 	"yujing/ingest"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
 // catalogFixture is a catalogue of two sites and three sensors (one on a
 // topic of its own) over a real state database.
-func catalogFixture(t *testing.T) (*ingest.Catalog, *sqlite.State, string, *int) {
+func catalogFixture(t *testing.T) (*ingest.Catalog, *sqlstate.State, string, *int) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "state.db")
 	st, err := sqlite.OpenState(t.Context(), path)
@@ -165,4 +166,54 @@ func sensorByTopic(cat *ingest.Catalog, topic string) (yujing.Sensor, bool) {
 		}
 	}
 	return yujing.Sensor{}, false
+}
+
+// TestCatalogReloadKeepsSaved: a reload (SetBase) replaces the configured
+// sensors and keeps those saved through the API on top — a saved sensor
+// wins over a configured one of its id, a deleted one stays deleted, and a
+// saved sensor without a region of its own takes its site's new one — and
+// the same holds after a restart (Load over the new configuration).
+func TestCatalogReloadKeepsSaved(t *testing.T) {
+	cat, st, _, _ := catalogFixture(t)
+	ctx := t.Context()
+	if _, err := cat.Create(ctx, gas("X-1", "")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cat.Update(ctx, yujing.Sensor{ID: "GT-2", Site: "plant", Family: yujing.FamilyGas, Name: "saved", Topic: "field/GT-2"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.Delete(ctx, "WL-1"); err != nil {
+		t.Fatal(err)
+	}
+	sites := []yujing.Site{{ID: "plant", Region: "320507"}, {ID: "yard"}}
+	base := []yujing.Sensor{
+		{ID: "GT-2", Site: "plant", Family: yujing.FamilyGas, Name: "configured"},
+		{ID: "GT-3", Site: "plant", Family: yujing.FamilyGas},
+		{ID: "WL-1", Site: "yard", Family: yujing.FamilyFlood},
+	}
+	want := "GT-2 saved field/GT-2 320507; GT-3  yujing/plant/GT-3 320507; X-1  yujing/plant/X-1 320507; "
+	list := func(ss []yujing.Sensor) string {
+		var out string
+		for _, s := range ss {
+			out += fmt.Sprintf("%s %s %s %s; ", s.ID, s.Name, s.Topic, s.Region)
+		}
+		return out
+	}
+	if err := cat.SetBase(sites, base, nil, yujing.BuiltinFamilies()); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(cat.Sensors()); got != want {
+		t.Errorf("after the reload:\n got %s\nwant %s", got, want)
+	}
+	reg, err := ingest.NewRegistry(sites, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restarted := ingest.NewCatalog(reg, st, sites, base, nil, []string{"json", "plain"}, yujing.BuiltinFamilies())
+	if err := restarted.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(restarted.Sensors()); got != want {
+		t.Errorf("after a restart:\n got %s\nwant %s", got, want)
+	}
 }

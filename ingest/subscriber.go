@@ -195,7 +195,7 @@ func (s *Subscriber) filters() []string {
 		// Discovery lists whatever is published on the broker.
 		fs = []string{"#"}
 	}
-	for _, t := range append(s.reg.TemplateFilters(), s.reg.Topics()...) {
+	for _, t := range s.reg.TemplateFilters() {
 		covered := false
 		for _, f := range fs {
 			if TopicMatch(f, t) {
@@ -207,6 +207,7 @@ func (s *Subscriber) filters() []string {
 			fs = append(fs, t)
 		}
 	}
+	fs = append(fs, s.reg.uncovered(fs)...)
 	if s.cfg.SharedGroup != "" {
 		for i, f := range fs {
 			if !strings.HasPrefix(f, "$share/") {
@@ -218,8 +219,11 @@ func (s *Subscriber) filters() []string {
 }
 
 // Start connects to the broker, subscribes, and starts the workers. It
-// returns once connected, or with an error after ConnectWait (the client
-// keeps retrying in the background in that case only if ctx allows).
+// returns once the broker holds the subscriptions: at the SUBACK, or at
+// the CONNACK when the broker resumed the persistent session (which keeps
+// them; the subscription renewed then is acknowledged in the background).
+// It fails after ConnectWait without them (the client keeps retrying in
+// the background in that case only if ctx allows).
 func (s *Subscriber) Start(ctx context.Context) error {
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	for i := range s.shards {
@@ -262,12 +266,26 @@ func (s *Subscriber) Start(ctx context.Context) error {
 			}
 			tok := c.SubscribeMultiple(now, s.receive)
 			go func() {
-				var err error
-				if !tok.WaitTimeout(10 * time.Second) {
-					err = errors.New("no SUBACK within 10s")
-				} else {
-					err = tok.Error()
+				// A resumed session's backlog comes first, and paho reads
+				// the SUBACK only once the messages before it are handed
+				// over: behind a slow store that takes its time. The
+				// token ends with the SUBACK, or with the connection.
+				slow := time.NewTimer(subackSlow)
+				defer slow.Stop()
+				select {
+				case <-tok.Done():
+				case <-slow.C:
+					s.log.Warn("no SUBACK yet; still waiting (a resumed session delivers what it holds first)",
+						"filters", filters, "waited", subackSlow)
+					select {
+					case <-tok.Done():
+					case <-s.quit:
+						return
+					}
+				case <-s.quit:
+					return
 				}
+				err := tok.Error()
 				if err != nil {
 					s.log.Error("mqtt subscribe failed", "filters", filters, "err", err)
 				}
@@ -296,6 +314,13 @@ func (s *Subscriber) Start(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	if ct, ok := tok.(*mqtt.ConnectToken); ok && ct.SessionPresent() {
+		// The broker kept the session, its subscriptions with it, and
+		// delivers on them already. The subscription renewed on connecting
+		// (for filters added since) is acknowledged after whatever the
+		// session held, which a slow store can take long to go through.
+		return nil
+	}
 	select {
 	case err := <-subscribed:
 		if err != nil {
@@ -303,11 +328,15 @@ func (s *Subscriber) Start(ctx context.Context) error {
 		}
 		return nil
 	case <-wait.C:
-		return fmt.Errorf("ingest: no connection to %s within %s (still retrying)", s.cfg.Broker, s.cfg.ConnectWait)
+		return fmt.Errorf("ingest: connected to %s, but no SUBACK for %v within %s", s.cfg.Broker, filters, s.cfg.ConnectWait)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
+
+// subackSlow is how long a SUBACK may take before the subscriber says it
+// is still waiting for it.
+const subackSlow = 10 * time.Second
 
 // Refresh subscribes to the filters the current sensors need (after a
 // sensor was registered on a topic the existing filters do not cover).
@@ -337,7 +366,7 @@ func (s *Subscriber) receive(_ mqtt.Client, msg mqtt.Message) {
 	key := msg.Topic()
 	if node, ok := SparkplugNode(key); ok {
 		key = node // an edge node's BIRTH/DATA/DEATH must be decoded in order
-	} else if sn, ok := s.reg.ByTopic(key); ok {
+	} else if sn, ok := s.reg.viewByTopic(key); ok {
 		key = sn.ID
 	}
 	ch := s.shards[fnv32a(key)%uint32(len(s.shards))]

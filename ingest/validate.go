@@ -109,7 +109,7 @@ func (c *validation) check(d *decoded, topic string, payload []byte, now time.Ti
 		v.Kind = VerdictRejected
 		out.verdict(v, topic, payload, now)
 	}
-	sensor, ok := c.reg.ByTopic(topic)
+	sensor, ok := c.reg.viewByTopic(topic)
 	if !ok {
 		refuse(Verdict{Reason: ReasonUnknownTopic, Error: "no sensor is registered for this topic"})
 		return
@@ -136,7 +136,7 @@ func (c *validation) check(d *decoded, topic string, payload []byte, now time.Ti
 	}
 	_, _, _, spDevice, isSparkplug := sparkplugTopic(topic)
 	nodeMsg := isSparkplug && spDevice == "" // NBIRTH, NDATA, NDEATH: the edge node's own
-	var node *yujing.Sensor
+	var node sensorView
 	if nodeMsg && len(d.points) > 0 {
 		node, _ = c.reg.nodeSensor(topic)
 	}
@@ -150,15 +150,15 @@ func (c *validation) check(d *decoded, topic string, payload []byte, now time.Ti
 				c.reg.setOffline(id, true, now)
 			}
 			v := Verdict{Kind: VerdictEvent, Event: decode.EventOffline, EdgeNode: edgeNode(topic), Devices: devices}
-			if node != nil {
+			if node.Sensor != nil {
 				c.reg.setOffline(node.ID, true, now)
 				v.Sensor = node.ID
 			}
 			out.verdict(v, topic, payload, now)
 			continue
-		case nodeMsg && node == nil && p.Event != "":
+		case nodeMsg && node.Sensor == nil && p.Event != "":
 			continue // NBIRTH: devices announce themselves with their own DBIRTH
-		case nodeMsg && node == nil:
+		case nodeMsg && node.Sensor == nil:
 			// The node's own metric (Supply Voltage, …), and no sensor for
 			// the node: not an error.
 			out.verdict(Verdict{Kind: VerdictIgnored, Metric: p.Metric, Value: p.Value, HasValue: true, Reason: IgnoredNodeMetric,
@@ -170,7 +170,7 @@ func (c *validation) check(d *decoded, topic string, payload []byte, now time.Ti
 			p.Sensor = "" // the device the topic names: the topic's sensor
 		}
 		if p.Sensor != "" && p.Sensor != sensor.ID {
-			other, ok := c.reg.ByID(p.Sensor)
+			other, ok := c.reg.viewByID(p.Sensor)
 			if !ok {
 				refuse(Verdict{Sensor: p.Sensor, Metric: p.Metric, Value: p.Value, HasValue: p.Event == "",
 					Reason: ReasonUnknownSensor, Error: fmt.Sprintf("sensor %q named in the payload is not registered", p.Sensor)})
@@ -192,7 +192,7 @@ func (c *validation) check(d *decoded, topic string, payload []byte, now time.Ti
 // sensor's metric, finite, within the physical range and the time window,
 // not a duplicate, within the bound of undeclared metrics — and adds it to
 // d as a reading, or refuses it.
-func (c *validation) value(d *decoded, sn *yujing.Sensor, p decode.Point, now time.Time, refuse func(Verdict)) {
+func (c *validation) value(d *decoded, sn sensorView, p decode.Point, now time.Time, refuse func(Verdict)) {
 	if p.Metric != "" {
 		if err := decode.CheckMetricName(p.Metric); err != nil {
 			refuse(Verdict{Sensor: sn.ID, Metric: p.Metric, Value: p.Value, HasValue: true,
@@ -221,7 +221,7 @@ func (c *validation) value(d *decoded, sn *yujing.Sensor, p decode.Point, now ti
 		if ts.IsZero() {
 			ts = now
 		}
-		v := valueVerdict(sn, metric, p.Value, ReasonOutOfRange, fmt.Sprintf("%s: %g is outside the physical range %s", metric, p.Value, rangeString(sn)))
+		v := valueVerdict(sn, metric, p.Value, ReasonOutOfRange, fmt.Sprintf("%s: %g is outside the physical range %s", metric, p.Value, rangeString(sn.Sensor)))
 		v.Reading = yujing.Reading{Sensor: sn.ID, Site: sn.Site, Family: sn.Family, Metric: metric,
 			Unit: v.Unit, Value: p.Value, Time: ts.UTC()}
 		refuse(v)
@@ -274,7 +274,7 @@ func (c *validation) value(d *decoded, sn *yujing.Sensor, p decode.Point, now ti
 }
 
 // valueVerdict is the refusal of a value of one of sn's metrics.
-func valueVerdict(sn *yujing.Sensor, metric string, v float64, reason, msg string) Verdict {
+func valueVerdict(sn sensorView, metric string, v float64, reason, msg string) Verdict {
 	return Verdict{Sensor: sn.ID, Metric: metric, Value: v, HasValue: true, Unit: sn.UnitOf(metric), Reason: reason, Error: msg}
 }
 

@@ -12,15 +12,18 @@ import (
 // the channel's breaker and rate limit, and the waits between them.
 
 // deliver sends dv until it succeeds, fails permanently, runs out of
-// attempts, or ctx ends. Each attempt first asks the channel's breaker, then
-// waits for the channel's rate limit.
+// attempts, or shutdown leaves it for the next start: once Stop began, a
+// call is tried at most once more (a call not tried yet), never after a
+// backoff; when ctx ends (Stop's deadline) the request in flight is cut
+// off. Each attempt first asks the channel's breaker, then waits for the
+// channel's rate limit.
 func (d *Dispatcher) deliver(ctx context.Context, l *lane, dv delivery) {
 	c := dv.call
 	var err error
 	attempts, queries := 0, 0
 	for {
-		if ctx.Err() != nil {
-			d.finish(dv, shutdownErr(err), attempts, true, "")
+		if ctx.Err() != nil || (d.stopping() && attempts+queries > 0) {
+			d.finish(dv, shutdownErr(err), attempts, leftPending, "")
 			return
 		}
 		if dv.doubt != nil {
@@ -33,29 +36,29 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, dv delivery) {
 				return
 			}
 			if dv.doubt != nil { // ask again after wait
-				t := time.NewTimer(wait)
-				select {
-				case <-t.C:
-				case <-ctx.Done():
-					t.Stop()
-				}
+				d.pause(ctx, wait)
 				continue
 			}
 		}
 		attempts++
 		d.m.attempts.WithLabelValues(l.name).Inc()
 		var providerID string
-		providerID, err = d.attempt(ctx, l, dv)
+		var requested bool
+		providerID, requested, err = d.attempt(ctx, l, dv)
 		// Whatever the channel left in its error, no URL credential, query
 		// value or credential-named field reaches the log or OnResult (the
 		// outbox's last_error, which every role of the API reads).
 		err = RedactError(err)
 		if err == nil {
-			d.finish(dv, nil, attempts, false, providerID)
+			d.finish(dv, nil, attempts, notLeft, providerID)
 			return
 		}
 		if ctx.Err() != nil { // cut short by shutdown, not the channel's fault
-			d.finish(dv, shutdownErr(err), attempts, true, "")
+			left := leftPending
+			if requested {
+				left = leftInFlight
+			}
+			d.finish(dv, shutdownErr(err), attempts, left, "")
 			return
 		}
 		reason := FailureReason(err)
@@ -67,7 +70,13 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, dv delivery) {
 			d.log.Error("notify call failed", "call_id", c.ID, "channel", l.name, "alert_id", c.Alert.ID,
 				"person", c.Person.ID, "calls", len(dv.calls()), "attempts", attempts, "reason", reason,
 				"retryable", Retryable(err), "err", err)
-			d.finish(dv, err, attempts, false, "")
+			d.finish(dv, err, attempts, notLeft, "")
+			return
+		}
+		if d.stopping() {
+			// No retry at shutdown: the next start makes it (the summary
+			// of Stop counts it).
+			d.finish(dv, shutdownErr(err), attempts, leftPending, "")
 			return
 		}
 		wait := d.backoff(attempts, err)
@@ -80,21 +89,38 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, dv delivery) {
 		}
 		d.log.Log(ctx, lvl, "notify attempt failed", "call_id", c.ID, "channel", l.name, "alert_id", c.Alert.ID,
 			"attempt", attempts, "reason", reason, "retry_in", wait, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-		}
+		d.pause(ctx, wait)
+	}
+}
+
+// stopping reports whether Stop began.
+func (d *Dispatcher) stopping() bool {
+	select {
+	case <-d.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// pause waits for wait, or less when ctx ends or Stop begins.
+func (d *Dispatcher) pause(ctx context.Context, wait time.Duration) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	case <-d.closing:
 	}
 }
 
 // attempt makes one attempt: refused at once while the breaker is open,
 // else after waiting for the rate limit, one send with SendTimeout. A group
-// is one attempt, through SendGroup.
-func (d *Dispatcher) attempt(ctx context.Context, l *lane, dv delivery) (providerID string, err error) {
+// is one attempt, through SendGroup. requested reports whether the request
+// began (OnSend was told).
+func (d *Dispatcher) attempt(ctx context.Context, l *lane, dv delivery) (providerID string, requested bool, err error) {
 	if ok, retryIn := l.circuit.allow(); !ok {
-		return "", &CircuitOpenError{Channel: l.name, RetryIn: retryIn}
+		return "", false, &CircuitOpenError{Channel: l.name, RetryIn: retryIn}
 	}
 	waited, err := l.limit.wait(ctx)
 	if waited {
@@ -102,7 +128,7 @@ func (d *Dispatcher) attempt(ctx context.Context, l *lane, dv delivery) (provide
 	}
 	if err != nil {
 		l.circuit.done(outcomeAborted)
-		return "", fmt.Errorf("waiting for the rate limit of channel %s: %w", l.name, err)
+		return "", false, fmt.Errorf("waiting for the rate limit of channel %s: %w", l.name, err)
 	}
 	if d.opts.OnSend != nil {
 		d.opts.OnSend(dv.calls()) // on disk before the request: a crash from now on leaves the calls in doubt
@@ -119,7 +145,7 @@ func (d *Dispatcher) attempt(ctx context.Context, l *lane, dv delivery) (provide
 	cancel()
 	d.m.send.WithLabelValues(l.name).Observe(time.Since(start).Seconds())
 	l.circuit.done(outcomeOf(err, ctx.Err() != nil))
-	return providerID, err
+	return providerID, true, err
 }
 
 func shutdownErr(last error) error {
@@ -129,9 +155,21 @@ func shutdownErr(last error) error {
 	return fmt.Errorf("%w: %w", ErrStopped, last)
 }
 
+// leftKind says whether, and how, shutdown left a delivery for the next
+// start.
+type leftKind int
+
+const (
+	notLeft      leftKind = iota // it ended: sent or failed
+	leftPending                  // not tried, or waiting for a retry
+	leftInFlight                 // its request was cut off: in doubt
+)
+
 // finish records how a delivery ended, for each call it stands for: the
-// members of a group share its outcome, attempts and provider id.
-func (d *Dispatcher) finish(dv delivery, err error, attempts int, abandoned bool, providerID string) {
+// members of a group share its outcome, attempts and provider id. A call
+// left by shutdown is counted for Stop's summary, not logged on its own
+// (but at Debug).
+func (d *Dispatcher) finish(dv delivery, err error, attempts int, left leftKind, providerID string) {
 	at := d.now()
 	for _, c := range dv.calls() {
 		attrs := []any{"call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID, "person", c.Person.ID, "attempts", attempts}
@@ -142,10 +180,10 @@ func (d *Dispatcher) finish(dv delivery, err error, attempts int, abandoned bool
 		case err == nil:
 			d.m.calls.WithLabelValues(c.Channel, OutcomeSent).Inc()
 			d.log.Info("notify call sent", attrs...)
-		case abandoned:
-			d.abandoned.Add(1)
+		case left != notLeft:
+			d.left.add(c, attempts, left == leftInFlight)
 			d.m.calls.WithLabelValues(c.Channel, OutcomeFailed).Inc()
-			d.log.Error("notify call abandoned at shutdown", append(attrs, "err", err)...)
+			d.log.Debug("notify call left for the next start", append(attrs, "in_flight", left == leftInFlight, "err", err)...)
 		default:
 			d.m.calls.WithLabelValues(c.Channel, OutcomeFailed).Inc()
 		}

@@ -8,8 +8,8 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -230,9 +230,9 @@ type Dispatcher struct {
 	workers sync.WaitGroup
 	cancel  context.CancelFunc // ends the workers' context; set by Run
 
-	abandoned atomic.Int64 // calls given up because of shutdown
-	stopOnce  sync.Once
-	stopErr   error
+	left     leftover // calls Stop leaves pending for the next start
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // New builds a Dispatcher for channels, which must have distinct, non-empty
@@ -490,11 +490,20 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	d.log.Info("notify started", "channels", len(d.order), "workers_per_channel", d.opts.Workers)
 }
 
-// Stop refuses new calls, queues the calls held for grouping without
-// waiting for the rest of their wait, and delivers the queued ones, retries
-// included, until ctx ends; then it cancels what is still in flight. It
-// returns an error counting the calls left undelivered, if any. Safe to
-// call twice; later calls return the first result.
+// Stop refuses new calls and sends, until ctx ends, what it holds: the
+// calls held for grouping (without waiting for the rest of their wait)
+// and the queued ones, each once. It does not wait out a retry's backoff:
+// a call that failed, before Stop or during it, is left for the next
+// start. When ctx ends, the requests still in flight are cut off (their
+// calls are in doubt at the next start: OnSend marked them) and what is
+// still queued is not tried.
+//
+// Every call left is reported to OnResult with an error wrapping
+// ErrStopped (the Outbox keeps it pending, and Resume sends it after the
+// next start), and all of them together in one log line, not one per
+// call. Stop returns an error wrapping ErrStopped that counts them (and
+// ctx's error when requests were cut off), or nil when nothing was left.
+// Safe to call twice; later calls return the first result.
 func (d *Dispatcher) Stop(ctx context.Context) error {
 	d.stopOnce.Do(func() { d.stopErr = d.stop(ctx) })
 	return d.stopErr
@@ -505,7 +514,7 @@ func (d *Dispatcher) stop(ctx context.Context) error {
 	d.closed = true
 	running := d.running
 	d.mu.Unlock()
-	close(d.closing)
+	close(d.closing) // wakes blocked Calls, and the workers waiting for a retry
 	d.senders.Wait() // no Call or group release can send after this
 	d.flushHeld(ctx, running)
 	for _, l := range d.order {
@@ -519,32 +528,81 @@ func (d *Dispatcher) stop(ctx context.Context) error {
 		case <-done:
 		case <-ctx.Done():
 			expired = ctx.Err()
-			d.cancel() // workers give up what is left
+			d.cancel() // cut off the requests in flight; the workers leave what is queued
 			<-done
 		}
 		d.cancel()
 	} else {
 		for _, l := range d.order {
 			for dv := range l.queue {
-				d.finish(dv, fmt.Errorf("never started: %w", ErrStopped), 0, true, "")
+				d.finish(dv, fmt.Errorf("never started: %w", ErrStopped), 0, leftPending, "")
 			}
 		}
 	}
-	n := d.abandoned.Load()
-	d.log.Info("notify stopped", "undelivered", n)
-	switch {
-	case n > 0 && expired != nil:
-		return fmt.Errorf("notify: %d calls undelivered at shutdown: %w", n, expired)
-	case n > 0:
-		return fmt.Errorf("notify: %d calls undelivered at shutdown: %w", n, ErrStopped)
+	left := d.left.report()
+	if left.total == 0 {
+		d.log.Info("notify stopped", "pending_calls", 0)
+		return nil
 	}
-	return nil
+	d.log.Warn("notify stopped, calls left for the next start", "pending_calls", left.total,
+		"not_tried", left.notTried, "retry_pending", left.retry, "in_flight_cancelled", left.inFlight,
+		"channels", left.channels)
+	if expired != nil {
+		return fmt.Errorf("notify: %d calls left pending for the next start: %w: %w", left.total, ErrStopped, expired)
+	}
+	return fmt.Errorf("notify: %d calls left pending for the next start: %w", left.total, ErrStopped)
+}
+
+// leftover counts the calls Stop leaves pending for the next start.
+type leftover struct {
+	mu        sync.Mutex
+	notTried  int // never tried in this run
+	retry     int // tried and failed: a retry waits for the next start
+	inFlight  int // the request was cut off when Stop's context ended: in doubt
+	byChannel map[string]int
+}
+
+// add counts c, left after attempts attempts; inFlight when its request
+// was cut off.
+func (l *leftover) add(c yujing.Call, attempts int, inFlight bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case inFlight:
+		l.inFlight++
+	case attempts == 0:
+		l.notTried++
+	default:
+		l.retry++
+	}
+	if l.byChannel == nil {
+		l.byChannel = map[string]int{}
+	}
+	l.byChannel[c.Channel]++
+}
+
+// leftReport is the summary of a leftover.
+type leftReport struct {
+	total, notTried, retry, inFlight int
+	channels                         string // "name=n name=n", by name
+}
+
+func (l *leftover) report() leftReport {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := leftReport{total: l.notTried + l.retry + l.inFlight, notTried: l.notTried, retry: l.retry, inFlight: l.inFlight}
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(l.byChannel)) {
+		parts = append(parts, fmt.Sprintf("%s=%d", name, l.byChannel[name]))
+	}
+	r.channels = strings.Join(parts, " ")
+	return r
 }
 
 // flushHeld queues the groups still held when Stop begins, without waiting
 // for the rest of their wait, so that they are delivered with the queue;
 // those that cannot be queued before ctx ends (or with no workers) are
-// abandoned: their calls stay pending for the next start.
+// left: their calls stay pending for the next start.
 func (d *Dispatcher) flushHeld(ctx context.Context, running bool) {
 	for _, l := range d.order {
 		if l.group == nil {
@@ -554,10 +612,10 @@ func (d *Dispatcher) flushHeld(ctx context.Context, running bool) {
 			dv := d.grouped(l, g.calls)
 			switch {
 			case !running:
-				d.finish(dv, fmt.Errorf("held for grouping, never started: %w", ErrStopped), 0, true, "")
+				d.finish(dv, fmt.Errorf("held for grouping, never started: %w", ErrStopped), 0, leftPending, "")
 				continue
 			case ctx.Err() != nil:
-				d.finish(dv, fmt.Errorf("held for grouping: %w", shutdownErr(ctx.Err())), 0, true, "")
+				d.finish(dv, fmt.Errorf("held for grouping: %w", shutdownErr(ctx.Err())), 0, leftPending, "")
 				continue
 			}
 			select {
@@ -566,7 +624,7 @@ func (d *Dispatcher) flushHeld(ctx context.Context, running bool) {
 					d.m.grouped.WithLabelValues(l.name).Add(float64(len(dv.members)))
 				}
 			case <-ctx.Done():
-				d.finish(dv, fmt.Errorf("held for grouping: %w", shutdownErr(ctx.Err())), 0, true, "")
+				d.finish(dv, fmt.Errorf("held for grouping: %w", shutdownErr(ctx.Err())), 0, leftPending, "")
 			}
 		}
 	}

@@ -15,8 +15,9 @@
 //     with back-pressure, workers, a circuit breaker and a rate limit per
 //     channel, the per-send timeout, retries with exponential backoff and
 //     full jitter, metrics labelled with a failure reason (FailureReason),
-//     structured logs, and a graceful Stop that delivers what is queued
-//     within a limit. With Options.GroupWait it also holds the calls of a
+//     structured logs, and a graceful Stop that sends what is queued once
+//     within a limit, waits out no backoff, and leaves the rest pending for
+//     the next start (one summary line, not one per call). With Options.GroupWait it also holds the calls of a
 //     burst of warnings from one site and sends them to each person as one
 //     Group, through channels that can show one (GroupSender).
 //

@@ -127,7 +127,7 @@ func (d *Dispatcher) settle(ctx context.Context, l *lane, dv *delivery, queries 
 	}
 	switch {
 	case ctx.Err() != nil:
-		d.finish(*dv, shutdownErr(err), 0, true, "")
+		d.finish(*dv, shutdownErr(err), 0, leftPending, "")
 		return 0, true, err
 	case err != nil && Retryable(err) && queries < d.opts.MaxAttempts:
 		wait = d.backoff(queries, err)
@@ -144,14 +144,14 @@ func (d *Dispatcher) settle(ctx context.Context, l *lane, dv *delivery, queries 
 		err = fmt.Errorf("asking whether call %s was sent: %w", c.ID, err)
 		d.log.Error("notify call failed", append(attrs, "attempts", 0, "queries", queries,
 			"reason", FailureReason(err), "retryable", true, "err", err)...)
-		d.finish(*dv, err, 0, false, "")
+		d.finish(*dv, err, 0, notLeft, "")
 		return 0, true, err
 	case err != nil:
 		resend("the provider refuses to be asked", err)
 	case st.State == SendAccepted:
 		d.m.inDoubt.WithLabelValues(l.name, InDoubtConfirmed).Inc()
 		d.log.Info("notify call in doubt confirmed sent by the provider", append(attrs, "provider_id", st.ProviderID)...)
-		d.finish(*dv, nil, 0, false, st.ProviderID)
+		d.finish(*dv, nil, 0, notLeft, st.ProviderID)
 		return 0, true, nil
 	case st.State == SendNotFound:
 		d.m.inDoubt.WithLabelValues(l.name, InDoubtNotFound).Inc()

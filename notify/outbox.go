@@ -14,8 +14,8 @@ import (
 	"yujing/store"
 )
 
-// OutboxStore keeps calls durably; store/sqlite.State is one. Every write
-// must be on disk when it returns.
+// OutboxStore keeps calls durably; store/sqlstate.State is one. Every
+// write must be on disk when it returns.
 type OutboxStore interface {
 	// RecordCall stores c as pending unless a call with its ID is already
 	// stored, and reports whether it stored it.
@@ -288,9 +288,11 @@ func (o *Outbox) Sending(calls []yujing.Call) {
 }
 
 // Result marks a call from the Dispatcher's report (use it as
-// Options.OnResult): sent, failed, or still pending when shutdown cut it
-// short, so that the next start sends it; a call sent or failed is then
-// reported to OnOutcome.
+// Options.OnResult): sent, failed, or still pending when shutdown left it,
+// so that the next start sends it; a call sent or failed is then reported
+// to OnOutcome. A call shutdown left without trying it is pending on
+// record already: nothing is written for it, so that a shutdown that
+// leaves many queued calls does not spend its time on them.
 func (o *Outbox) Result(r Result) {
 	u := store.CallUpdate{ID: r.Call.ID, Attempts: r.Attempts, ProviderID: r.ProviderID, At: r.At}
 	switch {
@@ -301,7 +303,9 @@ func (o *Outbox) Result(r Result) {
 	default:
 		u.Status, u.LastError = store.CallFailed, r.Err.Error()
 	}
-	o.mark(u)
+	if u.Status != store.CallPending || r.Attempts > 0 {
+		o.mark(u)
+	}
 	// Only now: until the mark is written, Resume must see it in flight.
 	o.mu.Lock()
 	delete(o.inflight, r.Call.ID)

@@ -17,6 +17,7 @@ import (
 	"yujing/notify"
 	"yujing/store"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
 // countingChannel counts sends per call id and can be told to fail or to
@@ -78,7 +79,7 @@ func (c *countingChannel) total() int {
 	return n
 }
 
-func openState(t *testing.T, path string) *sqlite.State {
+func openState(t *testing.T, path string) *sqlstate.State {
 	t.Helper()
 	st, err := sqlite.OpenState(t.Context(), path)
 	if err != nil {
@@ -142,7 +143,7 @@ func (p *pipeline) waitWithin(t *testing.T, n int, limit time.Duration) []notify
 	return out
 }
 
-func callsByID(t *testing.T, st *sqlite.State, alertID int64) map[string]store.CallRecord {
+func callsByID(t *testing.T, st *sqlstate.State, alertID int64) map[string]store.CallRecord {
 	t.Helper()
 	cs, err := st.CallsFor(t.Context(), alertID)
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 	"yujing"
 )
 
-// Store keeps the changes (store/sqlite.State).
+// Store keeps the changes (store/sqlstate.State).
 type Store interface {
 	SetSiteStatus(ctx context.Context, st yujing.SiteStatus) error
 	SiteStatuses(ctx context.Context) ([]yujing.SiteStatus, error)

@@ -10,7 +10,7 @@ import (
 // readings exactly at to do not.
 //
 // Every reading store answers the same question the same way (store/sqlite
-// in SQL, store/influx in Flux); a parity test holds them to it.
+// in SQL, store/influx in InfluxQL); store/parity holds them to it.
 type Func string
 
 // The aggregates. Each Aggregate call also returns n, the number of readings

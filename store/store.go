@@ -1,6 +1,8 @@
 // Package store holds what the reading stores and state databases have in
 // common: query filters and errors. Implementations live in sub-packages:
-// store/sqlite (embedded, the default) and store/influx (InfluxDB).
+// readings in store/sqlite (embedded, the default) and store/influx
+// (InfluxDB); the state in store/sqlstate (embedded SQLite, the default,
+// or PostgreSQL shared by several nodes).
 package store
 
 import (

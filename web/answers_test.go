@@ -27,6 +27,7 @@ import (
 	"yujing/notify/webhook"
 	"yujing/store"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 	"yujing/web"
 )
 
@@ -38,7 +39,7 @@ import (
 type answerWorld struct {
 	t   *testing.T
 	clk *testClock
-	st  *sqlite.State
+	st  *sqlstate.State
 	reg *ingest.Registry
 	eng *alertingtest.Stack
 	esc *escalate.Engine

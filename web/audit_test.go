@@ -29,6 +29,7 @@ import (
 	"yujing/audit"
 	"yujing/store"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 	"yujing/web"
 )
 
@@ -77,7 +78,7 @@ func (auditSensors) Import(context.Context, []yujing.Sensor, bool) error        
 
 type auditEnv struct {
 	url    string
-	state  *sqlite.State
+	state  *sqlstate.State
 	alerts *auditAlerts
 	reg    *prometheus.Registry
 	logs   *lockedBuffer

@@ -23,7 +23,9 @@ type Meta struct {
 	// Now is the server's clock: the console reckons "now" (a chart's
 	// end, how long ago, whether a deadline passed) from it, not from the
 	// browser's clock, which on a duty-room PC may be minutes or years off.
-	Now   time.Time     `json:"now"`
+	Now time.Time `json:"now"`
+	// Sites are the sites that have sensors, with their location when the
+	// configuration gives one (their outlines: GET /api/v1/sites/map).
 	Sites []yujing.Site `json:"sites"`
 	// Metrics are the display names of the metrics the sensors report,
 	// by family (a river's level is 水位, a tank's 液位); "" when yujing

@@ -14,10 +14,11 @@ import (
 
 // TestMeta: GET /api/v1/meta gives the console the configured time zone
 // (so that it shows times where the messages do, not in the browser's
-// zone) and the names of the sites and metrics it shows.
+// zone) and the names of the sites (with their location) and metrics it
+// shows.
 func TestMeta(t *testing.T) {
 	reg, err := ingest.NewRegistry([]yujing.Site{
-		{ID: "demo-plant", Name: "演示化工园区", Region: "320506"},
+		{ID: "demo-plant", Name: "演示化工园区", Region: "320506", Location: &yujing.LatLon{Lat: 31.2598, Lon: 120.632}},
 		{ID: "river", Name: "青龙河"},
 		{ID: "no-sensors", Name: "没有监测点的站点"},
 	}, []yujing.Sensor{
@@ -74,6 +75,13 @@ func TestMeta(t *testing.T) {
 			}
 			if len(sites) != 2 || sites["demo-plant"] != "演示化工园区" || sites["river"] != "青龙河" {
 				t.Errorf("sites %v", m.Sites)
+			}
+			// Where the wall screen's map puts a site (its outline is
+			// GET /api/v1/sites/map's).
+			for _, s := range m.Sites {
+				if want := s.ID == "demo-plant"; (s.Location != nil) != want || want && *s.Location != (yujing.LatLon{Lat: 31.2598, Lon: 120.632}) {
+					t.Errorf("site %s location %v", s.ID, s.Location)
+				}
 			}
 			metrics := map[string][2]string{}
 			for _, x := range m.Metrics {

@@ -63,11 +63,8 @@ func (s *Server) readings(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	var sn *yujing.Sensor
-	for _, st := range s.opts.Sensors.Statuses(s.opts.Now()) {
-		if st.ID == id {
-			sn = &st.Sensor
-			break
-		}
+	if st, ok := s.opts.Sensors.Status(id, s.opts.Now()); ok {
+		sn = &st.Sensor
 	}
 	if sn == nil {
 		writeError(w, http.StatusNotFound, fmt.Errorf("sensor %s: %w", id, ingest.ErrSensorNotFound))

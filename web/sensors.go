@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 
 	"yujing"
 	"yujing/ingest"
@@ -38,17 +39,52 @@ func (s *Server) sensorRoutes() {
 	m.HandleFunc("DELETE /api/v1/sensors/{id}", s.deleteSensor)
 }
 
+// Paging of GET /api/v1/sensors: a page holds DefaultSensorPage sensors
+// unless limit says otherwise, at most MaxSensorPage.
+const (
+	DefaultSensorPage = 1000
+	MaxSensorPage     = 10000
+)
+
+// sensors serves GET /api/v1/sensors?site=&family=&region=&status=&q=&limit=&after=:
+// a page of the sensors the filters select, in order of id, as a JSON
+// list; X-Total-Count says how many they select on every page, and a Link
+// header (rel="next") names the next page while there is one: the same
+// query with after= the last id of this page. With no more sensors than a
+// page holds, the answer is every sensor, as it always was.
 func (s *Server) sensors(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.opts.Sensors.Statuses(s.opts.Now()))
+	v := r.URL.Query()
+	q := ingest.SensorQuery{Site: v.Get("site"), Family: yujing.Family(v.Get("family")), Region: v.Get("region"),
+		Status: v.Get("status"), Q: v.Get("q"), After: v.Get("after"), Limit: DefaultSensorPage}
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > MaxSensorPage {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("limit: want a number from 1 to %d, got %q", MaxSensorPage, l))
+			return
+		}
+		q.Limit = n
+	}
+	switch q.Status {
+	case "", "online", "offline":
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Errorf("status: want online or offline, got %q", q.Status))
+		return
+	}
+	page := s.opts.Sensors.Query(s.opts.Now(), q)
+	w.Header().Set("X-Total-Count", strconv.Itoa(page.Total))
+	if page.More && len(page.Sensors) > 0 {
+		v.Set("after", page.Sensors[len(page.Sensors)-1].ID)
+		v.Set("limit", strconv.Itoa(q.Limit))
+		w.Header().Set("Link", "<"+r.URL.Path+"?"+v.Encode()+`>; rel="next"`)
+	}
+	writeJSON(w, http.StatusOK, page.Sensors)
 }
 
 func (s *Server) sensor(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	for _, st := range s.opts.Sensors.Statuses(s.opts.Now()) {
-		if st.ID == id {
-			writeJSON(w, http.StatusOK, st)
-			return
-		}
+	if st, ok := s.opts.Sensors.Status(id, s.opts.Now()); ok {
+		writeJSON(w, http.StatusOK, st)
+		return
 	}
 	writeError(w, http.StatusNotFound, fmt.Errorf("sensor %s: %w", id, ingest.ErrSensorNotFound))
 }

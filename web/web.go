@@ -39,10 +39,12 @@ type Alerts interface {
 	Close(ctx context.Context, id int64, act lifecycle.Action) (yujing.Alert, error)
 }
 
-// Sensors reports every sensor's state, the sites of a region, and a
-// site's name.
+// Sensors reports every sensor's state, a page of them, one of them, the
+// sites of a region, and a site's name (an *ingest.Registry).
 type Sensors interface {
 	Statuses(now time.Time) []ingest.Status
+	Query(now time.Time, q ingest.SensorQuery) ingest.SensorPage
+	Status(id string, now time.Time) (ingest.Status, bool)
 	SitesInRegion(code string) []string
 	Site(id string) (yujing.Site, bool)
 }
@@ -130,7 +132,7 @@ type Server struct {
 	events *Broadcaster
 }
 
-//go:embed static/*.html static/*.js static/*.css
+//go:embed static/*.html static/*.js static/*.css static/pages
 var static embed.FS
 
 // New builds the server.
@@ -185,6 +187,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/alerts/{id}/dispose", s.action(s.opts.Alerts.Dispose))
 	m.HandleFunc("POST /api/v1/alerts/{id}/close", s.action(s.opts.Alerts.Close))
 	m.HandleFunc("GET /api/v1/meta", s.meta)
+	m.HandleFunc("GET /api/v1/wall", s.wall)
+	m.HandleFunc("GET /api/v1/sites/map", s.siteMap)
 	m.HandleFunc("GET /api/v1/rejected", s.rejected)
 	m.HandleFunc("GET /api/v1/rules", s.rules)
 	m.HandleFunc("GET /api/v1/families", s.families)

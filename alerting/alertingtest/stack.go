@@ -15,6 +15,7 @@ import (
 	"yujing/alerting/lifecycle"
 	"yujing/duty"
 	"yujing/internal/mailbox"
+	"yujing/store"
 )
 
 // Store is what the stages keep their state in (sqlite.State).
@@ -140,4 +141,9 @@ func (s *Stack) Step(ctx context.Context) {
 	if s.Escalate != nil {
 		s.Escalate.Step(ctx)
 	}
+}
+
+// List is the lifecycle's (the engine's List reads the same).
+func (s *Stack) List(ctx context.Context, f store.AlertFilter) ([]yujing.Alert, error) {
+	return s.Alerts.List(ctx, f)
 }

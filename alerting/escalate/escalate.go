@@ -47,7 +47,7 @@ import (
 	"yujing/store"
 )
 
-// Store keeps escalations and answers durably; store/sqlite.State is one.
+// Store keeps escalations and answers durably; store/sqlstate.State is one.
 // CallIDs names the calls: ids that begin with the database's instance id
 // (the same after a restart, another for a new database).
 type Store interface {

@@ -27,6 +27,7 @@ import (
 	"yujing/notify/webhook"
 	"yujing/store"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
 // receiver is an HTTP server on loopback standing for the people's
@@ -143,7 +144,7 @@ type world struct {
 	t       testing.TB
 	sensors int // gas-1 … gas-N; default 1
 	clock   *clock
-	st      *sqlite.State
+	st      *sqlstate.State
 	path    string
 	eng     *alerting.Engine
 	alerts  *lifecycle.Alerts
@@ -162,7 +163,7 @@ type world struct {
 // upgradedStore is a state database upgraded from a version without
 // instance ids: calls of escalations up to legacy keep their earlier ids.
 type upgradedStore struct {
-	*sqlite.State
+	*sqlstate.State
 	legacy int64
 }
 

@@ -11,6 +11,7 @@ import (
 	"yujing/alerting/silence"
 	"yujing/store"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
 func TestValidate(t *testing.T) {
@@ -56,7 +57,7 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func openState(t *testing.T) (*sqlite.State, string) {
+func openState(t *testing.T) (*sqlstate.State, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "state.db")
 	st, err := sqlite.OpenState(t.Context(), path)

@@ -6,11 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 
 	"yujing/audit"
-	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
 const auditUsage = `Usage:
@@ -22,6 +21,8 @@ const auditUsage = `Usage:
       write the entries, oldest first, to standard output
 
 Both open the state database read-only; yujing serve may be running.
+With YUJING_STATE_URL set, they read that PostgreSQL state database
+instead of DIR/state.db.
 `
 
 // auditCmd runs yujing audit verify|export.
@@ -43,9 +44,11 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 2
 }
 
-// openAuditLog opens DIR/state.db's audit log read-only.
-func openAuditLog(ctx context.Context, dataDir string) (*sqlite.AuditLog, error) {
-	return sqlite.OpenAuditLog(ctx, filepath.Join(dataDir, "state.db"))
+// openAuditLog opens the audit log read-only: DIR/state.db's, or that of
+// the PostgreSQL database in $YUJING_STATE_URL.
+func openAuditLog(ctx context.Context, dataDir string) (*sqlstate.AuditLog, error) {
+	where, _ := adminState(dataDir)
+	return sqlstate.OpenAuditLog(ctx, where)
 }
 
 func auditVerifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {

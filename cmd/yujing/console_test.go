@@ -473,6 +473,17 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("after the viewer's attempts the warning is %s, want firing", state.State)
 	}
 	t.Log("the viewer saw no actions and the API refused them")
+	// A page for a higher role (web/static/console.js: YJ.page's role) is
+	// neither in the viewer's menu nor drawn when its route is typed in.
+	p.do("register an admin page", chromedp.Evaluate[chromedp.Void](`YJ.strings({zh: {"nav.x-admin": "测试管理"}, en: {"nav.x-admin": "test admin"}});
+		YJ.page("x-admin", {nav: 99, role: "admin", render: () => { document.querySelector("#view").innerHTML = '<p id="x-admin-drawn">x</p>'; }})`))
+	p.do("open it", chromedp.Evaluate[chromedp.Void](`location.hash = "#/x-admin"`))
+	p.wait("the page refused", `document.querySelector("#forbidden") !== null`, 5*time.Second)
+	var adminPage struct{ Drawn, InMenu bool }
+	p.eval(`({Drawn: document.querySelector("#x-admin-drawn") !== null, InMenu: document.querySelector('#nav a[data-page="x-admin"]') !== null})`, &adminPage)
+	if adminPage.Drawn || adminPage.InMenu {
+		t.Errorf("a viewer: admin page drawn %v, in the menu %v; want neither", adminPage.Drawn, adminPage.InMenu)
+	}
 
 	// The viewer changes their own password in the console. A mistyped
 	// confirmation and a wrong current password are caught; then the
@@ -700,21 +711,19 @@ func writePNG(t *testing.T, path string) {
 }
 
 // TestConsoleStringsTranslated: every string the console shows by a fixed
-// key exists in Chinese and English, and both dictionaries have the same
-// keys (dynamic keys such as "level." + l are covered by the second check).
+// key exists in Chinese and English. Each file's YJ.strings({zh: {…},
+// en: {…}}) (i18n.js for the core, one in each page file) has the same
+// keys in both languages (dynamic keys such as "level." + l are covered
+// by this check), no key is defined by two files, and every t("key") in
+// any file is defined by one of them.
 func TestConsoleStringsTranslated(t *testing.T) {
-	read := func(name string) string {
-		b, err := os.ReadFile(filepath.Join("..", "..", "web", "static", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
+	dir := filepath.Join("..", "..", "web", "static")
+	files, err := filepath.Glob(filepath.Join(dir, "*.js"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	dict := read("i18n.js")
-	zhPart, enPart, ok := strings.Cut(dict, "var en = {")
-	if !ok {
-		t.Fatal("i18n.js: no English dictionary")
-	}
+	pages, _ := filepath.Glob(filepath.Join(dir, "pages", "*.js"))
+	files = append(files, pages...)
 	keyRE := regexp.MustCompile(`"([a-z]+\.[A-Za-z0-9_.]+)":`)
 	keys := func(s string) map[string]bool {
 		m := map[string]bool{}
@@ -723,23 +732,52 @@ func TestConsoleStringsTranslated(t *testing.T) {
 		}
 		return m
 	}
-	zh, en := keys(zhPart), keys(enPart)
-	for k := range zh {
-		if !en[k] {
-			t.Errorf("i18n.js: %q has no English", k)
+	zh, owner := map[string]bool{}, map[string]string{}
+	sources := map[string]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name, src := strings.TrimPrefix(filepath.ToSlash(f), filepath.ToSlash(dir)+"/"), string(b)
+		sources[name] = src
+		blocks := strings.Split(src, "YJ.strings({")[1:]
+		if len(blocks) > 1 {
+			t.Errorf("%s: %d YJ.strings blocks, want at most one", name, len(blocks))
+		}
+		for _, block := range blocks {
+			block, _, _ = strings.Cut(block, "});")
+			zhPart, enPart, ok := strings.Cut(block, "en: {")
+			if !ok || !strings.Contains(zhPart, "zh: {") {
+				t.Errorf("%s: YJ.strings without zh: { … } then en: { … }", name)
+				continue
+			}
+			zhKeys, enKeys := keys(zhPart), keys(enPart)
+			for k := range zhKeys {
+				if !enKeys[k] {
+					t.Errorf("%s: %q has no English", name, k)
+				}
+				if owner[k] != "" {
+					t.Errorf("%s: %q is defined in %s too", name, k, owner[k])
+				}
+				owner[k], zh[k] = name, true
+			}
+			for k := range enKeys {
+				if !zhKeys[k] {
+					t.Errorf("%s: %q has no Chinese", name, k)
+				}
+			}
 		}
 	}
-	for k := range en {
-		if !zh[k] {
-			t.Errorf("i18n.js: %q has no Chinese", k)
+	useRE := regexp.MustCompile(`\bt\("([a-zA-Z0-9_.]+)"[,)]`)
+	for name, src := range sources {
+		for _, m := range useRE.FindAllStringSubmatch(src, -1) {
+			if !zh[m[1]] {
+				t.Errorf("%s uses %q, which no YJ.strings defines", name, m[1])
+			}
 		}
 	}
-	for _, m := range regexp.MustCompile(`\bt\("([a-zA-Z0-9_.]+)"[,)]`).FindAllStringSubmatch(read("console.js"), -1) {
-		if !zh[m[1]] {
-			t.Errorf("console.js uses %q, which i18n.js does not define", m[1])
-		}
-	}
-	if len(zh) < 100 {
-		t.Errorf("only %d strings found: is the dictionary's format what this test expects?", len(zh))
+	if len(zh) < 100 || len(pages) < 5 {
+		t.Errorf("only %d strings found in %d page files: is the dictionary's format what this test expects?", len(zh), len(pages))
 	}
 }

@@ -46,7 +46,7 @@ notify: [{people: [p], channels: [log]}]
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	child := startNolossChild(t, path, httpAddr, logs)
+	child := startNolossChild(t, path, logs)
 	api := "http://" + httpAddr
 	pub := publisher(t, mqttAddr)
 
@@ -116,7 +116,7 @@ notify: [{people: [p], channels: [log]}]
 	}
 	mu.Unlock()
 
-	startNolossChild(t, path, httpAddr, logs)
+	startNolossChild(t, path, logs)
 	lost := 0
 	for id, act := range confirmed {
 		var d apiAlert

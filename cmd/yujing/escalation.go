@@ -18,6 +18,7 @@ import (
 	"yujing/alerting/escalate"
 	"yujing/config"
 	"yujing/duty"
+	"yujing/store/sqlstate"
 )
 
 // answerKeyFile is where the random answer-link key is kept when the
@@ -25,11 +26,15 @@ import (
 const answerKeyFile = "answer.key"
 
 // answerKey returns the key that signs answer links: escalation.secret,
+// else the key of a PostgreSQL state database (the same on every node),
 // else a random key made once and kept in the data directory (0600), so
 // links stay valid across restarts.
-func answerKey(cfg *config.Config) ([]byte, error) {
+func answerKey(cfg *config.Config, st *sqlstate.State) ([]byte, error) {
 	if cfg.AnswerSecret != "" {
 		return []byte(cfg.AnswerSecret), nil
+	}
+	if key := st.AnswerKey(); key != nil {
+		return key, nil
 	}
 	path := filepath.Join(cfg.DataDir, answerKeyFile)
 	data, err := os.ReadFile(path)
@@ -87,9 +92,11 @@ func escalationSettings(cfg *config.Config, addr net.Addr, log *slog.Logger) esc
 }
 
 // newEscalator builds call-and-answer on its parts with the
-// configuration's routes and policies, the answer-link key and base URL.
-func newEscalator(cfg *config.Config, parts escalate.Parts, addr net.Addr, log *slog.Logger, reg prometheus.Registerer) (*escalate.Engine, error) {
-	key, err := answerKey(cfg)
+// configuration's routes and policies, the answer-link key (kept in st
+// when the state database is PostgreSQL) and base URL.
+func newEscalator(cfg *config.Config, st *sqlstate.State, parts escalate.Parts, addr net.Addr, log *slog.Logger,
+	reg prometheus.Registerer) (*escalate.Engine, error) {
+	key, err := answerKey(cfg, st)
 	if err != nil {
 		return nil, err
 	}

@@ -13,9 +13,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,8 +78,9 @@ type nolossPublisher struct {
 	done chan struct{}
 
 	mu      sync.Mutex
-	limit   int // rounds to publish
-	reached int // rounds begun by some client
+	limit   int         // rounds to publish
+	reached int         // rounds begun by some client
+	began   []time.Time // when the first client began each round
 }
 
 func startNolossPublisher(t *testing.T, broker string, base time.Time, rounds, rate int) *nolossPublisher {
@@ -117,7 +117,10 @@ func startNolossPublisher(t *testing.T, broker string, base time.Time, rounds, r
 					p.mu.Unlock()
 					break
 				}
-				p.reached = max(p.reached, round+1)
+				if round == p.reached { // the first client to begin it
+					p.reached++
+					p.began = append(p.began, time.Now())
+				}
 				p.mu.Unlock()
 				if rate > 0 {
 					if d := time.Until(start.Add(time.Duration(round) * time.Second / time.Duration(rate))); d > 0 {
@@ -138,6 +141,14 @@ func startNolossPublisher(t *testing.T, broker string, base time.Time, rounds, r
 		})
 	}
 	go func() { wg.Wait(); close(p.done) }()
+	// A test that ends early (a failure) stops its publishers first: they
+	// report through t, which must not outlive the test.
+	t.Cleanup(func() {
+		p.mu.Lock()
+		p.limit = min(p.limit, p.reached)
+		p.mu.Unlock()
+		<-p.done
+	})
 	return p
 }
 
@@ -167,13 +178,14 @@ func (p *nolossPublisher) wait() int {
 type nolossStore struct {
 	client influxdb2.Client
 	bucket string
+	base   time.Time // the first round's timestamp
 	from   time.Time
 }
 
 func newNolossStore(t *testing.T, db *testenv.Influx, base time.Time) *nolossStore {
 	c := influxdb2.NewClientWithOptions(db.URL, "", influxdb2.DefaultOptions().SetHTTPRequestTimeout(120))
 	t.Cleanup(c.Close)
-	return &nolossStore{client: c, bucket: db.Bucket(), from: base.Add(-time.Minute)}
+	return &nolossStore{client: c, bucket: db.Bucket(), base: base, from: base.Add(-time.Minute)}
 }
 
 func (s *nolossStore) flux(tail string) string {
@@ -205,16 +217,55 @@ func (s *nolossStore) count(ctx context.Context) (int, error) {
 // many it holds.
 func (s *nolossStore) waitCount(t *testing.T, n int, timeout time.Duration, what string) int {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var got int
+	got, ok, trend := s.waitFor(t, n, timeout)
+	if !ok {
+		t.Fatalf("%s: InfluxDB holds %d points after %v, want %d (%s)", what, got, timeout, n, trend)
+	}
+	return got
+}
+
+// waitAll waits until InfluxDB holds readings 0 … n-1 of pub, and says
+// which are missing if it does not within timeout: their rounds, when
+// they were published, and what yujing did with them (from side).
+func (s *nolossStore) waitAll(t *testing.T, n int, timeout time.Duration, pub *nolossPublisher, side *nolossYujing) {
+	t.Helper()
+	got, ok, trend := s.waitFor(t, n, timeout)
+	if ok {
+		return
+	}
+	held, wrong, err := s.contents(t.Context(), n)
+	if err != nil {
+		t.Fatalf("InfluxDB holds %d of %d readings after %v (%s); reading them back: %v", got, n, timeout, trend, err)
+	}
+	var missing []int
+	for seq, h := range held {
+		if !h {
+			missing = append(missing, seq)
+		}
+	}
+	t.Fatalf("InfluxDB holds %d of %d readings after %v (%s).\n%s%s%s", got, n, timeout, trend,
+		pub.describe(missing), strings.Join(wrong, "\n"), side.about(missing))
+}
+
+// waitFor polls the count until it reaches n or timeout passes; trend
+// says how the count moved meanwhile (still growing, or stuck since when).
+func (s *nolossStore) waitFor(t *testing.T, n int, timeout time.Duration) (got int, ok bool, trend string) {
+	t.Helper()
+	began := time.Now()
+	deadline := began.Add(timeout)
 	var err error
+	last, changed := -1, began
 	for {
 		got, err = s.count(t.Context())
 		if err == nil && got >= n {
-			return got
+			return got, true, ""
+		}
+		if err == nil && got != last {
+			last, changed = got, time.Now()
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: InfluxDB holds %d points after %v, want %d (last error %v)", what, got, timeout, n, err)
+			return got, false, fmt.Sprintf("the count last changed %v after the wait began, to %d; last error %v",
+				changed.Sub(began).Round(time.Millisecond), last, err)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
@@ -222,42 +273,174 @@ func (s *nolossStore) waitCount(t *testing.T, n int, timeout time.Duration, what
 
 // verify fails t unless InfluxDB holds exactly readings 0 … n-1, each
 // once, with the sensor and timestamp they were published with.
-func (s *nolossStore) verify(t *testing.T, n int, base time.Time) {
+func (s *nolossStore) verify(t *testing.T, n int, pub *nolossPublisher) {
 	t.Helper()
 	if got, err := s.count(t.Context()); err != nil || got != n {
 		t.Fatalf("count() = %d (%v), want %d", got, err, n)
 	}
-	res, err := s.client.QueryAPI("").Query(t.Context(), s.flux(`|> keep(columns: ["_time", "_value", "sensor"])`))
+	held, wrong, err := s.contents(t.Context(), n)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(wrong) > 0 {
+		t.Fatalf("InfluxDB holds what was not published so:\n%s", strings.Join(wrong, "\n"))
+	}
+	var missing []int
+	for seq, h := range held {
+		if !h {
+			missing = append(missing, seq)
+		}
+	}
+	if len(missing) > 0 {
+		t.Fatalf("InfluxDB holds %d points, but not all readings:\n%s", n, pub.describe(missing))
+	}
+}
+
+// contents reads the run's points back: which of readings 0 … n-1
+// InfluxDB holds, and (at most 20 lines of) what it holds that was not
+// published: points that are no reading below n, readings stored twice,
+// or under another sensor or time.
+func (s *nolossStore) contents(ctx context.Context, n int) (held []bool, wrong []string, err error) {
+	res, err := s.client.QueryAPI("").Query(ctx, s.flux(`|> keep(columns: ["_time", "_value", "sensor"])`))
+	if err != nil {
+		return nil, nil, err
+	}
 	defer res.Close()
-	seen := make([]bool, n)
-	rows := 0
+	held = make([]bool, n)
+	bad := func(format string, args ...any) {
+		if len(wrong) < 20 {
+			wrong = append(wrong, fmt.Sprintf(format, args...))
+		}
+	}
 	for res.Next() {
 		rec := res.Record()
-		rows++
 		v, ok := rec.Value().(float64)
 		seq := int(v)
 		if !ok || float64(seq) != v || seq < 0 || seq >= n {
-			t.Fatalf("point %v at %v: not a sequence number below %d", rec.Value(), rec.Time(), n)
+			bad("point %v at %v: not a sequence number below %d", rec.Value(), rec.Time(), n)
+			continue
 		}
-		if seen[seq] {
-			t.Fatalf("reading %d stored twice", seq)
+		if held[seq] {
+			bad("reading %d stored twice", seq)
 		}
-		seen[seq] = true
-		wantTS := base.Add(time.Duration(seq/nolossSensors) * time.Millisecond)
+		held[seq] = true
+		wantTS := s.base.Add(time.Duration(seq/nolossSensors) * time.Millisecond)
 		if sensor, _ := rec.ValueByKey("sensor").(string); sensor != nolossSensor(seq%nolossSensors) || !rec.Time().Equal(wantTS) {
-			t.Fatalf("reading %d: sensor %q at %s, want %s at %s", seq, sensor, rec.Time().Format(time.RFC3339Nano),
+			bad("reading %d: sensor %q at %s, want %s at %s", seq, sensor, rec.Time().Format(time.RFC3339Nano),
 				nolossSensor(seq%nolossSensors), wantTS.Format(time.RFC3339Nano))
 		}
 	}
-	if err := res.Err(); err != nil {
-		t.Fatal(err)
+	return held, wrong, res.Err()
+}
+
+// describe says which readings of missing (sequence numbers, ascending)
+// are missing, by round: when the round was published, and which
+// sensors' readings of it are missing.
+func (p *nolossPublisher) describe(missing []int) string {
+	if len(missing) == 0 {
+		return ""
 	}
-	if rows != n {
-		t.Fatalf("read back %d points, want %d", rows, n)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var b strings.Builder
+	rounds := 0
+	for i := 0; i < len(missing); {
+		round := missing[i] / nolossSensors
+		j := i
+		for j < len(missing) && missing[j]/nolossSensors == round {
+			j++
+		}
+		rounds++
+		if rounds <= 30 {
+			fmt.Fprintf(&b, "  round %d (readings %d…%d at %s), first published %s: ", round, round*nolossSensors, round*nolossSensors+nolossSensors-1,
+				p.base.Add(time.Duration(round)*time.Millisecond).Format(time.RFC3339Nano), p.roundBegan(round))
+			if j-i == nolossSensors {
+				b.WriteString("all sensors\n")
+			} else {
+				for k := i; k < j; k++ {
+					fmt.Fprintf(&b, "%s ", nolossSensor(missing[k]%nolossSensors))
+				}
+				fmt.Fprintf(&b, "(%d of %d)\n", j-i, nolossSensors)
+			}
+		}
+		i = j
 	}
+	if rounds > 30 {
+		fmt.Fprintf(&b, "  … and %d more rounds\n", rounds-30)
+	}
+	return fmt.Sprintf("%d readings missing, in %d rounds (a round is one reading per sensor, published at once by %d clients):\n%s",
+		len(missing), rounds, nolossPublishers, b.String())
+}
+
+// roundBegan is when the first client began round r; p.mu is held.
+func (p *nolossPublisher) roundBegan(r int) string {
+	if r >= len(p.began) {
+		return "never"
+	}
+	return p.began[r].Format("15:04:05.000000")
+}
+
+// nolossYujing is where the test asks yujing what became of readings.
+type nolossYujing struct {
+	http string      // the running yujing's HTTP address
+	logs *syncBuffer // its log, and its predecessors'
+}
+
+// about says what yujing did with the missing readings: those it still
+// lists as rejected, every rejection it logged, and its ingest and spool
+// metrics. The yujing log itself follows the failure.
+func (y *nolossYujing) about(missing []int) string {
+	var b strings.Builder
+	want := make(map[int]bool, len(missing))
+	for _, seq := range missing {
+		want[seq] = true
+	}
+	var rejected []struct {
+		At      time.Time `json:"at"`
+		Topic   string    `json:"topic"`
+		Reason  string    `json:"reason"`
+		Error   string    `json:"error"`
+		Payload string    `json:"payload"`
+	}
+	resp, err := authed.Get("http://" + y.http + "/api/v1/rejected?limit=1000")
+	if err == nil {
+		err = json.NewDecoder(resp.Body).Decode(&rejected)
+		resp.Body.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(&b, "\nGET /api/v1/rejected: %v\n", err)
+	}
+	fmt.Fprintf(&b, "\nThe running yujing lists %d rejected messages; of the missing readings:\n", len(rejected))
+	for _, r := range rejected {
+		var pl struct{ Value float64 }
+		if json.Unmarshal([]byte(r.Payload), &pl) == nil && want[int(pl.Value)] {
+			fmt.Fprintf(&b, "  %s %s %s: %s (%s)\n", r.At.Format(time.RFC3339Nano), r.Topic, r.Payload, r.Reason, r.Error)
+		}
+	}
+	b.WriteString("Rejections yujing logged (rate-limited; of every process):\n")
+	for _, l := range strings.Split(y.logs.String(), "\n") {
+		if strings.Contains(l, `msg="reading rejected"`) {
+			fmt.Fprintf(&b, "  %s\n", l)
+		}
+	}
+	b.WriteString("Its metrics now:\n")
+	if resp, err := authed.Get("http://" + y.http + "/metrics"); err != nil {
+		fmt.Fprintf(&b, "  %v\n", err)
+	} else {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			l := sc.Text()
+			if strings.Contains(l, "_bucket{") {
+				continue
+			}
+			if strings.HasPrefix(l, "yujing_ingest_") || strings.HasPrefix(l, "yujing_spool_") ||
+				strings.HasPrefix(l, "yujing_store_") || strings.HasPrefix(l, "yujing_mqtt_") {
+				fmt.Fprintf(&b, "  %s\n", l)
+			}
+		}
+		resp.Body.Close()
+	}
+	return b.String()
 }
 
 // nolossBase is the first round's timestamp: recent, whole milliseconds.
@@ -309,9 +492,9 @@ func TestNoLoss100k(t *testing.T) {
 	pub := startNolossPublisher(t, mq.URL(), base, rounds, 0)
 	n := pub.wait()
 	published := time.Since(t0)
-	store.waitCount(t, n, 5*time.Minute, "all readings")
+	store.waitAll(t, n, 5*time.Minute, pub, &nolossYujing{http: inst.http, logs: inst.logs})
 	stored := time.Since(t0)
-	store.verify(t, n, base)
+	store.verify(t, n, pub)
 	if n != 100_000 {
 		t.Fatalf("published %d readings", n)
 	}
@@ -361,8 +544,8 @@ func TestNoLossInfluxOutage(t *testing.T) {
 	// Publishing goes on while the spool is replayed.
 	store.waitCount(t, before+int(spooled), 2*time.Minute, "the replay under way")
 	n := pub.stop()
-	store.waitCount(t, n, 5*time.Minute, "all readings after the outage")
-	store.verify(t, n, base)
+	store.waitAll(t, n, 5*time.Minute, pub, &nolossYujing{http: inst.http, logs: inst.logs})
+	store.verify(t, n, pub)
 	// Once per outage at each end. InfluxDB can also be slow enough at
 	// other times to start an episode of its own.
 	waitFor(t, 30*time.Second, "the end-of-outage log", func() bool {
@@ -385,8 +568,17 @@ type nolossChild struct {
 	done chan struct{}
 }
 
-func startNolossChild(t *testing.T, configPath, httpAddr string, logs *syncBuffer) *nolossChild {
+func startNolossChild(t *testing.T, configPath string, logs *syncBuffer) *nolossChild {
 	t.Helper()
+	// Ready once it logs so: once the broker holds its MQTT subscription
+	// (the SUBACK, or a resumed session). /healthz answers before yujing
+	// even connects to the broker; on the first start the broker has no
+	// subscription for yujing's session yet, and drops what is published
+	// meanwhile while acknowledging it to the publisher: readings no
+	// yujing ever received.
+	const ready = `msg="yujing ready"`
+	before := logs.String()
+	readyBefore := strings.Count(before, ready)
 	cmd := exec.Command(os.Args[0], "serve", "-config", configPath, "-log-level", "debug")
 	cmd.Env = append(os.Environ(), serveChildEnv+"=1")
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -402,26 +594,20 @@ func startNolossChild(t *testing.T, configPath, httpAddr string, logs *syncBuffe
 		close(c.done)
 	}()
 	t.Cleanup(func() { c.kill() })
-	deadline := time.Now().Add(time.Minute)
-	for {
-		resp, err := http.Get("http://" + httpAddr + "/healthz")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return c
-			}
-		}
+	const timeout = 2 * time.Minute // a loaded machine takes its time
+	deadline := time.Now().Add(timeout)
+	for strings.Count(logs.String(), ready) == readyBefore {
 		select {
 		case <-c.done:
-			t.Fatalf("yujing exited before it was ready:\n%s", logs.String())
+			t.Fatalf("yujing exited before it was ready:\n%s", logs.String()[len(before):])
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("yujing not ready after a minute:\n%s", logs.String())
+			t.Fatalf("yujing not ready after %v:\n%s", timeout, logs.String()[len(before):])
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
+	return c
 }
 
 func (c *nolossChild) kill() {
@@ -453,13 +639,13 @@ func TestNoLossKilled(t *testing.T) {
 	base := nolossBase()
 	store := newNolossStore(t, db, base)
 
-	child := startNolossChild(t, path, httpAddr, logs)
+	child := startNolossChild(t, path, logs)
 	pub := startNolossPublisher(t, mq.URL(), base, 1<<30, 40) // 2 000 readings/s until stopped
 	before := store.waitCount(t, 3000, 2*time.Minute, "readings before the first kill")
 	child.kill()
 	t.Logf("yujing SIGKILLed with %d readings in InfluxDB", before)
 
-	child = startNolossChild(t, path, httpAddr, logs)
+	child = startNolossChild(t, path, logs)
 	store.waitCount(t, before+3000, 2*time.Minute, "readings after the first restart")
 	spooledBefore := metricValue(httpAddr, "yujing_spool_appended_readings_total")
 	db.Stop()
@@ -470,14 +656,14 @@ func TestNoLossKilled(t *testing.T) {
 	child.kill()
 	t.Logf("yujing SIGKILLed while spooling, %g readings spooled", spooled)
 
-	child = startNolossChild(t, path, httpAddr, logs)
+	child = startNolossChild(t, path, logs)
 	waitFor(t, time.Minute, "the restarted yujing spooling", func() bool {
 		return metricValue(httpAddr, "yujing_spool_appended_readings_total") >= 1000
 	})
 	db.Start()
 	n := pub.stop()
-	store.waitCount(t, n, 5*time.Minute, "all readings")
-	store.verify(t, n, base)
+	store.waitAll(t, n, 5*time.Minute, pub, &nolossYujing{http: httpAddr, logs: logs})
+	store.verify(t, n, pub)
 	waitFor(t, 30*time.Second, "the end-of-replay log", func() bool {
 		return strings.Contains(logs.String(), "InfluxDB back; replayed the spooled readings")
 	})

@@ -31,6 +31,7 @@ import (
 	"yujing/notify/webhook"
 	"yujing/store"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 	"yujing/web"
 )
 
@@ -609,7 +610,7 @@ func TestProviderCallbacks(t *testing.T) {
 // outboxBench is the delivery half of serve (state database, outbox,
 // dispatcher, webhook) against a local receiver that answers at once.
 type outboxBench struct {
-	state    *sqlite.State
+	state    *sqlstate.State
 	outbox   *notify.Outbox
 	d        *notify.Dispatcher
 	finished atomic.Int64

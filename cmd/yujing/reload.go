@@ -44,7 +44,11 @@ func (r *reloader) onReload(f func(next *config.Config) error) {
 }
 
 func newReloader(path string, cur *config.Config, engine *alerting.Engine, sched *alerting.Scheduler, catalog *ingest.Catalog, log *slog.Logger, reg prometheus.Registerer) *reloader {
-	r := &reloader{path: path, cur: cur, engine: engine, sched: sched, catalog: catalog, log: log,
+	// The registry holds the sensors: the configuration's list of them is
+	// not kept.
+	trimmed := *cur
+	trimmed.Sensors = nil
+	r := &reloader{path: path, cur: &trimmed, engine: engine, sched: sched, catalog: catalog, log: log,
 		ok: prometheus.NewGauge(prometheus.GaugeOpts{Name: "yujing_config_last_reload_successful",
 			Help: "1 if the last configuration reload succeeded (or none was tried)."}),
 		at: prometheus.NewGauge(prometheus.GaugeOpts{Name: "yujing_config_last_reload_success_timestamp_seconds",
@@ -87,6 +91,7 @@ func (r *reloader) Reload(ctx context.Context) error {
 		"mqtt":            reflect.DeepEqual(r.cur.MQTT.Broker, next.MQTT.Broker) && r.cur.MQTT.ClientID == next.MQTT.ClientID && r.cur.EmbeddedListen == next.EmbeddedListen,
 		"influx":          reflect.DeepEqual(r.cur.Influx, next.Influx),
 		"data_dir":        r.cur.DataDir == next.DataDir,
+		"state":           reflect.DeepEqual(r.cur.State, next.State),
 		"channels":        reflect.DeepEqual(r.cur.Channels, next.Channels),
 		"store.retention": r.cur.Retention == next.Retention,
 		"simulate":        r.cur.Simulate == next.Simulate,
@@ -96,10 +101,12 @@ func (r *reloader) Reload(ctx context.Context) error {
 			r.log.Warn("configuration section changed but needs a restart to take effect", "section", what)
 		}
 	}
+	sensors := len(next.Sensors)
+	next.Sensors = nil // the registry holds them
 	r.cur = next
 	r.ok.Set(1)
 	r.at.SetToCurrentTime()
-	r.log.Info("configuration reloaded", "config", r.source(), "rules", len(next.Rules), "scheduled_rules", len(next.Scheduled), "sensors", len(next.Sensors))
+	r.log.Info("configuration reloaded", "config", r.source(), "rules", len(next.Rules), "scheduled_rules", len(next.Scheduled), "sensors", sensors)
 	return nil
 }
 

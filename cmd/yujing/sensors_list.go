@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -53,7 +54,16 @@ func sensorsListCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		fam = f
 	}
-	sts, err := sensorview.Statuses(ctx, c)
+	// The server selects and pages; the filters below are for a server
+	// from before it could.
+	filters := url.Values{}
+	if *site != "" {
+		filters.Set("site", *site)
+	}
+	if fam != "" {
+		filters.Set("family", string(fam))
+	}
+	sts, err := sensorview.Select(ctx, c, filters)
 	if err != nil {
 		fmt.Fprintln(stderr, "yujing sensors ls:", err)
 		return 1

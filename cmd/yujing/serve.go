@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
-	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,7 +19,6 @@ import (
 	"yujing/notify"
 	"yujing/notify/message"
 	"yujing/sitestatus"
-	"yujing/store/sqlite"
 )
 
 type serveOptions struct {
@@ -25,8 +26,72 @@ type serveOptions struct {
 	Version string
 	// Ready, if set, is told the addresses actually listened on.
 	Ready func(httpAddr, mqttAddr string)
-	// ShutdownTimeout bounds each shutdown step (default 10s).
+	// ShutdownTimeout bounds the whole shutdown, from the end of ctx to
+	// serve's return (default defaultShutdownTimeout): each step that can
+	// wait has until its share of it (see shutdownClock).
 	ShutdownTimeout time.Duration
+}
+
+// defaultShutdownTimeout keeps Ctrl-C under 2 s, with room for the steps
+// that wait on nothing outside (closing the broker and the stores) and for
+// the process's exit.
+const defaultShutdownTimeout = 1500 * time.Millisecond
+
+// Deadlines of the shutdown steps that can wait, as shares of the budget
+// from the start of the shutdown: a step that is slow shortens those after
+// it, it does not add to the total.
+const (
+	shareIngest = 0.4 // drain what MQTT delivered into the store (or leave it unacknowledged)
+	shareHTTP   = 0.55
+	shareNotify = 0.8 // requests still in flight are cut off then
+	shareSpool  = 1.0
+)
+
+// shutdownClock is one budget for the whole shutdown, starting when the
+// shutdown does (or, when serve fails to start, at its first bounded step).
+type shutdownClock struct {
+	budget time.Duration
+	start  time.Time
+}
+
+func (c *shutdownClock) begin() {
+	if c.start.IsZero() {
+		c.start = time.Now()
+	}
+}
+
+// by is the deadline of a step with the given share of the budget.
+func (c *shutdownClock) by(share float64) time.Time {
+	c.begin()
+	return c.start.Add(time.Duration(share * float64(c.budget)))
+}
+
+// freshConns are the HTTP connections that have not sent a request yet,
+// which browsers and HTTP clients open ahead of need. http.Server.Shutdown
+// counts them as busy for their first 5 s (golang.org/issue/22682), so
+// they are closed when it begins (its listeners are closed by then).
+type freshConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+// track is the server's ConnState.
+func (f *freshConns) track(c net.Conn, s http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s == http.StateNew {
+		f.conns[c] = struct{}{}
+	} else {
+		delete(f.conns, c)
+	}
+}
+
+func (f *freshConns) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.conns {
+		_ = c.Close()
+	}
 }
 
 // closer runs cleanup steps in reverse order of registration.
@@ -141,15 +206,23 @@ func (n registryNames) SensorName(id string) string {
 // serve runs yujing until ctx ends. It builds the stages in flow order,
 // each given at construction what it needs — stores, sensors, notify,
 // the alert lifecycle, call-and-answer, the rules, the console, then
-// ingest — and shuts down in the reverse order: stop taking MQTT
-// messages (finishing what is queued), the rules and call-and-answer, let
-// notify deliver what it holds, stop HTTP, the broker, and close the
-// stores.
+// ingest — and shuts down in the reverse order within o.ShutdownTimeout:
+// stop taking MQTT messages (finishing what is queued), stop the broker
+// and HTTP (live streams end at once), stop what makes calls, let notify
+// send what it holds once (what it cannot is left pending in the outbox
+// for the next start), and close the stores.
 func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 	if o.ShutdownTimeout <= 0 {
-		o.ShutdownTimeout = 10 * time.Second
+		o.ShutdownTimeout = defaultShutdownTimeout
 	}
-	w := &wiring{ctx: ctx, cfg: cfg, o: o, log: o.Logger, reg: prometheus.NewRegistry()}
+	w := &wiring{ctx: ctx, cfg: cfg, o: o, log: o.Logger, reg: prometheus.NewRegistry(),
+		clock: &shutdownClock{budget: o.ShutdownTimeout}}
+	stopping := false
+	defer func() {
+		if stopping {
+			w.log.Info("yujing stopped", "took", time.Since(w.clock.start).Round(time.Millisecond))
+		}
+	}()
 	defer w.cleanup.run()
 	w.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The collector's settings (runtime.gogc, runtime.memory_limit_bytes).
@@ -160,11 +233,11 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	state, err := sqlite.OpenState(ctx, filepath.Join(cfg.DataDir, "state.db"))
+	state, closeState, err := openState(ctx, cfg, w.log)
 	if err != nil {
 		return err
 	}
-	w.cleanup.add(func() { _ = state.Close() })
+	w.cleanup.add(closeState)
 	readings, err := w.readingStore()
 	if err != nil {
 		return err
@@ -173,6 +246,11 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	// The registry holds the sensors now, compactly: the configuration's
+	// list of them is not kept (a province has a million).
+	trimmed := *cfg
+	trimmed.Sensors = nil
+	cfg, w.cfg = &trimmed, &trimmed
 	deliveries, err := w.delivery(state, sensors)
 	if err != nil {
 		return err
@@ -221,11 +299,13 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 	defer w.simulate(mqttCfg.Broker, sensors)()
 
 	w.log.Info("yujing ready", "http", "http://"+ln.Addr().String(), "mqtt", mqttAddr,
-		"sensors", len(cfg.Sensors), "rules", len(cfg.Rules), "simulate", cfg.Simulate, "config", cfg.Source)
+		"sensors", sensors.registry.Len(), "rules", len(cfg.Rules), "simulate", cfg.Simulate, "config", cfg.Source)
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String(), mqttAddr)
 	}
 	<-ctx.Done()
-	w.log.Info("shutting down")
+	w.clock.begin()
+	stopping = true
+	w.log.Info("shutting down", "within", o.ShutdownTimeout)
 	return nil
 }

@@ -18,6 +18,9 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"yujing/config"
+	"yujing/configs"
+	"yujing/ingest/decode/all"
+	notifyall "yujing/notify/all"
 	"yujing/notify/webhook"
 )
 
@@ -233,13 +236,49 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	return 0
 }
 
-// demoConfig loads the bundled demo with the webhook pointed at url, the
-// simulator off and everything on free ports in a temporary directory.
+// demoConfig loads the bundled demo with a webhook channel added to its
+// routes (ops-webhook: hookURL, secret s3cret-for-test, which
+// hookRecorder checks), the simulator off and everything on free ports in
+// a temporary directory.
 func demoConfig(t *testing.T, hookURL string) *config.Config {
 	t.Helper()
-	t.Setenv("YUJING_DEMO_WEBHOOK_URL", hookURL)
-	t.Setenv("YUJING_DEMO_WEBHOOK_SECRET", "s3cret-for-test")
-	cfg, err := loadConfig("")
+	return demoWith(t, demoChannel{"ops-webhook", fmt.Sprintf("webhook: {url: %q, secret: s3cret-for-test, timeout: 5s}", hookURL)})
+}
+
+// demoChannel is a channel demoWith adds: its name, and its type and
+// settings as one line of YAML.
+type demoChannel struct{ name, yaml string }
+
+// demoWith loads the bundled demo with channels added to its routes (next
+// to its log channel), the simulator off and everything on free ports in a
+// temporary directory.
+func demoWith(t *testing.T, channels ...demoChannel) *config.Config {
+	t.Helper()
+	defs, names := "", "log"
+	for _, c := range channels {
+		defs += fmt.Sprintf("  - name: %s\n    %s\n", c.name, c.yaml)
+		names += ", " + c.name
+	}
+	demo := configs.Demo
+	for _, edit := range []struct{ old, new string }{
+		{"channels:\n  - name: log\n    log: {}\n", "channels:\n  - name: log\n    log: {}\n" + defs},
+		{"events: [raised, reopened, upgraded, resolved, overdue]\n    people: [zhang-wei]\n    channels: [log]\n",
+			"events: [raised, reopened, upgraded, resolved, overdue]\n    people: [zhang-wei]\n    channels: [" + names + "]\n"},
+	} {
+		if n := bytes.Count(demo, []byte(edit.old)); n != 1 {
+			t.Fatalf("configs/demo.yaml has %q %d times, want once", edit.old, n)
+		}
+		demo = bytes.Replace(demo, []byte(edit.old), []byte(edit.new), 1)
+	}
+	decoders, err := all.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	types, err := notifyall.Types()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(configs.DemoName, demo, config.Options{Decoders: decoders.Names(), Channels: types})
 	if err != nil {
 		t.Fatal(err)
 	}

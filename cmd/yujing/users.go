@@ -7,20 +7,19 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"yujing/config"
-	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 	"yujing/web/auth"
 	"yujing/web/auth/accounts"
 )
 
 // newAuth builds the HTTP authentication of serve from the configuration
 // and state.db, and creates the first admin on first start.
-func newAuth(ctx context.Context, cfg *config.Config, state *sqlite.State, log *slog.Logger, reg prometheus.Registerer) (*auth.Service, error) {
+func newAuth(ctx context.Context, cfg *config.Config, state *sqlstate.State, log *slog.Logger, reg prometheus.Registerer) (*auth.Service, error) {
 	var toks []auth.ConfigToken
 	for _, t := range cfg.HTTP.APITokens {
 		role, err := auth.ParseRole(t.Role)
@@ -49,7 +48,8 @@ const usersUsage = `Usage:
   yujing users enable NAME [-data DIR]
   yujing users rm NAME [-data DIR]
 
-They work on DIR/state.db (default ./data) directly; yujing serve may be
+They work on DIR/state.db (default ./data) directly, or on the PostgreSQL
+state database whose URL is in YUJING_STATE_URL; yujing serve may be
 running. add and passwd read the password from YUJING_PASSWORD, else from
 standard input (asked twice, not echoed, on a terminal); never from a flag.
 Passwords have at least 10 characters. Disabling a user or changing its
@@ -64,7 +64,8 @@ const tokensUsage = `Usage:
   yujing tokens revoke NAME [-data DIR]
 
 Send a token as "Authorization: Bearer <token>". Tokens of the
-configuration file (http.api_tokens) are not listed here.
+configuration file (http.api_tokens) are not listed here. With
+YUJING_STATE_URL set, they work on that PostgreSQL state database.
 `
 
 // usersCmd runs yujing users ….
@@ -141,17 +142,21 @@ func adminCmd(ctx context.Context, group string, args []string, stdin io.Reader,
 			return 2
 		}
 	}
-	path := filepath.Join(*dataDir, "state.db")
-	if verb == "add" || verb == "create" {
+	where, pg := adminState(*dataDir)
+	switch {
+	case pg:
+	case verb == "add" || verb == "create":
 		if err := os.MkdirAll(*dataDir, 0o750); err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 			return 1
 		}
-	} else if _, err := os.Stat(path); err != nil {
-		fmt.Fprintf(stderr, "%s: no state database: %v (is -data right?)\n", prog, err)
-		return 1
+	default:
+		if _, err := os.Stat(where); err != nil {
+			fmt.Fprintf(stderr, "%s: no state database: %v (is -data right?)\n", prog, err)
+			return 1
+		}
 	}
-	state, err := sqlite.OpenState(ctx, path)
+	state, err := sqlstate.Open(ctx, where, sqlstate.Options{})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return 1

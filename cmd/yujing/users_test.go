@@ -15,6 +15,7 @@ import (
 	"yujing/audit"
 	"yujing/internal/table"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
 // runUsers runs yujing users|tokens … with stdin.
@@ -203,7 +204,7 @@ func TestTokensListAlignsChinese(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CreateToken(t.Context(), sqlite.APIToken{Name: "duty-board", Role: "viewer", Hash: "x", CreatedBy: "cli:张伟", CreatedAt: time.Now()}); err != nil {
+	if err := st.CreateToken(t.Context(), sqlstate.APIToken{Name: "duty-board", Role: "viewer", Hash: "x", CreatedBy: "cli:张伟", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

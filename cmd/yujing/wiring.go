@@ -35,6 +35,7 @@ import (
 	"yujing/store/influx"
 	"yujing/store/spool"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 	"yujing/web"
 )
 
@@ -47,13 +48,15 @@ type wiring struct {
 	o       serveOptions
 	log     *slog.Logger
 	reg     *prometheus.Registry
+	clock   *shutdownClock // the shutdown's one budget
 	cleanup closer
 }
 
-// bounded is a cleanup step that gives f at most the shutdown timeout.
-func (w *wiring) bounded(f func(context.Context) error, what string) func() {
+// bounded is a cleanup step that gives f until its share of the
+// shutdown's budget.
+func (w *wiring) bounded(f func(context.Context) error, what string, share float64) func() {
 	return func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), w.o.ShutdownTimeout)
+		sctx, cancel := context.WithDeadline(context.WithoutCancel(w.ctx), w.clock.by(share))
 		defer cancel()
 		if err := f(sctx); err != nil {
 			w.log.Warn("shutdown step incomplete", "step", what, "err", err)
@@ -122,7 +125,7 @@ func (w *wiring) readingStore() (*readingStore, error) {
 	}
 	buffered := spool.NewBuffered(iw, sp, spool.BufferedOptions{Retryable: influx.Retryable, Refused: storeRefusals,
 		Logger: w.log, Registerer: w.reg})
-	w.cleanup.add(w.bounded(buffered.Close, "spool"))
+	w.cleanup.add(w.bounded(buffered.Close, "spool", shareSpool))
 	s.sink, s.system = buffered, deadLetterSystem{buffered}
 	w.log.Info("reading store", "kind", "influxdb", "url", cfg.Influx.URL, "bucket", cfg.Influx.Bucket, "spool", sp.Dir())
 	return s, nil
@@ -141,7 +144,7 @@ func (s *sensorBook) names() registryNames {
 	return registryNames{reg: s.registry, families: s.catalog.Families}
 }
 
-func (w *wiring) sensors(state *sqlite.State, readings *readingStore) (*sensorBook, error) {
+func (w *wiring) sensors(state *sqlstate.State, readings *readingStore) (*sensorBook, error) {
 	cfg := w.cfg
 	registry, err := ingest.NewRegistry(cfg.Sites, cfg.Sensors, cfg.MQTT.Topics...)
 	if err != nil {
@@ -172,7 +175,7 @@ type delivery struct {
 	receipts map[string]notify.Receipts // the callback parsers, by channel name
 }
 
-func (w *wiring) delivery(state *sqlite.State, sensors *sensorBook) (*delivery, error) {
+func (w *wiring) delivery(state *sqlstate.State, sensors *sensorBook) (*delivery, error) {
 	types, err := notifyall.Types()
 	if err != nil {
 		return nil, err
@@ -197,7 +200,14 @@ func (w *wiring) delivery(state *sqlite.State, sensors *sensorBook) (*delivery, 
 	}
 	outbox.Attach(dispatcher)
 	dispatcher.Run(context.WithoutCancel(w.ctx))
-	w.cleanup.add(w.bounded(dispatcher.Stop, "notify"))
+	w.cleanup.add(w.bounded(func(ctx context.Context) error {
+		// What it leaves is pending in the outbox, resumed at the next
+		// start, and said in its one summary line: not a failed step.
+		if err := dispatcher.Stop(ctx); !errors.Is(err, notify.ErrStopped) {
+			return err
+		}
+		return nil
+	}, "notify", shareNotify))
 	if err := outbox.Resume(w.ctx); err != nil {
 		return nil, err
 	}
@@ -212,7 +222,7 @@ type alertStage struct {
 	events  *web.Broadcaster
 }
 
-func (w *wiring) lifecycle(state *sqlite.State, sensors *sensorBook) (*alertStage, error) {
+func (w *wiring) lifecycle(state *sqlstate.State, sensors *sensorBook) (*alertStage, error) {
 	events := web.NewBroadcaster(256)
 	changes := mailbox.New[lifecycle.Change]()
 	alerts, err := lifecycle.New(state, sensors.registry, lifecycle.Options{Logger: w.log, Registerer: w.reg,
@@ -239,7 +249,7 @@ func (w *wiring) listen() (net.Listener, error) {
 
 // directory is people, organisations, responsibility chains and duty
 // rosters, from the configuration and the API's edits.
-func (w *wiring) directory(state *sqlite.State) (*duty.Book, error) {
+func (w *wiring) directory(state *sqlstate.State) (*duty.Book, error) {
 	directory, err := duty.NewBook(w.cfg.DutySpec, state)
 	if err != nil {
 		return nil, err
@@ -251,9 +261,9 @@ func (w *wiring) directory(state *sqlite.State) (*duty.Book, error) {
 // next channels, summaries — and takes every answer. Escalations resume
 // where a previous run left them, those a crash kept from starting start
 // now, and the route calls a crash lost are made again.
-func (w *wiring) callAndAnswer(state *sqlite.State, alerts *alertStage, d *delivery, directory *duty.Book,
+func (w *wiring) callAndAnswer(state *sqlstate.State, alerts *alertStage, d *delivery, directory *duty.Book,
 	sensors *sensorBook, addr net.Addr) (*escalate.Engine, error) {
-	esc, err := newEscalator(w.cfg, escalate.Parts{Store: state, Alerts: alerts.alerts, Changes: alerts.changes,
+	esc, err := newEscalator(w.cfg, state, escalate.Parts{Store: state, Alerts: alerts.alerts, Changes: alerts.changes,
 		Results: d.outcomes, Calls: d.outbox, Directory: directory, Sites: sensors.registry}, addr, w.log, w.reg)
 	if err != nil {
 		return nil, err
@@ -353,7 +363,7 @@ func (w *wiring) reloader(rules *ruleStage, sensors *sensorBook, directory *duty
 // console is the HTTP API, the console and the answer pages, with the
 // audit log of every state-changing request and authentication.
 type console struct {
-	state     *sqlite.State
+	state     *sqlstate.State
 	readings  *readingStore
 	sensors   *sensorBook
 	statuses  *sitestatus.Board
@@ -390,14 +400,22 @@ func (w *wiring) serveHTTP(ln net.Listener, c console) error {
 		Rejections: c.intake.rejections, Discovery: c.intake.discovery, SensorsAdm: c.sensors.catalog,
 		Families: c.sensors.catalog.Families, SiteStatuses: c.statuses, Gatherer: w.reg, Logger: w.log, Version: w.o.Version,
 		Events: c.alerts.events, Calls: calls, Audit: auditLog, Readings: c.readings.charts, System: c.readings.system})
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	fresh := &freshConns{conns: map[net.Conn]struct{}{}}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ConnState: fresh.track}
 	hs.RegisterOnShutdown(c.alerts.events.Close) // live streams end at once, or Shutdown waits for them
+	hs.RegisterOnShutdown(fresh.close)
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			w.log.Error("http server stopped", "err", err)
 		}
 	}()
-	w.cleanup.add(w.bounded(hs.Shutdown, "http"))
+	w.cleanup.add(w.bounded(func(ctx context.Context) error {
+		err := hs.Shutdown(ctx)
+		if err != nil {
+			_ = hs.Close() // requests still running lose their connections before the stores close
+		}
+		return err
+	}, "http", shareHTTP))
 	return nil
 }
 
@@ -453,7 +471,7 @@ func (w *wiring) ingest(mqttCfg ingest.Config, sensors *sensorBook, readings *re
 	if err != nil {
 		return nil, err
 	}
-	stop = w.bounded(sub.Stop, "ingest")
+	stop = w.bounded(sub.Stop, "ingest", shareIngest)
 	if err := sub.Start(w.ctx); err != nil {
 		stop()
 		return nil, err

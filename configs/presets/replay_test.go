@@ -24,6 +24,7 @@ import (
 	"yujing/internal/fakeclock"
 	"yujing/sitestatus"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
 // replay runs a preset through the real engine with a real state database
@@ -38,7 +39,7 @@ type replay struct {
 	eng      *alertingtest.Stack
 	catalog  *ingest.Registry
 	readings *sqlite.Readings
-	state    *sqlite.State
+	state    *sqlstate.State
 	statuses *sitestatus.Board // the sites' production statuses the engine sees
 	start    time.Time
 

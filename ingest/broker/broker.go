@@ -5,9 +5,11 @@
 package broker
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
+	"sync/atomic"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
@@ -16,8 +18,9 @@ import (
 
 // Broker is a running embedded MQTT broker.
 type Broker struct {
-	srv  *mqtt.Server
-	addr string
+	srv     *mqtt.Server
+	addr    string
+	closing *atomic.Bool
 }
 
 // Start listens on addr (host:port; port 0 picks a free one) and serves.
@@ -37,8 +40,9 @@ func Start(addr string, log *slog.Logger) (*Broker, error) {
 
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumSessionExpiryInterval = 7 * 24 * 3600
+	closing := new(atomic.Bool)
 	srv := mqtt.New(&mqtt.Options{InlineClient: false, Capabilities: caps,
-		Logger: log.With("component", "mqtt-broker")})
+		Logger: slog.New(closingHandler{log.Handler(), closing}).With("component", "mqtt-broker")})
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 		return nil, err
 	}
@@ -48,11 +52,41 @@ func Start(addr string, log *slog.Logger) (*Broker, error) {
 	if err := srv.Serve(); err != nil {
 		return nil, fmt.Errorf("embedded mqtt broker: %w", err)
 	}
-	return &Broker{srv: srv, addr: real}, nil
+	return &Broker{srv: srv, addr: real, closing: closing}, nil
 }
 
 // Addr is the host:port the broker listens on.
 func (b *Broker) Addr() string { return b.addr }
 
 // Close stops the broker and disconnects its clients.
-func (b *Broker) Close() error { return b.srv.Close() }
+func (b *Broker) Close() error {
+	b.closing.Store(true)
+	return b.srv.Close()
+}
+
+// closingHandler passes mochi's records on, but for one: once Close began,
+// each connection it ends is logged by mochi as a Warn with an empty
+// message (the error of the connection's read); that is the shutdown
+// doing its job, so it goes out at Debug.
+type closingHandler struct {
+	slog.Handler
+	closing *atomic.Bool
+}
+
+func (h closingHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level == slog.LevelWarn && r.Message == "" && h.closing.Load() {
+		r.Level = slog.LevelDebug
+	}
+	if !h.Handler.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h closingHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return closingHandler{h.Handler.WithAttrs(as), h.closing}
+}
+
+func (h closingHandler) WithGroup(name string) slog.Handler {
+	return closingHandler{h.Handler.WithGroup(name), h.closing}
+}

@@ -18,6 +18,7 @@ import (
 	"yujing/ingest"
 	"yujing/ingest/decode/all"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -51,7 +52,7 @@ func fuzzCatalog(t testing.TB) *ingest.Catalog {
 
 // demoCatalog is the demo configuration's catalogue, as yujing serve
 // builds it, over a state database in a temporary directory.
-func demoCatalog(t *testing.T) (*ingest.Catalog, *sqlite.State, string) {
+func demoCatalog(t *testing.T) (*ingest.Catalog, *sqlstate.State, string) {
 	t.Helper()
 	reg, err := all.Registry()
 	if err != nil {

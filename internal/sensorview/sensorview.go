@@ -26,10 +26,40 @@ type API interface {
 }
 
 // Statuses fetches every sensor with its last readings.
-func Statuses(ctx context.Context, api API) ([]ingest.Status, error) {
+func Statuses(ctx context.Context, api API) ([]ingest.Status, error) { return Select(ctx, api, nil) }
+
+// PageSize is how many sensors Select asks for at a time.
+const PageSize = 1000
+
+// Select fetches the sensors with their last readings that filters select
+// (GET /api/v1/sensors's site, family, region, status, q), a page at a
+// time, each page starting after the last id of the one before. A server
+// from before paging answers every sensor at once; then so does Select.
+func Select(ctx context.Context, api API, filters url.Values) ([]ingest.Status, error) {
 	var out []ingest.Status
-	err := api.Do(ctx, http.MethodGet, "/api/v1/sensors", nil, &out)
-	return out, err
+	after := ""
+	for {
+		v := url.Values{}
+		for k, vs := range filters {
+			v[k] = vs
+		}
+		v.Set("limit", strconv.Itoa(PageSize))
+		if after != "" {
+			v.Set("after", after)
+		}
+		var page []ingest.Status
+		if err := api.Do(ctx, http.MethodGet, "/api/v1/sensors?"+v.Encode(), nil, &page); err != nil {
+			return nil, err
+		}
+		if after != "" && len(page) > 0 && page[0].ID <= after {
+			return out, nil // it did not page: the first answer had them all
+		}
+		out = append(out, page...)
+		if len(page) != PageSize {
+			return out, nil
+		}
+		after = page[len(page)-1].ID
+	}
 }
 
 // Status fetches one sensor with its last readings.

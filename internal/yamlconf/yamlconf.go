@@ -165,6 +165,13 @@ type Decoder struct {
 	// variables that gave a value, by name.
 	expanded []expansion
 	vars     map[string]string
+	// types caches fieldsOf: a list of a million sensors is one type.
+	types map[reflect.Type]typeFields
+}
+
+type typeFields struct {
+	keys map[string]fieldInfo
+	idx  special
 }
 
 type frame struct {
@@ -606,7 +613,15 @@ func (d *Decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 	d.structs = append(d.structs, frame{d.pos(n), d.item})
 	d.item = false
 	defer func() { d.structs = d.structs[:len(d.structs)-1] }()
-	keys, idx := fieldsOf(v.Type())
+	tf, ok := d.types[v.Type()]
+	if !ok {
+		tf.keys, tf.idx = fieldsOf(v.Type())
+		if d.types == nil {
+			d.types = map[reflect.Type]typeFields{}
+		}
+		d.types[v.Type()] = tf
+	}
+	keys, idx := tf.keys, tf.idx
 	if idx.pos != nil {
 		v.FieldByIndex(idx.pos).Set(reflect.ValueOf(d.pos(n)))
 	}

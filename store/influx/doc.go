@@ -1,8 +1,17 @@
-// Package influx stores readings in InfluxDB through the v2 API of
-// github.com/influxdata/influxdb-client-go/v2: InfluxDB 2.x, and InfluxDB
-// 1.8+ through its v2 compatibility API (bucket "database/retention-policy",
-// empty org, token "user:password" or empty; the server needs
-// flux-enabled = true in its [http] section for queries).
+// Package influx stores readings in InfluxDB and queries them back.
+//
+// Writes go through the v2 write API of
+// github.com/influxdata/influxdb-client-go/v2: InfluxDB 2.x and 3.x, and
+// InfluxDB 1.8+ through its v2 compatibility API (bucket
+// "database/retention-policy", empty org, token "user:password" or empty).
+// Queries are InfluxQL through the v1 endpoint POST /query, which InfluxDB
+// 1.8, 2.x (a DBRP mapping: 2.1 and later map each bucket by itself) and
+// 3.x all serve — Flux is in maintenance and InfluxDB 3 has none. The
+// bucket names the database and retention policy, the token goes in an
+// "Authorization: Token" header. Scheduled rules ask for one aggregate of
+// many sensors at once (AggregateBySensor: one request per rule and window,
+// grouped by sensor); the console's charts for one sensor's readings
+// (Query).
 //
 // Schema: one point per reading. The measurement is the reading's family
 // ("reading" when it has none), tags are site, sensor, unit, region and

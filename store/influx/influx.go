@@ -39,7 +39,11 @@ type Config struct {
 	// Org is the InfluxDB 2 organization; empty for InfluxDB 1.8.
 	Org string `yaml:"org"`
 	// Bucket is the InfluxDB 2 bucket; for InfluxDB 1.8
-	// "database/retention-policy" (e.g. "yujing/autogen").
+	// "database/retention-policy" (e.g. "yujing/autogen"). Queries
+	// (InfluxQL) go to the database and retention policy it names: on
+	// InfluxDB 2 the bucket's DBRP mapping (2.1 and later map a bucket
+	// "db/rp" as database db, retention policy rp, and any other bucket as
+	// a database of its name), on InfluxDB 3 the database.
 	Bucket string `yaml:"bucket"`
 	// BatchSize is the most points sent in one HTTP request
 	// (default DefaultBatchSize).
@@ -113,12 +117,13 @@ func validate(r *yujing.Reading) error {
 	return nil
 }
 
-// Writer writes readings to one bucket and queries them back. It is safe
-// for concurrent use.
+// Writer writes readings to one bucket (the v2 write API) and queries them
+// back (InfluxQL, influxql.go). It is safe for concurrent use.
 type Writer struct {
 	client    influxdb2.Client
 	write     api.WriteAPIBlocking
-	query     api.QueryAPI
+	http      *http.Client // for InfluxQL
+	db, rp    string       // the bucket's database and retention policy
 	url       string
 	token     string
 	timeout   time.Duration
@@ -145,10 +150,16 @@ func New(cfg Config) (*Writer, error) {
 		SetPrecision(time.Nanosecond).
 		SetApplicationName("yujing")
 	client := influxdb2.NewClientWithOptions(strings.TrimSuffix(cfg.URL, "/"), cfg.Token, opts)
+	// Answers are compressed when writes are: not next to InfluxDB.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DisableCompression = !gzip
+	db, rp := splitBucket(cfg.Bucket)
 	return &Writer{
 		client:    client,
 		write:     client.WriteAPIBlocking(cfg.Org, cfg.Bucket),
-		query:     client.QueryAPI(cfg.Org),
+		http:      &http.Client{Transport: tr},
+		db:        db,
+		rp:        rp,
 		url:       strings.TrimSuffix(cfg.URL, "/"),
 		token:     cfg.Token,
 		timeout:   cfg.Timeout,
@@ -375,102 +386,65 @@ func (w *Writer) Ping(ctx context.Context) error {
 
 // Close releases idle connections. Close does not wait for anything: Write
 // has nothing buffered.
-func (w *Writer) Close() { w.client.Close() }
+func (w *Writer) Close() {
+	w.client.Close()
+	w.http.CloseIdleConnections()
+}
 
 // Query returns the values of one metric of one sensor with from <= time <
-// to, oldest first.
-//
-// Flux's range() stop is exclusive, but InfluxDB 1.8 includes points at
-// exactly stop (influxdata/influxdb#19966); the extra filter on _time makes
-// the window half-open on every server.
+// to, oldest first, in one InfluxQL request over every measurement (the
+// sensor's family may have changed).
 func (w *Writer) Query(ctx context.Context, sensor, metric string, from, to time.Time) ([]yujing.Reading, error) {
 	if !from.Before(to) {
 		return nil, nil
 	}
-	flux := fmt.Sprintf(`from(bucket: %s)
-  |> range(start: %s, stop: %s)
-  |> filter(fn: (r) => r._field == %s and r.sensor == %s and r._time < %s)
-  |> keep(columns: ["_time", "_value", "_field", "_measurement", "site", "sensor", "unit"])`,
-		fluxString(w.bucket), fluxTime(from), fluxTime(to), fluxString(metric), fluxString(sensor), fluxTime(to))
-	res, err := w.query.Query(ctx, flux)
+	// The columns come in the order asked for (a metric named like a tag
+	// gets its column renamed): time, the field, site, unit.
+	q := "SELECT " + qlIdent(metric) + `::field, "site"::tag, "unit"::tag FROM /.*/ WHERE "sensor"::tag = ` + qlString(sensor) +
+		" AND time >= " + qlTime(from) + " AND time < " + qlTime(to)
+	var out []yujing.Reading
+	err := w.influxQL(ctx, q, func(_ int, s *qlSeries) error {
+		var err error
+		out, err = appendReadings(out, s, sensor, metric)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("influx: query bucket %q for sensor %q metric %q: %w", w.bucket, sensor, metric, err)
 	}
-	defer res.Close()
-	var out []yujing.Reading
-	for res.Next() {
-		rec := res.Record()
-		v, ok := float(rec.Value())
-		if !ok {
-			return nil, fmt.Errorf("influx: query bucket %q for sensor %q metric %q: value %v (%T) is not a number",
-				w.bucket, sensor, metric, rec.Value(), rec.Value())
-		}
-		r := yujing.Reading{
-			Sensor: sensor,
-			Site:   tag(rec.ValueByKey("site")),
-			Family: yujing.Family(rec.Measurement()),
-			Metric: rec.Field(),
-			Unit:   tag(rec.ValueByKey("unit")),
-			Value:  v,
-			Time:   rec.Time(),
-		}
-		if r.Family == DefaultMeasurement {
-			r.Family = ""
-		}
-		out = append(out, r)
-	}
-	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("influx: query bucket %q for sensor %q metric %q: %w", w.bucket, sensor, metric, err)
-	}
-	// Flux returns one table per series (e.g. per unit); merge them by time.
+	// One series per measurement, each in time order; merge them by time.
 	slices.SortStableFunc(out, func(a, b yujing.Reading) int { return a.Time.Compare(b.Time) })
 	return out, nil
 }
 
-// float converts a Flux field value to float64.
-func float(v any) (float64, bool) {
-	switch v := v.(type) {
-	case float64:
-		return v, true
-	case int64:
-		return float64(v), true
-	case uint64:
-		return float64(v), true
+// appendReadings appends the rows of one series of Query's answer to out.
+func appendReadings(out []yujing.Reading, s *qlSeries, sensor, metric string) ([]yujing.Reading, error) {
+	family := yujing.Family(s.Name)
+	if family == DefaultMeasurement {
+		family = ""
 	}
-	return 0, false
+	for _, row := range s.Values {
+		if len(row) != 4 {
+			return out, fmt.Errorf("series %s: row %v: want time, value, site and unit", s.Name, row)
+		}
+		t, err := qlTimeOf(row[0])
+		if err != nil {
+			return out, fmt.Errorf("series %s: %w", s.Name, err)
+		}
+		v, ok, err := qlFloat(row[1])
+		if err != nil {
+			return out, fmt.Errorf("series %s: %w", s.Name, err)
+		}
+		if !ok {
+			continue // another field's point
+		}
+		out = append(out, yujing.Reading{Sensor: sensor, Site: tag(row[2]), Family: family, Metric: metric,
+			Unit: tag(row[3]), Value: v, Time: time.Unix(0, t).UTC()})
+	}
+	return out, nil
 }
 
 // tag returns a tag column's value, "" when the column is absent or null.
 func tag(v any) string {
 	s, _ := v.(string)
 	return s
-}
-
-// fluxTime formats t as a Flux time literal.
-func fluxTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-// fluxString quotes s as a Flux string literal.
-func fluxString(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"', '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case '$': // "${" starts an interpolation
-			b.WriteString(`\$`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }

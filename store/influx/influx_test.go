@@ -117,8 +117,7 @@ func TestWriteQuery(t *testing.T) {
 	}
 	sameReadings(t, got, temp)
 
-	// The window is [from, to), also on InfluxDB 1.8 whose range() includes
-	// stop (influxdata/influxdb#19966).
+	// The window is [from, to): a reading exactly at to is left out.
 	got, err = w.Query(ctx, "gas-01", "lel", at(100), at(200))
 	if err != nil {
 		t.Fatalf("Query: %v", err)

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -474,5 +475,27 @@ func TestOddFileNames(t *testing.T) {
 				t.Errorf("the database is not at its path: %v", err)
 			}
 		})
+	}
+}
+
+func TestReadingsPragmas(t *testing.T) {
+	r := openTestReadings(t, 0)
+	for _, tt := range []struct {
+		db           *sql.DB
+		name, pragma string
+		want         string
+	}{
+		{r.db.w, "writer", "journal_mode", "wal"},
+		{r.db.w, "writer", "synchronous", "1"},
+		{r.db.w, "writer", "foreign_keys", "1"},
+		{r.db.r, "reader", "query_only", "1"},
+	} {
+		var got string
+		if err := tt.db.QueryRow("PRAGMA " + tt.pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.EqualFold(got, tt.want) {
+			t.Errorf("%s: %s = %s, want %s", tt.name, tt.pragma, got, tt.want)
+		}
 	}
 }

@@ -23,25 +23,25 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
-// Store keeps users, sessions and tokens: sqlite.State.
+// Store keeps users, sessions and tokens: sqlstate.State.
 type Store interface {
-	Users(ctx context.Context) ([]sqlite.User, error)
-	User(ctx context.Context, name string) (sqlite.User, error)
-	CreateUser(ctx context.Context, u sqlite.User) error
-	CreateFirstUser(ctx context.Context, u sqlite.User) (bool, error)
-	UpdateUser(ctx context.Context, u sqlite.User, logout bool) error
+	Users(ctx context.Context) ([]sqlstate.User, error)
+	User(ctx context.Context, name string) (sqlstate.User, error)
+	CreateUser(ctx context.Context, u sqlstate.User) error
+	CreateFirstUser(ctx context.Context, u sqlstate.User) (bool, error)
+	UpdateUser(ctx context.Context, u sqlstate.User, logout bool) error
 	SetPassword(ctx context.Context, name, hash string, at time.Time, keep string) (int, error)
 	DeleteUser(ctx context.Context, name string) error
-	CreateSession(ctx context.Context, se sqlite.Session, idleSince time.Time) error
-	SessionUser(ctx context.Context, idHash string) (sqlite.Session, sqlite.User, error)
+	CreateSession(ctx context.Context, se sqlstate.Session, idleSince time.Time) error
+	SessionUser(ctx context.Context, idHash string) (sqlstate.Session, sqlstate.User, error)
 	TouchSession(ctx context.Context, idHash string, at time.Time) error
 	DeleteSession(ctx context.Context, idHash string) error
-	CreateToken(ctx context.Context, t sqlite.APIToken) error
-	Tokens(ctx context.Context) ([]sqlite.APIToken, error)
-	TokenByHash(ctx context.Context, hash string) (sqlite.APIToken, error)
+	CreateToken(ctx context.Context, t sqlstate.APIToken) error
+	Tokens(ctx context.Context) ([]sqlstate.APIToken, error)
+	TokenByHash(ctx context.Context, hash string) (sqlstate.APIToken, error)
 	TouchToken(ctx context.Context, name string, at time.Time) error
 	RevokeToken(ctx context.Context, name string, at time.Time) error
 }
@@ -275,7 +275,7 @@ func (s *Service) Bootstrap(ctx context.Context) error {
 		return fmt.Errorf("auth: first start: %w", err)
 	}
 	now := s.now()
-	created, err := s.st.CreateFirstUser(ctx, sqlite.User{Username: FirstAdmin, Role: Admin.String(), PasswordHash: hash,
+	created, err := s.st.CreateFirstUser(ctx, sqlstate.User{Username: FirstAdmin, Role: Admin.String(), PasswordHash: hash,
 		CreatedAt: now, UpdatedAt: now})
 	if err != nil {
 		return fmt.Errorf("auth: first start: %w", err)
@@ -475,7 +475,7 @@ func (s *Service) tokenPrincipal(ctx context.Context, tok string) (*Principal, s
 		return found, "", nil
 	}
 	t, err := s.st.TokenByHash(ctx, hex.EncodeToString(sum[:]))
-	if errors.Is(err, sqlite.ErrNotFound) {
+	if errors.Is(err, sqlstate.ErrNotFound) {
 		return nil, "the bearer token is not valid", nil
 	}
 	if err != nil {
@@ -500,7 +500,7 @@ func (s *Service) tokenPrincipal(ctx context.Context, tok string) (*Principal, s
 func (s *Service) sessionPrincipal(ctx context.Context, id string) (*Principal, string, error) {
 	idHash := sha256Hex(id)
 	se, u, err := s.st.SessionUser(ctx, idHash)
-	if errors.Is(err, sqlite.ErrNotFound) {
+	if errors.Is(err, sqlstate.ErrNotFound) {
 		return nil, "the session has ended; log in again", nil
 	}
 	if err != nil {

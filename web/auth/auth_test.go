@@ -26,6 +26,7 @@ import (
 	"yujing/internal/fakeclock"
 	"yujing/store"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 	"yujing/web"
 	"yujing/web/auth"
 )
@@ -101,7 +102,7 @@ func (l *lockedBuffer) String() string {
 type env struct {
 	url    string
 	dir    string
-	state  *sqlite.State
+	state  *sqlstate.State
 	svc    *auth.Service
 	clock  *fakeclock.Clock
 	alerts *alerts

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
 // Register adds the login, user and token endpoints to mux:
@@ -86,7 +86,7 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	u, err := s.st.User(r.Context(), b.Username)
 	found := err == nil
-	if err != nil && !errors.Is(err, sqlite.ErrNotFound) {
+	if err != nil && !errors.Is(err, sqlstate.ErrNotFound) {
 		s.serverError(w, r, err)
 		return
 	}
@@ -123,7 +123,7 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 	}
 	s.byUser.reset(key)
 	id, csrf := randomString(32), randomString(32)
-	se := sqlite.Session{IDHash: sha256Hex(id), Username: u.Username, CSRF: csrf, CreatedAt: now, LastSeen: now,
+	se := sqlstate.Session{IDHash: sha256Hex(id), Username: u.Username, CSRF: csrf, CreatedAt: now, LastSeen: now,
 		ExpiresAt: now.Add(s.maxAge)}
 	if err := s.st.CreateSession(r.Context(), se, now.Add(-s.idle)); err != nil {
 		s.serverError(w, r, err)
@@ -285,7 +285,7 @@ type UserView struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-func viewUser(u sqlite.User) UserView {
+func viewUser(u sqlstate.User) UserView {
 	return UserView{Username: u.Username, Role: u.Role, Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
@@ -305,9 +305,9 @@ func (s *Service) listUsers(w http.ResponseWriter, r *http.Request) {
 // storeStatus maps store errors to HTTP status codes.
 func (s *Service) storeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
-	case errors.Is(err, sqlite.ErrNotFound):
+	case errors.Is(err, sqlstate.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, sqlite.ErrExists), errors.Is(err, sqlite.ErrLastAdmin):
+	case errors.Is(err, sqlstate.ErrExists), errors.Is(err, sqlstate.ErrLastAdmin):
 		writeError(w, http.StatusConflict, err.Error())
 	default:
 		s.serverError(w, r, err)
@@ -315,22 +315,22 @@ func (s *Service) storeError(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 // NewUser checks and hashes a new user's fields.
-func (s *Service) NewUser(ctx context.Context, name, password, role string) (sqlite.User, error) {
+func (s *Service) NewUser(ctx context.Context, name, password, role string) (sqlstate.User, error) {
 	if err := CheckName("username", name); err != nil {
-		return sqlite.User{}, err
+		return sqlstate.User{}, err
 	}
 	if _, err := ParseRole(role); err != nil {
-		return sqlite.User{}, err
+		return sqlstate.User{}, err
 	}
 	if err := CheckPassword(password); err != nil {
-		return sqlite.User{}, err
+		return sqlstate.User{}, err
 	}
 	h, err := s.hash(ctx, password)
 	if err != nil {
-		return sqlite.User{}, err
+		return sqlstate.User{}, err
 	}
 	now := s.now()
-	return sqlite.User{Username: name, Role: role, PasswordHash: h, CreatedAt: now, UpdatedAt: now}, nil
+	return sqlstate.User{Username: name, Role: role, PasswordHash: h, CreatedAt: now, UpdatedAt: now}, nil
 }
 
 func (s *Service) createUser(w http.ResponseWriter, r *http.Request) {
@@ -450,18 +450,18 @@ func (s *Service) configToken(name string) bool {
 
 // NewToken makes a token and the record to store: the token is shown
 // once, only its hash is kept.
-func (s *Service) NewToken(name, role, createdBy string) (string, sqlite.APIToken, error) {
+func (s *Service) NewToken(name, role, createdBy string) (string, sqlstate.APIToken, error) {
 	if err := CheckName("token name", name); err != nil {
-		return "", sqlite.APIToken{}, err
+		return "", sqlstate.APIToken{}, err
 	}
 	if _, err := ParseRole(role); err != nil {
-		return "", sqlite.APIToken{}, err
+		return "", sqlstate.APIToken{}, err
 	}
 	if s.configToken(name) {
-		return "", sqlite.APIToken{}, fmt.Errorf("token %q: %w in the configuration (http.api_tokens)", name, sqlite.ErrExists)
+		return "", sqlstate.APIToken{}, fmt.Errorf("token %q: %w in the configuration (http.api_tokens)", name, sqlstate.ErrExists)
 	}
 	tok := TokenPrefix + randomString(32)
-	return tok, sqlite.APIToken{Name: name, Role: role, Hash: sha256Hex(tok), CreatedBy: createdBy, CreatedAt: s.now()}, nil
+	return tok, sqlstate.APIToken{Name: name, Role: role, Hash: sha256Hex(tok), CreatedBy: createdBy, CreatedAt: s.now()}, nil
 }
 
 func (s *Service) createToken(w http.ResponseWriter, r *http.Request) {
@@ -475,7 +475,7 @@ func (s *Service) createToken(w http.ResponseWriter, r *http.Request) {
 	}
 	p, _ := FromContext(r.Context())
 	tok, t, err := s.NewToken(b.Name, b.Role, p.Actor())
-	if errors.Is(err, sqlite.ErrExists) {
+	if errors.Is(err, sqlstate.ErrExists) {
 		writeError(w, http.StatusConflict, err.Error())
 		return
 	}

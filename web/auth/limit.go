@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
 // How password attempts (logins, and the current password of a password
@@ -136,7 +136,7 @@ func (s *Service) slow(ctx context.Context, addr string) error {
 // attemptKey is the key under which a password attempt for user u is
 // limited: the user name, or, when r carries u's device cookie, the user
 // name and that device. userKey is the user name's key.
-func (s *Service) attemptKey(r *http.Request, u sqlite.User, found bool, name string, now time.Time) (key, userKey string) {
+func (s *Service) attemptKey(r *http.Request, u sqlstate.User, found bool, name string, now time.Time) (key, userKey string) {
 	userKey = strings.ToLower(name)
 	if !found {
 		return userKey, userKey
@@ -158,7 +158,7 @@ func deviceMAC(passwordHash, user, issued, id string) string {
 }
 
 // device is the id of r's device cookie when it is a valid one of u.
-func device(r *http.Request, u sqlite.User, now time.Time) (string, bool) {
+func device(r *http.Request, u sqlstate.User, now time.Time) (string, bool) {
 	c, err := r.Cookie(DeviceCookieName)
 	if err != nil || u.PasswordHash == "" {
 		return "", false
@@ -185,7 +185,7 @@ func device(r *http.Request, u sqlite.User, now time.Time) (string, bool) {
 }
 
 // setDevice gives the browser a new device cookie of u.
-func (s *Service) setDevice(w http.ResponseWriter, r *http.Request, u sqlite.User, now time.Time) {
+func (s *Service) setDevice(w http.ResponseWriter, r *http.Request, u sqlstate.User, now time.Time) {
 	issued, id := strconv.FormatInt(now.Unix(), 10), randomString(12)
 	v := base64.RawURLEncoding.EncodeToString([]byte(u.Username)) + "." + issued + "." + id + "." +
 		deviceMAC(u.PasswordHash, u.Username, issued, id)

@@ -14,6 +14,7 @@ import (
 	"yujing/notify"
 	"yujing/store"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
 // CheckFailure checks how a failed send is classified: whether the
@@ -181,7 +182,7 @@ func CheckDefaultLimit(t testing.TB, ch interface {
 // Stage is the real outbox over a SQLite state database.
 type Stage struct {
 	*notify.Outbox
-	State *sqlite.State
+	State *sqlstate.State
 }
 
 // Outbox runs ch under the real outbox, on a SQLite state database in the

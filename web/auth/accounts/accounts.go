@@ -12,7 +12,7 @@ import (
 
 	"yujing/audit"
 	"yujing/internal/table"
-	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 	"yujing/web/auth"
 )
 
@@ -36,7 +36,7 @@ func CommandLine() Actor {
 
 // Accounts changes the users and tokens of one state database.
 type Accounts struct {
-	state *sqlite.State
+	state *sqlstate.State
 	svc   *auth.Service
 	actor Actor
 	warn  io.Writer
@@ -44,7 +44,7 @@ type Accounts struct {
 
 // New manages the accounts in state as actor. A change made but not
 // recorded in the audit log is not undone: warn is told.
-func New(state *sqlite.State, actor Actor, warn io.Writer) (*Accounts, error) {
+func New(state *sqlstate.State, actor Actor, warn io.Writer) (*Accounts, error) {
 	svc, err := auth.New(auth.Options{Store: state})
 	if err != nil {
 		return nil, err

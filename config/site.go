@@ -1,0 +1,71 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+
+	"yujing"
+	"yujing/geojson"
+	"yujing/internal/yamlconf"
+)
+
+// LatLonFile is a point on the earth: WGS 84 latitude and longitude in
+// degrees, as a phone's map or GPS gives them.
+type LatLonFile struct {
+	Pos    yamlconf.Pos
+	Fields yamlconf.Fields
+	Lat    *float64 `yaml:"lat"`
+	Lon    *float64 `yaml:"lon"`
+}
+
+// boundaryTolerance thins a site's outline to what the wall screen's map
+// shows: 0.0001° is about 10 m.
+const boundaryTolerance = 0.0001
+
+// maxBoundaryBytes bounds a boundary file.
+const maxBoundaryBytes = 32 << 20
+
+// siteMap checks where a site is on the wall screen's map: its location,
+// and its boundary, a GeoJSON file read relative to the configuration
+// file's folder.
+func (c *checker) siteMap(s SiteFile, site *yujing.Site) {
+	if l := s.Location; l != nil {
+		pos := s.Fields.At("location", s.Pos)
+		switch {
+		case l.Lat == nil || l.Lon == nil:
+			c.Add(pos, "site %q: location: give lat and lon (degrees, WGS 84), e.g. {lat: 31.27, lon: 120.63}", s.ID)
+		case !(*l.Lat >= -90 && *l.Lat <= 90):
+			c.Add(l.Fields.At("lat", pos), "site %q: location.lat %g is outside -90…90", s.ID, *l.Lat)
+		case !(*l.Lon >= -180 && *l.Lon <= 180):
+			c.Add(l.Fields.At("lon", pos), "site %q: location.lon %g is outside -180…180", s.ID, *l.Lon)
+		default:
+			site.Location = &yujing.LatLon{Lat: *l.Lat, Lon: *l.Lon}
+		}
+	}
+	if s.Boundary == "" {
+		return
+	}
+	pos := s.Fields.At("boundary", s.Pos)
+	path := s.Boundary
+	if !filepath.IsAbs(path) && c.f.Pos.File != "" {
+		path = filepath.Join(filepath.Dir(c.f.Pos.File), path)
+	}
+	if st, err := os.Stat(path); err != nil {
+		c.Add(pos, "site %q: boundary: %v", s.ID, err)
+		return
+	} else if st.Size() > maxBoundaryBytes {
+		c.Add(pos, "site %q: boundary %s: %d bytes, more than %d: simplify the outline first", s.ID, s.Boundary, st.Size(), maxBoundaryBytes)
+		return
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		c.Add(pos, "site %q: boundary: %v", s.ID, err)
+		return
+	}
+	rings, err := geojson.Parse(data)
+	if err != nil {
+		c.Add(pos, "site %q: boundary %s: %v", s.ID, s.Boundary, err)
+		return
+	}
+	site.Boundary = geojson.Simplify(rings, boundaryTolerance)
+}

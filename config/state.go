@@ -1,0 +1,85 @@
+package config
+
+import (
+	"net/url"
+	"os"
+	"strings"
+
+	"yujing/internal/yamlconf"
+)
+
+// StateFile is the state section: where warnings, calls, escalations,
+// users, sessions, tokens, the audit log and the directory are kept.
+// Without it, the embedded SQLite file <data_dir>/state.db.
+type StateFile struct {
+	Pos    yamlconf.Pos
+	Fields yamlconf.Fields
+	// URL is a PostgreSQL database,
+	// postgres://user:password@host:5432/db?sslmode=verify-full. Write the
+	// password as ${VAR}, or give the whole URL in URLFile.
+	URL string `yaml:"url"`
+	// URLFile reads the URL from a file (a mounted secret).
+	URLFile string `yaml:"url_file"`
+}
+
+// State says where the state database is.
+type State struct {
+	// URL is the PostgreSQL URL, password and all: give it to the store,
+	// never to a log (use Where).
+	URL string
+	// Where names the database without its password, for logs and errors:
+	// postgres://user@host:5432/db.
+	Where string
+}
+
+// state checks the state section and sets cfg.State (nil without it).
+func (c *checker) state(cfg *Config) {
+	sf := c.f.State
+	if sf == nil {
+		return
+	}
+	raw := sf.URL
+	at := sf.Fields.At("url", sf.Pos)
+	switch {
+	case sf.URLFile != "" && sf.URL != "":
+		c.Add(sf.Fields.At("url_file", sf.Pos), "state: give url or url_file, not both")
+		return
+	case sf.URLFile != "":
+		at = sf.Fields.At("url_file", sf.Pos)
+		b, err := os.ReadFile(sf.URLFile)
+		if err != nil {
+			c.Add(at, "state.url_file: %v", err)
+			return
+		}
+		raw = strings.TrimSpace(string(b))
+	case sf.URL == "":
+		c.Add(sf.Pos, "state: give url (postgres://user:password@host:5432/db) or url_file, or leave state out for the embedded database in data_dir")
+		return
+	}
+	where, ok := postgresWhere(raw)
+	if !ok {
+		// The URL is not quoted: it may hold a password.
+		c.Add(at, "state: want a PostgreSQL URL such as postgres://user:password@host:5432/db?sslmode=verify-full")
+		return
+	}
+	if c.f.Influx == nil {
+		c.Add(at, "state: a PostgreSQL state database needs influx: for readings (the embedded reading store keeps one node's readings only)")
+	}
+	cfg.State = &State{URL: raw, Where: where}
+}
+
+// postgresWhere checks that raw is a postgres:// or postgresql:// URL with
+// a host and a database and returns it without its password and
+// parameters.
+func postgresWhere(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" ||
+		strings.Trim(u.Path, "/") == "" || u.Opaque != "" {
+		return "", false
+	}
+	w := url.URL{Scheme: "postgres", Host: u.Host, Path: u.Path}
+	if u.User != nil {
+		w.User = url.User(u.User.Username())
+	}
+	return w.String(), true
+}
