@@ -390,6 +390,50 @@ type Call struct {
 	Round      int   `json:"round,omitempty"`
 }
 
+// CallResult is how the delivery of a call ended for good, as notify
+// reports it to call-and-answer: sent (the provider accepted it), or
+// failed — the provider refused it for good, or every attempt failed —
+// which moves the call on to the next channel of its ladder (Fallback). A
+// call that shutdown left for the next start has no result yet.
+type CallResult struct {
+	Call Call
+	Sent bool
+	// Reason classifies a failure: timeout, http_5xx, http_4xx, throttled,
+	// network, circuit_open or other (notify.FailureReason); "" when sent.
+	Reason string
+	// Error is the last error's text, without secrets; "" when sent.
+	Error string
+	At    time.Time // when the delivery ended
+}
+
+// Receipt is what a provider reports back about a call after accepting it:
+// an SMS status report, a voice call's result, a key pressed during a voice
+// call, a reply. Each channel's package parses its provider's callbacks
+// into receipts; call-and-answer stores them against their calls and takes
+// a reply or a key press as an answer.
+type Receipt struct {
+	Channel    string    `json:"channel"`
+	CallID     string    `json:"call_id,omitempty"`     // our idempotency key, when the provider echoes it back
+	ProviderID string    `json:"provider_id,omitempty"` // the provider's id for the message or call (BizId, SerialNo, CallId)
+	Phone      string    `json:"phone,omitempty"`
+	Status     string    `json:"status"` // delivered, failed, answered, no_answer, busy, key_pressed, replied
+	Detail     string    `json:"detail,omitempty"`
+	Key        string    `json:"key,omitempty"`  // digit pressed in a voice call
+	Text       string    `json:"text,omitempty"` // reply text of an inbound SMS
+	At         time.Time `json:"at"`
+}
+
+// Receipt statuses.
+const (
+	ReceiptDelivered  = "delivered"
+	ReceiptFailed     = "failed"
+	ReceiptAnswered   = "answered"
+	ReceiptNoAnswer   = "no_answer"
+	ReceiptBusy       = "busy"
+	ReceiptKeyPressed = "key_pressed"
+	ReceiptReplied    = "replied"
+)
+
 // Matchers select alerts. Empty fields match anything; Levels matches any
 // of its levels.
 type Matchers struct {

@@ -11,6 +11,7 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
 	"yujing/ingest"
 	"yujing/store/sqlite"
 )
@@ -34,15 +35,11 @@ func benchEngine(b *testing.B, sensors []yujing.Sensor, rules []*alerting.Rule) 
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	eng, err := alerting.New(rules, nil, st, nopCaller{}, reg, alerting.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return eng
+	return alertingtest.New(b, rules, st, reg, alertingtest.Options{}).Engine
 }
 
 // BenchmarkObserve is the cost per reading of evaluating the rules bound
-// to its sensor, with N rules in the engine: "spread" binds one rule to each
+// to its sensor, with N rules in the Engine: "spread" binds one rule to each
 // of N sensors; "all-on-one" binds all N rules to the one sensor read.
 // Values stay below the thresholds (no transitions: the steady state).
 func BenchmarkObserve(b *testing.B) {
@@ -93,10 +90,7 @@ func BenchmarkHeapPerSensor(b *testing.B) {
 				st, _ := sqlite.OpenState(context.Background(), filepath.Join(b.TempDir(), "s.db"))
 				rule := &alerting.Rule{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: gasTiers(), Hysteresis: 2}
 				before := heapInUse()
-				eng, err := alerting.New([]*alerting.Rule{rule}, nil, st, nopCaller{}, reg, alerting.Options{})
-				if err != nil {
-					b.Fatal(err)
-				}
+				eng := alertingtest.New(b, []*alerting.Rule{rule}, st, reg, alertingtest.Options{})
 				ctx := context.Background()
 				t0 := time.Now()
 				batch := make([]yujing.Reading, 1)

@@ -15,9 +15,9 @@ type recount struct {
 	at   time.Time
 }
 
-// finish counts composite rules again until nothing changes, then makes
-// the calls. Call it with mu held for reading and no other lock.
-func (e *Engine) finish(ctx context.Context, w *work) []yujing.Call {
+// finish counts composite rules again until nothing changes. Call it with
+// mu held for reading and no other lock.
+func (e *Engine) finish(ctx context.Context, w *work) {
 	for len(w.recount) > 0 {
 		rc := w.recount[0]
 		w.recount = w.recount[1:]
@@ -25,12 +25,18 @@ func (e *Engine) finish(ctx context.Context, w *work) []yujing.Call {
 		e.composite(ctx, rc.rule, rc.site, rc.at, w)
 		e.gmu.Unlock()
 	}
-	return w.calls
 }
 
 // count moves one condition of a rule at a site from one level to another
-// in the counts composite rules read. Call with amu held.
+// in the counts composite rules read.
 func (e *Engine) count(rule, site string, from, to yujing.Level) {
+	e.cmu.Lock()
+	defer e.cmu.Unlock()
+	e.countLocked(rule, site, from, to)
+}
+
+// countLocked is count with cmu held.
+func (e *Engine) countLocked(rule, site string, from, to yujing.Level) {
 	k := condKey{rule, site}
 	n := e.counts[k]
 	if n == nil {
@@ -45,7 +51,7 @@ func (e *Engine) count(rule, site string, from, to yujing.Level) {
 // with gmu held.
 func (e *Engine) composite(ctx context.Context, cr *Rule, site string, t time.Time, w *work) {
 	held := 0
-	e.amu.Lock()
+	e.cmu.Lock()
 	for _, ref := range cr.Of {
 		n := 0
 		if cnt := e.counts[condKey{ref.Rule, site}]; cnt != nil {
@@ -59,7 +65,7 @@ func (e *Engine) composite(ctx context.Context, cr *Rule, site string, t time.Ti
 			held++ // k of the listed conditions
 		}
 	}
-	e.amu.Unlock()
+	e.cmu.Unlock()
 	k := cr.K
 	if k <= 0 {
 		k = len(cr.Of)

@@ -10,6 +10,8 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
+	"yujing/alerting/lifecycle"
 	"yujing/ingest"
 	"yujing/store"
 	"yujing/store/sqlite"
@@ -38,16 +40,13 @@ func TestConcurrentSensors(t *testing.T) {
 	}
 	var mu sync.Mutex
 	voteRaised := false
-	eng, err := alerting.New(rules, nil, st, nopCaller{}, reg, alerting.Options{OnChange: func(a yujing.Alert, tr yujing.Transition) {
+	eng := alertingtest.New(t, rules, st, reg, alertingtest.Options{Lifecycle: lifecycle.Options{OnChange: func(c lifecycle.Change) {
 		mu.Lock()
-		if a.Rule == "vote" && tr.Event == yujing.EventRaised {
+		if c.Alert.Rule == "vote" && c.Transition.Event == yujing.EventRaised {
 			voteRaised = true
 		}
 		mu.Unlock()
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	}}})
 	ctx := context.Background()
 	t0 := time.Now()
 	var wg sync.WaitGroup
@@ -68,7 +67,7 @@ func TestConcurrentSensors(t *testing.T) {
 		for range 40 {
 			as, _ := eng.List(ctx, store.AlertFilter{States: []yujing.State{yujing.StateFiring}})
 			for _, a := range as {
-				eng.Ack(ctx, a.ID, alerting.Action{By: "op"})
+				eng.Ack(ctx, a.ID, lifecycle.Action{By: "op"})
 			}
 			eng.Tick(ctx, t0.Add(30*time.Second))
 			_ = eng.RuleStatuses()

@@ -1,8 +1,11 @@
 // Package alerting turns readings into warnings. It evaluates four-tier
-// threshold rules in memory on every reading, keeps one alert per (rule,
-// sensor) episode, carries it through its lifecycle (firing → acknowledged →
-// disposing → resolved → closed) with every transition saved before anything
-// is said about it, and hands calls to a Caller for delivery.
+// threshold rules in memory on every reading (and scheduled rules on
+// windowed aggregates), keeps one condition per (rule, sensor), and
+// decides each alert's changes — raised, reopened, upgraded, downgraded,
+// resolved, overdue — which it has the alert lifecycle (package
+// alerting/lifecycle) save; the lifecycle then tells call-and-answer
+// (package alerting/escalate), which makes the calls. The engine makes no
+// call itself.
 //
 // The Engine is split by concern, one file each:
 //
@@ -12,16 +15,14 @@
 //     (SetRules), rule health;
 //   - evaluate.go: conditions and their evaluation on readings, derived
 //     values, faults and time (Observe, ObserveDerived, ObserveFault, Tick);
-//   - lifecycle.go: a condition's level change as an alert transition;
+//   - transition.go: a condition's level change as an alert change, saved
+//     by the lifecycle;
 //   - composite.go: composite rules (K of N conditions at a site);
 //   - overdue.go: supervision of alerts not closed in time (督办);
-//   - route.go: the calls a transition makes through the routes, and their
-//     recovery after a crash;
-//   - suppress.go: silences and inhibition as the engine applies them, over
-//     packages silence and inhibit;
-//   - actions.go: operators' actions (acknowledge, dispose, close);
-//   - message.go: the warning text officials read;
+//   - message.go: the warning text officials read (Alert.Message);
 //   - schedule.go, scheduledrule.go: rules on windowed aggregates, on cron
-//     schedules;
-//   - summary.go: daily summaries.
+//     schedules.
+//
+// Silences, inhibition and operators' actions belong to the lifecycle;
+// routes, escalation policies and the daily summaries to call-and-answer.
 package alerting

@@ -126,10 +126,9 @@ func findSensor(ss []sensorConds, x *idindex.Index, id string) *sensorConds {
 	return &ss[p]
 }
 
-// work collects what evaluation produced: calls to make, and composite
-// rules to count again once the evaluating lock is released.
+// work collects what evaluation produced: composite rules to count again
+// once the evaluating lock is released.
 type work struct {
-	calls   []yujing.Call
 	recount []recount
 }
 
@@ -164,9 +163,8 @@ func (e *Engine) Observe(ctx context.Context, rs []yujing.Reading) {
 	if len(rs) > 0 {
 		e.m.evalSeconds.Observe(time.Since(start).Seconds() / float64(len(rs)))
 	}
-	calls := e.finish(ctx, &w)
+	e.finish(ctx, &w)
 	e.mu.RUnlock()
-	e.dispatch(ctx, calls)
 }
 
 // ObserveFault tells fault rules that a reading was refused as an
@@ -185,9 +183,8 @@ func (e *Engine) ObserveFault(ctx context.Context, rd yujing.Reading, reason str
 		}
 		sc.mu.Unlock()
 	}
-	calls := e.finish(ctx, &w)
+	e.finish(ctx, &w)
 	e.mu.RUnlock()
-	e.dispatch(ctx, calls)
 }
 
 // ObserveDerived evaluates one rule on a value computed elsewhere (a
@@ -217,9 +214,8 @@ func (e *Engine) ObserveDerived(ctx context.Context, r *Rule, rd yujing.Reading)
 	}
 	e.evaluate(ctx, c, &rd, &w)
 	e.gmu.Unlock()
-	calls := e.finish(ctx, &w)
+	e.finish(ctx, &w)
 	e.mu.RUnlock()
-	e.dispatch(ctx, calls)
 }
 
 // Tick evaluates what depends on time passing rather than on readings:
@@ -268,10 +264,9 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) {
 		}
 	}
 	e.gmu.Unlock()
-	e.flagOverdue(ctx, now, &w)
-	calls := e.finish(ctx, &w)
+	e.flagOverdue(ctx, now)
+	e.finish(ctx, &w)
 	e.mu.RUnlock()
-	e.dispatch(ctx, calls)
 }
 
 // evaluate works out the level a reading puts a rule's condition at.
@@ -413,7 +408,7 @@ func (e *Engine) apply(ctx context.Context, c *condition, level yujing.Level, th
 	if r.kind() == KindTangent {
 		rd.Unit = "°" // the value is the tangent angle, not a displacement
 	}
-	if !e.transition(ctx, r, c, level, th, &rd, w) {
+	if !e.transition(ctx, r, c, level, th, &rd) {
 		return
 	}
 	// Composite rules count this rule's conditions: once the evaluating lock

@@ -7,6 +7,8 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
+	"yujing/alerting/lifecycle"
 	"yujing/ingest"
 	"yujing/store/sqlite"
 )
@@ -21,13 +23,10 @@ func TestFaultRule(t *testing.T) {
 	defer st.Close()
 	var events []string
 	rules := []*alerting.Rule{{Name: "p-fault", Kind: alerting.KindFault, Sensors: []string{"P1"}, Level: yujing.Yellow}}
-	eng, err := alerting.New(rules, nil, st, nopCaller{}, reg, alerting.Options{
-		OnChange: func(a yujing.Alert, tr yujing.Transition) {
-			events = append(events, string(tr.Event)+":"+a.Level.String())
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := alertingtest.New(t, rules, st, reg, alertingtest.Options{Lifecycle: lifecycle.Options{
+		OnChange: func(c lifecycle.Change) {
+			events = append(events, string(c.Transition.Event)+":"+c.Alert.Level.String())
+		}}})
 	now := time.Now()
 	rd := yujing.Reading{Sensor: "P1", Site: "p", Metric: "pressure", Value: 99, Time: now}
 	eng.ObserveFault(t.Context(), rd, "out_of_range")

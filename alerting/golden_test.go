@@ -1,7 +1,6 @@
 package alerting_test
 
 import (
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"flag"
@@ -15,6 +14,8 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
+	"yujing/alerting/lifecycle"
 	"yujing/config"
 	"yujing/ingest"
 	"yujing/store/sqlite"
@@ -31,10 +32,6 @@ type event struct {
 	Level  string `json:"level"`
 	State  string `json:"state"`
 }
-
-type nopCaller struct{}
-
-func (nopCaller) Call(context.Context, yujing.Call) error { return nil }
 
 // clock is the fake time of a golden case.
 type clock struct {
@@ -81,19 +78,12 @@ func TestGoldenSequences(t *testing.T) {
 			defer st.Close()
 			clk := &clock{t: start}
 			var got []event
-			eng, err := alerting.New(cfg.Rules, cfg.Routes, st, nopCaller{}, reg, alerting.Options{
-				Now: clk.Now,
-				OnChange: func(a yujing.Alert, tr yujing.Transition) {
+			eng := alertingtest.New(t, cfg.Rules, st, reg, alertingtest.Options{Engine: alerting.Options{Now: clk.Now},
+				Lifecycle: lifecycle.Options{OnChange: func(c lifecycle.Change) {
+					a, tr := c.Alert, c.Transition
 					got = append(got, event{At: tr.At.Sub(start).String(), Rule: a.Rule, Sensor: a.Sensor,
 						Event: string(tr.Event), Level: a.Level.String(), State: string(a.State)})
-				},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := eng.Restore(t.Context()); err != nil {
-				t.Fatal(err)
-			}
+				}}})
 			f, err := os.Open(filepath.Join(dir, "readings.csv"))
 			if err != nil {
 				t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
+	"yujing/alerting/lifecycle"
 	"yujing/ingest"
 	"yujing/store/sqlite"
 )
@@ -19,29 +21,29 @@ import (
 func TestLifecycleTransitions(t *testing.T) {
 	type action struct {
 		name string
-		do   func(e *alerting.Engine, id int64) (yujing.Alert, error)
+		do   func(e *alertingtest.Stack, id int64) (yujing.Alert, error)
 	}
 	ctx := context.Background()
-	ack := action{"ack", func(e *alerting.Engine, id int64) (yujing.Alert, error) {
-		return e.Ack(ctx, id, alerting.Action{By: "li", Note: "收到"})
+	ack := action{"ack", func(e *alertingtest.Stack, id int64) (yujing.Alert, error) {
+		return e.Ack(ctx, id, lifecycle.Action{By: "li", Note: "收到"})
 	}}
-	dispose := action{"dispose", func(e *alerting.Engine, id int64) (yujing.Alert, error) {
-		return e.Dispose(ctx, id, alerting.Action{By: "li", Note: "关闭阀门"})
+	dispose := action{"dispose", func(e *alertingtest.Stack, id int64) (yujing.Alert, error) {
+		return e.Dispose(ctx, id, lifecycle.Action{By: "li", Note: "关闭阀门"})
 	}}
-	disposeNoNote := action{"dispose without note", func(e *alerting.Engine, id int64) (yujing.Alert, error) {
-		return e.Dispose(ctx, id, alerting.Action{By: "li"})
+	disposeNoNote := action{"dispose without note", func(e *alertingtest.Stack, id int64) (yujing.Alert, error) {
+		return e.Dispose(ctx, id, lifecycle.Action{By: "li"})
 	}}
-	closeOK := action{"close", func(e *alerting.Engine, id int64) (yujing.Alert, error) {
-		return e.Close(ctx, id, alerting.Action{By: "li", Note: "核查无误", Reason: yujing.ReasonFalseAlarm})
+	closeOK := action{"close", func(e *alertingtest.Stack, id int64) (yujing.Alert, error) {
+		return e.Close(ctx, id, lifecycle.Action{By: "li", Note: "核查无误", Reason: yujing.ReasonFalseAlarm})
 	}}
-	closeNoReason := action{"close without reason", func(e *alerting.Engine, id int64) (yujing.Alert, error) {
-		return e.Close(ctx, id, alerting.Action{By: "li", Note: "x"})
+	closeNoReason := action{"close without reason", func(e *alertingtest.Stack, id int64) (yujing.Alert, error) {
+		return e.Close(ctx, id, lifecycle.Action{By: "li", Note: "x"})
 	}}
-	closeNoNote := action{"close without note", func(e *alerting.Engine, id int64) (yujing.Alert, error) {
-		return e.Close(ctx, id, alerting.Action{By: "li", Reason: yujing.ReasonRealHazard})
+	closeNoNote := action{"close without note", func(e *alertingtest.Stack, id int64) (yujing.Alert, error) {
+		return e.Close(ctx, id, lifecycle.Action{By: "li", Reason: yujing.ReasonRealHazard})
 	}}
-	anonymous := action{"ack without by", func(e *alerting.Engine, id int64) (yujing.Alert, error) {
-		return e.Ack(ctx, id, alerting.Action{})
+	anonymous := action{"ack without by", func(e *alertingtest.Stack, id int64) (yujing.Alert, error) {
+		return e.Ack(ctx, id, lifecycle.Action{})
 	}}
 	// How to bring a fresh alert into each state.
 	setups := map[yujing.State][]string{
@@ -59,23 +61,23 @@ func TestLifecycleTransitions(t *testing.T) {
 	}{
 		{yujing.StateFiring, ack, yujing.StateAcknowledged, nil},
 		{yujing.StateFiring, dispose, yujing.StateDisposing, nil},
-		{yujing.StateFiring, closeOK, "", alerting.ErrConflict},
-		{yujing.StateAcknowledged, ack, "", alerting.ErrConflict},
+		{yujing.StateFiring, closeOK, "", lifecycle.ErrConflict},
+		{yujing.StateAcknowledged, ack, "", lifecycle.ErrConflict},
 		{yujing.StateAcknowledged, dispose, yujing.StateDisposing, nil},
-		{yujing.StateAcknowledged, closeOK, "", alerting.ErrConflict},
-		{yujing.StateDisposing, ack, "", alerting.ErrConflict}, // disposal implies acknowledgement
+		{yujing.StateAcknowledged, closeOK, "", lifecycle.ErrConflict},
+		{yujing.StateDisposing, ack, "", lifecycle.ErrConflict}, // disposal implies acknowledgement
 		{yujing.StateDisposing, dispose, yujing.StateDisposing, nil},
-		{yujing.StateDisposing, closeOK, "", alerting.ErrConflict},
+		{yujing.StateDisposing, closeOK, "", lifecycle.ErrConflict},
 		{yujing.StateResolved, ack, yujing.StateResolved, nil}, // recorded, stays resolved
 		{yujing.StateResolved, dispose, yujing.StateResolved, nil},
 		{yujing.StateResolved, closeOK, yujing.StateClosed, nil},
-		{yujing.StateResolved, closeNoReason, "", alerting.ErrInvalid},
-		{yujing.StateResolved, closeNoNote, "", alerting.ErrInvalid},
-		{yujing.StateResolved, disposeNoNote, "", alerting.ErrInvalid},
-		{yujing.StateResolved, anonymous, "", alerting.ErrInvalid},
-		{yujing.StateClosed, ack, "", alerting.ErrConflict},
-		{yujing.StateClosed, dispose, "", alerting.ErrConflict},
-		{yujing.StateClosed, closeOK, "", alerting.ErrConflict},
+		{yujing.StateResolved, closeNoReason, "", lifecycle.ErrInvalid},
+		{yujing.StateResolved, closeNoNote, "", lifecycle.ErrInvalid},
+		{yujing.StateResolved, disposeNoNote, "", lifecycle.ErrInvalid},
+		{yujing.StateResolved, anonymous, "", lifecycle.ErrInvalid},
+		{yujing.StateClosed, ack, "", lifecycle.ErrConflict},
+		{yujing.StateClosed, dispose, "", lifecycle.ErrConflict},
+		{yujing.StateClosed, closeOK, "", lifecycle.ErrConflict},
 	}
 	for i, c := range cases {
 		t.Run(fmt.Sprintf("%s/%s", c.from, c.act.name), func(t *testing.T) {
@@ -86,11 +88,8 @@ func TestLifecycleTransitions(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			e, err := alerting.New([]*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: gasTiersT()}},
-				nil, st, nopCaller{}, reg, alerting.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			e := alertingtest.New(t, []*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: gasTiersT()}},
+				st, reg, alertingtest.Options{})
 			t0 := time.Now()
 			e.Observe(ctx, []yujing.Reading{{Sensor: sensor, Site: "p", Metric: "lel", Value: 30, Time: t0}})
 			as, _ := e.List(ctx, storeFilterSensor(sensor))

@@ -7,6 +7,7 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
 	"yujing/ingest"
 	"yujing/store/sqlite"
 )
@@ -60,11 +61,8 @@ func TestAlertMessages(t *testing.T) {
 	now := t0
 	var overdue [yujing.Red + 1]time.Duration
 	overdue[yujing.Orange] = 4 * time.Hour
-	eng, err := alerting.New(rules, nil, st, nopCaller{}, reg, alerting.Options{Now: func() time.Time { return now },
-		Location: shanghai, Overdue: overdue})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := alertingtest.New(t, rules, st, reg, alertingtest.Options{Engine: alerting.Options{Now: func() time.Time { return now },
+		Location: shanghai, Overdue: overdue}})
 	for i, tc := range []struct {
 		sensor, metric string
 		value          float64

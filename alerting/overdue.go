@@ -8,30 +8,38 @@ import (
 	"yujing"
 )
 
-// flagOverdue marks the open alerts not closed within the time their level
-// allows (督办), once each, and calls the routes that take event overdue.
-func (e *Engine) flagOverdue(ctx context.Context, now time.Time, w *work) {
-	e.amu.Lock()
-	defer e.amu.Unlock()
-	for _, a := range e.open {
+// flagOverdue has the lifecycle mark the open alerts not closed within the
+// time their level allows (督办), once each: a change the routes with event
+// overdue call people about.
+func (e *Engine) flagOverdue(ctx context.Context, now time.Time) {
+	for _, a := range e.alerts.Open() {
 		limit := e.overdue[a.Level]
-		if a.OverdueAt != nil || limit <= 0 || a.State == yujing.StateClosed || now.Sub(a.StartedAt) < limit {
+		if !overdue(&a, limit, now) {
 			continue
 		}
-		next := *a
-		next.OverdueAt, next.Overdue, next.UpdatedAt = &now, true, now
-		t := &yujing.Transition{AlertID: a.ID, At: now, Event: yujing.EventOverdue, FromLevel: a.Level, ToLevel: a.Level,
-			FromState: a.State, ToState: a.State, Value: a.Value, Actor: yujing.ActorSystem,
-			Note: fmt.Sprintf("未在%s内闭环（%s预警闭环时限），转入督办", durationZH(limit), levelShort(a.Level))}
-		if err := e.st.UpdateAlert(ctx, next, t); err != nil {
-			e.m.storeErrors.Inc()
+		ch, ok, err := e.alerts.Apply(ctx, a.Key(), func(a *yujing.Alert, at time.Time) (yujing.Alert, yujing.Transition, bool) {
+			if a == nil || !overdue(a, e.overdue[a.Level], now) { // changed meanwhile
+				return yujing.Alert{}, yujing.Transition{}, false
+			}
+			limit := e.overdue[a.Level]
+			next := *a
+			next.OverdueAt, next.Overdue, next.UpdatedAt = &now, true, now
+			return next, yujing.Transition{AlertID: a.ID, At: now, Event: yujing.EventOverdue, FromLevel: a.Level, ToLevel: a.Level,
+				FromState: a.State, ToState: a.State, Value: a.Value, Actor: yujing.ActorSystem,
+				Note: fmt.Sprintf("未在%s内闭环（%s预警闭环时限），转入督办", durationZH(limit), levelShort(a.Level))}, true
+		})
+		if err != nil {
 			e.log.Error("overdue flag not saved; will retry on the next tick", "alert_id", a.ID, "err", err)
 			continue
 		}
-		*a = next
-		e.m.transitions.WithLabelValues(string(yujing.EventOverdue), a.Level.String()).Inc()
-		e.log.Warn("alert overdue", "alert_id", a.ID, "level", a.Level.String(), "open_for", now.Sub(a.StartedAt).Round(time.Second))
-		e.change(next, *t)
-		w.calls = e.callsFor(a, t, w.calls)
+		if ok {
+			e.log.Warn("alert overdue", "alert_id", a.ID, "level", ch.Alert.Level.String(), "open_for", now.Sub(a.StartedAt).Round(time.Second))
+		}
 	}
+}
+
+// overdue reports whether a, open, is past the limit of its level at now
+// and not yet flagged.
+func overdue(a *yujing.Alert, limit time.Duration, now time.Time) bool {
+	return a.OverdueAt == nil && limit > 0 && a.State != yujing.StateClosed && now.Sub(a.StartedAt) >= limit
 }

@@ -7,6 +7,8 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
+	"yujing/alerting/escalate"
 	"yujing/ingest"
 	"yujing/store/sqlite"
 )
@@ -23,23 +25,16 @@ func TestOverdueSupervision(t *testing.T) {
 	clock := func() time.Time { return now }
 	duty := yujing.Person{ID: "duty", Name: "值班员"}
 	chief := yujing.Person{ID: "chief", Name: "督长"}
-	routes := []alerting.Route{
+	routes := []escalate.Route{
 		{People: []yujing.Person{duty}, Channels: []string{"log"}},
 		{Events: []yujing.Event{yujing.EventOverdue}, People: []yujing.Person{chief}, Channels: []string{"sms"}},
 	}
 	var overdue [yujing.Red + 1]time.Duration
 	overdue[yujing.Red] = time.Hour
 	caller := &recordCaller{}
-	mk := func() *alerting.Engine {
-		eng, err := alerting.New([]*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: gasTiersT()}},
-			routes, st, caller, reg, alerting.Options{Now: clock, Overdue: overdue})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := eng.Restore(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		return eng
+	mk := func() *alertingtest.Stack {
+		return alertingtest.New(t, []*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: gasTiersT()}},
+			st, reg, alertingtest.Options{Engine: alerting.Options{Now: clock, Overdue: overdue}, Routes: routes, Calls: caller})
 	}
 	eng := mk()
 	eng.Observe(t.Context(), []yujing.Reading{{Sensor: "G1", Site: "p", Metric: "lel", Value: 60, Time: now}})

@@ -9,6 +9,8 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
+	"yujing/alerting/escalate"
 	"yujing/ingest"
 	"yujing/store"
 	"yujing/store/sqlite"
@@ -25,7 +27,7 @@ func (c *idCaller) Call(_ context.Context, call yujing.Call) error {
 
 // recoverSetup returns a state database and a constructor of engines on it,
 // for gas sensors at site "a", with the given routes; *now is their clock.
-func recoverSetup(t *testing.T, sensorIDs []string, routes []alerting.Route) (open func(alerting.Caller) *alerting.Engine, now *time.Time) {
+func recoverSetup(t *testing.T, sensorIDs []string, routes []escalate.Route) (open func(escalate.Caller) *alertingtest.Stack, now *time.Time) {
 	t.Helper()
 	var sensors []yujing.Sensor
 	for _, id := range sensorIDs {
@@ -40,15 +42,8 @@ func recoverSetup(t *testing.T, sensorIDs []string, routes []alerting.Route) (op
 	clock := time.Date(2026, 7, 5, 10, 0, 0, 0, time.UTC)
 	now = &clock
 	rules := []*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: gasTiersT()}}
-	return func(c alerting.Caller) *alerting.Engine {
-		eng, err := alerting.New(rules, routes, st, c, reg, alerting.Options{Now: func() time.Time { return *now }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := eng.Restore(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		return eng
+	return func(c escalate.Caller) *alertingtest.Stack {
+		return alertingtest.New(t, rules, st, reg, alertingtest.Options{Engine: alerting.Options{Now: func() time.Time { return *now }}, Routes: routes, Calls: c})
 	}, now
 }
 
@@ -56,12 +51,12 @@ func gasReading(sensor string, v float64, at time.Time) []yujing.Reading {
 	return []yujing.Reading{{Sensor: sensor, Site: "a", Family: yujing.FamilyGas, Metric: "lel", Value: v, Time: at}}
 }
 
-// A crash between saving a warning and recording its calls: the next start
+// A crash between saving a warning and recording its Calls: the next start
 // makes the calls of each open alert's latest change, under the same ids (so
 // the outbox makes none twice), and none for a change older than the window.
 func TestRecoverCallsAfterCrash(t *testing.T) {
 	open, now := recoverSetup(t, []string{"G1", "G2"},
-		[]alerting.Route{{People: []yujing.Person{{ID: "p", Name: "P"}}, Channels: []string{"sms"}}})
+		[]escalate.Route{{People: []yujing.Person{{ID: "p", Name: "P"}}, Channels: []string{"sms"}}})
 	// The first run "crashes" before its calls reach the outbox.
 	lost := &idCaller{}
 	eng := open(lost)
@@ -73,7 +68,7 @@ func TestRecoverCallsAfterCrash(t *testing.T) {
 	}
 	*now = now.Add(time.Minute)
 	again := &idCaller{}
-	n, err := open(again).RecoverCalls(t.Context(), 10*time.Minute)
+	n, err := open(again).Escalate.RecoverCalls(t.Context(), 10*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +83,7 @@ func TestRecoverCallsAfterCrash(t *testing.T) {
 // stays open until someone verifies and closes it.
 func TestRecoverResolvedNotice(t *testing.T) {
 	open, now := recoverSetup(t, []string{"G1"},
-		[]alerting.Route{{People: []yujing.Person{{ID: "p", Name: "P"}}, Channels: []string{"sms"},
+		[]escalate.Route{{People: []yujing.Person{{ID: "p", Name: "P"}}, Channels: []string{"sms"},
 			Events: []yujing.Event{yujing.EventRaised, yujing.EventResolved}}})
 	lost := &idCaller{}
 	eng := open(lost)
@@ -100,7 +95,7 @@ func TestRecoverResolvedNotice(t *testing.T) {
 	}
 	*now = now.Add(time.Minute)
 	again := &idCaller{}
-	if _, err := open(again).RecoverCalls(t.Context(), 10*time.Minute); err != nil {
+	if _, err := open(again).Escalate.RecoverCalls(t.Context(), 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(again.ids, lost.ids[1:]) {
@@ -113,7 +108,7 @@ func TestRecoverResolvedNotice(t *testing.T) {
 // item 11) — and the same after a restart on the same database, so that
 // RecoverCalls' calls are the ones the outbox already has.
 func TestRouteCallIDsPerStateDatabase(t *testing.T) {
-	routes := []alerting.Route{{People: []yujing.Person{{ID: "p", Name: "P"}}, Channels: []string{"sms"}}}
+	routes := []escalate.Route{{People: []yujing.Person{{ID: "p", Name: "P"}}, Channels: []string{"sms"}}}
 	reg, _ := ingest.NewRegistry([]yujing.Site{{ID: "a"}}, []yujing.Sensor{{ID: "G1", Site: "a", Family: yujing.FamilyGas, Metric: "lel"}})
 	rules := []*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: gasTiersT()}}
 	now := time.Now()
@@ -126,16 +121,10 @@ func TestRouteCallIDsPerStateDatabase(t *testing.T) {
 		}
 		defer st.Close()
 		c := &idCaller{}
-		eng, err := alerting.New(rules, routes, st, c, reg, alerting.Options{Now: func() time.Time { return now }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := eng.Restore(t.Context()); err != nil {
-			t.Fatal(err)
-		}
+		eng := alertingtest.New(t, rules, st, reg, alertingtest.Options{Engine: alerting.Options{Now: func() time.Time { return now }}, Routes: routes, Calls: c})
 		if first {
 			eng.Observe(t.Context(), gasReading("G1", 60, now))
-		} else if _, err := eng.RecoverCalls(t.Context(), time.Hour); err != nil {
+		} else if _, err := eng.Escalate.RecoverCalls(t.Context(), time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		return c.ids
@@ -168,7 +157,7 @@ func (s upgradedState) CallIDs() store.CallIDs {
 // (RecoverCalls) under the ids the earlier version gave them, so the outbox
 // recognises them; a change after the upgrade gets the instance id.
 func TestRouteCallIDsAcrossUpgrade(t *testing.T) {
-	routes := []alerting.Route{{People: []yujing.Person{{ID: "p", Name: "P"}}, Channels: []string{"sms"}}}
+	routes := []escalate.Route{{People: []yujing.Person{{ID: "p", Name: "P"}}, Channels: []string{"sms"}}}
 	reg, _ := ingest.NewRegistry([]yujing.Site{{ID: "a"}}, []yujing.Sensor{{ID: "G1", Site: "a", Family: yujing.FamilyGas, Metric: "lel"}})
 	rules := []*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: gasTiersT()}}
 	st, err := sqlite.OpenState(t.Context(), filepath.Join(t.TempDir(), "s.db"))
@@ -177,15 +166,9 @@ func TestRouteCallIDsAcrossUpgrade(t *testing.T) {
 	}
 	defer st.Close()
 	now := time.Now()
-	open := func(legacy int64) (*alerting.Engine, *idCaller) {
+	open := func(legacy int64) (*alertingtest.Stack, *idCaller) {
 		c := &idCaller{}
-		eng, err := alerting.New(rules, routes, upgradedState{st, legacy}, c, reg, alerting.Options{Now: func() time.Time { return now }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := eng.Restore(t.Context()); err != nil {
-			t.Fatal(err)
-		}
+		eng := alertingtest.New(t, rules, upgradedState{st, legacy}, reg, alertingtest.Options{Engine: alerting.Options{Now: func() time.Time { return now }}, Routes: routes, Calls: c})
 		return eng, c
 	}
 	// The earlier version: no id had an instance id.
@@ -197,7 +180,7 @@ func TestRouteCallIDsAcrossUpgrade(t *testing.T) {
 	// The upgrade: transition 1 is legacy.
 	now = now.Add(time.Minute)
 	eng, after := open(1)
-	if _, err := eng.RecoverCalls(t.Context(), time.Hour); err != nil {
+	if _, err := eng.Escalate.RecoverCalls(t.Context(), time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	eng.Observe(t.Context(), gasReading("G1", 60, now))

@@ -8,10 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"yujing/alerting/inhibit"
-	"yujing/internal/idindex"
-
 	"yujing"
+	"yujing/internal/idindex"
 )
 
 // eachCondition calls f for every condition (with mu held exclusively).
@@ -173,12 +171,7 @@ func (e *Engine) RuleStatuses() []RuleStatus {
 		}
 	}
 	e.gmu.Unlock()
-	open := map[string]int{}
-	e.amu.Lock()
-	for _, a := range e.open {
-		open[a.Rule]++
-	}
-	e.amu.Unlock()
+	open := e.alerts.OpenByRule()
 	out := make([]RuleStatus, 0, len(e.rules))
 	for _, r := range e.rules {
 		st := RuleStatus{Name: r.Name, Kind: r.kind(), Description: r.Description, Sensors: bound[r.Name],
@@ -221,11 +214,11 @@ func (e *Engine) RuleStatuses() []RuleStatus {
 	return out
 }
 
-// SetRules replaces the rules and routes (a reload). Every rule is checked
-// first; on any problem nothing changes. Rules whose definition did not
-// change keep their state (holds, rate samples); changed ones keep their
-// current level, so open alerts carry on, but start their holds afresh.
-func (e *Engine) SetRules(rules []*Rule, routes []Route, inhibits ...Inhibit) error {
+// SetRules replaces the rules (a reload). Every rule is checked first; on
+// any problem nothing changes. Rules whose definition did not change keep
+// their state (holds, rate samples); changed ones keep their current
+// level, so open alerts carry on, but start their holds afresh.
+func (e *Engine) SetRules(rules []*Rule) error {
 	seen := map[string]bool{}
 	var errs []error
 	for _, r := range rules {
@@ -271,10 +264,7 @@ func (e *Engine) SetRules(rules []*Rule, routes []Route, inhibits ...Inhibit) er
 			}
 		}
 	})
-	e.rules, e.routes = rules, routes
-	e.amu.Lock()
-	e.inhibitor = inhibit.New(inhibits, e.cat)
-	e.amu.Unlock()
+	e.rules = rules
 	e.bind()
 	e.log.Info("rules replaced", "rules", len(rules), "changed", len(changed))
 	return nil

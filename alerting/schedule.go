@@ -13,6 +13,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"yujing"
+	"yujing/internal/cronspec"
 	"yujing/store"
 )
 
@@ -238,7 +239,7 @@ func compileScheduled(rules []*ScheduledRule, loc *time.Location) ([]*scheduled,
 		if err := r.Validate(loc); err != nil {
 			return nil, fmt.Errorf("alerting: scheduled rule %q: %w", r.Rule.Name, err)
 		}
-		sched, _ := ParseSchedule(r.Schedule, loc)
+		sched, _ := cronspec.Parse(r.Schedule, loc)
 		out = append(out, &scheduled{rule: r, sched: sched,
 			health: RuleHealth{Rule: r.Rule.Name, Schedule: r.Schedule, Health: HealthUnknown}})
 	}

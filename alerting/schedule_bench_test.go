@@ -10,6 +10,7 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
 	"yujing/ingest"
 	"yujing/internal/testenv"
 	"yujing/store/influx"
@@ -85,10 +86,7 @@ func BenchmarkScheduledTick(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.Cleanup(func() { st.Close() })
-				eng, err := alerting.New(nil, nil, st, schedNopCaller{}, reg, alerting.Options{})
-				if err != nil {
-					b.Fatal(err)
-				}
+				eng := alertingtest.New(b, nil, st, reg, alertingtest.Options{})
 				rule := rainstorm()
 				for _, path := range []string{"grouped", "per-sensor"} {
 					b.Run("path="+path, func(b *testing.B) {

@@ -13,6 +13,8 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
+	"yujing/alerting/lifecycle"
 	"yujing/internal/fakeclock"
 	"yujing/store"
 	"yujing/store/sqlite"
@@ -478,7 +480,7 @@ func TestSchedulerNoData(t *testing.T) {
 }
 
 // TestSchedulerPerLevelWindows runs a rule with per-level windows through
-// a real engine: levels go up and down in place, hysteresis holds a level,
+// a real Engine: levels go up and down in place, hysteresis holds a level,
 // and a window without data neither raises nor lowers it.
 func TestSchedulerPerLevelWindows(t *testing.T) {
 	loc := shanghai(t)
@@ -490,15 +492,12 @@ func TestSchedulerPerLevelWindows(t *testing.T) {
 	defer st.Close()
 	var mu sync.Mutex
 	var events []string
-	eng, err := alerting.New(nil, nil, st, schedNopCaller{}, rainGauges, alerting.Options{Now: clk.Now,
-		OnChange: func(a yujing.Alert, tr yujing.Transition) {
+	eng := alertingtest.New(t, nil, st, rainGauges, alertingtest.Options{Engine: alerting.Options{Now: clk.Now},
+		Lifecycle: lifecycle.Options{OnChange: func(c lifecycle.Change) {
 			mu.Lock()
-			events = append(events, string(tr.Event)+" "+a.Level.String())
+			events = append(events, string(c.Transition.Event)+" "+c.Alert.Level.String())
 			mu.Unlock()
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+		}}})
 	// Blue: 50 over 12 h; yellow 50 over 6 h; red 100 over 6 h.
 	r := &alerting.ScheduledRule{Schedule: "@every 10m", Aggregate: store.FuncSum,
 		Rule: alerting.Rule{Name: "storm", Sensors: []string{"RG-1"}, Hysteresis: 5}}
@@ -563,7 +562,3 @@ func TestSchedulerPerLevelWindows(t *testing.T) {
 		t.Fatalf("alerts %+v, %v; want one, upgraded in place", as, err)
 	}
 }
-
-type schedNopCaller struct{}
-
-func (schedNopCaller) Call(context.Context, yujing.Call) error { return nil }

@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
 	"yujing"
+	"yujing/internal/cronspec"
 	"yujing/store"
 )
 
@@ -124,16 +122,6 @@ func (sr *ScheduledRule) PerLevel() bool {
 	return false
 }
 
-// ScheduleError says a cron spec does not parse or never fires.
-type ScheduleError struct {
-	Spec string
-	Err  error
-}
-
-func (e *ScheduleError) Error() string { return fmt.Sprintf("schedule %q: %v", e.Spec, e.Err) }
-
-func (e *ScheduleError) Unwrap() error { return e.Err }
-
 // WindowError says a level has no window: neither window nor
 // windows.<level> is set.
 type WindowError struct{ Level yujing.Level }
@@ -166,13 +154,13 @@ func (e *WindowedOrderError) Error() string {
 }
 
 // Validate checks the rule for a scheduler whose cron specs are in loc; it
-// returns every problem (errors.Join): a *ScheduleError, a
+// returns every problem (errors.Join): a *cronspec.Error, a
 // *store.UnknownFuncError, a *WindowError per level without a window, and
 // threshold order problems (*ThresholdOrderError, or *WindowedOrderError
 // with per-level windows).
 func (sr *ScheduledRule) Validate(loc *time.Location) error {
 	var errs []error
-	if _, err := ParseSchedule(sr.Schedule, loc); err != nil {
+	if _, err := cronspec.Parse(sr.Schedule, loc); err != nil {
 		errs = append(errs, err)
 	}
 	if !sr.Aggregate.Valid() {
@@ -237,39 +225,6 @@ func (sr *ScheduledRule) Validate(loc *time.Location) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// ParseSchedule parses a cron spec: five fields (minute hour day-of-month
-// month day-of-week), or a descriptor (@yearly, @monthly, @weekly, @daily,
-// @hourly, "@every 5m"). Specs are in loc unless they start with
-// "CRON_TZ=Area/City ". "@every d" ticks every d from the time the
-// scheduler starts. The error is a *ScheduleError.
-func ParseSchedule(spec string, loc *time.Location) (cron.Schedule, error) {
-	fail := func(err error) (cron.Schedule, error) { return nil, &ScheduleError{Spec: spec, Err: err} }
-	s := strings.TrimSpace(spec)
-	hasTZ := strings.HasPrefix(s, "CRON_TZ=") || strings.HasPrefix(s, "TZ=")
-	if hasTZ && !strings.Contains(s, " ") {
-		return fail(errors.New("CRON_TZ=<zone> must be followed by a space and the schedule"))
-	}
-	if s == "" {
-		return fail(errors.New(`empty; want five fields such as "*/5 * * * *" or a descriptor such as "@every 5m"`))
-	}
-	p := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-	sched, err := p.Parse(s)
-	if err != nil {
-		return fail(err)
-	}
-	if ss, ok := sched.(*cron.SpecSchedule); ok && !hasTZ {
-		if loc == nil {
-			loc = time.UTC
-		}
-		ss.Location = loc
-	}
-	// A spec such as "0 0 30 2 *" (30 February) parses but never fires.
-	if sched.Next(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)).IsZero() {
-		return fail(errors.New("never fires"))
-	}
-	return sched, nil
 }
 
 // FormatWindow writes a window compactly for metric names: 3h, 90m, 45s.

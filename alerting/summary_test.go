@@ -11,6 +11,8 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
+	"yujing/alerting/escalate"
 	"yujing/ingest"
 	"yujing/internal/fakeclock"
 	"yujing/store/sqlite"
@@ -58,11 +60,8 @@ func TestDailySummary(t *testing.T) {
 	defer st.Close()
 	clk := fakeclock.New(time.Date(2026, 7, 1, 22, 0, 0, 0, loc))
 	caller := &msgCaller{}
-	eng, err := alerting.New([]*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: gasTiersT()}},
-		nil, st, caller, reg, alerting.Options{Now: clk.Now, Location: loc})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := alertingtest.New(t, []*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: gasTiersT()}},
+		st, reg, alertingtest.Options{Engine: alerting.Options{Now: clk.Now, Location: loc}, Calls: caller})
 	ctx := t.Context()
 	for i, v := range []float64{60, 30, 45} {
 		eng.Observe(ctx, []yujing.Reading{{Sensor: sensors[i].ID, Site: sensors[i].Site, Metric: "lel", Value: v, Time: clk.Now()}})
@@ -71,7 +70,7 @@ func TestDailySummary(t *testing.T) {
 	done := make(chan error, 1)
 	rctx, cancel := context.WithCancel(ctx)
 	go func() {
-		done <- eng.RunSummaries(rctx, []alerting.Summary{{Name: "每日预警汇总", Schedule: "0 8 * * *", People: []yujing.Person{leader}, Channels: []string{"dingtalk"}}}, clk)
+		done <- eng.Escalate.RunSummaries(rctx, []escalate.Summary{{Name: "每日预警汇总", Schedule: "0 8 * * *", People: []yujing.Person{leader}, Channels: []string{"dingtalk"}}}, clk)
 	}()
 	if !clk.BlockUntil(1, 5*time.Second) {
 		t.Fatal("the summary did not wait for its time")

@@ -9,6 +9,10 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
+	"yujing/alerting/escalate"
+	"yujing/alerting/inhibit"
+	"yujing/alerting/lifecycle"
 	"yujing/ingest"
 	"yujing/store"
 	"yujing/store/sqlite"
@@ -65,19 +69,15 @@ func TestSilencesAndInhibition(t *testing.T) {
 		}()},
 	}
 	caller := &recordCaller{}
-	eng, err := alerting.New(rules, []alerting.Route{{People: []yujing.Person{person}, Channels: []string{"log"}}}, st, caller, reg, alerting.Options{
-		Now: clock, Location: loc, Silences: st,
-		Inhibit: []alerting.Inhibit{
+	eng := alertingtest.New(t, rules, st, reg, alertingtest.Options{
+		Engine: alerting.Options{Now: clock, Location: loc},
+		Lifecycle: lifecycle.Options{Silences: st, Inhibit: []inhibit.Rule{
 			{Source: yujing.Matchers{Levels: []yujing.Level{yujing.Red}}, Target: yujing.Matchers{Levels: []yujing.Level{yujing.Blue, yujing.Yellow, yujing.Orange}}, Equal: []string{"site"}},
 			{Source: yujing.Matchers{Rule: "gw-down"}, Target: yujing.Matchers{Rule: "down"}, Equal: []string{"sensor=tag:gateway"}},
-		},
+		}},
+		Routes: []escalate.Route{{People: []yujing.Person{person}, Channels: []string{"log"}}},
+		Calls:  caller,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Restore(t.Context()); err != nil {
-		t.Fatal(err)
-	}
 	ctx := t.Context()
 	read := func(sensor, metric string, v float64) {
 		now = now.Add(time.Second)

@@ -25,8 +25,10 @@ import (
 	"yujing"
 	"yujing/alerting"
 	"yujing/alerting/escalate"
+	"yujing/alerting/inhibit"
 	"yujing/duty"
 	"yujing/ingest"
+	"yujing/internal/cronspec"
 	"yujing/internal/yamlconf"
 	"yujing/notify"
 	"yujing/notify/all"
@@ -525,11 +527,11 @@ type Config struct {
 	DeadLetterMaxBytes int64
 
 	Channels  []Channel
-	Routes    []alerting.Route
+	Routes    []escalate.Route
 	Messages  message.Config
-	Inhibit   []alerting.Inhibit
+	Inhibit   []inhibit.Rule
 	Overdue   [yujing.Red + 1]time.Duration
-	Summaries []alerting.Summary
+	Summaries []escalate.Summary
 	// GroupWait is delivery.group_wait: how long calls about warnings
 	// raised below red are held to be grouped; 0: no grouping.
 	GroupWait time.Duration
@@ -758,11 +760,11 @@ func (c *checker) build() *Config {
 	c.routes(cfg, people, channels)
 	c.escalation(cfg, people, channels)
 	for i, sf := range c.f.Summaries {
-		sum := alerting.Summary{Name: sf.Name, Schedule: sf.Schedule, Period: sf.Period, Channels: sf.Channels}
+		sum := escalate.Summary{Name: sf.Name, Schedule: sf.Schedule, Period: sf.Period, Channels: sf.Channels}
 		if sf.Name == "" {
 			c.Add(sf.Pos, "summaries[%d]: name is required", i)
 		}
-		if _, err := alerting.ParseSchedule(sf.Schedule, cfg.Location); err != nil {
+		if _, err := cronspec.Parse(sf.Schedule, cfg.Location); err != nil {
 			c.Add(sf.Fields.At("schedule", sf.Pos), "summaries[%d]: schedule %q: %v (e.g. \"0 8 * * *\" for 08:00 daily)", i, sf.Schedule, err)
 		}
 		for j, id := range sf.People {
@@ -791,7 +793,7 @@ func (c *checker) build() *Config {
 				}
 			}
 		}
-		cfg.Inhibit = append(cfg.Inhibit, alerting.Inhibit{Source: src, Target: dst, Equal: in.Equal})
+		cfg.Inhibit = append(cfg.Inhibit, inhibit.Rule{Source: src, Target: dst, Equal: in.Equal})
 	}
 	if o := c.f.Overdue; o != nil {
 		cfg.Overdue[yujing.Blue], cfg.Overdue[yujing.Yellow], cfg.Overdue[yujing.Orange], cfg.Overdue[yujing.Red] = o.Blue, o.Yellow, o.Orange, o.Red
@@ -1510,7 +1512,7 @@ func (c *checker) matchers(families yujing.Families, m MatchersFile, where strin
 
 func (c *checker) routes(cfg *Config, people map[string]yujing.Person, channels map[string]bool) {
 	for i, r := range c.f.Notify {
-		route := alerting.Route{Channels: r.Channels}
+		route := escalate.Route{Channels: r.Channels}
 		for j, ls := range r.Levels {
 			l, err := yujing.ParseLevel(ls)
 			if err != nil {
@@ -1638,7 +1640,7 @@ func (c *checker) scheduled(cfg *Config, r *RuleFile, rule *alerting.Rule, senso
 	for _, e := range flatErrors(sr.Validate(cfg.Location)) {
 		p := r.Pos
 		var (
-			se *alerting.ScheduleError
+			se *cronspec.Error
 			fe *store.UnknownFuncError
 			we *alerting.WindowError
 			oe *alerting.ThresholdOrderError

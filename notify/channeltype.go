@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 
+	"yujing"
 	"yujing/notify/message"
 )
 
@@ -26,7 +27,7 @@ type Deps struct {
 // of one callback into receipts, and Ack is the body the provider expects
 // in answer ("" for {"ok":true}).
 type Receipts struct {
-	Parse func(body []byte) ([]Receipt, error)
+	Parse func(body []byte) ([]yujing.Receipt, error)
 	Ack   string
 }
 

@@ -19,7 +19,9 @@ type fakeChannel struct{ name string }
 func (f *fakeChannel) Name() string                            { return f.name }
 func (f *fakeChannel) Send(context.Context, yujing.Call) error { return nil }
 
-func (f *fakeChannel) parse([]byte) ([]Receipt, error) { return []Receipt{{Channel: f.name}}, nil }
+func (f *fakeChannel) parse([]byte) ([]yujing.Receipt, error) {
+	return []yujing.Receipt{{Channel: f.name}}, nil
+}
 
 func newFake(c fakeConfig) (*fakeChannel, error) {
 	if c.URL == "" {

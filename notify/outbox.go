@@ -14,8 +14,8 @@ import (
 	"yujing/store"
 )
 
-// OutboxStore keeps calls and their receipts durably; store/sqlstate.State
-// is one. Every write must be on disk when it returns.
+// OutboxStore keeps calls durably; store/sqlstate.State is one. Every
+// write must be on disk when it returns.
 type OutboxStore interface {
 	// RecordCall stores c as pending unless a call with its ID is already
 	// stored, and reports whether it stored it.
@@ -29,11 +29,6 @@ type OutboxStore interface {
 	MarkSending(ctx context.Context, ids []string, at time.Time) error
 	// MarkCall records how a run of deliveries of a call ended.
 	MarkCall(ctx context.Context, u store.CallUpdate) error
-	// SaveReceipt stores a receipt against the call it names by call id or
-	// provider id, and returns that call's id ("" when none matched).
-	SaveReceipt(ctx context.Context, r store.CallReceipt) (callID string, err error)
-	// CallsFor returns the calls made about an alert, with their receipts.
-	CallsFor(ctx context.Context, alertID int64) ([]store.CallRecord, error)
 }
 
 // OutboxOptions tune an Outbox.
@@ -44,11 +39,12 @@ type OutboxOptions struct {
 	// mark runs on a dispatcher worker, outside any caller's context.
 	// Default 10s.
 	MarkTimeout time.Duration
-	// OnReceipt, when set, is told of every receipt stored, with the id of
-	// the call it matched ("" when none): call-and-answer takes SMS replies
-	// and key presses as answers from here. It runs on the request that
-	// delivered the receipt.
-	OnReceipt func(ctx context.Context, callID string, r Receipt)
+	// OnOutcome, when set, is told how each call's delivery ended for
+	// good — sent, or failed (refused for good, or every attempt failed) —
+	// once its mark is on disk. Call-and-answer moves a failed call on to
+	// the next channel of its ladder from here; notify never does. It runs
+	// on a dispatcher worker and must not block (an internal/mailbox.Box).
+	OnOutcome func(yujing.CallResult)
 }
 
 // Outbox records every call durably before it is handed to the Dispatcher,
@@ -88,9 +84,9 @@ type OutboxOptions struct {
 //	d.Run(ctx)
 //	ob.Resume(ctx) // resend what a previous run left pending
 //
-// and give ob (not d) to the alerting stage as its Caller.
+// and give ob (not d) to call-and-answer (alerting/escalate) as its Caller.
 type Outbox struct {
-	onReceipt   func(ctx context.Context, callID string, r Receipt)
+	onOutcome   func(yujing.CallResult)
 	st          OutboxStore
 	log         *slog.Logger
 	markTimeout time.Duration
@@ -104,8 +100,6 @@ type Outbox struct {
 type outboxMetrics struct {
 	resumed     prometheus.Counter
 	storeErrors *prometheus.CounterVec
-	receipts    *prometheus.CounterVec
-	fallbacks   *prometheus.CounterVec
 }
 
 // NewOutbox builds an Outbox over st. Attach a Dispatcher before Call or
@@ -126,26 +120,18 @@ func NewOutbox(st OutboxStore, opts OutboxOptions) (*Outbox, error) {
 		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "yujing_notify_outbox_store_errors_total", Help: "Outbox writes that failed, by operation."},
 			[]string{"op"}),
-		receipts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "yujing_notify_receipts_total", Help: "Provider receipts stored, by whether they matched a call."},
-			[]string{"matched"}),
-		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "yujing_notify_fallbacks_total", Help: "Calls moved to the next channel of their ladder after a channel failed."},
-			[]string{"from", "to"}),
 	}
-	for _, op := range []string{"record", "sending", "mark", "receipt"} {
+	for _, op := range []string{"record", "sending", "mark"} {
 		m.storeErrors.WithLabelValues(op)
 	}
-	m.receipts.WithLabelValues("true")
-	m.receipts.WithLabelValues("false")
 	if opts.Registerer != nil {
-		for _, c := range []prometheus.Collector{m.resumed, m.storeErrors, m.receipts, m.fallbacks} {
+		for _, c := range []prometheus.Collector{m.resumed, m.storeErrors} {
 			if err := opts.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("notify: outbox: register metrics: %w", err)
 			}
 		}
 	}
-	return &Outbox{onReceipt: opts.OnReceipt, st: st, log: opts.Logger, markTimeout: opts.MarkTimeout, m: m, inflight: map[string]struct{}{}}, nil
+	return &Outbox{onOutcome: opts.OnOutcome, st: st, log: opts.Logger, markTimeout: opts.MarkTimeout, m: m, inflight: map[string]struct{}{}}, nil
 }
 
 // Attach sets the Dispatcher calls are handed to. The Dispatcher's
@@ -303,9 +289,10 @@ func (o *Outbox) Sending(calls []yujing.Call) {
 
 // Result marks a call from the Dispatcher's report (use it as
 // Options.OnResult): sent, failed, or still pending when shutdown left it,
-// so that the next start sends it. A call shutdown left without trying it
-// is pending on record already: nothing is written for it, so that a
-// shutdown that leaves many queued calls does not spend its time on them.
+// so that the next start sends it; a call sent or failed is then reported
+// to OnOutcome. A call shutdown left without trying it is pending on
+// record already: nothing is written for it, so that a shutdown that
+// leaves many queued calls does not spend its time on them.
 func (o *Outbox) Result(r Result) {
 	u := store.CallUpdate{ID: r.Call.ID, Attempts: r.Attempts, ProviderID: r.ProviderID, At: r.At}
 	switch {
@@ -323,28 +310,14 @@ func (o *Outbox) Result(r Result) {
 	o.mu.Lock()
 	delete(o.inflight, r.Call.ID)
 	o.mu.Unlock()
-	if u.Status == store.CallFailed && len(r.Call.Fallback) > 0 {
-		o.fallBack(r.Call, r.Err)
+	if u.Status == store.CallPending || o.onOutcome == nil {
+		return
 	}
-}
-
-// fallBack calls the same person on the next channel of the call's ladder
-// once a channel has failed for good (a permanent error at once; a
-// transient one after the dispatcher's retries): the failed call stays on
-// record, the next one joins it in the alert's timeline. Its id extends the
-// failed call's, so a restart never makes it twice.
-func (o *Outbox) fallBack(failed yujing.Call, cause error) {
-	next := failed
-	next.ID = failed.ID + ">" + failed.Fallback[0]
-	next.Channel, next.Fallback = failed.Fallback[0], failed.Fallback[1:]
-	o.m.fallbacks.WithLabelValues(failed.Channel, next.Channel).Inc()
-	o.log.Warn("notify falling back to the next channel", "call_id", failed.ID, "from", failed.Channel, "to", next.Channel,
-		"alert_id", failed.Alert.ID, "person", failed.Person.ID, "reason", FailureReason(cause))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := o.Call(ctx, next); err != nil {
-		o.log.Error("notify fallback call not queued", "call_id", next.ID, "err", err)
+	out := yujing.CallResult{Call: r.Call, Sent: u.Status == store.CallSent, At: r.At}
+	if !out.Sent {
+		out.Reason, out.Error = FailureReason(r.Err), u.LastError
 	}
+	o.onOutcome(out)
 }
 
 func (o *Outbox) mark(u store.CallUpdate) {
@@ -356,31 +329,4 @@ func (o *Outbox) mark(u store.CallUpdate) {
 		// duplicate window, widened by this failure.
 		o.log.Error("notify call not marked", "call_id", u.ID, "status", u.Status, "err", err)
 	}
-}
-
-// Receipt stores a provider's receipt against its call, found by
-// r.CallID or else by the provider's id. A receipt that matches no call is
-// stored all the same (with no call) and counted.
-func (o *Outbox) Receipt(ctx context.Context, r Receipt) error {
-	id, err := o.st.SaveReceipt(ctx, store.CallReceipt{CallID: r.CallID, Channel: r.Channel, ProviderID: r.ProviderID,
-		Phone: r.Phone, Status: r.Status, Key: r.Key, Text: r.Text, Detail: r.Detail, At: r.At})
-	if err != nil {
-		o.m.storeErrors.WithLabelValues("receipt").Inc()
-		return fmt.Errorf("notify: store receipt: %w", err)
-	}
-	matched := id != ""
-	o.m.receipts.WithLabelValues(fmt.Sprint(matched)).Inc()
-	if !matched {
-		o.log.Info("notify receipt matches no call", "channel", r.Channel, "status", r.Status, "provider_id", r.ProviderID, "call_id", r.CallID)
-	}
-	if o.onReceipt != nil {
-		o.onReceipt(ctx, id, r)
-	}
-	return nil
-}
-
-// CallsFor returns the calls made about an alert, oldest first, with their
-// receipts.
-func (o *Outbox) CallsFor(ctx context.Context, alertID int64) ([]store.CallRecord, error) {
-	return o.st.CallsFor(ctx, alertID)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"yujing"
+	"yujing/internal/mailbox"
 	"yujing/notify"
 	"yujing/store"
 	"yujing/store/sqlite"
@@ -96,7 +98,13 @@ type pipeline struct {
 
 func newPipeline(t *testing.T, st notify.OutboxStore, opts notify.Options, chs ...notify.Channel) *pipeline {
 	t.Helper()
-	ob, err := notify.NewOutbox(st, notify.OutboxOptions{})
+	return newPipelineWith(t, st, notify.OutboxOptions{}, opts, chs...)
+}
+
+// newPipelineWith is newPipeline with the outbox's options.
+func newPipelineWith(t *testing.T, st notify.OutboxStore, oo notify.OutboxOptions, opts notify.Options, chs ...notify.Channel) *pipeline {
+	t.Helper()
+	ob, err := notify.NewOutbox(st, oo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,12 +187,13 @@ func TestOutboxRecordsThenSends(t *testing.T) {
 	if rec.Status != store.CallSent || rec.Attempts != 1 || rec.SentAt == nil || rec.ProviderID != "prov-"+c.ID {
 		t.Errorf("record %+v, want sent once with the provider id", rec)
 	}
-	// A receipt naming only the provider's id finds the call.
-	if err := p.ob.Receipt(t.Context(), notify.Receipt{Channel: "sms", ProviderID: "prov-" + c.ID,
-		Status: notify.ReceiptDelivered, At: time.Now()}); err != nil {
+	// A receipt naming only the provider's id finds the call (stored as
+	// call-and-answer stores the receipts it is handed).
+	if _, err := st.SaveReceipt(t.Context(), store.ReceiptOf(yujing.Receipt{Channel: "sms", ProviderID: "prov-" + c.ID,
+		Status: yujing.ReceiptDelivered, At: time.Now()})); err != nil {
 		t.Fatal(err)
 	}
-	if rs := callsByID(t, st, 9)[c.ID].Receipts; len(rs) != 1 || rs[0].Status != notify.ReceiptDelivered {
+	if rs := callsByID(t, st, 9)[c.ID].Receipts; len(rs) != 1 || rs[0].Status != yujing.ReceiptDelivered {
 		t.Errorf("receipts %+v, want the delivery report", rs)
 	}
 }
@@ -215,6 +224,48 @@ func TestOutboxFailedAndUnknownChannel(t *testing.T) {
 	stop(t, p.d)
 	if n := ch.total(); n != 0 {
 		t.Errorf("%d sends, want none", n)
+	}
+}
+
+// TestOutboxLeavesTheLadderToCallAndAnswer: notify only delivers. A call
+// whose channel fails for good is marked failed and reported to OnOutcome,
+// as a sent one is; the outbox makes no call on the next channel of its
+// ladder (call-and-answer does, from the report).
+func TestOutboxLeavesTheLadderToCallAndAnswer(t *testing.T) {
+	st := openState(t, filepath.Join(t.TempDir(), "state.db"))
+	im, sms := newCounting("im"), newCounting("sms")
+	im.fail = notify.Permanent(errors.New("rejected: bad template"))
+	outcomes := mailbox.New[yujing.CallResult]()
+	p := newPipelineWith(t, st, notify.OutboxOptions{OnOutcome: outcomes.Put}, notify.Options{}, im, sms)
+	c := outboxCall("a", "im")
+	c.Fallback = []string{"sms"}
+	if err := p.ob.Call(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ob.Call(t.Context(), outboxCall("b", "sms")); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(t, 2)
+	stop(t, p.d)
+	got := map[string]yujing.CallResult{}
+	for _, r := range outcomes.Take() {
+		got[r.Call.ID] = r
+	}
+	if r := got["a"]; r.Sent || r.Reason != "other" || r.Error != "rejected: bad template" || !slices.Equal(r.Call.Fallback, []string{"sms"}) {
+		t.Errorf("outcome of a: %+v, want failed (other) with its error and its ladder", r)
+	}
+	if r := got["b"]; !r.Sent || r.Reason != "" || r.Error != "" || r.At.IsZero() {
+		t.Errorf("outcome of b: %+v, want sent", r)
+	}
+	if len(got) != 2 {
+		t.Errorf("outcomes %v, want a's and b's", got)
+	}
+	recs := callsByID(t, st, 9)
+	if r := recs["a"]; r.Status != store.CallFailed {
+		t.Errorf("a: %+v, want failed", r)
+	}
+	if len(recs) != 2 || sms.total() != 1 {
+		t.Errorf("the outbox called on by itself: records %v, %d sends on sms; want the failed call and b", slices.Collect(maps.Keys(recs)), sms.total())
 	}
 }
 

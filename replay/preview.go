@@ -11,6 +11,7 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/lifecycle"
 	"yujing/internal/fakeclock"
 	"yujing/store"
 	"yujing/store/sqlite"
@@ -282,12 +283,20 @@ func (p *Previewer) replay(ctx context.Context, rules []*alerting.Rule, readings
 	}
 	defer st.Close()
 	clk := fakeclock.New(readings[0].Reading.Time)
-	eng, err := alerting.New(rules, nil, st, noCalls{}, p.sensors, alerting.Options{Now: clk.Now, Location: p.o.Location, Statuses: p.o.Statuses,
-		OnChange: func(a yujing.Alert, tr yujing.Transition) {
-			if warningEvent(tr.Event) {
-				event(a.Rule, a, tr)
+	// The rules and the alert lifecycle, offline: a preview calls no one.
+	alerts, err := lifecycle.New(st, p.sensors, lifecycle.Options{Now: clk.Now, Location: p.o.Location,
+		OnChange: func(c lifecycle.Change) {
+			if warningEvent(c.Transition.Event) {
+				event(c.Alert.Rule, c.Alert, c.Transition)
 			}
 		}})
+	if err != nil {
+		return err
+	}
+	if err := alerts.Restore(ctx); err != nil {
+		return err
+	}
+	eng, err := alerting.New(rules, alerts, p.sensors, alerting.Options{Now: clk.Now, Location: p.o.Location, Statuses: p.o.Statuses})
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidChange, err)
 	}

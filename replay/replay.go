@@ -13,6 +13,7 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/lifecycle"
 	"yujing/config"
 	"yujing/ingest"
 	"yujing/internal/fakeclock"
@@ -40,12 +41,6 @@ type Options struct {
 	// the scheduled rules.
 	Notes io.Writer
 }
-
-// noCalls is the offline engine's caller: a replayed warning calls no
-// one.
-type noCalls struct{}
-
-func (noCalls) Call(context.Context, yujing.Call) error { return nil }
 
 // Run replays the readings of file through cfg's rules.
 func Run(ctx context.Context, cfg *config.Config, file string, o Options) error {
@@ -86,12 +81,17 @@ func Run(ctx context.Context, cfg *config.Config, file string, o Options) error 
 	out := bufio.NewWriter(o.Out)
 	defer out.Flush()
 	sum := newSummary(cfg)
-	eng, err := alerting.New(cfg.Rules, cfg.Routes, st, noCalls{}, reg, alerting.Options{
-		Now: clk.Now, Location: loc, Inhibit: cfg.Inhibit, Overdue: cfg.Overdue,
-		OnChange: func(a yujing.Alert, tr yujing.Transition) {
-			sum.event(out, loc, a, tr)
-		},
-	})
+	// The rules and the alert lifecycle, offline: a replayed warning calls
+	// no one (nothing makes calls without call-and-answer).
+	alerts, err := lifecycle.New(st, reg, lifecycle.Options{Now: clk.Now, Location: loc, Inhibit: cfg.Inhibit,
+		OnChange: func(c lifecycle.Change) { sum.event(out, loc, c.Alert, c.Transition) }})
+	if err != nil {
+		return err
+	}
+	if err := alerts.Restore(ctx); err != nil {
+		return err
+	}
+	eng, err := alerting.New(cfg.Rules, alerts, reg, alerting.Options{Now: clk.Now, Location: loc, Overdue: cfg.Overdue})
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func Run(ctx context.Context, cfg *config.Config, file string, o Options) error 
 	if err := sched.stop(); err != nil {
 		return err
 	}
-	firing, err := eng.List(ctx, store.AlertFilter{States: []yujing.State{yujing.StateFiring}})
+	firing, err := alerts.List(ctx, store.AlertFilter{States: []yujing.State{yujing.StateFiring}})
 	if err != nil {
 		return err
 	}

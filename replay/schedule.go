@@ -11,6 +11,7 @@ import (
 	"yujing/alerting"
 	"yujing/config"
 	"yujing/ingest"
+	"yujing/internal/cronspec"
 	"yujing/internal/fakeclock"
 	"yujing/store/sqlite"
 )
@@ -61,7 +62,7 @@ func newSchedule(ctx context.Context, cfg *config.Config, reg *ingest.Registry, 
 			rs.stop()
 			return nil, err
 		}
-		cs, err := alerting.ParseSchedule(sr.Schedule, loc)
+		cs, err := cronspec.Parse(sr.Schedule, loc)
 		if err != nil {
 			rs.stop()
 			return nil, err

@@ -83,3 +83,10 @@ type CallReceipt struct {
 	Detail     string    `json:"detail,omitempty"`
 	At         time.Time `json:"at"`
 }
+
+// ReceiptOf is the record of a provider's receipt, its call not yet
+// matched (CallID as the provider named it, if at all).
+func ReceiptOf(r yujing.Receipt) CallReceipt {
+	return CallReceipt{CallID: r.CallID, Channel: r.Channel, ProviderID: r.ProviderID, Phone: r.Phone,
+		Status: r.Status, Key: r.Key, Text: r.Text, Detail: r.Detail, At: r.At}
+}

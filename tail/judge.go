@@ -13,6 +13,7 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/lifecycle"
 	"yujing/config"
 	"yujing/ingest"
 	"yujing/ingest/decode/all"
@@ -22,21 +23,18 @@ import (
 // judge shows what yujing makes of a message: ingest's verdicts, and the
 // warning levels the accepted readings reach.
 type judge struct {
-	check *ingest.Checker
-	eng   *alerting.Engine
-	rules map[string]*alerting.Rule
-	loc   *time.Location
-	out   io.Writer
+	check  *ingest.Checker
+	eng    *alerting.Engine
+	alerts *lifecycle.Alerts
+	rules  map[string]*alerting.Rule
+	loc    *time.Location
+	out    io.Writer
 }
 
-// noCalls is the offline engine's caller: tail calls no one.
-type noCalls struct{}
-
-func (noCalls) Call(context.Context, yujing.Call) error { return nil }
-
 // newJudge judges messages on reg's sensors with cfg's limits and rules,
-// keeping the rules' state in st, and writes to out.
-func newJudge(ctx context.Context, cfg *config.Config, reg *ingest.Registry, st alerting.StateStore, out io.Writer) (*judge, error) {
+// keeping the alerts in st, and writes to out. Nothing calls anyone: there
+// is no call-and-answer.
+func newJudge(ctx context.Context, cfg *config.Config, reg *ingest.Registry, st lifecycle.Store, out io.Writer) (*judge, error) {
 	decoders, err := all.Registry()
 	if err != nil {
 		return nil, err
@@ -45,7 +43,14 @@ func newJudge(ctx context.Context, cfg *config.Config, reg *ingest.Registry, st 
 	if loc == nil {
 		loc = time.UTC
 	}
-	eng, err := alerting.New(cfg.Rules, cfg.Routes, st, noCalls{}, reg, alerting.Options{Location: loc})
+	alerts, err := lifecycle.New(st, reg, lifecycle.Options{Location: loc})
+	if err != nil {
+		return nil, err
+	}
+	if err := alerts.Restore(ctx); err != nil {
+		return nil, err
+	}
+	eng, err := alerting.New(cfg.Rules, alerts, reg, alerting.Options{Location: loc})
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +60,7 @@ func newJudge(ctx context.Context, cfg *config.Config, reg *ingest.Registry, st 
 	j := &judge{
 		check: ingest.NewChecker(ingest.Config{MaxAge: cfg.MQTT.MaxAge, MaxFuture: cfg.MQTT.MaxFuture,
 			MaxUndeclaredMetrics: cfg.MQTT.MaxUndeclaredMetrics}, reg, decoders),
-		eng: eng, rules: map[string]*alerting.Rule{}, loc: loc, out: out,
+		eng: eng, alerts: alerts, rules: map[string]*alerting.Rule{}, loc: loc, out: out,
 	}
 	for _, r := range cfg.Rules {
 		j.rules[r.Name] = r
@@ -119,7 +124,7 @@ func (j *judge) handle(ctx context.Context, m message) {
 // evaluated ("; rule: level (≥ threshold)" each); with faults only, those
 // of fault rules.
 func (j *judge) firing(ctx context.Context, rd yujing.Reading, faults bool) string {
-	as, err := j.eng.List(ctx, store.AlertFilter{States: []yujing.State{yujing.StateFiring}, Sensor: rd.Sensor})
+	as, err := j.alerts.List(ctx, store.AlertFilter{States: []yujing.State{yujing.StateFiring}, Sensor: rd.Sensor})
 	if err != nil {
 		return "; (rules: " + err.Error() + ")"
 	}

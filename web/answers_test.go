@@ -18,7 +18,9 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
 	"yujing/alerting/escalate"
+	"yujing/alerting/lifecycle"
 	"yujing/duty"
 	"yujing/ingest"
 	"yujing/notify"
@@ -39,7 +41,7 @@ type answerWorld struct {
 	clk *testClock
 	st  *sqlstate.State
 	reg *ingest.Registry
-	eng *alerting.Engine
+	eng *alertingtest.Stack
 	esc *escalate.Engine
 	ob  *notify.Outbox
 	api string
@@ -123,32 +125,13 @@ func newAnswerWorld(t *testing.T, start time.Time, set escalate.Settings) *answe
 	for l, v := range map[yujing.Level]float64{yujing.Orange: 25, yujing.Red: 50} {
 		tiers.Value[l], tiers.Set[l] = v, true
 	}
-	var changes []func(*escalate.Engine)
-	if w.eng, err = alerting.New([]*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: tiers, Hysteresis: 1}},
-		nil, st, w.ob, w.reg, alerting.Options{Now: w.clk.Now, OnChange: func(a yujing.Alert, tr yujing.Transition) {
-			if w.esc != nil {
-				w.esc.Observe(a, tr)
-			} else {
-				changes = append(changes, func(e *escalate.Engine) { e.Observe(a, tr) })
-			}
-		}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.eng.Restore(ctx); err != nil {
-		t.Fatal(err)
-	}
 	dir := answerDirectory(t)
-	esc, err := escalate.New(set, st, w.eng, w.ob, dir, w.reg, escalate.Options{Now: w.clk.Now,
-		Logger: slog.New(slog.DiscardHandler), Key: []byte("0123456789abcdef0123456789abcdef"), Covers: duty.RegionCovers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range changes {
-		f(esc)
-	}
-	w.esc = esc
+	w.eng = alertingtest.New(t, []*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: tiers, Hysteresis: 1}},
+		st, w.reg, alertingtest.Options{Engine: alerting.Options{Now: w.clk.Now}, Escalation: set, Directory: dir, Calls: w.ob,
+			CallOptions: escalate.Options{Logger: slog.New(slog.DiscardHandler), Covers: duty.RegionCovers}})
+	w.esc = w.eng.Escalate
 	hs := httptest.NewServer(web.New(web.Options{Alerts: w.eng, Sensors: w.reg, Escalations: w.esc, Reports: st, People: dir,
-		Calls: web.NewCalls(w.ob), Now: w.clk.Now, Location: shanghai}).Handler())
+		Calls: web.NewCalls(w.esc), Now: w.clk.Now, Location: shanghai}).Handler())
 	w.api = hs.URL
 	t.Cleanup(func() {
 		hs.Close()
@@ -165,8 +148,7 @@ func newAnswerWorld(t *testing.T, start time.Time, set escalate.Settings) *answe
 func (w *answerWorld) read(sensor string, v float64) {
 	w.t.Helper()
 	w.eng.Observe(context.Background(), []yujing.Reading{{Sensor: sensor, Site: "plant-a", Family: yujing.FamilyGas,
-		Metric: "lel", Unit: "%LEL", Value: v, Time: w.clk.Now()}})
-	w.esc.Step(context.Background())
+		Metric: "lel", Unit: "%LEL", Value: v, Time: w.clk.Now()}}) // and Step
 }
 
 // at sets the clock and lets the escalation engine act.
@@ -189,7 +171,7 @@ func (w *answerWorld) alertOf(sensor string) yujing.Alert {
 // sensor's alert.
 func (w *answerWorld) answer(sensor, person string) {
 	w.t.Helper()
-	calls, err := w.ob.CallsFor(context.Background(), w.alertOf(sensor).ID)
+	calls, err := w.esc.CallsFor(context.Background(), w.alertOf(sensor).ID)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -265,7 +247,7 @@ func answerScenario(t *testing.T) *answerWorld {
 	w.at(day(13, 9, 0, 1))
 	w.read("gas-4", 0)
 	w.at(day(13, 9, 1, 0))
-	if _, err := w.eng.Close(ctx, w.alertOf("gas-4").ID, alerting.Action{By: "duty-li", Reason: yujing.ReasonFalseAlarm, Note: "核查：探头受潮"}); err != nil {
+	if _, err := w.eng.Close(ctx, w.alertOf("gas-4").ID, lifecycle.Action{By: "duty-li", Reason: yujing.ReasonFalseAlarm, Note: "核查：探头受潮"}); err != nil {
 		t.Fatal(err)
 	}
 	w.at(day(13, 9, 20, 0))

@@ -25,7 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"yujing"
-	"yujing/alerting"
+	"yujing/alerting/lifecycle"
 	"yujing/audit"
 	"yujing/store"
 	"yujing/store/sqlite"
@@ -37,31 +37,31 @@ import (
 // already (409).
 type auditAlerts struct {
 	mu   sync.Mutex
-	last alerting.Action
+	last lifecycle.Action
 }
 
 func (*auditAlerts) List(context.Context, store.AlertFilter) ([]yujing.Alert, error) { return nil, nil }
 func (*auditAlerts) Get(context.Context, int64) (yujing.Alert, []yujing.Transition, error) {
-	return yujing.Alert{}, nil, alerting.ErrNotFound
+	return yujing.Alert{}, nil, lifecycle.ErrNotFound
 }
-func (f *auditAlerts) Ack(_ context.Context, id int64, act alerting.Action) (yujing.Alert, error) {
+func (f *auditAlerts) Ack(_ context.Context, id int64, act lifecycle.Action) (yujing.Alert, error) {
 	if id != 1 {
-		return yujing.Alert{}, alerting.ErrConflict
+		return yujing.Alert{}, lifecycle.ErrConflict
 	}
 	f.mu.Lock()
 	f.last = act
 	f.mu.Unlock()
 	return yujing.Alert{ID: 1, State: yujing.StateAcknowledged, AckedBy: act.By}, nil
 }
-func (f *auditAlerts) lastAction() alerting.Action {
+func (f *auditAlerts) lastAction() lifecycle.Action {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.last
 }
-func (f *auditAlerts) Dispose(ctx context.Context, id int64, act alerting.Action) (yujing.Alert, error) {
+func (f *auditAlerts) Dispose(ctx context.Context, id int64, act lifecycle.Action) (yujing.Alert, error) {
 	return f.Ack(ctx, id, act)
 }
-func (f *auditAlerts) Close(ctx context.Context, id int64, act alerting.Action) (yujing.Alert, error) {
+func (f *auditAlerts) Close(ctx context.Context, id int64, act lifecycle.Action) (yujing.Alert, error) {
 	return f.Ack(ctx, id, act)
 }
 

@@ -12,20 +12,18 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
+	"yujing/alerting/lifecycle"
 	"yujing/ingest"
 	"yujing/store"
 	"yujing/store/sqlite"
 	"yujing/web"
 )
 
-type nopCaller struct{}
-
-func (nopCaller) Call(context.Context, yujing.Call) error { return nil }
-
 // transitionsFixture raises n alerts on an engine with the embedded state
 // database on disk (synchronous=FULL: every transition is on disk when it
 // returns).
-func transitionsFixture(b *testing.B, n int) (*alerting.Engine, []int64) {
+func transitionsFixture(b *testing.B, n int) (*alertingtest.Stack, []int64) {
 	b.Helper()
 	var sensors []yujing.Sensor
 	for i := range n {
@@ -39,11 +37,8 @@ func transitionsFixture(b *testing.B, n int) (*alerting.Engine, []int64) {
 	b.Cleanup(func() { st.Close() })
 	var tiers alerting.Tiers
 	tiers.Value[yujing.Red], tiers.Set[yujing.Red] = 50, true
-	eng, err := alerting.New([]*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: tiers}},
-		nil, st, nopCaller{}, reg, alerting.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	eng := alertingtest.New(b, []*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: tiers}},
+		st, reg, alertingtest.Options{})
 	ctx := context.Background()
 	t0 := time.Now()
 	for i := range sensors {
@@ -69,7 +64,7 @@ func BenchmarkTransitions(b *testing.B) {
 		ctx := context.Background()
 		b.ResetTimer()
 		for i := range b.N {
-			if _, err := eng.Ack(ctx, ids[i], alerting.Action{By: "bench"}); err != nil {
+			if _, err := eng.Ack(ctx, ids[i], lifecycle.Action{By: "bench"}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -10,16 +10,18 @@ import (
 	"slices"
 	"sync"
 
-	"yujing/notify"
+	"yujing"
+
 	"yujing/store"
 )
 
-// CallStore is what the API needs of the notify outbox (notify.Outbox):
-// the calls made about an alert, shown with the alert, and a place for the
-// receipts providers call back with.
+// CallStore is what the API needs of call-and-answer (escalate.Engine):
+// the calls made about an alert, shown with the alert, and the taker of
+// the receipts providers call back with (stored against their calls; a
+// reply or a key press may answer one).
 type CallStore interface {
 	CallsFor(ctx context.Context, alertID int64) ([]store.CallRecord, error)
-	Receipt(ctx context.Context, r notify.Receipt) error
+	Receipt(ctx context.Context, r yujing.Receipt) error
 }
 
 // Calls gives the API the calls made about each alert (the "calls" of
@@ -41,7 +43,7 @@ func NewCalls(st CallStore) *Calls {
 // the request with its body limited to MaxCallbackBody; an error is
 // answered 400 with the error's text, so it must not reveal secrets.
 type ReceiptParser interface {
-	ParseReceipts(r *http.Request) ([]notify.Receipt, error)
+	ParseReceipts(r *http.Request) ([]yujing.Receipt, error)
 }
 
 // Acker is implemented by a ReceiptParser whose provider expects a
@@ -56,16 +58,16 @@ const MaxCallbackBody = 1 << 20
 // BodyReceipts adapts a channel's ParseReceipts(body []byte) and the
 // answer its provider expects (e.g. aliyunsms.ReceiptAck, "" for
 // {"ok":true}) to a ReceiptParser.
-func BodyReceipts(parse func(body []byte) ([]notify.Receipt, error), ack string) ReceiptParser {
+func BodyReceipts(parse func(body []byte) ([]yujing.Receipt, error), ack string) ReceiptParser {
 	return bodyParser{parse: parse, ack: ack}
 }
 
 type bodyParser struct {
-	parse func([]byte) ([]notify.Receipt, error)
+	parse func([]byte) ([]yujing.Receipt, error)
 	ack   string
 }
 
-func (p bodyParser) ParseReceipts(r *http.Request) ([]notify.Receipt, error) {
+func (p bodyParser) ParseReceipts(r *http.Request) ([]yujing.Receipt, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return nil, fmt.Errorf("read body: %w", err)
@@ -158,7 +160,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 }
 
 // callsFor returns the calls about an alert for its detail view: an empty
-// list when no outbox is wired.
+// list when no calls are wired.
 func (s *Server) callsFor(ctx context.Context, alertID int64) ([]store.CallRecord, error) {
 	if s.opts.Calls == nil {
 		return []store.CallRecord{}, nil

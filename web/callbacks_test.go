@@ -14,8 +14,7 @@ import (
 	"time"
 
 	"yujing"
-	"yujing/alerting"
-	"yujing/notify"
+	"yujing/alerting/lifecycle"
 	"yujing/store"
 	"yujing/web"
 )
@@ -26,24 +25,24 @@ type fakeAlerts struct{}
 func (fakeAlerts) List(context.Context, store.AlertFilter) ([]yujing.Alert, error) { return nil, nil }
 func (fakeAlerts) Get(_ context.Context, id int64) (yujing.Alert, []yujing.Transition, error) {
 	if id != 1 {
-		return yujing.Alert{}, nil, alerting.ErrNotFound
+		return yujing.Alert{}, nil, lifecycle.ErrNotFound
 	}
 	return yujing.Alert{ID: 1, Rule: "gas-lel", Level: yujing.Red, State: yujing.StateFiring}, nil, nil
 }
-func (fakeAlerts) Ack(context.Context, int64, alerting.Action) (yujing.Alert, error) {
+func (fakeAlerts) Ack(context.Context, int64, lifecycle.Action) (yujing.Alert, error) {
 	return yujing.Alert{}, nil
 }
-func (fakeAlerts) Dispose(context.Context, int64, alerting.Action) (yujing.Alert, error) {
+func (fakeAlerts) Dispose(context.Context, int64, lifecycle.Action) (yujing.Alert, error) {
 	return yujing.Alert{}, nil
 }
-func (fakeAlerts) Close(context.Context, int64, alerting.Action) (yujing.Alert, error) {
+func (fakeAlerts) Close(context.Context, int64, lifecycle.Action) (yujing.Alert, error) {
 	return yujing.Alert{}, nil
 }
 
 // fakeCalls stores receipts in memory.
 type fakeCalls struct {
 	mu       sync.Mutex
-	receipts []notify.Receipt
+	receipts []yujing.Receipt
 	failWith error
 	calls    []store.CallRecord
 }
@@ -55,7 +54,7 @@ func (f *fakeCalls) CallsFor(_ context.Context, id int64) ([]store.CallRecord, e
 	return f.calls, nil
 }
 
-func (f *fakeCalls) Receipt(_ context.Context, r notify.Receipt) error {
+func (f *fakeCalls) Receipt(_ context.Context, r yujing.Receipt) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failWith != nil {
@@ -65,21 +64,21 @@ func (f *fakeCalls) Receipt(_ context.Context, r notify.Receipt) error {
 	return nil
 }
 
-func (f *fakeCalls) stored() []notify.Receipt {
+func (f *fakeCalls) stored() []yujing.Receipt {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]notify.Receipt(nil), f.receipts...)
+	return append([]yujing.Receipt(nil), f.receipts...)
 }
 
 // parseLines makes one receipt per line "call-id status"; "bad" fails.
-func parseLines(body []byte) ([]notify.Receipt, error) {
-	var out []notify.Receipt
+func parseLines(body []byte) ([]yujing.Receipt, error) {
+	var out []yujing.Receipt
 	for _, l := range strings.Split(strings.TrimSpace(string(body)), "\n") {
 		id, status, ok := strings.Cut(l, " ")
 		if !ok {
 			return nil, fmt.Errorf("line %q: want \"call-id status\"", l)
 		}
-		out = append(out, notify.Receipt{CallID: id, Status: status, At: time.Unix(1751356800, 0)})
+		out = append(out, yujing.Receipt{CallID: id, Status: status, At: time.Unix(1751356800, 0)})
 	}
 	return out, nil
 }
@@ -87,12 +86,12 @@ func parseLines(body []byte) ([]notify.Receipt, error) {
 // headerParser reads receipts from a header, with no Ack.
 type headerParser struct{}
 
-func (headerParser) ParseReceipts(r *http.Request) ([]notify.Receipt, error) {
+func (headerParser) ParseReceipts(r *http.Request) ([]yujing.Receipt, error) {
 	id := r.Header.Get("X-Call")
 	if id == "" {
 		return nil, errors.New("no X-Call header")
 	}
-	return []notify.Receipt{{Channel: "voice-named-by-provider", CallID: id, Status: notify.ReceiptAnswered}}, nil
+	return []yujing.Receipt{{Channel: "voice-named-by-provider", CallID: id, Status: yujing.ReceiptAnswered}}, nil
 }
 
 func newServer(t *testing.T, calls *web.Calls) string {

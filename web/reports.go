@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"yujing"
-	"yujing/alerting"
+	"yujing/alerting/lifecycle"
 	"yujing/duty"
 	"yujing/store"
 )
@@ -130,7 +130,7 @@ var (
 // (by=org) or of the regions covering its person's region (by=region).
 func (s *Server) buildAnswerReport(ctx context.Context, from, to time.Time, by string, rollup bool) (AnswerReport, error) {
 	if rollup && !slices.Contains(rollupGroups, by) {
-		return AnswerReport{}, fmt.Errorf("%w: rollup: only with by=org or by=region, not by=%s", alerting.ErrInvalid, by)
+		return AnswerReport{}, fmt.Errorf("%w: rollup: only with by=org or by=region, not by=%s", lifecycle.ErrInvalid, by)
 	}
 	rows, err := s.opts.Reports.AnswerRows(ctx, from, to)
 	if err != nil {
@@ -314,7 +314,7 @@ func (s *Server) answerBuilder(r *http.Request) func(ctx context.Context, from, 
 		if v := r.URL.Query().Get("rollup"); v != "" {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				return AnswerReport{}, fmt.Errorf("%w: rollup: want 1 or 0, got %q", alerting.ErrInvalid, v)
+				return AnswerReport{}, fmt.Errorf("%w: rollup: want 1 or 0, got %q", lifecycle.ErrInvalid, v)
 			}
 			rollup = b
 		}

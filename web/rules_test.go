@@ -13,6 +13,7 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
 	"yujing/audit"
 	"yujing/ingest"
 	"yujing/replay"
@@ -35,7 +36,7 @@ type previewFixture struct {
 	now, a, b  time.Time
 	c, spike   time.Time
 	auditLog   audit.Store
-	engine     *alerting.Engine
+	engine     *alertingtest.Stack
 	engineRead func(sensor string, v float64, at time.Time)
 }
 
@@ -65,16 +66,10 @@ func newPreviewFixture(t *testing.T) *previewFixture {
 	above.Value[yujing.Red], above.Set[yujing.Red] = 50, true
 	now := time.Now().UTC().Truncate(time.Minute)
 	clk := &testClock{t: now.Add(-7 * 24 * time.Hour)}
-	eng, err := alerting.New([]*alerting.Rule{
+	eng := alertingtest.New(t, []*alerting.Rule{
 		{Name: "gas-lel", Description: "可燃气体浓度", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: above, Hysteresis: 2},
 		{Name: "tank-offline", Kind: alerting.KindOffline, Sensors: []string{"TK-1"}, Level: yujing.Yellow},
-	}, nil, st, nopCaller{}, reg, alerting.Options{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Restore(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	}, st, reg, alertingtest.Options{Engine: alerting.Options{Now: clk.Now}})
 	f := &previewFixture{now: now, engine: eng, auditLog: st.AuditLog()}
 	from := now.Add(-7 * 24 * time.Hour)
 	f.a, f.b, f.c = from.Add(1440*time.Minute), from.Add(5760*time.Minute), from.Add(8640*time.Minute)

@@ -16,6 +16,8 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
+	"yujing/alerting/lifecycle"
 	"yujing/ingest"
 	"yujing/store"
 	"yujing/store/sqlite"
@@ -33,7 +35,7 @@ func (c *testClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 // testEngine is the real rule engine over a real state database, with one
 // threshold rule per family: gas (%LEL) and dust (°C).
-func testEngine(t *testing.T, reg *ingest.Registry, now func() time.Time) *alerting.Engine {
+func testEngine(t *testing.T, reg *ingest.Registry, now func() time.Time) *alertingtest.Stack {
 	t.Helper()
 	st, err := sqlite.OpenState(t.Context(), filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
@@ -47,17 +49,10 @@ func testEngine(t *testing.T, reg *ingest.Registry, now func() time.Time) *alert
 		}
 		return x
 	}
-	eng, err := alerting.New([]*alerting.Rule{
+	return alertingtest.New(t, []*alerting.Rule{
 		{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: tiers(10, 25, 40, 50)},
 		{Name: "dust", Match: alerting.Selector{Family: yujing.FamilyDust}, Above: tiers(10, 20, 30, 40)},
-	}, nil, st, nopCaller{}, reg, alerting.Options{Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Restore(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return eng
+	}, st, reg, alertingtest.Options{Engine: alerting.Options{Now: now}})
 }
 
 // reportFixture: two sites, four warnings in the last three days (one
@@ -92,7 +87,7 @@ func reportFixture(t *testing.T) (*httptest.Server, time.Time) {
 		if err != nil || len(as) != 1 {
 			t.Fatalf("resolved alert of %s: %v %v", sensor, as, err)
 		}
-		if _, err := eng.Close(ctx, as[0].ID, alerting.Action{By: "duty-li", Reason: reason, Note: "核查"}); err != nil {
+		if _, err := eng.Close(ctx, as[0].ID, lifecycle.Action{By: "duty-li", Reason: reason, Note: "核查"}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/lifecycle"
 	"yujing/ingest"
 	"yujing/store"
 	"yujing/web/auth"
@@ -33,9 +34,9 @@ import (
 type Alerts interface {
 	List(ctx context.Context, f store.AlertFilter) ([]yujing.Alert, error)
 	Get(ctx context.Context, id int64) (yujing.Alert, []yujing.Transition, error)
-	Ack(ctx context.Context, id int64, act alerting.Action) (yujing.Alert, error)
-	Dispose(ctx context.Context, id int64, act alerting.Action) (yujing.Alert, error)
-	Close(ctx context.Context, id int64, act alerting.Action) (yujing.Alert, error)
+	Ack(ctx context.Context, id int64, act lifecycle.Action) (yujing.Alert, error)
+	Dispose(ctx context.Context, id int64, act lifecycle.Action) (yujing.Alert, error)
+	Close(ctx context.Context, id int64, act lifecycle.Action) (yujing.Alert, error)
 }
 
 // Sensors reports every sensor's state, a page of them, one of them, the
@@ -61,7 +62,7 @@ type Attachments interface {
 
 // Silences manages silences.
 type Silences interface {
-	Silences() []alerting.SilenceStatus
+	Silences() []lifecycle.SilenceStatus
 	CreateSilence(ctx context.Context, s yujing.Silence) (yujing.Silence, error)
 	ExpireSilence(ctx context.Context, id int64, by string) error
 }
@@ -242,11 +243,11 @@ func writeError(w http.ResponseWriter, code int, err error) {
 // status maps engine errors to HTTP status codes.
 func status(err error) int {
 	switch {
-	case errors.Is(err, alerting.ErrNotFound):
+	case errors.Is(err, lifecycle.ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, alerting.ErrConflict):
+	case errors.Is(err, lifecycle.ErrConflict):
 		return http.StatusConflict
-	case errors.Is(err, alerting.ErrInvalid):
+	case errors.Is(err, lifecycle.ErrInvalid):
 		return http.StatusBadRequest
 	}
 	return http.StatusInternalServerError
@@ -430,18 +431,18 @@ var photoTypes = []string{"image/jpeg", "image/png", "image/webp"}
 
 func photos(in []photoBody) ([]yujing.Attachment, error) {
 	if len(in) > MaxPhotos {
-		return nil, fmt.Errorf("%w: at most %d photos per record, got %d", alerting.ErrInvalid, MaxPhotos, len(in))
+		return nil, fmt.Errorf("%w: at most %d photos per record, got %d", lifecycle.ErrInvalid, MaxPhotos, len(in))
 	}
 	var out []yujing.Attachment
 	for i, p := range in {
 		ct := http.DetectContentType(p.Data)
 		switch {
 		case len(p.Data) == 0:
-			return nil, fmt.Errorf("%w: photos[%d]: empty", alerting.ErrInvalid, i)
+			return nil, fmt.Errorf("%w: photos[%d]: empty", lifecycle.ErrInvalid, i)
 		case len(p.Data) > MaxPhotoSize:
-			return nil, fmt.Errorf("%w: photos[%d]: %d bytes, at most %d", alerting.ErrInvalid, i, len(p.Data), MaxPhotoSize)
+			return nil, fmt.Errorf("%w: photos[%d]: %d bytes, at most %d", lifecycle.ErrInvalid, i, len(p.Data), MaxPhotoSize)
 		case !slices.Contains(photoTypes, ct):
-			return nil, fmt.Errorf("%w: photos[%d]: %s is not a JPEG, PNG or WebP image", alerting.ErrInvalid, i, ct)
+			return nil, fmt.Errorf("%w: photos[%d]: %s is not a JPEG, PNG or WebP image", lifecycle.ErrInvalid, i, ct)
 		}
 		name := p.Name
 		if name == "" {
@@ -473,7 +474,7 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request) {
 	w.Write(a.Data)
 }
 
-func (s *Server) action(do func(context.Context, int64, alerting.Action) (yujing.Alert, error)) http.HandlerFunc {
+func (s *Server) action(do func(context.Context, int64, lifecycle.Action) (yujing.Alert, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := alertID(w, r)
 		if !ok {
@@ -494,7 +495,7 @@ func (s *Server) action(do func(context.Context, int64, alerting.Action) (yujing
 		if u := ActorFrom(r); u != "" {
 			b.By = u // who logged in, not who the body names
 		}
-		a, err := do(r.Context(), id, alerting.Action{By: b.By, Note: b.Note, Reason: yujing.CloseReason(b.Reason), Attachments: att})
+		a, err := do(r.Context(), id, lifecycle.Action{By: b.By, Note: b.Note, Reason: yujing.CloseReason(b.Reason), Attachments: att})
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -505,7 +506,7 @@ func (s *Server) action(do func(context.Context, int64, alerting.Action) (yujing
 
 func (s *Server) listSilences(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Silences == nil {
-		writeJSON(w, http.StatusOK, []alerting.SilenceStatus{})
+		writeJSON(w, http.StatusOK, []lifecycle.SilenceStatus{})
 		return
 	}
 	writeJSON(w, http.StatusOK, s.opts.Silences.Silences())

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"yujing"
-	"yujing/alerting"
+	"yujing/alerting/lifecycle"
 	"yujing/store"
 )
 
@@ -92,8 +92,8 @@ func (e *Engine) Answer(ctx context.Context, callID string, in AnswerInput) (Out
 	if in.Note != "" {
 		note += "：" + in.Note
 	}
-	if _, err := e.alerts.Ack(ctx, call.Alert.ID, alerting.Action{By: who, Note: note}); err != nil &&
-		!errors.Is(err, alerting.ErrConflict) {
+	if _, err := e.alerts.Ack(ctx, call.Alert.ID, lifecycle.Action{By: who, Note: note}); err != nil &&
+		!errors.Is(err, lifecycle.ErrConflict) {
 		e.log.Error("answered alert not acknowledged", "alert_id", call.Alert.ID, "err", err)
 	}
 	e.signal()
@@ -300,6 +300,9 @@ type metrics struct {
 	latency     *prometheus.HistogramVec
 	active      prometheus.Gauge
 	storeErrors prometheus.Counter
+	callErrors  prometheus.Counter
+	receipts    *prometheus.CounterVec
+	fallbacks   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -330,7 +333,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Escalations waiting for an answer."}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "yujing_escalation_store_errors_total",
 			Help: "Escalation state writes or reads that failed."}),
+		callErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "yujing_alert_call_errors_total",
+			Help: "Calls of routes, summaries and ladders' fallbacks that could not be handed to the notify stage."}),
+		receipts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yujing_notify_receipts_total",
+			Help: "Provider receipts stored, by whether they matched a call."}, []string{"matched"}),
+		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yujing_notify_fallbacks_total",
+			Help: "Calls moved to the next channel of their ladder after a channel failed."}, []string{"from", "to"}),
 	}
+	m.receipts.WithLabelValues("true")
+	m.receipts.WithLabelValues("false")
 	for _, r := range []string{"forged", "expired", "used"} {
 		m.refused.WithLabelValues(r)
 	}
@@ -341,7 +352,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.started, m.steps, m.topReached, m.stopped, m.calls, m.answered, m.refused,
-			m.suppressed, m.nobody, m.latency, m.active, m.storeErrors} {
+			m.suppressed, m.nobody, m.latency, m.active, m.storeErrors, m.callErrors, m.receipts, m.fallbacks} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("escalate: register metrics: %w", err)
 			}

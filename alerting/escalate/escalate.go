@@ -1,21 +1,34 @@
-// Package escalate runs call-and-answer (叫应): for each warning raised,
-// reopened or upgraded it runs the escalation policy of its level — calls
-// the people of the first step on their channel ladder, waits for an answer
-// until the step's deadline, then calls the next step — and stops the moment
-// anybody answers: through a signed answer link, an SMS reply, a key press
-// in a voice call, an IM button, the console or the API. Unanswered, it runs
-// while its warning is open until its chain reaches the top, the warning
-// resolves (unless the policy continues after resolve) or closes, or a
-// higher level's escalation supersedes it; the record's Reason says which
-// (store.Reason*). A warning that falls and rises again below the running
-// escalation's level starts nothing.
+// Package escalate owns every call yujing makes and every answer that
+// comes back (叫应, call-and-answer). It reads the alert lifecycle's
+// changes, in order, and for each:
+//
+//   - runs the routes (configuration "notify:"): each is a policy of one
+//     step that expects no answer, made at once, held back while a silence
+//     or an inhibition holds the alert's calls;
+//   - for a warning raised, reopened or upgraded, runs the escalation policy
+//     of its level — calls the people of the first step on their channel
+//     ladder, waits for an answer until the step's deadline, then calls the
+//     next step — and stops the moment anybody answers: through a signed
+//     answer link, an SMS reply, a key press in a voice call, an IM button,
+//     the console or the API. Unanswered, it runs while its warning is open
+//     until its chain reaches the top, the warning resolves (unless the
+//     policy continues after resolve) or closes, or a higher level's
+//     escalation supersedes it; the record's Reason says which
+//     (store.Reason*). A warning that falls and rises again below the
+//     running escalation's level starts nothing.
+//
+// It also sends the scheduled summaries, moves a call on to the next
+// channel of its ladder when notify reports that a channel failed for
+// good, and takes providers' receipts: stored against their calls, and an
+// SMS reply or a key press that is an answer keyword answers its call. An
+// answer acknowledges the warning through the lifecycle. Package notify
+// only delivers what it is handed.
 //
 // Escalations are stored (their step and when it began), so a restart
 // resumes each at the right moment; every call has an id derived from the
-// state database's instance id and the escalation, round, step, person,
-// channel and reminder, and the notify outbox records a call once by its
-// id, so no call is made twice — and no two databases (a wiped data
-// directory) make the same id.
+// state database's instance id and what the call is (store.CallIDs), and
+// the notify outbox records a call once by its id, so no call is made
+// twice — and no two databases (a wiped data directory) make the same id.
 package escalate
 
 import (
@@ -30,7 +43,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"yujing"
-	"yujing/alerting"
+	"yujing/alerting/lifecycle"
 	"yujing/store"
 )
 
@@ -48,18 +61,54 @@ type Store interface {
 	CallsOfEscalation(ctx context.Context, escalationID int64) ([]store.CallRecord, error)
 	AnswerCall(ctx context.Context, a store.Answer) error
 	OpenCallTo(ctx context.Context, people []string, since time.Time) (string, error)
+	// SaveReceipt stores a provider's receipt against the call it names
+	// by call id or provider id, and returns that call's id ("" when none
+	// matched).
+	SaveReceipt(ctx context.Context, r store.CallReceipt) (callID string, err error)
+	// CallsFor returns the calls made about an alert, with their receipts.
+	CallsFor(ctx context.Context, alertID int64) ([]store.CallRecord, error)
 }
 
-// Alerts is what escalation needs of the rule engine (alerting.Engine).
+// Alerts is what call-and-answer needs of the alert lifecycle
+// (lifecycle.Alerts): alerts and their history, the open ones, whether a
+// silence or an inhibition holds back an alert's calls, and the
+// acknowledgement an answer makes.
 type Alerts interface {
 	Get(ctx context.Context, id int64) (yujing.Alert, []yujing.Transition, error)
 	List(ctx context.Context, f store.AlertFilter) ([]yujing.Alert, error)
-	Ack(ctx context.Context, id int64, act alerting.Action) (yujing.Alert, error)
+	Open() []yujing.Alert
+	DecorateAt(a *yujing.Alert, at time.Time)
+	Ack(ctx context.Context, id int64, act lifecycle.Action) (yujing.Alert, error)
 }
 
 // Caller delivers calls (the notify outbox).
 type Caller interface {
 	Call(ctx context.Context, c yujing.Call) error
+}
+
+// Feed is what another stage hands on, in order, without ever waiting for
+// call-and-answer (an internal/mailbox.Box): Ready has a value when Take
+// has something.
+type Feed[T any] interface {
+	Ready() <-chan struct{}
+	Take() []T
+}
+
+// Parts are what call-and-answer works with, each built before it.
+type Parts struct {
+	Store  Store
+	Alerts Alerts
+	// Changes are the lifecycle's saved changes, every one, in order (the
+	// lifecycle's OnChange puts them there).
+	Changes Feed[lifecycle.Change]
+	// Calls delivers the calls.
+	Calls Caller
+	// Results are how notify's deliveries ended (its outbox's OnOutcome
+	// puts them there): a call that failed for good moves on to the next
+	// channel of its ladder. Nil: no ladder moves on.
+	Results   Feed[yujing.CallResult]
+	Directory Directory
+	Sites     Sites
 }
 
 // Directory resolves targets to people (package duty's Book).
@@ -89,29 +138,35 @@ type Options struct {
 	// Covers tells whether region code lies within parent (duty.RegionCovers);
 	// default: equal or a prefix.
 	Covers func(parent, code string) bool
+	// Location is where the summaries' times are read (default
+	// Asia/Shanghai, else UTC).
+	Location *time.Location
 }
 
-// Engine runs escalations. Build it with New, Restore it, Run it, and feed
-// it every alert change with Observe.
+// Engine makes the calls and takes the answers. Build it with New,
+// Restore it, RecoverCalls, then Run it.
 type Engine struct {
-	st     Store
-	alerts Alerts
-	caller Caller
-	dir    Directory
-	sites  Sites
-	log    *slog.Logger
-	now    func() time.Time
-	tick   time.Duration
-	sign   signer
-	covers func(parent, code string) bool
-	m      *metrics
-	ids    store.CallIDs // the state database's call naming
+	st      Store
+	alerts  Alerts
+	changes Feed[lifecycle.Change]
+	results Feed[yujing.CallResult] // nil: none
+	caller  Caller
+	dir     Directory
+	sites   Sites
+	log     *slog.Logger
+	now     func() time.Time
+	loc     *time.Location
+	tick    time.Duration
+	sign    signer
+	covers  func(parent, code string) bool
+	m       *metrics
+	ids     store.CallIDs // the state database's call naming
 
 	mu     sync.Mutex
 	set    Settings
 	active map[int64]*run  // by escalation id
 	issued map[string]bool // call ids handed to the caller by this process
-	queue  []observed      // alert changes not yet handled
+	queue  []observed      // alert changes replayed by Restore, not yet handled
 	wake   chan struct{}
 }
 
@@ -123,27 +178,29 @@ type run struct {
 	people map[string][]yujing.Person
 }
 
+// observed is an alert change to handle: one the lifecycle saved, or, with
+// replay, one Restore replays to start an escalation a crash kept from
+// starting (its route calls are RecoverCalls' business).
 type observed struct {
-	a yujing.Alert
-	t yujing.Transition
+	a      yujing.Alert
+	t      yujing.Transition
+	replay bool
 }
 
-// New builds an escalation engine.
-func New(set Settings, st Store, alerts Alerts, caller Caller, dir Directory, sites Sites, opts Options) (*Engine, error) {
-	if st == nil || alerts == nil || caller == nil || dir == nil {
-		return nil, errors.New("escalate: store, alerts, caller and directory are required")
+// New builds call-and-answer from its settings and parts.
+func New(set Settings, p Parts, opts Options) (*Engine, error) {
+	if p.Store == nil || p.Alerts == nil || p.Changes == nil || p.Calls == nil || p.Directory == nil {
+		return nil, errors.New("escalate: store, alerts, changes, calls and directory are required")
 	}
-	ids := st.CallIDs()
+	ids := p.Store.CallIDs()
 	if ids.Instance == "" {
 		return nil, errors.New("escalate: the store has no instance id (call ids begin with it)")
 	}
 	if len(opts.Key) < 32 {
 		return nil, fmt.Errorf("escalate: the answer-link key must be at least 32 bytes, got %d", len(opts.Key))
 	}
-	for i := range set.Policies {
-		if errs := set.Policies[i].Check(); len(errs) > 0 {
-			return nil, fmt.Errorf("escalate: policy %q: %s", set.Policies[i].Name, errs[0])
-		}
+	if err := set.check(); err != nil {
+		return nil, err
 	}
 	set.setDefaults()
 	if opts.Logger == nil {
@@ -158,23 +215,28 @@ func New(set Settings, st Store, alerts Alerts, caller Caller, dir Directory, si
 	if opts.Covers == nil {
 		opts.Covers = func(parent, code string) bool { return len(code) >= len(parent) && code[:len(parent)] == parent }
 	}
+	if opts.Location == nil {
+		if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+			opts.Location = loc
+		} else {
+			opts.Location = time.UTC
+		}
+	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{st: st, alerts: alerts, caller: caller, dir: dir, sites: sites, log: opts.Logger, now: opts.Now,
-		tick: opts.Tick, sign: signer{key: opts.Key}, covers: opts.Covers, m: m, set: set, ids: ids,
-		active: map[int64]*run{}, issued: map[string]bool{}, wake: make(chan struct{}, 1)}, nil
+	return &Engine{st: p.Store, alerts: p.Alerts, changes: p.Changes, results: p.Results, caller: p.Calls, dir: p.Directory, sites: p.Sites,
+		log: opts.Logger, now: opts.Now, loc: opts.Location, tick: opts.Tick, sign: signer{key: opts.Key}, covers: opts.Covers,
+		m: m, set: set, ids: ids, active: map[int64]*run{}, issued: map[string]bool{}, wake: make(chan struct{}, 1)}, nil
 }
 
-// SetSettings replaces the policies and settings (a reload). Running
-// escalations continue under the new version of their policy; one whose
-// policy is gone stops.
+// SetSettings replaces the routes, policies and settings (a reload).
+// Running escalations continue under the new version of their policy; one
+// whose policy is gone stops.
 func (e *Engine) SetSettings(set Settings) error {
-	for i := range set.Policies {
-		if errs := set.Policies[i].Check(); len(errs) > 0 {
-			return fmt.Errorf("escalate: policy %q: %s", set.Policies[i].Name, errs[0])
-		}
+	if err := set.check(); err != nil {
+		return err
 	}
 	set.setDefaults()
 	e.mu.Lock()
@@ -187,11 +249,10 @@ func (e *Engine) SetSettings(set Settings) error {
 	return nil
 }
 
-// Observe is told of every saved alert change, in order (alerting's
-// OnChange). It never blocks: the change is handled by Run.
-func (e *Engine) Observe(a yujing.Alert, t yujing.Transition) {
+// replay queues a change for Step to start its escalation again (Restore).
+func (e *Engine) replay(a yujing.Alert, t yujing.Transition) {
 	e.mu.Lock()
-	e.queue = append(e.queue, observed{a, t})
+	e.queue = append(e.queue, observed{a: a, t: t, replay: true})
 	e.mu.Unlock()
 	e.signal()
 }
@@ -206,7 +267,7 @@ func (e *Engine) signal() {
 // Restore loads the escalations still active and starts those that a
 // crash kept from starting: every firing alert whose latest raise, reopen
 // or upgrade has no escalation yet. Call it once before Run, after the
-// rule engine restored its alerts.
+// lifecycle restored its alerts.
 func (e *Engine) Restore(ctx context.Context) error {
 	active, err := e.st.ActiveEscalations(ctx)
 	if err != nil {
@@ -234,7 +295,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 		for i := len(hist) - 1; i >= 0; i-- {
 			t := hist[i]
 			if t.Event == yujing.EventRaised || t.Event == yujing.EventReopened || t.Event == yujing.EventUpgraded {
-				e.Observe(a, t) // starting is idempotent per (alert, transition)
+				e.replay(a, t) // starting is idempotent per (alert, transition)
 				break
 			}
 		}
@@ -245,10 +306,15 @@ func (e *Engine) Restore(ctx context.Context) error {
 	return nil
 }
 
-// Run handles alert changes and advances escalations until ctx ends.
+// Run handles alert changes and advances escalations until ctx ends: at
+// once when a change comes, and every tick for the deadlines.
 func (e *Engine) Run(ctx context.Context) {
 	t := time.NewTicker(e.tick)
 	defer t.Stop()
+	var results <-chan struct{} // nil: never ready
+	if e.results != nil {
+		results = e.results.Ready()
+	}
 	for {
 		e.Step(ctx)
 		select {
@@ -256,19 +322,31 @@ func (e *Engine) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		case <-e.wake:
+		case <-e.changes.Ready():
+		case <-results:
 		}
 	}
 }
 
-// Step handles the queued alert changes and makes every call that is due
-// now; Run calls it at each tick. Tests with a fake clock call it directly.
+// Step handles the alert changes that came since the last Step, in order,
+// moves the calls notify reported failed on along their ladders, and makes
+// every call that is due now; Run calls it. It makes its calls before it
+// returns: tests with a fake clock call it directly.
 func (e *Engine) Step(ctx context.Context) {
 	e.mu.Lock()
 	queue := e.queue
 	e.queue = nil
 	e.mu.Unlock()
+	for _, c := range e.changes.Take() {
+		queue = append(queue, observed{a: c.Alert, t: c.Transition})
+	}
 	for _, o := range queue {
-		e.handle(ctx, o.a, o.t)
+		e.handle(ctx, o)
+	}
+	if e.results != nil {
+		for _, r := range e.results.Take() {
+			e.fallBack(ctx, r)
+		}
 	}
 	e.mu.Lock()
 	ids := make([]int64, 0, len(e.active))

@@ -19,8 +19,10 @@ import (
 	"yujing"
 	"yujing/alerting"
 	"yujing/alerting/escalate"
+	"yujing/alerting/lifecycle"
 	"yujing/duty"
 	"yujing/ingest"
+	"yujing/internal/mailbox"
 	"yujing/notify"
 	"yujing/notify/webhook"
 	"yujing/store"
@@ -29,7 +31,8 @@ import (
 )
 
 // receiver is an HTTP server on loopback standing for the people's
-// phones: it keeps every webhook payload it receives.
+// phones: it keeps every webhook payload it receives, except on channel
+// "down", which it refuses for good (400).
 type receiver struct {
 	srv *httptest.Server
 	mu  sync.Mutex
@@ -39,6 +42,10 @@ type receiver struct {
 func newReceiver(t testing.TB) *receiver {
 	r := &receiver{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/down" {
+			http.Error(w, "template rejected", http.StatusBadRequest)
+			return
+		}
 		body, _ := io.ReadAll(req.Body)
 		var p webhook.Payload
 		if err := json.Unmarshal(body, &p); err != nil {
@@ -72,6 +79,44 @@ func (r *receiver) calls(t *testing.T, n int) []webhook.Payload {
 	}
 }
 
+// settled checks that exactly n calls were made, and returns them as they
+// arrived: n on record — the outbox records a call before its Call
+// returns, and Step makes its calls before it returns, so the record is
+// complete — each of them sent, and then exactly n at the receiver, which
+// has every sent call by then. No sleep stands in for "nothing more came".
+func (w *world) settled(t *testing.T, n int) []webhook.Payload {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, _, cs := w.alert()
+		if len(cs) != n {
+			var got []string
+			for _, c := range cs {
+				got = append(got, c.Person+"@"+c.Channel+":"+c.ID)
+			}
+			t.Fatalf("%d calls on record, want %d: %v", len(cs), n, got)
+		}
+		pending := 0
+		for _, c := range cs {
+			if c.Status == store.CallPending {
+				pending++
+			}
+		}
+		if pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d calls still pending after 5s", pending, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := w.rcv.calls(t, n)
+	if len(got) != n {
+		t.Fatalf("%d calls arrived, want exactly the %d on record: %v", len(got), n, ids(got))
+	}
+	return got
+}
+
 func ids(ps []webhook.Payload) []string {
 	var out []string
 	for _, p := range ps {
@@ -102,6 +147,7 @@ type world struct {
 	st      *sqlstate.State
 	path    string
 	eng     *alerting.Engine
+	alerts  *lifecycle.Alerts
 	esc     *escalate.Engine
 	ob      *notify.Outbox
 	disp    *notify.Dispatcher
@@ -217,25 +263,15 @@ func (w *world) open() {
 		t.Fatal(err)
 	}
 	var chans []notify.Channel
-	for _, name := range []string{"im", "sms", "voice"} {
+	for _, name := range []string{"im", "sms", "voice", "down"} {
 		c, err := webhook.New(webhook.Config{Name: name, URL: w.rcv.srv.URL + "/" + name}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		chans = append(chans, c)
 	}
-	var hook struct {
-		mu  sync.Mutex
-		esc *escalate.Engine
-	}
-	w.ob, err = notify.NewOutbox(st, notify.OutboxOptions{OnReceipt: func(ctx context.Context, id string, r notify.Receipt) {
-		hook.mu.Lock()
-		e := hook.esc
-		hook.mu.Unlock()
-		if _, err := e.Inbound(ctx, escalate.Inbound{CallID: id, Channel: r.Channel, Phone: r.Phone, Status: r.Status, Key: r.Key, Text: r.Text}); err != nil {
-			t.Errorf("inbound: %v", err)
-		}
-	}})
+	outcomes := mailbox.New[yujing.CallResult]()
+	w.ob, err = notify.NewOutbox(st, notify.OutboxOptions{OnOutcome: outcomes.Put})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,45 +284,41 @@ func (w *world) open() {
 	if err := w.ob.Resume(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tiers := alerting.Tiers{}
-	for l, v := range map[yujing.Level]float64{yujing.Blue: 10, yujing.Yellow: 20, yujing.Orange: 25, yujing.Red: 50} {
-		tiers.Value[l], tiers.Set[l] = v, true
-	}
-	rules := []*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: tiers, Hysteresis: 1}}
-	var pending []func()
-	w.eng, err = alerting.New(rules, nil, st, w.ob, reg, alerting.Options{Now: w.clock.now, Silences: st,
-		OnChange: func(a yujing.Alert, tr yujing.Transition) {
-			hook.mu.Lock()
-			e := hook.esc
-			hook.mu.Unlock()
-			if e != nil {
-				e.Observe(a, tr)
-			} else {
-				pending = append(pending, func() { hook.esc.Observe(a, tr) })
-			}
-		}})
+	// In flow order: the lifecycle, call-and-answer reading its changes,
+	// then the rule engine driving it.
+	changes := mailbox.New[lifecycle.Change]()
+	w.alerts, err = lifecycle.New(st, reg, lifecycle.Options{Now: w.clock.now, Silences: st, OnChange: changes.Put})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.eng.Restore(ctx); err != nil {
+	if err := w.alerts.Restore(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var est escalate.Store = st
 	if w.legacy > 0 {
 		est = upgradedStore{st, w.legacy}
 	}
-	w.esc, err = escalate.New(w.set, est, w.eng, w.ob, w.dir, reg, escalate.Options{Now: w.clock.now, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
-		Key: []byte("0123456789abcdef0123456789abcdef"), Covers: duty.RegionCovers})
+	w.esc, err = escalate.New(w.set, escalate.Parts{Store: est, Alerts: w.alerts, Changes: changes, Results: outcomes, Calls: w.ob, Directory: w.dir, Sites: reg},
+		escalate.Options{Now: w.clock.now, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+			Key: []byte("0123456789abcdef0123456789abcdef"), Covers: duty.RegionCovers})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hook.mu.Lock()
-	hook.esc = w.esc
-	hook.mu.Unlock()
 	if err := w.esc.Restore(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_ = pending
+	tiers := alerting.Tiers{}
+	for l, v := range map[yujing.Level]float64{yujing.Blue: 10, yujing.Yellow: 20, yujing.Orange: 25, yujing.Red: 50} {
+		tiers.Value[l], tiers.Set[l] = v, true
+	}
+	rules := []*alerting.Rule{{Name: "gas", Match: alerting.Selector{Family: yujing.FamilyGas}, Above: tiers, Hysteresis: 1}}
+	w.eng, err = alerting.New(rules, w.alerts, reg, alerting.Options{Now: w.clock.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.eng.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(w.close)
 }
 
@@ -319,7 +351,7 @@ func (w *world) at(d time.Duration) {
 
 func (w *world) alert() (yujing.Alert, []store.Escalation, []store.CallRecord) {
 	w.t.Helper()
-	as, err := w.eng.List(context.Background(), store.AlertFilter{})
+	as, err := w.alerts.List(context.Background(), store.AlertFilter{})
 	if err != nil || len(as) == 0 {
 		w.t.Fatalf("no alert: %v", err)
 	}
@@ -327,7 +359,7 @@ func (w *world) alert() (yujing.Alert, []store.Escalation, []store.CallRecord) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	cs, err := w.ob.CallsFor(context.Background(), as[0].ID)
+	cs, err := w.esc.CallsFor(context.Background(), as[0].ID)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -379,10 +411,7 @@ func TestRedEscalatesUntilAnswered(t *testing.T) {
 	for range 3 {
 		w.at(5 * time.Minute)
 	}
-	time.Sleep(100 * time.Millisecond)
-	if n := len(w.rcv.calls(t, 3)); n != 3 {
-		t.Errorf("%d calls after the answer, want no more than 3", n)
-	}
+	w.settled(t, 3) // no call after the answer
 	a, es, cs := w.alert()
 	if a.State != yujing.StateAcknowledged || a.AckedBy != "陈刚" {
 		t.Errorf("alert %s acked by %q, want acknowledged by 陈刚", a.State, a.AckedBy)
@@ -441,10 +470,7 @@ func TestOrangeLadderRemindersRepeatAndTop(t *testing.T) {
 		}
 	}
 	w.at(30 * time.Minute)
-	time.Sleep(100 * time.Millisecond)
-	if n := len(w.rcv.calls(t, 6)); n != 6 {
-		t.Errorf("%d calls, want 6: nothing after the top", n)
-	}
+	w.settled(t, 6) // nothing after the top
 	_, es, _ := w.alert()
 	if len(es) != 1 || es[0].State != store.EscalationExhausted || es[0].Reason != store.ReasonTopReached ||
 		es[0].TopReachedAt == nil || es[0].Round != 1 ||
@@ -503,8 +529,7 @@ func TestRestartResumesWithoutCallingTwice(t *testing.T) {
 	w.at(4 * time.Minute)
 	got := w.rcv.calls(t, 3)
 	w.at(time.Minute)
-	time.Sleep(100 * time.Millisecond)
-	got = w.rcv.calls(t, 3)
+	got = w.settled(t, 3)
 	seen := map[string]int{}
 	for _, p := range got {
 		seen[p.CallID]++
@@ -571,14 +596,14 @@ func TestSMSReplyAnswers(t *testing.T) {
 	w.at(0)
 	w.rcv.calls(t, 2)
 	ctx := context.Background()
-	if err := w.ob.Receipt(ctx, notify.Receipt{Channel: "sms", Phone: "13800000003", Status: notify.ReceiptReplied, Text: "谁？"}); err != nil {
+	if err := w.esc.Receipt(ctx, yujing.Receipt{Channel: "sms", Phone: "13800000003", Status: yujing.ReceiptReplied, Text: "谁？"}); err != nil {
 		t.Fatal(err)
 	}
 	_, es, _ := w.alert()
 	if es[0].State != store.EscalationActive {
 		t.Fatalf("a reply that is no answer keyword stopped the escalation: %+v", es[0])
 	}
-	if err := w.ob.Receipt(ctx, notify.Receipt{Channel: "sms", Phone: "+86 138 0000 0003", Status: notify.ReceiptReplied, Text: "收到。"}); err != nil {
+	if err := w.esc.Receipt(ctx, yujing.Receipt{Channel: "sms", Phone: "+86 138 0000 0003", Status: yujing.ReceiptReplied, Text: "收到。"}); err != nil {
 		t.Fatal(err)
 	}
 	a, es, cs := w.alert()
@@ -603,7 +628,7 @@ func TestConsoleAckAndResolveStop(t *testing.T) {
 	w.at(0)
 	w.rcv.calls(t, 2)
 	a, _, _ := w.alert()
-	if _, err := w.eng.Ack(context.Background(), a.ID, alerting.Action{By: "op1"}); err != nil {
+	if _, err := w.alerts.Ack(context.Background(), a.ID, lifecycle.Action{By: "op1"}); err != nil {
 		t.Fatal(err)
 	}
 	w.at(0)
@@ -612,10 +637,7 @@ func TestConsoleAckAndResolveStop(t *testing.T) {
 		t.Fatalf("after the ack: %+v", es[0])
 	}
 	w.at(6 * time.Minute)
-	time.Sleep(50 * time.Millisecond)
-	if n := len(w.rcv.calls(t, 2)); n != 2 {
-		t.Errorf("%d calls after the ack, want 2", n)
-	}
+	w.settled(t, 2) // no call after the ack
 	// A new warning on a fresh world resolves before anyone answers.
 	w2 := newWorld(t)
 	w2.reading(60)
@@ -669,7 +691,7 @@ func TestVoiceKeyPressAnswers(t *testing.T) {
 // ackNote is the note of the alert's acknowledgement in its history.
 func ackNote(t *testing.T, w *world, id int64) string {
 	t.Helper()
-	_, hist, err := w.eng.Get(context.Background(), id)
+	_, hist, err := w.alerts.Get(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -703,5 +725,61 @@ func BenchmarkStepIdle(b *testing.B) {
 				w.esc.Step(context.Background())
 			}
 		})
+	}
+}
+
+// A call whose channel fails for good is made on the next channel of its
+// ladder by call-and-answer, from notify's report: the failed call stays
+// on record, and the next one's id extends it.
+func TestLadderMovesOnWhenAChannelFails(t *testing.T) {
+	w := newWorldWith(t, escalate.Settings{BaseURL: "http://yj.test", Policies: []escalate.Policy{
+		{Name: "red", Levels: []yujing.Level{yujing.Red}, Steps: []escalate.Step{
+			{Targets: []escalate.Target{{Tier: 1}}, Ladder: []string{"down", "sms"}, Deadline: 5 * time.Minute}}}}})
+	w.reading(60)
+	w.at(0)
+	// The first call fails on "down" (a 400 is not retried).
+	var first store.CallRecord
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, _, cs := w.alert()
+		if len(cs) == 1 && cs[0].Status == store.CallFailed {
+			first = cs[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("calls %+v, want the one on down failed", cs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	w.at(0) // call-and-answer takes notify's report
+	got := w.settledAfterFailed(t, 2)
+	if len(got) != 1 || got[0].CallID != first.ID+">sms" || got[0].Message != "/sms" || got[0].Person != "zhang" {
+		t.Fatalf("delivered %v, want zhang's call on sms with id %s>sms", ids(got), first.ID)
+	}
+}
+
+// settledAfterFailed checks that exactly n calls are on record, none of
+// them pending, and returns what the receiver got: the calls sent.
+func (w *world) settledAfterFailed(t *testing.T, n int) []webhook.Payload {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, _, cs := w.alert()
+		pending, sent := 0, 0
+		for _, c := range cs {
+			switch c.Status {
+			case store.CallPending:
+				pending++
+			case store.CallSent:
+				sent++
+			}
+		}
+		if len(cs) == n && pending == 0 {
+			return w.rcv.calls(t, sent)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls on record (%d pending) after 5s, want %d settled", len(cs), pending, n)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

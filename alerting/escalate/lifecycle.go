@@ -11,12 +11,17 @@ import (
 	"yujing/store"
 )
 
-// handle starts, stops or answers escalations for one alert change. An
-// unanswered escalation runs until somebody answers, its chain reaches the
-// top, its warning resolves (unless its policy continues after resolve) or
-// closes, or a higher level's escalation supersedes it; whatever the level
-// does below it meanwhile leaves it running.
-func (e *Engine) handle(ctx context.Context, a yujing.Alert, t yujing.Transition) {
+// handle makes the routes' calls about one alert change and starts, stops
+// or answers escalations for it. An unanswered escalation runs until
+// somebody answers, its chain reaches the top, its warning resolves
+// (unless its policy continues after resolve) or closes, or a higher
+// level's escalation supersedes it; whatever the level does below it
+// meanwhile leaves it running.
+func (e *Engine) handle(ctx context.Context, o observed) {
+	a, t := o.a, o.t
+	if !o.replay {
+		e.notify(ctx, a, t)
+	}
 	switch t.Event {
 	case yujing.EventRaised, yujing.EventReopened, yujing.EventUpgraded:
 		e.start(ctx, a, t)

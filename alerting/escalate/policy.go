@@ -133,8 +133,11 @@ func (s *Step) check() []string {
 	return errs
 }
 
-// Settings are the escalation engine's configuration.
+// Settings are call-and-answer's configuration.
 type Settings struct {
+	// Routes are the plain notifications (configuration "notify:"): each a
+	// policy of one step that expects no answer (see Route).
+	Routes   []Route
 	Policies []Policy
 	// BaseURL is where answer links point (e.g. https://yujing.example.gov.cn);
 	// a link is BaseURL + "/answer/" + token.
@@ -157,6 +160,21 @@ var (
 
 // DefaultLinkTTL is how long an answer link works by default.
 const DefaultLinkTTL = 24 * time.Hour
+
+// check reports the first problem of the routes and policies.
+func (s *Settings) check() error {
+	for i := range s.Routes {
+		if errs := s.Routes[i].Check(); len(errs) > 0 {
+			return fmt.Errorf("escalate: route %d: %s", i, errs[0])
+		}
+	}
+	for i := range s.Policies {
+		if errs := s.Policies[i].Check(); len(errs) > 0 {
+			return fmt.Errorf("escalate: policy %q: %s", s.Policies[i].Name, errs[0])
+		}
+	}
+	return nil
+}
 
 func (s *Settings) setDefaults() {
 	if s.LinkTTL <= 0 {

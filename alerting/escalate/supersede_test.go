@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"yujing"
-	"yujing/alerting"
 	"yujing/alerting/escalate"
+	"yujing/alerting/lifecycle"
 	"yujing/store"
 )
 
@@ -194,7 +194,7 @@ func TestResolveReopenClose(t *testing.T) {
 			w.reading(1)
 			w.at(0)
 			a, _ := w.escalationsOf()
-			if _, err := w.eng.Close(context.Background(), a.ID, alerting.Action{By: "op1", Reason: yujing.ReasonFalseAlarm, Note: "核查"}); err != nil {
+			if _, err := w.alerts.Close(context.Background(), a.ID, lifecycle.Action{By: "op1", Reason: yujing.ReasonFalseAlarm, Note: "核查"}); err != nil {
 				t.Fatal(err)
 			}
 			w.at(0)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -12,17 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"yujing"
-	"yujing/alerting"
 	"yujing/alerting/escalate"
 	"yujing/config"
 	"yujing/duty"
-	"yujing/notify"
 	"yujing/store/sqlstate"
 )
 
@@ -87,44 +82,24 @@ func answerBaseURL(cfg *config.Config, addr net.Addr, log *slog.Logger) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-// escalationHooks connect the rule engine and the outbox, built before the
-// escalation engine, to it once it exists.
-type escalationHooks struct {
-	esc atomic.Pointer[escalate.Engine]
-	log *slog.Logger
+// escalationSettings are call-and-answer's settings from the
+// configuration: its routes and policies, and where answer links point.
+func escalationSettings(cfg *config.Config, addr net.Addr, log *slog.Logger) escalate.Settings {
+	set := cfg.Escalation
+	set.Routes = cfg.Routes
+	set.BaseURL = answerBaseURL(cfg, addr, log)
+	return set
 }
 
-// observe passes an alert change on (the rule engine's OnChange).
-func (h *escalationHooks) observe(a yujing.Alert, t yujing.Transition) {
-	if e := h.esc.Load(); e != nil {
-		e.Observe(a, t)
-	}
-}
-
-// receipt passes a provider receipt on: SMS replies and key presses may
-// be answers (the outbox's OnReceipt).
-func (h *escalationHooks) receipt(ctx context.Context, callID string, r notify.Receipt) {
-	e := h.esc.Load()
-	if e == nil {
-		return
-	}
-	if _, err := e.Inbound(ctx, escalate.Inbound{CallID: callID, Channel: r.Channel, Phone: r.Phone, Status: r.Status,
-		Key: r.Key, Text: r.Text, At: r.At}); err != nil {
-		h.log.Error("answer from a provider callback not recorded", "channel", r.Channel, "call_id", callID, "err", err)
-	}
-}
-
-// newEscalator builds call-and-answer from the configuration: its
-// policies, the answer-link key and base URL, the directory that resolves
-// targets, and the outbox that makes the calls.
-func newEscalator(cfg *config.Config, st *sqlstate.State, eng *alerting.Engine, caller escalate.Caller, dir *duty.Book,
-	sites escalate.Sites, addr net.Addr, log *slog.Logger, reg prometheus.Registerer) (*escalate.Engine, error) {
+// newEscalator builds call-and-answer on its parts with the
+// configuration's routes and policies, the answer-link key (kept in st
+// when the state database is PostgreSQL) and base URL.
+func newEscalator(cfg *config.Config, st *sqlstate.State, parts escalate.Parts, addr net.Addr, log *slog.Logger,
+	reg prometheus.Registerer) (*escalate.Engine, error) {
 	key, err := answerKey(cfg, st)
 	if err != nil {
 		return nil, err
 	}
-	set := cfg.Escalation
-	set.BaseURL = answerBaseURL(cfg, addr, log)
-	return escalate.New(set, st, eng, caller, dir, sites, escalate.Options{Logger: log, Registerer: reg,
-		Key: key, Covers: duty.RegionCovers, Tick: 250 * time.Millisecond})
+	return escalate.New(escalationSettings(cfg, addr, log), parts, escalate.Options{Logger: log, Registerer: reg,
+		Key: key, Covers: duty.RegionCovers, Tick: 250 * time.Millisecond, Location: cfg.Location})
 }

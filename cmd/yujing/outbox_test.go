@@ -21,7 +21,8 @@ import (
 	"time"
 
 	"yujing"
-	"yujing/alerting"
+	"yujing/alerting/alertingtest"
+	"yujing/alerting/lifecycle"
 	"yujing/ingest"
 	"yujing/internal/testenv"
 	"yujing/notify"
@@ -516,16 +517,16 @@ type stubAlerts struct{}
 
 func (stubAlerts) List(context.Context, store.AlertFilter) ([]yujing.Alert, error) { return nil, nil }
 func (stubAlerts) Get(context.Context, int64) (yujing.Alert, []yujing.Transition, error) {
-	return yujing.Alert{}, nil, alerting.ErrNotFound
+	return yujing.Alert{}, nil, lifecycle.ErrNotFound
 }
-func (stubAlerts) Ack(context.Context, int64, alerting.Action) (yujing.Alert, error) {
-	return yujing.Alert{}, alerting.ErrNotFound
+func (stubAlerts) Ack(context.Context, int64, lifecycle.Action) (yujing.Alert, error) {
+	return yujing.Alert{}, lifecycle.ErrNotFound
 }
-func (stubAlerts) Dispose(context.Context, int64, alerting.Action) (yujing.Alert, error) {
-	return yujing.Alert{}, alerting.ErrNotFound
+func (stubAlerts) Dispose(context.Context, int64, lifecycle.Action) (yujing.Alert, error) {
+	return yujing.Alert{}, lifecycle.ErrNotFound
 }
-func (stubAlerts) Close(context.Context, int64, alerting.Action) (yujing.Alert, error) {
-	return yujing.Alert{}, alerting.ErrNotFound
+func (stubAlerts) Close(context.Context, int64, lifecycle.Action) (yujing.Alert, error) {
+	return yujing.Alert{}, lifecycle.ErrNotFound
 }
 
 // TestProviderCallbacks: every channel of configs/channels.yaml whose
@@ -559,7 +560,9 @@ func TestProviderCallbacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls, err := newCalls(outbox, receipts)
+	// Call-and-answer takes the receipts (and would answer a reply).
+	stack := alertingtest.New(t, nil, state, reg, alertingtest.Options{Calls: outbox})
+	calls, err := newCalls(stack.Escalate, receipts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -598,7 +601,7 @@ func TestProviderCallbacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 1 || len(recs[0].Receipts) != 1 || recs[0].Receipts[0].Status != notify.ReceiptDelivered ||
+	if len(recs) != 1 || len(recs[0].Receipts) != 1 || recs[0].Receipts[0].Status != yujing.ReceiptDelivered ||
 		recs[0].Receipts[0].ProviderID != "932702304080415357^0" {
 		t.Errorf("stored %+v, want the delivery report on call %s", recs, id)
 	}
@@ -753,18 +756,18 @@ notify: [{levels: [red], people: [duty-a], channels: [hook]}]
 		b.Fatal(err)
 	}
 	var raisedAt time.Time
-	engine, err := alerting.New(cfg.Rules, cfg.Routes, ob.state, ob.outbox, registry, alerting.Options{
-		OnChange: func(_ yujing.Alert, t yujing.Transition) {
-			if t.Event == yujing.EventRaised || t.Event == yujing.EventReopened {
+	stack := alertingtest.New(b, cfg.Rules, ob.state, registry, alertingtest.Options{Routes: cfg.Routes, Calls: ob.outbox,
+		Lifecycle: lifecycle.Options{OnChange: func(c lifecycle.Change) {
+			if t := c.Transition; t.Event == yujing.EventRaised || t.Event == yujing.EventReopened {
 				raisedAt = time.Now()
 			}
-		}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := engine.Restore(ctx); err != nil {
-		b.Fatal(err)
-	}
+		}}})
+	// As serve runs it: call-and-answer on its own, woken by each change.
+	runCtx, stop := context.WithCancel(ctx)
+	var run sync.WaitGroup
+	run.Go(func() { stack.Escalate.Run(runCtx) })
+	defer func() { stop(); run.Wait() }()
+	engine := stack.Engine
 	reading := func(v float64) []yujing.Reading {
 		return []yujing.Reading{{Sensor: "GT-1", Site: "plant", Family: yujing.FamilyGas, Metric: "lel", Value: v, Time: time.Now()}}
 	}

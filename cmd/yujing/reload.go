@@ -30,7 +30,8 @@ type reloader struct {
 	ok      prometheus.Gauge
 	at      prometheus.Gauge
 	// also are further parts that take the new configuration (the
-	// directory, call-and-answer), in order of registration.
+	// directory, call-and-answer and its routes, the lifecycle's
+	// inhibition), in order of registration.
 	also []func(next *config.Config) error
 }
 
@@ -70,7 +71,7 @@ func (r *reloader) Reload(ctx context.Context) error {
 		err = r.sched.SetRules(next.Scheduled)
 	}
 	if err == nil {
-		err = r.engine.SetRules(next.Rules, next.Routes, next.Inhibit...)
+		err = r.engine.SetRules(next.Rules)
 	}
 	if err == nil {
 		err = r.catalog.SetBase(next.Sites, next.Sensors, next.MQTT.Topics, next.Families)

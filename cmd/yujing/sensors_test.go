@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +13,7 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
 	"yujing/config"
 	"yujing/configs"
 	"yujing/ingest"
@@ -81,7 +81,7 @@ func TestSensorsImportDryRunGolden(t *testing.T) {
 // the bearer token.
 type sensorsServer struct {
 	url string
-	eng *alerting.Engine
+	eng *alertingtest.Stack
 }
 
 const faultRuleYAML = `rules:
@@ -116,13 +116,7 @@ func newSensorsServer(t *testing.T, token string) *sensorsServer {
 	if err := cat.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eng, err := alerting.New(cfg.Rules, cfg.Routes, state, noCalls{}, reg, alerting.Options{Location: cfg.Location})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Restore(ctx); err != nil {
-		t.Fatal(err)
-	}
+	eng := alertingtest.New(t, cfg.Rules, state, reg, alertingtest.Options{Engine: alerting.Options{Location: cfg.Location}})
 	cat.OnChange(eng.Rebind)
 	h := web.New(web.Options{Alerts: eng, Sensors: reg, SensorsAdm: cat, Rules: eng}).Handler()
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -421,8 +415,3 @@ func TestSensorsImportAllOrNothing(t *testing.T) {
 		t.Errorf("offline dry run: exit %d, stderr\n%s\nwant exit 1 and\n%s\nstdout:\n%s", code, stderr, want, stdout)
 	}
 }
-
-// noCalls is the engine's caller in these tests: it calls no one.
-type noCalls struct{}
-
-func (noCalls) Call(context.Context, yujing.Call) error { return nil }

@@ -2,39 +2,23 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"yujing"
-	"yujing/alerting"
 	"yujing/config"
-	"yujing/configs"
-	"yujing/duty"
 	"yujing/ingest"
-	"yujing/ingest/broker"
-	"yujing/ingest/decode/all"
 	"yujing/notify"
-	notifyall "yujing/notify/all"
 	"yujing/notify/message"
-	"yujing/replay"
-	"yujing/simulate"
 	"yujing/sitestatus"
-	"yujing/store/influx"
-	"yujing/store/spool"
-	"yujing/store/sqlite"
-	"yujing/web"
 )
 
 type serveOptions struct {
@@ -219,379 +203,109 @@ func (n registryNames) SensorName(id string) string {
 	return ""
 }
 
-// serve runs yujing until ctx ends, then shuts down in flow order within
-// o.ShutdownTimeout: stop taking MQTT messages (finishing what is queued),
-// stop the broker and HTTP (live streams end at once), stop what makes
-// calls, let notify send what it holds once (what it cannot is left
-// pending in the outbox for the next start), and close the stores.
-func serve(ctx context.Context, cfg *config.Config, o serveOptions) (err error) {
-	log := o.Logger
+// serve runs yujing until ctx ends. It builds the stages in flow order,
+// each given at construction what it needs — stores, sensors, notify,
+// the alert lifecycle, call-and-answer, the rules, the console, then
+// ingest — and shuts down in the reverse order within o.ShutdownTimeout:
+// stop taking MQTT messages (finishing what is queued), stop the broker
+// and HTTP (live streams end at once), stop what makes calls, let notify
+// send what it holds once (what it cannot is left pending in the outbox
+// for the next start), and close the stores.
+func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = defaultShutdownTimeout
 	}
-	clock := &shutdownClock{budget: o.ShutdownTimeout}
+	w := &wiring{ctx: ctx, cfg: cfg, o: o, log: o.Logger, reg: prometheus.NewRegistry(),
+		clock: &shutdownClock{budget: o.ShutdownTimeout}}
 	stopping := false
 	defer func() {
 		if stopping {
-			log.Info("yujing stopped", "took", time.Since(clock.start).Round(time.Millisecond))
+			w.log.Info("yujing stopped", "took", time.Since(w.clock.start).Round(time.Millisecond))
 		}
 	}()
-	var cleanup closer
-	defer cleanup.run()
+	defer w.cleanup.run()
+	w.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The collector's settings (runtime.gogc, runtime.memory_limit_bytes).
-	goRT := newGoRuntime(log, os.LookupEnv)
+	goRT := newGoRuntime(w.log, os.LookupEnv)
 	goRT.apply(cfg)
-	cleanup.add(goRT.restore)
-	bounded := func(f func(context.Context) error, what string, share float64) func() {
-		return func() {
-			sctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), clock.by(share))
-			defer cancel()
-			if err := f(sctx); err != nil {
-				log.Warn("shutdown step incomplete", "step", what, "err", err)
-			}
-		}
-	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	w.cleanup.add(goRT.restore)
 
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	state, closeState, err := openState(ctx, cfg, log)
+	state, closeState, err := openState(ctx, cfg, w.log)
 	if err != nil {
 		return err
 	}
-	cleanup.add(closeState)
-
-	var sink ingest.Sink
-	var influxWriter *influx.Writer
-	var readings web.Readings // the console's charts read the store the readings go to
-	var system web.System     // yujing's own trouble on the console: dead letters
-	influxUp := false
-	if cfg.Influx != nil {
-		w, err := influx.New(*cfg.Influx)
-		if err != nil {
-			return err
-		}
-		cleanup.add(w.Close)
-		influxWriter = w
-		readings = w
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if err := w.Ping(pctx); err != nil {
-			log.Warn("InfluxDB not reachable yet; readings are spooled on disk until it is", "url", cfg.Influx.URL, "err", err)
-		} else {
-			influxUp = true
-		}
-		cancel()
-		// Readings go to InfluxDB, or to the spool while it is down or slow;
-		// those it refuses for good to the spool's dead letters, replayed
-		// once it takes them.
-		sp, err := spool.Open(filepath.Join(cfg.DataDir, "spool"), spool.Options{MaxBytes: cfg.SpoolMaxBytes,
-			DeadLetterMaxBytes: cfg.DeadLetterMaxBytes, Logger: log, Registerer: reg})
-		if err != nil {
-			return err
-		}
-		buffered := spool.NewBuffered(w, sp, spool.BufferedOptions{Retryable: influx.Retryable, Refused: storeRefusals,
-			Logger: log, Registerer: reg})
-		cleanup.add(bounded(buffered.Close, "spool", shareSpool))
-		system = deadLetterSystem{buffered}
-		sink = buffered
-		log.Info("reading store", "kind", "influxdb", "url", cfg.Influx.URL, "bucket", cfg.Influx.Bucket, "spool", sp.Dir())
-	} else {
-		rs, err := sqlite.OpenReadings(ctx, filepath.Join(cfg.DataDir, "readings.db"), cfg.Retention, sqlite.WithLogger(log))
-		if err != nil {
-			return err
-		}
-		cleanup.add(func() { _ = rs.Close() })
-		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = rs.RunRetention(rctx, time.Hour) }()
-		cleanup.add(func() { cancel(); wg.Wait() })
-		sink = rs
-		readings = rs
-		log.Info("reading store", "kind", "embedded", "path", rs.Path(), "retention", cfg.Retention)
-	}
-
-	registry, err := ingest.NewRegistry(cfg.Sites, cfg.Sensors, cfg.MQTT.Topics...)
+	w.cleanup.add(closeState)
+	readings, err := w.readingStore()
 	if err != nil {
 		return err
 	}
-	decoders, err := all.Registry()
+	sensors, err := w.sensors(state, readings)
 	if err != nil {
 		return err
-	}
-	catalog := ingest.NewCatalog(registry, state, cfg.Sites, cfg.Sensors, cfg.MQTT.Topics, decoders.Names(), cfg.Families)
-	if err := catalog.Load(ctx); err != nil {
-		return err
-	}
-	if influxUp {
-		// Say now when InfluxDB's limits are lower than the sensors need.
-		checkStoreLimits(ctx, influxWriter, registry.Sensors(), log)
 	}
 	// The registry holds the sensors now, compactly: the configuration's
 	// list of them is not kept (a province has a million).
 	trimmed := *cfg
 	trimmed.Sensors = nil
-	cfg = &trimmed
-
-	channelTypes, err := notifyall.Types()
+	cfg, w.cfg = &trimmed, &trimmed
+	deliveries, err := w.delivery(state, sensors)
 	if err != nil {
 		return err
 	}
-	channels, receipts, err := buildChannels(cfg, channelTypes, registryNames{reg: registry, families: catalog.Families}, log)
-	if err != nil {
-		return err
-	}
-	// Every call is recorded in the outbox before it is sent; what a
-	// previous run recorded but did not see sent goes out again now.
-	// Call-and-answer is built after the rule engine and the outbox it
-	// listens to; these hooks reach it once it exists.
-	hooks := &escalationHooks{log: log}
-	outbox, err := notify.NewOutbox(state, notify.OutboxOptions{Logger: log, Registerer: reg, OnReceipt: hooks.receipt})
-	if err != nil {
-		return err
-	}
-	dopts, err := deliveryOptions(cfg, registryNames{reg: registry, families: catalog.Families})
-	if err != nil {
-		return err
-	}
-	dopts.Logger, dopts.Registerer, dopts.OnResult, dopts.OnSend = log, reg, outbox.Result, outbox.Sending
-	dispatcher, err := notify.New(channels, dopts)
-	if err != nil {
-		return err
-	}
-	outbox.Attach(dispatcher)
-	dispatcher.Run(context.WithoutCancel(ctx))
-	cleanup.add(bounded(func(ctx context.Context) error {
-		// What it leaves is pending in the outbox, resumed at the next
-		// start, and said in its one summary line: not a failed step.
-		if err := dispatcher.Stop(ctx); !errors.Is(err, notify.ErrStopped) {
-			return err
-		}
-		return nil
-	}, "notify", shareNotify))
-	if err := outbox.Resume(ctx); err != nil {
-		return err
-	}
-	calls, err := newCalls(outbox, receipts)
-	if err != nil {
-		return err
-	}
-
-	events := web.NewBroadcaster(256)
 	// Sites' production statuses (生产状态), for rules with when_status and
 	// PUT /api/v1/sites/{id}/status.
-	siteStatuses, err := sitestatus.Open(ctx, state, func(site string) bool { _, ok := registry.Site(site); return ok }, time.Now)
+	statuses, err := sitestatus.Open(ctx, state, func(site string) bool { _, ok := sensors.registry.Site(site); return ok }, time.Now)
 	if err != nil {
 		return err
 	}
-	engine, err := alerting.New(cfg.Rules, cfg.Routes, state, outbox, registry, alerting.Options{
-		Logger: log, Registerer: reg, Location: cfg.Location, Silences: state, Inhibit: cfg.Inhibit, Overdue: cfg.Overdue, Statuses: siteStatuses,
-		OnChange: func(a yujing.Alert, t yujing.Transition) { events.Publish(a, t); hooks.observe(a, t) },
-	})
+	alerts, err := w.lifecycle(state, sensors)
 	if err != nil {
 		return err
 	}
-	if err := engine.Restore(ctx); err != nil {
+	ln, err := w.listen()
+	if err != nil {
 		return err
 	}
-	// A crash between saving a warning's change and recording its calls
-	// would lose them: make the calls of the last hour's changes again (the
-	// outbox drops those it already has).
-	if n, err := engine.RecoverCalls(ctx, time.Hour); err != nil {
+	directory, err := w.directory(state)
+	if err != nil {
 		return err
-	} else if n > 0 {
-		log.Info("calls of recent changes handed to the outbox again", "calls", n)
 	}
-	// Offline detection and for: holds need time to pass, not readings.
-	tickCtx, tickStop := context.WithCancel(ctx)
-	var tickWG sync.WaitGroup
-	tickWG.Add(1)
-	go func() { defer tickWG.Done(); engine.Run(tickCtx, 5*time.Second) }()
-	cleanup.add(func() { tickStop(); tickWG.Wait() })
+	esc, err := w.callAndAnswer(state, alerts, deliveries, directory, sensors, ln.Addr())
+	if err != nil {
+		return err
+	}
+	rules, err := w.rules(alerts, sensors, readings, statuses, esc)
+	if err != nil {
+		return err
+	}
+	in := w.intake(deliveries)
+	reload := w.reloader(rules, sensors, directory, esc, alerts, ln.Addr(), goRT)
+	if err := w.serveHTTP(ln, console{state: state, readings: readings, sensors: sensors, statuses: statuses, alerts: alerts,
+		directory: directory, esc: esc, rules: rules, reload: reload, intake: in}); err != nil {
+		return err
+	}
+	mqttCfg, mqttAddr, err := w.broker()
+	if err != nil {
+		return err
+	}
+	stopIngest, err := w.ingest(mqttCfg, sensors, readings, rules, in)
+	if err != nil {
+		return err
+	}
+	defer stopIngest() // first at shutdown: stop the intake before the rest goes away
+	defer w.simulate(mqttCfg.Broker, sensors)()
 
-	// Scheduled rules: windowed aggregates of the reading store at each tick
-	// of their cron schedules, carried through the engine like readings.
-	var agg alerting.Aggregator
-	if a, ok := sink.(alerting.Aggregator); ok {
-		agg = a // the embedded store
-	} else if influxWriter != nil {
-		agg = influxWriter // the spool sits in front of it for writes only
-	}
-	scheduler, err := alerting.NewScheduler(cfg.Scheduled, agg, engine, registry,
-		alerting.SchedulerOptions{Logger: log, Registerer: reg, Location: cfg.Location})
-	if err != nil {
-		return err
-	}
-	schedCtx, schedStop := context.WithCancel(ctx)
-	var schedWG sync.WaitGroup
-	schedWG.Go(func() { scheduler.Run(schedCtx) })
-	schedWG.Go(func() {
-		if err := engine.RunSummaries(schedCtx, cfg.Summaries, nil); err != nil {
-			log.Error("summaries not scheduled", "err", err)
-		}
-	})
-	cleanup.add(func() { schedStop(); schedWG.Wait() })
-
-	rejections := ingest.NewRejections(1000, 10*time.Second, log)
-	var discovery *ingest.Discovery
-	if cfg.MQTT.Discovery {
-		discovery = ingest.NewDiscovery(1000)
-	}
-	catalog.OnChange(engine.Rebind)
-	path := cfg.Source
-	if path == configs.DemoName {
-		path = ""
-	}
-	reload := newReloader(path, cfg, engine, scheduler, catalog, log, reg)
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	hupCh := make(chan struct{}, 1)
-	hupCtx, hupStop := context.WithCancel(ctx)
-	go func() {
-		for {
-			select {
-			case <-hupCtx.Done():
-				return
-			case <-hup:
-				select {
-				case hupCh <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}()
-	go reload.onSignal(hupCtx, hupCh)
-	cleanup.add(func() { signal.Stop(hup); hupStop() })
-	// Every state-changing API request that succeeds goes into the audit
-	// log (state.db, hash-chained; yujing audit verify checks it).
-	auditLog, err := web.NewAudit(state.AuditLog(), web.AuditOptions{Logger: log, Registerer: reg})
-	if err != nil {
-		return err
-	}
-	// Every request is authenticated (users, sessions, API tokens in
-	// state.db; tokens from http.api_tokens); the first start creates admin.
-	authSvc, err := newAuth(ctx, cfg, state, log, reg)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", cfg.HTTPListen)
-	if err != nil {
-		return fmt.Errorf("http: listen on %s: %w", cfg.HTTPListen, err)
-	}
-	cleanup.add(func() { _ = ln.Close() })
-	// The directory: people, organisations, responsibility chains and duty
-	// rosters, from the configuration and the API's edits.
-	directory, err := duty.NewBook(cfg.DutySpec, state)
-	if err != nil {
-		return err
-	}
-	if err := directory.Load(ctx); err != nil {
-		return err
-	}
-	// Call-and-answer (叫应): escalations resume where a previous run left
-	// them, and those a crash kept from starting start now.
-	escalator, err := newEscalator(cfg, state, engine, outbox, directory, registry, ln.Addr(), log, reg)
-	if err != nil {
-		return err
-	}
-	hooks.esc.Store(escalator)
-	reload.onReload(func(next *config.Config) error {
-		if err := directory.SetConfig(next.DutySpec); err != nil {
-			return fmt.Errorf("directory: %w", err)
-		}
-		set := next.Escalation
-		set.BaseURL = answerBaseURL(next, ln.Addr(), log)
-		if err := escalator.SetSettings(set); err != nil {
-			return err
-		}
-		goRT.apply(next) // cannot fail: last, so a refused reload changes nothing
-		return nil
-	})
-	if err := escalator.Restore(ctx); err != nil {
-		return err
-	}
-	escCtx, escStop := context.WithCancel(context.WithoutCancel(ctx))
-	var escWG sync.WaitGroup
-	escWG.Go(func() { escalator.Run(escCtx) })
-	cleanup.add(func() { escStop(); escWG.Wait() })
-	srv := web.New(web.Options{Escalations: escalator, Reports: state, People: directory, Directory: directory, Location: cfg.Location, Auth: authSvc, Attachments: state, Silences: engine, Reload: reload.Reload, Rules: ruleStatuses{engine, scheduler}, Alerts: engine,
-		Previews: replay.NewPreviewer(engine, registry, readings, replay.PreviewOptions{Location: cfg.Location, Statuses: siteStatuses, Dir: cfg.DataDir}), Sensors: registry, Rejections: rejections, Discovery: discovery, SensorsAdm: catalog, Families: catalog.Families, SiteStatuses: siteStatuses,
-		Gatherer: reg, Logger: log, Version: o.Version, Events: events, Calls: calls, Audit: auditLog, Readings: readings, System: system})
-	fresh := &freshConns{conns: map[net.Conn]struct{}{}}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ConnState: fresh.track}
-	hs.RegisterOnShutdown(events.Close) // live streams end at once, or Shutdown waits for them
-	hs.RegisterOnShutdown(fresh.close)
-	go func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server stopped", "err", err)
-		}
-	}()
-	cleanup.add(bounded(func(ctx context.Context) error {
-		err := hs.Shutdown(ctx)
-		if err != nil {
-			_ = hs.Close() // requests still running lose their connections before the stores close
-		}
-		return err
-	}, "http", shareHTTP))
-
-	mqttCfg := ingest.Config{Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username,
-		Password: cfg.MQTT.Password, QoS: cfg.MQTT.QoS, CleanSession: cfg.MQTT.CleanSession,
-		Filters: cfg.MQTT.Filters, Shards: cfg.MQTT.Shards, QueueSize: cfg.MQTT.QueueSize, Linger: cfg.MQTT.Linger,
-		SharedGroup: cfg.MQTT.SharedGroup, TLS: cfg.MQTT.TLS, MaxAge: cfg.MQTT.MaxAge, MaxFuture: cfg.MQTT.MaxFuture,
-		MaxUndeclaredMetrics: cfg.MQTT.MaxUndeclaredMetrics}
-	mqttAddr := mqttCfg.Broker
-	if cfg.EmbeddedListen != "" {
-		b, err := broker.Start(cfg.EmbeddedListen, log)
-		if err != nil {
-			return err
-		}
-		cleanup.add(func() { _ = b.Close() })
-		mqttAddr = b.Addr()
-		if cfg.MQTT.FromEmbedded {
-			mqttCfg.Broker = "tcp://" + b.Addr()
-		}
-		log.Info("embedded MQTT broker listening", "addr", b.Addr())
-	}
-
-	sub, err := ingest.NewSubscriber(mqttCfg, registry, decoders, sink, engine,
-		ingest.Options{Logger: log, Registerer: reg, Rejections: rejections, Discovery: discovery})
-	if err != nil {
-		return err
-	}
-	// Registered last, so it runs first at shutdown: stop the intake before
-	// notify and the stores go away.
-	defer bounded(sub.Stop, "ingest", shareIngest)()
-	if err := sub.Start(ctx); err != nil {
-		return err
-	}
-	catalog.OnChange(sub.Refresh)
-
-	var simWG sync.WaitGroup
-	simCtx, simStop := context.WithCancel(ctx)
-	defer func() { simStop(); simWG.Wait() }()
-	if cfg.Simulate {
-		sim := simulate.New(registry.Sensors(), simulate.Options{Broker: mqttCfg.Broker, Interval: cfg.SimInterval,
-			LeakEvery: cfg.LeakEvery, Logger: log})
-		simWG.Add(1)
-		go func() {
-			defer simWG.Done()
-			if err := sim.Run(simCtx); err != nil {
-				log.Error("simulator stopped", "err", err)
-			}
-		}()
-	}
-
-	log.Info("yujing ready", "http", "http://"+ln.Addr().String(), "mqtt", mqttAddr,
-		"sensors", registry.Len(), "rules", len(cfg.Rules), "simulate", cfg.Simulate, "config", cfg.Source)
+	w.log.Info("yujing ready", "http", "http://"+ln.Addr().String(), "mqtt", mqttAddr,
+		"sensors", sensors.registry.Len(), "rules", len(cfg.Rules), "simulate", cfg.Simulate, "config", cfg.Source)
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String(), mqttAddr)
 	}
 	<-ctx.Done()
-	clock.begin()
+	w.clock.begin()
 	stopping = true
-	log.Info("shutting down", "within", o.ShutdownTimeout)
+	w.log.Info("shutting down", "within", o.ShutdownTimeout)
 	return nil
 }

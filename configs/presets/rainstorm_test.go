@@ -14,6 +14,8 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
+	"yujing/alerting/lifecycle"
 	"yujing/config"
 	"yujing/configs/presets"
 	"yujing/ingest"
@@ -38,8 +40,9 @@ func (r *recorder) Call(_ context.Context, c yujing.Call) error {
 	return nil
 }
 
-func (r *recorder) change(loc *time.Location) func(yujing.Alert, yujing.Transition) {
-	return func(a yujing.Alert, tr yujing.Transition) {
+func (r *recorder) change(loc *time.Location) func(lifecycle.Change) {
+	return func(c lifecycle.Change) {
+		a, tr := c.Alert, c.Transition
 		if a.Rule != "rainstorm" {
 			return
 		}
@@ -122,14 +125,8 @@ func TestRainstormPresetReproducesCMATiers(t *testing.T) {
 	}
 	clk := fakeclock.New(start)
 	rec := &recorder{alertIDs: map[int64]bool{}}
-	eng, err := alerting.New(cfg.Rules, cfg.Routes, state, rec, catalog, alerting.Options{
-		Now: clk.Now, Location: loc, OnChange: rec.change(loc)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Restore(ctx); err != nil {
-		t.Fatal(err)
-	}
+	eng := alertingtest.New(t, cfg.Rules, state, catalog, alertingtest.Options{Engine: alerting.Options{Now: clk.Now, Location: loc},
+		Lifecycle: lifecycle.Options{OnChange: rec.change(loc)}, Routes: cfg.Routes, Calls: rec})
 	sched, err := alerting.NewScheduler(cfg.Scheduled, readings, eng, catalog, alerting.SchedulerOptions{
 		Clock: clk, Location: loc, Registerer: prometheus.NewRegistry()})
 	if err != nil {
@@ -149,6 +146,7 @@ func TestRainstormPresetReproducesCMATiers(t *testing.T) {
 		}
 		clk.Advance(5 * time.Minute)
 	}
+	eng.Step(ctx) // the calls of every change
 
 	rec.mu.Lock()
 	defer rec.mu.Unlock()

@@ -16,6 +16,8 @@ import (
 
 	"yujing"
 	"yujing/alerting"
+	"yujing/alerting/alertingtest"
+	"yujing/alerting/lifecycle"
 	"yujing/config"
 	"yujing/configs/presets"
 	"yujing/ingest"
@@ -34,7 +36,7 @@ type replay struct {
 	cfg      *config.Config
 	loc      *time.Location
 	clk      *fakeclock.Clock
-	eng      *alerting.Engine
+	eng      *alertingtest.Stack
 	catalog  *ingest.Registry
 	readings *sqlite.Readings
 	state    *sqlstate.State
@@ -83,17 +85,12 @@ func newReplay(t *testing.T, file string, start time.Time, opts ...func(*alertin
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := alerting.Options{Now: r.clk.Now, Location: r.loc, OnChange: r.change, Overdue: cfg.Overdue, Statuses: r.statuses}
+	o := alerting.Options{Now: r.clk.Now, Location: r.loc, Overdue: cfg.Overdue, Statuses: r.statuses}
 	for _, f := range opts {
 		f(&o)
 	}
-	r.eng, err = alerting.New(cfg.Rules, cfg.Routes, state, r, catalog, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.eng.Restore(ctx); err != nil {
-		t.Fatal(err)
-	}
+	r.eng = alertingtest.New(t, cfg.Rules, state, catalog, alertingtest.Options{Engine: o,
+		Lifecycle: lifecycle.Options{OnChange: r.change}, Routes: cfg.Routes, Calls: r})
 	return r
 }
 
@@ -104,7 +101,8 @@ func (r *replay) Call(_ context.Context, c yujing.Call) error {
 	return nil
 }
 
-func (r *replay) change(a yujing.Alert, tr yujing.Transition) {
+func (r *replay) change(c lifecycle.Change) {
+	a, tr := c.Alert, c.Transition
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.alerts[a.Rule+" "+a.Sensor] = a
@@ -218,6 +216,7 @@ func (r *replay) want(want []string, rules ...string) {
 // person event level" a line.
 func (r *replay) wantCalls(want []string, rules ...string) {
 	r.t.Helper()
+	r.eng.Step(r.t.Context()) // the calls of every change so far
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var got []string

@@ -1,7 +1,6 @@
 package sensorview
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,16 +12,12 @@ import (
 	"time"
 
 	"yujing"
-	"yujing/alerting"
+	"yujing/alerting/alertingtest"
 	"yujing/ingest"
 	"yujing/internal/apiclient"
 	"yujing/store/sqlite"
 	"yujing/web"
 )
-
-type nopCaller struct{}
-
-func (nopCaller) Call(context.Context, yujing.Call) error { return nil }
 
 // TestSelectFollowsPages: Select asks the server for a page at a time
 // with the filters given, and gets every sensor they select once, in
@@ -47,10 +42,7 @@ func TestSelectFollowsPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	eng, err := alerting.New(nil, nil, st, nopCaller{}, reg, alerting.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := alertingtest.New(t, nil, st, reg, alertingtest.Options{})
 	var requests int
 	srv := web.New(web.Options{Alerts: eng, Sensors: reg}).Handler()
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,6 @@
 // notify/internal/sign). The channel only sends and classifies the answer —
 // throttling and provider faults are retryable, rejected numbers, templates
 // and signatures are permanent — and parses the provider's delivery
-// reports and inbound replies into notify.Receipt values (ParseReceipts).
+// reports and inbound replies into yujing.Receipt values (ParseReceipts).
 // See README.md.
 package aliyunsms

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"yujing/notify"
+	"yujing"
+
 	"yujing/notify/internal/provider"
 )
 
@@ -36,18 +37,18 @@ type pushItem struct {
 // a JSON array of one or more items. Delivery reports carry the call id
 // (out_id, the OutId sent with the SMS); an inbound SMS carries only the
 // number it came from, so replies are matched to calls by phone number.
-func (s *SMS) ParseReceipts(body []byte) ([]notify.Receipt, error) {
+func (s *SMS) ParseReceipts(body []byte) ([]yujing.Receipt, error) {
 	items, err := provider.DecodeBatch[pushItem](body, "reports")
 	if err != nil {
 		return nil, fmt.Errorf("aliyunsms %s: receipts: %w", s.name, err)
 	}
-	out := make([]notify.Receipt, 0, len(items))
+	out := make([]yujing.Receipt, 0, len(items))
 	for i, it := range items {
-		r := notify.Receipt{Channel: s.name, Phone: it.PhoneNumber}
+		r := yujing.Receipt{Channel: s.name, Phone: it.PhoneNumber}
 		var when string
 		switch {
 		case it.Content != nil:
-			r.Status = notify.ReceiptReplied
+			r.Status = yujing.ReceiptReplied
 			r.Text = *it.Content
 			if id := strings.Trim(string(it.SequenceID), `"`); id != "null" {
 				r.ProviderID = id // a number, kept digit for digit
@@ -55,9 +56,9 @@ func (s *SMS) ParseReceipts(body []byte) ([]notify.Receipt, error) {
 			when = it.SendTime
 		case it.Success != nil:
 			r.CallID, r.ProviderID = it.OutID, it.BizID
-			r.Status = notify.ReceiptFailed
+			r.Status = yujing.ReceiptFailed
 			if *it.Success {
-				r.Status = notify.ReceiptDelivered
+				r.Status = yujing.ReceiptDelivered
 			}
 			r.Detail = strings.TrimSpace(it.ErrCode + " " + it.ErrMsg)
 			when = it.ReportTime

@@ -4,6 +4,6 @@
 // signed with Alibaba Cloud's RPC signature (package notify/internal/sign).
 // The channel sends once and classifies the answer; ParseReceipts turns
 // the provider's call reports (answered, busy, no answer, failed) and key
-// presses (DTMF — "1" is the answer "received") into notify.Receipt
+// presses (DTMF — "1" is the answer "received") into yujing.Receipt
 // values. See README.md.
 package aliyunvoice

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"yujing/notify"
+	"yujing"
+
 	"yujing/notify/internal/provider"
 )
 
@@ -34,15 +35,15 @@ type report struct {
 
 // Status codes of a single text-to-speech call (呼叫状态码).
 var statuses = map[string]string{
-	"200000": notify.ReceiptAnswered, // listened to the end
-	"200001": notify.ReceiptAnswered, // hung up before the end
-	"200008": notify.ReceiptAnswered, // answered, no key within the time
-	"200102": notify.ReceiptAnswered, // (during the call) callee answered
-	"200002": notify.ReceiptBusy,
-	"200112": notify.ReceiptBusy,
-	"200003": notify.ReceiptNoAnswer,
-	"200113": notify.ReceiptNoAnswer,
-	"300000": notify.ReceiptKeyPressed, // DTMF message
+	"200000": yujing.ReceiptAnswered, // listened to the end
+	"200001": yujing.ReceiptAnswered, // hung up before the end
+	"200008": yujing.ReceiptAnswered, // answered, no key within the time
+	"200102": yujing.ReceiptAnswered, // (during the call) callee answered
+	"200002": yujing.ReceiptBusy,
+	"200112": yujing.ReceiptBusy,
+	"200003": yujing.ReceiptNoAnswer,
+	"200113": yujing.ReceiptNoAnswer,
+	"300000": yujing.ReceiptKeyPressed, // DTMF message
 	// States that say nothing about the outcome: no receipt.
 	"200101": "", "200201": "", "200100": "", "200103": "",
 }
@@ -54,12 +55,12 @@ var statuses = map[string]string{
 // and a VoiceCallReport of status 300000 only that. Key "1" is the answer
 // "received" (KeyReceived). Every receipt carries the call id (out_id) and
 // the provider's call id.
-func (v *Voice) ParseReceipts(body []byte) ([]notify.Receipt, error) {
+func (v *Voice) ParseReceipts(body []byte) ([]yujing.Receipt, error) {
 	items, err := provider.DecodeBatch[report](body, "reports")
 	if err != nil {
 		return nil, fmt.Errorf("aliyunvoice %s: receipts: %w", v.name, err)
 	}
-	var out []notify.Receipt
+	var out []yujing.Receipt
 	for i, it := range items {
 		if it.StatusCode == "" && it.DTMF == "" {
 			return nil, fmt.Errorf("aliyunvoice %s: receipts: item %d has no status_code", v.name, i)
@@ -69,7 +70,7 @@ func (v *Voice) ParseReceipts(body []byte) ([]notify.Receipt, error) {
 		if err != nil {
 			return nil, fmt.Errorf("aliyunvoice %s: receipts: item %d: %w", v.name, i, err)
 		}
-		base := notify.Receipt{Channel: v.name, CallID: it.OutID, ProviderID: it.CallID, Phone: it.Callee, At: at}
+		base := yujing.Receipt{Channel: v.name, CallID: it.OutID, ProviderID: it.CallID, Phone: it.Callee, At: at}
 		detail := strings.TrimSpace(it.StatusCode + " " + it.StatusMsg)
 		if d := strings.Trim(string(it.Duration), `"`); d != "" && d != "null" && d != "0" {
 			detail += ", " + d + "s"
@@ -78,16 +79,16 @@ func (v *Voice) ParseReceipts(body []byte) ([]notify.Receipt, error) {
 		switch {
 		case it.StatusCode == "":
 		case !known:
-			status = notify.ReceiptFailed
+			status = yujing.ReceiptFailed
 			fallthrough
-		case status != "" && status != notify.ReceiptKeyPressed:
+		case status != "" && status != yujing.ReceiptKeyPressed:
 			r := base
 			r.Status, r.Detail = status, detail
 			out = append(out, r)
 		}
 		if it.DTMF != "" {
 			r := base
-			r.Status, r.Key, r.Detail = notify.ReceiptKeyPressed, strings.TrimSpace(it.DTMF), detail
+			r.Status, r.Key, r.Detail = yujing.ReceiptKeyPressed, strings.TrimSpace(it.DTMF), detail
 			out = append(out, r)
 		}
 	}

@@ -4,7 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"yujing/notify"
+	"yujing"
+
 	"yujing/notify/internal/providertest"
 )
 
@@ -14,23 +15,23 @@ func TestParseReceipts(t *testing.T) {
 		tm, _ := time.ParseInLocation(time.DateTime, s, time.FixedZone("CST", 8*3600))
 		return tm
 	}
-	r := func(callID, status, key, detail, when string) notify.Receipt {
-		return notify.Receipt{Channel: "aliyun-voice", CallID: callID, ProviderID: "116012354148^10281378****",
+	r := func(callID, status, key, detail, when string) yujing.Receipt {
+		return yujing.Receipt{Channel: "aliyun-voice", CallID: callID, ProviderID: "116012354148^10281378****",
 			Phone: "13800000000", Status: status, Key: key, Detail: detail, At: at(when)}
 	}
 	providertest.CheckReceipts(t, v.ParseReceipts, []providertest.ReceiptCase{
 		{
 			Name: "listened to the end and pressed 1",
 			Body: `[{"status_code":"200000","status_msg":"用户听完语音","callee":"13800000000","duration":"25","call_id":"116012354148^10281378****","out_id":"c1","dtmf":"1","start_time":"2025-07-14 09:31:10","end_time":"2025-07-14 09:31:35","toll_type":"LOCAL"}]`,
-			Want: []notify.Receipt{
-				r("c1", notify.ReceiptAnswered, "", "200000 用户听完语音, 25s", "2025-07-14 09:31:35"),
-				r("c1", notify.ReceiptKeyPressed, "1", "200000 用户听完语音, 25s", "2025-07-14 09:31:35"),
+			Want: []yujing.Receipt{
+				r("c1", yujing.ReceiptAnswered, "", "200000 用户听完语音, 25s", "2025-07-14 09:31:35"),
+				r("c1", yujing.ReceiptKeyPressed, "1", "200000 用户听完语音, 25s", "2025-07-14 09:31:35"),
 			},
 		},
 		{
 			Name: "dtmf during the call (VoiceCallReport)",
 			Body: `[{"status_code":"300000","dtmf":"1","status_time":"2025-07-14 09:31:20","out_id":"c1","call_id":"116012354148^10281378****","callee":"13800000000"}]`,
-			Want: []notify.Receipt{r("c1", notify.ReceiptKeyPressed, "1", "300000", "2025-07-14 09:31:20")},
+			Want: []yujing.Receipt{r("c1", yujing.ReceiptKeyPressed, "1", "300000", "2025-07-14 09:31:20")},
 		},
 		{
 			Name: "busy, no answer, switched off",
@@ -39,10 +40,10 @@ func TestParseReceipts(t *testing.T) {
 			  {"status_code":"200003","status_msg":"用户收到呼叫但未接听","duration":"0","call_id":"116012354148^10281378****","out_id":"c2","callee":"13800000000","end_time":"2025-07-14 09:32:00"},
 			  {"status_code":"200010","status_msg":"关机","call_id":"116012354148^10281378****","out_id":"c3","callee":"13800000000","end_time":"2025-07-14 09:33:00"}
 			]`,
-			Want: []notify.Receipt{
-				r("c1", notify.ReceiptBusy, "", "200002 用户占线", "2025-07-14 09:31:00"),
-				r("c2", notify.ReceiptNoAnswer, "", "200003 用户收到呼叫但未接听", "2025-07-14 09:32:00"),
-				r("c3", notify.ReceiptFailed, "", "200010 关机", "2025-07-14 09:33:00"),
+			Want: []yujing.Receipt{
+				r("c1", yujing.ReceiptBusy, "", "200002 用户占线", "2025-07-14 09:31:00"),
+				r("c2", yujing.ReceiptNoAnswer, "", "200003 用户收到呼叫但未接听", "2025-07-14 09:32:00"),
+				r("c3", yujing.ReceiptFailed, "", "200010 关机", "2025-07-14 09:33:00"),
 			},
 		},
 		{

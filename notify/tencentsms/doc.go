@@ -3,6 +3,6 @@
 // request signed with TC3-HMAC-SHA256 (package notify/internal/sign). The
 // channel sends once and classifies the answer — the request's Error and
 // the per-number SendStatusSet code — and parses the provider's status and
-// reply callbacks into notify.Receipt values (ParseReceipts). See
+// reply callbacks into yujing.Receipt values (ParseReceipts). See
 // README.md.
 package tencentsms

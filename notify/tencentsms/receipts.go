@@ -5,7 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"yujing/notify"
+	"yujing"
+
 	"yujing/notify/internal/provider"
 	"yujing/notify/internal/tencent"
 )
@@ -38,25 +39,25 @@ type callback struct {
 // reports are matched to calls by ProviderID (the sid, SerialNo in the
 // send answer) and replies by phone number. Mainland numbers are given
 // without +86.
-func (s *SMS) ParseReceipts(body []byte) ([]notify.Receipt, error) {
+func (s *SMS) ParseReceipts(body []byte) ([]yujing.Receipt, error) {
 	items, err := provider.DecodeBatch[callback](body, "reports")
 	if err != nil {
 		return nil, fmt.Errorf("tencentsms %s: receipts: %w", s.name, err)
 	}
-	out := make([]notify.Receipt, 0, len(items))
+	out := make([]yujing.Receipt, 0, len(items))
 	for i, it := range items {
-		r := notify.Receipt{Channel: s.name, Phone: tencent.Phone(it.NationCode, it.Mobile)}
+		r := yujing.Receipt{Channel: s.name, Phone: tencent.Phone(it.NationCode, it.Mobile)}
 		switch {
 		case it.Text != nil:
-			r.Status, r.Text = notify.ReceiptReplied, *it.Text
+			r.Status, r.Text = yujing.ReceiptReplied, *it.Text
 			if it.Time != nil {
 				r.At = time.Unix(*it.Time, 0)
 			}
 		case it.ReportStatus != "":
 			r.ProviderID = it.SID
-			r.Status = notify.ReceiptFailed
+			r.Status = yujing.ReceiptFailed
 			if strings.EqualFold(it.ReportStatus, "SUCCESS") {
-				r.Status = notify.ReceiptDelivered
+				r.Status = yujing.ReceiptDelivered
 			}
 			r.Detail = strings.TrimSpace(it.ErrMsg + " " + it.Description)
 			if r.At, err = provider.ParseBeijing(it.UserReceiveTime); err != nil {

@@ -4,7 +4,8 @@ import (
 	"net/http"
 	"testing"
 
-	"yujing/notify"
+	"yujing"
+
 	"yujing/notify/internal/providertest"
 )
 
@@ -43,7 +44,7 @@ func TestReceiptFindsCall(t *testing.T) {
 	calls := providertest.Receive(t, ob, s.ParseReceipts, 42, `[{"user_receive_time":"2025-07-14 09:31:09","nationcode":"86","mobile":"13800000000",`+
 		`"report_status":"SUCCESS","errmsg":"DELIVRD","description":"用户短信送达成功","sid":"`+testSerial+`"}]`)
 	if len(calls) != 1 || calls[0].ProviderID != testSerial || len(calls[0].Receipts) != 1 ||
-		calls[0].Receipts[0].Status != notify.ReceiptDelivered {
+		calls[0].Receipts[0].Status != yujing.ReceiptDelivered {
 		t.Errorf("calls %+v, want the delivery report on the call", calls)
 	}
 }

@@ -4,5 +4,5 @@
 // TC3-HMAC-SHA256 (package notify/internal/sign). The channel sends once
 // and classifies the answer; ParseReceipts turns the provider's callbacks
 // — call status, key pressed ("1" is the answer "received"), failure
-// reason — into notify.Receipt values. See README.md.
+// reason — into yujing.Receipt values. See README.md.
 package tencentvoice

@@ -7,7 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"yujing/notify"
+	"yujing"
+
 	"yujing/notify/internal/provider"
 	"yujing/notify/internal/tencent"
 )
@@ -53,10 +54,10 @@ type failure struct {
 
 // Failure codes of 语音送达失败原因通知 that are not plain failures.
 var failureStatus = map[string]string{
-	"2":  notify.ReceiptBusy,     // 通话中
-	"10": notify.ReceiptBusy,     // 用户正忙
-	"5":  notify.ReceiptNoAnswer, // 无人接听
-	"20": notify.ReceiptNoAnswer, // 无应答
+	"2":  yujing.ReceiptBusy,     // 通话中
+	"10": yujing.ReceiptBusy,     // 用户正忙
+	"5":  yujing.ReceiptNoAnswer, // 无人接听
+	"20": yujing.ReceiptNoAnswer, // 无应答
 }
 
 // ParseReceipts parses one callback body — voiceprompt_callback (the call
@@ -67,25 +68,25 @@ var failureStatus = map[string]string{
 // SessionContext, so receipts are matched to calls by ProviderID (callid,
 // the CallId of the send answer) or phone number; a key press carries no
 // time, so its At is zero and the receiver stamps it.
-func (v *Voice) ParseReceipts(body []byte) ([]notify.Receipt, error) {
+func (v *Voice) ParseReceipts(body []byte) ([]yujing.Receipt, error) {
 	items, err := provider.DecodeBatch[callbacks](body, "callbacks")
 	if err != nil {
 		return nil, fmt.Errorf("tencentvoice %s: receipts: %w", v.name, err)
 	}
-	out := make([]notify.Receipt, 0, len(items))
+	out := make([]yujing.Receipt, 0, len(items))
 	for i, it := range items {
-		r := notify.Receipt{Channel: v.name}
+		r := yujing.Receipt{Channel: v.name}
 		switch {
 		case it.Prompt != nil:
 			p := it.Prompt
 			r.ProviderID, r.Phone = p.CallID, tencent.Phone(p.NationCode, p.Mobile)
 			switch p.Result {
 			case "0":
-				r.Status = notify.ReceiptAnswered
+				r.Status = yujing.ReceiptAnswered
 			case "1":
-				r.Status = notify.ReceiptNoAnswer
+				r.Status = yujing.ReceiptNoAnswer
 			default:
-				r.Status = notify.ReceiptFailed
+				r.Status = yujing.ReceiptFailed
 			}
 			r.Detail = "result " + p.Result
 			if p.Fee != "" && p.Fee != "0" {
@@ -101,14 +102,14 @@ func (v *Voice) ParseReceipts(body []byte) ([]notify.Receipt, error) {
 			}
 		case it.Key != nil:
 			r.ProviderID, r.Phone = it.Key.CallID, tencent.Phone(it.Key.NationCode, it.Key.Mobile)
-			r.Status, r.Key = notify.ReceiptKeyPressed, strings.TrimSpace(it.Key.KeyPress)
+			r.Status, r.Key = yujing.ReceiptKeyPressed, strings.TrimSpace(it.Key.KeyPress)
 		case it.Failure != nil:
 			f := it.Failure
 			code := strings.Trim(string(f.FailureCode), `"`)
 			r.ProviderID, r.Phone = f.CallID, tencent.Phone(f.NationCode, f.Mobile)
 			r.Status = failureStatus[code]
 			if r.Status == "" {
-				r.Status = notify.ReceiptFailed
+				r.Status = yujing.ReceiptFailed
 			}
 			r.Detail = strings.TrimSpace(code + " " + f.FailureReason)
 		default:

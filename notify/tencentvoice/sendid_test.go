@@ -4,7 +4,8 @@ import (
 	"net/http"
 	"testing"
 
-	"yujing/notify"
+	"yujing"
+
 	"yujing/notify/internal/providertest"
 )
 
@@ -50,7 +51,7 @@ func TestReceiptFindsCall(t *testing.T) {
 	for _, r := range calls[0].Receipts {
 		got[r.Status] = r.Key
 	}
-	if _, ok := got[notify.ReceiptAnswered]; !ok || got[notify.ReceiptKeyPressed] != KeyReceived {
+	if _, ok := got[yujing.ReceiptAnswered]; !ok || got[yujing.ReceiptKeyPressed] != KeyReceived {
 		t.Errorf("receipts %+v, want answered and key 1 pressed", calls[0].Receipts)
 	}
 }

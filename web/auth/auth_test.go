@@ -22,7 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"yujing"
-	"yujing/alerting"
+	"yujing/alerting/lifecycle"
 	"yujing/internal/fakeclock"
 	"yujing/store"
 	"yujing/store/sqlite"
@@ -52,21 +52,21 @@ func (*alerts) List(context.Context, store.AlertFilter) ([]yujing.Alert, error) 
 	return []yujing.Alert{}, nil
 }
 func (*alerts) Get(context.Context, int64) (yujing.Alert, []yujing.Transition, error) {
-	return yujing.Alert{}, nil, alerting.ErrNotFound
+	return yujing.Alert{}, nil, lifecycle.ErrNotFound
 }
-func (a *alerts) Ack(_ context.Context, id int64, act alerting.Action) (yujing.Alert, error) {
+func (a *alerts) Ack(_ context.Context, id int64, act lifecycle.Action) (yujing.Alert, error) {
 	if id != 1 {
-		return yujing.Alert{}, alerting.ErrNotFound
+		return yujing.Alert{}, lifecycle.ErrNotFound
 	}
 	a.mu.Lock()
 	a.by = append(a.by, act.By)
 	a.mu.Unlock()
 	return yujing.Alert{ID: 1, State: yujing.StateAcknowledged, AckedBy: act.By}, nil
 }
-func (a *alerts) Dispose(ctx context.Context, id int64, act alerting.Action) (yujing.Alert, error) {
+func (a *alerts) Dispose(ctx context.Context, id int64, act lifecycle.Action) (yujing.Alert, error) {
 	return a.Ack(ctx, id, act)
 }
-func (a *alerts) Close(ctx context.Context, id int64, act alerting.Action) (yujing.Alert, error) {
+func (a *alerts) Close(ctx context.Context, id int64, act lifecycle.Action) (yujing.Alert, error) {
 	return a.Ack(ctx, id, act)
 }
 

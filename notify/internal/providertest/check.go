@@ -14,6 +14,7 @@ import (
 	"yujing/notify"
 	"yujing/store"
 	"yujing/store/sqlite"
+	"yujing/store/sqlstate"
 )
 
 // CheckFailure checks how a failed send is classified: whether the
@@ -99,13 +100,13 @@ func DecodeSample(t testing.TB, cfg any, env map[string]string) {
 type ReceiptCase struct {
 	Name string
 	Body string
-	Want []notify.Receipt
+	Want []yujing.Receipt
 	Err  string
 }
 
 // CheckReceipts runs parse on each case's body and compares the receipts
 // field by field, times as instants (whatever their zone).
-func CheckReceipts(t *testing.T, parse func([]byte) ([]notify.Receipt, error), cases []ReceiptCase) {
+func CheckReceipts(t *testing.T, parse func([]byte) ([]yujing.Receipt, error), cases []ReceiptCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
@@ -178,10 +179,16 @@ func CheckDefaultLimit(t testing.TB, ch interface {
 	}
 }
 
+// Stage is the real outbox over a SQLite state database.
+type Stage struct {
+	*notify.Outbox
+	State *sqlstate.State
+}
+
 // Outbox runs ch under the real outbox, on a SQLite state database in the
 // test's directory, and the real dispatcher, until the test ends; it
 // returns the outbox and the results of its calls.
-func Outbox(t testing.TB, ch notify.Channel) (*notify.Outbox, <-chan notify.Result) {
+func Outbox(t testing.TB, ch notify.Channel) (*Stage, <-chan notify.Result) {
 	t.Helper()
 	st, err := sqlite.OpenState(t.Context(), filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
@@ -200,7 +207,7 @@ func Outbox(t testing.TB, ch notify.Channel) (*notify.Outbox, <-chan notify.Resu
 	ob.Attach(d)
 	d.Run(t.Context())
 	t.Cleanup(func() { _ = d.Stop(context.Background()) })
-	return ob, results
+	return &Stage{Outbox: ob, State: st}, results
 }
 
 // Await returns the next result, failing the test when none comes within
@@ -217,10 +224,10 @@ func Await(t testing.TB, results <-chan notify.Result) notify.Result {
 	}
 }
 
-// Receive parses each callback body with parse, hands every receipt to the
-// outbox as the callback endpoint does, and returns the outbox's calls of
-// warning alertID.
-func Receive(t testing.TB, ob *notify.Outbox, parse func([]byte) ([]notify.Receipt, error), alertID int64, bodies ...string) []store.CallRecord {
+// Receive parses each callback body with parse, stores every receipt as
+// call-and-answer does when the callback endpoint hands it one, and
+// returns the calls of warning alertID as stored.
+func Receive(t testing.TB, ob *Stage, parse func([]byte) ([]yujing.Receipt, error), alertID int64, bodies ...string) []store.CallRecord {
 	t.Helper()
 	for _, body := range bodies {
 		rs, err := parse([]byte(body))
@@ -228,12 +235,12 @@ func Receive(t testing.TB, ob *notify.Outbox, parse func([]byte) ([]notify.Recei
 			t.Fatal(err)
 		}
 		for _, r := range rs {
-			if err := ob.Receipt(t.Context(), r); err != nil {
+			if _, err := ob.State.SaveReceipt(t.Context(), store.ReceiptOf(r)); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	calls, err := ob.CallsFor(t.Context(), alertID)
+	calls, err := ob.State.CallsFor(t.Context(), alertID)
 	if err != nil {
 		t.Fatal(err)
 	}

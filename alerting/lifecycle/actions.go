@@ -1,4 +1,4 @@
-package alerting
+package lifecycle
 
 import (
 	"context"
@@ -27,24 +27,26 @@ type Action struct {
 	Attachments []yujing.Attachment
 }
 
-// AttachmentStore keeps files attached to disposal records.
+// AttachmentStore keeps files attached to disposal records; a Store that
+// is one keeps a disposal's photos.
 type AttachmentStore interface {
 	AddAttachments(ctx context.Context, as []yujing.Attachment) error
 }
 
-// List returns alerts from the state store.
-func (e *Engine) List(ctx context.Context, f store.AlertFilter) ([]yujing.Alert, error) {
-	as, err := e.st.ListAlerts(ctx, f)
-	e.Decorate(as)
+// List returns alerts from the state store, each marked Silenced or
+// Inhibited as it stands now.
+func (l *Alerts) List(ctx context.Context, f store.AlertFilter) ([]yujing.Alert, error) {
+	as, err := l.st.ListAlerts(ctx, f)
+	l.Decorate(as)
 	return as, err
 }
 
 // Get returns an alert and its history.
-func (e *Engine) Get(ctx context.Context, id int64) (yujing.Alert, []yujing.Transition, error) {
-	a, h, err := e.st.Alert(ctx, id)
+func (l *Alerts) Get(ctx context.Context, id int64) (yujing.Alert, []yujing.Transition, error) {
+	a, h, err := l.st.Alert(ctx, id)
 	if err == nil {
 		as := []yujing.Alert{a}
-		e.Decorate(as)
+		l.Decorate(as)
 		a = as[0]
 	}
 	return a, h, err
@@ -52,8 +54,8 @@ func (e *Engine) Get(ctx context.Context, id int64) (yujing.Alert, []yujing.Tran
 
 // Ack records that somebody answered. A firing alert becomes acknowledged;
 // a resolved one stays resolved but records who acknowledged it.
-func (e *Engine) Ack(ctx context.Context, id int64, act Action) (yujing.Alert, error) {
-	return e.act(ctx, id, act, yujing.EventAcknowledged, func(a *yujing.Alert, now time.Time) error {
+func (l *Alerts) Ack(ctx context.Context, id int64, act Action) (yujing.Alert, error) {
+	return l.act(ctx, id, act, yujing.EventAcknowledged, func(a *yujing.Alert, now time.Time) error {
 		if a.AckedAt != nil {
 			return fmt.Errorf("%w: alert %d was already acknowledged by %s at %s", ErrConflict, a.ID, a.AckedBy, a.AckedAt.Format(time.RFC3339))
 		}
@@ -67,11 +69,11 @@ func (e *Engine) Ack(ctx context.Context, id int64, act Action) (yujing.Alert, e
 
 // Dispose records a disposal (处置). A firing or acknowledged alert moves to
 // disposing; a resolved one stays resolved with the record added.
-func (e *Engine) Dispose(ctx context.Context, id int64, act Action) (yujing.Alert, error) {
+func (l *Alerts) Dispose(ctx context.Context, id int64, act Action) (yujing.Alert, error) {
 	if strings.TrimSpace(act.Note) == "" {
 		return yujing.Alert{}, fmt.Errorf("%w: a disposal needs a note saying what was done", ErrInvalid)
 	}
-	return e.act(ctx, id, act, yujing.EventDisposed, func(a *yujing.Alert, now time.Time) error {
+	return l.act(ctx, id, act, yujing.EventDisposed, func(a *yujing.Alert, now time.Time) error {
 		if a.AckedAt == nil {
 			a.AckedAt, a.AckedBy = &now, act.By
 		}
@@ -84,14 +86,14 @@ func (e *Engine) Dispose(ctx context.Context, id int64, act Action) (yujing.Aler
 
 // Close verifies and closes (核查销号) a resolved alert. It needs a reason
 // and a note.
-func (e *Engine) Close(ctx context.Context, id int64, act Action) (yujing.Alert, error) {
+func (l *Alerts) Close(ctx context.Context, id int64, act Action) (yujing.Alert, error) {
 	if !yujing.ValidCloseReason(act.Reason) {
 		return yujing.Alert{}, fmt.Errorf("%w: reason %q is not one of %v", ErrInvalid, act.Reason, yujing.CloseReasons)
 	}
 	if strings.TrimSpace(act.Note) == "" {
 		return yujing.Alert{}, fmt.Errorf("%w: closing needs a note on how the warning was verified", ErrInvalid)
 	}
-	return e.act(ctx, id, act, yujing.EventClosed, func(a *yujing.Alert, now time.Time) error {
+	return l.act(ctx, id, act, yujing.EventClosed, func(a *yujing.Alert, now time.Time) error {
 		if a.State != yujing.StateResolved {
 			return fmt.Errorf("%w: alert %d is %s; it can be closed once its condition has cleared (state resolved)", ErrConflict, a.ID, a.State)
 		}
@@ -105,23 +107,21 @@ func (e *Engine) Close(ctx context.Context, id int64, act Action) (yujing.Alert,
 // act applies change to the open alert id as act.By, saves it with its
 // transition (and a disposal's attachments), and tells OnChange. A closed
 // alert is a conflict, an unknown one ErrNotFound.
-func (e *Engine) act(ctx context.Context, id int64, act Action, ev yujing.Event, change func(a *yujing.Alert, now time.Time) error) (yujing.Alert, error) {
+func (l *Alerts) act(ctx context.Context, id int64, act Action, ev yujing.Event, change func(a *yujing.Alert, now time.Time) error) (yujing.Alert, error) {
 	if strings.TrimSpace(act.By) == "" {
 		return yujing.Alert{}, fmt.Errorf("%w: say who is acting (\"by\")", ErrInvalid)
 	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	e.amu.Lock()
-	defer e.amu.Unlock()
-	a, ok := e.byID[id]
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a, ok := l.byID[id]
 	if !ok {
-		old, _, err := e.st.Alert(ctx, id)
+		old, _, err := l.st.Alert(ctx, id)
 		if err != nil {
 			return yujing.Alert{}, fmt.Errorf("alert %d: %w", id, err)
 		}
 		return yujing.Alert{}, fmt.Errorf("%w: alert %d is %s", ErrConflict, id, old.State)
 	}
-	now := e.now()
+	now := l.now()
 	next := *a
 	if err := change(&next, now); err != nil {
 		return yujing.Alert{}, err
@@ -129,11 +129,11 @@ func (e *Engine) act(ctx context.Context, id int64, act Action, ev yujing.Event,
 	next.UpdatedAt = now
 	t := &yujing.Transition{AlertID: id, At: now, Event: ev, FromLevel: a.Level, ToLevel: next.Level,
 		FromState: a.State, ToState: next.State, Value: a.Value, Actor: act.By, Note: act.Note, Reason: string(act.Reason)}
-	if err := e.st.UpdateAlert(ctx, next, t); err != nil {
+	if err := l.st.UpdateAlert(ctx, next, t); err != nil {
 		return yujing.Alert{}, fmt.Errorf("alert %d: save %s: %w", id, ev, err)
 	}
 	if len(act.Attachments) > 0 {
-		as, ok := e.st.(AttachmentStore)
+		as, ok := l.st.(AttachmentStore)
 		if !ok {
 			return yujing.Alert{}, fmt.Errorf("%w: attachments are not kept here", ErrInvalid)
 		}
@@ -147,11 +147,13 @@ func (e *Engine) act(ctx context.Context, id int64, act Action, ev yujing.Event,
 	}
 	*a = next
 	if next.State == yujing.StateClosed {
-		delete(e.open, a.Key())
-		delete(e.byID, id)
+		delete(l.open, a.Key())
+		delete(l.byID, id)
 	}
-	e.m.transitions.WithLabelValues(string(ev), next.Level.String()).Inc()
-	e.log.Info("alert "+string(ev), "alert_id", id, "by", act.By, "state", string(next.State))
-	e.change(next, *t)
+	l.m.transitions.WithLabelValues(string(ev), next.Level.String()).Inc()
+	l.log.Info("alert "+string(ev), "alert_id", id, "by", act.By, "state", string(next.State))
+	c := Change{Alert: next, Transition: *t}
+	l.decorate(&c.Alert, now)
+	l.onChange(c)
 	return next, nil
 }

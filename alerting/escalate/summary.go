@@ -1,4 +1,4 @@
-package alerting
+package escalate
 
 import (
 	"context"
@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"yujing"
+	"yujing/internal/cronspec"
 	"yujing/store"
 )
 
 // Summary is a scheduled report to leaders: the warnings of the last
-// period, sent as one call per person and channel.
+// period, sent as one call per person and channel (configuration
+// "summaries:").
 type Summary struct {
 	Name     string
 	Schedule string        // cron spec, e.g. "0 8 * * *" (08:00 in the configured zone)
@@ -28,11 +30,11 @@ func (e *Engine) SummaryText(ctx context.Context, name string, period time.Durat
 		period = 24 * time.Hour
 	}
 	from := now.Add(-period)
-	raised, err := e.st.ListAlerts(ctx, store.AlertFilter{From: from, To: now, Limit: 5000})
+	raised, err := e.alerts.List(ctx, store.AlertFilter{From: from, To: now, Limit: 5000})
 	if err != nil {
 		return "", 0, err
 	}
-	open, err := e.st.ListAlerts(ctx, store.AlertFilter{States: []yujing.State{yujing.StateFiring, yujing.StateAcknowledged, yujing.StateDisposing, yujing.StateResolved}, Limit: 5000})
+	open, err := e.alerts.List(ctx, store.AlertFilter{States: []yujing.State{yujing.StateFiring, yujing.StateAcknowledged, yujing.StateDisposing, yujing.StateResolved}, Limit: 5000})
 	if err != nil {
 		return "", 0, err
 	}
@@ -60,7 +62,7 @@ func (e *Engine) SummaryText(ctx context.Context, name string, period time.Durat
 		var parts []string
 		for l := yujing.Red; l >= yujing.Blue; l-- {
 			if byLevel[l] > 0 {
-				parts = append(parts, fmt.Sprintf("%s%d", strings.TrimSuffix(levelShort(l), "色"), byLevel[l]))
+				parts = append(parts, fmt.Sprintf("%s%d", strings.TrimSuffix(colour(l), "色"), byLevel[l]))
 			}
 		}
 		fmt.Fprintf(&b, "（%s）", strings.Join(parts, "、"))
@@ -79,7 +81,7 @@ func (e *Engine) SummaryText(ctx context.Context, name string, period time.Durat
 		var names []string
 		for _, x := range ss[:min(3, len(ss))] {
 			name := x.site
-			if s, ok := e.cat.Site(x.site); ok && s.Name != "" {
+			if s, ok := e.site(x.site); ok && s.Name != "" {
 				name = s.Name
 			}
 			names = append(names, fmt.Sprintf("%s %d 条", name, x.n))
@@ -111,11 +113,37 @@ func (e *Engine) SendSummary(ctx context.Context, s Summary, now time.Time) erro
 	return nil
 }
 
+// Clock tells the time and waits for it: the summaries' schedule runs on
+// one, so that tests can drive it with a fake (internal/fakeclock).
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time                         { return time.Now() }
+func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// site returns a site by id, when the sites are known.
+func (e *Engine) site(id string) (yujing.Site, bool) {
+	if e.sites == nil {
+		return yujing.Site{}, false
+	}
+	return e.sites.Site(id)
+}
+
+// colour is a level's colour in Chinese: 红色, 橙色, 黄色, 蓝色.
+func colour(l yujing.Level) string {
+	c, _, _ := strings.Cut(l.Chinese(), "(")
+	return c
+}
+
 // RunSummaries sends each summary at every tick of its schedule until ctx
-// ends. Schedules are checked first.
+// ends. Schedules are checked first. A nil clock is the machine's.
 func (e *Engine) RunSummaries(ctx context.Context, summaries []Summary, clock Clock) error {
 	if clock == nil {
-		clock = SystemClock()
+		clock = systemClock{}
 	}
 	type job struct {
 		s     Summary
@@ -123,7 +151,7 @@ func (e *Engine) RunSummaries(ctx context.Context, summaries []Summary, clock Cl
 	}
 	var jobs []job
 	for _, s := range summaries {
-		sched, err := ParseSchedule(s.Schedule, e.loc)
+		sched, err := cronspec.Parse(s.Schedule, e.loc)
 		if err != nil {
 			return fmt.Errorf("summary %s: %w", s.Name, err)
 		}
