@@ -98,7 +98,7 @@ func (s *Scheduler) targets(sr *ScheduledRule) []*target {
 		} else if site, _ := s.cat.Site(sn.Site); !sr.Rule.Match.Matches(&sn, site) {
 			continue
 		}
-		t := &target{sn: sn, rule: withOverrides(&sr.Rule, sn.ID), metric: sr.Rule.Metric}
+		t := &target{sn: sn, rule: sr.Rule.forSensor(sn.ID), metric: sr.Rule.Metric}
 		if t.metric == "" {
 			t.metric = sn.Metric
 		}
@@ -373,23 +373,4 @@ func decideLevel(sr *ScheduledRule, rule *Rule, vals map[time.Duration]windowVal
 		}
 	}
 	return yujing.LevelNone, 0, true
-}
-
-// withOverrides returns r with the numbers sensor id overrides.
-func withOverrides(r *Rule, id string) *Rule {
-	o, ok := r.Overrides[id]
-	if !ok {
-		return r
-	}
-	c := *r
-	if o.Above != nil {
-		c.Above = *o.Above
-	}
-	if o.Below != nil {
-		c.Below = *o.Below
-	}
-	if o.Hysteresis != nil {
-		c.Hysteresis = *o.Hysteresis
-	}
-	return &c
 }
