@@ -33,4 +33,10 @@
 // what the alerting stage needs from notify (its Caller interface);
 // cmd/yujing plugs one into the other, so neither package imports the
 // other.
+//
+// Files: deliver.go is a call's way through notify, in order (Outbox.Call,
+// Dispatcher.Call, the lane's worker, deliver, attempt, finish,
+// Outbox.Result); outbox.go and dispatcher.go build, resume and stop the
+// two halves; group.go, breaker.go, ratelimit.go and indoubt.go are the
+// Dispatcher's grouping, breakers, rate limits and calls in doubt.
 package notify

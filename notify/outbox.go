@@ -146,62 +146,6 @@ func (o *Outbox) Attach(d *Dispatcher) {
 // recorded, and so was not sent.
 var ErrNotRecorded = errors.New("notify: call not recorded")
 
-// Call records c and hands it to the Dispatcher. It returns nil once c is
-// recorded and queued (or held by the Dispatcher, to go out grouped with
-// other calls of its site, person and channel), and also when c (the same
-// ID) was recorded before or is being handled now: the earlier record is sent, or was, once. An error wrapping
-// ErrNotRecorded means nothing was recorded or sent. Any other error means
-// c is recorded but could not be queued (shutdown began, ctx ended): it is
-// sent by Resume after the next start, unless its channel is unknown, in
-// which case it is marked failed.
-func (o *Outbox) Call(ctx context.Context, c yujing.Call) error {
-	if c.ID == "" {
-		return fmt.Errorf("%w: call for alert %d through %q has no id", ErrNotRecorded, c.Alert.ID, c.Channel)
-	}
-	// Claim the id before recording it: once recorded, a concurrent Resume
-	// must find it in flight, or it could send it (and see it sent) before
-	// this Call hands it on, which would send it twice.
-	o.mu.Lock()
-	d := o.d
-	if _, busy := o.inflight[c.ID]; busy {
-		o.mu.Unlock()
-		o.log.Debug("notify call already in flight", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID)
-		return nil
-	}
-	o.inflight[c.ID] = struct{}{}
-	o.mu.Unlock()
-	release := func() {
-		o.mu.Lock()
-		delete(o.inflight, c.ID)
-		o.mu.Unlock()
-	}
-	recorded, err := o.st.RecordCall(ctx, c)
-	if err != nil {
-		release()
-		o.m.storeErrors.WithLabelValues("record").Inc()
-		return fmt.Errorf("%w: %s: %w", ErrNotRecorded, c.ID, err)
-	}
-	if !recorded {
-		release()
-		o.log.Debug("notify call already recorded", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID)
-		return nil
-	}
-	if d == nil {
-		release()
-		return fmt.Errorf("notify: call %s recorded, not queued: no dispatcher attached", c.ID)
-	}
-	err = d.Call(ctx, c)
-	if err == nil {
-		return nil
-	}
-	release()
-	if errors.Is(err, ErrUnknownChannel) {
-		o.mark(store.CallUpdate{ID: c.ID, Status: store.CallFailed, LastError: err.Error(), At: time.Now()})
-		return err
-	}
-	return fmt.Errorf("call %s recorded, sent after the next start: %w", c.ID, err)
-}
-
 // Resume hands every pending call to the Dispatcher: the calls a previous
 // run recorded but did not see sent (it crashed, or stopped with them
 // queued). A call an attempt had begun to send goes through CallInDoubt
@@ -267,57 +211,6 @@ func (o *Outbox) Resume(ctx context.Context) error {
 		o.log.Info("notify outbox resumed", "pending", len(todo))
 	}
 	return nil
-}
-
-// Sending records that an attempt to send calls begins now, on disk when
-// it returns (use it as Options.OnSend): from now on the provider may have
-// them, and a restart treats them as in doubt until they are marked. A
-// failed write is logged and counted (op "sending"); the attempt goes
-// ahead, and a crash during it sends the calls again without asking.
-func (o *Outbox) Sending(calls []yujing.Call) {
-	ids := make([]string, len(calls))
-	for i, c := range calls {
-		ids[i] = c.ID
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), o.markTimeout)
-	defer cancel()
-	if err := o.st.MarkSending(ctx, ids, time.Now()); err != nil {
-		o.m.storeErrors.WithLabelValues("sending").Inc()
-		o.log.Error("notify call not marked sending", "call_id", ids[0], "calls", len(ids), "err", err)
-	}
-}
-
-// Result marks a call from the Dispatcher's report (use it as
-// Options.OnResult): sent, failed, or still pending when shutdown left it,
-// so that the next start sends it; a call sent or failed is then reported
-// to OnOutcome. A call shutdown left without trying it is pending on
-// record already: nothing is written for it, so that a shutdown that
-// leaves many queued calls does not spend its time on them.
-func (o *Outbox) Result(r Result) {
-	u := store.CallUpdate{ID: r.Call.ID, Attempts: r.Attempts, ProviderID: r.ProviderID, At: r.At}
-	switch {
-	case r.Err == nil:
-		u.Status = store.CallSent
-	case errors.Is(r.Err, ErrStopped):
-		u.Status, u.LastError = store.CallPending, r.Err.Error()
-	default:
-		u.Status, u.LastError = store.CallFailed, r.Err.Error()
-	}
-	if u.Status != store.CallPending || r.Attempts > 0 {
-		o.mark(u)
-	}
-	// Only now: until the mark is written, Resume must see it in flight.
-	o.mu.Lock()
-	delete(o.inflight, r.Call.ID)
-	o.mu.Unlock()
-	if u.Status == store.CallPending || o.onOutcome == nil {
-		return
-	}
-	out := yujing.CallResult{Call: r.Call, Sent: u.Status == store.CallSent, At: r.At}
-	if !out.Sent {
-		out.Reason, out.Error = FailureReason(r.Err), u.LastError
-	}
-	o.onOutcome(out)
 }
 
 func (o *Outbox) mark(u store.CallUpdate) {
