@@ -19,7 +19,8 @@
 //     lifecycle (apply, transition): a reading's path through the engine;
 //   - composite.go: composite rules (K of N conditions at a site);
 //   - overdue.go: supervision of alerts not closed in time (督办);
-//   - message.go: the warning text officials read (Alert.Message);
+//   - message.go: what the engine knows of a change for its note
+//     (Alert.Message), which package message writes;
 //   - schedule.go, scheduledrule.go: rules on windowed aggregates, on cron
 //     schedules.
 //

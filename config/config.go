@@ -28,7 +28,7 @@ import (
 	"yujing/duty"
 	"yujing/internal/cronspec"
 	"yujing/internal/yamlconf"
-	"yujing/notify/message"
+	"yujing/message"
 	"yujing/store/influx"
 )
 
