@@ -11,12 +11,13 @@ import (
 	"yujing/store"
 )
 
-// A call's way through notify, in order: the Outbox records it (Call), the
-// Dispatcher queues it on its channel's lane (Call, call, enqueue), a
-// worker takes it (work) and delivers it — the retry stage: each attempt
-// behind the channel's breaker and rate limit, the waits between them
-// (deliver, attempt, backoff) — and finish reports how it ended to the
-// Outbox's Result, which marks it and reports the outcome to
+// A call's way through notify, in order: the Outbox records it in its
+// Journal (Call), the Dispatcher queues it on its channel's lane (Call,
+// call, enqueue), a worker takes it (work) and delivers it — the retry
+// stage: each attempt behind the channel's breaker and rate limit, the
+// waits between them (deliver, attempt, backoff), the Journal told before
+// each request (Sending) — and finish reports how it ended to the
+// Journal's Result, which marks it and reports the outcome to
 // call-and-answer.
 
 // Call records c and hands it to the Dispatcher. It returns nil once c is
@@ -34,42 +35,30 @@ func (o *Outbox) Call(ctx context.Context, c yujing.Call) error {
 	// Claim the id before recording it: once recorded, a concurrent Resume
 	// must find it in flight, or it could send it (and see it sent) before
 	// this Call hands it on, which would send it twice.
-	o.mu.Lock()
-	d := o.d
-	if _, busy := o.inflight[c.ID]; busy {
-		o.mu.Unlock()
-		o.log.Debug("notify call already in flight", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID)
+	j := o.j
+	if !j.claim(c.ID) {
+		j.log.Debug("notify call already in flight", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID)
 		return nil
 	}
-	o.inflight[c.ID] = struct{}{}
-	o.mu.Unlock()
-	release := func() {
-		o.mu.Lock()
-		delete(o.inflight, c.ID)
-		o.mu.Unlock()
-	}
-	recorded, err := o.st.RecordCall(ctx, c)
+	release := func() { j.release(c.ID) }
+	recorded, err := j.st.RecordCall(ctx, c)
 	if err != nil {
 		release()
-		o.m.storeErrors.WithLabelValues("record").Inc()
+		j.m.storeErrors.WithLabelValues("record").Inc()
 		return fmt.Errorf("%w: %s: %w", ErrNotRecorded, c.ID, err)
 	}
 	if !recorded {
 		release()
-		o.log.Debug("notify call already recorded", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID)
+		j.log.Debug("notify call already recorded", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID)
 		return nil
 	}
-	if d == nil {
-		release()
-		return fmt.Errorf("notify: call %s recorded, not queued: no dispatcher attached", c.ID)
-	}
-	err = d.Call(ctx, c)
+	err = o.d.Call(ctx, c)
 	if err == nil {
 		return nil
 	}
 	release()
 	if errors.Is(err, ErrUnknownChannel) {
-		o.mark(store.CallUpdate{ID: c.ID, Status: store.CallFailed, LastError: err.Error(), At: time.Now()})
+		j.mark(store.CallUpdate{ID: c.ID, Status: store.CallFailed, LastError: err.Error(), At: time.Now()})
 		return err
 	}
 	return fmt.Errorf("call %s recorded, sent after the next start: %w", c.ID, err)
@@ -380,30 +369,31 @@ func providerWait(err error) time.Duration {
 }
 
 // Sending records that an attempt to send calls begins now, on disk when
-// it returns (use it as Options.OnSend): from now on the provider may have
-// them, and a restart treats them as in doubt until they are marked. A
-// failed write is logged and counted (op "sending"); the attempt goes
-// ahead, and a crash during it sends the calls again without asking.
-func (o *Outbox) Sending(calls []yujing.Call) {
+// it returns (use it as the Dispatcher's Options.OnSend): from now on the
+// provider may have them, and a restart treats them as in doubt until they
+// are marked. A failed write is logged and counted (op "sending"); the
+// attempt goes ahead, and a crash during it sends the calls again without
+// asking.
+func (j *Journal) Sending(calls []yujing.Call) {
 	ids := make([]string, len(calls))
 	for i, c := range calls {
 		ids[i] = c.ID
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), o.markTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), j.markTimeout)
 	defer cancel()
-	if err := o.st.MarkSending(ctx, ids, time.Now()); err != nil {
-		o.m.storeErrors.WithLabelValues("sending").Inc()
-		o.log.Error("notify call not marked sending", "call_id", ids[0], "calls", len(ids), "err", err)
+	if err := j.st.MarkSending(ctx, ids, time.Now()); err != nil {
+		j.m.storeErrors.WithLabelValues("sending").Inc()
+		j.log.Error("notify call not marked sending", "call_id", ids[0], "calls", len(ids), "err", err)
 	}
 }
 
-// Result marks a call from the Dispatcher's report (use it as
-// Options.OnResult): sent, failed, or still pending when shutdown left it,
+// Result marks a call from the Dispatcher's report (use it as the
+// Dispatcher's Options.OnResult): sent, failed, or still pending when shutdown left it,
 // so that the next start sends it; a call sent or failed is then reported
 // to OnOutcome. A call shutdown left without trying it is pending on
 // record already: nothing is written for it, so that a shutdown that
 // leaves many queued calls does not spend its time on them.
-func (o *Outbox) Result(r Result) {
+func (j *Journal) Result(r Result) {
 	u := store.CallUpdate{ID: r.Call.ID, Attempts: r.Attempts, ProviderID: r.ProviderID, At: r.At}
 	switch {
 	case r.Err == nil:
@@ -414,18 +404,16 @@ func (o *Outbox) Result(r Result) {
 		u.Status, u.LastError = store.CallFailed, r.Err.Error()
 	}
 	if u.Status != store.CallPending || r.Attempts > 0 {
-		o.mark(u)
+		j.mark(u)
 	}
 	// Only now: until the mark is written, Resume must see it in flight.
-	o.mu.Lock()
-	delete(o.inflight, r.Call.ID)
-	o.mu.Unlock()
-	if u.Status == store.CallPending || o.onOutcome == nil {
+	j.release(r.Call.ID)
+	if u.Status == store.CallPending || j.onOutcome == nil {
 		return
 	}
 	out := yujing.CallResult{Call: r.Call, Sent: u.Status == store.CallSent, At: r.At}
 	if !out.Sent {
 		out.Reason, out.Error = FailureReason(r.Err), u.LastError
 	}
-	o.onOutcome(out)
+	j.onOutcome(out)
 }

@@ -556,7 +556,15 @@ func TestProviderCallbacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer state.Close()
-	outbox, err := notify.NewOutbox(state, notify.OutboxOptions{})
+	journal, err := notify.NewJournal(state, notify.OutboxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dispatcher, err := notify.New(nil, notify.Options{OnResult: journal.Result})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outbox, err := notify.NewOutbox(journal, dispatcher)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -653,7 +661,8 @@ func newOutboxBench(b *testing.B, dir string) *outboxBench {
 	}
 	b.Cleanup(func() { st.Close() })
 	ob.state = st
-	if ob.outbox, err = notify.NewOutbox(st, notify.OutboxOptions{}); err != nil {
+	journal, err := notify.NewJournal(st, notify.OutboxOptions{})
+	if err != nil {
 		b.Fatal(err)
 	}
 	hook, err := webhook.New(webhook.Config{Name: "hook", URL: hs.URL}, nil)
@@ -661,7 +670,7 @@ func newOutboxBench(b *testing.B, dir string) *outboxBench {
 		b.Fatal(err)
 	}
 	ob.d, err = notify.New([]notify.Channel{hook}, notify.Options{OnResult: func(r notify.Result) {
-		ob.outbox.Result(r)
+		journal.Result(r)
 		if r.Err != nil {
 			b.Errorf("call %s: %v", r.Call.ID, r.Err)
 		}
@@ -670,7 +679,9 @@ func newOutboxBench(b *testing.B, dir string) *outboxBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ob.outbox.Attach(ob.d)
+	if ob.outbox, err = notify.NewOutbox(journal, ob.d); err != nil {
+		b.Fatal(err)
+	}
 	ob.d.Run(context.Background())
 	b.Cleanup(func() { _ = ob.d.Stop(context.Background()) })
 	return ob
