@@ -14,12 +14,13 @@
 //   - ruleset.go: the rules in force: binding rules to sensors, reload
 //     (SetRules), rule health;
 //   - evaluate.go: conditions and their evaluation on readings, derived
-//     values, faults and time (Observe, ObserveDerived, ObserveFault, Tick);
-//   - transition.go: a condition's level change as an alert change, saved
-//     by the lifecycle;
+//     values, faults and time (Observe, ObserveDerived, ObserveFault, Tick),
+//     and a condition's level change as an alert change, saved by the
+//     lifecycle (apply, transition): a reading's path through the engine;
 //   - composite.go: composite rules (K of N conditions at a site);
 //   - overdue.go: supervision of alerts not closed in time (督办);
-//   - message.go: the warning text officials read (Alert.Message);
+//   - message.go: what the engine knows of a change for its note
+//     (Alert.Message), which package message writes;
 //   - schedule.go, scheduledrule.go: rules on windowed aggregates, on cron
 //     schedules.
 //

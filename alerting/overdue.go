@@ -2,8 +2,9 @@ package alerting
 
 import (
 	"context"
-	"fmt"
 	"time"
+
+	"yujing/message"
 
 	"yujing"
 )
@@ -26,7 +27,7 @@ func (e *Engine) flagOverdue(ctx context.Context, now time.Time) {
 			next.OverdueAt, next.Overdue, next.UpdatedAt = &now, true, now
 			return next, yujing.Transition{AlertID: a.ID, At: now, Event: yujing.EventOverdue, FromLevel: a.Level, ToLevel: a.Level,
 				FromState: a.State, ToState: a.State, Value: a.Value, Actor: yujing.ActorSystem,
-				Note: fmt.Sprintf("未在%s内闭环（%s预警闭环时限），转入督办", durationZH(limit), levelShort(a.Level))}, true
+				Note: message.OverdueNote(limit, a.Level)}, true
 		})
 		if err != nil {
 			e.log.Error("overdue flag not saved; will retry on the next tick", "alert_id", a.ID, "err", err)

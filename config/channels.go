@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"yujing/internal/yamlconf"
+	"yujing/message"
 	"yujing/notify"
-	"yujing/notify/message"
 )
 
 // ChannelFile is one delivery channel: its name, settings every channel

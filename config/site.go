@@ -69,3 +69,85 @@ func (c *checker) siteMap(s SiteFile, site *yujing.Site) {
 	}
 	site.Boundary = geojson.Simplify(rings, boundaryTolerance)
 }
+
+// SiteFile is one site.
+type SiteFile struct {
+	Pos      yamlconf.Pos
+	Fields   yamlconf.Fields
+	ID       string `yaml:"id"`
+	Name     string `yaml:"name"`
+	Region   string `yaml:"region"`
+	Industry string `yaml:"industry"`
+	// Parent makes the site part of another: a hazard source or a
+	// tailings pond of an enterprise's plant.
+	Parent string `yaml:"parent"`
+	// Location and Boundary place the site on the wall screen's map
+	// (config/site.go).
+	Location *LatLonFile `yaml:"location"`
+	Boundary string      `yaml:"boundary"` // a GeoJSON file, relative to this file
+}
+
+func (c *checker) sites(cfg *Config) map[string]bool {
+	seen := map[string]bool{}
+	for _, s := range c.f.Sites {
+		c.id(s.Fields.At("id", s.Pos), "site", s.ID)
+		if seen[s.ID] {
+			c.Add(s.Fields.At("id", s.Pos), "site %q is defined twice", s.ID)
+		}
+		seen[s.ID] = true
+		site := yujing.Site{ID: s.ID, Name: s.Name, Region: s.Region, Industry: s.Industry, Parent: s.Parent}
+		c.siteMap(s, &site)
+		cfg.Sites = append(cfg.Sites, site)
+	}
+	c.siteParents(cfg, seen)
+	return seen
+}
+
+// siteParents checks the sites' parents (defined, no cycle) and gives a
+// site without its own region or industry its parent's.
+func (c *checker) siteParents(cfg *Config, seen map[string]bool) {
+	idx := map[string]int{}
+	for i, s := range cfg.Sites {
+		if _, dup := idx[s.ID]; !dup {
+			idx[s.ID] = i
+		}
+	}
+	for _, s := range c.f.Sites {
+		if s.Parent == "" {
+			continue
+		}
+		if !seen[s.Parent] {
+			c.Add(s.Fields.At("parent", s.Pos), "site %q: parent %q is not defined under sites", s.ID, s.Parent)
+			continue
+		}
+		// Follow the parents up: a cycle comes back to a site already met.
+		met := map[string]bool{s.ID: true}
+		for p := s.Parent; p != ""; p = cfg.Sites[idx[p]].Parent {
+			if met[p] {
+				c.Add(s.Fields.At("parent", s.Pos), "site %q: parent %q makes a cycle (a site cannot be part of itself)", s.ID, s.Parent)
+				break
+			}
+			met[p] = true
+			if !seen[p] {
+				break
+			}
+		}
+	}
+	// Inherit region and industry, nearest ancestor first.
+	for i := range cfg.Sites {
+		s := &cfg.Sites[i]
+		for p, n := s.Parent, 0; p != "" && n < len(cfg.Sites); n++ {
+			j, found := idx[p]
+			if !found {
+				break
+			}
+			if s.Region == "" {
+				s.Region = cfg.Sites[j].Region
+			}
+			if s.Industry == "" {
+				s.Industry = cfg.Sites[j].Industry
+			}
+			p = cfg.Sites[j].Parent
+		}
+	}
+}

@@ -40,12 +40,34 @@ type wire struct {
 	pings     atomic.Int64
 	queued    atomic.Int64 // QoS 1/2 messages queued for the client (sent or held for its session)
 	changed   chan struct{}
+	gone      chan struct{} // closed when the client's connection ended
+	goneOnce  sync.Once
 }
 
 func (w *wire) ID() string { return "wire" }
 
 func (w *wire) Provides(b byte) bool {
-	return b == mochi.OnPacketRead || b == mochi.OnPacketSent || b == mochi.OnQosPublish
+	return b == mochi.OnPacketRead || b == mochi.OnPacketSent || b == mochi.OnQosPublish || b == mochi.OnDisconnect
+}
+
+// OnDisconnect notes that the client's connection ended: the broker has
+// read every packet the client sent before it.
+func (w *wire) OnDisconnect(cl *mochi.Client, _ error, _ bool) {
+	if cl.ID == w.client {
+		w.goneOnce.Do(func() { close(w.gone) })
+	}
+}
+
+// waitGone waits until the client's connection ended, so that every
+// PUBACK it sent is recorded: a check that none came after a point needs
+// no sleep.
+func (w *wire) waitGone(t *testing.T) {
+	t.Helper()
+	select {
+	case <-w.gone:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("%s still connected", w.client)
+	}
 }
 
 // OnQosPublish counts the messages the broker took in flight for the
@@ -87,6 +109,7 @@ func (w *wire) OnPacketSent(cl *mochi.Client, pk packets.Packet, _ []byte) {
 func (w *wire) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
 	if cl.ID == w.client && pk.FixedHeader.Type == packets.Pingreq {
 		w.pings.Add(1)
+		w.poke()
 	}
 	if cl.ID == w.client && pk.FixedHeader.Type == packets.Puback {
 		w.mu.Lock()
@@ -138,7 +161,7 @@ func startMochi(t *testing.T, client string) (url string, w *wire) {
 	addr := ln.Addr().String()
 	ln.Close()
 	srv := mochi.New(&mochi.Options{InlineClient: false, Logger: slog.New(slog.DiscardHandler)})
-	w = &wire{client: client, changed: make(chan struct{}, 1)}
+	w = &wire{client: client, changed: make(chan struct{}, 1), gone: make(chan struct{})}
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +217,7 @@ func (g *gateSink) Write(ctx context.Context, rs []yujing.Reading) error {
 			}
 		}
 		if g.delay != nil {
-			time.Sleep(g.delay(r.Sensor))
+			time.Sleep(g.delay(r.Sensor)) // a store of uneven speed: durability out of order is what is tested
 		}
 	}
 	g.mu.Lock()
@@ -346,7 +369,9 @@ func TestAckOrderStuckShard(t *testing.T) {
 	if got := sink.n.Load(); got != 1+after {
 		t.Fatalf("other shards stored %d readings, want %d", got, 1+after)
 	}
-	time.Sleep(3 * pubackDelay) // time for a PUBACK that should not be sent
+	// No sleep for a PUBACK that should not be sent: one sent early would
+	// stand before the stuck message's in the order inOrder checks below,
+	// once the stuck message is released.
 	if _, acked, _ := w.snapshot(); len(acked) != 2 {
 		t.Fatalf("%d PUBACKs while the stuck message was not durable, want 2 (those received before it)", len(acked))
 	}
@@ -407,15 +432,17 @@ func TestAckOrderShutdown(t *testing.T) {
 	pub("yujing/t/"+ids[0], value(2)) // never durable before Stop
 	pub("yujing/t/"+ids[2], value(3))
 	w.waitFor(t, "three messages sent", func(p, a []uint16) bool { return len(p) == 3 && len(a) == 1 })
-	for sink.n.Load() < 2 {
-		time.Sleep(5 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); sink.n.Load() < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("stored %d readings, want 2 (the one before the stuck message and the one after)", sink.n.Load())
+		}
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	if err := s.Stop(ctx); err == nil {
 		t.Error("Stop returned no error with a message not durable")
 	}
-	time.Sleep(50 * time.Millisecond) // for a PUBACK that should not come
+	w.waitGone(t) // Stop disconnected: every PUBACK it sent is recorded
 	if _, acked, _ := w.snapshot(); len(acked) != 1 {
 		t.Fatalf("%d PUBACKs after Stop, want 1: the stuck message and the one after it stay unacknowledged", len(acked))
 	}
@@ -466,7 +493,7 @@ func TestSubscriberQoS(t *testing.T) {
 		t.Run("qos"+strconv.Itoa(int(qos)), func(t *testing.T) {
 			url, w := startMochi(t, testClient)
 			sink := &gateSink{}
-			_, ids := startOrdered(t, url, qos, sink)
+			s, ids := startOrdered(t, url, qos, sink)
 			pub := publisher(t, url)
 			for i := range 5 {
 				pub("yujing/t/"+ids[i%len(ids)], value(i))
@@ -480,7 +507,14 @@ func TestSubscriberQoS(t *testing.T) {
 			if qos == 1 {
 				w.waitFor(t, "PUBACKs", func(p, a []uint16) bool { return len(a) == 5 })
 			} else {
-				time.Sleep(3 * pubackDelay)
+				// A QoS 0 message has no PUBACK: once the client is gone,
+				// every packet it sent is recorded, and none may be one.
+				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+				defer cancel()
+				if err := s.Stop(ctx); err != nil {
+					t.Fatal(err)
+				}
+				w.waitGone(t)
 			}
 			_, acked, got := w.snapshot()
 			if want := slices.Repeat([]byte{qos}, 5); !slices.Equal(got, want) {

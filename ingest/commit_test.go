@@ -35,7 +35,7 @@ func (r *recordSink) Write(_ context.Context, rs []yujing.Reading) error {
 		close(r.first)
 		<-r.hold
 	}
-	time.Sleep(r.slow)
+	time.Sleep(r.slow) // the store's own latency, which the test sets: what group commit works around
 	return r.err
 }
 
@@ -191,7 +191,7 @@ func TestGroupCommitValuesInOrder(t *testing.T) {
 			}
 			last[r.Sensor] = r.Value
 		}
-		time.Sleep(50 * time.Microsecond)
+		time.Sleep(50 * time.Microsecond) // a store that takes time, so that writes of the shards overlap
 		return nil
 	})
 	g := &groupCommit{sink: sink}

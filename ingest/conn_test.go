@@ -234,7 +234,17 @@ func TestBufferedConnKeepalive(t *testing.T) {
 	if tok := c.Subscribe("a/#", 1, nil); !tok.WaitTimeout(time.Second) || tok.Error() != nil {
 		t.Fatalf("subscribe (must not wait for the PUBACK delay): %v", tok.Error())
 	}
-	time.Sleep(5500 * time.Millisecond)
+	// Not a sleep: two PINGREQs at the broker mean the connection lived
+	// past the 3s in which mochi closes a silent one (keepalive 2s: one at
+	// about 2s, one at about 4s).
+	for deadline := time.After(10 * time.Second); w.pings.Load() < 2; {
+		select {
+		case <-w.changed:
+		case <-time.After(100 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("%d PINGREQs at the broker in 10s, want 2", w.pings.Load())
+		}
+	}
 	if !c.IsConnectionOpen() || lost.Load() != 0 {
 		t.Fatal("connection lost: keepalive failed")
 	}

@@ -81,7 +81,7 @@ func TestLingerUnderLoad(t *testing.T) {
 	}
 	for _, m := range msgs[100:] {
 		s.receive(nil, m)
-		time.Sleep(time.Millisecond)
+		time.Sleep(time.Millisecond) // the arrival pattern under test: a millisecond apart
 	}
 	sink.waitStored(t, 400, 10*time.Second)
 	if got := sink.count() - 1; got > 30 {
@@ -97,7 +97,7 @@ func TestLingerNotWhenIdle(t *testing.T) {
 	s, sink := lingerPipeline(t, 5*time.Second, 250*time.Millisecond, nil)
 	for _, m := range msgs {
 		s.receive(nil, m)
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(2 * time.Millisecond) // the arrival pattern under test: idle, a couple of milliseconds apart
 	}
 	sink.waitStored(t, 20, 10*time.Second)
 	// A shard kept from its core for a while may find a few waiting at once.

@@ -388,7 +388,6 @@ func (s *Subscriber) receive(_ mqtt.Client, msg mqtt.Message) {
 	}
 }
 
-// work drains one shard in batches: decode, validate, store, observe, ack.
 // fnv32a is FNV-1a over s, without the allocations of hash/fnv on a string.
 func fnv32a(s string) uint32 {
 	h := uint32(2166136261)
@@ -494,6 +493,7 @@ func (s *Subscriber) linger(ch chan inbound, batch []inbound, timer **time.Timer
 	}
 }
 
+// work drains one shard in batches: decode, validate, store, observe, ack.
 func (s *Subscriber) work(ch chan inbound) {
 	defer s.wg.Done()
 	batch := make([]inbound, 0, s.cfg.BatchSize)

@@ -8,7 +8,7 @@ import (
 	"slices"
 
 	"yujing"
-	"yujing/notify/message"
+	"yujing/message"
 )
 
 // Deps are what a channel is built with besides its own configuration.

@@ -6,10 +6,145 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"yujing"
+	"yujing/store"
 )
 
-// The retry stage of the Dispatcher: one delivery's attempts, each behind
-// the channel's breaker and rate limit, and the waits between them.
+// A call's way through notify, in order: the Outbox records it in its
+// Journal (Call), the Dispatcher queues it on its channel's lane (Call,
+// call, enqueue), a worker takes it (work) and delivers it — the retry
+// stage: each attempt behind the channel's breaker and rate limit, the
+// waits between them (deliver, attempt, backoff), the Journal told before
+// each request (Sending) — and finish reports how it ended to the
+// Journal's Result, which marks it and reports the outcome to
+// call-and-answer.
+
+// Call records c and hands it to the Dispatcher. It returns nil once c is
+// recorded and queued (or held by the Dispatcher, to go out grouped with
+// other calls of its site, person and channel), and also when c (the same
+// ID) was recorded before or is being handled now: the earlier record is sent, or was, once. An error wrapping
+// ErrNotRecorded means nothing was recorded or sent. Any other error means
+// c is recorded but could not be queued (shutdown began, ctx ended): it is
+// sent by Resume after the next start, unless its channel is unknown, in
+// which case it is marked failed.
+func (o *Outbox) Call(ctx context.Context, c yujing.Call) error {
+	if c.ID == "" {
+		return fmt.Errorf("%w: call for alert %d through %q has no id", ErrNotRecorded, c.Alert.ID, c.Channel)
+	}
+	// Claim the id before recording it: once recorded, a concurrent Resume
+	// must find it in flight, or it could send it (and see it sent) before
+	// this Call hands it on, which would send it twice.
+	j := o.j
+	if !j.claim(c.ID) {
+		j.log.Debug("notify call already in flight", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID)
+		return nil
+	}
+	release := func() { j.release(c.ID) }
+	recorded, err := j.st.RecordCall(ctx, c)
+	if err != nil {
+		release()
+		j.m.storeErrors.WithLabelValues("record").Inc()
+		return fmt.Errorf("%w: %s: %w", ErrNotRecorded, c.ID, err)
+	}
+	if !recorded {
+		release()
+		j.log.Debug("notify call already recorded", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID)
+		return nil
+	}
+	err = o.d.Call(ctx, c)
+	if err == nil {
+		return nil
+	}
+	release()
+	if errors.Is(err, ErrUnknownChannel) {
+		j.mark(store.CallUpdate{ID: c.ID, Status: store.CallFailed, LastError: err.Error(), At: time.Now()})
+		return err
+	}
+	return fmt.Errorf("call %s recorded, sent after the next start: %w", c.ID, err)
+}
+
+// Call queues c for delivery through the channel it names. It blocks while
+// that channel's queue is full (back-pressure) until ctx ends, and fails at
+// once for an unknown channel, a call without an ID, or after Stop began.
+// It is safe for concurrent use, and may be called before Run.
+//
+// With Options.GroupWait, a call that Groupable accepts, for a channel that
+// is a GroupSender, is held instead and Call returns nil at once: it goes
+// out with the other calls of its site, person and channel when the wait
+// of the first of them ends. A call of that key that is not held (a red
+// warning, an upgrade, a resolution) goes out at once and releases the
+// held ones ahead of it, so nobody hears of them after it.
+func (d *Dispatcher) Call(ctx context.Context, c yujing.Call) error {
+	return d.call(ctx, c, nil)
+}
+
+// call is Call, and CallInDoubt when doubt is set.
+func (d *Dispatcher) call(ctx context.Context, c yujing.Call, doubt *InDoubt) error {
+	l, ok := d.lanes[c.Channel]
+	if !ok {
+		return fmt.Errorf("%w %q (call %s)", ErrUnknownChannel, c.Channel, c.ID)
+	}
+	if c.ID == "" {
+		return fmt.Errorf("notify: call for alert %d through %q has no id", c.Alert.ID, c.Channel)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("notify: call %s not queued: %w", c.ID, err)
+	}
+	d.mu.RLock()
+	if d.closed {
+		d.mu.RUnlock()
+		return fmt.Errorf("call %s not queued: %w", c.ID, ErrStopped)
+	}
+	d.senders.Add(1)
+	d.mu.RUnlock()
+	defer d.senders.Done()
+
+	if doubt != nil {
+		if _, ok := l.ch.(StatusQuerier); ok {
+			// Asked about before anything else, on its own.
+			return d.enqueue(ctx, l, delivery{call: c, doubt: doubt})
+		}
+		d.resentInDoubt(l, c)
+	}
+	if l.group != nil {
+		if Groupable(c) {
+			l.group.add(c, time.Now().Add(d.opts.GroupWait), d.groupTimer(l))
+			return nil
+		}
+		if g := l.group.takeKey(GroupKey(c)); g != nil {
+			if d.enqueueGroup(ctx, l, g) != nil {
+				l.group.putBack(g, d.groupTimer(l)) // c fails below for the same reason
+			}
+		}
+	}
+	return d.enqueue(ctx, l, delivery{call: c})
+}
+
+// enqueue puts dv on l's queue, waiting for room until ctx ends or Stop
+// begins. The caller holds a senders slot.
+func (d *Dispatcher) enqueue(ctx context.Context, l *lane, dv delivery) error {
+	select {
+	case l.queue <- dv:
+		return nil
+	default:
+	}
+	select {
+	case l.queue <- dv:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("notify: call %s not queued, queue of channel %q full: %w", dv.call.ID, l.name, ctx.Err())
+	case <-d.closing:
+		return fmt.Errorf("call %s not queued: %w", dv.call.ID, ErrStopped)
+	}
+}
+
+func (d *Dispatcher) work(ctx context.Context, l *lane) {
+	defer d.workers.Done()
+	for dv := range l.queue {
+		d.deliver(ctx, l, dv)
+	}
+}
 
 // deliver sends dv until it succeeds, fails permanently, runs out of
 // attempts, or shutdown leaves it for the next start: once Stop began, a
@@ -231,4 +366,54 @@ func providerWait(err error) time.Duration {
 		return he.RetryAfter
 	}
 	return 0
+}
+
+// Sending records that an attempt to send calls begins now, on disk when
+// it returns (use it as the Dispatcher's Options.OnSend): from now on the
+// provider may have them, and a restart treats them as in doubt until they
+// are marked. A failed write is logged and counted (op "sending"); the
+// attempt goes ahead, and a crash during it sends the calls again without
+// asking.
+func (j *Journal) Sending(calls []yujing.Call) {
+	ids := make([]string, len(calls))
+	for i, c := range calls {
+		ids[i] = c.ID
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), j.markTimeout)
+	defer cancel()
+	if err := j.st.MarkSending(ctx, ids, time.Now()); err != nil {
+		j.m.storeErrors.WithLabelValues("sending").Inc()
+		j.log.Error("notify call not marked sending", "call_id", ids[0], "calls", len(ids), "err", err)
+	}
+}
+
+// Result marks a call from the Dispatcher's report (use it as the
+// Dispatcher's Options.OnResult): sent, failed, or still pending when shutdown left it,
+// so that the next start sends it; a call sent or failed is then reported
+// to OnOutcome. A call shutdown left without trying it is pending on
+// record already: nothing is written for it, so that a shutdown that
+// leaves many queued calls does not spend its time on them.
+func (j *Journal) Result(r Result) {
+	u := store.CallUpdate{ID: r.Call.ID, Attempts: r.Attempts, ProviderID: r.ProviderID, At: r.At}
+	switch {
+	case r.Err == nil:
+		u.Status = store.CallSent
+	case errors.Is(r.Err, ErrStopped):
+		u.Status, u.LastError = store.CallPending, r.Err.Error()
+	default:
+		u.Status, u.LastError = store.CallFailed, r.Err.Error()
+	}
+	if u.Status != store.CallPending || r.Attempts > 0 {
+		j.mark(u)
+	}
+	// Only now: until the mark is written, Resume must see it in flight.
+	j.release(r.Call.ID)
+	if u.Status == store.CallPending || j.onOutcome == nil {
+		return
+	}
+	out := yujing.CallResult{Call: r.Call, Sent: u.Status == store.CallSent, At: r.At}
+	if !out.Sent {
+		out.Reason, out.Error = FailureReason(r.Err), u.LastError
+	}
+	j.onOutcome(out)
 }

@@ -338,81 +338,6 @@ func (d *Dispatcher) Limit(channel string) (l Limit, ok bool) {
 	return ln.limitCfg, true
 }
 
-// Call queues c for delivery through the channel it names. It blocks while
-// that channel's queue is full (back-pressure) until ctx ends, and fails at
-// once for an unknown channel, a call without an ID, or after Stop began.
-// It is safe for concurrent use, and may be called before Run.
-//
-// With Options.GroupWait, a call that Groupable accepts, for a channel that
-// is a GroupSender, is held instead and Call returns nil at once: it goes
-// out with the other calls of its site, person and channel when the wait
-// of the first of them ends. A call of that key that is not held (a red
-// warning, an upgrade, a resolution) goes out at once and releases the
-// held ones ahead of it, so nobody hears of them after it.
-func (d *Dispatcher) Call(ctx context.Context, c yujing.Call) error {
-	return d.call(ctx, c, nil)
-}
-
-// call is Call, and CallInDoubt when doubt is set.
-func (d *Dispatcher) call(ctx context.Context, c yujing.Call, doubt *InDoubt) error {
-	l, ok := d.lanes[c.Channel]
-	if !ok {
-		return fmt.Errorf("%w %q (call %s)", ErrUnknownChannel, c.Channel, c.ID)
-	}
-	if c.ID == "" {
-		return fmt.Errorf("notify: call for alert %d through %q has no id", c.Alert.ID, c.Channel)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("notify: call %s not queued: %w", c.ID, err)
-	}
-	d.mu.RLock()
-	if d.closed {
-		d.mu.RUnlock()
-		return fmt.Errorf("call %s not queued: %w", c.ID, ErrStopped)
-	}
-	d.senders.Add(1)
-	d.mu.RUnlock()
-	defer d.senders.Done()
-
-	if doubt != nil {
-		if _, ok := l.ch.(StatusQuerier); ok {
-			// Asked about before anything else, on its own.
-			return d.enqueue(ctx, l, delivery{call: c, doubt: doubt})
-		}
-		d.resentInDoubt(l, c)
-	}
-	if l.group != nil {
-		if Groupable(c) {
-			l.group.add(c, time.Now().Add(d.opts.GroupWait), d.groupTimer(l))
-			return nil
-		}
-		if g := l.group.takeKey(GroupKey(c)); g != nil {
-			if d.enqueueGroup(ctx, l, g) != nil {
-				l.group.putBack(g, d.groupTimer(l)) // c fails below for the same reason
-			}
-		}
-	}
-	return d.enqueue(ctx, l, delivery{call: c})
-}
-
-// enqueue puts dv on l's queue, waiting for room until ctx ends or Stop
-// begins. The caller holds a senders slot.
-func (d *Dispatcher) enqueue(ctx context.Context, l *lane, dv delivery) error {
-	select {
-	case l.queue <- dv:
-		return nil
-	default:
-	}
-	select {
-	case l.queue <- dv:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("notify: call %s not queued, queue of channel %q full: %w", dv.call.ID, l.name, ctx.Err())
-	case <-d.closing:
-		return fmt.Errorf("call %s not queued: %w", dv.call.ID, ErrStopped)
-	}
-}
-
 // groupTimer returns what arms the timer of a held group: when its wait
 // ends, release queues it.
 func (d *Dispatcher) groupTimer(l *lane) func(*held) *time.Timer {
@@ -627,12 +552,5 @@ func (d *Dispatcher) flushHeld(ctx context.Context, running bool) {
 				d.finish(dv, fmt.Errorf("held for grouping: %w", shutdownErr(ctx.Err())), 0, leftPending, "")
 			}
 		}
-	}
-}
-
-func (d *Dispatcher) work(ctx context.Context, l *lane) {
-	defer d.workers.Done()
-	for dv := range l.queue {
-		d.deliver(ctx, l, dv)
 	}
 }

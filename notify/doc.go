@@ -21,9 +21,9 @@
 //     burst of warnings from one site and sends them to each person as one
 //     Group, through channels that can show one (GroupSender).
 //
-// In front of the Dispatcher, the Outbox records every call durably before
-// it is sent, marks it as being sent before each request (OnSend) and sent
-// or failed from the Dispatcher's OnResult, so that a call is not lost in a
+// In front of the Dispatcher, the Outbox records every call durably (in its
+// Journal) before it is sent; the Journal marks it as being sent before
+// each request (the Dispatcher's OnSend) and sent or failed (OnResult), so that a call is not lost in a
 // crash and not sent twice after a restart (Resume) — except one that was
 // inside its request when the process died: that one is in doubt, and is
 // sent again only after its provider, when it can be asked (StatusQuerier),
@@ -33,4 +33,10 @@
 // what the alerting stage needs from notify (its Caller interface);
 // cmd/yujing plugs one into the other, so neither package imports the
 // other.
+//
+// Files: deliver.go is a call's way through notify, in order (Outbox.Call,
+// Dispatcher.Call, the lane's worker, deliver, attempt, Journal.Sending,
+// finish, Journal.Result); outbox.go and dispatcher.go build, resume and
+// stop the two halves; group.go, breaker.go, ratelimit.go and indoubt.go are the
+// Dispatcher's grouping, breakers, rate limits and calls in doubt.
 package notify

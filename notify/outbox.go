@@ -31,7 +31,7 @@ type OutboxStore interface {
 	MarkCall(ctx context.Context, u store.CallUpdate) error
 }
 
-// OutboxOptions tune an Outbox.
+// OutboxOptions tune an outbox's Journal.
 type OutboxOptions struct {
 	Logger     *slog.Logger          // default: discard
 	Registerer prometheus.Registerer // metrics go here; nil registers nothing
@@ -47,8 +47,9 @@ type OutboxOptions struct {
 	OnOutcome func(yujing.CallResult)
 }
 
-// Outbox records every call durably before it is handed to the Dispatcher,
-// and marks it sent or failed from the Dispatcher's OnResult, so that:
+// Outbox records every call durably (in its Journal) before it is handed
+// to the Dispatcher, and the Journal marks it sent or failed from the
+// Dispatcher's OnResult, so that:
 //
 //   - a call the alerting stage was told was accepted (Call returned nil or
 //     an error saying it is recorded) is never lost: after a crash or a
@@ -66,7 +67,7 @@ type OutboxOptions struct {
 // One window remains: the provider may have accepted a call whose "sent"
 // mark did not reach the disk (a crash while the request was in flight, or
 // before the mark). Such a call is in doubt, and the outbox knows it:
-// before each attempt's request, the Dispatcher's OnSend (Sending) writes
+// before each attempt's request, the Dispatcher's OnSend (Journal.Sending) writes
 // the attempt's start to the call's record, on disk. After a restart,
 // Resume hands a pending call without one on as before (it never left),
 // and one with one through CallInDoubt: a channel whose provider can be
@@ -76,16 +77,29 @@ type OutboxOptions struct {
 // channel sends it again, and the person may get it twice (counted in
 // yujing_notify_in_doubt_total, logged).
 //
-// Wire it in three steps, because each side needs the other:
+// Build it in flow order, each part given what it needs, the dependency
+// one way: the Journal knows neither the Dispatcher nor the Outbox, the
+// Dispatcher reports to the Journal through its options, and the Outbox
+// hands calls to the Dispatcher:
 //
-//	ob, _ := notify.NewOutbox(state, notify.OutboxOptions{...})
-//	d, _ := notify.New(channels, notify.Options{OnResult: ob.Result, OnSend: ob.Sending, ...})
-//	ob.Attach(d)
+//	j, _ := notify.NewJournal(state, notify.OutboxOptions{...})
+//	d, _ := notify.New(channels, notify.Options{OnResult: j.Result, OnSend: j.Sending, ...})
+//	ob, _ := notify.NewOutbox(j, d)
 //	d.Run(ctx)
 //	ob.Resume(ctx) // resend what a previous run left pending
 //
 // and give ob (not d) to call-and-answer (alerting/escalate) as its Caller.
 type Outbox struct {
+	j *Journal
+	d *Dispatcher
+}
+
+// Journal is the outbox's record of calls: the store, the calls in flight
+// (claimed by the Outbox, handed to the Dispatcher, no result yet) and the
+// marks the Dispatcher reports — Sending before each request, Result when
+// a call ended — each outcome then told to OutboxOptions.OnOutcome. It
+// knows neither the Dispatcher nor the Outbox.
+type Journal struct {
 	onOutcome   func(yujing.CallResult)
 	st          OutboxStore
 	log         *slog.Logger
@@ -93,7 +107,6 @@ type Outbox struct {
 	m           *outboxMetrics
 
 	mu       sync.Mutex
-	d        *Dispatcher
 	inflight map[string]struct{} // handed to the dispatcher, no result yet
 }
 
@@ -102,9 +115,10 @@ type outboxMetrics struct {
 	storeErrors *prometheus.CounterVec
 }
 
-// NewOutbox builds an Outbox over st. Attach a Dispatcher before Call or
-// Resume.
-func NewOutbox(st OutboxStore, opts OutboxOptions) (*Outbox, error) {
+// NewJournal builds the outbox's Journal over st: build it first, give its
+// Result and Sending to the Dispatcher (Options.OnResult, OnSend), then
+// build the Outbox with both (NewOutbox).
+func NewJournal(st OutboxStore, opts OutboxOptions) (*Journal, error) {
 	if st == nil {
 		return nil, errors.New("notify: outbox: nil store")
 	}
@@ -131,76 +145,62 @@ func NewOutbox(st OutboxStore, opts OutboxOptions) (*Outbox, error) {
 			}
 		}
 	}
-	return &Outbox{onOutcome: opts.OnOutcome, st: st, log: opts.Logger, markTimeout: opts.MarkTimeout, m: m, inflight: map[string]struct{}{}}, nil
+	return &Journal{onOutcome: opts.OnOutcome, st: st, log: opts.Logger, markTimeout: opts.MarkTimeout, m: m, inflight: map[string]struct{}{}}, nil
 }
 
-// Attach sets the Dispatcher calls are handed to. The Dispatcher's
-// Options.OnResult must be this Outbox's Result.
-func (o *Outbox) Attach(d *Dispatcher) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.d = d
+// NewOutbox builds the Outbox that records calls in j and hands them to d;
+// d's Options.OnResult and OnSend must be j's Result and Sending.
+func NewOutbox(j *Journal, d *Dispatcher) (*Outbox, error) {
+	if j == nil || d == nil {
+		return nil, errors.New("notify: outbox: a journal and a dispatcher are required")
+	}
+	return &Outbox{j: j, d: d}, nil
+}
+
+// claim marks the call id in flight; false when it already is.
+func (j *Journal) claim(id string) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, busy := j.inflight[id]; busy {
+		return false
+	}
+	j.inflight[id] = struct{}{}
+	return true
+}
+
+// release ends the calls ids' flight.
+func (j *Journal) release(ids ...string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, id := range ids {
+		delete(j.inflight, id)
+	}
+}
+
+// claimPending returns the pending calls not in flight, claimed. The
+// pending list is read and claimed under mu: a call whose result arrives
+// meanwhile is either marked before the read (not pending) or still in
+// flight (skipped), never both missed and resent.
+func (j *Journal) claimPending(ctx context.Context) ([]store.PendingCall, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	pending, err := j.st.PendingCalls(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var todo []store.PendingCall
+	for _, p := range pending {
+		if _, busy := j.inflight[p.Call.ID]; !busy {
+			j.inflight[p.Call.ID] = struct{}{}
+			todo = append(todo, p)
+		}
+	}
+	return todo, nil
 }
 
 // ErrNotRecorded is wrapped by Call's error when the call could not be
 // recorded, and so was not sent.
 var ErrNotRecorded = errors.New("notify: call not recorded")
-
-// Call records c and hands it to the Dispatcher. It returns nil once c is
-// recorded and queued (or held by the Dispatcher, to go out grouped with
-// other calls of its site, person and channel), and also when c (the same
-// ID) was recorded before or is being handled now: the earlier record is sent, or was, once. An error wrapping
-// ErrNotRecorded means nothing was recorded or sent. Any other error means
-// c is recorded but could not be queued (shutdown began, ctx ended): it is
-// sent by Resume after the next start, unless its channel is unknown, in
-// which case it is marked failed.
-func (o *Outbox) Call(ctx context.Context, c yujing.Call) error {
-	if c.ID == "" {
-		return fmt.Errorf("%w: call for alert %d through %q has no id", ErrNotRecorded, c.Alert.ID, c.Channel)
-	}
-	// Claim the id before recording it: once recorded, a concurrent Resume
-	// must find it in flight, or it could send it (and see it sent) before
-	// this Call hands it on, which would send it twice.
-	o.mu.Lock()
-	d := o.d
-	if _, busy := o.inflight[c.ID]; busy {
-		o.mu.Unlock()
-		o.log.Debug("notify call already in flight", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID)
-		return nil
-	}
-	o.inflight[c.ID] = struct{}{}
-	o.mu.Unlock()
-	release := func() {
-		o.mu.Lock()
-		delete(o.inflight, c.ID)
-		o.mu.Unlock()
-	}
-	recorded, err := o.st.RecordCall(ctx, c)
-	if err != nil {
-		release()
-		o.m.storeErrors.WithLabelValues("record").Inc()
-		return fmt.Errorf("%w: %s: %w", ErrNotRecorded, c.ID, err)
-	}
-	if !recorded {
-		release()
-		o.log.Debug("notify call already recorded", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID)
-		return nil
-	}
-	if d == nil {
-		release()
-		return fmt.Errorf("notify: call %s recorded, not queued: no dispatcher attached", c.ID)
-	}
-	err = d.Call(ctx, c)
-	if err == nil {
-		return nil
-	}
-	release()
-	if errors.Is(err, ErrUnknownChannel) {
-		o.mark(store.CallUpdate{ID: c.ID, Status: store.CallFailed, LastError: err.Error(), At: time.Now()})
-		return err
-	}
-	return fmt.Errorf("call %s recorded, sent after the next start: %w", c.ID, err)
-}
 
 // Resume hands every pending call to the Dispatcher: the calls a previous
 // run recorded but did not see sent (it crashed, or stopped with them
@@ -209,33 +209,14 @@ func (o *Outbox) Call(ctx context.Context, c yujing.Call) error {
 // already with the Dispatcher are skipped, so it is safe to call again at
 // any time. It stops at the first call that cannot be queued.
 func (o *Outbox) Resume(ctx context.Context) error {
-	o.mu.Lock()
-	d := o.d
-	if d == nil {
-		o.mu.Unlock()
-		return errors.New("notify: outbox: resume: no dispatcher attached")
-	}
-	// The pending list is read and claimed under mu: a call whose result
-	// arrives meanwhile is either marked before the read (not pending) or
-	// still in flight (skipped), never both missed and resent.
-	pending, err := o.st.PendingCalls(ctx)
+	j, d := o.j, o.d
+	todo, err := j.claimPending(ctx)
 	if err != nil {
-		o.mu.Unlock()
 		return fmt.Errorf("notify: outbox: resume: %w", err)
 	}
-	var todo []store.PendingCall
-	for _, p := range pending {
-		if _, busy := o.inflight[p.Call.ID]; !busy {
-			o.inflight[p.Call.ID] = struct{}{}
-			todo = append(todo, p)
-		}
-	}
-	o.mu.Unlock()
 	release := func(ps []store.PendingCall) {
-		o.mu.Lock()
-		defer o.mu.Unlock()
 		for _, p := range ps {
-			delete(o.inflight, p.Call.ID)
+			j.release(p.Call.ID)
 		}
 	}
 	for i, p := range todo {
@@ -249,14 +230,14 @@ func (o *Outbox) Resume(ctx context.Context) error {
 		}
 		switch {
 		case err == nil:
-			o.m.resumed.Inc()
-			o.log.Info("notify pending call resent", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID, "in_doubt", inDoubt)
+			j.m.resumed.Inc()
+			j.log.Info("notify pending call resent", "call_id", c.ID, "channel", c.Channel, "alert_id", c.Alert.ID, "in_doubt", inDoubt)
 		case errors.Is(err, ErrUnknownChannel):
 			// The channel was removed from the configuration: this call
 			// cannot go out as recorded; the others may.
-			o.mark(store.CallUpdate{ID: c.ID, Status: store.CallFailed, LastError: err.Error(), At: time.Now()})
+			j.mark(store.CallUpdate{ID: c.ID, Status: store.CallFailed, LastError: err.Error(), At: time.Now()})
 			release(todo[i : i+1])
-			o.log.Error("notify pending call dropped: channel no longer configured", "call_id", c.ID,
+			j.log.Error("notify pending call dropped: channel no longer configured", "call_id", c.ID,
 				"channel", c.Channel, "alert_id", c.Alert.ID)
 		default:
 			release(todo[i:])
@@ -264,69 +245,18 @@ func (o *Outbox) Resume(ctx context.Context) error {
 		}
 	}
 	if len(todo) > 0 {
-		o.log.Info("notify outbox resumed", "pending", len(todo))
+		j.log.Info("notify outbox resumed", "pending", len(todo))
 	}
 	return nil
 }
 
-// Sending records that an attempt to send calls begins now, on disk when
-// it returns (use it as Options.OnSend): from now on the provider may have
-// them, and a restart treats them as in doubt until they are marked. A
-// failed write is logged and counted (op "sending"); the attempt goes
-// ahead, and a crash during it sends the calls again without asking.
-func (o *Outbox) Sending(calls []yujing.Call) {
-	ids := make([]string, len(calls))
-	for i, c := range calls {
-		ids[i] = c.ID
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), o.markTimeout)
+func (j *Journal) mark(u store.CallUpdate) {
+	ctx, cancel := context.WithTimeout(context.Background(), j.markTimeout)
 	defer cancel()
-	if err := o.st.MarkSending(ctx, ids, time.Now()); err != nil {
-		o.m.storeErrors.WithLabelValues("sending").Inc()
-		o.log.Error("notify call not marked sending", "call_id", ids[0], "calls", len(ids), "err", err)
-	}
-}
-
-// Result marks a call from the Dispatcher's report (use it as
-// Options.OnResult): sent, failed, or still pending when shutdown left it,
-// so that the next start sends it; a call sent or failed is then reported
-// to OnOutcome. A call shutdown left without trying it is pending on
-// record already: nothing is written for it, so that a shutdown that
-// leaves many queued calls does not spend its time on them.
-func (o *Outbox) Result(r Result) {
-	u := store.CallUpdate{ID: r.Call.ID, Attempts: r.Attempts, ProviderID: r.ProviderID, At: r.At}
-	switch {
-	case r.Err == nil:
-		u.Status = store.CallSent
-	case errors.Is(r.Err, ErrStopped):
-		u.Status, u.LastError = store.CallPending, r.Err.Error()
-	default:
-		u.Status, u.LastError = store.CallFailed, r.Err.Error()
-	}
-	if u.Status != store.CallPending || r.Attempts > 0 {
-		o.mark(u)
-	}
-	// Only now: until the mark is written, Resume must see it in flight.
-	o.mu.Lock()
-	delete(o.inflight, r.Call.ID)
-	o.mu.Unlock()
-	if u.Status == store.CallPending || o.onOutcome == nil {
-		return
-	}
-	out := yujing.CallResult{Call: r.Call, Sent: u.Status == store.CallSent, At: r.At}
-	if !out.Sent {
-		out.Reason, out.Error = FailureReason(r.Err), u.LastError
-	}
-	o.onOutcome(out)
-}
-
-func (o *Outbox) mark(u store.CallUpdate) {
-	ctx, cancel := context.WithTimeout(context.Background(), o.markTimeout)
-	defer cancel()
-	if err := o.st.MarkCall(ctx, u); err != nil {
-		o.m.storeErrors.WithLabelValues("mark").Inc()
+	if err := j.st.MarkCall(ctx, u); err != nil {
+		j.m.storeErrors.WithLabelValues("mark").Inc()
 		// A sent call left pending is sent again after a restart: the one
 		// duplicate window, widened by this failure.
-		o.log.Error("notify call not marked", "call_id", u.ID, "status", u.Status, "err", err)
+		j.log.Error("notify call not marked", "call_id", u.ID, "status", u.Status, "err", err)
 	}
 }

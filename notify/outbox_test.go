@@ -104,19 +104,21 @@ func newPipeline(t *testing.T, st notify.OutboxStore, opts notify.Options, chs .
 // newPipelineWith is newPipeline with the outbox's options.
 func newPipelineWith(t *testing.T, st notify.OutboxStore, oo notify.OutboxOptions, opts notify.Options, chs ...notify.Channel) *pipeline {
 	t.Helper()
-	ob, err := notify.NewOutbox(st, oo)
+	j, err := notify.NewJournal(st, oo)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &pipeline{ob: ob, results: make(chan notify.Result, 1000)}
-	opts.OnResult = func(r notify.Result) { ob.Result(r); p.results <- r }
-	opts.OnSend = ob.Sending
+	p := &pipeline{results: make(chan notify.Result, 1000)}
+	opts.OnResult = func(r notify.Result) { j.Result(r); p.results <- r }
+	opts.OnSend = j.Sending
 	opts = fast(opts)
 	d, err := notify.New(chs, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ob.Attach(d)
+	if p.ob, err = notify.NewOutbox(j, d); err != nil {
+		t.Fatal(err)
+	}
 	p.d = d
 	d.Run(t.Context())
 	t.Cleanup(func() { _ = d.Stop(context.Background()) })
@@ -443,19 +445,19 @@ func TestOutboxResumeDropsRemovedChannel(t *testing.T) {
 	}
 }
 
+// TestOutboxNeedsDispatcher: an outbox is built with its journal and its
+// dispatcher, or not at all (there is no outbox without a dispatcher to
+// hand calls to), and a journal needs a store.
 func TestOutboxNeedsDispatcher(t *testing.T) {
 	st := openState(t, filepath.Join(t.TempDir(), "state.db"))
-	ob, err := notify.NewOutbox(st, notify.OutboxOptions{})
+	j, err := notify.NewJournal(st, notify.OutboxOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ob.Resume(t.Context()); err == nil {
-		t.Error("Resume without a dispatcher: no error")
+	if _, err := notify.NewOutbox(j, nil); err == nil {
+		t.Error("NewOutbox without a dispatcher: no error")
 	}
-	if err := ob.Call(t.Context(), outboxCall("a", "im")); err == nil || errors.Is(err, notify.ErrNotRecorded) {
-		t.Errorf("Call without a dispatcher = %v, want recorded but not queued", err)
-	}
-	if _, err := notify.NewOutbox(nil, notify.OutboxOptions{}); err == nil {
-		t.Error("NewOutbox(nil): no error")
+	if _, err := notify.NewJournal(nil, notify.OutboxOptions{}); err == nil {
+		t.Error("NewJournal(nil): no error")
 	}
 }

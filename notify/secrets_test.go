@@ -284,17 +284,20 @@ func sendThroughPipeline(t *testing.T, ch notify.Channel, call yujing.Call) (log
 	st := openState(t, filepath.Join(t.TempDir(), "state.db"))
 	var buf syncBuf
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ob, err := notify.NewOutbox(st, notify.OutboxOptions{Logger: log})
+	j, err := notify.NewJournal(st, notify.OutboxOptions{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan notify.Result, 1)
 	d, err := notify.New([]notify.Channel{ch}, notify.Options{Logger: log, MaxAttempts: 1,
-		OnResult: func(r notify.Result) { ob.Result(r); done <- r }})
+		OnResult: func(r notify.Result) { j.Result(r); done <- r }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ob.Attach(d)
+	ob, err := notify.NewOutbox(j, d)
+	if err != nil {
+		t.Fatal(err)
+	}
 	d.Run(t.Context())
 	defer d.Stop(context.Background())
 	if err := ob.Call(t.Context(), call); err != nil {

@@ -120,7 +120,7 @@ func startShutdownRun(t *testing.T, path string, opts notify.Options, urls map[s
 	st := openState(t, path)
 	r := &shutdownRun{log: &logLines{}}
 	opts.Logger = slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ob, err := notify.NewOutbox(st, notify.OutboxOptions{Logger: opts.Logger})
+	j, err := notify.NewJournal(st, notify.OutboxOptions{Logger: opts.Logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,12 +128,15 @@ func startShutdownRun(t *testing.T, path string, opts notify.Options, urls map[s
 	for _, name := range []string{"dead", "slow"} {
 		chs = append(chs, newHook(t, webhook.Config{Name: name, URL: urls[name]}, nil))
 	}
-	opts.OnResult, opts.OnSend = ob.Result, ob.Sending
+	opts.OnResult, opts.OnSend = j.Result, j.Sending
 	d, err := notify.New(chs, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ob.Attach(d)
+	ob, err := notify.NewOutbox(j, d)
+	if err != nil {
+		t.Fatal(err)
+	}
 	d.Run(t.Context())
 	t.Cleanup(func() { _ = d.Stop(context.Background()) })
 	r.ob, r.d = ob, d
@@ -413,7 +416,7 @@ func (m *markCounter) MarkCall(ctx context.Context, u store.CallUpdate) error {
 // that ended is marked as before.
 func TestResultLeftUntriedWritesNothing(t *testing.T) {
 	st := &markCounter{OutboxStore: openState(t, filepath.Join(t.TempDir(), "state.db")), marks: map[string]int{}}
-	ob, err := notify.NewOutbox(st, notify.OutboxOptions{})
+	j, err := notify.NewJournal(st, notify.OutboxOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +438,7 @@ func TestResultLeftUntriedWritesNothing(t *testing.T) {
 		if _, err := st.RecordCall(t.Context(), cl); err != nil {
 			t.Fatal(err)
 		}
-		ob.Result(notify.Result{Call: cl, Err: c.err, Attempts: c.attempts, At: time.Now()})
+		j.Result(notify.Result{Call: cl, Err: c.err, Attempts: c.attempts, At: time.Now()})
 	}
 	recs := callsByID(t, st.OutboxStore.(*sqlstate.State), 9)
 	for _, c := range cases {

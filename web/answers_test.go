@@ -112,14 +112,17 @@ func newAnswerWorld(t *testing.T, start time.Time, set escalate.Settings) *answe
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.ob, err = notify.NewOutbox(st, notify.OutboxOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	disp, err := notify.New([]notify.Channel{im}, notify.Options{OnResult: w.ob.Result})
+	journal, err := notify.NewJournal(st, notify.OutboxOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.ob.Attach(disp)
+	disp, err := notify.New([]notify.Channel{im}, notify.Options{OnResult: journal.Result})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.ob, err = notify.NewOutbox(journal, disp); err != nil {
+		t.Fatal(err)
+	}
 	disp.Run(ctx)
 	var tiers alerting.Tiers
 	for l, v := range map[yujing.Level]float64{yujing.Orange: 25, yujing.Red: 50} {

@@ -29,6 +29,14 @@
 // state database's instance id and what the call is (store.CallIDs), and
 // the notify outbox records a call once by its id, so no call is made
 // twice — and no two databases (a wiped data directory) make the same id.
+//
+// Files: escalate.go is an alert change's way from the lifecycle to the
+// Caller, in order (Run, Step, handle; the routes' calls; start, advance,
+// due, call); parts.go what the Engine is built from; restore.go what a
+// restart reads back; stop.go how an escalation ends (stopped, answered);
+// route.go, policy.go the routes and policies as configured; ladder.go the
+// next channel after a failure; answer.go, link.go, receipt.go answers;
+// summary.go the scheduled summaries.
 package escalate
 
 import (
@@ -37,111 +45,15 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"yujing"
 	"yujing/alerting/lifecycle"
 	"yujing/store"
 )
-
-// Store keeps escalations and answers durably; store/sqlstate.State is one.
-// CallIDs names the calls: ids that begin with the database's instance id
-// (the same after a restart, another for a new database).
-type Store interface {
-	CallIDs() store.CallIDs
-	StartEscalation(ctx context.Context, e *store.Escalation) (created bool, err error)
-	SaveEscalation(ctx context.Context, e store.Escalation) error
-	ActiveEscalations(ctx context.Context) ([]store.Escalation, error)
-	EscalationsFor(ctx context.Context, alertID int64) ([]store.Escalation, error)
-	Escalation(ctx context.Context, id int64) (store.Escalation, error)
-	Call(ctx context.Context, id string) (store.CallRecord, yujing.Call, error)
-	CallsOfEscalation(ctx context.Context, escalationID int64) ([]store.CallRecord, error)
-	AnswerCall(ctx context.Context, a store.Answer) error
-	OpenCallTo(ctx context.Context, people []string, since time.Time) (string, error)
-	// SaveReceipt stores a provider's receipt against the call it names
-	// by call id or provider id, and returns that call's id ("" when none
-	// matched).
-	SaveReceipt(ctx context.Context, r store.CallReceipt) (callID string, err error)
-	// CallsFor returns the calls made about an alert, with their receipts.
-	CallsFor(ctx context.Context, alertID int64) ([]store.CallRecord, error)
-}
-
-// Alerts is what call-and-answer needs of the alert lifecycle
-// (lifecycle.Alerts): alerts and their history, the open ones, whether a
-// silence or an inhibition holds back an alert's calls, and the
-// acknowledgement an answer makes.
-type Alerts interface {
-	Get(ctx context.Context, id int64) (yujing.Alert, []yujing.Transition, error)
-	List(ctx context.Context, f store.AlertFilter) ([]yujing.Alert, error)
-	Open() []yujing.Alert
-	DecorateAt(a *yujing.Alert, at time.Time)
-	Ack(ctx context.Context, id int64, act lifecycle.Action) (yujing.Alert, error)
-}
-
-// Caller delivers calls (the notify outbox).
-type Caller interface {
-	Call(ctx context.Context, c yujing.Call) error
-}
-
-// Feed is what another stage hands on, in order, without ever waiting for
-// call-and-answer (an internal/mailbox.Box): Ready has a value when Take
-// has something.
-type Feed[T any] interface {
-	Ready() <-chan struct{}
-	Take() []T
-}
-
-// Parts are what call-and-answer works with, each built before it.
-type Parts struct {
-	Store  Store
-	Alerts Alerts
-	// Changes are the lifecycle's saved changes, every one, in order (the
-	// lifecycle's OnChange puts them there).
-	Changes Feed[lifecycle.Change]
-	// Calls delivers the calls.
-	Calls Caller
-	// Results are how notify's deliveries ended (its outbox's OnOutcome
-	// puts them there): a call that failed for good moves on to the next
-	// channel of its ladder. Nil: no ladder moves on.
-	Results   Feed[yujing.CallResult]
-	Directory Directory
-	Sites     Sites
-}
-
-// Directory resolves targets to people (package duty's Book).
-type Directory interface {
-	Person(id string) (yujing.Person, bool)
-	People() []yujing.Person
-	OnDuty(org, role string, at time.Time) []yujing.Person
-	Tier(site string, tier int, at time.Time) []yujing.Person
-	Role(site, role string, at time.Time) []yujing.Person
-}
-
-// Sites gives a site's region, for policies chosen by region.
-type Sites interface {
-	Site(id string) (yujing.Site, bool)
-}
-
-// Options are the engine's collaborators and settings.
-type Options struct {
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
-	Now        func() time.Time
-	// Tick is how often due steps, ladders and reminders are checked;
-	// default 1s.
-	Tick time.Duration
-	// Key signs answer links; at least 32 bytes.
-	Key []byte
-	// Covers tells whether region code lies within parent (duty.RegionCovers);
-	// default: equal or a prefix.
-	Covers func(parent, code string) bool
-	// Location is where the summaries' times are read (default
-	// Asia/Shanghai, else UTC).
-	Location *time.Location
-}
 
 // Engine makes the calls and takes the answers. Build it with New,
 // Restore it, RecoverCalls, then Run it.
@@ -231,79 +143,11 @@ func New(set Settings, p Parts, opts Options) (*Engine, error) {
 		m: m, set: set, ids: ids, active: map[int64]*run{}, issued: map[string]bool{}, wake: make(chan struct{}, 1)}, nil
 }
 
-// SetSettings replaces the routes, policies and settings (a reload).
-// Running escalations continue under the new version of their policy; one
-// whose policy is gone stops.
-func (e *Engine) SetSettings(set Settings) error {
-	if err := set.check(); err != nil {
-		return err
-	}
-	set.setDefaults()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.set = set
-	for _, r := range e.active {
-		r.policy = e.set.policy(r.esc.Policy)
-	}
-	e.signal()
-	return nil
-}
-
-// replay queues a change for Step to start its escalation again (Restore).
-func (e *Engine) replay(a yujing.Alert, t yujing.Transition) {
-	e.mu.Lock()
-	e.queue = append(e.queue, observed{a: a, t: t, replay: true})
-	e.mu.Unlock()
-	e.signal()
-}
-
 func (e *Engine) signal() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
 	}
-}
-
-// Restore loads the escalations still active and starts those that a
-// crash kept from starting: every firing alert whose latest raise, reopen
-// or upgrade has no escalation yet. Call it once before Run, after the
-// lifecycle restored its alerts.
-func (e *Engine) Restore(ctx context.Context) error {
-	active, err := e.st.ActiveEscalations(ctx)
-	if err != nil {
-		return fmt.Errorf("escalate: restore: %w", err)
-	}
-	e.mu.Lock()
-	for _, esc := range active {
-		a, _, err := e.alerts.Get(ctx, esc.AlertID)
-		if err != nil {
-			e.mu.Unlock()
-			return fmt.Errorf("escalate: restore escalation %d: alert %d: %w", esc.ID, esc.AlertID, err)
-		}
-		e.active[esc.ID] = &run{esc: esc, alert: a, policy: e.set.policy(esc.Policy)}
-	}
-	e.mu.Unlock()
-	firing, err := e.alerts.List(ctx, store.AlertFilter{States: []yujing.State{yujing.StateFiring}, Limit: 5000})
-	if err != nil {
-		return fmt.Errorf("escalate: restore: %w", err)
-	}
-	for _, a := range firing {
-		_, hist, err := e.alerts.Get(ctx, a.ID)
-		if err != nil {
-			return fmt.Errorf("escalate: restore: alert %d: %w", a.ID, err)
-		}
-		for i := len(hist) - 1; i >= 0; i-- {
-			t := hist[i]
-			if t.Event == yujing.EventRaised || t.Event == yujing.EventReopened || t.Event == yujing.EventUpgraded {
-				e.replay(a, t) // starting is idempotent per (alert, transition)
-				break
-			}
-		}
-	}
-	if len(active) > 0 {
-		e.log.Info("escalations resumed", "active", len(active))
-	}
-	return nil
 }
 
 // Run handles alert changes and advances escalations until ctx ends: at
@@ -378,20 +222,512 @@ func (e *Engine) activeCount() int {
 	return len(e.active)
 }
 
-// Escalations returns an alert's escalations, each active one with the
-// deadline of its current step.
-func (e *Engine) Escalations(ctx context.Context, alertID int64) ([]store.Escalation, error) {
+// handle makes the routes' calls about one alert change and starts, stops
+// or answers escalations for it. An unanswered escalation runs until
+// somebody answers, its chain reaches the top, its warning resolves
+// (unless its policy continues after resolve) or closes, or a higher
+// level's escalation supersedes it; whatever the level does below it
+// meanwhile leaves it running.
+func (e *Engine) handle(ctx context.Context, o observed) {
+	a, t := o.a, o.t
+	if !o.replay {
+		e.notify(ctx, a, t)
+	}
+	switch t.Event {
+	case yujing.EventRaised, yujing.EventReopened, yujing.EventUpgraded:
+		e.start(ctx, a, t)
+	case yujing.EventAcknowledged, yujing.EventDisposed:
+		// An operator (or an answer, already recorded) acknowledged it.
+		e.answerAlert(ctx, a.ID, t.Actor, "console", t.At)
+	case yujing.EventResolved:
+		e.mu.Lock()
+		var stop []int64
+		for id, r := range e.active {
+			if r.esc.AlertID == a.ID && (r.policy == nil || !r.policy.ContinueAfterResolve) {
+				stop = append(stop, id)
+			}
+		}
+		e.mu.Unlock()
+		for _, id := range stop {
+			e.stop(ctx, id, store.ReasonResolved, t.At)
+		}
+	case yujing.EventClosed:
+		e.stopAlert(ctx, a.ID, store.ReasonClosed, t.At)
+	}
+	e.mu.Lock()
+	for _, r := range e.active {
+		if r.esc.AlertID == a.ID {
+			r.alert = a
+		}
+	}
+	e.mu.Unlock()
+}
+
+// notify makes the routes' calls about change t of alert a, unless a
+// silence or an inhibition holds them back (a.Silenced, a.Inhibited: the
+// lifecycle says so with every change).
+func (e *Engine) notify(ctx context.Context, a yujing.Alert, t yujing.Transition) {
+	if a.Silenced || a.Inhibited {
+		return // the lifecycle logged and counted it
+	}
+	e.mu.Lock()
+	routes := e.set.Routes
+	e.mu.Unlock()
+	e.dispatch(ctx, e.routeCalls(routes, a, t, nil))
+}
+
+// routeCalls appends the calls the routes make for change t of alert a.
+// A call's id says what it is — <instance>-<alert>-<transition>-<person>-
+// <channel>, e.g. k7f3q2mzab-12-34-zhang-sms (store.CallIDs) — so the same
+// call made again (RecoverCalls) has the same id, and the outbox drops it.
+func (e *Engine) routeCalls(routes []Route, a yujing.Alert, t yujing.Transition, calls []yujing.Call) []yujing.Call {
+	a.Silenced, a.Inhibited = false, false
+	for _, r := range routes {
+		if !r.matches(a.Level, t.Event) {
+			continue
+		}
+		for _, p := range r.People {
+			for _, ch := range r.Channels {
+				calls = append(calls, yujing.Call{
+					ID:    e.ids.Route(a.ID, t.ID, p.ID, ch),
+					Alert: a, Event: t.Event, Person: p, Channel: ch, Created: t.At,
+				})
+			}
+			if len(r.Ladder) > 0 {
+				calls = append(calls, yujing.Call{
+					ID:    e.ids.Route(a.ID, t.ID, p.ID, r.Ladder[0]),
+					Alert: a, Event: t.Event, Person: p, Channel: r.Ladder[0], Created: t.At, Fallback: r.Ladder[1:],
+				})
+			}
+		}
+	}
+	return calls
+}
+
+func (r *Route) matches(l yujing.Level, ev yujing.Event) bool {
+	if len(r.Levels) > 0 && !slices.Contains(r.Levels, l) {
+		return false
+	}
+	evs := r.Events
+	if len(evs) == 0 {
+		evs = DefaultRouteEvents
+	}
+	return slices.Contains(evs, ev)
+}
+
+// dispatch hands calls that expect no answer to notify; one that cannot be
+// queued is logged and counted (yujing_alert_call_errors_total).
+func (e *Engine) dispatch(ctx context.Context, calls []yujing.Call) {
+	for _, c := range calls {
+		if err := e.caller.Call(ctx, c); err != nil {
+			e.m.callErrors.Inc()
+			e.log.Error("call not queued", "call_id", c.ID, "alert_id", c.Alert.ID, "channel", c.Channel, "err", err)
+		}
+	}
+}
+
+// start runs the policy of the level a warning was raised, reopened or
+// upgraded to (transition t), unless an escalation of the warning at that
+// level or higher was still running at t: that one goes on and covers the
+// change. The escalation started supersedes the warning's lower ones.
+func (e *Engine) start(ctx context.Context, a yujing.Alert, t yujing.Transition) {
+	if by, ok := e.covered(ctx, a.ID, t); ok {
+		e.log.Info("escalation continues: the warning is back within its level", "escalation_id", by.ID,
+			"escalation_level", by.Level.String(), "alert_id", a.ID, "event", string(t.Event), "level", t.ToLevel.String())
+		return
+	}
+	p := e.pick(a)
+	if p == nil {
+		return
+	}
+	esc := store.Escalation{AlertID: a.ID, TransitionID: t.ID, Level: a.Level, Policy: p.Name, Step: 1,
+		StepAt: t.At, StartedAt: t.At, State: store.EscalationActive}
+	created, err := e.st.StartEscalation(ctx, &esc)
+	if err != nil {
+		e.m.storeErrors.Inc()
+		e.log.Error("escalation not started", "alert_id", a.ID, "policy", p.Name, "err", err)
+		return
+	}
+	// Also when it existed already (a restart): a crash may have come
+	// between starting it and stopping the lower ones.
+	e.supersede(ctx, esc, t.At)
+	if esc.State != store.EscalationActive {
+		return
+	}
+	e.mu.Lock()
+	e.active[esc.ID] = &run{esc: esc, alert: a, policy: p}
+	e.mu.Unlock()
+	if created {
+		e.m.started.WithLabelValues(p.Name, a.Level.String()).Inc()
+		e.log.Info("escalation started", "escalation_id", esc.ID, "alert_id", a.ID, "level", a.Level.String(), "policy", p.Name)
+	}
+}
+
+// covered returns the escalation of an alert, at t's level or higher and
+// started before t, that was still running at t: the running ones, and
+// (for Restore, which replays the latest change after a restart) one that
+// ended after t — reached the top, was answered or stopped — so that a
+// restart starts no escalation the running process would not have.
+func (e *Engine) covered(ctx context.Context, alertID int64, t yujing.Transition) (store.Escalation, bool) {
+	e.mu.Lock()
+	for _, r := range e.active {
+		if r.esc.AlertID == alertID && r.esc.TransitionID != t.ID && r.esc.Level >= t.ToLevel && r.policy != nil &&
+			!r.topAt().Before(t.At) {
+			e.mu.Unlock()
+			return r.esc, true
+		}
+	}
+	e.mu.Unlock()
 	es, err := e.st.EscalationsFor(ctx, alertID)
 	if err != nil {
-		return nil, err
+		e.m.storeErrors.Inc()
+		e.log.Error("escalations of the alert not read; taking none as running", "alert_id", alertID, "err", err)
+		return store.Escalation{}, false
+	}
+	for _, x := range es {
+		if x.TransitionID >= t.ID || x.Level < t.ToLevel || x.State == store.EscalationActive {
+			continue
+		}
+		end := x.UpdatedAt
+		switch {
+		case x.TopReachedAt != nil:
+			end = *x.TopReachedAt
+		case x.AnsweredAt != nil:
+			end = *x.AnsweredAt
+		}
+		if !end.Before(t.At) {
+			return x, true
+		}
+	}
+	return store.Escalation{}, false
+}
+
+// topAt is when r's chain reaches its top if nobody answers: the
+// deadlines of its remaining steps and rounds from its current step's
+// start (r.policy set).
+func (r *run) topAt() time.Time {
+	at := r.esc.StepAt
+	for round, step := r.esc.Round, max(1, r.esc.Step); round <= r.policy.Repeat; round, step = round+1, 1 {
+		for ; step <= len(r.policy.Steps); step++ {
+			at = at.Add(r.policy.Steps[step-1].Deadline)
+		}
+	}
+	return at
+}
+
+// pick returns the policy for an alert at its level: the first that
+// matches its level, family and site region.
+func (e *Engine) pick(a yujing.Alert) *Policy {
+	region := ""
+	if e.sites != nil {
+		if s, ok := e.sites.Site(a.Site); ok {
+			region = s.Region
+		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for i := range es {
-		if r, ok := e.active[es[i].ID]; ok {
-			d := r.deadline()
-			es[i].Deadline = &d
+	for i := range e.set.Policies {
+		if e.set.Policies[i].matches(a.Level, a.Family, region, e.covers) {
+			return &e.set.Policies[i]
 		}
 	}
-	return es, nil
+	return nil
+}
+
+// supersede stops the running escalations of esc's alert below its level.
+func (e *Engine) supersede(ctx context.Context, esc store.Escalation, at time.Time) {
+	e.mu.Lock()
+	var ids []int64
+	for id, r := range e.active {
+		if r.esc.AlertID == esc.AlertID && id != esc.ID && r.esc.Level < esc.Level {
+			ids = append(ids, id)
+		}
+	}
+	e.mu.Unlock()
+	slices.Sort(ids)
+	for _, id := range ids {
+		e.stop(ctx, id, store.ReasonSuperseded, at, "by_escalation", esc.ID, "by_level", esc.Level.String())
+	}
+}
+
+// advance makes the calls of an escalation that are due at now and moves
+// it to its next step (or round, or the top) when a deadline has passed.
+// It returns the calls to make.
+func (e *Engine) advance(ctx context.Context, id int64, now time.Time) []yujing.Call {
+	var calls []yujing.Call
+	for range 1000 { // bounded: each pass moves a step forward or returns
+		e.mu.Lock()
+		r, ok := e.active[id]
+		if !ok {
+			e.mu.Unlock()
+			return calls
+		}
+		if r.policy == nil {
+			e.mu.Unlock()
+			e.stop(ctx, id, store.ReasonPolicyRemoved, now)
+			return calls
+		}
+		esc, p, alert := r.esc, r.policy, r.alert
+		e.mu.Unlock()
+		step := p.Steps[esc.Step-1]
+		deadline := esc.StepAt.Add(step.Deadline)
+		due := e.due(esc, p, step, alert, deadline, now)
+		if len(due) > 0 {
+			fresh, _, err := e.alerts.Get(ctx, alert.ID)
+			if err == nil && (fresh.Silenced || fresh.Inhibited) {
+				why, reason := "silenced", store.ReasonSilenced
+				if fresh.Inhibited {
+					why, reason = "inhibited", store.ReasonInhibited
+				}
+				e.stop(ctx, id, reason, now)
+				e.m.suppressed.WithLabelValues(why).Inc()
+				return calls
+			}
+			if err == nil {
+				for i := range due {
+					due[i].Alert = fresh
+				}
+			}
+			calls = append(calls, e.unmade(ctx, esc.ID, due)...)
+		}
+		if now.Before(deadline) {
+			return calls
+		}
+		// Nobody answered in time: the next step, round, or the top.
+		next := esc
+		next.UpdatedAt = deadline
+		switch {
+		case esc.Step < len(p.Steps):
+			next.Step, next.StepAt = esc.Step+1, deadline
+		case esc.Round < p.Repeat:
+			next.Round, next.Step, next.StepAt = esc.Round+1, 1, deadline
+		default:
+			next.State, next.TopReachedAt, next.Reason = store.EscalationExhausted, &deadline, store.ReasonTopReached
+		}
+		if err := e.st.SaveEscalation(ctx, next); err != nil {
+			if errors.Is(err, store.ErrAnswered) { // answered meanwhile
+				e.mu.Lock()
+				e.endLocked(id)
+				e.mu.Unlock()
+				return calls
+			}
+			e.m.storeErrors.Inc()
+			e.log.Error("escalation step not saved; retried at the next tick", "escalation_id", id, "err", err)
+			return calls
+		}
+		e.mu.Lock()
+		if cur, ok := e.active[id]; ok {
+			if next.State == store.EscalationActive {
+				cur.esc = next
+			} else {
+				e.endLocked(id)
+			}
+		}
+		e.mu.Unlock()
+		if next.State != store.EscalationActive {
+			e.m.topReached.WithLabelValues(p.Name, esc.Level.String()).Inc()
+			e.log.Warn("escalation reached the top of its chain: nobody answered", "escalation_id", id,
+				"alert_id", esc.AlertID, "policy", p.Name, "steps", len(p.Steps), "rounds", p.Repeat+1)
+			return calls
+		}
+		e.m.steps.WithLabelValues(p.Name, strconv.Itoa(next.Step)).Inc()
+		e.log.Warn("no answer by the deadline: escalating", "escalation_id", id, "alert_id", esc.AlertID,
+			"policy", p.Name, "step", next.Step, "round", next.Round)
+	}
+	return calls
+}
+
+// deadline is when the current step of r is due.
+func (r *run) deadline() time.Time {
+	if r.policy == nil || r.esc.Step < 1 || r.esc.Step > len(r.policy.Steps) {
+		return r.esc.StepAt
+	}
+	return r.esc.StepAt.Add(r.policy.Steps[r.esc.Step-1].Deadline)
+}
+
+// due lists the calls of an escalation's current step that are due at
+// now: each target on its ladder's channels as their waits pass, and the
+// reminders; the first step of the first round also calls the double
+// report.
+func (e *Engine) due(esc store.Escalation, p *Policy, step Step, a yujing.Alert, deadline, now time.Time) []yujing.Call {
+	var out []yujing.Call
+	add := func(s Step, tag string) {
+		people := e.people(esc, p, s, tag, a.Site)
+		for _, person := range people {
+			for i, ch := range s.Ladder {
+				at := esc.StepAt.Add(time.Duration(i) * s.LadderWait)
+				if (i > 0 && s.LadderWait == 0) || now.Before(at) || (i > 0 && !at.Before(deadline)) {
+					continue
+				}
+				c, ok := e.call(esc, a, person, ch, deadline, now, tag+"-"+ch)
+				if !ok {
+					continue
+				}
+				if s.LadderWait == 0 || i == len(s.Ladder)-1 {
+					c.Fallback = s.Ladder[i+1:]
+				} else {
+					c.Fallback = s.Ladder[i+1 : i+2] // a failed send moves on at once; the wait is then moot
+				}
+				out = append(out, c)
+			}
+			for k := 1; k <= s.Reminders; k++ {
+				at := esc.StepAt.Add(time.Duration(k) * s.RemindEvery)
+				if now.Before(at) || !at.Before(deadline) {
+					continue
+				}
+				i := 0
+				if s.LadderWait > 0 {
+					i = min(len(s.Ladder)-1, int(time.Duration(k)*s.RemindEvery/s.LadderWait))
+				}
+				if c, ok := e.call(esc, a, person, s.Ladder[i], deadline, now, tag+"-"+s.Ladder[i]+"-remind"+strconv.Itoa(k)); ok {
+					out = append(out, c)
+				}
+			}
+		}
+	}
+	add(step, "p")
+	if p.DoubleReport != nil && esc.Step == 1 && esc.Round == 0 {
+		add(*p.DoubleReport, "d")
+	}
+	return out
+}
+
+// people are who a step (tag p) or the double report (tag d) of an
+// escalation calls: resolved once per round and step, when it begins, and
+// kept, so that a roster's shift change in the middle of a step does not
+// add people to it (and each tick costs no directory lookups).
+func (e *Engine) people(esc store.Escalation, p *Policy, s Step, tag, site string) []yujing.Person {
+	key := fmt.Sprintf("r%d-s%d-%s", esc.Round, esc.Step, tag)
+	e.mu.Lock()
+	r := e.active[esc.ID]
+	if r != nil && r.people != nil {
+		if ps, ok := r.people[key]; ok {
+			e.mu.Unlock()
+			return ps
+		}
+	}
+	e.mu.Unlock()
+	ps := e.resolve(s.Targets, site, esc.StepAt)
+	if len(ps) == 0 {
+		e.log.Warn("escalation step has nobody to call", "escalation_id", esc.ID, "policy", p.Name, "step", esc.Step,
+			"round", esc.Round, "targets", fmt.Sprint(s.Targets))
+		e.m.nobody.WithLabelValues(p.Name).Inc()
+	}
+	e.mu.Lock()
+	if r != nil {
+		if r.people == nil {
+			r.people = map[string][]yujing.Person{}
+		}
+		r.people[key] = ps
+	}
+	e.mu.Unlock()
+	return ps
+}
+
+// resolve turns targets into people at a time, each person once, in order.
+func (e *Engine) resolve(ts []Target, site string, at time.Time) []yujing.Person {
+	var out []yujing.Person
+	seen := map[string]bool{}
+	add := func(ps ...yujing.Person) {
+		for _, p := range ps {
+			if !seen[p.ID] {
+				seen[p.ID] = true
+				out = append(out, p)
+			}
+		}
+	}
+	for _, t := range ts {
+		switch {
+		case t.Person != "":
+			if p, ok := e.dir.Person(t.Person); ok {
+				add(p)
+			}
+		case t.Roster != "":
+			org, role := splitRoster(t.Roster)
+			add(e.dir.OnDuty(org, role, at)...)
+		case t.Tier > 0:
+			add(e.dir.Tier(site, t.Tier, at)...)
+		case t.Role != "":
+			add(e.dir.Role(site, t.Role, at)...)
+		}
+	}
+	return out
+}
+
+func splitRoster(s string) (org, role string) {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' {
+			return s[:i], s[i+1:]
+		}
+	}
+	return s, ""
+}
+
+// call makes one call of an escalation; its id is derived from what it is
+// — <instance>-esc<escalation>-r<round>-s<step>-<person>-<tag>, e.g.
+// k7f3q2mzab-esc12-r0-s1-zhang-p-sms (store.CallIDs) — so the outbox
+// records it once however often it is made. It reports false for a call this process has
+// already handed on.
+func (e *Engine) call(esc store.Escalation, a yujing.Alert, person yujing.Person, ch string, deadline, now time.Time, tag string) (yujing.Call, bool) {
+	id := e.ids.Escalation(esc.ID) + "r" + strconv.Itoa(esc.Round) + "-s" + strconv.Itoa(esc.Step) + "-" + person.ID + "-" + tag
+	e.mu.Lock()
+	base, ttl, issued := e.set.BaseURL, e.set.LinkTTL, e.issued[id]
+	e.mu.Unlock()
+	if issued {
+		return yujing.Call{}, false
+	}
+	exp := now.Add(ttl)
+	if d := deadline.Add(ttl); d.After(exp) {
+		exp = d
+	}
+	return yujing.Call{ID: id, Alert: a, Event: yujing.EventRaised, Person: person, Channel: ch, Created: now,
+		Step: esc.Step, Deadline: deadline, AnswerURL: base + "/answer/" + e.sign.token(id, exp),
+		Escalation: esc.ID, Round: esc.Round}, true
+}
+
+// unmade drops the calls this process already handed on, and those the
+// escalation already made on the same channel to the same person in the
+// same round and step (by a ladder's fallback, or before a restart).
+func (e *Engine) unmade(ctx context.Context, escID int64, due []yujing.Call) []yujing.Call {
+	e.mu.Lock()
+	var todo []yujing.Call
+	for _, c := range due {
+		if !e.issued[c.ID] {
+			todo = append(todo, c)
+		}
+	}
+	e.mu.Unlock()
+	if len(todo) == 0 {
+		return nil
+	}
+	made, err := e.st.CallsOfEscalation(ctx, escID)
+	if err != nil {
+		e.m.storeErrors.Inc()
+		e.log.Error("escalation calls not read; retried at the next tick", "escalation_id", escID, "err", err)
+		return nil
+	}
+	type slot struct {
+		round, step     int
+		person, channel string
+	}
+	seen := map[string]bool{}
+	slots := map[slot]bool{}
+	for _, c := range made {
+		seen[c.ID] = true
+		slots[slot{c.Round, c.Step, c.Person, c.Channel}] = true
+	}
+	var out []yujing.Call
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range todo {
+		e.issued[c.ID] = true
+		if seen[c.ID] {
+			continue
+		}
+		if !strings.Contains(c.ID, "-remind") && slots[slot{c.Round, c.Step, c.Person.ID, c.Channel}] {
+			continue // a fallback already called this person on this channel
+		}
+		out = append(out, c)
+	}
+	return out
 }

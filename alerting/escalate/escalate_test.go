@@ -271,15 +271,17 @@ func (w *world) open() {
 		chans = append(chans, c)
 	}
 	outcomes := mailbox.New[yujing.CallResult]()
-	w.ob, err = notify.NewOutbox(st, notify.OutboxOptions{OnOutcome: outcomes.Put})
+	journal, err := notify.NewJournal(st, notify.OutboxOptions{OnOutcome: outcomes.Put})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.disp, err = notify.New(chans, notify.Options{OnResult: w.ob.Result, BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
+	w.disp, err = notify.New(chans, notify.Options{OnResult: journal.Result, BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.ob.Attach(w.disp)
+	if w.ob, err = notify.NewOutbox(journal, w.disp); err != nil {
+		t.Fatal(err)
+	}
 	w.disp.Run(ctx)
 	if err := w.ob.Resume(ctx); err != nil {
 		t.Fatal(err)

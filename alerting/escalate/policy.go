@@ -207,3 +207,21 @@ func (s *Settings) isAnswer(text, key string) bool {
 	t = strings.Trim(t, "。.!！ ")
 	return slices.ContainsFunc(s.Keywords, func(k string) bool { return strings.EqualFold(k, t) })
 }
+
+// SetSettings replaces the routes, policies and settings (a reload).
+// Running escalations continue under the new version of their policy; one
+// whose policy is gone stops.
+func (e *Engine) SetSettings(set Settings) error {
+	if err := set.check(); err != nil {
+		return err
+	}
+	set.setDefaults()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.set = set
+	for _, r := range e.active {
+		r.policy = e.set.policy(r.esc.Policy)
+	}
+	e.signal()
+	return nil
+}

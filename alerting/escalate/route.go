@@ -3,7 +3,6 @@ package escalate
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"yujing"
@@ -29,17 +28,6 @@ type Route struct {
 // otherwise. A downgrade never restarts calls.
 var DefaultRouteEvents = []yujing.Event{yujing.EventRaised, yujing.EventReopened, yujing.EventUpgraded}
 
-func (r *Route) matches(l yujing.Level, ev yujing.Event) bool {
-	if len(r.Levels) > 0 && !slices.Contains(r.Levels, l) {
-		return false
-	}
-	evs := r.Events
-	if len(evs) == 0 {
-		evs = DefaultRouteEvents
-	}
-	return slices.Contains(evs, ev)
-}
-
 // Check reports what is wrong with a route, for configuration errors.
 func (r *Route) Check() []string {
 	var errs []string
@@ -50,58 +38,6 @@ func (r *Route) Check() []string {
 		errs = append(errs, "a route needs channels or a ladder")
 	}
 	return errs
-}
-
-// notify makes the routes' calls about change t of alert a, unless a
-// silence or an inhibition holds them back (a.Silenced, a.Inhibited: the
-// lifecycle says so with every change).
-func (e *Engine) notify(ctx context.Context, a yujing.Alert, t yujing.Transition) {
-	if a.Silenced || a.Inhibited {
-		return // the lifecycle logged and counted it
-	}
-	e.mu.Lock()
-	routes := e.set.Routes
-	e.mu.Unlock()
-	e.dispatch(ctx, e.routeCalls(routes, a, t, nil))
-}
-
-// routeCalls appends the calls the routes make for change t of alert a.
-// A call's id says what it is — <instance>-<alert>-<transition>-<person>-
-// <channel>, e.g. k7f3q2mzab-12-34-zhang-sms (store.CallIDs) — so the same
-// call made again (RecoverCalls) has the same id, and the outbox drops it.
-func (e *Engine) routeCalls(routes []Route, a yujing.Alert, t yujing.Transition, calls []yujing.Call) []yujing.Call {
-	a.Silenced, a.Inhibited = false, false
-	for _, r := range routes {
-		if !r.matches(a.Level, t.Event) {
-			continue
-		}
-		for _, p := range r.People {
-			for _, ch := range r.Channels {
-				calls = append(calls, yujing.Call{
-					ID:    e.ids.Route(a.ID, t.ID, p.ID, ch),
-					Alert: a, Event: t.Event, Person: p, Channel: ch, Created: t.At,
-				})
-			}
-			if len(r.Ladder) > 0 {
-				calls = append(calls, yujing.Call{
-					ID:    e.ids.Route(a.ID, t.ID, p.ID, r.Ladder[0]),
-					Alert: a, Event: t.Event, Person: p, Channel: r.Ladder[0], Created: t.At, Fallback: r.Ladder[1:],
-				})
-			}
-		}
-	}
-	return calls
-}
-
-// dispatch hands calls that expect no answer to notify; one that cannot be
-// queued is logged and counted (yujing_alert_call_errors_total).
-func (e *Engine) dispatch(ctx context.Context, calls []yujing.Call) {
-	for _, c := range calls {
-		if err := e.caller.Call(ctx, c); err != nil {
-			e.m.callErrors.Inc()
-			e.log.Error("call not queued", "call_id", c.ID, "alert_id", c.Alert.ID, "channel", c.Channel, "err", err)
-		}
-	}
 }
 
 // RecoverCalls makes again the routes' calls about each open alert's

@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"yujing"
 	"yujing/internal/cronspec"
+	"yujing/message"
 	"yujing/store"
 )
 
@@ -24,7 +24,8 @@ type Summary struct {
 }
 
 // SummaryText writes the summary of [now-period, now) in Chinese, as a
-// leader reads it on a phone.
+// leader reads it on a phone (message.SummaryText writes it from the
+// counts).
 func (e *Engine) SummaryText(ctx context.Context, name string, period time.Duration, now time.Time) (string, yujing.Level, error) {
 	if period <= 0 {
 		period = 24 * time.Hour
@@ -56,18 +57,8 @@ func (e *Engine) SummaryText(ctx context.Context, name string, period time.Durat
 		}
 		top = max(top, a.Level)
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "【%s】%s 至 %s：新增预警 %d 条", name, from.In(e.loc).Format("01-02 15:04"), now.In(e.loc).Format("01-02 15:04"), len(raised))
-	if len(raised) > 0 {
-		var parts []string
-		for l := yujing.Red; l >= yujing.Blue; l-- {
-			if byLevel[l] > 0 {
-				parts = append(parts, fmt.Sprintf("%s%d", strings.TrimSuffix(colour(l), "色"), byLevel[l]))
-			}
-		}
-		fmt.Fprintf(&b, "（%s）", strings.Join(parts, "、"))
-	}
-	fmt.Fprintf(&b, "；未闭环 %d 条，其中未响应 %d 条、超时督办 %d 条", len(open), unanswered, overdue)
+	f := message.SummaryFacts{Name: name, From: from, To: now, Location: e.loc, Raised: len(raised), ByLevel: byLevel,
+		Open: len(open), Unanswered: unanswered, Overdue: overdue}
 	if len(sites) > 0 {
 		type kv struct {
 			site string
@@ -78,18 +69,15 @@ func (e *Engine) SummaryText(ctx context.Context, name string, period time.Durat
 			ss = append(ss, kv{s, n})
 		}
 		sort.Slice(ss, func(i, j int) bool { return ss[i].n > ss[j].n || ss[i].n == ss[j].n && ss[i].site < ss[j].site })
-		var names []string
 		for _, x := range ss[:min(3, len(ss))] {
 			name := x.site
 			if s, ok := e.site(x.site); ok && s.Name != "" {
 				name = s.Name
 			}
-			names = append(names, fmt.Sprintf("%s %d 条", name, x.n))
+			f.Sites = append(f.Sites, message.SiteCount{Name: name, N: x.n})
 		}
-		fmt.Fprintf(&b, "；预警最多：%s", strings.Join(names, "，"))
 	}
-	b.WriteString("。")
-	return b.String(), top, nil
+	return message.SummaryText(f), top, nil
 }
 
 // SendSummary writes the summary and calls its people on its channels.
@@ -131,12 +119,6 @@ func (e *Engine) site(id string) (yujing.Site, bool) {
 		return yujing.Site{}, false
 	}
 	return e.sites.Site(id)
-}
-
-// colour is a level's colour in Chinese: 红色, 橙色, 黄色, 蓝色.
-func colour(l yujing.Level) string {
-	c, _, _ := strings.Cut(l.Chinese(), "(")
-	return c
 }
 
 // RunSummaries sends each summary at every tick of its schedule until ctx

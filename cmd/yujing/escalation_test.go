@@ -269,7 +269,10 @@ func TestEscalationEndToEnd(t *testing.T) {
 			t.Errorf("GET %s: %d, want %d with %q:\n%s", c.path, resp.StatusCode, c.code, c.want, page)
 		}
 	}
-	time.Sleep(5 * time.Second) // past another deadline: nothing more is called
+	// past another deadline: nothing more is called. A real sleep: the
+	// running serve's clock is the real one, so a deadline passes only in
+	// real time, and that it passing calls no one is what is tested.
+	time.Sleep(5 * time.Second)
 	if n := len(p.sent()); n != 4 {
 		t.Errorf("%d calls after the answer, want 4: %v", n, p.sent())
 	}
@@ -370,7 +373,7 @@ func TestEscalationAnsweredBySMSReply(t *testing.T) {
 	if code := postJSON(t, api+"/api/v1/callbacks/aliyun-sms", push, nil); code != 200 {
 		t.Fatalf("callback: %d", code)
 	}
-	time.Sleep(5 * time.Second)
+	time.Sleep(5 * time.Second) // past step 1's deadline in real time (the serve's clock is the real one)
 	if n := len(p.sent()); n != 3 {
 		t.Errorf("%d calls, want 3: the reply stopped the escalation before step 2: %v", n, p.sent())
 	}
@@ -448,7 +451,7 @@ func TestEscalationResumesAfterRestart(t *testing.T) {
 	inst = start(t, cfg)
 	ready := time.Now()
 	waitFor(t, 15*time.Second, "step 2 after the restart", func() bool { return len(p.sent()) >= 4 })
-	time.Sleep(5 * time.Second) // past step 2's deadline: nothing more
+	time.Sleep(5 * time.Second) // past step 2's deadline, in real time (the serve's clock): nothing more
 	got := p.sent()
 	if len(got) != 4 || got[3].channel != "webhook" || got[3].to != "chen" {
 		t.Fatalf("calls %v, want step 1's three and chen's once", got)

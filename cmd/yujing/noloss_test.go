@@ -124,7 +124,7 @@ func startNolossPublisher(t *testing.T, broker string, base time.Time, rounds, r
 				p.mu.Unlock()
 				if rate > 0 {
 					if d := time.Until(start.Add(time.Duration(round) * time.Second / time.Duration(rate))); d > 0 {
-						time.Sleep(d)
+						time.Sleep(d) // pacing the publishers at the rate the test sets
 					}
 				}
 				ts := base.Add(time.Duration(round) * time.Millisecond).UnixMilli()

@@ -16,8 +16,8 @@ import (
 	"yujing"
 	"yujing/config"
 	"yujing/ingest"
+	"yujing/message"
 	"yujing/notify"
-	"yujing/notify/message"
 	"yujing/sitestatus"
 )
 

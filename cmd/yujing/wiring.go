@@ -187,7 +187,7 @@ func (w *wiring) delivery(state *sqlstate.State, sensors *sensorBook) (*delivery
 		return nil, err
 	}
 	outcomes := mailbox.New[yujing.CallResult]()
-	outbox, err := notify.NewOutbox(state, notify.OutboxOptions{Logger: w.log, Registerer: w.reg, OnOutcome: outcomes.Put})
+	journal, err := notify.NewJournal(state, notify.OutboxOptions{Logger: w.log, Registerer: w.reg, OnOutcome: outcomes.Put})
 	if err != nil {
 		return nil, err
 	}
@@ -195,12 +195,15 @@ func (w *wiring) delivery(state *sqlstate.State, sensors *sensorBook) (*delivery
 	if err != nil {
 		return nil, err
 	}
-	dopts.Logger, dopts.Registerer, dopts.OnResult, dopts.OnSend = w.log, w.reg, outbox.Result, outbox.Sending
+	dopts.Logger, dopts.Registerer, dopts.OnResult, dopts.OnSend = w.log, w.reg, journal.Result, journal.Sending
 	dispatcher, err := notify.New(channels, dopts)
 	if err != nil {
 		return nil, err
 	}
-	outbox.Attach(dispatcher)
+	outbox, err := notify.NewOutbox(journal, dispatcher)
+	if err != nil {
+		return nil, err
+	}
 	dispatcher.Run(context.WithoutCancel(w.ctx))
 	w.cleanup.add(w.bounded(func(ctx context.Context) error {
 		// What it leaves is pending in the outbox, resumed at the next

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"yujing"
+	"yujing/message"
 	"yujing/notify"
 	"yujing/notify/internal/aliyun"
 	"yujing/notify/internal/provider"
@@ -180,15 +181,15 @@ func domesticPhone(p string) (string, error) {
 // Template variable names. An approved template uses some or all of them,
 // e.g. 【签名】${level}预警：${site} ${sensor} 当前 ${value}（${time}），请立即处置并回复1确认。
 const (
-	ParamLevel  = provider.ParamLevel  // 红色(Ⅰ级)
-	ParamSite   = provider.ParamSite   // site id
-	ParamSensor = provider.ParamSensor // sensor id
-	ParamValue  = provider.ParamValue  // value with unit, e.g. 55.5%LEL
-	ParamTime   = provider.ParamTime   // 07-14 09:31, Beijing time
+	ParamLevel  = message.TemplateLevel  // 红色(Ⅰ级)
+	ParamSite   = message.TemplateSite   // site id
+	ParamSensor = message.TemplateSensor // sensor id
+	ParamValue  = message.TemplateValue  // value with unit, e.g. 55.5%LEL
+	ParamTime   = message.TemplateTime   // 07-14 09:31, Beijing time
 )
 
 // TemplateParams returns the template variables of c, written for an SMS
-// (provider.TemplateParams), each clipped to max characters (0: no limit).
+// (message.TemplateParams), each clipped to max characters (0: no limit).
 func TemplateParams(c yujing.Call, max int) map[string]string {
-	return provider.TemplateParams(c, provider.Written, max)
+	return message.TemplateParams(c, message.Written, max)
 }

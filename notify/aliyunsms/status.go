@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"yujing"
+	"yujing/message"
 	"yujing/notify"
-	"yujing/notify/internal/provider"
 )
 
 // QueryAction is the operation that asks whether an SMS was sent:
@@ -94,12 +94,12 @@ func (s *SMS) SendStatus(ctx context.Context, c yujing.Call, doubt notify.InDoub
 // flight) can be recorded, latest first: at most queryMaxDays, none older
 // than the provider keeps (none at all for a send older than that).
 func queryDays(doubt notify.InDoubt, now time.Time) []string {
-	last := doubt.To.Add(time.Minute).In(provider.Beijing)
-	if n := now.In(provider.Beijing); last.After(n) {
+	last := doubt.To.Add(time.Minute).In(message.Beijing)
+	if n := now.In(message.Beijing); last.After(n) {
 		last = n
 	}
-	first := doubt.From.In(provider.Beijing)
-	h := now.Add(-queryHorizon).In(provider.Beijing)
+	first := doubt.From.In(message.Beijing)
+	h := now.Add(-queryHorizon).In(message.Beijing)
 	if first.Before(h) || doubt.From.IsZero() {
 		first = h
 	}

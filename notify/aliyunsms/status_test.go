@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"yujing/message"
 	"yujing/notify"
 	"yujing/notify/aliyunsms/dysmstest"
-	"yujing/notify/internal/provider"
 )
 
 // TestSendStatus asks the local provider, which checks QuerySendDetails
@@ -101,7 +101,7 @@ func TestSendStatus(t *testing.T) {
 // most seven, none older than the provider's 30 days.
 func TestQueryDays(t *testing.T) {
 	at := func(s string) time.Time {
-		v, err := time.ParseInLocation("2006-01-02 15:04", s, provider.Beijing)
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, message.Beijing)
 		if err != nil {
 			t.Fatal(err)
 		}

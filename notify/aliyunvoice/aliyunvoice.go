@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"yujing"
+	"yujing/message"
 	"yujing/notify"
 	"yujing/notify/internal/aliyun"
 	"yujing/notify/internal/provider"
@@ -186,18 +187,18 @@ func domesticPhone(p string) (string, error) {
 // Template variable names. An approved TTS template uses some or all of
 // them, e.g. 您好，${site}${sensor}发生${level}预警，当前值${value}，时间${time}。确认收到请按1。
 const (
-	ParamLevel  = provider.ParamLevel  // 红色一级 — written to be read aloud
-	ParamSite   = provider.ParamSite   // site id
-	ParamSensor = provider.ParamSensor // sensor id
-	ParamValue  = provider.ParamValue  // value with unit, e.g. 55.5%LEL
-	ParamTime   = provider.ParamTime   // 7月14日9时31分, Beijing time
+	ParamLevel  = message.TemplateLevel  // 红色一级 — written to be read aloud
+	ParamSite   = message.TemplateSite   // site id
+	ParamSensor = message.TemplateSensor // sensor id
+	ParamValue  = message.TemplateValue  // value with unit, e.g. 55.5%LEL
+	ParamTime   = message.TemplateTime   // 7月14日9时31分, Beijing time
 )
 
 // TemplateParams returns the TTS template variables of c, written to be
-// read aloud (provider.TemplateParams), each clipped to max characters (0:
+// read aloud (message.TemplateParams), each clipped to max characters (0:
 // no limit).
 func TemplateParams(c yujing.Call, max int) map[string]string {
-	return provider.TemplateParams(c, provider.Spoken, max)
+	return message.TemplateParams(c, message.Spoken, max)
 }
 
 // voiceLimits are the rate limits whose message names their window:

@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"yujing"
+	"yujing/message"
 	"yujing/notify"
 	"yujing/notify/internal/providertest"
-	"yujing/notify/message"
 )
 
 const (

@@ -20,9 +20,9 @@ import (
 	"time"
 
 	"yujing"
+	"yujing/message"
 	"yujing/notify"
 	"yujing/notify/internal/provider"
-	"yujing/notify/message"
 )
 
 // DefaultName is the channel name when Config.Name is empty.

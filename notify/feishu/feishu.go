@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"yujing"
+	"yujing/message"
 	"yujing/notify"
 	"yujing/notify/internal/imhook"
 	"yujing/notify/internal/provider"
-	"yujing/notify/message"
 )
 
 // DefaultName is the channel name when Config.Name is empty.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"yujing"
+	"yujing/message"
 	"yujing/notify"
 	"yujing/notify/internal/provider"
 )
@@ -514,8 +515,6 @@ func (g *Gateway) redact(text string, d Data) string {
 	return notify.Redact(text, append(slices.Clone(g.secrets), d.PhoneE164, d.Phone)...)
 }
 
-var shortLevels = map[yujing.Level]string{yujing.Blue: "蓝色", yujing.Yellow: "黄色", yujing.Orange: "橙色", yujing.Red: "红色"}
-
 // newData builds the template data of c. The number must be a plausible
 // phone number; the error never quotes it.
 func newData(c yujing.Call) (Data, error) {
@@ -535,16 +534,16 @@ func newData(c yujing.Call) (Data, error) {
 		return Data{}, provider.ErrBadPhone
 	}
 	a := &c.Alert
-	t := provider.EventTime(c)
-	short, ok := shortLevels[a.Level]
-	if !ok {
+	t := message.EventTime(c)
+	short := message.Colour(a.Level)
+	if short == "" {
 		short = a.Level.Chinese()
 	}
 	return Data{
 		Phone: local, PhoneE164: e164, CallID: c.ID, AlertID: a.ID, Event: string(c.Event),
 		Level: a.Level.String(), LevelZH: a.Level.Chinese(), LevelShort: short,
-		Site: a.Site, Sensor: a.Sensor, Metric: a.Metric, Value: provider.FormatValue(a.Value), Unit: a.Unit,
-		Threshold: provider.FormatValue(a.Threshold), Time: provider.WrittenTime(t), Clock: provider.Clock(t),
+		Site: a.Site, Sensor: a.Sensor, Metric: a.Metric, Value: message.FormatValue(a.Value), Unit: a.Unit,
+		Threshold: message.FormatValue(a.Threshold), Time: message.WrittenTime(t), Clock: message.Clock(t),
 		AnswerURL: c.AnswerURL, Person: c.Person.ID, PersonName: c.Person.Name,
 	}, nil
 }

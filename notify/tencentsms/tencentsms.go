@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"yujing"
+	"yujing/message"
 	"yujing/notify"
 	"yujing/notify/internal/provider"
 	"yujing/notify/internal/tencent"
@@ -33,16 +34,16 @@ const (
 
 // Template variable names, for Config.TemplateParams.
 const (
-	ParamLevel  = provider.ParamLevel  // 红色(Ⅰ级)
-	ParamSite   = provider.ParamSite   // site id
-	ParamSensor = provider.ParamSensor // sensor id
-	ParamValue  = provider.ParamValue  // value with unit, e.g. 55.5%LEL
-	ParamTime   = provider.ParamTime   // 07-14 09:31, Beijing time
+	ParamLevel  = message.TemplateLevel  // 红色(Ⅰ级)
+	ParamSite   = message.TemplateSite   // site id
+	ParamSensor = message.TemplateSensor // sensor id
+	ParamValue  = message.TemplateValue  // value with unit, e.g. 55.5%LEL
+	ParamTime   = message.TemplateTime   // 07-14 09:31, Beijing time
 )
 
 // DefaultTemplateParams is the order of the template's {1}, {2}, … when
 // Config.TemplateParams is empty.
-var DefaultTemplateParams = provider.ParamNames()
+var DefaultTemplateParams = message.TemplateParamNames()
 
 // Config configures one Tencent Cloud SMS channel.
 type Config struct {
@@ -262,8 +263,8 @@ func e164(p string) (string, error) {
 }
 
 // TemplateParams returns the template variables of c by name, written for
-// an SMS (provider.TemplateParams), each clipped to max characters (0: no
+// an SMS (message.TemplateParams), each clipped to max characters (0: no
 // limit).
 func TemplateParams(c yujing.Call, max int) map[string]string {
-	return provider.TemplateParams(c, provider.Written, max)
+	return message.TemplateParams(c, message.Written, max)
 }

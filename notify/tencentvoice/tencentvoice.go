@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"yujing"
+	"yujing/message"
 	"yujing/notify"
 	"yujing/notify/internal/provider"
 	"yujing/notify/internal/tencent"
@@ -32,16 +33,16 @@ const (
 
 // Template variable names, for Config.TemplateParams.
 const (
-	ParamLevel  = provider.ParamLevel  // 红色一级 — written to be read aloud
-	ParamSite   = provider.ParamSite   // site id
-	ParamSensor = provider.ParamSensor // sensor id
-	ParamValue  = provider.ParamValue  // value with unit, e.g. 55.5%LEL
-	ParamTime   = provider.ParamTime   // 7月14日9时31分, Beijing time
+	ParamLevel  = message.TemplateLevel  // 红色一级 — written to be read aloud
+	ParamSite   = message.TemplateSite   // site id
+	ParamSensor = message.TemplateSensor // sensor id
+	ParamValue  = message.TemplateValue  // value with unit, e.g. 55.5%LEL
+	ParamTime   = message.TemplateTime   // 7月14日9时31分, Beijing time
 )
 
 // DefaultTemplateParams is the order of the template's {1}, {2}, … when
 // Config.TemplateParams is empty.
-var DefaultTemplateParams = provider.ParamNames()
+var DefaultTemplateParams = message.TemplateParamNames()
 
 // Config configures one Tencent Cloud voice channel.
 type Config struct {
@@ -236,8 +237,8 @@ func mainlandMobile(p string) (string, error) {
 }
 
 // TemplateParams returns the template variables of c by name, written to
-// be read aloud (provider.TemplateParams), each clipped to max characters
+// be read aloud (message.TemplateParams), each clipped to max characters
 // (0: no limit).
 func TemplateParams(c yujing.Call, max int) map[string]string {
-	return provider.TemplateParams(c, provider.Spoken, max)
+	return message.TemplateParams(c, message.Spoken, max)
 }

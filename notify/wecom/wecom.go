@@ -12,10 +12,10 @@ import (
 	"unicode/utf8"
 
 	"yujing"
+	"yujing/message"
 	"yujing/notify"
 	"yujing/notify/internal/imhook"
 	"yujing/notify/internal/provider"
-	"yujing/notify/message"
 )
 
 // DefaultName is the channel name when Config.Name is empty.

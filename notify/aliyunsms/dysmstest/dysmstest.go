@@ -25,7 +25,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"yujing/notify/internal/provider"
+	"yujing/message"
 	"yujing/notify/internal/providertest"
 )
 
@@ -188,7 +188,7 @@ func (p *Provider) querySendDetails(w http.ResponseWriter, form url.Values) {
 		p.reject(w, 400, "MissingSendDate", "SendDate is mandatory for this action.")
 		return
 	}
-	day, err := time.ParseInLocation("20060102", date, provider.Beijing)
+	day, err := time.ParseInLocation("20060102", date, message.Beijing)
 	if err != nil || time.Since(day) > 31*24*time.Hour || day.After(time.Now()) {
 		p.reject(w, 200, "isv.INVALID_PARAMETERS", "SendDate "+date+" is not yyyyMMdd within the last 30 days")
 		return
@@ -209,7 +209,7 @@ func (p *Provider) querySendDetails(w http.ResponseWriter, form url.Values) {
 	var found []detail
 	for i := len(p.sends) - 1; i >= 0; i-- { // newest first
 		s := p.sends[i]
-		at := s.At.In(provider.Beijing)
+		at := s.At.In(message.Beijing)
 		if at.Format("20060102") != date || !slices.Contains(strings.Split(s.Form.Get("PhoneNumbers"), ","), phone) ||
 			biz != "" && biz != s.BizID {
 			continue

@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"yujing"
+	"yujing/message"
 	"yujing/notify/internal/provider"
-	"yujing/notify/message"
 )
 
 // ParseURL checks a robot's webhook URL from the configuration: https, or

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"yujing"
-	"yujing/notify/message"
+	"yujing/message"
 )
 
 func TestParseURL(t *testing.T) {

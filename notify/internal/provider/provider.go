@@ -4,10 +4,9 @@
 //
 //   - the HTTP client a channel gets when given none (NoRedirectClient),
 //     the check of a configured endpoint, loopback hosts;
-//   - the template variables of a call for the cloud SMS and voice
-//     templates (TemplateParams, written or spoken), in Beijing time, with
-//     values rounded to two decimals (FormatValue), and the order of a
-//     positional template;
+//   - the order of a positional template and the check of its names (the
+//     variables themselves, TemplateParams, are package message's: the
+//     one owner of a warning's text);
 //   - reading callbacks: one item or a JSON array (DecodeBatch), provider
 //     times in Beijing time (ParseBeijing), phone numbers stripped of
 //     separators;
@@ -22,23 +21,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"yujing/message"
 	"yujing/notify"
 )
 
 // Printable makes a provider's text fit for one log line: valid UTF-8,
 // whitespace folded to single spaces, control characters dropped, at most
 // max runes (0: no limit).
-func Printable(s string, max int) string { return Clip(notify.OneLine(s), max) }
-
-// Clip keeps the first max runes of s (0: all of them).
-func Clip(s string, max int) string {
-	if max <= 0 || utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	return string([]rune(s)[:max])
-}
+func Printable(s string, max int) string { return message.Clip(notify.OneLine(s), max) }
 
 // AliyunWindow reads the throttling window from an Alibaba Cloud
 // flow-control message (触发分钟级/小时级/天级流控, or the English words):

@@ -195,16 +195,19 @@ func Outbox(t testing.TB, ch notify.Channel) (*Stage, <-chan notify.Result) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	ob, err := notify.NewOutbox(st, notify.OutboxOptions{})
+	j, err := notify.NewJournal(st, notify.OutboxOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	results := make(chan notify.Result, 16)
-	d, err := notify.New([]notify.Channel{ch}, notify.Options{OnResult: func(r notify.Result) { ob.Result(r); results <- r }})
+	d, err := notify.New([]notify.Channel{ch}, notify.Options{OnResult: func(r notify.Result) { j.Result(r); results <- r }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ob.Attach(d)
+	ob, err := notify.NewOutbox(j, d)
+	if err != nil {
+		t.Fatal(err)
+	}
 	d.Run(t.Context())
 	t.Cleanup(func() { _ = d.Stop(context.Background()) })
 	return &Stage{Outbox: ob, State: st}, results

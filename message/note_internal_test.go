@@ -1,4 +1,4 @@
-package alerting
+package message
 
 import (
 	"testing"
@@ -20,21 +20,21 @@ func TestDurationZH(t *testing.T) {
 		{20 * time.Second, "20秒"},
 		{10 * time.Minute, "10分钟"},
 	} {
-		if got := durationZH(tc.d); got != tc.want {
-			t.Errorf("durationZH(%s) = %q, want %q", tc.d, got, tc.want)
+		if got := DurationZH(tc.d); got != tc.want {
+			t.Errorf("DurationZH(%s) = %q, want %q", tc.d, got, tc.want)
 		}
 	}
 	for _, tc := range []struct {
 		per  time.Duration
 		want string
 	}{{0, "分钟"}, {time.Minute, "分钟"}, {time.Hour, "1小时"}, {10 * time.Minute, "10分钟"}} {
-		if got := ratePer(&Rule{RatePer: tc.per}); got != tc.want {
+		if got := ratePer(tc.per); got != tc.want {
 			t.Errorf("ratePer(%s) = %q, want %q", tc.per, got, tc.want)
 		}
 	}
 	for v, want := range map[float64]string{39.800000000000004: "39.8", -0.0001: "0", 50: "50", 0.1235: "0.124"} {
-		if got := number(v); got != want {
-			t.Errorf("number(%v) = %q, want %q", v, got, want)
+		if got := Number(v); got != want {
+			t.Errorf("Number(%v) = %q, want %q", v, got, want)
 		}
 	}
 }

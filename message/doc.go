@@ -1,7 +1,11 @@
-// Package message renders the text of a call (yujing.Call) for each kind of
+// Package message owns the text of a warning: the note the rule engine
+// writes into Alert.Message (Note, OverdueNote), the scheduled summary
+// (SummaryText), the variables of the cloud SMS and voice templates
+// (TemplateParams), and the text of a call (yujing.Call) for each kind of
 // channel: a short SMS with its template parameters, an IM message (title
 // and markdown), an e-mail (subject and plain-text body) and a voice (TTS)
-// script.
+// script. It imports only the root package: alerting, alerting/escalate
+// and the channels call it, and none of them writes a warning's words.
 //
 // Texts come from text/template sets, one per language: Simplified Chinese
 // ("zh-CN", the default) and English ("en"). They say the warning level

@@ -1,0 +1,77 @@
+package escalate
+
+import (
+	"context"
+	"fmt"
+
+	"yujing"
+	"yujing/store"
+)
+
+// replay queues a change for Step to start its escalation again (Restore).
+func (e *Engine) replay(a yujing.Alert, t yujing.Transition) {
+	e.mu.Lock()
+	e.queue = append(e.queue, observed{a: a, t: t, replay: true})
+	e.mu.Unlock()
+	e.signal()
+}
+
+// Restore loads the escalations still active and starts those that a
+// crash kept from starting: every firing alert whose latest raise, reopen
+// or upgrade has no escalation yet. Call it once before Run, after the
+// lifecycle restored its alerts.
+func (e *Engine) Restore(ctx context.Context) error {
+	active, err := e.st.ActiveEscalations(ctx)
+	if err != nil {
+		return fmt.Errorf("escalate: restore: %w", err)
+	}
+	e.mu.Lock()
+	for _, esc := range active {
+		a, _, err := e.alerts.Get(ctx, esc.AlertID)
+		if err != nil {
+			e.mu.Unlock()
+			return fmt.Errorf("escalate: restore escalation %d: alert %d: %w", esc.ID, esc.AlertID, err)
+		}
+		e.active[esc.ID] = &run{esc: esc, alert: a, policy: e.set.policy(esc.Policy)}
+	}
+	e.mu.Unlock()
+	firing, err := e.alerts.List(ctx, store.AlertFilter{States: []yujing.State{yujing.StateFiring}, Limit: 5000})
+	if err != nil {
+		return fmt.Errorf("escalate: restore: %w", err)
+	}
+	for _, a := range firing {
+		_, hist, err := e.alerts.Get(ctx, a.ID)
+		if err != nil {
+			return fmt.Errorf("escalate: restore: alert %d: %w", a.ID, err)
+		}
+		for i := len(hist) - 1; i >= 0; i-- {
+			t := hist[i]
+			if t.Event == yujing.EventRaised || t.Event == yujing.EventReopened || t.Event == yujing.EventUpgraded {
+				e.replay(a, t) // starting is idempotent per (alert, transition)
+				break
+			}
+		}
+	}
+	if len(active) > 0 {
+		e.log.Info("escalations resumed", "active", len(active))
+	}
+	return nil
+}
+
+// Escalations returns an alert's escalations, each active one with the
+// deadline of its current step.
+func (e *Engine) Escalations(ctx context.Context, alertID int64) ([]store.Escalation, error) {
+	es, err := e.st.EscalationsFor(ctx, alertID)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := range es {
+		if r, ok := e.active[es[i].ID]; ok {
+			d := r.deadline()
+			es[i].Deadline = &d
+		}
+	}
+	return es, nil
+}
