@@ -12,12 +12,12 @@ import (
 // through the lifecycle and call-and-answer. One row per (Source, Key):
 // the latest episode.
 type IssuedWarning struct {
-	Source  string       `json:"source"`
-	Key     string       `json:"key"`
-	AlertID int64        `json:"alert_id"`
-	Level   yujing.Level `json:"level"`
-	Site    string       `json:"site,omitempty"`
-	Region  string       `json:"region,omitempty"`
+	Source  string            `json:"source"`
+	Key     string            `json:"key"`
+	AlertID int64             `json:"alert_id"`
+	Level   yujing.Level      `json:"level"`
+	Site    string            `json:"site,omitempty"`
+	Region  string            `json:"region,omitempty"`
 	Family  yujing.Family     `json:"family,omitempty"`
 	Title   string            `json:"title,omitempty"`
 	Summary string            `json:"summary,omitempty"`
