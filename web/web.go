@@ -128,6 +128,9 @@ type Options struct {
 	// Previews replays a rule with other numbers over the stored
 	// readings (POST /api/v1/rules/{name}/preview); nil: not offered.
 	Previews RulePreviews
+	// CAP takes issued warnings in CAP 1.2 (POST /api/v1/warnings/cap);
+	// nil: answers 404.
+	CAP CAPIntake
 }
 
 // Server serves the API and the console.
@@ -203,6 +206,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/silences", s.createSilence)
 	m.HandleFunc("DELETE /api/v1/silences/{id}", s.expireSilence)
 	m.HandleFunc("POST /-/reload", s.reload)
+	m.HandleFunc("POST /api/v1/warnings/cap", s.postCAP)
 	m.HandleFunc("GET /api/v1/sensors/discovered", s.discovered)
 	m.HandleFunc("GET /api/v1/sensors/{id}/readings", s.readings)
 	s.sensorRoutes()
