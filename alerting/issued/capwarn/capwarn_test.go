@@ -28,7 +28,9 @@ func doc(t *testing.T, name string, sent, t0 time.Time) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := func(x time.Time) string { return x.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02T15:04:05-07:00") }
+	f := func(x time.Time) string {
+		return x.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02T15:04:05-07:00")
+	}
 	return []byte(strings.NewReplacer("SENT", f(sent), "EXPIRES", f(sent.Add(6*time.Hour)), "FIRST", f(t0),
 		"SECOND", f(t0.Add(90*time.Minute))).Replace(string(b)))
 }
@@ -105,7 +107,7 @@ func TestAlertUpdateCancel(t *testing.T) {
 		{name: "the update again after a restart", doc: "update", sent: t0.Add(90 * time.Minute), restart: true, ignored: "duplicate",
 			want: []w{{"320115", yujing.Red, issued.Unchanged}, {"320115001", yujing.Red, issued.Unchanged}, {"320115002", yujing.Orange, issued.Ended}}},
 		{name: "cancel", doc: "cancel", sent: t0.Add(4 * time.Hour),
-			want: []w{{"320115", yujing.Red, issued.Ended}, {"320115001", yujing.Red, issued.Ended}, {"320115002", yujing.Orange, issued.Ended}},
+			want:    []w{{"320115", yujing.Red, issued.Ended}, {"320115001", yujing.Red, issued.Ended}, {"320115002", yujing.Orange, issued.Ended}},
 			changes: []change{{"320115", yujing.EventResolved, yujing.Red}, {"320115001", yujing.EventResolved, yujing.Red}}},
 		{name: "the first alert, late, after a restart", doc: "alert", sent: t0, restart: true, ignored: "duplicate",
 			want: []w{{"320115", yujing.Red, issued.Ended}, {"320115001", yujing.Red, issued.Ended}, {"320115002", yujing.Orange, issued.Ended}}},
