@@ -393,14 +393,15 @@ func title(info *cap.Info, ar area) string {
 	return h
 }
 
-// summary is the description, then the instruction (防御指南).
+// summary is the description, then the instruction (防御指南), as one
+// text: the description ends with a full stop before the instruction.
 func summary(info *cap.Info) string {
-	s := info.Description
-	if info.Instruction != "" {
-		if s != "" {
-			s += " "
+	s := strings.TrimSpace(info.Description)
+	if in := strings.TrimSpace(info.Instruction); in != "" {
+		if s != "" && !strings.HasSuffix(s, "。") && !strings.HasSuffix(s, "！") && !strings.HasSuffix(s, ".") {
+			s += "。"
 		}
-		s += "防御指南：" + info.Instruction
+		s += "防御指南：" + in
 	}
 	return s
 }

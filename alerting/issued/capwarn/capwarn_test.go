@@ -149,7 +149,7 @@ func TestAlertUpdateCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(a.Message, "江宁区气象台将暴雨橙色预警信号升级为红色（江宁区东山街道）：过去3小时东山街道降雨量已达100毫米以上") ||
+	if !strings.HasPrefix(a.Message, "江宁区气象台将暴雨橙色预警信号升级为红色（江宁区东山街道）\n过去3小时东山街道降雨量已达100毫米以上") ||
 		!strings.Contains(a.Message, "防御指南：1. 政府及相关部门") {
 		t.Errorf("message %q", a.Message)
 	}
