@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -134,5 +135,54 @@ func getJSONQ(t *testing.T, api string, q url.Values, v any) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The answer page of a call about an issued warning shows its headline,
+// its text and its area, not a site, a sensor and a value.
+func TestAnswerPageOfIssuedWarning(t *testing.T) {
+	w := newAnswerWorld(t, day(1, 8, 0, 0), answerPolicies())
+	ctx := context.Background()
+	iw, err := issued.New(w.eng.Alerts, w.st, issued.Options{Now: w.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iw.Raise(ctx, issued.Warning{Source: "cap", Key: "A#320115001", Level: yujing.Red, Region: "320115001",
+		Title: "江宁区气象台发布暴雨红色预警信号（江宁区东山街道）", Summary: "过去3小时降雨量已达100毫米以上。防御指南：停止集会、停课、停业。"}); err != nil {
+		t.Fatal(err)
+	}
+	w.esc.Step(ctx)
+	calls, err := w.esc.CallsFor(ctx, w.alertOf("A#320115001").ID)
+	if err != nil || len(calls) == 0 {
+		t.Fatalf("calls: %v %v", calls, err)
+	}
+	resp, err := http.Post(w.api+"/api/v1/calls/"+calls[0].ID+"/link", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var link struct {
+		AnswerURL string `json:"answer_url"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&link)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("link: %d %v", resp.StatusCode, err)
+	}
+	resp, err = http.Get(w.api + link.AnswerURL[strings.Index(link.AnswerURL, "/answer/"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"<h1>江宁区气象台发布暴雨红色预警信号（江宁区东山街道）</h1>", `<p id="body">过去3小时降雨量已达100毫米以上。防御指南：停止集会、停课、停业。</p>`,
+		"<dt>区域</dt><dd>320115001</dd>"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the answer page lacks %s:\n%s", want, page)
+		}
+	}
+	for _, not := range []string{"监测点", "region:"} {
+		if strings.Contains(string(page), not) {
+			t.Errorf("the answer page shows %q:\n%s", not, page)
+		}
 	}
 }
