@@ -166,14 +166,25 @@ type xmlAlert struct {
 	line       int
 }
 
-// lineReader counts lines up to the decoder's offset.
-type lines struct{ data []byte }
+// lines finds the line of an offset in the document: the offsets of its
+// line breaks, found once, searched by bisection (a document's elements
+// each ask, and counting from the start every time would be quadratic).
+type lines struct{ breaks []int64 }
 
-func (l lines) at(off int64) int {
-	if off > int64(len(l.data)) {
-		off = int64(len(l.data))
+func newLines(data []byte) lines {
+	var l lines
+	for i, c := range data {
+		if c == '\n' {
+			l.breaks = append(l.breaks, int64(i))
+		}
 	}
-	return bytes.Count(l.data[:off], []byte("\n")) + 1
+	return l
+}
+
+// at is the 1-based line of offset off: one more than the breaks before it.
+func (l lines) at(off int64) int {
+	i, _ := slices.BinarySearch(l.breaks, off)
+	return i + 1
 }
 
 // Parse reads and checks one CAP 1.2 document. Its error is an *Error
@@ -195,7 +206,7 @@ func Parse(data []byte) (*Alert, error) {
 func decode(data []byte, x *xmlAlert) error {
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
-	ln := lines{data}
+	ln := newLines(data)
 	var root *xml.StartElement
 	for {
 		tok, err := d.Token()
