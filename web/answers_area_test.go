@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -184,5 +185,66 @@ func TestAnswerPageOfIssuedWarning(t *testing.T) {
 		if strings.Contains(string(page), not) {
 			t.Errorf("the answer page shows %q:\n%s", not, page)
 		}
+	}
+}
+
+// The alert list's region filter and the alert report by region hold
+// the warnings issued for areas: a CAP warning for 淳化街道 (320115002) is
+// in region 320115 beside 甲厂's gas warning (320115001), and in its own
+// row of the report.
+func TestAlertListAndReportHoldAreas(t *testing.T) {
+	w := newAnswerWorld(t, day(1, 8, 0, 0), answerPolicies())
+	ctx := context.Background()
+	iw, err := issued.New(w.eng.Alerts, w.st, issued.Options{Now: w.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iw.Raise(ctx, issued.Warning{Source: "cap", Key: "B#320115002", Level: yujing.Orange, Region: "320115002", Title: "暴雨橙色预警"}); err != nil {
+		t.Fatal(err)
+	}
+	w.read("gas-1", 60)
+	w.at(day(1, 8, 1, 0))
+	for _, c := range []struct{ region, want string }{
+		{"320115", "B#320115002,gas-1"},
+		{"320115002", "B#320115002"},
+		{"320115001", "gas-1"},
+		{"3202", ""},
+	} {
+		resp, err := http.Get(w.api + "/api/v1/alerts?region=" + c.region)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var as []yujing.Alert
+		err = json.NewDecoder(resp.Body).Decode(&as)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range as {
+			got = append(got, a.Sensor)
+		}
+		slices.Sort(got)
+		if strings.Join(got, ",") != c.want {
+			t.Errorf("region=%s: %v, want %s", c.region, got, c.want)
+		}
+	}
+	resp, err := http.Get(w.api + "/api/v1/reports/alerts?by=region&from=2026-07-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Rows []struct {
+			Key    string `json:"key"`
+			Alerts int    `json:"alerts"`
+		} `json:"rows"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&rep)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(rep.Rows) != "[{320115001 1} {320115002 1}]" {
+		t.Errorf("alert report by region %v, want one row per area", rep.Rows)
 	}
 }
