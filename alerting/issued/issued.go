@@ -259,6 +259,15 @@ func (w *Warnings) Raise(ctx context.Context, in Warning) (Result, error) {
 		a, _ := w.alert(ctx, prev)
 		return Result{Outcome: Stale, Warning: prev, Alert: a}, nil
 	}
+	// A warning whose end passed before it arrived calls nobody: one in
+	// force ends (expired), another is not raised at all.
+	if !in.EndsAt.IsZero() && !in.EndsAt.After(now) {
+		if found && prev.EndedAt == nil {
+			note := fmt.Sprintf("预警已过有效期（%s）", in.EndsAt.In(now.Location()).Format("2006-01-02 15:04"))
+			return w.end(ctx, in.Source, in.Key, End{Reason: ReasonExpired, Note: note, Actor: in.Actor}, now)
+		}
+		return Result{Outcome: Stale}, nil
+	}
 	rec := store.IssuedWarning{Source: in.Source, Key: in.Key, Level: in.Level, Site: in.Site, Region: in.Region,
 		Family: in.Family, Title: in.Title, Summary: in.Summary, Labels: maps.Clone(in.Labels), StartsAt: in.StartsAt,
 		UpdatedAt: now}

@@ -224,3 +224,31 @@ func saved(t *testing.T, w *issued.Warnings) store.IssuedWarning {
 	}
 	return r
 }
+
+// A warning that arrives after its own end calls nobody: not raised when
+// new, ended (expired) when in force.
+func TestRaiseAfterItsEnd(t *testing.T) {
+	clk := fakeclock.New(time.Now().Truncate(time.Second))
+	var changes []lifecycle.Change
+	w, _ := open(t, filepath.Join(t.TempDir(), "s.db"), clk, &changes)
+	now := clk.Now()
+	late := issued.Warning{Source: "cap", Key: "late#320115", Level: yujing.Red, Region: "320115", StartsAt: now.Add(-2 * time.Hour), EndsAt: now.Add(-time.Minute)}
+	r, err := w.Raise(t.Context(), late)
+	if err != nil || r.Outcome != issued.Stale || len(changes) != 0 {
+		t.Errorf("a new warning past its end: %s %v, changes %v; want stale, nothing raised", r.Outcome, err, changes)
+	}
+	if _, err := w.Get(t.Context(), "cap", late.Key); !isNF(err) {
+		t.Errorf("a warning past its end was recorded: %v", err)
+	}
+	live := issued.Warning{Source: "cap", Key: "live#320115", Level: yujing.Red, Region: "320115", StartsAt: now.Add(-time.Hour), EndsAt: now.Add(time.Hour)}
+	if _, err := w.Raise(t.Context(), live); err != nil {
+		t.Fatal(err)
+	}
+	changes = nil
+	live.EndsAt = now.Add(-time.Second)
+	r, err = w.Raise(t.Context(), live)
+	if err != nil || r.Outcome != issued.Ended || r.Warning.EndReason != issued.ReasonExpired || len(changes) != 1 ||
+		changes[0].Transition.Event != yujing.EventResolved {
+		t.Errorf("a warning in force, sent again past its end: %s %+v %v, changes %v; want ended (expired)", r.Outcome, r.Warning, err, changes)
+	}
+}
