@@ -25,6 +25,7 @@ import (
 	"yujing/alerting"
 	"yujing/alerting/escalate"
 	"yujing/alerting/inhibit"
+	"yujing/alerting/issued/capwarn"
 	"yujing/duty"
 	"yujing/internal/cronspec"
 	"yujing/internal/yamlconf"
@@ -71,6 +72,8 @@ type File struct {
 	// Families declares sensor families beyond the built-in ones (or
 	// renames a built-in one): rules, reports and the console use them.
 	Families []FamilyFile `yaml:"families"`
+	// CAP is how issued warnings in CAP 1.2 are taken (config/cap.go).
+	CAP *CAPFile `yaml:"cap"`
 }
 
 // SimulateFile configures the built-in simulator.
@@ -129,6 +132,7 @@ type Config struct {
 	// Escalation are the call-and-answer policies and settings; AnswerSecret
 	// signs answer links ("" : a random key kept in the data directory).
 	Escalation   escalate.Settings
+	CAP          capwarn.Settings // config/cap.go
 	AnswerSecret string
 	// GOGC and MemoryLimit are runtime.gogc and runtime.memory_limit_bytes
 	// (0: no limit).
@@ -232,6 +236,7 @@ func (c *checker) build() *Config {
 	channels := c.channels(cfg, renderer)
 	c.routes(cfg, people, channels)
 	c.escalation(cfg, people, channels)
+	c.capSection(cfg)
 	for i, sf := range c.f.Summaries {
 		sum := escalate.Summary{Name: sf.Name, Schedule: sf.Schedule, Period: sf.Period, Channels: sf.Channels}
 		if sf.Name == "" {

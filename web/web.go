@@ -129,6 +129,9 @@ type Options struct {
 	// Previews replays a rule with other numbers over the stored
 	// readings (POST /api/v1/rules/{name}/preview); nil: not offered.
 	Previews RulePreviews
+	// CAP takes issued warnings in CAP 1.2 (POST /api/v1/warnings/cap);
+	// nil: answers 404.
+	CAP CAPIntake
 }
 
 // Server serves the API and the console.
@@ -205,6 +208,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/silences", s.createSilence)
 	m.HandleFunc("DELETE /api/v1/silences/{id}", s.expireSilence)
 	m.HandleFunc("POST /-/reload", s.reload)
+	m.HandleFunc("POST /api/v1/warnings/cap", s.postCAP)
 	m.HandleFunc("GET /api/v1/sensors/discovered", s.discovered)
 	m.HandleFunc("GET /api/v1/sensors/{id}/readings", s.readings)
 	s.sensorRoutes()
@@ -351,7 +355,7 @@ func total(n map[yujing.Level]int) int {
 func (s *Server) alertFilter(q url.Values) (store.AlertFilter, error) {
 	f := store.AlertFilter{Site: q.Get("site"), Sensor: q.Get("sensor"), Rule: q.Get("rule"), Family: q.Get("family")}
 	if region := q.Get("region"); region != "" {
-		f.Sites = s.opts.Sensors.SitesInRegion(region)
+		f.Sites, f.AreaPrefix = s.opts.Sensors.SitesInRegion(region), region
 	}
 	for _, st := range splitList(q.Get("state")) {
 		switch yujing.State(st) {

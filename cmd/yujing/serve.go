@@ -281,17 +281,21 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	issuedIn, err := w.issued(state, alerts)
+	if err != nil {
+		return err
+	}
 	in := w.intake(deliveries)
-	reload := w.reloader(rules, sensors, directory, esc, alerts, ln.Addr(), goRT)
+	reload := w.reloader(rules, sensors, directory, esc, alerts, issuedIn, ln.Addr(), goRT)
 	if err := w.serveHTTP(ln, console{state: state, readings: readings, sensors: sensors, statuses: statuses, alerts: alerts,
-		directory: directory, esc: esc, rules: rules, reload: reload, intake: in}); err != nil {
+		directory: directory, esc: esc, rules: rules, reload: reload, intake: in, issued: issuedIn}); err != nil {
 		return err
 	}
 	mqttCfg, mqttAddr, err := w.broker()
 	if err != nil {
 		return err
 	}
-	stopIngest, err := w.ingest(mqttCfg, sensors, readings, rules, in)
+	stopIngest, err := w.ingest(mqttCfg, sensors, readings, rules, in, issuedIn)
 	if err != nil {
 		return err
 	}

@@ -328,7 +328,7 @@ func (w *wiring) rules(alerts *alertStage, sensors *sensorBook, readings *readin
 // the rules, the sensors, then the directory, call-and-answer's routes and
 // policies, and the lifecycle's inhibition.
 func (w *wiring) reloader(rules *ruleStage, sensors *sensorBook, directory *duty.Book, esc *escalate.Engine,
-	alerts *alertStage, addr net.Addr, goRT *goRuntime) *reloader {
+	alerts *alertStage, issued *issuedStage, addr net.Addr, goRT *goRuntime) *reloader {
 	path := w.cfg.Source
 	if path == configs.DemoName {
 		path = ""
@@ -342,6 +342,7 @@ func (w *wiring) reloader(rules *ruleStage, sensors *sensorBook, directory *duty
 			return err
 		}
 		alerts.alerts.SetInhibit(next.Inhibit)
+		issued.cap.SetSettings(next.CAP)
 		goRT.apply(next) // cannot fail: last, so a refused reload changes nothing
 		return nil
 	})
@@ -378,6 +379,7 @@ type console struct {
 	rules     *ruleStage
 	reload    *reloader
 	intake    *intake
+	issued    *issuedStage
 }
 
 func (w *wiring) serveHTTP(ln net.Listener, c console) error {
@@ -406,7 +408,8 @@ func (w *wiring) serveHTTP(ln net.Listener, c console) error {
 			replay.PreviewOptions{Location: w.cfg.Location, Statuses: c.statuses, Dir: w.cfg.DataDir}),
 		Rejections: c.intake.rejections, Discovery: c.intake.discovery, SensorsAdm: c.sensors.catalog,
 		Families: c.sensors.catalog.Families, SiteStatuses: c.statuses, Gatherer: w.reg, Logger: w.log, Version: w.o.Version,
-		Events: c.alerts.events, Calls: calls, Audit: auditLog, Readings: c.readings.charts, System: c.readings.system})
+		Events: c.alerts.events, Calls: calls, Audit: auditLog, Readings: c.readings.charts, System: c.readings.system,
+		CAP: c.issued.cap})
 	fresh := &freshConns{conns: map[net.Conn]struct{}{}}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ConnState: fresh.track}
 	hs.RegisterOnShutdown(c.alerts.events.Close) // live streams end at once, or Shutdown waits for them
@@ -472,9 +475,9 @@ func (w *wiring) broker() (ingest.Config, string, error) {
 // returns the stop that must run first at shutdown, before notify and the
 // stores go away.
 func (w *wiring) ingest(mqttCfg ingest.Config, sensors *sensorBook, readings *readingStore, rules *ruleStage,
-	in *intake) (stop func(), err error) {
+	in *intake, documents ingest.Documents) (stop func(), err error) {
 	sub, err := ingest.NewSubscriber(mqttCfg, sensors.registry, sensors.decoders, readings.sink, rules.engine,
-		ingest.Options{Logger: w.log, Registerer: w.reg, Rejections: in.rejections, Discovery: in.discovery})
+		ingest.Options{Logger: w.log, Registerer: w.reg, Rejections: in.rejections, Discovery: in.discovery, Documents: documents})
 	if err != nil {
 		return nil, err
 	}

@@ -146,6 +146,10 @@ var conformance = []struct {
 	{"InstanceID", testInstanceID},
 	{"InstanceIDDamaged", testInstanceIDDamaged},
 	{"AnswerKey", testAnswerKey},
+
+	{"IssuedWarnings", testIssuedWarnings},
+	{"IssuedMessages", testIssuedMessages},
+	{"ListAlertsAreas", testListAlertsAreas},
 }
 
 // TestConformance runs the suite on SQLite and on PostgreSQL (one server,

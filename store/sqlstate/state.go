@@ -274,6 +274,38 @@ var stateMigrations = []string{
 	// 14: who ended a silence early (the console shows it with who made
 	// it and why).
 	`ALTER TABLE silences ADD COLUMN expired_by TEXT NOT NULL DEFAULT '';`,
+	// 15: warnings other systems issued (alerting/issued): the latest
+	// episode of each (source, key) beside its alert, and the messages
+	// applied (a CAP alert by sender and identifier), so that a repeated
+	// delivery changes nothing, also after a restart (issued.go).
+	`CREATE TABLE issued_warnings (
+		source     TEXT    NOT NULL,
+		key        TEXT    NOT NULL,
+		alert_id   INTEGER NOT NULL,
+		level      INTEGER NOT NULL,
+		site       TEXT    NOT NULL DEFAULT '',
+		region     TEXT    NOT NULL DEFAULT '',
+		family     TEXT    NOT NULL DEFAULT '',
+		title      TEXT    NOT NULL DEFAULT '',
+		summary    TEXT    NOT NULL DEFAULT '',
+		labels     TEXT    NOT NULL DEFAULT '',
+		starts_at  INTEGER NOT NULL,
+		ends_at    INTEGER,
+		updated_at INTEGER NOT NULL,
+		ended_at   INTEGER,
+		end_reason TEXT    NOT NULL DEFAULT '',
+		PRIMARY KEY (source, key)
+	) WITHOUT ROWID;
+	CREATE INDEX issued_warnings_in_force ON issued_warnings (ends_at) WHERE ended_at IS NULL;
+	CREATE TABLE issued_messages (
+		source      TEXT    NOT NULL,
+		id          TEXT    NOT NULL,
+		root        TEXT    NOT NULL,
+		kind        TEXT    NOT NULL DEFAULT '',
+		sent        INTEGER,
+		received_at INTEGER NOT NULL,
+		PRIMARY KEY (source, id)
+	) WITHOUT ROWID;`,
 }
 
 // Limits of ListAlerts.
@@ -500,10 +532,21 @@ func whereOf(f Filter) (string, []any) {
 	in("state", len(f.States), func(i int) any { return string(f.States[i]) })
 	in("level", len(f.Levels), func(i int) any { return int64(f.Levels[i]) })
 	if f.Sites != nil {
+		var sites []string
 		if len(f.Sites) == 0 {
-			conds = append(conds, "FALSE") // a region with no sites: nothing
+			sites = append(sites, "FALSE") // a region with no sites: nothing
+		} else {
+			sites = append(sites, "site IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.Sites)), ", ")+")")
+			for _, s := range f.Sites {
+				args = append(args, s)
+			}
 		}
-		in("site", len(f.Sites), func(i int) any { return f.Sites[i] })
+		if f.AreaPrefix != "" && strings.Trim(f.AreaPrefix, "0123456789") == "" {
+			// The region's issued warnings: digits need no LIKE escapes.
+			sites = append(sites, "site LIKE ?")
+			args = append(args, yujing.RegionSite(f.AreaPrefix)+"%")
+		}
+		conds = append(conds, "("+strings.Join(sites, " OR ")+")")
 	}
 	for _, c := range []struct{ col, v string }{
 		{"site", f.Site}, {"sensor", f.Sensor}, {"rule", f.Rule}, {"family", f.Family},

@@ -24,8 +24,9 @@ import (
 //     /api/v1/tokens.
 //   - Viewer: every other GET and HEAD (the live stream, /metrics),
 //     POST /api/v1/logout and POST /api/v1/me/password (a user's own).
-//   - Operator: POST /api/v1/alerts/{id}/ack, …/dispose, …/close and
-//     POST /api/v1/calls/{id}/answer.
+//   - Operator: POST /api/v1/alerts/{id}/ack, …/dispose, …/close,
+//     POST /api/v1/calls/{id}/answer and POST /api/v1/warnings/{format}
+//     (issued warnings: cap, alertmanager).
 //   - Admin: everything else that changes state, and POST
 //     /api/v1/calls/{id}/link (a call's answer link: the called person's
 //     credential).
@@ -74,6 +75,8 @@ func Required(method, escapedPath string, metricsPublic bool) Role {
 		return Operator
 	case method == http.MethodPost && api && len(seg) == 5 && at(2) == "calls" && at(4) == "answer":
 		return Operator
+	case method == http.MethodPost && api && len(seg) == 4 && at(2) == "warnings":
+		return Operator // issued warnings in: POST /api/v1/warnings/{format} (cap, alertmanager)
 	case method == http.MethodPost && api && len(seg) == 3 && at(2) == "logout":
 		return Viewer
 	case method == http.MethodPost && api && len(seg) == 4 && at(2) == "me" && at(3) == "password":
