@@ -26,6 +26,7 @@ import (
 	"yujing/alerting"
 	"yujing/alerting/escalate"
 	"yujing/alerting/inhibit"
+	"yujing/alertmanager"
 	"yujing/duty"
 	"yujing/ingest"
 	"yujing/internal/cronspec"
@@ -76,6 +77,10 @@ type File struct {
 	// Families declares sensor families beyond the built-in ones (or
 	// renames a built-in one): rules, reports and the console use them.
 	Families []FamilyFile `yaml:"families"`
+
+	// Alertmanager takes alerts from Prometheus, Grafana and amtool
+	// (config/alertmanager.go).
+	Alertmanager *AlertmanagerFile `yaml:"alertmanager"`
 }
 
 // RuntimeFile tunes the Go garbage collector (the GOGC and GOMEMLIMIT
@@ -551,6 +556,10 @@ type Config struct {
 	// State is the PostgreSQL state database (state.url); nil: the
 	// embedded SQLite file in DataDir.
 	State *State
+
+	// Alertmanager maps alerts from Alertmanager clients to warnings
+	// (config/alertmanager.go); nil: the API is off.
+	Alertmanager *alertmanager.Mapping
 }
 
 // MQTT is the subscriber's connection.
@@ -749,6 +758,7 @@ func (c *checker) build() *Config {
 	sites := c.sites(cfg)
 	sensors := c.sensors(cfg, sites)
 	c.rules(cfg, sensors, sites)
+	c.alertmanager(cfg, sites)
 	people := c.people(cfg)
 	c.duty(cfg)
 	cfg.Messages = message.Config{Lang: c.f.Messages.Lang, Templates: c.f.Messages.Templates, TimeZone: cfg.Location.String()}
