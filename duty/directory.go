@@ -459,8 +459,14 @@ func (d *Directory) SiteOrg(site string) string {
 }
 
 // SiteRegion is the region code of a site: its own, else that of the
-// organisation running it (or its nearest ancestor with one).
-func (d *Directory) SiteRegion(site string) string { return d.siteRegion[site] }
+// organisation running it (or its nearest ancestor with one); for an area
+// (yujing.RegionSite) its code.
+func (d *Directory) SiteRegion(site string) string {
+	if code, ok := yujing.SiteRegion(site); ok {
+		return code
+	}
+	return d.siteRegion[site]
+}
 
 // PersonRegion is the region code of the person's organisation (or of its
 // nearest ancestor with one), "" if none.
@@ -521,7 +527,16 @@ func (d *Directory) OnDuty(org, role string, at time.Time) []yujing.Person {
 // and so up, then those of regions from the narrowest to the widest, each
 // in the order written. Roster links are resolved at at. Nil for a site
 // without any.
+//
+// For an area (yujing.RegionSite: "region:320115", the Site of a warning
+// another system issued for it) the chain is that of its region entries:
+// those covering the area, as for a site there, and, rolled down, those of
+// the regions inside it — a county's warning reaches its townships' and
+// villages' officials. Within a tier the narrower region comes first.
 func (d *Directory) Chain(site string, at time.Time) []Link {
+	if code, ok := yujing.SiteRegion(site); ok {
+		return d.areaChain(code, at)
+	}
 	region := d.siteRegion[site]
 	up := map[string]int{site: 0} // site → 0, its parent → 1, …
 	for i, p := range d.siteAncestors(site) {
@@ -560,18 +575,57 @@ func (d *Directory) Chain(site string, at time.Time) []Link {
 	})
 	var out []Link
 	for _, e := range entries {
-		l := Link{Tier: e.spec.Tier, Role: e.spec.Role, Org: e.spec.Org, Source: e.source}
-		if r, ok := d.rosters[e.spec.Roster]; ok {
-			l.People = d.persons(r.at(at).people)
-			if l.Org == "" {
-				l.Org = r.spec.Org
-			}
-		} else {
-			l.People = d.persons(e.spec.People)
-		}
-		out = append(out, l)
+		out = append(out, d.link(e.spec, e.source, at))
 	}
 	return out
+}
+
+// areaChain is the chain of an administrative area (see Chain): the
+// region entries covering code or covered by it, by tier, the narrowest
+// region first within a tier.
+func (d *Directory) areaChain(code string, at time.Time) []Link {
+	if !ValidRegion(code) {
+		return nil
+	}
+	type entry struct {
+		spec   LinkSpec
+		source string
+		rank   int
+	}
+	var entries []entry
+	for _, r := range d.spec.Responsibility {
+		if r.Region == "" || (!RegionCovers(r.Region, code) && !RegionCovers(code, r.Region)) {
+			continue
+		}
+		for _, l := range r.Chain {
+			entries = append(entries, entry{l, "region " + r.Region, -len(regionPrefix(r.Region))})
+		}
+	}
+	slices.SortStableFunc(entries, func(a, b entry) int {
+		if a.spec.Tier != b.spec.Tier {
+			return a.spec.Tier - b.spec.Tier
+		}
+		return a.rank - b.rank
+	})
+	var out []Link
+	for _, e := range entries {
+		out = append(out, d.link(e.spec, e.source, at))
+	}
+	return out
+}
+
+// link resolves one written link at time at.
+func (d *Directory) link(spec LinkSpec, source string, at time.Time) Link {
+	l := Link{Tier: spec.Tier, Role: spec.Role, Org: spec.Org, Source: source}
+	if r, ok := d.rosters[spec.Roster]; ok {
+		l.People = d.persons(r.at(at).people)
+		if l.Org == "" {
+			l.Org = r.spec.Org
+		}
+	} else {
+		l.People = d.persons(spec.People)
+	}
+	return l
 }
 
 // Tier returns the people of every link of site's chain at that tier, at

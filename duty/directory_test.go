@@ -287,6 +287,69 @@ func TestChain(t *testing.T) {
 	}
 }
 
+// TestChainOfArea: the chain of an area (the Site of a warning another
+// system issued for it, "region:CODE") is its region entries: those
+// covering it and, rolled down, those of the townships inside it; a
+// township's warning reaches its own officials and those above, not its
+// neighbour's.
+func TestChainOfArea(t *testing.T) {
+	s := testSpec(t)
+	s.Responsibility = append(s.Responsibility,
+		Responsibility{Region: "320115001", Chain: []LinkSpec{{Tier: 2, Role: "township_leader", People: []string{"wu"}}}},
+		Responsibility{Region: "320115002", Chain: []LinkSpec{{Tier: 2, Role: "township_leader", People: []string{"li"}}}},
+		Responsibility{Region: "320106", Chain: []LinkSpec{{Tier: 3, Role: "bureau_on_duty", People: []string{"wang"}}}})
+	d := newDir(t, s)
+	type link struct{ tier, role, people, source string }
+	morning := at(t, "2026-01-01 09:00:00 +0800")
+	for _, tc := range []struct {
+		name, area string
+		want       []link
+	}{
+		{"a county: its townships rolled down, then itself and the city", "320115", []link{
+			{"1", "grid_member", "zhou,wu", "region 320115"},
+			{"2", "township_leader", "wu", "region 320115001"},
+			{"2", "township_leader", "li", "region 320115002"},
+			{"3", "bureau_on_duty", "sun", "region 320115"},
+			{"3", "city_bureau", "chen", "region 320100"},
+			{"4", "supervisor_in_chief", "chen", "region 320100"},
+		}},
+		{"a township: itself, its county and city, not the other township", "320115002", []link{
+			{"1", "grid_member", "zhou,wu", "region 320115"},
+			{"2", "township_leader", "li", "region 320115002"},
+			{"3", "bureau_on_duty", "sun", "region 320115"},
+			{"3", "city_bureau", "chen", "region 320100"},
+			{"4", "supervisor_in_chief", "chen", "region 320100"},
+		}},
+		{"the city: every county and township in it", "320100", []link{
+			{"1", "grid_member", "zhou,wu", "region 320115"},
+			{"2", "township_leader", "wu", "region 320115001"},
+			{"2", "township_leader", "li", "region 320115002"},
+			{"3", "bureau_on_duty", "sun", "region 320115"},
+			{"3", "bureau_on_duty", "wang", "region 320106"},
+			{"3", "city_bureau", "chen", "region 320100"},
+			{"4", "supervisor_in_chief", "chen", "region 320100"},
+		}},
+		{"another province", "330106", nil},
+		{"not a code", "3201", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []link
+			for _, l := range d.Chain(yujing.RegionSite(tc.area), morning) {
+				got = append(got, link{string(rune('0' + l.Tier)), l.Role, ids(l.People), l.Source})
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("Chain(region:%s):\n got %v\nwant %v", tc.area, got, tc.want)
+			}
+		})
+	}
+	if got := ids(d.Tier(yujing.RegionSite("320115"), 2, morning)); got != "wu,li" {
+		t.Errorf("Tier(region:320115, 2) = %s, want the township leaders wu,li", got)
+	}
+	if got := d.SiteRegion(yujing.RegionSite("320115001")); got != "320115001" {
+		t.Errorf("SiteRegion(region:320115001) = %q, want its code", got)
+	}
+}
+
 // TestChainOfHazardSources: two major hazard sources inside plant-a, each
 // a site with plant-a as its parent and its own 督长 (a tailings pond its
 // 库长); a source's chain is its own entries, then plant-a's, then the

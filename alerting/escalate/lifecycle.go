@@ -53,10 +53,11 @@ func (e *Engine) handle(ctx context.Context, o observed) {
 }
 
 // pick returns the policy for an alert at its level: the first that
-// matches its level, family and site region.
+// matches its level, family and site region (an area's own code for an
+// alert about one).
 func (e *Engine) pick(a yujing.Alert) *Policy {
-	region := ""
-	if e.sites != nil {
+	region, area := yujing.SiteRegion(a.Site) // an issued warning's area (alerting/issued)
+	if e.sites != nil && !area {
 		if s, ok := e.sites.Site(a.Site); ok {
 			region = s.Region
 		}

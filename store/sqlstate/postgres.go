@@ -246,4 +246,33 @@ var postgresMigrations = []string{
 	CREATE INDEX site_status_site ON site_status (site, id);`,
 	// 2: SQLite's 14: who ended a silence early.
 	`ALTER TABLE silences ADD COLUMN expired_by text NOT NULL DEFAULT '';`,
+	// 3: SQLite's 15: issued warnings and the messages applied.
+	`CREATE TABLE issued_warnings (
+		source     text    COLLATE "C" NOT NULL,
+		key        text    COLLATE "C" NOT NULL,
+		alert_id   bigint  NOT NULL,
+		level      integer NOT NULL,
+		site       text    NOT NULL DEFAULT '',
+		region     text    NOT NULL DEFAULT '',
+		family     text    NOT NULL DEFAULT '',
+		title      text    NOT NULL DEFAULT '',
+		summary    text    NOT NULL DEFAULT '',
+		labels     text    NOT NULL DEFAULT '',
+		starts_at  bigint  NOT NULL,
+		ends_at    bigint,
+		updated_at bigint  NOT NULL,
+		ended_at   bigint,
+		end_reason text    NOT NULL DEFAULT '',
+		PRIMARY KEY (source, key)
+	);
+	CREATE INDEX issued_warnings_in_force ON issued_warnings (ends_at) WHERE ended_at IS NULL;
+	CREATE TABLE issued_messages (
+		source      text   COLLATE "C" NOT NULL,
+		id          text   COLLATE "C" NOT NULL,
+		root        text   NOT NULL,
+		kind        text   NOT NULL DEFAULT '',
+		sent        bigint,
+		received_at bigint NOT NULL,
+		PRIMARY KEY (source, id)
+	);`,
 }

@@ -274,6 +274,38 @@ var stateMigrations = []string{
 	// 14: who ended a silence early (the console shows it with who made
 	// it and why).
 	`ALTER TABLE silences ADD COLUMN expired_by TEXT NOT NULL DEFAULT '';`,
+	// 15: warnings other systems issued (alerting/issued): the latest
+	// episode of each (source, key) beside its alert, and the messages
+	// applied (a CAP alert by sender and identifier), so that a repeated
+	// delivery changes nothing, also after a restart (issued.go).
+	`CREATE TABLE issued_warnings (
+		source     TEXT    NOT NULL,
+		key        TEXT    NOT NULL,
+		alert_id   INTEGER NOT NULL,
+		level      INTEGER NOT NULL,
+		site       TEXT    NOT NULL DEFAULT '',
+		region     TEXT    NOT NULL DEFAULT '',
+		family     TEXT    NOT NULL DEFAULT '',
+		title      TEXT    NOT NULL DEFAULT '',
+		summary    TEXT    NOT NULL DEFAULT '',
+		labels     TEXT    NOT NULL DEFAULT '',
+		starts_at  INTEGER NOT NULL,
+		ends_at    INTEGER,
+		updated_at INTEGER NOT NULL,
+		ended_at   INTEGER,
+		end_reason TEXT    NOT NULL DEFAULT '',
+		PRIMARY KEY (source, key)
+	) WITHOUT ROWID;
+	CREATE INDEX issued_warnings_in_force ON issued_warnings (ends_at) WHERE ended_at IS NULL;
+	CREATE TABLE issued_messages (
+		source      TEXT    NOT NULL,
+		id          TEXT    NOT NULL,
+		root        TEXT    NOT NULL,
+		kind        TEXT    NOT NULL DEFAULT '',
+		sent        INTEGER,
+		received_at INTEGER NOT NULL,
+		PRIMARY KEY (source, id)
+	) WITHOUT ROWID;`,
 }
 
 // Limits of ListAlerts.

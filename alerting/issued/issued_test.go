@@ -1,0 +1,178 @@
+package issued_test
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"yujing"
+	"yujing/alerting/issued"
+	"yujing/alerting/lifecycle"
+	"yujing/internal/fakeclock"
+	"yujing/store"
+	"yujing/store/sqlstate"
+)
+
+// open builds the entry point as serve does: the state database, the
+// lifecycle restored from it, then the issued warnings.
+func open(t *testing.T, path string, clk *fakeclock.Clock, changes *[]lifecycle.Change) (*issued.Warnings, *sqlstate.State) {
+	t.Helper()
+	st, err := sqlstate.OpenSQLite(t.Context(), path, sqlstate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	lc, err := lifecycle.New(st, nil, lifecycle.Options{Now: clk.Now, OnChange: func(c lifecycle.Change) { *changes = append(*changes, c) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lc.Restore(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	w, err := issued.New(lc, st, issued.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, st
+}
+
+// Each step of a warning's life, in order, on one database that is
+// reopened in the middle: what Raise and End report and which alert
+// changes the lifecycle tells call-and-answer (the only source of calls).
+func TestWarningLifeAcrossRestart(t *testing.T) {
+	clk := fakeclock.New(time.Now().Truncate(time.Second))
+	path := filepath.Join(t.TempDir(), "state.db")
+	var changes []lifecycle.Change
+	w, _ := open(t, path, clk, &changes)
+	base := issued.Warning{Source: "cap", Key: "南京市气象台,A1#320115", Level: yujing.Orange, Region: "320115",
+		Title: "江宁区暴雨橙色预警", Summary: "预计未来3小时降雨量将达50毫米以上", StartsAt: clk.Now(),
+		EndsAt: clk.Now().Add(6 * time.Hour), Labels: map[string]string{"event": "暴雨"}}
+	with := func(f func(*issued.Warning)) issued.Warning { c := base; f(&c); return c }
+	type step struct {
+		name    string
+		do      func() (issued.Result, error)
+		want    issued.Outcome
+		level   yujing.Level
+		state   yujing.State
+		events  []yujing.Event // changes told since the step before
+		restart bool           // reopen the database before the step
+	}
+	var firstID int64
+	steps := []step{
+		{name: "raise", do: func() (issued.Result, error) { return w.Raise(t.Context(), base) }, want: issued.Raised,
+			level: yujing.Orange, state: yujing.StateFiring, events: []yujing.Event{yujing.EventRaised}},
+		{name: "repeat", do: func() (issued.Result, error) { return w.Raise(t.Context(), base) }, want: issued.Unchanged,
+			level: yujing.Orange, state: yujing.StateFiring},
+		{name: "repeat after a restart", restart: true, do: func() (issued.Result, error) { return w.Raise(t.Context(), base) },
+			want: issued.Unchanged, level: yujing.Orange, state: yujing.StateFiring},
+		{name: "upgrade", do: func() (issued.Result, error) {
+			return w.Raise(t.Context(), with(func(x *issued.Warning) { x.Level, x.Title = yujing.Red, "江宁区暴雨红色预警" }))
+		}, want: issued.Upgraded, level: yujing.Red, state: yujing.StateFiring, events: []yujing.Event{yujing.EventUpgraded}},
+		{name: "same level, later end", do: func() (issued.Result, error) {
+			return w.Raise(t.Context(), with(func(x *issued.Warning) {
+				x.Level, x.Title, x.EndsAt = yujing.Red, "江宁区暴雨红色预警", clk.Now().Add(12*time.Hour)
+			}))
+		}, want: issued.Updated, level: yujing.Red, state: yujing.StateFiring},
+		{name: "downgrade", do: func() (issued.Result, error) {
+			return w.Raise(t.Context(), with(func(x *issued.Warning) { x.Level, x.EndsAt = yujing.Yellow, clk.Now().Add(12*time.Hour) }))
+		}, want: issued.Downgraded, level: yujing.Yellow, state: yujing.StateFiring, events: []yujing.Event{yujing.EventDowngraded}},
+		{name: "cancel", do: func() (issued.Result, error) {
+			return w.End(t.Context(), "cap", base.Key, issued.End{Reason: issued.ReasonCancelled, Note: "发布单位解除预警"})
+		}, want: issued.Ended, level: yujing.Yellow, state: yujing.StateResolved, events: []yujing.Event{yujing.EventResolved}},
+		{name: "cancel again", do: func() (issued.Result, error) {
+			return w.End(t.Context(), "cap", base.Key, issued.End{Reason: issued.ReasonCancelled})
+		}, want: issued.Unchanged, level: yujing.Yellow, state: yujing.StateResolved},
+		{name: "late delivery of the first message after a restart", restart: true,
+			do: func() (issued.Result, error) { return w.Raise(t.Context(), base) }, want: issued.Stale, level: yujing.Yellow, state: yujing.StateResolved},
+		{name: "a new episode", do: func() (issued.Result, error) {
+			clk.Advance(time.Minute)
+			return w.Raise(t.Context(), with(func(x *issued.Warning) { x.StartsAt, x.EndsAt = clk.Now(), clk.Now().Add(time.Hour) }))
+		}, want: issued.Reopened, level: yujing.Orange, state: yujing.StateFiring, events: []yujing.Event{yujing.EventReopened}},
+		{name: "expires", do: func() (issued.Result, error) {
+			clk.Advance(time.Hour)
+			if n, err := w.Expire(t.Context()); err != nil || n != 1 {
+				t.Fatalf("Expire: %d, %v; want 1 ended", n, err)
+			}
+			r, err := w.Get(t.Context(), "cap", base.Key)
+			return issued.Result{Outcome: issued.Ended, Warning: r}, err
+		}, want: issued.Ended, level: yujing.Orange, state: yujing.StateResolved, events: []yujing.Event{yujing.EventResolved}},
+	}
+	for _, s := range steps {
+		if s.restart {
+			w, _ = open(t, path, clk, &changes)
+		}
+		changes = nil
+		clk.Advance(time.Second)
+		res, err := s.do()
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if res.Outcome != s.want {
+			t.Errorf("%s: outcome %s, want %s", s.name, res.Outcome, s.want)
+		}
+		if res.Warning.Level != s.level {
+			t.Errorf("%s: warning level %s, want %s", s.name, res.Warning.Level, s.level)
+		}
+		if firstID == 0 {
+			firstID = res.Warning.AlertID
+		}
+		if res.Warning.AlertID != firstID {
+			t.Errorf("%s: alert %d, want the same alert %d throughout", s.name, res.Warning.AlertID, firstID)
+		}
+		var evs []yujing.Event
+		for _, c := range changes {
+			evs = append(evs, c.Transition.Event)
+			if c.Alert.Site != "region:320115" || c.Alert.Rule != "issued:cap" || c.Alert.Sensor != base.Key {
+				t.Errorf("%s: alert %s/%s at %s, want issued:cap/%s at region:320115", s.name, c.Alert.Rule, c.Alert.Sensor, c.Alert.Site, base.Key)
+			}
+			if c.Alert.State != s.state {
+				t.Errorf("%s: alert state %s, want %s", s.name, c.Alert.State, s.state)
+			}
+		}
+		if len(evs) != len(s.events) || (len(evs) > 0 && evs[0] != s.events[0]) {
+			t.Errorf("%s: changes %v, want %v", s.name, evs, s.events)
+		}
+	}
+	r, err := w.Get(t.Context(), "cap", base.Key)
+	if err != nil || r.EndReason != issued.ReasonExpired || r.Labels["event"] != "暴雨" {
+		t.Errorf("at the end: %+v, %v; want ended expired with its labels", r, err)
+	}
+}
+
+// Raise refuses what it cannot place, naming the field.
+func TestRaiseRefuses(t *testing.T) {
+	clk := fakeclock.New(time.Now())
+	var changes []lifecycle.Change
+	w, _ := open(t, filepath.Join(t.TempDir(), "s.db"), clk, &changes)
+	ok := issued.Warning{Source: "cap", Key: "k", Level: yujing.Red, Region: "320115"}
+	for _, c := range []struct {
+		name string
+		f    func(*issued.Warning)
+		want string
+	}{
+		{"no source", func(x *issued.Warning) { x.Source = "" }, `invalid issued warning: source "": use letters, digits, '-', '_' and '.'`},
+		{"no key", func(x *issued.Warning) { x.Key = " " }, "invalid issued warning: key is required"},
+		{"no level", func(x *issued.Warning) { x.Level = yujing.LevelNone }, "invalid issued warning: level none: want blue, yellow, orange or red"},
+		{"site and region", func(x *issued.Warning) { x.Site = "plant-a" }, "invalid issued warning: give site or region, exactly one"},
+		{"bad region", func(x *issued.Warning) { x.Region = "32011" }, `invalid issued warning: region "32011" is not an administrative division code (6, 9 or 12 digits)`},
+		{"region as site", func(x *issued.Warning) { x.Region, x.Site = "", "region:320115" }, `invalid issued warning: site "region:320115": give an area as region`},
+	} {
+		x := ok
+		c.f(&x)
+		_, err := w.Raise(t.Context(), x)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%s: %v, want %s", c.name, err, c.want)
+		}
+	}
+	if len(changes) != 0 {
+		t.Errorf("refused warnings changed alerts: %v", changes)
+	}
+	if _, err := w.Get(t.Context(), "cap", "k"); err == nil {
+		t.Error("a refused warning was saved")
+	} else if !isNF(err) {
+		t.Errorf("Get: %v, want not found", err)
+	}
+}
+
+func isNF(err error) bool { return errors.Is(err, store.ErrNotFound) }

@@ -1,0 +1,20 @@
+package yujing
+
+import "strings"
+
+// RegionSitePrefix begins the Site of an alert that is about an
+// administrative area rather than one site: a warning another system
+// issued for a county or a township (alerting/issued), "region:320115".
+// It is the form the directory's responsibility entries of a region take
+// (duty.Responsibility.Key).
+const RegionSitePrefix = "region:"
+
+// RegionSite is the Site of an alert about the administrative area with
+// division code code (GB/T 2260): "region:" + code.
+func RegionSite(code string) string { return RegionSitePrefix + code }
+
+// SiteRegion returns the division code of an alert Site made by
+// RegionSite; ok is false for an ordinary site.
+func SiteRegion(site string) (code string, ok bool) {
+	return strings.CutPrefix(site, RegionSitePrefix)
+}
