@@ -61,16 +61,17 @@ func DefaultLevels() map[string]yujing.Level {
 	return map[string]yujing.Level{"critical": yujing.Red, "error": yujing.Orange, "warning": yujing.Orange, "info": yujing.Blue}
 }
 
-// KeyPrefix starts the key of every warning that came from an
-// Alertmanager client.
-const KeyPrefix = "alertmanager/"
+// Source is the source of every warning that came from an Alertmanager
+// client: its alerts' rule is "issued:alertmanager" (alerting/issued).
+const Source = "alertmanager"
 
 // Warning is what an alert becomes: the warning the lifecycle keeps under
 // Key.
 type Warning struct {
-	// Key identifies the warning: KeyPrefix and the fingerprint of the
+	// Key identifies the warning among Source's: the fingerprint of the
 	// alert's labels without LevelLabel, so that the same alert sent with
-	// another severity moves the warning's level in place.
+	// another severity moves the warning's level in place. It is the
+	// alert's fingerprint when the alert has no LevelLabel.
 	Key string
 	// Name is the alert's alertname ("" when it has none).
 	Name   string
@@ -78,10 +79,13 @@ type Warning struct {
 	Sensor string
 	Family yujing.Family
 	Level  yujing.Level
-	// Text is the warning's message: the alert's summary (or description,
-	// or message annotation), else its name and labels.
-	Text  string
-	Start time.Time
+	// Title is the alert's name, with its sensor in brackets when that is
+	// another label's value: HighLoad（10.1.2.3:9100）. Summary is its
+	// summary (or description, or message) annotation, else its other
+	// labels.
+	Title   string
+	Summary string
+	Start   time.Time
 	// End is when the warning ends unless the alert is sent again (an API
 	// v2 alert's endsAt); zero: when it is sent resolved.
 	End time.Time
@@ -90,6 +94,9 @@ type Warning struct {
 	Labels       map[string]string
 	Annotations  map[string]string
 	GeneratorURL string
+	// By is who sent it (the API token's or user's name), for the
+	// warning's history; "" when not known.
+	By string
 }
 
 // ErrUnmapped says an alert's labels do not give a site or a level, or
@@ -139,11 +146,11 @@ func NewMapper(m Mapping, site func(id string) bool, families yujing.Families) *
 // Key is the key of the warning an alert belongs to.
 func (p *Mapper) Key(a Alert) string {
 	if _, ok := a.Labels[p.m.LevelLabel]; !ok {
-		return KeyPrefix + a.Fingerprint
+		return a.Fingerprint
 	}
 	ls := maps.Clone(a.Labels)
 	delete(ls, p.m.LevelLabel)
-	return KeyPrefix + Fingerprint(ls)
+	return Fingerprint(ls)
 }
 
 // Map turns an alert into its warning, times aside (the Receiver sets
@@ -195,7 +202,7 @@ func (p *Mapper) Map(a Alert) (Warning, error) {
 	if w.Sensor == "" {
 		w.Sensor = a.Name()
 	}
-	w.Text = text(a)
+	w.Title, w.Summary = texts(a, w.Sensor)
 	return w, errors.Join(errs...)
 }
 
@@ -213,23 +220,26 @@ func (p *Mapper) levelList() string {
 	return b.String()
 }
 
-// text is a warning's message from its alert.
-func text(a Alert) string {
+// texts are a warning's title and summary from its alert.
+func texts(a Alert, sensor string) (title, summary string) {
+	title = a.Name()
+	if title == "" {
+		title = LabelString(a.Labels)
+	} else if sensor != "" && sensor != title {
+		title += "（" + sensor + "）"
+	}
 	for _, k := range []string{"summary", "description", "message"} {
 		if s := strings.TrimSpace(a.Annotations[k]); s != "" {
-			if n := a.Name(); n != "" && !strings.Contains(s, n) {
-				return n + ": " + s
-			}
-			return s
+			return title, s
 		}
 	}
-	if n := a.Name(); n != "" {
-		rest := maps.Clone(a.Labels)
-		delete(rest, "alertname")
-		if len(rest) == 0 {
-			return n
-		}
-		return n + " " + LabelString(rest)
+	if a.Name() == "" {
+		return title, ""
 	}
-	return LabelString(a.Labels)
+	rest := maps.Clone(a.Labels)
+	delete(rest, "alertname")
+	if len(rest) == 0 {
+		return title, ""
+	}
+	return title, LabelString(rest)
 }

@@ -22,9 +22,10 @@ type Warnings interface {
 	// date in place (a new level upgrades or downgrades it; text and end
 	// follow); issuing it again unchanged changes nothing.
 	Issue(ctx context.Context, w Warning) error
-	// End resolves the open warning under key as of at; a key with no
-	// open warning is no error.
-	End(ctx context.Context, key string, at time.Time) error
+	// End resolves the open warning under key as of at, by whom ("" when
+	// it ended for want of being sent again); a key with no open warning
+	// is no error.
+	End(ctx context.Context, key, by string, at time.Time) error
 }
 
 // Receiver turns received alerts into warnings. Several alerts may share
@@ -78,8 +79,9 @@ func NewReceiver(mapper *Mapper, out Warnings, opts Options) (*Receiver, error) 
 // Receive takes checked alerts (DecodePostable, DecodeWebhook). An alert
 // whose labels do not map to a warning is left out and named in invalid
 // (one *Error each, wrapping ErrUnmapped); the others are taken. err is
-// the lifecycle's failure to keep one: the sender should send again.
-func (r *Receiver) Receive(ctx context.Context, alerts []Alert) (invalid, err error) {
+// the lifecycle's failure to keep one: the sender should send again. by
+// names the sender for the warnings' history.
+func (r *Receiver) Receive(ctx context.Context, by string, alerts []Alert) (invalid, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
@@ -89,12 +91,13 @@ func (r *Receiver) Receive(ctx context.Context, alerts []Alert) (invalid, err er
 		key := r.mapper.Key(a)
 		if a.Resolved || (!a.EndsAt.IsZero() && !a.EndsAt.After(now)) {
 			r.m.received.WithLabelValues("resolved").Inc()
-			if err := r.resolve(ctx, key, a, now); err != nil {
+			if err := r.resolve(ctx, key, by, a, now); err != nil {
 				return errors.Join(bad...), err
 			}
 			continue
 		}
 		w, merr := r.mapper.Map(a)
+		w.By = by
 		if merr != nil {
 			r.m.received.WithLabelValues("invalid").Inc()
 			bad = append(bad, &Error{Index: a.Index, Labels: a.Labels, Err: merr})
@@ -138,7 +141,7 @@ func (r *Receiver) times(a Alert, now time.Time) Alert {
 
 // resolve drops a resolved alert from its warning, which ends when no
 // alert of it fires any more.
-func (r *Receiver) resolve(ctx context.Context, key string, a Alert, now time.Time) error {
+func (r *Receiver) resolve(ctx context.Context, key, by string, a Alert, now time.Time) error {
 	if ms := r.open[key]; ms != nil {
 		delete(ms, a.Fingerprint)
 		if len(ms) > 0 {
@@ -152,7 +155,7 @@ func (r *Receiver) resolve(ctx context.Context, key string, a Alert, now time.Ti
 	if at.IsZero() || at.After(now) {
 		at = now
 	}
-	return r.out.End(ctx, key, at)
+	return r.out.End(ctx, key, by, at)
 }
 
 // sync hands the lifecycle the warning under key as its alerts that still
@@ -169,7 +172,7 @@ func (r *Receiver) sync(ctx context.Context, key string, now time.Time) error {
 	}
 	if len(ms) == 0 {
 		delete(r.open, key)
-		return r.out.End(ctx, key, last)
+		return r.out.End(ctx, key, "", last)
 	}
 	var top *member
 	start, end, forever := time.Time{}, time.Time{}, false

@@ -44,7 +44,7 @@ func (b *book) Issue(_ context.Context, w Warning) error {
 	return nil
 }
 
-func (b *book) End(_ context.Context, key string, at time.Time) error {
+func (b *book) End(_ context.Context, key, _ string, at time.Time) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if w, ok := b.open[key]; ok {
@@ -74,17 +74,17 @@ func TestMapper(t *testing.T) {
 		name   string
 		labels map[string]string
 		ann    map[string]string
-		want   Warning // Key, Name, Site, Sensor, Family, Level, Text
+		want   Warning // Name, Site, Sensor, Family, Level, Title, Summary
 		err    string
 	}{
 		{"labels", map[string]string{"alertname": "HighLoad", "severity": "CRITICAL", "site": "plant-a", "instance": "10.1.2.3:9100", "family": "electrical"},
 			map[string]string{"summary": "负载过高"},
-			Warning{Name: "HighLoad", Site: "plant-a", Sensor: "10.1.2.3:9100", Family: yujing.FamilyElectrical, Level: yujing.Red, Text: "HighLoad: 负载过高"}, ""},
+			Warning{Name: "HighLoad", Site: "plant-a", Sensor: "10.1.2.3:9100", Family: yujing.FamilyElectrical, Level: yujing.Red, Title: "HighLoad（10.1.2.3:9100）", Summary: "负载过高"}, ""},
 		{"site from job, no instance, default family", map[string]string{"alertname": "Down", "severity": "info", "job": "node-b"},
 			map[string]string{"description": "Down: 采集器离线"},
-			Warning{Name: "Down", Site: "plant-b", Sensor: "Down", Family: yujing.FamilyPower, Level: yujing.Blue, Text: "Down: 采集器离线"}, ""},
+			Warning{Name: "Down", Site: "plant-b", Sensor: "Down", Family: yujing.FamilyPower, Level: yujing.Blue, Title: "Down", Summary: "Down: 采集器离线"}, ""},
 		{"text from labels", map[string]string{"alertname": "X", "severity": "warning", "site": "plant-a", "zone": "3"}, nil,
-			Warning{Name: "X", Site: "plant-a", Sensor: "X", Family: yujing.FamilyPower, Level: yujing.Orange, Text: `X {severity="warning", site="plant-a", zone="3"}`}, ""},
+			Warning{Name: "X", Site: "plant-a", Sensor: "X", Family: yujing.FamilyPower, Level: yujing.Orange, Title: "X", Summary: `{severity="warning", site="plant-a", zone="3"}`}, ""},
 		{"unknown severity", map[string]string{"alertname": "X", "severity": "page", "site": "plant-a"}, nil, Warning{},
 			`severity "page" maps to no level (alertmanager.levels lists critical, info, warning)`},
 		{"no severity", map[string]string{"alertname": "X", "site": "plant-a"}, nil, Warning{}, "no severity label, and alertmanager.default_level is not set"},
@@ -104,7 +104,7 @@ func TestMapper(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := Warning{Name: w.Name, Site: w.Site, Sensor: w.Sensor, Family: w.Family, Level: w.Level, Text: w.Text}
+			got := Warning{Name: w.Name, Site: w.Site, Sensor: w.Sensor, Family: w.Family, Level: w.Level, Title: w.Title, Summary: w.Summary}
 			if fmt.Sprint(got) != fmt.Sprint(c.want) {
 				t.Errorf("warning = %+v\nwant      %+v", got, c.want)
 			}
@@ -115,7 +115,7 @@ func TestMapper(t *testing.T) {
 	k1 := m.Key(Alert{Labels: map[string]string{"alertname": "X", "severity": "warning"}, Fingerprint: Fingerprint(map[string]string{"alertname": "X", "severity": "warning"})})
 	k2 := m.Key(Alert{Labels: map[string]string{"alertname": "X", "severity": "critical"}, Fingerprint: Fingerprint(map[string]string{"alertname": "X", "severity": "critical"})})
 	k3 := m.Key(Alert{Labels: map[string]string{"alertname": "X"}, Fingerprint: Fingerprint(map[string]string{"alertname": "X"})})
-	if k1 != k2 || k1 != k3 || k1 != KeyPrefix+Fingerprint(map[string]string{"alertname": "X"}) {
+	if k1 != k2 || k1 != k3 || k1 != Fingerprint(map[string]string{"alertname": "X"}) {
 		t.Errorf("keys %s, %s, %s: want one, the fingerprint without severity", k1, k2, k3)
 	}
 }
@@ -126,7 +126,7 @@ func post(t *testing.T, r *Receiver, body string) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	invalid, err := r.Receive(t.Context(), as)
+	invalid, err := r.Receive(t.Context(), "token:prometheus", as)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestReceiverLifecycle(t *testing.T) {
 	// A resolve the receiver does not know (say, after a restart) still
 	// reaches the lifecycle.
 	b.calls = nil
-	b.open["alertmanager/"+Fingerprint(map[string]string{"alertname": "Old", "site": "plant-a"})] = Warning{Name: "Old"}
+	b.open[Fingerprint(map[string]string{"alertname": "Old", "site": "plant-a"})] = Warning{Name: "Old"}
 	if err := post(t, r, `[{"labels":{"alertname":"Old","site":"plant-a","severity":"critical"},"startsAt":"`+at(-time.Hour)+`","endsAt":"`+at(-time.Minute)+`"}]`); err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestReceiverLifecycle(t *testing.T) {
 
 	// The lifecycle's failure is the sender's to retry.
 	b.fail = errors.New("disk full")
-	if _, err := r.Receive(t.Context(), []Alert{{Labels: map[string]string{"alertname": "C", "severity": "info", "site": "plant-a"}, Fingerprint: "x"}}); err == nil || err.Error() != "disk full" {
+	if _, err := r.Receive(t.Context(), "", []Alert{{Labels: map[string]string{"alertname": "C", "severity": "info", "site": "plant-a"}, Fingerprint: "x"}}); err == nil || err.Error() != "disk full" {
 		t.Errorf("err = %v, want the lifecycle's", err)
 	}
 }
@@ -235,7 +235,7 @@ func TestReceiverWebhook(t *testing.T) {
 	firing := Alert{Labels: map[string]string{"alertname": "W", "severity": "critical", "site": "plant-a"}, Webhook: true,
 		StartsAt: clk.Now().Add(-time.Hour), EndsAt: clk.Now().Add(-30 * time.Minute)}
 	firing.Fingerprint = Fingerprint(firing.Labels)
-	if _, err := r.Receive(t.Context(), []Alert{firing}); err != nil {
+	if _, err := r.Receive(t.Context(), "", []Alert{firing}); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range b.open {
@@ -249,7 +249,7 @@ func TestReceiverWebhook(t *testing.T) {
 	}
 	resolved := firing
 	resolved.Resolved, resolved.EndsAt = true, time.Time{}
-	if _, err := r.Receive(t.Context(), []Alert{resolved}); err != nil {
+	if _, err := r.Receive(t.Context(), "", []Alert{resolved}); err != nil {
 		t.Fatal(err)
 	}
 	if got := b.log(); got != "raise W red; end W" {

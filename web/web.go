@@ -128,13 +128,19 @@ type Options struct {
 	// Previews replays a rule with other numbers over the stored
 	// readings (POST /api/v1/rules/{name}/preview); nil: not offered.
 	Previews RulePreviews
+	// AlertReceiver takes alerts from Prometheus, Grafana, amtool (POST
+	// /api/v2/alerts) and Alertmanager's webhook (POST
+	// /api/v1/warnings/alertmanager), web/alertmanager.go; nil: those
+	// answer 404.
+	AlertReceiver AlertReceiver
 }
 
 // Server serves the API and the console.
 type Server struct {
-	opts   Options
-	mux    *http.ServeMux
-	events *Broadcaster
+	opts    Options
+	mux     *http.ServeMux
+	events  *Broadcaster
+	started time.Time
 }
 
 //go:embed static/*.html static/*.js static/*.css static/pages
@@ -154,7 +160,7 @@ func New(opts Options) *Server {
 	if opts.Location == nil {
 		opts.Location = defaultLocation()
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux(), events: opts.Events}
+	s := &Server{opts: opts, mux: http.NewServeMux(), events: opts.Events, started: opts.Now()}
 	s.routes()
 	return s
 }
@@ -220,6 +226,7 @@ func (s *Server) routes() {
 	s.answerRoutes()
 	s.directoryRoutes()
 	s.siteStatusRoutes()
+	s.alertmanagerRoutes()
 	sub, _ := fs.Sub(static, "static")
 	files := http.FileServerFS(sub)
 	m.Handle("GET /", files)

@@ -265,6 +265,16 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	// Warnings other systems issue (alerting/issued), and the
+	// Alertmanager API that takes Prometheus' and Grafana's alerts as such.
+	issuedW, err := w.issuedWarnings(state, alerts)
+	if err != nil {
+		return err
+	}
+	amAlerts, err := w.alertmanagerAPI(issuedW, sensors)
+	if err != nil {
+		return err
+	}
 	ln, err := w.listen()
 	if err != nil {
 		return err
@@ -284,7 +294,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 	in := w.intake(deliveries)
 	reload := w.reloader(rules, sensors, directory, esc, alerts, ln.Addr(), goRT)
 	if err := w.serveHTTP(ln, console{state: state, readings: readings, sensors: sensors, statuses: statuses, alerts: alerts,
-		directory: directory, esc: esc, rules: rules, reload: reload, intake: in}); err != nil {
+		directory: directory, esc: esc, rules: rules, reload: reload, intake: in, alertmanager: amAlerts}); err != nil {
 		return err
 	}
 	mqttCfg, mqttAddr, err := w.broker()

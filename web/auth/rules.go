@@ -24,8 +24,10 @@ import (
 //     /api/v1/tokens.
 //   - Viewer: every other GET and HEAD (the live stream, /metrics),
 //     POST /api/v1/logout and POST /api/v1/me/password (a user's own).
-//   - Operator: POST /api/v1/alerts/{id}/ack, …/dispose, …/close and
-//     POST /api/v1/calls/{id}/answer.
+//   - Operator: POST /api/v1/alerts/{id}/ack, …/dispose, …/close,
+//     POST /api/v1/calls/{id}/answer, and warnings other systems send:
+//     POST /api/v1/warnings/{source} (an Alertmanager's webhook, CAP) and
+//     Alertmanager's POST /api/v2/alerts (Prometheus, Grafana, amtool).
 //   - Admin: everything else that changes state, and POST
 //     /api/v1/calls/{id}/link (a call's answer link: the called person's
 //     credential).
@@ -73,6 +75,10 @@ func Required(method, escapedPath string, metricsPublic bool) Role {
 		(at(4) == "ack" || at(4) == "dispose" || at(4) == "close"):
 		return Operator
 	case method == http.MethodPost && api && len(seg) == 5 && at(2) == "calls" && at(4) == "answer":
+		return Operator
+	case method == http.MethodPost && api && len(seg) == 4 && at(2) == "warnings":
+		return Operator
+	case method == http.MethodPost && len(seg) == 3 && at(0) == "api" && at(1) == "v2" && at(2) == "alerts":
 		return Operator
 	case method == http.MethodPost && api && len(seg) == 3 && at(2) == "logout":
 		return Viewer

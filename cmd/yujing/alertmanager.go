@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"yujing/alerting/issued"
+	"yujing/alertmanager"
+	"yujing/store"
+	"yujing/store/sqlstate"
+)
+
+// issuedWarnings is the way into the lifecycle, and so into
+// call-and-answer, for warnings no sensor raised (alerting/issued); its
+// Run ends those whose end passed.
+func (w *wiring) issuedWarnings(state *sqlstate.State, alerts *alertStage) (*issued.Warnings, error) {
+	iw, err := issued.New(alerts.alerts, state, issued.Options{Logger: w.log})
+	if err != nil {
+		return nil, err
+	}
+	w.background(false, iw.Run)
+	return iw, nil
+}
+
+// alertmanagerAPI takes alerts from Prometheus, Grafana, vmalert and
+// amtool (POST /api/v2/alerts) and Alertmanager's webhook as issued
+// warnings, when the configuration has an alertmanager section; nil
+// otherwise.
+func (w *wiring) alertmanagerAPI(iw *issued.Warnings, sensors *sensorBook) (*alertmanager.Receiver, error) {
+	if w.cfg.Alertmanager == nil {
+		return nil, nil
+	}
+	site := func(id string) bool { _, ok := sensors.registry.Site(id); return ok }
+	mapper := alertmanager.NewMapper(*w.cfg.Alertmanager, site, sensors.catalog.Families())
+	return alertmanager.NewReceiver(mapper, issuedAlerts{iw: iw, now: time.Now},
+		alertmanager.Options{Logger: w.log, Registerer: w.reg})
+}
+
+// issuedAlerts hands the Alertmanager API's warnings to issued warnings,
+// source "alertmanager".
+type issuedAlerts struct {
+	iw  *issued.Warnings
+	now func() time.Time
+}
+
+func (a issuedAlerts) Issue(ctx context.Context, w alertmanager.Warning) error {
+	in := issued.Warning{Source: alertmanager.Source, Key: w.Key, Level: w.Level, Site: w.Site, Family: w.Family,
+		Title: w.Title, Summary: w.Summary, Labels: w.Labels, StartsAt: w.Start, EndsAt: w.End, Actor: w.By}
+	// An alert sent firing after its warning ended fires again, as in
+	// Alertmanager, even with its first startsAt (Prometheus keeps it
+	// across a restart): a new episode from now.
+	rec, err := a.iw.Get(ctx, alertmanager.Source, w.Key)
+	switch {
+	case err == nil && rec.EndedAt != nil && !in.StartsAt.After(*rec.EndedAt):
+		in.StartsAt = a.now()
+		if !in.EndsAt.IsZero() && !in.EndsAt.After(in.StartsAt) {
+			return nil // it ends as it would start again: nothing to raise
+		}
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	_, err = a.iw.Raise(ctx, in)
+	return err
+}
+
+func (a issuedAlerts) End(ctx context.Context, key, by string, at time.Time) error {
+	e := issued.End{Reason: issued.ReasonResolved, Note: "告警源报告已恢复", Actor: by}
+	if by == "" {
+		e.Reason, e.Note = issued.ReasonExpired, "告警源未再发送，已到结束时间"
+	}
+	_, err := a.iw.End(ctx, alertmanager.Source, key, e)
+	return err
+}
