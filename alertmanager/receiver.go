@@ -26,6 +26,10 @@ type Warnings interface {
 	// it ended for want of being sent again); a key with no open warning
 	// is no error.
 	End(ctx context.Context, key, by string, at time.Time) error
+	// Current returns the warning in force under key as last issued —
+	// its Labels those of the alert that set its level, its End when it
+	// ends unless sent again — and false when none is.
+	Current(ctx context.Context, key string) (Warning, bool, error)
 }
 
 // Receiver turns received alerts into warnings. Several alerts may share
@@ -104,10 +108,9 @@ func (r *Receiver) Receive(ctx context.Context, by string, alerts []Alert) (inva
 			continue
 		}
 		r.m.received.WithLabelValues("firing").Inc()
-		ms := r.open[key]
-		if ms == nil {
-			ms = map[string]*member{}
-			r.open[key] = ms
+		ms, err := r.members(ctx, key)
+		if err != nil {
+			return errors.Join(bad...), err
 		}
 		ms[a.Fingerprint] = &member{alert: a, warning: w, updated: now}
 		if err := r.sync(ctx, key, now); err != nil {
@@ -142,20 +145,45 @@ func (r *Receiver) times(a Alert, now time.Time) Alert {
 // resolve drops a resolved alert from its warning, which ends when no
 // alert of it fires any more.
 func (r *Receiver) resolve(ctx context.Context, key, by string, a Alert, now time.Time) error {
-	if ms := r.open[key]; ms != nil {
-		delete(ms, a.Fingerprint)
-		if len(ms) > 0 {
-			return r.sync(ctx, key, now)
-		}
-		delete(r.open, key)
+	ms, err := r.members(ctx, key)
+	if err != nil {
+		return err
 	}
-	// Not known here (say, since a restart): the lifecycle may still keep
-	// it open.
+	delete(ms, a.Fingerprint)
+	if len(ms) > 0 {
+		return r.sync(ctx, key, now)
+	}
+	delete(r.open, key)
 	at := a.EndsAt
 	if at.IsZero() || at.After(now) {
 		at = now
 	}
 	return r.out.End(ctx, key, by, at)
+}
+
+// members returns the firing alerts of the warning under key. For a key
+// it does not hold (the first alert of a warning, or the first since a
+// restart) it asks the lifecycle: the alert that set the warning's level
+// counts as firing until the warning's end (the latest of its alerts'), so
+// that after a restart a lower
+// severity re-sent first does not downgrade a warning whose higher one
+// still fires, and a lower one resolving does not end it.
+func (r *Receiver) members(ctx context.Context, key string) (map[string]*member, error) {
+	if ms := r.open[key]; ms != nil {
+		return ms, nil
+	}
+	ms := map[string]*member{}
+	cur, ok, err := r.out.Current(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if ok && len(cur.Labels) > 0 {
+		fp := Fingerprint(cur.Labels)
+		ms[fp] = &member{alert: Alert{Labels: cur.Labels, Annotations: cur.Annotations, Fingerprint: fp,
+			StartsAt: cur.Start, EndsAt: cur.End, Webhook: cur.End.IsZero(), GeneratorURL: cur.GeneratorURL}, warning: cur}
+	}
+	r.open[key] = ms
+	return ms, nil
 }
 
 // sync hands the lifecycle the warning under key as its alerts that still

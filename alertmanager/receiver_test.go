@@ -54,6 +54,13 @@ func (b *book) End(_ context.Context, key, _ string, at time.Time) error {
 	return nil
 }
 
+func (b *book) Current(_ context.Context, key string) (Warning, bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	w, ok := b.open[key]
+	return w, ok, nil
+}
+
 func (b *book) log() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -220,6 +227,44 @@ func TestReceiverLifecycle(t *testing.T) {
 	b.fail = errors.New("disk full")
 	if _, err := r.Receive(t.Context(), "", []Alert{{Labels: map[string]string{"alertname": "C", "severity": "info", "site": "plant-a"}, Fingerprint: "x"}}); err == nil || err.Error() != "disk full" {
 		t.Errorf("err = %v, want the lifecycle's", err)
+	}
+}
+
+// After a restart the receiver knows nothing of the alerts firing; the
+// lifecycle's warning stands for the alert that set its level: a lower
+// severity re-sent first does not downgrade it, nor does its resolving
+// end it; the higher one resolving does.
+func TestReceiverAfterRestart(t *testing.T) {
+	clk := fakeclock.New(time.Now())
+	b := &book{}
+	r1, err := NewReceiver(testMapper(), b, Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(d time.Duration) string { return clk.Now().Add(d).UTC().Format(time.RFC3339Nano) }
+	alert := func(sev, end string) string {
+		return `{"labels":{"alertname":"HighLoad","severity":"` + sev + `","site":"plant-a"},"startsAt":"` + at(-time.Minute) + `","endsAt":"` + end + `"}`
+	}
+	if err := post(t, r1, "["+alert("critical", at(4*time.Minute))+","+alert("warning", at(4*time.Minute))+"]"); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := NewReceiver(testMapper(), b, Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Minute)
+	for i, s := range []struct{ body, want string }{
+		{"[" + alert("warning", at(4*time.Minute)) + "]", "raise HighLoad red"},
+		{"[" + alert("warning", at(-time.Second)) + "]", "raise HighLoad red"},
+		{"[" + alert("warning", at(4*time.Minute)) + "]", "raise HighLoad red"},
+		{"[" + alert("critical", at(-time.Second)) + "]", "raise HighLoad red; level HighLoad red→orange"},
+	} {
+		if err := post(t, r2, s.body); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.log(); got != s.want {
+			t.Fatalf("step %d: calls %q, want %q", i, got, s.want)
+		}
 	}
 }
 

@@ -40,6 +40,13 @@ func (b *warningBook) End(_ context.Context, key, _ string, _ time.Time) error {
 	return nil
 }
 
+func (b *warningBook) Current(_ context.Context, key string) (alertmanager.Warning, bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	w, ok := b.open[key]
+	return w, ok, nil
+}
+
 func alertmanagerServer(t *testing.T, on bool) (*httptest.Server, *warningBook) {
 	t.Helper()
 	b := &warningBook{open: map[string]alertmanager.Warning{}}

@@ -72,3 +72,19 @@ func (a issuedAlerts) End(ctx context.Context, key, by string, at time.Time) err
 	_, err := a.iw.End(ctx, alertmanager.Source, key, e)
 	return err
 }
+
+func (a issuedAlerts) Current(ctx context.Context, key string) (alertmanager.Warning, bool, error) {
+	rec, err := a.iw.Get(ctx, alertmanager.Source, key)
+	if errors.Is(err, store.ErrNotFound) || err == nil && rec.EndedAt != nil {
+		return alertmanager.Warning{}, false, nil
+	}
+	if err != nil {
+		return alertmanager.Warning{}, false, err
+	}
+	w := alertmanager.Warning{Key: key, Name: rec.Labels["alertname"], Site: rec.Site, Family: rec.Family, Level: rec.Level,
+		Title: rec.Title, Summary: rec.Summary, Start: rec.StartsAt, Labels: rec.Labels}
+	if rec.EndsAt != nil {
+		w.End = *rec.EndsAt
+	}
+	return w, true, nil
+}

@@ -147,6 +147,20 @@ func TestAmtoolAlertAdd(t *testing.T) {
 		t.Errorf("after --end in the past the warning is %s, want resolved", resolved.State)
 	}
 
+	// Sent firing again with a start before the end (Prometheus keeps an
+	// alert's start across its own restart): it fires again, as in
+	// Alertmanager — the warning reopens and calls again.
+	start := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	if out, err := amtool(t, api, append(append([]string{"alert", "add"}, labels...), "--start="+start)...); err != nil {
+		t.Fatalf("amtool alert add --start: %v\n%s", err, out)
+	}
+	var again yujing.Alert
+	getJSON(t, fmt.Sprintf("%s/api/v1/alerts/%d", api, d.ID), &again)
+	if again.State != yujing.StateFiring {
+		t.Errorf("sent again after it ended, the warning is %s, want firing (reopened)", again.State)
+	}
+	waitFor(t, 10*time.Second, "the second call", func() bool { return len(p.sent()) >= 2 })
+
 	// Without the token.
 	bin := testenv.Tool(t, "amtool")
 	cmd := exec.CommandContext(t.Context(), bin, "--alertmanager.url="+api, "alert", "add", "X", "site=plant-a", "severity=info")
