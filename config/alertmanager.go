@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -142,13 +141,4 @@ func (c *checker) alertmanager(cfg *Config, sites map[string]bool) {
 		c.Add(af.Fields.At("default_family", pos), "alertmanager.default_family %q is not a family (known: %s)", af.DefaultFamily, familyList(cfg.Families))
 	}
 	cfg.Alertmanager = &m
-}
-
-func sortedKeys(m map[string]string) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }

@@ -26,6 +26,7 @@ import (
 	"yujing/alerting"
 	"yujing/alerting/escalate"
 	"yujing/alerting/inhibit"
+	"yujing/alerting/issued/capwarn"
 	"yujing/alertmanager"
 	"yujing/duty"
 	"yujing/ingest"
@@ -81,6 +82,9 @@ type File struct {
 	// Alertmanager takes alerts from Prometheus, Grafana and amtool
 	// (config/alertmanager.go).
 	Alertmanager *AlertmanagerFile `yaml:"alertmanager"`
+
+	// CAP is how issued warnings in CAP 1.2 are taken (config/cap.go).
+	CAP *CAPFile `yaml:"cap"`
 }
 
 // RuntimeFile tunes the Go garbage collector (the GOGC and GOMEMLIMIT
@@ -543,6 +547,7 @@ type Config struct {
 	// Escalation are the call-and-answer policies and settings; AnswerSecret
 	// signs answer links ("" : a random key kept in the data directory).
 	Escalation   escalate.Settings
+	CAP          capwarn.Settings // config/cap.go
 	AnswerSecret string
 	// GOGC and MemoryLimit are runtime.gogc and runtime.memory_limit_bytes
 	// (0: no limit).
@@ -769,6 +774,7 @@ func (c *checker) build() *Config {
 	channels := c.channels(cfg, renderer)
 	c.routes(cfg, people, channels)
 	c.escalation(cfg, people, channels)
+	c.capSection(cfg)
 	for i, sf := range c.f.Summaries {
 		sum := escalate.Summary{Name: sf.Name, Schedule: sf.Schedule, Period: sf.Period, Channels: sf.Channels}
 		if sf.Name == "" {

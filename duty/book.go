@@ -390,6 +390,10 @@ func (b *Book) Role(site, role string, at time.Time) []yujing.Person {
 	return b.Current().Role(site, role, at)
 }
 
+// SiteRegion returns the region code of a site, or an area's own code
+// (Directory.SiteRegion).
+func (b *Book) SiteRegion(site string) string { return b.Current().SiteRegion(site) }
+
 // PersonRegion returns the region code of the person's organisation.
 func (b *Book) PersonRegion(personID string) string { return b.Current().PersonRegion(personID) }
 

@@ -15,6 +15,7 @@ type metrics struct {
 	batch       prometheus.Histogram
 	connected   prometheus.Gauge
 	reconnects  prometheus.Counter
+	documents   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, depth, unacked func() float64) *metrics {
@@ -47,12 +48,14 @@ func newMetrics(reg prometheus.Registerer, depth, unacked func() float64) *metri
 			Name: "yujing_mqtt_connected", Help: "1 while the MQTT subscriber is connected."}),
 		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "yujing_mqtt_connects_total", Help: "Successful MQTT (re)connections."}),
+		documents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yujing_ingest_documents_total", Help: "Documents applied (issued warnings: CAP), by kind; refused ones count under yujing_ingest_rejected_total."}, []string{"kind"}),
 	}
 	m.readings.WithLabelValues("decoded")
 	m.readings.WithLabelValues("stored")
 	m.ignored.WithLabelValues(IgnoredNodeMetric)
 	if reg != nil {
-		reg.MustRegister(m.messages, m.readings, m.rejected, m.ignored, m.superseded, m.storeErrors, m.storeWrites, m.queueDepth, m.unacked, m.batch, m.connected, m.reconnects)
+		reg.MustRegister(m.messages, m.readings, m.rejected, m.ignored, m.superseded, m.storeErrors, m.storeWrites, m.queueDepth, m.unacked, m.batch, m.connected, m.reconnects, m.documents)
 	}
 	return m
 }

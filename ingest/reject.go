@@ -25,10 +25,13 @@ const (
 	ReasonUnknownSensor = "unknown_sensor"
 	ReasonUnknownMetric = "unknown_metric"
 	ReasonNoDecoder     = "no_decoder"
-	ReasonOversize      = "oversize"
-	ReasonOutOfRange    = "out_of_range"
-	ReasonTimestamp     = "timestamp_out_of_window"
-	ReasonDuplicate     = "duplicate"
+	// ReasonDocumentRefused: a document (an issued warning in CAP) its
+	// intake did not apply; the error says why.
+	ReasonDocumentRefused = "document_refused"
+	ReasonOversize        = "oversize"
+	ReasonOutOfRange      = "out_of_range"
+	ReasonTimestamp       = "timestamp_out_of_window"
+	ReasonDuplicate       = "duplicate"
 	// ReasonBadMetricName: a metric name that is not valid UTF-8, holds a
 	// control character or is too long (decode.CheckMetricName).
 	ReasonBadMetricName = "bad_metric_name"

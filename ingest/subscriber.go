@@ -111,6 +111,18 @@ type Options struct {
 	Rejections *Rejections      // where refused input is kept; a default one is made if nil
 	Discovery  *Discovery       // when set, unknown topics are listed here
 	Now        func() time.Time // clock; time.Now if nil
+	// Documents applies the messages of sensors whose decoder takes
+	// documents (decode.DocumentDecoder: issued warnings in CAP); nil:
+	// such messages are refused (document_refused).
+	Documents Documents
+}
+
+// Documents applies documents that are not readings (issued warnings in
+// CAP): kind is the decoder's Kind. Accept returns once the document is
+// applied durably, or with why not; the message is acknowledged either
+// way (a refused one is kept with the rejections, for inspection).
+type Documents interface {
+	Accept(ctx context.Context, kind, topic string, payload []byte) error
 }
 
 // Subscriber is the MQTT ingest pipeline.
@@ -127,6 +139,7 @@ type Subscriber struct {
 	m        *metrics
 	rejects  *Rejections
 	discover *Discovery
+	docs     Documents // nil: documents are refused
 
 	client   mqtt.Client
 	shards   []chan inbound
@@ -161,7 +174,8 @@ func NewSubscriber(cfg Config, reg *Registry, decoders *decode.Registry, sink Si
 		opts.Rejections = NewRejections(1000, 10*time.Second, opts.Logger)
 	}
 	s := &Subscriber{cfg: cfg, reg: reg, decoders: decoders, sink: sink, obs: obs,
-		log: opts.Logger, now: opts.Now, gap: lingerGap, rejects: opts.Rejections, discover: opts.Discovery, quit: make(chan struct{})}
+		log: opts.Logger, now: opts.Now, gap: lingerGap, rejects: opts.Rejections, discover: opts.Discovery, docs: opts.Documents,
+		quit: make(chan struct{})}
 	s.commit = &groupCommit{sink: countingSink{sink, s}}
 	s.shards = make([]chan inbound, cfg.Shards)
 	for i := range s.shards {
@@ -524,8 +538,13 @@ func (s *Subscriber) work(ch chan inbound) {
 		dec.reset()
 		settled, durable = settled[:0], durable[:0]
 		for _, in := range batch {
-			n := len(dec.readings)
+			n, docs := len(dec.readings), len(dec.documents)
 			s.decode(dec, in.m, in.at)
+			if len(dec.documents) > docs {
+				// Applied before it is acknowledged, in order with the
+				// readings of its shard.
+				s.accept(dec.documents[docs], in.at)
+			}
 			if in.seq == noSeq {
 				continue
 			}
@@ -588,6 +607,20 @@ func (s *Subscriber) next(ch chan inbound, held *snapshots, timer **time.Timer, 
 	}
 	m, ok := <-ch
 	return m, ok
+}
+
+// accept hands a document to the document sink; a refusal is kept with
+// the rejections (reason document_refused).
+func (s *Subscriber) accept(d document, at time.Time) {
+	if s.docs == nil {
+		s.reject(at, d.topic, d.sensor, ReasonDocumentRefused, "no intake takes "+d.kind+" documents here", d.payload)
+		return
+	}
+	if err := s.docs.Accept(s.ctx, d.kind, d.topic, d.payload); err != nil {
+		s.reject(at, d.topic, d.sensor, ReasonDocumentRefused, err.Error(), d.payload)
+		return
+	}
+	s.m.documents.WithLabelValues(d.kind).Inc()
 }
 
 // observe gives the observer readings that are durable.

@@ -41,12 +41,23 @@ type decoded struct {
 	superseded int            // BIRTH snapshots replaced by a newer value of their instant
 	points     []decode.Point // the decoder's output, reused
 	index      map[dupKey]int // the readings by sensor, metric and time, to refuse duplicates within the batch
+	// documents are the payloads of document decoders (decode.DocumentDecoder)
+	// accepted in the batch, for the document sink.
+	documents []document
+}
+
+// document is a message whose decoder takes documents, not readings.
+type document struct {
+	kind, sensor, topic string
+	payload             []byte
 }
 
 func newDecoded() *decoded { return &decoded{index: map[dupKey]int{}} }
 
 func (d *decoded) reset() {
 	d.readings, d.info, d.snapshots, d.superseded = d.readings[:0], d.info[:0], 0, 0
+	clear(d.documents)
+	d.documents = d.documents[:0]
 	clear(d.index)
 }
 
@@ -124,6 +135,16 @@ func (c *validation) check(d *decoded, topic string, payload []byte, now time.Ti
 		return
 	}
 	var err error
+	if dd, ok := dec.(decode.DocumentDecoder); ok {
+		if _, err = dd.Decode(d.points[:0], payload); err != nil {
+			for _, e := range decode.Split(err) {
+				refuse(Verdict{Sensor: sensor.ID, Reason: string(e.Reason), Error: e.Error()})
+			}
+			return
+		}
+		d.documents = append(d.documents, document{kind: dd.Kind(), sensor: sensor.ID, topic: topic, payload: payload})
+		return
+	}
 	if td, ok := dec.(decode.TopicDecoder); ok {
 		d.points, err = td.DecodeTopic(d.points[:0], topic, payload)
 	} else {

@@ -99,6 +99,7 @@ type AnswerRow struct {
 	PersonName    string
 	Channel       string
 	Site, Sensor  string
+	Rule          string // the alert's rule: "issued:cap" for a CAP warning (alerting/issued)
 	CreatedAt     time.Time
 	SentAt        *time.Time
 	Deadline      *time.Time // when the call's step was due

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"yujing"
+	"yujing/alerting/issued"
 	"yujing/alerting/lifecycle"
 	"yujing/duty"
 	"yujing/store"
@@ -27,6 +28,9 @@ type AnswerReports interface {
 type People interface {
 	Person(id string) (yujing.Person, bool)
 	PersonRegion(id string) string
+	// SiteRegion is a site's region code, or an area's own code for a
+	// warning about an area ("region:320115").
+	SiteRegion(site string) string
 	Org(id string) (duty.Org, bool)
 	// Ancestors is the organisation itself, then its parent, up to the root.
 	Ancestors(orgID string) []duty.Org
@@ -112,7 +116,13 @@ type AnswerReport struct {
 	// Rollup: each org (region) row also counts the calls of the orgs
 	// below it (the regions it covers), so rows overlap; Total counts each
 	// call once.
-	Rollup     bool          `json:"rollup"`
+	Rollup bool `json:"rollup"`
+	// Source and Area are the filters applied: the warnings' source
+	// ("cap" for issued warnings in CAP, "rules" for the rule engine's;
+	// "" all) and the area they are about (a region code: warnings of
+	// areas and sites within it; "" all).
+	Source     string        `json:"source,omitempty"`
+	Area       string        `json:"area,omitempty"`
 	Rows       []AnswerStats `json:"rows"`
 	Total      AnswerStats   `json:"total"`
 	TopReached []TopReached  `json:"top_reached"`
@@ -121,16 +131,53 @@ type AnswerReport struct {
 // reportGroups are the report's groupings; rollupGroups those a roll-up
 // applies to.
 var (
-	reportGroups = []string{"person", "org", "region", "level", "day", "week", "month"}
-	rollupGroups = []string{"org", "region"}
+	reportGroups = []string{"person", "org", "region", "area", "level", "day", "week", "month"}
+	rollupGroups = []string{"org", "region", "area"}
 )
 
-// buildAnswerReport computes the report for [from, to) grouped by by;
-// rollup adds each call to the rows of the orgs above its person's org
-// (by=org) or of the regions covering its person's region (by=region).
-func (s *Server) buildAnswerReport(ctx context.Context, from, to time.Time, by string, rollup bool) (AnswerReport, error) {
+// SourceRules is the source of the rule engine's warnings in the
+// reports' source filter; an issued warning's source is its own (cap).
+const SourceRules = "rules"
+
+// answerFilter keeps the calls of some warnings: by source and by area.
+type answerFilter struct{ source, area string }
+
+// sourceOf is the source of an alert's rule: an issued warning's source,
+// else SourceRules.
+func sourceOf(rule string) string {
+	if src, ok := issued.SourceOf(rule); ok {
+		return src
+	}
+	return SourceRules
+}
+
+// areaOf is the area a call's warning is about: an issued warning's area
+// code, else its site's region.
+func (s *Server) areaOf(site string) string {
+	if code, ok := yujing.SiteRegion(site); ok {
+		return code
+	}
+	if s.opts.People == nil {
+		return ""
+	}
+	return s.opts.People.SiteRegion(site)
+}
+
+func (s *Server) keep(f answerFilter, rule, site string) bool {
+	if f.source != "" && sourceOf(rule) != f.source {
+		return false
+	}
+	return f.area == "" || duty.RegionCovers(f.area, s.areaOf(site))
+}
+
+// buildAnswerReport computes the report for [from, to) grouped by by, of
+// the calls about the warnings f keeps; rollup adds each call to the rows
+// of the orgs above its person's org (by=org), of the regions covering its
+// person's region (by=region) or of those covering its warning's area
+// (by=area).
+func (s *Server) buildAnswerReport(ctx context.Context, from, to time.Time, by string, rollup bool, f answerFilter) (AnswerReport, error) {
 	if rollup && !slices.Contains(rollupGroups, by) {
-		return AnswerReport{}, fmt.Errorf("%w: rollup: only with by=org or by=region, not by=%s", lifecycle.ErrInvalid, by)
+		return AnswerReport{}, fmt.Errorf("%w: rollup: only with by=org, by=region or by=area, not by=%s", lifecycle.ErrInvalid, by)
 	}
 	rows, err := s.opts.Reports.AnswerRows(ctx, from, to)
 	if err != nil {
@@ -141,6 +188,9 @@ func (s *Server) buildAnswerReport(ctx context.Context, from, to time.Time, by s
 	escs := map[int64]store.Escalation{}
 	var order []callUnit
 	for _, r := range rows {
+		if !s.keep(f, r.Rule, r.Site) {
+			continue
+		}
 		u := callUnit{r.EscalationID, r.Round, r.Step, r.Person}
 		c, ok := units[u]
 		if !ok {
@@ -173,7 +223,8 @@ func (s *Server) buildAnswerReport(ctx context.Context, from, to time.Time, by s
 			g.add(o, latency)
 		}
 	}
-	rep := AnswerReport{From: from, To: to, By: by, Rollup: rollup, Rows: []AnswerStats{}, TopReached: []TopReached{}}
+	rep := AnswerReport{From: from, To: to, By: by, Rollup: rollup, Source: f.source, Area: f.area, Rows: []AnswerStats{},
+		TopReached: []TopReached{}}
 	for _, g := range groups {
 		g.finish()
 		rep.Rows = append(rep.Rows, *g)
@@ -198,8 +249,12 @@ func (s *Server) buildAnswerReport(ctx context.Context, from, to time.Time, by s
 		}
 		t := TopReached{AlertID: e.AlertID, EscalationID: e.ID, Level: e.Level, Policy: e.Policy,
 			StartedAt: e.StartedAt, TopReachedAt: *e.TopReachedAt}
-		if a, _, err := s.opts.Alerts.Get(ctx, e.AlertID); err == nil {
+		a, _, err := s.opts.Alerts.Get(ctx, e.AlertID)
+		if err == nil {
 			t.Site, t.Sensor = a.Site, a.Sensor
+		}
+		if (f.source != "" || f.area != "") && (err != nil || !s.keep(f, a.Rule, a.Site)) {
+			continue
 		}
 		rep.TopReached = append(rep.TopReached, t)
 	}
@@ -271,6 +326,16 @@ func (s *Server) reportKeys(by string, rollup bool, r store.AnswerRow, sent time
 			out = append(out, groupKey{key: c})
 		}
 		return out
+	case "area":
+		code := s.areaOf(r.Site)
+		if !rollup {
+			return []groupKey{{key: code}}
+		}
+		var out []groupKey
+		for _, c := range regionAncestors(code) {
+			out = append(out, groupKey{key: c})
+		}
+		return out
 	case "level":
 		return []groupKey{{r.Level.String(), r.Level.Chinese()}}
 	case "week":
@@ -307,9 +372,15 @@ func regionAncestors(code string) []string {
 }
 
 // answerBuilder reads the answer report's rollup parameter (1, true, 0,
-// false; default false) and returns its builder.
+// false; default false) and its filters, source (cap, rules, …) and area
+// (a region code), and returns its builder.
 func (s *Server) answerBuilder(r *http.Request) func(ctx context.Context, from, to time.Time, by string) (AnswerReport, error) {
 	return func(ctx context.Context, from, to time.Time, by string) (AnswerReport, error) {
+		q := r.URL.Query()
+		f := answerFilter{source: q.Get("source"), area: q.Get("area")}
+		if f.area != "" && !duty.ValidRegion(f.area) {
+			return AnswerReport{}, fmt.Errorf("%w: area: %q is not an administrative division code (6, 9 or 12 digits)", lifecycle.ErrInvalid, f.area)
+		}
 		rollup := false
 		if v := r.URL.Query().Get("rollup"); v != "" {
 			b, err := strconv.ParseBool(v)
@@ -318,7 +389,7 @@ func (s *Server) answerBuilder(r *http.Request) func(ctx context.Context, from, 
 			}
 			rollup = b
 		}
-		return s.buildAnswerReport(ctx, from, to, by, rollup)
+		return s.buildAnswerReport(ctx, from, to, by, rollup, f)
 	}
 }
 

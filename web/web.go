@@ -133,6 +133,9 @@ type Options struct {
 	// /api/v1/warnings/alertmanager), web/alertmanager.go; nil: those
 	// answer 404.
 	AlertReceiver AlertReceiver
+	// CAP takes issued warnings in CAP 1.2 (POST /api/v1/warnings/cap);
+	// nil: answers 404.
+	CAP CAPIntake
 }
 
 // Server serves the API and the console.
@@ -209,6 +212,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/silences", s.createSilence)
 	m.HandleFunc("DELETE /api/v1/silences/{id}", s.expireSilence)
 	m.HandleFunc("POST /-/reload", s.reload)
+	m.HandleFunc("POST /api/v1/warnings/cap", s.postCAP)
 	m.HandleFunc("GET /api/v1/sensors/discovered", s.discovered)
 	m.HandleFunc("GET /api/v1/sensors/{id}/readings", s.readings)
 	s.sensorRoutes()

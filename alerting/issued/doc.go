@@ -15,7 +15,7 @@
 //	Rule   "issued:" + Source
 //	Sensor Key
 //	Site   the site, or yujing.RegionSite(code) ("region:320115")
-//	Level  the warning's level; Message its Title and Summary
+//	Level  the warning's level; Message its Title, a newline, its Summary
 //
 // and call-and-answer runs the escalation policy of its level for it as
 // for any alert. For an area, the people called are those the directory's

@@ -17,7 +17,7 @@ import (
 
 // RulePrefix begins the Rule of every alert an issued warning carries:
 // "issued:" + the warning's Source.
-const RulePrefix = "issued:"
+const RulePrefix = yujing.IssuedRulePrefix
 
 // Rule is the alert Rule of warnings from source.
 func Rule(source string) string { return RulePrefix + source }
@@ -216,15 +216,14 @@ func validName(s string) bool {
 // alertKey is the lifecycle key of the alert of (source, key).
 func alertKey(source, key string) string { return yujing.AlertKey(Rule(source), key) }
 
-// message is the alert's text: the title, then the summary.
+// message is the alert's text: the title, a newline, the summary (the
+// message templates show them apart: notify/message).
 func message(w *Warning) string {
-	switch {
-	case w.Title == "":
-		return w.Summary
-	case w.Summary == "" || strings.HasPrefix(w.Summary, w.Title):
-		return w.Title
+	title := strings.Join(strings.Fields(w.Title), " ")
+	if w.Summary == "" {
+		return title
 	}
-	return w.Title + "：" + w.Summary
+	return title + "\n" + w.Summary
 }
 
 // Raise takes a warning in: a new alert for a warning not in force, the

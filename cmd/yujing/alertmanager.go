@@ -8,20 +8,7 @@ import (
 	"yujing/alerting/issued"
 	"yujing/alertmanager"
 	"yujing/store"
-	"yujing/store/sqlstate"
 )
-
-// issuedWarnings is the way into the lifecycle, and so into
-// call-and-answer, for warnings no sensor raised (alerting/issued); its
-// Run ends those whose end passed.
-func (w *wiring) issuedWarnings(state *sqlstate.State, alerts *alertStage) (*issued.Warnings, error) {
-	iw, err := issued.New(alerts.alerts, state, issued.Options{Logger: w.log})
-	if err != nil {
-		return nil, err
-	}
-	w.background(false, iw.Run)
-	return iw, nil
-}
 
 // alertmanagerAPI takes alerts from Prometheus, Grafana, vmalert and
 // amtool (POST /api/v2/alerts) and Alertmanager's webhook as issued

@@ -112,7 +112,7 @@ func TestAmtoolAlertAdd(t *testing.T) {
 	}
 	d, ok := issuedAlert(t, api, key)
 	if !ok || d.Level != yujing.Red || d.Site != "plant-a" || d.State != yujing.StateFiring ||
-		d.Message != "HighLoad（10.1.2.3:9100）：1号厂区服务器负载过高" || len(d.History) != 1 || d.History[0].Actor != "token:prometheus" {
+		d.Message != "HighLoad（10.1.2.3:9100）\n1号厂区服务器负载过高" || len(d.History) != 1 || d.History[0].Actor != "token:prometheus" {
 		t.Fatalf("warning %+v (found %v)", d, ok)
 	}
 
@@ -296,7 +296,7 @@ func TestAlertmanagerWebhookCallsThroughYujing(t *testing.T) {
 	warn := alertmanager.Fingerprint(map[string]string{"alertname": "HighLoad", "instance": "10.1.2.4:9100", "job": "node", "site": "plant-a"})
 	dc, ok1 := issuedAlert(t, api, crit)
 	dw, ok2 := issuedAlert(t, api, warn)
-	if !ok1 || !ok2 || dc.Level != yujing.Red || dw.Level != yujing.Orange || dc.Message != "HighLoad（10.1.2.3:9100）：1号厂区服务器负载过高" {
+	if !ok1 || !ok2 || dc.Level != yujing.Red || dw.Level != yujing.Orange || dc.Message != "HighLoad（10.1.2.3:9100）\n1号厂区服务器负载过高" {
 		t.Fatalf("warnings %+v %+v", dc.Alert, dw.Alert)
 	}
 	post("firing.json") // Alertmanager's repeat_interval: nothing new

@@ -265,16 +265,6 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	// Warnings other systems issue (alerting/issued), and the
-	// Alertmanager API that takes Prometheus' and Grafana's alerts as such.
-	issuedW, err := w.issuedWarnings(state, alerts)
-	if err != nil {
-		return err
-	}
-	amAlerts, err := w.alertmanagerAPI(issuedW, sensors)
-	if err != nil {
-		return err
-	}
 	ln, err := w.listen()
 	if err != nil {
 		return err
@@ -291,17 +281,27 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	issuedIn, err := w.issued(state, alerts)
+	if err != nil {
+		return err
+	}
+	// The Alertmanager API takes Prometheus' and Grafana's alerts as
+	// issued warnings.
+	amAlerts, err := w.alertmanagerAPI(issuedIn.warnings, sensors)
+	if err != nil {
+		return err
+	}
 	in := w.intake(deliveries)
 	reload := w.reloader(rules, sensors, directory, esc, alerts, ln.Addr(), goRT)
 	if err := w.serveHTTP(ln, console{state: state, readings: readings, sensors: sensors, statuses: statuses, alerts: alerts,
-		directory: directory, esc: esc, rules: rules, reload: reload, intake: in, alertmanager: amAlerts}); err != nil {
+		directory: directory, esc: esc, rules: rules, reload: reload, intake: in, issued: issuedIn, alertmanager: amAlerts}); err != nil {
 		return err
 	}
 	mqttCfg, mqttAddr, err := w.broker()
 	if err != nil {
 		return err
 	}
-	stopIngest, err := w.ingest(mqttCfg, sensors, readings, rules, in)
+	stopIngest, err := w.ingest(mqttCfg, sensors, readings, rules, in, issuedIn)
 	if err != nil {
 		return err
 	}

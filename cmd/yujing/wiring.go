@@ -376,6 +376,7 @@ type console struct {
 	rules     *ruleStage
 	reload    *reloader
 	intake    *intake
+	issued    *issuedStage
 	// alertmanager takes Alertmanager clients' alerts; nil: not configured.
 	alertmanager *alertmanager.Receiver
 }
@@ -406,7 +407,8 @@ func (w *wiring) serveHTTP(ln net.Listener, c console) error {
 			replay.PreviewOptions{Location: w.cfg.Location, Statuses: c.statuses, Dir: w.cfg.DataDir}),
 		Rejections: c.intake.rejections, Discovery: c.intake.discovery, SensorsAdm: c.sensors.catalog,
 		Families: c.sensors.catalog.Families, SiteStatuses: c.statuses, Gatherer: w.reg, Logger: w.log, Version: w.o.Version,
-		Events: c.alerts.events, Calls: calls, Audit: auditLog, Readings: c.readings.charts, System: c.readings.system}
+		Events: c.alerts.events, Calls: calls, Audit: auditLog, Readings: c.readings.charts, System: c.readings.system,
+		CAP: c.issued.cap}
 	if c.alertmanager != nil {
 		opts.AlertReceiver = c.alertmanager
 	}
@@ -476,9 +478,9 @@ func (w *wiring) broker() (ingest.Config, string, error) {
 // returns the stop that must run first at shutdown, before notify and the
 // stores go away.
 func (w *wiring) ingest(mqttCfg ingest.Config, sensors *sensorBook, readings *readingStore, rules *ruleStage,
-	in *intake) (stop func(), err error) {
+	in *intake, documents ingest.Documents) (stop func(), err error) {
 	sub, err := ingest.NewSubscriber(mqttCfg, sensors.registry, sensors.decoders, readings.sink, rules.engine,
-		ingest.Options{Logger: w.log, Registerer: w.reg, Rejections: in.rejections, Discovery: in.discovery})
+		ingest.Options{Logger: w.log, Registerer: w.reg, Rejections: in.rejections, Discovery: in.discovery, Documents: documents})
 	if err != nil {
 		return nil, err
 	}

@@ -81,6 +81,17 @@ type TopicDecoder interface {
 	DecodeTopic(dst []Point, topic string, payload []byte) ([]Point, error)
 }
 
+// DocumentDecoder is a decoder of messages that are documents, not
+// readings: an issued warning in CAP (decode/cap). Its Decode checks a
+// payload — it returns no points, and an error naming the field at fault
+// for a payload it refuses — and the pipeline hands an accepted payload
+// whole to its document sink (ingest.Options.Documents) under Kind,
+// acknowledging the message once the sink has applied it.
+type DocumentDecoder interface {
+	Decoder
+	Kind() string
+}
+
 // Decoder decodes one payload. Decode appends to dst and returns it. When
 // only some entries of a batch are bad it returns the good points together
 // with an Errors value describing the bad ones.

@@ -173,12 +173,12 @@ func TestImportChecksTheSheetAsTheServerDoes(t *testing.T) {
 		{"a site by its name", "id,family,site\nX-1,gas,演示化工园区\n",
 			[]string{"create gas at demo-plant, topic yujing/demo-plant/X-1, decoder json, every 1m"}},
 		{"a decoder the server does not have", "id,family,site,decoder\nX-1,gas,demo-plant,modbus\n",
-			[]string{`invalid: f.csv:2: column "decoder": unknown decoder "modbus" (want one of json, lineprotocol, plain, sparkplugb)`}},
+			[]string{`invalid: f.csv:2: column "decoder": unknown decoder "modbus" (want one of cap, json, lineprotocol, plain, sparkplugb)`}},
 		{"an id the server does not accept", "id,family,site\nX 1,gas,demo-plant\n",
 			[]string{`invalid: f.csv:2: column "id": "X 1": use letters, digits, '-', '_' and '.'`}},
 		{"every problem of a row", "id,decoder,topic\nX-1,modbus,a/+/b\n",
 			[]string{`invalid: f.csv:2: site: empty; a new sensor needs its site; f.csv:2: family: empty; a new sensor needs its family; ` +
-				`f.csv:2: column "decoder": unknown decoder "modbus" (want one of json, lineprotocol, plain, sparkplugb); ` +
+				`f.csv:2: column "decoder": unknown decoder "modbus" (want one of cap, json, lineprotocol, plain, sparkplugb); ` +
 				`f.csv:2: column "topic": "a/+/b" must not contain MQTT wildcards (+, #); placeholders {site}, {sensor}, {family}, {region} are allowed`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -63,6 +63,17 @@ func SampleCalls() []yujing.Call {
 					c.Deadline = c.Created.Add(15 * time.Minute)
 				}
 				calls = append(calls, c)
+				if e != yujing.EventSummary {
+					// The same event of a warning another system issued
+					// (alerting/issued): a headline and a text, no sensor.
+					ic := c
+					ic.ID = strings.Replace(c.ID, "42-", "43-", 1)
+					ic.Alert.ID, ic.Alert.Rule, ic.Alert.Family = 43, yujing.IssuedRulePrefix+"cap", yujing.FamilyWeather
+					ic.Alert.Sensor, ic.Alert.Site = "南京市江宁区气象台,32011541600000_20250714093000#320115001", yujing.RegionSite("320115001")
+					ic.Alert.Metric, ic.Alert.Unit, ic.Alert.Value, ic.Alert.Threshold = "", "", 0, 0
+					ic.Alert.Message = SampleIssued
+					calls = append(calls, ic)
+				}
 				if answer && e == yujing.EventRaised {
 					// Call-and-answer goes on: a reminder, a later step, a
 					// later round.
@@ -81,6 +92,11 @@ func SampleCalls() []yujing.Call {
 	}
 	return calls
 }
+
+// SampleIssued is the message of the sample calls about an issued
+// warning: a CAP warning's headline and text, as alerting/issued/capwarn
+// writes them.
+const SampleIssued = "江宁区气象台发布暴雨红色预警信号（江宁区东山街道）\n过去3小时东山街道降雨量已达100毫米以上，且降雨仍将持续。防御指南：1. 政府及相关部门按照职责做好防暴雨应急和抢险工作；2. 停止集会、停课、停业（除特殊行业外）；3. 做好山洪、滑坡、泥石流等灾害的防御和抢险工作。"
 
 // check renders every sample call for every kind and returns the first
 // problem of each kind.

@@ -305,12 +305,18 @@ type Data struct {
 	Guidance      string // what to do, one or two sentences; "" when nothing
 	ShortGuidance string // the same in a few words, for SMS
 
-	Note    string // the alert's own message (for a summary, the summary without its 【name】)
-	Person  string // name of the person called
-	AlertID int64
-	CallID  string
-	Step    int // escalation step, from 1; 0 for a route's notification
-	Round   int // escalation round, from 1 (the policy repeated); 0 for a route's notification
+	Note string // the alert's own message (for a summary, the summary without its 【name】)
+	// Issued says the warning was issued by another system (the weather
+	// service's CAP warning, an Alertmanager alert: alerting/issued): it
+	// has no sensor and no value; Title is its headline and Body its text
+	// (Note is both), and Guidance is empty (the issuer's own is in Body).
+	Issued      bool
+	Title, Body string
+	Person      string // name of the person called
+	AlertID     int64
+	CallID      string
+	Step        int // escalation step, from 1; 0 for a route's notification
+	Round       int // escalation round, from 1 (the policy repeated); 0 for a route's notification
 
 	// Escalation says why this person is called now, when it is not the
 	// first call: a reminder, a later step or round of call-and-answer
@@ -370,6 +376,11 @@ func (r *Renderer) data(c yujing.Call) Data {
 	if d.Level == "none" {
 		d.Level = ""
 	}
+	if strings.HasPrefix(a.Rule, yujing.IssuedRulePrefix) {
+		d.Issued = true
+		d.Title, d.Body, _ = strings.Cut(d.Note, "\n")
+		d.Title, d.Body = strings.TrimSpace(d.Title), strings.TrimSpace(d.Body)
+	}
 	if r.names != nil {
 		if n := strings.TrimSpace(r.names.SiteName(a.Site)); n != "" {
 			d.Site = n
@@ -389,8 +400,10 @@ func (r *Renderer) data(c yujing.Call) Data {
 		d.DeadlineClock = clock(dl, at)
 		d.DeadlineSpoken = w.spoken(dl, at)
 	}
-	g := w.guidanceFor(a.Family, a.Level, c.Event)
-	d.Guidance, d.ShortGuidance = g.full, g.short
+	if !d.Issued {
+		g := w.guidanceFor(a.Family, a.Level, c.Event)
+		d.Guidance, d.ShortGuidance = g.full, g.short
+	}
 	return d
 }
 
@@ -399,6 +412,9 @@ func (r *Renderer) data(c yujing.Call) Data {
 func (r *Renderer) smsParams(d Data) map[string]string {
 	if d.Summary != "" { // no sensor, no value
 		d.Value, d.Threshold = "", ""
+	}
+	if d.Issued { // the issuer's headline in place of the site; no sensor, no value
+		d.Site, d.Sensor, d.Value, d.Threshold = d.Title, "", "", ""
 	}
 	return map[string]string{
 		ParamLevel:     shorten(d.Colour, MaxSMSParamChars),

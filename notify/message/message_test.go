@@ -155,6 +155,18 @@ func goldenCases() []goldenCase {
 			c.Escalation, c.Step, c.AnswerURL, c.Deadline, c.Created = 0, 0, "", time.Time{}, start
 		})},
 		{"notification", with(noAnswer)},
+		{"issued", with(func(c *yujing.Call) {
+			c.Alert.Rule, c.Alert.Sensor, c.Alert.Site, c.Alert.Family = "issued:cap", "南京市江宁区气象台,32011541600000_20250714093000#320115001", "region:320115001", yujing.FamilyWeather
+			c.Alert.Metric, c.Alert.Unit, c.Alert.Value, c.Alert.Threshold = "", "", 0, 0
+			c.Alert.Message = "江宁区气象台发布暴雨红色预警信号（江宁区东山街道）\n过去3小时东山街道降雨量已达100毫米以上，且降雨仍将持续。防御指南：1. 政府及相关部门按照职责做好防暴雨应急和抢险工作；2. 停止集会、停课、停业（除特殊行业外）。"
+		})},
+		{"issued-upgraded", with(func(c *yujing.Call) {
+			c.Alert.Rule, c.Alert.Sensor, c.Alert.Site, c.Alert.Family = "issued:cap", "南京市江宁区气象台,32011541600000_20250714093000#320115", "region:320115", ""
+			c.Alert.Metric, c.Alert.Unit, c.Alert.Value, c.Alert.Threshold = "", "", 0, 0
+			c.Event, c.Alert.UpdatedAt, c.Created = yujing.EventUpgraded, start.Add(3*time.Minute), start.Add(3*time.Minute)
+			c.Alert.Message = "江宁区气象台将暴雨橙色预警信号升级为红色（江宁区）"
+			c.ID, c.Step, c.Deadline, c.Person = "esc8-r0-s2-p2-p-voice", 2, start.Add(18*time.Minute), yujing.Person{ID: "p2", Name: "李四"}
+		})},
 		{"flood", with(func(c *yujing.Call) {
 			c.Alert.Family, c.Alert.Site, c.Alert.Sensor, c.Alert.Metric, c.Alert.Unit = yujing.FamilyFlood, "qinglong", "wl-01", "level", "m"
 			c.Alert.Level, c.Alert.Value, c.Alert.Threshold = yujing.Orange, 12.7, 12.5
@@ -309,7 +321,8 @@ func checkSMSParams(t *testing.T, where string, p map[string]string, c yujing.Ca
 			t.Errorf("%s: parameter %s=%q has a forbidden character", where, k, v)
 		}
 		optional := k == ParamDeadline && c.Deadline.IsZero() || k == ParamFamily && !yujing.BuiltinFamilies().Known(c.Alert.Family) ||
-			c.Event == yujing.EventSummary && slices.Contains([]string{ParamFamily, ParamSensor, ParamValue, ParamThreshold}, k)
+			c.Event == yujing.EventSummary && slices.Contains([]string{ParamFamily, ParamSensor, ParamValue, ParamThreshold}, k) ||
+			strings.HasPrefix(c.Alert.Rule, yujing.IssuedRulePrefix) && slices.Contains([]string{ParamSensor, ParamValue, ParamThreshold}, k)
 		if v == "" && !optional {
 			t.Errorf("%s: parameter %s is empty", where, k)
 		}

@@ -145,6 +145,9 @@ var conformance = []struct {
 	{"InstanceID", testInstanceID},
 	{"InstanceIDDamaged", testInstanceIDDamaged},
 	{"AnswerKey", testAnswerKey},
+
+	{"IssuedWarnings", testIssuedWarnings},
+	{"IssuedMessages", testIssuedMessages},
 }
 
 // TestConformance runs the suite on SQLite and on PostgreSQL (one server,

@@ -283,7 +283,7 @@ func (s *State) OpenCallTo(ctx context.Context, people []string, since time.Time
 // what the answer reports count.
 func (s *State) AnswerRows(ctx context.Context, from, to time.Time) ([]store.AnswerRow, error) {
 	rows, err := s.db.r.QueryContext(ctx, `SELECT c.id, c.alert_id, c.step, c.person, c.channel, c.body,
-		COALESCE(a.site, ''), COALESCE(a.sensor, ''), c.created_at, c.sent_at, c.deadline, c.answered_at,
+		COALESCE(a.site, ''), COALESCE(a.sensor, ''), COALESCE(a.rule, ''), c.created_at, c.sent_at, c.deadline, c.answered_at,
 		COALESCE(c.answered_by, ''), COALESCE(c.answer_channel, ''), `+escalationColumnsOf("e")+`
 		FROM calls c JOIN escalations e ON e.id = c.escalation_id LEFT JOIN alerts a ON a.id = c.alert_id
 		WHERE c.escalation_id IS NOT NULL AND c.created_at >= ? AND c.created_at < ?
@@ -298,7 +298,7 @@ func (s *State) AnswerRows(ctx context.Context, from, to time.Time) ([]store.Ans
 		var body string
 		var created int64
 		var sent, deadline, answered sql.NullInt64
-		call := []any{&r.CallID, &r.AlertID, &r.Step, &r.Person, &r.Channel, &body, &r.Site, &r.Sensor, &created,
+		call := []any{&r.CallID, &r.AlertID, &r.Step, &r.Person, &r.Channel, &body, &r.Site, &r.Sensor, &r.Rule, &created,
 			&sent, &deadline, &answered, &r.AnsweredBy, &r.AnswerChannel}
 		e, err := scanEscalation(prefixed{rows, call})
 		if err != nil {

@@ -25,9 +25,10 @@ import (
 //   - Viewer: every other GET and HEAD (the live stream, /metrics),
 //     POST /api/v1/logout and POST /api/v1/me/password (a user's own).
 //   - Operator: POST /api/v1/alerts/{id}/ack, …/dispose, …/close,
-//     POST /api/v1/calls/{id}/answer, and warnings other systems send:
-//     POST /api/v1/warnings/{source} (an Alertmanager's webhook, CAP) and
-//     Alertmanager's POST /api/v2/alerts (Prometheus, Grafana, amtool).
+//     POST /api/v1/calls/{id}/answer, and warnings other systems issue:
+//     POST /api/v1/warnings/{format} (cap, alertmanager: an
+//     Alertmanager's webhook) and Alertmanager's POST /api/v2/alerts
+//     (Prometheus, Grafana, amtool).
 //   - Admin: everything else that changes state, and POST
 //     /api/v1/calls/{id}/link (a call's answer link: the called person's
 //     credential).
@@ -77,7 +78,7 @@ func Required(method, escapedPath string, metricsPublic bool) Role {
 	case method == http.MethodPost && api && len(seg) == 5 && at(2) == "calls" && at(4) == "answer":
 		return Operator
 	case method == http.MethodPost && api && len(seg) == 4 && at(2) == "warnings":
-		return Operator
+		return Operator // issued warnings in: POST /api/v1/warnings/{format} (cap, alertmanager)
 	case method == http.MethodPost && len(seg) == 3 && at(0) == "api" && at(1) == "v2" && at(2) == "alerts":
 		return Operator
 	case method == http.MethodPost && api && len(seg) == 3 && at(2) == "logout":

@@ -39,6 +39,8 @@ func TestRequired(t *testing.T) {
 		{"POST", "/api/v1/alerts/17/%61ck", false, Operator}, // the mux unescapes segments too
 		{"POST", "/api/v1/alerts/17/ack/x", false, Admin},
 		{"POST", "/api/v1/calls/c-1/answer", false, Operator},
+		{"POST", "/api/v1/warnings/cap", false, Operator},
+		{"POST", "/api/v1/warnings/cap/x", false, Admin},
 		{"POST", "/api/v1/calls/c-1/link", false, Admin}, // an answer link is the called person's credential
 		// Warnings from other systems: Alertmanager's API and webhook.
 		{"POST", "/api/v2/alerts", false, Operator},

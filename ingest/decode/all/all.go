@@ -4,6 +4,7 @@ package all
 
 import (
 	"yujing/ingest/decode"
+	"yujing/ingest/decode/cap"
 	"yujing/ingest/decode/json"
 	"yujing/ingest/decode/lineprotocol"
 	"yujing/ingest/decode/plain"
@@ -15,6 +16,7 @@ func Registry() (*decode.Registry, error) {
 	r := decode.NewRegistry()
 	for _, d := range []decode.Decoder{
 		json.New(),
+		cap.New(),
 		lineprotocol.Default(),
 		plain.Default(),
 		sparkplugb.Default(),

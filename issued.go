@@ -9,6 +9,12 @@ import "strings"
 // (duty.Responsibility.Key).
 const RegionSitePrefix = "region:"
 
+// IssuedRulePrefix begins the Rule of an alert that carries a warning
+// another system issued (alerting/issued): "issued:cap". Such an alert
+// has no sensor reading: its Message is the warning's headline, a
+// newline, and its text.
+const IssuedRulePrefix = "issued:"
+
 // RegionSite is the Site of an alert about the administrative area with
 // division code code (GB/T 2260): "region:" + code.
 func RegionSite(code string) string { return RegionSitePrefix + code }
