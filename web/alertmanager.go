@@ -40,7 +40,8 @@ func (s *Server) alertmanagerRoutes() {
 	m := s.mux
 	m.HandleFunc("POST /api/v2/alerts", s.postAlertsV2)
 	m.HandleFunc("GET /api/v2/alerts", s.getAlertsV2)
-	m.HandleFunc("GET /api/v2/status", s.statusV2)
+	started := s.opts.Now()
+	m.HandleFunc("GET /api/v2/status", func(w http.ResponseWriter, r *http.Request) { s.statusV2(w, r, started) })
 	m.HandleFunc("POST /api/v1/warnings/alertmanager", s.postAlertmanagerWebhook)
 }
 
@@ -291,8 +292,9 @@ func splitMatchers(s string) []string {
 }
 
 // statusV2 is Alertmanager's GET /api/v2/status, honestly: the version is
-// yujing's, there is no cluster and no Alertmanager configuration.
-func (s *Server) statusV2(w http.ResponseWriter, r *http.Request) {
+// yujing's, there is no cluster and no Alertmanager configuration; uptime
+// is when the server was built.
+func (s *Server) statusV2(w http.ResponseWriter, r *http.Request, started time.Time) {
 	if s.opts.AlertReceiver == nil {
 		writeV2Error(w, http.StatusNotFound, errNoAlertmanager.Error())
 		return
@@ -306,6 +308,6 @@ func (s *Server) statusV2(w http.ResponseWriter, r *http.Request) {
 		"versionInfo": map[string]string{"version": "yujing " + version, "revision": "", "branch": "",
 			"buildUser": "", "buildDate": "", "goVersion": runtime.Version()},
 		"config": map[string]string{"original": "# yujing takes alerts here as an Alertmanager would; its configuration is yujing's (section alertmanager:)\n"},
-		"uptime": s.started,
+		"uptime": started,
 	})
 }

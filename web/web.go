@@ -17,7 +17,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -130,10 +129,7 @@ type Options struct {
 	// Previews replays a rule with other numbers over the stored
 	// readings (POST /api/v1/rules/{name}/preview); nil: not offered.
 	Previews RulePreviews
-	// AlertReceiver takes alerts from Prometheus, Grafana, amtool (POST
-	// /api/v2/alerts) and Alertmanager's webhook (POST
-	// /api/v1/warnings/alertmanager), web/alertmanager.go; nil: those
-	// answer 404.
+	// AlertReceiver takes Alertmanager clients' alerts (web/alertmanager.go); nil: 404.
 	AlertReceiver AlertReceiver
 	// CAP takes issued warnings in CAP 1.2 (POST /api/v1/warnings/cap);
 	// nil: answers 404.
@@ -142,10 +138,9 @@ type Options struct {
 
 // Server serves the API and the console.
 type Server struct {
-	opts    Options
-	mux     *http.ServeMux
-	events  *Broadcaster
-	started time.Time
+	opts   Options
+	mux    *http.ServeMux
+	events *Broadcaster
 }
 
 //go:embed static/*.html static/*.js static/*.css static/pages
@@ -165,7 +160,7 @@ func New(opts Options) *Server {
 	if opts.Location == nil {
 		opts.Location = defaultLocation()
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux(), events: opts.Events, started: opts.Now()}
+	s := &Server{opts: opts, mux: http.NewServeMux(), events: opts.Events}
 	s.routes()
 	return s
 }
@@ -696,112 +691,4 @@ func (s *Server) rejected(w http.ResponseWriter, r *http.Request) {
 		rs = []ingest.Rejection{}
 	}
 	writeJSON(w, http.StatusOK, rs)
-}
-
-// Broadcaster fans alert changes out to live-stream subscribers. A
-// subscriber that falls behind loses events and is told to resynchronise.
-type Broadcaster struct {
-	mu     sync.Mutex
-	subs   map[chan []byte]struct{}
-	size   int
-	closed chan struct{} // closed by Close: every stream ends
-	once   sync.Once
-}
-
-// NewBroadcaster buffers size events per subscriber.
-func NewBroadcaster(size int) *Broadcaster {
-	return &Broadcaster{subs: map[chan []byte]struct{}{}, size: size, closed: make(chan struct{})}
-}
-
-// Close ends every live stream (their browsers reconnect to whichever
-// yujing answers next) and every stream opened later, so that an HTTP
-// server's Shutdown, which waits for open requests, is not held up by
-// them. Give it to http.Server.RegisterOnShutdown. Safe to call twice.
-func (b *Broadcaster) Close() { b.once.Do(func() { close(b.closed) }) }
-
-// AlertEvent is one message of the live stream.
-type AlertEvent struct {
-	Event yujing.Event `json:"event"`
-	Alert yujing.Alert `json:"alert"`
-}
-
-// Publish sends an alert change to every subscriber without blocking.
-func (b *Broadcaster) Publish(a yujing.Alert, t yujing.Transition) {
-	data, err := json.Marshal(AlertEvent{Event: t.Event, Alert: a})
-	if err != nil {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for ch := range b.subs {
-		select {
-		case ch <- data:
-		default: // slow subscriber: it gets a resync instead
-			select {
-			case <-ch:
-			default:
-			}
-			select {
-			case ch <- []byte(`{"event":"resync"}`):
-			default:
-			}
-		}
-	}
-}
-
-func (b *Broadcaster) subscribe() chan []byte {
-	ch := make(chan []byte, b.size)
-	b.mu.Lock()
-	b.subs[ch] = struct{}{}
-	b.mu.Unlock()
-	return ch
-}
-
-func (b *Broadcaster) unsubscribe(ch chan []byte) {
-	b.mu.Lock()
-	delete(b.subs, ch)
-	b.mu.Unlock()
-}
-
-func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		writeError(w, http.StatusInternalServerError, errors.New("streaming unsupported"))
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	ch := s.events.subscribe()
-	defer s.events.unsubscribe(ch)
-	fmt.Fprint(w, "retry: 2000\n: connected\n\n")
-	// yujing's own health: now, then whenever it changes.
-	sys, _ := s.systemEvent(nil)
-	fmt.Fprintf(w, "event: system\ndata: %s\n\n", sys)
-	fl.Flush()
-	ping := time.NewTicker(15 * time.Second)
-	defer ping.Stop()
-	sysTick := time.NewTicker(systemEvery)
-	defer sysTick.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-s.events.closed:
-			return
-		case data := <-ch:
-			fmt.Fprintf(w, "event: alert\ndata: %s\n\n", data)
-			fl.Flush()
-		case <-sysTick.C:
-			if data, changed := s.systemEvent(sys); changed {
-				sys = data
-				fmt.Fprintf(w, "event: system\ndata: %s\n\n", data)
-				fl.Flush()
-			}
-		case <-ping.C:
-			fmt.Fprint(w, ": ping\n\n")
-			fl.Flush()
-		}
-	}
 }
