@@ -314,3 +314,49 @@ func TestAlertmanagerWebhookCallsThroughYujing(t *testing.T) {
 		t.Errorf("calls %+v, want two", got)
 	}
 }
+
+// A silence holds back the calls of warnings that came from Alertmanager
+// clients as of any other, never their record: with orange warnings of
+// rule issued:alertmanager silenced, the webhook's warning-level alert
+// is kept, marked silenced and calls nobody, while its critical one and
+// a later critical one call the duty officer.
+func TestAlertmanagerWarningsSilenced(t *testing.T) {
+	p := newPhones(t)
+	inst := start(t, configFrom(t, alertmanagerYAML(t, p)))
+	api := "http://" + inst.http
+	body := fmt.Sprintf(`{"matchers": {"rule": %q, "levels": ["orange"]}, "starts_at": %q, "ends_at": %q, "comment": "监控系统升级"}`,
+		issued.Rule(alertmanager.Source), time.Now().Add(-time.Minute).UTC().Format(time.RFC3339), time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	if code := postJSON(t, api+"/api/v1/silences", body, nil); code != http.StatusCreated {
+		t.Fatalf("silence: %d", code)
+	}
+	send := func(path, body string) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, api+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+promToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %s", path, resp.Status)
+		}
+	}
+	golden, err := os.ReadFile(filepath.Join("..", "..", "alertmanager", "testdata", "webhook", "firing.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	send("/api/v1/warnings/alertmanager", string(golden))
+	// A later alert: its call comes after whatever the silenced one
+	// would have made, as changes are handled in order.
+	send("/api/v2/alerts", `[{"labels":{"alertname":"Later","severity":"critical","site":"plant-a"}}]`)
+	waitFor(t, 10*time.Second, "the two red warnings' calls", func() bool { return len(p.sent()) >= 2 })
+	warn := alertmanager.Fingerprint(map[string]string{"alertname": "HighLoad", "instance": "10.1.2.4:9100", "job": "node", "site": "plant-a"})
+	d, ok := issuedAlert(t, api, warn)
+	if !ok || d.Level != yujing.Orange || !d.Silenced || len(d.Calls) != 0 {
+		t.Errorf("the silenced warning: %+v (found %v), want orange, silenced, no calls", d.Alert, ok)
+	}
+	if got := p.sent(); len(got) != 2 {
+		t.Errorf("calls %+v, want the two red warnings'", got)
+	}
+}
