@@ -359,4 +359,23 @@ func TestAlertmanagerWarningsSilenced(t *testing.T) {
 	if got := p.sent(); len(got) != 2 {
 		t.Errorf("calls %+v, want the two red warnings'", got)
 	}
+	// The 叫应 report of these warnings alone.
+	for source, want := range map[string]int{alertmanager.Source: 2, "cap": 0} {
+		var rep struct {
+			Rows []struct {
+				Key   string `json:"key"`
+				Calls int    `json:"calls"`
+			} `json:"rows"`
+		}
+		getJSON(t, api+"/api/v1/reports/answers?by=person&source="+source, &rep)
+		calls := 0
+		for _, r := range rep.Rows {
+			if r.Key == "chen" {
+				calls += r.Calls
+			}
+		}
+		if calls != want {
+			t.Errorf("answer report, source %s: %+v, want %d calls to chen", source, rep.Rows, want)
+		}
+	}
 }
