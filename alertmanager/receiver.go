@@ -22,15 +22,29 @@ type Warnings interface {
 	// date in place (a new level upgrades or downgrades it; text and end
 	// follow); issuing it again unchanged changes nothing.
 	Issue(ctx context.Context, w Warning) error
-	// End resolves the open warning under key as of at, by whom ("" when
-	// it ended for want of being sent again); a key with no open warning
+	// End resolves the open warning under key; a key with no open warning
 	// is no error.
-	End(ctx context.Context, key, by string, at time.Time) error
+	End(ctx context.Context, key string, e Ending) error
 	// Current returns the warning in force under key as last issued —
 	// its Labels those of the alert that set its level, its End when it
 	// ends unless sent again — and false when none is.
 	Current(ctx context.Context, key string) (Warning, bool, error)
 }
+
+// Ending says how a warning ended.
+type Ending struct {
+	// At is when: the alert's endsAt, or now.
+	At time.Time
+	// By is who sent it resolved; "" when Expired.
+	By string
+	// Expired: it was not sent again before its end, rather than sent
+	// resolved.
+	Expired bool
+}
+
+// ErrRefused, wrapped in an error of Warnings, says the lifecycle refused
+// a warning as given: the alert is named as invalid, the others are taken.
+var ErrRefused = errors.New("refused")
 
 // Receiver turns received alerts into warnings. Several alerts may share
 // a warning: the same alert sent with several severities (a rule per
@@ -102,6 +116,10 @@ func (r *Receiver) Receive(ctx context.Context, by string, alerts []Alert) (inva
 		}
 		w, merr := r.mapper.Map(a)
 		w.By = by
+		if !a.EndsAt.IsZero() && !a.EndsAt.After(a.StartsAt) {
+			merr = errors.Join(merr, fmt.Errorf("startsAt %s is not before its end %s (endsAt, or now and resolve_timeout)",
+				a.StartsAt.Format(time.RFC3339Nano), a.EndsAt.Format(time.RFC3339Nano)))
+		}
 		if merr != nil {
 			r.m.received.WithLabelValues("invalid").Inc()
 			bad = append(bad, &Error{Index: a.Index, Labels: a.Labels, Err: merr})
@@ -112,8 +130,17 @@ func (r *Receiver) Receive(ctx context.Context, by string, alerts []Alert) (inva
 		if err != nil {
 			return errors.Join(bad...), err
 		}
+		prev, had := ms[a.Fingerprint]
 		ms[a.Fingerprint] = &member{alert: a, warning: w, updated: now}
-		if err := r.sync(ctx, key, now); err != nil {
+		if err := r.sync(ctx, key, now); errors.Is(err, ErrRefused) {
+			if had {
+				ms[a.Fingerprint] = prev
+			} else {
+				delete(ms, a.Fingerprint)
+			}
+			r.m.received.WithLabelValues("invalid").Inc()
+			bad = append(bad, &Error{Index: a.Index, Labels: a.Labels, Err: err})
+		} else if err != nil {
 			return errors.Join(bad...), err
 		}
 	}
@@ -158,7 +185,7 @@ func (r *Receiver) resolve(ctx context.Context, key, by string, a Alert, now tim
 	if at.IsZero() || at.After(now) {
 		at = now
 	}
-	return r.out.End(ctx, key, by, at)
+	return r.out.End(ctx, key, Ending{At: at, By: by})
 }
 
 // members returns the firing alerts of the warning under key. For a key
@@ -200,7 +227,7 @@ func (r *Receiver) sync(ctx context.Context, key string, now time.Time) error {
 	}
 	if len(ms) == 0 {
 		delete(r.open, key)
-		return r.out.End(ctx, key, "", last)
+		return r.out.End(ctx, key, Ending{At: last, Expired: true})
 	}
 	var top *member
 	start, end, forever := time.Time{}, time.Time{}, false

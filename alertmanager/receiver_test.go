@@ -18,10 +18,11 @@ import (
 // book records what the receiver hands the lifecycle: the open warnings
 // and every call, so a test can check that a re-send changes nothing.
 type book struct {
-	mu    sync.Mutex
-	open  map[string]Warning
-	calls []string
-	fail  error
+	mu     sync.Mutex
+	open   map[string]Warning
+	calls  []string
+	fail   error
+	refuse string // an alert name the lifecycle refuses
 }
 
 func (b *book) Issue(_ context.Context, w Warning) error {
@@ -29,6 +30,9 @@ func (b *book) Issue(_ context.Context, w Warning) error {
 	defer b.mu.Unlock()
 	if b.fail != nil {
 		return b.fail
+	}
+	if w.Name == b.refuse && w.Name != "" {
+		return fmt.Errorf("%w: a reason of the lifecycle's", ErrRefused)
 	}
 	if b.open == nil {
 		b.open = map[string]Warning{}
@@ -44,7 +48,7 @@ func (b *book) Issue(_ context.Context, w Warning) error {
 	return nil
 }
 
-func (b *book) End(_ context.Context, key, _ string, at time.Time) error {
+func (b *book) End(_ context.Context, key string, _ Ending) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if w, ok := b.open[key]; ok {
@@ -265,6 +269,33 @@ func TestReceiverAfterRestart(t *testing.T) {
 		if got := b.log(); got != s.want {
 			t.Fatalf("step %d: calls %q, want %q", i, got, s.want)
 		}
+	}
+}
+
+// An alert the lifecycle refuses, or whose start is after its end, is
+// named; the others of the request are taken.
+func TestReceiverRefusals(t *testing.T) {
+	clk := fakeclock.New(time.Now())
+	b := &book{refuse: "Bad"}
+	r, err := NewReceiver(testMapper(), b, Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	future := clk.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	err = post(t, r, `[{"labels":{"alertname":"Bad","severity":"info","site":"plant-a"}},`+
+		`{"labels":{"alertname":"Later","severity":"info","site":"plant-a"},"startsAt":"`+future+`"},`+
+		`{"labels":{"alertname":"Good","severity":"info","site":"plant-a"}}]`)
+	for _, want := range []string{`alerts[0] {alertname="Bad", severity="info", site="plant-a"}: refused: a reason of the lifecycle's`,
+		`alerts[1] {alertname="Later", severity="info", site="plant-a"}: startsAt ` + future + ` is not before its end`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("invalid = %v, want %q", err, want)
+		}
+	}
+	if got := b.log(); got != "raise Good blue" {
+		t.Errorf("calls %q, want Good only", got)
+	}
+	if got := r.Alerts(); len(got) != 1 || got[0].Alert.Name() != "Good" {
+		t.Errorf("Alerts() = %+v, want Good only", got)
 	}
 }
 

@@ -33,7 +33,7 @@ func (b *warningBook) Issue(_ context.Context, w alertmanager.Warning) error {
 	return nil
 }
 
-func (b *warningBook) End(_ context.Context, key, _ string, _ time.Time) error {
+func (b *warningBook) End(_ context.Context, key string, _ alertmanager.Ending) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.open, key)

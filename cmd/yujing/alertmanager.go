@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"yujing/alerting/issued"
@@ -47,16 +48,18 @@ func (a issuedAlerts) Issue(ctx context.Context, w alertmanager.Warning) error {
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return err
 	}
-	_, err = a.iw.Raise(ctx, in)
+	if _, err = a.iw.Raise(ctx, in); errors.Is(err, issued.ErrInvalid) {
+		return fmt.Errorf("%w: %w", alertmanager.ErrRefused, err)
+	}
 	return err
 }
 
-func (a issuedAlerts) End(ctx context.Context, key, by string, at time.Time) error {
-	e := issued.End{Reason: issued.ReasonResolved, Note: "告警源报告已恢复", Actor: by}
-	if by == "" {
-		e.Reason, e.Note = issued.ReasonExpired, "告警源未再发送，已到结束时间"
+func (a issuedAlerts) End(ctx context.Context, key string, e alertmanager.Ending) error {
+	end := issued.End{Reason: issued.ReasonResolved, Note: "告警源报告已恢复", Actor: e.By}
+	if e.Expired {
+		end = issued.End{Reason: issued.ReasonExpired, Note: "告警源未再发送，已到结束时间"}
 	}
-	_, err := a.iw.End(ctx, alertmanager.Source, key, e)
+	_, err := a.iw.End(ctx, alertmanager.Source, key, end)
 	return err
 }
 
