@@ -57,8 +57,9 @@ type Receiver struct {
 	log    *slog.Logger
 	m      *metrics
 
-	mu   sync.Mutex
-	open map[string]map[string]*member // warning key → fingerprint → alert
+	mu    sync.Mutex
+	open  map[string]map[string]*member // warning key → fingerprint → alert
+	swept time.Time                     // when sweep last ran
 }
 
 // member is one firing alert of a warning.
@@ -103,6 +104,7 @@ func (r *Receiver) Receive(ctx context.Context, by string, alerts []Alert) (inva
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
+	r.sweep(now)
 	var bad []error
 	for _, a := range alerts {
 		a = r.times(a, now)
@@ -186,6 +188,27 @@ func (r *Receiver) resolve(ctx context.Context, key, by string, a Alert, now tim
 		at = now
 	}
 	return r.out.End(ctx, key, Ending{At: at, By: by})
+}
+
+// sweep forgets, every ResolveTimeout, the alerts whose end passed
+// without their being sent again (a sender that stopped): the lifecycle
+// ends their warnings by the end it was given (alerting/issued's expiry),
+// and the receiver holds no memory for them.
+func (r *Receiver) sweep(now time.Time) {
+	if now.Sub(r.swept) < r.mapper.m.ResolveTimeout {
+		return
+	}
+	r.swept = now
+	for key, ms := range r.open {
+		for fp, m := range ms {
+			if e := m.alert.EndsAt; !e.IsZero() && !e.After(now) {
+				delete(ms, fp)
+			}
+		}
+		if len(ms) == 0 {
+			delete(r.open, key)
+		}
+	}
 }
 
 // members returns the firing alerts of the warning under key. For a key

@@ -299,6 +299,33 @@ func TestReceiverRefusals(t *testing.T) {
 	}
 }
 
+// Alerts whose sender stopped are forgotten once their end passed; the
+// lifecycle ends their warnings by itself.
+func TestReceiverForgetsExpired(t *testing.T) {
+	clk := fakeclock.New(time.Now())
+	b := &book{}
+	r, err := NewReceiver(testMapper(), b, Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		end := clk.Now().Add(time.Minute).UTC().Format(time.RFC3339Nano)
+		if err := post(t, r, fmt.Sprintf(`[{"labels":{"alertname":"A%d","severity":"info","site":"plant-a"},"endsAt":%q}]`, i, end)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(DefaultResolveTimeout + time.Minute)
+	if err := post(t, r, `[{"labels":{"alertname":"B","severity":"info","site":"plant-a"}}]`); err != nil {
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	n := len(r.open)
+	r.mu.Unlock()
+	if n != 1 {
+		t.Errorf("the receiver holds %d warnings, want B's only", n)
+	}
+}
+
 // A webhook's firing alert stays until the notification that resolves it,
 // whatever its endsAt.
 func TestReceiverWebhook(t *testing.T) {
