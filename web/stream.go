@@ -76,6 +76,13 @@ func (b *Broadcaster) unsubscribe(ch chan []byte) {
 	b.mu.Unlock()
 }
 
+// The live stream's coalescing of bursts: changes sent one by one per
+// window.
+const (
+	streamBurst  = 20
+	streamWindow = 250 * time.Millisecond
+)
+
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -97,6 +104,17 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	defer ping.Stop()
 	sysTick := time.NewTicker(systemEvery)
 	defer sysTick.Stop()
+	// A burst (a flood's thousands of warnings) is coalesced: the first
+	// streamBurst changes of each streamWindow go out one by one, the rest
+	// of the window as one "resync" at its end, which tells the console to
+	// read again what it shows. A browser gets at most about 90 messages a
+	// second however many warnings change.
+	var (
+		window    = time.Now()
+		sent      int
+		held      int
+		flushHeld <-chan time.Time
+	)
 	for {
 		select {
 		case <-r.Context().Done():
@@ -104,8 +122,22 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		case <-s.events.closed:
 			return
 		case data := <-ch:
-			fmt.Fprintf(w, "event: alert\ndata: %s\n\n", data)
+			if time.Since(window) >= streamWindow && held == 0 {
+				window, sent = time.Now(), 0
+			}
+			if sent < streamBurst && held == 0 {
+				sent++
+				fmt.Fprintf(w, "event: alert\ndata: %s\n\n", data)
+				fl.Flush()
+				continue
+			}
+			if held++; flushHeld == nil {
+				flushHeld = time.After(max(streamWindow-time.Since(window), 0))
+			}
+		case <-flushHeld:
+			fmt.Fprintf(w, "event: alert\ndata: {\"event\":\"resync\",\"coalesced\":%d}\n\n", held)
 			fl.Flush()
+			window, sent, held, flushHeld = time.Now(), 1, 0, nil
 		case <-sysTick.C:
 			if data, changed := s.systemEvent(sys); changed {
 				sys = data
