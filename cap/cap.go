@@ -166,14 +166,25 @@ type xmlAlert struct {
 	line       int
 }
 
-// lineReader counts lines up to the decoder's offset.
-type lines struct{ data []byte }
+// lines finds the line of an offset in the document: the offsets of its
+// line breaks, found once, searched by bisection (a document's elements
+// each ask, and counting from the start every time would be quadratic).
+type lines struct{ breaks []int64 }
 
-func (l lines) at(off int64) int {
-	if off > int64(len(l.data)) {
-		off = int64(len(l.data))
+func newLines(data []byte) lines {
+	var l lines
+	for i, c := range data {
+		if c == '\n' {
+			l.breaks = append(l.breaks, int64(i))
+		}
 	}
-	return bytes.Count(l.data[:off], []byte("\n")) + 1
+	return l
+}
+
+// at is the 1-based line of offset off: one more than the breaks before it.
+func (l lines) at(off int64) int {
+	i, _ := slices.BinarySearch(l.breaks, off)
+	return i + 1
 }
 
 // Parse reads and checks one CAP 1.2 document. Its error is an *Error
@@ -195,7 +206,7 @@ func Parse(data []byte) (*Alert, error) {
 func decode(data []byte, x *xmlAlert) error {
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
-	ln := lines{data}
+	ln := newLines(data)
 	var root *xml.StartElement
 	for {
 		tok, err := d.Token()
@@ -387,130 +398,138 @@ func walkInfo(d *xml.Decoder, ln lines, path string, x *xmlInfo) error {
 	})
 }
 
-// check turns the XML form into an Alert, refusing what CAP 1.2 requires
-// and is missing or malformed.
-func check(x *xmlAlert) (*Alert, error) {
-	var errs []error
-	bad := func(path string, t xmlText, format string, args ...any) {
-		errs = append(errs, &Error{Path: path, Line: t.line, Msg: fmt.Sprintf(format, args...)})
-	}
-	// parent is the line of the element being checked, for the errors
-	// of children it lacks.
-	parent := x.line
-	required := func(path string, t xmlText) bool {
-		if t.Text == "" {
-			if t.line == 0 {
-				t.line = parent
-			}
-			bad(path, t, "required")
-			return false
-		}
+// checker collects the problems of a document, each naming its element.
+type checker struct {
+	errs []error
+	// parent is the line of the element being checked, for the errors of
+	// children it lacks.
+	parent int
+}
+
+func (c *checker) bad(path string, t xmlText, format string, args ...any) {
+	c.errs = append(c.errs, &Error{Path: path, Line: t.line, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) required(path string, t xmlText) bool {
+	if t.Text != "" {
 		return true
 	}
-	oneOf := func(path string, t xmlText, allowed []string) {
-		if required(path, t) && !slices.Contains(allowed, t.Text) {
-			bad(path, t, "%q is not one of %s", t.Text, strings.Join(allowed, ", "))
-		}
+	if t.line == 0 {
+		t.line = c.parent
 	}
-	when := func(path string, t xmlText, need bool) time.Time {
-		if t.Text == "" {
-			if need {
-				required(path, t)
-			}
-			return time.Time{}
-		}
-		v, err := ParseTime(t.Text)
-		if err != nil {
-			bad(path, t, "%v", err)
-		}
-		return v
+	c.bad(path, t, "required")
+	return false
+}
+
+func (c *checker) oneOf(path string, t xmlText, allowed []string) {
+	if c.required(path, t) && !slices.Contains(allowed, t.Text) {
+		c.bad(path, t, "%q is not one of %s", t.Text, strings.Join(allowed, ", "))
 	}
-	noComma := func(path string, t xmlText) {
-		if strings.ContainsAny(t.Text, ", <&") {
-			bad(path, t, "%q: no spaces, commas or restricted characters (CAP 1.2 3.2.1)", t.Text)
+}
+
+func (c *checker) when(path string, t xmlText, need bool) time.Time {
+	if t.Text == "" {
+		if need {
+			c.required(path, t)
 		}
+		return time.Time{}
 	}
+	v, err := ParseTime(t.Text)
+	if err != nil {
+		c.bad(path, t, "%v", err)
+	}
+	return v
+}
+
+func (c *checker) noComma(path string, t xmlText) {
+	if c.required(path, t) && strings.ContainsAny(t.Text, ", <&") {
+		c.bad(path, t, "%q: no spaces, commas or restricted characters (CAP 1.2 3.2.1)", t.Text)
+	}
+}
+
+// check turns the XML form into an Alert, refusing what CAP 1.2 requires
+// and is missing or malformed; the first problem is the error.
+func check(x *xmlAlert) (*Alert, error) {
+	c := &checker{parent: x.line}
 	a := &Alert{Identifier: x.Identifier.Text, Sender: x.Sender.Text, Status: x.Status.Text, MsgType: x.MsgType.Text,
 		Source: x.Source.Text, Scope: x.Scope.Text, Note: x.Note.Text, Incidents: x.Incidents.Text}
-	if required("alert/identifier", x.Identifier) {
-		noComma("alert/identifier", x.Identifier)
+	c.noComma("alert/identifier", x.Identifier)
+	c.noComma("alert/sender", x.Sender)
+	a.Sent = c.when("alert/sent", x.Sent, true)
+	c.oneOf("alert/status", x.Status, Statuses)
+	c.oneOf("alert/msgType", x.MsgType, MsgTypes)
+	c.oneOf("alert/scope", x.Scope, Scopes)
+	for i, f := range strings.Fields(x.References.Text) {
+		parts := strings.Split(f, ",")
+		if len(parts) != 3 || parts[0] == "" || parts[1] == "" {
+			c.bad("alert/references", x.References, "entry %d %q: want sender,identifier,sent", i+1, f)
+			continue
+		}
+		sent, err := ParseTime(parts[2])
+		if err != nil {
+			c.bad("alert/references", x.References, "entry %d %q: sent: %v", i+1, f, err)
+			continue
+		}
+		a.References = append(a.References, Reference{Sender: parts[0], Identifier: parts[1], Sent: sent})
 	}
-	if required("alert/sender", x.Sender) {
-		noComma("alert/sender", x.Sender)
+	if (a.MsgType == "Update" || a.MsgType == "Cancel") && x.References.Text == "" {
+		c.bad("alert/references", xmlText{line: x.line}, "required: an %s names the message it changes", a.MsgType)
 	}
-	a.Sent = when("alert/sent", x.Sent, true)
-	oneOf("alert/status", x.Status, Statuses)
-	oneOf("alert/msgType", x.MsgType, MsgTypes)
-	oneOf("alert/scope", x.Scope, Scopes)
-	if x.References.Text != "" {
-		for i, f := range strings.Fields(x.References.Text) {
-			parts := strings.Split(f, ",")
-			if len(parts) != 3 || parts[0] == "" || parts[1] == "" {
-				bad("alert/references", x.References, "entry %d %q: want sender,identifier,sent", i+1, f)
-				continue
-			}
-			sent, err := ParseTime(parts[2])
-			if err != nil {
-				bad("alert/references", x.References, "entry %d %q: sent: %v", i+1, f, err)
-				continue
-			}
-			a.References = append(a.References, Reference{Sender: parts[0], Identifier: parts[1], Sent: sent})
-		}
+	for i := range x.Infos {
+		a.Infos = append(a.Infos, c.info(fmt.Sprintf("alert/info[%d]", i+1), &x.Infos[i], a, x.Sent.Text))
 	}
-	if (a.MsgType == "Update" || a.MsgType == "Cancel") && len(a.References) == 0 && x.References.Text == "" {
-		bad("alert/references", xmlText{line: x.line}, "required: an %s names the message it changes", a.MsgType)
-	}
-	for i, xi := range x.Infos {
-		p := fmt.Sprintf("alert/info[%d]", i+1)
-		parent = xi.line
-		in := Info{Language: xi.Language.Text, Event: xi.Event.Text, Urgency: xi.Urgency.Text, Severity: xi.Severity.Text,
-			Certainty: xi.Certainty.Text, SenderName: xi.SenderName.Text, Headline: xi.Headline.Text,
-			Description: xi.Description.Text, Instruction: xi.Instruction.Text, Web: xi.Web.Text}
-		if in.Language == "" {
-			in.Language = "en-US"
-		}
-		if len(xi.Categories) == 0 {
-			required(p+"/category", xmlText{})
-		}
-		for _, c := range xi.Categories {
-			oneOf(p+"/category", c, Categories)
-			in.Categories = append(in.Categories, c.Text)
-		}
-		required(p+"/event", xi.Event)
-		oneOf(p+"/urgency", xi.Urgency, Urgencies)
-		oneOf(p+"/severity", xi.Severity, Severities)
-		oneOf(p+"/certainty", xi.Certainty, Certainties)
-		in.Effective = when(p+"/effective", xi.Effective, false)
-		in.Onset = when(p+"/onset", xi.Onset, false)
-		in.Expires = when(p+"/expires", xi.Expires, false)
-		if !in.Expires.IsZero() && !a.Sent.IsZero() && !in.Expires.After(a.Sent) && a.MsgType != "Cancel" {
-			bad(p+"/expires", xi.Expires, "%s is not after sent %s", xi.Expires.Text, x.Sent.Text)
-		}
-		for _, v := range xi.EventCodes {
-			in.EventCodes = append(in.EventCodes, Value{v.Name.Text, v.Value.Text})
-		}
-		for _, v := range xi.Parameters {
-			in.Parameters = append(in.Parameters, Value{v.Name.Text, v.Value.Text})
-		}
-		for j, xa := range xi.Areas {
-			ap := fmt.Sprintf("%s/area[%d]", p, j+1)
-			parent = xa.line
-			required(ap+"/areaDesc", xa.Desc)
-			ar := Area{Desc: xa.Desc.Text}
-			for k, g := range xa.Geocodes {
-				gp := fmt.Sprintf("%s/geocode[%d]", ap, k+1)
-				required(gp+"/valueName", g.Name)
-				required(gp+"/value", g.Value)
-				ar.Geocodes = append(ar.Geocodes, Value{g.Name.Text, g.Value.Text})
-			}
-			in.Areas = append(in.Areas, ar)
-		}
-		a.Infos = append(a.Infos, in)
-	}
-	if len(errs) > 0 {
-		return nil, errs[0]
+	if len(c.errs) > 0 {
+		return nil, c.errs[0]
 	}
 	return a, nil
+}
+
+// info checks the info block xi at path of alert a (sent as written).
+func (c *checker) info(p string, xi *xmlInfo, a *Alert, sent string) Info {
+	c.parent = xi.line
+	in := Info{Language: xi.Language.Text, Event: xi.Event.Text, Urgency: xi.Urgency.Text, Severity: xi.Severity.Text,
+		Certainty: xi.Certainty.Text, SenderName: xi.SenderName.Text, Headline: xi.Headline.Text,
+		Description: xi.Description.Text, Instruction: xi.Instruction.Text, Web: xi.Web.Text}
+	if in.Language == "" {
+		in.Language = "en-US"
+	}
+	if len(xi.Categories) == 0 {
+		c.required(p+"/category", xmlText{})
+	}
+	for _, cat := range xi.Categories {
+		c.oneOf(p+"/category", cat, Categories)
+		in.Categories = append(in.Categories, cat.Text)
+	}
+	c.required(p+"/event", xi.Event)
+	c.oneOf(p+"/urgency", xi.Urgency, Urgencies)
+	c.oneOf(p+"/severity", xi.Severity, Severities)
+	c.oneOf(p+"/certainty", xi.Certainty, Certainties)
+	in.Effective = c.when(p+"/effective", xi.Effective, false)
+	in.Onset = c.when(p+"/onset", xi.Onset, false)
+	in.Expires = c.when(p+"/expires", xi.Expires, false)
+	if !in.Expires.IsZero() && !a.Sent.IsZero() && !in.Expires.After(a.Sent) && a.MsgType != "Cancel" {
+		c.bad(p+"/expires", xi.Expires, "%s is not after sent %s", xi.Expires.Text, sent)
+	}
+	for _, v := range xi.EventCodes {
+		in.EventCodes = append(in.EventCodes, Value{v.Name.Text, v.Value.Text})
+	}
+	for _, v := range xi.Parameters {
+		in.Parameters = append(in.Parameters, Value{v.Name.Text, v.Value.Text})
+	}
+	for j, xa := range xi.Areas {
+		ap := fmt.Sprintf("%s/area[%d]", p, j+1)
+		c.parent = xa.line
+		c.required(ap+"/areaDesc", xa.Desc)
+		ar := Area{Desc: xa.Desc.Text}
+		for k, g := range xa.Geocodes {
+			gp := fmt.Sprintf("%s/geocode[%d]", ap, k+1)
+			c.required(gp+"/valueName", g.Name)
+			c.required(gp+"/value", g.Value)
+			ar.Geocodes = append(ar.Geocodes, Value{g.Name.Text, g.Value.Text})
+		}
+		in.Areas = append(in.Areas, ar)
+	}
+	return in
 }
 
 // ParseTime reads a CAP date-time: "2026-07-01T08:00:00+08:00", with an

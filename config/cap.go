@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"slices"
 
 	"yujing"
@@ -68,7 +69,7 @@ func (c *checker) capSection(cfg *Config) {
 		Geocodes: f.Geocodes, Statuses: f.Statuses, Languages: f.Languages, Family: yujing.Family(f.Family), CloseOnEnd: f.CloseOnEnd}
 	for i, s := range f.Statuses {
 		if !slices.Contains(cap.Statuses, s) {
-			c.Add(f.Fields.At("statuses", f.Pos), "cap.statuses[%d]: %q is not a CAP status (want one of %v)", i, s, cap.Statuses)
+			c.Add(f.Fields.At(fmt.Sprintf("statuses[%d]", i), f.Pos), "cap.statuses[%d]: %q is not a CAP status (want one of %v)", i, s, cap.Statuses)
 		}
 	}
 	if f.Family != "" && !cfg.Families.Known(yujing.Family(f.Family)) {

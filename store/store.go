@@ -21,13 +21,17 @@ type AlertFilter struct {
 	Levels []yujing.Level
 	Site   string
 	Sites  []string // any of these sites (a region's); nil: no filter, empty: none
-	Sensor string
-	Rule   string
-	Family string
-	From   time.Time // on started_at, inclusive
-	To     time.Time // on started_at, exclusive
-	Limit  int
-	Offset int
+	// AreaPrefix, with Sites, also takes the alerts about areas
+	// (yujing.RegionSite, issued warnings) whose division code begins
+	// with it: the region filter's code. Digits only; "" none.
+	AreaPrefix string
+	Sensor     string
+	Rule       string
+	Family     string
+	From       time.Time // on started_at, inclusive
+	To         time.Time // on started_at, exclusive
+	Limit      int
+	Offset     int
 	// Order is the list's order: newest first (the zero value) or
 	// OrderSeverity.
 	Order AlertOrder

@@ -51,8 +51,14 @@ type answerView struct {
 	LevelCSS string
 	Site     string // the site's name, else its id
 	Sensor   string // the sensor's name and id, else its id
-	Deadline string
-	Started  string
+	// Issued: a warning another system issued (alerting/issued), shown by
+	// its headline (Title), its text (Body) and its area's code (Area)
+	// instead of site, sensor and value.
+	Issued      bool
+	Title, Body string
+	Area        string
+	Deadline    string
+	Started     string
 	// State: "open" (the form), "done" (answer recorded), "refused".
 	State   string
 	Message string
@@ -111,6 +117,14 @@ func (s *Server) answerView(lang, token string, c yujing.Call) answerView {
 		}
 		if sn, ok := n.ByID(c.Alert.Sensor); ok && sn.Name != "" {
 			v.Sensor = sn.Name + " (" + sn.ID + ")"
+		}
+	}
+	if strings.HasPrefix(c.Alert.Rule, yujing.IssuedRulePrefix) {
+		v.Issued = true
+		v.Title, v.Body, _ = strings.Cut(c.Alert.Message, "\n")
+		v.Area, _ = yujing.SiteRegion(c.Alert.Site)
+		if v.Area == "" {
+			v.Area = v.Site
 		}
 	}
 	if lang == "en" {

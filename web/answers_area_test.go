@@ -3,6 +3,8 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -134,5 +136,115 @@ func getJSONQ(t *testing.T, api string, q url.Values, v any) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The answer page of a call about an issued warning shows its headline,
+// its text and its area, not a site, a sensor and a value.
+func TestAnswerPageOfIssuedWarning(t *testing.T) {
+	w := newAnswerWorld(t, day(1, 8, 0, 0), answerPolicies())
+	ctx := context.Background()
+	iw, err := issued.New(w.eng.Alerts, w.st, issued.Options{Now: w.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iw.Raise(ctx, issued.Warning{Source: "cap", Key: "A#320115001", Level: yujing.Red, Region: "320115001",
+		Title: "江宁区气象台发布暴雨红色预警信号（江宁区东山街道）", Summary: "过去3小时降雨量已达100毫米以上。防御指南：停止集会、停课、停业。"}); err != nil {
+		t.Fatal(err)
+	}
+	w.esc.Step(ctx)
+	calls, err := w.esc.CallsFor(ctx, w.alertOf("A#320115001").ID)
+	if err != nil || len(calls) == 0 {
+		t.Fatalf("calls: %v %v", calls, err)
+	}
+	resp, err := http.Post(w.api+"/api/v1/calls/"+calls[0].ID+"/link", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var link struct {
+		AnswerURL string `json:"answer_url"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&link)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("link: %d %v", resp.StatusCode, err)
+	}
+	resp, err = http.Get(w.api + link.AnswerURL[strings.Index(link.AnswerURL, "/answer/"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"<h1>江宁区气象台发布暴雨红色预警信号（江宁区东山街道）</h1>", `<p id="body">过去3小时降雨量已达100毫米以上。防御指南：停止集会、停课、停业。</p>`,
+		"<dt>区域</dt><dd>320115001</dd>"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the answer page lacks %s:\n%s", want, page)
+		}
+	}
+	for _, not := range []string{"监测点", "region:"} {
+		if strings.Contains(string(page), not) {
+			t.Errorf("the answer page shows %q:\n%s", not, page)
+		}
+	}
+}
+
+// The alert list's region filter and the alert report by region hold
+// the warnings issued for areas: a CAP warning for 淳化街道 (320115002) is
+// in region 320115 beside 甲厂's gas warning (320115001), and in its own
+// row of the report.
+func TestAlertListAndReportHoldAreas(t *testing.T) {
+	w := newAnswerWorld(t, day(1, 8, 0, 0), answerPolicies())
+	ctx := context.Background()
+	iw, err := issued.New(w.eng.Alerts, w.st, issued.Options{Now: w.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iw.Raise(ctx, issued.Warning{Source: "cap", Key: "B#320115002", Level: yujing.Orange, Region: "320115002", Title: "暴雨橙色预警"}); err != nil {
+		t.Fatal(err)
+	}
+	w.read("gas-1", 60)
+	w.at(day(1, 8, 1, 0))
+	for _, c := range []struct{ region, want string }{
+		{"320115", "B#320115002,gas-1"},
+		{"320115002", "B#320115002"},
+		{"320115001", "gas-1"},
+		{"3202", ""},
+	} {
+		resp, err := http.Get(w.api + "/api/v1/alerts?region=" + c.region)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var as []yujing.Alert
+		err = json.NewDecoder(resp.Body).Decode(&as)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range as {
+			got = append(got, a.Sensor)
+		}
+		slices.Sort(got)
+		if strings.Join(got, ",") != c.want {
+			t.Errorf("region=%s: %v, want %s", c.region, got, c.want)
+		}
+	}
+	resp, err := http.Get(w.api + "/api/v1/reports/alerts?by=region&from=2026-07-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Rows []struct {
+			Key    string `json:"key"`
+			Alerts int    `json:"alerts"`
+		} `json:"rows"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&rep)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(rep.Rows) != "[{320115001 1} {320115002 1}]" {
+		t.Errorf("alert report by region %v, want one row per area", rep.Rows)
 	}
 }

@@ -125,6 +125,9 @@ func (s *Server) buildAlertReport(ctx context.Context, from, to time.Time, by st
 		case "site":
 			return a.Site
 		case "region":
+			if code, ok := yujing.SiteRegion(a.Site); ok { // an issued warning's area
+				return code
+			}
 			if sn, ok := sensors[a.Sensor]; ok && sn.Region != "" {
 				return sn.Region
 			}

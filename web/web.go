@@ -358,7 +358,7 @@ func total(n map[yujing.Level]int) int {
 func (s *Server) alertFilter(q url.Values) (store.AlertFilter, error) {
 	f := store.AlertFilter{Site: q.Get("site"), Sensor: q.Get("sensor"), Rule: q.Get("rule"), Family: q.Get("family")}
 	if region := q.Get("region"); region != "" {
-		f.Sites = s.opts.Sensors.SitesInRegion(region)
+		f.Sites, f.AreaPrefix = s.opts.Sensors.SitesInRegion(region), region
 	}
 	for _, st := range splitList(q.Get("state")) {
 		switch yujing.State(st) {

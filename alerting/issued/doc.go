@@ -31,7 +31,8 @@
 // (cancelled, expired, resolved): the alert resolves, which stops its
 // escalation; with Close it is also closed (核查销号). A warning whose
 // EndsAt passes ends by itself (Expire, which Run calls every tick). A
-// Raise of a warning that ended starts a new episode only if it starts
-// after the end (StartsAt); an older one is a late or repeated delivery
-// and changes nothing.
+// Raise of a warning that ended starts a new episode if it starts after
+// the end (StartsAt), or, for one that expired, if its EndsAt is still
+// ahead (a renewal: an issuer that re-sends what still holds); anything
+// else is a late or repeated delivery and changes nothing (Stale).
 package issued

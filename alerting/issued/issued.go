@@ -249,7 +249,13 @@ func (w *Warnings) Raise(ctx context.Context, in Warning) (Result, error) {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return Result{}, fmt.Errorf("issued %s %q: %w", in.Source, in.Key, err)
 	}
-	if found && prev.EndedAt != nil && !in.StartsAt.After(*prev.EndedAt) {
+	// A warning that ended is raised again by a new episode (one that
+	// starts after the end), or, when it merely expired, by a renewal (an
+	// end time still ahead: the issuer sends it again, as Prometheus
+	// re-sends a firing alert); anything else is a late or repeated
+	// delivery.
+	renewal := found && prev.EndReason == ReasonExpired && !in.EndsAt.IsZero() && in.EndsAt.After(now)
+	if found && prev.EndedAt != nil && !in.StartsAt.After(*prev.EndedAt) && !renewal {
 		a, _ := w.alert(ctx, prev)
 		return Result{Outcome: Stale, Warning: prev, Alert: a}, nil
 	}

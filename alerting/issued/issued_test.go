@@ -176,3 +176,51 @@ func TestRaiseRefuses(t *testing.T) {
 }
 
 func isNF(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+// A warning that expired comes back when its issuer sends it again with an
+// end still ahead (Prometheus re-sends a firing alert, the endsAt moved
+// on), on the same alert while it is not closed; a late copy with the old
+// end does not.
+func TestExpiredWarningRenewed(t *testing.T) {
+	clk := fakeclock.New(time.Now().Truncate(time.Second))
+	var changes []lifecycle.Change
+	w, _ := open(t, filepath.Join(t.TempDir(), "s.db"), clk, &changes)
+	start := clk.Now()
+	first := issued.Warning{Source: "alertmanager", Key: "fp-1", Level: yujing.Red, Site: "plant-a", Title: "HighLEL",
+		StartsAt: start, EndsAt: start.Add(4 * time.Minute)}
+	r, err := w.Raise(t.Context(), first)
+	if err != nil || r.Outcome != issued.Raised {
+		t.Fatalf("raise: %+v %v", r, err)
+	}
+	clk.Advance(5 * time.Minute)
+	if n, err := w.Expire(t.Context()); n != 1 || err != nil {
+		t.Fatalf("expire: %d %v", n, err)
+	}
+	for _, c := range []struct {
+		name string
+		ends time.Time
+		want issued.Outcome
+	}{
+		{"the old copy, its end past", start.Add(4 * time.Minute), issued.Stale},
+		{"sent again, its end ahead", clk.Now().Add(4 * time.Minute), issued.Reopened},
+	} {
+		x := first
+		x.EndsAt = c.ends
+		r, err := w.Raise(t.Context(), x)
+		if err != nil || r.Outcome != c.want {
+			t.Errorf("%s: %s %v, want %s", c.name, r.Outcome, err, c.want)
+		}
+		if c.want == issued.Reopened && (r.Alert.ID != saved(t, w).AlertID || r.Warning.EndedAt != nil || r.Alert.State != yujing.StateFiring) {
+			t.Errorf("%s: %+v, want the same alert firing again, in force", c.name, r)
+		}
+	}
+}
+
+func saved(t *testing.T, w *issued.Warnings) store.IssuedWarning {
+	t.Helper()
+	r, err := w.Get(t.Context(), "alertmanager", "fp-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"yujing/internal/testenv"
 )
 
@@ -419,5 +421,55 @@ func TestCAPEndToEnd(t *testing.T) {
 	getJSON(t, api+"/api/v1/alerts", &as)
 	if len(as) != 6 {
 		t.Errorf("%d alerts, want 6: two townships, the county, the expiring one, the marker, and the gas warning", len(as))
+	}
+}
+
+// TestConsoleIssuedWarningInBrowser: a CAP warning on the duty-room
+// board and its page reads as what it is — the area (区域 320115001), the
+// issuer's headline, no value — not the pseudo-site region:… and the
+// warning's key as a sensor.
+func TestConsoleIssuedWarningInBrowser(t *testing.T) {
+	chromium := chromiumPath(t)
+	dir := artifactsDir(t)
+	const adminPassword = "console-admin-test-pw"
+	t.Setenv("YUJING_ADMIN_PASSWORD", adminPassword)
+	mq := testenv.Mosquitto(t)
+	phones := newCAPPhones(t)
+	inst := start(t, configFrom(t, capYAML(t.TempDir(), mq.URL(), phones.srv.URL)))
+	base := "http://" + inst.http
+	now := time.Now()
+	code, ans := postCAP(t, base, capOperatorToken, "application/cap+xml", capDoc(t, "alert", now, now.Add(6*time.Hour), now, now))
+	if code != http.StatusAccepted || len(ans.AlertIDs) != 2 {
+		t.Fatalf("the warning: %d %+v", code, ans)
+	}
+	p := newBrowser(t, chromium, dir, 60*time.Second)
+	p.viewport(1920, 1080, false)
+	p.do("the board", chromedp.Navigate(base+"/#/board"))
+	if newConsoleAPI(t, base).do("GET", "/api/v1/me", nil, nil) == http.StatusUnauthorized {
+		p.login("admin", adminPassword)
+	}
+	row := fmt.Sprintf(`#alerts tbody tr[data-id="%d"]`, ans.AlertIDs[0])
+	p.wait("the CAP warning on the board", fmt.Sprintf(`document.querySelector('%s') !== null`, row), 10*time.Second)
+	var cells struct{ Site, Sensor, Value, Message string }
+	p.eval(fmt.Sprintf(`(() => { const r = document.querySelector('%s');
+		return {Site: r.querySelector("td[data-site]").textContent, Sensor: r.querySelector("td[data-sensor]").textContent,
+			Value: r.querySelector("td.num").textContent, Message: r.querySelector("td.msg").textContent}; })()`, row), &cells)
+	p.shot("cap-board-1920")
+	if cells.Site != "区域 320115001" || !strings.HasPrefix(cells.Sensor, "江宁区气象台发布暴雨橙色预警信号（江宁区东山街道）") ||
+		!strings.Contains(cells.Sensor, "发布的预警") || cells.Value != "—" || strings.Contains(cells.Site+cells.Sensor, "region:") {
+		t.Errorf("the board's row %+v, want 区域 320115001, the headline as an issued warning, no value", cells)
+	}
+	p.do("open the warning", chromedp.Navigate(fmt.Sprintf("%s/#/alert/%d", base, ans.AlertIDs[0])))
+	p.wait("the warning's page", `document.querySelector(".facts") !== null`, 10*time.Second)
+	var facts string
+	p.eval(`[...document.querySelectorAll(".facts > div")].map(d => d.querySelector("dt").textContent + "=" + d.querySelector("dd").textContent).join("|")`, &facts)
+	p.shot("cap-detail-1920")
+	for _, want := range []string{"预警信息=江宁区气象台发布暴雨橙色预警信号（江宁区东山街道） 发布的预警", "站点=区域 320115001"} {
+		if !strings.Contains(facts, want) {
+			t.Errorf("facts %q lack %q", facts, want)
+		}
+	}
+	if strings.Contains(facts, "监测点") || strings.Contains(facts, "数值") {
+		t.Errorf("facts %q show a sensor or a value", facts)
 	}
 }

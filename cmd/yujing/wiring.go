@@ -326,7 +326,7 @@ func (w *wiring) rules(alerts *alertStage, sensors *sensorBook, readings *readin
 // the rules, the sensors, then the directory, call-and-answer's routes and
 // policies, and the lifecycle's inhibition.
 func (w *wiring) reloader(rules *ruleStage, sensors *sensorBook, directory *duty.Book, esc *escalate.Engine,
-	alerts *alertStage, addr net.Addr, goRT *goRuntime) *reloader {
+	alerts *alertStage, issued *issuedStage, addr net.Addr, goRT *goRuntime) *reloader {
 	path := w.cfg.Source
 	if path == configs.DemoName {
 		path = ""
@@ -340,6 +340,7 @@ func (w *wiring) reloader(rules *ruleStage, sensors *sensorBook, directory *duty
 			return err
 		}
 		alerts.alerts.SetInhibit(next.Inhibit)
+		issued.cap.SetSettings(next.CAP)
 		goRT.apply(next) // cannot fail: last, so a refused reload changes nothing
 		return nil
 	})

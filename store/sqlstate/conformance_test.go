@@ -149,6 +149,7 @@ var conformance = []struct {
 
 	{"IssuedWarnings", testIssuedWarnings},
 	{"IssuedMessages", testIssuedMessages},
+	{"ListAlertsAreas", testListAlertsAreas},
 }
 
 // TestConformance runs the suite on SQLite and on PostgreSQL (one server,

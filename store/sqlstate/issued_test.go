@@ -114,3 +114,49 @@ func testIssuedMessages(t *testing.T, b backend) {
 		t.Errorf("read back %+v, %v; want %+v", got, err, m)
 	}
 }
+
+// The region filter's area prefix takes the alerts about areas (issued
+// warnings, site region:<code>) whose code begins with it, beside the
+// region's sites; a prefix that is not digits takes no areas.
+func testListAlertsAreas(t *testing.T, b backend) {
+	s := b.open(t)
+	ctx := t.Context()
+	t0 := time.Now().UTC().Truncate(time.Second)
+	var ids []int64
+	for i, site := range []string{"plant-a", "region:320115001", "region:320115002", "region:330106", "region:320115"} {
+		a := yujing.Alert{Rule: "issued:cap", Sensor: fmt.Sprintf("k%d", i), Site: site, Level: yujing.Orange,
+			State: yujing.StateFiring, StartedAt: t0, UpdatedAt: t0}
+		tr := yujing.Transition{At: t0, Event: yujing.EventRaised, ToLevel: yujing.Orange, ToState: yujing.StateFiring}
+		if err := s.CreateAlert(ctx, &a, &tr); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, a.ID)
+	}
+	for _, c := range []struct {
+		name string
+		f    store.AlertFilter
+		want []int
+	}{
+		{"the county's sites and areas", store.AlertFilter{Sites: []string{"plant-a"}, AreaPrefix: "320115"}, []int{4, 2, 1, 0}},
+		{"its townships' areas", store.AlertFilter{Sites: []string{"plant-a"}, AreaPrefix: "32011500"}, []int{2, 1, 0}},
+		{"a region without sites, with an area", store.AlertFilter{Sites: []string{}, AreaPrefix: "3301"}, []int{3}},
+		{"a region without sites or areas", store.AlertFilter{Sites: []string{}, AreaPrefix: "3401"}, nil},
+		{"no area prefix", store.AlertFilter{Sites: []string{"plant-a"}}, []int{0}},
+		{"not digits: no areas", store.AlertFilter{Sites: []string{"plant-a"}, AreaPrefix: "3201%"}, []int{0}},
+	} {
+		as, err := s.ListAlerts(ctx, c.f)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var got, want []int64
+		for _, a := range as {
+			got = append(got, a.ID)
+		}
+		for _, i := range c.want {
+			want = append(want, ids[i])
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: alerts %v, want %v", c.name, got, want)
+		}
+	}
+}

@@ -532,10 +532,21 @@ func whereOf(f Filter) (string, []any) {
 	in("state", len(f.States), func(i int) any { return string(f.States[i]) })
 	in("level", len(f.Levels), func(i int) any { return int64(f.Levels[i]) })
 	if f.Sites != nil {
+		var sites []string
 		if len(f.Sites) == 0 {
-			conds = append(conds, "FALSE") // a region with no sites: nothing
+			sites = append(sites, "FALSE") // a region with no sites: nothing
+		} else {
+			sites = append(sites, "site IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.Sites)), ", ")+")")
+			for _, s := range f.Sites {
+				args = append(args, s)
+			}
 		}
-		in("site", len(f.Sites), func(i int) any { return f.Sites[i] })
+		if f.AreaPrefix != "" && strings.Trim(f.AreaPrefix, "0123456789") == "" {
+			// The region's issued warnings: digits need no LIKE escapes.
+			sites = append(sites, "site LIKE ?")
+			args = append(args, yujing.RegionSite(f.AreaPrefix)+"%")
+		}
+		conds = append(conds, "("+strings.Join(sites, " OR ")+")")
 	}
 	for _, c := range []struct{ col, v string }{
 		{"site", f.Site}, {"sensor", f.Sensor}, {"rule", f.Rule}, {"family", f.Family},

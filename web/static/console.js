@@ -98,7 +98,14 @@
   }
   // Names instead of ids: sites from /api/v1/meta, sensors from
   // /api/v1/sensors, metrics by family from /api/v1/meta.
-  function siteName(id) { return app.siteNames[id] || id || ""; }
+  function siteName(id) {
+    if (id && id.indexOf("region:") === 0) { return t("site.area", { code: id.slice(7) }); } // an issued warning's area
+    return app.siteNames[id] || id || "";
+  }
+  // issued is the headline of a warning another system issued (rule
+  // issued:<source>, e.g. a CAP warning: its message is the headline, a
+  // line break, the text), "" for the rule engine's.
+  function issued(a) { return a && /^issued:/.test(a.rule || "") ? String(a.message || "").split("\n")[0] : ""; }
   function sensorName(id) { return app.sensorNames[id] || id || ""; }
   function metricName(family, metric) {
     var n = app.metricNames[family + "/" + metric];
@@ -494,7 +501,7 @@
     app: app, page: page, on: on, t: t, esc: esc, $: $, $$: $$, api: api, store: store,
     LEVELS: LEVELS, RANK: RANK, FAMILIES: FAMILIES, STATES: STATES, REASONS: REASONS,
     lvl: lvl, stateTag: stateTag, fam: fam, fmtTime: fmtTime, fmtDur: fmtDur, age: age, num: num,
-    siteName: siteName, sensorName: sensorName, metricName: metricName, ruleName: ruleName, named: named, via: via, actor: actor, label: label,
+    siteName: siteName, sensorName: sensorName, issued: issued, metricName: metricName, ruleName: ruleName, named: named, via: via, actor: actor, label: label,
     byLevel: byLevel, can: can, canOperate: canOperate, ticket: ticket, qs: qs, iso: iso, boxWidth: boxWidth,
     failed: failed, field: field, select: select, twice: twice, loadSensors: loadSensors, loadRules: loadRules, refreshOpen: refreshOpen,
     charts: CH, time: TZ

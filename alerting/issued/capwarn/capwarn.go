@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"yujing"
@@ -100,6 +101,7 @@ type Messages interface {
 
 // Intake applies CAP messages.
 type Intake struct {
+	mu    sync.Mutex // guards set
 	set   Settings
 	w     Warnings
 	msgs  Messages
@@ -137,6 +139,22 @@ func New(set Settings, w Warnings, msgs Messages, opts Options) (*Intake, error)
 		}
 	}
 	return &Intake{set: set, w: w, msgs: msgs, log: opts.Logger, now: opts.Now, valid: opts.ValidRegion}, nil
+}
+
+// SetSettings replaces the settings (a reload): messages applied from now
+// on use them; warnings already in force keep their level until a message
+// changes them.
+func (in *Intake) SetSettings(set Settings) {
+	set.setDefaults()
+	in.mu.Lock()
+	in.set = set
+	in.mu.Unlock()
+}
+
+func (in *Intake) settings() Settings {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.set
 }
 
 // Result is what one message did.
@@ -186,7 +204,8 @@ type area struct{ code, desc string }
 // Apply applies a parsed message.
 func (in *Intake) Apply(ctx context.Context, a *cap.Alert) (Result, error) {
 	res := Result{Message: a.ID(), MsgType: a.MsgType, Warnings: []WarningResult{}}
-	if !slices.Contains(in.set.Statuses, a.Status) {
+	set := in.settings()
+	if !slices.Contains(set.Statuses, a.Status) {
 		res.Ignored = "status " + a.Status
 		return res, nil
 	}
@@ -215,7 +234,7 @@ func (in *Intake) Apply(ctx context.Context, a *cap.Alert) (Result, error) {
 		}
 	}
 	if a.MsgType == "Cancel" {
-		if err := in.endAll(ctx, root, nil, issued.ReasonCancelled, cancelNote(a)); err != nil {
+		if err := in.endAll(ctx, &set, root, nil, issued.ReasonCancelled, cancelNote(a)); err != nil {
 			return res, err
 		}
 		if err := in.remember(ctx, a, root); err != nil {
@@ -223,15 +242,15 @@ func (in *Intake) Apply(ctx context.Context, a *cap.Alert) (Result, error) {
 		}
 		return in.current(ctx, res, root)
 	}
-	info := a.Preferred(in.set.Languages...)
+	info := a.Preferred(set.Languages...)
 	if info == nil {
 		return res, fmt.Errorf("%w: %w", ErrBadDocument, &cap.Error{Path: "alert/info", Msg: "required: an " + a.MsgType + " needs an info block"})
 	}
-	level, err := in.level(a, info)
+	level, err := set.level(a, info)
 	if err != nil {
 		return res, err
 	}
-	areas, err := in.areas(a, info)
+	areas, err := in.areas(&set, a, info)
 	if err != nil {
 		return res, err
 	}
@@ -243,7 +262,7 @@ func (in *Intake) Apply(ctx context.Context, a *cap.Alert) (Result, error) {
 	for _, ar := range areas {
 		key := root + "#" + ar.code
 		keep[key] = true
-		w := issued.Warning{Source: Source, Key: key, Level: level, Region: ar.code, Family: in.set.Family,
+		w := issued.Warning{Source: Source, Key: key, Level: level, Region: ar.code, Family: set.Family,
 			Title: title(info, ar), Summary: summary(info), StartsAt: starts, EndsAt: info.Expires,
 			Actor: "cap:" + a.Sender, Note: fmt.Sprintf("CAP %s %s（%s）", a.MsgType, a.Identifier, a.Sent.Format(time.RFC3339)),
 			Labels: labels(a, info, ar)}
@@ -257,7 +276,7 @@ func (in *Intake) Apply(ctx context.Context, a *cap.Alert) (Result, error) {
 		res.Warnings = append(res.Warnings, WarningResult{Area: ar.code, AlertID: r.Warning.AlertID, Level: r.Warning.Level, Outcome: r.Outcome})
 	}
 	if a.MsgType == "Update" {
-		if err := in.endAll(ctx, root, keep, issued.ReasonAreaRemoved, fmt.Sprintf("更新预警 %s 不再包含本区域", a.Identifier)); err != nil {
+		if err := in.endAll(ctx, &set, root, keep, issued.ReasonAreaRemoved, fmt.Sprintf("更新预警 %s 不再包含本区域", a.Identifier)); err != nil {
 			return res, err
 		}
 	}
@@ -285,7 +304,7 @@ func (in *Intake) remember(ctx context.Context, a *cap.Alert, root string) error
 }
 
 // endAll ends the warnings of root in force, except those in keep.
-func (in *Intake) endAll(ctx context.Context, root string, keep map[string]bool, reason, note string) error {
+func (in *Intake) endAll(ctx context.Context, set *Settings, root string, keep map[string]bool, reason, note string) error {
 	ws, err := in.w.List(ctx, store.IssuedFilter{Source: Source, InForce: true})
 	if err != nil {
 		return fmt.Errorf("capwarn: warnings of %s: %w", root, err)
@@ -294,7 +313,7 @@ func (in *Intake) endAll(ctx context.Context, root string, keep map[string]bool,
 		if !strings.HasPrefix(w.Key, root+"#") || keep[w.Key] {
 			continue
 		}
-		if _, err := in.w.End(ctx, Source, w.Key, issued.End{Reason: reason, Note: note, Close: in.set.CloseOnEnd}); err != nil {
+		if _, err := in.w.End(ctx, Source, w.Key, issued.End{Reason: reason, Note: note, Close: set.CloseOnEnd}); err != nil {
 			return fmt.Errorf("capwarn: end %s: %w", w.Key, err)
 		}
 	}
@@ -322,10 +341,10 @@ func (in *Intake) current(ctx context.Context, res Result, root string) (Result,
 // level is the colour the event names, else the headline; where a text
 // names several (将暴雨橙色预警升级为红色) the last one named is the new
 // level. Failing both, the severity's.
-func (in *Intake) level(a *cap.Alert, info *cap.Info) (yujing.Level, error) {
+func (set *Settings) level(a *cap.Alert, info *cap.Info) (yujing.Level, error) {
 	for _, text := range []string{info.Event, info.Headline} {
 		at, best := -1, ""
-		for w := range in.set.Colours {
+		for w := range set.Colours {
 			i := strings.LastIndex(text, w)
 			if i < 0 {
 				continue
@@ -335,10 +354,10 @@ func (in *Intake) level(a *cap.Alert, info *cap.Info) (yujing.Level, error) {
 			}
 		}
 		if at >= 0 {
-			return in.set.Colours[best], nil
+			return set.Colours[best], nil
 		}
 	}
-	if l, ok := in.set.Severities[info.Severity]; ok {
+	if l, ok := set.Severities[info.Severity]; ok {
 		return l, nil
 	}
 	i := infoIndex(a, info)
@@ -347,13 +366,13 @@ func (in *Intake) level(a *cap.Alert, info *cap.Info) (yujing.Level, error) {
 }
 
 // areas are the division codes of info's areas, each once, in order.
-func (in *Intake) areas(a *cap.Alert, info *cap.Info) ([]area, error) {
+func (in *Intake) areas(set *Settings, a *cap.Alert, info *cap.Info) ([]area, error) {
 	var out []area
 	idx := infoIndex(a, info)
 	for j, ar := range info.Areas {
 		n := 0
 		for _, g := range ar.Geocodes {
-			if len(in.set.Geocodes) > 0 && !slices.Contains(in.set.Geocodes, g.Name) {
+			if len(set.Geocodes) > 0 && !slices.Contains(set.Geocodes, g.Name) {
 				continue
 			}
 			if !in.valid(g.Value) {
@@ -366,8 +385,8 @@ func (in *Intake) areas(a *cap.Alert, info *cap.Info) ([]area, error) {
 		}
 		if n == 0 {
 			what := "any valueName"
-			if len(in.set.Geocodes) > 0 {
-				what = "valueName " + strings.Join(in.set.Geocodes, " or ")
+			if len(set.Geocodes) > 0 {
+				what = "valueName " + strings.Join(set.Geocodes, " or ")
 			}
 			return nil, fmt.Errorf("%w: %w", ErrBadDocument, &cap.Error{Path: fmt.Sprintf("alert/info[%d]/area[%d]/geocode", idx, j+1),
 				Msg: fmt.Sprintf("area %q has no administrative division code (a geocode of %s whose value has 6, 9 or 12 digits)", ar.Desc, what)})

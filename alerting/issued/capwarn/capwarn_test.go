@@ -256,3 +256,21 @@ func TestIgnoredStatus(t *testing.T) {
 		t.Errorf("Exercise: %+v, %v; changes %v: want ignored, nothing changed", res, err, s.changes)
 	}
 }
+
+// SetSettings (a reload) applies to the messages that come after it.
+func TestSetSettings(t *testing.T) {
+	clk := fakeclock.New(time.Now().Truncate(time.Second))
+	t0 := clk.Now()
+	s := build(t, filepath.Join(t.TempDir(), "s.db"), clk, capwarn.Settings{})
+	d := strings.NewReplacer("暴雨橙色预警", "暴雨预警", "<severity>Severe</severity>", "<severity>Moderate</severity>").Replace(string(doc(t, "alert", t0, t0)))
+	res, err := s.in.Accept(t.Context(), []byte(d))
+	if err != nil || res.Warnings[0].Level != yujing.Yellow {
+		t.Fatalf("before: %+v %v, want yellow (Moderate)", res, err)
+	}
+	s.in.SetSettings(capwarn.Settings{Severities: map[string]yujing.Level{"Moderate": yujing.Orange}})
+	d = strings.ReplaceAll(d, "32011541600000_20260701080000", "32011541600000_AFTER")
+	res, err = s.in.Accept(t.Context(), []byte(d))
+	if err != nil || res.Warnings[0].Level != yujing.Orange {
+		t.Fatalf("after: %+v %v, want orange (the new table)", res, err)
+	}
+}

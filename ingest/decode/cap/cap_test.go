@@ -83,3 +83,20 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecode checks the rainstorm warning with two info blocks and
+// two areas.
+func BenchmarkDecode(b *testing.B) {
+	payload, err := os.ReadFile("testdata/alert/payload")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := New()
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Decode(nil, payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

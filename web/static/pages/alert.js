@@ -110,7 +110,12 @@
     });
   }
   function detailHTML(a) {
-    var facts = [
+    var facts = YJ.issued(a) ? [
+      [t("detail.issued"), esc(YJ.issued(a)) + ' <span class="muted">' + esc(t("issued.label")) + "</span>"],
+      [t("col.rule"), esc(a.rule)],
+      [t("col.site"), named(siteName(a.site), a.site)],
+      [t("detail.started"), esc(fmtTime(a.started_at, true)) + ' <span class="muted">(' + esc(age(a.started_at)) + ")</span>"]
+    ] : [
       [t("detail.value"), num(a.value) + " " + esc(a.unit || "")],
       [t("detail.threshold"), num(a.threshold) + " " + esc(a.unit || "")],
       [t("col.rule"), named(ruleName(a.rule), a.rule)],

@@ -79,8 +79,11 @@
         '<td data-label="' + esc(t("col.level")) + '">' + YJ.lvl(a.level) + "</td>" +
         '<td data-label="' + esc(t("col.state")) + '">' + YJ.stateTag(a.state) + flags + "</td>" +
         '<td data-label="' + esc(t("col.site")) + '" data-site="' + esc(a.site) + '">' + esc(YJ.siteName(a.site)) + "</td>" +
-        '<td data-label="' + esc(t("col.sensor")) + '" data-sensor="' + esc(a.sensor) + '">' + YJ.named(YJ.sensorName(a.sensor), a.sensor) + ' <span class="muted">' + esc(YJ.fam(a.family)) + "</span></td>" +
-        '<td data-label="' + esc(t("col.value")) + '" class="num">' + YJ.num(a.value) + " " + esc(a.unit || "") + "</td>" +
+        (YJ.issued(a) ?
+          '<td data-label="' + esc(t("col.sensor")) + '" data-sensor="' + esc(a.sensor) + '" class="issued">' + esc(YJ.issued(a)) + ' <span class="muted">' + esc(t("issued.label")) + "</span></td>" +
+          '<td data-label="' + esc(t("col.value")) + '" class="num">—</td>' :
+          '<td data-label="' + esc(t("col.sensor")) + '" data-sensor="' + esc(a.sensor) + '">' + YJ.named(YJ.sensorName(a.sensor), a.sensor) + ' <span class="muted">' + esc(YJ.fam(a.family)) + "</span></td>" +
+          '<td data-label="' + esc(t("col.value")) + '" class="num">' + YJ.num(a.value) + " " + esc(a.unit || "") + "</td>") +
         '<td data-label="' + esc(t("col.started")) + '">' + esc(YJ.fmtTime(a.started_at)) + "</td>" +
         '<td data-label="' + esc(t("col.age")) + '">' + esc(YJ.age(a.started_at)) + "</td>" +
         '<td data-label="' + esc(t("col.message")) + '" class="msg">' + esc(a.message) + "</td></tr>";
