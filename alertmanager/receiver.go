@@ -95,6 +95,18 @@ func NewReceiver(mapper *Mapper, out Warnings, opts Options) (*Receiver, error) 
 	return &Receiver{mapper: mapper, out: out, now: opts.Now, log: opts.Logger, m: m, open: map[string]map[string]*member{}}, nil
 }
 
+// SetMapper replaces the mapping (a reloaded configuration): alerts
+// received from then on are mapped by m; warnings already kept keep
+// theirs until their alerts are sent again.
+func (r *Receiver) SetMapper(m *Mapper) {
+	if m == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.mapper = m
+}
+
 // Receive takes checked alerts (DecodePostable, DecodeWebhook). An alert
 // whose labels do not map to a warning is left out and named in invalid
 // (one *Error each, wrapping ErrUnmapped); the others are taken. err is

@@ -14,7 +14,8 @@ import (
 // Prometheus, Grafana, vmalert and amtool as an Alertmanager would (POST
 // /api/v2/alerts) and from an Alertmanager's webhook (POST
 // /api/v1/warnings/alertmanager), and maps their labels to warnings.
-// Without the section both answer 404.
+// Without the section both answer 404. A reload applies a changed
+// mapping; adding or removing the section takes a restart.
 //
 //	alertmanager:
 //	  levels: {critical: red, warning: orange, info: blue}

@@ -8,6 +8,7 @@ import (
 
 	"yujing/alerting/issued"
 	"yujing/alertmanager"
+	"yujing/config"
 	"yujing/store"
 )
 
@@ -19,10 +20,24 @@ func (w *wiring) alertmanagerAPI(iw *issued.Warnings, sensors *sensorBook) (*ale
 	if w.cfg.Alertmanager == nil {
 		return nil, nil
 	}
-	site := func(id string) bool { _, ok := sensors.registry.Site(id); return ok }
-	mapper := alertmanager.NewMapper(*w.cfg.Alertmanager, site, sensors.catalog.Families())
+	mapper := alertmanager.NewMapper(*w.cfg.Alertmanager, sensors.siteKnown, sensors.catalog.Families())
 	return alertmanager.NewReceiver(mapper, issuedAlerts{iw: iw, now: time.Now},
 		alertmanager.Options{Logger: w.log, Registerer: w.reg})
+}
+
+// alertmanagerReload applies a reloaded alertmanager section's mapping;
+// turning the API on or off takes a restart.
+func (w *wiring) alertmanagerReload(reload *reloader, r *alertmanager.Receiver, sensors *sensorBook) {
+	reload.onReload(func(next *config.Config) error {
+		switch {
+		case r == nil && next.Alertmanager == nil:
+		case r == nil || next.Alertmanager == nil:
+			w.log.Warn("configuration section changed but needs a restart to take effect", "section", "alertmanager")
+		default:
+			r.SetMapper(alertmanager.NewMapper(*next.Alertmanager, sensors.siteKnown, next.Families))
+		}
+		return nil
+	})
 }
 
 // issuedAlerts hands the Alertmanager API's warnings to issued warnings,
@@ -77,4 +92,10 @@ func (a issuedAlerts) Current(ctx context.Context, key string) (alertmanager.War
 		w.End = *rec.EndsAt
 	}
 	return w, true, nil
+}
+
+// siteKnown says whether a site is configured (or registered).
+func (s *sensorBook) siteKnown(id string) bool {
+	_, ok := s.registry.Site(id)
+	return ok
 }

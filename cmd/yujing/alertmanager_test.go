@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -377,5 +378,44 @@ func TestAlertmanagerWarningsSilenced(t *testing.T) {
 		if calls != want {
 			t.Errorf("answer report, source %s: %+v, want %d calls to chen", source, rep.Rows, want)
 		}
+	}
+}
+
+// The alertmanager section's mapping is applied on reload: a severity
+// refused before is taken once the file lists it, and a site added to
+// the file is known to it.
+func TestAlertmanagerMappingReloads(t *testing.T) {
+	p := newPhones(t)
+	text := alertmanagerYAML(t, p)
+	cfg := configFrom(t, text)
+	inst := start(t, cfg)
+	api := "http://" + inst.http
+	post := func() (int, string) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, api+"/api/v2/alerts",
+			strings.NewReader(`[{"labels":{"alertname":"Pager","severity":"page","site":"plant-b"}}]`))
+		req.Header.Set("Authorization", "Bearer "+promToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		_, _ = io.Copy(&b, resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	if code, body := post(); code != 400 || !strings.Contains(body, `severity \"page\" maps to no level`) || !strings.Contains(body, `site \"plant-b\" is not defined`) {
+		t.Fatalf("before the reload: %d %s", code, body)
+	}
+	text = strings.Replace(text, "levels: {critical: red, warning: orange, info: blue}", "levels: {critical: red, warning: orange, info: blue, page: red}", 1)
+	text = strings.Replace(text, `sites: [{id: plant-a, name: 甲厂, region: "320115"}]`, `sites: [{id: plant-a, name: 甲厂, region: "320115"}, {id: plant-b, name: 乙厂, region: "320115"}]`, 1)
+	if err := os.WriteFile(cfg.Source, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := do(t, "POST", api+"/-/reload", ""); code != 200 {
+		t.Fatalf("reload: %d %s", code, body)
+	}
+	if code, body := post(); code != 200 {
+		t.Fatalf("after the reload: %d %s", code, body)
 	}
 }

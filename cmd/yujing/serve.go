@@ -293,6 +293,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 	}
 	in := w.intake(deliveries)
 	reload := w.reloader(rules, sensors, directory, esc, alerts, issuedIn, ln.Addr(), goRT)
+	w.alertmanagerReload(reload, amAlerts, sensors)
 	if err := w.serveHTTP(ln, console{state: state, readings: readings, sensors: sensors, statuses: statuses, alerts: alerts,
 		directory: directory, esc: esc, rules: rules, reload: reload, intake: in, issued: issuedIn, alertmanager: amAlerts}); err != nil {
 		return err
