@@ -34,5 +34,7 @@
 // Raise of a warning that ended starts a new episode if it starts after
 // the end (StartsAt), or, for one that expired, if its EndsAt is still
 // ahead (a renewal: an issuer that re-sends what still holds); anything
-// else is a late or repeated delivery and changes nothing (Stale).
+// else is a late or repeated delivery and changes nothing (Stale). A
+// warning that arrives after its own EndsAt calls nobody: it is not
+// raised (Stale), or, in force, it ends (expired).
 package issued

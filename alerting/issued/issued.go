@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"yujing"
 	"yujing/alerting/lifecycle"
 	"yujing/store"
@@ -120,7 +122,10 @@ type Store interface {
 // Options are the entry point's settings.
 type Options struct {
 	Logger *slog.Logger
-	Now    func() time.Time
+	// Registerer takes the metrics (yujing_issued_warnings_total); nil:
+	// not registered.
+	Registerer prometheus.Registerer
+	Now        func() time.Time
 	// Tick is how often Run looks for warnings whose EndsAt passed;
 	// default 1s.
 	Tick time.Duration
@@ -138,6 +143,7 @@ type Warnings struct {
 	now         func() time.Time
 	tick        time.Duration
 	validRegion func(string) bool
+	outcomes    *prometheus.CounterVec
 
 	mu sync.Mutex // one change at a time: a warning's record and alert move together
 }
@@ -159,7 +165,16 @@ func New(lc Lifecycle, st Store, opts Options) (*Warnings, error) {
 	if opts.ValidRegion == nil {
 		opts.ValidRegion = digitsCode
 	}
-	return &Warnings{lc: lc, st: st, log: opts.Logger, now: opts.Now, tick: opts.Tick, validRegion: opts.ValidRegion}, nil
+	outcomes := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yujing_issued_warnings_total",
+		Help: "Issued warnings taken in (CAP, Alertmanager), by source and what was done: raised, reopened, upgraded, downgraded, updated, unchanged, stale, ended."},
+		[]string{"source", "outcome"})
+	if opts.Registerer != nil {
+		if err := opts.Registerer.Register(outcomes); err != nil {
+			return nil, fmt.Errorf("issued: register metrics: %w", err)
+		}
+	}
+	return &Warnings{lc: lc, st: st, log: opts.Logger, now: opts.Now, tick: opts.Tick, validRegion: opts.ValidRegion,
+		outcomes: outcomes}, nil
 }
 
 func digitsCode(code string) bool {
@@ -237,6 +252,14 @@ func (w *Warnings) Raise(ctx context.Context, in Warning) (Result, error) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	r, err := w.raise(ctx, in)
+	if err == nil {
+		w.outcomes.WithLabelValues(in.Source, string(r.Outcome)).Inc()
+	}
+	return r, err
+}
+
+func (w *Warnings) raise(ctx context.Context, in Warning) (Result, error) {
 	now := w.now()
 	if in.StartsAt.IsZero() {
 		in.StartsAt = now
@@ -258,6 +281,15 @@ func (w *Warnings) Raise(ctx context.Context, in Warning) (Result, error) {
 	if found && prev.EndedAt != nil && !in.StartsAt.After(*prev.EndedAt) && !renewal {
 		a, _ := w.alert(ctx, prev)
 		return Result{Outcome: Stale, Warning: prev, Alert: a}, nil
+	}
+	// A warning whose end passed before it arrived calls nobody: one in
+	// force ends (expired), another is not raised at all.
+	if !in.EndsAt.IsZero() && !in.EndsAt.After(now) {
+		if found && prev.EndedAt == nil {
+			note := fmt.Sprintf("预警已过有效期（%s）", in.EndsAt.In(now.Location()).Format("2006-01-02 15:04"))
+			return w.end(ctx, in.Source, in.Key, End{Reason: ReasonExpired, Note: note, Actor: in.Actor}, now)
+		}
+		return Result{Outcome: Stale}, nil
 	}
 	rec := store.IssuedWarning{Source: in.Source, Key: in.Key, Level: in.Level, Site: in.Site, Region: in.Region,
 		Family: in.Family, Title: in.Title, Summary: in.Summary, Labels: maps.Clone(in.Labels), StartsAt: in.StartsAt,
@@ -368,7 +400,11 @@ func (w *Warnings) End(ctx context.Context, source, key string, e End) (Result, 
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.end(ctx, source, key, e, w.now())
+	r, err := w.end(ctx, source, key, e, w.now())
+	if err == nil && r.Outcome == Ended {
+		w.outcomes.WithLabelValues(source, string(Ended)).Inc()
+	}
+	return r, err
 }
 
 func (w *Warnings) end(ctx context.Context, source, key string, e End, now time.Time) (Result, error) {
@@ -456,6 +492,7 @@ func (w *Warnings) Expire(ctx context.Context) (int, error) {
 			errs = append(errs, err)
 			continue
 		}
+		w.outcomes.WithLabelValues(r.Source, string(Ended)).Inc()
 		n++
 	}
 	return n, errors.Join(errs...)

@@ -3,8 +3,12 @@ package issued_test
 import (
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"yujing"
 	"yujing/alerting/issued"
@@ -223,4 +227,73 @@ func saved(t *testing.T, w *issued.Warnings) store.IssuedWarning {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// A warning that arrives after its own end calls nobody: not raised when
+// new, ended (expired) when in force.
+func TestRaiseAfterItsEnd(t *testing.T) {
+	clk := fakeclock.New(time.Now().Truncate(time.Second))
+	var changes []lifecycle.Change
+	w, _ := open(t, filepath.Join(t.TempDir(), "s.db"), clk, &changes)
+	now := clk.Now()
+	late := issued.Warning{Source: "cap", Key: "late#320115", Level: yujing.Red, Region: "320115", StartsAt: now.Add(-2 * time.Hour), EndsAt: now.Add(-time.Minute)}
+	r, err := w.Raise(t.Context(), late)
+	if err != nil || r.Outcome != issued.Stale || len(changes) != 0 {
+		t.Errorf("a new warning past its end: %s %v, changes %v; want stale, nothing raised", r.Outcome, err, changes)
+	}
+	if _, err := w.Get(t.Context(), "cap", late.Key); !isNF(err) {
+		t.Errorf("a warning past its end was recorded: %v", err)
+	}
+	live := issued.Warning{Source: "cap", Key: "live#320115", Level: yujing.Red, Region: "320115", StartsAt: now.Add(-time.Hour), EndsAt: now.Add(time.Hour)}
+	if _, err := w.Raise(t.Context(), live); err != nil {
+		t.Fatal(err)
+	}
+	changes = nil
+	live.EndsAt = now.Add(-time.Second)
+	r, err = w.Raise(t.Context(), live)
+	if err != nil || r.Outcome != issued.Ended || r.Warning.EndReason != issued.ReasonExpired || len(changes) != 1 ||
+		changes[0].Transition.Event != yujing.EventResolved {
+		t.Errorf("a warning in force, sent again past its end: %s %+v %v, changes %v; want ended (expired)", r.Outcome, r.Warning, err, changes)
+	}
+}
+
+// yujing_issued_warnings_total counts what each Raise and End did, by
+// source and outcome.
+func TestMetrics(t *testing.T) {
+	clk := fakeclock.New(time.Now().Truncate(time.Second))
+	st, err := sqlstate.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "s.db"), sqlstate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	lc, err := lifecycle.New(st, nil, lifecycle.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	w, err := issued.New(lc, st, issued.Options{Now: clk.Now, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := issued.Warning{Source: "cap", Key: "k", Level: yujing.Orange, Region: "320115"}
+	for _, l := range []yujing.Level{yujing.Orange, yujing.Orange, yujing.Red} {
+		x.Level = l
+		if _, err := w.Raise(t.Context(), x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.End(t.Context(), "cap", "k", issued.End{Reason: issued.ReasonCancelled}); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP yujing_issued_warnings_total Issued warnings taken in (CAP, Alertmanager), by source and what was done: raised, reopened, upgraded, downgraded, updated, unchanged, stale, ended.
+# TYPE yujing_issued_warnings_total counter
+yujing_issued_warnings_total{outcome="ended",source="cap"} 1
+yujing_issued_warnings_total{outcome="raised",source="cap"} 1
+yujing_issued_warnings_total{outcome="unchanged",source="cap"} 1
+yujing_issued_warnings_total{outcome="upgraded",source="cap"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "yujing_issued_warnings_total"); err != nil {
+		t.Error(err)
+	}
 }

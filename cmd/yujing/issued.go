@@ -20,7 +20,7 @@ type issuedStage struct {
 }
 
 func (w *wiring) issued(state *sqlstate.State, alerts *alertStage) (*issuedStage, error) {
-	warnings, err := issued.New(alerts.alerts, state, issued.Options{Logger: w.log, ValidRegion: duty.ValidRegion})
+	warnings, err := issued.New(alerts.alerts, state, issued.Options{Logger: w.log, Registerer: w.reg, ValidRegion: duty.ValidRegion})
 	if err != nil {
 		return nil, err
 	}

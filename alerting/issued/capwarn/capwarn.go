@@ -173,11 +173,14 @@ type WarningResult struct {
 	Outcome issued.Outcome `json:"outcome"`
 }
 
-// AlertIDs lists the yujing alert ids of the result, in area order.
+// AlertIDs lists the yujing alert ids of the result, in area order (an
+// area whose warning was not raised, being past its end, has none).
 func (r Result) AlertIDs() []int64 {
 	out := make([]int64, 0, len(r.Warnings))
 	for _, w := range r.Warnings {
-		out = append(out, w.AlertID)
+		if w.AlertID != 0 {
+			out = append(out, w.AlertID)
+		}
 	}
 	return out
 }
