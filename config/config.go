@@ -26,6 +26,7 @@ import (
 	"yujing/alerting/escalate"
 	"yujing/alerting/inhibit"
 	"yujing/alerting/issued/capwarn"
+	"yujing/alertmanager"
 	"yujing/duty"
 	"yujing/internal/cronspec"
 	"yujing/internal/yamlconf"
@@ -72,6 +73,11 @@ type File struct {
 	// Families declares sensor families beyond the built-in ones (or
 	// renames a built-in one): rules, reports and the console use them.
 	Families []FamilyFile `yaml:"families"`
+
+	// Alertmanager takes alerts from Prometheus, Grafana and amtool
+	// (config/alertmanager.go).
+	Alertmanager *AlertmanagerFile `yaml:"alertmanager"`
+
 	// CAP is how issued warnings in CAP 1.2 are taken (config/cap.go).
 	CAP *CAPFile `yaml:"cap"`
 }
@@ -146,6 +152,10 @@ type Config struct {
 	// State is the PostgreSQL state database (state.url); nil: the
 	// embedded SQLite file in DataDir.
 	State *State
+
+	// Alertmanager maps alerts from Alertmanager clients to warnings
+	// (config/alertmanager.go); nil: the API is off.
+	Alertmanager *alertmanager.Mapping
 }
 
 type checker struct {
@@ -226,6 +236,7 @@ func (c *checker) build() *Config {
 	sites := c.sites(cfg)
 	sensors := c.sensors(cfg, sites)
 	c.rules(cfg, sensors, sites)
+	c.alertmanager(cfg, sites)
 	people := c.people(cfg)
 	c.duty(cfg)
 	cfg.Messages = message.Config{Lang: c.f.Messages.Lang, Templates: c.f.Messages.Templates, TimeZone: cfg.Location.String()}

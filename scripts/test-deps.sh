@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # test-deps.sh installs the external services the tests run against:
 # mosquitto (+ clients), PostgreSQL 15 and chromium (+ a CJK font) from
-# Debian's packages, and InfluxDB OSS 1.8.10 built with `go install`; and the tools
-# scripts/check-deploy.sh checks deploy/ with: promtool, docker-compose,
-# systemd-analyze, kubeconform and the Kubernetes API's schemas. It is
-# idempotent: tools already present are only reported.
+# Debian's packages, and InfluxDB OSS 1.8.10 built with `go install`; the
+# Alertmanager API's real clients: prometheus (Debian's package, 2.42) and
+# amtool (`go install`); and the tools scripts/check-deploy.sh checks
+# deploy/ with: promtool, docker-compose, systemd-analyze, kubeconform and
+# the Kubernetes API's schemas. It is idempotent: tools already present are
+# only reported.
 #
 # YUJING_TOOLS (default $HOME/.cache/yujing-tools) receives influxd,
-# promtool, kubeconform and kubernetes-schemas/.
+# prometheus, promtool, amtool, kubeconform and kubernetes-schemas/.
 # The system mosquitto service is never left running: `yujing serve` embeds a
 # broker on 127.0.0.1:1883 and tests start their own brokers on free ports.
 # Nor is the PostgreSQL cluster that installing the package creates: tests
@@ -19,6 +21,8 @@ case "${GOTOOLCHAIN:-local}" in local) export GOTOOLCHAIN=go1.27.3 ;; esac
 YUJING_TOOLS="${YUJING_TOOLS:-$HOME/.cache/yujing-tools}"
 INFLUXD_VERSION="v1.8.10"
 KUBECONFORM_VERSION="v0.8.0"
+# amtool, the Alertmanager client the Alertmanager API is tested with.
+AMTOOL_VERSION="v0.35.0"
 # The k8s.io/kubernetes module whose api/openapi-spec/swagger.json gives the
 # schemas kubeconform checks deploy/kubernetes against.
 KUBERNETES_VERSION="v1.37.2"
@@ -160,16 +164,19 @@ fi
 chromium_version="$("$chromium" --version 2>/dev/null | tail -n1 || true)"
 echo "chromium: ${state} ${chromium} (${chromium_version:-version unknown})"
 
-# --- promtool ----------------------------------------------------------------
+# --- promtool, prometheus -----------------------------------------------------
 # scripts/check-deploy.sh checks the Prometheus rules and configuration with
-# promtool from Debian's prometheus package. Only the promtool binary is
-# taken (apt-get download + dpkg -x into YUJING_TOOLS): installing the
+# promtool from Debian's prometheus package; cmd/yujing's
+# TestPrometheusAlertsCallThroughYujing runs its prometheus server, whose
+# alerting rule fires into yujing's Alertmanager API. Only the two binaries
+# are taken (apt-get download + dpkg -x into YUJING_TOOLS): installing the
 # package would start a Prometheus server on this machine.
 promtool="$(command -v promtool || true)"
 if [ -z "$promtool" ] && [ -x "$YUJING_TOOLS/promtool" ]; then
 	promtool="$YUJING_TOOLS/promtool"
 fi
-if [ -n "$promtool" ]; then
+prometheus="$YUJING_TOOLS/prometheus"
+if [ -n "$promtool" ] && [ -x "$prometheus" ]; then
 	state=found
 else
 	mkdir -p "$YUJING_TOOLS"
@@ -178,12 +185,31 @@ else
 	as_root apt-get update
 	(cd "$debdir" && apt-get download prometheus)
 	dpkg -x "$debdir"/prometheus_*.deb "$debdir/x"
-	cp "$debdir/x/usr/bin/promtool" "$YUJING_TOOLS/promtool"
+	if [ -z "$promtool" ]; then
+		cp "$debdir/x/usr/bin/promtool" "$YUJING_TOOLS/promtool"
+		promtool="$YUJING_TOOLS/promtool"
+	fi
+	cp "$debdir/x/usr/bin/prometheus" "$prometheus"
 	rm -rf "$debdir"
-	promtool="$YUJING_TOOLS/promtool"
 	state=installed
 fi
 echo "promtool: ${state} ${promtool} ($("$promtool" --version 2>&1 | head -n1))"
+echo "prometheus: ${state} ${prometheus} ($("$prometheus" --version 2>&1 | head -n1))"
+
+# --- amtool --------------------------------------------------------------------
+# cmd/yujing's TestAmtoolAlertAdd runs `amtool alert add` and `amtool alert
+# query` against yujing's Alertmanager API.
+mkdir -p "$YUJING_TOOLS"
+amtool="$YUJING_TOOLS/amtool"
+have="$("$GO" version -m "$amtool" 2>/dev/null | awk '$1 == "mod" && $2 == "github.com/prometheus/alertmanager" {print $3}' || true)"
+if [ "$have" = "$AMTOOL_VERSION" ]; then
+	state=found
+else
+	# Outside the module, so that nothing is added to go.mod.
+	(cd "$(mktemp -d)" && GOBIN="$YUJING_TOOLS" "$GO" install "github.com/prometheus/alertmanager/cmd/amtool@${AMTOOL_VERSION}")
+	state=installed
+fi
+echo "amtool: ${state} ${amtool} (${AMTOOL_VERSION})"
 
 # --- curl, jq ---------------------------------------------------------------
 # scripts/walkthrough.sh runs the README's walk-through, which uses them.

@@ -129,6 +129,8 @@ type Options struct {
 	// Previews replays a rule with other numbers over the stored
 	// readings (POST /api/v1/rules/{name}/preview); nil: not offered.
 	Previews RulePreviews
+	// AlertReceiver takes Alertmanager clients' alerts (web/alertmanager.go); nil: 404.
+	AlertReceiver AlertReceiver
 	// CAP takes issued warnings in CAP 1.2 (POST /api/v1/warnings/cap);
 	// nil: answers 404.
 	CAP CAPIntake
@@ -226,6 +228,7 @@ func (s *Server) routes() {
 	s.answerRoutes()
 	s.directoryRoutes()
 	s.siteStatusRoutes()
+	s.alertmanagerRoutes()
 	sub, _ := fs.Sub(static, "static")
 	files := http.FileServerFS(sub)
 	m.Handle("GET /", files)

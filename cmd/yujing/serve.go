@@ -285,10 +285,17 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	// The Alertmanager API takes Prometheus' and Grafana's alerts as
+	// issued warnings.
+	amAlerts, err := w.alertmanagerAPI(issuedIn.warnings, sensors)
+	if err != nil {
+		return err
+	}
 	in := w.intake(deliveries)
 	reload := w.reloader(rules, sensors, directory, esc, alerts, issuedIn, ln.Addr(), goRT)
+	w.alertmanagerReload(reload, amAlerts, sensors)
 	if err := w.serveHTTP(ln, console{state: state, readings: readings, sensors: sensors, statuses: statuses, alerts: alerts,
-		directory: directory, esc: esc, rules: rules, reload: reload, intake: in, issued: issuedIn}); err != nil {
+		directory: directory, esc: esc, rules: rules, reload: reload, intake: in, issued: issuedIn, alertmanager: amAlerts}); err != nil {
 		return err
 	}
 	mqttCfg, mqttAddr, err := w.broker()

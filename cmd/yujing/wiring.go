@@ -20,6 +20,7 @@ import (
 	"yujing/alerting"
 	"yujing/alerting/escalate"
 	"yujing/alerting/lifecycle"
+	"yujing/alertmanager"
 	"yujing/config"
 	"yujing/configs"
 	"yujing/duty"
@@ -380,6 +381,8 @@ type console struct {
 	reload    *reloader
 	intake    *intake
 	issued    *issuedStage
+	// alertmanager takes Alertmanager clients' alerts; nil: not configured.
+	alertmanager *alertmanager.Receiver
 }
 
 func (w *wiring) serveHTTP(ln net.Listener, c console) error {
@@ -401,7 +404,7 @@ func (w *wiring) serveHTTP(ln net.Listener, c console) error {
 	if err != nil {
 		return err
 	}
-	srv := web.New(web.Options{Escalations: c.esc, Reports: c.state, People: c.directory, Directory: c.directory,
+	opts := web.Options{Escalations: c.esc, Reports: c.state, People: c.directory, Directory: c.directory,
 		Location: w.cfg.Location, Auth: authSvc, Attachments: c.state, Silences: c.alerts.alerts, Reload: c.reload.Reload,
 		Rules: ruleStatuses{c.rules.engine, c.rules.scheduler}, Alerts: c.alerts.alerts, Sensors: c.sensors.registry,
 		Previews: replay.NewPreviewer(previewLive{c.rules.engine, c.alerts.alerts}, c.sensors.registry, c.readings.charts,
@@ -409,7 +412,11 @@ func (w *wiring) serveHTTP(ln net.Listener, c console) error {
 		Rejections: c.intake.rejections, Discovery: c.intake.discovery, SensorsAdm: c.sensors.catalog,
 		Families: c.sensors.catalog.Families, SiteStatuses: c.statuses, Gatherer: w.reg, Logger: w.log, Version: w.o.Version,
 		Events: c.alerts.events, Calls: calls, Audit: auditLog, Readings: c.readings.charts, System: c.readings.system,
-		CAP: c.issued.cap})
+		CAP: c.issued.cap}
+	if c.alertmanager != nil {
+		opts.AlertReceiver = c.alertmanager
+	}
+	srv := web.New(opts)
 	fresh := &freshConns{conns: map[net.Conn]struct{}{}}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ConnState: fresh.track}
 	hs.RegisterOnShutdown(c.alerts.events.Close) // live streams end at once, or Shutdown waits for them

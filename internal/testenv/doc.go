@@ -1,6 +1,7 @@
 // Package testenv starts the real external services that integration tests
-// run against: a mosquitto MQTT broker, an InfluxDB OSS 1.8 server and a
-// PostgreSQL 15 server. Each runs as a child process on free loopback ports
+// run against: a mosquitto MQTT broker, an InfluxDB OSS 1.8 server, a
+// PostgreSQL 15 server and a Prometheus server (StartPrometheus); Tool finds
+// the other tools scripts/test-deps.sh installs (amtool). Each runs as a child process on free loopback ports
 // with its configuration and data in the test's temporary directory, and is
 // stopped by t.Cleanup.
 // A port is free only until someone takes it: when a server exits saying
@@ -30,7 +31,8 @@
 // The binaries come from scripts/test-deps.sh (run by `make test`): mosquitto
 // and PostgreSQL 15 from Debian's packages (PostgreSQL in
 // /usr/lib/postgresql/15/bin, or $YUJING_POSTGRES_BIN), influxd built with
-// `go install` into $YUJING_TOOLS (default $HOME/.cache/yujing-tools). When a
+// `go install` into $YUJING_TOOLS (default $HOME/.cache/yujing-tools), and
+// there too prometheus (from Debian's package) and amtool (`go install`). When a
 // binary is missing the test is skipped, unless YUJING_REQUIRE_EXTERNAL=1,
 // when it fails instead; CI sets that so a broken tool install cannot
 // silently skip the integration tests.

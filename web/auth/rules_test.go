@@ -42,6 +42,14 @@ func TestRequired(t *testing.T) {
 		{"POST", "/api/v1/warnings/cap", false, Operator},
 		{"POST", "/api/v1/warnings/cap/x", false, Admin},
 		{"POST", "/api/v1/calls/c-1/link", false, Admin}, // an answer link is the called person's credential
+		// Warnings from other systems: Alertmanager's API and webhook.
+		{"POST", "/api/v2/alerts", false, Operator},
+		{"GET", "/api/v2/alerts", false, Viewer},
+		{"GET", "/api/v2/status", false, Viewer},
+		{"POST", "/api/v2/silences", false, Admin},
+		{"POST", "/api/v2/alerts/x", false, Admin},
+		{"POST", "/api/v1/warnings/alertmanager", false, Operator},
+		{"POST", "/api/v1/warnings/alertmanager/x", false, Admin},
 		{"POST", "/api/v1/logout", false, Viewer},
 		{"POST", "/api/v1/silences", false, Admin},
 		{"DELETE", "/api/v1/silences/3", false, Admin},
