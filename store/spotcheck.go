@@ -51,8 +51,12 @@ type SpotCheck struct {
 	// Deadline is how long each step waits for an answer.
 	Deadline time.Duration `json:"deadline_ns"`
 	DueAt    time.Time     `json:"due_at"`
-	State    string        `json:"state"`
-	Reason   string        `json:"reason,omitempty"`
+	// NotAfter is the end of the check's window: a check yujing could not
+	// make by then (it was down) is skipped, not made late. Zero: made
+	// however late.
+	NotAfter time.Time `json:"not_after,omitzero"`
+	State    string    `json:"state"`
+	Reason   string    `json:"reason,omitempty"`
 	// Step is the role being called (1-based, into Roles) since StepAt;
 	// 0 while planned.
 	Step   int       `json:"step"`

@@ -109,6 +109,8 @@ type Parts struct {
 	Results   Feed[yujing.CallResult]
 	Directory Directory
 	Sites     Sites
+	// Checks keeps the duty spot checks (StartCheck); nil: none.
+	Checks CheckStore
 }
 
 // Directory resolves targets to people (package duty's Book).
@@ -161,12 +163,14 @@ type Engine struct {
 	covers  func(parent, code string) bool
 	m       *metrics
 	ids     store.CallIDs // the state database's call naming
+	checks  CheckStore    // nil: no spot checks
 
 	mu     sync.Mutex
 	set    Settings
-	active map[int64]*run  // by escalation id
-	issued map[string]bool // call ids handed to the caller by this process
-	queue  []observed      // alert changes replayed by Restore, not yet handled
+	active map[int64]*run      // by escalation id
+	open   map[int64]*checkRun // open spot checks, by id
+	issued map[string]bool     // call ids handed to the caller by this process
+	queue  []observed          // alert changes replayed by Restore, not yet handled
 	wake   chan struct{}
 }
 
@@ -228,7 +232,7 @@ func New(set Settings, p Parts, opts Options) (*Engine, error) {
 	}
 	return &Engine{st: p.Store, alerts: p.Alerts, changes: p.Changes, results: p.Results, caller: p.Calls, dir: p.Directory, sites: p.Sites,
 		log: opts.Logger, now: opts.Now, loc: opts.Location, tick: opts.Tick, sign: signer{key: opts.Key}, covers: opts.Covers,
-		m: m, set: set, ids: ids, active: map[int64]*run{}, issued: map[string]bool{}, wake: make(chan struct{}, 1)}, nil
+		m: m, set: set, ids: ids, checks: p.Checks, active: map[int64]*run{}, open: map[int64]*checkRun{}, issued: map[string]bool{}, wake: make(chan struct{}, 1)}, nil
 }
 
 // SetSettings replaces the routes, policies and settings (a reload).
@@ -303,7 +307,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 	if len(active) > 0 {
 		e.log.Info("escalations resumed", "active", len(active))
 	}
-	return nil
+	return e.restoreChecks(ctx)
 }
 
 // Run handles alert changes and advances escalations until ctx ends: at
@@ -369,6 +373,7 @@ func (e *Engine) Step(ctx context.Context) {
 			e.m.calls.WithLabelValues(c.Channel).Inc()
 		}
 	}
+	e.stepChecks(ctx, now)
 	e.m.active.Set(float64(e.activeCount()))
 }
 

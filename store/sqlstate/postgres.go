@@ -268,6 +268,7 @@ var postgresMigrations = []string{
 		answer_channel text    NOT NULL DEFAULT '',
 		answer_step    integer NOT NULL DEFAULT 0,
 		requested_by   text    NOT NULL DEFAULT '',
+		not_after      bigint  NOT NULL DEFAULT 0,
 		created_at     bigint  NOT NULL,
 		updated_at     bigint  NOT NULL
 	);

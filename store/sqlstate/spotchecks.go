@@ -14,16 +14,16 @@ import (
 )
 
 const spotCheckColumns = `id, key, schedule, org, org_name, region, roles, channels, deadline_ns, due_at, state, reason,
-	step, step_at, started_at, answered_at, answered_by, answer_channel, answer_step, requested_by, created_at, updated_at`
+	step, step_at, started_at, answered_at, answered_by, answer_channel, answer_step, requested_by, not_after, created_at, updated_at`
 
 func scanSpotCheck(row scanner) (store.SpotCheck, error) {
 	var c store.SpotCheck
 	var roles, channels string
-	var deadline, due, created, updated int64
+	var deadline, due, notAfter, created, updated int64
 	var stepAt, started, answered sql.NullInt64
 	if err := row.Scan(&c.ID, &c.Key, &c.Schedule, &c.Org, &c.OrgName, &c.Region, &roles, &channels, &deadline, &due,
 		&c.State, &c.Reason, &c.Step, &stepAt, &started, &answered, &c.AnsweredBy, &c.AnswerChannel, &c.AnswerStep,
-		&c.RequestedBy, &created, &updated); err != nil {
+		&c.RequestedBy, &notAfter, &created, &updated); err != nil {
 		return c, err
 	}
 	if err := json.Unmarshal([]byte(roles), &c.Roles); err != nil {
@@ -36,6 +36,9 @@ func scanSpotCheck(row scanner) (store.SpotCheck, error) {
 	c.DueAt, c.CreatedAt, c.UpdatedAt = time.Unix(0, due).UTC(), time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
 	if stepAt.Valid {
 		c.StepAt = time.Unix(0, stepAt.Int64).UTC()
+	}
+	if notAfter != 0 {
+		c.NotAfter = time.Unix(0, notAfter).UTC()
 	}
 	c.StartedAt, c.AnsweredAt = timePtrOf(started), timePtrOf(answered)
 	return c, nil
@@ -64,11 +67,18 @@ func (s *State) PlanSpotCheck(ctx context.Context, c *store.SpotCheck) (created 
 	if c.State == "" {
 		c.State = store.SpotCheckPlanned
 	}
+	var notAfter int64
+	if !c.NotAfter.IsZero() {
+		if notAfter, err = nanos(c.NotAfter); err != nil {
+			return false, fmt.Errorf("state %s: plan spot check %s: not after: %w", s.db.path, c.Key, err)
+		}
+	}
 	res, err := s.db.w.ExecContext(ctx, `INSERT INTO spot_checks (key, schedule, org, org_name, region, roles, channels,
-		deadline_ns, due_at, state, reason, requested_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		deadline_ns, due_at, state, reason, requested_by, not_after, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (key) DO NOTHING`,
 		c.Key, c.Schedule, c.Org, sqldb.CleanText(c.OrgName), c.Region, string(roles), string(channels), int64(c.Deadline), due,
-		c.State, c.Reason, sqldb.CleanText(c.RequestedBy), createdAt, createdAt)
+		c.State, c.Reason, sqldb.CleanText(c.RequestedBy), notAfter, createdAt, createdAt)
 	if err != nil {
 		return false, fmt.Errorf("state %s: plan spot check %s: %w", s.db.path, c.Key, err)
 	}

@@ -297,6 +297,7 @@ var stateMigrations = []string{
 		answer_channel TEXT    NOT NULL DEFAULT '',
 		answer_step    INTEGER NOT NULL DEFAULT 0,
 		requested_by   TEXT    NOT NULL DEFAULT '',
+		not_after      INTEGER NOT NULL DEFAULT 0,
 		created_at     INTEGER NOT NULL,
 		updated_at     INTEGER NOT NULL
 	);

@@ -1,0 +1,212 @@
+package escalate_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"yujing"
+	"yujing/alerting/escalate"
+	"yujing/duty"
+	"yujing/store"
+)
+
+// checkWorld is the call-and-answer world with acme's principal on a
+// roster of their own (wang), for spot checks.
+func checkWorld(t *testing.T) *world {
+	d, err := duty.New(duty.Spec{
+		People: []yujing.Person{
+			{ID: "zhang", Name: "张伟", Phone: "+8613800000001", Org: "acme"},
+			{ID: "zhao", Name: "赵敏", Phone: "+8613800000002", Org: "acme"},
+			{ID: "wang", Name: "王芳", Phone: "+8613800000003", Org: "acme"},
+		},
+		Orgs: []duty.Org{{ID: "acme", Name: "某化工有限公司", Kind: "enterprise", Region: "320115", Sites: []string{"plant-a"}}},
+		Rosters: []duty.Roster{
+			{Org: "acme", Role: duty.RoleDutyOfficer, Timezone: "Asia/Shanghai", Shifts: []string{"08:00", "20:00"},
+				Start: "2026-07-14", Rotation: []duty.Turn{{"zhang"}, {"zhao"}}},
+			{Org: "acme", Role: duty.RolePrincipal, Timezone: "Asia/Shanghai", Shifts: []string{"00:00"},
+				Start: "2026-07-14", Rotation: []duty.Turn{{"wang"}}},
+		},
+		Sites:    []yujing.Site{{ID: "plant-a", Name: "甲厂", Region: "320115"}},
+		Location: shanghai,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, clock: &clock{t: t0}, rcv: newReceiver(t), set: policies(), dir: d,
+		path: filepath.Join(t.TempDir(), "state.db")}
+	w.open()
+	return w
+}
+
+// spot is a check of acme's duty officer due at t0+due (22:00 is zhao's
+// night shift), escalating to the principal, 10 minutes a step.
+func spot(key string, due time.Duration) store.SpotCheck {
+	return store.SpotCheck{Key: key, Org: "acme", OrgName: "某化工有限公司", Region: "320115",
+		Roles: []string{duty.RoleDutyOfficer, duty.RolePrincipal}, Channels: []string{"voice", "sms"},
+		Deadline: 10 * time.Minute, DueAt: t0.Add(due), CreatedAt: t0}
+}
+
+func (w *world) check(id int64) store.SpotCheck {
+	w.t.Helper()
+	c, err := w.st.SpotCheck(context.Background(), id)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return c
+}
+
+// A spot check calls the duty officer on shift at its time, through the
+// same outbox, channels and answers as every call; no answer by the
+// deadline calls the principal; after the last role it is missed. Each
+// case says who answers at which step, and what the record then holds.
+func TestSpotCheck(t *testing.T) {
+	const night = 12 * time.Hour // t0 is 10:00; 22:00 is zhao's shift
+	cases := []struct {
+		name string
+		// answer: who answers (by the link of their call) and when after
+		// the check began; "" nobody.
+		answer    string
+		after     time.Duration
+		wantState string
+		wantStep  int // the step answered
+		onDuty    bool
+		reason    string
+		wantCalls []string // person@channel, in order
+	}{
+		{name: "on duty", answer: "zhao", after: 3 * time.Minute, wantState: store.SpotCheckAnswered, wantStep: 1,
+			onDuty: true, wantCalls: []string{"zhao@voice"}},
+		{name: "principal answers", answer: "wang", after: 14 * time.Minute, wantState: store.SpotCheckAnswered,
+			wantStep: 2, wantCalls: []string{"zhao@voice", "wang@voice"}},
+		{name: "nobody answers", wantState: store.SpotCheckMissed, reason: store.SpotReasonNoAnswer,
+			wantCalls: []string{"zhao@voice", "wang@voice"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := checkWorld(t)
+			ctx := context.Background()
+			sc := spot("night/"+c.name, night)
+			if created, err := w.esc.StartCheck(ctx, &sc); err != nil || !created {
+				t.Fatalf("StartCheck: created %v, %v", created, err)
+			}
+			w.at(night - time.Minute) // not due yet
+			if got := w.check(sc.ID); got.State != store.SpotCheckPlanned {
+				t.Fatalf("a minute before it is due the check is %s, want planned", got.State)
+			}
+			w.at(time.Minute)
+			start := w.clock.now()
+			got := w.rcv.calls(t, 1)
+			if p := got[0]; p.Person != "zhao" || p.Step != 1 || p.Deadline == nil || !p.Deadline.Equal(start.Add(10*time.Minute)) ||
+				p.Rule != escalate.SpotCheckRule || !strings.Contains(p.AnswerURL, "/answer/") {
+				t.Fatalf("first call = %+v, want zhao step 1 due in 10m with an answer link", p)
+			}
+			var answered bool
+			for step := time.Duration(0); step <= 25*time.Minute; step += time.Minute {
+				if c.answer != "" && !answered && step == c.after {
+					calls := w.rcv.calls(t, len(c.wantCalls))
+					for _, p := range calls {
+						if p.Person == c.answer {
+							if _, err := w.esc.AnswerLink(ctx, token(t, p), "在岗", false); err != nil {
+								t.Fatal(err)
+							}
+							answered = true
+						}
+					}
+					if !answered {
+						t.Fatalf("%s was not called by %s: %v", c.answer, step, ids(calls))
+					}
+				}
+				w.at(time.Minute)
+			}
+			calls := w.rcv.calls(t, len(c.wantCalls))
+			if g := ids(calls); len(g) != len(c.wantCalls) {
+				t.Fatalf("calls %v, want %v", g, c.wantCalls)
+			}
+			for i, p := range calls {
+				if who := p.Person + "@" + strings.TrimPrefix(p.Message, "/"); who != c.wantCalls[i] {
+					t.Errorf("call %d = %s, want %s", i, who, c.wantCalls[i])
+				}
+			}
+			res := w.check(sc.ID)
+			if res.State != c.wantState || res.AnswerStep != c.wantStep || res.OnDuty() != c.onDuty || res.Reason != c.reason {
+				t.Errorf("check = %s step %d on duty %v reason %q, want %s step %d on duty %v reason %q",
+					res.State, res.AnswerStep, res.OnDuty(), res.Reason, c.wantState, c.wantStep, c.onDuty, c.reason)
+			}
+			if c.answer != "" && (res.AnsweredAt == nil || !res.AnsweredAt.Equal(start.Add(c.after)) || res.AnsweredBy != c.answer) {
+				t.Errorf("answered at %v by %q, want %v by %s", res.AnsweredAt, res.AnsweredBy, start.Add(c.after), c.answer)
+			}
+			a, err := w.alerts.List(ctx, store.AlertFilter{})
+			if err != nil || len(a) != 0 {
+				t.Errorf("a spot check made alerts %v (%v)", a, err)
+			}
+		})
+	}
+}
+
+// A restart in the middle of a step keeps its deadline (stored, not
+// restarted) and does not call the duty officer again; the principal is
+// called at the stored deadline.
+func TestSpotCheckRestartKeepsDeadline(t *testing.T) {
+	w := checkWorld(t)
+	ctx := context.Background()
+	sc := spot("night/restart", 0)
+	if _, err := w.esc.StartCheck(ctx, &sc); err != nil {
+		t.Fatal(err)
+	}
+	w.at(0)
+	w.rcv.calls(t, 1)
+	w.at(6 * time.Minute)
+	w.restart()
+	w.at(0)
+	w.at(3 * time.Minute) // 9 minutes in: still step 1
+	if got := w.check(sc.ID); got.Step != 1 || !escalate.CheckDeadline(got).Equal(t0.Add(10*time.Minute)) {
+		t.Fatalf("after the restart: step %d due %v, want step 1 due %v", got.Step, escalate.CheckDeadline(got), t0.Add(10*time.Minute))
+	}
+	w.at(time.Minute) // 10 minutes: the deadline
+	got := w.rcv.calls(t, 2)
+	if len(got) != 2 || got[0].Person != "zhang" || got[1].Person != "wang" {
+		t.Fatalf("calls %v, want zhang once, then wang", ids(got))
+	}
+	if got := w.check(sc.ID); got.Step != 2 || !got.StepAt.Equal(t0.Add(10*time.Minute)) {
+		t.Fatalf("step %d since %v, want step 2 since %v", got.Step, got.StepAt, t0.Add(10*time.Minute))
+	}
+}
+
+// A check due while yujing was down is made when it comes back within the
+// check's window, and skipped (never made) when the window has passed; an
+// SMS reply with the answer keyword, naming no call, answers the check's
+// open call by the sender's phone.
+func TestSpotCheckDueWhileDown(t *testing.T) {
+	w := checkWorld(t)
+	ctx := context.Background()
+	late := spot("night/late", time.Minute)
+	late.NotAfter = t0.Add(time.Hour)
+	gone := spot("night/gone", time.Minute)
+	gone.Org, gone.Key = "acme", "night/gone"
+	gone.NotAfter = t0.Add(20 * time.Minute)
+	for _, c := range []*store.SpotCheck{&late, &gone} {
+		if _, err := w.esc.StartCheck(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.close() // down from 10:00 to 10:30
+	w.clock.add(30 * time.Minute)
+	w.open()
+	w.at(0)
+	if g := w.check(gone.ID); g.State != store.SpotCheckSkipped || g.Reason != store.SpotReasonDown {
+		t.Errorf("check past its window: %s %q, want skipped %q", g.State, g.Reason, store.SpotReasonDown)
+	}
+	got := w.rcv.calls(t, 1)
+	if len(got) != 1 || got[0].Person != "zhang" || !got[0].Deadline.Equal(t0.Add(40*time.Minute)) {
+		t.Fatalf("calls %v (deadline %v), want zhang once, due 10:40", ids(got), got[0].Deadline)
+	}
+	ok, err := w.esc.Inbound(ctx, escalate.Inbound{Channel: "sms", Phone: "13800000001", Status: "replied", Text: "收到"})
+	if err != nil || !ok {
+		t.Fatalf("SMS reply: %v, %v", ok, err)
+	}
+	if g := w.check(late.ID); g.State != store.SpotCheckAnswered || !g.OnDuty() || g.AnswerChannel != "sms reply" {
+		t.Errorf("late check = %s on duty %v via %q, want answered on duty via sms reply", g.State, g.OnDuty(), g.AnswerChannel)
+	}
+}
