@@ -90,4 +90,3 @@ func TestSpotChecksConfigErrors(t *testing.T) {
 		}
 	}
 }
-
