@@ -128,6 +128,10 @@ type Options struct {
 	// Previews replays a rule with other numbers over the stored
 	// readings (POST /api/v1/rules/{name}/preview); nil: not offered.
 	Previews RulePreviews
+	// SpotChecks are the duty spot checks (POST and GET
+	// /api/v1/spot-checks, GET /api/v1/reports/spot-checks); nil: not
+	// offered.
+	SpotChecks *SpotChecks
 }
 
 // Server serves the API and the console.
@@ -220,6 +224,7 @@ func (s *Server) routes() {
 	s.answerRoutes()
 	s.directoryRoutes()
 	s.siteStatusRoutes()
+	s.spotCheckRoutes()
 	sub, _ := fs.Sub(static, "static")
 	files := http.FileServerFS(sub)
 	m.Handle("GET /", files)

@@ -33,6 +33,7 @@ import (
 	"yujing/replay"
 	"yujing/simulate"
 	"yujing/sitestatus"
+	"yujing/spotcheck"
 	"yujing/store"
 	"yujing/store/influx"
 	"yujing/store/spool"
@@ -266,7 +267,7 @@ func (w *wiring) directory(state *sqlstate.State) (*duty.Book, error) {
 func (w *wiring) callAndAnswer(state *sqlstate.State, alerts *alertStage, d *delivery, directory *duty.Book,
 	sensors *sensorBook, addr net.Addr) (*escalate.Engine, error) {
 	esc, err := newEscalator(w.cfg, state, escalate.Parts{Store: state, Alerts: alerts.alerts, Changes: alerts.changes,
-		Results: d.outcomes, Calls: d.outbox, Directory: directory, Sites: sensors.registry}, addr, w.log, w.reg)
+		Results: d.outcomes, Calls: d.outbox, Directory: directory, Sites: sensors.registry, Checks: state}, addr, w.log, w.reg)
 	if err != nil {
 		return nil, err
 	}
@@ -282,6 +283,19 @@ func (w *wiring) callAndAnswer(state *sqlstate.State, alerts *alertStage, d *del
 		w.log.Info("calls of recent changes handed to the outbox again", "calls", n)
 	}
 	w.background(true, esc.Run)
+	// Duty spot checks (查岗) on their schedules: planned at each window's
+	// start, made by call-and-answer. The picks are seeded by the
+	// answer-link key, which nobody checked knows.
+	key, err := answerKey(w.cfg, state)
+	if err != nil {
+		return nil, err
+	}
+	checks, err := spotcheck.NewScheduler(w.cfg.SpotChecks.Schedules, directory.Current, esc,
+		spotcheck.Options{Logger: w.log, Location: w.cfg.Location, Secret: key})
+	if err != nil {
+		return nil, err
+	}
+	w.background(false, checks.Run)
 	return esc, nil
 }
 
@@ -403,7 +417,9 @@ func (w *wiring) serveHTTP(ln net.Listener, c console) error {
 			replay.PreviewOptions{Location: w.cfg.Location, Statuses: c.statuses, Dir: w.cfg.DataDir}),
 		Rejections: c.intake.rejections, Discovery: c.intake.discovery, SensorsAdm: c.sensors.catalog,
 		Families: c.sensors.catalog.Families, SiteStatuses: c.statuses, Gatherer: w.reg, Logger: w.log, Version: w.o.Version,
-		Events: c.alerts.events, Calls: calls, Audit: auditLog, Readings: c.readings.charts, System: c.readings.system})
+		Events: c.alerts.events, Calls: calls, Audit: auditLog, Readings: c.readings.charts, System: c.readings.system,
+		SpotChecks: &web.SpotChecks{Start: c.esc, Store: c.state, Known: channelNames(w.cfg), Channels: w.cfg.SpotChecks.Channels,
+			Deadline: w.cfg.SpotChecks.Deadline, EscalateTo: w.cfg.SpotChecks.EscalateTo}})
 	fresh := &freshConns{conns: map[net.Conn]struct{}{}}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ConnState: fresh.track}
 	hs.RegisterOnShutdown(c.alerts.events.Close) // live streams end at once, or Shutdown waits for them
@@ -516,4 +532,13 @@ func (p previewLive) List(ctx context.Context, f store.AlertFilter) ([]yujing.Al
 }
 func (p previewLive) Get(ctx context.Context, id int64) (yujing.Alert, []yujing.Transition, error) {
 	return p.alerts.Get(ctx, id)
+}
+
+// channelNames are the configured channels' names.
+func channelNames(cfg *config.Config) []string {
+	var out []string
+	for _, ch := range cfg.Channels {
+		out = append(out, ch.Name)
+	}
+	return out
 }

@@ -24,8 +24,9 @@ import (
 //     /api/v1/tokens.
 //   - Viewer: every other GET and HEAD (the live stream, /metrics),
 //     POST /api/v1/logout and POST /api/v1/me/password (a user's own).
-//   - Operator: POST /api/v1/alerts/{id}/ack, …/dispose, …/close and
-//     POST /api/v1/calls/{id}/answer.
+//   - Operator: POST /api/v1/alerts/{id}/ack, …/dispose, …/close,
+//     POST /api/v1/calls/{id}/answer and POST /api/v1/spot-checks (a
+//     duty spot check on demand).
 //   - Admin: everything else that changes state, and POST
 //     /api/v1/calls/{id}/link (a call's answer link: the called person's
 //     credential).
@@ -73,6 +74,8 @@ func Required(method, escapedPath string, metricsPublic bool) Role {
 		(at(4) == "ack" || at(4) == "dispose" || at(4) == "close"):
 		return Operator
 	case method == http.MethodPost && api && len(seg) == 5 && at(2) == "calls" && at(4) == "answer":
+		return Operator
+	case method == http.MethodPost && api && len(seg) == 3 && at(2) == "spot-checks":
 		return Operator
 	case method == http.MethodPost && api && len(seg) == 3 && at(2) == "logout":
 		return Viewer

@@ -39,6 +39,9 @@ func TestRequired(t *testing.T) {
 		{"POST", "/api/v1/alerts/17/%61ck", false, Operator}, // the mux unescapes segments too
 		{"POST", "/api/v1/alerts/17/ack/x", false, Admin},
 		{"POST", "/api/v1/calls/c-1/answer", false, Operator},
+		{"POST", "/api/v1/spot-checks", false, Operator},
+		{"POST", "/api/v1/spot-checks/1", false, Admin},
+		{"GET", "/api/v1/spot-checks", false, Viewer},
 		{"POST", "/api/v1/calls/c-1/link", false, Admin}, // an answer link is the called person's credential
 		{"POST", "/api/v1/logout", false, Viewer},
 		{"POST", "/api/v1/silences", false, Admin},
