@@ -181,7 +181,8 @@ func Candidates(sch Schedule, d *duty.Directory) []duty.Org {
 			if !slices.Contains(kinds, o.Kind) {
 				continue
 			}
-			if len(sch.Regions) > 0 && !slices.ContainsFunc(sch.Regions, func(r string) bool { return duty.RegionCovers(r, o.Region) }) {
+			region := d.OrgRegion(o.ID)
+			if len(sch.Regions) > 0 && !slices.ContainsFunc(sch.Regions, func(r string) bool { return duty.RegionCovers(r, region) }) {
 				continue
 			}
 			if len(sch.Industries) > 0 && !slices.ContainsFunc(o.Sites, func(id string) bool {
@@ -226,7 +227,7 @@ func (s *Scheduler) Plan(sch Schedule, day time.Time) []store.SpotCheck {
 		o := orgs[perm[i]]
 		due := start.Add(time.Duration(r.Int64N(int64(span)))).Truncate(time.Second)
 		out = append(out, store.SpotCheck{Key: fmt.Sprintf("%s/%s/%d", sch.Name, start.Format("2006-01-02"), i+1),
-			Schedule: sch.Name, Org: o.ID, OrgName: o.Name, Region: o.Region, Roles: slices.Clone(sch.Roles),
+			Schedule: sch.Name, Org: o.ID, OrgName: o.Name, Region: d.OrgRegion(o.ID), Roles: slices.Clone(sch.Roles),
 			Channels: slices.Clone(sch.Channels), Deadline: sch.Deadline, DueAt: due, NotAfter: end})
 	}
 	slices.SortFunc(out, func(a, b store.SpotCheck) int { return a.DueAt.Compare(b.DueAt) })

@@ -29,7 +29,7 @@ func directory(t *testing.T) *duty.Directory {
 			{ID: "jn", Name: "江宁区应急管理局", Kind: "county", Region: "320115"},
 			{ID: "a", Name: "甲化工", Kind: "enterprise", Parent: "jn", Region: "320115", Sites: []string{"sa"}},
 			{ID: "b", Name: "乙化工", Kind: "enterprise", Parent: "jn", Region: "320115", Sites: []string{"sb"}},
-			{ID: "c", Name: "丙粉尘", Kind: "enterprise", Parent: "jn", Region: "320115", Sites: []string{"sc"}},
+			{ID: "c", Name: "丙粉尘", Kind: "enterprise", Parent: "jn", Sites: []string{"sc"}}, // its region is its parent's
 			{ID: "d", Name: "丁化工", Kind: "enterprise", Region: "320116", Sites: []string{"sd"}},
 			{ID: "ds", Name: "东山街道", Kind: "township", Parent: "jn", Region: "320115001"},
 		},
@@ -91,7 +91,9 @@ func TestSchedulerPlansEachNightOnce(t *testing.T) {
 	d := directory(t)
 	sch := spotcheck.Schedule{Name: "night", Regions: []string{"320115"}, Window: spotcheck.Window{From: 22 * time.Hour, To: 6 * time.Hour},
 		PerNight: 2, Channels: []string{"voice", "sms"}, Deadline: 10 * time.Minute, Roles: spotcheck.DefaultRoles}
-	run := func() (stop func()) {
+	// run starts a scheduler on clock, as a process does: a restart is a
+	// new scheduler on a new clock (no timer of the old one left).
+	run := func(clock *fakeclock.Clock) (stop func()) {
 		s, err := spotcheck.NewScheduler([]spotcheck.Schedule{sch}, func() *duty.Directory { return d }, planner{st},
 			spotcheck.Options{Clock: clock, Location: loc, Secret: []byte("0123456789abcdef0123456789abcdef")})
 		if err != nil {
@@ -112,7 +114,7 @@ func TestSchedulerPlansEachNightOnce(t *testing.T) {
 		}
 		return cs
 	}
-	stop := run()
+	stop := run(clock)
 	if n := len(list()); n != 0 {
 		t.Fatalf("%d checks planned before the window, want 0", n)
 	}
@@ -132,8 +134,8 @@ func TestSchedulerPlansEachNightOnce(t *testing.T) {
 		}
 	}
 	stop()
-	clock.Set(evening.Add(3 * time.Hour)) // restarted at 00:00
-	stop = run()
+	clock = fakeclock.New(evening.Add(3 * time.Hour)) // restarted at 00:00
+	stop = run(clock)
 	again := list()
 	if len(again) != 2 || again[0].ID != first[0].ID || !again[0].DueAt.Equal(first[0].DueAt) || again[1].Org != first[1].Org {
 		t.Fatalf("after a restart: %+v, want the same two checks as before %+v", again, first)

@@ -27,6 +27,7 @@ type SpotCheckStarter interface {
 // SpotCheckStore lists spot checks (sqlstate.State).
 type SpotCheckStore interface {
 	SpotChecks(ctx context.Context, f store.SpotCheckFilter) ([]store.SpotCheck, error)
+	CallsOfSpotCheck(ctx context.Context, id int64) ([]store.CallRecord, error)
 }
 
 // SpotChecks are the duty spot checks' collaborators and the defaults of
@@ -62,6 +63,9 @@ type spotCheckView struct {
 	Deadline *time.Time `json:"deadline"`
 	OnDuty   bool       `json:"on_duty"`
 	RolesZH  []string   `json:"roles_zh"`
+	// Calls are the calls the check made (in the list only), each with
+	// its step, status and answer; never the answer link.
+	Calls []store.CallRecord `json:"calls,omitempty"`
 }
 
 func viewSpotCheck(c store.SpotCheck) spotCheckView {
@@ -142,13 +146,24 @@ func (s *Server) createSpotCheck(w http.ResponseWriter, r *http.Request) {
 		by = "api"
 	}
 	c := store.SpotCheck{Key: "demand/" + strconv.FormatInt(now.UnixNano(), 36) + "-" + hex.EncodeToString(nonce[:]),
-		Org: org.ID, OrgName: org.Name, Region: org.Region, Roles: roles, Channels: channels, Deadline: deadline,
+		Org: org.ID, OrgName: org.Name, Region: orgRegion(s.opts.People, org.ID), Roles: roles, Channels: channels, Deadline: deadline,
 		DueAt: now, RequestedBy: by, CreatedAt: now}
 	if _, err := sc.Start.StartCheck(r.Context(), &c); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, viewSpotCheck(c))
+}
+
+// orgRegion is the region of an organisation or of its nearest ancestor
+// with one.
+func orgRegion(p People, org string) string {
+	for _, o := range p.Ancestors(org) {
+		if o.Region != "" {
+			return o.Region
+		}
+	}
+	return ""
 }
 
 func cmpOr(d, def time.Duration) time.Duration {
@@ -191,7 +206,12 @@ func (s *Server) listSpotChecks(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]spotCheckView, 0, len(list))
 	for _, c := range list {
-		out = append(out, viewSpotCheck(c))
+		v := viewSpotCheck(c)
+		if v.Calls, err = s.opts.SpotChecks.Store.CallsOfSpotCheck(r.Context(), c.ID); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out = append(out, v)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

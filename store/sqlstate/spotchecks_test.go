@@ -48,6 +48,12 @@ func testSpotChecks(t *testing.T, b backend) {
 	if id, err := s.OpenCallTo(ctx, []string{"zhang"}, base); err != nil || id != call.ID {
 		t.Fatalf("OpenCallTo = %q, %v; want the spot check's call", id, err)
 	}
+	if cs, err := s.CallsOfSpotCheck(ctx, a.ID); err != nil || len(cs) != 1 || cs[0].ID != call.ID || cs[0].Step != 1 {
+		t.Fatalf("CallsOfSpotCheck = %+v, %v; want the one call", cs, err)
+	}
+	if cs, err := s.CallsOfSpotCheck(ctx, a.ID+1); err != nil || len(cs) != 0 {
+		t.Fatalf("calls of another check = %+v, %v; want none", cs, err)
+	}
 	answered := started.Add(3 * time.Minute)
 	a.State, a.AnsweredAt, a.AnsweredBy, a.AnswerChannel, a.AnswerStep, a.UpdatedAt =
 		store.SpotCheckAnswered, &answered, "zhang", "sms reply", 1, answered
