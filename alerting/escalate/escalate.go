@@ -169,9 +169,13 @@ type Engine struct {
 	set    Settings
 	active map[int64]*run      // by escalation id
 	open   map[int64]*checkRun // open spot checks, by id
-	issued map[string]bool     // call ids handed to the caller by this process
-	queue  []observed          // alert changes replayed by Restore, not yet handled
-	wake   chan struct{}
+	// checksRead is when the open spot checks were last read from the
+	// store (refreshChecks).
+	checksRead time.Time
+	checkGen   uint64          // counts the checks StartCheck added
+	issued     map[string]bool // call ids handed to the caller by this process
+	queue      []observed      // alert changes replayed by Restore, not yet handled
+	wake       chan struct{}
 }
 
 type run struct {

@@ -31,6 +31,7 @@ const SpotCheckRule = "summary:值班抽查"
 type checkRun struct {
 	c      store.SpotCheck
 	people map[int][]yujing.Person // by step, resolved when the step begins
+	gen    uint64                  // e.checkGen when it was added
 }
 
 // StartCheck plans a duty spot check (store.SpotCheck): at c.DueAt, or at
@@ -51,7 +52,8 @@ func (e *Engine) StartCheck(ctx context.Context, c *store.SpotCheck) (created bo
 	if !c.Ended() {
 		e.mu.Lock()
 		if _, ok := e.open[c.ID]; !ok {
-			e.open[c.ID] = &checkRun{c: *c}
+			e.checkGen++
+			e.open[c.ID] = &checkRun{c: *c, gen: e.checkGen}
 		}
 		e.mu.Unlock()
 		e.signal()
@@ -92,8 +94,51 @@ func (e *Engine) restoreChecks(ctx context.Context) error {
 	return nil
 }
 
+// checkRefresh is how often the open spot checks are read again from the
+// state database: checks planned by another node (its API or scheduler)
+// join, checks ended there leave.
+const checkRefresh = 5 * time.Second
+
+// refreshChecks reads the open checks again when checkRefresh has passed.
+func (e *Engine) refreshChecks(ctx context.Context, now time.Time) {
+	e.mu.Lock()
+	due := now.Sub(e.checksRead) >= checkRefresh || now.Before(e.checksRead)
+	gen := e.checkGen // runs added after this may be missing from the read
+	e.mu.Unlock()
+	if !due {
+		return
+	}
+	open, err := e.checks.OpenSpotChecks(ctx)
+	if err != nil {
+		e.m.storeErrors.Inc()
+		e.log.Error("open spot checks not read; retried later", "err", err)
+		return
+	}
+	ids := map[int64]bool{}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.checksRead = now
+	for _, c := range open {
+		ids[c.ID] = true
+		if r, ok := e.open[c.ID]; !ok {
+			e.open[c.ID] = &checkRun{c: c}
+		} else if c.Step > r.c.Step || (c.State == store.SpotCheckCalling && r.c.State == store.SpotCheckPlanned) {
+			r.c = c // moved on elsewhere
+		}
+	}
+	for id, r := range e.open {
+		if !ids[id] && r.gen <= gen {
+			e.endCheckLocked(id) // ended elsewhere
+		}
+	}
+}
+
 // stepChecks advances every open spot check to now and makes its calls.
 func (e *Engine) stepChecks(ctx context.Context, now time.Time) {
+	if e.checks == nil {
+		return
+	}
+	e.refreshChecks(ctx, now)
 	e.mu.Lock()
 	ids := make([]int64, 0, len(e.open))
 	for id := range e.open {
@@ -206,16 +251,14 @@ func (e *Engine) saveCheck(ctx context.Context, id int64, next store.SpotCheck) 
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	r, ok := e.open[id]
-	if !ok {
-		return false
-	}
 	if next.Ended() {
 		e.endCheckLocked(id)
 		e.m.checks.WithLabelValues(next.State).Inc()
 		return true
 	}
-	r.c = next
+	if r, ok := e.open[id]; ok {
+		r.c = next
+	}
 	return true
 }
 
@@ -312,14 +355,15 @@ func (e *Engine) checkAnswered(ctx context.Context, call yujing.Call, by, channe
 	if e.checks == nil {
 		return false
 	}
-	e.mu.Lock()
-	r, ok := e.open[call.SpotCheck]
-	var c store.SpotCheck
-	if ok {
-		c = r.c
+	// The stored check decides: it may run on another node, or have
+	// moved on since this one last looked.
+	c, err := e.checks.SpotCheck(ctx, call.SpotCheck)
+	if err != nil {
+		e.m.storeErrors.Inc()
+		e.log.Error("spot check of an answered call not read", "spot_check_id", call.SpotCheck, "err", err)
+		return false
 	}
-	e.mu.Unlock()
-	if !ok {
+	if c.Ended() {
 		return false
 	}
 	c.State, c.AnsweredAt, c.AnsweredBy, c.AnswerChannel, c.AnswerStep, c.UpdatedAt =

@@ -210,3 +210,48 @@ func TestSpotCheckDueWhileDown(t *testing.T) {
 		t.Errorf("late check = %s on duty %v via %q, want answered on duty via sms reply", g.State, g.OnDuty(), g.AnswerChannel)
 	}
 }
+
+// Two nodes on one state database: a check planned on one (its API) is
+// called by the other within the refresh interval, and an answer taken by
+// the node that planned it, which never called, ends it with the stored
+// step and start, so it counts as on duty.
+func TestSpotCheckAcrossNodes(t *testing.T) {
+	a := checkWorld(t)
+	ctx := context.Background()
+	a.at(0) // a has read the open checks: none
+	b := &world{t: t, clock: a.clock, rcv: newReceiver(t), set: a.set, dir: a.dir, path: a.path}
+	b.open()
+	sc := spot("demand/on-b", 0)
+	if _, err := b.esc.StartCheck(ctx, &sc); err != nil {
+		t.Fatal(err)
+	}
+	calls := func() []store.CallRecord {
+		cs, err := a.st.CallsOfSpotCheck(ctx, sc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cs
+	}
+	a.at(time.Second)
+	if n := len(calls()); n != 0 {
+		t.Fatalf("%d calls 1s after; node a reads the open checks every 5s", n)
+	}
+	a.at(4 * time.Second)
+	cs := calls()
+	if len(cs) != 1 || cs[0].Person != "zhang" {
+		t.Fatalf("calls after the refresh: %+v, want zhang once", cs)
+	}
+	a.at(time.Minute)
+	out, err := b.esc.Answer(ctx, cs[0].ID, escalate.AnswerInput{Channel: escalate.ViaConsole})
+	if err != nil || !out.Stopped {
+		t.Fatalf("answer on node b: %+v, %v", out, err)
+	}
+	got := a.check(sc.ID)
+	if got.State != store.SpotCheckAnswered || !got.OnDuty() || got.StartedAt == nil || !got.StartedAt.Equal(t0.Add(5*time.Second)) {
+		t.Fatalf("check = %+v (on duty %v), want answered on duty, started when node a called", got, got.OnDuty())
+	}
+	a.at(5 * time.Second) // a reads again: the check ended elsewhere, nothing more is called
+	if n := len(calls()); n != 1 {
+		t.Errorf("%d calls after the answer, want 1", n)
+	}
+}
