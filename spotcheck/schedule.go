@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"yujing/duty"
@@ -100,7 +101,9 @@ type Options struct {
 
 // Scheduler plans each schedule's checks at the start of its window.
 type Scheduler struct {
+	mu        sync.Mutex
 	schedules []Schedule
+	wake      chan struct{} // SetSchedules: plan and wait again
 	dir       func() *duty.Directory
 	start     Starter
 	log       *slog.Logger
@@ -133,7 +136,33 @@ func NewScheduler(schedules []Schedule, dir func() *duty.Directory, start Starte
 		}
 	}
 	return &Scheduler{schedules: schedules, dir: dir, start: start, log: opts.Logger, clock: opts.Clock, loc: opts.Location,
-		secret: opts.Secret}, nil
+		secret: opts.Secret, wake: make(chan struct{}, 1)}, nil
+}
+
+// SetSchedules replaces the schedules (a reload): the windows open now
+// are planned with the new ones at once (checks planned before are kept),
+// and the next window start is the new schedules'. Nothing changes when
+// one of them is wrong.
+func (s *Scheduler) SetSchedules(schedules []Schedule) error {
+	for i := range schedules {
+		if err := schedules[i].Check(); err != nil {
+			return fmt.Errorf("spotcheck: schedule %q: %w", schedules[i].Name, err)
+		}
+	}
+	s.mu.Lock()
+	s.schedules = schedules
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (s *Scheduler) current() []Schedule {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.schedules
 }
 
 // Check reports the first thing wrong with a schedule.
@@ -237,7 +266,7 @@ func (s *Scheduler) Plan(sch Schedule, day time.Time) []store.SpotCheck {
 // planOpen stores the checks of every window open at now (begun, not
 // ended); those stored before are left as they are.
 func (s *Scheduler) planOpen(ctx context.Context, now time.Time) {
-	for _, sch := range s.schedules {
+	for _, sch := range s.current() {
 		for _, day := range []time.Time{now.AddDate(0, 0, -1), now} {
 			start, end := s.windowAt(sch, day)
 			if now.Before(start) || !now.Before(end) {
@@ -266,7 +295,7 @@ func (s *Scheduler) planOpen(ctx context.Context, now time.Time) {
 // next is the earliest window start after now.
 func (s *Scheduler) next(now time.Time) time.Time {
 	var best time.Time
-	for _, sch := range s.schedules {
+	for _, sch := range s.current() {
 		for _, day := range []time.Time{now, now.AddDate(0, 0, 1)} {
 			start, _ := s.windowAt(sch, day)
 			if start.After(now) && (best.IsZero() || start.Before(best)) {
@@ -277,20 +306,21 @@ func (s *Scheduler) next(now time.Time) time.Time {
 	return best
 }
 
-// Run plans the windows open now, then each window as it begins, until
-// ctx ends.
+// Run plans the windows open now, then each window as it begins (and
+// again when SetSchedules changes them), until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) {
-	if len(s.schedules) == 0 {
-		return
-	}
 	for {
 		now := s.clock.Now()
 		s.planOpen(ctx, now)
-		next := s.next(now)
+		var at <-chan time.Time // nil without schedules: wait for a reload
+		if next := s.next(now); !next.IsZero() {
+			at = s.clock.After(next.Sub(now))
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.clock.After(next.Sub(now)):
+		case <-at:
+		case <-s.wake:
 		}
 	}
 }

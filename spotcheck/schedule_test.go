@@ -3,6 +3,7 @@ package spotcheck_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,5 +148,45 @@ func TestSchedulerPlansEachNightOnce(t *testing.T) {
 	stop()
 	if n := len(list()); n != 4 {
 		t.Fatalf("%d checks after the second night began, want 4", n)
+	}
+}
+
+// A reload that adds a schedule in the middle of its window plans that
+// window's checks at once; one with a mistake changes nothing.
+func TestSchedulerReload(t *testing.T) {
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	y, m, dd := time.Now().In(loc).Date()
+	clock := fakeclock.New(time.Date(y, m, dd, 23, 0, 0, 0, loc))
+	st, err := sqlite.OpenState(t.Context(), filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	d := directory(t)
+	s, err := spotcheck.NewScheduler(nil, func() *duty.Directory { return d }, planner{st},
+		spotcheck.Options{Clock: clock, Location: loc, Secret: []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	bad := spotcheck.Schedule{Name: "bad", Window: spotcheck.Window{From: 22 * time.Hour, To: 6 * time.Hour}, Channels: []string{"sms"},
+		Deadline: time.Minute, Roles: spotcheck.DefaultRoles}
+	if err := s.SetSchedules([]spotcheck.Schedule{bad}); err == nil || !strings.Contains(err.Error(), "per_night must be at least 1") {
+		t.Fatalf("a schedule without per_night: %v", err)
+	}
+	good := bad
+	good.Name, good.PerNight = "night", 3
+	if err := s.SetSchedules([]spotcheck.Schedule{good}); err != nil {
+		t.Fatal(err)
+	}
+	if !clock.BlockUntil(1, 5*time.Second) {
+		t.Fatal("the scheduler does not wait for the next window")
+	}
+	cs, err := st.SpotChecks(context.Background(), store.SpotCheckFilter{})
+	if err != nil || len(cs) != 3 {
+		t.Fatalf("checks after the reload: %d, %v; want 3", len(cs), err)
 	}
 }

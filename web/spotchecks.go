@@ -35,8 +35,14 @@ type SpotCheckStore interface {
 type SpotChecks struct {
 	Start SpotCheckStarter
 	Store SpotCheckStore
-	// Known are the configured channels (a request naming another is
-	// refused); Channels, Deadline and EscalateTo the defaults.
+	// Defaults are the settings in force (they change with a reload).
+	Defaults func() SpotCheckDefaults
+}
+
+// SpotCheckDefaults: Known are the configured channels (a request naming
+// another is refused); Channels, Deadline and EscalateTo the defaults of
+// a check asked for on demand.
+type SpotCheckDefaults struct {
 	Known      []string
 	Channels   []string
 	Deadline   time.Duration
@@ -86,7 +92,7 @@ func viewSpotCheck(c store.SpotCheck) spotCheckView {
 // is the user or token (the audit log keeps the request). 201 with the
 // check.
 func (s *Server) createSpotCheck(w http.ResponseWriter, r *http.Request) {
-	sc := s.opts.SpotChecks
+	sc := s.opts.SpotChecks.Defaults()
 	var b struct {
 		Org      string `json:"org"`
 		Role     string `json:"role"`
@@ -148,7 +154,7 @@ func (s *Server) createSpotCheck(w http.ResponseWriter, r *http.Request) {
 	c := store.SpotCheck{Key: "demand/" + strconv.FormatInt(now.UnixNano(), 36) + "-" + hex.EncodeToString(nonce[:]),
 		Org: org.ID, OrgName: org.Name, Region: orgRegion(s.opts.People, org.ID), Roles: roles, Channels: channels, Deadline: deadline,
 		DueAt: now, RequestedBy: by, CreatedAt: now}
-	if _, err := sc.Start.StartCheck(r.Context(), &c); err != nil {
+	if _, err := s.opts.SpotChecks.Start.StartCheck(r.Context(), &c); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -59,7 +60,8 @@ type spotCheckJSON struct {
 // and its CSV hold exact figures, and the audit log who asked.
 func TestSpotCheckEndToEnd(t *testing.T) {
 	p := newPhones(t)
-	inst := start(t, configFrom(t, spotCheckYAML(t, p)))
+	cfg := configFrom(t, spotCheckYAML(t, p))
+	inst := start(t, cfg)
 	api := "http://" + inst.http
 	check := func() spotCheckJSON {
 		t.Helper()
@@ -209,6 +211,25 @@ func TestSpotCheckEndToEnd(t *testing.T) {
 	}
 	if n != 3 {
 		t.Errorf("%d audit entries for spot checks, want 3: %+v", n, entries)
+	}
+
+	// A reload changes the on-demand settings: 1 minute, the principal
+	// only after the leader on duty.
+	text := strings.Replace(spotCheckYAML(t, p), "on_demand: {channels: [webhook], deadline: 3s}",
+		"on_demand: {channels: [webhook], deadline: 1m, escalate_to: [leader_on_duty, principal]}", 1)
+	if err := os.WriteFile(cfg.Source, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := do(t, "POST", api+"/-/reload", ""); code != http.StatusOK {
+		t.Fatalf("reload: %d %s", code, body)
+	}
+	var after struct {
+		Deadline time.Duration `json:"deadline_ns"`
+		Roles    []string      `json:"roles"`
+	}
+	if code := postJSON(t, api+"/api/v1/spot-checks", `{"org": "acme"}`, &after); code != http.StatusCreated ||
+		after.Deadline != time.Minute || strings.Join(after.Roles, ",") != "duty_officer,leader_on_duty,principal" {
+		t.Errorf("after the reload: %d %+v, want a 1m deadline and duty_officer, leader_on_duty, principal", code, after)
 	}
 }
 

@@ -283,20 +283,56 @@ func (w *wiring) callAndAnswer(state *sqlstate.State, alerts *alertStage, d *del
 		w.log.Info("calls of recent changes handed to the outbox again", "calls", n)
 	}
 	w.background(true, esc.Run)
-	// Duty spot checks (查岗) on their schedules: planned at each window's
-	// start, made by call-and-answer. The picks are seeded by the
-	// answer-link key, which nobody checked knows.
+	return esc, nil
+}
+
+// spotCheckStage is the duty spot checks (查岗): the schedules, and the
+// on-demand settings the API reads, both changed by a reload.
+type spotCheckStage struct {
+	scheduler *spotcheck.Scheduler
+	mu        sync.Mutex
+	defaults  web.SpotCheckDefaults
+}
+
+// spotChecks plans the checks of each schedule at its window's start;
+// call-and-answer makes them. The picks are seeded by the answer-link
+// key, which nobody checked knows.
+func (w *wiring) spotChecks(state *sqlstate.State, directory *duty.Book, esc *escalate.Engine) (*spotCheckStage, error) {
 	key, err := answerKey(w.cfg, state)
 	if err != nil {
 		return nil, err
 	}
-	checks, err := spotcheck.NewScheduler(w.cfg.SpotChecks.Schedules, directory.Current, esc,
+	scheduler, err := spotcheck.NewScheduler(w.cfg.SpotChecks.Schedules, directory.Current, esc,
 		spotcheck.Options{Logger: w.log, Location: w.cfg.Location, Secret: key})
 	if err != nil {
 		return nil, err
 	}
-	w.background(false, checks.Run)
-	return esc, nil
+	st := &spotCheckStage{scheduler: scheduler, defaults: spotCheckDefaults(w.cfg)}
+	w.background(false, scheduler.Run)
+	return st, nil
+}
+
+func spotCheckDefaults(cfg *config.Config) web.SpotCheckDefaults {
+	return web.SpotCheckDefaults{Known: channelNames(cfg), Channels: cfg.SpotChecks.Channels, Deadline: cfg.SpotChecks.Deadline,
+		EscalateTo: cfg.SpotChecks.EscalateTo}
+}
+
+// Defaults are the on-demand settings in force.
+func (s *spotCheckStage) Defaults() web.SpotCheckDefaults {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.defaults
+}
+
+// apply takes a reloaded configuration's schedules and settings.
+func (s *spotCheckStage) apply(next *config.Config) error {
+	if err := s.scheduler.SetSchedules(next.SpotChecks.Schedules); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.defaults = spotCheckDefaults(next)
+	s.mu.Unlock()
+	return nil
 }
 
 // ruleStage is the rule engine, ticking for offline detection and for:
@@ -339,7 +375,7 @@ func (w *wiring) rules(alerts *alertStage, sensors *sensorBook, readings *readin
 // the rules, the sensors, then the directory, call-and-answer's routes and
 // policies, and the lifecycle's inhibition.
 func (w *wiring) reloader(rules *ruleStage, sensors *sensorBook, directory *duty.Book, esc *escalate.Engine,
-	alerts *alertStage, addr net.Addr, goRT *goRuntime) *reloader {
+	spot *spotCheckStage, alerts *alertStage, addr net.Addr, goRT *goRuntime) *reloader {
 	path := w.cfg.Source
 	if path == configs.DemoName {
 		path = ""
@@ -351,6 +387,9 @@ func (w *wiring) reloader(rules *ruleStage, sensors *sensorBook, directory *duty
 		}
 		if err := esc.SetSettings(escalationSettings(next, addr, w.log)); err != nil {
 			return err
+		}
+		if err := spot.apply(next); err != nil {
+			return fmt.Errorf("spot checks: %w", err)
 		}
 		alerts.alerts.SetInhibit(next.Inhibit)
 		goRT.apply(next) // cannot fail: last, so a refused reload changes nothing
@@ -389,6 +428,7 @@ type console struct {
 	rules     *ruleStage
 	reload    *reloader
 	intake    *intake
+	spot      *spotCheckStage
 }
 
 func (w *wiring) serveHTTP(ln net.Listener, c console) error {
@@ -418,8 +458,7 @@ func (w *wiring) serveHTTP(ln net.Listener, c console) error {
 		Rejections: c.intake.rejections, Discovery: c.intake.discovery, SensorsAdm: c.sensors.catalog,
 		Families: c.sensors.catalog.Families, SiteStatuses: c.statuses, Gatherer: w.reg, Logger: w.log, Version: w.o.Version,
 		Events: c.alerts.events, Calls: calls, Audit: auditLog, Readings: c.readings.charts, System: c.readings.system,
-		SpotChecks: &web.SpotChecks{Start: c.esc, Store: c.state, Known: channelNames(w.cfg), Channels: w.cfg.SpotChecks.Channels,
-			Deadline: w.cfg.SpotChecks.Deadline, EscalateTo: w.cfg.SpotChecks.EscalateTo}})
+		SpotChecks: &web.SpotChecks{Start: c.esc, Store: c.state, Defaults: c.spot.Defaults}})
 	fresh := &freshConns{conns: map[net.Conn]struct{}{}}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ConnState: fresh.track}
 	hs.RegisterOnShutdown(c.alerts.events.Close) // live streams end at once, or Shutdown waits for them
