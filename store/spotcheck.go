@@ -87,7 +87,8 @@ func (c *SpotCheck) OnDuty() bool {
 }
 
 // SpotCheckFilter selects spot checks by when they were due, [From, To),
-// and by org; zero values select all.
+// and by org; zero values select all. Limit bounds the list (0: the
+// store's default; below 0: no bound).
 type SpotCheckFilter struct {
 	From, To time.Time
 	Org      string

@@ -225,7 +225,7 @@ func (s *Server) listSpotChecks(w http.ResponseWriter, r *http.Request) {
 // buildSpotCheckReport counts the checks due in [from, to) by org,
 // parent or region (spotcheck.Build).
 func (s *Server) buildSpotCheckReport(ctx context.Context, from, to time.Time, by string) (spotcheck.Report, error) {
-	list, err := s.opts.SpotChecks.Store.SpotChecks(ctx, store.SpotCheckFilter{From: from, To: to, Limit: 1 << 30})
+	list, err := s.opts.SpotChecks.Store.SpotChecks(ctx, store.SpotCheckFilter{From: from, To: to, Limit: -1})
 	if err != nil {
 		return spotcheck.Report{}, err
 	}

@@ -320,7 +320,8 @@ func (e *Engine) checkCall(c store.SpotCheck, p yujing.Person, deadline, now tim
 		Fallback: slices.Clone(c.Channels[1:]), SpotCheck: c.ID}, true
 }
 
-// checkText is what a check's call says, in Chinese: to the role checked,
+// checkText is what a check's call says, in Chinese, the same on every
+// channel of its ladder (a fallback carries it on): to the role checked,
 // that this is a spot check and how to answer by when; to a later role,
 // that the one before did not answer.
 func checkText(c store.SpotCheck, deadline time.Time) string {
@@ -328,12 +329,11 @@ func checkText(c store.SpotCheck, deadline time.Time) string {
 	if org == "" {
 		org = c.Org
 	}
-	by := deadline.Format("15:04")
+	how := fmt.Sprintf("请于 %s 前应答（短信回复“收到”，电话按 1 键，或打开应答链接）", deadline.Format("15:04"))
 	if c.Step <= 1 {
-		return fmt.Sprintf("【值班抽查】%s：现对贵单位值班值守情况进行抽查，请于 %s 前回复“收到”、按 1 键或点击链接确认在岗。", org, by)
+		return "【值班抽查】" + org + "：现对贵单位值班值守情况进行抽查，" + how + "，确认在岗。"
 	}
-	return fmt.Sprintf("【值班抽查】%s：值班人员未在 %s内应答值班抽查，请于 %s 前回复“收到”、按 1 键或点击链接确认，并督促值班人员立即到岗。",
-		org, minutesZH(c.Deadline), by)
+	return "【值班抽查】" + org + "：值班人员未在 " + minutesZH(c.Deadline) + "内应答值班抽查，" + how + "，并督促值班人员立即到岗。"
 }
 
 // minutesZH says a duration in Chinese: 10 分钟, 1 小时 30 分钟.

@@ -10,6 +10,7 @@ import (
 	"yujing"
 	"yujing/alerting/escalate"
 	"yujing/duty"
+	"yujing/notify/message"
 	"yujing/store"
 )
 
@@ -253,5 +254,58 @@ func TestSpotCheckAcrossNodes(t *testing.T) {
 	a.at(5 * time.Second) // a reads again: the check ended elsewhere, nothing more is called
 	if n := len(calls()); n != 1 {
 		t.Errorf("%d calls after the answer, want 1", n)
+	}
+}
+
+// What the people checked are told, as SMS and voice render it.
+func TestSpotCheckText(t *testing.T) {
+	w := checkWorld(t)
+	ctx := context.Background()
+	sc := spot("night/text", 0)
+	if _, err := w.esc.StartCheck(ctx, &sc); err != nil {
+		t.Fatal(err)
+	}
+	w.at(0)
+	w.at(10 * time.Minute)
+	got := w.rcv.calls(t, 2)
+	// The webhook carries the alert's message: the check's text.
+	for i, want := range []string{
+		"【值班抽查】某化工有限公司：现对贵单位值班值守情况进行抽查，请于 10:10 前应答（短信回复“收到”，电话按 1 键，或打开应答链接），确认在岗。",
+		"【值班抽查】某化工有限公司：值班人员未在 10 分钟内应答值班抽查，请于 10:20 前应答（短信回复“收到”，电话按 1 键，或打开应答链接），并督促值班人员立即到岗。",
+	} {
+		cs, err := w.st.CallsOfSpotCheck(ctx, sc.ID)
+		if err != nil || len(cs) != 2 {
+			t.Fatalf("calls %+v, %v", cs, err)
+		}
+		_, call, err := w.st.Call(ctx, cs[i].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if call.Alert.Message != want || call.Event != yujing.EventSummary || call.Alert.Rule != escalate.SpotCheckRule {
+			t.Errorf("call %d (%s) says %q, want %q", i, got[i].Person, call.Alert.Message, want)
+		}
+		if i > 0 {
+			continue
+		}
+		r, err := message.New(message.LangZH, shanghai, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []struct {
+			kind message.Kind
+			want string
+		}{
+			{message.KindSMS, "值班抽查 某化工有限公司：现对贵单位值班值守情况进行抽查，请于 10:10 前应答（短信回复“收到”，电话按 1 键，或打开应答链接），确认在岗。"},
+			{message.KindVoice, "这里是应急预警系统。值班抽查。某化工有限公司：现对贵单位值班值守情况进行抽查，请于 10:10 前应答（短信回复“收到”，电话按 1 键，或打开应答链接），确认在岗。"},
+		} {
+			m, err := r.Render(k.kind, call)
+			if err != nil || m.Text != k.want {
+				t.Errorf("%s: %q, %v\nwant %q", k.kind, m.Text, err, k.want)
+			}
+		}
+		m, err := r.Render(message.KindIM, call)
+		if err != nil || !strings.Contains(m.Markdown, call.AnswerURL) {
+			t.Errorf("IM: %q, %v; want the answer link", m.Markdown, err)
+		}
 	}
 }

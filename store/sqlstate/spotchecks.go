@@ -164,7 +164,8 @@ func (s *State) OpenSpotChecks(ctx context.Context) ([]store.SpotCheck, error) {
 
 // SpotChecks returns the checks due in [f.From, f.To) of f.Org (zero
 // values: all), by when they were due, then id; at most f.Limit
-// (default DefaultListLimit, at most MaxListLimit).
+// (0: DefaultListLimit; at most MaxListLimit; below 0: every one, for
+// reports).
 func (s *State) SpotChecks(ctx context.Context, f store.SpotCheckFilter) ([]store.SpotCheck, error) {
 	var where []string
 	var args []any
@@ -177,16 +178,19 @@ func (s *State) SpotChecks(ctx context.Context, f store.SpotCheckFilter) ([]stor
 	if f.Org != "" {
 		where, args = append(where, "org = ?"), append(args, f.Org)
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = DefaultListLimit
-	}
-	limit = min(limit, MaxListLimit)
 	q := ""
 	if len(where) > 0 {
 		q = "WHERE " + strings.Join(where, " AND ")
 	}
-	return s.spotChecks(ctx, q+" ORDER BY due_at, id LIMIT ?", append(args, limit)...)
+	q += " ORDER BY due_at, id"
+	if f.Limit >= 0 {
+		limit := f.Limit
+		if limit == 0 {
+			limit = DefaultListLimit
+		}
+		q, args = q+" LIMIT ?", append(args, min(limit, MaxListLimit))
+	}
+	return s.spotChecks(ctx, q, args...)
 }
 
 func (s *State) spotChecks(ctx context.Context, q string, args ...any) ([]store.SpotCheck, error) {

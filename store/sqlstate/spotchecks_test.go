@@ -89,6 +89,7 @@ func testSpotChecks(t *testing.T, b backend) {
 		{store.SpotCheckFilter{From: base.Add(90 * time.Minute)}, []string{"night/2"}},
 		{store.SpotCheckFilter{To: base.Add(90 * time.Minute)}, []string{"night/1"}},
 		{store.SpotCheckFilter{Limit: 1}, []string{"night/1"}},
+		{store.SpotCheckFilter{Limit: -1}, []string{"night/1", "night/2"}},
 	} {
 		list, err := s.SpotChecks(ctx, c.f)
 		if err != nil {
