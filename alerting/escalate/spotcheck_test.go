@@ -2,6 +2,7 @@ package escalate_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -306,6 +307,47 @@ func TestSpotCheckText(t *testing.T) {
 		m, err := r.Render(message.KindIM, call)
 		if err != nil || !strings.Contains(m.Markdown, call.AnswerURL) {
 			t.Errorf("IM: %q, %v; want the answer link", m.Markdown, err)
+		}
+	}
+}
+
+// A role nobody holds (no roster, nobody of that position) is passed at
+// once to the next; when it is the last, the check is missed with
+// nobody_on_duty, and nobody was called.
+func TestSpotCheckNobodyOnDuty(t *testing.T) {
+	w := checkWorld(t)
+	ctx := context.Background()
+	next := spot("demand/nobody-then-principal", 0)
+	next.Roles = []string{duty.RoleLeaderOnDuty, duty.RolePrincipal}
+	alone := spot("demand/nobody", 0)
+	alone.Roles = []string{duty.RoleLeaderOnDuty}
+	for _, c := range []*store.SpotCheck{&next, &alone} {
+		if _, err := w.esc.StartCheck(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.at(0)
+	if g := w.check(alone.ID); g.State != store.SpotCheckMissed || g.Reason != store.SpotReasonNobody {
+		t.Errorf("a check of a role nobody holds: %s %q, want missed %q", g.State, g.Reason, store.SpotReasonNobody)
+	}
+	g := w.check(next.ID)
+	if g.State != store.SpotCheckCalling || g.Step != 2 || !g.StepAt.Equal(t0) {
+		t.Errorf("the check going on: %s step %d since %v, want calling step 2 since %v", g.State, g.Step, g.StepAt, t0)
+	}
+	for _, c := range []struct {
+		id   int64
+		want []string
+	}{{alone.ID, nil}, {next.ID, []string{"wang@2"}}} {
+		cs, err := w.st.CallsOfSpotCheck(ctx, c.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, x := range cs {
+			got = append(got, fmt.Sprintf("%s@%d", x.Person, x.Step))
+		}
+		if strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("check %d called %v, want %v", c.id, got, c.want)
 		}
 	}
 }
