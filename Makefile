@@ -8,7 +8,9 @@
 #                (screenshots of the console in artifacts/), then the
 #                date-sensitive tests again with the clock a year ahead
 #                (make clockshift), the fuzz targets briefly, and the
-#                README's walk-through as written (scripts/walkthrough.sh)
+#                README's walk-through as written (scripts/walkthrough.sh);
+#                cmd/yujing's end-to-end tests run alongside the rest
+#                (scripts/test.sh), so both cores are used
 #   make vulncheck  govulncheck against the Go vulnerability database from
 #                the module proxy (scripts/vulncheck.sh; no vuln.go.dev)
 #   make bench   run the benchmarks, then the end-to-end ingest benchmark
@@ -35,6 +37,7 @@ FUZZTIME ?= 30s
 # Each fuzz target also runs this long in `make test`.
 FUZZTIME_SHORT ?= 5s
 FUZZPKGS ?= ./...
+FUZZPARALLEL ?=
 
 # scripts/test-deps.sh installs influxd here; internal/testenv looks here too.
 YUJING_TOOLS ?= $(HOME)/.cache/yujing-tools
@@ -51,10 +54,7 @@ export YUJING_ARTIFACTS
 
 test: deps fmt-check vet sizecheck vulncheck
 	GO=$(GO) scripts/check-deploy.sh
-	$(GO) test -race -count=1 -timeout 20m ./...
-	$(MAKE) --no-print-directory clockshift
-	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
-	scripts/walkthrough.sh
+	GO=$(GO) MAKE=$(MAKE) FUZZTIME=$(FUZZTIME_SHORT) scripts/test.sh
 
 # The tests once more with the wall clock a year ahead (scripts/clockshift.sh):
 # a test that depends on today's date fails here today, not on the day the
@@ -98,7 +98,7 @@ bench: deps
 
 # One `go test -fuzz` per target: the fuzzer takes one package and one target at a time.
 fuzz:
-	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh $(FUZZPKGS)
+	GO=$(GO) FUZZTIME=$(FUZZTIME) FUZZPARALLEL=$(FUZZPARALLEL) scripts/fuzz.sh $(FUZZPKGS)
 
 build:
 	$(GO) build -o bin/yujing ./cmd/yujing

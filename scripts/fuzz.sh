@@ -11,6 +11,10 @@ set -euo pipefail
 case "${GOTOOLCHAIN:-local}" in local) export GOTOOLCHAIN=go1.27.3 ;; esac
 GO="${GO:-go}"
 FUZZTIME="${FUZZTIME:-5s}"
+# FUZZPARALLEL: fuzz workers per target (go test -parallel); empty: one per
+# core. make test sets 1, its other lane keeping the other core busy.
+parallel=()
+[ -z "${FUZZPARALLEL:-}" ] || parallel=(-parallel "$FUZZPARALLEL")
 # The targets are read from the test files (func FuzzX(f *testing.F)), not
 # with `go test -list`, which builds every package's test binary.
 "$GO" list -f '{{.ImportPath}} {{.Dir}}' "$@" | while read -r pkg dir; do
@@ -19,7 +23,7 @@ FUZZTIME="${FUZZTIME:-5s}"
 		for try in 1 2; do
 			echo "== $pkg $target ($FUZZTIME)"
 			log="$(mktemp)"
-			if "$GO" test -run '^$' -fuzz "^$target\$" -fuzztime "$FUZZTIME" "$pkg" </dev/null 2>&1 | tee "$log"; then
+			if "$GO" test -run '^$' -fuzz "^$target\$" -fuzztime "$FUZZTIME" "${parallel[@]}" "$pkg" </dev/null 2>&1 | tee "$log"; then
 				rm -f "$log"
 				break
 			fi

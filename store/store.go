@@ -28,4 +28,19 @@ type AlertFilter struct {
 	To     time.Time // on started_at, exclusive
 	Limit  int
 	Offset int
+	// Order is the list's order: newest first (the zero value) or
+	// OrderSeverity.
+	Order AlertOrder
 }
+
+// AlertOrder is an order of a list of alerts.
+type AlertOrder string
+
+// The orders of a list of alerts.
+const (
+	// OrderNewest: the newest (highest id) first.
+	OrderNewest AlertOrder = ""
+	// OrderSeverity is the duty room's order: the highest level first,
+	// then the longest waiting (oldest start), then by id.
+	OrderSeverity AlertOrder = "severity"
+)

@@ -41,6 +41,9 @@ type auditAlerts struct {
 }
 
 func (*auditAlerts) List(context.Context, store.AlertFilter) ([]yujing.Alert, error) { return nil, nil }
+func (*auditAlerts) Count(context.Context, store.AlertFilter) (map[yujing.Level]int, error) {
+	return nil, nil
+}
 func (*auditAlerts) Get(context.Context, int64) (yujing.Alert, []yujing.Transition, error) {
 	return yujing.Alert{}, nil, lifecycle.ErrNotFound
 }

@@ -23,6 +23,9 @@ import (
 type fakeAlerts struct{}
 
 func (fakeAlerts) List(context.Context, store.AlertFilter) ([]yujing.Alert, error) { return nil, nil }
+func (fakeAlerts) Count(context.Context, store.AlertFilter) (map[yujing.Level]int, error) {
+	return nil, nil
+}
 func (fakeAlerts) Get(_ context.Context, id int64) (yujing.Alert, []yujing.Transition, error) {
 	if id != 1 {
 		return yujing.Alert{}, nil, lifecycle.ErrNotFound

@@ -3,13 +3,16 @@ package web_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"yujing"
 	"yujing/web"
 )
 
@@ -56,6 +59,93 @@ func TestShutdownEndsLiveStreams(t *testing.T) {
 	for i, r := range bodies {
 		if _, err := r.ReadString(0); err == nil {
 			t.Errorf("stream %d did not end", i)
+		}
+	}
+}
+
+// TestStreamCoalescesBursts: a flood raises a thousand warnings at once;
+// the live stream sends the first changes one by one and the rest as
+// "resync" messages saying how many they stand for, so a browser is not
+// flooded and still learns that it must read again. Changes after the
+// burst go out one by one again.
+func TestStreamCoalescesBursts(t *testing.T) {
+	events := web.NewBroadcaster(4096)
+	hs := httptest.NewServer(web.New(web.Options{Alerts: &auditAlerts{}, Events: events}).Handler())
+	defer hs.Close()
+	defer events.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, hs.URL+"/api/v1/stream", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	// next returns the next alert message's data.
+	next := func() web.AlertEvent {
+		t.Helper()
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("stream: %v", err)
+			}
+			if !strings.HasPrefix(line, "data: ") || strings.Contains(line, `"warnings"`) || strings.HasPrefix(line, `data: {"ok"`) {
+				continue
+			}
+			var e struct {
+				web.AlertEvent
+				Coalesced int `json:"coalesced"`
+			}
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &e); err != nil {
+				continue // the system event
+			}
+			if e.Event == "" {
+				continue
+			}
+			if e.Event == "resync" {
+				e.Alert.ID = -int64(e.Coalesced)
+			}
+			return e.AlertEvent
+		}
+	}
+	// The system event comes first: wait for the stream to be subscribed.
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(line, "event: system") {
+			break
+		}
+	}
+
+	const flood = 1000
+	for i := range flood {
+		events.Publish(yujing.Alert{ID: int64(i + 1), Level: yujing.Red}, yujing.Transition{Event: yujing.EventRaised})
+	}
+	one, resyncs, covered := 0, 0, 0
+	for covered < flood {
+		e := next()
+		if e.Event == "resync" {
+			resyncs++
+			covered += int(-e.Alert.ID)
+			continue
+		}
+		one++
+		covered++
+	}
+	if covered != flood || one > 40 || resyncs == 0 || resyncs > 8 || one+resyncs > 48 {
+		t.Errorf("%d changes came as %d messages one by one and %d resyncs covering %d; want at most 40 one by one, a few resyncs, all %d covered",
+			flood, one, resyncs, covered-one, flood)
+	}
+	// After the burst: one by one again.
+	for i := range 3 {
+		events.Publish(yujing.Alert{ID: int64(5000 + i), Level: yujing.Orange}, yujing.Transition{Event: yujing.EventRaised})
+	}
+	for i := range 3 {
+		if e := next(); e.Event != yujing.EventRaised || e.Alert.ID != int64(5000+i) {
+			t.Errorf("change %d after the burst came as %+v, want raised #%d", i, e, 5000+i)
 		}
 	}
 }

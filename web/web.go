@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,6 +34,7 @@ import (
 // Alerts is what the API needs of the rule engine.
 type Alerts interface {
 	List(ctx context.Context, f store.AlertFilter) ([]yujing.Alert, error)
+	Count(ctx context.Context, f store.AlertFilter) (map[yujing.Level]int, error)
 	Get(ctx context.Context, id int64) (yujing.Alert, []yujing.Transition, error)
 	Ack(ctx context.Context, id int64, act lifecycle.Action) (yujing.Alert, error)
 	Dispose(ctx context.Context, id int64, act lifecycle.Action) (yujing.Alert, error)
@@ -189,6 +191,7 @@ func (s *Server) routes() {
 		m.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{}))
 	}
 	m.HandleFunc("GET /api/v1/alerts", s.listAlerts)
+	m.HandleFunc("GET /api/v1/alerts/counts", s.countAlerts)
 	m.HandleFunc("GET /api/v1/alerts/{id}", s.getAlert)
 	m.HandleFunc("GET /api/v1/sensors/{id}/alert", s.sensorAlert)
 	m.HandleFunc("GET /api/v1/alerts/{id}/attachments/{aid}", s.attachment)
@@ -290,7 +293,68 @@ func (s *Server) sensorAlert(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	f, err := s.alertFilter(r.URL.Query())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	as, err := s.opts.Alerts.List(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if as == nil {
+		as = []yujing.Alert{}
+	}
+	// The total the filter selects, whatever the page, for a list shown a
+	// page at a time ("200 of 10 000").
+	if f.Limit > 0 || f.Offset > 0 {
+		n, err := s.opts.Alerts.Count(r.Context(), f)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.Header().Set("X-Total-Count", strconv.Itoa(total(n)))
+	}
+	writeJSON(w, http.StatusOK, as)
+}
+
+// countAlerts answers how many alerts the filter selects, in all and per
+// level (every level named, 0 when none): the console's counters, without
+// reading the alerts.
+func (s *Server) countAlerts(w http.ResponseWriter, r *http.Request) {
+	f, err := s.alertFilter(r.URL.Query())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	n, err := s.opts.Alerts.Count(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	levels := make(map[string]int, len(yujing.Levels))
+	for _, l := range yujing.Levels {
+		levels[l.String()] = n[l]
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Total  int            `json:"total"`
+		Levels map[string]int `json:"levels"`
+	}{total(n), levels})
+}
+
+func total(n map[yujing.Level]int) int {
+	t := 0
+	for _, v := range n {
+		t += v
+	}
+	return t
+}
+
+// alertFilter reads the alert list's query parameters: state (open or the
+// states, comma-separated), level, site, region, sensor, rule, family,
+// from and to (RFC 3339), limit, offset and order (newest or severity).
+func (s *Server) alertFilter(q url.Values) (store.AlertFilter, error) {
 	f := store.AlertFilter{Site: q.Get("site"), Sensor: q.Get("sensor"), Rule: q.Get("rule"), Family: q.Get("family")}
 	if region := q.Get("region"); region != "" {
 		f.Sites = s.opts.Sensors.SitesInRegion(region)
@@ -302,47 +366,48 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
 		case yujing.StateFiring, yujing.StateAcknowledged, yujing.StateDisposing, yujing.StateResolved, yujing.StateClosed:
 			f.States = append(f.States, yujing.State(st))
 		default:
-			writeError(w, http.StatusBadRequest, fmt.Errorf("state %q: want open, firing, acknowledged, disposing, resolved or closed", st))
-			return
+			return f, fmt.Errorf("state %q: want open, firing, acknowledged, disposing, resolved or closed", st)
 		}
 	}
 	for _, ls := range splitList(q.Get("level")) {
 		l, err := yujing.ParseLevel(ls)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Errorf("level: %w", err))
-			return
+			return f, fmt.Errorf("level: %w", err)
 		}
 		f.Levels = append(f.Levels, l)
 	}
-	for name, dst := range map[string]*int{"limit": &f.Limit, "offset": &f.Offset} {
-		if v := q.Get(name); v != "" {
+	for _, p := range []struct {
+		name string
+		dst  *int
+	}{{"limit", &f.Limit}, {"offset", &f.Offset}} {
+		if v := q.Get(p.name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				writeError(w, http.StatusBadRequest, fmt.Errorf("%s: want a whole number ≥ 0, got %q", name, v))
-				return
+				return f, fmt.Errorf("%s: want a whole number ≥ 0, got %q", p.name, v)
 			}
-			*dst = n
+			*p.dst = n
 		}
 	}
-	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
-		if v := q.Get(name); v != "" {
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		if v := q.Get(p.name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				writeError(w, http.StatusBadRequest, fmt.Errorf("%s: want RFC 3339 time, got %q", name, v))
-				return
+				return f, fmt.Errorf("%s: want RFC 3339 time, got %q", p.name, v)
 			}
-			*dst = t
+			*p.dst = t
 		}
 	}
-	as, err := s.opts.Alerts.List(r.Context(), f)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	switch o := q.Get("order"); o {
+	case "", "newest":
+	case "severity":
+		f.Order = store.OrderSeverity
+	default:
+		return f, fmt.Errorf("order %q: want newest (the default) or severity (highest level first, then the oldest)", o)
 	}
-	if as == nil {
-		as = []yujing.Alert{}
-	}
-	writeJSON(w, http.StatusOK, as)
+	return f, nil
 }
 
 func splitList(v string) []string {
@@ -692,6 +757,13 @@ func (b *Broadcaster) unsubscribe(ch chan []byte) {
 	b.mu.Unlock()
 }
 
+// The live stream's coalescing of bursts: changes sent one by one per
+// window.
+const (
+	streamBurst  = 20
+	streamWindow = 250 * time.Millisecond
+)
+
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -713,6 +785,17 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	defer ping.Stop()
 	sysTick := time.NewTicker(systemEvery)
 	defer sysTick.Stop()
+	// A burst (a flood's thousands of warnings) is coalesced: the first
+	// streamBurst changes of each streamWindow go out one by one, the rest
+	// of the window as one "resync" at its end, which tells the console to
+	// read again what it shows. A browser gets at most about 90 messages a
+	// second however many warnings change.
+	var (
+		window    = time.Now()
+		sent      int
+		held      int
+		flushHeld <-chan time.Time
+	)
 	for {
 		select {
 		case <-r.Context().Done():
@@ -720,8 +803,22 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		case <-s.events.closed:
 			return
 		case data := <-ch:
-			fmt.Fprintf(w, "event: alert\ndata: %s\n\n", data)
+			if time.Since(window) >= streamWindow && held == 0 {
+				window, sent = time.Now(), 0
+			}
+			if sent < streamBurst && held == 0 {
+				sent++
+				fmt.Fprintf(w, "event: alert\ndata: %s\n\n", data)
+				fl.Flush()
+				continue
+			}
+			if held++; flushHeld == nil {
+				flushHeld = time.After(max(streamWindow-time.Since(window), 0))
+			}
+		case <-flushHeld:
+			fmt.Fprintf(w, "event: alert\ndata: {\"event\":\"resync\",\"coalesced\":%d}\n\n", held)
 			fl.Flush()
+			window, sent, held, flushHeld = time.Now(), 1, 0, nil
 		case <-sysTick.C:
 			if data, changed := s.systemEvent(sys); changed {
 				sys = data

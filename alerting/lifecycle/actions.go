@@ -41,6 +41,12 @@ func (l *Alerts) List(ctx context.Context, f store.AlertFilter) ([]yujing.Alert,
 	return as, err
 }
 
+// Count counts the alerts f selects, by level (Silenced and Inhibited do
+// not count: an alert held back is still open and counted).
+func (l *Alerts) Count(ctx context.Context, f store.AlertFilter) (map[yujing.Level]int, error) {
+	return l.st.CountAlerts(ctx, f)
+}
+
 // Get returns an alert and its history.
 func (l *Alerts) Get(ctx context.Context, id int64) (yujing.Alert, []yujing.Transition, error) {
 	a, h, err := l.st.Alert(ctx, id)

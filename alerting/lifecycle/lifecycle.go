@@ -24,6 +24,7 @@ type Store interface {
 	UpdateAlert(ctx context.Context, a yujing.Alert, t *yujing.Transition) error
 	OpenAlerts(ctx context.Context) ([]yujing.Alert, error)
 	ListAlerts(ctx context.Context, f store.AlertFilter) ([]yujing.Alert, error)
+	CountAlerts(ctx context.Context, f store.AlertFilter) (map[yujing.Level]int, error)
 	Alert(ctx context.Context, id int64) (yujing.Alert, []yujing.Transition, error)
 }
 

@@ -104,6 +104,9 @@ func TestConsoleSitesInBrowser(t *testing.T) {
 	p.choose(`#chain-at input[name=at]`, "2026-02-20T09:00")
 	p.click("the chain during the Spring Festival", `#chain-at button[type=submit]`)
 	p.wait("the holiday's duty officers", `location.hash.includes("at=2026-02-20T09") && /张伟[\s\S]*王强/.test((document.querySelector('#chain tr[data-role="duty_officer"]') || {}).textContent || "")`, 10*time.Second)
+	// The page was drawn again for that time: the status card comes with
+	// its own answer, maybe after the chain's.
+	p.wait("the status form again", `document.querySelector("#status-form select[name=status]") !== null`, 10*time.Second)
 
 	const reason = "苏吴应急停字〔2026〕12号：责令停产整改"
 	p.choose(`#status-form select[name=status]`, "ordered_stopped")

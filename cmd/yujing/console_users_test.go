@@ -26,6 +26,16 @@ func TestConsoleUsersInBrowser(t *testing.T) {
 	}
 	row := `#users tr[data-user="zhao-duty"]`
 
+	// An admin has the longest menu; at 1920 px it still fits the header's
+	// one row (a duty-room screen loses no height to a wrapped header).
+	// The tops of its parts lie within 30 px of each other (a second row
+	// starts 40 px or more lower).
+	var spread float64
+	p.eval(`(() => { const tops = [...document.querySelectorAll("#top > *")].filter(e => e.offsetParent !== null).map(e => e.getBoundingClientRect().top); return Math.max(...tops) - Math.min(...tops); })()`, &spread)
+	if spread >= 30 {
+		t.Errorf("the admin's header at 1920 px wraps: its parts' tops lie %.0f px apart, want one row (< 30 px)", spread)
+	}
+
 	// Create an operator.
 	p.typeIn("#nu-name", "zhao-duty")
 	p.typeIn("#nu-password", "zhao-duty-pw-2026")

@@ -516,6 +516,9 @@ func TestOutboxExactlyOnceAcrossKills(t *testing.T) {
 type stubAlerts struct{}
 
 func (stubAlerts) List(context.Context, store.AlertFilter) ([]yujing.Alert, error) { return nil, nil }
+func (stubAlerts) Count(context.Context, store.AlertFilter) (map[yujing.Level]int, error) {
+	return nil, nil
+}
 func (stubAlerts) Get(context.Context, int64) (yujing.Alert, []yujing.Transition, error) {
 	return yujing.Alert{}, nil, lifecycle.ErrNotFound
 }

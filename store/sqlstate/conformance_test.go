@@ -108,6 +108,7 @@ var conformance = []struct {
 	{"OpenAlerts", testOpenAlerts},
 	{"ListAlerts", testListAlerts},
 	{"ListAlertsLimits", testListAlertsLimits},
+	{"CountAlerts", testCountAlerts},
 	{"StateReopen", testStateReopen},
 	{"CleanText", testCleanText},
 	// escalations_test.go

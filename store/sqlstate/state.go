@@ -557,23 +557,55 @@ func whereOf(f Filter) (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
-// ListAlerts returns the alerts f selects, newest (highest id) first.
+// ListAlerts returns the alerts f selects in f.Order: newest (highest id)
+// first unless it says otherwise.
 func (s *State) ListAlerts(ctx context.Context, f Filter) ([]yujing.Alert, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = DefaultListLimit
 	}
 	limit = min(limit, MaxListLimit)
+	order := " ORDER BY id DESC"
+	switch f.Order {
+	case store.OrderNewest:
+	case store.OrderSeverity:
+		order = " ORDER BY level DESC, started_at, id"
+	default:
+		return nil, fmt.Errorf("state %s: list alerts: unknown order %q", s.db.path, f.Order)
+	}
 	where, args := whereOf(f)
 	args = append(args, limit, max(f.Offset, 0))
 	rows, err := s.db.r.QueryContext(ctx, `SELECT `+alertColumns+` FROM alerts`+where+
-		` ORDER BY id DESC LIMIT ? OFFSET ?`, args...)
+		order+` LIMIT ? OFFSET ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("state %s: list alerts: %w", s.db.path, err)
 	}
 	out, err := scanAlerts(rows)
 	if err != nil {
 		return nil, fmt.Errorf("state %s: list alerts: %w", s.db.path, err)
+	}
+	return out, nil
+}
+
+// CountAlerts counts the alerts f selects (its Limit, Offset and Order
+// aside), by level: a level none is at is absent.
+func (s *State) CountAlerts(ctx context.Context, f Filter) (map[yujing.Level]int, error) {
+	where, args := whereOf(f)
+	rows, err := s.db.r.QueryContext(ctx, `SELECT level, COUNT(*) FROM alerts`+where+` GROUP BY level`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("state %s: count alerts: %w", s.db.path, err)
+	}
+	defer rows.Close()
+	out := map[yujing.Level]int{}
+	for rows.Next() {
+		var level, n int64
+		if err := rows.Scan(&level, &n); err != nil {
+			return nil, fmt.Errorf("state %s: count alerts: %w", s.db.path, err)
+		}
+		out[yujing.Level(level)] = int(n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("state %s: count alerts: %w", s.db.path, err)
 	}
 	return out, nil
 }

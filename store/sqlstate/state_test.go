@@ -9,9 +9,10 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"yujing/store/internal/sqldb"
 
 	"yujing"
+	"yujing/store"
+	"yujing/store/internal/sqldb"
 )
 
 var shanghai = time.FixedZone("CST", 8*3600)
@@ -342,6 +343,36 @@ func seedAlerts(t *testing.T, s *State, t0 time.Time) []yujing.Alert {
 	return out
 }
 
+func testCountAlerts(t *testing.T, b backend) {
+	s := b.open(t)
+	seedAlerts(t, s, time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC))
+	open := []yujing.State{yujing.StateFiring, yujing.StateAcknowledged, yujing.StateDisposing, yujing.StateResolved}
+	tests := []struct {
+		name string
+		f    Filter
+		want map[yujing.Level]int
+	}{
+		{"everything", Filter{}, map[yujing.Level]int{yujing.Red: 2, yujing.Orange: 1, yujing.Yellow: 2, yujing.Blue: 2}},
+		{"open", Filter{States: open}, map[yujing.Level]int{yujing.Red: 2, yujing.Orange: 1, yujing.Yellow: 1, yujing.Blue: 1}},
+		{"the page is not the count", Filter{States: open, Limit: 1, Offset: 1, Order: store.OrderSeverity}, map[yujing.Level]int{yujing.Red: 2, yujing.Orange: 1, yujing.Yellow: 1, yujing.Blue: 1}},
+		{"open at a site", Filter{States: open, Site: "plant-a"}, map[yujing.Level]int{yujing.Red: 1, yujing.Blue: 1}},
+		{"red and orange", Filter{Levels: []yujing.Level{yujing.Red, yujing.Orange}}, map[yujing.Level]int{yujing.Red: 2, yujing.Orange: 1}},
+		{"no match", Filter{Site: "nowhere"}, map[yujing.Level]int{}},
+		{"a region with no sites", Filter{Sites: []string{}}, map[yujing.Level]int{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.CountAlerts(t.Context(), tt.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 func testOpenAlerts(t *testing.T, b backend) {
 	s := b.open(t)
 	got, err := s.OpenAlerts(t.Context())
@@ -404,6 +435,14 @@ func testListAlerts(t *testing.T, b backend) {
 		{"no match", Filter{Site: "nowhere"}, nil},
 		{"unknown state", Filter{States: []yujing.State{"bogus"}}, nil},
 		{"quote in a value", Filter{Rule: "x' OR '1'='1"}, nil},
+		// The duty room's order: red before orange …, the longest waiting
+		// first within a level.
+		{"by severity", Filter{Order: store.OrderSeverity}, ids(1, 4, 3, 2, 6, 0, 5)},
+		{"open by severity, second page", Filter{Order: store.OrderSeverity, Limit: 2, Offset: 1,
+			States: []yujing.State{yujing.StateFiring, yujing.StateAcknowledged, yujing.StateDisposing, yujing.StateResolved}}, ids(4, 3)},
+	}
+	if _, err := s.ListAlerts(t.Context(), Filter{Order: "loudest"}); err == nil || !strings.Contains(err.Error(), `unknown order "loudest"`) {
+		t.Errorf("an unknown order: %v, want it named", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

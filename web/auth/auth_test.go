@@ -51,6 +51,9 @@ type alerts struct {
 func (*alerts) List(context.Context, store.AlertFilter) ([]yujing.Alert, error) {
 	return []yujing.Alert{}, nil
 }
+func (*alerts) Count(context.Context, store.AlertFilter) (map[yujing.Level]int, error) {
+	return nil, nil
+}
 func (*alerts) Get(context.Context, int64) (yujing.Alert, []yujing.Transition, error) {
 	return yujing.Alert{}, nil, lifecycle.ErrNotFound
 }

@@ -358,19 +358,23 @@
   function counters() {
     var c = $("#counters");
     if (!c || !app.me) { return; }
-    var n = { red: 0, orange: 0, yellow: 0, blue: 0 };
-    app.open.forEach(function (a) { n[a.level]++; });
+    var n = app.counts || {};
     c.innerHTML = LEVELS.map(function (l) {
-      return '<a class="count lvl-' + l + '" data-level="' + l + '" href="#/board?' + qs({ level: l }) + '">' + esc(t("level." + l)) + " <b>" + n[l] + "</b></a>";
+      return '<a class="count lvl-' + l + '" data-level="' + l + '" href="#/board?' + qs({ level: l }) + '">' + esc(t("level." + l)) + " <b>" + (n[l] || 0) + "</b></a>";
     }).join("");
   }
-  // refreshOpen reads the open warnings (app.open) for the counters and
-  // the "open" listeners (the alarm).
+  // refreshOpen reads the counters (how many open warnings per level,
+  // counted by the server: a flood's ten thousand are not read for it)
+  // and the red and orange warnings nobody has acknowledged (app.open,
+  // most severe and longest waiting first), for the "open" listeners: the
+  // alarm.
   function refreshOpen() {
     var current = ticket("open");
-    return api("GET", "/api/v1/alerts?state=open&limit=1000").then(function (as) {
+    return Promise.all([api("GET", "/api/v1/alerts/counts?state=open"),
+      api("GET", "/api/v1/alerts?state=firing,resolved&level=red,orange&order=severity&limit=1000")]).then(function (res) {
       if (!current() || !app.me) { return; }
-      app.open = (as || []).sort(byLevel);
+      app.counts = (res[0] && res[0].levels) || {};
+      app.open = (res[1] || []).filter(function (a) { return !a.acked_at; });
       counters();
       emit("open", app.open);
     }, function () {});
@@ -406,16 +410,19 @@
       var e;
       try { e = JSON.parse(ev.data); } catch (err) { return; }
       emit("alert", e);
-      soon("open", refreshOpen, 100);
+      soon("open", refreshOpen);
       var spec = pages[parseHash().page];
       if (spec && spec.live && (spec.live === true || e.event === "resync" || spec.live(e))) {
-        soon("view", refreshView, 100);
+        soon("view", refreshView);
       }
     });
   }
-  function soon(name, fn, ms) {
-    clearTimeout(app.timers[name]);
-    app.timers[name] = setTimeout(fn, ms);
+  // soon runs fn 150 ms after the first of a run of events, once for all
+  // that came meanwhile: during a flood the page is read again a few
+  // times a second, not once per warning and not only when it is over.
+  function soon(name, fn) {
+    if (app.timers[name]) { return; }
+    app.timers[name] = setTimeout(function () { app.timers[name] = null; fn(); }, 150);
   }
   // systemBanner shows yujing's own trouble (GET /api/v1/system, "system"
   // events) in red under the header while it lasts: readings the store

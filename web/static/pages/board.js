@@ -1,22 +1,25 @@
 // The live board (#/board?region=&site=&family=&level=&state=): open
 // warnings by level then age, filters kept in the URL (a wall screen can
-// be pointed at /#/board?region=320506&level=red and stay there).
+// be pointed at /#/board?region=320506&level=red and stay there). The
+// server filters, orders and pages them: PAGE at a time, 显示更多 for the
+// next, so a flood's ten thousand open warnings cost one page.
 (function (YJ) {
   "use strict";
   var t = YJ.t, esc = YJ.esc, $ = YJ.$;
   YJ.strings({
     zh: {
       "nav.board": "实时预警",
-      "board.empty": "当前没有符合条件的预警。", "board.count": "共 {n} 条"
+      "board.empty": "当前没有符合条件的预警。", "board.count": "共 {n} 条", "board.shown": "显示 {n} 条，共 {total} 条", "board.more": "显示更多"
     },
     en: {
       "nav.board": "Live board",
-      "board.empty": "No warnings match.", "board.count": "{n} shown"
+      "board.empty": "No warnings match.", "board.count": "{n} shown", "board.shown": "{n} shown of {total}", "board.more": "Show more"
     }
   });
   YJ.page("board", { nav: 10, live: true, render: board });
 
-  var rows = [], seen = {}, seenReady = false;
+  var PAGE = 200, MAX = 5000; // the API's most per request
+  var rows = [], total = 0, limit = PAGE, seen = {}, seenReady = false;
   function board(r, fresh) {
     var p = r.params, v = $("#view");
     var state = p.state || "open";
@@ -31,7 +34,8 @@
         '<button type="button" id="clear" class="link">' + esc(t("filter.clear")) + '</button><span id="shown" class="muted"></span></form>' +
         '<table id="alerts" class="alerts"><thead><tr><th>' + [t("col.level"), t("col.state"), t("col.site"), t("col.sensor"), t("col.value"),
           t("col.started"), t("col.age"), t("col.message")].map(esc).join("</th><th>") + "</th></tr></thead><tbody></tbody></table>" +
-        '<p id="empty" class="empty" hidden>' + esc(t("board.empty")) + "</p></section>";
+        '<p id="empty" class="empty" hidden>' + esc(t("board.empty")) + '</p><p><button type="button" id="board-more" hidden>' + esc(t("board.more")) + "</button></p></section>";
+      limit = PAGE;
       var form = $("#filters");
       form.addEventListener("change", function () {
         var o = {};
@@ -40,6 +44,7 @@
         location.hash = "#/board" + (YJ.qs(o) ? "?" + YJ.qs(o) : "");
       });
       $("#clear").onclick = function () { location.hash = "#/board"; };
+      $("#board-more").onclick = function () { limit = Math.min(limit + PAGE, MAX); board(r, false); };
       YJ.loadSensors().then(function (ss) {
         var sites = {}, regions = {};
         ss.forEach(function (s) { sites[s.site] = 1; if (s.region) { regions[s.region] = 1; } });
@@ -49,11 +54,12 @@
         $("#regions").innerHTML = Object.keys(regions).sort().map(function (x) { return '<option value="' + esc(x) + '">'; }).join("");
       }, function () {});
     }
-    var query = { state: state, site: p.site || "", family: p.family || "", region: p.region || "", limit: 1000 };
+    var query = { state: state, site: p.site || "", family: p.family || "", region: p.region || "", level: p.level || "", order: "severity", limit: limit };
     var current = YJ.ticket("view");
-    return Promise.all([YJ.api("GET", "/api/v1/alerts?" + YJ.qs(query)), YJ.loadSensors().catch(function () { return []; })]).then(function (res) {
+    return Promise.all([YJ.api("GET", "/api/v1/alerts?" + YJ.qs(query), undefined, { headers: true }), YJ.loadSensors().catch(function () { return []; })]).then(function (res) {
       if (YJ.app.view !== "board" || !current()) { return; }
-      rows = (res[0] || []).filter(function (a) { return !p.level || a.level === p.level; }).sort(YJ.byLevel);
+      rows = res[0].data || [];
+      total = +(res[0].headers.get("X-Total-Count") || rows.length);
       boardRows();
     }, function (err) { if (err.status !== 401) { $("#view").insertAdjacentHTML("afterbegin", YJ.failed(err)); } });
   }
@@ -82,7 +88,8 @@
     seen = now;
     seenReady = true;
     $("#empty").hidden = rows.length > 0;
-    $("#shown").textContent = t("board.count", { n: rows.length });
+    $("#shown").textContent = total > rows.length ? t("board.shown", { n: rows.length, total: total }) : t("board.count", { n: rows.length });
+    $("#board-more").hidden = rows.length >= total || limit >= MAX;
   }
   // The ages move on without a stream event.
   setInterval(function () { if (YJ.app.view === "board") { boardRows(); } }, 30000);
