@@ -59,8 +59,9 @@ type SpotWindow struct {
 type SpotChecks struct {
 	Schedules []spotcheck.Schedule
 	// Channels, Deadline and EscalateTo are the defaults of a check asked
-	// for on demand (channels: every configured channel's order is
-	// unknown, so the first schedule's, else the built-in voice, sms).
+	// for on demand: on_demand's, else the first schedule's channels (none
+	// without either: a request must name its channel), a 10-minute
+	// deadline, and the principal.
 	Channels   []string
 	Deadline   time.Duration
 	EscalateTo []string
