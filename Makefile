@@ -18,6 +18,9 @@
 #                and the sensor scale benchmark (100 000 and 1 000 000
 #                sensors: heap per sensor, start time, peak RSS; needs
 #                about 8 GB of free memory)
+#   make chaos   the long failure runs kept out of make test: yujing
+#                SIGKILLed while calling about a 5 000-warning burst
+#                (TestBurstKilledCallsOnce at full size)
 #   make fuzz    run every fuzz target for FUZZTIME each (default 30s)
 #   make build   build bin/yujing
 
@@ -50,7 +53,7 @@ export YUJING_REQUIRE_EXTERNAL := 1
 YUJING_ARTIFACTS ?= $(CURDIR)/artifacts
 export YUJING_ARTIFACTS
 
-.PHONY: test deps fmt-check vet sizecheck vulncheck clockshift bench fuzz build
+.PHONY: test deps fmt-check vet sizecheck vulncheck clockshift bench chaos fuzz build
 
 test: deps fmt-check vet sizecheck vulncheck
 	GO=$(GO) scripts/check-deploy.sh
@@ -97,6 +100,9 @@ bench: deps
 	YUJING_SCALE=1 $(GO) test -run '^$$' -bench SensorScale -benchtime 1x -timeout 120m ./cmd/yujing/
 
 # One `go test -fuzz` per target: the fuzzer takes one package and one target at a time.
+chaos: deps
+	YUJING_BURST_GAUGES=5000 $(GO) test -race -count=1 -timeout 30m -run '^TestBurstKilledCallsOnce$$' -v ./cmd/yujing/
+
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) FUZZPARALLEL=$(FUZZPARALLEL) scripts/fuzz.sh $(FUZZPKGS)
 

@@ -135,6 +135,7 @@ func TestStreamCoalescesBursts(t *testing.T) {
 		one++
 		covered++
 	}
+	t.Logf("%d changes: %d messages one by one, %d resyncs", flood, one, resyncs)
 	if covered != flood || one > 40 || resyncs == 0 || resyncs > 8 || one+resyncs > 48 {
 		t.Errorf("%d changes came as %d messages one by one and %d resyncs covering %d; want at most 40 one by one, a few resyncs, all %d covered",
 			flood, one, resyncs, covered-one, flood)
