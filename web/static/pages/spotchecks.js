@@ -93,8 +93,9 @@
         };
       }
     }
-    $("#spot-flash").textContent = flash;
-    flash = "";
+    // The flash of an action stays until the page is drawn afresh (a
+    // refresh while calling keeps it).
+    if (flash) { $("#spot-flash").textContent = flash; flash = ""; }
     var current = ticket("spotchecks");
     api("GET", "/api/v1/spot-checks").then(function (list) {
       var box = $("#spot-list");
