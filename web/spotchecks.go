@@ -205,6 +205,10 @@ func (s *Server) listSpotChecks(w http.ResponseWriter, r *http.Request) {
 		}
 		*p.t = t
 	}
+	if !from.Before(to) {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("from: %s is not before to %s", from.Format(time.RFC3339), to.Format(time.RFC3339)))
+		return
+	}
 	list, err := s.opts.SpotChecks.Store.SpotChecks(r.Context(), store.SpotCheckFilter{From: from, To: to, Org: q.Get("org")})
 	if err != nil {
 		s.fail(w, r, err)

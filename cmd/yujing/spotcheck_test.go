@@ -117,6 +117,17 @@ func TestSpotCheckEndToEnd(t *testing.T) {
 		}
 	}
 
+	for _, q := range []string{"from=2026-07-02&to=2026-07-01", "from=yesterday", "by=person"} {
+		path := "/api/v1/spot-checks?" + q
+		if q == "by=person" {
+			path = "/api/v1/reports/spot-checks?" + q
+		}
+		var e struct{ Error string }
+		if code := getJSON(t, api+path, &e); code != http.StatusBadRequest || e.Error == "" {
+			t.Errorf("GET %s: %d %q, want 400 with the reason", path, code, e.Error)
+		}
+	}
+
 	// 1: on duty.
 	a := check()
 	if a.RequestedBy != "token:test" && !strings.Contains(a.RequestedBy, "test") {
