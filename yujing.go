@@ -388,6 +388,10 @@ type Call struct {
 	// (0 the first time through).
 	Escalation int64 `json:"escalation,omitempty"`
 	Round      int   `json:"round,omitempty"`
+	// SpotCheck is the duty spot check (查岗) that made the call (0 for
+	// any other call); Step is then the check's step (1: the role checked,
+	// then each role it escalates to).
+	SpotCheck int64 `json:"spot_check,omitempty"`
 }
 
 // CallResult is how the delivery of a call ended for good, as notify

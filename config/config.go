@@ -58,6 +58,8 @@ type File struct {
 	Overdue *OverdueFile `yaml:"overdue"`
 	// Summaries are scheduled reports to leaders.
 	Summaries []SummaryFile `yaml:"summaries"`
+	// SpotChecks are duty spot checks (查岗, config/spotcheck.go).
+	SpotChecks *SpotChecksFile `yaml:"spot_checks"`
 	// The directory (package duty, config/duty.go): organisations,
 	// responsibility chains and duty rosters, beside people.
 	Orgs           []OrgFile            `yaml:"orgs"`
@@ -132,6 +134,8 @@ type Config struct {
 	Inhibit   []inhibit.Rule
 	Overdue   [yujing.Red + 1]time.Duration
 	Summaries []escalate.Summary
+	// SpotChecks are the duty spot checks' schedules and defaults.
+	SpotChecks SpotChecks
 	// GroupWait is delivery.group_wait: how long calls about warnings
 	// raised below red are held to be grouped; 0: no grouping.
 	GroupWait time.Duration
@@ -248,6 +252,7 @@ func (c *checker) build() *Config {
 	c.routes(cfg, people, channels)
 	c.escalation(cfg, people, channels)
 	c.capSection(cfg)
+	c.spotChecks(cfg, channels)
 	for i, sf := range c.f.Summaries {
 		sum := escalate.Summary{Name: sf.Name, Schedule: sf.Schedule, Period: sf.Period, Channels: sf.Channels}
 		if sf.Name == "" {

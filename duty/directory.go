@@ -376,6 +376,10 @@ func (d *Directory) hasSite(id string) bool {
 }
 
 // orgRegion is the region of org or of its nearest ancestor with one.
+// OrgRegion is the region code of an organisation, or of its nearest
+// ancestor with one; "" if none.
+func (d *Directory) OrgRegion(org string) string { return d.orgRegion(org) }
+
 func (d *Directory) orgRegion(org string) string {
 	for _, o := range d.Ancestors(org) {
 		if o.Region != "" {

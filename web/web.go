@@ -134,6 +134,10 @@ type Options struct {
 	// CAP takes issued warnings in CAP 1.2 (POST /api/v1/warnings/cap);
 	// nil: answers 404.
 	CAP CAPIntake
+	// SpotChecks are the duty spot checks (POST and GET
+	// /api/v1/spot-checks, GET /api/v1/reports/spot-checks); nil: not
+	// offered.
+	SpotChecks *SpotChecks
 }
 
 // Server serves the API and the console.
@@ -229,6 +233,7 @@ func (s *Server) routes() {
 	s.directoryRoutes()
 	s.siteStatusRoutes()
 	s.alertmanagerRoutes()
+	s.spotCheckRoutes()
 	sub, _ := fs.Sub(static, "static")
 	files := http.FileServerFS(sub)
 	m.Handle("GET /", files)

@@ -69,6 +69,11 @@ func (e *Engine) Answer(ctx context.Context, callID string, in AnswerInput) (Out
 	e.m.latency.WithLabelValues(call.Alert.Level.String()).Observe(out.Latency.Seconds())
 	e.log.Info("call answered", "call_id", callID, "alert_id", call.Alert.ID, "person", call.Person.ID, "by", in.By,
 		"channel", in.Channel, "latency", out.Latency.Round(time.Second).String(), "on_site", in.OnSite)
+	if call.SpotCheck != 0 { // a duty spot check: no warning to acknowledge
+		out.Stopped = e.checkAnswered(ctx, call, in.By, in.Channel, now)
+		e.signal()
+		return out, nil
+	}
 	if call.Escalation != 0 {
 		out.Stopped = e.answered(ctx, call.Escalation, in.By, in.Channel, now)
 	}
@@ -303,6 +308,7 @@ type metrics struct {
 	callErrors  prometheus.Counter
 	receipts    *prometheus.CounterVec
 	fallbacks   *prometheus.CounterVec
+	checks      *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -339,6 +345,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Provider receipts stored, by whether they matched a call."}, []string{"matched"}),
 		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yujing_notify_fallbacks_total",
 			Help: "Calls moved to the next channel of their ladder after a channel failed."}, []string{"from", "to"}),
+		checks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yujing_spot_checks_ended_total",
+			Help: "Duty spot checks (查岗) ended, by state (answered, missed, skipped)."}, []string{"state"}),
+	}
+	for _, s := range []string{store.SpotCheckAnswered, store.SpotCheckMissed, store.SpotCheckSkipped} {
+		m.checks.WithLabelValues(s)
 	}
 	m.receipts.WithLabelValues("true")
 	m.receipts.WithLabelValues("false")
@@ -352,7 +363,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.started, m.steps, m.topReached, m.stopped, m.calls, m.answered, m.refused,
-			m.suppressed, m.nobody, m.latency, m.active, m.storeErrors, m.callErrors, m.receipts, m.fallbacks} {
+			m.suppressed, m.nobody, m.latency, m.active, m.storeErrors, m.callErrors, m.receipts, m.fallbacks, m.checks} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("escalate: register metrics: %w", err)
 			}

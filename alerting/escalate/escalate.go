@@ -73,13 +73,19 @@ type Engine struct {
 	covers  func(parent, code string) bool
 	m       *metrics
 	ids     store.CallIDs // the state database's call naming
+	checks  CheckStore    // nil: no spot checks
 
 	mu     sync.Mutex
 	set    Settings
-	active map[int64]*run  // by escalation id
-	issued map[string]bool // call ids handed to the caller by this process
-	queue  []observed      // alert changes replayed by Restore, not yet handled
-	wake   chan struct{}
+	active map[int64]*run      // by escalation id
+	open   map[int64]*checkRun // open spot checks, by id
+	// checksRead is when the open spot checks were last read from the
+	// store (refreshChecks).
+	checksRead time.Time
+	checkGen   uint64          // counts the checks StartCheck added
+	issued     map[string]bool // call ids handed to the caller by this process
+	queue      []observed      // alert changes replayed by Restore, not yet handled
+	wake       chan struct{}
 }
 
 type run struct {
@@ -140,7 +146,7 @@ func New(set Settings, p Parts, opts Options) (*Engine, error) {
 	}
 	return &Engine{st: p.Store, alerts: p.Alerts, changes: p.Changes, results: p.Results, caller: p.Calls, dir: p.Directory, sites: p.Sites,
 		log: opts.Logger, now: opts.Now, loc: opts.Location, tick: opts.Tick, sign: signer{key: opts.Key}, covers: opts.Covers,
-		m: m, set: set, ids: ids, active: map[int64]*run{}, issued: map[string]bool{}, wake: make(chan struct{}, 1)}, nil
+		m: m, set: set, ids: ids, checks: p.Checks, active: map[int64]*run{}, open: map[int64]*checkRun{}, issued: map[string]bool{}, wake: make(chan struct{}, 1)}, nil
 }
 
 func (e *Engine) signal() {
@@ -213,6 +219,7 @@ func (e *Engine) Step(ctx context.Context) {
 			e.m.calls.WithLabelValues(c.Channel).Inc()
 		}
 	}
+	e.stepChecks(ctx, now)
 	e.m.active.Set(float64(e.activeCount()))
 }
 

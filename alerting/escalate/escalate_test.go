@@ -300,7 +300,7 @@ func (w *world) open() {
 	if w.legacy > 0 {
 		est = upgradedStore{st, w.legacy}
 	}
-	w.esc, err = escalate.New(w.set, escalate.Parts{Store: est, Alerts: w.alerts, Changes: changes, Results: outcomes, Calls: w.ob, Directory: w.dir, Sites: reg},
+	w.esc, err = escalate.New(w.set, escalate.Parts{Store: est, Alerts: w.alerts, Changes: changes, Results: outcomes, Calls: w.ob, Directory: w.dir, Sites: reg, Checks: st},
 		escalate.Options{Now: w.clock.now, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
 			Key: []byte("0123456789abcdef0123456789abcdef"), Covers: duty.RegionCovers})
 	if err != nil {

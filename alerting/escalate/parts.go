@@ -74,6 +74,8 @@ type Parts struct {
 	Results   Feed[yujing.CallResult]
 	Directory Directory
 	Sites     Sites
+	// Checks keeps the duty spot checks (StartCheck); nil: none.
+	Checks CheckStore
 }
 
 // Directory resolves targets to people (package duty's Book).

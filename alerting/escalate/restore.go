@@ -55,7 +55,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 	if len(active) > 0 {
 		e.log.Info("escalations resumed", "active", len(active))
 	}
-	return nil
+	return e.restoreChecks(ctx)
 }
 
 // Escalations returns an alert's escalations, each active one with the

@@ -277,6 +277,10 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	spot, err := w.spotChecks(state, directory, esc)
+	if err != nil {
+		return err
+	}
 	rules, err := w.rules(alerts, sensors, readings, statuses, esc)
 	if err != nil {
 		return err
@@ -292,10 +296,10 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 		return err
 	}
 	in := w.intake(deliveries)
-	reload := w.reloader(rules, sensors, directory, esc, alerts, issuedIn, ln.Addr(), goRT)
+	reload := w.reloader(rules, sensors, directory, esc, spot, alerts, issuedIn, ln.Addr(), goRT)
 	w.alertmanagerReload(reload, amAlerts, sensors)
 	if err := w.serveHTTP(ln, console{state: state, readings: readings, sensors: sensors, statuses: statuses, alerts: alerts,
-		directory: directory, esc: esc, rules: rules, reload: reload, intake: in, issued: issuedIn, alertmanager: amAlerts}); err != nil {
+		directory: directory, esc: esc, rules: rules, reload: reload, intake: in, issued: issuedIn, alertmanager: amAlerts, spot: spot}); err != nil {
 		return err
 	}
 	mqttCfg, mqttAddr, err := w.broker()

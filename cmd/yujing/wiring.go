@@ -34,6 +34,7 @@ import (
 	"yujing/replay"
 	"yujing/simulate"
 	"yujing/sitestatus"
+	"yujing/spotcheck"
 	"yujing/store"
 	"yujing/store/influx"
 	"yujing/store/spool"
@@ -270,7 +271,7 @@ func (w *wiring) directory(state *sqlstate.State) (*duty.Book, error) {
 func (w *wiring) callAndAnswer(state *sqlstate.State, alerts *alertStage, d *delivery, directory *duty.Book,
 	sensors *sensorBook, addr net.Addr) (*escalate.Engine, error) {
 	esc, err := newEscalator(w.cfg, state, escalate.Parts{Store: state, Alerts: alerts.alerts, Changes: alerts.changes,
-		Results: d.outcomes, Calls: d.outbox, Directory: directory, Sites: sensors.registry}, addr, w.log, w.reg)
+		Results: d.outcomes, Calls: d.outbox, Directory: directory, Sites: sensors.registry, Checks: state}, addr, w.log, w.reg)
 	if err != nil {
 		return nil, err
 	}
@@ -287,6 +288,55 @@ func (w *wiring) callAndAnswer(state *sqlstate.State, alerts *alertStage, d *del
 	}
 	w.background(true, esc.Run)
 	return esc, nil
+}
+
+// spotCheckStage is the duty spot checks (查岗): the schedules, and the
+// on-demand settings the API reads, both changed by a reload.
+type spotCheckStage struct {
+	scheduler *spotcheck.Scheduler
+	mu        sync.Mutex
+	defaults  web.SpotCheckDefaults
+}
+
+// spotChecks plans the checks of each schedule at its window's start;
+// call-and-answer makes them. The picks are seeded by the answer-link
+// key, which nobody checked knows.
+func (w *wiring) spotChecks(state *sqlstate.State, directory *duty.Book, esc *escalate.Engine) (*spotCheckStage, error) {
+	key, err := answerKey(w.cfg, state)
+	if err != nil {
+		return nil, err
+	}
+	scheduler, err := spotcheck.NewScheduler(w.cfg.SpotChecks.Schedules, directory.Current, esc,
+		spotcheck.Options{Logger: w.log, Location: w.cfg.Location, Secret: key})
+	if err != nil {
+		return nil, err
+	}
+	st := &spotCheckStage{scheduler: scheduler, defaults: spotCheckDefaults(w.cfg)}
+	w.background(false, scheduler.Run)
+	return st, nil
+}
+
+func spotCheckDefaults(cfg *config.Config) web.SpotCheckDefaults {
+	return web.SpotCheckDefaults{Known: channelNames(cfg), Channels: cfg.SpotChecks.Channels, Deadline: cfg.SpotChecks.Deadline,
+		EscalateTo: cfg.SpotChecks.EscalateTo}
+}
+
+// Defaults are the on-demand settings in force.
+func (s *spotCheckStage) Defaults() web.SpotCheckDefaults {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.defaults
+}
+
+// apply takes a reloaded configuration's schedules and settings.
+func (s *spotCheckStage) apply(next *config.Config) error {
+	if err := s.scheduler.SetSchedules(next.SpotChecks.Schedules); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.defaults = spotCheckDefaults(next)
+	s.mu.Unlock()
+	return nil
 }
 
 // ruleStage is the rule engine, ticking for offline detection and for:
@@ -329,7 +379,7 @@ func (w *wiring) rules(alerts *alertStage, sensors *sensorBook, readings *readin
 // the rules, the sensors, then the directory, call-and-answer's routes and
 // policies, and the lifecycle's inhibition.
 func (w *wiring) reloader(rules *ruleStage, sensors *sensorBook, directory *duty.Book, esc *escalate.Engine,
-	alerts *alertStage, issued *issuedStage, addr net.Addr, goRT *goRuntime) *reloader {
+	spot *spotCheckStage, alerts *alertStage, issued *issuedStage, addr net.Addr, goRT *goRuntime) *reloader {
 	path := w.cfg.Source
 	if path == configs.DemoName {
 		path = ""
@@ -341,6 +391,9 @@ func (w *wiring) reloader(rules *ruleStage, sensors *sensorBook, directory *duty
 		}
 		if err := esc.SetSettings(escalationSettings(next, addr, w.log)); err != nil {
 			return err
+		}
+		if err := spot.apply(next); err != nil {
+			return fmt.Errorf("spot checks: %w", err)
 		}
 		alerts.alerts.SetInhibit(next.Inhibit)
 		issued.cap.SetSettings(next.CAP)
@@ -383,6 +436,7 @@ type console struct {
 	issued    *issuedStage
 	// alertmanager takes Alertmanager clients' alerts; nil: not configured.
 	alertmanager *alertmanager.Receiver
+	spot         *spotCheckStage
 }
 
 func (w *wiring) serveHTTP(ln net.Listener, c console) error {
@@ -412,7 +466,7 @@ func (w *wiring) serveHTTP(ln net.Listener, c console) error {
 		Rejections: c.intake.rejections, Discovery: c.intake.discovery, SensorsAdm: c.sensors.catalog,
 		Families: c.sensors.catalog.Families, SiteStatuses: c.statuses, Gatherer: w.reg, Logger: w.log, Version: w.o.Version,
 		Events: c.alerts.events, Calls: calls, Audit: auditLog, Readings: c.readings.charts, System: c.readings.system,
-		CAP: c.issued.cap}
+		CAP: c.issued.cap, SpotChecks: &web.SpotChecks{Start: c.esc, Store: c.state, Defaults: c.spot.Defaults}}
 	if c.alertmanager != nil {
 		opts.AlertReceiver = c.alertmanager
 	}
@@ -529,4 +583,13 @@ func (p previewLive) List(ctx context.Context, f store.AlertFilter) ([]yujing.Al
 }
 func (p previewLive) Get(ctx context.Context, id int64) (yujing.Alert, []yujing.Transition, error) {
 	return p.alerts.Get(ctx, id)
+}
+
+// channelNames are the configured channels' names.
+func channelNames(cfg *config.Config) []string {
+	var out []string
+	for _, ch := range cfg.Channels {
+		out = append(out, ch.Name)
+	}
+	return out
 }

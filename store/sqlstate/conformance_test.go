@@ -116,6 +116,8 @@ var conformance = []struct {
 	// callanswer_test.go
 	{"EscalationLifecycle", testEscalationLifecycle},
 	{"SilencesAttachmentsSiteStatus", testSilencesAttachmentsSiteStatus},
+	// spotchecks_test.go
+	{"SpotChecks", testSpotChecks},
 	// outbox_test.go
 	{"RecordCallIdempotent", testRecordCallIdempotent},
 	{"PendingCallsAndMark", testPendingCallsAndMark},

@@ -253,7 +253,7 @@ func (s *State) AnswerCall(ctx context.Context, a store.Answer) error {
 		time.Unix(0, prev.Int64).UTC().Format(time.RFC3339), prevVia.String)
 }
 
-// OpenCallTo returns the newest unanswered escalation call to any of the
+// OpenCallTo returns the newest unanswered escalation or spot-check call to any of the
 // people made at or after since ("" when none): where an SMS reply that
 // names no call belongs.
 func (s *State) OpenCallTo(ctx context.Context, people []string, since time.Time) (string, error) {
@@ -265,7 +265,7 @@ func (s *State) OpenCallTo(ctx context.Context, people []string, since time.Time
 		args = append(args, p)
 	}
 	var id string
-	err := s.db.r.QueryRowContext(ctx, `SELECT id FROM calls WHERE escalation_id IS NOT NULL AND answered_at IS NULL
+	err := s.db.r.QueryRowContext(ctx, `SELECT id FROM calls WHERE (escalation_id IS NOT NULL OR spot_check_id IS NOT NULL) AND answered_at IS NULL
 		AND created_at >= ? AND person IN (?`+strings.Repeat(", ?", len(people)-1)+`) ORDER BY created_at DESC, id DESC LIMIT 1`,
 		args...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {

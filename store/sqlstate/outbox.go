@@ -45,10 +45,14 @@ func (s *State) RecordCall(ctx context.Context, c yujing.Call) (recorded bool, e
 	if c.Escalation != 0 {
 		esc = sql.NullInt64{Int64: c.Escalation, Valid: true}
 	}
+	var check sql.NullInt64
+	if c.SpotCheck != 0 {
+		check = sql.NullInt64{Int64: c.SpotCheck, Valid: true}
+	}
 	res, err := s.db.w.ExecContext(ctx, `INSERT INTO calls (id, alert_id, event, person, channel, step, deadline,
-		answer_url, body, status, created_at, escalation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
+		answer_url, body, status, created_at, escalation_id, spot_check_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
-		c.ID, c.Alert.ID, string(c.Event), c.Person.ID, c.Channel, c.Step, deadline, c.AnswerURL, string(body), createdAt, esc)
+		c.ID, c.Alert.ID, string(c.Event), c.Person.ID, c.Channel, c.Step, deadline, c.AnswerURL, string(body), createdAt, esc, check)
 	if err != nil {
 		return false, fmt.Errorf("state %s: record call %s: %w", s.db.path, c.ID, err)
 	}

@@ -275,4 +275,33 @@ var postgresMigrations = []string{
 		received_at bigint NOT NULL,
 		PRIMARY KEY (source, id)
 	);`,
+	// 4: SQLite's 16: duty spot checks.
+	`CREATE TABLE spot_checks (
+		id             bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		key            text    COLLATE "C" NOT NULL UNIQUE,
+		schedule       text    NOT NULL DEFAULT '',
+		org            text    COLLATE "C" NOT NULL,
+		org_name       text    NOT NULL DEFAULT '',
+		region         text    NOT NULL DEFAULT '',
+		roles          text    NOT NULL,
+		channels       text    NOT NULL,
+		deadline_ns    bigint  NOT NULL,
+		due_at         bigint  NOT NULL,
+		state          text    NOT NULL,
+		reason         text    NOT NULL DEFAULT '',
+		step           integer NOT NULL DEFAULT 0,
+		step_at        bigint,
+		started_at     bigint,
+		answered_at    bigint,
+		answered_by    text    NOT NULL DEFAULT '',
+		answer_channel text    NOT NULL DEFAULT '',
+		answer_step    integer NOT NULL DEFAULT 0,
+		requested_by   text    NOT NULL DEFAULT '',
+		not_after      bigint  NOT NULL DEFAULT 0,
+		created_at     bigint  NOT NULL,
+		updated_at     bigint  NOT NULL
+	);
+	CREATE INDEX spot_checks_due ON spot_checks (due_at);
+	CREATE INDEX spot_checks_open ON spot_checks (id) WHERE state IN ('planned', 'calling');
+	ALTER TABLE calls ADD COLUMN spot_check_id bigint;`,
 }

@@ -306,6 +306,36 @@ var stateMigrations = []string{
 		received_at INTEGER NOT NULL,
 		PRIMARY KEY (source, id)
 	) WITHOUT ROWID;`,
+	// 16: duty spot checks (查岗, spotchecks.go): one row per check, planned
+	// once by its key; the calls a check makes name it in spot_check_id.
+	`CREATE TABLE spot_checks (
+		id             INTEGER PRIMARY KEY AUTOINCREMENT,
+		key            TEXT    NOT NULL UNIQUE,
+		schedule       TEXT    NOT NULL DEFAULT '',
+		org            TEXT    NOT NULL,
+		org_name       TEXT    NOT NULL DEFAULT '',
+		region         TEXT    NOT NULL DEFAULT '',
+		roles          TEXT    NOT NULL,
+		channels       TEXT    NOT NULL,
+		deadline_ns    INTEGER NOT NULL,
+		due_at         INTEGER NOT NULL,
+		state          TEXT    NOT NULL,
+		reason         TEXT    NOT NULL DEFAULT '',
+		step           INTEGER NOT NULL DEFAULT 0,
+		step_at        INTEGER,
+		started_at     INTEGER,
+		answered_at    INTEGER,
+		answered_by    TEXT    NOT NULL DEFAULT '',
+		answer_channel TEXT    NOT NULL DEFAULT '',
+		answer_step    INTEGER NOT NULL DEFAULT 0,
+		requested_by   TEXT    NOT NULL DEFAULT '',
+		not_after      INTEGER NOT NULL DEFAULT 0,
+		created_at     INTEGER NOT NULL,
+		updated_at     INTEGER NOT NULL
+	);
+	CREATE INDEX spot_checks_due ON spot_checks (due_at);
+	CREATE INDEX spot_checks_open ON spot_checks (id) WHERE state IN ('planned', 'calling');
+	ALTER TABLE calls ADD COLUMN spot_check_id INTEGER;`,
 }
 
 // Limits of ListAlerts.

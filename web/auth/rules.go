@@ -25,7 +25,8 @@ import (
 //   - Viewer: every other GET and HEAD (the live stream, /metrics),
 //     POST /api/v1/logout and POST /api/v1/me/password (a user's own).
 //   - Operator: POST /api/v1/alerts/{id}/ack, …/dispose, …/close,
-//     POST /api/v1/calls/{id}/answer, and warnings other systems issue:
+//     POST /api/v1/calls/{id}/answer, POST /api/v1/spot-checks (a duty
+//     spot check on demand), and warnings other systems issue:
 //     POST /api/v1/warnings/{format} (cap, alertmanager: an
 //     Alertmanager's webhook) and Alertmanager's POST /api/v2/alerts
 //     (Prometheus, Grafana, amtool).
@@ -80,6 +81,8 @@ func Required(method, escapedPath string, metricsPublic bool) Role {
 	case method == http.MethodPost && api && len(seg) == 4 && at(2) == "warnings":
 		return Operator // issued warnings in: POST /api/v1/warnings/{format} (cap, alertmanager)
 	case method == http.MethodPost && len(seg) == 3 && at(0) == "api" && at(1) == "v2" && at(2) == "alerts":
+		return Operator
+	case method == http.MethodPost && api && len(seg) == 3 && at(2) == "spot-checks":
 		return Operator
 	case method == http.MethodPost && api && len(seg) == 3 && at(2) == "logout":
 		return Viewer

@@ -41,6 +41,9 @@ func TestRequired(t *testing.T) {
 		{"POST", "/api/v1/calls/c-1/answer", false, Operator},
 		{"POST", "/api/v1/warnings/cap", false, Operator},
 		{"POST", "/api/v1/warnings/cap/x", false, Admin},
+		{"POST", "/api/v1/spot-checks", false, Operator},
+		{"POST", "/api/v1/spot-checks/1", false, Admin},
+		{"GET", "/api/v1/spot-checks", false, Viewer},
 		{"POST", "/api/v1/calls/c-1/link", false, Admin}, // an answer link is the called person's credential
 		// Warnings from other systems: Alertmanager's API and webhook.
 		{"POST", "/api/v2/alerts", false, Operator},
