@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -396,30 +397,99 @@ func TestMemoryBound(t *testing.T) {
 	}
 }
 
-// TestConcurrent runs BIRTH, DATA and DEATH of many devices at once; run
-// it with -race.
+// TestConcurrent: eight gateways' worth of births, data and deaths
+// decoded at once through one decoder (under -race in make test). Every
+// message decodes as it would alone — a birth to its snapshot, a death to
+// its offline event, data to its value — except data whose birth another
+// worker's death (or the memory limit) has just forgotten, refused as an
+// unknown alias; nothing else goes wrong, and afterwards a birth and its
+// data decode as on a fresh decoder.
 func TestConcurrent(t *testing.T) {
 	d, _ := New(Config{MaxMemory: 8 << 10})
 	birth := spbtest.Payload(t0, 0, spbtest.Metric(spbtest.Name("lel"), spbtest.Alias(1), spbtest.Type(typeFloat), spbtest.Float(1)))
 	data := spbtest.Payload(t0, 1, spbtest.Metric(spbtest.Alias(1), spbtest.Float(2)))
-	var wg sync.WaitGroup
+	// check returns what is wrong with one decode ("" when nothing) and
+	// whether it was data refused for want of its birth.
+	check := func(kind string, pts []decode.Point, err error) (string, bool) {
+		switch {
+		case kind == "DDATA" && err != nil:
+			for _, e := range decode.Split(err) {
+				if e.Reason != decode.ReasonBadValue || !strings.Contains(e.Msg, "alias 1 unknown") {
+					return fmt.Sprintf("DDATA refused with %v", err), false
+				}
+			}
+			return "", true
+		case err != nil:
+			return fmt.Sprintf("%s refused: %v", kind, err), false
+		case kind == "DDATA" && (len(pts) != 1 || pts[0].Metric != "lel" || pts[0].Value != 2):
+			return fmt.Sprintf("DDATA gave %+v, want lel = 2", pts), false
+		case kind == "DBIRTH" && !slices.ContainsFunc(pts, func(p decode.Point) bool { return p.Metric == "lel" && p.Value == 1 && p.Snapshot }):
+			return fmt.Sprintf("DBIRTH gave %+v, want the snapshot lel = 1", pts), false
+		case (kind == "DDEATH" || kind == "NDEATH") && !slices.ContainsFunc(pts, func(p decode.Point) bool { return p.Event == decode.EventOffline }):
+			return fmt.Sprintf("%s gave %+v, want an offline event", kind, pts), false
+		}
+		return "", false
+	}
+	var (
+		wg                     sync.WaitGroup
+		mu                     sync.Mutex
+		wrong                  []string
+		decoded, forgotten, nd int
+	)
 	for w := range 8 {
 		wg.Go(func() {
 			var dst []decode.Point
-			for i := range 300 {
-				dev := fmt.Sprintf("spBv1.0/g/%%s/edge%d/dev%d", w%3, i%7)
-				dst, _ = d.DecodeTopic(dst[:0], fmt.Sprintf(dev, "DBIRTH"), birth)
-				dst, _ = d.DecodeTopic(dst[:0], fmt.Sprintf(dev, "DDATA"), data)
-				if i%50 == 0 {
-					dst, _ = d.DecodeTopic(dst[:0], fmt.Sprintf("spBv1.0/g/NDEATH/edge%d", w%3), nil)
-				}
-				if i%11 == 0 {
-					dst, _ = d.DecodeTopic(dst[:0], fmt.Sprintf(dev, "DDEATH"), nil)
+			var err error
+			var bad []string
+			var ok, lost, n int
+			decodeAs := func(kind, topic string, payload []byte) {
+				dst, err = d.DecodeTopic(dst[:0], topic, payload)
+				n++
+				if msg, refused := check(kind, dst, err); msg != "" {
+					bad = append(bad, topic+": "+msg)
+				} else if refused {
+					lost++
+				} else if kind == "DDATA" {
+					ok++
 				}
 			}
+			for i := range 300 {
+				dev := fmt.Sprintf("spBv1.0/g/%%s/edge%d/dev%d", w%3, i%7)
+				decodeAs("DBIRTH", fmt.Sprintf(dev, "DBIRTH"), birth)
+				decodeAs("DDATA", fmt.Sprintf(dev, "DDATA"), data)
+				if i%50 == 0 {
+					decodeAs("NDEATH", fmt.Sprintf("spBv1.0/g/NDEATH/edge%d", w%3), nil)
+				}
+				if i%11 == 0 {
+					decodeAs("DDEATH", fmt.Sprintf(dev, "DDEATH"), nil)
+				}
+			}
+			mu.Lock()
+			wrong, decoded, forgotten, nd = append(wrong, bad...), decoded+ok, forgotten+lost, nd+n
+			mu.Unlock()
 		})
 	}
 	wg.Wait()
+	t.Logf("%d messages: %d data decoded, %d refused for a birth another worker's death forgot", nd, decoded, forgotten)
+	if len(wrong) > 0 {
+		t.Errorf("%d decodes went wrong, first: %s", len(wrong), wrong[0])
+	}
+	if decoded == 0 {
+		t.Error("no data decoded at all")
+	}
+	for e := range 3 {
+		for v := range 7 {
+			dev := fmt.Sprintf("spBv1.0/g/%%s/edge%d/dev%d", e, v)
+			pts, err := d.DecodeTopic(nil, fmt.Sprintf(dev, "DBIRTH"), birth)
+			if msg, _ := check("DBIRTH", pts, err); msg != "" {
+				t.Errorf("afterwards, %s", msg)
+			}
+			pts, err = d.DecodeTopic(nil, fmt.Sprintf(dev, "DDATA"), data)
+			if msg, refused := check("DDATA", pts, err); msg != "" || refused {
+				t.Errorf("afterwards, edge%d/dev%d's data after its birth: %v %v", e, v, pts, err)
+			}
+		}
+	}
 }
 
 var reasons = map[decode.Reason]bool{
