@@ -56,7 +56,6 @@ type SMS struct {
 	timeout  time.Duration
 	client   *http.Client
 	now      func() time.Time
-	accepted func(callID, providerID string)
 }
 
 var _ notify.Channel = (*SMS)(nil)
@@ -106,21 +105,22 @@ func New(cfg Config, client *http.Client) (*SMS, error) {
 // Name returns the channel name.
 func (s *SMS) Name() string { return s.name }
 
-// OnAccepted registers fn to learn, after each accepted send, the
-// provider's id for it (BizId), which the provider's callbacks carry: record
-// the pair to match receipts to calls. Set it before the channel is used;
-// fn runs on the sending goroutine and must return quickly.
-func (s *SMS) OnAccepted(fn func(callID, providerID string)) { s.accepted = fn }
-
 // Send sends one SMS for c. See README.md for how answers are classified.
 func (s *SMS) Send(ctx context.Context, c yujing.Call) error {
+	_, err := s.SendID(ctx, c)
+	return err
+}
+
+// SendID is Send, and returns the BizId of the accepted SMS (BizId), which the
+// provider's reports carry beside the call id (OutId).
+func (s *SMS) SendID(ctx context.Context, c yujing.Call) (providerID string, err error) {
 	phone, err := domesticPhone(c.Person.Phone)
 	if err != nil {
-		return notify.Permanent(s.errorf(c, "person %s: %w", c.Person.ID, err))
+		return "", notify.Permanent(s.errorf(c, "person %s: %w", c.Person.ID, err))
 	}
 	tp, err := json.Marshal(TemplateParams(c, s.maxParam))
 	if err != nil {
-		return notify.Permanent(s.errorf(c, "encode template variables: %w", err))
+		return "", notify.Permanent(s.errorf(c, "encode template variables: %w", err))
 	}
 	params := map[string]string{
 		"PhoneNumbers":  phone,
@@ -131,12 +131,9 @@ func (s *SMS) Send(ctx context.Context, c yujing.Call) error {
 	}
 	id, err := s.api().Do(ctx, Action, params, c.Person.Phone, phone)
 	if err != nil {
-		return s.errorf(c, "%w", err)
+		return "", s.errorf(c, "%w", err)
 	}
-	if s.accepted != nil {
-		s.accepted(c.ID, id)
-	}
-	return nil
+	return id, nil
 }
 
 // api is the shared Alibaba Cloud client with this channel's settings.

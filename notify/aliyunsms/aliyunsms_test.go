@@ -80,19 +80,20 @@ func TestSendRequest(t *testing.T) {
 	srv := newFakeDysms(t, nil)
 	s := newSMS(t, testConfig(srv.URL))
 	var accepted []string
-	s.OnAccepted(func(callID, bizID string) { accepted = append(accepted, callID+" "+bizID) })
 	if s.Name() != "aliyun-sms" {
 		t.Errorf("Name() = %q, want the default aliyun-sms", s.Name())
 	}
 	for range 2 { // two sends: two different nonces, both accepted
-		if err := s.Send(t.Context(), testCall()); err != nil {
+		id, err := s.SendID(t.Context(), testCall())
+		if err != nil {
 			t.Fatalf("Send: %v (server rejected %v)", err, srv.rejected())
 		}
+		accepted = append(accepted, "42-7-p1-aliyun-sms "+id)
 	}
 	sends := srv.p.Sends()
 	if len(accepted) != 2 || len(sends) != 2 || accepted[0] != "42-7-p1-aliyun-sms "+sends[0].BizID ||
 		accepted[1] != "42-7-p1-aliyun-sms "+sends[1].BizID {
-		t.Errorf("OnAccepted saw %q, want the call id with each BizId answered", accepted)
+		t.Errorf("SendID gave %q, want the call id with each BizId answered", accepted)
 	}
 	forms := srv.accepted()
 	if len(forms) != 2 {

@@ -58,7 +58,6 @@ type Voice struct {
 	timeout   time.Duration
 	client    *http.Client
 	now       func() time.Time
-	accepted  func(callID, providerID string)
 }
 
 var _ notify.Channel = (*Voice)(nil)
@@ -110,22 +109,23 @@ func New(cfg Config, client *http.Client) (*Voice, error) {
 // Name returns the channel name.
 func (v *Voice) Name() string { return v.name }
 
-// OnAccepted registers fn to learn, after each accepted send, the
-// provider's id for it (CallId), which the provider's callbacks carry: record
-// the pair to match receipts to calls. Set it before the channel is used;
-// fn runs on the sending goroutine and must return quickly.
-func (v *Voice) OnAccepted(fn func(callID, providerID string)) { v.accepted = fn }
-
 // Send places one text-to-speech call for c. See README.md for how answers
 // are classified.
 func (v *Voice) Send(ctx context.Context, c yujing.Call) error {
+	_, err := v.SendID(ctx, c)
+	return err
+}
+
+// SendID is Send, and returns the CallId of the placed call (CallId), which the
+// provider's reports carry beside the call id (OutId).
+func (v *Voice) SendID(ctx context.Context, c yujing.Call) (providerID string, err error) {
 	phone, err := domesticPhone(c.Person.Phone)
 	if err != nil {
-		return notify.Permanent(v.errorf(c, "person %s: %w", c.Person.ID, err))
+		return "", notify.Permanent(v.errorf(c, "person %s: %w", c.Person.ID, err))
 	}
 	tp, err := json.Marshal(TemplateParams(c, v.maxParam))
 	if err != nil {
-		return notify.Permanent(v.errorf(c, "encode template variables: %w", err))
+		return "", notify.Permanent(v.errorf(c, "encode template variables: %w", err))
 	}
 	params := map[string]string{
 		"CalledNumber": phone,
@@ -141,12 +141,9 @@ func (v *Voice) Send(ctx context.Context, c yujing.Call) error {
 	}
 	id, err := v.api().Do(ctx, Action, params, c.Person.Phone, phone)
 	if err != nil {
-		return v.errorf(c, "%w", err)
+		return "", v.errorf(c, "%w", err)
 	}
-	if v.accepted != nil {
-		v.accepted(c.ID, id)
-	}
-	return nil
+	return id, nil
 }
 
 // api is the shared Alibaba Cloud client with this channel's settings.

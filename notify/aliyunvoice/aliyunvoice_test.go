@@ -113,16 +113,15 @@ func TestSendRequest(t *testing.T) {
 	cfg := testConfig(srv.URL)
 	cfg.CalledShowNumber, cfg.PlayTimes = "057112345678", 2
 	v := newVoice(t, cfg)
-	var accepted string
-	v.OnAccepted(func(callID, providerID string) { accepted = callID + " " + providerID })
 	if v.Name() != "aliyun-voice" {
 		t.Errorf("Name() = %q", v.Name())
 	}
-	if err := v.Send(t.Context(), testCall()); err != nil {
+	id, err := v.SendID(t.Context(), testCall())
+	if err != nil {
 		t.Fatalf("Send: %v (server rejected %v)", err, srv.bad)
 	}
-	if accepted != "42-7-p1-aliyun-voice 116012354148^10281378****" {
-		t.Errorf("OnAccepted saw %q", accepted)
+	if id != "116012354148^10281378****" {
+		t.Errorf("SendID gave the provider id %q, want 116012354148^10281378****", id)
 	}
 	forms := srv.accepted()
 	if len(forms) != 1 {

@@ -76,7 +76,6 @@ type SMS struct {
 	timeout  time.Duration
 	client   *http.Client
 	now      func() time.Time
-	accepted func(callID, providerID string)
 }
 
 var (
@@ -136,12 +135,6 @@ func New(cfg Config, client *http.Client) (*SMS, error) {
 // Name returns the channel name.
 func (s *SMS) Name() string { return s.name }
 
-// OnAccepted registers fn to learn, after each accepted send, the
-// provider's id for it (SerialNo), which the provider's callbacks carry: record
-// the pair to match receipts to calls. Set it before the channel is used;
-// fn runs on the sending goroutine and must return quickly.
-func (s *SMS) OnAccepted(fn func(callID, providerID string)) { s.accepted = fn }
-
 // sendSms is the body of a SendSms request.
 type sendSms struct {
 	PhoneNumberSet   []string `json:"PhoneNumberSet"`
@@ -194,9 +187,6 @@ func (s *SMS) SendID(ctx context.Context, c yujing.Call) (providerID string, err
 		return "", s.errorf(c, "%w", s.api().Fail("NoSendStatus", "the answer has no send status", requestID, status))
 	case !strings.EqualFold(st[0].Code, "Ok"):
 		return "", s.errorf(c, "%w", s.api().Fail(st[0].Code, st[0].Message, requestID, status, c.Person.Phone, phone))
-	}
-	if s.accepted != nil {
-		s.accepted(c.ID, st[0].SerialNo)
 	}
 	return st[0].SerialNo, nil
 }

@@ -217,16 +217,15 @@ func newSMS(t *testing.T, cfg Config) *SMS {
 func TestSendRequest(t *testing.T) {
 	srv := newFakeSMS(t, nil)
 	s := newSMS(t, testConfig(srv.URL))
-	var accepted string
-	s.OnAccepted(func(callID, serialNo string) { accepted = callID + " " + serialNo })
 	if s.Name() != "tencent-sms" {
 		t.Errorf("Name() = %q", s.Name())
 	}
-	if err := s.Send(t.Context(), testCall()); err != nil {
+	id, err := s.SendID(t.Context(), testCall())
+	if err != nil {
 		t.Fatalf("Send: %v (server rejected %v)", err, srv.bad)
 	}
-	if accepted != "42-7-p1-tencent-sms 5000:1045710669157053657849499619" {
-		t.Errorf("OnAccepted saw %q", accepted)
+	if id != "5000:1045710669157053657849499619" {
+		t.Errorf("SendID gave the provider id %q, want 5000:1045710669157053657849499619", id)
 	}
 	reqs := srv.accepted()
 	if len(reqs) != 1 {

@@ -75,7 +75,6 @@ type Voice struct {
 	timeout   time.Duration
 	client    *http.Client
 	now       func() time.Time
-	accepted  func(callID, providerID string)
 }
 
 var (
@@ -135,12 +134,6 @@ func New(cfg Config, client *http.Client) (*Voice, error) {
 // Name returns the channel name.
 func (v *Voice) Name() string { return v.name }
 
-// OnAccepted registers fn to learn, after each accepted send, the
-// provider's id for it (CallId), which the provider's callbacks carry: record
-// the pair to match receipts to calls. Set it before the channel is used;
-// fn runs on the sending goroutine and must return quickly.
-func (v *Voice) OnAccepted(fn func(callID, providerID string)) { v.accepted = fn }
-
 // sendTtsVoice is the body of a SendTtsVoice request.
 type sendTtsVoice struct {
 	TemplateID       string   `json:"TemplateId"`
@@ -190,9 +183,6 @@ func (v *Voice) SendID(ctx context.Context, c yujing.Call) (providerID string, e
 		return "", v.errorf(c, "%w", v.api().Fail("NoSendStatus", "the answer has no call id", requestID, status))
 	}
 	id := a.Response.SendStatus.CallID
-	if v.accepted != nil {
-		v.accepted(c.ID, id)
-	}
 	return id, nil
 }
 

@@ -121,16 +121,15 @@ func TestSendRequest(t *testing.T) {
 	cfg := testConfig(srv.URL)
 	cfg.PlayTimes = 3
 	v := newVoice(t, cfg)
-	var accepted string
-	v.OnAccepted(func(callID, providerID string) { accepted = callID + " " + providerID })
 	if v.Name() != "tencent-voice" {
 		t.Errorf("Name() = %q", v.Name())
 	}
-	if err := v.Send(t.Context(), testCall()); err != nil {
+	id, err := v.SendID(t.Context(), testCall())
+	if err != nil {
 		t.Fatalf("Send: %v (rejected %v)", err, srv.bad)
 	}
-	if accepted != "42-7-p1-tencent-voice 12582bce-403c-11eb-96b8-525400476c37" {
-		t.Errorf("OnAccepted saw %q", accepted)
+	if id != "12582bce-403c-11eb-96b8-525400476c37" {
+		t.Errorf("SendID gave the provider id %q, want 12582bce-403c-11eb-96b8-525400476c37", id)
 	}
 	got := srv.accepted()[0]
 	want := request{TemplateId: "4356", TemplateParamSet: []string{"橙色二级", "county-12", "rg-07", "61.25mm", "7月14日9时31分"},
