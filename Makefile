@@ -7,10 +7,11 @@
 #                InfluxDB 1.8, PostgreSQL 15 and a headless chromium
 #                (screenshots of the console in artifacts/), then the
 #                date-sensitive tests again with the clock a year ahead
-#                (make clockshift), the fuzz targets briefly, and the
-#                README's walk-through as written (scripts/walkthrough.sh);
-#                cmd/yujing's end-to-end tests run alongside the rest
-#                (scripts/test.sh), so both cores are used
+#                (make clockshift) and the README's walk-through as written
+#                (scripts/walkthrough.sh); cmd/yujing's end-to-end tests
+#                run alongside the rest (scripts/test.sh), so both cores
+#                are used. The fuzz targets' seed corpora run as tests;
+#                fuzzing is make fuzz
 #   make vulncheck  govulncheck against the Go vulnerability database from
 #                the module proxy (scripts/vulncheck.sh; no vuln.go.dev)
 #   make bench   run the benchmarks, then the end-to-end ingest benchmark
@@ -37,8 +38,6 @@ GOTOOLCHAIN := go1.27.3
 endif
 export GOTOOLCHAIN
 FUZZTIME ?= 30s
-# Each fuzz target also runs this long in `make test`.
-FUZZTIME_SHORT ?= 5s
 FUZZPKGS ?= ./...
 FUZZPARALLEL ?=
 
@@ -57,7 +56,7 @@ export YUJING_ARTIFACTS
 
 test: deps fmt-check vet sizecheck vulncheck
 	GO=$(GO) scripts/check-deploy.sh
-	GO=$(GO) MAKE=$(MAKE) FUZZTIME=$(FUZZTIME_SHORT) scripts/test.sh
+	GO=$(GO) MAKE=$(MAKE) scripts/test.sh
 
 # The tests once more with the wall clock a year ahead (scripts/clockshift.sh):
 # a test that depends on today's date fails here today, not on the day the

@@ -2,53 +2,44 @@
 # test.sh runs the tests of `make test` (after its checks) in two lanes, so
 # that both cores of a CI machine stay busy:
 #
-#   background  go test -race ./cmd/yujing but its no-reading-lost tests:
-#               the end-to-end tests (yujing processes, brokers, databases
-#               and browsers, mostly waiting on each other), most of the
+#   background  go test -race ./cmd/yujing: the end-to-end tests (yujing
+#               processes, brokers, databases and browsers), about half the
 #               suite's time;
 #   foreground  go test -race on every other package, then the clock-shifted
-#               run (make clockshift), a short fuzz of every target with one
-#               worker (make fuzz), the README's walk-through, and last
-#               cmd/yujing's no-reading-lost tests (TestNoLoss*, about a
-#               fifth of its time), so that the lanes end near each other.
+#               run (make clockshift) and the README's walk-through.
 #
-# The background lane's output is printed when it ends, after the
-# foreground's; the script fails if either lane failed, and says which.
+# The fuzz targets' seed corpora run as tests in both lanes; fuzzing itself
+# is make fuzz. The background lane's output is printed when it ends, after
+# the foreground's; the script fails if either lane failed, and says which.
 #
-#   GO=go FUZZTIME=5s scripts/test.sh
+#   GO=go scripts/test.sh
 set -euo pipefail
 case "${GOTOOLCHAIN:-local}" in local) export GOTOOLCHAIN=go1.27.3 ;; esac
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 GO="${GO:-go}"
-FUZZTIME="${FUZZTIME:-5s}"
 MAKE="${MAKE:-make}"
-
-# The cmd/yujing tests the foreground lane runs.
-split='^TestNoLoss'
 
 log="$(mktemp -t yujing-cmd-test.XXXXXX)"
 # setsid: the lane is its own process group, so that an interrupted run
 # stops the test binary and what it started, not only `go test`.
-setsid "$GO" test -race -count=1 -timeout 25m -skip "$split" ./cmd/yujing >"$log" 2>&1 &
+setsid "$GO" test -race -count=1 -timeout 25m ./cmd/yujing >"$log" 2>&1 &
 bg=$!
 trap 'kill -- -"$bg" 2>/dev/null || true; rm -f "$log"' EXIT
 started=$SECONDS
-echo "test: go test -race -skip '$split' ./cmd/yujing runs in the background (its output follows the rest)"
+echo "test: go test -race ./cmd/yujing runs in the background (its output follows the rest)"
 
 fg=0
 (
 	set -x
 	"$GO" test -race -count=1 -timeout 20m $("$GO" list ./... | grep -v '/cmd/yujing$')
 	"$MAKE" --no-print-directory clockshift
-	"$MAKE" --no-print-directory fuzz FUZZTIME="$FUZZTIME" FUZZPARALLEL=1
 	scripts/walkthrough.sh
-	"$GO" test -race -count=1 -timeout 20m -run "$split" ./cmd/yujing
 ) || fg=$?
 echo "test: the foreground lane ended after $((SECONDS - started)) s (status $fg); waiting for ./cmd/yujing"
 
 bgrc=0
 wait "$bg" || bgrc=$?
-echo "== go test -race -count=1 -skip '$split' ./cmd/yujing (ran in the background, $((SECONDS - started)) s)"
+echo "== go test -race -count=1 ./cmd/yujing (ran in the background, $((SECONDS - started)) s)"
 cat "$log"
 trap - EXIT
 rm -f "$log"
