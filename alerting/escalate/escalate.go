@@ -44,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -199,12 +200,8 @@ func (e *Engine) Step(ctx context.Context) {
 		}
 	}
 	e.mu.Lock()
-	ids := make([]int64, 0, len(e.active))
-	for id := range e.active {
-		ids = append(ids, id)
-	}
+	ids := slices.Sorted(maps.Keys(e.active))
 	e.mu.Unlock()
-	slices.Sort(ids)
 	now := e.now()
 	for _, id := range ids {
 		calls := e.advance(ctx, id, now)

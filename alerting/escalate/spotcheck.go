@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,12 +141,8 @@ func (e *Engine) stepChecks(ctx context.Context, now time.Time) {
 	}
 	e.refreshChecks(ctx, now)
 	e.mu.Lock()
-	ids := make([]int64, 0, len(e.open))
-	for id := range e.open {
-		ids = append(ids, id)
-	}
+	ids := slices.Sorted(maps.Keys(e.open))
 	e.mu.Unlock()
-	slices.Sort(ids)
 	for _, id := range ids {
 		for _, c := range e.advanceCheck(ctx, id, now) {
 			if err := e.caller.Call(ctx, c); err != nil {
