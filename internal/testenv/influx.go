@@ -85,7 +85,12 @@ func (i *Influx) launch() error {
 
 // ping succeeds when GET /ping answers 204 No Content.
 func (i *Influx) ping(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, i.URL+"/ping", nil)
+	return getStatus(ctx, i.URL+"/ping", http.StatusNoContent)
+}
+
+// getStatus succeeds when GET url answers with the status want.
+func getStatus(ctx context.Context, url string, want int) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
@@ -95,8 +100,8 @@ func (i *Influx) ping(ctx context.Context) error {
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("GET /ping: %s", resp.Status)
+	if resp.StatusCode != want {
+		return fmt.Errorf("GET %s: %s", req.URL.Path, resp.Status)
 	}
 	return nil
 }

@@ -3,8 +3,6 @@ package testenv
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -92,18 +90,5 @@ func (p *Prometheus) Stop() { p.proc.stop() }
 func (p *Prometheus) Output() string { return p.proc.output.String() }
 
 func (p *Prometheus) ready(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/-/ready", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET /-/ready: %s", resp.Status)
-	}
-	return nil
+	return getStatus(ctx, p.URL+"/-/ready", http.StatusOK)
 }

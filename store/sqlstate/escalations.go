@@ -198,16 +198,22 @@ func (s *State) Call(ctx context.Context, id string) (store.CallRecord, yujing.C
 
 // CallsOfEscalation returns the calls an escalation made, oldest first.
 func (s *State) CallsOfEscalation(ctx context.Context, escalationID int64) ([]store.CallRecord, error) {
-	rows, err := s.db.r.QueryContext(ctx, `SELECT `+callColumns+` FROM calls WHERE escalation_id = ? ORDER BY created_at, id`, escalationID)
+	return s.callsOf(ctx, "escalation_id", escalationID, "escalation")
+}
+
+// callsOf returns the calls whose column col (escalation_id or
+// spot_check_id) is id, oldest first; what names the owner in errors.
+func (s *State) callsOf(ctx context.Context, col string, id int64, what string) ([]store.CallRecord, error) {
+	rows, err := s.db.r.QueryContext(ctx, `SELECT `+callColumns+` FROM calls WHERE `+col+` = ? ORDER BY created_at, id`, id)
 	if err != nil {
-		return nil, fmt.Errorf("state %s: calls of escalation %d: %w", s.db.path, escalationID, err)
+		return nil, fmt.Errorf("state %s: calls of %s %d: %w", s.db.path, what, id, err)
 	}
 	defer rows.Close()
 	out := []store.CallRecord{}
 	for rows.Next() {
 		c, err := scanCall(rows)
 		if err != nil {
-			return nil, fmt.Errorf("state %s: calls of escalation %d: %w", s.db.path, escalationID, err)
+			return nil, fmt.Errorf("state %s: calls of %s %d: %w", s.db.path, what, id, err)
 		}
 		out = append(out, c)
 	}

@@ -212,18 +212,5 @@ func (s *State) spotChecks(ctx context.Context, q string, args ...any) ([]store.
 
 // CallsOfSpotCheck returns the calls a spot check made, oldest first.
 func (s *State) CallsOfSpotCheck(ctx context.Context, id int64) ([]store.CallRecord, error) {
-	rows, err := s.db.r.QueryContext(ctx, `SELECT `+callColumns+` FROM calls WHERE spot_check_id = ? ORDER BY created_at, id`, id)
-	if err != nil {
-		return nil, fmt.Errorf("state %s: calls of spot check %d: %w", s.db.path, id, err)
-	}
-	defer rows.Close()
-	out := []store.CallRecord{}
-	for rows.Next() {
-		c, err := scanCall(rows)
-		if err != nil {
-			return nil, fmt.Errorf("state %s: calls of spot check %d: %w", s.db.path, id, err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return s.callsOf(ctx, "spot_check_id", id, "spot check")
 }
