@@ -49,6 +49,10 @@ type Options struct {
 	// only while a site is, say, ordered to stop (when_status); nil: every
 	// site is normal.
 	Statuses SiteStatuses
+	// Owns tells whether this node evaluates a site's sensors now: in a
+	// cluster, whether it holds the site's partition (Adopt takes up the
+	// sites it gains). Nil: every site.
+	Owns func(site string) bool
 }
 
 // SiteStatuses tells a site's production status (sitestatus.Board).
@@ -78,6 +82,7 @@ type Engine struct {
 	counts   map[condKey]*[yujing.Red + 1]int32 // (rule, site) → conditions at each level
 	overdue  [yujing.Red + 1]time.Duration
 	statuses SiteStatuses // nil: every site normal
+	owns     func(site string) bool
 	rules    []*Rule
 	// sensors are the sensors rules are bound to, each with the
 	// conditions of those rules; index finds them by id. A slice and an
@@ -122,7 +127,7 @@ func New(rules []*Rule, alerts Lifecycle, cat Catalog, opts Options) (*Engine, e
 	}
 	e := &Engine{alerts: alerts, cat: cat, log: opts.Logger, now: opts.Now,
 		loc: opts.Location, rules: rules, groups: map[condKey]*condition{}, restored: map[condKey]*condition{},
-		counts: map[condKey]*[yujing.Red + 1]int32{}, overdue: opts.Overdue, statuses: opts.Statuses, started: opts.Now()}
+		counts: map[condKey]*[yujing.Red + 1]int32{}, overdue: opts.Overdue, statuses: opts.Statuses, owns: opts.Owns, started: opts.Now()}
 	for _, r := range rules {
 		r.health = &ruleHealth{}
 	}

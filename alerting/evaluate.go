@@ -147,7 +147,7 @@ func (e *Engine) Observe(ctx context.Context, rs []yujing.Reading) {
 	for i := range rs {
 		rd := &rs[i]
 		sc := e.sensor(rd.Sensor)
-		if sc == nil {
+		if sc == nil || !e.owned(rd.Site) {
 			continue
 		}
 		sc.mu.Lock()
@@ -193,6 +193,9 @@ func (e *Engine) ObserveFault(ctx context.Context, rd yujing.Reading, reason str
 // the sensor (or group) the value belongs to; rd.Metric names the derived
 // metric (e.g. "rain_sum_3h").
 func (e *Engine) ObserveDerived(ctx context.Context, r *Rule, rd yujing.Reading) {
+	if !e.owned(rd.Site) {
+		return // its partition's owner evaluates it
+	}
 	var w work
 	e.mu.RLock()
 	e.gmu.Lock()
@@ -225,6 +228,9 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) {
 	var w work
 	e.mu.RLock()
 	for _, c := range e.offline {
+		if !e.owned(c.s.about.Site) {
+			continue // its partition's owner judges it
+		}
 		sh := &c.s.mu
 		sh.Lock()
 		last := c.at // an offline rule's condition sees every reading of its sensor
@@ -249,6 +255,9 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) {
 	}
 	for p := range e.sensors {
 		sc := &e.sensors[p]
+		if !e.owned(sc.about.Site) {
+			continue
+		}
 		sc.mu.Lock()
 		for i, n := 0, sc.n(); i < n; i++ {
 			if c := sc.at(i); held(c) {
@@ -259,7 +268,7 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) {
 	}
 	e.gmu.Lock()
 	for _, c := range e.groups {
-		if held(c) {
+		if held(c) && e.owned(c.s.about.Site) {
 			e.apply(ctx, c, c.pending, c.x.pendingTh, c.x.pendingValue, now, &w)
 		}
 	}

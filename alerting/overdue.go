@@ -14,6 +14,9 @@ import (
 // overdue call people about.
 func (e *Engine) flagOverdue(ctx context.Context, now time.Time) {
 	for _, a := range e.alerts.Open() {
+		if !e.owned(a.Site) {
+			continue // its partition's owner flags it
+		}
 		limit := e.overdue[a.Level]
 		if !overdue(&a, limit, now) {
 			continue

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"yujing/internal/yamlconf"
 )
@@ -20,6 +21,22 @@ type StateFile struct {
 	URL string `yaml:"url"`
 	// URLFile reads the URL from a file (a mounted secret).
 	URLFile string `yaml:"url_file"`
+	// Cluster makes this node one of several on the same database
+	// (docs/CLUSTER.md). Without it, a node on PostgreSQL serves alone and
+	// a second one is refused.
+	Cluster *ClusterFile `yaml:"cluster"`
+}
+
+// ClusterFile is state.cluster.
+type ClusterFile struct {
+	Pos    yamlconf.Pos
+	Fields yamlconf.Fields
+	// TTL is how long a lease lasts without renewal (default 10s): a dead
+	// node's sensors move to the others within about TTL + TTL/3.
+	TTL time.Duration `yaml:"ttl"`
+	// Partitions is the number of partitions of the sites (default 32):
+	// the same on every node.
+	Partitions int `yaml:"partitions"`
 }
 
 // State says where the state database is.
@@ -30,6 +47,15 @@ type State struct {
 	// Where names the database without its password, for logs and errors:
 	// postgres://user@host:5432/db.
 	Where string
+	// Cluster is set when the node is one of a cluster.
+	Cluster *Cluster
+}
+
+// Cluster is a cluster node's settings (zero: the defaults of package
+// cluster).
+type Cluster struct {
+	TTL        time.Duration
+	Partitions int
 }
 
 // state checks the state section and sets cfg.State (nil without it).
@@ -66,6 +92,15 @@ func (c *checker) state(cfg *Config) {
 		c.Add(at, "state: a PostgreSQL state database needs influx: for readings (the embedded reading store keeps one node's readings only)")
 	}
 	cfg.State = &State{URL: raw, Where: where}
+	if cl := sf.Cluster; cl != nil {
+		cfg.State.Cluster = &Cluster{TTL: cl.TTL, Partitions: cl.Partitions}
+		if cl.TTL != 0 && cl.TTL < 300*time.Millisecond {
+			c.Add(cl.Fields.At("ttl", cl.Pos), "state.cluster.ttl %v: want at least 300ms (default 10s)", cl.TTL)
+		}
+		if cl.Partitions < 0 || cl.Partitions > 4096 {
+			c.Add(cl.Fields.At("partitions", cl.Pos), "state.cluster.partitions %d: want 1 to 4096 (default 32), the same on every node", cl.Partitions)
+		}
+	}
 }
 
 // postgresWhere checks that raw is a postgres:// or postgresql:// URL with

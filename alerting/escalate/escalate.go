@@ -75,6 +75,8 @@ type Engine struct {
 	m       *metrics
 	ids     store.CallIDs // the state database's call naming
 	checks  CheckStore    // nil: no spot checks
+	owns    func(site string) bool
+	leads   func() bool
 
 	mu     sync.Mutex
 	set    Settings
@@ -146,7 +148,7 @@ func New(set Settings, p Parts, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	return &Engine{st: p.Store, alerts: p.Alerts, changes: p.Changes, results: p.Results, caller: p.Calls, dir: p.Directory, sites: p.Sites,
-		log: opts.Logger, now: opts.Now, loc: opts.Location, tick: opts.Tick, sign: signer{key: opts.Key}, covers: opts.Covers,
+		log: opts.Logger, now: opts.Now, loc: opts.Location, tick: opts.Tick, sign: signer{key: opts.Key}, covers: opts.Covers, owns: opts.Owns, leads: opts.Leads,
 		m: m, set: set, ids: ids, checks: p.Checks, active: map[int64]*run{}, open: map[int64]*checkRun{}, issued: map[string]bool{}, wake: make(chan struct{}, 1)}, nil
 }
 
@@ -234,6 +236,9 @@ func (e *Engine) activeCount() int {
 // meanwhile leaves it running.
 func (e *Engine) handle(ctx context.Context, o observed) {
 	a, t := o.a, o.t
+	if !e.owned(a.Site) {
+		return // the owner of its site's partition calls about it
+	}
 	if !o.replay {
 		e.notify(ctx, a, t)
 	}

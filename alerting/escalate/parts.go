@@ -108,4 +108,13 @@ type Options struct {
 	// Location is where the summaries' times are read (default
 	// Asia/Shanghai, else UTC).
 	Location *time.Location
+	// Owns tells whether this node runs the calls and escalations of a
+	// site's warnings now: in a cluster, whether it holds the site's
+	// partition (Adopt and Drop follow it as partitions move). Nil: every
+	// site.
+	Owns func(site string) bool
+	// Leads tells whether this node runs the cluster-wide calls now (spot
+	// checks): in a cluster, whether it holds the leader lease. Nil:
+	// always.
+	Leads func() bool
 }

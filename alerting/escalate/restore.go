@@ -21,28 +21,49 @@ func (e *Engine) replay(a yujing.Alert, t yujing.Transition) {
 // or upgrade has no escalation yet. Call it once before Run, after the
 // lifecycle restored its alerts.
 func (e *Engine) Restore(ctx context.Context) error {
+	n, err := e.restore(ctx, e.owned)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		e.log.Info("escalations resumed", "active", n)
+	}
+	return e.restoreChecks(ctx)
+}
+
+// restore loads the active escalations of the sites which names and
+// replays the raises of their firing alerts that have none; it returns
+// how many it loaded.
+func (e *Engine) restore(ctx context.Context, which func(site string) bool) (int, error) {
 	active, err := e.st.ActiveEscalations(ctx)
 	if err != nil {
-		return fmt.Errorf("escalate: restore: %w", err)
+		return 0, fmt.Errorf("escalate: restore: %w", err)
 	}
-	e.mu.Lock()
+	n := 0
 	for _, esc := range active {
 		a, _, err := e.alerts.Get(ctx, esc.AlertID)
 		if err != nil {
-			e.mu.Unlock()
-			return fmt.Errorf("escalate: restore escalation %d: alert %d: %w", esc.ID, esc.AlertID, err)
+			return n, fmt.Errorf("escalate: restore escalation %d: alert %d: %w", esc.ID, esc.AlertID, err)
 		}
+		if !which(a.Site) {
+			continue
+		}
+		e.mu.Lock()
 		e.active[esc.ID] = &run{esc: esc, alert: a, policy: e.set.policy(esc.Policy)}
+		e.mu.Unlock()
+		n++
 	}
-	e.mu.Unlock()
 	firing, err := e.alerts.List(ctx, store.AlertFilter{States: []yujing.State{yujing.StateFiring}, Limit: 5000})
 	if err != nil {
-		return fmt.Errorf("escalate: restore: %w", err)
+		return n, fmt.Errorf("escalate: restore: %w", err)
 	}
 	for _, a := range firing {
+		if !which(a.Site) {
+			continue
+		}
 		_, hist, err := e.alerts.Get(ctx, a.ID)
 		if err != nil {
-			return fmt.Errorf("escalate: restore: alert %d: %w", a.ID, err)
+			return n, fmt.Errorf("escalate: restore: alert %d: %w", a.ID, err)
 		}
 		for i := len(hist) - 1; i >= 0; i-- {
 			t := hist[i]
@@ -52,10 +73,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 			}
 		}
 	}
-	if len(active) > 0 {
-		e.log.Info("escalations resumed", "active", len(active))
-	}
-	return e.restoreChecks(ctx)
+	return n, nil
 }
 
 // Escalations returns an alert's escalations, each active one with the

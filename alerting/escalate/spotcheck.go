@@ -136,8 +136,8 @@ func (e *Engine) refreshChecks(ctx context.Context, now time.Time) {
 
 // stepChecks advances every open spot check to now and makes its calls.
 func (e *Engine) stepChecks(ctx context.Context, now time.Time) {
-	if e.checks == nil {
-		return
+	if e.checks == nil || (e.leads != nil && !e.leads()) {
+		return // the leader calls them
 	}
 	e.refreshChecks(ctx, now)
 	e.mu.Lock()
