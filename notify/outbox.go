@@ -181,7 +181,7 @@ func (j *Journal) release(ids ...string) {
 // pending list is read and claimed under mu: a call whose result arrives
 // meanwhile is either marked before the read (not pending) or still in
 // flight (skipped), never both missed and resent.
-func (j *Journal) claimPending(ctx context.Context) ([]store.PendingCall, error) {
+func (j *Journal) claimPending(ctx context.Context, which func(yujing.Call) bool) ([]store.PendingCall, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	pending, err := j.st.PendingCalls(ctx)
@@ -190,6 +190,9 @@ func (j *Journal) claimPending(ctx context.Context) ([]store.PendingCall, error)
 	}
 	var todo []store.PendingCall
 	for _, p := range pending {
+		if which != nil && !which(p.Call) {
+			continue
+		}
 		if _, busy := j.inflight[p.Call.ID]; !busy {
 			j.inflight[p.Call.ID] = struct{}{}
 			todo = append(todo, p)
@@ -209,8 +212,15 @@ var ErrNotRecorded = errors.New("notify: call not recorded")
 // already with the Dispatcher are skipped, so it is safe to call again at
 // any time. It stops at the first call that cannot be queued.
 func (o *Outbox) Resume(ctx context.Context) error {
+	return o.ResumeWhere(ctx, nil)
+}
+
+// ResumeWhere is Resume for the pending calls which says yes to (nil:
+// all): in a cluster, a node resumes the calls of the partitions it has
+// just taken.
+func (o *Outbox) ResumeWhere(ctx context.Context, which func(yujing.Call) bool) error {
 	j, d := o.j, o.d
-	todo, err := j.claimPending(ctx)
+	todo, err := j.claimPending(ctx, which)
 	if err != nil {
 		return fmt.Errorf("notify: outbox: resume: %w", err)
 	}
