@@ -1,8 +1,11 @@
 package ingest
 
 import (
+	"context"
 	"math/bits"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
@@ -31,6 +34,7 @@ type ackOrder struct {
 	next   uint64        // sequence number of the oldest message not yet acknowledged
 	head   uint64        // sequence number the next message gets
 	space  chan struct{} // signalled when the ring has room again and someone waits for it
+	idle   chan struct{} // signalled when every message received is acknowledged
 	waits  bool          // add waits for room (guarded by mu)
 	ackMu  sync.Mutex    // held while acknowledging, so acknowledgements leave in order
 	acking []mqtt.Message
@@ -45,7 +49,7 @@ type ackSlot struct {
 // messages.
 func newAckOrder(size int) *ackOrder {
 	n := uint64(1) << bits.Len64(uint64(max(size, 2)-1))
-	return &ackOrder{ring: make([]ackSlot, n), mask: n - 1, space: make(chan struct{}, 1)}
+	return &ackOrder{ring: make([]ackSlot, n), mask: n - 1, space: make(chan struct{}, 1), idle: make(chan struct{}, 1)}
 }
 
 // add gives m its sequence number. It waits while the ring is full, until
@@ -100,12 +104,21 @@ func (a *ackOrder) done(seqs ...uint64) {
 			default:
 			}
 		}
+		empty := a.next == a.head
 		a.mu.Unlock()
 		for i, m := range a.acking {
 			m.Ack()
 			a.acking[i] = nil
 		}
 		a.acking = a.acking[:0]
+		if empty {
+			// After the acknowledgements: waitIdle's caller may
+			// disconnect once it sees this.
+			select {
+			case a.idle <- struct{}{}:
+			default:
+			}
+		}
 		a.ackMu.Unlock()
 		// Another caller may have completed the prefix while this one
 		// held ackMu and given up: look again.
@@ -120,4 +133,101 @@ func (a *ackOrder) pending() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return int(a.head - a.next)
+}
+
+// waitIdle returns once every message received so far is acknowledged, or
+// with ctx's error. Messages received meanwhile must be waited for too:
+// the caller stops adding before it waits.
+func (a *ackOrder) waitIdle(ctx context.Context) error {
+	for {
+		a.mu.Lock()
+		empty := a.next == a.head
+		a.mu.Unlock()
+		if empty {
+			a.sent()
+			return nil
+		}
+		select {
+		case <-a.idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// sent returns once whoever took the last prefix has sent it.
+func (a *ackOrder) sent() {
+	a.ackMu.Lock()
+	defer a.ackMu.Unlock()
+}
+
+// ackRef is a message's place in the acknowledgement order of its client.
+type ackRef struct {
+	acks *ackOrder
+	seq  uint64
+}
+
+// doneAll marks the messages refs name done, in one call per
+// acknowledgement order (one client's messages usually fill a batch);
+// seqs is scratch space, returned for reuse.
+func doneAll(refs []ackRef, seqs []uint64) []uint64 {
+	for len(refs) > 0 {
+		a := refs[0].acks
+		seqs = seqs[:0]
+		rest := refs[:0]
+		for _, r := range refs {
+			if r.acks == a {
+				seqs = append(seqs, r.seq)
+			} else {
+				rest = append(rest, r)
+			}
+		}
+		a.done(seqs...)
+		refs = rest
+	}
+	return seqs
+}
+
+// source is one MQTT client session the subscriber takes messages from:
+// the shared client of Start, or a partition's (TakePartition). Each has
+// its own acknowledgement order: a client acknowledges only what it
+// received, in the order it received it.
+type source struct {
+	part   int // the partition it serves; -1 for the shared client
+	acks   *ackOrder
+	lastAt time.Time // newest receive time given (its client's router goroutine only)
+
+	quit     chan struct{} // closed when the subscriber stops taking its messages
+	quitOnce sync.Once
+	mu       sync.RWMutex // guards stopping against sends on the shards
+	stopping bool
+	// dropped: its messages still queued are skipped, never
+	// acknowledged (the partition went to another node).
+	dropped atomic.Bool
+}
+
+func newSource(part, size int) *source {
+	return &source{part: part, acks: newAckOrder(size), quit: make(chan struct{})}
+}
+
+// stop stops taking messages from the source's client: a receive waiting
+// for room gives up (its message stays unacknowledged).
+func (src *source) stop() {
+	src.quitOnce.Do(func() { close(src.quit) })
+	src.mu.Lock()
+	src.stopping = true
+	src.mu.Unlock()
+}
+
+// receiveTime returns now, or later than any time given before, so that
+// two messages without their own timestamps never get the same time (they
+// would collide in the store, keyed by sensor, metric and time). paho
+// calls the handler of one client on one goroutine, in order; a sensor's
+// topics are all on one client.
+func (src *source) receiveTime(now time.Time) time.Time {
+	if !now.After(src.lastAt) {
+		now = src.lastAt.Add(time.Nanosecond)
+	}
+	src.lastAt = now
+	return now
 }

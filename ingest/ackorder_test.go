@@ -375,7 +375,7 @@ func TestAckOrderStuckShard(t *testing.T) {
 	if _, acked, _ := w.snapshot(); len(acked) != 2 {
 		t.Fatalf("%d PUBACKs while the stuck message was not durable, want 2 (those received before it)", len(acked))
 	}
-	if got := s.acks.pending(); got != 1+after {
+	if got := s.main.acks.pending(); got != 1+after {
 		t.Errorf("%d messages pending acknowledgement, want %d", got, 1+after)
 	}
 
@@ -655,8 +655,8 @@ func TestRefusedNotHeldByBatch(t *testing.T) {
 	good := &fakeMsg{benchMsg: benchMsg{topic: "yujing/bench/" + ids[0], payload: []byte(`{"value": 1}`)}, id: 1, order: &order, mu: &mu}
 	// Both queued before the worker starts: one batch.
 	for _, m := range []*fakeMsg{bad, good} {
-		seq, _ := s.acks.add(m, s.quit)
-		s.shards[0] <- inbound{m: m, at: time.Now(), seq: seq}
+		seq, _ := s.main.acks.add(m, s.quit)
+		s.shards[0] <- inbound{m: m, at: time.Now(), seq: seq, src: s.main}
 	}
 	s.ctx, s.cancel = context.WithCancel(t.Context())
 	s.wg.Add(1)

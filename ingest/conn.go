@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -12,6 +13,145 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
+
+// clientSession is what one MQTT client of the subscriber needs.
+type clientSession struct {
+	id         string
+	clean      bool
+	src        *source         // where its messages go
+	filters    func() []string // what to subscribe to, at each (re)connect
+	up, down   func()          // told of connections made and lost
+	subscribed func([]string)  // told of subscriptions sent; may be nil
+}
+
+// dial connects a client for cs and waits until the broker holds its
+// subscriptions: at the SUBACK, or at the CONNACK when the broker resumed
+// the persistent session. It returns the client even when it fails (the
+// client may still be retrying in the background).
+func (s *Subscriber) dial(ctx context.Context, cs clientSession) (mqtt.Client, error) {
+	handler := func(_ mqtt.Client, m mqtt.Message) { s.receiveFrom(cs.src, m) }
+	subscribed := make(chan error, 1)
+	var firstSub sync.Once
+	o := mqtt.NewClientOptions().
+		AddBroker(s.cfg.Broker).
+		SetClientID(cs.id).
+		SetCleanSession(cs.clean).
+		SetOrderMatters(true).
+		SetAutoAckDisabled(true).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(time.Second).
+		SetMaxReconnectInterval(30 * time.Second).
+		SetKeepAlive(30 * time.Second).
+		SetConnectTimeout(10 * time.Second).
+		SetDefaultPublishHandler(handler).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			cs.down()
+			s.log.Warn("mqtt connection lost", "broker", s.cfg.Broker, "client_id", cs.id, "err", err)
+		}).
+		SetOnConnectHandler(func(c mqtt.Client) {
+			cs.up()
+			s.m.reconnects.Inc()
+			// Subscribing again is harmless with a persistent session and
+			// required with a clean one.
+			filters := cs.filters()
+			s.log.Info("mqtt connected", "broker", s.cfg.Broker, "client_id", cs.id, "filters", len(filters))
+			if len(filters) == 0 {
+				firstSub.Do(func() { subscribed <- nil }) // a partition without sensors yet
+				return
+			}
+			now := make(map[string]byte, len(filters))
+			for _, f := range filters {
+				now[f] = s.cfg.QoS
+			}
+			tok := c.SubscribeMultiple(now, handler)
+			if cs.subscribed != nil {
+				cs.subscribed(filters)
+			}
+			go func() {
+				// A resumed session's backlog comes first, and paho reads
+				// the SUBACK only once the messages before it are handed
+				// over: behind a slow store that takes its time. The
+				// token ends with the SUBACK, or with the connection.
+				slow := time.NewTimer(subackSlow)
+				defer slow.Stop()
+				select {
+				case <-tok.Done():
+				case <-slow.C:
+					s.log.Warn("no SUBACK yet; still waiting (a resumed session delivers what it holds first)",
+						"client_id", cs.id, "filters", len(filters), "waited", subackSlow)
+					select {
+					case <-tok.Done():
+					case <-cs.src.quit:
+						return
+					}
+				case <-cs.src.quit:
+					return
+				}
+				err := tok.Error()
+				if err != nil {
+					s.log.Error("mqtt subscribe failed", "client_id", cs.id, "filters", len(filters), "err", err)
+				}
+				firstSub.Do(func() { subscribed <- err })
+			}()
+		})
+	if s.cfg.Username != "" {
+		o.SetUsername(s.cfg.Username)
+		o.SetPassword(s.cfg.Password)
+	}
+	if s.cfg.TLS != nil {
+		o.SetTLSConfig(s.cfg.TLS)
+	}
+	o.SetCustomOpenConnectionFn(s.opener()) // nil (paho's own) for ws://, unix:// and proxies
+	client := mqtt.NewClient(o)
+	tok := client.Connect()
+	wait := time.NewTimer(s.cfg.ConnectWait)
+	defer wait.Stop()
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			return client, fmt.Errorf("ingest: connect to %s: %w", s.cfg.Broker, err)
+		}
+	case <-wait.C:
+		return client, fmt.Errorf("ingest: no connection to %s within %s (still retrying)", s.cfg.Broker, s.cfg.ConnectWait)
+	case <-ctx.Done():
+		return client, ctx.Err()
+	}
+	if ct, ok := tok.(*mqtt.ConnectToken); ok && ct.SessionPresent() {
+		// The broker kept the session, its subscriptions with it, and
+		// delivers on them already. The subscription renewed on connecting
+		// (for filters added since) is acknowledged after whatever the
+		// session held, which a slow store can take long to go through.
+		return client, nil
+	}
+	select {
+	case err := <-subscribed:
+		if err != nil {
+			return client, fmt.Errorf("ingest: subscribe as %s at %s: %w", cs.id, s.cfg.Broker, err)
+		}
+		return client, nil
+	case <-wait.C:
+		return client, fmt.Errorf("ingest: connected to %s, but no SUBACK within %s", s.cfg.Broker, s.cfg.ConnectWait)
+	case <-ctx.Done():
+		return client, ctx.Err()
+	}
+}
+
+// opener returns how clients open their connection: bufferedDial's, seen
+// by s.wrapConn when a test set it.
+func (s *Subscriber) opener() mqtt.OpenConnectionFunc {
+	open := bufferedDial(s.cfg.Broker)
+	if open == nil || s.wrapConn == nil {
+		return open
+	}
+	return func(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
+		c, err := open(u, o)
+		if err != nil {
+			return nil, err
+		}
+		return s.wrapConn(o.ClientID, c)
+	}
+}
 
 // How PUBACKs are coalesced: paho writes each 4-byte PUBACK with its own
 // write system call (18 % of the subscriber's CPU at QoS 1, BENCHMARKS.md).

@@ -14,11 +14,12 @@ type metrics struct {
 	unacked     prometheus.GaugeFunc
 	batch       prometheus.Histogram
 	connected   prometheus.Gauge
+	partitions  prometheus.GaugeFunc
 	reconnects  prometheus.Counter
 	documents   *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer, depth, unacked func() float64) *metrics {
+func newMetrics(reg prometheus.Registerer, depth, unacked, partitions func() float64) *metrics {
 	m := &metrics{
 		messages: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "yujing_ingest_messages_total", Help: "MQTT messages received."}),
@@ -46,6 +47,9 @@ func newMetrics(reg prometheus.Registerer, depth, unacked func() float64) *metri
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "yujing_mqtt_connected", Help: "1 while the MQTT subscriber is connected."}),
+		partitions: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "yujing_ingest_partition_sessions",
+			Help: "MQTT sessions of the partitions this node holds (one client each, <client_id>-p<n>) that are connected."}, partitions),
 		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "yujing_mqtt_connects_total", Help: "Successful MQTT (re)connections."}),
 		documents: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -55,7 +59,7 @@ func newMetrics(reg prometheus.Registerer, depth, unacked func() float64) *metri
 	m.readings.WithLabelValues("stored")
 	m.ignored.WithLabelValues(IgnoredNodeMetric)
 	if reg != nil {
-		reg.MustRegister(m.messages, m.readings, m.rejected, m.ignored, m.superseded, m.storeErrors, m.storeWrites, m.queueDepth, m.unacked, m.batch, m.connected, m.reconnects, m.documents)
+		reg.MustRegister(m.messages, m.readings, m.rejected, m.ignored, m.superseded, m.storeErrors, m.storeWrites, m.queueDepth, m.unacked, m.batch, m.connected, m.partitions, m.reconnects, m.documents)
 	}
 	return m
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -62,6 +63,14 @@ type Config struct {
 	// was received, for a DATA of the same instant to supersede them
 	// before the observer gets them (see snapshots). Default 1s.
 	SnapshotHold time.Duration
+	// Partitions, when set, puts the subscriber in partition mode (a node
+	// of a cluster): Start connects no client, and the node takes and
+	// releases partitions of the sites (TakePartition, ReleasePartition),
+	// each with its own persistent session. PartitionOf gives a site's
+	// partition, in [0, Partitions). Filters, SharedGroup, CleanSession
+	// and discovery do not apply in partition mode.
+	Partitions  int
+	PartitionOf func(site string) int
 }
 
 func (c *Config) setDefaults() {
@@ -143,8 +152,8 @@ type Subscriber struct {
 
 	client   mqtt.Client
 	shards   []chan inbound
-	acks     *ackOrder    // QoS 1 messages, acknowledged in arrival order
-	lastAt   time.Time    // newest receive time given, to keep them distinct (router goroutine only)
+	main     *source      // the shared client's messages (Start); QoS 1 ones acknowledged in arrival order
+	parts    partitions   // partition mode: the partitions held, each with its client
 	mu       sync.RWMutex // guards stopping against sends on shards
 	stopping bool
 	ctx      context.Context
@@ -153,6 +162,9 @@ type Subscriber struct {
 	quit     chan struct{} // closed when Stop begins
 	stopOnce sync.Once
 	stopErr  error
+	// wrapConn, when set (by tests), sees each client's connection to
+	// the broker as it is opened.
+	wrapConn func(clientID string, c net.Conn) (net.Conn, error)
 }
 
 // NewSubscriber builds the pipeline; Start connects it.
@@ -160,6 +172,9 @@ func NewSubscriber(cfg Config, reg *Registry, decoders *decode.Registry, sink Si
 	cfg.setDefaults()
 	if cfg.Broker == "" {
 		return nil, errors.New("ingest: no MQTT broker address")
+	}
+	if cfg.Partitions < 0 || (cfg.Partitions > 0 && cfg.PartitionOf == nil) {
+		return nil, fmt.Errorf("ingest: %d partitions need a PartitionOf", cfg.Partitions)
 	}
 	if cfg.QoS > 1 {
 		return nil, fmt.Errorf("ingest: qos %d not supported (0 or 1)", cfg.QoS)
@@ -183,13 +198,29 @@ func NewSubscriber(cfg Config, reg *Registry, decoders *decode.Registry, sink Si
 	}
 	// Room for every message the shards can hold, queued or in a batch,
 	// twice over: the ring fills only when one shard is stuck.
-	s.acks = newAckOrder(2 * cfg.Shards * (cfg.QueueSize + cfg.BatchSize))
-	s.m = newMetrics(opts.Registerer, s.depth, func() float64 { return float64(s.acks.pending()) })
+	s.main = &source{part: -1, acks: newAckOrder(s.ackRoom()), quit: s.quit}
+	s.parts.init(cfg.Partitions)
+	s.m = newMetrics(opts.Registerer, s.depth, s.unacked, s.parts.connected)
 	return s, nil
 }
 
 // Rejections returns where refused input is kept.
 func (s *Subscriber) Rejections() *Rejections { return s.rejects }
+
+// ackRoom is the size of a client's acknowledgement order: room for every
+// message the shards can hold, queued or in a batch, twice over, so that
+// the ring fills only when one shard is stuck.
+func (s *Subscriber) ackRoom() int { return 2 * s.cfg.Shards * (s.cfg.QueueSize + s.cfg.BatchSize) }
+
+// unacked counts the QoS 1 messages received and not yet acknowledged, on
+// every client.
+func (s *Subscriber) unacked() float64 {
+	n := s.main.acks.pending()
+	for _, src := range s.parts.sources() {
+		n += src.acks.pending()
+	}
+	return float64(n)
+}
 
 func (s *Subscriber) depth() float64 {
 	n := 0
@@ -244,108 +275,16 @@ func (s *Subscriber) Start(ctx context.Context) error {
 		s.wg.Add(1)
 		go s.work(s.shards[i])
 	}
-	filters := s.filters()
-	subscribed := make(chan error, 1)
-	var firstSub sync.Once
-	subs := make(map[string]byte, len(filters))
-	for _, f := range filters {
-		subs[f] = s.cfg.QoS
+	s.parts.mu.Lock()
+	s.parts.started = true
+	s.parts.mu.Unlock()
+	if s.cfg.Partitions > 0 {
+		return nil // the node takes partitions (TakePartition)
 	}
-	o := mqtt.NewClientOptions().
-		AddBroker(s.cfg.Broker).
-		SetClientID(s.cfg.ClientID).
-		SetCleanSession(s.cfg.CleanSession).
-		SetOrderMatters(true).
-		SetAutoAckDisabled(true).
-		SetAutoReconnect(true).
-		SetConnectRetry(true).
-		SetConnectRetryInterval(time.Second).
-		SetMaxReconnectInterval(30 * time.Second).
-		SetKeepAlive(30 * time.Second).
-		SetConnectTimeout(10 * time.Second).
-		SetDefaultPublishHandler(s.receive).
-		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
-			s.m.connected.Set(0)
-			s.log.Warn("mqtt connection lost", "broker", s.cfg.Broker, "err", err)
-		}).
-		SetOnConnectHandler(func(c mqtt.Client) {
-			s.m.connected.Set(1)
-			s.m.reconnects.Inc()
-			s.log.Info("mqtt connected", "broker", s.cfg.Broker, "client_id", s.cfg.ClientID, "filters", filters)
-			// Subscribing again is harmless with a persistent session and
-			// required with a clean one.
-			now := map[string]byte{}
-			for _, f := range s.filters() {
-				now[f] = s.cfg.QoS
-			}
-			tok := c.SubscribeMultiple(now, s.receive)
-			go func() {
-				// A resumed session's backlog comes first, and paho reads
-				// the SUBACK only once the messages before it are handed
-				// over: behind a slow store that takes its time. The
-				// token ends with the SUBACK, or with the connection.
-				slow := time.NewTimer(subackSlow)
-				defer slow.Stop()
-				select {
-				case <-tok.Done():
-				case <-slow.C:
-					s.log.Warn("no SUBACK yet; still waiting (a resumed session delivers what it holds first)",
-						"filters", filters, "waited", subackSlow)
-					select {
-					case <-tok.Done():
-					case <-s.quit:
-						return
-					}
-				case <-s.quit:
-					return
-				}
-				err := tok.Error()
-				if err != nil {
-					s.log.Error("mqtt subscribe failed", "filters", filters, "err", err)
-				}
-				firstSub.Do(func() { subscribed <- err })
-			}()
-		})
-	if s.cfg.Username != "" {
-		o.SetUsername(s.cfg.Username)
-		o.SetPassword(s.cfg.Password)
-	}
-	if s.cfg.TLS != nil {
-		o.SetTLSConfig(s.cfg.TLS)
-	}
-	o.SetCustomOpenConnectionFn(bufferedDial(s.cfg.Broker)) // nil (paho's own) for ws://, unix:// and proxies
-	s.client = mqtt.NewClient(o)
-	tok := s.client.Connect()
-	wait := time.NewTimer(s.cfg.ConnectWait)
-	defer wait.Stop()
-	select {
-	case <-tok.Done():
-		if err := tok.Error(); err != nil {
-			return fmt.Errorf("ingest: connect to %s: %w", s.cfg.Broker, err)
-		}
-	case <-wait.C:
-		return fmt.Errorf("ingest: no connection to %s within %s (still retrying)", s.cfg.Broker, s.cfg.ConnectWait)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if ct, ok := tok.(*mqtt.ConnectToken); ok && ct.SessionPresent() {
-		// The broker kept the session, its subscriptions with it, and
-		// delivers on them already. The subscription renewed on connecting
-		// (for filters added since) is acknowledged after whatever the
-		// session held, which a slow store can take long to go through.
-		return nil
-	}
-	select {
-	case err := <-subscribed:
-		if err != nil {
-			return fmt.Errorf("ingest: subscribe to %v at %s: %w", filters, s.cfg.Broker, err)
-		}
-		return nil
-	case <-wait.C:
-		return fmt.Errorf("ingest: connected to %s, but no SUBACK for %v within %s", s.cfg.Broker, filters, s.cfg.ConnectWait)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	var err error
+	s.client, err = s.dial(ctx, clientSession{id: s.cfg.ClientID, clean: s.cfg.CleanSession, src: s.main, filters: s.filters,
+		up: func() { s.m.connected.Set(1) }, down: func() { s.m.connected.Set(0) }})
+	return err
 }
 
 // subackSlow is how long a SUBACK may take before the subscriber says it
@@ -356,6 +295,10 @@ const subackSlow = 10 * time.Second
 // sensor was registered on a topic the existing filters do not cover).
 // Subscribing again to an existing filter is harmless.
 func (s *Subscriber) Refresh() {
+	if s.cfg.Partitions > 0 {
+		s.refreshPartitions()
+		return
+	}
 	if s.client == nil || !s.client.IsConnectionOpen() {
 		return // the next (re)connect subscribes to the current filters
 	}
@@ -371,9 +314,13 @@ func (s *Subscriber) Refresh() {
 	}()
 }
 
-// receive runs on paho's router goroutine: it only routes the message to its
-// shard, blocking when the shard is full (back-pressure to the broker).
-func (s *Subscriber) receive(_ mqtt.Client, msg mqtt.Message) {
+// receive takes a message of the shared client (Start).
+func (s *Subscriber) receive(_ mqtt.Client, msg mqtt.Message) { s.receiveFrom(s.main, msg) }
+
+// receiveFrom runs on paho's router goroutine of src's client: it only
+// routes the message to its shard, blocking when the shard is full
+// (back-pressure to the broker).
+func (s *Subscriber) receiveFrom(src *source, msg mqtt.Message) {
 	s.m.messages.Inc()
 	// Shard by sensor, so each sensor's readings stay in order even when it
 	// publishes on several topics (Sparkplug BIRTH/DATA/DEATH).
@@ -389,16 +336,24 @@ func (s *Subscriber) receive(_ mqtt.Client, msg mqtt.Message) {
 	if s.stopping {
 		return // not acknowledged: the broker delivers it again after restart
 	}
+	if src != s.main {
+		// A partition's client, whose partition can be given up alone.
+		src.mu.RLock()
+		defer src.mu.RUnlock()
+		if src.stopping {
+			return // not acknowledged: delivered again, to the partition's next owner
+		}
+	}
 	seq := noSeq
 	if msg.Qos() > 0 {
 		var ok bool
-		if seq, ok = s.acks.add(msg, s.quit); !ok {
+		if seq, ok = src.acks.add(msg, src.quit); !ok {
 			return // stopping: not acknowledged, delivered again later
 		}
 	}
 	select {
-	case ch <- inbound{m: msg, at: s.receiveTime(), seq: seq}:
-	case <-s.quit: // not acknowledged (nor anything after it): delivered again later
+	case ch <- inbound{m: msg, at: src.receiveTime(s.now()), seq: seq, src: src}:
+	case <-src.quit: // not acknowledged (nor anything after it): delivered again later
 	}
 }
 
@@ -413,25 +368,13 @@ func fnv32a(s string) uint32 {
 }
 
 // inbound is a message with the time it was received (the time of its
-// readings when the payload carries none) and its place in the
-// acknowledgement order (noSeq at QoS 0).
+// readings when the payload carries none), the client it came from and its
+// place in that client's acknowledgement order (noSeq at QoS 0).
 type inbound struct {
 	m   mqtt.Message
 	at  time.Time
 	seq uint64
-}
-
-// receiveTime returns the time now, later than any given before, so that
-// two messages without their own timestamps never get the same time (they
-// would collide in the store, keyed by sensor, metric and time). paho calls
-// receive on one goroutine, in order.
-func (s *Subscriber) receiveTime() time.Time {
-	t := s.now()
-	if !t.After(s.lastAt) {
-		t = s.lastAt.Add(time.Nanosecond)
-	}
-	s.lastAt = t
-	return t
+	src *source
 }
 
 // DefaultLinger is Config.Linger when it is not set.
@@ -513,7 +456,8 @@ func (s *Subscriber) work(ch chan inbound) {
 	batch := make([]inbound, 0, s.cfg.BatchSize)
 	var timer *time.Timer         // for s.linger
 	busy := false                 // the last batch gathered lingerAfter messages
-	var settled, durable []uint64 // sequence numbers: nothing to store (done at once), done once stored
+	var settled, durable []ackRef // nothing to store (done at once), done once stored
+	var seqs []uint64             // for doneAll
 	dec := newDecoded()
 	held := newSnapshots(s.cfg.SnapshotHold)
 	var observe []yujing.Reading
@@ -538,8 +482,14 @@ func (s *Subscriber) work(ch chan inbound) {
 		dec.reset()
 		settled, durable = settled[:0], durable[:0]
 		for _, in := range batch {
+			if in.src.dropped.Load() {
+				continue // its partition went to another node: never processed, never acknowledged
+			}
 			n, docs := len(dec.readings), len(dec.documents)
 			s.decode(dec, in.m, in.at)
+			if in.src.part >= 0 && len(dec.readings) > n {
+				s.keepPartition(dec, n, in.src.part, in)
+			}
 			if len(dec.documents) > docs {
 				// Applied before it is acknowledged, in order with the
 				// readings of its shard.
@@ -549,15 +499,15 @@ func (s *Subscriber) work(ch chan inbound) {
 				continue
 			}
 			if len(dec.readings) == n {
-				settled = append(settled, in.seq) // refused, or events only
+				settled = append(settled, ackRef{in.src.acks, in.seq}) // refused, or events only
 			} else {
-				durable = append(durable, in.seq)
+				durable = append(durable, ackRef{in.src.acks, in.seq})
 			}
 		}
 		if len(settled) > 0 {
 			// Refused input must not hold back the acknowledgement of
 			// what arrived after it while this batch is being stored.
-			s.acks.done(settled...)
+			seqs = doneAll(settled, seqs)
 		}
 		if rs := dec.readings; len(rs) > 0 {
 			s.m.readings.WithLabelValues("decoded").Add(float64(len(rs)))
@@ -567,7 +517,13 @@ func (s *Subscriber) work(ch chan inbound) {
 			s.m.readings.WithLabelValues("stored").Add(float64(len(rs)))
 			s.reg.record(rs, dec.info)
 		}
+		// Of a partition given up while its batch was being written:
+		// durable, but its next owner observes them.
+		gone := s.cfg.Partitions > 0 && givenUp(batch)
 		if held.n == 0 && dec.snapshots == 0 {
+			if gone {
+				dec.readings = s.held(dec.readings) // last use of dec.readings
+			}
 			s.observe(dec.readings) // nothing held, nothing to hold
 		} else {
 			observe = held.pass(observe[:0], dec.readings, dec.info)
@@ -575,12 +531,26 @@ func (s *Subscriber) work(ch chan inbound) {
 			// with: the snapshots whose hold ended before it was
 			// received go.
 			observe = held.expire(observe, batch[len(batch)-1].at)
+			if gone {
+				observe = s.held(observe)
+			}
 			s.observe(observe)
 		}
 		// Acknowledged once everything received before them is too.
-		s.acks.done(durable...)
+		seqs = doneAll(durable, seqs)
 		s.m.batch.Observe(time.Since(start).Seconds())
 	}
+}
+
+// givenUp reports whether a message of batch is of a partition given up
+// since (its client's messages are dropped).
+func givenUp(batch []inbound) bool {
+	for _, in := range batch {
+		if in.src.dropped.Load() {
+			return true
+		}
+	}
+	return false
 }
 
 // next waits for the next message of ch. While snapshots are held it
@@ -669,6 +639,10 @@ func (s *Subscriber) Stop(ctx context.Context) error {
 			return
 		}
 		close(s.quit)
+		parts := s.parts.close()
+		for _, pt := range parts {
+			pt.src.stop()
+		}
 		s.mu.Lock()
 		s.stopping = true
 		s.mu.Unlock()
@@ -684,8 +658,15 @@ func (s *Subscriber) Stop(ctx context.Context) error {
 		}
 		s.cancel()
 		<-done
-		s.client.Disconnect(250)
+		if s.client != nil {
+			s.client.Disconnect(250)
+		}
 		s.m.connected.Set(0)
+		for _, pt := range parts {
+			// Without unsubscribing: the session waits for the
+			// partition's next owner.
+			s.giveUp(pt.src.part, pt, 250)
+		}
 	})
 	return s.stopErr
 }
