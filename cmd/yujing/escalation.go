@@ -94,12 +94,13 @@ func escalationSettings(cfg *config.Config, addr net.Addr, log *slog.Logger) esc
 // newEscalator builds call-and-answer on its parts with the
 // configuration's routes and policies, the answer-link key (kept in st
 // when the state database is PostgreSQL) and base URL.
-func newEscalator(cfg *config.Config, st *sqlstate.State, parts escalate.Parts, addr net.Addr, log *slog.Logger,
+func newEscalator(cfg *config.Config, st *sqlstate.State, parts escalate.Parts, addr net.Addr, own *ownership, log *slog.Logger,
 	reg prometheus.Registerer) (*escalate.Engine, error) {
 	key, err := answerKey(cfg, st)
 	if err != nil {
 		return nil, err
 	}
 	return escalate.New(escalationSettings(cfg, addr, log), parts, escalate.Options{Logger: log, Registerer: reg,
-		Key: key, Covers: duty.RegionCovers, Tick: 250 * time.Millisecond, Location: cfg.Location})
+		Key: key, Covers: duty.RegionCovers, Tick: 250 * time.Millisecond, Location: cfg.Location,
+		Owns: own.ownsFunc(), Leads: own.leadsFunc()})
 }

@@ -203,6 +203,20 @@ func (n registryNames) SensorName(id string) string {
 	return ""
 }
 
+// prepare registers the process's metrics, applies the Go runtime's
+// settings (runtime.gogc, runtime.memory_limit_bytes) and makes the data
+// directory.
+func (w *wiring) prepare() (*goRuntime, error) {
+	w.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	goRT := newGoRuntime(w.log, os.LookupEnv)
+	goRT.apply(w.cfg)
+	w.cleanup.add(goRT.restore)
+	if err := os.MkdirAll(w.cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	return goRT, nil
+}
+
 // serve runs yujing until ctx ends. It builds the stages in flow order,
 // each given at construction what it needs — stores, sensors, notify,
 // the alert lifecycle, call-and-answer, the rules, the console, then
@@ -215,8 +229,12 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = defaultShutdownTimeout
 	}
+	cl, err := newClusterStage(cfg)
+	if err != nil {
+		return err
+	}
 	w := &wiring{ctx: ctx, cfg: cfg, o: o, log: o.Logger, reg: prometheus.NewRegistry(),
-		clock: &shutdownClock{budget: o.ShutdownTimeout}}
+		clock: &shutdownClock{budget: o.ShutdownTimeout}, cl: cl}
 	stopping := false
 	defer func() {
 		if stopping {
@@ -224,14 +242,9 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 		}
 	}()
 	defer w.cleanup.run()
-	w.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	// The collector's settings (runtime.gogc, runtime.memory_limit_bytes).
-	goRT := newGoRuntime(w.log, os.LookupEnv)
-	goRT.apply(cfg)
-	w.cleanup.add(goRT.restore)
-
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return fmt.Errorf("data directory: %w", err)
+	goRT, err := w.prepare()
+	if err != nil {
+		return err
 	}
 	state, closeState, err := openState(ctx, cfg, w.log)
 	if err != nil {
@@ -306,11 +319,19 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	stopIngest, err := w.ingest(mqttCfg, sensors, readings, rules, in, issuedIn)
+	sub, stopIngest, err := w.ingest(mqttCfg, sensors, readings, rules, in, issuedIn)
 	if err != nil {
 		return err
 	}
 	defer stopIngest() // first at shutdown: stop the intake before the rest goes away
+	// In a cluster, last: partitions are taken (and their sessions
+	// started) once every stage that works on them is there.
+	leave, err := w.join(&partitionWork{alerts: alerts, rules: rules, esc: esc, resume: deliveries.outbox.ResumeWhere,
+		intake: sub, leader: func(ctx context.Context) { summaries(ctx, esc, cfg, w) }})
+	if err != nil {
+		return err
+	}
+	defer leave() // before the intake stops: each partition is handed over drained
 	defer w.simulate(mqttCfg.Broker, sensors)()
 
 	w.log.Info("yujing ready", "http", "http://"+ln.Addr().String(), "mqtt", mqttAddr,

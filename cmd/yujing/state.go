@@ -32,6 +32,11 @@ func openState(ctx context.Context, cfg *config.Config, log *slog.Logger) (st *s
 	if err != nil {
 		return nil, nil, err
 	}
+	if cfg.State.Cluster != nil {
+		// One of several nodes: the cluster's leases say who does what.
+		log.Info("state database", "kind", "postgres", "where", st.Path(), "cluster", true)
+		return st, func() { _ = st.Close() }, nil
+	}
 	lock, err := st.LockServing(ctx)
 	if err != nil {
 		return nil, nil, errors.Join(err, st.Close())

@@ -54,6 +54,8 @@ type wiring struct {
 	reg     *prometheus.Registry
 	clock   *shutdownClock // the shutdown's one budget
 	cleanup closer
+	// cl is this node's membership of a cluster; nil for a node alone.
+	cl *clusterStage
 }
 
 // bounded is a cleanup step that gives f until its share of the
@@ -215,8 +217,10 @@ func (w *wiring) delivery(state *sqlstate.State, sensors *sensorBook) (*delivery
 		}
 		return nil
 	}, "notify", shareNotify))
-	if err := outbox.Resume(w.ctx); err != nil {
-		return nil, err
+	if w.cl == nil { // in a cluster, each partition's calls are resumed by the node that takes it
+		if err := outbox.Resume(w.ctx); err != nil {
+			return nil, err
+		}
 	}
 	return &delivery{outbox: outbox, outcomes: outcomes, receipts: receipts}, nil
 }
@@ -234,7 +238,11 @@ func (w *wiring) lifecycle(state *sqlstate.State, sensors *sensorBook) (*alertSt
 	changes := mailbox.New[lifecycle.Change]()
 	alerts, err := lifecycle.New(state, sensors.registry, lifecycle.Options{Logger: w.log, Registerer: w.reg,
 		Location: w.cfg.Location, Silences: state, Inhibit: w.cfg.Inhibit,
-		OnChange: func(c lifecycle.Change) { events.Publish(c.Alert, c.Transition); changes.Put(c) }})
+		OnChange: func(c lifecycle.Change) {
+			events.Publish(c.Alert, c.Transition)
+			changes.Put(c)
+			w.cl.changed(c.Alert.ID)
+		}})
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +279,7 @@ func (w *wiring) directory(state *sqlstate.State) (*duty.Book, error) {
 func (w *wiring) callAndAnswer(state *sqlstate.State, alerts *alertStage, d *delivery, directory *duty.Book,
 	sensors *sensorBook, addr net.Addr) (*escalate.Engine, error) {
 	esc, err := newEscalator(w.cfg, state, escalate.Parts{Store: state, Alerts: alerts.alerts, Changes: alerts.changes,
-		Results: d.outcomes, Calls: d.outbox, Directory: directory, Sites: sensors.registry, Checks: state}, addr, w.log, w.reg)
+		Results: d.outcomes, Calls: d.outbox, Directory: directory, Sites: sensors.registry, Checks: state}, addr, w.cl.ownership(), w.log, w.reg)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +288,12 @@ func (w *wiring) callAndAnswer(state *sqlstate.State, alerts *alertStage, d *del
 	}
 	// A crash between saving a warning's change and recording its calls
 	// would lose them: make the calls of the last hour's changes again (the
-	// outbox drops those it already has).
+	// outbox drops those it already has). In a cluster the node that takes
+	// a partition adopts its escalations instead.
+	if w.cl != nil {
+		w.background(true, esc.Run)
+		return esc, nil
+	}
 	if n, err := esc.RecoverCalls(w.ctx, time.Hour); err != nil {
 		return nil, err
 	} else if n > 0 {
@@ -350,7 +363,8 @@ func (w *wiring) rules(alerts *alertStage, sensors *sensorBook, readings *readin
 	esc *escalate.Engine) (*ruleStage, error) {
 	cfg := w.cfg
 	engine, err := alerting.New(cfg.Rules, alerts.alerts, sensors.registry, alerting.Options{
-		Logger: w.log, Registerer: w.reg, Location: cfg.Location, Overdue: cfg.Overdue, Statuses: statuses})
+		Logger: w.log, Registerer: w.reg, Location: cfg.Location, Overdue: cfg.Overdue, Statuses: statuses,
+		Owns: w.cl.ownership().ownsFunc()})
 	if err != nil {
 		return nil, err
 	}
@@ -367,11 +381,10 @@ func (w *wiring) rules(alerts *alertStage, sensors *sensorBook, readings *readin
 	if err != nil {
 		return nil, err
 	}
-	w.background(false, scheduler.Run, func(ctx context.Context) {
-		if err := esc.RunSummaries(ctx, cfg.Summaries, nil); err != nil {
-			w.log.Error("summaries not scheduled", "err", err)
-		}
-	})
+	w.background(false, scheduler.Run)
+	if w.cl == nil { // in a cluster, the leader sends them (summaries)
+		w.background(false, func(ctx context.Context) { summaries(ctx, esc, cfg, w) })
+	}
 	return &ruleStage{engine: engine, scheduler: scheduler}, nil
 }
 
@@ -515,6 +528,10 @@ func (w *wiring) broker() (ingest.Config, string, error) {
 		QoS: m.QoS, CleanSession: m.CleanSession, Filters: m.Filters, Shards: m.Shards, QueueSize: m.QueueSize,
 		Linger: m.Linger, SharedGroup: m.SharedGroup, TLS: m.TLS, MaxAge: m.MaxAge, MaxFuture: m.MaxFuture,
 		MaxUndeclaredMetrics: m.MaxUndeclaredMetrics}
+	if own := w.cl.ownership(); own != nil {
+		// One persistent session per partition, taken and given up with it.
+		mqttCfg.Partitions, mqttCfg.PartitionOf = own.partitions, own.partition
+	}
 	addr := mqttCfg.Broker
 	if w.cfg.EmbeddedListen != "" {
 		b, err := broker.Start(w.cfg.EmbeddedListen, w.log)
@@ -536,19 +553,19 @@ func (w *wiring) broker() (ingest.Config, string, error) {
 // returns the stop that must run first at shutdown, before notify and the
 // stores go away.
 func (w *wiring) ingest(mqttCfg ingest.Config, sensors *sensorBook, readings *readingStore, rules *ruleStage,
-	in *intake, documents ingest.Documents) (stop func(), err error) {
-	sub, err := ingest.NewSubscriber(mqttCfg, sensors.registry, sensors.decoders, readings.sink, rules.engine,
+	in *intake, documents ingest.Documents) (sub *ingest.Subscriber, stop func(), err error) {
+	sub, err = ingest.NewSubscriber(mqttCfg, sensors.registry, sensors.decoders, readings.sink, rules.engine,
 		ingest.Options{Logger: w.log, Registerer: w.reg, Rejections: in.rejections, Discovery: in.discovery, Documents: documents})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	stop = w.bounded(sub.Stop, "ingest", shareIngest)
 	if err := sub.Start(w.ctx); err != nil {
 		stop()
-		return nil, err
+		return nil, nil, err
 	}
 	sensors.catalog.OnChange(sub.Refresh)
-	return stop, nil
+	return sub, stop, nil
 }
 
 // simulate publishes simulated readings for the demo (simulate: true);

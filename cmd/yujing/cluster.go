@@ -1,0 +1,373 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"yujing"
+	"yujing/alerting/escalate"
+	"yujing/cluster"
+	"yujing/config"
+	"yujing/internal/mailbox"
+)
+
+// ownership is what this node of a cluster holds now: the partitions of
+// the sites (their sensors, warnings, escalations and calls are this
+// node's to evaluate and make) and the leader lease (the cluster-wide
+// jobs). A nil ownership is a node alone, which owns everything.
+type ownership struct {
+	partitions int
+	mu         sync.RWMutex
+	held       map[int]bool
+	leader     atomic.Bool
+}
+
+func newOwnership(c *config.Cluster) *ownership {
+	n := c.Partitions
+	if n == 0 {
+		n = cluster.DefaultPartitions
+	}
+	return &ownership{partitions: n, held: map[int]bool{}}
+}
+
+// partition is site's partition.
+func (o *ownership) partition(site string) int { return cluster.Partition(site, o.partitions) }
+
+// owns reports whether this node holds site's partition.
+func (o *ownership) owns(site string) bool {
+	if o == nil {
+		return true
+	}
+	p := o.partition(site)
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return o.held[p]
+}
+
+// ownsFunc is owns for the stages' options: nil for a node alone.
+func (o *ownership) ownsFunc() func(string) bool {
+	if o == nil {
+		return nil
+	}
+	return o.owns
+}
+
+// leadsFunc tells whether this node holds the leader lease; nil for a node
+// alone.
+func (o *ownership) leadsFunc() func() bool {
+	if o == nil {
+		return nil
+	}
+	return o.leader.Load
+}
+
+// in returns whether a site lies in partition p.
+func (o *ownership) in(p int) func(string) bool {
+	return func(site string) bool { return o.partition(site) == p }
+}
+
+func (o *ownership) set(p int, held bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if held {
+		o.held[p] = true
+	} else {
+		delete(o.held, p)
+	}
+}
+
+// Channels of the cluster's bus.
+const (
+	busEvents = "yujing_events" // "<node> <alert id>": an alert changed on node
+	busReload = "yujing_reload" // "<node>": node reloaded its configuration; reload yours
+)
+
+// partitionWork is what a node does as partitions come and go: the
+// stages that hold per-site work.
+type partitionWork struct {
+	own    *ownership
+	alerts *alertStage
+	rules  *ruleStage
+	esc    escalationAdopter
+	resume func(ctx context.Context, which func(yujing.Call) bool) error
+	intake partitionIntake
+	leader func(ctx context.Context) // runs the leader's jobs until ctx ends
+	log    logger
+}
+
+// escalationAdopter is call-and-answer's side of a moving partition.
+type escalationAdopter interface {
+	Adopt(ctx context.Context, adopt func(site string) bool) (int, error)
+	Drop(drop func(site string) bool) int
+}
+
+// partitionIntake is ingest's side: one MQTT session per partition.
+type partitionIntake interface {
+	TakePartition(ctx context.Context, p int) error
+	ReleasePartition(ctx context.Context, p int) error
+}
+
+// logger is the part of slog.Logger used here.
+type logger interface {
+	Info(msg string, args ...any)
+	Warn(msg string, args ...any)
+	Error(msg string, args ...any)
+}
+
+// callbacks are the node's: taking a partition reads its warnings,
+// escalations and pending calls again from PostgreSQL (the node that held
+// it may have changed them until it died) and then subscribes to its
+// sensors; giving one up unsubscribes first, so nothing is evaluated
+// after the lease is gone.
+func (pw *partitionWork) callbacks() cluster.Callbacks {
+	var stopLeader context.CancelFunc
+	var leaderDone chan struct{}
+	return cluster.Callbacks{
+		OnAcquire: func(ctx context.Context, p int, _ *cluster.Lease) {
+			pw.own.set(p, true)
+			in := pw.own.in(p)
+			if _, err := pw.alerts.alerts.Resync(ctx); err != nil {
+				pw.log.Error("cluster: open warnings not read again on taking a partition", "partition", p, "err", err)
+			}
+			conds := pw.rules.engine.Adopt(in, time.Now())
+			escs, err := pw.esc.Adopt(ctx, in)
+			if err != nil {
+				pw.log.Error("cluster: escalations not read again on taking a partition", "partition", p, "err", err)
+			}
+			if err := pw.resume(ctx, func(c yujing.Call) bool { return c.Alert.ID != 0 && in(c.Alert.Site) }); err != nil {
+				pw.log.Error("cluster: pending calls of a taken partition not resumed", "partition", p, "err", err)
+			}
+			if err := pw.intake.TakePartition(ctx, p); err != nil {
+				pw.log.Error("cluster: partition's MQTT session not started", "partition", p, "err", err)
+			}
+			pw.log.Info("cluster: partition taken", "partition", p, "conditions", conds, "escalations", escs)
+		},
+		OnRelease: func(ctx context.Context, p int, _ *cluster.Lease, why cluster.Reason) {
+			if err := pw.intake.ReleasePartition(ctx, p); err != nil {
+				pw.log.Warn("cluster: partition's MQTT session not ended cleanly", "partition", p, "err", err)
+			}
+			pw.own.set(p, false)
+			n := pw.esc.Drop(pw.own.in(p))
+			pw.log.Info("cluster: partition given up", "partition", p, "why", why.String(), "escalations", n)
+		},
+		OnLeader: func(ctx context.Context, _ *cluster.Lease) {
+			pw.own.leader.Store(true)
+			// Spot-check calls that were pending with the old leader.
+			if err := pw.resume(ctx, func(c yujing.Call) bool { return c.Alert.ID == 0 }); err != nil {
+				pw.log.Error("cluster: pending spot-check calls not resumed", "err", err)
+			}
+			jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+			stopLeader, leaderDone = cancel, make(chan struct{})
+			done := leaderDone
+			go func() { defer close(done); pw.leader(jctx) }()
+			pw.log.Info("cluster: this node leads: summaries and spot checks run here")
+		},
+		OnLeaderRelease: func(ctx context.Context, _ *cluster.Lease, why cluster.Reason) {
+			pw.own.leader.Store(false)
+			if stopLeader != nil {
+				stopLeader()
+				<-leaderDone
+				stopLeader = nil
+			}
+			pw.log.Info("cluster: this node no longer leads", "why", why.String())
+		},
+	}
+}
+
+// clusterPool opens the coordination's own small pool on the state
+// database (pgx's, which LISTEN and the leases need).
+func clusterPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: state.url: %s", redactedParseError(err))
+	}
+	pc.MaxConns = 4
+	return pgxpool.NewWithConfig(ctx, pc)
+}
+
+// redactedParseError keeps pgx's reason and drops the URL it may quote.
+func redactedParseError(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		return msg[i+2:]
+	}
+	return "cannot parse"
+}
+
+// eventPayload is an alert change's notification: "<node> <alert id>".
+func eventPayload(node string, alertID int64) string {
+	return node + " " + strconv.FormatInt(alertID, 10)
+}
+
+// parseEvent reads eventPayload's payload.
+func parseEvent(payload string) (node string, alertID int64, ok bool) {
+	node, id, found := strings.Cut(payload, " ")
+	if !found {
+		return "", 0, false
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	return node, n, err == nil && n > 0
+}
+
+// clusterStage is this node's membership of the cluster: the node that
+// holds leases, and the bus that carries alert changes between nodes.
+type clusterStage struct {
+	own       *ownership
+	self      string // this process's tag in the bus's payloads
+	published *mailbox.Box[int64]
+}
+
+// newClusterStage returns nil for a node alone (no state.cluster).
+func newClusterStage(cfg *config.Config) (*clusterStage, error) {
+	if cfg.State == nil || cfg.State.Cluster == nil {
+		return nil, nil
+	}
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	return &clusterStage{own: newOwnership(cfg.State.Cluster), self: hex.EncodeToString(b[:]), published: mailbox.New[int64]()}, nil
+}
+
+// ownership returns nil for a node alone.
+func (c *clusterStage) ownership() *ownership {
+	if c == nil {
+		return nil
+	}
+	return c.own
+}
+
+// changed is the lifecycle's word that this node saved a change of an
+// alert: the other nodes are told.
+func (c *clusterStage) changed(id int64) {
+	if c != nil {
+		c.published.Put(id)
+	}
+}
+
+// join starts the node (leases, partitions) and the bus once every stage
+// is built. leave, run first at shutdown, gives the partitions up (each
+// drained of what its session delivered) and releases the leases, so that
+// the other nodes take them at once rather than after their TTL.
+func (w *wiring) join(pw *partitionWork) (leave func(), err error) {
+	c := w.cl
+	if c == nil {
+		return func() {}, nil // a node alone
+	}
+	pw.own, pw.log = c.own, w.log
+	cc := w.cfg.State.Cluster
+	pool, err := clusterPool(w.ctx, w.cfg.State.URL)
+	if err != nil {
+		return nil, err
+	}
+	w.cleanup.add(pool.Close)
+	if _, err := cluster.Migrate(w.ctx, pool); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	bus, err := cluster.NewBus(pool, cluster.BusOptions{Logger: w.log, Registerer: w.reg})
+	if err != nil {
+		return nil, err
+	}
+	node, err := cluster.New(pool, cluster.Config{TTL: cc.TTL, Partitions: c.own.partitions},
+		cluster.Options{Callbacks: pw.callbacks(), Logger: w.log, Registerer: w.reg})
+	if err != nil {
+		return nil, err
+	}
+	events, err := bus.Subscribe(context.WithoutCancel(w.ctx), busEvents)
+	if err != nil {
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(context.WithoutCancel(w.ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := node.Run(ctx); err != nil && ctx.Err() == nil {
+			w.log.Error("cluster: node stopped", "err", err)
+		}
+	})
+	wg.Go(func() { c.publish(ctx, bus, w) })
+	wg.Go(func() { c.listen(ctx, events, pw, w) })
+	w.cleanup.add(func() { stop(); wg.Wait() }) // if serve fails before leave is deferred
+	w.log.Info("cluster: joined", "node", node.ID(), "partitions", c.own.partitions, "ttl", cc.TTL)
+	return w.bounded(func(lctx context.Context) error {
+		err := node.Leave(lctx)
+		stop()
+		wg.Wait()
+		return err
+	}, "cluster", shareIngest), nil
+}
+
+// publish tells the other nodes of each alert this node changed.
+func (c *clusterStage) publish(ctx context.Context, bus *cluster.Bus, w *wiring) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.published.Ready():
+		}
+		seen := map[int64]bool{}
+		for _, id := range c.published.Take() {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			if err := bus.Publish(ctx, busEvents, eventPayload(c.self, id)); err != nil && ctx.Err() == nil {
+				w.log.Warn("cluster: alert change not told to the other nodes (their boards catch up at their next resync)", "alert_id", id, "err", err)
+			}
+		}
+	}
+}
+
+// listen takes the other nodes' alert changes: the lifecycle reads each
+// again, the live stream shows it, and when its site is this node's,
+// call-and-answer handles it (an acknowledgement made on another node's
+// console ends the escalation here; a warning issued there is called
+// here). Once the bus listens again after a lost connection, the open
+// warnings and owned escalations are read again.
+func (c *clusterStage) listen(ctx context.Context, events <-chan cluster.Event, pw *partitionWork, w *wiring) {
+	for ev := range events {
+		switch ev.Kind {
+		case cluster.Listening:
+		case cluster.Reconnected:
+			if _, err := pw.alerts.alerts.Resync(ctx); err != nil {
+				w.log.Error("cluster: open warnings not read again after the bus reconnected", "err", err)
+			}
+			if _, err := pw.esc.Adopt(ctx, c.own.owns); err != nil {
+				w.log.Error("cluster: escalations not read again after the bus reconnected", "err", err)
+			}
+		case cluster.Notification:
+			node, id, ok := parseEvent(ev.Payload)
+			if !ok || node == c.self {
+				continue
+			}
+			ch, ok, err := pw.alerts.alerts.Refresh(ctx, id)
+			if err != nil {
+				w.log.Warn("cluster: another node's alert change not read", "alert_id", id, "err", err)
+				continue
+			}
+			if !ok {
+				continue
+			}
+			pw.alerts.events.Publish(ch.Alert, ch.Transition)
+			if c.own.owns(ch.Alert.Site) {
+				pw.alerts.changes.Put(ch)
+			}
+		}
+	}
+}
+
+// summaries sends the configured summaries until ctx ends: on a node
+// alone, or on a cluster's leader.
+func summaries(ctx context.Context, esc *escalate.Engine, cfg *config.Config, w *wiring) {
+	if err := esc.RunSummaries(ctx, cfg.Summaries, nil); err != nil {
+		w.log.Error("summaries not scheduled", "err", err)
+	}
+}
