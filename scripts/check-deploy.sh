@@ -3,10 +3,13 @@
 # copies), with the real tools when they are installed, and says which ones
 # are missing ("skipped: …"); scripts/test-deps.sh installs them:
 #   - every YAML file parses (PyYAML, else scripts/yamlcheck), every JSON file too
-#   - `yujing check` on the yujing.yaml of deploy/compose and of the ConfigMap
+#   - `yujing check` on the yujing.yaml of deploy/compose and of the
+#     ConfigMap (with the Secret yujing-state's url at its state.url_file)
 #   - go test ./deploy: the Kubernetes ports match what the ConfigMap's
-#     configuration listens on; the PodDisruptionBudget lets a drain evict;
-#     the Dockerfile's Go is as new as go.mod's
+#     configuration listens on; the PodDisruptionBudget lets a drain evict
+#     one of the cluster's pods and leaves two; the ConfigMap's cluster
+#     state comes from the Secret the pods mount, each pod has its own
+#     spool volume; the Dockerfile's Go is as new as go.mod's
 #   - kubeconform -strict against the Kubernetes API's own schemas
 #     ($YUJING_TOOLS/kubernetes-schemas, made by scripts/k8sschema)
 #   - promtool check config / rules, test rules (Debian package prometheus)
@@ -54,9 +57,31 @@ say "YAML ok (gopkg.in/yaml.v3): ${#yamls[@]} files"
 "$GO" build -o "$tmp/yujing" ./cmd/yujing
 "$tmp/yamlcheck" -configmap-key yujing.yaml deploy/kubernetes/configmap.yaml >"$tmp/k8s-yujing.yaml"
 # Dummy values for the ${VAR}s the files take from the environment / Secret.
-env INFLUX_TOKEN=dummy MQTT_USERNAME=dummy MQTT_PASSWORD=dummy \
-	WEBHOOK_URL=http://127.0.0.1:9/hook WEBHOOK_SECRET=dummy \
-	bash -c '"$1" check -config deploy/compose/yujing.yaml && "$1" check -config "$2"' _ "$tmp/yujing" "$tmp/k8s-yujing.yaml"
+dummies=(INFLUX_TOKEN=dummy PGPASSWORD=dummy MQTT_USERNAME=dummy MQTT_PASSWORD=dummy
+	WEBHOOK_URL=http://127.0.0.1:9/hook WEBHOOK_SECRET=dummy)
+env "${dummies[@]}" "$tmp/yujing" check -config deploy/compose/yujing.yaml
+# The ConfigMap's state.url_file is where the pods mount the Secret
+# yujing-state (go test ./deploy checks that they agree): put that Secret's
+# url there, in a private mount namespace with a tmpfs over the file's
+# top directory, and check the configuration unedited.
+url_file="$(sed -n 's/^ *url_file: *//p' "$tmp/k8s-yujing.yaml")"
+state_url="$(sed -n 's/^  url: *//p' deploy/kubernetes/secret.yaml)"
+[ -n "$url_file" ] && [ -n "$state_url" ] ||
+	{ say "no state.url_file in the ConfigMap or no url in the Secret yujing-state"; exit 1; }
+top="/$(cut -d/ -f2 <<<"$url_file")"
+ns=(unshare --mount --propagation private)
+[ "$(id -u)" -eq 0 ] || ns=(unshare --mount --map-root-user --propagation private)
+if "${ns[@]}" true 2>/dev/null; then
+	env "${dummies[@]}" "${ns[@]}" sh -c 'mount -t tmpfs tmpfs "$1" && mkdir -p "$(dirname "$2")" &&
+		printf "%s\n" "$3" >"$2" && exec "$4" check -config "$5"' _ \
+		"$top" "$url_file" "$state_url" "$tmp/yujing" "$tmp/k8s-yujing.yaml"
+else
+	# No mount namespace here: check a copy that reads the url elsewhere.
+	printf '%s\n' "$state_url" >"$tmp/state-url"
+	sed "s#url_file: *$url_file#url_file: $tmp/state-url#" "$tmp/k8s-yujing.yaml" >"$tmp/k8s-yujing-copy.yaml"
+	env "${dummies[@]}" "$tmp/yujing" check -config "$tmp/k8s-yujing-copy.yaml"
+	say "the ConfigMap checked with state.url_file moved to $tmp/state-url (unshare refused a mount namespace)"
+fi
 
 # --- what the deployment files promise each other ---------------------------
 "$GO" test -count=1 ./deploy/
@@ -100,7 +125,7 @@ cmp deploy/systemd/yujing.service "$root/etc/systemd/system/yujing.service"
 # that owns no file and is in no group: it must read the configuration.
 if [ "$(id -u)" -eq 0 ]; then
 	if ! setpriv --reuid=61184 --regid=61184 --clear-groups --no-new-privs \
-		env -i INFLUX_TOKEN=dummy "$root/usr/local/bin/yujing" check -config "$root/etc/yujing/yujing.yaml"; then
+		env -i INFLUX_TOKEN=dummy PGPASSWORD=dummy "$root/usr/local/bin/yujing" check -config "$root/etc/yujing/yujing.yaml"; then
 		say "the service's DynamicUser cannot read the configuration as deploy/systemd/install.sh installs it"
 		exit 1
 	fi
