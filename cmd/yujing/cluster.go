@@ -101,7 +101,10 @@ type partitionWork struct {
 	resume func(ctx context.Context, which func(yujing.Call) bool) error
 	intake partitionIntake
 	leader func(ctx context.Context) // runs the leader's jobs until ctx ends
-	log    logger
+	// reload reloads this node's configuration file, configPath.
+	reload     func(ctx context.Context) error
+	configPath string
+	log        logger
 }
 
 // escalationAdopter is call-and-answer's side of a moving partition.
@@ -224,10 +227,15 @@ type clusterStage struct {
 	own       *ownership
 	self      string // this process's tag in the bus's payloads
 	published *mailbox.Box[int64]
+	log       logger
+	// node and bus are set once the node joins (reloads asked before
+	// then are this node's alone).
+	node atomic.Pointer[cluster.Node]
+	bus  atomic.Pointer[cluster.Bus]
 }
 
 // newClusterStage returns nil for a node alone (no state.cluster).
-func newClusterStage(cfg *config.Config) (*clusterStage, error) {
+func newClusterStage(cfg *config.Config, log logger) (*clusterStage, error) {
 	if cfg.State == nil || cfg.State.Cluster == nil {
 		return nil, nil
 	}
@@ -235,7 +243,7 @@ func newClusterStage(cfg *config.Config) (*clusterStage, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
 	}
-	return &clusterStage{own: newOwnership(cfg.State.Cluster), self: hex.EncodeToString(b[:]), published: mailbox.New[int64]()}, nil
+	return &clusterStage{own: newOwnership(cfg.State.Cluster), self: hex.EncodeToString(b[:]), published: mailbox.New[int64](), log: log}, nil
 }
 
 // ownership returns nil for a node alone.
@@ -282,11 +290,16 @@ func (w *wiring) join(pw *partitionWork) (leave func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	events, err := bus.Subscribe(context.WithoutCancel(w.ctx), busEvents)
+	// The node, the bus and their goroutines outlive serve's ctx until
+	// leave (or the cleanup) stops them.
+	ctx, stop := context.WithCancel(context.WithoutCancel(w.ctx))
+	events, err := bus.Subscribe(ctx, busEvents, busReload)
 	if err != nil {
+		stop()
 		return nil, err
 	}
-	ctx, stop := context.WithCancel(context.WithoutCancel(w.ctx))
+	c.node.Store(node)
+	c.bus.Store(bus)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		if err := node.Run(ctx); err != nil && ctx.Err() == nil {
@@ -344,6 +357,12 @@ func (c *clusterStage) listen(ctx context.Context, events <-chan cluster.Event, 
 				w.log.Error("cluster: escalations not read again after the bus reconnected", "err", err)
 			}
 		case cluster.Notification:
+			if ev.Channel == busReload {
+				if ev.Payload != c.self {
+					c.reloadHere(ctx, pw.reload, pw.configPath)
+				}
+				continue
+			}
 			node, id, ok := parseEvent(ev.Payload)
 			if !ok || node == c.self {
 				continue

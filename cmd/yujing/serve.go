@@ -229,7 +229,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = defaultShutdownTimeout
 	}
-	cl, err := newClusterStage(cfg)
+	cl, err := newClusterStage(cfg, o.Logger)
 	if err != nil {
 		return err
 	}
@@ -327,7 +327,7 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 	// In a cluster, last: partitions are taken (and their sessions
 	// started) once every stage that works on them is there.
 	leave, err := w.join(&partitionWork{alerts: alerts, rules: rules, esc: esc, resume: deliveries.outbox.ResumeWhere,
-		intake: sub, leader: func(ctx context.Context) { summaries(ctx, esc, cfg, w) }})
+		intake: sub, leader: func(ctx context.Context) { summaries(ctx, esc, cfg, w) }, reload: reload.Reload, configPath: cfg.Source})
 	if err != nil {
 		return err
 	}

@@ -472,7 +472,7 @@ func (w *wiring) serveHTTP(ln net.Listener, c console) error {
 		return err
 	}
 	opts := web.Options{Escalations: c.esc, Reports: c.state, People: c.directory, Directory: c.directory,
-		Location: w.cfg.Location, Auth: authSvc, Attachments: c.state, Silences: c.alerts.alerts, Reload: c.reload.Reload,
+		Location: w.cfg.Location, Auth: authSvc, Attachments: c.state, Silences: c.alerts.alerts, Reload: w.cl.reloadAll(c.reload.Reload, w.cfg.Source),
 		Rules: ruleStatuses{c.rules.engine, c.rules.scheduler}, Alerts: c.alerts.alerts, Sensors: c.sensors.registry,
 		Previews: replay.NewPreviewer(previewLive{c.rules.engine, c.alerts.alerts}, c.sensors.registry, c.readings.charts,
 			replay.PreviewOptions{Location: w.cfg.Location, Statuses: c.statuses, Dir: w.cfg.DataDir}),

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"yujing/internal/testenv"
+)
+
+// TestClusterReload: POST /-/reload on one node of a cluster reloads every
+// node, each from its own copy of the file; when another node refuses its
+// copy, the answer names that node and why, and that node keeps running
+// its previous rules. Before, only the node asked reloaded.
+func TestClusterReload(t *testing.T) {
+	pg := testenv.StartPostgres(t)
+	db := testenv.InfluxDB(t)
+	t.Setenv("YUJING_TEST_STATE_URL", pg.URL)
+	text := func(rules string) string {
+		return fmt.Sprintf(`mqtt: {embedded: {listen: "127.0.0.1:0"}}
+influx: {url: %s, bucket: %s}
+state: {url: "${YUJING_TEST_STATE_URL}", cluster: {ttl: 1s, partitions: 4}}
+sites: [{id: p}]
+sensors: [{id: G1, site: p, family: gas, metric: lel}]
+rules:
+%s`, db.URL, db.Bucket(), rules)
+	}
+	gas := "  - {name: gas, match: {family: gas}, above: {red: 50}}\n"
+	dir := t.TempDir()
+	files := []string{filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml")}
+	write := func(f, s string) {
+		t.Helper()
+		if err := os.WriteFile(f, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var nodes []*instance
+	for _, f := range files {
+		write(f, text(gas))
+		cfg, err := loadConfig(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.HTTPListen, cfg.EmbeddedListen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
+		nodes = append(nodes, start(t, cfg))
+	}
+	for _, n := range nodes {
+		waitFor(t, 20*time.Second, "the node in the cluster", func() bool { return strings.Contains(n.logs.String(), "cluster: joined") })
+	}
+	rules := func(n *instance) string {
+		_, body := do(t, "GET", "http://"+n.http+"/api/v1/rules", "")
+		return body
+	}
+
+	// The same new rule in both copies: asked of A, B takes it too.
+	for _, f := range files {
+		write(f, text(gas+"  - {name: gas-high, match: {family: gas}, above: {red: 80}}\n"))
+	}
+	if code, body := do(t, "POST", "http://"+nodes[0].http+"/-/reload", ""); code != 200 {
+		t.Fatalf("reload on A: %d %s", code, body)
+	}
+	if !strings.Contains(rules(nodes[1]), `"gas-high"`) {
+		t.Fatalf("B's rules after a reload asked of A: %s", rules(nodes[1]))
+	}
+
+	// B's copy does not parse: A answers naming B and its reason; B keeps
+	// its rules.
+	write(files[0], text(gas+"  - {name: gas-low, match: {family: gas}, above: {red: 20}}\n"))
+	write(files[1], text(gas+"  - {name: gas-low, match: {family: gas}, above: {red: twenty}}\n"))
+	code, body := do(t, "POST", "http://"+nodes[0].http+"/-/reload", "")
+	if code != 400 || !strings.Contains(body, "refused it") || !strings.Contains(body, "twenty") {
+		t.Errorf("reload with B's copy broken: %d %s; want 400 naming B's refusal", code, body)
+	}
+	if r := rules(nodes[1]); strings.Contains(r, `"gas-low"`) || !strings.Contains(r, `"gas-high"`) {
+		t.Errorf("B's rules after refusing its copy: %s", r)
+	}
+	if !strings.Contains(rules(nodes[0]), `"gas-low"`) {
+		t.Errorf("A did not take its own copy: %s", rules(nodes[0]))
+	}
+}
