@@ -14,8 +14,23 @@ import (
 )
 
 // The outbox: calls recorded before they are sent (table calls) and what
-// providers report back about them (table call_receipts). Every write is a
-// committed transaction with synchronous=FULL, on disk when it returns.
+// providers report back about them (table call_receipts). Every write is
+// committed when it returns (on SQLite, synchronous=FULL: on disk), perhaps
+// in one transaction with other callers' writes (sqldb.DB.Write).
+
+// The statements of RecordCall and MarkCall.
+const (
+	insertCall = `INSERT INTO calls (id, alert_id, event, person, channel, step, deadline,
+		answer_url, body, status, created_at, escalation_id, spot_check_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`
+	markCall = `UPDATE calls SET
+		status      = CASE WHEN status = 'sent' THEN status ELSE ? END,
+		attempts    = attempts + ?,
+		last_error  = CASE WHEN status = 'sent' THEN last_error ELSE ? END,
+		provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END,
+		sent_at     = COALESCE(sent_at, ?)
+		WHERE id = ?`
+)
 
 // RecordCall stores c as pending, unless a call with the same ID (its
 // idempotency key) is already stored; recorded reports whether it stored
@@ -49,9 +64,7 @@ func (s *State) RecordCall(ctx context.Context, c yujing.Call) (recorded bool, e
 	if c.SpotCheck != 0 {
 		check = sql.NullInt64{Int64: c.SpotCheck, Valid: true}
 	}
-	res, err := s.db.w.ExecContext(ctx, `INSERT INTO calls (id, alert_id, event, person, channel, step, deadline,
-		answer_url, body, status, created_at, escalation_id, spot_check_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`,
+	res, err := s.db.w.WriteExec(ctx, insertCall,
 		c.ID, c.Alert.ID, string(c.Event), c.Person.ID, c.Channel, c.Step, deadline, c.AnswerURL, string(body), createdAt, esc, check)
 	if err != nil {
 		return false, fmt.Errorf("state %s: record call %s: %w", s.db.path, c.ID, err)
@@ -122,7 +135,7 @@ func (s *State) MarkSending(ctx context.Context, ids []string, at time.Time) err
 		args = append(args, id)
 	}
 	q := `UPDATE calls SET sending_at = ? WHERE status = 'pending' AND id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
-	if _, err := s.db.w.ExecContext(ctx, q, args...); err != nil {
+	if _, err := s.db.w.WriteExec(ctx, q, args...); err != nil {
 		return fmt.Errorf("state %s: mark call %s sending: %w", s.db.path, ids[0], err)
 	}
 	return nil
@@ -150,13 +163,7 @@ func (s *State) MarkCall(ctx context.Context, u store.CallUpdate) error {
 		}
 		sentAt = sql.NullInt64{Int64: n, Valid: true}
 	}
-	res, err := s.db.w.ExecContext(ctx, `UPDATE calls SET
-		status      = CASE WHEN status = 'sent' THEN status ELSE ? END,
-		attempts    = attempts + ?,
-		last_error  = CASE WHEN status = 'sent' THEN last_error ELSE ? END,
-		provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END,
-		sent_at     = COALESCE(sent_at, ?)
-		WHERE id = ?`,
+	res, err := s.db.w.WriteExec(ctx, markCall,
 		u.Status, u.Attempts, u.LastError, u.ProviderID, u.ProviderID, sentAt, u.ID)
 	if err != nil {
 		return fmt.Errorf("state %s: mark call %s: %w", s.db.path, u.ID, err)
