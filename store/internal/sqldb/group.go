@@ -58,11 +58,20 @@ func (db *DB) WriteExec(ctx context.Context, q string, args ...any) (res sql.Res
 // transactions that committed them.
 type WriteStats struct {
 	Writes, Commits int64
+	// Queued is the number of writes waiting now for the next batch of a
+	// SQLite writer.
+	Queued int
 }
 
 // WriteStats returns the counts of writes and commits so far.
 func (db *DB) WriteStats() WriteStats {
-	return WriteStats{Writes: db.writes.Load(), Commits: db.commits.Load()}
+	st := WriteStats{Writes: db.writes.Load(), Commits: db.commits.Load()}
+	if g := db.group; g != nil {
+		g.mu.Lock()
+		st.Queued = len(g.queue)
+		g.mu.Unlock()
+	}
+	return st
 }
 
 // writeAlone runs fn in a transaction of its own.
