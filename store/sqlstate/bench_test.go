@@ -67,13 +67,19 @@ func benchUpdateAlert(b *testing.B, where string) {
 // the whole burst. It reports per call (one warning's three writes) the
 // wall time, the CPU time of the process (user + system, getrusage) and
 // the number of commits the writer made.
+//
+// The sub-benchmark "alone" has one goroutine write the same burst: what a
+// writer pays with nobody to share a commit with.
 func BenchmarkBurstCalls(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) {
-		benchBurstCalls(b, func() string { return filepath.Join(b.TempDir(), "s.db") })
+		benchBurstCalls(b, burstWorkers, func() string { return filepath.Join(b.TempDir(), "s.db") })
+	})
+	b.Run("sqlite-alone", func(b *testing.B) {
+		benchBurstCalls(b, 1, func() string { return filepath.Join(b.TempDir(), "s.db") })
 	})
 	b.Run("postgres", func(b *testing.B) {
 		pg := testenv.StartPostgres(b)
-		benchBurstCalls(b, func() string { return pg.NewDatabase(b) })
+		benchBurstCalls(b, burstWorkers, func() string { return pg.NewDatabase(b) })
 	})
 }
 
@@ -82,7 +88,7 @@ const (
 	burstWorkers  = 8
 )
 
-func benchBurstCalls(b *testing.B, fresh func() string) {
+func benchBurstCalls(b *testing.B, workers int, fresh func() string) {
 	t0 := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
 	var wall, cpu time.Duration
 	var calls, commits int64
@@ -98,8 +104,8 @@ func benchBurstCalls(b *testing.B, fresh func() string) {
 		b.StartTimer()
 		var next atomic.Int64
 		var wg sync.WaitGroup
-		errs := make(chan error, burstWorkers)
-		for range burstWorkers {
+		errs := make(chan error, workers)
+		for range workers {
 			wg.Go(func() {
 				for {
 					i := next.Add(1)
