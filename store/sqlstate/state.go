@@ -507,6 +507,7 @@ func (s *State) inTx(ctx context.Context, write func(context.Context, *sqldb.Tx)
 		return 0, 0, fmt.Errorf("transition at: %w", err)
 	}
 	err = s.db.w.Write(ctx, func(ctx context.Context, tx *sqldb.Tx) error {
+		var err error
 		if id, err = write(ctx, tx); err != nil {
 			return err
 		}
