@@ -118,6 +118,12 @@ func (s *State) PendingCalls(ctx context.Context) ([]store.PendingCall, error) {
 	return out, nil
 }
 
+// markSendingQuery is MarkSending's statement for n ids. The one of a
+// single call, what a burst sends, is one of hotWrites.
+func markSendingQuery(n int) string {
+	return `UPDATE calls SET sending_at = ? WHERE status = 'pending' AND id IN (?` + strings.Repeat(", ?", n-1) + `)`
+}
+
 // MarkSending records, on disk when it returns, that an attempt to send
 // the calls ids begins at at: the request may reach the provider from now
 // on. Only pending calls are marked; an id without a call is ignored.
@@ -134,8 +140,7 @@ func (s *State) MarkSending(ctx context.Context, ids []string, at time.Time) err
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	q := `UPDATE calls SET sending_at = ? WHERE status = 'pending' AND id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
-	if _, err := s.db.w.WriteExec(ctx, q, args...); err != nil {
+	if _, err := s.db.w.WriteExec(ctx, markSendingQuery(len(ids)), args...); err != nil {
 		return fmt.Errorf("state %s: mark call %s sending: %w", s.db.path, ids[0], err)
 	}
 	return nil

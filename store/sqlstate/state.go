@@ -367,7 +367,7 @@ type State struct {
 // transitions, its calls recorded and marked, its escalation. The writer
 // prepares them once (sqldb.DB.Prepare) instead of parsing them for every
 // write.
-var hotWrites = []string{insertAlert, updateAlert, insertTransition, insertCall, markCall,
+var hotWrites = []string{insertAlert, updateAlert, insertTransition, insertCall, markSendingQuery(1), markCall,
 	insertEscalation, escalationByTransition, saveEscalation, answerCall}
 
 // The statements of CreateAlert and UpdateAlert.
