@@ -124,6 +124,8 @@ var conformance = []struct {
 	{"Receipts", testReceipts},
 	{"OutboxSurvivesReopen", testOutboxSurvivesReopen},
 	{"MarkSending", testMarkSending},
+	// groupcommit_test.go
+	{"ConcurrentCalls", testConcurrentCalls},
 	// auth_test.go
 	{"UsersStore", testUsersStore},
 	{"TokensStore", testTokensStore},

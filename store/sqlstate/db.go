@@ -76,7 +76,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*State, error) 
 		return nil, err
 	}
 	d := sqldb.SQLite()
-	return newState(ctx, &pools{path: path, w: sqldb.NewDB(w, d), r: sqldb.NewDB(r, d), d: d})
+	return newState(ctx, &pools{path: path, w: sqldb.NewWriter(w, d), r: sqldb.NewDB(r, d), d: d})
 }
 
 // OpenPostgres opens the state database in the PostgreSQL database url

@@ -24,8 +24,14 @@
 // On SQLite the file is opened in WAL mode with one writer connection,
 // transactions BEGIN IMMEDIATE, and a small read-only pool; every commit
 // is fsynced (synchronous=FULL), so a change is on disk when a call
-// returns. On PostgreSQL one pool serves both, and its defaults (fsync,
-// synchronous_commit on) give the same promise.
+// returns. The writes of a burst (alert transitions, calls recorded and
+// marked, escalations, answers) go through sqldb.DB.Write: those that
+// arrive while a commit is in flight share the next transaction, each in
+// a savepoint of its own, so one fsync serves them all and one failing
+// fails only its own caller; a write alone is made at once. Their
+// statements are prepared once at open (hotWrites). On PostgreSQL one
+// pool serves both, each write its own transaction, and its defaults
+// (fsync, synchronous_commit on) give the same promise.
 //
 // What SQLite's single writer kept for free, several nodes on PostgreSQL
 // must be told: the invariants over several rows (the first user, the

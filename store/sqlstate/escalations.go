@@ -11,11 +11,12 @@ import (
 
 	"yujing"
 	"yujing/store"
+	"yujing/store/internal/sqldb"
 )
 
 // Call-and-answer (叫应): escalations (table escalations) and the answers
-// recorded on calls. Every write is a committed transaction, on disk when
-// it returns.
+// recorded on calls. Every write is committed (on SQLite, on disk) when it
+// returns, perhaps in one transaction with other callers' writes.
 
 const escalationColumns = `id, alert_id, transition_id, level, policy, round, step, step_at, state, reason,
 	started_at, updated_at, answered_at, answered_by, answer_channel, top_reached_at`
@@ -57,25 +58,43 @@ func (s *State) StartEscalation(ctx context.Context, e *store.Escalation) (creat
 	if e.State == "" {
 		e.State = store.EscalationActive
 	}
-	res, err := s.db.w.ExecContext(ctx, `INSERT INTO escalations (alert_id, transition_id, level, policy, round, step,
-		step_at, state, reason, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (alert_id, transition_id) DO NOTHING`,
-		e.AlertID, e.TransitionID, int(e.Level), e.Policy, e.Round, e.Step, stepAt, e.State, e.Reason, started, started)
+	var got store.Escalation
+	err = s.db.w.Write(ctx, func(ctx context.Context, tx *sqldb.Tx) error {
+		res, err := tx.ExecContext(ctx, insertEscalation,
+			e.AlertID, e.TransitionID, int(e.Level), e.Policy, e.Round, e.Step, stepAt, e.State, e.Reason, started, started)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		created = n == 1
+		if got, err = scanEscalation(tx.QueryRowContext(ctx, escalationByTransition, e.AlertID, e.TransitionID)); err != nil {
+			return fmt.Errorf("read back: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return false, fmt.Errorf("state %s: start escalation of alert %d: %w", s.db.path, e.AlertID, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("state %s: start escalation of alert %d: %w", s.db.path, e.AlertID, err)
-	}
-	got, err := scanEscalation(s.db.w.QueryRowContext(ctx, `SELECT `+escalationColumns+` FROM escalations
-		WHERE alert_id = ? AND transition_id = ?`, e.AlertID, e.TransitionID))
-	if err != nil {
-		return false, fmt.Errorf("state %s: start escalation of alert %d: read back: %w", s.db.path, e.AlertID, err)
 	}
 	*e = got
-	return n == 1, nil
+	return created, nil
 }
+
+// The statements of StartEscalation, SaveEscalation and AnswerCall.
+const (
+	insertEscalation = `INSERT INTO escalations (alert_id, transition_id, level, policy, round, step,
+		step_at, state, reason, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (alert_id, transition_id) DO NOTHING`
+	escalationByTransition = `SELECT ` + escalationColumns + ` FROM escalations
+		WHERE alert_id = ? AND transition_id = ?`
+	saveEscalation = `UPDATE escalations SET round = ?, step = ?, step_at = ?, state = ?, reason = ?,
+		updated_at = ?, answered_at = ?, answered_by = ?, answer_channel = ?, top_reached_at = ?
+		WHERE id = ? AND state = 'active'`
+	answerCall = `UPDATE calls SET answered_at = ?, answered_by = ?, answer_channel = ?,
+		answer_note = ?, on_site = ? WHERE id = ? AND answered_at IS NULL`
+)
 
 // SaveEscalation stores an escalation's progress: its round, step, state,
 // reason, answer and whether the chain reached the top, as of e.UpdatedAt
@@ -110,9 +129,7 @@ func (s *State) SaveEscalation(ctx context.Context, e store.Escalation) error {
 	if e.AnswerChannel != nil {
 		via = sql.NullString{String: *e.AnswerChannel, Valid: true}
 	}
-	res, err := s.db.w.ExecContext(ctx, `UPDATE escalations SET round = ?, step = ?, step_at = ?, state = ?, reason = ?,
-		updated_at = ?, answered_at = ?, answered_by = ?, answer_channel = ?, top_reached_at = ?
-		WHERE id = ? AND state = 'active'`,
+	res, err := s.db.w.WriteExec(ctx, saveEscalation,
 		e.Round, e.Step, stepAt, e.State, e.Reason, updated, answered, by, via, top, e.ID)
 	if err != nil {
 		return fmt.Errorf("state %s: save escalation %d: %w", s.db.path, e.ID, err)
@@ -235,8 +252,7 @@ func (s *State) AnswerCall(ctx context.Context, a store.Answer) error {
 	// One conditional update: of answers arriving at once, also on several
 	// nodes, the first to commit wins; the others update nothing (on
 	// PostgreSQL they wait for its row lock and then find it answered).
-	res, err := s.db.w.ExecContext(ctx, `UPDATE calls SET answered_at = ?, answered_by = ?, answer_channel = ?,
-		answer_note = ?, on_site = ? WHERE id = ? AND answered_at IS NULL`, atN, a.By, a.Channel, a.Note, a.OnSite, a.CallID)
+	res, err := s.db.w.WriteExec(ctx, answerCall, atN, a.By, a.Channel, a.Note, a.OnSite, a.CallID)
 	if err != nil {
 		return fmt.Errorf("state %s: answer call %q: %w", s.db.path, a.CallID, err)
 	}

@@ -14,8 +14,23 @@ import (
 )
 
 // The outbox: calls recorded before they are sent (table calls) and what
-// providers report back about them (table call_receipts). Every write is a
-// committed transaction with synchronous=FULL, on disk when it returns.
+// providers report back about them (table call_receipts). Every write is
+// committed when it returns (on SQLite, synchronous=FULL: on disk), perhaps
+// in one transaction with other callers' writes (sqldb.DB.Write).
+
+// The statements of RecordCall and MarkCall.
+const (
+	insertCall = `INSERT INTO calls (id, alert_id, event, person, channel, step, deadline,
+		answer_url, body, status, created_at, escalation_id, spot_check_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`
+	markCall = `UPDATE calls SET
+		status      = CASE WHEN status = 'sent' THEN status ELSE ? END,
+		attempts    = attempts + ?,
+		last_error  = CASE WHEN status = 'sent' THEN last_error ELSE ? END,
+		provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END,
+		sent_at     = COALESCE(sent_at, ?)
+		WHERE id = ?`
+)
 
 // RecordCall stores c as pending, unless a call with the same ID (its
 // idempotency key) is already stored; recorded reports whether it stored
@@ -49,9 +64,7 @@ func (s *State) RecordCall(ctx context.Context, c yujing.Call) (recorded bool, e
 	if c.SpotCheck != 0 {
 		check = sql.NullInt64{Int64: c.SpotCheck, Valid: true}
 	}
-	res, err := s.db.w.ExecContext(ctx, `INSERT INTO calls (id, alert_id, event, person, channel, step, deadline,
-		answer_url, body, status, created_at, escalation_id, spot_check_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`,
+	res, err := s.db.w.WriteExec(ctx, insertCall,
 		c.ID, c.Alert.ID, string(c.Event), c.Person.ID, c.Channel, c.Step, deadline, c.AnswerURL, string(body), createdAt, esc, check)
 	if err != nil {
 		return false, fmt.Errorf("state %s: record call %s: %w", s.db.path, c.ID, err)
@@ -105,6 +118,12 @@ func (s *State) PendingCalls(ctx context.Context) ([]store.PendingCall, error) {
 	return out, nil
 }
 
+// markSendingQuery is MarkSending's statement for n ids. The one of a
+// single call, what a burst sends, is one of hotWrites.
+func markSendingQuery(n int) string {
+	return `UPDATE calls SET sending_at = ? WHERE status = 'pending' AND id IN (?` + strings.Repeat(", ?", n-1) + `)`
+}
+
 // MarkSending records, on disk when it returns, that an attempt to send
 // the calls ids begins at at: the request may reach the provider from now
 // on. Only pending calls are marked; an id without a call is ignored.
@@ -121,8 +140,7 @@ func (s *State) MarkSending(ctx context.Context, ids []string, at time.Time) err
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	q := `UPDATE calls SET sending_at = ? WHERE status = 'pending' AND id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
-	if _, err := s.db.w.ExecContext(ctx, q, args...); err != nil {
+	if _, err := s.db.w.WriteExec(ctx, markSendingQuery(len(ids)), args...); err != nil {
 		return fmt.Errorf("state %s: mark call %s sending: %w", s.db.path, ids[0], err)
 	}
 	return nil
@@ -150,13 +168,7 @@ func (s *State) MarkCall(ctx context.Context, u store.CallUpdate) error {
 		}
 		sentAt = sql.NullInt64{Int64: n, Valid: true}
 	}
-	res, err := s.db.w.ExecContext(ctx, `UPDATE calls SET
-		status      = CASE WHEN status = 'sent' THEN status ELSE ? END,
-		attempts    = attempts + ?,
-		last_error  = CASE WHEN status = 'sent' THEN last_error ELSE ? END,
-		provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END,
-		sent_at     = COALESCE(sent_at, ?)
-		WHERE id = ?`,
+	res, err := s.db.w.WriteExec(ctx, markCall,
 		u.Status, u.Attempts, u.LastError, u.ProviderID, u.ProviderID, sentAt, u.ID)
 	if err != nil {
 		return fmt.Errorf("state %s: mark call %s: %w", s.db.path, u.ID, err)

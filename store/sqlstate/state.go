@@ -359,12 +359,29 @@ type State struct {
 	db        *pools
 	callIDs   store.CallIDs
 	answerKey []byte // PostgreSQL only: see AnswerKey
-	insAlert  *sqldb.Stmt
-	updAlert  *sqldb.Stmt
-	insTrans  *sqldb.Stmt
 	closeOnce sync.Once
 	closeErr  error
 }
+
+// hotWrites are the statements of a burst of warnings: each alert's
+// transitions, its calls recorded and marked, its escalation. The writer
+// prepares them once (sqldb.DB.Prepare) instead of parsing them for every
+// write.
+var hotWrites = []string{insertAlert, updateAlert, insertTransition, insertCall, markSendingQuery(1), markCall,
+	insertEscalation, escalationByTransition, saveEscalation, answerCall}
+
+// The statements of CreateAlert and UpdateAlert.
+const (
+	insertAlert = `INSERT INTO alerts (rule, sensor, site, family, metric, unit, level, state, value, threshold,
+		message, started_at, updated_at, acked_at, acked_by, resolved_at, closed_at, close_reason, overdue_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	updateAlert = `UPDATE alerts SET site = ?, family = ?, metric = ?, unit = ?, level = ?, state = ?,
+		value = ?, threshold = ?, message = ?, updated_at = ?, acked_at = ?, acked_by = ?,
+		resolved_at = ?, closed_at = ?, close_reason = ?, overdue_at = ?
+		WHERE id = ?`
+	insertTransition = `INSERT INTO transitions (alert_id, at, event, from_level, to_level, from_state, to_state,
+		value, actor, note, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+)
 
 // newState finishes opening db: it reads (or makes) the instance id and
 // prepares the statements of the hot path.
@@ -381,24 +398,9 @@ func newState(ctx context.Context, db *pools) (*State, error) {
 			return nil, err
 		}
 	}
-	for _, p := range []struct {
-		dst   **sqldb.Stmt
-		query string
-	}{
-		{&s.insAlert, `INSERT INTO alerts (rule, sensor, site, family, metric, unit, level, state, value, threshold,
-			message, started_at, updated_at, acked_at, acked_by, resolved_at, closed_at, close_reason, overdue_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
-		{&s.updAlert, `UPDATE alerts SET site = ?, family = ?, metric = ?, unit = ?, level = ?, state = ?,
-			value = ?, threshold = ?, message = ?, updated_at = ?, acked_at = ?, acked_by = ?,
-			resolved_at = ?, closed_at = ?, close_reason = ?, overdue_at = ?
-			WHERE id = ?`},
-		{&s.insTrans, `INSERT INTO transitions (alert_id, at, event, from_level, to_level, from_state, to_state,
-			value, actor, note, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
-	} {
-		if *p.dst, err = db.w.PrepareContext(ctx, p.query); err != nil {
-			s.Close()
-			return nil, fmt.Errorf("state %s: prepare: %w", db.path, err)
-		}
+	if err := db.w.Prepare(ctx, hotWrites...); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("state %s: %w", db.path, err)
 	}
 	return s, nil
 }
@@ -447,8 +449,8 @@ func (s *State) CreateAlert(ctx context.Context, a *yujing.Alert, t *yujing.Tran
 	if err != nil {
 		return fmt.Errorf("state %s: create alert %s/%s: %w", s.db.path, a.Rule, a.Sensor, err)
 	}
-	id, tid, err := s.inTx(ctx, func(tx *sqldb.Tx) (id int64, err error) {
-		err = tx.StmtContext(ctx, s.insAlert).QueryRowContext(ctx,
+	id, tid, err := s.inTx(ctx, func(ctx context.Context, tx *sqldb.Tx) (id int64, err error) {
+		err = tx.QueryRowContext(ctx, insertAlert,
 			a.Rule, a.Sensor, a.Site, string(a.Family), a.Metric, a.Unit, int64(a.Level), string(a.State),
 			a.Value, a.Threshold, a.Message, at.started, at.updated, at.acked, a.AckedBy, at.resolved,
 			at.closed, a.Reason, at.overdue).Scan(&id)
@@ -473,8 +475,8 @@ func (s *State) UpdateAlert(ctx context.Context, a yujing.Alert, t *yujing.Trans
 	if err != nil {
 		return fmt.Errorf("state %s: update alert %d: %w", s.db.path, a.ID, err)
 	}
-	_, tid, err := s.inTx(ctx, func(tx *sqldb.Tx) (int64, error) {
-		res, err := tx.StmtContext(ctx, s.updAlert).ExecContext(ctx,
+	_, tid, err := s.inTx(ctx, func(ctx context.Context, tx *sqldb.Tx) (int64, error) {
+		res, err := tx.ExecContext(ctx, updateAlert,
 			a.Site, string(a.Family), a.Metric, a.Unit, int64(a.Level), string(a.State), a.Value, a.Threshold,
 			a.Message, at.updated, at.acked, a.AckedBy, at.resolved, at.closed, a.Reason, at.overdue, a.ID)
 		if err != nil {
@@ -497,27 +499,27 @@ func (s *State) UpdateAlert(ctx context.Context, a yujing.Alert, t *yujing.Trans
 }
 
 // inTx runs write (which returns the alert id) and then appends t for that
-// alert, in one write transaction, returning the alert and transition ids.
-func (s *State) inTx(ctx context.Context, write func(*sqldb.Tx) (int64, error), t *yujing.Transition) (id, tid int64, err error) {
+// alert, in one write (sqldb.DB.Write: on SQLite perhaps committed with
+// other callers' writes), returning the alert and transition ids.
+func (s *State) inTx(ctx context.Context, write func(context.Context, *sqldb.Tx) (int64, error), t *yujing.Transition) (id, tid int64, err error) {
 	tAt, err := nullTime(&t.At)
 	if err != nil {
 		return 0, 0, fmt.Errorf("transition at: %w", err)
 	}
-	tx, err := s.db.w.BeginTx(ctx, nil)
+	err = s.db.w.Write(ctx, func(ctx context.Context, tx *sqldb.Tx) error {
+		var err error
+		if id, err = write(ctx, tx); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, insertTransition,
+			id, tAt, string(t.Event), int64(t.FromLevel), int64(t.ToLevel), string(t.FromState), string(t.ToState),
+			t.Value, t.Actor, t.Note, t.Reason).Scan(&tid); err != nil {
+			return fmt.Errorf("transition: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, 0, err
-	}
-	defer tx.Rollback()
-	if id, err = write(tx); err != nil {
-		return 0, 0, err
-	}
-	if err := tx.StmtContext(ctx, s.insTrans).QueryRowContext(ctx,
-		id, tAt, string(t.Event), int64(t.FromLevel), int64(t.ToLevel), string(t.FromState), string(t.ToState),
-		t.Value, t.Actor, t.Note, t.Reason).Scan(&tid); err != nil {
-		return 0, 0, fmt.Errorf("transition: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, 0, fmt.Errorf("commit: %w", err)
 	}
 	return id, tid, nil
 }
@@ -750,11 +752,6 @@ func scanAlerts(rows *sql.Rows) ([]yujing.Alert, error) {
 // Close closes the database. Calling it again returns the first result.
 func (s *State) Close() error {
 	s.closeOnce.Do(func() {
-		for _, st := range []*sqldb.Stmt{s.insAlert, s.updAlert, s.insTrans} {
-			if st != nil {
-				st.Close()
-			}
-		}
 		if err := s.db.close(); err != nil {
 			s.closeErr = fmt.Errorf("state %s: close: %w", s.db.path, err)
 		}

@@ -9,7 +9,10 @@
 // databases accept with the same meaning (RETURNING instead of
 // LastInsertId, TRUE and FALSE, ON CONFLICT). [DB] rebinds them for
 // PostgreSQL ($1, $2, …) and cleans the text it is given (see
-// [CleanText]), so that both keep the same values.
+// [CleanText]), so that both keep the same values. The statements a store
+// names hot are prepared once ([DB.Prepare]); on a SQLite writer, the
+// writes given to [DB.Write] at once share one transaction and one
+// commit (group commit).
 package sqldb
 
 import (
