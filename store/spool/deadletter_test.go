@@ -307,7 +307,10 @@ func TestOpenLocked(t *testing.T) {
 func TestBufferedDeadLettersFull(t *testing.T) {
 	dir := t.TempDir()
 	o := Options{SegmentBytes: 1 << 10, DeadLetterMaxBytes: 3 << 10}
-	e := newBuffered(t, dir, o, BufferedOptions{DeadLetterRetry: time.Hour})
+	// A minute for the primary's answer: on a loaded machine the tests'
+	// 50 ms let a refusal time out into the spool, whose drain then moved
+	// it to the dead letters behind the loop's back (110 for 100 kept).
+	e := newBuffered(t, dir, o, BufferedOptions{DeadLetterRetry: time.Hour, WriteTimeout: time.Minute})
 	e.p.set(func(p *fakePrimary) { p.refuse = "S3" })
 	var kept []yujing.Reading
 	var err error
