@@ -188,6 +188,11 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, dv delivery) {
 			d.finish(dv, nil, attempts, notLeft, providerID)
 			return
 		}
+		if errors.Is(err, ErrHandedOver) { // not sent; the lease's new holder sends it
+			d.log.Info("notify call handed over: this node no longer holds its lease", "call_id", c.ID, "channel", l.name, "alert_id", c.Alert.ID)
+			d.finish(dv, err, attempts-1, notLeft, "")
+			return
+		}
 		if ctx.Err() != nil { // cut short by shutdown, not the channel's fault
 			left := leftPending
 			if requested {
@@ -266,7 +271,13 @@ func (d *Dispatcher) attempt(ctx context.Context, l *lane, dv delivery) (provide
 		return "", false, fmt.Errorf("waiting for the rate limit of channel %s: %w", l.name, err)
 	}
 	if d.opts.OnSend != nil {
-		d.opts.OnSend(dv.calls()) // on disk before the request: a crash from now on leaves the calls in doubt
+		// On disk before the request: a crash from now on leaves the calls
+		// in doubt. Refused when this node no longer holds the calls'
+		// lease: the node that took it over sends them.
+		if err := d.opts.OnSend(dv.calls()); err != nil {
+			l.circuit.done(outcomeAborted)
+			return "", false, err
+		}
 	}
 	sctx, cancel := context.WithTimeout(ctx, d.opts.SendTimeout)
 	start := time.Now()
@@ -374,17 +385,28 @@ func providerWait(err error) time.Duration {
 // are marked. A failed write is logged and counted (op "sending"); the
 // attempt goes ahead, and a crash during it sends the calls again without
 // asking.
-func (j *Journal) Sending(calls []yujing.Call) {
+//
+// With OutboxOptions.Fence, the mark is fenced by the lease of the calls'
+// warning: once another node holds that lease it fails with
+// ErrHandedOver, and the calls are not sent here.
+func (j *Journal) Sending(calls []yujing.Call) error {
 	ids := make([]string, len(calls))
 	for i, c := range calls {
 		ids[i] = c.ID
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), j.markTimeout)
 	defer cancel()
+	if j.fence != nil && len(calls) > 0 {
+		ctx = j.fence(ctx, calls[0])
+	}
 	if err := j.st.MarkSending(ctx, ids, time.Now()); err != nil {
+		if errors.Is(err, store.ErrFenced) {
+			return fmt.Errorf("%w: %w", ErrHandedOver, err)
+		}
 		j.m.storeErrors.WithLabelValues("sending").Inc()
 		j.log.Error("notify call not marked sending", "call_id", ids[0], "calls", len(ids), "err", err)
 	}
+	return nil
 }
 
 // Result marks a call from the Dispatcher's report (use it as the
@@ -398,6 +420,9 @@ func (j *Journal) Result(r Result) {
 	switch {
 	case r.Err == nil:
 		u.Status = store.CallSent
+	case errors.Is(r.Err, ErrHandedOver):
+		j.release(r.Call.ID) // pending on record: the lease's new holder sends it
+		return
 	case errors.Is(r.Err, ErrStopped):
 		u.Status, u.LastError = store.CallPending, r.Err.Error()
 	default:

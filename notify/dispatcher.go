@@ -25,6 +25,11 @@ var ErrUnknownChannel = errors.New("notify: unknown channel")
 // OnResult for calls left undelivered at shutdown.
 var ErrStopped = errors.New("notify: dispatcher stopped")
 
+// ErrHandedOver says that a call was not sent because this node of a
+// cluster no longer holds the lease of its warning's partition: the call
+// stays pending on record, for the node that holds the lease now.
+var ErrHandedOver = errors.New("notify: handed over to the node that holds the call's lease")
+
 // Options tune a Dispatcher. Zero values take the defaults shown.
 type Options struct {
 	Logger     *slog.Logger          // default: discard
@@ -74,8 +79,10 @@ type Options struct {
 	// let it through, and the request waits for it to return. The Outbox's
 	// Sending method is one: it writes, on disk, that the calls may reach
 	// their provider from now on, so that a restart knows which calls are
-	// in doubt (see CallInDoubt).
-	OnSend func(calls []yujing.Call)
+	// in doubt (see CallInDoubt). An error wrapping ErrHandedOver stops
+	// the calls here, unsent and unmarked (another node sends them); other
+	// errors are OnSend's to log, and the request goes ahead.
+	OnSend func(calls []yujing.Call) error
 }
 
 // Result is how one call ended.

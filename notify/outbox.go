@@ -45,6 +45,11 @@ type OutboxOptions struct {
 	// the next channel of its ladder from here; notify never does. It runs
 	// on a dispatcher worker and must not block (an internal/mailbox.Box).
 	OnOutcome func(yujing.CallResult)
+	// Fence returns ctx fenced by the lease under which this node sends
+	// call c (store.WithFence): the mark that a call is being sent fails
+	// once another node holds it, and the call is not sent here. Nil: no
+	// fencing.
+	Fence func(ctx context.Context, c yujing.Call) context.Context
 }
 
 // Outbox records every call durably (in its Journal) before it is handed
@@ -104,6 +109,7 @@ type Journal struct {
 	st          OutboxStore
 	log         *slog.Logger
 	markTimeout time.Duration
+	fence       func(ctx context.Context, c yujing.Call) context.Context
 	m           *outboxMetrics
 
 	mu       sync.Mutex
@@ -145,7 +151,7 @@ func NewJournal(st OutboxStore, opts OutboxOptions) (*Journal, error) {
 			}
 		}
 	}
-	return &Journal{onOutcome: opts.OnOutcome, st: st, log: opts.Logger, markTimeout: opts.MarkTimeout, m: m, inflight: map[string]struct{}{}}, nil
+	return &Journal{onOutcome: opts.OnOutcome, st: st, log: opts.Logger, markTimeout: opts.MarkTimeout, fence: opts.Fence, m: m, inflight: map[string]struct{}{}}, nil
 }
 
 // NewOutbox builds the Outbox that records calls in j and hands them to d;

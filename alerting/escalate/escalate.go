@@ -77,6 +77,7 @@ type Engine struct {
 	checks  CheckStore    // nil: no spot checks
 	owns    func(site string) bool
 	leads   func() bool
+	fence   func(ctx context.Context, site string) context.Context
 
 	mu     sync.Mutex
 	set    Settings
@@ -147,9 +148,14 @@ func New(set Settings, p Parts, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{st: p.Store, alerts: p.Alerts, changes: p.Changes, results: p.Results, caller: p.Calls, dir: p.Directory, sites: p.Sites,
-		log: opts.Logger, now: opts.Now, loc: opts.Location, tick: opts.Tick, sign: signer{key: opts.Key}, covers: opts.Covers, owns: opts.Owns, leads: opts.Leads,
-		m: m, set: set, ids: ids, checks: p.Checks, active: map[int64]*run{}, open: map[int64]*checkRun{}, issued: map[string]bool{}, wake: make(chan struct{}, 1)}, nil
+	e := &Engine{st: p.Store, alerts: p.Alerts, changes: p.Changes, results: p.Results, caller: p.Calls, dir: p.Directory, sites: p.Sites,
+		log: opts.Logger, now: opts.Now, loc: opts.Location, tick: opts.Tick, sign: signer{key: opts.Key}, covers: opts.Covers,
+		owns: opts.Owns, leads: opts.Leads, fence: opts.Fence,
+		m: m, set: set, ids: ids, checks: p.Checks, active: map[int64]*run{}, open: map[int64]*checkRun{}, issued: map[string]bool{}, wake: make(chan struct{}, 1)}
+	if e.fence != nil {
+		e.caller = fencedCaller{Caller: p.Calls, e: e}
+	}
+	return e, nil
 }
 
 func (e *Engine) signal() {
@@ -351,7 +357,7 @@ func (e *Engine) start(ctx context.Context, a yujing.Alert, t yujing.Transition)
 	}
 	esc := store.Escalation{AlertID: a.ID, TransitionID: t.ID, Level: a.Level, Policy: p.Name, Step: 1,
 		StepAt: t.At, StartedAt: t.At, State: store.EscalationActive}
-	created, err := e.st.StartEscalation(ctx, &esc)
+	created, err := e.st.StartEscalation(e.fenced(ctx, a.Site), &esc)
 	if err != nil {
 		e.m.storeErrors.Inc()
 		e.log.Error("escalation not started", "alert_id", a.ID, "policy", p.Name, "err", err)
@@ -479,6 +485,7 @@ func (e *Engine) advance(ctx context.Context, id int64, now time.Time) []yujing.
 		}
 		esc, p, alert := r.esc, r.policy, r.alert
 		e.mu.Unlock()
+		ctx := e.fenced(ctx, alert.Site)
 		step := p.Steps[esc.Step-1]
 		deadline := esc.StepAt.Add(step.Deadline)
 		due := e.due(esc, p, step, alert, deadline, now)

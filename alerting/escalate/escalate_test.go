@@ -158,6 +158,8 @@ type world struct {
 	// legacy, when set, makes the state database one upgraded from a
 	// version without instance ids, with escalations up to legacy.
 	legacy int64
+	// fence, when set, is call-and-answer's Options.Fence.
+	fence func(ctx context.Context, site string) context.Context
 }
 
 // upgradedStore is a state database upgraded from a version without
@@ -302,7 +304,7 @@ func (w *world) open() {
 	}
 	w.esc, err = escalate.New(w.set, escalate.Parts{Store: est, Alerts: w.alerts, Changes: changes, Results: outcomes, Calls: w.ob, Directory: w.dir, Sites: reg, Checks: st},
 		escalate.Options{Now: w.clock.now, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
-			Key: []byte("0123456789abcdef0123456789abcdef"), Covers: duty.RegionCovers})
+			Key: []byte("0123456789abcdef0123456789abcdef"), Covers: duty.RegionCovers, Fence: w.fence})
 	if err != nil {
 		t.Fatal(err)
 	}

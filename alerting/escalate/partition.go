@@ -2,7 +2,28 @@ package escalate
 
 import (
 	"context"
+
+	"yujing"
 )
+
+// fenced returns ctx with the fence of site's lease (Options.Fence).
+func (e *Engine) fenced(ctx context.Context, site string) context.Context {
+	if e.fence == nil {
+		return ctx
+	}
+	return e.fence(ctx, site)
+}
+
+// fencedCaller records every call under the fence of its warning's site
+// (a spot check's: the leader's).
+type fencedCaller struct {
+	Caller
+	e *Engine
+}
+
+func (f fencedCaller) Call(ctx context.Context, c yujing.Call) error {
+	return f.Caller.Call(f.e.fenced(ctx, c.Alert.Site), c)
+}
 
 // owned reports whether this node calls about site's warnings now
 // (Options.Owns).

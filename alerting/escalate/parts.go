@@ -117,4 +117,9 @@ type Options struct {
 	// checks): in a cluster, whether it holds the leader lease. Nil:
 	// always.
 	Leads func() bool
+	// Fence returns ctx fenced by the lease under which this node calls
+	// about site's warnings (store.WithFence; "" for spot checks, the
+	// leader's): starting an escalation, moving it on and recording its
+	// calls are refused once that lease is gone. Nil: no fencing.
+	Fence func(ctx context.Context, site string) context.Context
 }

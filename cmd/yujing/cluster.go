@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,6 +20,7 @@ import (
 	"yujing/cluster"
 	"yujing/config"
 	"yujing/internal/mailbox"
+	"yujing/store"
 )
 
 // ownership is what this node of a cluster holds now: the partitions of
@@ -27,8 +30,9 @@ import (
 type ownership struct {
 	partitions int
 	mu         sync.RWMutex
-	held       map[int]bool
+	held       map[int]*cluster.Lease
 	leader     atomic.Bool
+	leaderOf   atomic.Pointer[cluster.Lease]
 }
 
 func newOwnership(c *config.Cluster) *ownership {
@@ -36,7 +40,7 @@ func newOwnership(c *config.Cluster) *ownership {
 	if n == 0 {
 		n = cluster.DefaultPartitions
 	}
-	return &ownership{partitions: n, held: map[int]bool{}}
+	return &ownership{partitions: n, held: map[int]*cluster.Lease{}}
 }
 
 // partition is site's partition.
@@ -50,7 +54,7 @@ func (o *ownership) owns(site string) bool {
 	p := o.partition(site)
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.held[p]
+	return o.held[p] != nil
 }
 
 // ownsFunc is owns for the stages' options: nil for a node alone.
@@ -75,14 +79,64 @@ func (o *ownership) in(p int) func(string) bool {
 	return func(site string) bool { return o.partition(site) == p }
 }
 
-func (o *ownership) set(p int, held bool) {
+// set records that partition p is held under l (nil: given up).
+func (o *ownership) set(p int, l *cluster.Lease) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if held {
-		o.held[p] = true
+	if l != nil {
+		o.held[p] = l
 	} else {
 		delete(o.held, p)
 	}
+}
+
+// fence returns ctx fenced by the lease of site's partition ("": the
+// leader's, for spot checks): the state database refuses the escalation
+// steps, calls and sending marks made with it once the lease is gone.
+func (o *ownership) fence(ctx context.Context, site string) context.Context {
+	var l *cluster.Lease
+	if site == "" {
+		l = o.leaderOf.Load()
+	} else {
+		o.mu.RLock()
+		l = o.held[o.partition(site)]
+		o.mu.RUnlock()
+	}
+	return store.WithFence(ctx, leaseFence{l})
+}
+
+// fenceFunc is fence for call-and-answer's options: nil for a node alone.
+func (o *ownership) fenceFunc() func(context.Context, string) context.Context {
+	if o == nil {
+		return nil
+	}
+	return o.fence
+}
+
+// callFence is fence for the outbox (a call's warning's site): nil for a
+// node alone.
+func (o *ownership) callFence() func(context.Context, yujing.Call) context.Context {
+	if o == nil {
+		return nil
+	}
+	return func(ctx context.Context, c yujing.Call) context.Context { return o.fence(ctx, c.Alert.Site) }
+}
+
+// leaseFence checks, in the write's transaction, that l is still this
+// node's (cluster.FencedSQL); with no lease, every write is refused.
+type leaseFence struct{ l *cluster.Lease }
+
+func (f leaseFence) Check(ctx context.Context, tx *sql.Tx) error {
+	if f.l == nil {
+		return fmt.Errorf("%w: this node holds no lease for it", store.ErrFenced)
+	}
+	if err := cluster.FencedSQL(ctx, tx, f.l); err != nil {
+		if errors.Is(err, cluster.ErrFenced) {
+			return fmt.Errorf("%w: %w", store.ErrFenced, err)
+		}
+		return err
+	}
+	return nil
 }
 
 // Channels of the cluster's bus.
@@ -135,8 +189,8 @@ func (pw *partitionWork) callbacks() cluster.Callbacks {
 	var stopLeader context.CancelFunc
 	var leaderDone chan struct{}
 	return cluster.Callbacks{
-		OnAcquire: func(ctx context.Context, p int, _ *cluster.Lease) {
-			pw.own.set(p, true)
+		OnAcquire: func(ctx context.Context, p int, l *cluster.Lease) {
+			pw.own.set(p, l)
 			in := pw.own.in(p)
 			if _, err := pw.alerts.alerts.Resync(ctx); err != nil {
 				pw.log.Error("cluster: open warnings not read again on taking a partition", "partition", p, "err", err)
@@ -158,11 +212,12 @@ func (pw *partitionWork) callbacks() cluster.Callbacks {
 			if err := pw.intake.ReleasePartition(ctx, p); err != nil {
 				pw.log.Warn("cluster: partition's MQTT session not ended cleanly", "partition", p, "err", err)
 			}
-			pw.own.set(p, false)
+			pw.own.set(p, nil)
 			n := pw.esc.Drop(pw.own.in(p))
 			pw.log.Info("cluster: partition given up", "partition", p, "why", why.String(), "escalations", n)
 		},
-		OnLeader: func(ctx context.Context, _ *cluster.Lease) {
+		OnLeader: func(ctx context.Context, l *cluster.Lease) {
+			pw.own.leaderOf.Store(l)
 			pw.own.leader.Store(true)
 			// Spot-check calls that were pending with the old leader.
 			if err := pw.resume(ctx, func(c yujing.Call) bool { return c.Alert.ID == 0 }); err != nil {
@@ -176,6 +231,7 @@ func (pw *partitionWork) callbacks() cluster.Callbacks {
 		},
 		OnLeaderRelease: func(ctx context.Context, _ *cluster.Lease, why cluster.Reason) {
 			pw.own.leader.Store(false)
+			pw.own.leaderOf.Store(nil)
 			if stopLeader != nil {
 				stopLeader()
 				<-leaderDone

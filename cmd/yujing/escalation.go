@@ -102,5 +102,5 @@ func newEscalator(cfg *config.Config, st *sqlstate.State, parts escalate.Parts, 
 	}
 	return escalate.New(escalationSettings(cfg, addr, log), parts, escalate.Options{Logger: log, Registerer: reg,
 		Key: key, Covers: duty.RegionCovers, Tick: 250 * time.Millisecond, Location: cfg.Location,
-		Owns: own.ownsFunc(), Leads: own.leadsFunc()})
+		Owns: own.ownsFunc(), Leads: own.leadsFunc(), Fence: own.fenceFunc()})
 }

@@ -191,7 +191,8 @@ func (w *wiring) delivery(state *sqlstate.State, sensors *sensorBook) (*delivery
 		return nil, err
 	}
 	outcomes := mailbox.New[yujing.CallResult]()
-	journal, err := notify.NewJournal(state, notify.OutboxOptions{Logger: w.log, Registerer: w.reg, OnOutcome: outcomes.Put})
+	journal, err := notify.NewJournal(state, notify.OutboxOptions{Logger: w.log, Registerer: w.reg, OnOutcome: outcomes.Put,
+		Fence: w.cl.ownership().callFence()})
 	if err != nil {
 		return nil, err
 	}

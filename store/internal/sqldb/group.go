@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"slices"
 	"sync"
+
+	"yujing/store"
 )
 
 // Write runs fn in a write transaction and returns fn's error, or the
@@ -27,9 +29,12 @@ import (
 // may run more than once (again alone, when the shared transaction failed
 // as a whole), so it must set what it returns through its closure on
 // every run. It must not call Write, nor use the DB outside tx.
+//
+// A write whose ctx carries a fence (store.WithFence) runs it first, in
+// a transaction of its own.
 func (db *DB) Write(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
 	db.writes.Add(1)
-	if db.group == nil {
+	if db.group == nil || store.FenceFrom(ctx) != nil {
 		return db.writeAlone(ctx, fn)
 	}
 	return db.group.write(ctx, fn)
@@ -40,7 +45,7 @@ func (db *DB) Write(ctx context.Context, fn func(ctx context.Context, tx *Tx) er
 // transaction of its own (autocommit). The result is that of the
 // committed statement.
 func (db *DB) WriteExec(ctx context.Context, q string, args ...any) (res sql.Result, err error) {
-	if db.group == nil {
+	if db.group == nil && store.FenceFrom(ctx) == nil {
 		db.writes.Add(1)
 		if res, err = db.ExecContext(ctx, q, args...); err == nil {
 			db.commits.Add(1)
@@ -81,6 +86,11 @@ func (db *DB) writeAlone(ctx context.Context, fn func(context.Context, *Tx) erro
 		return err
 	}
 	defer tx.Rollback()
+	if f := store.FenceFrom(ctx); f != nil {
+		if err := f.Check(ctx, tx.tx); err != nil {
+			return err
+		}
+	}
 	if err := fn(ctx, tx); err != nil {
 		return err
 	}
