@@ -2,6 +2,7 @@ package escalate
 
 import (
 	"context"
+	"time"
 
 	"yujing"
 )
@@ -39,9 +40,18 @@ func (e *Engine) owned(site string) bool { return e.owns == nil || e.owns(site) 
 func (e *Engine) Adopt(ctx context.Context, adopt func(site string) bool) (int, error) {
 	e.Drop(adopt)
 	n, err := e.restore(ctx, adopt)
+	if err == nil {
+		// A node that died between saving a change and recording its
+		// calls lost them: make the last hour's again (the outbox drops
+		// those it has).
+		_, err = e.recoverCalls(ctx, recoverWindow, adopt)
+	}
 	e.signal()
 	return n, err
 }
+
+// recoverWindow is how far back Adopt makes the calls of changes again.
+const recoverWindow = time.Hour
 
 // Drop forgets the escalations of the sites drop names, without ending
 // them in the store: another node runs them from now (a cluster node gave

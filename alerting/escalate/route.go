@@ -50,13 +50,18 @@ func (r *Route) Check() []string {
 // it once after Restore, with notify ready. It returns how many calls it
 // handed on (the outbox drops those it already has).
 func (e *Engine) RecoverCalls(ctx context.Context, window time.Duration) (int, error) {
+	return e.recoverCalls(ctx, window, e.owned)
+}
+
+// recoverCalls is RecoverCalls for the warnings of the sites which names.
+func (e *Engine) recoverCalls(ctx context.Context, window time.Duration, which func(site string) bool) (int, error) {
 	e.mu.Lock()
 	routes := e.set.Routes
 	e.mu.Unlock()
 	now := e.now()
 	var calls []yujing.Call
 	for _, a := range e.alerts.Open() {
-		if now.Sub(a.UpdatedAt) > window {
+		if now.Sub(a.UpdatedAt) > window || !which(a.Site) {
 			continue
 		}
 		_, hist, err := e.alerts.Get(ctx, a.ID)
