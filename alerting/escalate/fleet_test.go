@@ -41,6 +41,8 @@ type fleet struct {
 	eng    *alerting.Engine
 	esc    *escalate.Engine
 	calls  *callLog
+	// wrap, when set, changes the parts call-and-answer is built from.
+	wrap func(*escalate.Parts)
 }
 
 // fleetClock is a fake clock that can be switched to the machine's.
@@ -134,8 +136,11 @@ func (f *fleet) open() {
 		tb.Fatal(err)
 	}
 	f.calls = &callLog{st: st}
-	f.esc, err = escalate.New(f.set, escalate.Parts{Store: st, Alerts: f.alerts, Changes: changes, Calls: f.calls,
-		Directory: directory(tb), Sites: reg},
+	parts := escalate.Parts{Store: st, Alerts: f.alerts, Changes: changes, Calls: f.calls, Directory: directory(tb), Sites: reg}
+	if f.wrap != nil {
+		f.wrap(&parts)
+	}
+	f.esc, err = escalate.New(f.set, parts,
 		escalate.Options{Now: f.clock.now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Tick: f.tick,
 			Key: []byte("0123456789abcdef0123456789abcdef"), Covers: duty.RegionCovers})
 	if err != nil {
