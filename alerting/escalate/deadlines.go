@@ -176,7 +176,8 @@ const maxSleep = time.Second
 
 // sleep is how long Run may wait before the next Step: until the earliest
 // moment of the index, a tick while spot checks are open (their own
-// cadence), the next read of the open checks, or maxSleep.
+// cadence), the next read of the open checks (at least a tick away), or
+// maxSleep.
 func (e *Engine) sleep(now time.Time) time.Duration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -188,10 +189,11 @@ func (e *Engine) sleep(now time.Time) time.Duration {
 		d = min(d, at.Sub(now))
 	}
 	if e.checks != nil {
+		// At least a tick: a failed read of the open checks is retried
+		// then, as before.
+		d = min(d, max(e.tick, e.checksRead.Add(checkRefresh).Sub(now)))
 		if len(e.open) > 0 {
 			d = min(d, e.tick)
-		} else {
-			d = min(d, e.checksRead.Add(checkRefresh).Sub(now))
 		}
 	}
 	return max(d, 0)

@@ -41,12 +41,12 @@ func (a countingAlerts) Get(ctx context.Context, id int64) (yujing.Alert, []yuji
 	return a.Alerts.Get(ctx, id)
 }
 
-// With 2 000 escalations waiting, a Step with nothing due visits none of
+// With 1 000 escalations waiting, a Step with nothing due visits none of
 // them; each second step is called when the clock reaches its deadline,
 // visiting only the escalations due; an answered escalation leaves the
 // index. The old engine visited every escalation at every Step.
 func TestStepVisitsOnlyWhatIsDue(t *testing.T) {
-	const n, k = 2000, 10
+	const n, k = 1000, 10
 	f := newFleet(t, n, fleetPolicy(5*time.Minute))
 	t.Cleanup(f.close)
 	// Sensor i's warning is raised i×100 ms after t0, so step 1 of
@@ -141,7 +141,7 @@ func TestRunWakesAtTheDeadline(t *testing.T) {
 // alert one at a time, makes each second step once, and calls nothing of
 // the first steps again; the next Step visits nothing.
 func TestRestartOverdueCallsEachStepOnce(t *testing.T) {
-	const n = 300
+	const n = 200
 	f := newFleet(t, n, fleetPolicy(5*time.Minute))
 	f.raise(func(int) time.Time { return t0 })
 	f.close()

@@ -183,14 +183,35 @@ func (f *fleet) raise(at func(i int) time.Time) {
 }
 
 // seeded returns a state database with n escalations waiting in their
-// first step (deadline after t0), all called.
+// first step (deadline after t0), all called. With YUJING_BENCH_SEEDS set
+// to a directory, it is built there once and copied for each use, also by
+// other test binaries (the old code's, for a benchmark's baseline).
 func seeded(tb testing.TB, n int, deadline time.Duration) string {
-	f := &fleet{tb: tb, n: n, path: filepath.Join(tb.TempDir(), "state.db"), clock: &fleetClock{t: t0},
-		set: fleetPolicy(deadline), tick: 250 * time.Millisecond}
+	dir := os.Getenv("YUJING_BENCH_SEEDS")
+	if dir == "" {
+		return seed(tb, filepath.Join(tb.TempDir(), "state.db"), n, deadline)
+	}
+	path := filepath.Join(dir, fmt.Sprintf("seed-%d-%s", n, deadline), "state.db")
+	if _, err := os.Stat(path); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			tb.Fatal(err)
+		}
+		seed(tb, path+".new", n, deadline)
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if err := os.Rename(path+".new"+suffix, path+suffix); err != nil && !os.IsNotExist(err) {
+				tb.Fatal(err)
+			}
+		}
+	}
+	return copyState(tb, path)
+}
+
+func seed(tb testing.TB, path string, n int, deadline time.Duration) string {
+	f := &fleet{tb: tb, n: n, path: path, clock: &fleetClock{t: t0}, set: fleetPolicy(deadline), tick: 250 * time.Millisecond}
 	f.open()
 	f.raise(func(int) time.Time { return t0 })
 	f.close()
-	return f.path
+	return path
 }
 
 // copyState copies a closed state database to a new path.
