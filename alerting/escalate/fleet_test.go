@@ -45,21 +45,28 @@ type fleet struct {
 	wrap func(*escalate.Parts)
 }
 
-// fleetClock is a fake clock that can be switched to the machine's.
+// fleetClock is a fake clock that can be switched to the machine's, or
+// set running at the machine's pace from its time.
 type fleetClock struct {
 	mu   sync.Mutex
 	t    time.Time
 	real bool
+	from time.Time // running since, when set
 }
 
 func (c *fleetClock) now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.real {
+	switch {
+	case c.real:
 		return time.Now()
+	case !c.from.IsZero():
+		return c.t.Add(time.Since(c.from))
 	}
 	return c.t
 }
+
+func (c *fleetClock) run() { c.mu.Lock(); c.from = time.Now(); c.mu.Unlock() }
 
 func (c *fleetClock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 func (c *fleetClock) add(d time.Duration) {
@@ -187,16 +194,22 @@ func (f *fleet) raise(at func(i int) time.Time) {
 // to a directory, it is built there once and copied for each use, also by
 // other test binaries (the old code's, for a benchmark's baseline).
 func seeded(tb testing.TB, n int, deadline time.Duration) string {
+	return seededOver(tb, n, deadline, 0)
+}
+
+// seededOver is seeded with the warnings raised one by one over spread
+// from t0 (sensor i at t0+i×spread/n).
+func seededOver(tb testing.TB, n int, deadline, spread time.Duration) string {
 	dir := os.Getenv("YUJING_BENCH_SEEDS")
 	if dir == "" {
-		return seed(tb, filepath.Join(tb.TempDir(), "state.db"), n, deadline)
+		return seed(tb, filepath.Join(tb.TempDir(), "state.db"), n, deadline, spread)
 	}
-	path := filepath.Join(dir, fmt.Sprintf("seed-%d-%s", n, deadline), "state.db")
+	path := filepath.Join(dir, fmt.Sprintf("seed-%d-%s-%s", n, deadline, spread), "state.db")
 	if _, err := os.Stat(path); err != nil {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			tb.Fatal(err)
 		}
-		seed(tb, path+".new", n, deadline)
+		seed(tb, path+".new", n, deadline, spread)
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			if err := os.Rename(path+".new"+suffix, path+suffix); err != nil && !os.IsNotExist(err) {
 				tb.Fatal(err)
@@ -206,10 +219,10 @@ func seeded(tb testing.TB, n int, deadline time.Duration) string {
 	return copyState(tb, path)
 }
 
-func seed(tb testing.TB, path string, n int, deadline time.Duration) string {
+func seed(tb testing.TB, path string, n int, deadline, spread time.Duration) string {
 	f := &fleet{tb: tb, n: n, path: path, clock: &fleetClock{t: t0}, set: fleetPolicy(deadline), tick: 250 * time.Millisecond}
 	f.open()
-	f.raise(func(int) time.Time { return t0 })
+	f.raise(func(i int) time.Time { return t0.Add(time.Duration(i) * (spread / time.Duration(n))) })
 	f.close()
 	return path
 }
@@ -320,5 +333,43 @@ func BenchmarkRestore(b *testing.B) {
 				b.StartTimer()
 			}
 		})
+	}
+}
+
+// BenchmarkStepLateness runs the engine (Run, tick 250 ms as in serve)
+// with 50 000 escalations waiting, whose first steps' deadlines pass one
+// by one over 50 s (1 000 a second) on a clock running at the machine's
+// pace, and reports how late the second steps were called: the largest
+// and the 99th percentile delay from each deadline to its call.
+func BenchmarkStepLateness(b *testing.B) {
+	const n, deadline, spread = 50000, time.Hour, 50 * time.Second
+	path := seededOver(b, n, deadline, spread)
+	for b.Loop() {
+		f := &fleet{tb: b, n: n, path: path, clock: &fleetClock{t: t0.Add(deadline - 2*time.Second)},
+			set: fleetPolicy(deadline), tick: 250 * time.Millisecond}
+		f.open()
+		f.esc.Step(context.Background()) // the restored ones, once
+		f.clock.run()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { f.esc.Run(ctx); close(done) }()
+		for f.clock.now().Before(t0.Add(deadline + spread + 2*time.Second)) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		var late []time.Duration
+		for _, c := range f.calls.all() {
+			if c.Step == 2 {
+				late = append(late, c.Created.Sub(c.Deadline.Add(-deadline)))
+			}
+		}
+		f.close()
+		if len(late) != n {
+			b.Fatalf("%d second steps called, want %d", len(late), n)
+		}
+		slices.Sort(late)
+		b.ReportMetric(float64(late[len(late)-1].Milliseconds()), "max-late-ms")
+		b.ReportMetric(float64(late[len(late)*99/100].Milliseconds()), "p99-late-ms")
 	}
 }
