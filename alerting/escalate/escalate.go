@@ -34,10 +34,10 @@
 // Caller, in order (Run, Step, handle; the routes' calls; start, advance,
 // due, call); deadlines.go the deadline index (which escalations a Step
 // visits, how long Run sleeps); parts.go what the Engine is built from;
-// restore.go what a restart reads back; stop.go how an escalation ends (stopped, answered);
-// route.go, policy.go the routes and policies as configured; ladder.go the
-// next channel after a failure; answer.go, link.go, receipt.go answers;
-// summary.go the scheduled summaries.
+// restore.go what a restart reads back; stop.go how an escalation ends
+// (stopped, answered); route.go, policy.go the routes and policies as
+// configured; ladder.go the next channel after a failure; answer.go,
+// link.go, receipt.go answers; summary.go the scheduled summaries.
 package escalate
 
 import (
