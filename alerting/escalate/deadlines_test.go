@@ -184,3 +184,30 @@ func TestRestartOverdueCallsEachStepOnce(t *testing.T) {
 		t.Errorf("%d calls on record, want %d: each step of each escalation once", len(recs), 2*n)
 	}
 }
+
+// A reload recomputes every escalation's next moment: a deadline
+// shortened from 5 to 2 minutes calls the second step at 2 minutes, not at
+// the 5 the index held.
+func TestReloadRecomputesDeadlines(t *testing.T) {
+	f := newFleet(t, 3, fleetPolicy(5*time.Minute))
+	t.Cleanup(f.close)
+	f.raise(func(int) time.Time { return t0 })
+	ctx := context.Background()
+	f.clock.set(t0.Add(time.Minute))
+	f.esc.Step(ctx)
+	if err := f.esc.SetSettings(fleetPolicy(2 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	f.esc.Step(ctx) // visits all three: their moments may have moved
+	f.clock.set(t0.Add(2 * time.Minute))
+	f.esc.Step(ctx)
+	calls := f.calls.all()
+	if len(calls) != 6 {
+		t.Fatalf("%d calls at the new deadline, want 3 of step 1 and 3 of step 2", len(calls))
+	}
+	for _, c := range calls[3:] {
+		if c.Step != 2 || !c.Created.Equal(t0.Add(2*time.Minute)) {
+			t.Errorf("call %s step %d made at %v, want step 2 at %v", c.ID, c.Step, c.Created, t0.Add(2*time.Minute))
+		}
+	}
+}
