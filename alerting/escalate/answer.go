@@ -130,12 +130,7 @@ func viaZH(via string) string {
 func (e *Engine) calling(alertID int64) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, r := range e.active {
-		if r.esc.AlertID == alertID {
-			return true
-		}
-	}
-	return false
+	return len(e.byAlert[alertID]) > 0
 }
 
 // Check verifies an answer link's token and returns its call, for the

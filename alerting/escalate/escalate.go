@@ -32,11 +32,12 @@
 //
 // Files: escalate.go is an alert change's way from the lifecycle to the
 // Caller, in order (Run, Step, handle; the routes' calls; start, advance,
-// due, call); parts.go what the Engine is built from; restore.go what a
-// restart reads back; stop.go how an escalation ends (stopped, answered);
-// route.go, policy.go the routes and policies as configured; ladder.go the
-// next channel after a failure; answer.go, link.go, receipt.go answers;
-// summary.go the scheduled summaries.
+// due, call); deadlines.go the deadline index (which escalations a Step
+// visits, how long Run sleeps); parts.go what the Engine is built from;
+// restore.go what a restart reads back; stop.go how an escalation ends
+// (stopped, answered); route.go, policy.go the routes and policies as
+// configured; ladder.go the next channel after a failure; answer.go,
+// link.go, receipt.go answers; summary.go the scheduled summaries.
 package escalate
 
 import (
@@ -44,11 +45,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"yujing"
@@ -81,15 +82,26 @@ type Engine struct {
 
 	mu     sync.Mutex
 	set    Settings
-	active map[int64]*run      // by escalation id
-	open   map[int64]*checkRun // open spot checks, by id
+	active map[int64]*run // by escalation id
+	// byAlert are the ids of the active escalations of each alert.
+	byAlert map[int64][]int64
+	// index keeps each active escalation under its next moment (Step
+	// visits those whose moment came); changed are the ones to visit at
+	// the next Step whatever their moment (deadlines.go).
+	index   deadlines
+	changed map[int64]struct{}
+	visits  atomic.Int64        // escalations Step visited, for the tests
+	open    map[int64]*checkRun // open spot checks, by id
 	// checksRead is when the open spot checks were last read from the
 	// store (refreshChecks).
 	checksRead time.Time
 	checkGen   uint64          // counts the checks StartCheck added
 	issued     map[string]bool // call ids handed to the caller by this process
-	queue      []observed      // alert changes replayed by Restore, not yet handled
-	wake       chan struct{}
+	// issuedBy are the ids in issued of each escalation's calls, so that
+	// an escalation's end forgets them without a scan of issued.
+	issuedBy map[int64][]string
+	queue    []observed // alert changes replayed by Restore, not yet handled
+	wake     chan struct{}
 }
 
 type run struct {
@@ -98,6 +110,14 @@ type run struct {
 	policy *Policy
 	// people are the resolved targets of each round, step and tag.
 	people map[string][]yujing.Person
+	// made, when set, are the calls the escalation had made when it was
+	// restored (one read for all, Restore), with the fallbacks made since:
+	// its first visit takes them instead of reading its calls (unmade).
+	made *madeCalls
+	// restored: its alert was read with all the others by Restore, so its
+	// first visit marks it silenced or inhibited itself (DecorateAt)
+	// instead of reading it again.
+	restored bool
 }
 
 // observed is an alert change to handle: one the lifecycle saved, or, with
@@ -151,7 +171,8 @@ func New(set Settings, p Parts, opts Options) (*Engine, error) {
 	e := &Engine{st: p.Store, alerts: p.Alerts, changes: p.Changes, results: p.Results, caller: p.Calls, dir: p.Directory, sites: p.Sites,
 		log: opts.Logger, now: opts.Now, loc: opts.Location, tick: opts.Tick, sign: signer{key: opts.Key}, covers: opts.Covers,
 		owns: opts.Owns, leads: opts.Leads, fence: opts.Fence,
-		m: m, set: set, ids: ids, checks: p.Checks, active: map[int64]*run{}, open: map[int64]*checkRun{}, issued: map[string]bool{}, wake: make(chan struct{}, 1)}
+		m: m, set: set, ids: ids, checks: p.Checks, active: map[int64]*run{}, byAlert: map[int64][]int64{}, changed: map[int64]struct{}{},
+		open: map[int64]*checkRun{}, issued: map[string]bool{}, issuedBy: map[int64][]string{}, wake: make(chan struct{}, 1)}
 	if e.fence != nil {
 		e.caller = fencedCaller{Caller: p.Calls, e: e}
 	}
@@ -166,9 +187,11 @@ func (e *Engine) signal() {
 }
 
 // Run handles alert changes and advances escalations until ctx ends: at
-// once when a change comes, and every tick for the deadlines.
+// once when a change comes, and for the deadlines at the earliest moment
+// something comes due (the deadline index), waking at least every
+// maxSleep, and every tick while spot checks are open.
 func (e *Engine) Run(ctx context.Context) {
-	t := time.NewTicker(e.tick)
+	t := time.NewTimer(maxSleep)
 	defer t.Stop()
 	var results <-chan struct{} // nil: never ready
 	if e.results != nil {
@@ -176,6 +199,7 @@ func (e *Engine) Run(ctx context.Context) {
 	}
 	for {
 		e.Step(ctx)
+		t.Reset(e.sleep(e.now()))
 		select {
 		case <-ctx.Done():
 			return
@@ -190,7 +214,9 @@ func (e *Engine) Run(ctx context.Context) {
 // Step handles the alert changes that came since the last Step, in order,
 // moves the calls notify reported failed on along their ladders, and makes
 // every call that is due now; Run calls it. It makes its calls before it
-// returns: tests with a fake clock call it directly.
+// returns: tests with a fake clock call it directly. It visits only the
+// escalations whose next moment has come and those that changed
+// (deadlines.go).
 func (e *Engine) Step(ctx context.Context) {
 	e.mu.Lock()
 	queue := e.queue
@@ -207,22 +233,25 @@ func (e *Engine) Step(ctx context.Context) {
 			e.fallBack(ctx, r)
 		}
 	}
-	e.mu.Lock()
-	ids := slices.Sorted(maps.Keys(e.active))
-	e.mu.Unlock()
 	now := e.now()
+	e.mu.Lock()
+	ids := e.dueLocked(now)
+	e.mu.Unlock()
+	e.visits.Add(int64(len(ids)))
 	for _, id := range ids {
-		calls := e.advance(ctx, id, now)
+		calls, retry := e.advance(ctx, id, now)
 		for _, c := range calls {
 			if err := e.caller.Call(ctx, c); err != nil {
 				e.log.Error("escalation call not accepted; retried at the next tick", "call_id", c.ID, "err", err)
 				e.mu.Lock()
 				delete(e.issued, c.ID)
 				e.mu.Unlock()
+				retry = true
 				continue
 			}
 			e.m.calls.WithLabelValues(c.Channel).Inc()
 		}
+		e.schedule(id, now, retry)
 	}
 	e.stepChecks(ctx, now)
 	e.m.active.Set(float64(e.activeCount()))
@@ -257,8 +286,8 @@ func (e *Engine) handle(ctx context.Context, o observed) {
 	case yujing.EventResolved:
 		e.mu.Lock()
 		var stop []int64
-		for id, r := range e.active {
-			if r.esc.AlertID == a.ID && (r.policy == nil || !r.policy.ContinueAfterResolve) {
+		for _, id := range e.byAlert[a.ID] {
+			if r := e.active[id]; r.policy == nil || !r.policy.ContinueAfterResolve {
 				stop = append(stop, id)
 			}
 		}
@@ -270,10 +299,8 @@ func (e *Engine) handle(ctx context.Context, o observed) {
 		e.stopAlert(ctx, a.ID, store.ReasonClosed, t.At)
 	}
 	e.mu.Lock()
-	for _, r := range e.active {
-		if r.esc.AlertID == a.ID {
-			r.alert = a
-		}
+	for _, id := range e.byAlert[a.ID] {
+		e.active[id].alert = a
 	}
 	e.mu.Unlock()
 }
@@ -370,7 +397,7 @@ func (e *Engine) start(ctx context.Context, a yujing.Alert, t yujing.Transition)
 		return
 	}
 	e.mu.Lock()
-	e.active[esc.ID] = &run{esc: esc, alert: a, policy: p}
+	e.addRunLocked(&run{esc: esc, alert: a, policy: p})
 	e.mu.Unlock()
 	if created {
 		e.m.started.WithLabelValues(p.Name, a.Level.String()).Inc()
@@ -385,8 +412,8 @@ func (e *Engine) start(ctx context.Context, a yujing.Alert, t yujing.Transition)
 // restart starts no escalation the running process would not have.
 func (e *Engine) covered(ctx context.Context, alertID int64, t yujing.Transition) (store.Escalation, bool) {
 	e.mu.Lock()
-	for _, r := range e.active {
-		if r.esc.AlertID == alertID && r.esc.TransitionID != t.ID && r.esc.Level >= t.ToLevel && r.policy != nil &&
+	for _, id := range e.byAlert[alertID] {
+		if r := e.active[id]; r.esc.TransitionID != t.ID && r.esc.Level >= t.ToLevel && r.policy != nil &&
 			!r.topAt().Before(t.At) {
 			e.mu.Unlock()
 			return r.esc, true
@@ -454,8 +481,8 @@ func (e *Engine) pick(a yujing.Alert) *Policy {
 func (e *Engine) supersede(ctx context.Context, esc store.Escalation, at time.Time) {
 	e.mu.Lock()
 	var ids []int64
-	for id, r := range e.active {
-		if r.esc.AlertID == esc.AlertID && id != esc.ID && r.esc.Level < esc.Level {
+	for _, id := range e.byAlert[esc.AlertID] {
+		if id != esc.ID && e.active[id].esc.Level < esc.Level {
 			ids = append(ids, id)
 		}
 	}
@@ -468,20 +495,29 @@ func (e *Engine) supersede(ctx context.Context, esc store.Escalation, at time.Ti
 
 // advance makes the calls of an escalation that are due at now and moves
 // it to its next step (or round, or the top) when a deadline has passed.
-// It returns the calls to make.
-func (e *Engine) advance(ctx context.Context, id int64, now time.Time) []yujing.Call {
-	var calls []yujing.Call
+// It returns the calls to make; retry when the store failed it (what it
+// could not do is tried again a tick later).
+func (e *Engine) advance(ctx context.Context, id int64, now time.Time) (calls []yujing.Call, retry bool) {
+	e.mu.Lock()
+	var restored, first bool
+	if r, ok := e.active[id]; ok {
+		restored, first = r.restored, r.restored || r.made != nil
+	}
+	e.mu.Unlock()
+	if first {
+		defer e.forgetRestored(id)
+	}
 	for range 1000 { // bounded: each pass moves a step forward or returns
 		e.mu.Lock()
 		r, ok := e.active[id]
 		if !ok {
 			e.mu.Unlock()
-			return calls
+			return calls, false
 		}
 		if r.policy == nil {
 			e.mu.Unlock()
 			e.stop(ctx, id, store.ReasonPolicyRemoved, now)
-			return calls
+			return calls, false
 		}
 		esc, p, alert := r.esc, r.policy, r.alert
 		e.mu.Unlock()
@@ -490,7 +526,7 @@ func (e *Engine) advance(ctx context.Context, id int64, now time.Time) []yujing.
 		deadline := esc.StepAt.Add(step.Deadline)
 		due := e.due(esc, p, step, alert, deadline, now)
 		if len(due) > 0 {
-			fresh, _, err := e.alerts.Get(ctx, alert.ID)
+			fresh, err := e.fresh(ctx, alert, restored, now)
 			if err == nil && (fresh.Silenced || fresh.Inhibited) {
 				why, reason := "silenced", store.ReasonSilenced
 				if fresh.Inhibited {
@@ -498,17 +534,18 @@ func (e *Engine) advance(ctx context.Context, id int64, now time.Time) []yujing.
 				}
 				e.stop(ctx, id, reason, now)
 				e.m.suppressed.WithLabelValues(why).Inc()
-				return calls
+				return calls, false
 			}
 			if err == nil {
 				for i := range due {
 					due[i].Alert = fresh
 				}
 			}
-			calls = append(calls, e.unmade(ctx, esc.ID, due)...)
+			todo, ok := e.unmade(ctx, esc.ID, due)
+			calls, retry = append(calls, todo...), retry || !ok
 		}
 		if now.Before(deadline) {
-			return calls
+			return calls, retry
 		}
 		// Nobody answered in time: the next step, round, or the top.
 		next := esc
@@ -526,11 +563,11 @@ func (e *Engine) advance(ctx context.Context, id int64, now time.Time) []yujing.
 				e.mu.Lock()
 				e.endLocked(id)
 				e.mu.Unlock()
-				return calls
+				return calls, false
 			}
 			e.m.storeErrors.Inc()
 			e.log.Error("escalation step not saved; retried at the next tick", "escalation_id", id, "err", err)
-			return calls
+			return calls, true
 		}
 		e.mu.Lock()
 		if cur, ok := e.active[id]; ok {
@@ -545,13 +582,13 @@ func (e *Engine) advance(ctx context.Context, id int64, now time.Time) []yujing.
 			e.m.topReached.WithLabelValues(p.Name, esc.Level.String()).Inc()
 			e.log.Warn("escalation reached the top of its chain: nobody answered", "escalation_id", id,
 				"alert_id", esc.AlertID, "policy", p.Name, "steps", len(p.Steps), "rounds", p.Repeat+1)
-			return calls
+			return calls, retry
 		}
 		e.m.steps.WithLabelValues(p.Name, strconv.Itoa(next.Step)).Inc()
 		e.log.Warn("no answer by the deadline: escalating", "escalation_id", id, "alert_id", esc.AlertID,
 			"policy", p.Name, "step", next.Step, "round", next.Round)
 	}
-	return calls
+	return calls, retry
 }
 
 // deadline is when the current step of r is due.
@@ -704,8 +741,9 @@ func (e *Engine) call(esc store.Escalation, a yujing.Alert, person yujing.Person
 
 // unmade drops the calls this process already handed on, and those the
 // escalation already made on the same channel to the same person in the
-// same round and step (by a ladder's fallback, or before a restart).
-func (e *Engine) unmade(ctx context.Context, escID int64, due []yujing.Call) []yujing.Call {
+// same round and step (by a ladder's fallback, or before a restart); ok
+// false when the calls made could not be read (none is made then).
+func (e *Engine) unmade(ctx context.Context, escID int64, due []yujing.Call) (out []yujing.Call, ok bool) {
 	e.mu.Lock()
 	var todo []yujing.Call
 	for _, c := range due {
@@ -713,38 +751,38 @@ func (e *Engine) unmade(ctx context.Context, escID int64, due []yujing.Call) []y
 			todo = append(todo, c)
 		}
 	}
+	var made *madeCalls
+	if r := e.active[escID]; r != nil {
+		made = r.made // read for all at once by Restore
+	}
 	e.mu.Unlock()
 	if len(todo) == 0 {
-		return nil
+		return nil, true
 	}
-	made, err := e.st.CallsOfEscalation(ctx, escID)
-	if err != nil {
-		e.m.storeErrors.Inc()
-		e.log.Error("escalation calls not read; retried at the next tick", "escalation_id", escID, "err", err)
-		return nil
+	if made == nil {
+		recs, err := e.st.CallsOfEscalation(ctx, escID)
+		if err != nil {
+			e.m.storeErrors.Inc()
+			e.log.Error("escalation calls not read; retried at the next tick", "escalation_id", escID, "err", err)
+			return nil, false
+		}
+		made = &madeCalls{}
+		for _, c := range recs {
+			made.add(c.ID, madeSlot{c.Round, c.Step, c.Person, c.Channel})
+		}
 	}
-	type slot struct {
-		round, step     int
-		person, channel string
-	}
-	seen := map[string]bool{}
-	slots := map[slot]bool{}
-	for _, c := range made {
-		seen[c.ID] = true
-		slots[slot{c.Round, c.Step, c.Person, c.Channel}] = true
-	}
-	var out []yujing.Call
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, c := range todo {
 		e.issued[c.ID] = true
-		if seen[c.ID] {
+		e.issuedBy[escID] = append(e.issuedBy[escID], c.ID)
+		if made.ids[c.ID] {
 			continue
 		}
-		if !strings.Contains(c.ID, "-remind") && slots[slot{c.Round, c.Step, c.Person.ID, c.Channel}] {
+		if !strings.Contains(c.ID, "-remind") && made.slots[madeSlot{c.Round, c.Step, c.Person.ID, c.Channel}] {
 			continue // a fallback already called this person on this channel
 		}
 		out = append(out, c)
 	}
-	return out
+	return out, true
 }

@@ -708,30 +708,6 @@ func ackNote(t *testing.T, w *world, id int64) string {
 	return ""
 }
 
-// BenchmarkStepIdle is the cost of one tick of the escalation engine with
-// many escalations waiting for their deadlines and nothing due: what it
-// spends every 250 ms in serve.
-func BenchmarkStepIdle(b *testing.B) {
-	for _, n := range []int{10, 200} {
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			w := &world{t: b, sensors: n, clock: &clock{t: t0}, rcv: newReceiver(b), set: policies(), dir: directory(b),
-				path: filepath.Join(b.TempDir(), "state.db")}
-			w.open()
-			for i := 1; i <= n; i++ {
-				w.eng.Observe(context.Background(), []yujing.Reading{{Sensor: fmt.Sprintf("gas-%d", i), Site: "plant-a",
-					Family: yujing.FamilyGas, Metric: "lel", Unit: "%LEL", Value: 60, Time: w.clock.now()}})
-			}
-			w.at(0) // start them all and make step 1's calls
-			w.at(time.Minute)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				w.esc.Step(context.Background())
-			}
-		})
-	}
-}
-
 // A call whose channel fails for good is made on the next channel of its
 // ladder by call-and-answer, from notify's report: the failed call stays
 // on record, and the next one's id extends it.

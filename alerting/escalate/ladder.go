@@ -27,5 +27,15 @@ func (e *Engine) fallBack(ctx context.Context, r yujing.CallResult) {
 	if err := e.caller.Call(ctx, next); err != nil {
 		e.m.callErrors.Inc()
 		e.log.Error("fallback call not queued", "call_id", next.ID, "err", err)
+		return
+	}
+	if next.Escalation != 0 {
+		// The calls an escalation's first visit after a restart takes as
+		// made (Restore read them) must include this one.
+		e.mu.Lock()
+		if r := e.active[next.Escalation]; r != nil && r.made != nil {
+			r.made.add(next.ID, madeSlot{next.Round, next.Step, next.Person.ID, next.Channel})
+		}
+		e.mu.Unlock()
 	}
 }

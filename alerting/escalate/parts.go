@@ -24,6 +24,9 @@ type Store interface {
 	Escalation(ctx context.Context, id int64) (store.Escalation, error)
 	Call(ctx context.Context, id string) (store.CallRecord, yujing.Call, error)
 	CallsOfEscalation(ctx context.Context, escalationID int64) ([]store.CallRecord, error)
+	// AnswerRows returns the escalation calls made in [from, to), with
+	// their escalation (Restore reads those of the active ones at once).
+	AnswerRows(ctx context.Context, from, to time.Time) ([]store.AnswerRow, error)
 	AnswerCall(ctx context.Context, a store.Answer) error
 	OpenCallTo(ctx context.Context, people []string, since time.Time) (string, error)
 	// SaveReceipt stores a provider's receipt against the call it names
@@ -97,8 +100,9 @@ type Options struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	Now        func() time.Time
-	// Tick is how often due steps, ladders and reminders are checked;
-	// default 1s.
+	// Tick is how soon what failed (a call not accepted, the store) is
+	// tried again, and how often open spot checks are checked; default
+	// 1s. Steps, ladders and reminders are made at their moment.
 	Tick time.Duration
 	// Key signs answer links; at least 32 bytes.
 	Key []byte

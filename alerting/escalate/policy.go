@@ -210,7 +210,8 @@ func (s *Settings) isAnswer(text, key string) bool {
 
 // SetSettings replaces the routes, policies and settings (a reload).
 // Running escalations continue under the new version of their policy; one
-// whose policy is gone stops.
+// whose policy is gone stops. The next Step visits every one (its next
+// moment may have changed with its policy).
 func (e *Engine) SetSettings(set Settings) error {
 	if err := set.check(); err != nil {
 		return err
@@ -219,8 +220,9 @@ func (e *Engine) SetSettings(set Settings) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.set = set
-	for _, r := range e.active {
+	for id, r := range e.active {
 		r.policy = e.set.policy(r.esc.Policy)
+		e.changedLocked(id)
 	}
 	e.signal()
 	return nil

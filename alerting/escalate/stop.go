@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"time"
 
 	"yujing/store"
@@ -13,14 +12,8 @@ import (
 // stopAlert stops the active escalations of an alert.
 func (e *Engine) stopAlert(ctx context.Context, alertID int64, reason string, at time.Time) {
 	e.mu.Lock()
-	var ids []int64
-	for id, r := range e.active {
-		if r.esc.AlertID == alertID {
-			ids = append(ids, id)
-		}
-	}
+	ids := slices.Sorted(slices.Values(e.byAlert[alertID]))
 	e.mu.Unlock()
-	slices.Sort(ids)
 	for _, id := range ids {
 		e.stop(ctx, id, reason, at)
 	}
@@ -52,12 +45,7 @@ func (e *Engine) stop(ctx context.Context, id int64, reason string, at time.Time
 // operator acknowledged the alert in the console or the API).
 func (e *Engine) answerAlert(ctx context.Context, alertID int64, by, channel string, at time.Time) {
 	e.mu.Lock()
-	var ids []int64
-	for id, r := range e.active {
-		if r.esc.AlertID == alertID {
-			ids = append(ids, id)
-		}
-	}
+	ids := slices.Sorted(slices.Values(e.byAlert[alertID]))
 	e.mu.Unlock()
 	for _, id := range ids {
 		e.answered(ctx, id, by, channel, at)
@@ -90,14 +78,25 @@ func (e *Engine) answered(ctx context.Context, id int64, by, channel string, at 
 	return true
 }
 
-// endLocked forgets an escalation that ended and the calls it made (e.mu
-// held), so that memory does not grow with the escalations of a long run.
+// endLocked forgets an escalation that ended, its place in the deadline
+// index and the calls it made (e.mu held), so that memory does not grow
+// with the escalations of a long run.
 func (e *Engine) endLocked(id int64) {
-	delete(e.active, id)
-	prefix := e.ids.Escalation(id)
-	for cid := range e.issued {
-		if strings.HasPrefix(cid, prefix) {
-			delete(e.issued, cid)
-		}
+	r, ok := e.active[id]
+	if !ok {
+		return
 	}
+	delete(e.active, id)
+	ids := slices.DeleteFunc(e.byAlert[r.esc.AlertID], func(x int64) bool { return x == id })
+	if len(ids) == 0 {
+		delete(e.byAlert, r.esc.AlertID)
+	} else {
+		e.byAlert[r.esc.AlertID] = ids
+	}
+	e.index.remove(id)
+	delete(e.changed, id)
+	for _, cid := range e.issuedBy[id] {
+		delete(e.issued, cid)
+	}
+	delete(e.issuedBy, id)
 }
