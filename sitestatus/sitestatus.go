@@ -59,6 +59,23 @@ func Open(ctx context.Context, st Store, known func(site string) bool, now func(
 	return b, nil
 }
 
+// Reload reads the current statuses again from the store, after another
+// node of a cluster set one.
+func (b *Board) Reload(ctx context.Context) error {
+	all, err := b.st.SiteStatuses(ctx)
+	if err != nil {
+		return err
+	}
+	cur := make(map[string]yujing.SiteStatus, len(all))
+	for _, s := range all {
+		cur[s.Site] = s
+	}
+	b.mu.Lock()
+	b.cur = cur
+	b.mu.Unlock()
+	return nil
+}
+
 // Status is the site's status now: normal unless one was set.
 func (b *Board) Status(site string) yujing.ProductionStatus {
 	b.mu.RLock()

@@ -81,3 +81,15 @@ func (l *Alerts) Resync(ctx context.Context) (int, error) {
 	}
 	return len(as), nil
 }
+
+// ReloadSilences reads the silences again from the store, after another
+// node created or expired one.
+func (l *Alerts) ReloadSilences(ctx context.Context) error {
+	if l.silences == nil {
+		return nil
+	}
+	if err := l.silences.Load(ctx); err != nil {
+		return fmt.Errorf("lifecycle: read silences again: %w", err)
+	}
+	return nil
+}

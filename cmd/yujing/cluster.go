@@ -158,7 +158,9 @@ type partitionWork struct {
 	// reload reloads this node's configuration file, configPath.
 	reload     func(ctx context.Context) error
 	configPath string
-	log        logger
+	// refresh reads each kind of state again (clusterstate.go).
+	refresh map[string]func(context.Context) error
+	log     logger
 }
 
 // escalationAdopter is call-and-answer's side of a moving partition.
@@ -175,6 +177,7 @@ type partitionIntake interface {
 
 // logger is the part of slog.Logger used here.
 type logger interface {
+	Debug(msg string, args ...any)
 	Info(msg string, args ...any)
 	Warn(msg string, args ...any)
 	Error(msg string, args ...any)
@@ -283,7 +286,9 @@ type clusterStage struct {
 	own       *ownership
 	self      string // this process's tag in the bus's payloads
 	published *mailbox.Box[int64]
-	log       logger
+	// stateChanged has the kinds of state this node's API changed.
+	stateChanged *mailbox.Box[string]
+	log          logger
 	// node and bus are set once the node joins (reloads asked before
 	// then are this node's alone).
 	node atomic.Pointer[cluster.Node]
@@ -299,7 +304,8 @@ func newClusterStage(cfg *config.Config, log logger) (*clusterStage, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
 	}
-	return &clusterStage{own: newOwnership(cfg.State.Cluster), self: hex.EncodeToString(b[:]), published: mailbox.New[int64](), log: log}, nil
+	return &clusterStage{own: newOwnership(cfg.State.Cluster), self: hex.EncodeToString(b[:]), published: mailbox.New[int64](),
+		stateChanged: mailbox.New[string](), log: log}, nil
 }
 
 // ownership returns nil for a node alone.
@@ -319,7 +325,8 @@ func (c *clusterStage) changed(id int64) {
 }
 
 // join starts the node (leases, partitions) and the bus once every stage
-// is built. leave, run first at shutdown, gives the partitions up (each
+// is built: last in serve, so that partitions are taken (and their
+// sessions started) once every stage that works on them is there. leave, run first at shutdown, gives the partitions up (each
 // drained of what its session delivered) and releases the leases, so that
 // the other nodes take them at once rather than after their TTL.
 func (w *wiring) join(pw *partitionWork) (leave func(), err error) {
@@ -349,7 +356,7 @@ func (w *wiring) join(pw *partitionWork) (leave func(), err error) {
 	// The node, the bus and their goroutines outlive serve's ctx until
 	// leave (or the cleanup) stops them.
 	ctx, stop := context.WithCancel(context.WithoutCancel(w.ctx))
-	events, err := bus.Subscribe(ctx, busEvents, busReload)
+	events, err := bus.Subscribe(ctx, busEvents, busReload, busState)
 	if err != nil {
 		stop()
 		return nil, err
@@ -381,6 +388,16 @@ func (c *clusterStage) publish(ctx context.Context, bus *cluster.Bus, w *wiring)
 		case <-ctx.Done():
 			return
 		case <-c.published.Ready():
+		case <-c.stateChanged.Ready():
+		}
+		kinds := map[string]bool{}
+		for _, k := range c.stateChanged.Take() {
+			if !kinds[k] {
+				kinds[k] = true
+				if err := bus.Publish(ctx, busState, c.self+" "+k); err != nil && ctx.Err() == nil {
+					w.log.Warn("cluster: a change not told to the other nodes", "kind", k, "err", err)
+				}
+			}
 		}
 		seen := map[int64]bool{}
 		for _, id := range c.published.Take() {
@@ -404,18 +421,32 @@ func (c *clusterStage) publish(ctx context.Context, bus *cluster.Bus, w *wiring)
 func (c *clusterStage) listen(ctx context.Context, events <-chan cluster.Event, pw *partitionWork, w *wiring) {
 	for ev := range events {
 		switch ev.Kind {
-		case cluster.Listening:
-		case cluster.Reconnected:
+		case cluster.Listening, cluster.Reconnected:
+			// What changed before this node listened (since it read its
+			// state at start) or while its connection was down is read
+			// again.
 			if _, err := pw.alerts.alerts.Resync(ctx); err != nil {
-				w.log.Error("cluster: open warnings not read again after the bus reconnected", "err", err)
+				w.log.Error("cluster: open warnings not read again", "err", err)
 			}
-			if _, err := pw.esc.Adopt(ctx, c.own.owns); err != nil {
-				w.log.Error("cluster: escalations not read again after the bus reconnected", "err", err)
+			if ev.Kind == cluster.Reconnected { // at first, taking each partition adopts its escalations
+				if _, err := pw.esc.Adopt(ctx, c.own.owns); err != nil {
+					w.log.Error("cluster: escalations not read again after the bus reconnected", "err", err)
+				}
 			}
+			for kind := range pw.refresh {
+				pw.refreshState(ctx, kind)
+			}
+			w.log.Info("cluster: listening for the other nodes' changes", "reconnected", ev.Kind == cluster.Reconnected)
 		case cluster.Notification:
 			if ev.Channel == busReload {
 				if ev.Payload != c.self {
 					c.reloadHere(ctx, pw.reload, pw.configPath)
+				}
+				continue
+			}
+			if ev.Channel == busState {
+				if node, kind, ok := strings.Cut(ev.Payload, " "); ok && node != c.self {
+					pw.refreshState(ctx, kind)
 				}
 				continue
 			}

@@ -324,10 +324,9 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions) error {
 		return err
 	}
 	defer stopIngest() // first at shutdown: stop the intake before the rest goes away
-	// In a cluster, last: partitions are taken (and their sessions
-	// started) once every stage that works on them is there.
-	leave, err := w.join(&partitionWork{alerts: alerts, rules: rules, esc: esc, resume: deliveries.outbox.ResumeWhere,
-		intake: sub, leader: func(ctx context.Context) { summaries(ctx, esc, cfg, w) }, reload: reload.Reload, configPath: cfg.Source})
+	leave, err := w.join(&partitionWork{alerts: alerts, rules: rules, esc: esc, resume: deliveries.outbox.ResumeWhere, intake: sub,
+		leader: func(ctx context.Context) { summaries(ctx, esc, cfg, w) }, reload: reload.Reload, configPath: cfg.Source,
+		refresh: refreshers(alerts, sensors, directory, statuses)})
 	if err != nil {
 		return err
 	}

@@ -486,7 +486,7 @@ func (w *wiring) serveHTTP(ln net.Listener, c console) error {
 	}
 	srv := web.New(opts)
 	fresh := &freshConns{conns: map[net.Conn]struct{}{}}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ConnState: fresh.track}
+	hs := &http.Server{Handler: w.cl.watchWrites(srv.Handler()), ReadHeaderTimeout: 10 * time.Second, ConnState: fresh.track}
 	hs.RegisterOnShutdown(c.alerts.events.Close) // live streams end at once, or Shutdown waits for them
 	hs.RegisterOnShutdown(fresh.close)
 	go func() {
