@@ -33,6 +33,8 @@ type Node struct {
 	leaveOnce sync.Once
 	left      chan struct{} // closed when Run has left the cluster
 	wake      chan struct{} // a lease ended or a release callback returned
+	balanced  chan struct{} // closed after the first round that shared the partitions
+	balOnce   sync.Once
 	queued    chan struct{} // an event was queued for the callbacks
 
 	mu         sync.Mutex
@@ -97,6 +99,7 @@ func New(pool *pgxpool.Pool, cfg Config, opts Options) (*Node, error) {
 		leaveCh:    make(chan struct{}),
 		left:       make(chan struct{}),
 		wake:       make(chan struct{}, 1),
+		balanced:   make(chan struct{}),
 		queued:     make(chan struct{}, 1),
 		entries:    map[string]*entry{},
 		configHash: cfg.ConfigHash,
@@ -111,6 +114,12 @@ func New(pool *pgxpool.Pool, cfg Config, opts Options) (*Node, error) {
 	}
 	return n, nil
 }
+
+// Balanced is closed once the node has taken its first share of the
+// partitions (the first round after the one that only registers it, a
+// renewal period after Run began); the callbacks of what it took may
+// still be running.
+func (n *Node) Balanced() <-chan struct{} { return n.balanced }
 
 // ID returns the node's id: <hostname>/<16 hex digits>, new at every New.
 func (n *Node) ID() string { return n.id }

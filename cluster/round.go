@@ -54,6 +54,7 @@ func (n *Node) round(ctx context.Context, balance bool) (next time.Duration) {
 		return next
 	}
 	n.balance(ctx, r.live, r.taken)
+	n.balOnce.Do(func() { close(n.balanced) })
 	return next
 }
 

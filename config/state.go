@@ -21,9 +21,9 @@ type StateFile struct {
 	URL string `yaml:"url"`
 	// URLFile reads the URL from a file (a mounted secret).
 	URLFile string `yaml:"url_file"`
-	// Cluster makes this node one of several on the same database
-	// (docs/CLUSTER.md). Without it, a node on PostgreSQL serves alone and
-	// a second one is refused.
+	// Cluster tunes the cluster the nodes on this database form
+	// (docs/CLUSTER.md): every node with the same url is one, alone or
+	// with others.
 	Cluster *ClusterFile `yaml:"cluster"`
 }
 
@@ -47,7 +47,8 @@ type State struct {
 	// Where names the database without its password, for logs and errors:
 	// postgres://user@host:5432/db.
 	Where string
-	// Cluster is set when the node is one of a cluster.
+	// Cluster is the cluster's settings: every node on a PostgreSQL state
+	// database is a node of its cluster.
 	Cluster *Cluster
 }
 
@@ -91,7 +92,8 @@ func (c *checker) state(cfg *Config) {
 	if c.f.Influx == nil {
 		c.Add(at, "state: a PostgreSQL state database needs influx: for readings (the embedded reading store keeps one node's readings only)")
 	}
-	cfg.State = &State{URL: raw, Where: where}
+	cfg.State = &State{URL: raw, Where: where, Cluster: &Cluster{}}
+	c.clusterMQTT(at)
 	if cl := sf.Cluster; cl != nil {
 		cfg.State.Cluster = &Cluster{TTL: cl.TTL, Partitions: cl.Partitions}
 		if cl.TTL != 0 && cl.TTL < 300*time.Millisecond {
@@ -99,6 +101,26 @@ func (c *checker) state(cfg *Config) {
 		}
 		if cl.Partitions < 0 || cl.Partitions > 4096 {
 			c.Add(cl.Fields.At("partitions", cl.Pos), "state.cluster.partitions %d: want 1 to 4096 (default 32), the same on every node", cl.Partitions)
+		}
+	}
+}
+
+// clusterMQTT refuses the MQTT settings a cluster node cannot honour: it
+// subscribes once per partition it holds, to the exact topics of the
+// partition's sensors, each in a persistent session of its own.
+func (c *checker) clusterMQTT(at yamlconf.Pos) {
+	m := c.f.MQTT
+	for _, x := range []struct {
+		set        bool
+		field, why string
+	}{
+		{m.Discovery, "discovery", "a cluster node subscribes to its partitions' sensors' topics only; run discovery on a node without state"},
+		{m.SharedGroup != "", "shared_group", "a cluster splits the sensors by partition, each in a session of its own, not by a shared subscription"},
+		{len(m.Filters) > 0, "filters", "a cluster node subscribes to its partitions' sensors' topics, not to filters"},
+		{m.CleanSession, "clean_session", "a partition's session must persist, so that its next holder gets what was not acknowledged"},
+	} {
+		if x.set {
+			c.Add(m.Fields.At(x.field, at), "mqtt.%s with a PostgreSQL state: %s", x.field, x.why)
 		}
 	}
 }

@@ -61,6 +61,10 @@ type Attachments interface {
 	Attachment(ctx context.Context, alertID, id int64) (yujing.Attachment, error)
 }
 
+// ErrReloadedHereOnly is wrapped by a reload's error when this node took
+// the new configuration but not every node of its cluster did.
+var ErrReloadedHereOnly = errors.New("reloaded on this node, but not as it on every node")
+
 // Silences manages silences.
 type Silences interface {
 	Silences() []lifecycle.SilenceStatus
@@ -91,6 +95,8 @@ type Options struct {
 	Silences    Silences    // nil: no silences API
 	Attachments Attachments // nil: no attachments
 	// Reload re-reads the configuration (POST /-/reload); nil: not offered.
+	// An error wrapping ErrReloadedHereOnly says this node took the new
+	// configuration but not every node of its cluster did (409).
 	Reload   func(ctx context.Context) error
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
@@ -660,6 +666,10 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.opts.Reload(r.Context()); err != nil {
+		if errors.Is(err, ErrReloadedHereOnly) {
+			writeError(w, http.StatusConflict, err)
+			return
+		}
 		writeError(w, http.StatusBadRequest, fmt.Errorf("configuration not reloaded; the running one stays in force:\n%w", err))
 		return
 	}

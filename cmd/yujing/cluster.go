@@ -372,7 +372,8 @@ func (w *wiring) join(pw *partitionWork) (leave func(), err error) {
 	wg.Go(func() { c.publish(ctx, bus, w) })
 	wg.Go(func() { c.listen(ctx, events, pw, w) })
 	w.cleanup.add(func() { stop(); wg.Wait() }) // if serve fails before leave is deferred
-	w.log.Info("cluster: joined", "node", node.ID(), "partitions", c.own.partitions, "ttl", cc.TTL)
+	c.awaitShare(w.ctx, node, cc.TTL)
+	w.log.Info("cluster: joined", "node", node.ID(), "partitions", c.own.partitions, "holds", len(node.Owned()))
 	return w.bounded(func(lctx context.Context) error {
 		err := node.Leave(lctx)
 		stop()
@@ -475,5 +476,41 @@ func (c *clusterStage) listen(ctx context.Context, events <-chan cluster.Event, 
 func summaries(ctx context.Context, esc *escalate.Engine, cfg *config.Config, w *wiring) {
 	if err := esc.RunSummaries(ctx, cfg.Summaries, nil); err != nil {
 		w.log.Error("summaries not scheduled", "err", err)
+	}
+}
+
+// awaitShare waits, at most a TTL, until the node took its first share of
+// the partitions and their sessions are subscribed: yujing is ready only
+// then, so that a sensor publishing at once after a first start (before
+// any partition's session exists on the broker) is heard.
+func (c *clusterStage) awaitShare(ctx context.Context, node *cluster.Node, ttl time.Duration) {
+	if ttl <= 0 {
+		ttl = cluster.DefaultTTL
+	}
+	wait := time.NewTimer(ttl)
+	defer wait.Stop()
+	select {
+	case <-node.Balanced():
+	case <-wait.C:
+		return
+	case <-ctx.Done():
+		return
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c.own.mu.RLock()
+		held := len(c.own.held)
+		c.own.mu.RUnlock()
+		if held >= len(node.Owned()) {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-wait.C:
+			return
+		case <-ctx.Done():
+			return
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"yujing/cluster"
 	"yujing/configs"
+	"yujing/web"
 )
 
 // A reload asked of one node of a cluster (POST /-/reload) is applied by
@@ -67,14 +67,14 @@ func (c *clusterStage) reloadAll(local func(context.Context) error, path string)
 func (c *clusterStage) reloadOthers(ctx context.Context, node *cluster.Node, hash string) error {
 	before, err := node.LiveNodes(ctx)
 	if err != nil {
-		return fmt.Errorf("reloaded on this node; the other nodes not told: %w", err)
+		return fmt.Errorf("%w: the other nodes not told: %w", web.ErrReloadedHereOnly, err)
 	}
 	last := map[string]time.Time{}
 	for _, n := range before {
 		last[n.ID] = n.ReloadAt
 	}
 	if err := c.bus.Load().Publish(ctx, busReload, c.self); err != nil {
-		return fmt.Errorf("reloaded on this node; the other nodes not told: %w", err)
+		return fmt.Errorf("%w: the other nodes not told: %w", web.ErrReloadedHereOnly, err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, reloadWait)
 	defer cancel()
@@ -97,12 +97,12 @@ func (c *clusterStage) reloadOthers(ctx context.Context, node *cluster.Node, has
 		}
 		if err == nil && (pending == 0 || wctx.Err() != nil) {
 			if len(problems) > 0 {
-				return fmt.Errorf("reloaded on this node, but not as it on every node: %s", strings.Join(problems, "; "))
+				return fmt.Errorf("%w: %s", web.ErrReloadedHereOnly, strings.Join(problems, "; "))
 			}
 			return nil
 		}
 		if wctx.Err() != nil {
-			return errors.Join(errors.New("reloaded on this node; the other nodes' outcomes not read"), err)
+			return fmt.Errorf("%w: the other nodes' outcomes not read: %w", web.ErrReloadedHereOnly, err)
 		}
 		select {
 		case <-wctx.Done():

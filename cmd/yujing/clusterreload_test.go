@@ -45,8 +45,8 @@ func TestClusterReload(t *testing.T) {
 	write(files[0], text(gas+"  - {name: gas-low, match: {family: gas}, above: {red: 20}}\n"))
 	write(files[1], text(gas+"  - {name: gas-low, match: {family: gas}, above: {red: twenty}}\n"))
 	code, body := do(t, "POST", "http://"+nodes[0].http+"/-/reload", "")
-	if code != 400 || !strings.Contains(body, "refused it") || !strings.Contains(body, "twenty") {
-		t.Errorf("reload with B's copy broken: %d %s; want 400 naming B's refusal", code, body)
+	if code != 409 || !strings.Contains(body, "refused it") || !strings.Contains(body, "twenty") {
+		t.Errorf("reload with B's copy broken: %d %s; want 409 naming B's refusal", code, body)
 	}
 	if r := rules(nodes[1]); strings.Contains(r, `"gas-low"`) || !strings.Contains(r, `"gas-high"`) {
 		t.Errorf("B's rules after refusing its copy: %s", r)

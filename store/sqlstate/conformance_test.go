@@ -145,7 +145,6 @@ var conformance = []struct {
 	{"NodesCreateFirstUser", testNodesCreateFirstUser},
 	{"NodesLastAdmin", testNodesLastAdmin},
 	{"NodesAnswerOnce", testNodesAnswerOnce},
-	{"ServingLock", testServingLock},
 	// instance_test.go
 	{"InstanceID", testInstanceID},
 	{"InstanceIDDamaged", testInstanceIDDamaged},

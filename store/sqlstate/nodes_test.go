@@ -3,7 +3,6 @@ package sqlstate
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -167,84 +166,5 @@ func testNodesAnswerOnce(t *testing.T, b backend) {
 		if by := *calls[0].AnsweredBy; by != fmt.Sprintf("person%d", winner) {
 			t.Fatalf("round %d: the call is answered by %q; the answer that succeeded was person%d's", round, by, winner)
 		}
-	}
-}
-
-// testServingLock: on PostgreSQL one node at a time holds the serving
-// lock; a second is refused with ErrServedElsewhere until the first
-// releases it or its connection ends (its process died). Check finds the
-// lock still held, takes it again after its connection ended (a
-// PostgreSQL restart), and reports another holder that took it meanwhile.
-// On SQLite the lock is no guard and never refuses.
-func testServingLock(t *testing.T, b backend) {
-	ctx := t.Context()
-	where := b.fresh(t)
-	first, second, third := b.openAt(t, where), b.openAt(t, where), b.openAt(t, where)
-	lock, err := first.LockServing(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lock2, err := second.LockServing(ctx)
-	if !b.postgres() {
-		if err != nil {
-			t.Fatalf("SQLite: %v, want no refusal", err)
-		}
-		if retaken, err := lock.Check(ctx); retaken || err != nil {
-			t.Fatalf("SQLite: Check = %v, %v", retaken, err)
-		}
-		if err := errors.Join(lock2.Release(), lock.Release()); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if !errors.Is(err, ErrServedElsewhere) || !strings.Contains(err.Error(), "not wired into serve yet") {
-		t.Fatalf("a second node: %v, want ErrServedElsewhere", err)
-	}
-	if retaken, err := lock.Check(ctx); retaken || err != nil {
-		t.Fatalf("Check while held = %v, %v; want held", retaken, err)
-	}
-	// The holder's connection ends (a PostgreSQL restart, a cut): the lock
-	// is free, and the holder's next Check takes it again.
-	raw := b.raw(t, where)
-	terminate := func() {
-		t.Helper()
-		var ended bool
-		if err := raw.QueryRowContext(ctx, `SELECT pg_terminate_backend(pid, 5000) FROM pg_locks
-			WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).
-			Scan(&ended); err != nil || !ended {
-			t.Fatalf("ending the holder's connection: %v, %v", ended, err)
-		}
-	}
-	terminate()
-	if retaken, err := lock.Check(ctx); !retaken || err != nil {
-		t.Fatalf("Check after the connection ended = %v, %v; want retaken", retaken, err)
-	}
-	if _, err := second.LockServing(ctx); !errors.Is(err, ErrServedElsewhere) {
-		t.Fatalf("a second node after the holder took it again: %v", err)
-	}
-	// Ended again, and another node takes it first: Check says so.
-	terminate()
-	lock3, err := third.LockServing(ctx)
-	if err != nil {
-		t.Fatalf("a node starting while the lock was free: %v", err)
-	}
-	for range 2 { // said at every check, not once
-		if _, err := lock.Check(ctx); !errors.Is(err, ErrServedElsewhere) {
-			t.Fatalf("Check after another node took the lock = %v, want ErrServedElsewhere", err)
-		}
-	}
-	// Released, the lock is free at once; the released lock stays idle.
-	if err := errors.Join(lock3.Release(), lock.Release()); err != nil {
-		t.Fatal(err)
-	}
-	lock2, err = second.LockServing(ctx)
-	if err != nil {
-		t.Fatalf("after release: %v", err)
-	}
-	if retaken, err := lock3.Check(ctx); retaken || err != nil {
-		t.Fatalf("Check after Release = %v, %v; want nothing done", retaken, err)
-	}
-	if err := lock2.Release(); err != nil {
-		t.Fatal(err)
 	}
 }
