@@ -29,11 +29,14 @@ started=$SECONDS
 echo "test: go test -race ./cmd/yujing runs in the background (its output follows the rest)"
 
 fg=0
+# Each step's failure fails the lane: inside `( … ) || fg=$?` bash ignores
+# set -e, so the steps are chained with && (before, a failing go test or
+# clockshift was hidden by a walk-through that passed).
 (
 	set -x
-	"$GO" test -race -count=1 -timeout 20m $("$GO" list ./... | grep -v '/cmd/yujing$')
-	"$MAKE" --no-print-directory clockshift
-	scripts/walkthrough.sh
+	"$GO" test -race -count=1 -timeout 20m $("$GO" list ./... | grep -v '/cmd/yujing$') &&
+		"$MAKE" --no-print-directory clockshift &&
+		scripts/walkthrough.sh
 ) || fg=$?
 echo "test: the foreground lane ended after $((SECONDS - started)) s (status $fg); waiting for ./cmd/yujing"
 

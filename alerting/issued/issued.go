@@ -511,7 +511,7 @@ func (w *Warnings) Run(ctx context.Context) {
 	t := time.NewTicker(w.tick)
 	defer t.Stop()
 	for {
-		if n, err := w.Expire(ctx); err != nil {
+		if n, err := w.Expire(ctx); err != nil && ctx.Err() == nil { // not a shutdown cutting it short
 			w.log.Error("expired issued warnings not all ended; retried at the next tick", "ended", n, "err", err)
 		}
 		select {
