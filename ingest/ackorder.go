@@ -38,6 +38,7 @@ type ackOrder struct {
 	waits  bool          // add waits for room (guarded by mu)
 	ackMu  sync.Mutex    // held while acknowledging, so acknowledgements leave in order
 	acking []mqtt.Message
+	acked  atomic.Int64 // acknowledgements handed to paho
 }
 
 type ackSlot struct {
@@ -110,6 +111,7 @@ func (a *ackOrder) done(seqs ...uint64) {
 			m.Ack()
 			a.acking[i] = nil
 		}
+		a.acked.Add(int64(len(a.acking)))
 		a.acking = a.acking[:0]
 		if empty {
 			// After the acknowledgements: waitIdle's caller may
@@ -204,6 +206,13 @@ type source struct {
 	// dropped: its messages still queued are skipped, never
 	// acknowledged (the partition went to another node).
 	dropped atomic.Bool
+	// pubacks counts the PUBACKs its connection took to write (flushed
+	// before any later packet, DISCONNECT included): a partition given up
+	// waits until they reach acks.acked, since paho writes
+	// acknowledgements from a queue of their own that its DISCONNECT does
+	// not wait for.
+	pubacks  atomic.Int64
+	counting atomic.Bool // pubacks is counted (the buffered connection)
 }
 
 func newSource(part, size int) *source {

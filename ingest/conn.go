@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -22,6 +23,8 @@ type clientSession struct {
 	filters    func() []string // what to subscribe to, at each (re)connect
 	up, down   func()          // told of connections made and lost
 	subscribed func([]string)  // told of subscriptions sent; may be nil
+	// pubacks, when set, counts the PUBACKs the connection takes to write.
+	pubacks *atomic.Int64
 }
 
 // dial connects a client for cs and waits until the broker holds its
@@ -102,7 +105,7 @@ func (s *Subscriber) dial(ctx context.Context, cs clientSession) (mqtt.Client, e
 	if s.cfg.TLS != nil {
 		o.SetTLSConfig(s.cfg.TLS)
 	}
-	o.SetCustomOpenConnectionFn(s.opener()) // nil (paho's own) for ws://, unix:// and proxies
+	o.SetCustomOpenConnectionFn(s.opener(cs.pubacks)) // nil (paho's own) for ws://, unix:// and proxies
 	client := mqtt.NewClient(o)
 	tok := client.Connect()
 	wait := time.NewTimer(s.cfg.ConnectWait)
@@ -139,8 +142,8 @@ func (s *Subscriber) dial(ctx context.Context, cs clientSession) (mqtt.Client, e
 
 // opener returns how clients open their connection: bufferedDial's, seen
 // by s.wrapConn when a test set it.
-func (s *Subscriber) opener() mqtt.OpenConnectionFunc {
-	open := bufferedDial(s.cfg.Broker)
+func (s *Subscriber) opener(pubacks *atomic.Int64) mqtt.OpenConnectionFunc {
+	open := bufferedDial(s.cfg.Broker, pubacks)
 	if open == nil || s.wrapConn == nil {
 		return open
 	}
@@ -166,7 +169,7 @@ const (
 // brokers that reads through a buffer and coalesces PUBACKs (bufferedConn).
 // It dials as paho does; it returns nil, leaving other schemes and
 // connections through a proxy (ALL_PROXY) to paho.
-func bufferedDial(broker string) mqtt.OpenConnectionFunc {
+func bufferedDial(broker string, pubacks *atomic.Int64) mqtt.OpenConnectionFunc {
 	u, err := url.Parse(broker)
 	if err != nil || os.Getenv("ALL_PROXY") != "" || os.Getenv("all_proxy") != "" {
 		return nil
@@ -194,7 +197,9 @@ func bufferedDial(broker string) mqtt.OpenConnectionFunc {
 		if err != nil {
 			return nil, err
 		}
-		return newBufferedConn(c, pubackDelay), nil
+		bc := newBufferedConn(c, pubackDelay)
+		bc.pubacks = pubacks
+		return bc, nil
 	}
 }
 
@@ -222,6 +227,8 @@ type bufferedConn struct {
 	err   error       // the first failed write: the connection is broken
 	timer *time.Timer // writes buf delay after its first PUBACK
 	armed bool        // timer is set
+	// pubacks, when set, counts the PUBACKs taken into buf.
+	pubacks *atomic.Int64
 }
 
 func newBufferedConn(c net.Conn, delay time.Duration) *bufferedConn {
@@ -245,6 +252,9 @@ func (c *bufferedConn) Write(p []byte) (int, error) {
 		return 0, c.err
 	}
 	if isPuback(p) {
+		if c.pubacks != nil {
+			c.pubacks.Add(1)
+		}
 		c.buf = append(c.buf, p...)
 		if len(c.buf) >= writeBufferSize {
 			return len(p), c.flush()

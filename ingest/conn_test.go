@@ -226,7 +226,7 @@ func TestBufferedConnKeepalive(t *testing.T) {
 	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID("keepalive").
 		SetKeepAlive(2 * time.Second).SetPingTimeout(500 * time.Millisecond).SetAutoReconnect(false).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) { t.Log("connection lost:", err); lost.Add(1) }).
-		SetCustomOpenConnectionFn(bufferedDial(url)))
+		SetCustomOpenConnectionFn(bufferedDial(url, nil)))
 	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("connect: %v", tok.Error())
 	}

@@ -108,6 +108,7 @@ func (s *Subscriber) TakePartition(ctx context.Context, n int) error {
 		return fmt.Errorf("ingest: partition %d outside [0, %d)", n, s.cfg.Partitions)
 	}
 	pt := &partition{src: newSource(n, s.ackRoom()), topics: map[string]bool{}}
+	pt.src.counting.Store(bufferedDial(s.cfg.Broker, nil) != nil)
 	s.parts.mu.Lock()
 	switch {
 	case !s.parts.started:
@@ -130,6 +131,7 @@ func (s *Subscriber) TakePartition(ctx context.Context, n int) error {
 		up:         func() { pt.up.Store(true) },
 		down:       func() { pt.up.Store(false) },
 		subscribed: pt.subscribed,
+		pubacks:    &pt.src.pubacks,
 	})
 	pt.mu.Lock()
 	pt.client = client
@@ -144,6 +146,9 @@ func (s *Subscriber) TakePartition(ctx context.Context, n int) error {
 		s.giveUp(n, pt, 0)
 		return fmt.Errorf("ingest: take partition %d: %w", n, err)
 	}
+	// Connected now, whether or not paho has run its connect handler yet
+	// (it runs it on a goroutine of its own).
+	pt.up.Store(client.IsConnectionOpen())
 	s.log.Info("partition taken", "partition", n, "client_id", id)
 	return nil
 }
@@ -168,8 +173,8 @@ func (s *Subscriber) ReleasePartition(ctx context.Context, n int) error {
 	var err error
 	if ctx.Err() != nil {
 		err = ctx.Err() // lost: acknowledge nothing more
-	} else {
-		err = pt.src.acks.waitIdle(ctx)
+	} else if err = pt.src.acks.waitIdle(ctx); err == nil {
+		pt.src.awaitPubacks(ctx)
 	}
 	left := pt.src.acks.pending()
 	s.giveUp(n, pt, 250)
@@ -178,6 +183,33 @@ func (s *Subscriber) ReleasePartition(ctx context.Context, n int) error {
 	}
 	s.log.Info("partition released", "partition", n)
 	return nil
+}
+
+// pubackWait bounds how long a partition given up waits for paho to
+// write the acknowledgements handed to it.
+const pubackWait = time.Second
+
+// awaitPubacks waits, at most pubackWait or until ctx ends, until the
+// connection took every acknowledgement handed to paho to write, so that
+// the DISCONNECT that follows does not overtake them (the next holder
+// would get those messages again).
+func (src *source) awaitPubacks(ctx context.Context) {
+	if !src.counting.Load() {
+		return
+	}
+	deadline := time.NewTimer(pubackWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for src.pubacks.Load() < src.acks.acked.Load() {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // giveUp drops what is left of partition n's messages and disconnects its

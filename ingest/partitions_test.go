@@ -298,7 +298,9 @@ func TestPartitionFailoverLosesNothing(t *testing.T) {
 // A partition given up in good order: ReleasePartition acknowledges what
 // is durable, then disconnects without unsubscribing. The broker keeps the
 // session, queues what is published while the partition has no owner, and
-// hands exactly that to the next owner: nothing twice, nothing lost.
+// hands that to the next owner: nothing lost, and nothing of A's again but
+// the last few acknowledgements a loaded machine may lose at the
+// disconnect.
 func TestPartitionReleaseHandsOver(t *testing.T) {
 	url := testenv.Mosquitto(t).URL()
 	regA, sites := partitionFleet(t)
@@ -330,8 +332,21 @@ func TestPartitionReleaseHandsOver(t *testing.T) {
 	for i := n; i < 2*n; i++ {
 		want = append(want, float64(i))
 	}
-	if got := sorted(b.sink.values(sites[1] + "-a")); !slices.Equal(got, want) {
-		t.Errorf("B stored %v, want %v (A's acknowledged readings not again)", got, want)
+	// MQTT is at least once: paho writes acknowledgements from a queue its
+	// DISCONNECT does not wait for, and on a loaded machine a few of A's
+	// last ones can miss it (ReleasePartition waits up to a second for
+	// them). B may get those again; it must get every later one.
+	got := sorted(b.sink.values(sites[1] + "-a"))
+	var again []float64
+	rest := got
+	for len(rest) > 0 && rest[0] < n {
+		again, rest = append(again, rest[0]), rest[1:]
+	}
+	if !slices.Equal(rest, want) || len(again) > 0 && !slices.Equal(again, upTo(n)[n-len(again):]) {
+		t.Errorf("B stored %v, want %v, after at most the last of A's readings again", got, want)
+	}
+	if len(again) > 0 {
+		t.Logf("B got %d of A's acknowledged readings again: %v", len(again), again)
 	}
 	if got := sorted(a.sink.values(sites[1] + "-a")); !slices.Equal(got, upTo(n)) {
 		t.Errorf("A stored %v, want 0..%d", got, n-1)
