@@ -565,7 +565,6 @@ func burstCheckState(b *testing.B, path string, n int) {
 	}
 }
 
-
 // amBinary finds Alertmanager (scripts/test-deps.sh with YUJING_BENCH_DEPS=1
 // builds v0.35.0 into YUJING_TOOLS).
 func amBinary(b *testing.B) string {
@@ -717,4 +716,142 @@ func amWaitReady(b *testing.B, api string, done <-chan struct{}, logs fmt.String
 			b.Fatalf("alertmanager not ready after a minute\n%s", logs)
 		}
 	}
+}
+
+// latencyRound is one rate's figures.
+type latencyRound struct {
+	rate, n            int
+	p50, p99           float64 // ms, publish → first call
+	bareP50, bareP99   float64 // ms, publish → bare subscriber
+	achieved, bareRate float64 // per second, first publish → last call (receipt)
+	cpu                time.Duration
+	idle               time.Duration // yujing's CPU time per second during the bare round (no readings for it)
+	load               float64
+}
+
+// BenchmarkCallLatency: publish → first call at fixed rates next to a bare
+// paho subscriber at the same rate on the same broker.
+func BenchmarkCallLatency(b *testing.B) {
+	if testing.Short() || os.Getenv("YUJING_BURST_BENCH") != "1" {
+		b.Skip("latency benchmark (minutes): set YUJING_BURST_BENCH=1, or run `make bench`")
+	}
+	secs := burstEnvInt(b, "YUJING_LATENCY_SECONDS", 4)
+	rates := []int{20, 200, 1000, 5000}
+	counts, total := map[int]int{}, 0
+	for _, r := range rates {
+		counts[r] = max(r*secs, 200)
+		total += counts[r]
+	}
+	mq := testenv.Mosquitto(b)
+	clock := burstClock{base: time.Now()}
+	hookH := &yujingHook{}
+	hookH.g.Store(newBurstGauges(clock, 0, 0))
+	hook := httptest.NewServer(hookH)
+	defer hook.Close()
+	const sites = 4
+	path := writeBurstConfig(b, b.TempDir(), mq.URL(), hook.URL+"/calls", freeAddr(b), total, sites)
+	child := startBurstChild(b, path)
+	pub := newBurstPublisher(b, mq.URL())
+	child.profile(b, syscall.SIGUSR1)
+	defer child.profile(b, syscall.SIGUSR2)
+	results := map[int]latencyRound{}
+	offset := 0
+	for _, rate := range rates {
+		lo := offset
+		offset += counts[rate]
+		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
+			r, ok := results[rate]
+			if !ok { // once, however often the testing package runs this
+				r = latencyAt(b, clock, mq.URL(), pub, hookH, child, rate, lo, counts[rate], sites)
+				results[rate] = r
+			}
+			b.ReportMetric(r.p50, "p50_ms")
+			b.ReportMetric(r.p99, "p99_ms")
+			b.ReportMetric(r.bareP50, "bare_p50_ms")
+			b.ReportMetric(r.bareP99, "bare_p99_ms")
+			b.ReportMetric(r.p99-r.bareP99, "p99_over_bare_ms")
+			b.ReportMetric(r.achieved, "calls/s")
+			b.ReportMetric(r.bareRate, "bare_msgs/s")
+			sat := 0.0
+			if r.achieved < 0.9*float64(rate) {
+				sat = 1
+			}
+			b.ReportMetric(sat, "saturated")
+			b.ReportMetric(r.cpu.Seconds()*1e3/float64(r.n), "cpu_ms/call")
+			b.ReportMetric(r.idle.Seconds()*1e3, "idle_cpu_ms/s")
+			b.ReportMetric(r.load, "loadavg")
+		})
+	}
+}
+
+// latencyAt runs one rate: the bare subscriber's round, then yujing's on
+// gauges [lo, lo+n).
+func latencyAt(b *testing.B, clock burstClock, broker string, pub *burstPublisher, hook *yujingHook,
+	child *burstChild, rate, lo, n, sites int) latencyRound {
+	b.Helper()
+	r := latencyRound{rate: rate, n: n, load: loadavg()}
+	bare := newBurstGauges(clock, 0, n)
+	sub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).
+		SetClientID(fmt.Sprintf("latency-bare-%d", rate)).SetCleanSession(true).SetOrderMatters(false))
+	if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		b.Fatalf("connect bare subscriber: %v", tok.Error())
+	}
+	topic := fmt.Sprintf("bench/lat%d/", rate)
+	handler := func(_ mqtt.Client, m mqtt.Message) {
+		id := strings.TrimPrefix(m.Topic(), topic)
+		bare.call(id, id, clock.now())
+	}
+	if tok := sub.Subscribe(topic+"#", 1, handler); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		b.Fatalf("subscribe: %v", tok.Error())
+	}
+	idle0, t0 := procCPU(child.pid), time.Now()
+	first := latencyPublish(b, clock, pub, bare, rate, n, func(i int) string { return topic + gaugeID(i) })
+	if !bare.wait(5*time.Minute, nil) {
+		b.Fatalf("bare subscriber received %d of %d", bare.count(), n)
+	}
+	r.idle = time.Duration(float64(procCPU(child.pid)-idle0) / time.Since(t0).Seconds())
+	sub.Disconnect(100)
+	lat := bare.latencies()
+	r.bareP50, r.bareP99 = quantileMs(lat, 0.5), quantileMs(lat, 0.99)
+	r.bareRate = float64(n) / time.Duration(bare.last-first).Seconds()
+
+	g := newBurstGauges(clock, lo, lo+n)
+	hook.g.Store(g)
+	cpu0 := procCPU(child.pid)
+	pubs := &burstGauges{pubAt: g.pubAt} // publish times by index from lo
+	first = latencyPublish(b, clock, pub, pubs, rate, n, func(i int) string {
+		return fmt.Sprintf("yujing/basin-%d/%s", (lo+i)%sites, gaugeID(lo+i))
+	})
+	if !g.wait(10*time.Minute, child.done) {
+		b.Fatalf("%d of %d warnings called at %d/s (yujing exited: %v)\n%s", g.count(), n, rate, child.err, child.logs)
+	}
+	r.cpu = procCPU(child.pid) - cpu0
+	if d := g.dups(); d > 0 || len(g.bad) > 0 {
+		b.Errorf("at %d/s: %d duplicate calls, %d malformed (%v)", rate, d, len(g.bad), g.bad)
+	}
+	lat = g.latencies()
+	r.p50, r.p99 = quantileMs(lat, 0.5), quantileMs(lat, 0.99)
+	r.achieved = float64(n) / time.Duration(g.last-first).Seconds()
+	b.Logf("%d/s, %d warnings: publish→call p50 %.1f ms p99 %.1f ms (bare %.1f / %.1f ms), calls %.0f/s, bare %.0f/s, %.3f ms CPU per call (idle: %.1f ms/s), load %.2f",
+		rate, n, r.p50, r.p99, r.bareP50, r.bareP99, r.achieved, r.bareRate, r.cpu.Seconds()*1e3/float64(n), r.idle.Seconds()*1e3, r.load)
+	return r
+}
+
+// latencyPublish publishes n red readings at rate per second (message i due
+// at i/rate after the first), noting each publish time in g.pubAt[i], and
+// returns when the first went out.
+func latencyPublish(b *testing.B, clock burstClock, pub *burstPublisher, g *burstGauges, rate, n int, topic func(int) string) int64 {
+	b.Helper()
+	pub.begin(1024)
+	t0 := time.Now()
+	first := clock.now()
+	for i := range n {
+		if d := time.Until(t0.Add(time.Duration(i) * time.Second / time.Duration(rate))); d > 0 {
+			time.Sleep(d)
+		}
+		g.pubAt[i].Store(clock.now())
+		pub.publish(topic(i), []byte(`{"value": 80}`))
+	}
+	pub.end(b)
+	return first
 }
