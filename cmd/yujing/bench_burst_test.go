@@ -34,11 +34,12 @@ package main
 // warnings), each reading a new red warning on its own gauge; before each
 // rate, a bare paho subscriber's publish → receive latency on the same
 // broker at the same rate (on topics yujing does not subscribe to) is the
-// baseline. saturated is 1 when the calls came in at less than 90 % of the
+// baseline. Each rate's round has a broker and a yujing of its own.
+// saturated is 1 when the calls came in at less than 90 % of the
 // offered rate (first publish to last call).
 //
-// YUJING_BURST_CPUPROFILE=path makes the yujing child write a CPU profile of
-// the burst (or of every latency round) to path: the child starts profiling
+// YUJING_BURST_CPUPROFILE=path makes the yujing child of
+// BenchmarkBurstDispatch write a CPU profile of the burst to path: the child starts profiling
 // on SIGUSR1 and stops on SIGUSR2 (burstProfileOnSignal). `go tool pprof
 // -top path` reads it. Profiling costs a few per cent of CPU: take the CPU
 // figures from a run without it.
@@ -736,12 +737,34 @@ func BenchmarkCallLatency(b *testing.B) {
 		b.Skip("latency benchmark (minutes): set YUJING_BURST_BENCH=1, or run `make bench`")
 	}
 	secs := burstEnvInt(b, "YUJING_LATENCY_SECONDS", 4)
-	rates := []int{20, 200, 1000, 5000}
-	counts, total := map[int]int{}, 0
-	for _, r := range rates {
-		counts[r] = max(r*secs, 200)
-		total += counts[r]
+	for _, rate := range []int{20, 200, 1000, 5000} {
+		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
+			for range b.N {
+				r := latencyRun(b, rate, max(rate*secs, 200))
+				b.ReportMetric(r.p50, "p50_ms")
+				b.ReportMetric(r.p99, "p99_ms")
+				b.ReportMetric(r.bareP50, "bare_p50_ms")
+				b.ReportMetric(r.bareP99, "bare_p99_ms")
+				b.ReportMetric(r.p99-r.bareP99, "p99_over_bare_ms")
+				b.ReportMetric(r.achieved, "calls/s")
+				b.ReportMetric(r.bareRate, "bare_msgs/s")
+				sat := 0.0
+				if r.achieved < 0.9*float64(rate) {
+					sat = 1
+				}
+				b.ReportMetric(sat, "saturated")
+				b.ReportMetric(r.cpu.Seconds()*1e3/float64(r.n), "cpu_ms/call")
+				b.ReportMetric(r.idle.Seconds()*1e3, "idle_cpu_ms/s")
+				b.ReportMetric(r.load, "loadavg")
+			}
+		})
 	}
+}
+
+// latencyRun is one rate's round on a broker and a yujing of its own, with n
+// gauges.
+func latencyRun(b *testing.B, rate, n int) latencyRound {
+	b.Helper()
 	mq := testenv.Mosquitto(b)
 	clock := burstClock{base: time.Now()}
 	hookH := &yujingHook{}
@@ -749,39 +772,11 @@ func BenchmarkCallLatency(b *testing.B) {
 	hook := httptest.NewServer(hookH)
 	defer hook.Close()
 	const sites = 4
-	path := writeBurstConfig(b, b.TempDir(), mq.URL(), hook.URL+"/calls", freeAddr(b), total, sites)
+	path := writeBurstConfig(b, b.TempDir(), mq.URL(), hook.URL+"/calls", freeAddr(b), n, sites)
 	child := startBurstChild(b, path)
+	defer child.stop(syscall.SIGTERM)
 	pub := newBurstPublisher(b, mq.URL())
-	child.profile(b, syscall.SIGUSR1)
-	defer child.profile(b, syscall.SIGUSR2)
-	results := map[int]latencyRound{}
-	offset := 0
-	for _, rate := range rates {
-		lo := offset
-		offset += counts[rate]
-		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
-			r, ok := results[rate]
-			if !ok { // once, however often the testing package runs this
-				r = latencyAt(b, clock, mq.URL(), pub, hookH, child, rate, lo, counts[rate], sites)
-				results[rate] = r
-			}
-			b.ReportMetric(r.p50, "p50_ms")
-			b.ReportMetric(r.p99, "p99_ms")
-			b.ReportMetric(r.bareP50, "bare_p50_ms")
-			b.ReportMetric(r.bareP99, "bare_p99_ms")
-			b.ReportMetric(r.p99-r.bareP99, "p99_over_bare_ms")
-			b.ReportMetric(r.achieved, "calls/s")
-			b.ReportMetric(r.bareRate, "bare_msgs/s")
-			sat := 0.0
-			if r.achieved < 0.9*float64(rate) {
-				sat = 1
-			}
-			b.ReportMetric(sat, "saturated")
-			b.ReportMetric(r.cpu.Seconds()*1e3/float64(r.n), "cpu_ms/call")
-			b.ReportMetric(r.idle.Seconds()*1e3, "idle_cpu_ms/s")
-			b.ReportMetric(r.load, "loadavg")
-		})
-	}
+	return latencyAt(b, clock, mq.URL(), pub, hookH, child, rate, 0, n, sites)
 }
 
 // latencyAt runs one rate: the bare subscriber's round, then yujing's on
