@@ -97,6 +97,8 @@ bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	YUJING_E2E=1 $(GO) test -run '^$$' -bench E2E -benchtime 1x -count $(E2ECOUNT) -timeout 90m ./cmd/yujing/
 	YUJING_SCALE=1 $(GO) test -run '^$$' -bench SensorScale -benchtime 1x -timeout 120m ./cmd/yujing/
+	YUJING_BENCH_DEPS=1 scripts/test-deps.sh
+	YUJING_BURST_BENCH=1 $(GO) test -run '^$$' -bench 'BurstDispatch|CallLatency' -benchtime 1x -count 2 -timeout 60m ./cmd/yujing/
 
 # One `go test -fuzz` per target: the fuzzer takes one package and one target at a time.
 chaos: deps

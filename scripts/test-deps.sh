@@ -3,7 +3,8 @@
 # mosquitto (+ clients), PostgreSQL 15 and chromium (+ a CJK font) from
 # Debian's packages, and InfluxDB OSS 1.8.10 built with `go install`; the
 # Alertmanager API's real clients: prometheus (Debian's package, 2.42) and
-# amtool (`go install`); and the tools scripts/check-deploy.sh checks
+# amtool (`go install`); with YUJING_BENCH_DEPS=1, Alertmanager itself for
+# the burst benchmark; and the tools scripts/check-deploy.sh checks
 # deploy/ with: promtool, docker-compose, systemd-analyze, kubeconform and
 # the Kubernetes API's schemas. It is idempotent: tools already present are
 # only reported.
@@ -210,6 +211,37 @@ else
 	state=installed
 fi
 echo "amtool: ${state} ${amtool} (${AMTOOL_VERSION})"
+
+# --- alertmanager (make bench only) --------------------------------------------
+# cmd/yujing's BenchmarkBurstDispatch sends the same burst through
+# Alertmanager as through yujing. Only with YUJING_BENCH_DEPS=1 (make bench
+# sets it), so that make test spends no time on it. `go install` cannot
+# build it: the module's ui package embeds app/dist, the web UI's build
+# output, which the module zip leaves out. It is built from the module's
+# source with empty pages in its place (the benchmark uses the API only).
+ALERTMANAGER_VERSION="v0.35.0"
+if [ "${YUJING_BENCH_DEPS:-}" = 1 ]; then
+	mkdir -p "$YUJING_TOOLS"
+	alertmanager="$YUJING_TOOLS/alertmanager"
+	if "$alertmanager" --version 2>/dev/null | grep -q "version ${ALERTMANAGER_VERSION#v} "; then
+		state=found
+	else
+		work="$(mktemp -d)"
+		json="$(cd "$work" && "$GO" mod download -json "github.com/prometheus/alertmanager@${ALERTMANAGER_VERSION}")" || { echo "$json" >&2; exit 1; }
+		dir="$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$json")"
+		cp -r "$dir" "$work/am"
+		chmod -R u+w "$work/am"
+		for ui in elm mantine; do
+			mkdir -p "$work/am/ui/app/dist/$ui"
+			echo '<!doctype html><title>Alertmanager</title>web UI not built' >"$work/am/ui/app/dist/$ui/index.html"
+		done
+		(cd "$work/am" && "$GO" build -o "$alertmanager" \
+			-ldflags "-X github.com/prometheus/common/version.Version=${ALERTMANAGER_VERSION#v}" ./cmd/alertmanager)
+		rm -rf "$work"
+		state=installed
+	fi
+	echo "alertmanager: ${state} ${alertmanager} (${ALERTMANAGER_VERSION})"
+fi
 
 # --- curl, jq ---------------------------------------------------------------
 # scripts/walkthrough.sh runs the README's walk-through, which uses them.
