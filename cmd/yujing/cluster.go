@@ -282,11 +282,12 @@ func (w *wiring) join(pw *partitionWork) (leave func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	events, err := bus.Subscribe(context.WithoutCancel(w.ctx), busEvents)
+	ctx, stop := context.WithCancel(context.WithoutCancel(w.ctx))
+	events, err := bus.Subscribe(ctx, busEvents) // closed by stop, which ends listen
 	if err != nil {
+		stop()
 		return nil, err
 	}
-	ctx, stop := context.WithCancel(context.WithoutCancel(w.ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		if err := node.Run(ctx); err != nil && ctx.Err() == nil {
