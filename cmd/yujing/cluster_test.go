@@ -21,6 +21,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"yujing/internal/testenv"
 	"yujing/notify/webhook"
@@ -112,7 +113,7 @@ type clusterEnv struct {
 	recv  *clusterCalls
 	hook  *httptest.Server
 	dir   string
-	conn  *pgx.Conn // on the state database; nil for sqlite
+	conn  *pgxpool.Pool // on the state database (reconnects after a restart); nil for sqlite
 	nodes []*clusterNode
 }
 
@@ -135,12 +136,12 @@ func newClusterEnv(tb testing.TB, spec clusterSpec) *clusterEnv {
 	e.hook = httptest.NewServer(e.recv)
 	tb.Cleanup(e.hook.Close)
 	if e.pg != nil {
-		conn, err := pgx.Connect(context.Background(), e.pg.URL)
+		conn, err := pgxpool.New(context.Background(), e.pg.URL)
 		if err != nil {
 			tb.Fatal(err)
 		}
 		e.conn = conn
-		tb.Cleanup(func() { _ = conn.Close(context.Background()) })
+		tb.Cleanup(conn.Close)
 	}
 	tb.Cleanup(func() {
 		if tb.Failed() {
@@ -252,19 +253,32 @@ func (n *clusterNode) launch(tb testing.TB) {
 	n.child = c
 }
 
-// startNodes launches the nodes together and waits until each has said
-// it is ready as often as it was started (after the MQTT subscriber
-// started, which /healthz answering is not).
+// startNodes launches the nodes together and waits until each is ready.
 func startNodes(tb testing.TB, nodes ...*clusterNode) {
+	tb.Helper()
+	waitReady(tb, launchNodes(tb, nodes...))
+}
+
+// launchNodes launches the nodes and returns how often each will have
+// said it is ready once it is.
+func launchNodes(tb testing.TB, nodes ...*clusterNode) map[*clusterNode]int {
 	tb.Helper()
 	want := map[*clusterNode]int{}
 	for _, n := range nodes {
 		want[n] = strings.Count(n.logs.String(), nodeReady) + 1
 		n.launch(tb)
 	}
+	return want
+}
+
+// waitReady waits until each node has said it is ready as often as want
+// says (after its MQTT subscriber started, which /healthz answering is
+// not).
+func waitReady(tb testing.TB, want map[*clusterNode]int) {
+	tb.Helper()
 	deadline := time.Now().Add(time.Minute)
-	for _, n := range nodes {
-		for strings.Count(n.logs.String(), nodeReady) < want[n] {
+	for n, count := range want {
+		for strings.Count(n.logs.String(), nodeReady) < count {
 			select {
 			case <-n.child.done:
 				tb.Fatalf("%s exited before it was ready: %v", n.name, n.child.err)
@@ -315,19 +329,28 @@ func stopNodes(sig syscall.Signal, nodes ...*clusterNode) {
 // holders returns the live partition leases by holder.
 func (e *clusterEnv) holders(tb testing.TB) map[string]int {
 	tb.Helper()
-	rows, err := e.conn.Query(context.Background(), `SELECT holder FROM leases WHERE name LIKE 'partition/%' AND expires_at > now()`)
+	h, err := e.leaseHolders(context.Background())
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return h
+}
+
+// leaseHolders returns the live partition leases by holder.
+func (e *clusterEnv) leaseHolders(ctx context.Context) (map[string]int, error) {
+	rows, err := e.conn.Query(ctx, `SELECT holder FROM leases WHERE name LIKE 'partition/%' AND expires_at > now()`)
+	if err != nil {
+		return nil, err
+	}
 	hs, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	out := map[string]int{}
 	for _, h := range hs {
 		out[h]++
 	}
-	return out
+	return out, nil
 }
 
 // waitShared waits until nodes live nodes hold all the partitions between
