@@ -133,12 +133,12 @@ func (pw *partitionWork) callbacks() cluster.Callbacks {
 	var leaderDone chan struct{}
 	return cluster.Callbacks{
 		OnAcquire: func(ctx context.Context, p int, _ *cluster.Lease) {
-			pw.own.set(p, true)
 			in := pw.own.in(p)
 			if _, err := pw.alerts.alerts.Resync(ctx); err != nil {
 				pw.log.Error("cluster: open warnings not read again on taking a partition", "partition", p, "err", err)
 			}
 			conds := pw.rules.engine.Adopt(in, time.Now())
+			pw.own.set(p, true) // after Adopt restarted the offline clocks: a Tick before would find them stale
 			escs, err := pw.esc.Adopt(ctx, in)
 			if err != nil {
 				pw.log.Error("cluster: escalations not read again on taking a partition", "partition", p, "err", err)
