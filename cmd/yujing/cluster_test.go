@@ -527,6 +527,9 @@ func (e *clusterEnv) counts(tb testing.TB, g *gauges, red []string) clusterCount
 	if err != nil {
 		tb.Errorf("gauges: %v", err)
 	}
+	// Offline warnings now: the gauges are silent from here on, and the
+	// offline rule would call them all offline 15 s later.
+	_, c.offline = e.alertCounts(tb)
 	deadline := time.Now().Add(time.Minute)
 	for {
 		c.stored = influxCount(tb, e.db, "SELECT count(rain_1h) FROM weather")
@@ -534,6 +537,9 @@ func (e *clusterEnv) counts(tb testing.TB, g *gauges, red []string) clusterCount
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if c.stored < c.published {
+		e.logShortRounds(tb, g.sites*g.perSite)
 	}
 	first, twice := e.recv.steps()
 	c.twice, c.callsTwice = twice, len(twice)
@@ -555,7 +561,7 @@ func (e *clusterEnv) counts(tb testing.TB, g *gauges, red []string) clusterCount
 	slices.Sort(c.late)
 	c.redWarnings = len(red)
 	c.step1Calls, c.step2Calls = e.recv.stepCalls(1), e.recv.stepCalls(2)
-	c.raisedTwice, c.offline = e.alertCounts(tb)
+	c.raisedTwice, _ = e.alertCounts(tb)
 	e.recv.mu.Lock()
 	for _, n := range e.recv.keys {
 		c.again += n - 1
@@ -564,6 +570,33 @@ func (e *clusterEnv) counts(tb testing.TB, g *gauges, red []string) clusterCount
 	c.malformed = len(c.malformedCalls)
 	e.recv.mu.Unlock()
 	return c
+}
+
+// logShortRounds logs the rounds of the gauges (one timestamp each, 2 s
+// apart) that InfluxDB holds fewer than perRound readings of, with the
+// sites short in the first few: when and where readings were lost.
+func (e *clusterEnv) logShortRounds(tb testing.TB, perRound int) {
+	tb.Helper()
+	rows := influxRows(tb, e.db, "SELECT count(rain_1h) FROM weather WHERE time > now() - 1h GROUP BY time(1s) fill(none)")
+	shown := 0
+	for _, r := range rows {
+		at, _ := r[0].(string)
+		n, _ := r[1].(float64)
+		if int(n) >= perRound {
+			continue
+		}
+		bySite := ""
+		if shown < 5 {
+			t0, err := time.Parse(time.RFC3339, at)
+			if err == nil {
+				q := fmt.Sprintf("SELECT count(rain_1h) FROM weather WHERE time >= '%s' AND time < '%s' GROUP BY site",
+					t0.Format(time.RFC3339Nano), t0.Add(time.Second).Format(time.RFC3339Nano))
+				bySite = fmt.Sprint(influxBySite(tb, e.db, q, e.spec.perSite))
+			}
+		}
+		shown++
+		tb.Logf("round at %s: %d of %d readings in InfluxDB; sites short (stored): %s", at, int(n), perRound, bySite)
+	}
 }
 
 // alertCounts counts the rain warnings raised more than once for a
@@ -732,6 +765,58 @@ func crossNodeAck(t *testing.T, watch, act string, id int64) time.Duration {
 	}
 	t.Fatalf("the stream on %s ended without the acknowledgement of warning %d made on %s: %v", watch, id, act, lines.Err())
 	return 0
+}
+
+// influxRows runs an InfluxQL query on the test database and returns the
+// values of its first series.
+func influxRows(tb testing.TB, db *testenv.Influx, q string) [][]any {
+	tb.Helper()
+	series := influxSeries(tb, db, q)
+	if len(series) == 0 {
+		return nil
+	}
+	return series[0].Values
+}
+
+// influxBySite runs a count GROUP BY site and returns the sites whose
+// count is below want, with their count.
+func influxBySite(tb testing.TB, db *testenv.Influx, q string, want int) map[string]int {
+	tb.Helper()
+	out := map[string]int{}
+	for _, s := range influxSeries(tb, db, q) {
+		if len(s.Values) > 0 {
+			if n, _ := s.Values[0][1].(float64); int(n) < want {
+				out[s.Tags["site"]] = int(n)
+			}
+		}
+	}
+	return out
+}
+
+type influxSeriesResult struct {
+	Tags   map[string]string `json:"tags"`
+	Values [][]any           `json:"values"`
+}
+
+func influxSeries(tb testing.TB, db *testenv.Influx, q string) []influxSeriesResult {
+	tb.Helper()
+	resp, err := http.Get(db.URL + "/query?db=" + url.QueryEscape(db.Database) + "&q=" + url.QueryEscape(q))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Results []struct {
+			Series []influxSeriesResult `json:"series"`
+		} `json:"results"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		tb.Fatal(err)
+	}
+	if len(r.Results) == 0 {
+		return nil
+	}
+	return r.Results[0].Series
 }
 
 // influxCount runs an InfluxQL count on the test database and returns it.
