@@ -22,6 +22,9 @@
 #   make chaos   the long failure runs kept out of make test: yujing
 #                SIGKILLed while calling about a 5 000-warning burst
 #                (TestBurstKilledCallsOnce at full size)
+#                and a cluster of three under load for CLUSTERCHAOS
+#                (default 10m): nodes SIGKILLed every 20-40 s, PostgreSQL
+#                and mosquitto restarted once (TestClusterChaos)
 #   make fuzz    run every fuzz target for FUZZTIME each (default 30s)
 #   make build   build bin/yujing
 
@@ -40,6 +43,8 @@ export GOTOOLCHAIN
 FUZZTIME ?= 30s
 FUZZPKGS ?= ./...
 FUZZPARALLEL ?=
+# How long make chaos runs the cluster under node kills (TestClusterChaos).
+CLUSTERCHAOS ?= 10m
 
 # scripts/test-deps.sh installs influxd here; internal/testenv looks here too.
 YUJING_TOOLS ?= $(HOME)/.cache/yujing-tools
@@ -103,6 +108,7 @@ bench: deps
 # One `go test -fuzz` per target: the fuzzer takes one package and one target at a time.
 chaos: deps
 	YUJING_BURST_GAUGES=5000 $(GO) test -race -count=1 -timeout 30m -run '^TestBurstKilledCallsOnce$$' -v ./cmd/yujing/
+	YUJING_CLUSTER_CHAOS=$(CLUSTERCHAOS) $(GO) test -race -count=1 -timeout 60m -run '^TestClusterChaos$$' -v ./cmd/yujing/
 
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) FUZZPARALLEL=$(FUZZPARALLEL) scripts/fuzz.sh $(FUZZPKGS)

@@ -170,7 +170,7 @@ func newBurstGauges(clock burstClock, lo, hi int) *burstGauges {
 
 func (g *burstGauges) n() int { return g.hi - g.lo }
 
-func gaugeID(i int) string { return fmt.Sprintf("R%05d", i) }
+func burstGaugeID(i int) string { return fmt.Sprintf("R%05d", i) }
 
 // gaugeIndex parses R%05d.
 func gaugeIndex(id string) (int, bool) {
@@ -395,7 +395,7 @@ notify:
 sensors:
 `, hookURL)
 	for i := range gauges {
-		fmt.Fprintf(&s, "  - {id: %s, site: basin-%d, family: weather, metric: rain_1h, unit: mm}\n", gaugeID(i), i%sites)
+		fmt.Fprintf(&s, "  - {id: %s, site: basin-%d, family: weather, metric: rain_1h, unit: mm}\n", burstGaugeID(i), i%sites)
 	}
 	path := filepath.Join(dir, "burst.yaml")
 	if err := os.WriteFile(path, []byte(s.String()), 0o600); err != nil {
@@ -526,7 +526,7 @@ func burstYujing(b *testing.B, n, sites int) burstResult {
 	pub.begin(512)
 	for i := range n {
 		g.pubAt[i].Store(clock.now())
-		pub.publish(fmt.Sprintf("yujing/basin-%d/%s", i%sites, gaugeID(i)), []byte(`{"value": 80}`))
+		pub.publish(fmt.Sprintf("yujing/basin-%d/%s", i%sites, burstGaugeID(i)), []byte(`{"value": 80}`))
 	}
 	pub.end(b)
 	if !g.wait(10*time.Minute, child.done) {
@@ -655,8 +655,8 @@ receivers:
 	startsAt := time.Now().UTC()
 	for i := range n {
 		alerts[i] = map[string]any{
-			"labels":       map[string]string{"alertname": "rain-1h", "severity": "red", "site": fmt.Sprintf("basin-%d", i%4), "gauge": gaugeID(i)},
-			"annotations":  map[string]string{"summary": gaugeID(i) + " 1 小时雨量 80 mm，超过红色阈值 50 mm"},
+			"labels":       map[string]string{"alertname": "rain-1h", "severity": "red", "site": fmt.Sprintf("basin-%d", i%4), "gauge": burstGaugeID(i)},
+			"annotations":  map[string]string{"summary": burstGaugeID(i) + " 1 小时雨量 80 mm，超过红色阈值 50 mm"},
 			"startsAt":     startsAt.Format(time.RFC3339Nano),
 			"endsAt":       startsAt.Add(time.Hour).Format(time.RFC3339Nano),
 			"generatorURL": "http://prometheus.local/graph?g0.expr=rain_1h%3E50",
@@ -800,7 +800,7 @@ func latencyAt(b *testing.B, clock burstClock, broker string, pub *burstPublishe
 		b.Fatalf("subscribe: %v", tok.Error())
 	}
 	idle0, t0 := procCPU(child.pid), time.Now()
-	first := latencyPublish(b, clock, pub, bare, rate, n, func(i int) string { return topic + gaugeID(i) })
+	first := latencyPublish(b, clock, pub, bare, rate, n, func(i int) string { return topic + burstGaugeID(i) })
 	if !bare.wait(5*time.Minute, nil) {
 		b.Fatalf("bare subscriber received %d of %d", bare.count(), n)
 	}
@@ -815,7 +815,7 @@ func latencyAt(b *testing.B, clock burstClock, broker string, pub *burstPublishe
 	cpu0 := procCPU(child.pid)
 	pubs := &burstGauges{pubAt: g.pubAt} // publish times by index from lo
 	first = latencyPublish(b, clock, pub, pubs, rate, n, func(i int) string {
-		return fmt.Sprintf("yujing/basin-%d/%s", (lo+i)%sites, gaugeID(lo+i))
+		return fmt.Sprintf("yujing/basin-%d/%s", (lo+i)%sites, burstGaugeID(lo+i))
 	})
 	if !g.wait(10*time.Minute, child.done) {
 		b.Fatalf("%d of %d warnings called at %d/s (yujing exited: %v)\n%s", g.count(), n, rate, child.err, child.logs)

@@ -54,7 +54,8 @@ func (o *ownership) owns(site string) bool {
 	p := o.partition(site)
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.held[p] != nil
+	_, held := o.held[p]
+	return held
 }
 
 // ownsFunc is owns for the stages' options: nil for a node alone.
@@ -79,15 +80,18 @@ func (o *ownership) in(p int) func(string) bool {
 	return func(site string) bool { return o.partition(site) == p }
 }
 
-// set records that partition p is held under l (nil: given up).
-func (o *ownership) set(p int, l *cluster.Lease) {
+// take records that partition p is held, under l.
+func (o *ownership) take(p int, l *cluster.Lease) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if l != nil {
-		o.held[p] = l
-	} else {
-		delete(o.held, p)
-	}
+	o.held[p] = l
+}
+
+// drop records that partition p is given up.
+func (o *ownership) drop(p int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.held, p)
 }
 
 // fence returns ctx fenced by the lease of site's partition ("": the
@@ -193,12 +197,12 @@ func (pw *partitionWork) callbacks() cluster.Callbacks {
 	var leaderDone chan struct{}
 	return cluster.Callbacks{
 		OnAcquire: func(ctx context.Context, p int, l *cluster.Lease) {
-			pw.own.set(p, l)
 			in := pw.own.in(p)
 			if _, err := pw.alerts.alerts.Resync(ctx); err != nil {
 				pw.log.Error("cluster: open warnings not read again on taking a partition", "partition", p, "err", err)
 			}
 			conds := pw.rules.engine.Adopt(in, time.Now())
+			pw.own.take(p, l) // after Adopt restarted the offline clocks: a Tick before would find them stale
 			escs, err := pw.esc.Adopt(ctx, in)
 			if err != nil {
 				pw.log.Error("cluster: escalations not read again on taking a partition", "partition", p, "err", err)
@@ -215,7 +219,7 @@ func (pw *partitionWork) callbacks() cluster.Callbacks {
 			if err := pw.intake.ReleasePartition(ctx, p); err != nil {
 				pw.log.Warn("cluster: partition's MQTT session not ended cleanly", "partition", p, "err", err)
 			}
-			pw.own.set(p, nil)
+			pw.own.drop(p)
 			n := pw.esc.Drop(pw.own.in(p))
 			pw.log.Info("cluster: partition given up", "partition", p, "why", why.String(), "escalations", n)
 		},
