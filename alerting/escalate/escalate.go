@@ -420,6 +420,11 @@ func (e *Engine) covered(ctx context.Context, alertID int64, t yujing.Transition
 		}
 	}
 	e.mu.Unlock()
+	if t.Event == yujing.EventRaised {
+		// A new warning's first change: no escalation began before it, so
+		// none can have ended after it (a read per warning in a burst).
+		return store.Escalation{}, false
+	}
 	es, err := e.st.EscalationsFor(ctx, alertID)
 	if err != nil {
 		e.m.storeErrors.Inc()

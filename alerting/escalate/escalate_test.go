@@ -160,6 +160,8 @@ type world struct {
 	legacy int64
 	// fence, when set, is call-and-answer's Options.Fence.
 	fence func(ctx context.Context, site string) context.Context
+	// wrap, when set, wraps call-and-answer's store.
+	wrap func(escalate.Store) escalate.Store
 }
 
 // upgradedStore is a state database upgraded from a version without
@@ -301,6 +303,9 @@ func (w *world) open() {
 	var est escalate.Store = st
 	if w.legacy > 0 {
 		est = upgradedStore{st, w.legacy}
+	}
+	if w.wrap != nil {
+		est = w.wrap(est)
 	}
 	w.esc, err = escalate.New(w.set, escalate.Parts{Store: est, Alerts: w.alerts, Changes: changes, Results: outcomes, Calls: w.ob, Directory: w.dir, Sites: reg, Checks: st},
 		escalate.Options{Now: w.clock.now, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
