@@ -19,6 +19,9 @@
 #                and the sensor scale benchmark (100 000 and 1 000 000
 #                sensors: heap per sensor, start time, peak RSS; needs
 #                about 8 GB of free memory)
+#                and the cluster's cost of coordination (BenchmarkCluster:
+#                CPU per reading and per call, 1 node on SQLite, 1 and 3
+#                on PostgreSQL)
 #   make chaos   the long failure runs kept out of make test: yujing
 #                SIGKILLed while calling about a 5 000-warning burst
 #                (TestBurstKilledCallsOnce at full size)
@@ -104,12 +107,13 @@ bench: deps
 	YUJING_SCALE=1 $(GO) test -run '^$$' -bench SensorScale -benchtime 1x -timeout 120m ./cmd/yujing/
 	YUJING_BENCH_DEPS=1 scripts/test-deps.sh
 	YUJING_BURST_BENCH=1 $(GO) test -run '^$$' -bench 'BurstDispatch|CallLatency' -benchtime 1x -count 2 -timeout 60m ./cmd/yujing/
+	YUJING_CLUSTER_BENCH=1 $(GO) test -run '^$$' -bench '^BenchmarkCluster$$' -benchtime 1x -timeout 30m ./cmd/yujing/
 
-# One `go test -fuzz` per target: the fuzzer takes one package and one target at a time.
 chaos: deps
 	YUJING_BURST_GAUGES=5000 $(GO) test -race -count=1 -timeout 30m -run '^TestBurstKilledCallsOnce$$' -v ./cmd/yujing/
 	YUJING_CLUSTER_CHAOS=$(CLUSTERCHAOS) $(GO) test -race -count=1 -timeout 60m -run '^TestClusterChaos$$' -v ./cmd/yujing/
 
+# One `go test -fuzz` per target: the fuzzer takes one package and one target at a time.
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) FUZZPARALLEL=$(FUZZPARALLEL) scripts/fuzz.sh $(FUZZPKGS)
 
