@@ -365,14 +365,15 @@ func (c *burstChild) profile(b *testing.B, sig syscall.Signal) {
 }
 
 // writeBurstConfig writes yujing's configuration: gauges R00000… spread over
-// sites, a red threshold at 50 mm, red warnings to the webhook.
-func writeBurstConfig(b *testing.B, dir, broker, hookURL, httpAddr string, gauges, sites int) string {
+// sites basin-0…, a red threshold at 50 mm, red warnings to the webhook
+// (also TestBurstKilledCallsOnce's).
+func writeBurstConfig(b testing.TB, dir, broker, hookURL, httpAddr string, gauges, sites int) string {
 	b.Helper()
 	var s strings.Builder
 	fmt.Fprintf(&s, `timezone: Asia/Shanghai
 data_dir: %s
 http: {listen: %q, `+testTokenYAML+`}
-mqtt: {broker: %s, client_id: yujing-burst-bench, clean_session: false}
+mqtt: {broker: %s, client_id: yujing-burst, clean_session: false}
 simulate: {enabled: false}
 sites:
 `, filepath.Join(dir, "data"), httpAddr, broker)

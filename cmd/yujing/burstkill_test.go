@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -96,35 +95,7 @@ func TestBurstKilledCallsOnce(t *testing.T) {
 	t.Cleanup(hook.Close)
 	dir := t.TempDir()
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	var b strings.Builder
-	fmt.Fprintf(&b, `timezone: Asia/Shanghai
-data_dir: %s
-http: {listen: %q, `+testTokenYAML+`}
-mqtt: {broker: %s, client_id: yujing-burst-kill, clean_session: false}
-simulate: {enabled: false}
-sites: [{id: basin, name: 流域}]
-rules:
-  - name: rain-1h
-    match: {family: weather}
-    above: {red: 50}
-people: [{id: duty, name: 值班员, phone: "13800000001"}]
-channels:
-  - name: hook
-    webhook: {url: %q, timeout: 30s}
-delivery: {group_wait: 0s}
-notify:
-  - levels: [red]
-    people: [duty]
-    channels: [hook]
-sensors:
-`, filepath.Join(dir, "data"), httpAddr, mq.URL(), hook.URL+"/calls")
-	for i := range gauges {
-		fmt.Fprintf(&b, "  - {id: R%05d, site: basin, family: weather, metric: rain_1h, unit: mm}\n", i)
-	}
-	path := filepath.Join(dir, "burst.yaml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeBurstConfig(t, dir, mq.URL(), hook.URL+"/calls", httpAddr, gauges, 1)
 	logs := &syncBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -136,7 +107,7 @@ sensors:
 	pub := publisher(t, mq.URL())
 	toks := make([]mqtt.Token, 0, gauges)
 	for i := range gauges {
-		toks = append(toks, pub.Publish(fmt.Sprintf("yujing/basin/R%05d", i), 1, false, `{"value": 80}`))
+		toks = append(toks, pub.Publish("yujing/basin-0/"+burstGaugeID(i), 1, false, `{"value": 80}`))
 	}
 	for i, tok := range toks {
 		if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
