@@ -216,7 +216,15 @@ func (pw *partitionWork) callbacks() cluster.Callbacks {
 			pw.log.Info("cluster: partition taken", "partition", p, "conditions", conds, "escalations", escs)
 		},
 		OnRelease: func(ctx context.Context, p int, _ *cluster.Lease, why cluster.Reason) {
-			if err := pw.intake.ReleasePartition(ctx, p); err != nil {
+			rctx := ctx
+			if why == cluster.Lost {
+				// Another node may hold it already: acknowledge nothing more,
+				// what is in flight is its to get again.
+				c, cancel := context.WithCancel(ctx)
+				cancel()
+				rctx = c
+			}
+			if err := pw.intake.ReleasePartition(rctx, p); err != nil {
 				pw.log.Warn("cluster: partition's MQTT session not ended cleanly", "partition", p, "err", err)
 			}
 			pw.own.drop(p)
