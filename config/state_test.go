@@ -59,6 +59,9 @@ func TestState(t *testing.T) {
 			if cfg.State == nil || cfg.State.URL != c.url || cfg.State.Where != c.where {
 				t.Fatalf("State = %+v; want URL %q, Where %q", cfg.State, c.url, c.where)
 			}
+			if cfg.State.Cluster == nil {
+				t.Errorf("State.Cluster is nil: every node on a PostgreSQL state is one of its cluster")
+			}
 			if sum := cfg.Summary(); strings.Contains(sum, stateSecret) || !strings.Contains(sum, "state in "+c.where) {
 				t.Errorf("summary %q: want the state database without its password", sum)
 			}
@@ -83,6 +86,11 @@ func TestStateErrors(t *testing.T) {
 			`x.yaml:3:19: state.url_file: open ` + missing + `: no such file or directory`},
 		{"misspelt", "state: {uri: \"postgres://h/db\"}\n",
 			`x.yaml:3:9: state: unknown field "uri" (did you mean "url"?)`},
+		{"a cluster's ttl too short", "state: {url: \"postgres://h/db\", cluster: {ttl: 100ms}}\n", `x.yaml:3:48: state.cluster.ttl 100ms: want at least 300ms (default 10s)`},
+		{"too many partitions", "state: {url: \"postgres://h/db\", cluster: {partitions: 5000}}\n", `x.yaml:3:55: state.cluster.partitions 5000: want 1 to 4096 (default 32), the same on every node`},
+		{"discovery in a cluster", "mqtt: {discovery: true}\nstate: {url: \"postgres://h/db\"}\n", `x.yaml:3:19: mqtt.discovery with a PostgreSQL state: a cluster node subscribes to its partitions' sensors' topics only; run discovery on a node without state`},
+		{"a shared subscription in a cluster", "mqtt: {broker: \"tcp://b:1883\", shared_group: g, clean_session: true}\nstate: {url: \"postgres://h/db\"}\n", "x.yaml:3:46: mqtt.shared_group with a PostgreSQL state: a cluster splits the sensors by partition, each in a session of its own, not by a shared subscription\n" +
+			"x.yaml:3:64: mqtt.clean_session with a PostgreSQL state: a partition's session must persist, so that its next holder gets what was not acknowledged"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Parse("x.yaml", []byte(stateBase+c.yaml), Options{LookupEnv: stateEnv})
